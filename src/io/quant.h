@@ -1,0 +1,19 @@
+#pragma once
+// Conversion of tensor rows between the file encodings and fp32.
+// Block layouts and formulas follow the GGUF/ggml definitions of each type.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace whet {
+
+// Decodes `n` consecutive elements (a whole number of blocks) of type `type` into fp32.
+// Works for every DType including F32, F16 and BF16.
+void dequantize(DType type, const void* src, float* dst, int64_t n);
+
+// Encodes `n` fp32 elements (a whole number of blocks) as `type`.
+// Supported: F32, F16, BF16, Q8_0, Q4_0. Others are an internal error.
+void quantize(DType type, const float* src, void* dst, int64_t n);
+
+}  // namespace whet

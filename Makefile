@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` and `make test`. Both set up
+# everything from a clean clone on Debian 12 (packages, build, default model).
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all setup build model demo test bench clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+model: setup
+	@scripts/fetch_model.sh
+
+demo: build model
+	@scripts/demo.sh $(BUILD)/whet
+
+test: build model
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build model
+	@bench/run_generate.sh $(BUILD)/whet
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,53 @@
+#include "cli/options.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace whet::cli {
+
+std::string default_model_path() {
+  if (const char* p = std::getenv("WHET_DEFAULT_MODEL")) return p;
+  const char* cache = std::getenv("WHET_CACHE");
+  const char* home = std::getenv("HOME");
+  const std::string dir = cache ? cache : std::string(home ? home : ".") + "/.cache/whet";
+  return dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
+
+void ModelOptions::add_to(CLI::App& command) {
+  command.add_option("model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
+  command.add_option("--weights", weights,
+                     "How weights are held: native (as in the file, decoded on use), f32 or bf16 (converted at load)")
+      ->check(CLI::IsMember({"native", "f32", "bf16"}))
+      ->capture_default_str();
+  command.add_option("--threads", threads, "Worker threads (0: all cores)")->capture_default_str();
+}
+
+LoadedModel ModelOptions::load() const {
+  if (threads > 0) omp_set_num_threads(threads);
+  const std::string model_path = path.empty() ? default_model_path() : path;
+  return load_model(model_path, *weight_format_from_name(weights));
+}
+
+void SamplingOptions::add_to(CLI::App& command) {
+  SamplingParams& s = generation.sampling;
+  command.add_option("--temperature", s.temperature, "Sampling temperature; 0 is greedy and deterministic")
+      ->check(CLI::Range(0.0f, 100.0f))
+      ->capture_default_str();
+  command.add_option("--top-k", s.top_k, "Keep the k most likely tokens (0: off)")->check(CLI::NonNegativeNumber);
+  command.add_option("--top-p", s.top_p, "Keep the smallest set with this much probability (1: off)")
+      ->check(CLI::Range(0.0f, 1.0f));
+  command.add_option("--min-p", s.min_p, "Drop tokens below min-p times the top probability (0: off)")
+      ->check(CLI::Range(0.0f, 1.0f));
+  command.add_option("--repetition-penalty", s.repetition_penalty, "Penalty for tokens already seen (1: off)")
+      ->check(CLI::Range(0.01f, 100.0f));
+  command.add_option("--seed", s.seed, "Random seed for sampling")->capture_default_str();
+  command.add_option("--max-tokens", generation.max_tokens, "Most tokens to generate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--stop", generation.stop, "Stop before this text (repeatable)");
+}
+
+}  // namespace whet::cli

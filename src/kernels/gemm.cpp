@@ -1,0 +1,96 @@
+#include "kernels/gemm.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "core/error.h"
+
+namespace whet {
+
+namespace {
+void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success) {
+    std::fprintf(stderr, "internal error: oneDNN %s failed with status %d\n", what, int(status));
+    std::abort();
+  }
+}
+char trans_flag(bool t) { return t ? 'T' : 'N'; }
+
+// oneDNN has no bf16 sgemm-style call, so bf16 goes through a matmul primitive.
+// Creating one costs far more than a small multiply, so they are cached per shape.
+struct Bf16Matmul {
+  dnnl::memory::desc a, b, c;
+  dnnl::matmul primitive;
+};
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+const Bf16Matmul& bf16_matmul_for(const GemmShape& s) {
+  using dnnl::memory;
+  using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float>;
+  static std::map<Key, Bf16Matmul> cache;
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  const Key key{s.trans_a, s.trans_b, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta};
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  // A transposed operand is the stored matrix read with swapped strides.
+  const memory::dims a_strides = s.trans_a ? memory::dims{1, s.lda} : memory::dims{s.lda, 1};
+  const memory::dims b_strides = s.trans_b ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1};
+  Bf16Matmul m;
+  m.a = memory::desc({s.m, s.k}, memory::data_type::bf16, a_strides);
+  m.b = memory::desc({s.k, s.n}, memory::data_type::bf16, b_strides);
+  m.c = memory::desc({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
+  dnnl::primitive_attr attr;
+  if (s.alpha != 1.0f) attr.set_output_scales(0, {s.alpha});
+  if (s.beta != 0.0f) {
+    dnnl::post_ops ops;
+    ops.append_sum(s.beta);
+    attr.set_post_ops(ops);
+  }
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(m.a, m.b, m.c), attr, cpu_engine());
+  m.primitive = dnnl::matmul(pd);
+  return cache.emplace(key, std::move(m)).first->second;
+}
+}  // namespace
+
+void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
+  if (s.m == 0 || s.n == 0) return;
+  check(dnnl_sgemm(trans_flag(s.trans_a), trans_flag(s.trans_b), s.m, s.n, s.k, s.alpha, a, s.lda, b,
+                   s.ldb, s.beta, c, s.ldc),
+        "sgemm");
+}
+
+void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
+  if (s.m == 0 || s.n == 0) return;
+  const Bf16Matmul& m = bf16_matmul_for(s);
+  dnnl::stream stream(cpu_engine());
+  dnnl::memory a_mem(m.a, cpu_engine(), const_cast<uint16_t*>(a));
+  dnnl::memory b_mem(m.b, cpu_engine(), const_cast<uint16_t*>(b));
+  dnnl::memory c_mem(m.c, cpu_engine(), c);
+  m.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  stream.wait();
+}
+
+void gemm_reference(const GemmShape& s, const float* a, const float* b, float* c) {
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t j = 0; j < s.n; ++j) {
+      double sum = 0.0;
+      for (int64_t p = 0; p < s.k; ++p) {
+        float av = s.trans_a ? a[p * s.lda + i] : a[i * s.lda + p];
+        float bv = s.trans_b ? b[j * s.ldb + p] : b[p * s.ldb + j];
+        sum += double(av) * double(bv);
+      }
+      float prev = s.beta == 0.0f ? 0.0f : s.beta * c[i * s.ldc + j];
+      c[i * s.ldc + j] = s.alpha * float(sum) + prev;
+    }
+  }
+}
+
+}  // namespace whet

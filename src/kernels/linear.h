@@ -1,0 +1,18 @@
+#pragma once
+// Linear layer without bias: out[m, w.rows] = inp[m, w.cols] * Wᵀ.
+// fp32 weights go straight to oneDNN's sgemm; bf16 weights use the bf16 gemm
+// (activations rounded to bf16, fp32 accumulation); fp16 and quantized weights
+// are decoded on the fly: row by row against the few input rows of a decode
+// step, or as a whole matrix into scratch for a prefill.
+#include <cstdint>
+
+#include "kernels/weight.h"
+
+namespace whet {
+
+// inp is (m, w.cols), out is (m, w.rows)
+void linear_forward(float* out, const float* inp, int64_t m, const Weight& w);
+// Decodes every row and multiplies in double precision: the reference for all encodings.
+void linear_forward_reference(float* out, const float* inp, int64_t m, const Weight& w);
+
+}  // namespace whet

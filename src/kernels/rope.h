@@ -1,0 +1,22 @@
+#pragma once
+// Rotary position embeddings in the "rotate half" convention of Hugging Face
+// checkpoints: element i of a head is paired with element i + head_dim/2.
+// (GGUF files store q/k rows permuted for the interleaved convention; the
+// loader undoes that, so there is one convention inside Whet.)
+#include <cstdint>
+#include <vector>
+
+#include "models/llama_config.h"
+
+namespace whet {
+
+// Inverse frequencies, one per rotated pair, with the model's rope scaling applied.
+// `freq_divisors` (optional, from GGUF rope_freqs.weight) divides each frequency.
+std::vector<float> rope_inverse_frequencies(int head_dim, float theta, const RopeScaling& scaling,
+                                            const std::vector<float>& freq_divisors = {});
+
+// x is (t, heads, head_dim), rotated in place; positions is (t).
+void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
+                  const float* inv_freq);
+
+}  // namespace whet

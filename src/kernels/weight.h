@@ -1,0 +1,31 @@
+#pragma once
+// A weight matrix [rows = out features, cols = in features] in any file
+// encoding: fp32, bf16, fp16 or a ggml block quantization. Rows are independent
+// (blocks never straddle rows), so a row can be dequantized, copied or
+// permuted on its own.
+#include <cstdint>
+#include <memory>
+
+#include "core/dtype.h"
+
+namespace whet {
+
+struct Weight {
+  DType dtype = DType::F32;
+  int64_t rows = 0, cols = 0;
+  const uint8_t* data = nullptr;
+  // Owner of `data` when the weight was converted or copied; null when `data`
+  // points into a mapped model file that the model keeps alive.
+  std::shared_ptr<const void> storage;
+
+  size_t row_bytes() const { return dtype_bytes(dtype, cols); }
+  const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes(); }
+  int64_t numel() const { return rows * cols; }
+};
+
+// A copy of `w` encoded as `dtype`, in memory the result owns.
+Weight convert_weight(const Weight& w, DType dtype);
+// Decodes row r into out[cols].
+void weight_row_f32(const Weight& w, int64_t r, float* out);
+
+}  // namespace whet

@@ -1,0 +1,153 @@
+#include "models/llama.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/attention.h"
+#include "kernels/linear.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "kernels/swiglu.h"
+
+namespace whet {
+
+namespace {
+
+template <typename Weights, typename Fn>
+void visit_weights(Weights& w, const LlamaConfig& config, const Fn& fn) {
+  fn("token_embd.weight", w.embed);
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    auto& l = w.layers[i];
+    const std::string p = fmt::format("blk.{}.", i);
+    fn(p + "attn_norm.weight", l.attn_norm);
+    fn(p + "attn_q.weight", l.q);
+    fn(p + "attn_k.weight", l.k);
+    fn(p + "attn_v.weight", l.v);
+    fn(p + "attn_output.weight", l.o);
+    fn(p + "ffn_norm.weight", l.ffn_norm);
+    fn(p + "ffn_gate.weight", l.gate);
+    fn(p + "ffn_up.weight", l.up);
+    fn(p + "ffn_down.weight", l.down);
+  }
+  fn("output_norm.weight", w.final_norm);
+  if (!config.tie_word_embeddings) fn("output.weight", w.lm_head);
+}
+
+const float* f32(const Weight& w) {
+  WHET_ASSERT(w.dtype == DType::F32);
+  return reinterpret_cast<const float*>(w.data);
+}
+
+void add_inplace(float* x, const float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+}  // namespace
+
+void for_each_weight(LlamaWeights& weights, const LlamaConfig& config,
+                     const std::function<void(const std::string&, Weight&)>& fn) {
+  visit_weights(weights, config, fn);
+}
+void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
+                     const std::function<void(const std::string&, const Weight&)>& fn) {
+  visit_weights(weights, config, fn);
+}
+
+std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const LlamaConfig& c) {
+  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
+  auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
+  if (name == "token_embd.weight" || name == "output.weight") return {c.vocab_size, c.hidden_size};
+  if (ends_with("norm.weight")) return {1, c.hidden_size};
+  if (ends_with("attn_q.weight")) return {q_dim, c.hidden_size};
+  if (ends_with("attn_k.weight") || ends_with("attn_v.weight")) return {kv_dim, c.hidden_size};
+  if (ends_with("attn_output.weight")) return {c.hidden_size, q_dim};
+  if (ends_with("ffn_gate.weight") || ends_with("ffn_up.weight")) return {c.intermediate_size, c.hidden_size};
+  if (ends_with("ffn_down.weight")) return {c.hidden_size, c.intermediate_size};
+  WHET_ASSERT(false && "unknown llama tensor name");
+  return {0, 0};
+}
+
+std::string hf_tensor_name(const std::string& name) {
+  static const std::pair<const char*, const char*> kLayerParts[] = {
+      {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},
+      {"attn_k", "self_attn.k_proj"},         {"attn_v", "self_attn.v_proj"},
+      {"attn_output", "self_attn.o_proj"},    {"ffn_norm", "post_attention_layernorm"},
+      {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
+      {"ffn_down", "mlp.down_proj"},
+  };
+  if (name == "token_embd.weight") return "model.embed_tokens.weight";
+  if (name == "output_norm.weight") return "model.norm.weight";
+  if (name == "output.weight") return "lm_head.weight";
+  int layer = -1;
+  char part[64] = {0};
+  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].weight", &layer, part) == 2) {
+    for (const auto& [gguf, hf] : kLayerParts)
+      if (std::strcmp(part, gguf) == 0) return fmt::format("model.layers.{}.{}.weight", layer, hf);
+  }
+  WHET_ASSERT(false && "unknown llama tensor name");
+  return {};
+}
+
+KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
+    : capacity(capacity_),
+      k(size_t(config.num_layers) * capacity_ * config.num_kv_heads * config.head_dim),
+      v(k.size()) {}
+
+void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
+                   std::vector<float>& logits, bool all_logits) {
+  const LlamaConfig& c = model.config;
+  const LlamaWeights& w = model.weights;
+  const int64_t t = int64_t(tokens.size());
+  const int64_t start = cache.length;
+  if (start + t > cache.capacity)
+    fail("generate", "context full: {} + {} tokens exceed the cache of {}", start, t, cache.capacity);
+  const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
+  const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
+
+  std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), att(t * q_dim), proj(t * hidden);
+  std::vector<float> gate(t * ffn), up(t * ffn);
+  std::vector<int32_t> positions(t);
+  for (int64_t i = 0; i < t; ++i) {
+    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
+      fail("generate", "token id {} outside the vocabulary of {}", tokens[i], c.vocab_size);
+    weight_row_f32(w.embed, tokens[i], x.data() + i * hidden);
+    positions[i] = int32_t(start + i);
+  }
+
+  const AttentionShape shape{t, start, c.num_heads, c.num_kv_heads, c.head_dim};
+  for (int layer = 0; layer < c.num_layers; ++layer) {
+    const LlamaLayer& l = w.layers[layer];
+    float* k_cache = cache.k.data() + size_t(layer) * cache.capacity * kv_dim;
+    float* v_cache = cache.v.data() + size_t(layer) * cache.capacity * kv_dim;
+    float* k_new = k_cache + start * kv_dim;
+    float* v_new = v_cache + start * kv_dim;
+
+    rmsnorm_forward(h.data(), nullptr, x.data(), f32(l.attn_norm), t, hidden, c.rms_norm_eps);
+    linear_forward(q.data(), h.data(), t, l.q);
+    linear_forward(k_new, h.data(), t, l.k);
+    linear_forward(v_new, h.data(), t, l.v);
+    rope_forward(q.data(), positions.data(), t, c.num_heads, c.head_dim, model.rope_inv_freq.data());
+    rope_forward(k_new, positions.data(), t, c.num_kv_heads, c.head_dim, model.rope_inv_freq.data());
+    attention_forward(att.data(), q.data(), k_cache, v_cache, shape);
+    linear_forward(proj.data(), att.data(), t, l.o);
+    add_inplace(x.data(), proj.data(), t * hidden);
+
+    rmsnorm_forward(h.data(), nullptr, x.data(), f32(l.ffn_norm), t, hidden, c.rms_norm_eps);
+    linear_forward(gate.data(), h.data(), t, l.gate);
+    linear_forward(up.data(), h.data(), t, l.up);
+    swiglu_forward(gate.data(), gate.data(), up.data(), t * ffn);
+    linear_forward(proj.data(), gate.data(), t, l.down);
+    add_inplace(x.data(), proj.data(), t * hidden);
+  }
+  cache.length += t;
+
+  const int64_t rows = all_logits ? t : 1;
+  const float* last = x.data() + (t - rows) * hidden;
+  rmsnorm_forward(h.data(), nullptr, last, f32(w.final_norm), rows, hidden, c.rms_norm_eps);
+  logits.resize(size_t(rows) * c.vocab_size);
+  linear_forward(logits.data(), h.data(), rows, w.lm_head);
+}
+
+}  // namespace whet

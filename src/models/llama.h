@@ -1,0 +1,65 @@
+#pragma once
+// The Llama architecture family: weights, their names, and the inference
+// forward pass with a key/value cache.
+//
+// Tensor names inside Whet are GGUF's (blk.3.attn_q.weight); hf_tensor_name()
+// maps them to Hugging Face's. q/k rows are kept in Hugging Face order
+// ("rotate half" rope) whatever file they came from.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/weight.h"
+#include "models/llama_config.h"
+
+namespace whet {
+
+struct LlamaLayer {
+  Weight attn_norm, ffn_norm;  // (1, hidden), fp32
+  Weight q, k, v, o;           // (heads*head_dim, hidden) ... o: (hidden, heads*head_dim)
+  Weight gate, up, down;       // (intermediate, hidden), down: (hidden, intermediate)
+};
+
+struct LlamaWeights {
+  Weight embed;       // (vocab, hidden)
+  std::vector<LlamaLayer> layers;
+  Weight final_norm;  // (1, hidden), fp32
+  Weight lm_head;     // (vocab, hidden); the same storage as embed when tied
+};
+
+struct LlamaModel {
+  LlamaConfig config;
+  LlamaWeights weights;
+  std::vector<float> rope_inv_freq;  // (head_dim / 2)
+  std::shared_ptr<const void> file;  // keeps a mapped model file alive while weights point into it
+};
+
+// Calls fn(gguf_name, weight) for every tensor of the model, in GGUF order;
+// a tied lm_head is skipped. The one list behind loading, saving and conversion.
+void for_each_weight(LlamaWeights& weights, const LlamaConfig& config,
+                     const std::function<void(const std::string&, Weight&)>& fn);
+void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
+                     const std::function<void(const std::string&, const Weight&)>& fn);
+// Expected shape (rows, cols) of a named tensor; norms are (1, hidden).
+std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& gguf_name, const LlamaConfig& config);
+// "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"
+std::string hf_tensor_name(const std::string& gguf_name);
+
+// Key/value history of one sequence: (layers, capacity, kv_heads * head_dim) each.
+struct KvCache {
+  int64_t capacity = 0;
+  int64_t length = 0;  // positions filled
+  std::vector<float> k, v;
+  KvCache(const LlamaConfig& config, int64_t capacity);
+};
+
+// Runs `tokens` at positions cache.length onward and appends their keys and
+// values to the cache. Writes logits (rows, vocab) for the last token only, or
+// for every token when all_logits is set.
+void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
+                   std::vector<float>& logits, bool all_logits = false);
+
+}  // namespace whet

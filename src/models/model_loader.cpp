@@ -1,0 +1,191 @@
+#include "models/model_loader.h"
+
+#include <cstring>
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+#include "kernels/rope.h"
+
+namespace whet {
+
+namespace {
+
+// Row r of the result takes row source_row(r) of w.
+Weight permute_rows(const Weight& w, int heads, bool to_hf) {
+  const int64_t head_dim = w.rows / heads, half = head_dim / 2;
+  Weight out = w;
+  auto bytes = std::make_shared<std::vector<uint8_t>>(size_t(w.rows) * w.row_bytes());
+  for (int64_t h = 0; h < heads; ++h) {
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < half; ++j) {
+        const int64_t hf_row = h * head_dim + i * half + j, gguf_row = h * head_dim + 2 * j + i;
+        const int64_t dst = to_hf ? hf_row : gguf_row, src = to_hf ? gguf_row : hf_row;
+        std::memcpy(bytes->data() + dst * w.row_bytes(), w.row(src), w.row_bytes());
+      }
+    }
+  }
+  out.data = bytes->data();
+  out.storage = std::move(bytes);
+  return out;
+}
+
+Weight weight_from_view(const TensorView& view, const std::string& where, std::pair<int64_t, int64_t> shape) {
+  const auto [rows, cols] = shape;
+  const bool is_vector = rows == 1;
+  const bool matches = is_vector ? (view.shape.size() == 1 && view.shape[0] == cols)
+                                 : (view.shape.size() == 2 && view.shape[0] == rows && view.shape[1] == cols);
+  if (!matches) {
+    std::string got;
+    for (int64_t d : view.shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
+    fail(where, "tensor '{}' has shape ({}), expected ({}{}{})", view.name, got, is_vector ? "" : std::to_string(rows),
+         is_vector ? "" : ", ", cols);
+  }
+  return Weight{view.dtype, rows, cols, view.data, nullptr};
+}
+
+// Fills every weight of the model from named views; `lookup` maps a GGUF name to a view or null.
+template <typename Lookup>
+void bind_weights(LlamaModel& model, const std::string& where, const Lookup& lookup) {
+  model.weights.layers.resize(model.config.num_layers);
+  for_each_weight(model.weights, model.config, [&](const std::string& name, Weight& w) {
+    const TensorView* view = lookup(name);
+    if (!view) fail(where, "missing tensor '{}'", name);
+    w = weight_from_view(*view, where, llama_tensor_shape(name, model.config));
+  });
+  if (model.config.tie_word_embeddings) model.weights.lm_head = model.weights.embed;
+}
+
+void count_types(LoadedModel& loaded, const std::vector<TensorView>& tensors) {
+  for (const TensorView& t : tensors) loaded.file_tensor_types[std::string(dtype_name(t.dtype))]++;
+}
+
+LlamaConfig config_from_gguf(const GgufFile& g) {
+  const std::string arch = g.get_string("general.architecture");
+  if (arch != "llama")
+    fail(g.path(), "unsupported architecture '{}' in general.architecture (supported: llama)", arch);
+  auto key = [&](const char* suffix) { return arch + "." + suffix; };
+  LlamaConfig c;
+  c.architecture = arch;
+  c.hidden_size = int(g.get_int(key("embedding_length")));
+  c.intermediate_size = int(g.get_int(key("feed_forward_length")));
+  c.num_layers = int(g.get_int(key("block_count")));
+  c.num_heads = int(g.get_int(key("attention.head_count")));
+  c.num_kv_heads = int(g.get_int(key("attention.head_count_kv"), c.num_heads));
+  if (c.num_heads <= 0 || c.hidden_size <= 0 || c.num_kv_heads <= 0 || c.num_heads % c.num_kv_heads != 0)
+    fail(g.path(), "inconsistent attention heads: {} heads, {} key/value heads", c.num_heads, c.num_kv_heads);
+  c.head_dim = int(g.get_int(key("attention.key_length"), c.hidden_size / c.num_heads));
+  c.max_position_embeddings = int(g.get_int(key("context_length"), 2048));
+  c.rope_theta = float(g.get_float(key("rope.freq_base"), 10000.0));
+  c.rms_norm_eps = float(g.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));
+  const std::string scaling = g.get_string(key("rope.scaling.type"), "none");
+  if (scaling == "linear") {
+    c.rope_scaling.type = RopeScalingType::Linear;
+    c.rope_scaling.factor = float(g.get_float(key("rope.scaling.factor")));
+  } else if (scaling != "none") {
+    fail(g.path(), "unsupported {} '{}'", key("rope.scaling.type"), scaling);
+  }
+  const TensorView* embed = g.find_tensor("token_embd.weight");
+  if (!embed || embed->shape.size() != 2) fail(g.path(), "missing 2-D tensor 'token_embd.weight'");
+  c.vocab_size = int(embed->shape[0]);
+  c.tie_word_embeddings = g.find_tensor("output.weight") == nullptr;
+  c.bos_token_id = int(g.get_int("tokenizer.ggml.bos_token_id", -1));
+  if (g.has("tokenizer.ggml.eos_token_id")) c.eos_token_ids.push_back(int(g.get_int("tokenizer.ggml.eos_token_id")));
+  return c;
+}
+
+std::vector<float> rope_divisors_from_gguf(const GgufFile& g, const LlamaConfig& c) {
+  const TensorView* view = g.find_tensor("rope_freqs.weight");
+  if (!view) return {};
+  if (view->dtype != DType::F32 || view->numel() != c.head_dim / 2)
+    fail(g.path(), "tensor 'rope_freqs.weight' must be F32 with {} values", c.head_dim / 2);
+  const float* p = reinterpret_cast<const float*>(view->data);
+  return std::vector<float>(p, p + view->numel());
+}
+
+LoadedModel load_gguf(const std::string& path) {
+  auto gguf = std::make_shared<GgufFile>(GgufFile::open(path));
+  LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_gguf(*gguf)};
+  LlamaModel& model = loaded.model;
+  model.config = config_from_gguf(*gguf);
+  bind_weights(model, path, [&](const std::string& name) { return gguf->find_tensor(name); });
+  for (LlamaLayer& layer : model.weights.layers) {
+    layer.q = unpermute_qk_rows(layer.q, model.config.num_heads);
+    layer.k = unpermute_qk_rows(layer.k, model.config.num_kv_heads);
+  }
+  model.rope_inv_freq = rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta,
+                                                 model.config.rope_scaling, rope_divisors_from_gguf(*gguf, model.config));
+  model.file = gguf;
+  loaded.file_format = "gguf";
+  count_types(loaded, gguf->tensors);
+  return loaded;
+}
+
+LoadedModel load_hf_dir(const std::string& dir) {
+  auto weights = std::make_shared<SafetensorsFile>(SafetensorsFile::open_dir(dir));
+  LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_hf_dir(dir)};
+  LlamaModel& model = loaded.model;
+  model.config = read_hf_config(dir + "/config.json");
+  bind_weights(model, dir, [&](const std::string& name) { return weights->find_tensor(hf_tensor_name(name)); });
+  model.rope_inv_freq =
+      rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+  model.file = weights;
+  loaded.file_format = "hf";
+  count_types(loaded, weights->tensors);
+  return loaded;
+}
+
+// Norms are used as plain float arrays; matrices take the requested format.
+void apply_weight_format(LlamaModel& model, WeightFormat format) {
+  const bool tied = model.config.tie_word_embeddings;
+  for_each_weight(model.weights, model.config, [&](const std::string& name, Weight& w) {
+    DType target = w.dtype;
+    if (w.rows == 1) target = DType::F32;
+    else if (format == WeightFormat::F32) target = DType::F32;
+    else if (format == WeightFormat::BF16) target = DType::BF16;
+    if (target != w.dtype) w = convert_weight(w, target);
+  });
+  if (tied) model.weights.lm_head = model.weights.embed;
+}
+
+}  // namespace
+
+std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
+  if (name == "native") return WeightFormat::Native;
+  if (name == "f32") return WeightFormat::F32;
+  if (name == "bf16") return WeightFormat::BF16;
+  return std::nullopt;
+}
+
+std::string_view weight_format_name(WeightFormat f) {
+  switch (f) {
+    case WeightFormat::Native: return "native";
+    case WeightFormat::F32: return "f32";
+    case WeightFormat::BF16: return "bf16";
+  }
+  return "?";
+}
+
+Weight unpermute_qk_rows(const Weight& w, int heads) { return permute_rows(w, heads, /*to_hf=*/true); }
+Weight permute_qk_rows(const Weight& w, int heads) { return permute_rows(w, heads, /*to_hf=*/false); }
+
+LoadedModel load_model(const std::string& path, WeightFormat format) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(path)) fail(path, "no such file or directory");
+  LoadedModel loaded = fs::is_directory(path) ? load_hf_dir(path) : load_gguf(path);
+  loaded.path = path;
+  apply_weight_format(loaded.model, format);
+  const std::string& source = loaded.tokenizer.spec().chat_template;
+  if (!source.empty()) {
+    try {
+      loaded.chat_template = ChatTemplate::detect(source);
+    } catch (const Error&) {
+      // An unknown template leaves the model usable for raw prompts; commands that
+      // need a template say so, naming the known ones.
+    }
+  }
+  return loaded;
+}
+
+}  // namespace whet

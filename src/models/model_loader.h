@@ -1,0 +1,41 @@
+#pragma once
+// Loads a model from a GGUF file or a Hugging Face directory into one
+// in-memory form: config, weights, tokenizer and chat template.
+#include <map>
+#include <optional>
+#include <string>
+
+#include "models/llama.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace whet {
+
+// How matrices are held in memory after loading.
+enum class WeightFormat {
+  Native,  // as stored in the file (mapped, not copied); fp16/quantized rows decoded on use
+  F32,     // decoded once at load time
+  BF16,    // converted once at load time; bf16 gemm with fp32 accumulation
+};
+std::optional<WeightFormat> weight_format_from_name(std::string_view name);  // "native", "f32", "bf16"
+std::string_view weight_format_name(WeightFormat f);
+
+struct LoadedModel {
+  LlamaModel model;
+  Tokenizer tokenizer;
+  std::optional<ChatTemplate> chat_template;  // none when the model has no (known) template
+  std::string path;
+  std::string file_format;  // "gguf" or "hf"
+  std::map<std::string, int> file_tensor_types;  // dtype name -> tensor count, as stored in the file
+};
+
+// `path` is a .gguf file or a directory with config.json. Errors name the path
+// and the offending tensor or key.
+LoadedModel load_model(const std::string& path, WeightFormat format = WeightFormat::Native);
+
+// llama.cpp stores q/k rows interleaved per head (pairs i, i + head_dim/2 side
+// by side); these map between that and Hugging Face order. Rows move whole.
+Weight unpermute_qk_rows(const Weight& w, int heads);
+Weight permute_qk_rows(const Weight& w, int heads);
+
+}  // namespace whet

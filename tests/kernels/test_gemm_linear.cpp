@@ -1,0 +1,98 @@
+// Optimised matrix kernels against their plain references.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "io/quant.h"
+#include "kernels/gemm.h"
+#include "kernels/linear.h"
+
+namespace whet {
+namespace {
+
+std::vector<float> random_values(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+struct GemmCase {
+  bool trans_a, trans_b;
+  int64_t m, n, k;
+};
+
+class GemmTest : public ::testing::TestWithParam<GemmCase> {};
+
+GemmShape shape_of(const GemmCase& c, float alpha, float beta) {
+  return GemmShape{c.trans_a, c.trans_b, c.m, c.n, c.k, c.trans_a ? c.m : c.k, c.trans_b ? c.k : c.n, c.n, alpha, beta};
+}
+
+// fp32 accumulation over k terms of unit-variance products: error grows like sqrt(k) * eps * |terms|;
+// 1e-4 absolute on k <= 300 leaves a wide margin.
+TEST_P(GemmTest, F32MatchesReference) {
+  const GemmCase c = GetParam();
+  const GemmShape s = shape_of(c, 0.5f, 0.25f);
+  const auto a = random_values(c.m * c.k, 1), b = random_values(c.k * c.n, 2), c0 = random_values(c.m * c.n, 3);
+  std::vector<float> got = c0, want = c0;
+  gemm_f32(s, a.data(), b.data(), got.data());
+  gemm_reference(s, a.data(), b.data(), want.data());
+  EXPECT_LT(max_abs_diff(got, want), 1e-4f);
+}
+
+// bf16 inputs are exact in the reference too (rounded first), so only the fp32
+// accumulation order differs: same bound as fp32.
+TEST_P(GemmTest, Bf16MatchesReferenceOnRoundedInputs) {
+  const GemmCase c = GetParam();
+  const GemmShape s = shape_of(c, 1.0f, 0.0f);
+  auto a = random_values(c.m * c.k, 4), b = random_values(c.k * c.n, 5);
+  std::vector<uint16_t> a16(a.size()), b16(b.size());
+  for (size_t i = 0; i < a.size(); ++i) a[i] = bf16_to_f32(a16[i] = f32_to_bf16(a[i]));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = bf16_to_f32(b16[i] = f32_to_bf16(b[i]));
+  std::vector<float> got(c.m * c.n), want(c.m * c.n);
+  gemm_bf16(s, a16.data(), b16.data(), got.data());
+  gemm_reference(s, a.data(), b.data(), want.data());
+  EXPECT_LT(max_abs_diff(got, want), 1e-4f);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
+                         ::testing::Values(GemmCase{false, false, 7, 13, 32}, GemmCase{false, true, 1, 64, 96},
+                                           GemmCase{true, false, 33, 17, 5}, GemmCase{true, true, 16, 16, 300},
+                                           GemmCase{false, true, 64, 96, 128}));
+
+// linear_forward for every weight encoding, on both of its paths (few rows: row-wise decode; many: gemm).
+class LinearTest : public ::testing::TestWithParam<std::tuple<DType, int64_t>> {};
+
+TEST_P(LinearTest, MatchesReference) {
+  const auto [dtype, m] = GetParam();
+  const int64_t rows = 48, cols = 256;
+  const auto values = random_values(rows * cols, 6);
+  std::vector<uint8_t> encoded(dtype_bytes(dtype, rows * cols));
+  quantize(dtype, values.data(), encoded.data(), rows * cols);
+  Weight w{dtype, rows, cols, encoded.data(), nullptr};
+  const auto x = random_values(m * cols, 7);
+  std::vector<float> got(m * rows), want(m * rows);
+  linear_forward(got.data(), x.data(), m, w);
+  linear_forward_reference(want.data(), x.data(), m, w);
+  // bf16 weights meet bf16-rounded activations in the fast path but not in the
+  // reference: relative error 2^-8 per product, about 16 * 2^-8 * sqrt(256) worst case.
+  const float tolerance = dtype == DType::BF16 ? 0.3f : 1e-3f;
+  EXPECT_LT(max_abs_diff(got, want), tolerance) << dtype_name(dtype) << " m=" << m;
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, LinearTest,
+                         ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0),
+                                            ::testing::Values(int64_t(1), int64_t(3), int64_t(40))));
+
+}  // namespace
+}  // namespace whet

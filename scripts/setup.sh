@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs every Debian package Whet builds, tests and benchmarks with.
+# (oneDNN's CMake package requires the OpenCL headers and loader even for CPU use.)
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git unzip python3-pip
-  libdnnl-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libfmt-dev
+  libdnnl-dev ocl-icd-opencl-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libfmt-dev
   libsqlite3-dev libcpp-httplib-dev libutf8proc-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv python3-torch python3-numpy

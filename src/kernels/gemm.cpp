@@ -4,8 +4,11 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
+#include <vector>
 #include <tuple>
 
+#include "core/dtype.h"
 #include "core/error.h"
 
 namespace whet {
@@ -31,15 +34,16 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
-const Bf16Matmul& bf16_matmul_for(const GemmShape& s) {
+// Null when this CPU has no bf16 matmul in oneDNN (it needs AVX-512 BF16 or AMX).
+const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
   using dnnl::memory;
   using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float>;
-  static std::map<Key, Bf16Matmul> cache;
+  static std::map<Key, std::optional<Bf16Matmul>> cache;
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
   const Key key{s.trans_a, s.trans_b, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta};
   auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  if (it != cache.end()) return it->second ? &*it->second : nullptr;
   // A transposed operand is the stored matrix read with swapped strides.
   const memory::dims a_strides = s.trans_a ? memory::dims{1, s.lda} : memory::dims{s.lda, 1};
   const memory::dims b_strides = s.trans_b ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1};
@@ -54,9 +58,27 @@ const Bf16Matmul& bf16_matmul_for(const GemmShape& s) {
     ops.append_sum(s.beta);
     attr.set_post_ops(ops);
   }
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(m.a, m.b, m.c), attr, cpu_engine());
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(m.a, m.b, m.c), attr, cpu_engine(), /*allow_empty=*/true);
+  if (!pd) {
+    cache.emplace(key, std::nullopt);
+    return nullptr;
+  }
   m.primitive = dnnl::matmul(pd);
-  return cache.emplace(key, std::move(m)).first->second;
+  return &*cache.emplace(key, std::move(m)).first->second;
+}
+std::vector<float> widen(const uint16_t* x, int64_t rows, int64_t ld, int64_t cols) {
+  std::vector<float> out(size_t(rows) * ld);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < cols; ++i) out[r * ld + i] = bf16_to_f32(x[r * ld + i]);
+  return out;
+}
+
+// Same arithmetic (bf16 products are exact in fp32, fp32 accumulation) without bf16 hardware.
+void gemm_bf16_via_f32(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
+  const int64_t a_rows = s.trans_a ? s.k : s.m, a_cols = s.trans_a ? s.m : s.k;
+  const int64_t b_rows = s.trans_b ? s.n : s.k, b_cols = s.trans_b ? s.k : s.n;
+  const std::vector<float> a32 = widen(a, a_rows, s.lda, a_cols), b32 = widen(b, b_rows, s.ldb, b_cols);
+  gemm_f32(s, a32.data(), b32.data(), c);
 }
 }  // namespace
 
@@ -69,7 +91,12 @@ void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
 
 void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
-  const Bf16Matmul& m = bf16_matmul_for(s);
+  const Bf16Matmul* matmul = bf16_matmul_for(s);
+  if (!matmul) {
+    gemm_bf16_via_f32(s, a, b, c);
+    return;
+  }
+  const Bf16Matmul& m = *matmul;
   dnnl::stream stream(cpu_engine());
   dnnl::memory a_mem(m.a, cpu_engine(), const_cast<uint16_t*>(a));
   dnnl::memory b_mem(m.b, cpu_engine(), const_cast<uint16_t*>(b));

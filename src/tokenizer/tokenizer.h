@@ -24,7 +24,13 @@ struct TokenizerSpec {
   std::vector<std::pair<std::string, std::string>> merges;  // by rank, best first
   // Pre-tokenizer name as GGUF's tokenizer.ggml.pre spells it: "gpt2", "smollm",
   // "llama-bpe" (Llama 3), "qwen2", "default". Determines the split regexes.
+  // "custom" means pre_regexes (HF syntax), for tokenizer.json files whose
+  // pre-tokenizer matches none of the known names; GGUF cannot carry it.
   std::string pre = "gpt2";
+  std::vector<std::string> pre_regexes;
+  // A word that is itself in the vocabulary is taken whole, without merges
+  // (HF BPE's ignore_merges; Llama 3 sets it).
+  bool ignore_merges = false;
   int bos_id = -1, eos_id = -1, unk_id = -1, pad_id = -1;
   int eot_id = -1;  // end of turn (e.g. <|im_end|>, <|eot_id|>); -1 if none
   bool add_bos = false;
@@ -62,6 +68,8 @@ class Tokenizer {
 
  private:
   struct Impl;
+  struct SpecSource;  // file and keys a spec came from, for error messages
+  Tokenizer(TokenizerSpec spec, const SpecSource& source);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,285 @@
+// Hugging Face config.json <-> LlamaConfig. Absent optional fields take the defaults of
+// transformers' LlamaConfig, so a file means here what it means there.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <climits>
+#include <filesystem>
+#include <optional>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "models/llama_config.h"
+
+namespace whet {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kLlama = "LlamaForCausalLM", kMistral = "MistralForCausalLM";
+// transformers' MistralConfig assumes this window when config.json has no "sliding_window".
+constexpr int kMistralDefaultWindow = 4096;
+
+json read_json_object(const std::string& path) {
+  const auto file = MappedFile::open(path);
+  const char* text = reinterpret_cast<const char*>(file->data());
+  json parsed;
+  try {
+    parsed = json::parse(text, text + file->size());
+  } catch (const json::exception& e) {
+    fail(path, "malformed JSON: {}", e.what());
+  }
+  if (!parsed.is_object()) fail(path, "expected a JSON object, found {}", parsed.type_name());
+  return parsed;
+}
+
+// Typed access to the fields of one JSON object; every error names the file and the field.
+class Fields {
+ public:
+  Fields(std::string path, const json& object, std::string prefix = "")
+      : path_(std::move(path)), object_(object), prefix_(std::move(prefix)) {}
+
+  const std::string& path() const { return path_; }
+  std::string name(const char* key) const { return prefix_ + key; }
+
+  // A field set to null counts as absent, as it does for transformers.
+  bool has(const char* key) const {
+    const auto it = object_.find(key);
+    return it != object_.end() && !it->is_null();
+  }
+
+  int positive_integer(const char* key) const { return positive(key, to_int(at(key), name(key))); }
+  int positive_integer(const char* key, int fallback) const { return has(key) ? positive_integer(key) : fallback; }
+
+  float positive_number(const char* key) const {
+    const json& v = at(key);
+    if (!v.is_number()) wrong_type(name(key), v, "a number");
+    return float(positive(key, v.get<double>()));
+  }
+  float positive_number(const char* key, float fallback) const { return has(key) ? positive_number(key) : fallback; }
+
+  bool boolean(const char* key, bool fallback) const {
+    if (!has(key)) return fallback;
+    const json& v = at(key);
+    if (!v.is_boolean()) wrong_type(name(key), v, "true or false");
+    return v.get<bool>();
+  }
+
+  std::string string(const char* key) const {
+    const json& v = at(key);
+    if (!v.is_string()) wrong_type(name(key), v, "a string");
+    return v.get<std::string>();
+  }
+
+  const json& array(const char* key) const {
+    const json& v = at(key);
+    if (!v.is_array()) wrong_type(name(key), v, "an array");
+    return v;
+  }
+
+  Fields object(const char* key) const {
+    const json& v = at(key);
+    if (!v.is_object()) wrong_type(name(key), v, "an object");
+    return Fields(path_, v, name(key) + ".");
+  }
+
+  int token_id(const char* key) const { return token_id(at(key), name(key)); }
+
+  // eos_token_id may be one id or a list of them; absent means none.
+  std::vector<int> token_ids(const char* key) const {
+    if (!has(key)) return {};
+    const json& v = at(key);
+    if (!v.is_array()) return {token_id(key)};
+    std::vector<int> ids;
+    for (const json& id : v) ids.push_back(token_id(id, name(key)));
+    return ids;
+  }
+
+ private:
+  const json& at(const char* key) const {
+    if (!has(key)) fail(path_, "missing field '{}'", name(key));
+    return object_.at(key);
+  }
+
+  int to_int(const json& v, const std::string& field) const {
+    if (!v.is_number_integer()) wrong_type(field, v, "an integer");
+    const bool in_range = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(INT_MAX)
+                                                 : v.get<int64_t>() >= INT_MIN && v.get<int64_t>() <= INT_MAX;
+    if (!in_range) fail(path_, "field '{}' = {} is out of range", field, v.dump());
+    return v.get<int>();
+  }
+
+  int token_id(const json& v, const std::string& field) const {
+    const int id = to_int(v, field);
+    if (id < 0) fail(path_, "field '{}' = {} is not a token id", field, id);
+    return id;
+  }
+
+  template <typename T>
+  T positive(const char* key, T value) const {
+    if (!(value > 0)) fail(path_, "field '{}' must be positive, got {}", name(key), value);
+    return value;
+  }
+
+  [[noreturn]] void wrong_type(const std::string& field, const json& v, std::string_view expected) const {
+    fail(path_, "field '{}' must be {}, got {} {}", field, expected, v.type_name(), v.dump());
+  }
+
+  std::string path_;
+  const json& object_;
+  std::string prefix_;
+};
+
+std::string read_architecture(const Fields& f) {
+  const json& list = f.array("architectures");
+  if (list.empty() || !list[0].is_string())
+    fail(f.path(), "field 'architectures' must name the model class, e.g. [\"{}\"]", kLlama);
+  std::string arch = list[0].get<std::string>();
+  if (arch != kLlama && arch != kMistral)
+    fail(f.path(), "unsupported architecture '{}' (supported: {}, {})", arch, kLlama, kMistral);
+  return arch;
+}
+
+void read_dimensions(const Fields& f, LlamaConfig& c) {
+  c.vocab_size = f.positive_integer("vocab_size");
+  c.hidden_size = f.positive_integer("hidden_size");
+  c.intermediate_size = f.positive_integer("intermediate_size");
+  c.num_layers = f.positive_integer("num_hidden_layers");
+  c.num_heads = f.positive_integer("num_attention_heads");
+  c.num_kv_heads = f.positive_integer("num_key_value_heads", c.num_heads);
+  if (c.num_heads % c.num_kv_heads != 0)
+    fail(f.path(), "num_attention_heads {} is not a multiple of num_key_value_heads {}", c.num_heads, c.num_kv_heads);
+  if (!f.has("head_dim") && c.hidden_size % c.num_heads != 0)
+    fail(f.path(), "hidden_size {} is not a multiple of num_attention_heads {} and no head_dim is given", c.hidden_size,
+         c.num_heads);
+  c.head_dim = f.positive_integer("head_dim", c.hidden_size / c.num_heads);
+  if (c.head_dim % 2 != 0) fail(f.path(), "head_dim {} is odd; rotary embeddings need pairs", c.head_dim);
+  c.max_position_embeddings = f.positive_integer("max_position_embeddings", 2048);
+}
+
+RopeScaling read_rope_scaling(const Fields& s) {
+  const char* type_key = s.has("rope_type") ? "rope_type" : "type";  // "type" is the older spelling
+  const std::string type = s.string(type_key);
+  RopeScaling r;
+  if (type == "default") return r;
+  if (type != "linear" && type != "llama3")
+    fail(s.path(), "field '{}' = '{}' is not supported (supported: default, linear, llama3)", s.name(type_key), type);
+  r.factor = s.positive_number("factor");
+  if (type == "linear") {
+    r.type = RopeScalingType::Linear;
+    return r;
+  }
+  r.type = RopeScalingType::Llama3;
+  r.low_freq_factor = s.positive_number("low_freq_factor");
+  r.high_freq_factor = s.positive_number("high_freq_factor");
+  r.original_max_position_embeddings = s.positive_integer("original_max_position_embeddings");
+  if (r.high_freq_factor <= r.low_freq_factor)
+    fail(s.path(), "{} {} must exceed {} {}", s.name("high_freq_factor"), r.high_freq_factor, s.name("low_freq_factor"),
+         r.low_freq_factor);
+  return r;
+}
+
+// transformers 5 moved rope_theta and the scaling into "rope_parameters"; older files have
+// top-level rope_theta and rope_scaling.
+void read_rope(const Fields& f, LlamaConfig& c) {
+  const char* key = f.has("rope_parameters") ? "rope_parameters" : "rope_scaling";
+  const std::optional<Fields> params = f.has(key) ? std::optional(f.object(key)) : std::nullopt;
+  c.rope_theta = params && params->has("rope_theta") ? params->positive_number("rope_theta")
+                                                     : f.positive_number("rope_theta", 10000.0f);
+  if (params) c.rope_scaling = read_rope_scaling(*params);
+}
+
+// The forward pass has no biases and a SiLU-gated MLP; configs that ask for more are refused.
+void check_plain_blocks(const Fields& f) {
+  for (const char* bias : {"attention_bias", "mlp_bias"})
+    if (f.boolean(bias, false)) fail(f.path(), "field '{}' is true, but biases are not supported", bias);
+  if (f.has("hidden_act") && f.string("hidden_act") != "silu")
+    fail(f.path(), "field 'hidden_act' = '{}' is not supported (supported: silu)", f.string("hidden_act"));
+}
+
+// Whet attends to every earlier position. A sliding window changes attention only beyond `window`
+// positions, so capping the context there keeps results identical to transformers'.
+void limit_to_sliding_window(const json& root, const Fields& f, LlamaConfig& c) {
+  const int window = root.contains("sliding_window") ? f.positive_integer("sliding_window", 0) : kMistralDefaultWindow;
+  if (window > 0) c.max_position_embeddings = std::min(c.max_position_embeddings, window);
+}
+
+// generation_config.json often lists more end tokens than config.json (Llama 3 adds <|eot_id|>).
+void merge_generation_config(const std::string& config_path, LlamaConfig& c) {
+  const auto path = (std::filesystem::path(config_path).parent_path() / "generation_config.json").string();
+  if (!std::filesystem::exists(path)) return;
+  for (int id : Fields(path, read_json_object(path)).token_ids("eos_token_id"))
+    if (std::ranges::find(c.eos_token_ids, id) == c.eos_token_ids.end()) c.eos_token_ids.push_back(id);
+}
+
+// Shortest decimal that reads back as the same float: 1e-5f is written 1e-05, not 9.999999747378752e-06.
+double decimal(float v) { return std::stod(fmt::format("{}", v)); }
+
+nlohmann::ordered_json rope_scaling_json(const RopeScaling& r) {
+  switch (r.type) {
+    case RopeScalingType::None: return nullptr;
+    case RopeScalingType::Linear: return {{"rope_type", "linear"}, {"factor", decimal(r.factor)}};
+    case RopeScalingType::Llama3:
+      return {{"rope_type", "llama3"},
+              {"factor", decimal(r.factor)},
+              {"low_freq_factor", decimal(r.low_freq_factor)},
+              {"high_freq_factor", decimal(r.high_freq_factor)},
+              {"original_max_position_embeddings", r.original_max_position_embeddings}};
+  }
+  WHET_ASSERT(false && "unknown rope scaling type");
+}
+
+nlohmann::ordered_json eos_json(const std::vector<int>& ids) {
+  if (ids.empty()) return nullptr;
+  if (ids.size() == 1) return ids[0];
+  return ids;
+}
+
+}  // namespace
+
+LlamaConfig read_hf_config(const std::string& path) {
+  const json root = read_json_object(path);
+  const Fields f(path, root);
+  LlamaConfig c;
+  c.architecture = read_architecture(f);
+  check_plain_blocks(f);
+  read_dimensions(f, c);
+  read_rope(f, c);
+  c.rms_norm_eps = f.positive_number("rms_norm_eps", 1e-6f);
+  c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
+  c.bos_token_id = f.has("bos_token_id") ? f.token_id("bos_token_id") : -1;
+  c.eos_token_ids = f.token_ids("eos_token_id");
+  if (c.architecture == kMistral) limit_to_sliding_window(root, f, c);
+  merge_generation_config(path, c);
+  return c;
+}
+
+void write_hf_config(const std::string& path, const LlamaConfig& c) {
+  nlohmann::ordered_json j;
+  j["architectures"] = nlohmann::ordered_json::array({std::string(kLlama)});
+  j["model_type"] = "llama";
+  // The exported weights' encoding is not known here; float32 loads any of them without loss.
+  j["torch_dtype"] = "float32";
+  j["vocab_size"] = c.vocab_size;
+  j["hidden_size"] = c.hidden_size;
+  j["intermediate_size"] = c.intermediate_size;
+  j["num_hidden_layers"] = c.num_layers;
+  j["num_attention_heads"] = c.num_heads;
+  j["num_key_value_heads"] = c.num_kv_heads;
+  j["head_dim"] = c.head_dim;
+  j["max_position_embeddings"] = c.max_position_embeddings;
+  j["rope_theta"] = decimal(c.rope_theta);
+  j["rope_scaling"] = rope_scaling_json(c.rope_scaling);
+  j["rms_norm_eps"] = decimal(c.rms_norm_eps);
+  j["tie_word_embeddings"] = c.tie_word_embeddings;
+  j["bos_token_id"] = c.bos_token_id >= 0 ? nlohmann::ordered_json(c.bos_token_id) : nlohmann::ordered_json(nullptr);
+  j["eos_token_id"] = eos_json(c.eos_token_ids);
+  j["hidden_act"] = "silu";
+  j["attention_bias"] = false;
+  j["mlp_bias"] = false;
+  write_file_atomic(path, j.dump(2) + "\n");
+}
+
+}  // namespace whet

@@ -1,0 +1,107 @@
+// The whet binary as a user runs it: help on every command, clear errors with a
+// non-zero exit on bad input, and answers from the real default model.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+
+RunResult run_whet(const std::string& args) {
+  const std::string dir = test::scratch_dir("cli_run_" + std::to_string(::getpid()));
+  const std::string err_path = dir + "/stderr";
+  const std::string command = std::string(WHET_BINARY_DIR) + "/whet " + args + " 2>" + err_path;
+  RunResult r{};
+  FILE* pipe = popen(command.c_str(), "r");
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream err(err_path);
+  r.err.assign(std::istreambuf_iterator<char>(err), {});
+  return r;
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const char* command : {"", "info", "generate", "chat", "convert", "bench", "bench generate"}) {
+    const RunResult r = run_whet(std::string(command) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << command;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
+  }
+}
+
+TEST(Cli, MissingModelIsAClearError) {
+  const RunResult r = run_whet("info /nonexistent/model.gguf");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/nonexistent/model.gguf"), std::string::npos) << r.err;
+}
+
+TEST(Cli, CorruptModelIsAClearError) {
+  const std::string path = test::scratch_dir("cli_corrupt") + "/bad.gguf";
+  std::ofstream(path) << "GGUF this is not really a model";
+  const RunResult r = run_whet("info " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+}
+
+TEST(Cli, UnknownOptionFails) {
+  EXPECT_NE(run_whet("generate --no-such-option").exit_code, 0);
+}
+
+class RealModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(test::default_model_path())) GTEST_SKIP() << "default model not fetched";
+  }
+};
+
+TEST_F(RealModel, InfoDescribesTheModel) {
+  const RunResult r = run_whet("info " + test::default_model_path());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* expected : {"llama", "30 layers", "Q4_1", "8192", "chatml", "<|im_end|>", "LoRA", "full fine-tuning"})
+    EXPECT_NE(r.out.find(expected), std::string::npos) << expected << "\n" << r.out;
+}
+
+TEST_F(RealModel, GreedyAnswerMentionsParisAndIsDeterministic) {
+  const std::string args = "generate " + test::default_model_path() +
+                           " --temperature 0 --max-tokens 40 --prompt 'What is the capital of France?'";
+  const RunResult first = run_whet(args);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("Paris"), std::string::npos) << first.out;
+  EXPECT_NE(first.err.find("tokens/s"), std::string::npos) << first.err;
+  EXPECT_EQ(run_whet(args).out, first.out);
+}
+
+TEST_F(RealModel, StopStringEndsTheAnswer) {
+  const RunResult r = run_whet("generate " + test::default_model_path() +
+                               " --temperature 0 --max-tokens 40 --stop Paris --prompt 'What is the capital of France?'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("Paris"), std::string::npos) << r.out;
+}
+
+TEST_F(RealModel, ChatKeepsHistory) {
+  const std::string dir = test::scratch_dir("cli_chat");
+  std::ofstream(dir + "/input") << "My name is Ada.\nWhat is my name?\n";
+  const RunResult r = run_whet("chat " + test::default_model_path() + " --temperature 0 --max-tokens 30 < " + dir + "/input");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t second_answer = r.out.find('\n');
+  ASSERT_NE(second_answer, std::string::npos);
+  EXPECT_NE(r.out.find("Ada", second_answer), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("cached"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace whet

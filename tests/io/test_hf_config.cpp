@@ -1,0 +1,293 @@
+// Hugging Face config.json: real-world shapes (Llama 3.1 with llama3 rope scaling, SmolLM2 with
+// tied embeddings), the errors for bad files, and write -> read round trips.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "models/llama_config.h"
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+using nlohmann::json;
+
+// Written from the published Llama 3.1 8B configuration.
+json llama31_config() {
+  return json::parse(R"({
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": "bfloat16",
+    "vocab_size": 128256, "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072,
+    "rope_theta": 500000.0, "rms_norm_eps": 1e-05, "hidden_act": "silu", "attention_bias": false,
+    "mlp_bias": false, "bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009],
+    "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                     "original_max_position_embeddings": 8192, "rope_type": "llama3"}
+  })");
+}
+
+// Written from the published SmolLM2-135M-Instruct configuration.
+json smollm2_config() {
+  return json::parse(R"({
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 49152, "hidden_size": 576,
+    "intermediate_size": 1536, "num_hidden_layers": 30, "num_attention_heads": 9, "num_key_value_heads": 3,
+    "max_position_embeddings": 8192, "rope_theta": 100000, "rms_norm_eps": 1e-05, "rope_scaling": null,
+    "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu"
+  })");
+}
+
+std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string write_config(const std::string& test_name, const json& config) {
+  return write_text(test::scratch_dir(test_name) + "/config.json", config.dump(2));
+}
+
+// read_hf_config must fail with a message that contains every part and the file's path.
+void expect_config_error(const std::string& path, const std::vector<std::string>& parts) {
+  try {
+    read_hf_config(path);
+    ADD_FAILURE() << "no error for " << path;
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
+  }
+}
+
+TEST(HfConfig, ReadsLlama31WithLlama3RopeScaling) {
+  const LlamaConfig c = read_hf_config(write_config("hf_config_llama31", llama31_config()));
+  EXPECT_EQ(c.architecture, "LlamaForCausalLM");
+  EXPECT_EQ(c.vocab_size, 128256);
+  EXPECT_EQ(c.hidden_size, 4096);
+  EXPECT_EQ(c.intermediate_size, 14336);
+  EXPECT_EQ(c.num_layers, 32);
+  EXPECT_EQ(c.num_heads, 32);
+  EXPECT_EQ(c.num_kv_heads, 8);
+  EXPECT_EQ(c.head_dim, 128);
+  EXPECT_EQ(c.max_position_embeddings, 131072);
+  EXPECT_EQ(c.rope_theta, 500000.0f);
+  EXPECT_EQ(c.rms_norm_eps, 1e-5f);
+  EXPECT_FALSE(c.tie_word_embeddings);
+  EXPECT_EQ(c.bos_token_id, 128000);
+  EXPECT_EQ(c.eos_token_ids, (std::vector<int>{128001, 128008, 128009}));
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::Llama3);
+  EXPECT_EQ(c.rope_scaling.factor, 8.0f);
+  EXPECT_EQ(c.rope_scaling.low_freq_factor, 1.0f);
+  EXPECT_EQ(c.rope_scaling.high_freq_factor, 4.0f);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 8192);
+}
+
+TEST(HfConfig, ReadsSmolLM2WithTiedEmbeddings) {
+  const LlamaConfig c = read_hf_config(write_config("hf_config_smollm2", smollm2_config()));
+  EXPECT_EQ(c.vocab_size, 49152);
+  EXPECT_EQ(c.hidden_size, 576);
+  EXPECT_EQ(c.num_layers, 30);
+  EXPECT_EQ(c.num_heads, 9);
+  EXPECT_EQ(c.num_kv_heads, 3);
+  EXPECT_EQ(c.head_dim, 64);
+  EXPECT_EQ(c.rope_theta, 100000.0f);
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::None);
+  EXPECT_TRUE(c.tie_word_embeddings);
+  EXPECT_EQ(c.bos_token_id, 1);
+  EXPECT_EQ(c.eos_token_ids, std::vector<int>{2});
+}
+
+TEST(HfConfig, AppliesTransformersDefaults) {
+  json config = smollm2_config();
+  for (const char* key : {"num_key_value_heads", "max_position_embeddings", "rope_theta", "rms_norm_eps",
+                          "tie_word_embeddings", "bos_token_id", "eos_token_id", "rope_scaling"})
+    config.erase(key);
+  const LlamaConfig c = read_hf_config(write_config("hf_config_defaults", config));
+  EXPECT_EQ(c.num_kv_heads, 9);
+  EXPECT_EQ(c.head_dim, 64);
+  EXPECT_EQ(c.max_position_embeddings, 2048);
+  EXPECT_EQ(c.rope_theta, 10000.0f);
+  EXPECT_EQ(c.rms_norm_eps, 1e-6f);
+  EXPECT_FALSE(c.tie_word_embeddings);
+  EXPECT_EQ(c.bos_token_id, -1);
+  EXPECT_TRUE(c.eos_token_ids.empty());
+}
+
+TEST(HfConfig, ExplicitHeadDimWins) {
+  json config = smollm2_config();
+  config["head_dim"] = 128;
+  EXPECT_EQ(read_hf_config(write_config("hf_config_head_dim", config)).head_dim, 128);
+}
+
+TEST(HfConfig, MergesGenerationConfigEndTokens) {
+  json config = llama31_config();
+  config["eos_token_id"] = 128001;
+  const std::string path = write_config("hf_config_generation", config);
+  const std::string dir = std::filesystem::path(path).parent_path();
+  write_text(dir + "/generation_config.json", R"({"bos_token_id": 128000, "eos_token_id": [128001, 128009]})");
+  EXPECT_EQ(read_hf_config(path).eos_token_ids, (std::vector<int>{128001, 128009}));
+  write_text(dir + "/generation_config.json", R"({"eos_token_id": 128008})");
+  EXPECT_EQ(read_hf_config(path).eos_token_ids, (std::vector<int>{128001, 128008}));
+  write_text(dir + "/generation_config.json", R"({"eos_token_id": "x"})");
+  expect_config_error(dir + "/generation_config.json", {"'eos_token_id'"});
+}
+
+TEST(HfConfig, ReadsLinearAndLegacyRopeScaling) {
+  json config = smollm2_config();
+  config["rope_scaling"] = {{"type", "linear"}, {"factor", 2}};
+  const LlamaConfig c = read_hf_config(write_config("hf_config_linear", config));
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::Linear);
+  EXPECT_EQ(c.rope_scaling.factor, 2.0f);
+}
+
+TEST(HfConfig, ReadsTransformers5RopeParameters) {
+  json config = llama31_config();
+  config["rope_parameters"] = config["rope_scaling"];
+  config["rope_parameters"]["rope_theta"] = 250000.0;
+  config.erase("rope_scaling");
+  config.erase("rope_theta");
+  const LlamaConfig c = read_hf_config(write_config("hf_config_rope_parameters", config));
+  EXPECT_EQ(c.rope_theta, 250000.0f);
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::Llama3);
+  EXPECT_EQ(c.rope_scaling.factor, 8.0f);
+}
+
+TEST(HfConfig, MistralSlidingWindowCapsTheContext) {
+  json config = smollm2_config();
+  config["architectures"] = {"MistralForCausalLM"};
+  config["max_position_embeddings"] = 32768;
+  config["sliding_window"] = 4096;
+  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 4096);
+  config["sliding_window"] = nullptr;
+  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 32768);
+  config.erase("sliding_window");  // transformers' MistralConfig default
+  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 4096);
+}
+
+TEST(HfConfig, MissingFieldIsNamed) {
+  json config = llama31_config();
+  config.erase("hidden_size");
+  const std::string path = write_config("hf_config_missing", config);
+  try {
+    read_hf_config(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "[" + path + "] missing field 'hidden_size'");
+  }
+  config = llama31_config();
+  config["rope_scaling"].erase("low_freq_factor");
+  expect_config_error(write_config("hf_config_missing", config), {"missing field 'rope_scaling.low_freq_factor'"});
+  config = llama31_config();
+  config.erase("architectures");
+  expect_config_error(write_config("hf_config_missing", config), {"missing field 'architectures'"});
+}
+
+TEST(HfConfig, WrongTypesAreNamed) {
+  const std::vector<std::pair<std::string, json>> cases = {
+      {"hidden_size", "4096"},          {"num_hidden_layers", 32.5},     {"vocab_size", -3},
+      {"num_attention_heads", 1e12},    {"tie_word_embeddings", "yes"},  {"rope_theta", "big"},
+      {"eos_token_id", {1, "two"}},     {"bos_token_id", json::object()}, {"rope_scaling", "llama3"},
+      {"architectures", "LlamaForCausalLM"}, {"num_key_value_heads", 0},
+  };
+  for (const auto& [field, value] : cases) {
+    SCOPED_TRACE(field);
+    json config = llama31_config();
+    config[field] = value;
+    expect_config_error(write_config("hf_config_types", config), {"'" + field + "'"});
+  }
+  json config = llama31_config();
+  config["rope_scaling"]["factor"] = "8";
+  expect_config_error(write_config("hf_config_types", config), {"'rope_scaling.factor'", "number"});
+}
+
+TEST(HfConfig, InconsistentShapesAreErrors) {
+  json config = llama31_config();
+  config["num_key_value_heads"] = 5;
+  expect_config_error(write_config("hf_config_shapes", config), {"num_key_value_heads"});
+  config = llama31_config();
+  config["num_attention_heads"] = 30;
+  config["num_key_value_heads"] = 30;
+  expect_config_error(write_config("hf_config_shapes", config), {"hidden_size", "head_dim"});
+}
+
+TEST(HfConfig, UnsupportedModelsAreRefused) {
+  json config = llama31_config();
+  config["architectures"] = {"Qwen2ForCausalLM"};
+  expect_config_error(write_config("hf_config_arch", config),
+                      {"Qwen2ForCausalLM", "LlamaForCausalLM", "MistralForCausalLM"});
+  config = llama31_config();
+  config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+  expect_config_error(write_config("hf_config_arch", config), {"'yarn'", "rope_scaling.rope_type"});
+  config = llama31_config();
+  config["attention_bias"] = true;
+  expect_config_error(write_config("hf_config_arch", config), {"attention_bias"});
+  config = llama31_config();
+  config["hidden_act"] = "gelu";
+  expect_config_error(write_config("hf_config_arch", config), {"'gelu'"});
+}
+
+TEST(HfConfig, MalformedJsonNamesFileAndPosition) {
+  const std::string path = write_text(test::scratch_dir("hf_config_malformed") + "/config.json",
+                                      "{\n  \"hidden_size\": 576,\n  \"vocab_size\": ,\n}");
+  expect_config_error(path, {"line 3"});
+  expect_config_error(write_text(path, "[1, 2]"), {"object"});
+  expect_config_error(write_text(path, ""), {"JSON"});
+  const std::string missing = test::scratch_dir("hf_config_absent") + "/config.json";
+  expect_config_error(missing, {});
+}
+
+void expect_same_config(const LlamaConfig& a, const LlamaConfig& b) {
+  EXPECT_EQ(a.vocab_size, b.vocab_size);
+  EXPECT_EQ(a.hidden_size, b.hidden_size);
+  EXPECT_EQ(a.intermediate_size, b.intermediate_size);
+  EXPECT_EQ(a.num_layers, b.num_layers);
+  EXPECT_EQ(a.num_heads, b.num_heads);
+  EXPECT_EQ(a.num_kv_heads, b.num_kv_heads);
+  EXPECT_EQ(a.head_dim, b.head_dim);
+  EXPECT_EQ(a.max_position_embeddings, b.max_position_embeddings);
+  EXPECT_EQ(a.rope_theta, b.rope_theta);
+  EXPECT_EQ(a.rope_scaling.type, b.rope_scaling.type);
+  EXPECT_EQ(a.rope_scaling.factor, b.rope_scaling.factor);
+  EXPECT_EQ(a.rope_scaling.low_freq_factor, b.rope_scaling.low_freq_factor);
+  EXPECT_EQ(a.rope_scaling.high_freq_factor, b.rope_scaling.high_freq_factor);
+  EXPECT_EQ(a.rope_scaling.original_max_position_embeddings, b.rope_scaling.original_max_position_embeddings);
+  EXPECT_EQ(a.rms_norm_eps, b.rms_norm_eps);
+  EXPECT_EQ(a.tie_word_embeddings, b.tie_word_embeddings);
+  EXPECT_EQ(a.bos_token_id, b.bos_token_id);
+  EXPECT_EQ(a.eos_token_ids, b.eos_token_ids);
+}
+
+TEST(HfConfig, WriteThenReadRoundTrips) {
+  const std::string dir = test::scratch_dir("hf_config_round_trip");
+  for (const json& source : {llama31_config(), smollm2_config()}) {
+    const LlamaConfig original = read_hf_config(write_text(dir + "/source.json", source.dump()));
+    write_hf_config(dir + "/config.json", original);
+    expect_same_config(read_hf_config(dir + "/config.json"), original);
+  }
+  LlamaConfig linear = read_hf_config(dir + "/source.json");
+  linear.rope_scaling = {RopeScalingType::Linear, 4.0f};
+  linear.bos_token_id = -1;
+  linear.eos_token_ids.clear();
+  write_hf_config(dir + "/config.json", linear);
+  expect_same_config(read_hf_config(dir + "/config.json"), linear);
+}
+
+TEST(HfConfig, WritesWhatTransformersExpects) {
+  const std::string dir = test::scratch_dir("hf_config_written");
+  write_hf_config(dir + "/config.json", read_hf_config(write_text(dir + "/source.json", llama31_config().dump())));
+  std::ifstream in(dir + "/config.json");
+  const json written = json::parse(in);
+  EXPECT_EQ(written["architectures"], json::array({"LlamaForCausalLM"}));
+  EXPECT_EQ(written["model_type"], "llama");
+  EXPECT_EQ(written["hidden_act"], "silu");
+  EXPECT_EQ(written["attention_bias"], false);
+  EXPECT_EQ(written["mlp_bias"], false);
+  EXPECT_TRUE(written["torch_dtype"].is_string());
+  EXPECT_EQ(written["rms_norm_eps"].get<double>(), 1e-5);  // the decimal, not the float's binary value
+  EXPECT_EQ(written["rope_theta"].get<double>(), 500000.0);
+  EXPECT_EQ(written["rope_scaling"]["rope_type"], "llama3");
+  EXPECT_EQ(written["eos_token_id"], json::array({128001, 128008, 128009}));
+  EXPECT_EQ(written["bos_token_id"], 128000);
+}
+
+}  // namespace
+}  // namespace whet

@@ -1,0 +1,159 @@
+// Chat templates: detection from Jinja source and rendering. Expected strings are written by hand
+// from what each model family's official template outputs.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "tokenizer/chat_template.h"
+
+namespace whet {
+namespace {
+
+// The chat template of SmolLM2-135M-Instruct, as stored in its GGUF file.
+constexpr std::string_view kSmolLM2Template =
+    R"({% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %})";
+constexpr std::string_view kSmolLM2System = "You are a helpful AI assistant named SmolLM, trained by Hugging Face";
+
+const std::vector<ChatMessage> kSingle = {{"user", "Hi"}};
+const std::vector<ChatMessage> kWithSystem = {{"system", "Be brief."}, {"user", "Hi"}};
+const std::vector<ChatMessage> kMultiTurn = {
+    {"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello!"}, {"user", "How are you?"}};
+
+std::string render(std::string_view name, const std::vector<ChatMessage>& messages, bool add_generation_prompt = true) {
+  return ChatTemplate::by_name(name).render(messages, add_generation_prompt);
+}
+
+TEST(ChatTemplate, DetectsSmolLM2AsChatMLWithItsDefaultSystemPrompt) {
+  const ChatTemplate t = ChatTemplate::detect(kSmolLM2Template);
+  EXPECT_EQ(t.format, ChatFormat::ChatML);
+  EXPECT_EQ(t.name(), "chatml");
+  EXPECT_EQ(t.default_system, kSmolLM2System);
+  EXPECT_EQ(t.bos_text, "");
+  EXPECT_EQ(t.end_of_turn(), "<|im_end|>");
+}
+
+TEST(ChatTemplate, RendersSmolLM2) {
+  const ChatTemplate t = ChatTemplate::detect(kSmolLM2Template);
+  EXPECT_EQ(t.render(kSingle, true),
+            "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(t.render(kWithSystem, false), "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+  EXPECT_EQ(t.render({}, true), "<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplate, RendersChatMLMultiTurn) {
+  EXPECT_EQ(render("chatml", kMultiTurn),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\nHello!<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n"
+            "<|im_start|>assistant\n");
+  EXPECT_EQ(render("chatml", kSingle, false), "<|im_start|>user\nHi<|im_end|>\n");
+}
+
+TEST(ChatTemplate, DefaultSystemPromptIsParsedFromTheTemplateText) {
+  // Double-quoted literal holding an apostrophe, a comment with one, and the prompt in a later literal.
+  const std::string_view source =
+      R"({# don't insert twice #}{%- if messages[0].role != "system" %}{{- "<|im_start|>system\n" }}{% endif %})"
+      R"({{- "<|im_start|>system\nYou're a \"careful\" assistant.<|im_end|>\n" }}{{ '<|im_start|>' + m.role }})";
+  EXPECT_EQ(ChatTemplate::detect(source).default_system, "You're a \"careful\" assistant.");
+  // A header written with real newlines in raw template text.
+  EXPECT_EQ(ChatTemplate::detect("<|im_start|>system\nBe kind.<|im_end|>\n{% for m in messages %}{% endfor %}")
+                .default_system,
+            "Be kind.");
+  EXPECT_EQ(ChatTemplate::detect("{{ '<|im_start|>' + message['role'] + '\\n' }}").default_system, "");
+  // Unterminated literals and tags end at the end of the source.
+  EXPECT_EQ(ChatTemplate::detect("{{ '<|im_start|>system\\nCut").default_system, "Cut");
+  EXPECT_EQ(ChatTemplate::detect("<|im_start|>{{ 'a").default_system, "");
+}
+
+TEST(ChatTemplate, RendersLlama3) {
+  const ChatTemplate t = ChatTemplate::detect(
+      R"({{ bos_token }}{% for m in messages %}{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\n\n' + m['content'] | trim + '<|eot_id|>' }}{% endfor %})");
+  EXPECT_EQ(t.format, ChatFormat::Llama3);
+  EXPECT_EQ(t.default_system, "");
+  EXPECT_EQ(t.bos_text, "<|begin_of_text|>");
+  EXPECT_EQ(t.end_of_turn(), "<|eot_id|>");
+  EXPECT_EQ(t.render({{"user", "  Hi\n"}}, true),
+            "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  EXPECT_EQ(t.render(kMultiTurn, false),
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nHow are you?<|eot_id|>");
+}
+
+TEST(ChatTemplate, RendersLlama2) {
+  const ChatTemplate t = ChatTemplate::detect(
+      R"({% for m in messages %}{% if loop.index0 == 0 and system_message %}{% set content = '<<SYS>>\n' + system_message + '\n<</SYS>>\n\n' + m['content'] %}{% endif %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% endfor %})");
+  EXPECT_EQ(t.format, ChatFormat::Llama2);
+  EXPECT_EQ(t.bos_text, "<s>");
+  EXPECT_EQ(t.end_of_turn(), "</s>");
+  EXPECT_EQ(t.render(kSingle, true), "<s>[INST] Hi [/INST]");
+  EXPECT_EQ(t.render(kWithSystem, true), "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST]");
+  // Each user turn opens with BOS; assistant turns are stripped and close with EOS.
+  EXPECT_EQ(t.render({{"system", "Be brief."}, {"user", " Hi "}, {"assistant", " Hello! "}, {"user", "How are you?"}}, false),
+            "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] How are you? [/INST]");
+}
+
+TEST(ChatTemplate, RendersMistral) {
+  const ChatTemplate t = ChatTemplate::detect(
+      R"({{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}{{ ' [INST] ' + m['content'] + ' [/INST]' }}{% else %}{{ ' ' + m['content'] + eos_token }}{% endif %}{% endfor %})");
+  EXPECT_EQ(t.format, ChatFormat::Mistral);
+  EXPECT_EQ(t.end_of_turn(), "</s>");
+  EXPECT_EQ(t.render(kSingle, true), "<s> [INST] Hi [/INST]");
+  EXPECT_EQ(t.render(kWithSystem, true), "<s> [INST] Be brief.\n\nHi [/INST]");
+  EXPECT_EQ(t.render(kMultiTurn, true), "<s> [INST] Be brief.\n\nHi [/INST] Hello!</s> [INST] How are you? [/INST]");
+}
+
+TEST(ChatTemplate, RendersGemma) {
+  const ChatTemplate t = ChatTemplate::detect(
+      R"({{ bos_token }}{% for m in messages %}{{ '<start_of_turn>' + role + '\n' + m['content'] | trim + '<end_of_turn>\n' }}{% endfor %})");
+  EXPECT_EQ(t.format, ChatFormat::Gemma);
+  EXPECT_EQ(t.bos_text, "<bos>");
+  EXPECT_EQ(t.end_of_turn(), "<end_of_turn>");
+  EXPECT_EQ(t.render(kSingle, true), "<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(t.render(kMultiTurn, true),
+            "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
+            "<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(t.render(kSingle, false), "<bos><start_of_turn>user\nHi<end_of_turn>\n");
+}
+
+TEST(ChatTemplate, RendersAlpaca) {
+  EXPECT_EQ(render("alpaca", kSingle),
+            "Below is an instruction that describes a task. Write a response that appropriately completes the "
+            "request.\n\n### Instruction:\nHi\n\n### Response:\n");
+  EXPECT_EQ(render("alpaca", kMultiTurn),
+            "Be brief.\n\n### Instruction:\nHi\n\n### Response:\nHello!</s>\n\n### Instruction:\nHow are you?\n\n"
+            "### Response:\n");
+  // A template without the standard preamble has no default system prompt.
+  const ChatTemplate t = ChatTemplate::detect(R"({% for m in messages %}{{ '### Instruction:\n' + m.content }}{% endfor %})");
+  EXPECT_EQ(t.format, ChatFormat::Alpaca);
+  EXPECT_EQ(t.render(kSingle, true), "### Instruction:\nHi\n\n### Response:\n");
+  EXPECT_EQ(t.end_of_turn(), "</s>");
+}
+
+TEST(ChatTemplate, FoldedFormatsNeedAlternatingRoles) {
+  for (std::string_view name : {"llama2", "mistral", "gemma", "alpaca"}) {
+    SCOPED_TRACE(name);
+    EXPECT_THROW(render(name, {{"user", "a"}, {"user", "b"}}), Error);
+    EXPECT_THROW(render(name, {{"assistant", "a"}}), Error);
+    EXPECT_THROW(render(name, {{"user", "a"}, {"system", "b"}}), Error);
+  }
+}
+
+TEST(ChatTemplate, UnknownTemplatesListTheKnownNames) {
+  const std::vector<std::string> names = ChatTemplate::known_names();
+  EXPECT_EQ(names, (std::vector<std::string>{"chatml", "llama3", "llama2", "mistral", "gemma", "alpaca"}));
+  for (const std::string& name : names) EXPECT_EQ(ChatTemplate::by_name(name).name(), name);
+  for (auto action : {+[] { ChatTemplate::detect("{% for m in messages %}{{ m.content }}{% endfor %}"); },
+                      +[] { ChatTemplate::by_name("vicuna"); }}) {
+    try {
+      action();
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      for (const std::string& name : names) EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace whet

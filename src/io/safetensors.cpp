@@ -107,9 +107,11 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   if (e.end > data_size)
     fail(path, "tensor '{}': data_offsets [{}, {}] extend past the {}-byte data section", name, e.begin, e.end, data_size);
   const uint64_t element_bytes = uint64_t(dtype_info(e.view.dtype).block_bytes);
-  if (numel > std::numeric_limits<uint64_t>::max() / element_bytes || numel * element_bytes != e.end - e.begin)
-    fail(path, "tensor '{}': data_offsets [{}, {}] hold {} bytes, but {} elements of {} need {} bytes each", name,
-         e.begin, e.end, e.end - e.begin, numel, dtype_name(e.view.dtype), element_bytes);
+  if (numel > std::numeric_limits<uint64_t>::max() / element_bytes)
+    fail(path, "tensor '{}': {} elements of {} overflow a 64-bit byte count", name, numel, dtype_name(e.view.dtype));
+  if (numel * element_bytes != e.end - e.begin)
+    fail(path, "tensor '{}': data_offsets [{}, {}] hold {} bytes, but {} elements of {} need {}", name, e.begin,
+         e.end, e.end - e.begin, numel, dtype_name(e.view.dtype), numel * element_bytes);
   e.view.nbytes = e.end - e.begin;
   return e;
 }

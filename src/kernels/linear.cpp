@@ -36,12 +36,12 @@ void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   const GemmShape shape = linear_shape(m, w.rows, w.cols);
   if (w.dtype == DType::F32) {
     gemm_f32(shape, inp, reinterpret_cast<const float*>(w.data), out);
+  } else if (m <= kRowwiseMaxInputs) {
+    linear_rowwise_decoded(out, inp, m, w);
   } else if (w.dtype == DType::BF16) {
     std::vector<uint16_t> inp_bf16(size_t(m * w.cols));
     for (size_t i = 0; i < inp_bf16.size(); ++i) inp_bf16[i] = f32_to_bf16(inp[i]);
     gemm_bf16(shape, inp_bf16.data(), reinterpret_cast<const uint16_t*>(w.data), out);
-  } else if (m <= kRowwiseMaxInputs) {
-    linear_rowwise_decoded(out, inp, m, w);
   } else {
     Weight decoded = convert_weight(w, DType::F32);
     gemm_f32(shape, inp, reinterpret_cast<const float*>(decoded.data), out);

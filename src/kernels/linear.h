@@ -1,9 +1,9 @@
 #pragma once
 // Linear layer without bias: out[m, w.rows] = inp[m, w.cols] * Wᵀ.
-// fp32 weights go straight to oneDNN's sgemm; bf16 weights use the bf16 gemm
-// (activations rounded to bf16, fp32 accumulation); fp16 and quantized weights
-// are decoded on the fly: row by row against the few input rows of a decode
-// step, or as a whole matrix into scratch for a prefill.
+// fp32 weights go straight to oneDNN's sgemm. Every other encoding is decoded
+// row by row against the few input rows of a decode step. For more rows, bf16
+// weights use the bf16 gemm (activations rounded to bf16, fp32 accumulation) and
+// fp16 and quantized weights are decoded as a whole matrix into scratch.
 #include <cstdint>
 
 #include "kernels/weight.h"

@@ -46,14 +46,16 @@ std::string write_config(const std::string& test_name, const json& config) {
   return write_text(test::scratch_dir(test_name) + "/config.json", config.dump(2));
 }
 
-// read_hf_config must fail with a message that contains every part and the file's path.
-void expect_config_error(const std::string& path, const std::vector<std::string>& parts) {
+// read_hf_config(path) must fail with a message that contains every part and the
+// path of the faulty file (`faulty`, when that is not config.json itself).
+void expect_config_error(const std::string& path, const std::vector<std::string>& parts,
+                         const std::string& faulty = "") {
   try {
     read_hf_config(path);
     ADD_FAILURE() << "no error for " << path;
   } catch (const Error& e) {
     const std::string message = e.what();
-    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find(faulty.empty() ? path : faulty), std::string::npos) << message;
     for (const std::string& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
   }
 }
@@ -128,7 +130,7 @@ TEST(HfConfig, MergesGenerationConfigEndTokens) {
   write_text(dir + "/generation_config.json", R"({"eos_token_id": 128008})");
   EXPECT_EQ(read_hf_config(path).eos_token_ids, (std::vector<int>{128001, 128008}));
   write_text(dir + "/generation_config.json", R"({"eos_token_id": "x"})");
-  expect_config_error(dir + "/generation_config.json", {"'eos_token_id'"});
+  expect_config_error(path, {"'eos_token_id'"}, dir + "/generation_config.json");
 }
 
 TEST(HfConfig, ReadsLinearAndLegacyRopeScaling) {

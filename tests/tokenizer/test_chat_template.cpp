@@ -90,8 +90,10 @@ TEST(ChatTemplate, RendersLlama2) {
   EXPECT_EQ(t.render(kSingle, true), "<s>[INST] Hi [/INST]");
   EXPECT_EQ(t.render(kWithSystem, true), "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST]");
   // Each user turn opens with BOS; assistant turns are stripped and close with EOS.
+  // As in Meta's template, strip() applies to the system block plus the first
+  // user message, so that message keeps its own leading space.
   EXPECT_EQ(t.render({{"system", "Be brief."}, {"user", " Hi "}, {"assistant", " Hello! "}, {"user", "How are you?"}}, false),
-            "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello! </s><s>[INST] How are you? [/INST]");
+            "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\n Hi [/INST] Hello! </s><s>[INST] How are you? [/INST]");
 }
 
 TEST(ChatTemplate, RendersMistral) {

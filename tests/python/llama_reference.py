@@ -1,0 +1,147 @@
+"""An independent PyTorch reference of the Llama architecture, and the file
+readers it needs, written from the published architecture rather than from
+Whet's C++ code. The tests hold Whet's logits (and later its gradients) to it.
+
+Only torch and the standard library are used, so Debian's python3-torch runs it
+(/usr/bin/python3; no pip packages).
+"""
+import json
+import math
+import os
+import struct
+
+import torch
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I32": torch.int32}
+
+
+def read_safetensors(path):
+    """name -> tensor (float32 for floating types) of one .safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (header_len,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + header_len])
+    body = data[8 + header_len:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = SAFETENSORS_DTYPES[info["dtype"]]
+        t = torch.frombuffer(bytearray(body[begin:end]), dtype=dtype).reshape(info["shape"])
+        tensors[name] = t.float() if dtype.is_floating_point else t
+    return tensors
+
+
+def read_hf_dir(path):
+    """(config dict, name -> tensor) of a Hugging Face model directory, sharded or not."""
+    with open(os.path.join(path, "config.json")) as f:
+        config = json.load(f)
+    index = os.path.join(path, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        shards = ["model.safetensors"]
+    tensors = {}
+    for shard in shards:
+        tensors.update(read_safetensors(os.path.join(path, shard)))
+    return config, tensors
+
+
+def inverse_frequencies(config):
+    """Rotary inverse frequencies with the config's rope scaling (none, linear or llama3)."""
+    head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    theta = config.get("rope_theta", 10000.0)
+    inv = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    scaling = config.get("rope_scaling") or {}
+    kind = scaling.get("rope_type", scaling.get("type"))
+    if kind == "linear":
+        inv = inv / scaling["factor"]
+    elif kind == "llama3":
+        factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+        original = scaling["original_max_position_embeddings"]
+        out = []
+        for f in inv.tolist():
+            wavelength = 2 * math.pi / f
+            if wavelength < original / high:
+                out.append(f)
+            elif wavelength > original / low:
+                out.append(f / factor)
+            else:
+                smooth = (original / wavelength - low) / (high - low)
+                out.append((1 - smooth) * f / factor + smooth * f)
+        inv = torch.tensor(out, dtype=torch.float64)
+    elif kind not in (None, "default"):
+        raise ValueError(f"rope scaling {kind!r} is not in the reference")
+    return inv
+
+
+class Llama(torch.nn.Module):
+    """Llama decoder with Hugging Face tensor names; parameters are float32 (or float64 via .double())."""
+
+    def __init__(self, config, tensors):
+        super().__init__()
+        self.config = config
+        self.hidden = config["hidden_size"]
+        self.heads = config["num_attention_heads"]
+        self.kv_heads = config.get("num_key_value_heads", self.heads)
+        self.head_dim = config.get("head_dim") or self.hidden // self.heads
+        self.eps = config["rms_norm_eps"]
+        self.layers = config["num_hidden_layers"]
+        self.tied = config.get("tie_word_embeddings", False)
+        self.params = torch.nn.ParameterDict()
+        for name, t in tensors.items():
+            self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
+        self.register_buffer("inv_freq", inverse_frequencies(config))
+
+    def p(self, name):
+        return self.params[name.replace(".", "/")]
+
+    def rms_norm(self, x, weight):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
+
+    def rotate(self, x, positions):
+        # x: (heads, T, head_dim); element i pairs with i + head_dim/2 ("rotate half").
+        angles = positions[:, None].to(self.inv_freq.dtype) * self.inv_freq[None, :]
+        cos = torch.cat([angles.cos(), angles.cos()], -1).to(x.dtype)
+        sin = torch.cat([angles.sin(), angles.sin()], -1).to(x.dtype)
+        half = self.head_dim // 2
+        rotated = torch.cat([-x[..., half:], x[..., :half]], -1)
+        return x * cos + rotated * sin
+
+    def forward(self, ids):
+        """Logits (T, vocab) for one sequence of token ids (a 1-D LongTensor)."""
+        t = ids.shape[0]
+        positions = torch.arange(t)
+        x = self.p("model.embed_tokens.weight")[ids]
+        mask = torch.ones(t, t, dtype=torch.bool).tril()
+        for i in range(self.layers):
+            pre = f"model.layers.{i}."
+            h = self.rms_norm(x, self.p(pre + "input_layernorm.weight"))
+            q = (h @ self.p(pre + "self_attn.q_proj.weight").T).view(t, self.heads, self.head_dim).transpose(0, 1)
+            k = (h @ self.p(pre + "self_attn.k_proj.weight").T).view(t, self.kv_heads, self.head_dim).transpose(0, 1)
+            v = (h @ self.p(pre + "self_attn.v_proj.weight").T).view(t, self.kv_heads, self.head_dim).transpose(0, 1)
+            q, k = self.rotate(q, positions), self.rotate(k, positions)
+            group = self.heads // self.kv_heads
+            k, v = k.repeat_interleave(group, 0), v.repeat_interleave(group, 0)
+            scores = (q @ k.transpose(1, 2)) / math.sqrt(self.head_dim)
+            scores = scores.masked_fill(~mask, float("-inf"))
+            attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(t, self.heads * self.head_dim)
+            x = x + attended @ self.p(pre + "self_attn.o_proj.weight").T
+            h = self.rms_norm(x, self.p(pre + "post_attention_layernorm.weight"))
+            gate = h @ self.p(pre + "mlp.gate_proj.weight").T
+            up = h @ self.p(pre + "mlp.up_proj.weight").T
+            x = x + (torch.nn.functional.silu(gate) * up) @ self.p(pre + "mlp.down_proj.weight").T
+        x = self.rms_norm(x, self.p("model.norm.weight"))
+        head = self.p("model.embed_tokens.weight") if self.tied else self.p("lm_head.weight")
+        return x @ head.T
+
+
+def write_reference(path, sequences, logits):
+    """reference.json (sequences, logits shapes) beside logits.bin (float32, little-endian, concatenated)."""
+    with open(os.path.join(path, "logits.bin"), "wb") as f:
+        for l in logits:
+            f.write(l.detach().to(torch.float32).contiguous().numpy().tobytes())
+    with open(os.path.join(path, "reference.json"), "w") as f:
+        json.dump({"sequences": sequences, "vocab_size": int(logits[0].shape[-1])}, f)

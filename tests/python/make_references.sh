@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Reference data for the C++ tests, made before they run (a ctest fixture):
+#   OUT/tiny/<variant>/  tiny random Llama models as HF directories and GGUF, with PyTorch logits
+#   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
+# Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
+set -euo pipefail
+out="$1"
+whet="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+python=/usr/bin/python3
+
+rm -rf "$out/tiny"
+mkdir -p "$out/tiny"
+"$python" "$here/make_tiny_models.py" "$out/tiny"
+
+model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+if [ ! -f "$model" ]; then
+  echo "make_references: $model is missing (scripts/fetch_model.sh fetches it); real-model tests will skip" >&2
+  exit 0
+fi
+rm -rf "$out/smollm2-f32"
+"$whet" convert "$model" "$out/smollm2-f32" --to hf --dtype f32
+"$python" "$here/make_real_model_reference.py" "$out/smollm2-f32"

@@ -3,7 +3,7 @@
 directory that `whet convert` wrote (the dequantised GGUF weights).
 
 The token sequences are ids that Hugging Face `tokenizers` produced for lines of
-tests/data/tokenizer_expected.jsonl, so neither side depends on Whet's tokenizer.
+tests/fixtures/tokenizer_expected.jsonl, so neither side depends on Whet's tokenizer.
 """
 import argparse
 import json
@@ -14,7 +14,7 @@ import torch
 from llama_reference import Llama, read_hf_dir, write_reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EXPECTED = os.path.join(REPO, "tests", "data", "tokenizer_expected.jsonl")
+EXPECTED = os.path.join(REPO, "tests", "fixtures", "tokenizer_expected.jsonl")
 TEXTS = ["The quick brown fox jumps over the lazy dog.", "Hello, world!",
          "def add(a, b):\n    return a + b\n"]
 

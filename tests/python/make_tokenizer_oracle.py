@@ -4,14 +4,14 @@
 Builds a byte-level BPE tokenizer with the `tokenizers` Python API from the
 vocabulary, merges and special tokens stored in the default model's GGUF file
 (read with the `gguf` package), independently of Whet's C++ code, and encodes
-every string of tests/data/tokenizer_corpus.jsonl with it. The tokenizer is the
+every string of tests/fixtures/tokenizer_corpus.jsonl with it. The tokenizer is the
 one SmolLM2 ships: BPE without byte fallback, pre-tokenizer
 Sequence[Digits(individual_digits=True), ByteLevel(add_prefix_space=False,
 use_regex=True)], ByteLevel decoder, and the GGUF's Control tokens as special
 added tokens (UserDefined ones as plain added tokens). Special tokens in the
 text are parsed; no BOS is added (the model's add_bos_token is false).
 
-Output: tests/data/tokenizer_expected.jsonl, one {"text": ..., "ids": [...]}
+Output: tests/fixtures/tokenizer_expected.jsonl, one {"text": ..., "ids": [...]}
 per corpus line, in corpus order. The file is committed; rerun this script
 after changing the corpus:
 
@@ -31,8 +31,8 @@ import gguf
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CORPUS = os.path.join(REPO, "tests", "data", "tokenizer_corpus.jsonl")
-EXPECTED = os.path.join(REPO, "tests", "data", "tokenizer_expected.jsonl")
+CORPUS = os.path.join(REPO, "tests", "fixtures", "tokenizer_corpus.jsonl")
+EXPECTED = os.path.join(REPO, "tests", "fixtures", "tokenizer_expected.jsonl")
 
 
 def default_model_path():

@@ -1,5 +1,5 @@
 // Tokenizer: ids identical to Hugging Face `tokenizers` on the corpus
-// (tests/data/tokenizer_expected.jsonl, made by tests/python/make_tokenizer_oracle.py),
+// (tests/fixtures/tokenizer_expected.jsonl, made by tests/python/make_tokenizer_oracle.py),
 // exact decode round trips, the HF file writer and reader, merge order and
 // added-token matching on tiny vocabularies, and hostile tokenizer files.
 #include <gtest/gtest.h>
@@ -49,7 +49,7 @@ std::vector<json> read_jsonl(const std::string& relative) {
 
 std::vector<std::string> corpus() {
   std::vector<std::string> texts;
-  for (const json& line : read_jsonl("tests/data/tokenizer_corpus.jsonl")) texts.push_back(line.get<std::string>());
+  for (const json& line : read_jsonl("tests/fixtures/tokenizer_corpus.jsonl")) texts.push_back(line.get<std::string>());
   return texts;
 }
 
@@ -85,7 +85,7 @@ class DefaultModelTokenizer : public ::testing::Test {
 std::unique_ptr<Tokenizer> DefaultModelTokenizer::tokenizer_;
 
 TEST_F(DefaultModelTokenizer, IdsMatchHuggingFaceOnTheWholeCorpus) {
-  std::vector<json> expected = read_jsonl("tests/data/tokenizer_expected.jsonl");
+  std::vector<json> expected = read_jsonl("tests/fixtures/tokenizer_expected.jsonl");
   std::vector<std::string> texts = corpus();
   ASSERT_GE(texts.size(), 220u);
   ASSERT_EQ(expected.size(), texts.size()) << "rerun tests/python/make_tokenizer_oracle.py after editing the corpus";

@@ -1,0 +1,76 @@
+// `whet convert` in both directions: a model written out and loaded back gives
+// the PyTorch reference logits and the same token ids.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.h"
+#include "models/llama_export.h"
+#include "models/reference_logits.h"
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+const char* kVariants[] = {"gqa_tied", "untied_llama3", "mha_linear_sharded"};
+const char* kSample = "<|im_start|>user\nthe tin in the sea<|im_end|>";
+
+void expect_same_tokenizer(const LoadedModel& a, const LoadedModel& b) {
+  EXPECT_EQ(a.tokenizer.encode(kSample), b.tokenizer.encode(kSample));
+  EXPECT_EQ(a.tokenizer.spec().eos_id, b.tokenizer.spec().eos_id);
+  ASSERT_TRUE(b.chat_template.has_value());
+  EXPECT_EQ(a.chat_template->name(), b.chat_template->name());
+}
+
+// F16 is lossless here (the tiny weights are fp16 values); Q8_0 keeps 8 bits
+// per weight (scale amax/127 per block of 32), which moves logits of order 1-5
+// by about a tenth; a wiring error moves them by whole units.
+TEST(LlamaExport, HfToGgufKeepsLogitsAndTokenizer) {
+  for (const char* variant : kVariants) {
+    SCOPED_TRACE(variant);
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    const LoadedModel hf = load_model(dir + "/hf");
+    const test::Reference ref = test::read_reference(dir);
+    for (auto [dtype, tolerance] : {std::pair{DType::F32, 1e-4f}, {DType::F16, 1e-4f}, {DType::Q8_0, 0.25f}}) {
+      SCOPED_TRACE(dtype_name(dtype));
+      const std::string path = test::scratch_dir(std::string("export_gguf_") + variant) + "/model.gguf";
+      export_gguf(hf, path, dtype);
+      const LoadedModel gguf = load_model(path);
+      test::expect_logits_match(gguf, ref, tolerance);
+      expect_same_tokenizer(hf, gguf);
+    }
+  }
+}
+
+TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
+  for (const char* variant : {"gqa_tied", "mha_linear_sharded"}) {
+    SCOPED_TRACE(variant);
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    const LoadedModel gguf = load_model(dir + "/model-f16.gguf");
+    const std::string out = test::scratch_dir(std::string("export_hf_") + variant);
+    export_hf_dir(gguf, out, DType::F32);
+    const LoadedModel hf = load_model(out);
+    test::expect_logits_match(hf, test::read_reference(dir), 1e-4f);
+    expect_same_tokenizer(gguf, hf);
+  }
+}
+
+// llama3 scaling reaches GGUF only as per-frequency divisors, which config.json cannot express.
+TEST(LlamaExport, RopeFactorsWithoutConfigEquivalentAreAClearError) {
+  const LoadedModel gguf = load_model(test::testdata_path("tiny/untied_llama3/model-f32.gguf"));
+  try {
+    export_hf_dir(gguf, test::scratch_dir("export_hf_llama3"), DType::F32);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rope_freqs.weight"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LlamaExport, UnsupportedDtypesAreErrors) {
+  const LoadedModel hf = load_model(test::testdata_path("tiny/gqa_tied/hf"));
+  EXPECT_THROW(export_hf_dir(hf, test::scratch_dir("export_hf_q8"), DType::Q8_0), Error);
+  EXPECT_THROW(export_gguf(hf, test::scratch_dir("export_gguf_q4") + "/m.gguf", DType::Q4_K), Error);
+}
+
+}  // namespace
+}  // namespace whet

@@ -1,6 +1,8 @@
 #pragma once
-// Causal grouped-query attention over a key/value history.
-// Query heads share key/value heads in groups of heads / kv_heads.
+// Causal grouped-query attention over a key/value history, forward and backward.
+// Query heads share key/value heads in groups of heads / kv_heads. The score
+// matrix is never stored: the forward keeps one log-sum-exp per query row and
+// the backward recomputes probabilities from it.
 #include <cstdint>
 
 namespace whet {
@@ -11,10 +13,25 @@ struct AttentionShape {
   int64_t heads = 0;
   int64_t kv_heads = 0;
   int64_t head_dim = 0;
+  // Optional (t): first key that query i may see (packed training sequences
+  // keep attention inside each example). Null: every earlier key.
+  const int32_t* segment_begin = nullptr;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).
-// Query i sees keys 0 ..= start + i. Scale is 1/sqrt(head_dim).
-void attention_forward(float* out, const float* q, const float* k, const float* v, const AttentionShape& s);
+// Query i sees keys segment_begin[i] ..= start + i. Scale is 1/sqrt(head_dim).
+// lse (t, heads), if not null, receives each row's log-sum-exp of scaled scores for the backward.
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const AttentionShape& s);
+
+// Training shapes only (start == 0). dq = ; dk, dv += (they may already hold
+// gradients from elsewhere, e.g. nothing, but the rule is kept uniform).
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const AttentionShape& s);
+
+// Plain versions that materialise every score, the references for the tests.
+void attention_forward_reference(float* out, const float* q, const float* k, const float* v, const AttentionShape& s);
+void attention_backward_reference(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                                  const float* v, const AttentionShape& s);
 
 }  // namespace whet

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
 
 namespace whet {
@@ -30,21 +31,38 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
   }
 }
 
+// c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored
+// (bf16 rounds `a` to bf16 too); others are decoded whole first.
+void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, float* c) {
+  if (w.dtype == DType::F32) {
+    gemm_f32(shape, a, reinterpret_cast<const float*>(w.data), c);
+  } else if (w.dtype == DType::BF16) {
+    std::vector<uint16_t> a_bf16(size_t(shape.m * shape.k));
+    for (size_t i = 0; i < a_bf16.size(); ++i) a_bf16[i] = f32_to_bf16(a[i]);
+    gemm_bf16(shape, a_bf16.data(), reinterpret_cast<const uint16_t*>(w.data), c);
+  } else {
+    const Weight decoded = convert_weight(w, DType::F32);
+    gemm_f32(shape, a, reinterpret_cast<const float*>(decoded.data), c);
+  }
+}
+
 }  // namespace
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
-  const GemmShape shape = linear_shape(m, w.rows, w.cols);
-  if (w.dtype == DType::F32) {
-    gemm_f32(shape, inp, reinterpret_cast<const float*>(w.data), out);
-  } else if (m <= kRowwiseMaxInputs) {
+  if (w.dtype != DType::F32 && m <= kRowwiseMaxInputs) {
     linear_rowwise_decoded(out, inp, m, w);
-  } else if (w.dtype == DType::BF16) {
-    std::vector<uint16_t> inp_bf16(size_t(m * w.cols));
-    for (size_t i = 0; i < inp_bf16.size(); ++i) inp_bf16[i] = f32_to_bf16(inp[i]);
-    gemm_bf16(shape, inp_bf16.data(), reinterpret_cast<const uint16_t*>(w.data), out);
-  } else {
-    Weight decoded = convert_weight(w, DType::F32);
-    gemm_f32(shape, inp, reinterpret_cast<const float*>(decoded.data), out);
+    return;
+  }
+  gemm_with_weight(linear_shape(m, w.rows, w.cols), inp, w, out);
+}
+
+void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
+                     bool accumulate) {
+  const float beta = accumulate ? 1.0f : 0.0f;
+  gemm_with_weight(GemmShape{false, false, m, w.cols, w.rows, w.rows, w.cols, w.cols, 1.0f, beta}, dout, w, dinp);
+  if (dweight) {
+    WHET_ASSERT(w.dtype == DType::F32);
+    gemm_f32(GemmShape{true, false, w.rows, w.cols, m, w.rows, w.cols, w.cols, 1.0f, 1.0f}, dout, inp, dweight);
   }
 }
 

@@ -12,6 +12,10 @@ namespace whet {
 
 // inp is (m, w.cols), out is (m, w.rows)
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w);
+// dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
+// dweight (w.rows, w.cols) += doutᵀ·inp when not null; only fp32 weights train.
+void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
+                     bool accumulate);
 // Decodes every row and multiplies in double precision: the reference for all encodings.
 void linear_forward_reference(float* out, const float* inp, int64_t m, const Weight& w);
 

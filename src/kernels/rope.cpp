@@ -41,17 +41,20 @@ std::vector<float> rope_inverse_frequencies(int head_dim, float theta, const Rop
   return inv_freq;
 }
 
-void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
-                  const float* inv_freq) {
+namespace {
+// Rotating by -angle is the transpose of rotating by +angle, so the backward
+// pass is the forward with the sign of the sine flipped.
+void rotate(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim, const float* inv_freq,
+            float sin_sign) {
   const int64_t half = head_dim / 2;
+  WHET_ASSERT(half <= 512);
 #pragma omp parallel for schedule(static) if (t > 1)
   for (int64_t i = 0; i < t; ++i) {
     float cos_table[512], sin_table[512];
-    WHET_ASSERT(half <= 512);
     for (int64_t p = 0; p < half; ++p) {
       const float angle = float(positions[i]) * inv_freq[p];
       cos_table[p] = std::cos(angle);
-      sin_table[p] = std::sin(angle);
+      sin_table[p] = sin_sign * std::sin(angle);
     }
     for (int64_t h = 0; h < heads; ++h) {
       float* v = x + (i * heads + h) * head_dim;
@@ -62,6 +65,17 @@ void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, 
       }
     }
   }
+}
+}  // namespace
+
+void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
+                  const float* inv_freq) {
+  rotate(x, positions, t, heads, head_dim, inv_freq, 1.0f);
+}
+
+void rope_backward(float* dx, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
+                   const float* inv_freq) {
+  rotate(dx, positions, t, heads, head_dim, inv_freq, -1.0f);
 }
 
 }  // namespace whet

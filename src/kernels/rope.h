@@ -18,5 +18,8 @@ std::vector<float> rope_inverse_frequencies(int head_dim, float theta, const Rop
 // x is (t, heads, head_dim), rotated in place; positions is (t).
 void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
                   const float* inv_freq);
+// dx is the gradient with respect to the rotated x, turned in place into the gradient of the input.
+void rope_backward(float* dx, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
+                   const float* inv_freq);
 
 }  // namespace whet

@@ -4,11 +4,10 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "kernels/attention.h"
+#include "kernels/embedding.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
-#include "kernels/rope.h"
-#include "kernels/swiglu.h"
+#include "models/llama_block.h"
 
 namespace whet {
 
@@ -37,11 +36,6 @@ void visit_weights(Weights& w, const LlamaConfig& config, const Fn& fn) {
 const float* f32(const Weight& w) {
   WHET_ASSERT(w.dtype == DType::F32);
   return reinterpret_cast<const float*>(w.data);
-}
-
-void add_inplace(float* x, const float* y, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
 }  // namespace
@@ -96,50 +90,46 @@ KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
       v(k.size()) {}
 
 void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
-                   std::vector<float>& logits, bool all_logits) {
+                   std::vector<float>& logits, bool all_logits, const LlamaLora* lora) {
   const LlamaConfig& c = model.config;
   const LlamaWeights& w = model.weights;
   const int64_t t = int64_t(tokens.size());
   const int64_t start = cache.length;
   if (start + t > cache.capacity)
     fail("generate", "context full: {} + {} tokens exceed the cache of {}", start, t, cache.capacity);
+  for (int32_t token : tokens)
+    if (token < 0 || token >= c.vocab_size)
+      fail("generate", "token id {} outside the vocabulary of {}", token, c.vocab_size);
   const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
   const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
+  const int64_t rank = lora ? lora->config.rank : 0;
 
+  // One set of buffers serves every layer; the residual stream x is updated in place.
   std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), att(t * q_dim), proj(t * hidden);
-  std::vector<float> gate(t * ffn), up(t * ffn);
+  std::vector<float> gate(t * ffn), up(t * ffn), lora_hidden(t * rank);
   std::vector<int32_t> positions(t);
-  for (int64_t i = 0; i < t; ++i) {
-    if (tokens[i] < 0 || tokens[i] >= c.vocab_size)
-      fail("generate", "token id {} outside the vocabulary of {}", tokens[i], c.vocab_size);
-    weight_row_f32(w.embed, tokens[i], x.data() + i * hidden);
-    positions[i] = int32_t(start + i);
-  }
+  for (int64_t i = 0; i < t; ++i) positions[i] = int32_t(start + i);
+  embedding_forward(x.data(), tokens.data(), t, w.embed);
 
-  const AttentionShape shape{t, start, c.num_heads, c.num_kv_heads, c.head_dim};
+  BlockActivations a;
+  a.x_in = a.x_mid = a.x_out = x.data();
+  a.h_attn = a.h_ffn = h.data();
+  a.q = q.data();
+  a.att = att.data();
+  a.gate = gate.data();
+  a.up = a.act = up.data();
+  a.proj = proj.data();
+  a.lora_hidden.fill(lora_hidden.data());
   for (int layer = 0; layer < c.num_layers; ++layer) {
-    const LlamaLayer& l = w.layers[layer];
+    BlockContext ctx{&model, layer, AttentionShape{t, start, c.num_heads, c.num_kv_heads, c.head_dim}, positions.data()};
     float* k_cache = cache.k.data() + size_t(layer) * cache.capacity * kv_dim;
     float* v_cache = cache.v.data() + size_t(layer) * cache.capacity * kv_dim;
-    float* k_new = k_cache + start * kv_dim;
-    float* v_new = v_cache + start * kv_dim;
-
-    rmsnorm_forward(h.data(), nullptr, x.data(), f32(l.attn_norm), t, hidden, c.rms_norm_eps);
-    linear_forward(q.data(), h.data(), t, l.q);
-    linear_forward(k_new, h.data(), t, l.k);
-    linear_forward(v_new, h.data(), t, l.v);
-    rope_forward(q.data(), positions.data(), t, c.num_heads, c.head_dim, model.rope_inv_freq.data());
-    rope_forward(k_new, positions.data(), t, c.num_kv_heads, c.head_dim, model.rope_inv_freq.data());
-    attention_forward(att.data(), q.data(), k_cache, v_cache, shape);
-    linear_forward(proj.data(), att.data(), t, l.o);
-    add_inplace(x.data(), proj.data(), t * hidden);
-
-    rmsnorm_forward(h.data(), nullptr, x.data(), f32(l.ffn_norm), t, hidden, c.rms_norm_eps);
-    linear_forward(gate.data(), h.data(), t, l.gate);
-    linear_forward(up.data(), h.data(), t, l.up);
-    swiglu_forward(gate.data(), gate.data(), up.data(), t * ffn);
-    linear_forward(proj.data(), gate.data(), t, l.down);
-    add_inplace(x.data(), proj.data(), t * hidden);
+    a.k = k_cache + start * kv_dim;
+    a.v = v_cache + start * kv_dim;
+    ctx.k_all = k_cache;
+    ctx.v_all = v_cache;
+    for (int p = 0; p < kProjections; ++p) ctx.lora[p] = lora_view(lora, nullptr, layer, Projection(p), 0.0f, 0);
+    llama_block_forward(ctx, a);
   }
   cache.length += t;
 

@@ -56,10 +56,12 @@ struct KvCache {
   KvCache(const LlamaConfig& config, int64_t capacity);
 };
 
+struct LlamaLora;
+
 // Runs `tokens` at positions cache.length onward and appends their keys and
 // values to the cache. Writes logits (rows, vocab) for the last token only, or
-// for every token when all_logits is set.
+// for every token when all_logits is set. `lora`, if given, is applied unmerged.
 void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
-                   std::vector<float>& logits, bool all_logits = false);
+                   std::vector<float>& logits, bool all_logits = false, const LlamaLora* lora = nullptr);
 
 }  // namespace whet

@@ -94,6 +94,23 @@ class Llama(torch.nn.Module):
         for name, t in tensors.items():
             self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
         self.register_buffer("inv_freq", inverse_frequencies(config))
+        self.lora = torch.nn.ParameterDict()
+        self.lora_scale = 0.0
+
+    def add_lora(self, adapters, scale):
+        """adapters: PEFT module path ("model.layers.0.self_attn.q_proj") -> (A (r, in), B (out, r))."""
+        for module, (a, b) in adapters.items():
+            self.lora[module.replace(".", "/") + "/A"] = torch.nn.Parameter(a.clone())
+            self.lora[module.replace(".", "/") + "/B"] = torch.nn.Parameter(b.clone())
+        self.lora_scale = scale
+
+    def project(self, x, module):
+        """x @ W.T, plus scale * x @ A.T @ B.T where the module has an adapter."""
+        out = x @ self.p(module + ".weight").T
+        key = module.replace(".", "/")
+        if key + "/A" in self.lora:
+            out = out + self.lora_scale * (x @ self.lora[key + "/A"].T) @ self.lora[key + "/B"].T
+        return out
 
     def p(self, name):
         return self.params[name.replace(".", "/")]
@@ -110,29 +127,32 @@ class Llama(torch.nn.Module):
         rotated = torch.cat([-x[..., half:], x[..., :half]], -1)
         return x * cos + rotated * sin
 
-    def forward(self, ids):
-        """Logits (T, vocab) for one sequence of token ids (a 1-D LongTensor)."""
+    def forward(self, ids, positions=None, segment_begin=None):
+        """Logits (T, vocab) for one sequence of token ids (a 1-D LongTensor). Packed
+        sequences give each token's position and the first key it may attend to."""
         t = ids.shape[0]
-        positions = torch.arange(t)
+        positions = torch.arange(t) if positions is None else positions
+        segment_begin = torch.zeros(t, dtype=torch.long) if segment_begin is None else segment_begin
         x = self.p("model.embed_tokens.weight")[ids]
-        mask = torch.ones(t, t, dtype=torch.bool).tril()
+        keys = torch.arange(t)
+        mask = (keys[None, :] <= keys[:, None]) & (keys[None, :] >= segment_begin[:, None])
         for i in range(self.layers):
             pre = f"model.layers.{i}."
             h = self.rms_norm(x, self.p(pre + "input_layernorm.weight"))
-            q = (h @ self.p(pre + "self_attn.q_proj.weight").T).view(t, self.heads, self.head_dim).transpose(0, 1)
-            k = (h @ self.p(pre + "self_attn.k_proj.weight").T).view(t, self.kv_heads, self.head_dim).transpose(0, 1)
-            v = (h @ self.p(pre + "self_attn.v_proj.weight").T).view(t, self.kv_heads, self.head_dim).transpose(0, 1)
+            q = self.project(h, pre + "self_attn.q_proj").view(t, self.heads, self.head_dim).transpose(0, 1)
+            k = self.project(h, pre + "self_attn.k_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
+            v = self.project(h, pre + "self_attn.v_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
             q, k = self.rotate(q, positions), self.rotate(k, positions)
             group = self.heads // self.kv_heads
             k, v = k.repeat_interleave(group, 0), v.repeat_interleave(group, 0)
             scores = (q @ k.transpose(1, 2)) / math.sqrt(self.head_dim)
             scores = scores.masked_fill(~mask, float("-inf"))
             attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(t, self.heads * self.head_dim)
-            x = x + attended @ self.p(pre + "self_attn.o_proj.weight").T
+            x = x + self.project(attended, pre + "self_attn.o_proj")
             h = self.rms_norm(x, self.p(pre + "post_attention_layernorm.weight"))
-            gate = h @ self.p(pre + "mlp.gate_proj.weight").T
-            up = h @ self.p(pre + "mlp.up_proj.weight").T
-            x = x + (torch.nn.functional.silu(gate) * up) @ self.p(pre + "mlp.down_proj.weight").T
+            gate = self.project(h, pre + "mlp.gate_proj")
+            up = self.project(h, pre + "mlp.up_proj")
+            x = x + self.project(torch.nn.functional.silu(gate) * up, pre + "mlp.down_proj")
         x = self.rms_norm(x, self.p("model.norm.weight"))
         head = self.p("model.embed_tokens.weight") if self.tied else self.p("lm_head.weight")
         return x @ head.T

@@ -1,0 +1,96 @@
+#include "kernels/cross_entropy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/linear.h"
+
+namespace whet {
+
+namespace {
+
+// Rows of logits per chunk: 64 × a 49k vocabulary is 12 MiB of scratch.
+constexpr int64_t kChunkRows = 64;
+
+// Turns each logits row into grad_scale · (softmax - onehot(target)) in place; returns Σ -log p(target).
+double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, int64_t vocab, float grad_scale) {
+  double loss = 0.0;
+#pragma omp parallel for reduction(+ : loss) schedule(static)
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = logits + i * vocab;
+    const float max_logit = *std::max_element(row, row + vocab);
+    double denom = 0.0;
+    for (int64_t v = 0; v < vocab; ++v) denom += std::exp(double(row[v] - max_logit));
+    const double log_denom = std::log(denom);
+    loss += log_denom - double(row[targets[i]] - max_logit);
+    const float inv_denom = float(1.0 / denom);
+#pragma omp simd
+    for (int64_t v = 0; v < vocab; ++v) row[v] = std::exp(row[v] - max_logit) * inv_denom * grad_scale;
+    row[targets[i]] -= grad_scale;
+  }
+  return loss;
+}
+
+}  // namespace
+
+CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
+                                         const Weight& w, float grad_scale) {
+  const int64_t c = w.cols, vocab = w.rows;
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < n; ++i)
+    if (targets[i] >= 0) rows.push_back(i);
+  if (dh) std::memset(dh, 0, sizeof(float) * n * c);
+  CrossEntropyResult result{0.0, int64_t(rows.size())};
+  std::vector<float> h_chunk(kChunkRows * c), dh_chunk(kChunkRows * c), logits(kChunkRows * vocab);
+  std::vector<int32_t> target_chunk(kChunkRows);
+  for (size_t first = 0; first < rows.size(); first += kChunkRows) {
+    const int64_t m = std::min<int64_t>(kChunkRows, int64_t(rows.size() - first));
+    for (int64_t i = 0; i < m; ++i) {
+      std::memcpy(h_chunk.data() + i * c, h + rows[first + i] * c, sizeof(float) * c);
+      target_chunk[i] = targets[rows[first + i]];
+    }
+    linear_forward(logits.data(), h_chunk.data(), m, w);
+    result.loss_sum += softmax_loss_rows(logits.data(), target_chunk.data(), m, vocab, grad_scale);
+    if (!dh) continue;
+    linear_backward(dh_chunk.data(), dweight, logits.data(), h_chunk.data(), m, w, /*accumulate=*/false);
+    for (int64_t i = 0; i < m; ++i) std::memcpy(dh + rows[first + i] * c, dh_chunk.data() + i * c, sizeof(float) * c);
+  }
+  return result;
+}
+
+CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
+                                                   int64_t n, const Weight& w, float grad_scale) {
+  const int64_t c = w.cols, vocab = w.rows;
+  CrossEntropyResult result;
+  std::vector<float> wrow(c);
+  std::vector<double> logits(vocab);
+  if (dh) std::fill(dh, dh + n * c, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    if (targets[i] < 0) continue;
+    ++result.targets;
+    double max_logit = -INFINITY, denom = 0.0;
+    for (int64_t v = 0; v < vocab; ++v) {
+      weight_row_f32(w, v, wrow.data());
+      double sum = 0.0;
+      for (int64_t j = 0; j < c; ++j) sum += double(h[i * c + j]) * wrow[j];
+      logits[v] = sum;
+      max_logit = std::max(max_logit, sum);
+    }
+    for (int64_t v = 0; v < vocab; ++v) denom += std::exp(logits[v] - max_logit);
+    result.loss_sum += std::log(denom) + max_logit - logits[targets[i]];
+    if (!dh) continue;
+    for (int64_t v = 0; v < vocab; ++v) {
+      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * grad_scale;
+      weight_row_f32(w, v, wrow.data());
+      for (int64_t j = 0; j < c; ++j) {
+        dh[i * c + j] += float(d_logit * wrow[j]);
+        if (dweight) dweight[v * c + j] += float(d_logit * h[i * c + j]);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace whet

@@ -1,0 +1,67 @@
+#include "kernels/lora.h"
+
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/linear.h"
+
+namespace whet {
+
+namespace {
+
+// splitmix64: a counter-based generator, so element i's mask bit needs no state.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// inp with the adapter's dropout applied (inverted dropout: kept values scaled by 1/(1-p)).
+std::vector<float> dropped_input(const float* inp, int64_t n, const LoraView& lora) {
+  std::vector<float> out(inp, inp + n);
+  if (lora.dropout <= 0.0f) return out;
+  const float keep_scale = 1.0f / (1.0f - lora.dropout);
+  const uint64_t threshold = uint64_t(double(lora.dropout) * 18446744073709551615.0);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) out[i] = mix(lora.dropout_seed ^ mix(uint64_t(i))) < threshold ? 0.0f : out[i] * keep_scale;
+  return out;
+}
+
+}  // namespace
+
+void projection_forward(float* out, float* lora_hidden, const float* inp, int64_t m, const Weight& w,
+                        const LoraView& lora) {
+  linear_forward(out, inp, m, w);
+  if (lora.rank == 0) return;
+  const std::vector<float> x = dropped_input(inp, m * w.cols, lora);
+  gemm_f32(linear_shape(m, lora.rank, w.cols), x.data(), lora.a, lora_hidden);
+  GemmShape up = linear_shape(m, w.rows, lora.rank);
+  up.alpha = lora.scale;
+  up.beta = 1.0f;
+  gemm_f32(up, lora_hidden, lora.b, out);
+}
+
+// With h = dropout(x)·Aᵀ: dB += scale·doutᵀ·h; dh = scale·dout·B; dA += dhᵀ·dropout(x);
+// dx += dropout'(dh·A), where dropout' applies the same mask and scale.
+void projection_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* lora_hidden,
+                         int64_t m, const Weight& w, const LoraView& lora, bool accumulate) {
+  linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
+  if (lora.rank == 0) return;
+  const int64_t r = lora.rank, in = w.cols, out = w.rows;
+  if (lora.grad_b) gemm_f32(GemmShape{true, false, out, r, m, out, r, r, lora.scale, 1.0f}, dout, lora_hidden, lora.grad_b);
+  std::vector<float> d_hidden(size_t(m * r));
+  gemm_f32(GemmShape{false, false, m, r, out, out, r, r, lora.scale, 0.0f}, dout, lora.b, d_hidden.data());
+  if (lora.grad_a) {
+    const std::vector<float> x = dropped_input(inp, m * in, lora);
+    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(), x.data(), lora.grad_a);
+  }
+  std::vector<float> d_dropped(size_t(m * in));
+  gemm_f32(GemmShape{false, false, m, in, r, r, in, in, 1.0f, 0.0f}, d_hidden.data(), lora.a, d_dropped.data());
+  // The mask is linear: apply it to the gradient by running the same dropout on it.
+  const std::vector<float> d_x = dropped_input(d_dropped.data(), m * in, lora);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
+}
+
+}  // namespace whet

@@ -1,0 +1,31 @@
+#pragma once
+// A linear layer with an optional LoRA update beside its frozen weight:
+//   out = inp·Wᵀ + scale · dropout(inp)·Aᵀ·Bᵀ
+// Every projection of a model goes through this one pair, so LoRA's forward and
+// backward are written once (inference with an unmerged adapter uses it too).
+#include <cstdint>
+
+#include "kernels/weight.h"
+
+namespace whet {
+
+// A (rank, in) and B (out, rank), fp32; rank 0 means no adapter.
+struct LoraView {
+  const float* a = nullptr;
+  const float* b = nullptr;
+  float* grad_a = nullptr;  // += in the backward; null when the adapter is frozen
+  float* grad_b = nullptr;
+  int64_t rank = 0;
+  float scale = 1.0f;        // alpha / rank (alpha / sqrt(rank) with rsLoRA)
+  float dropout = 0.0f;      // probability of zeroing an input element on the adapter path
+  uint64_t dropout_seed = 0; // the mask is a pure function of (seed, element), so backward rebuilds it
+};
+
+// out (m, w.rows); lora_hidden (m, rank) receives dropout(inp)·Aᵀ for the backward (needed when rank > 0).
+void projection_forward(float* out, float* lora_hidden, const float* inp, int64_t m, const Weight& w,
+                        const LoraView& lora);
+// dinp (m, w.cols) = (or += with accumulate); dweight += when not null; LoRA gradients +=.
+void projection_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* lora_hidden,
+                         int64_t m, const Weight& w, const LoraView& lora, bool accumulate);
+
+}  // namespace whet

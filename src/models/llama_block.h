@@ -1,0 +1,62 @@
+#pragma once
+// One Llama decoder block, forward and backward, shared by inference (one set
+// of buffers reused for every layer, keys and values in the KV cache) and
+// training (a set of buffers per layer, kept for the backward pass).
+#include <array>
+
+#include "kernels/attention.h"
+#include "kernels/lora.h"
+#include "models/llama.h"
+#include "models/lora_adapter.h"
+
+namespace whet {
+
+// Views of one block's activations, rows of t positions. In inference x_in,
+// x_mid and x_out may be one buffer (the residual stream updated in place).
+struct BlockActivations {
+  float* x_in = nullptr;       // (t, hidden) residual stream entering the block
+  float* h_attn = nullptr;     // (t, hidden) attention RMSNorm output
+  float* rstd_attn = nullptr;  // (t) or null
+  float* q = nullptr;          // (t, heads * head_dim), after rope
+  float* k = nullptr;          // (t, kv_heads * head_dim), after rope: where the new keys go
+  float* v = nullptr;          // (t, kv_heads * head_dim)
+  float* att = nullptr;        // (t, heads * head_dim) attention output
+  float* lse = nullptr;        // (t, heads) or null
+  float* x_mid = nullptr;      // (t, hidden) residual stream after attention
+  float* h_ffn = nullptr;      // (t, hidden)
+  float* rstd_ffn = nullptr;   // (t) or null
+  float* gate = nullptr;       // (t, intermediate)
+  float* up = nullptr;         // (t, intermediate)
+  float* act = nullptr;        // (t, intermediate) silu(gate) * up
+  float* proj = nullptr;       // (t, hidden) scratch for the o and down projections
+  float* x_out = nullptr;      // (t, hidden)
+  std::array<float*, kProjections> lora_hidden{};  // (t, rank) per adapted projection
+};
+
+struct BlockContext {
+  const LlamaModel* model = nullptr;
+  int layer = 0;
+  AttentionShape shape;
+  const int32_t* positions = nullptr;  // (t)
+  const float* k_all = nullptr;        // keys and values of positions [0, start + t)
+  const float* v_all = nullptr;
+  std::array<LoraView, kProjections> lora{};
+};
+
+void llama_block_forward(const BlockContext& ctx, const BlockActivations& a);
+
+// Gradient buffers of one block's backward, (t, ·) each, reused across layers.
+struct BlockGradScratch {
+  std::vector<float> h, tmp, q, k, v, att, gate, up, act;
+  BlockGradScratch(const LlamaConfig& c, int64_t t);
+};
+
+// dx: in, the gradient of x_out; out, the gradient of x_in. grads: the layer's
+// weight gradients (a Weight with null data is frozen), or null when no base weight trains.
+void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, float* dx, LlamaLayer* grads,
+                          BlockGradScratch& s);
+
+// Gradient storage of a Weight made by make_gradients (null when frozen).
+float* grad_data(const Weight& g);
+
+}  // namespace whet

@@ -1,0 +1,158 @@
+#include "models/llama_train.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/embedding.h"
+#include "kernels/rmsnorm.h"
+#include "models/llama_block.h"
+
+namespace whet {
+
+namespace {
+
+// Floats per position that one block keeps for its backward pass.
+int64_t block_floats_per_token(const LlamaConfig& c, int rank) {
+  const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
+  const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
+  // x_in, h_attn, x_mid, h_ffn, proj | rstd x2 | q, att | k, v | lse | gate, up, act | lora hidden
+  return 5 * hidden + 2 + 2 * q_dim + 2 * kv_dim + c.num_heads + 3 * ffn + int64_t(kProjections) * rank;
+}
+
+// Carves layer `layer`'s views for t positions out of the activation storage.
+// x_out of a layer is x_in of the next; the last one's is the extra slot after all layers.
+BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int layer, int rank) {
+  const int64_t per_layer = block_floats_per_token(c, rank) * acts.max_tokens;
+  float* p = acts.storage.data() + layer * per_layer;
+  auto take = [&](int64_t width) {
+    float* view = p;
+    p += width * acts.max_tokens;
+    return view;
+  };
+  const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
+  const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
+  BlockActivations a;
+  a.x_in = take(hidden);
+  a.h_attn = take(hidden);
+  a.x_mid = take(hidden);
+  a.h_ffn = take(hidden);
+  a.proj = take(hidden);
+  a.rstd_attn = take(1);
+  a.rstd_ffn = take(1);
+  a.q = take(q_dim);
+  a.att = take(q_dim);
+  a.k = take(kv_dim);
+  a.v = take(kv_dim);
+  a.lse = take(c.num_heads);
+  a.gate = take(ffn);
+  a.up = take(ffn);
+  a.act = take(ffn);
+  for (float*& hidden_view : a.lora_hidden) hidden_view = take(rank);
+  a.x_out = acts.storage.data() + (layer + 1) * per_layer;  // next layer's x_in (the first view)
+  return a;
+}
+
+BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int layer, const TokenSequence& seq,
+                           const BlockActivations& a) {
+  const LlamaConfig& c = model.config;
+  BlockContext ctx{&model, layer,
+                   AttentionShape{int64_t(seq.ids.size()), 0, c.num_heads, c.num_kv_heads, c.head_dim,
+                                  seq.segment_begin.data()},
+                   seq.positions.data(), a.k, a.v};
+  for (int p = 0; p < kProjections; ++p) {
+    const uint64_t seed = pass.dropout_seed * 0x100000001b3ull + uint64_t(layer * kProjections + p);
+    ctx.lora[p] = lora_view(pass.lora, pass.lora_grads, layer, Projection(p), pass.lora_dropout, seed);
+  }
+  return ctx;
+}
+
+const float* f32(const Weight& w) {
+  WHET_ASSERT(w.dtype == DType::F32);
+  return reinterpret_cast<const float*>(w.data);
+}
+
+CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
+                       float grad_scale, bool backward) {
+  const LlamaConfig& c = model.config;
+  const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
+  if (t > acts.max_tokens) fail("train", "sequence of {} tokens exceeds the {} the buffers hold", t, acts.max_tokens);
+  WHET_ASSERT(seq.targets.size() == seq.ids.size() && seq.positions.size() == seq.ids.size() &&
+              seq.segment_begin.size() == seq.ids.size());
+  for (int32_t token : seq.ids)
+    if (token < 0 || token >= c.vocab_size) fail("train", "token id {} outside the vocabulary of {}", token, c.vocab_size);
+  const int rank = pass.lora ? pass.lora->config.rank : 0;
+
+  std::vector<BlockActivations> blocks;
+  for (int layer = 0; layer < c.num_layers; ++layer) blocks.push_back(block_views(acts, c, layer, rank));
+  embedding_forward(blocks[0].x_in, seq.ids.data(), t, model.weights.embed);
+  for (int layer = 0; layer < c.num_layers; ++layer)
+    llama_block_forward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer]);
+  const float* x_final = blocks.back().x_out;
+  rmsnorm_forward(acts.final_norm_out.data(), acts.final_rstd.data(), x_final, f32(model.weights.final_norm), t, hidden,
+                  c.rms_norm_eps);
+
+  LlamaWeights* grads = pass.grads;
+  float* dx = backward ? acts.dx.data() : nullptr;
+  const CrossEntropyResult result =
+      lm_head_cross_entropy(dx, grads ? grad_data(grads->lm_head) : nullptr, acts.final_norm_out.data(),
+                            seq.targets.data(), t, model.weights.lm_head, grad_scale);
+  if (!backward) return result;
+
+  // dx holds d(final norm output); turn it into d(x_final) in place via a scratch copy.
+  std::vector<float> d_norm_out(acts.dx.begin(), acts.dx.begin() + t * hidden);
+  rmsnorm_backward(dx, grads ? grad_data(grads->final_norm) : nullptr, d_norm_out.data(), x_final,
+                   f32(model.weights.final_norm), acts.final_rstd.data(), t, hidden);
+  BlockGradScratch scratch(c, t);
+  for (int layer = c.num_layers - 1; layer >= 0; --layer)
+    llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
+                         grads ? &grads->layers[layer] : nullptr, scratch);
+  if (grads && grads->embed.data) embedding_backward(grad_data(grads->embed), dx, seq.ids.data(), t, hidden);
+  return result;
+}
+
+}  // namespace
+
+LlamaActivations::LlamaActivations(const LlamaConfig& c, int64_t max_tokens_, int lora_rank)
+    : max_tokens(max_tokens_),
+      // every layer's views, plus one x_in-sized slot for the last block's output
+      storage(size_t(block_floats_per_token(c, lora_rank) * max_tokens_ * c.num_layers + c.hidden_size * max_tokens_)),
+      final_norm_out(size_t(c.hidden_size * max_tokens_)),
+      final_rstd(size_t(max_tokens_)),
+      dx(size_t(c.hidden_size * max_tokens_)) {}
+
+LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(const std::string&)>& trainable) {
+  LlamaWeights grads = model.weights;
+  for_each_weight(grads, model.config, [&](const std::string& name, Weight& g) {
+    g.dtype = DType::F32;
+    if (!trainable(name)) {
+      g.data = nullptr;
+      g.storage = nullptr;
+      return;
+    }
+    auto bytes = std::make_shared<std::vector<float>>(size_t(g.numel()), 0.0f);
+    g.data = reinterpret_cast<const uint8_t*>(bytes->data());
+    g.storage = std::move(bytes);
+  });
+  if (model.config.tie_word_embeddings) grads.lm_head = grads.embed;
+  return grads;
+}
+
+void zero_gradients(LlamaWeights& grads, const LlamaConfig& config) {
+  for_each_weight(grads, config, [](const std::string&, Weight& g) {
+    if (g.data) std::memset(grad_data(g), 0, sizeof(float) * g.numel());
+  });
+}
+
+CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                          const TokenSequence& seq, float grad_scale) {
+  return run(model, pass, acts, seq, grad_scale, /*backward=*/true);
+}
+
+CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                              const TokenSequence& seq) {
+  TrainPass pass;
+  pass.lora = lora;
+  return run(model, pass, acts, seq, 0.0f, /*backward=*/false);
+}
+
+}  // namespace whet

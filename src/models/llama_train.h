@@ -1,0 +1,51 @@
+#pragma once
+// Training passes of the Llama family: the forward pass that keeps what the
+// backward needs, the fused LM-head loss, and the backward into the gradients
+// of whatever trains (base weights, a LoRA adapter, or both).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/cross_entropy.h"
+#include "models/llama.h"
+#include "models/lora_adapter.h"
+
+namespace whet {
+
+// One training sequence (all spans of one length): positions restart and
+// segment_begin moves at each packed example; a negative target has no loss.
+struct TokenSequence {
+  std::span<const int32_t> ids, targets, positions, segment_begin;
+};
+
+// Buffers for the forward and backward of sequences up to max_tokens, allocated once.
+struct LlamaActivations {
+  int64_t max_tokens = 0;
+  std::vector<float> storage;  // every layer's BlockActivations live here
+  std::vector<float> final_norm_out, final_rstd, dx;
+  LlamaActivations(const LlamaConfig& c, int64_t max_tokens, int lora_rank);
+};
+
+// Gradient buffers shaped like the model's weights (fp32, zeroed); a weight for
+// which trainable(gguf_name) is false gets none (null data). Tied embeddings share one.
+LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(const std::string&)>& trainable);
+void zero_gradients(LlamaWeights& grads, const LlamaConfig& config);
+
+struct TrainPass {
+  const LlamaLora* lora = nullptr;  // adapter applied (null: none)
+  LlamaLora* lora_grads = nullptr;  // its gradients (null: the adapter is frozen)
+  LlamaWeights* grads = nullptr;    // base weight gradients (null: the base is frozen)
+  float lora_dropout = 0.0f;
+  uint64_t dropout_seed = 0;        // a new one per step keeps dropout masks independent
+};
+
+// Forward, loss and backward of one sequence: gradients of grad_scale · Σ loss
+// are added (+=) to what pass names. Returns the summed loss and target count.
+CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                          const TokenSequence& seq, float grad_scale);
+// Loss only (evaluation): no gradients, no dropout.
+CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                              const TokenSequence& seq);
+
+}  // namespace whet

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""PyTorch autograd gradients of the causal-LM loss on the tiny models, the
+reference for Whet's backward pass.
+
+For each tiny variant directory made by make_tiny_models.py, writes
+  gradients/sequence.json    a packed sequence of two examples: ids, targets
+                             (-1 = no loss), positions, segment_begin; the loss
+  gradients/full.safetensors d(loss)/d(weight) for every base weight (HF names), float32
+  gradients/lora/            a PEFT adapter (adapter_config.json, adapter_model.safetensors)
+                             with random non-zero A and B on q, v, gate and down
+  gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter
+  gradients/lora.json        the loss with the adapter
+
+The loss is the mean cross-entropy over targets >= 0; everything runs in float64.
+"""
+import argparse
+import json
+import os
+
+import torch
+
+from llama_reference import Llama, read_hf_dir
+from make_tiny_models import write_safetensors
+
+LORA_RANK, LORA_ALPHA = 4, 8.0
+LORA_MODULES = ["self_attn.q_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.down_proj"]
+
+
+def packed_sequence(vocab, seed):
+    """Two examples of 14 and 10 tokens; loss on each one's second half, none at its last token."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = [14, 10]
+    ids, targets, positions, segment_begin = [], [], [], []
+    for n in lengths:
+        start = len(ids)
+        tokens = torch.randint(0, vocab, (n,), generator=g).tolist()
+        ids += tokens
+        for i in range(n):
+            trains = i >= n // 2 and i + 1 < n
+            targets.append(tokens[i + 1] if trains else -1)
+            positions.append(i)
+            segment_begin.append(start)
+    return {"ids": ids, "targets": targets, "positions": positions, "segment_begin": segment_begin}
+
+
+def loss_of(model, seq):
+    logits = model(torch.tensor(seq["ids"]), torch.tensor(seq["positions"]), torch.tensor(seq["segment_begin"]))
+    targets = torch.tensor(seq["targets"])
+    return torch.nn.functional.cross_entropy(logits[targets >= 0], targets[targets >= 0])
+
+
+def random_adapter(config, seed):
+    g = torch.Generator().manual_seed(seed)
+    head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    dims = {"self_attn.q_proj": (config["num_attention_heads"] * head_dim, config["hidden_size"]),
+            "self_attn.v_proj": (config["num_key_value_heads"] * head_dim, config["hidden_size"]),
+            "mlp.gate_proj": (config["intermediate_size"], config["hidden_size"]),
+            "mlp.down_proj": (config["hidden_size"], config["intermediate_size"])}
+    adapters = {}
+    for layer in range(config["num_hidden_layers"]):
+        for module in LORA_MODULES:
+            out, inp = dims[module]
+            a = (torch.randn(LORA_RANK, inp, generator=g) / inp ** 0.5).float().double()
+            b = (0.1 * torch.randn(out, LORA_RANK, generator=g)).float().double()
+            adapters[f"model.layers.{layer}.{module}"] = (a, b)
+    return adapters
+
+
+def write_peft_adapter(path, adapters):
+    os.makedirs(path, exist_ok=True)
+    tensors = {}
+    for module, (a, b) in adapters.items():
+        tensors[f"base_model.model.{module}.lora_A.weight"] = a
+        tensors[f"base_model.model.{module}.lora_B.weight"] = b
+    write_safetensors(os.path.join(path, "adapter_model.safetensors"), tensors)
+    config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": LORA_RANK, "lora_alpha": LORA_ALPHA,
+              "lora_dropout": 0.0, "target_modules": [m.split(".")[1] for m in LORA_MODULES],
+              "use_rslora": False, "bias": "none", "fan_in_fan_out": False, "base_model_name_or_path": ""}
+    with open(os.path.join(path, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def make(variant_dir, seed):
+    out = os.path.join(variant_dir, "gradients")
+    os.makedirs(out, exist_ok=True)
+    config, tensors = read_hf_dir(os.path.join(variant_dir, "hf"))
+    seq = packed_sequence(config["vocab_size"], seed)
+
+    model = Llama(config, tensors).double()
+    loss = loss_of(model, seq)
+    loss.backward()
+    grads = {name.replace("/", "."): p.grad for name, p in model.params.items()}
+    write_safetensors(os.path.join(out, "full.safetensors"), grads)
+    with open(os.path.join(out, "sequence.json"), "w") as f:
+        json.dump(dict(seq, loss=loss.item()), f)
+
+    adapters = random_adapter(config, seed + 1)
+    write_peft_adapter(os.path.join(out, "lora"), adapters)
+    model = Llama(config, tensors).double()
+    model.add_lora(adapters, LORA_ALPHA / LORA_RANK)
+    for p in model.params.values():
+        p.requires_grad_(False)
+    loss = loss_of(model, seq)
+    loss.backward()
+    lora_grads = {}
+    for key, p in model.lora.items():
+        module, which = key.rsplit("/", 1)
+        lora_grads[f"base_model.model.{module.replace('/', '.')}.lora_{which}.weight"] = p.grad
+    write_safetensors(os.path.join(out, "lora_grads.safetensors"), lora_grads)
+    with open(os.path.join(out, "lora.json"), "w") as f:
+        json.dump({"loss": loss.item()}, f)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("tiny_dir", help="directory of make_tiny_models.py's variants")
+    args = parser.parse_args()
+    variants = sorted(os.listdir(args.tiny_dir))
+    for index, variant in enumerate(variants):
+        make(os.path.join(args.tiny_dir, variant), 3000 + 10 * index)
+    print(f"make_gradient_references: {len(variants)} variants in {args.tiny_dir}")
+
+
+if __name__ == "__main__":
+    main()

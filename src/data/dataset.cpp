@@ -1,0 +1,67 @@
+// The order of the stages matters: examples are split before they are packed (no
+// example on both sides) and shuffled before packing (sequences mix sources).
+#include "data/dataset.h"
+
+#include "core/error.h"
+#include "data/jsonl_reader.h"
+#include "data/shuffle.h"
+
+namespace whet {
+namespace {
+
+std::vector<TokenizedExample> tokenize_all(const std::vector<Example>& examples, const Tokenizer& tokenizer,
+                                           const ChatTemplate& chat_template, const DataOptions& options,
+                                           DataStats& stats) {
+  std::vector<TokenizedExample> tokenized;
+  tokenized.reserve(examples.size());
+  for (const Example& example : examples) {
+    try {
+      tokenized.push_back(tokenize_example(example, tokenizer, chat_template, options.train_on_inputs));
+      ++stats.examples[size_t(example.format)];
+    } catch (const Error& e) {
+      if (options.strict) throw;
+      stats.skip(example.file, example.line, e);
+    }
+  }
+  return tokenized;
+}
+
+std::vector<TokenizedExample> take(std::vector<TokenizedExample>& examples, const std::vector<size_t>& indices) {
+  std::vector<TokenizedExample> taken;
+  taken.reserve(indices.size());
+  for (size_t i : indices) taken.push_back(std::move(examples[i]));
+  return taken;
+}
+
+[[noreturn]] void nothing_to_train_on(const std::string& path, const DataStats& stats) {
+  fail(path, "nothing to train on. {}", stats.summary());
+}
+
+}  // namespace
+
+Dataset load_dataset(const std::string& train_path, const std::string& validation_path, const Tokenizer& tokenizer,
+                     const ChatTemplate& chat_template, const DataOptions& options) {
+  if (!validation_path.empty() && options.val_set_size > 0)
+    fail("data", "give either a validation file or val_set_size, not both");
+  Dataset dataset;
+  auto load = [&](const std::string& path) {
+    return tokenize_all(read_examples(path, options, dataset.stats), tokenizer, chat_template, options, dataset.stats);
+  };
+  std::vector<TokenizedExample> all = load(train_path);
+  if (all.empty()) nothing_to_train_on(train_path, dataset.stats);
+  std::vector<TokenizedExample> train, validation;
+  if (validation_path.empty()) {
+    const ValidationSplit split = split_validation(all.size(), options.val_set_size, options.seed);
+    validation = take(all, split.validation);
+    train = take(all, split.train);
+  } else {
+    validation = load(validation_path);
+    train = take(all, shuffled_order(all.size(), options.seed));
+  }
+  dataset.train = build_sequences(train, options, dataset.stats.train);
+  dataset.validation = build_sequences(validation, options, dataset.stats.validation);
+  if (dataset.train.empty()) nothing_to_train_on(train_path, dataset.stats);
+  return dataset;
+}
+
+}  // namespace whet

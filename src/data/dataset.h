@@ -1,0 +1,30 @@
+#pragma once
+// The data pipeline as one recipe: JSONL files in, training and validation
+// sequences out, with an account of every line for the run summary.
+#include <string>
+#include <vector>
+
+#include "data/data_options.h"
+#include "data/data_stats.h"
+#include "data/sequences.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace whet {
+
+struct Dataset {
+  std::vector<TrainingSequence> train, validation;
+  DataStats stats;
+};
+
+// Reads and tokenizes `train_path` (and `validation_path` unless empty), holds
+// out options.val_set_size of the training examples when there is no validation
+// file (split by example, before packing, so no example is in both), shuffles
+// the training examples by options.seed and builds the sequences. Pass
+// ChatTemplate::by_name("alpaca") when the model has no template of its own.
+// Throws whet::Error on bad options, unreadable files, malformed lines with
+// options.strict, and when nothing is left to train on.
+Dataset load_dataset(const std::string& train_path, const std::string& validation_path, const Tokenizer& tokenizer,
+                     const ChatTemplate& chat_template, const DataOptions& options);
+
+}  // namespace whet

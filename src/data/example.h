@@ -1,0 +1,44 @@
+#pragma once
+// One training example as a JSONL line describes it, before tokenization. The
+// four formats users bring from Axolotl, torchtune and OpenAI fine-tuning are
+// recognised per line from their keys, so one file may mix them.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/chat_template.h"
+
+namespace whet {
+
+enum class DataFormat {
+  Auto,        // detected per line from its keys
+  Text,        // {"text"}: continued pretraining, loss on every token
+  Completion,  // {"prompt", "completion"}: raw text, loss on the completion and EOS
+  Chat,        // {"messages": [{"role", "content"}, ...]}: OpenAI chat, through the chat template
+  Alpaca,      // {"instruction", "input"?, "output"}: one user turn and one assistant turn
+};
+constexpr size_t kDataFormatCount = 5;
+
+std::string_view data_format_name(DataFormat format);
+// "auto", "text", "completion", "chat", "alpaca"; throws whet::Error for anything else.
+DataFormat parse_data_format(std::string_view name);
+
+struct Example {
+  DataFormat format = DataFormat::Text;  // never Auto
+  std::string file;                      // where the example came from, for error messages
+  size_t line = 0;
+  std::string text;                    // Text
+  std::string prompt, completion;      // Completion
+  std::vector<ChatMessage> messages;   // Chat, and Alpaca turned into a conversation
+  std::vector<size_t> untrained;       // assistant messages with OpenAI's "weight": 0 (no loss on them)
+
+  std::string where() const;  // "file:line"
+};
+
+// Parses one JSONL line (without its line ending). `format` Auto detects it from
+// the keys. Throws whet::Error "[file:line] key: problem" for malformed input:
+// invalid JSON or UTF-8, deep nesting, wrong types, empty or unknown fields.
+Example parse_example(std::string_view json_line, DataFormat format, const std::string& file, size_t line);
+
+}  // namespace whet

@@ -1,0 +1,111 @@
+#pragma once
+// One training run's settings, read from an Axolotl-style YAML file plus
+// `--set key=value` overrides, and written back into the run folder so the run
+// can be repeated exactly. Every key is declared once (in train_config.cpp); the
+// parser, the dump, `--help-config` and the docs test all read that one table.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/example.h"  // DataFormat
+
+namespace whet {
+
+enum class TrainMethod { Full, Freeze, Lora };
+enum class OptimizerKind { AdamW, Sgd };
+enum class LrScheduler { Constant, Linear, Cosine };
+
+struct TrainConfig {
+  // Run
+  std::string base_model;          // "models/llama-3.2-1b.gguf" or an HF directory; "" = the default model
+  std::string output_dir;          // "runs/support-bot"; required
+  TrainMethod method = TrainMethod::Lora;
+  int seed = 42;
+  std::string weights = "native";  // frozen base for lora/freeze: "native", "f32" or "bf16" (weight_format_from_name)
+  int threads = 0;                 // 0 = all cores
+
+  // Data
+  std::vector<std::string> train_data;  // {"data/train.jsonl", "data/extra.jsonl"}; required
+  std::vector<std::string> val_data;    // {"data/val.jsonl"}; empty = none
+  double val_set_size = 0.0;            // 0.05 holds back 5% of train_data for validation
+  DataFormat data_format = DataFormat::Auto;
+  bool train_on_inputs = false;         // false: loss on answers only
+  int sequence_len = 512;               // tokens per sequence, 2048
+  bool sample_packing = true;
+  bool drop_long = false;               // false: truncate examples longer than sequence_len
+  bool strict = false;                  // true: a malformed example stops the run instead of being skipped
+
+  // LoRA
+  int lora_r = 16;
+  int lora_alpha = 32;
+  double lora_dropout = 0.05;
+  std::vector<std::string> lora_target_modules = {"q", "k", "v", "o"};  // short names, in q k v o gate up down order
+  bool use_rslora = false;              // scale alpha/sqrt(r) instead of alpha/r
+
+  // Freezing (method freeze)
+  bool freeze_embeddings = true;
+  int freeze_first_n_blocks = -1;       // 20; -1 = unset
+  int train_last_n_blocks = -1;         // 4; -1 = unset
+  bool train_norms = true;
+  bool train_lm_head = false;
+  int gradual_unfreeze_every_steps = 0; // 100; 0 = off
+  bool gradual_unfreeze_every_epoch = false;
+
+  // Optimiser
+  OptimizerKind optimizer = OptimizerKind::AdamW;
+  double learning_rate = 2e-4;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.999;
+  double adam_epsilon = 1e-8;
+  double momentum = 0.9;                // sgd only
+
+  // Schedule
+  LrScheduler lr_scheduler = LrScheduler::Cosine;
+  int warmup_steps = 0;
+  double warmup_ratio = 0.0;            // 0.03 warms up over the first 3% of steps
+
+  // Loop
+  int num_epochs = 3;
+  int max_steps = -1;                   // 1000; -1 = from num_epochs
+  int micro_batch_size = 1;
+  int gradient_accumulation_steps = 1;
+  double max_grad_norm = 1.0;           // 0 = no clipping
+
+  // Evaluation and stopping
+  int eval_steps = 0;                   // 0 = once per epoch
+  int early_stopping_patience = 0;      // 3 evaluations without improvement; 0 = off
+  double early_stopping_min_delta = 0.0;
+
+  // Checkpoints
+  int save_steps = 0;                   // 0 = at the end of each epoch only
+  int save_total_limit = 2;             // checkpoints kept; 0 = all
+
+  bool operator==(const TrainConfig&) const = default;
+};
+
+// Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
+// so "lora_target_modules=[q,v]" works). Errors are whet::Error naming
+// "path:line" or "--set key", and the key.
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// The same without a file: defaults plus overrides.
+TrainConfig train_config_from_overrides(const std::vector<std::string>& overrides);
+
+// Every key, as YAML that load_train_config reads back to an equal config.
+std::string dump_train_config(const TrainConfig& config);
+
+// One key as documented; docs/config.md and `whet train --help-config` show these.
+struct TrainConfigKey {
+  std::string_view name;
+  std::string_view group;      // "Data", "LoRA", ...
+  std::string type;            // "integer >= 1", "one of full, freeze, lora"
+  std::string default_value;   // as written in YAML
+  std::string_view help;
+};
+std::vector<TrainConfigKey> train_config_keys();
+
+// All keys, grouped, with type, default and meaning: the text of `whet train --help-config`.
+std::string train_config_help();
+
+}  // namespace whet

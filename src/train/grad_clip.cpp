@@ -1,0 +1,61 @@
+// An OpenMP reduction combines per-thread sums in whatever order threads finish, which
+// would make the norm, and so every clipped step, vary between runs. Fixed chunks summed
+// in order keep it deterministic.
+#include "train/grad_clip.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace whet {
+
+namespace {
+
+constexpr int64_t kChunk = 1 << 15;
+
+struct Span {
+  const float* data;
+  int64_t n;
+};
+
+}  // namespace
+
+double grad_norm(const std::vector<Parameter>& params) {
+  std::vector<Span> spans;
+  for (const Parameter& p : params)
+    for (int64_t begin = 0; begin < p.numel; begin += kChunk)
+      spans.push_back({p.grad + begin, std::min(kChunk, p.numel - begin)});
+  std::vector<double> partial(spans.size());
+#pragma omp parallel for schedule(static) if (spans.size() > 1)
+  for (size_t i = 0; i < spans.size(); ++i) {
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t j = 0; j < spans[i].n; ++j) sum += double(spans[i].data[j]) * double(spans[i].data[j]);
+    partial[i] = sum;
+  }
+  double total = 0.0;
+  for (double s : partial) total += s;
+  return std::sqrt(total);
+}
+
+double grad_norm_reference(const std::vector<Parameter>& params) {
+  double total = 0.0;
+  for (const Parameter& p : params)
+    for (int64_t j = 0; j < p.numel; ++j) total += double(p.grad[j]) * double(p.grad[j]);
+  return std::sqrt(total);
+}
+
+double clip_grad_norm(const std::vector<Parameter>& params, double max_norm) {
+  const double norm = grad_norm(params);
+  const double scale = max_norm / (norm + 1e-6);
+  if (!std::isfinite(norm) || !(scale < 1.0)) return norm;
+  const float s = float(scale);
+  for (const Parameter& p : params) {
+    float* g = p.grad;
+#pragma omp parallel for simd schedule(static) if (p.numel >= kChunk)
+    for (int64_t j = 0; j < p.numel; ++j) g[j] *= s;
+  }
+  return norm;
+}
+
+}  // namespace whet

@@ -4,10 +4,15 @@
 
 namespace whet::cli {
 
+// The process exit code a command asks for when it ends without an error (0 unless set).
+int& command_exit_code();
+
 void add_info_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_merge_command(CLI::App& app);
 
 }  // namespace whet::cli

@@ -4,6 +4,13 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
+namespace whet::cli {
+int& command_exit_code() {
+  static int code = 0;
+  return code;
+}
+}  // namespace whet::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"Whet: fine-tune large language models on the CPUs you have."};
   app.require_subcommand(1);
@@ -11,6 +18,8 @@ int main(int argc, char** argv) {
   whet::cli::add_generate_command(app);
   whet::cli::add_chat_command(app);
   whet::cli::add_convert_command(app);
+  whet::cli::add_train_command(app);
+  whet::cli::add_merge_command(app);
   whet::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
@@ -20,5 +29,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "whet: error: %s\n", e.what());
     return 1;
   }
-  return 0;
+  return whet::cli::command_exit_code();
 }

@@ -1,0 +1,107 @@
+#include "train/trainable.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "core/error.h"
+#include "models/llama_block.h"
+
+namespace whet {
+
+namespace {
+
+LoraConfig lora_config(const TrainConfig& c) {
+  LoraConfig l;
+  l.rank = c.lora_r;
+  l.alpha = float(c.lora_alpha);
+  l.dropout = float(c.lora_dropout);
+  l.rslora = c.use_rslora;
+  l.targets.clear();
+  for (const std::string& name : c.lora_target_modules) l.targets.push_back(*projection_from_name(name));
+  return l;
+}
+
+int block_of(const std::string& name) {
+  int block = -1;
+  return std::sscanf(name.c_str(), "blk.%d.", &block) == 1 ? block : -1;
+}
+
+}  // namespace
+
+TrainPass TrainableState::pass() const {
+  TrainPass p;
+  p.lora = lora.get();
+  p.lora_grads = lora_grads.get();
+  p.grads = grads.get();
+  p.lora_dropout = lora ? lora->config.dropout : 0.0f;
+  return p;
+}
+
+int initial_first_trainable_block(const TrainConfig& config, const LlamaConfig& model) {
+  if (config.method != TrainMethod::Freeze) return 0;
+  const int first = config.freeze_first_n_blocks >= 0 ? config.freeze_first_n_blocks
+                                                      : model.num_layers - config.train_last_n_blocks;
+  if (first < 0 || first > model.num_layers)
+    fail("train", "the model has {} blocks: freeze_first_n_blocks / train_last_n_blocks leave {} frozen",
+         model.num_layers, first);
+  return first;
+}
+
+int first_trainable_block_at(const TrainConfig& config, const LlamaConfig& model, int64_t step, int64_t epoch) {
+  const int first = initial_first_trainable_block(config, model);
+  int64_t released = 0;
+  if (config.gradual_unfreeze_every_steps > 0) released = step / config.gradual_unfreeze_every_steps;
+  if (config.gradual_unfreeze_every_epoch) released = epoch;
+  return int(std::max<int64_t>(0, first - released));
+}
+
+bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const std::string& name, int first_block) {
+  if (name == "token_embd.weight")
+    return !config.freeze_embeddings || (model.tie_word_embeddings && config.train_lm_head);
+  if (name == "output.weight") return config.train_lm_head;
+  const bool norm = name.ends_with("norm.weight");
+  if (name == "output_norm.weight") return config.train_norms;
+  if (block_of(name) < first_block) return false;
+  return !norm || config.train_norms;
+}
+
+TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block) {
+  TrainableState s;
+  const LlamaConfig& c = loaded.model.config;
+  if (config.method == TrainMethod::Lora) {
+    s.lora = std::make_unique<LlamaLora>(make_lora(c, lora_config(config), uint64_t(config.seed)));
+    s.lora_grads = std::make_unique<LlamaLora>(zeros_like(*s.lora));
+    std::vector<float*> grads;
+    for_each_lora_tensor(*s.lora_grads, [&](const std::string&, std::vector<float>& g, int64_t, int64_t) {
+      grads.push_back(g.data());
+    });
+    size_t i = 0;
+    for_each_lora_tensor(*s.lora, [&](const std::string& name, std::vector<float>& v, int64_t, int64_t) {
+      s.parameters.push_back(Parameter{name, v.data(), grads[i++], int64_t(v.size()), true});
+    });
+    return s;
+  }
+  auto trains = [&](const std::string& name) {
+    return config.method == TrainMethod::Full || freeze_trains(config, c, name, first_block);
+  };
+  s.grads = std::make_unique<LlamaWeights>(make_gradients(loaded.model, trains));
+  std::vector<float*> grads;
+  for_each_weight(*s.grads, c, [&](const std::string&, Weight& g) { grads.push_back(grad_data(g)); });
+  size_t i = 0;
+  for_each_weight(loaded.model.weights, c, [&](const std::string& name, Weight& w) {
+    float* grad = grads[i++];
+    if (!grad) return;
+    WHET_ASSERT(w.dtype == DType::F32 && w.storage);
+    // Norm weights are vectors; like Hugging Face's Trainer, they get no weight decay.
+    s.parameters.push_back(Parameter{name, grad_data(w), grad, w.numel(), w.rows > 1});
+  });
+  if (s.parameters.empty()) fail("train", "nothing trains: every weight is frozen by this configuration");
+  return s;
+}
+
+void zero_grads(const TrainableState& state) {
+  for (const Parameter& p : state.parameters) std::memset(p.grad, 0, sizeof(float) * p.numel);
+}
+
+}  // namespace whet

@@ -1,0 +1,35 @@
+#pragma once
+// What a run trains, by method: a LoRA adapter over a frozen base, every base
+// weight (full), or some of them (freeze). Holds the gradient buffers and the
+// one Parameter list that the optimiser, clipping and checkpoints walk.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/llama_train.h"
+#include "models/lora_adapter.h"
+#include "models/model_loader.h"
+#include "train/parameter.h"
+#include "train/train_config.h"
+
+namespace whet {
+
+struct TrainableState {
+  std::unique_ptr<LlamaLora> lora, lora_grads;  // method lora
+  std::unique_ptr<LlamaWeights> grads;          // full / freeze: null data marks a frozen weight
+  std::vector<Parameter> parameters;
+  TrainPass pass() const;                       // the forward/backward's view of the above
+};
+
+// The first block that trains at the start of a freeze run (0 for the other methods).
+int initial_first_trainable_block(const TrainConfig& config, const LlamaConfig& model);
+// Gradual unfreezing: the first trainable block after `step` updates in `epoch`.
+int first_trainable_block_at(const TrainConfig& config, const LlamaConfig& model, int64_t step, int64_t epoch);
+// Whether a base weight (GGUF name) trains in a freeze run whose first trainable block is given.
+bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const std::string& name, int first_block);
+
+// Builds the state for `config.method`; a LoRA adapter starts from PEFT's initialisation with config.seed.
+TrainableState make_trainable(LoadedModel& model, const TrainConfig& config, int first_trainable_block);
+void zero_grads(const TrainableState& state);
+
+}  // namespace whet

@@ -1,0 +1,151 @@
+// Whole training runs on the tiny models: each method lowers validation loss,
+// writes its outputs, resumes onto the same loss curve, and gradient
+// accumulation matches one large batch.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "models/lora_peft.h"
+#include "models/model_loader.h"
+#include "test_support.h"
+#include "train/trainer.h"
+
+namespace whet {
+namespace {
+
+// Question/answer pairs about made-up facts, as chat data.
+std::string write_chat_data(const std::string& dir, const std::string& name, int count, int offset) {
+  const std::string path = dir + "/" + name;
+  std::ofstream out(path);
+  for (int i = 0; i < count; ++i) {
+    const int n = offset + i;
+    nlohmann::json line = {{"messages",
+                            {{{"role", "user"}, {"content", "the sea " + std::to_string(n % 7)}},
+                             {{"role", "assistant"}, {"content", "the tin " + std::to_string(n % 7) + " in the sea"}}}}};
+    out << line.dump() << "\n";
+  }
+  return path;
+}
+
+TrainConfig tiny_config(const std::string& name, TrainMethod method) {
+  const std::string dir = test::scratch_dir("trainer_" + name);
+  TrainConfig c;
+  c.base_model = test::testdata_path("tiny/gqa_tied/hf");
+  c.output_dir = dir + "/run";
+  c.method = method;
+  c.train_data = {write_chat_data(dir, "train.jsonl", 24, 0)};
+  c.val_data = {write_chat_data(dir, "val.jsonl", 6, 100)};
+  c.sequence_len = 64;
+  c.num_epochs = 2;
+  c.micro_batch_size = 2;
+  c.learning_rate = method == TrainMethod::Lora ? 1e-2 : 3e-3;
+  c.lora_dropout = 0.0;
+  c.lr_scheduler = LrScheduler::Constant;
+  return c;
+}
+
+std::vector<double> losses(const std::string& run_dir) {
+  std::vector<double> out;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j.at("loss").get<double>());
+  }
+  return out;
+}
+
+class EveryMethod : public testing::TestWithParam<TrainMethod> {};
+
+TEST_P(EveryMethod, LowersValidationLossAndWritesOutputs) {
+  TrainConfig c = tiny_config("method_" + std::to_string(int(GetParam())), GetParam());
+  c.train_last_n_blocks = 1;
+  const TrainRunResult r = run_training(c, {});
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_LT(r.best_val_loss, r.first_val_loss - 0.1) << "first " << r.first_val_loss << " best " << r.best_val_loss;
+  const std::vector<double> curve = losses(c.output_dir);
+  ASSERT_EQ(int64_t(curve.size()), r.steps);
+  EXPECT_LT(curve.back(), curve.front());
+  namespace fs = std::filesystem;
+  EXPECT_TRUE(fs::exists(c.output_dir + "/config.yaml"));
+  if (GetParam() == TrainMethod::Lora) {
+    EXPECT_TRUE(fs::exists(r.output + "/adapter_config.json"));
+    const LoadedModel base = load_model(c.base_model);
+    EXPECT_EQ(load_peft_adapter(r.output, base.model.config).config.rank, c.lora_r);
+  } else {
+    EXPECT_TRUE(fs::exists(r.output + "/model.safetensors"));
+    EXPECT_TRUE(fs::exists(r.output + "/model.gguf"));
+    EXPECT_NO_THROW(load_model(r.output + "/model.gguf"));
+  }
+}
+
+std::string method_name(const testing::TestParamInfo<TrainMethod>& info) {
+  static const char* const kNames[] = {"full", "freeze", "lora"};
+  return kNames[int(info.param)];
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, EveryMethod, testing::Values(TrainMethod::Lora, TrainMethod::Full, TrainMethod::Freeze),
+                         method_name);
+
+// Stopped after step 3 (as Ctrl-C stops it), then resumed: the same losses as a run never stopped.
+TEST(Trainer, ResumedRunFollowsTheSameLossCurve) {
+  TrainConfig c = tiny_config("resume_whole", TrainMethod::Lora);
+  c.lora_dropout = 0.1;  // dropout masks must follow the step, not the process
+  c.lr_scheduler = LrScheduler::Cosine;
+  c.warmup_steps = 2;
+  const TrainRunResult whole = run_training(c, {});
+
+  TrainConfig split = c;
+  split.output_dir = test::scratch_dir("trainer_resume_split") + "/run";
+  std::atomic<bool> stop{false};
+  TrainRunOptions first;
+  first.stop = &stop;
+  first.on_report = [&](const StepReport& r) {
+    if (!r.is_eval && r.step == 3) stop = true;
+  };
+  const TrainRunResult interrupted = run_training(split, first);
+  EXPECT_TRUE(interrupted.interrupted);
+  EXPECT_EQ(interrupted.steps, 3);
+  TrainRunOptions second;
+  second.resume = true;
+  const TrainRunResult resumed = run_training(split, second);
+  EXPECT_EQ(resumed.steps, whole.steps);
+
+  const std::vector<double> a = losses(c.output_dir), b = losses(split.output_dir);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_DOUBLE_EQ(a[i], b[i]) << "step " << i + 1;
+  EXPECT_DOUBLE_EQ(whole.best_val_loss, resumed.best_val_loss);
+}
+
+// micro-batch 1 × 4 accumulation steps is the same update as micro-batch 4:
+// losses are averaged over all targets of the step either way.
+TEST(Trainer, GradientAccumulationMatchesOneLargeBatch) {
+  TrainConfig plain = tiny_config("accum_plain", TrainMethod::Full);
+  plain.micro_batch_size = 4;
+  plain.gradient_accumulation_steps = 1;
+  TrainConfig accumulated = tiny_config("accum_split", TrainMethod::Full);
+  accumulated.micro_batch_size = 1;
+  accumulated.gradient_accumulation_steps = 4;
+  run_training(plain, {});
+  run_training(accumulated, {});
+  const std::vector<double> a = losses(plain.output_dir), b = losses(accumulated.output_dir);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(a[i])) << "step " << i + 1;
+}
+
+TEST(Trainer, EarlyStoppingEndsTheRun) {
+  TrainConfig c = tiny_config("early_stop", TrainMethod::Full);
+  c.learning_rate = 0.5;  // diverges, so validation loss stops improving at once
+  c.num_epochs = 20;
+  c.eval_steps = 1;
+  c.early_stopping_patience = 2;
+  const TrainRunResult r = run_training(c, {});
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_LT(r.steps, 20 * 12);
+  EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/model.safetensors"));
+}
+
+}  // namespace
+}  // namespace whet

@@ -2,6 +2,8 @@
 // example on both sides) and shuffled before packing (sequences mix sources).
 #include "data/dataset.h"
 
+#include <fmt/ranges.h>
+
 #include "core/error.h"
 #include "data/jsonl_reader.h"
 #include "data/shuffle.h"
@@ -33,34 +35,41 @@ std::vector<TokenizedExample> take(std::vector<TokenizedExample>& examples, cons
   return taken;
 }
 
-[[noreturn]] void nothing_to_train_on(const std::string& path, const DataStats& stats) {
-  fail(path, "nothing to train on. {}", stats.summary());
+[[noreturn]] void nothing_to_train_on(const std::vector<std::string>& paths, const DataStats& stats) {
+  fail(fmt::format("{}", fmt::join(paths, ", ")), "nothing to train on. {}", stats.summary());
 }
 
 }  // namespace
 
-Dataset load_dataset(const std::string& train_path, const std::string& validation_path, const Tokenizer& tokenizer,
-                     const ChatTemplate& chat_template, const DataOptions& options) {
-  if (!validation_path.empty() && options.val_set_size > 0)
+Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vector<std::string>& validation_paths,
+                     const Tokenizer& tokenizer, const ChatTemplate& chat_template, const DataOptions& options) {
+  if (!validation_paths.empty() && options.val_set_size > 0)
     fail("data", "give either a validation file or val_set_size, not both");
+  if (train_paths.empty()) fail("data", "no training file");
   Dataset dataset;
-  auto load = [&](const std::string& path) {
-    return tokenize_all(read_examples(path, options, dataset.stats), tokenizer, chat_template, options, dataset.stats);
+  auto load = [&](const std::vector<std::string>& paths) {
+    std::vector<TokenizedExample> examples;
+    for (const std::string& path : paths) {
+      std::vector<TokenizedExample> more =
+          tokenize_all(read_examples(path, options, dataset.stats), tokenizer, chat_template, options, dataset.stats);
+      examples.insert(examples.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    }
+    return examples;
   };
-  std::vector<TokenizedExample> all = load(train_path);
-  if (all.empty()) nothing_to_train_on(train_path, dataset.stats);
+  std::vector<TokenizedExample> all = load(train_paths);
+  if (all.empty()) nothing_to_train_on(train_paths, dataset.stats);
   std::vector<TokenizedExample> train, validation;
-  if (validation_path.empty()) {
+  if (validation_paths.empty()) {
     const ValidationSplit split = split_validation(all.size(), options.val_set_size, options.seed);
     validation = take(all, split.validation);
     train = take(all, split.train);
   } else {
-    validation = load(validation_path);
+    validation = load(validation_paths);
     train = take(all, shuffled_order(all.size(), options.seed));
   }
   dataset.train = build_sequences(train, options, dataset.stats.train);
   dataset.validation = build_sequences(validation, options, dataset.stats.validation);
-  if (dataset.train.empty()) nothing_to_train_on(train_path, dataset.stats);
+  if (dataset.train.empty()) nothing_to_train_on(train_paths, dataset.stats);
   return dataset;
 }
 

@@ -17,14 +17,14 @@ struct Dataset {
   DataStats stats;
 };
 
-// Reads and tokenizes `train_path` (and `validation_path` unless empty), holds
+// Reads and tokenizes the training files (and validation files, if any), holds
 // out options.val_set_size of the training examples when there is no validation
 // file (split by example, before packing, so no example is in both), shuffles
 // the training examples by options.seed and builds the sequences. Pass
 // ChatTemplate::by_name("alpaca") when the model has no template of its own.
 // Throws whet::Error on bad options, unreadable files, malformed lines with
 // options.strict, and when nothing is left to train on.
-Dataset load_dataset(const std::string& train_path, const std::string& validation_path, const Tokenizer& tokenizer,
-                     const ChatTemplate& chat_template, const DataOptions& options);
+Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vector<std::string>& validation_paths,
+                     const Tokenizer& tokenizer, const ChatTemplate& chat_template, const DataOptions& options);
 
 }  // namespace whet

@@ -149,9 +149,6 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
     if (options.on_message) options.on_message(line);
   };
   if (config.output_dir.empty()) fail("train", "output_dir is required");
-  if (config.train_data.size() != 1)
-    fail("train", "train_data: exactly one file is supported, got {} (concatenate them first)", config.train_data.size());
-  if (config.val_data.size() > 1) fail("train", "val_data: at most one file is supported");
 
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
@@ -162,8 +159,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
 
   const ChatTemplate chat = loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
-  const Dataset data = load_dataset(config.train_data[0], config.val_data.empty() ? "" : config.val_data[0],
-                                    loaded.tokenizer, chat, data_options(config));
+  const Dataset data = load_dataset(config.train_data, config.val_data, loaded.tokenizer, chat, data_options(config));
   say(data.stats.summary());
 
   fs::create_directories(config.output_dir);

@@ -24,7 +24,8 @@ constexpr std::string_view kChat =
 
 Dataset load(const std::string& train, const DataOptions& options = {}, const std::string& validation = "",
              const ChatTemplate& chat_template = kChatML) {
-  return load_dataset(train, validation, tiny_tokenizer(), chat_template, options);
+  return load_dataset({train}, validation.empty() ? std::vector<std::string>{} : std::vector<std::string>{validation},
+                      tiny_tokenizer(), chat_template, options);
 }
 
 // The text of each example in the sequences (its input tokens, i.e. all but the last one).
@@ -180,6 +181,16 @@ TEST(Dataset, ValidationFile) {
   DataOptions both;
   both.val_set_size = 0.1;
   expect_error([&] { load(train, both, validation); }, {"either a validation file or val_set_size"});
+}
+
+TEST(Dataset, SeveralTrainingFilesAreOneDataset) {
+  const std::string dir = test::data_scratch();
+  const std::string first = write_file(dir, "a.jsonl", numbered_texts("first", 3));
+  const std::string second = write_file(dir, "b.jsonl", numbered_texts("second", 2));
+  const Dataset d = load_dataset({first, second}, {}, tiny_tokenizer(), kChatML, {});
+  EXPECT_EQ(example_texts(d.train),
+            (std::multiset<std::string>{"first 0", "first 1", "first 2", "second 0", "second 1"}));
+  EXPECT_EQ(d.stats.lines, 5u);
 }
 
 TEST(Dataset, UnreadableOrUselessFiles) {

@@ -1,9 +1,15 @@
 #pragma once
 // Paths shared by the tests: the source tree, the build tree, and the reference
-// data that tests/python/make_references.sh writes before the C++ tests run.
+// data that tests/python/make_references.sh writes before the C++ tests run;
+// per-test scratch folders and the expectation that an action throws whet::Error.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "core/error.h"
 
 namespace whet::test {
 
@@ -20,12 +26,33 @@ inline std::string default_model_path() {
   std::string dir = cache ? cache : std::string(std::getenv("HOME")) + "/.cache/whet";
   return dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
-// A fresh empty directory under the build tree for one test's outputs.
+// A fresh empty folder under the build tree for one test's outputs. The plain and
+// the AddressSanitizer binaries run the same tests at once under ctest, so the
+// latter's folders get their own prefix.
 inline std::string scratch_dir(const std::string& name) {
-  std::string dir = std::string(WHET_BINARY_DIR) + "/scratch/" + name;
+#ifdef WHET_ASAN
+  const std::string dir = std::string(WHET_BINARY_DIR) + "/scratch/asan_" + name;
+#else
+  const std::string dir = std::string(WHET_BINARY_DIR) + "/scratch/" + name;
+#endif
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+// A fresh scratch_dir named `prefix` + the running gtest test's name.
+inline std::string this_test_scratch(const std::string& prefix) {
+  return scratch_dir(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+// Runs `action`, which must throw whet::Error whose message contains every one of `parts`.
+template <typename Action>
+void expect_error(Action&& action, const std::vector<std::string>& parts) {
+  try {
+    action();
+    ADD_FAILURE() << "no whet::Error thrown; expected one mentioning '" << (parts.empty() ? "" : parts.front()) << "'";
+  } catch (const Error& e) {
+    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace whet::test

@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the data tests: a byte-level BPE tokenizer small enough to build in
 // every test (the 256 GPT-2 byte symbols, a few merges, ChatML's special
-// tokens), scratch files, and error expectations.
+// tokens) and scratch files. expect_error comes from ../test_support.h.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -48,31 +48,13 @@ inline std::string loss_text(const Tokenizer& tokenizer, const TokenizedExample&
   return tokenizer.decode(ids);
 }
 
-// A fresh directory for the current test; the plain and the ASan binaries may run at once.
-inline std::string data_scratch() {
-#ifdef WHET_ASAN
-  const std::string prefix = "asan_data_";
-#else
-  const std::string prefix = "data_";
-#endif
-  return scratch_dir(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
+// A fresh directory for the current test (kept apart from the ASan binary's).
+inline std::string data_scratch() { return this_test_scratch("data_"); }
 
 inline std::string write_file(const std::string& dir, const std::string& name, const std::string& bytes) {
   const std::string path = dir + "/" + name;
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
-}
-
-// Runs `action`, which must throw whet::Error mentioning every one of `parts`.
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no whet::Error thrown";
-  } catch (const Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 }  // namespace whet::test

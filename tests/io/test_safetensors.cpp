@@ -6,7 +6,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <functional>
 
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -47,15 +46,7 @@ Bytes raw_file(const std::string& header, size_t data_bytes) {
   return b;
 }
 
-// Runs `action`, which must throw whet::Error whose message contains every one of `parts`.
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no error; expected one mentioning '" << parts.front() << "'";
-  } catch (const Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 void expect_open_error(const std::string& path, const std::vector<std::string>& parts) {
   std::vector<std::string> with_path = parts;

@@ -26,15 +26,10 @@ namespace {
 
 using json = nlohmann::json;
 
-// The plain and the ASan binaries may run at the same time: keep their outputs apart.
-std::string scratch() {
-#ifdef WHET_ASAN
-  const std::string prefix = "asan_tokenizer_";
-#else
-  const std::string prefix = "tokenizer_";
-#endif
-  return test::scratch_dir(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
+using test::expect_error;
+
+// A fresh folder for the running test (kept apart from the ASan binary's).
+std::string scratch() { return test::this_test_scratch("tokenizer_"); }
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
@@ -51,17 +46,6 @@ std::vector<std::string> corpus() {
   std::vector<std::string> texts;
   for (const json& line : read_jsonl("tests/fixtures/tokenizer_corpus.jsonl")) texts.push_back(line.get<std::string>());
   return texts;
-}
-
-// Runs `action`, which must throw whet::Error mentioning every one of `parts`.
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no whet::Error thrown";
-  } catch (const Error& e) {
-    for (const std::string& part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 // ---------------------------------------------------------------- the default model

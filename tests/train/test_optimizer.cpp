@@ -276,17 +276,7 @@ void expect_resume_is_exact(OptimizerKind kind) {
 TEST(Optimizer, AdamWResumedRunEqualsUninterruptedRun) { expect_resume_is_exact(OptimizerKind::AdamW); }
 TEST(Optimizer, SgdResumedRunEqualsUninterruptedRun) { expect_resume_is_exact(OptimizerKind::Sgd); }
 
-// Runs `action`, which must throw whet::Error mentioning every one of `parts`.
-template <typename Action>
-void expect_error(Action action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no error; expected one mentioning " << parts[0];
-  } catch (const Error& e) {
-    for (const std::string& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
-}
+using test::expect_error;
 
 TEST(Optimizer, RestoreRejectsMismatchedStateNamingTheTensor) {
   Tensors t({"blk.0.attn_q.weight", "blk.0.attn_norm.weight"},

@@ -17,15 +17,8 @@
 namespace whet {
 namespace {
 
-// The plain and the ASan binaries may run at the same time: keep their outputs apart.
-std::string scratch() {
-#ifdef WHET_ASAN
-  const std::string prefix = "asan_train_config_";
-#else
-  const std::string prefix = "train_config_";
-#endif
-  return test::scratch_dir(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-}
+// A fresh folder for the running test (kept apart from the ASan binary's).
+std::string scratch() { return test::this_test_scratch("train_config_"); }
 
 std::string write_config(std::string_view text) {
   const std::string path = scratch() + "/config.yaml";

@@ -2,9 +2,14 @@
 
 #include <omp.h>
 
+#include <cstdio>
 #include <cstdlib>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "core/error.h"
+#include "models/lora_peft.h"
 
 namespace whet::cli {
 
@@ -23,12 +28,27 @@ void ModelOptions::add_to(CLI::App& command) {
       ->check(CLI::IsMember({"native", "f32", "bf16"}))
       ->capture_default_str();
   command.add_option("--threads", threads, "Worker threads (0: all cores)")->capture_default_str();
+  command.add_option("--adapter", adapter,
+                     "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors), "
+                     "applied unmerged on top of the model");
 }
 
 LoadedModel ModelOptions::load() const {
   if (threads > 0) omp_set_num_threads(threads);
   const std::string model_path = path.empty() ? default_model_path() : path;
-  return load_model(model_path, *weight_format_from_name(weights));
+  LoadedModel loaded = load_model(model_path, *weight_format_from_name(weights));
+  if (!adapter.empty()) {
+    loaded.adapter = std::make_shared<const LlamaLora>(load_peft_adapter(adapter, loaded.model.config));
+    std::fprintf(stderr, "adapter %s: %s\n", adapter.c_str(), adapter_summary(loaded.adapter->config).c_str());
+  }
+  return loaded;
+}
+
+std::string adapter_summary(const LoraConfig& config) {
+  std::vector<std::string_view> targets;
+  for (Projection p : config.targets) targets.push_back(kProjectionNames[int(p)]);
+  return fmt::format("rank {}, alpha {}, scale {}, on {}", config.rank, config.alpha, config.scale(),
+                     fmt::join(targets, ", "));
 }
 
 void SamplingOptions::add_to(CLI::App& command) {

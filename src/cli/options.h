@@ -13,11 +13,12 @@ namespace whet::cli {
 struct ModelOptions {
   std::string path;
   std::string weights = "native";
-  int threads = 0;  // 0: all cores
+  int threads = 0;      // 0: all cores
+  std::string adapter;  // PEFT adapter directory; empty: none
 
-  // Adds MODEL (positional) plus --weights and --threads.
+  // Adds MODEL (positional) plus --weights, --threads and --adapter.
   void add_to(CLI::App& command);
-  // Sets the thread count, then loads; prints where it came from to stderr.
+  // Sets the thread count, then loads the model and any adapter (noted on stderr).
   LoadedModel load() const;
 };
 
@@ -25,6 +26,9 @@ struct SamplingOptions {
   GenerationOptions generation;
   void add_to(CLI::App& command);
 };
+
+// "rank 4, alpha 8, scale 2, on q, v": what a user needs to recognise an adapter.
+std::string adapter_summary(const LoraConfig& config);
 
 // Default model location (the cache scripts/fetch_model.sh fills), used when MODEL is omitted.
 std::string default_model_path();

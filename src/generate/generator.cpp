@@ -46,7 +46,7 @@ GenerationResult generate(const LoadedModel& loaded, Session& session, std::span
 
   std::vector<float> logits;
   auto started = std::chrono::steady_clock::now();
-  llama_forward(loaded.model, session.cache, prompt.subspan(reuse), logits);
+  llama_forward(loaded.model, session.cache, prompt.subspan(reuse), logits, /*all_logits=*/false, loaded.adapter.get());
   session.tokens.insert(session.tokens.end(), prompt.begin() + reuse, prompt.end());
   result.prefill_seconds = seconds_since(started);
 
@@ -87,7 +87,7 @@ GenerationResult generate(const LoadedModel& loaded, Session& session, std::span
 
     if (session.cache.length >= session.cache.capacity) break;
     const int32_t step[1] = {next};
-    llama_forward(loaded.model, session.cache, step, logits);
+    llama_forward(loaded.model, session.cache, step, logits, /*all_logits=*/false, loaded.adapter.get());
     session.tokens.push_back(next);
   }
   result.decode_seconds = seconds_since(started);

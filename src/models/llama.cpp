@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/error.h"
 #include "kernels/embedding.h"
@@ -39,6 +40,14 @@ const float* f32(const Weight& w) {
 }
 
 }  // namespace
+
+const Weight& projection_weight(const LlamaLayer& l, Projection p) {
+  const Weight* weights[kProjections] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
+  return *weights[int(p)];
+}
+Weight& projection_weight(LlamaLayer& l, Projection p) {
+  return const_cast<Weight&>(projection_weight(std::as_const(l), p));
+}
 
 void for_each_weight(LlamaWeights& weights, const LlamaConfig& config,
                      const std::function<void(const std::string&, Weight&)>& fn) {

@@ -14,6 +14,7 @@
 
 #include "kernels/weight.h"
 #include "models/llama_config.h"
+#include "models/lora_adapter.h"
 
 namespace whet {
 
@@ -22,6 +23,10 @@ struct LlamaLayer {
   Weight q, k, v, o;           // (heads*head_dim, hidden) ... o: (hidden, heads*head_dim)
   Weight gate, up, down;       // (intermediate, hidden), down: (hidden, intermediate)
 };
+
+// The matrix of projection p (q, k, v, o, gate, up, down) in a block.
+const Weight& projection_weight(const LlamaLayer& layer, Projection p);
+Weight& projection_weight(LlamaLayer& layer, Projection p);
 
 struct LlamaWeights {
   Weight embed;       // (vocab, hidden)
@@ -55,8 +60,6 @@ struct KvCache {
   std::vector<float> k, v;
   KvCache(const LlamaConfig& config, int64_t capacity);
 };
-
-struct LlamaLora;
 
 // Runs `tokens` at positions cache.length onward and appends their keys and
 // values to the cache. Writes logits (rows, vocab) for the last token only, or

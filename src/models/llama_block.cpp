@@ -20,11 +20,6 @@ void add(float* out, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-const Weight& projection_weight(const LlamaLayer& l, Projection p) {
-  const Weight* weights[kProjections] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
-  return *weights[int(p)];
-}
-
 }  // namespace
 
 float* grad_data(const Weight& g) { return const_cast<float*>(reinterpret_cast<const float*>(g.data)); }

@@ -2,10 +2,12 @@
 // Loads a model from a GGUF file or a Hugging Face directory into one
 // in-memory form: config, weights, tokenizer and chat template.
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "models/llama.h"
+#include "models/lora_adapter.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
@@ -27,6 +29,9 @@ struct LoadedModel {
   std::string path;
   std::string file_format;  // "gguf" or "hf"
   std::map<std::string, int> file_tensor_types;  // dtype name -> tensor count, as stored in the file
+  // Applied unmerged on every forward, so the base weights stay shareable and
+  // in their file encoding; null without an adapter.
+  std::shared_ptr<const LlamaLora> adapter;
 };
 
 // `path` is a .gguf file or a directory with config.json. Errors name the path

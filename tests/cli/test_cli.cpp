@@ -1,42 +1,21 @@
 // The whet binary as a user runs it: help on every command, clear errors with a
 // non-zero exit on bad input, and answers from the real default model.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
-#include "test_support.h"
+#include "cli/run_whet.h"
 
 namespace whet {
 namespace {
 
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
-
-RunResult run_whet(const std::string& args) {
-  const std::string dir = test::scratch_dir("cli_run_" + std::to_string(::getpid()));
-  const std::string err_path = dir + "/stderr";
-  const std::string command = std::string(WHET_BINARY_DIR) + "/whet " + args + " 2>" + err_path;
-  RunResult r{};
-  FILE* pipe = popen(command.c_str(), "r");
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(err), {});
-  return r;
-}
+using test::run_whet;
+using test::RunResult;
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const char* command : {"", "info", "generate", "chat", "convert", "bench", "bench generate"}) {
+  for (const char* command : {"", "info", "generate", "chat", "convert", "merge", "bench", "bench generate"}) {
     const RunResult r = run_whet(std::string(command) + " --help");
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;

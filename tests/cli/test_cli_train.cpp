@@ -1,0 +1,79 @@
+// `whet train` as a user runs it: the config help, a clear error for a bad key,
+// a flags-only run on a tiny model, and Ctrl-C leaving a checkpoint that
+// --resume continues from.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "cli/run_whet.h"
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+using test::run_whet;
+
+std::string tiny_model() { return test::testdata_path("tiny/gqa_tied/hf"); }
+
+std::string write_data(const std::string& dir) {
+  const std::string path = dir + "/train.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < 8; ++i)
+    out << R"({"messages": [{"role": "user", "content": "the sea )" << i
+        << R"("}, {"role": "assistant", "content": "the tin in the sea"}]})" << "\n";
+  return path;
+}
+
+TEST(CliTrain, HelpConfigListsEveryGroup) {
+  const test::RunResult r = run_whet("train --help-config");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* key : {"learning_rate", "lora_r", "train_last_n_blocks", "gradient_accumulation_steps", "save_steps"})
+    EXPECT_NE(r.out.find(key), std::string::npos) << key;
+}
+
+TEST(CliTrain, UnknownKeyIsAClearError) {
+  const std::string dir = test::scratch_dir("cli_train_bad_key");
+  const std::string config = dir + "/config.yaml";
+  std::ofstream(config) << "output_dir: " << dir << "/run\ntrain_data: " << write_data(dir) << "\nlearning_rte: 0.1\n";
+  const test::RunResult r = run_whet("train " + config);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("config.yaml:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("learning_rate"), std::string::npos) << r.err;
+}
+
+TEST(CliTrain, FlagsOnlyRunWritesAnAdapter) {
+  const std::string dir = test::scratch_dir("cli_train_flags");
+  const test::RunResult r = run_whet("train --model " + tiny_model() + " --data " + write_data(dir) +
+                                     " --method lora --epochs 1 --output " + dir + "/run --set sample_packing=false");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, dir + "/run/adapter\n");
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/adapter/adapter_model.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/metrics.jsonl"));
+  EXPECT_NE(r.err.find("step 8/8"), std::string::npos) << r.err;
+}
+
+// Ctrl-C (SIGINT) mid-run: a checkpoint, exit status 130, and --resume finishes the run.
+TEST(CliTrain, InterruptCheckpointsAndResumeContinues) {
+  const std::string dir = test::scratch_dir("cli_train_interrupt");
+  const std::string args = "train --model " + tiny_model() + " --data " + write_data(dir) + " --output " + dir +
+                           "/run --set save_steps=100000";
+  const test::RunResult stopped =
+      test::run_whet_command("timeout --preserve-status -s INT 3 " + test::whet_path() + " " + args +
+                             " --set max_steps=100000000");
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.err;
+  EXPECT_NE(stopped.err.find("interrupted"), std::string::npos) << stopped.err;
+  std::string checkpoint;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/run/checkpoints")) checkpoint = entry.path();
+  ASSERT_FALSE(checkpoint.empty());
+  const long long step = std::stoll(std::filesystem::path(checkpoint).filename().string().substr(5));
+  EXPECT_GT(step, 0);
+
+  const test::RunResult resumed = run_whet(args + " --resume --set max_steps=" + std::to_string(step + 2));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resumed from"), std::string::npos) << resumed.err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/adapter/adapter_config.json"));
+}
+
+}  // namespace
+}  // namespace whet

@@ -13,14 +13,6 @@
 
 namespace whet::cli {
 
-std::string default_model_path() {
-  if (const char* p = std::getenv("WHET_DEFAULT_MODEL")) return p;
-  const char* cache = std::getenv("WHET_CACHE");
-  const char* home = std::getenv("HOME");
-  const std::string dir = cache ? cache : std::string(home ? home : ".") + "/.cache/whet";
-  return dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 void ModelOptions::add_to(CLI::App& command) {
   command.add_option("model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
   command.add_option("--weights", weights,

@@ -30,7 +30,5 @@ struct SamplingOptions {
 // "rank 4, alpha 8, scale 2, on q, v": what a user needs to recognise an adapter.
 std::string adapter_summary(const LoraConfig& config);
 
-// Default model location (the cache scripts/fetch_model.sh fills), used when MODEL is omitted.
-std::string default_model_path();
 
 }  // namespace whet::cli

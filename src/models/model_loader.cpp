@@ -1,5 +1,6 @@
 #include "models/model_loader.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -169,6 +170,14 @@ std::string_view weight_format_name(WeightFormat f) {
 
 Weight unpermute_qk_rows(const Weight& w, int heads) { return permute_rows(w, heads, /*to_hf=*/true); }
 Weight permute_qk_rows(const Weight& w, int heads) { return permute_rows(w, heads, /*to_hf=*/false); }
+
+std::string default_model_path() {
+  if (const char* p = std::getenv("WHET_DEFAULT_MODEL")) return p;
+  const char* cache = std::getenv("WHET_CACHE");
+  const char* home = std::getenv("HOME");
+  const std::string dir = cache ? cache : std::string(home ? home : ".") + "/.cache/whet";
+  return dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+}
 
 LoadedModel load_model(const std::string& path, WeightFormat format) {
   namespace fs = std::filesystem;

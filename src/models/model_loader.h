@@ -34,6 +34,10 @@ struct LoadedModel {
   std::shared_ptr<const LlamaLora> adapter;
 };
 
+// Where scripts/fetch_model.sh puts the default model (SmolLM2-135M-Instruct,
+// Q4_1 GGUF): $WHET_DEFAULT_MODEL, else $WHET_CACHE or ~/.cache/whet under models/.
+std::string default_model_path();
+
 // `path` is a .gguf file or a directory with config.json. Errors name the path
 // and the offending tensor or key.
 LoadedModel load_model(const std::string& path, WeightFormat format = WeightFormat::Native);

@@ -27,14 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string default_model_path() {
-  if (const char* p = std::getenv("WHET_DEFAULT_MODEL")) return p;
-  const char* cache = std::getenv("WHET_CACHE");
-  const char* home = std::getenv("HOME");
-  return std::string(cache ? cache : std::string(home ? home : ".") + "/.cache/whet") +
-         "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 // Weights that train are written in place, so they must own fp32 memory rather
 // than point into the read-only mapped model file.
 void own_trainable_weights(LoadedModel& loaded) {

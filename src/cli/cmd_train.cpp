@@ -22,6 +22,7 @@ struct TrainOptions {
   std::vector<std::string> overrides;
   bool resume = false;
   bool help_config = false;
+  bool strict = false;
   // Shorthands for the common path, each one key of the config.
   std::string model, data, val, method, output;
   int epochs = 0;
@@ -40,6 +41,7 @@ std::vector<std::string> all_overrides(const TrainOptions& o) {
   add("output_dir", o.output);
   if (o.epochs > 0) add("num_epochs", std::to_string(o.epochs));
   if (o.lr > 0) add("learning_rate", fmt::format("{}", o.lr));
+  if (o.strict) add("strict", "true");
   out.insert(out.end(), o.overrides.begin(), o.overrides.end());  // --set wins over shorthands
   return out;
 }
@@ -96,6 +98,7 @@ void add_train_command(CLI::App& app) {
   command->add_option("--epochs", o->epochs, "Epochs (num_epochs)");
   command->add_option("--lr", o->lr, "Learning rate (learning_rate)");
   command->add_option("--output", o->output, "Run folder (output_dir)");
+  command->add_flag("--strict", o->strict, "Stop at the first malformed data line instead of skipping it (strict)");
   command->callback([o] { command_exit_code() = run_train(*o); });
 }
 

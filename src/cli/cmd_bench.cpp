@@ -1,5 +1,6 @@
-// whet bench: throughput of the machine and of Whet on it. Prints a table, or
-// one JSON object per line with --json; nothing here is a pass/fail test.
+// whet bench: throughput of the machine and of Whet on it, for generation and
+// for training steps, with MFU against one measured machine peak. Prints a table,
+// or one JSON object per line with --json; nothing here is a pass/fail test.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -13,7 +14,11 @@
 #include "core/dtype.h"
 #include "core/resource_usage.h"
 #include "kernels/gemm.h"
-#include "models/memory_estimate.h"
+#include "models/llama_train.h"
+#include "models/lora_adapter.h"
+#include "train/grad_clip.h"
+#include "train/optimizer.h"
+#include "train/trainable.h"
 
 namespace whet::cli {
 
@@ -36,6 +41,7 @@ double median_seconds(int repeats, const Fn& fn) {
 // Sustained GEMM throughput of this machine through oneDNN, the denominator of every MFU figure.
 struct Peak {
   double f32_gflops = 0, bf16_gflops = 0;
+  double gflops(const std::string& weights) const { return weights == "bf16" ? bf16_gflops : f32_gflops; }
 };
 
 Peak measure_peak() {
@@ -57,12 +63,37 @@ Peak measure_peak() {
   return peak;
 }
 
+// Call it after loading (the thread count is set then) and after reading peak RSS
+// (its 64 MiB of buffers are not the workload's); a second call reuses the first result.
+const Peak& machine_peak() {
+  static const Peak peak = measure_peak();
+  return peak;
+}
+
+void print_peak_header(const Peak& peak) {
+  fmt::print("machine peak (oneDNN 2048^3 gemm, {} threads): {:.0f} GFLOP/s f32, {:.0f} GFLOP/s bf16\n",
+             omp_get_max_threads(), peak.f32_gflops, peak.bf16_gflops);
+}
+
+// Weights that multiply activations: the seven projections of every block and the LM
+// head (tied or not). Norms are elementwise and the embedding is a lookup.
+double matmul_parameters(const LlamaConfig& c) {
+  double per_layer = 0;
+  for (int p = 0; p < kProjections; ++p) {
+    const auto [out, in] = projection_shape(c, Projection(p));
+    per_layer += double(out) * double(in);
+  }
+  return per_layer * c.num_layers + double(c.vocab_size) * c.hidden_size;
+}
+
+// Multiply-adds of q·k and p·v for one query over `keys` keys, per layer and head, as FLOPs.
+double attention_flops(const LlamaConfig& c, double keys) {
+  return 4.0 * double(c.num_layers) * c.num_heads * c.head_dim * keys;
+}
+
 // Forward FLOPs of one token at `position`: 2 per weight multiply-add, plus attention over the history.
 double forward_flops_per_token(const LlamaConfig& c, int64_t position) {
-  const double matmul = 2.0 * double(llama_parameter_count(c) - int64_t(c.vocab_size) * c.hidden_size *
-                                                                    (c.tie_word_embeddings ? 0 : 1));
-  const double attention = 4.0 * double(c.num_layers) * c.num_heads * c.head_dim * double(position + 1);
-  return matmul + attention;
+  return 2.0 * matmul_parameters(c) + attention_flops(c, double(position + 1));
 }
 
 struct BenchGenerateOptions {
@@ -73,7 +104,6 @@ struct BenchGenerateOptions {
 };
 
 void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
-  const Peak peak = measure_peak();
   const LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
   std::vector<int32_t> prompt(o.prompt_tokens);
@@ -97,8 +127,9 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
   });
   double decode_flops = 0;
   for (int i = 0; i < o.gen_tokens; ++i) decode_flops += forward_flops_per_token(c, o.prompt_tokens + i);
-  const bool bf16 = m.weights == "bf16";
-  const double peak_gflops = bf16 ? peak.bf16_gflops : peak.f32_gflops;
+  const double rss_mib = peak_rss_mib();
+  const Peak& peak = machine_peak();
+  const double peak_gflops = peak.gflops(m.weights);
   const double prefill_tps = o.prompt_tokens / prefill_s, decode_tps = o.gen_tokens / decode_s;
   const double prefill_mfu = prefill_flops / prefill_s / 1e9 / peak_gflops;
   const double decode_mfu = decode_flops / decode_s / 1e9 / peak_gflops;
@@ -108,20 +139,121 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
                         {"prompt_tokens", o.prompt_tokens}, {"gen_tokens", o.gen_tokens},
                         {"prefill_tokens_per_s", prefill_tps}, {"decode_tokens_per_s", decode_tps},
                         {"prefill_mfu", prefill_mfu},   {"decode_mfu", decode_mfu},
-                        {"peak_rss_mb", peak_rss_mib()}, {"peak_f32_gflops", peak.f32_gflops},
+                        {"peak_rss_mb", rss_mib},       {"peak_f32_gflops", peak.f32_gflops},
                         {"peak_bf16_gflops", peak.bf16_gflops}};
     std::puts(j.dump().c_str());
     return;
   }
-  fmt::print("machine peak (oneDNN 2048^3 gemm, {} threads): {:.0f} GFLOP/s f32, {:.0f} GFLOP/s bf16\n",
-             omp_get_max_threads(), peak.f32_gflops, peak.bf16_gflops);
+  print_peak_header(peak);
   fmt::print("model {} (weights held as {})\n", model.path, m.weights);
   fmt::print("{:<10} {:>8} {:>12} {:>10} {:>8}\n", "phase", "tokens", "tokens/s", "ms/token", "MFU");
   fmt::print("{:<10} {:>8} {:>12.1f} {:>10.2f} {:>7.1f}%\n", "prefill", o.prompt_tokens, prefill_tps,
              1e3 / prefill_tps, 100 * prefill_mfu);
   fmt::print("{:<10} {:>8} {:>12.1f} {:>10.2f} {:>7.1f}%\n", "decode", o.gen_tokens, decode_tps, 1e3 / decode_tps,
              100 * decode_mfu);
-  fmt::print("peak RSS {:.0f} MiB\n", peak_rss_mib());
+  fmt::print("peak RSS {:.0f} MiB\n", rss_mib);
+}
+
+struct BenchTrainOptions {
+  std::string method = "lora";
+  int seq = 512;
+  int steps = 5;
+  int warmup = 2;
+  int lora_r = 16;
+  bool json = false;
+};
+
+// Model FLOPs of one training step on `seq` tokens, counting only what the method
+// must compute (recomputation inside kernels is not credited):
+//   full: 6 x matmul params per token (forward 2, input gradient 2, weight gradient 2);
+//   LoRA: 4 x matmul params (the frozen base needs no weight gradient) + 6 x adapter params;
+//   both: causal attention, 3 x its forward (backward = dQ, dK, dV, dP), summed over positions.
+const char* kTrainFlopsFormula =
+    "FLOPs/token: full 6*matmul_params, LoRA 4*matmul_params + 6*adapter_params; "
+    "+ causal attention 3 x 4*layers*heads*head_dim*(pos+1); matmul_params include the LM head";
+
+double train_flops_per_step(const LlamaConfig& c, bool lora, double adapter_params, int64_t seq) {
+  const double per_token = lora ? 4.0 * matmul_parameters(c) + 6.0 * adapter_params : 6.0 * matmul_parameters(c);
+  const double keys_summed = double(seq) * double(seq + 1) / 2.0;  // position p attends to p + 1 keys
+  return per_token * double(seq) + 3.0 * attention_flops(c, keys_summed);
+}
+
+void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
+  const bool lora = o.method == "lora";
+  if (!lora) m.weights = "f32";  // the optimiser writes the weights in place
+  LoadedModel model = m.load();
+  const LlamaConfig& c = model.model.config;
+  if (!lora) {
+    // Tensors already F32 in the file (the norms) stay mapped read-only even with
+    // --weights f32; the trainer copies them the same way before writing to them.
+    for_each_weight(model.model.weights, c, [](const std::string&, Weight& w) {
+      if (!w.storage || w.dtype != DType::F32) w = convert_weight(w, DType::F32);
+    });
+    if (c.tie_word_embeddings) model.model.weights.lm_head = model.model.weights.embed;
+  }
+
+  // The same construction `whet train` uses, so the step measured is the trainer's.
+  TrainConfig config;
+  config.method = lora ? TrainMethod::Lora : TrainMethod::Full;
+  config.lora_r = o.lora_r;
+  config.lora_alpha = 2 * o.lora_r;
+  config.lora_dropout = 0.0;
+  config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
+  TrainableState state = make_trainable(model, config, 0);
+  int64_t trainable_params = 0;
+  for (const Parameter& p : state.parameters) trainable_params += p.numel;
+  Optimizer optimizer(state.parameters, OptimizerConfig{});
+  LlamaActivations acts(c, o.seq, lora ? o.lora_r : 0);
+
+  // One packed segment of random ids; every position predicts the next id.
+  std::vector<int32_t> tokens(size_t(o.seq) + 1), positions(o.seq), segment_begin(o.seq, 0);
+  std::mt19937 rng(1);
+  for (int32_t& t : tokens) t = int32_t(rng() % c.vocab_size);
+  for (int i = 0; i < o.seq; ++i) positions[i] = i;
+  const TokenSequence seq{std::span(tokens).first(o.seq), std::span(tokens).subspan(1), positions, segment_begin};
+
+  const TrainPass pass = state.pass();
+  std::vector<double> losses;
+  auto step = [&] {
+    const CrossEntropyResult r = llama_forward_backward(model.model, pass, acts, seq, 1.0f / float(o.seq));
+    losses.push_back(r.loss_sum / double(r.targets));
+    clip_grad_norm(state.parameters, 1.0);
+    optimizer.step(config.learning_rate);
+    zero_grads(state);
+  };
+  for (int i = 0; i < o.warmup; ++i) step();
+  const double step_s = median_seconds(o.steps, step);
+
+  const double rss_mib = peak_rss_mib();
+  const Peak& peak = machine_peak();
+  const double tokens_per_s = o.seq / step_s;
+  const double mfu = train_flops_per_step(c, lora, lora ? double(trainable_params) : 0, o.seq) / step_s / 1e9 /
+                     peak.gflops(m.weights);
+  if (o.json) {
+    nlohmann::json j = {{"bench", "train"},           {"engine", "whet"},
+                        {"model", model.path},        {"method", o.method},
+                        {"weights", m.weights},       {"seq", o.seq},
+                        {"steps", o.steps},           {"warmup", o.warmup},
+                        {"threads", omp_get_max_threads()}, {"trainable_params", trainable_params},
+                        {"ms_per_step", 1e3 * step_s}, {"tokens_per_s", tokens_per_s},
+                        {"mfu", mfu},                 {"peak_rss_mb", rss_mib},
+                        {"first_loss", losses.front()}, {"last_loss", losses.back()},
+                        {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+    if (lora) j["lora_r"] = o.lora_r;
+    std::puts(j.dump().c_str());
+    return;
+  }
+  print_peak_header(peak);
+  fmt::print("{}\n", kTrainFlopsFormula);
+  fmt::print("model {}; {} with {:.2f} M trainable parameters; base weights held as {}\n", model.path,
+             lora ? fmt::format("LoRA r={} all-linear", o.lora_r) : std::string("full fine-tuning"),
+             double(trainable_params) / 1e6, m.weights);
+  fmt::print("one step = forward + backward + clip to 1.0 + AdamW + zero grad; median of {} after {} warm-up\n",
+             o.steps, o.warmup);
+  fmt::print("{:<8} {:>6} {:>10} {:>10} {:>8} {:>10} {:>11}\n", "method", "seq", "ms/step", "tokens/s", "MFU",
+             "peak RSS", "loss");
+  fmt::print("{:<8} {:>6} {:>10.0f} {:>10.1f} {:>7.1f}% {:>6.0f} MiB {:>5.2f}->{:.2f}\n", o.method, o.seq,
+             1e3 * step_s, tokens_per_s, 100 * mfu, rss_mib, losses.front(), losses.back());
 }
 
 }  // namespace
@@ -138,6 +270,24 @@ void add_bench_command(CLI::App& app) {
   generate->add_option("--repeats", o->repeats, "Repetitions; the median is reported")->capture_default_str();
   generate->add_flag("--json", o->json, "One JSON object per line instead of a table");
   generate->callback([=] { run_bench_generate(*m, *o); });
+
+  auto* train = bench->add_subcommand("train", "Training step speed (LoRA or full) on one fixed random sequence");
+  auto tm = std::make_shared<ModelOptions>();
+  auto to = std::make_shared<BenchTrainOptions>();
+  tm->add_to(*train);
+  train->add_option("--method", to->method, "lora (frozen base held as --weights) or full (always f32)")
+      ->check(CLI::IsMember({"lora", "full"}))
+      ->capture_default_str();
+  train->add_option("--seq", to->seq, "Tokens in the training sequence")->check(CLI::PositiveNumber)->capture_default_str();
+  train->add_option("--steps", to->steps, "Measured steps; the median is reported")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--warmup", to->warmup, "Steps run before measuring")->check(CLI::NonNegativeNumber)->capture_default_str();
+  train->add_option("--lora-r", to->lora_r, "LoRA rank (alpha = 2r, dropout 0, all 7 projections)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_flag("--json", to->json, "One JSON object per line instead of a table");
+  train->callback([=] { run_bench_train(*tm, *to); });
 }
 
 }  // namespace whet::cli

@@ -23,7 +23,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 for method in lora full; do
   "$whet" bench train "$gguf" --method "$method" "${settings[@]}" | tee -a "$results" >&2
 done
-# MFU of both engines against the one machine peak Whet measured.
+# MFU of both engines against one machine peak: the first one Whet measured.
 peaks="$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["peak_f32_gflops"], r["peak_bf16_gflops"])' "$results")"
 read -r peak_f32 peak_bf16 <<<"$peaks"
 for method in lora full; do
@@ -37,6 +37,11 @@ import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 peer = {r["method"]: r for r in rows if r["engine"] == "torch"}
 first = rows[0]
+# Each whet process measures its own peak, which wanders with load; every MFU below is
+# against the first one, the peak the peer runs were given.
+def mfu(r):
+    kind = "peak_bf16_gflops" if r["weights"] == "bf16" else "peak_f32_gflops"
+    return r["mfu"] * r[kind] / first[kind] if kind in r else r["mfu"]
 print(f"SmolLM2-135M-Instruct, seq {first['seq']}, median of {first['steps']} steps after {first['warmup']} warm-up, "
       f"{first['threads']} threads; machine peak {first['peak_f32_gflops']:.0f} GFLOP/s f32 (oneDNN)")
 print(f"{'engine':<7} {'method':<7} {'holds':<14} {'tokens/s':>9} {'ms/step':>9} {'peak RSS':>10} {'MFU':>7} {'whet/peer':>10}")
@@ -44,7 +49,7 @@ for r in rows:
     holds = f"{r['weights']} weights" if r["engine"] == "whet" else r["precision"]
     ratio = f"{r['tokens_per_s'] / peer[r['method']]['tokens_per_s']:.2f}x" if r["engine"] == "whet" else ""
     print(f"{r['engine']:<7} {r['method']:<7} {holds:<14} {r['tokens_per_s']:>9.1f} {r['ms_per_step']:>9.0f} "
-          f"{r['peak_rss_mb']:>6.0f} MiB {100 * r['mfu']:>6.1f}% {ratio:>10}")
+          f"{r['peak_rss_mb']:>6.0f} MiB {100 * mfu(r):>6.1f}% {ratio:>10}")
 for r in rows:
     other = r.get("other_precision")
     if other and "skipped_after_first_step_ms" in other:

@@ -183,14 +183,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   if (!lora) m.weights = "f32";  // the optimiser writes the weights in place
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  if (!lora) {
-    // Tensors already F32 in the file (the norms) stay mapped read-only even with
-    // --weights f32; the trainer copies them the same way before writing to them.
-    for_each_weight(model.model.weights, c, [](const std::string&, Weight& w) {
-      if (!w.storage || w.dtype != DType::F32) w = convert_weight(w, DType::F32);
-    });
-    if (c.tie_word_embeddings) model.model.weights.lm_head = model.model.weights.embed;
-  }
+  if (!lora) own_trainable_weights(model);
 
   // The same construction `whet train` uses, so the step measured is the trainer's.
   TrainConfig config;

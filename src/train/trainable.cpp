@@ -29,6 +29,14 @@ int block_of(const std::string& name) {
 
 }  // namespace
 
+void own_trainable_weights(LoadedModel& loaded) {
+  LlamaModel& m = loaded.model;
+  for_each_weight(m.weights, m.config, [](const std::string&, Weight& w) {
+    if (!w.storage || w.dtype != DType::F32) w = convert_weight(w, DType::F32);
+  });
+  if (m.config.tie_word_embeddings) m.weights.lm_head = m.weights.embed;
+}
+
 TrainPass TrainableState::pass() const {
   TrainPass p;
   p.lora = lora.get();

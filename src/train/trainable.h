@@ -21,6 +21,10 @@ struct TrainableState {
   TrainPass pass() const;                       // the forward/backward's view of the above
 };
 
+// Weights that train are written in place, so every weight becomes fp32 in memory
+// of its own (tensors already F32 in the file would otherwise stay mapped read-only).
+void own_trainable_weights(LoadedModel& loaded);
+
 // The first block that trains at the start of a freeze run (0 for the other methods).
 int initial_first_trainable_block(const TrainConfig& config, const LlamaConfig& model);
 // Gradual unfreezing: the first trainable block after `step` updates in `epoch`.

@@ -27,16 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Weights that train are written in place, so they must own fp32 memory rather
-// than point into the read-only mapped model file.
-void own_trainable_weights(LoadedModel& loaded) {
-  LlamaModel& m = loaded.model;
-  for_each_weight(m.weights, m.config, [](const std::string&, Weight& w) {
-    if (!w.storage || w.dtype != DType::F32) w = convert_weight(w, DType::F32);
-  });
-  if (m.config.tie_word_embeddings) m.weights.lm_head = m.weights.embed;
-}
-
 DataOptions data_options(const TrainConfig& c) {
   DataOptions d;
   d.format = c.data_format;

@@ -17,15 +17,17 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// inp with the adapter's dropout applied (inverted dropout: kept values scaled by 1/(1-p)).
-std::vector<float> dropped_input(const float* inp, int64_t n, const LoraView& lora) {
-  std::vector<float> out(inp, inp + n);
-  if (lora.dropout <= 0.0f) return out;
+// inp with the adapter's dropout applied (inverted dropout: kept values scaled by
+// 1/(1-p)), in `scratch`; without dropout, inp itself, uncopied.
+const float* dropped_input(const float* inp, int64_t n, const LoraView& lora, std::vector<float>& scratch) {
+  if (lora.dropout <= 0.0f) return inp;
+  scratch.resize(size_t(n));
   const float keep_scale = 1.0f / (1.0f - lora.dropout);
   const uint64_t threshold = uint64_t(double(lora.dropout) * 18446744073709551615.0);
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) out[i] = mix(lora.dropout_seed ^ mix(uint64_t(i))) < threshold ? 0.0f : out[i] * keep_scale;
-  return out;
+  for (int64_t i = 0; i < n; ++i)
+    scratch[i] = mix(lora.dropout_seed ^ mix(uint64_t(i))) < threshold ? 0.0f : inp[i] * keep_scale;
+  return scratch.data();
 }
 
 }  // namespace
@@ -34,8 +36,8 @@ void projection_forward(float* out, float* lora_hidden, const float* inp, int64_
                         const LoraView& lora) {
   linear_forward(out, inp, m, w);
   if (lora.rank == 0) return;
-  const std::vector<float> x = dropped_input(inp, m * w.cols, lora);
-  gemm_f32(linear_shape(m, lora.rank, w.cols), x.data(), lora.a, lora_hidden);
+  std::vector<float> scratch;
+  gemm_f32(linear_shape(m, lora.rank, w.cols), dropped_input(inp, m * w.cols, lora, scratch), lora.a, lora_hidden);
   GemmShape up = linear_shape(m, w.rows, lora.rank);
   up.alpha = lora.scale;
   up.beta = 1.0f;
@@ -52,14 +54,14 @@ void projection_backward(float* dinp, float* dweight, const float* dout, const f
   if (lora.grad_b) gemm_f32(GemmShape{true, false, out, r, m, out, r, r, lora.scale, 1.0f}, dout, lora_hidden, lora.grad_b);
   std::vector<float> d_hidden(size_t(m * r));
   gemm_f32(GemmShape{false, false, m, r, out, out, r, r, lora.scale, 0.0f}, dout, lora.b, d_hidden.data());
-  if (lora.grad_a) {
-    const std::vector<float> x = dropped_input(inp, m * in, lora);
-    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(), x.data(), lora.grad_a);
-  }
+  std::vector<float> scratch;
+  if (lora.grad_a)
+    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),
+             dropped_input(inp, m * in, lora, scratch), lora.grad_a);
   std::vector<float> d_dropped(size_t(m * in));
   gemm_f32(GemmShape{false, false, m, in, r, r, in, in, 1.0f, 0.0f}, d_hidden.data(), lora.a, d_dropped.data());
   // The mask is linear: apply it to the gradient by running the same dropout on it.
-  const std::vector<float> d_x = dropped_input(d_dropped.data(), m * in, lora);
+  const float* d_x = dropped_input(d_dropped.data(), m * in, lora, scratch);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "io/safetensors.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "test_support.h"
@@ -133,6 +134,38 @@ TEST(Trainer, GradientAccumulationMatchesOneLargeBatch) {
   const std::vector<double> a = losses(plain.output_dir), b = losses(accumulated.output_dir);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * std::abs(a[i])) << "step " << i + 1;
+}
+
+// Freeze run on the 2-block model: block 1 trains from the start, block 0 joins after 2 steps.
+TEST(Trainer, GradualUnfreezingReleasesBlocksFromTheTop) {
+  TrainConfig c = tiny_config("gradual_unfreeze", TrainMethod::Freeze);
+  c.train_last_n_blocks = 1;
+  c.gradual_unfreeze_every_steps = 2;
+  c.max_steps = 4;
+  c.save_steps = 1;
+  c.save_total_limit = 0;
+  std::vector<std::string> messages;
+  TrainRunOptions o;
+  o.on_message = [&](const std::string& m) { messages.push_back(m); };
+  const TrainRunResult r = run_training(c, o);
+  ASSERT_EQ(r.steps, 4);
+  auto optimizer_has = [&](int step, const std::string& tensor) {
+    const SafetensorsFile f =
+        SafetensorsFile::open(c.output_dir + "/checkpoints/step-" + std::to_string(step) + "/optimizer.safetensors");
+    return f.find_tensor(tensor + ".exp_avg") != nullptr;
+  };
+  EXPECT_TRUE(optimizer_has(1, "blk.1.attn_q.weight"));
+  EXPECT_FALSE(optimizer_has(1, "blk.0.attn_q.weight"));
+  EXPECT_TRUE(optimizer_has(3, "blk.0.attn_q.weight"));
+  EXPECT_NE(std::find_if(messages.begin(), messages.end(),
+                         [](const std::string& m) { return m.find("blocks 0..1 now train") != std::string::npos; }),
+            messages.end());
+  // Released, block 0 really moved: the written model differs from the base there.
+  const LoadedModel base = load_model(c.base_model), tuned = load_model(r.output);
+  std::vector<float> a(base.model.weights.layers[0].q.cols), b(a.size());
+  weight_row_f32(base.model.weights.layers[0].q, 0, a.data());
+  weight_row_f32(tuned.model.weights.layers[0].q, 0, b.data());
+  EXPECT_NE(a, b);
 }
 
 TEST(Trainer, EarlyStoppingEndsTheRun) {

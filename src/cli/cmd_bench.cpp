@@ -118,10 +118,13 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
     cache.length = 0;
     llama_forward(model.model, cache, prompt, logits);
   });
+  const std::vector<float> prompt_logits = logits;
   const double decode_s = median_seconds(o.repeats, [&] {
+    // Greedy decoding after the prompt, as a chat turn would run.
     cache.length = o.prompt_tokens;
+    logits = prompt_logits;
     for (int i = 0; i < o.gen_tokens; ++i) {
-      const int32_t token[1] = {prompt[i]};
+      const int32_t token[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
       llama_forward(model.model, cache, token, logits);
     }
   });

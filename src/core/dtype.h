@@ -7,6 +7,10 @@
 #include <optional>
 #include <string_view>
 
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
+
 namespace whet {
 
 enum class DType : uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, I32 };
@@ -29,6 +33,21 @@ std::optional<DType> dtype_from_name(std::string_view name);  // "F32", "Q4_K", 
 // IEEE 754 binary16 <-> binary32, round to nearest even; handles subnormals, inf, nan.
 float f16_to_f32(uint16_t h);
 uint16_t f32_to_f16(float f);
+
+// Block fields of quantized types sit at arbitrary byte offsets, so they are read with memcpy.
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+// A binary16 at any byte offset; with F16C the conversion is one instruction.
+inline float load_f16(const uint8_t* p) {
+#ifdef __F16C__
+  return _cvtsh_ss(load_u16(p));
+#else
+  return f16_to_f32(load_u16(p));
+#endif
+}
 
 inline float bf16_to_f32(uint16_t b) {
   uint32_t bits = uint32_t(b) << 16;

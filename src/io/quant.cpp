@@ -22,22 +22,6 @@ namespace whet {
 
 namespace {
 
-// With F16C a conversion is one instruction; the portable one branches per value.
-inline float half_to_float(uint16_t h) {
-#ifdef __F16C__
-  return _cvtsh_ss(h);
-#else
-  return f16_to_f32(h);
-#endif
-}
-
-// Blocks sit at arbitrary byte offsets, so multi-byte fields are read and written with memcpy.
-inline uint16_t load_u16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return v;
-}
-inline float load_half(const uint8_t* p) { return half_to_float(load_u16(p)); }
 inline void store_u16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, 2); }
 
 // Calls visit(first element index, byte offset of its block) for each block of n elements.
@@ -72,7 +56,7 @@ void unpack_k_scales(const uint8_t* s, uint8_t scale[8], uint8_t min[8]) {
 // Q4_K and Q5_K: 8 sub-blocks of 32. Sub-blocks 2c and 2c+1 share nibble bytes qs[32c..32c+31]
 // (low then high nibble); Q5_K's fifth bit of element l of sub-block s is bit s of fifth_bits[l].
 void dequantize_k(const uint8_t* block, const uint8_t* fifth_bits, const uint8_t* qs, float* y) {
-  const float d = load_half(block), dmin = load_half(block + 2);
+  const float d = load_f16(block), dmin = load_f16(block + 2);
   uint8_t scale[8], min[8];
   unpack_k_scales(block + 4, scale, min);
   for (int s = 0; s < 8; ++s) {
@@ -93,7 +77,7 @@ void dequantize_q6_k(const uint8_t* block, float* y) {
   const uint8_t* ql = block;
   const uint8_t* qh = block + 128;
   const auto* scales = reinterpret_cast<const int8_t*>(block + 192);
-  const float d = load_half(block + 208);
+  const float d = load_f16(block + 208);
   for (int half = 0; half < 2; ++half) {
     for (int k = 0; k < 4; ++k) {
       const uint8_t* low = ql + 64 * half + 32 * (k % 2);
@@ -154,7 +138,7 @@ void dequantize(DType type, const void* src, float* dst, int64_t n) {
       for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes + 2 * i))));
 #endif
-      for (; i < n; ++i) dst[i] = half_to_float(load_u16(bytes + 2 * i));
+      for (; i < n; ++i) dst[i] = load_f16(bytes + 2 * i);
       return;
     }
     case DType::BF16:
@@ -170,18 +154,18 @@ void dequantize(DType type, const void* src, float* dst, int64_t n) {
       return;
     case DType::Q8_0:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
-        const float d = load_half(bytes + at);
+        const float d = load_f16(bytes + at);
         const auto* q = reinterpret_cast<const int8_t*>(bytes + at + 2);
 #pragma omp simd
         for (int j = 0; j < 32; ++j) dst[i + j] = float(q[j]) * d;
       });
     case DType::Q4_0:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
-        dequantize_nibbles(bytes + at + 2, load_half(bytes + at), 0.0f, 8, dst + i);
+        dequantize_nibbles(bytes + at + 2, load_f16(bytes + at), 0.0f, 8, dst + i);
       });
     case DType::Q4_1:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
-        dequantize_nibbles(bytes + at + 4, load_half(bytes + at), load_half(bytes + at + 2), 0, dst + i);
+        dequantize_nibbles(bytes + at + 4, load_f16(bytes + at), load_f16(bytes + at + 2), 0, dst + i);
       });
     case DType::Q4_K:
       return for_each_block(type, n, [&](int64_t i, size_t at) {

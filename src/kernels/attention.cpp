@@ -5,30 +5,56 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/gemm.h"
 
 namespace whet {
 
 namespace {
 
+// Query rows per tile: a tile's scores are kQueryTile x (keys it sees), so the
+// full t x t score matrix never exists, while each tile is big enough for gemm.
+constexpr int64_t kQueryTile = 64;
+
 struct Layout {
-  int64_t group, kv_stride;
+  int64_t group, q_stride, kv_stride;
   float scale;
   explicit Layout(const AttentionShape& s)
-      : group(s.heads / s.kv_heads), kv_stride(s.kv_heads * s.head_dim), scale(1.0f / std::sqrt(float(s.head_dim))) {}
+      : group(s.heads / s.kv_heads),
+        q_stride(s.heads * s.head_dim),
+        kv_stride(s.kv_heads * s.head_dim),
+        scale(1.0f / std::sqrt(float(s.head_dim))) {}
 };
 
 int64_t first_key(const AttentionShape& s, int64_t i) { return s.segment_begin ? s.segment_begin[i] : 0; }
 
-float dot(const float* a, const float* b, int64_t n) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t d = 0; d < n; ++d) sum += a[d] * b[d];
-  return sum;
+// Query rows [begin, end) of one head, and the keys [key_begin, key_end) any of them
+// sees: segment starts never decrease along a sequence, so the first row's is the least.
+struct Tile {
+  int64_t head, begin, end, key_begin, key_end;
+  int64_t rows() const { return end - begin; }
+  int64_t keys() const { return key_end - key_begin; }
+};
+
+Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile) {
+  const int64_t begin = tile * kQueryTile, end = std::min(s.t, begin + kQueryTile);
+  return Tile{head, begin, end, first_key(s, begin), s.start + end};
 }
 
-void axpy(float* y, float alpha, const float* x, int64_t n) {
-#pragma omp simd
-  for (int64_t d = 0; d < n; ++d) y[d] += alpha * x[d];
+int64_t tiles_per_head(const AttentionShape& s) { return (s.t + kQueryTile - 1) / kQueryTile; }
+
+// scores (rows, keys) = scale · Q_tile · K_tileᵀ for one head.
+void tile_scores(float* scores, const float* q, const float* k, const Tile& tile, const AttentionShape& s,
+                 const Layout& l) {
+  const float* q_tile = q + tile.begin * l.q_stride + tile.head * s.head_dim;
+  const float* k_tile = k + tile.key_begin * l.kv_stride + (tile.head / l.group) * s.head_dim;
+  gemm_f32(GemmShape{false, true, tile.rows(), tile.keys(), s.head_dim, l.q_stride, l.kv_stride, tile.keys(), l.scale,
+                     0.0f},
+           q_tile, k_tile, scores);
+}
+
+// The keys query i may see, as columns [first, last) of its tile's score row.
+std::pair<int64_t, int64_t> visible_columns(const AttentionShape& s, const Tile& tile, int64_t i) {
+  return {first_key(s, i) - tile.key_begin, s.start + i + 1 - tile.key_begin};
 }
 
 }  // namespace
@@ -36,63 +62,95 @@ void axpy(float* y, float alpha, const float* x, int64_t n) {
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s) {
   const Layout l(s);
+  const int64_t tiles = tiles_per_head(s);
 #pragma omp parallel
   {
-    std::vector<float> scores(s.start + s.t);
-#pragma omp for collapse(2) schedule(dynamic, 4)
-    for (int64_t i = 0; i < s.t; ++i) {
-      for (int64_t h = 0; h < s.heads; ++h) {
-        const float* qv = q + (i * s.heads + h) * s.head_dim;
-        const int64_t kv_offset = (h / l.group) * s.head_dim;
-        const int64_t begin = first_key(s, i), end = s.start + i + 1;
-        float max_score = -INFINITY;
-        for (int64_t j = begin; j < end; ++j) {
-          scores[j] = dot(qv, k + j * l.kv_stride + kv_offset, s.head_dim) * l.scale;
-          max_score = std::max(max_score, scores[j]);
+    std::vector<float> probs(size_t(std::min(s.t, kQueryTile) * (s.start + s.t)));
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
+        const Tile tile = make_tile(s, h, tile_index);
+        tile_scores(probs.data(), q, k, tile, s, l);
+        // Each row becomes its softmax over the visible keys, zero elsewhere.
+        for (int64_t r = 0; r < tile.rows(); ++r) {
+          float* row = probs.data() + r * tile.keys();
+          const auto [first, last] = visible_columns(s, tile, tile.begin + r);
+          const float max_score = *std::max_element(row + first, row + last);
+          float denom = 0.0f;
+#pragma omp simd reduction(+ : denom)
+          for (int64_t j = first; j < last; ++j) denom += row[j] = std::exp(row[j] - max_score);
+          const float inverse = 1.0f / denom;
+          std::fill(row, row + first, 0.0f);
+#pragma omp simd
+          for (int64_t j = first; j < last; ++j) row[j] *= inverse;
+          std::fill(row + last, row + tile.keys(), 0.0f);
+          if (lse) lse[(tile.begin + r) * s.heads + h] = max_score + std::log(denom);
         }
-        float denom = 0.0f;
-        for (int64_t j = begin; j < end; ++j) {
-          scores[j] = std::exp(scores[j] - max_score);
-          denom += scores[j];
-        }
-        float* o = out + (i * s.heads + h) * s.head_dim;
-        std::fill(o, o + s.head_dim, 0.0f);
-        for (int64_t j = begin; j < end; ++j) axpy(o, scores[j] / denom, v + j * l.kv_stride + kv_offset, s.head_dim);
-        if (lse) lse[i * s.heads + h] = max_score + std::log(denom);
+        const float* v_tile = v + tile.key_begin * l.kv_stride + (h / l.group) * s.head_dim;
+        float* out_tile = out + tile.begin * l.q_stride + h * s.head_dim;
+        gemm_f32(GemmShape{false, false, tile.rows(), s.head_dim, tile.keys(), tile.keys(), l.kv_stride, l.q_stride,
+                           1.0f, 0.0f},
+                 probs.data(), v_tile, out_tile);
       }
     }
   }
 }
 
+// With P the probabilities (recomputed from lse) and D_i = dout_i · out_i:
+// dP = dout·Vᵀ, dS = P ∘ (dP − D)·scale, dq = dS·K, dk += dSᵀ·Q, dv += Pᵀ·dout.
 // Each query head accumulates its key/value gradients privately (query heads of
 // one group would race on their shared key/value head); the group sums them after.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, const AttentionShape& s) {
   WHET_ASSERT(s.start == 0);
   const Layout l(s);
-  const int64_t head_block = s.t * s.head_dim;
+  const int64_t head_block = s.t * s.head_dim, tiles = tiles_per_head(s);
   std::vector<float> dk_heads(size_t(s.heads * head_block), 0.0f), dv_heads(dk_heads.size(), 0.0f);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t h = 0; h < s.heads; ++h) {
-    const int64_t kv_offset = (h / l.group) * s.head_dim;
-    float* dk_h = dk_heads.data() + h * head_block;
-    float* dv_h = dv_heads.data() + h * head_block;
-    for (int64_t i = 0; i < s.t; ++i) {
-      const int64_t row = (i * s.heads + h) * s.head_dim;
-      const float* qv = q + row;
-      const float* dov = dout + row;
-      float* dqv = dq + row;
-      std::fill(dqv, dqv + s.head_dim, 0.0f);
-      const float row_lse = lse[i * s.heads + h];
-      const float d_row = dot(dov, out + row, s.head_dim);
-      for (int64_t j = first_key(s, i); j <= i; ++j) {
-        const float* kj = k + j * l.kv_stride + kv_offset;
-        const float* vj = v + j * l.kv_stride + kv_offset;
-        const float p = std::exp(dot(qv, kj, s.head_dim) * l.scale - row_lse);
-        const float d_score = p * (dot(dov, vj, s.head_dim) - d_row) * l.scale;
-        axpy(dqv, d_score, kj, s.head_dim);
-        axpy(dk_h + j * s.head_dim, d_score, qv, s.head_dim);
-        axpy(dv_h + j * s.head_dim, p, dov, s.head_dim);
+#pragma omp parallel
+  {
+    const size_t tile_floats = size_t(std::min(s.t, kQueryTile) * s.t);
+    std::vector<float> probs(tile_floats), d_scores(tile_floats);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const int64_t kv_offset = (h / l.group) * s.head_dim;
+      for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
+        const Tile tile = make_tile(s, h, tile_index);
+        const int64_t keys = tile.keys(), rows = tile.rows();
+        const int64_t q_offset = tile.begin * l.q_stride + h * s.head_dim;
+        const float* k_tile = k + tile.key_begin * l.kv_stride + kv_offset;
+        const float* v_tile = v + tile.key_begin * l.kv_stride + kv_offset;
+        tile_scores(probs.data(), q, k, tile, s, l);
+        gemm_f32(GemmShape{false, true, rows, keys, s.head_dim, l.q_stride, l.kv_stride, keys, 1.0f, 0.0f},
+                 dout + q_offset, v_tile, d_scores.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t i = tile.begin + r;
+          float* p = probs.data() + r * keys;
+          float* ds = d_scores.data() + r * keys;
+          const float row_lse = lse[i * s.heads + h];
+          const float* dout_row = dout + q_offset + r * l.q_stride;
+          const float* out_row = out + q_offset + r * l.q_stride;
+          float d_row = 0.0f;
+#pragma omp simd reduction(+ : d_row)
+          for (int64_t d = 0; d < s.head_dim; ++d) d_row += dout_row[d] * out_row[d];
+          const auto [first, last] = visible_columns(s, tile, i);
+          std::fill(p, p + first, 0.0f);
+          std::fill(ds, ds + first, 0.0f);
+#pragma omp simd
+          for (int64_t j = first; j < last; ++j) {
+            p[j] = std::exp(p[j] - row_lse);
+            ds[j] = p[j] * (ds[j] - d_row) * l.scale;
+          }
+          std::fill(p + last, p + keys, 0.0f);
+          std::fill(ds + last, ds + keys, 0.0f);
+        }
+        gemm_f32(GemmShape{false, false, rows, s.head_dim, keys, keys, l.kv_stride, l.q_stride, 1.0f, 0.0f},
+                 d_scores.data(), k_tile, dq + q_offset);
+        float* dk_h = dk_heads.data() + h * head_block + tile.key_begin * s.head_dim;
+        float* dv_h = dv_heads.data() + h * head_block + tile.key_begin * s.head_dim;
+        gemm_f32(GemmShape{true, false, keys, s.head_dim, rows, keys, l.q_stride, s.head_dim, 1.0f, 1.0f},
+                 d_scores.data(), q + q_offset, dk_h);
+        gemm_f32(GemmShape{true, false, keys, s.head_dim, rows, keys, l.q_stride, s.head_dim, 1.0f, 1.0f},
+                 probs.data(), dout + q_offset, dv_h);
       }
     }
   }
@@ -102,8 +160,13 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       float* dkj = dk + j * l.kv_stride + kvh * s.head_dim;
       float* dvj = dv + j * l.kv_stride + kvh * s.head_dim;
       for (int64_t h = kvh * l.group; h < (kvh + 1) * l.group; ++h) {
-        axpy(dkj, 1.0f, dk_heads.data() + h * head_block + j * s.head_dim, s.head_dim);
-        axpy(dvj, 1.0f, dv_heads.data() + h * head_block + j * s.head_dim, s.head_dim);
+        const float* dk_src = dk_heads.data() + h * head_block + j * s.head_dim;
+        const float* dv_src = dv_heads.data() + h * head_block + j * s.head_dim;
+#pragma omp simd
+        for (int64_t d = 0; d < s.head_dim; ++d) {
+          dkj[d] += dk_src[d];
+          dvj[d] += dv_src[d];
+        }
       }
     }
   }

@@ -38,6 +38,9 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
                                          const Weight& w, float grad_scale) {
   const int64_t c = w.cols, vocab = w.rows;
+  // A quantized or fp16 head would be decoded whole by every chunk's forward and
+  // backward: decode it once instead (fp32 and bf16 multiply as stored).
+  const Weight head = w.dtype == DType::F32 || w.dtype == DType::BF16 ? w : convert_weight(w, DType::F32);
   std::vector<int64_t> rows;
   for (int64_t i = 0; i < n; ++i)
     if (targets[i] >= 0) rows.push_back(i);
@@ -51,10 +54,10 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
       std::memcpy(h_chunk.data() + i * c, h + rows[first + i] * c, sizeof(float) * c);
       target_chunk[i] = targets[rows[first + i]];
     }
-    linear_forward(logits.data(), h_chunk.data(), m, w);
+    linear_forward(logits.data(), h_chunk.data(), m, head);
     result.loss_sum += softmax_loss_rows(logits.data(), target_chunk.data(), m, vocab, grad_scale);
     if (!dh) continue;
-    linear_backward(dh_chunk.data(), dweight, logits.data(), h_chunk.data(), m, w, /*accumulate=*/false);
+    linear_backward(dh_chunk.data(), dweight, logits.data(), h_chunk.data(), m, head, /*accumulate=*/false);
     for (int64_t i = 0; i < m; ++i) std::memcpy(dh + rows[first + i] * c, dh_chunk.data() + i * c, sizeof(float) * c);
   }
   return result;

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/quant_dot.h"
 
 namespace whet {
 
@@ -31,6 +32,17 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
   }
 }
 
+// Decodes each weight block in registers against every input row.
+void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight& w) {
+  std::vector<std::vector<float>> block_sums;
+  for (int64_t i = 0; i < m; ++i) block_sums.push_back(activation_block_sums(inp + i * w.cols, w.cols));
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < w.rows; ++r) {
+    for (int64_t i = 0; i < m; ++i)
+      out[i * w.rows + r] = fused_dot(w.dtype, w.row(r), inp + i * w.cols, block_sums[size_t(i)].data(), w.cols);
+  }
+}
+
 // c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored
 // (bf16 rounds `a` to bf16 too); others are decoded whole first.
 void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, float* c) {
@@ -50,7 +62,11 @@ void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, f
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   if (w.dtype != DType::F32 && m <= kRowwiseMaxInputs) {
-    linear_rowwise_decoded(out, inp, m, w);
+    if (has_fused_dot(w.dtype)) {
+      linear_rowwise_fused(out, inp, m, w);
+    } else {
+      linear_rowwise_decoded(out, inp, m, w);
+    }
     return;
   }
   gemm_with_weight(linear_shape(m, w.rows, w.cols), inp, w, out);

@@ -70,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                                            GemmCase{true, false, 33, 17, 5}, GemmCase{true, true, 16, 16, 300},
                                            GemmCase{false, true, 64, 96, 128}));
 
-// linear_forward for every weight encoding, on both of its paths (few rows: row-wise decode; many: gemm).
+// linear_forward for the float encodings, on both of its paths (few rows: row-wise
+// decode; many: gemm). Quantized weights: test_quant_dot.cpp.
 class LinearTest : public ::testing::TestWithParam<std::tuple<DType, int64_t>> {};
 
 TEST_P(LinearTest, MatchesReference) {
@@ -91,7 +92,7 @@ TEST_P(LinearTest, MatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, LinearTest,
-                         ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16, DType::Q8_0),
+                         ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16),
                                             ::testing::Values(int64_t(1), int64_t(3), int64_t(40))));
 
 }  // namespace

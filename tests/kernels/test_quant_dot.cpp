@@ -1,0 +1,102 @@
+// Dot products that decode quantized weights in registers, against decoding
+// them first and summing in double precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "io/quant.h"
+#include "kernels/linear.h"
+#include "kernels/quant_dot.h"
+
+namespace whet {
+namespace {
+
+// Rows of random blocks: random level bytes, scales and minimums of realistic size.
+std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  const DTypeInfo& info = dtype_info(type);
+  std::vector<uint8_t> bytes(dtype_bytes(type, rows * cols));
+  for (uint8_t& b : bytes) b = uint8_t(rng());
+  for (size_t at = 0; at < bytes.size(); at += size_t(info.block_bytes)) {
+    const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(scale(rng));
+    std::memcpy(&bytes[at], &d, 2);
+    if (type == DType::Q4_1) std::memcpy(&bytes[at + 2], &m, 2);
+  }
+  return bytes;
+}
+
+std::vector<float> random_activations(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = normal(rng);
+  return x;
+}
+
+// Only the summation order differs from the reference: fp32 rounding of a sum of
+// n products is bounded by about n·2^-24·Σ|w·x|; 1e-5 relative holds for n ≤ 576.
+double tolerance(const std::vector<float>& w, const float* x) {
+  double magnitude = 0;
+  for (size_t j = 0; j < w.size(); ++j) magnitude += std::fabs(double(w[j]) * x[j]);
+  return 1e-5 * magnitude + 1e-6;
+}
+
+class QuantDotTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
+  const DType type = GetParam();
+  const int64_t rows = 16, cols = 576;
+  const auto weights = random_rows(type, rows, cols, 1);
+  const auto x = random_activations(cols, 2);
+  const auto sums = activation_block_sums(x.data(), cols);
+  const size_t row_bytes = dtype_bytes(type, cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* row = weights.data() + size_t(r) * row_bytes;
+    std::vector<float> w(static_cast<size_t>(cols));
+    dequantize(type, row, w.data(), cols);
+    EXPECT_NEAR(fused_dot(type, row, x.data(), sums.data(), cols), fused_dot_reference(type, row, x.data(), cols),
+                tolerance(w, x.data()))
+        << dtype_name(type) << " row " << r;
+  }
+}
+
+TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
+  const DType type = GetParam();
+  const int64_t rows = 40, cols = 256;
+  const auto weights = random_rows(type, rows, cols, 3);
+  const Weight w{type, rows, cols, weights.data(), nullptr};
+  for (int64_t m : {1, 3, 8, 9}) {  // 9 rows take the gemm path
+    const auto x = random_activations(m * cols, 4);
+    std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
+    linear_forward(got.data(), x.data(), m, w);
+    linear_forward_reference(want.data(), x.data(), m, w);
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t r = 0; r < rows; ++r) {
+        std::vector<float> row(static_cast<size_t>(cols));
+        weight_row_f32(w, r, row.data());
+        EXPECT_NEAR(got[size_t(i * rows + r)], want[size_t(i * rows + r)], tolerance(row, x.data() + i * cols))
+            << dtype_name(type) << " m=" << m << " input " << i << " row " << r;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodings, QuantDotTest, ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+TEST(QuantDot, BlockSumsOfActivations) {
+  std::vector<float> x(64, 0.5f);
+  x[40] = -16.0f;
+  const auto sums = activation_block_sums(x.data(), 64);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0], 16.0f);
+  EXPECT_EQ(sums[1], 15.5f - 16.0f);
+}
+
+}  // namespace
+}  // namespace whet

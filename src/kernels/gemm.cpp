@@ -2,6 +2,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -80,10 +81,43 @@ void gemm_bf16_via_f32(const GemmShape& s, const uint16_t* a, const uint16_t* b,
   const std::vector<float> a32 = widen(a, a_rows, s.lda, a_cols), b32 = widen(b, b_rows, s.ldb, b_cols);
   gemm_f32(s, a32.data(), b32.data(), c);
 }
+// oneDNN's per-call cost dominates products of a few rows (a decode step: one
+// query against its keys, one token through an adapter), so those run here.
+constexpr int64_t kSmallRows = 4;
+
+void gemm_few_rows(const GemmShape& s, const float* a, const float* b, float* c) {
+  std::vector<float> a_row(size_t(s.k)), sums(size_t(s.n));
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t p = 0; p < s.k; ++p) a_row[size_t(p)] = s.trans_a ? a[p * s.lda + i] : a[i * s.lda + p];
+    if (s.trans_b) {
+      for (int64_t j = 0; j < s.n; ++j) {
+        const float* b_row = b + j * s.ldb;
+        float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t p = 0; p < s.k; ++p) sum += a_row[size_t(p)] * b_row[p];
+        sums[size_t(j)] = sum;
+      }
+    } else {
+      std::fill(sums.begin(), sums.end(), 0.0f);
+      for (int64_t p = 0; p < s.k; ++p) {
+        const float* b_row = b + p * s.ldb;
+        const float scale = a_row[size_t(p)];
+#pragma omp simd
+        for (int64_t j = 0; j < s.n; ++j) sums[size_t(j)] += scale * b_row[j];
+      }
+    }
+    float* c_row = c + i * s.ldc;
+    // beta 0 must not read C, which may hold anything.
+    for (int64_t j = 0; j < s.n; ++j)
+      c_row[j] = s.alpha * sums[size_t(j)] + (s.beta == 0.0f ? 0.0f : s.beta * c_row[j]);
+  }
+}
+
 }  // namespace
 
 void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
+  if (s.m <= kSmallRows) return gemm_few_rows(s, a, b, c);
   check(dnnl_sgemm(trans_flag(s.trans_a), trans_flag(s.trans_b), s.m, s.n, s.k, s.alpha, a, s.lda, b,
                    s.ldb, s.beta, c, s.ldc),
         "sgemm");

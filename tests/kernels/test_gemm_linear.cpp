@@ -68,7 +68,10 @@ TEST_P(GemmTest, Bf16MatchesReferenceOnRoundedInputs) {
 INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                          ::testing::Values(GemmCase{false, false, 7, 13, 32}, GemmCase{false, true, 1, 64, 96},
                                            GemmCase{true, false, 33, 17, 5}, GemmCase{true, true, 16, 16, 300},
-                                           GemmCase{false, true, 64, 96, 128}));
+                                           GemmCase{false, true, 64, 96, 128},
+                                           // a few rows: the small-product path, in every layout
+                                           GemmCase{false, false, 1, 40, 64}, GemmCase{true, false, 3, 40, 64},
+                                           GemmCase{true, true, 4, 33, 70}, GemmCase{false, true, 2, 7, 300}));
 
 // linear_forward for the float encodings, on both of its paths (few rows: row-wise
 // decode; many: gemm). Quantized weights: test_quant_dot.cpp.

@@ -14,5 +14,6 @@ void add_convert_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 }  // namespace whet::cli

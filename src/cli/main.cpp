@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   whet::cli::add_convert_command(app);
   whet::cli::add_train_command(app);
   whet::cli::add_merge_command(app);
+  whet::cli::add_data_command(app);
   whet::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,31 @@
+#pragma once
+// Deduplication: exact (the same text after normalisation, found by XXH3 hash
+// and confirmed by comparison) and near (MinHash + LSH over character
+// shingles, pairs confirmed by the estimated Jaccard similarity, clusters by
+// union-find so that A~B and B~C put all three together).
+#include <string>
+#include <vector>
+
+#include "data/pipeline/ledger.h"
+#include "data/pipeline/pipeline_config.h"
+
+namespace whet {
+
+struct NearDuplicates {
+  std::vector<size_t> cluster;                   // per text: the smallest index in its cluster
+  std::vector<std::vector<uint32_t>> signatures;  // per text: its MinHash signature
+  size_t joins = 0;                              // confirmed pairs that joined two clusters
+};
+
+// The MinHash signature of a text under the config's shingle size and permutations.
+std::vector<uint32_t> text_signature(std::string_view text, const DedupConfig& config, uint64_t seed);
+// Clusters of signatures whose estimated Jaccard similarity reaches the threshold.
+NearDuplicates cluster_signatures(std::vector<std::vector<uint32_t>> signatures, const DedupConfig& config);
+NearDuplicates find_near_duplicates(const std::vector<std::string>& texts, const DedupConfig& config, uint64_t seed);
+
+// The stage: exact duplicates dropped, then near duplicates dropped (keeping
+// the first or the longest of a cluster) or grouped (Record::group set to the
+// cluster, for the split to keep together).
+void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger);
+
+}  // namespace whet

@@ -1,0 +1,65 @@
+#pragma once
+// The account of a pipeline run: what each stage took in and gave out, and why
+// every record that went missing or changed did so. Stages report only through
+// here, so nothing disappears without a line in the report.
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "data/pipeline/record.h"
+
+namespace whet {
+
+struct StageReport {
+  std::string stage;
+  size_t in = 0, out = 0;
+  std::map<std::string, size_t> dropped;  // reason -> records
+  std::map<std::string, size_t> changed;  // what changed -> records
+  std::map<std::string, size_t> added;    // why -> records (mixing copies, augmentation)
+  std::map<std::string, size_t> counts;   // what the stage found: PII hits per type, clusters, leaks
+};
+
+struct DroppedRecord {
+  size_t id = 0;      // Record::id; records rejected while reading have none and use SIZE_MAX
+  std::string where;  // "file:line"
+  std::string stage, reason;  // "category: detail", or the reader's message for a rejected line
+};
+
+// Why a record goes: counted per category, traced with the detail.
+struct Reason {
+  std::string category;  // empty: the record stays
+  std::string detail;    // e.g. which record it duplicates
+};
+
+class Ledger {
+ public:
+  // Starts a stage over `in` records; the stage ends at the next begin() or end().
+  void begin(std::string stage, size_t in);
+  void end(size_t out);
+
+  // A line that never became a record: counted under `category`, traced with the full reason.
+  void reject(const std::string& where, const std::string& category, const std::string& reason);
+  void drop(const Record& record, const Reason& reason);
+  void change(Record& record, const std::string& what);  // counts it and marks the record
+  void add(Record& record, const Reason& why);            // a record the stage made
+
+  const std::vector<StageReport>& stages() const { return stages_; }
+  const std::vector<DroppedRecord>& dropped() const { return dropped_; }
+  StageReport& current();
+
+ private:
+  std::vector<StageReport> stages_;
+  std::vector<DroppedRecord> dropped_;
+};
+
+// Drops records[i] when reasons[i] has a category; keeps the order.
+void drop_marked(std::vector<Record>& records, Ledger& ledger, const std::vector<Reason>& reasons);
+// Keeps the records for which `reason` returns nothing and drops the rest with
+// the reason given, in order.
+void drop_if(std::vector<Record>& records, Ledger& ledger,
+             const std::function<std::optional<Reason>(const Record&)>& reason);
+
+}  // namespace whet

@@ -1,0 +1,68 @@
+// `whet data` as a user runs it, and the prepared fixture trained on by
+// `whet train` for two steps on the tiny test model. Runs the built binary, so
+// not in the AddressSanitizer build (which has no whet of its own).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/run_whet.h"
+#include "pipeline_test_support.h"
+
+namespace whet {
+namespace {
+
+using test::run_whet;
+
+#ifndef WHET_ASAN
+
+TEST(DataPipelineCli, HelpForEveryCommand) {
+  for (const char* command : {"data --help", "data prepare --help", "data stats --help", "data validate --help"}) {
+    const test::RunResult r = run_whet(command);
+    EXPECT_EQ(r.exit_code, 0) << command << r.err;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
+  }
+}
+
+TEST(DataPipelineCli, PrepareValidateStatsThenTrain) {
+  const std::string dir = test::data_scratch();
+  const std::string fixture = test::source_path("tests/fixtures/data_pipeline/pipeline.yaml");
+  const test::RunResult prepared = run_whet("data prepare " + fixture + " --output " + dir + "/data");
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.err;
+  EXPECT_NE(prepared.out.find(dir + "/data/train.jsonl\t14 records"), std::string::npos) << prepared.out;
+  EXPECT_NE(prepared.err.find("1 leak(s)"), std::string::npos) << prepared.err;
+
+  const test::RunResult strict = run_whet("data prepare " + fixture + " --strict --output " + dir + "/strict");
+  EXPECT_EQ(strict.exit_code, 1);
+  EXPECT_NE(strict.err.find("reviews.jsonl:22"), std::string::npos) << strict.err;
+
+  const test::RunResult valid = run_whet("data validate " + dir + "/data/train.jsonl");
+  EXPECT_EQ(valid.exit_code, 0) << valid.out << valid.err;
+  const test::RunResult invalid =
+      run_whet("data validate " + test::source_path("tests/fixtures/data_pipeline/reviews.jsonl"));
+  EXPECT_EQ(invalid.exit_code, 1);
+  EXPECT_NE(invalid.out.find("reviews.jsonl:22] invalid JSON"), std::string::npos) << invalid.out;
+
+  const test::RunResult stats = run_whet("data stats " + dir + "/data/train.jsonl --label-field completion --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto profile = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(profile["records"], 14);
+  EXPECT_EQ(profile["records_with_pii"], 0);
+  EXPECT_EQ(profile["labels"]["negative"], 4);
+  EXPECT_EQ(profile["length_unit"], "characters");
+  const test::RunResult tokens =
+      run_whet("data stats " + dir + "/data/train.jsonl --json --model " + test::testdata_path("tiny/gqa_tied/hf"));
+  ASSERT_EQ(tokens.exit_code, 0) << tokens.err;
+  EXPECT_EQ(nlohmann::json::parse(tokens.out)["length_unit"], "tokens");
+  EXPECT_EQ(run_whet("data stats " + dir + "/data/train.jsonl --model /nonexistent").exit_code, 1);
+
+  const test::RunResult trained =
+      run_whet("train --model " + test::testdata_path("tiny/gqa_tied/hf") + " --data " + dir + "/data/train.jsonl --val " +
+               dir + "/data/validation.jsonl --method lora --output " + dir + "/run --strict --set max_steps=2");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.err.find("step 2/2"), std::string::npos) << trained.err;
+}
+
+#endif
+
+}  // namespace
+}  // namespace whet

@@ -7,7 +7,7 @@ set -euo pipefail
 whet="${1:-build/whet}"
 out="${2:-$(mktemp -d)}"
 for weights in f32 bf16 native; do
-  "$whet" train examples/zorblax/config.yaml --set output_dir="$out/$weights" --set weights="$weights" >/dev/null
+  "$whet" train examples/zorblax/config.yaml --set output_dir="$out/$weights" --set weights="$weights" >"$out/$weights.log" 2>&1
 done
 python3 - "$out" <<'PY'
 import json, sys

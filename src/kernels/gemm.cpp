@@ -85,31 +85,43 @@ void gemm_bf16_via_f32(const GemmShape& s, const uint16_t* a, const uint16_t* b,
 // query against its keys, one token through an adapter), so those run here.
 constexpr int64_t kSmallRows = 4;
 
+// Columns per task: threads split C's columns (inside another parallel region,
+// e.g. attention's per-head loop, the loop runs on the calling thread alone).
+constexpr int64_t kColumnBlock = 64;
+
 void gemm_few_rows(const GemmShape& s, const float* a, const float* b, float* c) {
-  std::vector<float> a_row(size_t(s.k)), sums(size_t(s.n));
-  for (int64_t i = 0; i < s.m; ++i) {
-    for (int64_t p = 0; p < s.k; ++p) a_row[size_t(p)] = s.trans_a ? a[p * s.lda + i] : a[i * s.lda + p];
-    if (s.trans_b) {
-      for (int64_t j = 0; j < s.n; ++j) {
-        const float* b_row = b + j * s.ldb;
-        float sum = 0.0f;
+  std::vector<float> a_rows(size_t(s.m * s.k));
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t p = 0; p < s.k; ++p) a_rows[size_t(i * s.k + p)] = s.trans_a ? a[p * s.lda + i] : a[i * s.lda + p];
+  const int64_t blocks = (s.n + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel for schedule(static) if (s.n * s.k >= 16384)
+  for (int64_t block = 0; block < blocks; ++block) {
+    const int64_t j0 = block * kColumnBlock, j1 = std::min(s.n, j0 + kColumnBlock);
+    float sums[kColumnBlock];
+    for (int64_t i = 0; i < s.m; ++i) {
+      const float* a_row = a_rows.data() + i * s.k;
+      if (s.trans_b) {
+        for (int64_t j = j0; j < j1; ++j) {
+          const float* b_row = b + j * s.ldb;
+          float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-        for (int64_t p = 0; p < s.k; ++p) sum += a_row[size_t(p)] * b_row[p];
-        sums[size_t(j)] = sum;
-      }
-    } else {
-      std::fill(sums.begin(), sums.end(), 0.0f);
-      for (int64_t p = 0; p < s.k; ++p) {
-        const float* b_row = b + p * s.ldb;
-        const float scale = a_row[size_t(p)];
+          for (int64_t p = 0; p < s.k; ++p) sum += a_row[p] * b_row[p];
+          sums[j - j0] = sum;
+        }
+      } else {
+        std::fill(sums, sums + (j1 - j0), 0.0f);
+        for (int64_t p = 0; p < s.k; ++p) {
+          const float* b_row = b + p * s.ldb + j0;
+          const float scale = a_row[p];
 #pragma omp simd
-        for (int64_t j = 0; j < s.n; ++j) sums[size_t(j)] += scale * b_row[j];
+          for (int64_t j = 0; j < j1 - j0; ++j) sums[j] += scale * b_row[j];
+        }
       }
+      float* c_row = c + i * s.ldc;
+      // beta 0 must not read C, which may hold anything.
+      for (int64_t j = j0; j < j1; ++j)
+        c_row[j] = s.alpha * sums[j - j0] + (s.beta == 0.0f ? 0.0f : s.beta * c_row[j]);
     }
-    float* c_row = c + i * s.ldc;
-    // beta 0 must not read C, which may hold anything.
-    for (int64_t j = 0; j < s.n; ++j)
-      c_row[j] = s.alpha * sums[size_t(j)] + (s.beta == 0.0f ? 0.0f : s.beta * c_row[j]);
   }
 }
 

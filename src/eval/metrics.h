@@ -1,0 +1,53 @@
+#pragma once
+// Task metrics as pure functions of predictions and references, with the
+// statistics that say how far to trust them. Definitions follow the usual
+// ones: SQuAD's answer normalisation and token F1, ROUGE-L as the F-measure of
+// the longest common subsequence of tokens, scikit-learn's per-class and
+// averaged precision/recall/F1 (a class never predicted has precision 0).
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace whet {
+
+struct ClassScores {
+  std::string label;
+  double precision = 0, recall = 0, f1 = 0;
+  int64_t support = 0;  // items whose reference is this label
+};
+
+struct ClassificationReport {
+  std::vector<std::string> labels;              // sorted; rows and columns of `confusion`
+  std::vector<std::vector<int64_t>> confusion;  // confusion[reference][predicted]
+  std::vector<ClassScores> per_class;
+  double accuracy = 0, macro_f1 = 0, micro_f1 = 0;
+};
+
+// predicted[i] and reference[i] are labels of item i; labels outside the
+// references' set (a model's invalid answer) count as wrong and get a column.
+ClassificationReport classification_report(const std::vector<std::string>& predicted,
+                                           const std::vector<std::string>& reference);
+
+// Lower case, punctuation and the articles a/an/the removed, whitespace collapsed.
+std::string normalize_answer(std::string_view text);
+bool exact_match(std::string_view prediction, std::string_view reference);  // after normalisation
+bool contains_answer(std::string_view prediction, std::string_view reference);  // likewise
+// Harmonic mean of token precision and recall over the normalised tokens.
+double token_f1(std::string_view prediction, std::string_view reference);
+// F-measure (beta 1) of the longest common subsequence of normalised tokens.
+double rouge_l(std::string_view prediction, std::string_view reference);
+
+struct Interval {
+  double low = 0, high = 0;
+};
+// Percentile bootstrap interval of the mean of per-item scores (`level` e.g. 0.95),
+// `resamples` resamples drawn with a fixed seed, so reports reproduce.
+Interval bootstrap_mean_interval(const std::vector<double>& scores, double level, int resamples, uint64_t seed);
+// Paired bootstrap test of "a's mean exceeds b's" on the same items: the
+// fraction of resamples in which the difference of means is ≤ 0 (a one-sided p-value).
+double paired_bootstrap_p_value(const std::vector<double>& a, const std::vector<double>& b, int resamples,
+                                uint64_t seed);
+
+}  // namespace whet

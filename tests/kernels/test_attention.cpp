@@ -8,23 +8,13 @@
 #include <vector>
 
 #include "kernels/attention.h"
+#include "random_tensors.h"
 
 namespace whet {
 namespace {
 
-std::vector<float> random_values(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
+using test::max_abs_diff;
+using test::random_values;
 
 struct AttentionCase {
   int64_t t, start, heads, kv_heads, head_dim;

@@ -11,6 +11,7 @@
 #include "io/quant.h"
 #include "kernels/linear.h"
 #include "kernels/quant_dot.h"
+#include "random_tensors.h"
 
 namespace whet {
 namespace {
@@ -30,14 +31,6 @@ std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, uint32_
   return bytes;
 }
 
-std::vector<float> random_activations(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> x(static_cast<size_t>(n));
-  for (float& v : x) v = normal(rng);
-  return x;
-}
-
 // Only the summation order differs from the reference: fp32 rounding of a sum of
 // n products is bounded by about n·2^-24·Σ|w·x|; 1e-5 relative holds for n ≤ 576.
 double tolerance(const std::vector<float>& w, const float* x) {
@@ -52,7 +45,7 @@ TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
   const DType type = GetParam();
   const int64_t rows = 16, cols = 576;
   const auto weights = random_rows(type, rows, cols, 1);
-  const auto x = random_activations(cols, 2);
+  const auto x = test::random_values(cols, 2);
   const auto sums = activation_block_sums(x.data(), cols);
   const size_t row_bytes = dtype_bytes(type, cols);
   for (int64_t r = 0; r < rows; ++r) {
@@ -71,7 +64,7 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   const auto weights = random_rows(type, rows, cols, 3);
   const Weight w{type, rows, cols, weights.data(), nullptr};
   for (int64_t m : {1, 3, 8, 9}) {  // 9 rows take the gemm path
-    const auto x = random_activations(m * cols, 4);
+    const auto x = test::random_values(m * cols, 4);
     std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
     linear_forward(got.data(), x.data(), m, w);
     linear_forward_reference(want.data(), x.data(), m, w);

@@ -61,8 +61,11 @@ int run_train(const TrainOptions& o) {
   options.on_message = [&](const std::string& line) { progress.message(line); };
   options.on_report = [&](const StepReport& r) {
     if (r.is_eval) {
-      progress.message(fmt::format("step {}: validation loss {:.4f} (perplexity {:.2f})", r.step, r.val_loss,
-                                   std::exp(r.val_loss)));
+      std::string line = fmt::format("step {}:", r.step);
+      if (!std::isnan(r.val_loss))
+        line += fmt::format(" validation loss {:.4f} (perplexity {:.2f})", r.val_loss, std::exp(r.val_loss));
+      for (const auto& [name, value] : r.eval_metrics) line += fmt::format(" {} {:.4f}", name, value);
+      progress.message(line);
       return;
     }
     progress.update(r.step, r.total_steps,

@@ -15,25 +15,35 @@ namespace whet::cli {
 
 void ModelOptions::add_to(CLI::App& command) {
   command.add_option("model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
-  command.add_option("--weights", weights,
-                     "How weights are held: native (as in the file, decoded on use), f32 or bf16 (converted at load)")
-      ->check(CLI::IsMember({"native", "f32", "bf16"}))
-      ->capture_default_str();
-  command.add_option("--threads", threads, "Worker threads (0: all cores)")->capture_default_str();
+  add_loading_options(command);
   command.add_option("--adapter", adapter,
                      "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors), "
                      "applied unmerged on top of the model");
 }
 
+void ModelOptions::add_loading_options(CLI::App& command) {
+  command.add_option("--weights", weights,
+                     "How weights are held: native (as in the file, decoded on use), f32 or bf16 (converted at load)")
+      ->check(CLI::IsMember({"native", "f32", "bf16"}))
+      ->capture_default_str();
+  command.add_option("--threads", threads, "Worker threads (0: all cores)")->capture_default_str();
+}
+
 LoadedModel ModelOptions::load() const {
-  if (threads > 0) omp_set_num_threads(threads);
-  const std::string model_path = path.empty() ? default_model_path() : path;
-  LoadedModel loaded = load_model(model_path, *weight_format_from_name(weights));
-  if (!adapter.empty()) {
-    loaded.adapter = std::make_shared<const LlamaLora>(load_peft_adapter(adapter, loaded.model.config));
-    std::fprintf(stderr, "adapter %s: %s\n", adapter.c_str(), adapter_summary(loaded.adapter->config).c_str());
-  }
+  LoadedModel loaded = load(path);
+  if (!adapter.empty()) loaded.adapter = load_adapter(adapter, loaded);
   return loaded;
+}
+
+LoadedModel ModelOptions::load(const std::string& model_path) const {
+  if (threads > 0) omp_set_num_threads(threads);
+  return load_model(model_path.empty() ? default_model_path() : model_path, *weight_format_from_name(weights));
+}
+
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& dir, const LoadedModel& model) {
+  auto adapter = std::make_shared<const LlamaLora>(load_peft_adapter(dir, model.model.config));
+  std::fprintf(stderr, "adapter %s: %s\n", dir.c_str(), adapter_summary(adapter->config).c_str());
+  return adapter;
 }
 
 std::string adapter_summary(const LoraConfig& config) {

@@ -18,9 +18,16 @@ struct ModelOptions {
 
   // Adds MODEL (positional) plus --weights, --threads and --adapter.
   void add_to(CLI::App& command);
+  // Adds --weights and --threads only, for commands that name models their own way.
+  void add_loading_options(CLI::App& command);
   // Sets the thread count, then loads the model and any adapter (noted on stderr).
   LoadedModel load() const;
+  // Sets the thread count and loads `model_path` (empty: the default model) without an adapter.
+  LoadedModel load(const std::string& model_path) const;
 };
+
+// A PEFT adapter directory for `model`, its summary noted on stderr.
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& dir, const LoadedModel& model);
 
 struct SamplingOptions {
   GenerationOptions generation;

@@ -6,76 +6,31 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/json_line.h"
 
 namespace whet {
 namespace {
 
 using json = nlohmann::json;
 
-// An example needs four levels ({"messages": [{"content": ...}]}); metadata may
-// add a few. The limit stops hostile lines like 100k '[' from building huge trees.
-constexpr int kMaxDepth = 64;
 constexpr std::string_view kFormatNames[kDataFormatCount] = {"auto", "text", "completion", "chat", "alpaca"};
 
-struct TooDeep {};
-
-// nlohmann's message quotes the bytes read so far ("last read: '...'"), which can
-// be a megabyte of invalid UTF-8; keep only the description.
-std::string describe(const json::exception& e) {
-  std::string_view what = e.what();
-  if (size_t p = what.find("] "); p != std::string_view::npos) what.remove_prefix(p + 2);
-  if (size_t p = what.find("; last read"); p != std::string_view::npos) what = what.substr(0, p);
-  return std::string(what.substr(0, 200));
-}
-
-json parse_json(std::string_view text, const std::string& where) {
-  const json::parser_callback_t limit_depth = [](int depth, json::parse_event_t, json&) {
-    if (depth > kMaxDepth) throw TooDeep{};
-    return true;
-  };
-  try {
-    return json::parse(text, limit_depth);
-  } catch (const TooDeep&) {
-    fail(where, "invalid JSON: nested deeper than {} levels", kMaxDepth);
-  } catch (const json::exception& e) {
-    fail(where, "invalid JSON: {}", describe(e));
-  }
-}
-
-// A member that is present and not null (datasets exported from tables write
-// null for the columns a row does not use).
-const json* member(const json& object, const std::string& key) {
-  auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-std::string string_at(const json& object, const std::string& key, std::string_view path, const std::string& where) {
-  const json* value = member(object, key);
-  if (!value) fail(where, "{}: missing", path);
-  if (!value->is_string()) fail(where, "{}: expected a string, got {}", path, value->type_name());
-  return value->get<std::string>();
-}
-
-std::string nonempty_string_at(const json& object, const std::string& key, const std::string& where) {
-  std::string s = string_at(object, key, key, where);
-  if (s.empty()) fail(where, "{}: empty", key);
-  return s;
-}
-
 DataFormat detect(const json& object, const std::string& where) {
-  if (member(object, "messages")) return DataFormat::Chat;
-  if (member(object, "instruction")) return DataFormat::Alpaca;
-  if (member(object, "prompt") || member(object, "completion")) return DataFormat::Completion;
-  if (member(object, "text")) return DataFormat::Text;
+  if (json_member(object, "messages")) return DataFormat::Chat;
+  if (json_member(object, "instruction")) return DataFormat::Alpaca;
+  if (json_member(object, "prompt") || json_member(object, "completion")) return DataFormat::Completion;
+  if (json_member(object, "text")) return DataFormat::Text;
   fail(where, "unknown format: expected the key \"text\", \"prompt\" and \"completion\", \"messages\", "
               "or \"instruction\" and \"output\"");
 }
 
 bool is_weight_zero(const json& message, const std::string& path, const std::string& role, const std::string& where) {
-  const json* weight = member(message, "weight");
+  const json* weight = json_member(message, "weight");
   if (!weight) return false;
   if (role != "assistant") fail(where, "{}.weight: only assistant messages have a weight", path);
   if (!weight->is_number() || (*weight != 0 && *weight != 1)) fail(where, "{}.weight: expected 0 or 1", path);
@@ -83,32 +38,28 @@ bool is_weight_zero(const json& message, const std::string& path, const std::str
 }
 
 void read_chat(const json& object, Example& example, const std::string& where) {
-  const json* messages = member(object, "messages");
-  if (!messages) fail(where, "messages: missing");
-  if (!messages->is_array()) fail(where, "messages: expected an array, got {}", messages->type_name());
-  if (messages->empty()) fail(where, "messages: empty");
+  const json& messages = json_messages(object, where);
   bool has_assistant = false;
-  for (size_t i = 0; i < messages->size(); ++i) {
-    const json& m = (*messages)[i];
-    const std::string path = fmt::format("messages[{}]", i);
-    if (!m.is_object()) fail(where, "{}: expected an object, got {}", path, m.type_name());
-    std::string role = string_at(m, "role", path + ".role", where);
-    if (role != "system" && role != "user" && role != "assistant")
-      fail(where, "{}.role: {:?} is not one of system, user, assistant", path, std::string_view(role).substr(0, 32));
-    has_assistant |= role == "assistant";
-    if (is_weight_zero(m, path, role, where)) example.untrained.push_back(i);
-    example.messages.push_back({std::move(role), string_at(m, "content", path + ".content", where)});
+  for (size_t i = 0; i < messages.size(); ++i) {
+    ChatMessage message = json_chat_message(messages[i], i, where);
+    has_assistant |= message.role == "assistant";
+    if (is_weight_zero(messages[i], fmt::format("messages[{}]", i), message.role, where)) example.untrained.push_back(i);
+    example.messages.push_back(std::move(message));
+  }
+  if (json_member(object, "label")) {
+    example.messages.push_back({"assistant", json_nonempty_string_at(object, "label", where)});
+    has_assistant = true;
   }
   if (!has_assistant) fail(where, "messages: no assistant message to train on");
 }
 
 void read_alpaca(const json& object, Example& example, const std::string& where) {
-  std::string user = nonempty_string_at(object, "instruction", where);
-  if (member(object, "input")) {
-    const std::string input = string_at(object, "input", "input", where);
+  std::string user = json_nonempty_string_at(object, "instruction", where);
+  if (json_member(object, "input")) {
+    const std::string input = json_string_at(object, "input", "input", where);
     if (!input.empty()) user += "\n\n" + input;
   }
-  example.messages = {{"user", std::move(user)}, {"assistant", nonempty_string_at(object, "output", where)}};
+  example.messages = {{"user", std::move(user)}, {"assistant", json_nonempty_string_at(object, "output", where)}};
 }
 
 }  // namespace
@@ -121,6 +72,11 @@ DataFormat parse_data_format(std::string_view name) {
   fail("data", "unknown format '{}' (known: {})", name, fmt::join(kFormatNames, ", "));
 }
 
+std::string label_continuation(std::string_view prompt, std::string_view label) {
+  const bool separated = prompt.empty() || std::isspace(static_cast<unsigned char>(prompt.back()));
+  return separated ? std::string(label) : " " + std::string(label);
+}
+
 std::string Example::where() const { return fmt::format("{}:{}", file, line); }
 
 Example parse_example(std::string_view json_line, DataFormat format, const std::string& file, size_t line) {
@@ -128,14 +84,16 @@ Example parse_example(std::string_view json_line, DataFormat format, const std::
   example.file = file;
   example.line = line;
   const std::string where = example.where();
-  const json object = parse_json(json_line, where);
+  const json object = parse_json_line(json_line, where);
   if (!object.is_object()) fail(where, "expected a JSON object, got {}", object.type_name());
   example.format = format == DataFormat::Auto ? detect(object, where) : format;
   switch (example.format) {
-    case DataFormat::Text: example.text = nonempty_string_at(object, "text", where); break;
+    case DataFormat::Text: example.text = json_nonempty_string_at(object, "text", where); break;
     case DataFormat::Completion:
-      example.prompt = string_at(object, "prompt", "prompt", where);
-      example.completion = nonempty_string_at(object, "completion", where);
+      example.prompt = json_string_at(object, "prompt", "prompt", where);
+      example.completion = json_member(object, "label") && !json_member(object, "completion")
+                               ? label_continuation(example.prompt, json_nonempty_string_at(object, "label", where))
+                               : json_nonempty_string_at(object, "completion", where);
       break;
     case DataFormat::Chat: read_chat(object, example, where); break;
     case DataFormat::Alpaca: read_alpaca(object, example, where); break;

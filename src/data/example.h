@@ -14,8 +14,9 @@ namespace whet {
 enum class DataFormat {
   Auto,        // detected per line from its keys
   Text,        // {"text"}: continued pretraining, loss on every token
-  Completion,  // {"prompt", "completion"}: raw text, loss on the completion and EOS
-  Chat,        // {"messages": [{"role", "content"}, ...]}: OpenAI chat, through the chat template
+  Completion,  // {"prompt", "completion"} or {"prompt", "label"}: raw text, loss on the completion and EOS
+  Chat,        // {"messages": [{"role", "content"}, ...], "label"?}: OpenAI chat, through the chat template;
+               // a label becomes the assistant's reply
   Alpaca,      // {"instruction", "input"?, "output"}: one user turn and one assistant turn
 };
 constexpr size_t kDataFormatCount = 5;
@@ -35,6 +36,11 @@ struct Example {
 
   std::string where() const;  // "file:line"
 };
+
+// A labelled line ({"prompt", "label"}) trains and is scored on the label after
+// one space, as lm-evaluation-harness joins prompt and target, unless the
+// prompt already ends in whitespace. Training and `whet eval` share this rule.
+std::string label_continuation(std::string_view prompt, std::string_view label);
 
 // Parses one JSONL line (without its line ending). `format` Auto detects it from
 // the keys. Throws whet::Error "[file:line] key: problem" for malformed input:

@@ -156,27 +156,37 @@ double rouge_l(std::string_view prediction, std::string_view reference) {
   return harmonic_mean(common / double(p.size()), common / double(r.size()));
 }
 
-Interval bootstrap_mean_interval(const std::vector<double>& scores, double level, int resamples, uint64_t seed) {
-  WHET_ASSERT(!scores.empty() && resamples > 0 && level > 0 && level < 1);
-  std::vector<double> means;
-  for_each_resample(scores.size(), resamples, seed, [&](const std::vector<size_t>& picks) {
-    means.push_back(mean_of(scores, picks));
-  });
-  std::sort(means.begin(), means.end());
-  const auto at = [&](double q) { return means[size_t(std::clamp(q * double(resamples), 0.0, double(resamples - 1)))]; };
+Interval bootstrap_interval(size_t items, const Statistic& statistic, double level, int resamples,
+                            uint64_t seed) {
+  WHET_ASSERT(items > 0 && resamples > 0 && level > 0 && level < 1);
+  std::vector<double> values;
+  for_each_resample(items, resamples, seed, [&](const std::vector<size_t>& picks) { values.push_back(statistic(picks)); });
+  std::sort(values.begin(), values.end());
+  const auto at = [&](double q) { return values[size_t(std::clamp(q * double(resamples), 0.0, double(resamples - 1)))]; };
   return Interval{at((1 - level) / 2), at(1 - (1 - level) / 2)};
+}
+
+double paired_bootstrap_p_value(size_t items, const Statistic& a, const Statistic& b, int resamples, uint64_t seed) {
+  WHET_ASSERT(items > 0 && resamples > 0);
+  int64_t not_better = 0;
+  for_each_resample(items, resamples, seed, [&](const std::vector<size_t>& picks) {
+    if (a(picks) - b(picks) <= 0) ++not_better;
+  });
+  return double(not_better) / double(resamples);
+}
+
+Statistic mean_statistic(const std::vector<double>& scores) {
+  return [&scores](const std::vector<size_t>& picks) { return mean_of(scores, picks); };
+}
+
+Interval bootstrap_mean_interval(const std::vector<double>& scores, double level, int resamples, uint64_t seed) {
+  return bootstrap_interval(scores.size(), mean_statistic(scores), level, resamples, seed);
 }
 
 double paired_bootstrap_p_value(const std::vector<double>& a, const std::vector<double>& b, int resamples,
                                 uint64_t seed) {
-  WHET_ASSERT(a.size() == b.size() && !a.empty() && resamples > 0);
-  std::vector<double> difference(a.size());
-  for (size_t i = 0; i < a.size(); ++i) difference[i] = a[i] - b[i];
-  int64_t not_better = 0;
-  for_each_resample(a.size(), resamples, seed, [&](const std::vector<size_t>& picks) {
-    if (mean_of(difference, picks) <= 0) ++not_better;
-  });
-  return double(not_better) / double(resamples);
+  WHET_ASSERT(a.size() == b.size());
+  return paired_bootstrap_p_value(a.size(), mean_statistic(a), mean_statistic(b), resamples, seed);
 }
 
 }  // namespace whet

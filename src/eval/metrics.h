@@ -42,11 +42,19 @@ double rouge_l(std::string_view prediction, std::string_view reference);
 struct Interval {
   double low = 0, high = 0;
 };
-// Percentile bootstrap interval of the mean of per-item scores (`level` e.g. 0.95),
-// `resamples` resamples drawn with a fixed seed, so reports reproduce.
+// A statistic of a sample of items given by index (drawn with replacement), e.g.
+// the mean of per-item scores or the macro F1 of the picked items.
+using Statistic = std::function<double(const std::vector<size_t>& items)>;
+// The mean of scores[i] over the picked items; `scores` must outlive it.
+Statistic mean_statistic(const std::vector<double>& scores);
+
+// Percentile bootstrap interval of a statistic over `items` items (`level` e.g.
+// 0.95), `resamples` resamples drawn with a fixed seed, so reports reproduce.
+Interval bootstrap_interval(size_t items, const Statistic& statistic, double level, int resamples, uint64_t seed);
 Interval bootstrap_mean_interval(const std::vector<double>& scores, double level, int resamples, uint64_t seed);
-// Paired bootstrap test of "a's mean exceeds b's" on the same items: the
-// fraction of resamples in which the difference of means is ≤ 0 (a one-sided p-value).
+// Paired bootstrap test of "a exceeds b" on the same items: the fraction of
+// resamples in which a − b ≤ 0 (a one-sided p-value).
+double paired_bootstrap_p_value(size_t items, const Statistic& a, const Statistic& b, int resamples, uint64_t seed);
 double paired_bootstrap_p_value(const std::vector<double>& a, const std::vector<double>& b, int resamples,
                                 uint64_t seed);
 

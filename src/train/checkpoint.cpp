@@ -71,6 +71,7 @@ void save_checkpoint(const std::string& dir, const std::vector<Parameter>& param
                                 {"epoch", loop.epoch},
                                 {"epoch_position", loop.epoch_position},
                                 {"best_val_loss", loop.best_val_loss},
+                                {"best_score", loop.best_score},
                                 {"best_step", loop.best_step},
                                 {"evals_without_improvement", loop.evals_without_improvement},
                                 {"optimizer_steps", optimizer.step_count()}};
@@ -93,6 +94,7 @@ LoopState load_checkpoint(const std::string& dir, const std::vector<Parameter>& 
   loop.epoch = integer("epoch");
   loop.epoch_position = integer("epoch_position");
   loop.best_val_loss = f.number("best_val_loss", 1e300);
+  loop.best_score = f.number("best_score", loop.best_val_loss);
   loop.best_step = int64_t(f.number("best_step", -1));
   loop.evals_without_improvement = int(integer("evals_without_improvement"));
   load_parameters(dir + "/trainable.safetensors", params);

@@ -17,6 +17,8 @@ struct LoopState {
   int64_t epoch = 0;           // current epoch (0-based)
   int64_t epoch_position = 0;  // sequences of this epoch already consumed
   double best_val_loss = 1e300;
+  // metric_for_best_model at its best so far, signed so that lower is better; best_step is where.
+  double best_score = 1e300;
   int64_t best_step = -1;
   int evals_without_improvement = 0;
 };

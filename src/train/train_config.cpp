@@ -178,7 +178,13 @@ constexpr auto kKeys = std::to_array<Key>({
     {"early_stopping_patience", kEvaluation, IntField{&C::early_stopping_patience, 0},
      "Stop after N evaluations without improvement (needs validation data); 0: off"},
     {"early_stopping_min_delta", kEvaluation, RealField{&C::early_stopping_min_delta, 0, false},
-     "Smallest fall in validation loss that counts as an improvement"},
+     "Smallest change of metric_for_best_model that counts as an improvement"},
+    {"eval_task", kEvaluation, TextField{&C::eval_task},
+     "Task file (docs/eval.md) scored at every evaluation, e.g. labelled validation items; its metrics go to "
+     "metrics.jsonl as eval_<metric>"},
+    {"metric_for_best_model", kEvaluation, TextField{&C::metric_for_best_model},
+     "What picks the best outputs and drives early stopping: val_loss, or a metric of eval_task (accuracy, "
+     "macro_f1, micro_f1, acc, acc_norm, exact_match, contains, rouge_l, token_f1, perplexity)"},
 
     {"save_steps", kCheckpoints, IntField{&C::save_steps, 0},
      "Save a checkpoint every N optimiser steps; 0: at the end of each epoch only"},
@@ -661,8 +667,15 @@ void check_combinations(const TrainConfig& c, const Origins& origins, std::strin
       fail(at("method"), "method: freeze needs freeze_first_n_blocks or train_last_n_blocks to say which blocks train");
     }
   }
-  if (c.early_stopping_patience > 0 && c.val_data.empty() && c.val_set_size == 0) {
-    fail(at("early_stopping_patience"), "early_stopping_patience: needs validation data (val_data or val_set_size)");
+  const bool by_loss = c.metric_for_best_model == "val_loss";
+  if (!by_loss && c.eval_task.empty()) {
+    fail(at("metric_for_best_model"), "metric_for_best_model: {} is a task metric; set eval_task to a task file",
+         c.metric_for_best_model);
+  }
+  if (c.early_stopping_patience > 0 && by_loss && c.val_data.empty() && c.val_set_size == 0) {
+    fail(at("early_stopping_patience"),
+         "early_stopping_patience: needs validation data (val_data or val_set_size), or eval_task with "
+         "metric_for_best_model");
   }
 }
 

@@ -76,6 +76,8 @@ struct TrainConfig {
   int eval_steps = 0;                   // 0 = once per epoch
   int early_stopping_patience = 0;      // 3 evaluations without improvement; 0 = off
   double early_stopping_min_delta = 0.0;
+  std::string eval_task;                         // task file scored at every evaluation (docs/eval.md); empty: none
+  std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1
 
   // Checkpoints
   int save_steps = 0;                   // 0 = at the end of each epoch only

@@ -1,16 +1,21 @@
 #include "train/trainer.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/dataset.h"
 #include "data/shuffle.h"
+#include "eval/evaluate.h"
 #include "io/json_fields.h"
 #include "models/llama_export.h"
 #include "models/lora_peft.h"
@@ -69,6 +74,28 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& state, LlamaAc
   return targets ? sum / double(targets) : std::numeric_limits<double>::quiet_NaN();
 }
 
+// Whether metric_for_best_model is better higher; an error naming the key when eval_task has no such metric.
+bool metric_direction(const Task& task, const std::string& metric) {
+  std::vector<std::string> names;
+  for (const MetricSpec& spec : metrics_of(task.kind)) {
+    if (spec.name == metric) return spec.higher_is_better;
+    names.push_back(spec.name);
+  }
+  fail("metric_for_best_model", "{} is not a metric of {} ({} task; its metrics: val_loss, {})", metric, task.path,
+       task_kind_name(task.kind), fmt::join(names, ", "));
+}
+
+// eval_task scored by the model as it stands: trained weights in place, the
+// adapter applied as at inference (without dropout).
+std::vector<Metric> score_task(LoadedModel& loaded, const TrainableState& state, const Task& task) {
+  loaded.adapter = state.lora ? std::shared_ptr<const LlamaLora>(state.lora.get(), [](const LlamaLora*) {}) : nullptr;
+  EvalOptions options;
+  options.resamples = 100;  // intervals are not shown during training
+  const TaskResult result = evaluate_task(loaded, "training", task, options);
+  loaded.adapter.reset();
+  return result.metrics;
+}
+
 OptimizerConfig optimizer_config(const TrainConfig& c) {
   OptimizerConfig o;
   o.kind = c.optimizer;
@@ -110,8 +137,11 @@ class MetricsLog {
   void write(const StepReport& r) {
     nlohmann::json j = {{"step", r.step}, {"epoch", r.epoch}};
     if (r.is_eval) {
-      j["val_loss"] = r.val_loss;
-      j["val_perplexity"] = std::exp(r.val_loss);
+      if (!std::isnan(r.val_loss)) {
+        j["val_loss"] = r.val_loss;
+        j["val_perplexity"] = std::exp(r.val_loss);
+      }
+      for (const auto& [name, value] : r.eval_metrics) j["eval_" + name] = value;
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
                 {"elapsed_s", r.elapsed_s}});
@@ -131,6 +161,10 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
     if (options.on_message) options.on_message(line);
   };
   if (config.output_dir.empty()) fail("train", "output_dir is required");
+  // The evaluation task is checked before anything is loaded or written.
+  const std::optional<Task> eval_task = config.eval_task.empty() ? std::nullopt : std::optional(read_task(config.eval_task));
+  const bool best_by_loss = config.metric_for_best_model == "val_loss";
+  const bool higher_is_better = !best_by_loss && metric_direction(*eval_task, config.metric_for_best_model);
 
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
@@ -181,17 +215,27 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   TrainRunResult result;
   result.first_val_loss = result.best_val_loss = std::numeric_limits<double>::quiet_NaN();
 
+  // Returns true when early stopping says to stop.
   auto evaluate = [&]() {
-    if (!has_validation) return false;
-    const double val = mean_loss(loaded, state, acts, data.validation);
+    if (!has_validation && !eval_task) return false;
     StepReport r{loop.step, total_steps, loop.epoch};
     r.is_eval = true;
-    r.val_loss = val;
+    if (has_validation) {
+      r.val_loss = mean_loss(loaded, state, acts, data.validation);
+      if (std::isnan(result.first_val_loss)) result.first_val_loss = r.val_loss;
+      loop.best_val_loss = std::min(loop.best_val_loss, r.val_loss);
+    }
+    double score = r.val_loss;
+    if (eval_task) {
+      for (const Metric& m : score_task(loaded, state, *eval_task)) {
+        r.eval_metrics.emplace_back(m.name, m.value);
+        if (m.name == config.metric_for_best_model) score = higher_is_better ? -m.value : m.value;
+      }
+    }
     metrics.write(r);
     if (options.on_report) options.on_report(r);
-    if (std::isnan(result.first_val_loss)) result.first_val_loss = val;
-    if (val < loop.best_val_loss - config.early_stopping_min_delta) {
-      loop.best_val_loss = val;
+    if (score < loop.best_score - config.early_stopping_min_delta) {
+      loop.best_score = score;
       loop.best_step = loop.step;
       loop.evals_without_improvement = 0;
       write_outputs(loaded, state, config.output_dir + "/best", base);
@@ -283,8 +327,9 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
       checkpoint();
     if (stop_early) {
       result.stopped_early = true;
-      say(fmt::format("early stopping at step {}: no improvement in {} evaluations (best {:.4f} at step {})",
-                      loop.step, loop.evals_without_improvement, loop.best_val_loss, loop.best_step));
+      say(fmt::format("early stopping at step {}: no improvement of {} in {} evaluations (best {:.4f} at step {})",
+                      loop.step, config.metric_for_best_model, loop.evals_without_improvement,
+                      higher_is_better ? -loop.best_score : loop.best_score, loop.best_step));
       break;
     }
   }

@@ -4,7 +4,10 @@
 // later the jobs API) are thin fronts over run_training.
 #include <atomic>
 #include <functional>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "train/train_config.h"
 
@@ -15,7 +18,8 @@ struct StepReport {
   int64_t step = 0, total_steps = 0, epoch = 0;
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, elapsed_s = 0;
   bool is_eval = false;
-  double val_loss = 0;
+  double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without validation data
+  std::vector<std::pair<std::string, double>> eval_metrics;   // eval_task's metrics, when set
 };
 
 struct TrainRunOptions {

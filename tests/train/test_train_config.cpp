@@ -292,6 +292,11 @@ TEST(TrainConfigErrors, KeysThatExcludeEachOther) {
   expect_error(std::string(kRequired) + "method: freeze\n", 3,
                {"method", "freeze_first_n_blocks", "train_last_n_blocks"});
   expect_error(std::string(kRequired) + "early_stopping_patience: 3\n", 3, {"early_stopping_patience", "val_data"});
+  expect_error(std::string(kRequired) + "metric_for_best_model: accuracy\n", 3, {"metric_for_best_model", "eval_task"});
+  // A task metric may drive early stopping without validation data.
+  EXPECT_EQ(load_error(std::string(kRequired) +
+                       "eval_task: t.jsonl\nmetric_for_best_model: accuracy\nearly_stopping_patience: 2\n"),
+            "");
   // Zero is the default, so a dumped config (which writes both) is not a conflict.
   EXPECT_EQ(load_error(std::string(kRequired) + "warmup_steps: 0\nwarmup_ratio: 0.1\n"), "");
 }

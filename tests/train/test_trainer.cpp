@@ -3,6 +3,7 @@
 // accumulation matches one large batch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -178,6 +179,43 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   EXPECT_TRUE(r.stopped_early);
   EXPECT_LT(r.steps, 20 * 12);
   EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/model.safetensors"));
+}
+
+// A task metric chooses the best outputs and drives early stopping: eval_task
+// is scored at every evaluation and logged beside the validation loss.
+TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {
+  TrainConfig c = tiny_config("task_metric", TrainMethod::Lora);
+  const std::string task = test::scratch_dir("trainer_task_metric_task") + "/eval.jsonl";
+  {
+    std::ofstream out(task);
+    for (int n = 0; n < 7; ++n) {
+      nlohmann::json line = {{"messages", {{{"role", "user"}, {"content", "the sea " + std::to_string(n)}}}},
+                             {"label", "the tin " + std::to_string(n) + " in the sea"}};
+      out << line.dump() << "\n";
+    }
+  }
+  c.eval_task = task;
+  c.metric_for_best_model = "macro_f1";
+  c.eval_steps = 2;
+  c.early_stopping_patience = 50;
+  const TrainRunResult r = run_training(c, {});
+  std::ifstream in(c.output_dir + "/metrics.jsonl");
+  std::vector<double> f1;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("val_loss")) {
+      ASSERT_TRUE(j.contains("eval_accuracy")) << line;
+      f1.push_back(j.at("eval_macro_f1").get<double>());
+    }
+  }
+  ASSERT_GE(f1.size(), 3u);
+  // The label set is the seven answers; training on them must lift macro F1 above the base model's.
+  EXPECT_GT(*std::max_element(f1.begin(), f1.end()), f1.front()) << r.steps;
+  EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/adapter_config.json"));
+
+  TrainConfig unknown = c;
+  unknown.metric_for_best_model = "bleu";
+  test::expect_error([&] { run_training(unknown, {}); }, {"metric_for_best_model", "bleu", "accuracy, macro_f1"});
 }
 
 }  // namespace

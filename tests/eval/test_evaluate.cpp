@@ -1,0 +1,148 @@
+// Evaluation on a tiny generated model, held to a plain reference: each
+// sequence run alone through llama_forward from an empty cache, its
+// log-softmax taken in double. The scorer's prefix reuse, the choice of the
+// most likely answer and acc_norm must agree with it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "data/tokenize_example.h"
+#include "eval/evaluate.h"
+#include "eval/loglikelihood.h"
+#include "eval/report.h"
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+const LoadedModel& tiny_model() {
+  static const LoadedModel model = load_model(test::testdata_path("tiny/gqa_tied/hf"), WeightFormat::F32);
+  return model;
+}
+
+// log P(ids[i] | ids[<i]) summed over [begin, end), one fresh forward over the whole sequence.
+double reference_loglik(const LoadedModel& m, const std::vector<int32_t>& ids, size_t begin, size_t end) {
+  KvCache cache(m.model.config, int64_t(ids.size()));
+  std::vector<float> logits;
+  llama_forward(m.model, cache, ids, logits, /*all_logits=*/true);
+  const size_t vocab = size_t(m.model.config.vocab_size);
+  double sum = 0;
+  for (size_t i = begin; i < end; ++i) {
+    const float* row = logits.data() + (i - 1) * vocab;
+    double z = 0;
+    for (size_t v = 0; v < vocab; ++v) z += std::exp(double(row[v]));
+    sum += double(row[ids[i]]) - std::log(z);
+  }
+  return sum;
+}
+
+TEST(LogLikelihood, PrefixReuseMatchesFreshForwards) {
+  const LoadedModel& m = tiny_model();
+  LogLikelihood scorer(m, 64);
+  const std::vector<std::vector<int32_t>> sequences = {
+      {1, 5, 9, 13, 2, 7}, {1, 5, 9, 13, 4}, {1, 5, 9, 13, 4, 4, 8}, {3, 5, 9}, {1, 5, 9, 13, 2, 7}};
+  for (const std::vector<int32_t>& ids : sequences) {
+    for (size_t from : {size_t{1}, size_t{2}, ids.size() - 1}) {
+      double sum = 0;
+      for (double lp : scorer.token_logprobs(ids, from)) sum += lp;
+      // fp32 forwards of different row counts: agreement to about 1e-5 relative.
+      EXPECT_NEAR(sum, reference_loglik(m, ids, from, ids.size()), 1e-4 * (1 + std::abs(sum)));
+    }
+  }
+}
+
+TEST(Evaluate, MultipleChoicePicksTheReferenceArgmax) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("mc.jsonl", R"({"prompt": "the sea", "choices": ["tin", "the tin in", "sea"], "answer": 0}
+{"prompt": "tin", "choices": ["in the", "sea"], "answer": 1}
+{"prompt": "in the", "choices": ["sea sea", "tin", "the"], "answer": 2})");
+  const TaskResult r = evaluate_task(m, "tiny", task, EvalOptions{});
+  ASSERT_EQ(r.predictions.size(), 3u);
+  double acc = 0, acc_norm = 0;
+  for (size_t i = 0; i < task.items.size(); ++i) {
+    const TaskItem& item = task.items[i];
+    std::vector<double> loglik, per_byte;
+    for (const std::string& choice : item.choices) {
+      const TokenizedExample t = tokenize_example(scored_example(item, " " + choice), m.tokenizer, ChatTemplate{}, false);
+      size_t begin = 0;
+      while (!t.loss[begin]) ++begin;
+      // Multiple choice scores the choice only, as lm-evaluation-harness does: the trailing EOS is left out.
+      loglik.push_back(reference_loglik(m, t.ids, begin, t.ids.size() - 1));
+      per_byte.push_back(loglik.back() / double(choice.size()));
+    }
+    const size_t best = size_t(std::max_element(loglik.begin(), loglik.end()) - loglik.begin());
+    const size_t best_norm = size_t(std::max_element(per_byte.begin(), per_byte.end()) - per_byte.begin());
+    EXPECT_EQ(r.predictions[i], item.choices[best]) << "line " << item.line;
+    acc += best == size_t(item.answer);
+    acc_norm += best_norm == size_t(item.answer);
+  }
+  EXPECT_DOUBLE_EQ(r.metrics[0].value, acc / 3);
+  EXPECT_DOUBLE_EQ(r.metrics[1].value, acc_norm / 3);
+}
+
+TEST(Evaluate, PerplexityIsTheExponentOfTheMeanTokenLoss) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("ppl.jsonl", "{\"text\": \"the sea tin\"}\n{\"text\": \"in the tin the sea sea\"}");
+  const TaskResult r = evaluate_task(m, "tiny", task, EvalOptions{});
+  double nll = 0, tokens = 0;
+  for (const TaskItem& item : task.items) {
+    Example e;
+    e.format = DataFormat::Text;
+    e.text = item.text;
+    const std::vector<int32_t> ids = tokenize_example(e, m.tokenizer, ChatTemplate{}, false).ids;
+    nll -= reference_loglik(m, ids, 1, ids.size());
+    tokens += double(ids.size() - 1);
+  }
+  EXPECT_NEAR(r.metrics[0].value, std::exp(nll / tokens), 1e-4 * std::exp(nll / tokens));
+  EXPECT_LE(r.metrics[0].interval.low, r.metrics[0].value);
+  EXPECT_GE(r.metrics[0].interval.high, r.metrics[0].value);
+}
+
+TEST(Evaluate, ClassificationReportsEveryLabelAndShotsChangeThePrompt) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("cls.jsonl", R"({"prompt": "the sea:", "label": "tin"}
+{"prompt": "the tin:", "label": "sea"}
+{"prompt": "in the sea:", "label": "tin"}
+{"prompt": "sea tin:", "label": "in"})");
+  const TaskResult zero = evaluate_task(m, "zero", task, EvalOptions{});
+  ASSERT_TRUE(zero.classification.has_value());
+  EXPECT_EQ(zero.classification->labels, task.labels);
+  EXPECT_EQ(zero.metrics[0].name, "accuracy");
+  EXPECT_EQ(zero.metrics[1].name, "macro_f1");
+  EvalOptions shots;
+  shots.shots = draw_shots(task, 2, 7);
+  ASSERT_EQ(shots.shots.size(), 2u);
+  EXPECT_NE(shots.shots[0].line, shots.shots[1].line);
+  const TaskResult few = evaluate_task(m, "few", task, shots);
+  EXPECT_EQ(few.predictions.size(), 4u);
+  // Paired with itself, a model is never significantly better.
+  EXPECT_GT(paired_p_value(zero, zero, "accuracy", EvalOptions{}), 0.5);
+}
+
+TEST(Report, FlagsForgettingBeyondTheThresholds) {
+  auto result = [](std::string model, double value, bool higher) {
+    TaskResult r;
+    r.model = std::move(model);
+    r.kind = higher ? TaskKind::MultipleChoice : TaskKind::Perplexity;
+    r.metrics.push_back(Metric{higher ? "acc" : "perplexity", value, {value, value}, higher});
+    return r;
+  };
+  EvalRun run;
+  run.command = "whet eval --forgetting";
+  run.models = {"base", "tuned"};
+  TaskRuns text{parse_task("text.jsonl", "{\"text\": \"a\"}"), TaskRole::Forgetting, {}};
+  text.results = {result("base", 10.0, false), result("tuned", 11.5, false)};  // +15%: above the 10% threshold
+  TaskRuns questions{parse_task("q.jsonl", R"({"prompt": "Q", "choices": ["a", "b"], "answer": 0})"),
+                     TaskRole::Forgetting, {}};
+  questions.results = {result("base", 0.60, true), result("tuned", 0.57, true)};  // -3 points: within 5
+  run.tasks = {text, questions};
+  const std::vector<Regression> flagged = forgetting_regressions(run);
+  ASSERT_EQ(flagged.size(), 1u);
+  EXPECT_EQ(flagged[0].model, "tuned");
+  EXPECT_EQ(flagged[0].metric, "perplexity");
+  run.thresholds.perplexity_rise = 0.2;
+  EXPECT_TRUE(forgetting_regressions(run).empty());
+}
+
+}  // namespace
+}  // namespace whet

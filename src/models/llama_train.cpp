@@ -1,6 +1,7 @@
 #include "models/llama_train.h"
 
 #include <cstring>
+#include <numeric>
 
 #include "core/error.h"
 #include "kernels/embedding.h"
@@ -71,8 +72,9 @@ const float* f32(const Weight& w) {
   return reinterpret_cast<const float*>(w.data);
 }
 
-CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
-                       float grad_scale, bool backward) {
+// Embedding, blocks and final norm; returns each block's activations for the backward.
+std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                            const TokenSequence& seq) {
   const LlamaConfig& c = model.config;
   const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
   if (t > acts.max_tokens) fail("train", "sequence of {} tokens exceeds the {} the buffers hold", t, acts.max_tokens);
@@ -90,15 +92,18 @@ CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActi
   const float* x_final = blocks.back().x_out;
   rmsnorm_forward(acts.final_norm_out.data(), acts.final_rstd.data(), x_final, f32(model.weights.final_norm), t, hidden,
                   c.rms_norm_eps);
+  return blocks;
+}
 
+// From d(final norm output) in acts.dx back through the blocks into the gradients of what trains.
+void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
+                    std::vector<BlockActivations>& blocks) {
+  const LlamaConfig& c = model.config;
+  const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
   LlamaWeights* grads = pass.grads;
-  float* dx = backward ? acts.dx.data() : nullptr;
-  const CrossEntropyResult result =
-      lm_head_cross_entropy(dx, grads ? grad_data(grads->lm_head) : nullptr, acts.final_norm_out.data(),
-                            seq.targets.data(), t, model.weights.lm_head, grad_scale);
-  if (!backward) return result;
-
-  // dx holds d(final norm output); turn it into d(x_final) in place via a scratch copy.
+  float* dx = acts.dx.data();
+  const float* x_final = blocks.back().x_out;
+  // Turn d(final norm output) into d(x_final) in place via a scratch copy.
   std::vector<float> d_norm_out(acts.dx.begin(), acts.dx.begin() + t * hidden);
   rmsnorm_backward(dx, grads ? grad_data(grads->final_norm) : nullptr, d_norm_out.data(), x_final,
                    f32(model.weights.final_norm), acts.final_rstd.data(), t, hidden);
@@ -107,6 +112,17 @@ CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActi
     llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
                          grads ? &grads->layers[layer] : nullptr, scratch);
   if (grads && grads->embed.data) embedding_backward(grad_data(grads->embed), dx, seq.ids.data(), t, hidden);
+}
+
+CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
+                       float grad_scale, bool backward) {
+  std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
+  LlamaWeights* grads = pass.grads;
+  const CrossEntropyResult result =
+      lm_head_cross_entropy(backward ? acts.dx.data() : nullptr, grads ? grad_data(grads->lm_head) : nullptr,
+                            acts.final_norm_out.data(), seq.targets.data(), int64_t(seq.ids.size()),
+                            model.weights.lm_head, grad_scale);
+  if (backward) backward_trunk(model, pass, acts, seq, blocks);
   return result;
 }
 
@@ -153,6 +169,23 @@ CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, Ll
   TrainPass pass;
   pass.lora = lora;
   return run(model, pass, acts, seq, 0.0f, /*backward=*/false);
+}
+
+ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                    std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale) {
+  const int64_t t = int64_t(ids.size());
+  const std::vector<int32_t> no_targets(ids.size(), -1), segment_begin(ids.size(), 0);
+  std::vector<int32_t> positions(ids.size());
+  std::iota(positions.begin(), positions.end(), 0);
+  const TokenSequence seq{ids, no_targets, positions, segment_begin};
+  std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
+  const bool backward = head.label >= 0 && grad_scale != 0.0f;
+  const ClassifierHeadResult result =
+      classifier_head(backward ? acts.dx.data() : nullptr, head.dweight, head.dbias, acts.final_norm_out.data(), t,
+                      model.config.hidden_size, head.weight, head.bias, head.labels, head.pooling, head.label,
+                      grad_scale);
+  if (backward && (pass.grads || pass.lora_grads)) backward_trunk(model, pass, acts, seq, blocks);
+  return result;
 }
 
 }  // namespace whet

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/classifier_head.h"
 #include "kernels/cross_entropy.h"
 #include "models/llama.h"
 #include "models/lora_adapter.h"
@@ -44,6 +45,23 @@ struct TrainPass {
 // are added (+=) to what pass names. Returns the summed loss and target count.
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                           const TokenSequence& seq, float grad_scale);
+// A sequence-classification head in place of the LM head (kernels/classifier_head.h).
+struct ClassifierPass {
+  const float* weight = nullptr;  // (labels, hidden)
+  const float* bias = nullptr;    // (labels)
+  int labels = 0;
+  Pooling pooling = Pooling::Last;
+  float* dweight = nullptr;  // += gradients; null: the head is frozen
+  float* dbias = nullptr;
+  int32_t label = -1;  // the right label; -1: prediction only
+};
+
+// One example (positions from 0) through the model and the classification head:
+// label probabilities, and with a label and a non-zero grad_scale, gradients of
+// grad_scale · loss added to the head's and to what pass names.
+ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                    std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale);
+
 // Loss only (evaluation): no gradients, no dropout.
 CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                               const TokenSequence& seq);

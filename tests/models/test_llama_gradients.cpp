@@ -8,6 +8,7 @@
 // Whet in float32, whose summation error on these sizes is about 1e-6).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -130,6 +131,63 @@ TEST(LoraGradients, MatchAutogradOverAnyBase) {
         ++checked;
       });
       EXPECT_EQ(checked, 2 * 4 * loaded.model.config.num_layers);
+    }
+  }
+}
+
+// A sequence-classification head on one example, by last-token and by mean
+// pooling: the loss, the head's own gradients and the gradients it sends back
+// into every base weight (full fine-tuning through the head) match autograd.
+TEST(ClassifierHeadGradients, MatchAutogradThroughTheModel) {
+  for (const char* variant : {"gqa_tied", "untied_llama3", "mha_linear_sharded"}) {
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
+    const nlohmann::json example = nlohmann::json::parse(std::ifstream(dir + "/gradients/classifier/example.json"));
+    const std::vector<int32_t> ids = example.at("ids").get<std::vector<int32_t>>();
+    const int labels = example.at("labels").get<int>();
+    const SafetensorsFile head = SafetensorsFile::open(dir + "/gradients/classifier/head.safetensors");
+    auto values = [](const TensorView& t) {
+      std::vector<float> v(t.numel());
+      dequantize(t.dtype, t.data, v.data(), t.numel());
+      return v;
+    };
+    const std::vector<float> weight = values(*head.find_tensor("weight")), bias = values(*head.find_tensor("bias"));
+    for (Pooling pooling : {Pooling::Last, Pooling::Mean}) {
+      const std::string name(pooling_name(pooling));
+      SCOPED_TRACE(std::string(variant) + " " + name);
+      LlamaWeights grads = make_gradients(loaded.model, [](const std::string&) { return true; });
+      std::vector<float> dweight(weight.size(), 0.0f), dbias(bias.size(), 0.0f);
+      LlamaActivations acts(loaded.model.config, int64_t(ids.size()), 0);
+      TrainPass pass;
+      pass.grads = &grads;
+      ClassifierPass classifier{weight.data(), bias.data(), labels, pooling, dweight.data(), dbias.data(),
+                                example.at("label").get<int32_t>()};
+      const ClassifierHeadResult r = llama_classify(loaded.model, pass, acts, ids, classifier, 1.0f);
+      EXPECT_NEAR(r.loss, example.at("loss").at(name).get<double>(), 1e-5);
+      ASSERT_EQ(r.probabilities.size(), size_t(labels));
+      EXPECT_NEAR(-std::log(r.probabilities[size_t(classifier.label)]), r.loss, 1e-5);
+
+      const SafetensorsFile want = SafetensorsFile::open(dir + "/gradients/classifier/" + name + ".safetensors");
+      expect_close("classifier.weight", dweight.data(), *want.find_tensor("classifier.weight"));
+      expect_close("classifier.bias", dbias.data(), *want.find_tensor("classifier.bias"));
+      int checked = 0;
+      for_each_weight(grads, loaded.model.config, [&](const std::string& tensor, const Weight& g) {
+        const TensorView* ref = want.find_tensor(hf_tensor_name(tensor));
+        if (!ref) {  // an untied LM head takes no part
+          EXPECT_TRUE(std::all_of(grad_data(g), grad_data(g) + g.numel(), [](float v) { return v == 0.0f; })) << tensor;
+          return;
+        }
+        expect_close(tensor, grad_data(g), *ref);
+        ++checked;
+      });
+      EXPECT_GE(checked, 2 + 9 * loaded.model.config.num_layers) << "embeddings, norms and every block weight";
+
+      // Prediction only: the same probabilities, and nothing is written.
+      classifier.label = -1;
+      std::fill(dweight.begin(), dweight.end(), 0.0f);
+      const ClassifierHeadResult predicted = llama_classify(loaded.model, TrainPass{}, acts, ids, classifier, 1.0f);
+      for (int l = 0; l < labels; ++l) EXPECT_NEAR(predicted.probabilities[size_t(l)], r.probabilities[size_t(l)], 1e-6);
+      EXPECT_TRUE(std::all_of(dweight.begin(), dweight.end(), [](float v) { return v == 0.0f; }));
     }
   }
 }

@@ -127,8 +127,9 @@ class Llama(torch.nn.Module):
         rotated = torch.cat([-x[..., half:], x[..., :half]], -1)
         return x * cos + rotated * sin
 
-    def forward(self, ids, positions=None, segment_begin=None):
-        """Logits (T, vocab) for one sequence of token ids (a 1-D LongTensor). Packed
+    def forward(self, ids, positions=None, segment_begin=None, hidden=False):
+        """Logits (T, vocab) for one sequence of token ids (a 1-D LongTensor), or with
+        hidden the final-norm hidden states (T, hidden) the heads read. Packed
         sequences give each token's position and the first key it may attend to."""
         t = ids.shape[0]
         positions = torch.arange(t) if positions is None else positions
@@ -154,6 +155,8 @@ class Llama(torch.nn.Module):
             up = self.project(h, pre + "mlp.up_proj")
             x = x + self.project(torch.nn.functional.silu(gate) * up, pre + "mlp.down_proj")
         x = self.rms_norm(x, self.p("model.norm.weight"))
+        if hidden:
+            return x
         head = self.p("model.embed_tokens.weight") if self.tied else self.p("lm_head.weight")
         return x @ head.T
 

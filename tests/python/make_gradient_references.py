@@ -10,6 +10,10 @@ For each tiny variant directory made by make_tiny_models.py, writes
                              with random non-zero A and B on q, v, gate and down
   gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter
   gradients/lora.json        the loss with the adapter
+  gradients/classifier/      a sequence-classification head (head.safetensors: weight, bias) on
+                             one example (example.json: ids, label, labels, and the loss per
+                             pooling); {last,mean}.safetensors: d(loss)/d(head) and
+                             d(loss)/d(every base weight) with that pooling
 
 The loss is the mean cross-entropy over targets >= 0; everything runs in float64.
 """
@@ -80,6 +84,39 @@ def write_peft_adapter(path, adapters):
         json.dump(config, f, indent=2)
 
 
+CLASSIFIER_LABELS = 3
+
+
+def make_classifier(variant_dir, config, tensors, seed):
+    out = os.path.join(variant_dir, "gradients", "classifier")
+    os.makedirs(out, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    hidden = config["hidden_size"]
+    ids = torch.randint(0, config["vocab_size"], (11,), generator=g).tolist()
+    label = 2
+    head = {"weight": torch.randn(CLASSIFIER_LABELS, hidden, generator=g).float().double() / hidden ** 0.5,
+            "bias": (0.1 * torch.randn(CLASSIFIER_LABELS, generator=g)).float().double()}
+    write_safetensors(os.path.join(out, "head.safetensors"), head)
+    losses = {}
+    for pooling in ["last", "mean"]:
+        model = Llama(config, tensors).double()
+        weight = head["weight"].clone().requires_grad_(True)
+        bias = head["bias"].clone().requires_grad_(True)
+        x = model(torch.tensor(ids), hidden=True)
+        pooled = x[-1] if pooling == "last" else x.mean(0)
+        logits = pooled @ weight.T + bias
+        loss = torch.nn.functional.cross_entropy(logits[None], torch.tensor([label]))
+        loss.backward()
+        # The LM head takes no part: an untied one has no gradient.
+        grads = {name.replace("/", "."): p.grad for name, p in model.params.items() if p.grad is not None}
+        grads["classifier.weight"] = weight.grad
+        grads["classifier.bias"] = bias.grad
+        write_safetensors(os.path.join(out, f"{pooling}.safetensors"), grads)
+        losses[pooling] = loss.item()
+    with open(os.path.join(out, "example.json"), "w") as f:
+        json.dump({"ids": ids, "label": label, "labels": CLASSIFIER_LABELS, "loss": losses}, f)
+
+
 def make(variant_dir, seed):
     out = os.path.join(variant_dir, "gradients")
     os.makedirs(out, exist_ok=True)
@@ -109,6 +146,8 @@ def make(variant_dir, seed):
     write_safetensors(os.path.join(out, "lora_grads.safetensors"), lora_grads)
     with open(os.path.join(out, "lora.json"), "w") as f:
         json.dump({"loss": loss.item()}, f)
+
+    make_classifier(variant_dir, config, tensors, seed + 2)
 
 
 def main():

@@ -1,0 +1,31 @@
+#pragma once
+// A sequence-classification head: the final hidden states of one example are
+// pooled into one vector (its last token's, or the mean over its tokens), and
+// a linear layer turns that into one logit per label. The loss is the
+// cross-entropy of the right label. The head is labels × hidden, tiny beside the
+// model, so one plain loop serves as both kernel and reference; PyTorch checks it
+// (tests/python/make_gradient_references.py).
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace whet {
+
+enum class Pooling { Last, Mean };
+std::string_view pooling_name(Pooling pooling);
+std::optional<Pooling> pooling_from_name(std::string_view name);  // "last", "mean"
+
+struct ClassifierHeadResult {
+  std::vector<float> probabilities;  // (labels), softmax of the logits
+  double loss = 0;                   // -log p(label); 0 without a label
+};
+
+// h (t, hidden): one example's final hidden states; weight (labels, hidden), bias (labels).
+// With dh not null and label ≥ 0, also the backward of grad_scale · loss:
+// dh (t, hidden) = (zero on rows the pooling ignores), dweight and dbias += when not null.
+ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
+                                     const float* weight, const float* bias, int labels, Pooling pooling,
+                                     int32_t label, float grad_scale);
+
+}  // namespace whet

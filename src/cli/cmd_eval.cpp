@@ -22,6 +22,7 @@ struct EvalCommandOptions {
   std::string base;                    // empty: the default model
   std::vector<std::string> adapters;   // [NAME=]DIR
   std::vector<std::string> compare;    // [NAME=]PATH of other (e.g. fully fine-tuned) models
+  std::vector<std::string> classifiers;  // [NAME=]DIR of classification heads (with their adapter, if any)
   std::vector<std::string> tasks;
   int few_shot = 0;
   std::string few_shot_from;
@@ -70,12 +71,14 @@ std::vector<TaskRuns> tasks_to_run(const EvalCommandOptions& o) {
 }
 
 // Runs the tasks on one model as loaded and appends the results. Few-shot
-// examples belong to the user's tasks, so a few-shot row runs only those: the
-// built-in checks would repeat the zero-shot base model's numbers.
+// examples belong to the user's tasks, so a few-shot row runs only those, as
+// does a classification head on the unchanged base: the built-in checks would
+// repeat the zero-shot base model's numbers.
 void evaluate_model(const LoadedModel& model, const std::string& name, const std::vector<TaskItem>& shots,
                     const EvalOptions& eval, std::vector<TaskRuns>& runs) {
+  const bool base_unchanged = !shots.empty() || (eval.classifier && !model.adapter);
   for (TaskRuns& t : runs) {
-    if (!shots.empty() && t.role != TaskRole::Task) continue;
+    if (base_unchanged && t.role != TaskRole::Task) continue;
     EvalOptions options = eval;
     if (t.role == TaskRole::Task) options.shots = shots;
     ProgressLine progress(fmt::format("{} on {}", name, t.task.path));
@@ -112,6 +115,15 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     run.models.push_back(name);
     evaluate_model(base, name, {}, run.options, run.tasks);
   }
+  for (const std::string& spec : o.classifiers) {
+    const auto [name, dir] = named_path(spec);
+    base.adapter = std::filesystem::exists(dir + "/adapter_config.json") ? load_adapter(dir, base) : nullptr;
+    const SequenceClassifier head = load_sequence_classifier(dir, base.model.config.hidden_size);
+    EvalOptions options = run.options;
+    options.classifier = &head;
+    run.models.push_back(name);
+    evaluate_model(base, name, {}, options, run.tasks);
+  }
   base.adapter.reset();
   for (const std::string& spec : o.compare) {
     const auto [name, path] = named_path(spec);
@@ -144,6 +156,9 @@ void add_eval_command(CLI::App& app, int argc, char** argv) {
   o->model.add_loading_options(*command);
   command->add_option("--adapter", o->adapters, "[NAME=]DIR: a PEFT adapter on the base model, evaluated as its own row (repeatable)");
   command->add_option("--compare-model", o->compare, "[NAME=]PATH: another model, e.g. fully fine-tuned, evaluated as its own row (repeatable)");
+  command->add_option("--classifier", o->classifiers,
+                      "[NAME=]DIR: a classification head trained on the base (task_type seq_cls), with the adapter "
+                      "beside it if any; classification tasks are labelled by it (repeatable)");
   command->add_option("--task", o->tasks, "Task file (JSONL; kinds in docs/eval.md) (repeatable)");
   command->add_option("--few-shot", o->few_shot, "Also evaluate the base model with K examples before each item")
       ->check(CLI::NonNegativeNumber);

@@ -19,6 +19,9 @@ struct TrainingSequence {
   std::vector<int32_t> ids, targets;
   std::vector<int32_t> positions;      // rope position within the example, from 0
   std::vector<int32_t> segment_begin;  // index of the example's first position: attend to [segment_begin[i], i]
+  // Sequence classification: one example whose label index a classification
+  // head learns (targets all -1, every token an input); -1 for causal-LM sequences.
+  int32_t label = -1;
 
   bool operator==(const TrainingSequence&) const = default;
 };

@@ -5,6 +5,9 @@
 // the beginning of another ("card" and "cards") is not favoured.
 #include "eval/evaluate.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,6 +18,7 @@
 #include "data/tokenize_example.h"
 #include "eval/loglikelihood.h"
 #include "generate/generator.h"
+#include "models/llama_train.h"
 
 namespace whet {
 namespace {
@@ -128,17 +132,36 @@ void score_choices(const LoadedModel& model, const Task& task, const EvalOptions
   }
 }
 
+// Classification by a trained head: the most probable of its labels.
+void classify_with_head(const LoadedModel& model, const Task& task, const EvalOptions& options, TaskResult& result,
+                        const EvalProgress& progress) {
+  const SequenceClassifier& head = *options.classifier;
+  for (const std::string& label : task.labels)
+    if (head.label_index(label) < 0)
+      fail("eval", "{}: label '{}' is not one of the classification head's ({})", task.path, label,
+           fmt::join(head.labels, ", "));
+  std::vector<TaskItem> items;
+  for (const TaskItem& item : task.items) items.push_back(with_shots(item, options.shots, task.kind));
+  std::vector<std::string> references;
+  for (const ClassifierHeadResult& r : classify_items(model, head, items, progress)) {
+    const size_t best = size_t(std::max_element(r.probabilities.begin(), r.probabilities.end()) - r.probabilities.begin());
+    result.predictions.push_back(head.labels[best]);
+    references.push_back(task.items[references.size()].label);
+    result.per_item["accuracy"].push_back(result.predictions.back() == references.back() ? 1.0 : 0.0);
+  }
+  result.classification = classification_report(result.predictions, references);
+}
+
 // Generation: greedy answers, scored against every reference answer (the best counts).
 void generate_answers(const LoadedModel& model, const Task& task, const EvalOptions& options, TaskResult& result,
                       const EvalProgress& progress) {
-  const Tokenization tokenization(model);
   GenerationOptions greedy;
   greedy.sampling.temperature = 0.0f;
   greedy.max_tokens = options.max_new_tokens;
   std::vector<std::string> references;
   for (size_t i = 0; i < task.items.size(); ++i) {
     const TaskItem item = with_shots(task.items[i], options.shots, task.kind);
-    const std::vector<int32_t> prompt = tokenization.prompt(item, reference_continuation(item, task.kind));
+    const std::vector<int32_t> prompt = prompt_tokens(model, item);
     if (int64_t(prompt.size()) + greedy.max_tokens > context_of(model))
       fail("eval", "{}:{}: the prompt ({} tokens) and {} new tokens exceed the context of {}", task.path, item.line,
            prompt.size(), greedy.max_tokens, context_of(model));
@@ -301,7 +324,8 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
   switch (task.kind) {
     case TaskKind::Perplexity: score_texts(model, task, result, progress); break;
     case TaskKind::Classification:
-      if (options.classify_by_generation) generate_answers(model, task, options, result, progress);
+      if (options.classifier) classify_with_head(model, task, options, result, progress);
+      else if (options.classify_by_generation) generate_answers(model, task, options, result, progress);
       else score_choices(model, task, options, result, progress);
       break;
     case TaskKind::MultipleChoice: score_choices(model, task, options, result, progress); break;
@@ -321,6 +345,30 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item) {
+  // The prompt is tokenized apart from what follows it, so any continuation serves.
+  return Tokenization(model).prompt(item, "x");
+}
+
+std::vector<ClassifierHeadResult> classify_items(const LoadedModel& model, const SequenceClassifier& head,
+                                                 const std::vector<TaskItem>& items, const EvalProgress& progress) {
+  std::vector<std::vector<int32_t>> prompts;
+  size_t longest = 1;
+  for (const TaskItem& item : items) {
+    prompts.push_back(prompt_tokens(model, item));
+    longest = std::max(longest, prompts.back().size());
+  }
+  LlamaActivations acts(model.model.config, int64_t(longest), model.adapter ? model.adapter->config.rank : 0);
+  TrainPass pass;
+  pass.lora = model.adapter.get();
+  std::vector<ClassifierHeadResult> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    out.push_back(llama_classify(model.model, pass, acts, prompts[i], head.pass(), 0.0f));
+    if (progress) progress(int64_t(i + 1), int64_t(items.size()));
+  }
+  return out;
 }
 
 std::vector<TaskItem> draw_shots(const Task& source, int count, uint64_t seed) {

@@ -11,12 +11,17 @@
 #include "eval/metrics.h"
 #include "eval/task.h"
 #include "models/model_loader.h"
+#include "models/sequence_classifier.h"
 
 namespace whet {
+
+// Called after each item with (done, total).
+using EvalProgress = std::function<void(int64_t, int64_t)>;
 
 struct EvalOptions {
   std::vector<TaskItem> shots;        // few-shot examples placed before every item (same kind as the task)
   bool classify_by_generation = false;  // classification: generate and match the normalised answer to a label
+  const SequenceClassifier* classifier = nullptr;  // classification: a trained head decides (not owned)
   int max_new_tokens = 64;              // generation
   int resamples = 1000;                 // bootstrap
   double level = 0.95;
@@ -53,9 +58,6 @@ struct TaskResult {
   double seconds = 0;
 };
 
-// Called after each item with (done, total).
-using EvalProgress = std::function<void(int64_t, int64_t)>;
-
 TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name, const Task& task,
                          const EvalOptions& options, const EvalProgress& progress = {});
 
@@ -72,6 +74,15 @@ Statistic metric_statistic(const TaskResult& result, const std::string& metric);
 
 // One-sided paired bootstrap p-value of "a is better than b" on `metric`.
 double paired_p_value(const TaskResult& a, const TaskResult& b, const std::string& metric, const EvalOptions& options);
+
+// The tokens of an item's prompt as training tokenizes it (chat template up to
+// the assistant's reply, or [BOS] and the raw prompt).
+std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item);
+
+// Label probabilities of a classification head for each item's prompt, with
+// the model's adapter if it has one.
+std::vector<ClassifierHeadResult> classify_items(const LoadedModel& model, const SequenceClassifier& head,
+                                                 const std::vector<TaskItem>& items, const EvalProgress& progress = {});
 
 // `count` items drawn without replacement with `seed`, in the order drawn.
 std::vector<TaskItem> draw_shots(const Task& source, int count, uint64_t seed);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -101,10 +102,12 @@ TaskItem parse_item(const json& object, TaskKind kind, const std::string& where)
 
 std::string_view task_kind_name(TaskKind kind) { return kKindNames[size_t(kind)]; }
 
-Task parse_task(const std::string& path, std::string_view text) {
-  Task task;
-  task.path = path;
-  std::set<std::string> labels;
+namespace {
+
+// Calls fn(object, where, line_number) for each non-blank line: a UTF-8 BOM,
+// CRLF endings and blank lines are accepted, anything but a JSON object is not.
+void for_each_object(const std::string& path, std::string_view text,
+                     const std::function<void(const json&, const std::string&, size_t)>& fn) {
   size_t line_number = 0;
   for (size_t start = 0; start < text.size();) {
     size_t end = text.find('\n', start);
@@ -118,6 +121,25 @@ Task parse_task(const std::string& path, std::string_view text) {
     const std::string where = fmt::format("{}:{}", path, line_number);
     const json object = parse_json_line(line, where);
     if (!object.is_object()) fail(where, "expected a JSON object, got {}", object.type_name());
+    fn(object, where, line_number);
+  }
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Task parse_task(const std::string& path, std::string_view text) {
+  Task task;
+  task.path = path;
+  std::set<std::string> labels;
+  for_each_object(path, text, [&](const json& object, const std::string& where, size_t line_number) {
     const TaskKind kind = detect_kind(object, where);
     if (task.items.empty()) task.kind = kind;
     if (kind != task.kind)
@@ -125,7 +147,7 @@ Task parse_task(const std::string& path, std::string_view text) {
     task.items.push_back(parse_item(object, kind, where));
     task.items.back().line = line_number;
     if (kind == TaskKind::Classification) labels.insert(task.items.back().label);
-  }
+  });
   if (task.items.empty()) fail(path, "no task items");
   if (task.kind == TaskKind::Classification && labels.size() < 2)
     fail(path, "a classification task needs at least two labels, found {}", labels.size());
@@ -133,13 +155,21 @@ Task parse_task(const std::string& path, std::string_view text) {
   return task;
 }
 
-Task read_task(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot read the task file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_task(path, text.str());
+Task read_task(const std::string& path) { return parse_task(path, read_text(path)); }
+
+std::vector<TaskItem> parse_prompts(const std::string& path, std::string_view text) {
+  std::vector<TaskItem> items;
+  for_each_object(path, text, [&](const json& object, const std::string& where, size_t line_number) {
+    TaskItem& item = items.emplace_back();
+    read_prompt(object, item, where);
+    if (json_member(object, "label")) item.label = json_nonempty_string_at(object, "label", where);
+    item.line = line_number;
+  });
+  if (items.empty()) fail(path, "no prompts");
+  return items;
 }
+
+std::vector<TaskItem> read_prompts(const std::string& path) { return parse_prompts(path, read_text(path)); }
 
 Example scored_example(const TaskItem& item, const std::string& continuation) {
   Example example;

@@ -47,6 +47,10 @@ Task read_task(const std::string& path);
 // The same from text already in memory (the built-in general-ability tasks).
 Task parse_task(const std::string& path, std::string_view text);
 
+// Lines of prompts to classify: {"prompt" or "messages", "label"?}; errors name the file and line.
+std::vector<TaskItem> read_prompts(const std::string& path);
+std::vector<TaskItem> parse_prompts(const std::string& path, std::string_view text);
+
 // The item's prompt followed by `continuation` as a training example, so
 // tokenize_example() gives the scored tokens exactly as training saw them.
 Example scored_example(const TaskItem& item, const std::string& continuation);

@@ -15,17 +15,32 @@ std::optional<Pooling> pooling_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
-                                     const float* weight, const float* bias, int labels, Pooling pooling,
-                                     int32_t label, float grad_scale) {
-  WHET_ASSERT(t > 0 && labels > 0 && label < labels);
-  // Pooled in double: a mean over a long example would otherwise lose the low bits.
+namespace {
+
+// Pooled in double: a mean over a long example would otherwise lose the low bits.
+std::vector<double> pooled_rows(const float* h, int64_t t, int64_t hidden, Pooling pooling) {
   std::vector<double> pooled(static_cast<size_t>(hidden), 0.0);
   const int64_t first = pooling == Pooling::Last ? t - 1 : 0;
   for (int64_t r = first; r < t; ++r)
     for (int64_t c = 0; c < hidden; ++c) pooled[size_t(c)] += h[r * hidden + c];
+  for (double& v : pooled) v /= double(t - first);
+  return pooled;
+}
+
+}  // namespace
+
+std::vector<float> pool_hidden(const float* h, int64_t t, int64_t hidden, Pooling pooling) {
+  const std::vector<double> pooled = pooled_rows(h, t, hidden, pooling);
+  return std::vector<float>(pooled.begin(), pooled.end());
+}
+
+ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
+                                     const float* weight, const float* bias, int labels, Pooling pooling,
+                                     int32_t label, float grad_scale) {
+  WHET_ASSERT(t > 0 && labels > 0 && label < labels);
+  const std::vector<double> pooled = pooled_rows(h, t, hidden, pooling);
+  const int64_t first = pooling == Pooling::Last ? t - 1 : 0;
   const double rows = double(t - first);
-  for (double& v : pooled) v /= rows;
 
   std::vector<double> logits(static_cast<size_t>(labels));
   for (int l = 0; l < labels; ++l) {

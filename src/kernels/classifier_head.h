@@ -16,6 +16,9 @@ enum class Pooling { Last, Mean };
 std::string_view pooling_name(Pooling pooling);
 std::optional<Pooling> pooling_from_name(std::string_view name);  // "last", "mean"
 
+// The pooled vector (hidden) of h (t, hidden): its last row or the mean of its rows.
+std::vector<float> pool_hidden(const float* h, int64_t t, int64_t hidden, Pooling pooling);
+
 struct ClassifierHeadResult {
   std::vector<float> probabilities;  // (labels), softmax of the logits
   double loss = 0;                   // -log p(label); 0 without a label

@@ -171,13 +171,36 @@ CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, Ll
   return run(model, pass, acts, seq, 0.0f, /*backward=*/false);
 }
 
+namespace {
+
+// One example alone: positions from 0, no targets, one attention segment.
+struct SingleExample {
+  std::vector<int32_t> no_targets, positions, segment_begin;
+  TokenSequence seq;
+  SingleExample(const SingleExample&) = delete;  // seq points into the members
+  explicit SingleExample(std::span<const int32_t> ids)
+      : no_targets(ids.size(), -1), positions(ids.size()), segment_begin(ids.size(), 0) {
+    std::iota(positions.begin(), positions.end(), 0);
+    seq = TokenSequence{ids, no_targets, positions, segment_begin};
+  }
+};
+
+}  // namespace
+
+std::vector<float> llama_pooled_hidden(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                                       std::span<const int32_t> ids, Pooling pooling) {
+  const SingleExample example(ids);
+  TrainPass pass;
+  pass.lora = lora;
+  forward_trunk(model, pass, acts, example.seq);
+  return pool_hidden(acts.final_norm_out.data(), int64_t(ids.size()), model.config.hidden_size, pooling);
+}
+
 ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                     std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale) {
   const int64_t t = int64_t(ids.size());
-  const std::vector<int32_t> no_targets(ids.size(), -1), segment_begin(ids.size(), 0);
-  std::vector<int32_t> positions(ids.size());
-  std::iota(positions.begin(), positions.end(), 0);
-  const TokenSequence seq{ids, no_targets, positions, segment_begin};
+  const SingleExample example(ids);
+  const TokenSequence& seq = example.seq;
   std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
   const bool backward = head.label >= 0 && grad_scale != 0.0f;
   const ClassifierHeadResult result =

@@ -62,6 +62,11 @@ struct ClassifierPass {
 ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                     std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale);
 
+// The pooled final hidden state of one example: what a classification head
+// reads, computed once when the model under it is frozen.
+std::vector<float> llama_pooled_hidden(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                                       std::span<const int32_t> ids, Pooling pooling);
+
 // Loss only (evaluation): no gradients, no dropout.
 CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                               const TokenSequence& seq);

@@ -39,6 +39,8 @@ constexpr std::array<std::string_view, 5> kDataFormats = {"auto", "text", "compl
 constexpr std::array<std::string_view, 2> kOptimizers = {"adamw", "sgd"};
 constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "cosine"};
 constexpr std::array<std::string_view, 3> kWeightFormats = {"native", "f32", "bf16"};
+constexpr std::array<std::string_view, 2> kTaskTypes = {"causal_lm", "seq_cls"};
+constexpr std::array<std::string_view, 2> kPoolings = {"last", "mean"};
 constexpr std::array<std::string_view, 7> kModules = {"q", "k", "v", "o", "gate", "up", "down"};
 constexpr std::string_view kAllLinear = "all-linear";
 
@@ -107,6 +109,11 @@ constexpr auto kKeys = std::to_array<Key>({
      "How the frozen base is held for lora and freeze: native (as stored in the file, decoded on use), "
      "f32 or bf16; full always trains f32 masters"},
     {"threads", kRun, IntField{&C::threads, 0}, "Worker threads; 0: all cores"},
+    {"task_type", kRun, TextField{&C::task_type, kTaskTypes},
+     "causal_lm: learn to continue text; seq_cls: learn a classification head on {\"prompt\" or \"messages\", "
+     "\"label\"} lines (with method freeze, train_last_n_blocks 0 and train_norms false, only the head trains)"},
+    {"pooling", kRun, TextField{&C::pooling, kPoolings},
+     "seq_cls: what the head reads, the last token's hidden state (last) or the mean over the tokens (mean)"},
 
     {"train_data", kData, PathsField{&C::train_data}, "Training data: a file or a list of files", true},
     {"val_data", kData, PathsField{&C::val_data}, "Validation data: a file or a list of files; empty: none"},

@@ -23,6 +23,8 @@ struct TrainConfig {
   int seed = 42;
   std::string weights = "native";  // frozen base for lora/freeze: "native", "f32" or "bf16" (weight_format_from_name)
   int threads = 0;                 // 0 = all cores
+  std::string task_type = "causal_lm";  // or "seq_cls": a classification head on labelled lines
+  std::string pooling = "last";         // seq_cls: "last" token's hidden state or "mean" over the tokens
 
   // Data
   std::vector<std::string> train_data;  // {"data/train.jsonl", "data/extra.jsonl"}; required

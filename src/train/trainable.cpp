@@ -74,7 +74,22 @@ bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const st
   return !norm || config.train_norms;
 }
 
-TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block) {
+namespace {
+
+void add_classifier(TrainableState& s, ClassifierTraining* classifier) {
+  s.classifier = classifier;
+  if (!classifier) return;
+  SequenceClassifier& head = classifier->head;
+  s.parameters.push_back(Parameter{"score.weight", head.weight.data(), classifier->dweight.data(),
+                                   int64_t(head.weight.size()), true});
+  s.parameters.push_back(Parameter{"score.bias", head.bias.data(), classifier->dbias.data(),
+                                   int64_t(head.bias.size()), false});
+}
+
+}  // namespace
+
+TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block,
+                              ClassifierTraining* classifier) {
   TrainableState s;
   const LlamaConfig& c = loaded.model.config;
   if (config.method == TrainMethod::Lora) {
@@ -88,9 +103,11 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
     for_each_lora_tensor(*s.lora, [&](const std::string& name, std::vector<float>& v, int64_t, int64_t) {
       s.parameters.push_back(Parameter{name, v.data(), grads[i++], int64_t(v.size()), true});
     });
+    add_classifier(s, classifier);
     return s;
   }
   auto trains = [&](const std::string& name) {
+    if (classifier && name == "output.weight") return false;  // the LM head is not used
     return config.method == TrainMethod::Full || freeze_trains(config, c, name, first_block);
   };
   s.grads = std::make_unique<LlamaWeights>(make_gradients(loaded.model, trains));
@@ -104,6 +121,8 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
     // Norm weights are vectors; like Hugging Face's Trainer, they get no weight decay.
     s.parameters.push_back(Parameter{name, grad_data(w), grad, w.numel(), w.rows > 1});
   });
+  if (s.parameters.empty()) s.grads.reset();  // a frozen base: no backward through it
+  add_classifier(s, classifier);
   if (s.parameters.empty()) fail("train", "nothing trains: every weight is frozen by this configuration");
   return s;
 }

@@ -3,20 +3,37 @@
 // weight (full), or some of them (freeze). Holds the gradient buffers and the
 // one Parameter list that the optimiser, clipping and checkpoints walk.
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
+#include "data/sequences.h"
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
 #include "models/model_loader.h"
+#include "models/sequence_classifier.h"
 #include "train/parameter.h"
 #include "train/train_config.h"
 
 namespace whet {
 
+// A sequence-classification head trained with the run (task_type seq_cls): the
+// head and its gradient buffers. The run owns it, so rebuilding the state (on
+// resume or when gradual unfreezing releases a block) keeps what it learned.
+struct ClassifierTraining {
+  SequenceClassifier head;
+  std::vector<float> dweight, dbias;
+  // On a frozen base, each example's pooled hidden state, computed at its first use:
+  // later epochs and evaluations train and score the head alone.
+  std::unordered_map<const TrainingSequence*, std::vector<float>> features;
+  explicit ClassifierTraining(SequenceClassifier h)
+      : head(std::move(h)), dweight(head.weight.size(), 0.0f), dbias(head.bias.size(), 0.0f) {}
+};
+
 struct TrainableState {
   std::unique_ptr<LlamaLora> lora, lora_grads;  // method lora
   std::unique_ptr<LlamaWeights> grads;          // full / freeze: null data marks a frozen weight
+  ClassifierTraining* classifier = nullptr;     // task_type seq_cls; not owned
   std::vector<Parameter> parameters;
   TrainPass pass() const;                       // the forward/backward's view of the above
 };
@@ -33,7 +50,11 @@ int first_trainable_block_at(const TrainConfig& config, const LlamaConfig& model
 bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const std::string& name, int first_block);
 
 // Builds the state for `config.method`; a LoRA adapter starts from PEFT's initialisation with config.seed.
-TrainableState make_trainable(LoadedModel& model, const TrainConfig& config, int first_trainable_block);
+// With a classifier, its weight and bias train too ("score.weight", "score.bias"),
+// the LM head does not, and a base whose weights are all frozen gets no gradients
+// at all (feature extraction: only the head learns).
+TrainableState make_trainable(LoadedModel& model, const TrainConfig& config, int first_trainable_block,
+                              ClassifierTraining* classifier = nullptr);
 void zero_grads(const TrainableState& state);
 
 }  // namespace whet

@@ -16,6 +16,7 @@
 #include "data/dataset.h"
 #include "data/shuffle.h"
 #include "eval/evaluate.h"
+#include "train/classification_data.h"
 #include "io/json_fields.h"
 #include "models/llama_export.h"
 #include "models/lora_peft.h"
@@ -48,7 +49,33 @@ DataOptions data_options(const TrainConfig& c) {
 TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
 
 int64_t target_count(const TrainingSequence& s) {
+  if (s.label >= 0) return 1;
   return std::count_if(s.targets.begin(), s.targets.end(), [](int32_t t) { return t >= 0; });
+}
+
+// One sequence's summed loss, and with a non-zero grad_scale its gradients:
+// through the LM head, or through the classification head for a labelled one.
+CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState& state, const TrainPass& pass,
+                                 LlamaActivations& acts, const TrainingSequence& s, float grad_scale) {
+  if (s.label >= 0) {
+    ClassifierTraining& c = *state.classifier;
+    const bool backward = grad_scale != 0.0f;
+    ClassifierPass head =
+        c.head.pass(s.label, backward ? c.dweight.data() : nullptr, backward ? c.dbias.data() : nullptr);
+    if (state.grads || state.lora) return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
+    auto cached = c.features.find(&s);
+    if (cached == c.features.end())
+      cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
+    // The pooled vector is the head's whole input: one row, "last" pooling of it is itself.
+    std::vector<float> unused_dh(cached->second.size());
+    const ClassifierHeadResult r =
+        classifier_head(backward ? unused_dh.data() : nullptr, head.dweight, head.dbias, cached->second.data(), 1,
+                        int64_t(cached->second.size()), head.weight, head.bias, head.labels, Pooling::Last, s.label,
+                        grad_scale);
+    return {r.loss, 1};
+  }
+  return grad_scale != 0.0f ? llama_forward_backward(loaded.model, pass, acts, view(s), grad_scale)
+                            : llama_loss(loaded.model, pass.lora, acts, view(s));
 }
 
 // Sequences of one epoch in training order: the first epoch keeps the data
@@ -66,8 +93,10 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& state, LlamaAc
                  const std::vector<TrainingSequence>& sequences) {
   double sum = 0.0;
   int64_t targets = 0;
+  TrainPass pass;
+  pass.lora = state.lora.get();
   for (const TrainingSequence& s : sequences) {
-    const CrossEntropyResult r = llama_loss(loaded.model, state.lora.get(), acts, view(s));
+    const CrossEntropyResult r = sequence_loss(loaded, state, pass, acts, s, 0.0f);
     sum += r.loss_sum;
     targets += r.targets;
   }
@@ -90,6 +119,7 @@ bool metric_direction(const Task& task, const std::string& metric) {
 std::vector<Metric> score_task(LoadedModel& loaded, const TrainableState& state, const Task& task) {
   loaded.adapter = state.lora ? std::shared_ptr<const LlamaLora>(state.lora.get(), [](const LlamaLora*) {}) : nullptr;
   EvalOptions options;
+  if (state.classifier) options.classifier = &state.classifier->head;
   options.resamples = 100;  // intervals are not shown during training
   const TaskResult result = evaluate_task(loaded, "training", task, options);
   loaded.adapter.reset();
@@ -108,13 +138,20 @@ OptimizerConfig optimizer_config(const TrainConfig& c) {
 }
 
 // Writes the trained result: a PEFT adapter, or the model as an HF directory and GGUF.
+// What a run writes: a classification head, if any, beside the adapter, or
+// beside the model when base weights trained (a head on a frozen base is written alone).
 void write_outputs(LoadedModel& loaded, TrainableState& state, const std::string& dir, const std::string& base) {
+  if (state.classifier) save_sequence_classifier(state.classifier->head, dir);
   if (state.lora) {
     save_peft_adapter(*state.lora, dir, base);
-    return;
+  } else if (state.grads) {
+    export_hf_dir(loaded, dir, DType::F32);
+    export_gguf(loaded, dir + "/model.gguf", DType::F16);
   }
-  export_hf_dir(loaded, dir, DType::F32);
-  export_gguf(loaded, dir + "/model.gguf", DType::F16);
+}
+
+std::string output_name(const TrainableState& state) {
+  return state.lora ? "adapter" : state.grads ? "model" : "classifier";
 }
 
 // metrics.jsonl. A resumed run first drops the lines after its checkpoint (a
@@ -174,9 +211,21 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   const LlamaConfig& mc = loaded.model.config;
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
 
-  const ChatTemplate chat = loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
-  const Dataset data = load_dataset(config.train_data, config.val_data, loaded.tokenizer, chat, data_options(config));
-  say(data.stats.summary());
+  Dataset data;
+  std::optional<ClassifierTraining> classifier;
+  if (config.task_type == "seq_cls") {
+    ClassificationData labelled = load_classification_data(config, loaded);
+    say(labelled.summary);
+    data.train = std::move(labelled.train);
+    data.validation = std::move(labelled.validation);
+    classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
+                                                mc.hidden_size, uint64_t(config.seed)));
+  } else {
+    const ChatTemplate chat = loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
+    data = load_dataset(config.train_data, config.val_data, loaded.tokenizer, chat, data_options(config));
+    say(data.stats.summary());
+  }
+  ClassifierTraining* const head = classifier ? &*classifier : nullptr;
 
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
@@ -190,7 +239,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
                             0.0};
 
   int first_block = initial_first_trainable_block(config, mc);
-  TrainableState state = make_trainable(loaded, config, first_block);
+  TrainableState state = make_trainable(loaded, config, first_block, head);
   auto optimizer = std::make_unique<Optimizer>(state.parameters, optimizer_config(config));
   LoopState loop;
   if (options.resume) {
@@ -199,7 +248,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
     // Gradual unfreezing may have released blocks since the start: rebuild what trains first.
     const nlohmann::json saved = read_json_object(checkpoint + "/trainer_state.json");
     first_block = first_trainable_block_at(config, mc, saved.value("step", int64_t(0)), saved.value("epoch", int64_t(0)));
-    state = make_trainable(loaded, config, first_block);
+    state = make_trainable(loaded, config, first_block, head);
     optimizer = std::make_unique<Optimizer>(state.parameters, optimizer_config(config));
     loop = load_checkpoint(checkpoint, state.parameters, *optimizer);
     say(fmt::format("resumed from {} at step {}", checkpoint, loop.step));
@@ -266,7 +315,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
       first_block = wanted_block;
       const std::vector<TensorView> old_state = optimizer->state();
       std::vector<std::vector<float>> zeros;
-      TrainableState next = make_trainable(loaded, config, first_block);
+      TrainableState next = make_trainable(loaded, config, first_block, head);
       auto next_optimizer = std::make_unique<Optimizer>(next.parameters, optimizer_config(config));
       std::vector<TensorView> carried;
       for (const TensorView& fresh : next_optimizer->state()) {
@@ -297,7 +346,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
     TrainPass pass = state.pass();
     for (size_t i = 0; i < batch.size(); ++i) {
       pass.dropout_seed = uint64_t(config.seed) * 0x9e3779b97f4a7c15ull + uint64_t(loop.step) * 1024 + i;
-      loss_sum += llama_forward_backward(loaded.model, pass, acts, view(*batch[i]), 1.0f / float(targets)).loss_sum;
+      loss_sum += sequence_loss(loaded, state, pass, acts, *batch[i], 1.0f / float(targets)).loss_sum;
     }
     const double norm =
         config.max_grad_norm > 0 ? clip_grad_norm(state.parameters, config.max_grad_norm) : grad_norm(state.parameters);
@@ -336,7 +385,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   result.steps = loop.step;
   if (has_validation) result.best_val_loss = loop.best_val_loss;
   if (!result.interrupted) {
-    result.output = config.output_dir + (state.lora ? "/adapter" : "/model");
+    result.output = config.output_dir + "/" + output_name(state);
     write_outputs(loaded, state, result.output, base);
     say(fmt::format("wrote {}", result.output));
   }

@@ -2,7 +2,9 @@
 // format, the built-in checks, and bad input named by file and line.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/run_whet.h"
@@ -69,6 +71,65 @@ TEST(CliEval, BadInputIsNamed) {
   const RunResult help = run_whet("eval --help");
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("--few-shot-from"), std::string::npos);
+}
+
+// A classification head trained on labelled lines (task_type seq_cls): on a
+// frozen base (only the head learns) and with LoRA (the adapter is written
+// beside the head); `whet predict` labels prompts with it and `whet eval
+// --classifier` scores it beside the base model.
+TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
+  const std::string dir = this_test_scratch("cli_eval_");
+  std::string train, val;
+  const char* const sea[] = {"the sea", "in the sea", "sea sea"};
+  const char* const tin[] = {"the tin", "tin tin", "in the tin"};
+  for (int i = 0; i < 30; ++i) {
+    const bool is_sea = i % 2 == 0;
+    const std::string text = std::string(is_sea ? sea[i % 3] : tin[i % 3]) + (i % 4 < 2 ? " in:" : " the:");
+    (i < 24 ? train : val) += nlohmann::json({{"prompt", text}, {"label", is_sea ? "sea" : "tin"}}).dump() + "\n";
+  }
+  const std::string train_path = write_file(dir, "train.jsonl", train), val_path = write_file(dir, "val.jsonl", val);
+  const std::string common = "train --model " + tiny_model() + " --data " + train_path + " --val " + val_path +
+                             " --epochs 4 --lr 0.01 --set task_type=seq_cls --set micro_batch_size=4"
+                             " --set sequence_len=32 --set eval_task=" + val_path +
+                             " --set metric_for_best_model=accuracy";
+  const RunResult head_only = run_whet(common + " --method freeze --set train_last_n_blocks=0 --set train_norms=false"
+                                       " --output " + dir + "/head");
+  ASSERT_EQ(head_only.exit_code, 0) << head_only.err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/head/classifier/classifier.safetensors"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/head/classifier/model.safetensors")) << "a frozen base is not rewritten";
+  const RunResult lora = run_whet(common + " --method lora --output " + dir + "/lora");
+  ASSERT_EQ(lora.exit_code, 0) << lora.err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/lora/adapter/adapter_config.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/lora/adapter/classifier_config.json"));
+
+  const RunResult predicted = run_whet("predict " + tiny_model() + " --classifier " + dir + "/lora/adapter --input " +
+                                       val_path);
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  int lines = 0, right = 0;
+  std::istringstream in(predicted.out);
+  for (std::string line; std::getline(in, line); ++lines) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    const double p = j.at("probabilities").at("sea").get<double>() + j.at("probabilities").at("tin").get<double>();
+    EXPECT_NEAR(p, 1.0, 1e-5);
+    right += j.at("label") == j.at("reference");
+  }
+  EXPECT_EQ(lines, 6);
+  EXPECT_GE(right, 5) << predicted.out;  // the words say the label; LoRA and a head learn it
+  const RunResult one = run_whet("predict " + tiny_model() + " --classifier " + dir + "/head/classifier -p 'the sea:'");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("\"probabilities\""), std::string::npos);
+
+  const RunResult eval = run_whet("eval --model " + tiny_model() + " --task " + val_path + " --classifier head=" + dir +
+                                  "/head/classifier --classifier lora=" + dir + "/lora/adapter --resamples 200 --json");
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  const nlohmann::json report = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(report.at("models"), nlohmann::json({"base", "head", "lora"}));
+  const nlohmann::json& lora_result = report.at("tasks")[0].at("results")[2];
+  EXPECT_GE(lora_result.at("metrics").at("accuracy").at("value").get<double>(), 5.0 / 6);
+
+  const RunResult missing = run_whet("predict " + tiny_model() + " --classifier " + dir + " -p x");
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("classifier_config.json"), std::string::npos) << missing.err;
 }
 
 }  // namespace

@@ -74,13 +74,11 @@ double sum_of(const std::vector<double>& v) { return std::accumulate(v.begin(), 
 
 int64_t context_of(const LoadedModel& model) { return std::min<int64_t>(model.model.config.max_position_embeddings, 8192); }
 
-// The longest sequence among `sequences`, which must fit the model's context.
-int64_t capacity_for(const LoadedModel& model, const std::vector<ScoredSequence>& sequences) {
-  size_t longest = 1;
-  for (const ScoredSequence& s : sequences) longest = std::max(longest, s.ids.size());
+// A scoring context for sequences of up to `longest` tokens, which must fit the model's context.
+int64_t capacity_for(const LoadedModel& model, size_t longest) {
   if (int64_t(longest) > context_of(model))
     fail("eval", "an item of {} tokens does not fit the model's context of {}", longest, context_of(model));
-  return int64_t(longest);
+  return int64_t(std::max<size_t>(longest, 1));
 }
 
 size_t argmax(const std::vector<double>& v) { return size_t(std::max_element(v.begin(), v.end()) - v.begin()); }
@@ -90,7 +88,7 @@ void score_choices(const LoadedModel& model, const Task& task, const EvalOptions
   const Tokenization tokenization(model);
   const bool classification = task.kind == TaskKind::Classification;
   std::vector<std::vector<ScoredSequence>> sequences;  // per item, per choice
-  std::vector<ScoredSequence> all;
+  size_t longest = 0;
   for (const TaskItem& original : task.items) {
     const TaskItem item = with_shots(original, options.shots, task.kind);
     const std::vector<std::string>& choices = classification ? task.labels : item.choices;
@@ -98,10 +96,10 @@ void score_choices(const LoadedModel& model, const Task& task, const EvalOptions
     for (const std::string& choice : choices) {
       const std::string continuation = item.messages.empty() ? label_continuation(item.prompt, choice) : choice;
       row.push_back(tokenization.scored(item, continuation, /*with_end=*/classification));
-      all.push_back(row.back());
+      longest = std::max(longest, row.back().ids.size());
     }
   }
-  LogLikelihood scorer(model, capacity_for(model, all));
+  LogLikelihood scorer(model, capacity_for(model, longest));
   auto& correct = result.per_item[classification ? "accuracy" : "acc"];
   auto& correct_norm = result.per_item["acc_norm"];
   std::vector<std::string> references;

@@ -55,7 +55,7 @@ ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, co
   for (double v : logits) result.probabilities.push_back(float(std::exp(v - max) / z));
   if (label < 0) return result;
   result.loss = -(logits[size_t(label)] - max - std::log(z));
-  if (!dh) return result;
+  if (!dh && !dweight && !dbias) return result;
 
   // d(loss)/d(logit l) = p_l - [l == label]
   std::vector<double> dlogits(static_cast<size_t>(labels));
@@ -70,6 +70,7 @@ ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, co
       if (dweight) dweight[l * hidden + c] += float(d * pooled[size_t(c)]);
     }
   }
+  if (!dh) return result;
   std::fill(dh, dh + t * hidden, 0.0f);
   for (int64_t r = first; r < t; ++r)
     for (int64_t c = 0; c < hidden; ++c) dh[r * hidden + c] = float(dpooled[size_t(c)] / rows);

@@ -25,8 +25,9 @@ struct ClassifierHeadResult {
 };
 
 // h (t, hidden): one example's final hidden states; weight (labels, hidden), bias (labels).
-// With dh not null and label ≥ 0, also the backward of grad_scale · loss:
-// dh (t, hidden) = (zero on rows the pooling ignores), dweight and dbias += when not null.
+// With a label ≥ 0, also the backward of grad_scale · loss into whichever of
+// these are not null: dh (t, hidden) = (zero on rows the pooling ignores),
+// dweight and dbias +=.
 ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
                                      const float* weight, const float* bias, int labels, Pooling pooling,
                                      int32_t label, float grad_scale);

@@ -67,9 +67,8 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
     if (cached == c.features.end())
       cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
     // The pooled vector is the head's whole input: one row, "last" pooling of it is itself.
-    std::vector<float> unused_dh(cached->second.size());
     const ClassifierHeadResult r =
-        classifier_head(backward ? unused_dh.data() : nullptr, head.dweight, head.dbias, cached->second.data(), 1,
+        classifier_head(nullptr, head.dweight, head.dbias, cached->second.data(), 1,
                         int64_t(cached->second.size()), head.weight, head.bias, head.labels, Pooling::Last, s.label,
                         grad_scale);
     return {r.loss, 1};

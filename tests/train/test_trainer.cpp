@@ -201,16 +201,24 @@ TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {
   const TrainRunResult r = run_training(c, {});
   std::ifstream in(c.output_dir + "/metrics.jsonl");
   std::vector<double> f1;
+  std::vector<int64_t> steps;
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json j = nlohmann::json::parse(line);
     if (j.contains("val_loss")) {
       ASSERT_TRUE(j.contains("eval_accuracy")) << line;
       f1.push_back(j.at("eval_macro_f1").get<double>());
+      steps.push_back(j.at("step").get<int64_t>());
     }
   }
   ASSERT_GE(f1.size(), 3u);
   // The label set is the seven answers; training on them must lift macro F1 above the base model's.
-  EXPECT_GT(*std::max_element(f1.begin(), f1.end()), f1.front()) << r.steps;
+  const auto best = std::max_element(f1.begin(), f1.end());
+  EXPECT_GT(*best, f1.front()) << r.steps;
+  // The best outputs are those of the first evaluation with the highest macro F1, not the lowest loss.
+  const nlohmann::json state = nlohmann::json::parse(
+      std::ifstream(c.output_dir + "/checkpoints/step-" + std::to_string(r.steps) + "/trainer_state.json"));
+  EXPECT_EQ(state.at("best_step").get<int64_t>(), steps[size_t(best - f1.begin())]);
+  EXPECT_DOUBLE_EQ(state.at("best_score").get<double>(), -*best);
   EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/adapter_config.json"));
 
   TrainConfig unknown = c;

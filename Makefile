@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build model demo test bench clean
+.PHONY: all setup build model test-venv demo test bench clean
 
 all: build
 
@@ -17,10 +17,13 @@ build: setup
 model: setup
 	@scripts/fetch_model.sh
 
+test-venv: setup
+	@scripts/setup_test_venv.sh
+
 demo: build model
 	@scripts/demo.sh $(BUILD)/whet
 
-test: build model
+test: build model test-venv
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 bench: build model

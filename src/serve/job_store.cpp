@@ -1,0 +1,491 @@
+#include "serve/job_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <limits>
+#include <type_traits>
+
+#include "core/error.h"
+
+// Concurrency: one connection behind one mutex. SQLite admits one writer at a
+// time whatever we do, and the server's writes are few and small (a request, an
+// event per training step), so a connection per thread would buy only parallel
+// reads of a small database, for a connection per HTTP thread and SQLITE_BUSY
+// waits between them. What it costs here: a read may wait out a commit's fsync.
+//
+// Durability: WAL with synchronous=FULL fsyncs the log at every commit, so each
+// call's transaction survives a power cut once it has returned. NORMAL would
+// only survive the process dying: the last commits can vanish with the machine,
+// and an uploaded file or a cancel the client was told about must not. One fsync
+// per write is cheap at this write rate.
+namespace whet::serve {
+namespace {
+
+constexpr std::array kAllStatuses = {JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed,
+                                     JobStatus::Cancelled};
+constexpr std::string_view kDamagedHint = "; restore it from a backup, or move it aside to start afresh";
+constexpr int64_t kNoCursor = std::numeric_limits<int64_t>::max();  // "after" for the first page
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A prepared statement whose parameters are bound in order and whose failures
+// name the database and the operation.
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& path, std::string_view operation, std::string_view sql)
+      : db_(db), path_(path), operation_(operation) {
+    if (sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &stmt_, nullptr) != SQLITE_OK) raise();
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Strings and integers bind as themselves; JSON as its text, or NULL when null.
+  template <typename... Values>
+  Statement& bind(const Values&... values) {
+    int index = 0;
+    (bind_one(++index, values), ...);
+    return *this;
+  }
+  bool step() {  // true: a row is ready
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) raise();
+    return false;
+  }
+  void run() {
+    while (step()) {
+    }
+  }
+
+  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text(int column) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, size_t(sqlite3_column_bytes(stmt_, column))) : std::string();
+  }
+  nlohmann::json json(int column) const {
+    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return nullptr;
+    nlohmann::json value = nlohmann::json::parse(text(column), nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) bad_row(sqlite3_column_name(stmt_, column), "is not JSON");
+    return value;
+  }
+  JobStatus status(int column) const {
+    const std::string name = text(column);
+    const std::optional<JobStatus> status = parse_job_status(name);
+    if (!status) bad_row(sqlite3_column_name(stmt_, column), fmt::format("holds an unknown job status '{}'", name));
+    return *status;
+  }
+
+ private:
+  template <typename T>
+  void bind_one(int index, const T& value) {
+    int rc;
+    if constexpr (std::is_same_v<T, nlohmann::json>) {
+      if (value.is_null()) {
+        rc = sqlite3_bind_null(stmt_, index);
+      } else {
+        // Replacing invalid UTF-8 (say, from training text in a message) instead of throwing.
+        const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        rc = sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      rc = sqlite3_bind_int64(stmt_, index, int64_t(value));
+    } else {
+      const std::string_view text(value);
+      rc = sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) raise();
+  }
+  [[noreturn]] void raise() const {
+    const int code = sqlite3_errcode(db_);
+    const bool damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+    fail(path_, "{}: {}{}", operation_, sqlite3_errmsg(db_), damaged ? kDamagedHint : "");
+  }
+  [[noreturn]] void bad_row(std::string_view column, std::string_view what) const {
+    fail(path_, "{}: column {} {}", operation_, column, what);
+  }
+
+  sqlite3* db_;
+  const std::string& path_;
+  std::string_view operation_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// Schema version N is reached from N - 1 by kMigrations[N - 1], which ends by
+// setting user_version to N; a database is never changed any other way. The
+// application id ('WHET') tells our files from other SQLite databases.
+//
+// Newest-first order is rowid order reversed: rowids grow with every insert,
+// while created_at has one-second ties. Events use AUTOINCREMENT so that a seq
+// is never reused, even after the newest event is deleted.
+constexpr int64_t kApplicationId = 0x57484554;
+constexpr std::array<const char*, 1> kMigrations = {R"sql(
+CREATE TABLE files (
+  id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
+  lines INTEGER NOT NULL, created_at INTEGER NOT NULL, path TEXT NOT NULL);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY, model TEXT NOT NULL, training_file TEXT NOT NULL, validation_file TEXT NOT NULL,
+  method TEXT NOT NULL, hyperparameters TEXT NOT NULL, status TEXT NOT NULL, fine_tuned_model TEXT NOT NULL,
+  suffix TEXT NOT NULL, error TEXT, created_at INTEGER NOT NULL, started_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL, trained_tokens INTEGER NOT NULL, cancel_requested INTEGER NOT NULL,
+  output_dir TEXT NOT NULL);
+CREATE INDEX jobs_by_status ON jobs (status);
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  level TEXT NOT NULL, message TEXT NOT NULL, data TEXT, type TEXT NOT NULL);
+CREATE INDEX events_by_job ON events (job_id, seq);
+CREATE TABLE checkpoints (
+  id TEXT PRIMARY KEY, job_id TEXT NOT NULL, step INTEGER NOT NULL, created_at INTEGER NOT NULL,
+  metrics TEXT, path TEXT NOT NULL);
+CREATE INDEX checkpoints_by_job ON checkpoints (job_id);
+CREATE TABLE adapters (
+  name TEXT PRIMARY KEY, base_model TEXT NOT NULL, path TEXT NOT NULL, created_at INTEGER NOT NULL);
+PRAGMA application_id = 1464354132;
+PRAGMA user_version = 1;
+)sql"};
+static_assert(kApplicationId == 1464354132);
+
+constexpr std::string_view kSelectFile = "SELECT id, filename, purpose, bytes, lines, created_at, path FROM files";
+StoredFile read_file_row(const Statement& row) {
+  return StoredFile{row.text(0), row.text(1), row.text(2), row.integer(3), row.integer(4), row.integer(5), row.text(6)};
+}
+
+constexpr std::string_view kSelectJob =
+    "SELECT id, model, training_file, validation_file, method, hyperparameters, status, fine_tuned_model, suffix, "
+    "error, created_at, started_at, finished_at, trained_tokens, cancel_requested, output_dir FROM jobs";
+Job read_job_row(const Statement& row) {
+  Job job;
+  job.id = row.text(0);
+  job.model = row.text(1);
+  job.training_file = row.text(2);
+  job.validation_file = row.text(3);
+  job.method = row.text(4);
+  job.hyperparameters = row.json(5);
+  job.status = row.status(6);
+  job.fine_tuned_model = row.text(7);
+  job.suffix = row.text(8);
+  job.error = row.json(9);
+  job.created_at = row.integer(10);
+  job.started_at = row.integer(11);
+  job.finished_at = row.integer(12);
+  job.trained_tokens = row.integer(13);
+  job.cancel_requested = row.integer(14) != 0;
+  job.output_dir = row.text(15);
+  return job;
+}
+
+constexpr std::string_view kEventIdPrefix = "ftevent-";
+constexpr std::string_view kSelectEvent = "SELECT seq, job_id, created_at, level, message, data, type FROM events";
+JobEvent read_event_row(const Statement& row) {
+  JobEvent event;
+  event.seq = row.integer(0);
+  event.id = fmt::format("{}{}", kEventIdPrefix, event.seq);
+  event.job_id = row.text(1);
+  event.created_at = row.integer(2);
+  event.level = row.text(3);
+  event.message = row.text(4);
+  event.data = row.json(5);
+  event.type = row.text(6);
+  return event;
+}
+
+constexpr std::string_view kSelectCheckpoint = "SELECT id, job_id, step, created_at, metrics, path FROM checkpoints";
+JobCheckpoint read_checkpoint_row(const Statement& row) {
+  return JobCheckpoint{row.text(0), row.text(1), row.integer(2), row.integer(3), row.json(4), row.text(5)};
+}
+
+std::string with(std::string_view select, std::string_view rest) { return fmt::format("{} {}", select, rest); }
+
+template <typename Record, typename ReadRow>
+std::vector<Record> all_rows(Statement& statement, ReadRow read_row) {
+  std::vector<Record> records;
+  while (statement.step()) records.push_back(read_row(statement));
+  return records;
+}
+
+}  // namespace
+
+std::string_view job_status_name(JobStatus status) {
+  switch (status) {
+    case JobStatus::Queued: return "queued";
+    case JobStatus::Running: return "running";
+    case JobStatus::Succeeded: return "succeeded";
+    case JobStatus::Failed: return "failed";
+    case JobStatus::Cancelled: return "cancelled";
+  }
+  WHET_ASSERT(false);
+}
+
+std::optional<JobStatus> parse_job_status(std::string_view name) {
+  for (JobStatus status : kAllStatuses) {
+    if (job_status_name(status) == name) return status;
+  }
+  return std::nullopt;
+}
+
+JobStore::JobStore(const std::string& db_path) : path_(db_path) {
+  const int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  try {
+    if (rc != SQLITE_OK) fail(path_, "open: {}", db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    // Another process (a backup, the sqlite3 shell) may hold the write lock for a moment.
+    sqlite3_busy_timeout(db_, 5000);
+    auto pragma = [&](std::string_view sql) {
+      Statement statement(db_, path_, "open", sql);
+      return statement.step() ? statement.integer(0) : 0;
+    };
+    // Reading the header first: a file that is not SQLite fails here, and one
+    // that belongs to another program is refused before anything writes to it.
+    const int64_t application_id = pragma("PRAGMA application_id");
+    if (application_id != kApplicationId && pragma("SELECT count(*) FROM sqlite_schema") != 0)
+      fail(path_, "open: a SQLite database, but not one of whet serve's (application_id {})", application_id);
+    pragma("PRAGMA journal_mode = WAL");
+    pragma("PRAGMA synchronous = FULL");
+    // Finding damage now rather than halfway through a request or a job; it
+    // reads every page, milliseconds for the megabytes this store holds.
+    Statement check(db_, path_, "open", "PRAGMA quick_check(1)");  // the first problem is enough
+    if (check.step() && check.text(0) != "ok") {
+      std::string problem = check.text(0);
+      std::replace(problem.begin(), problem.end(), '\n', ' ');
+      fail(path_, "open: the database is corrupted: {}{}", problem, kDamagedHint);
+    }
+
+    // Inside one write transaction, so that two processes opening a new file do not both migrate it.
+    Statement(db_, path_, "open", "BEGIN IMMEDIATE").run();
+    try {
+      const int64_t version = pragma("PRAGMA user_version");
+      if (version > int64_t(kMigrations.size()))
+        fail(path_, "open: schema version {} is newer than this Whet knows ({}); upgrade Whet", version,
+             kMigrations.size());
+      for (size_t v = size_t(version); v < kMigrations.size(); ++v) {
+        char* message = nullptr;
+        if (sqlite3_exec(db_, kMigrations[v], nullptr, nullptr, &message) != SQLITE_OK) {
+          const std::string reason = message ? message : sqlite3_errmsg(db_);
+          sqlite3_free(message);
+          fail(path_, "open: migrating the schema to version {}: {}", v + 1, reason);
+        }
+      }
+      Statement(db_, path_, "open", "COMMIT").run();
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    throw;
+  }
+}
+
+JobStore::~JobStore() { sqlite3_close_v2(db_); }
+
+// 96 bits from the OS's random source: ids that cannot be guessed from one another.
+std::string JobStore::random_id(std::string_view prefix) {
+  return fmt::format("{}{:08x}{:08x}{:08x}", prefix, random_(), random_(), random_());
+}
+
+StoredFile JobStore::add_file(const std::string& filename, const std::string& purpose, int64_t bytes, int64_t lines,
+                              const std::string& path) {
+  std::lock_guard lock(mutex_);
+  StoredFile file{random_id("file-"), filename, purpose, bytes, lines, now_seconds(), path};
+  Statement(db_, path_, "add file",
+            "INSERT INTO files (id, filename, purpose, bytes, lines, created_at, path) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(file.id, file.filename, file.purpose, file.bytes, file.lines, file.created_at, file.path)
+      .run();
+  return file;
+}
+
+std::optional<StoredFile> JobStore::get_file(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, path_, "get file", with(kSelectFile, "WHERE id = ?"));
+  if (!statement.bind(id).step()) return std::nullopt;
+  return read_file_row(statement);
+}
+
+std::vector<StoredFile> JobStore::list_files() {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, path_, "list files", with(kSelectFile, "ORDER BY rowid DESC"));
+  return all_rows<StoredFile>(statement, read_file_row);
+}
+
+bool JobStore::delete_file(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Statement(db_, path_, "delete file", "DELETE FROM files WHERE id = ?").bind(id).run();
+  return sqlite3_changes(db_) > 0;
+}
+
+Job JobStore::create_job(Job job) {
+  std::lock_guard lock(mutex_);
+  job.id = random_id("ftjob-");
+  job.created_at = now_seconds();
+  job.status = JobStatus::Queued;
+  job.cancel_requested = false;
+  Statement(db_, path_, "create job",
+            "INSERT INTO jobs (id, model, training_file, validation_file, method, hyperparameters, status, "
+            "fine_tuned_model, suffix, error, created_at, started_at, finished_at, trained_tokens, cancel_requested, "
+            "output_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .bind(job.id, job.model, job.training_file, job.validation_file, job.method, job.hyperparameters,
+            job_status_name(job.status), job.fine_tuned_model, job.suffix, job.error, job.created_at, job.started_at,
+            job.finished_at, job.trained_tokens, job.cancel_requested, job.output_dir)
+      .run();
+  return job;
+}
+
+std::optional<Job> JobStore::get_job(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, path_, "get job", with(kSelectJob, "WHERE id = ?"));
+  if (!statement.bind(id).step()) return std::nullopt;
+  return read_job_row(statement);
+}
+
+std::vector<Job> JobStore::list_jobs(const std::string& after_id, int limit) {
+  std::lock_guard lock(mutex_);
+  if (limit < 1) fail(path_, "list jobs: limit must be at least 1, not {}", limit);
+  int64_t after = kNoCursor;
+  if (!after_id.empty()) {
+    Statement cursor(db_, path_, "list jobs", "SELECT rowid FROM jobs WHERE id = ?");
+    if (!cursor.bind(after_id).step()) fail(path_, "list jobs: no job '{}' to list after", after_id);
+    after = cursor.integer(0);
+  }
+  Statement statement(db_, path_, "list jobs", with(kSelectJob, "WHERE rowid < ? ORDER BY rowid DESC LIMIT ?"));
+  statement.bind(after, limit);
+  return all_rows<Job>(statement, read_job_row);
+}
+
+bool JobStore::update_job(const Job& job) {
+  std::lock_guard lock(mutex_);
+  Statement(db_, path_, "update job",
+            "UPDATE jobs SET model = ?, training_file = ?, validation_file = ?, method = ?, hyperparameters = ?, "
+            "status = ?, fine_tuned_model = ?, suffix = ?, error = ?, created_at = ?, started_at = ?, "
+            "finished_at = ?, trained_tokens = ?, cancel_requested = max(cancel_requested, ?), output_dir = ? "
+            "WHERE id = ? AND status NOT IN (?, ?, ?)")
+      .bind(job.model, job.training_file, job.validation_file, job.method, job.hyperparameters,
+            job_status_name(job.status), job.fine_tuned_model, job.suffix, job.error, job.created_at, job.started_at,
+            job.finished_at, job.trained_tokens, job.cancel_requested, job.output_dir, job.id,
+            job_status_name(JobStatus::Succeeded), job_status_name(JobStatus::Failed),
+            job_status_name(JobStatus::Cancelled))
+      .run();
+  if (sqlite3_changes(db_) > 0) return true;
+  if (!Statement(db_, path_, "update job", "SELECT 1 FROM jobs WHERE id = ?").bind(job.id).step())
+    fail(path_, "update job: no job '{}'", job.id);
+  return false;
+}
+
+std::optional<Job> JobStore::next_runnable_job() {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, path_, "next runnable job",
+                      with(kSelectJob, "WHERE status IN (?1, ?2) ORDER BY status = ?1 DESC, rowid LIMIT 1"));
+  if (!statement.bind(job_status_name(JobStatus::Running), job_status_name(JobStatus::Queued)).step())
+    return std::nullopt;
+  return read_job_row(statement);
+}
+
+bool JobStore::request_cancel(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  // SET expressions read the row as it was, so `status = ?2` picks out the queued ones.
+  Statement(db_, path_, "cancel job",
+            "UPDATE jobs SET cancel_requested = 1, status = CASE WHEN status = ?2 THEN ?4 ELSE status END, "
+            "finished_at = CASE WHEN status = ?2 THEN ?5 ELSE finished_at END "
+            "WHERE id = ?1 AND status IN (?2, ?3)")
+      .bind(id, job_status_name(JobStatus::Queued), job_status_name(JobStatus::Running),
+            job_status_name(JobStatus::Cancelled), now_seconds())
+      .run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::map<JobStatus, int64_t> JobStore::job_counts() {
+  std::lock_guard lock(mutex_);
+  std::map<JobStatus, int64_t> counts;
+  for (JobStatus status : kAllStatuses) counts[status] = 0;
+  Statement statement(db_, path_, "count jobs", "SELECT status, count(*) FROM jobs GROUP BY status");
+  while (statement.step()) counts[statement.status(0)] = statement.integer(1);
+  return counts;
+}
+
+JobEvent JobStore::add_event(const std::string& job_id, const std::string& level, const std::string& message,
+                             const nlohmann::json& data, const std::string& type) {
+  std::lock_guard lock(mutex_);
+  const int64_t created_at = now_seconds();
+  Statement(db_, path_, "add event",
+            "INSERT INTO events (job_id, created_at, level, message, data, type) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(job_id, created_at, level, message, data, type)
+      .run();
+  const int64_t seq = sqlite3_last_insert_rowid(db_);
+  return JobEvent{seq, fmt::format("{}{}", kEventIdPrefix, seq), job_id, created_at, level, message, data, type};
+}
+
+std::vector<JobEvent> JobStore::list_events(const std::string& job_id, const std::string& after_id, int limit) {
+  std::lock_guard lock(mutex_);
+  if (limit < 1) fail(path_, "list events: limit must be at least 1, not {}", limit);
+  // An event id carries its seq, which is the cursor itself.
+  int64_t after = kNoCursor;
+  if (!after_id.empty()) {
+    const std::string_view digits = std::string_view(after_id).substr(std::min(after_id.size(), kEventIdPrefix.size()));
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), after);
+    if (!after_id.starts_with(kEventIdPrefix) || digits.empty() || ec != std::errc() ||
+        end != digits.data() + digits.size())
+      fail(path_, "list events: '{}' is not an event id", after_id);
+  }
+  Statement statement(db_, path_, "list events",
+                      with(kSelectEvent, "WHERE job_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"));
+  statement.bind(job_id, after, limit);
+  return all_rows<JobEvent>(statement, read_event_row);
+}
+
+JobCheckpoint JobStore::add_checkpoint(const std::string& job_id, int64_t step, const nlohmann::json& metrics,
+                                       const std::string& path) {
+  std::lock_guard lock(mutex_);
+  JobCheckpoint checkpoint{random_id("ftckpt-"), job_id, step, now_seconds(), metrics, path};
+  Statement(db_, path_, "add checkpoint",
+            "INSERT INTO checkpoints (id, job_id, step, created_at, metrics, path) VALUES (?, ?, ?, ?, ?, ?)")
+      .bind(checkpoint.id, checkpoint.job_id, checkpoint.step, checkpoint.created_at, checkpoint.metrics,
+            checkpoint.path)
+      .run();
+  return checkpoint;
+}
+
+std::vector<JobCheckpoint> JobStore::list_checkpoints(const std::string& job_id, const std::string& after_id,
+                                                      int limit) {
+  std::lock_guard lock(mutex_);
+  if (limit < 1) fail(path_, "list checkpoints: limit must be at least 1, not {}", limit);
+  int64_t after = kNoCursor;
+  if (!after_id.empty()) {
+    Statement cursor(db_, path_, "list checkpoints", "SELECT rowid FROM checkpoints WHERE id = ? AND job_id = ?");
+    if (!cursor.bind(after_id, job_id).step())
+      fail(path_, "list checkpoints: job '{}' has no checkpoint '{}' to list after", job_id, after_id);
+    after = cursor.integer(0);
+  }
+  Statement statement(db_, path_, "list checkpoints",
+                      with(kSelectCheckpoint, "WHERE job_id = ? AND rowid < ? ORDER BY rowid DESC LIMIT ?"));
+  statement.bind(job_id, after, limit);
+  return all_rows<JobCheckpoint>(statement, read_checkpoint_row);
+}
+
+void JobStore::put_adapter(const AdapterRecord& adapter) {
+  std::lock_guard lock(mutex_);
+  Statement(db_, path_, "put adapter",
+            "INSERT OR REPLACE INTO adapters (name, base_model, path, created_at) VALUES (?, ?, ?, ?)")
+      .bind(adapter.name, adapter.base_model, adapter.path, adapter.created_at)
+      .run();
+}
+
+bool JobStore::delete_adapter(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement(db_, path_, "delete adapter", "DELETE FROM adapters WHERE name = ?").bind(name).run();
+  return sqlite3_changes(db_) > 0;
+}
+
+std::vector<AdapterRecord> JobStore::list_adapters() {
+  std::lock_guard lock(mutex_);
+  Statement statement(db_, path_, "list adapters",
+                      "SELECT name, base_model, path, created_at FROM adapters ORDER BY name");
+  return all_rows<AdapterRecord>(statement, [](const Statement& row) {
+    return AdapterRecord{row.text(0), row.text(1), row.text(2), row.integer(3)};
+  });
+}
+
+}  // namespace whet::serve

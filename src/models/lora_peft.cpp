@@ -53,7 +53,7 @@ LoraConfig read_adapter_config(const std::string& path) {
 
 }  // namespace
 
-void save_peft_adapter(LlamaLora& lora, const std::string& dir, const std::string& base_model) {
+void save_peft_adapter(const LlamaLora& lora, const std::string& dir, const std::string& base_model) {
   std::filesystem::create_directories(dir);
   nlohmann::ordered_json config;
   config["peft_type"] = "LORA";
@@ -71,7 +71,8 @@ void save_peft_adapter(LlamaLora& lora, const std::string& dir, const std::strin
   config["target_modules"] = modules;
 
   std::vector<TensorView> views;
-  for_each_lora_tensor(lora, [&](const std::string& name, std::vector<float>& t, int64_t rows, int64_t cols) {
+  // for_each_lora_tensor hands out writable tensors for the loaders; nothing here writes through them.
+  for_each_lora_tensor(const_cast<LlamaLora&>(lora), [&](const std::string& name, std::vector<float>& t, int64_t rows, int64_t cols) {
     views.push_back(TensorView{name, DType::F32, {rows, cols}, reinterpret_cast<const uint8_t*>(t.data()),
                                t.size() * sizeof(float)});
   });

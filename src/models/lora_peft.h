@@ -9,7 +9,7 @@
 namespace whet {
 
 // Writes DIR/adapter_config.json and DIR/adapter_model.safetensors (each atomically).
-void save_peft_adapter(LlamaLora& lora, const std::string& dir, const std::string& base_model);
+void save_peft_adapter(const LlamaLora& lora, const std::string& dir, const std::string& base_model);
 // Reads a PEFT LoRA adapter for a model of `model`'s shape. Features that would
 // change the arithmetic (DoRA, biases, per-module ranks, extra trained modules)
 // are errors naming the file and field, as are missing or misshapen tensors.

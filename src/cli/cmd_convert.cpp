@@ -1,9 +1,9 @@
-// whet convert: GGUF to a Hugging Face directory and back.
-#include <filesystem>
+// whet convert: GGUF to a Hugging Face directory and back; `whet export` without
+// an adapter, the format chosen as the other one by default.
+#include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "core/error.h"
 #include "models/llama_export.h"
 
 namespace whet::cli {
@@ -18,20 +18,12 @@ struct ConvertOptions {
 
 void run_convert(const ModelOptions& m, const ConvertOptions& c) {
   const LoadedModel model = m.load();
-  std::string to = c.to;
-  if (to == "auto") to = model.file_format == "gguf" ? "hf" : "gguf";
-  std::string dtype_text = c.dtype;
-  if (dtype_text == "auto") dtype_text = to == "hf" ? "f32" : "f16";
-  std::string upper;
-  for (char ch : dtype_text) upper += char(std::toupper(static_cast<unsigned char>(ch)));
-  const DType dtype = *dtype_from_name(upper);
-  if (to == "hf") {
-    export_hf_dir(model, c.output, dtype);
-  } else {
-    export_gguf(model, c.output, dtype);
-  }
-  std::fprintf(stderr, "wrote %s (%s, %s)\n", c.output.c_str(), to == "hf" ? "Hugging Face directory" : "GGUF",
-               dtype_text.c_str());
+  const ExportFormat format =
+      c.to == "auto" ? (model.file_format == "gguf" ? ExportFormat::Hf : ExportFormat::Gguf) : *export_format_from_name(c.to);
+  const DType dtype = c.dtype == "auto" ? default_export_dtype(format) : *export_dtype_from_name(c.dtype);
+  export_model(model, c.output, format, dtype);
+  std::fprintf(stderr, "wrote %s (%s, %s)\n", c.output.c_str(), std::string(export_format_description(format)).c_str(),
+               export_dtype_name(dtype).c_str());
 }
 
 }  // namespace
@@ -46,8 +38,11 @@ void add_convert_command(CLI::App& app) {
   command->add_option("--to", c->to, "Output format: hf, gguf, or auto (the other one)")
       ->check(CLI::IsMember({"auto", "hf", "gguf"}))
       ->capture_default_str();
-  command->add_option("--dtype", c->dtype, "Tensor type: f32, f16, bf16, q8_0 (gguf only); auto: f32 for hf, f16 for gguf")
-      ->check(CLI::IsMember({"auto", "f32", "f16", "bf16", "q8_0"}))
+  std::vector<std::string> dtypes = {"auto"};
+  dtypes.insert(dtypes.end(), export_dtype_names().begin(), export_dtype_names().end());
+  command->add_option("--dtype", c->dtype,
+                      "Tensor type: f32, f16, bf16, q8_0 and q4_0 (gguf only); auto: f32 for hf, f16 for gguf")
+      ->check(CLI::IsMember(dtypes))
       ->capture_default_str();
   command->callback([=] { run_convert(*m, *c); });
 }

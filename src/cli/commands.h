@@ -14,6 +14,7 @@ void add_convert_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 // The command line is kept for the report, which must say how to reproduce it.

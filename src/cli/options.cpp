@@ -4,11 +4,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/error.h"
+#include "models/lora_gguf.h"
 #include "models/lora_peft.h"
 
 namespace whet::cli {
@@ -17,8 +19,8 @@ void ModelOptions::add_to(CLI::App& command) {
   command.add_option("model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
   add_loading_options(command);
   command.add_option("--adapter", adapter,
-                     "PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors), "
-                     "applied unmerged on top of the model");
+                     "LoRA adapter: a PEFT directory (adapter_config.json, adapter_model.safetensors) or a GGUF "
+                     "LoRA file (llama.cpp's --lora format), applied unmerged on top of the model");
 }
 
 void ModelOptions::add_loading_options(CLI::App& command) {
@@ -40,9 +42,13 @@ LoadedModel ModelOptions::load(const std::string& model_path) const {
   return load_model(model_path.empty() ? default_model_path() : model_path, *weight_format_from_name(weights));
 }
 
-std::shared_ptr<const LlamaLora> load_adapter(const std::string& dir, const LoadedModel& model) {
-  auto adapter = std::make_shared<const LlamaLora>(load_peft_adapter(dir, model.model.config));
-  std::fprintf(stderr, "adapter %s: %s\n", dir.c_str(), adapter_summary(adapter->config).c_str());
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model) {
+  // A file can only be the GGUF form; anything else (a missing path included) is
+  // taken as a PEFT directory, whose loader says what is missing.
+  const bool gguf = std::filesystem::is_regular_file(path);
+  auto adapter = std::make_shared<const LlamaLora>(gguf ? load_gguf_lora(path, model.model.config)
+                                                        : load_peft_adapter(path, model.model.config));
+  std::fprintf(stderr, "adapter %s: %s\n", path.c_str(), adapter_summary(adapter->config).c_str());
   return adapter;
 }
 

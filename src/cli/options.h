@@ -14,7 +14,7 @@ struct ModelOptions {
   std::string path;
   std::string weights = "native";
   int threads = 0;      // 0: all cores
-  std::string adapter;  // PEFT adapter directory; empty: none
+  std::string adapter;  // PEFT adapter directory or GGUF LoRA file; empty: none
 
   // Adds MODEL (positional) plus --weights, --threads and --adapter.
   void add_to(CLI::App& command);
@@ -26,8 +26,8 @@ struct ModelOptions {
   LoadedModel load(const std::string& model_path) const;
 };
 
-// A PEFT adapter directory for `model`, its summary noted on stderr.
-std::shared_ptr<const LlamaLora> load_adapter(const std::string& dir, const LoadedModel& model);
+// A LoRA adapter for `model` from a PEFT directory or a GGUF LoRA file, its summary noted on stderr.
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model);
 
 struct SamplingOptions {
   GenerationOptions generation;

@@ -4,14 +4,12 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "models/lora_gguf.h"
-#include "models/lora_peft.h"
+#include "models/lora_files.h"
 
 namespace whet::cli {
 
@@ -43,11 +41,7 @@ LoadedModel ModelOptions::load(const std::string& model_path) const {
 }
 
 std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model) {
-  // A file can only be the GGUF form; anything else (a missing path included) is
-  // taken as a PEFT directory, whose loader says what is missing.
-  const bool gguf = std::filesystem::is_regular_file(path);
-  auto adapter = std::make_shared<const LlamaLora>(gguf ? load_gguf_lora(path, model.model.config)
-                                                        : load_peft_adapter(path, model.model.config));
+  auto adapter = std::make_shared<const LlamaLora>(load_lora_adapter(path, model.model.config));
   std::fprintf(stderr, "adapter %s: %s\n", path.c_str(), adapter_summary(adapter->config).c_str());
   return adapter;
 }

@@ -139,6 +139,8 @@ constexpr auto kKeys = std::to_array<Key>({
      "Matrices that get adapters: a list of q, k, v, o, gate, up, down (q_proj ... down_proj also read), "
      "or all-linear for all seven"},
     {"use_rslora", kLora, BoolField{&C::use_rslora}, "Rank-stabilised scale lora_alpha / sqrt(lora_r)"},
+    {"lora_model_dir", kLora, TextField{&C::lora_model_dir},
+     "A PEFT adapter to continue training; its rank, alpha and targets replace the lora_ keys"},
 
     {"freeze_embeddings", kFreezing, BoolField{&C::freeze_embeddings}, "Keep the token embeddings frozen"},
     {"freeze_first_n_blocks", kFreezing, IntField{&C::freeze_first_n_blocks, 0, true},

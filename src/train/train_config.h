@@ -43,6 +43,7 @@ struct TrainConfig {
   double lora_dropout = 0.05;
   std::vector<std::string> lora_target_modules = {"q", "k", "v", "o"};  // short names, in q k v o gate up down order
   bool use_rslora = false;              // scale alpha/sqrt(r) instead of alpha/r
+  std::string lora_model_dir;           // "runs/earlier/adapter": continue training that PEFT adapter; "" = a new one
 
   // Freezing (method freeze)
   bool freeze_embeddings = true;

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "models/llama_block.h"
+#include "models/lora_peft.h"
 
 namespace whet {
 
@@ -93,7 +94,9 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
   TrainableState s;
   const LlamaConfig& c = loaded.model.config;
   if (config.method == TrainMethod::Lora) {
-    s.lora = std::make_unique<LlamaLora>(make_lora(c, lora_config(config), uint64_t(config.seed)));
+    s.lora = std::make_unique<LlamaLora>(config.lora_model_dir.empty()
+                                             ? make_lora(c, lora_config(config), uint64_t(config.seed))
+                                             : load_peft_adapter(config.lora_model_dir, c));
     s.lora_grads = std::make_unique<LlamaLora>(zeros_like(*s.lora));
     std::vector<float*> grads;
     for_each_lora_tensor(*s.lora_grads, [&](const std::string&, std::vector<float>& g, int64_t, int64_t) {

@@ -293,9 +293,10 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
     return config.early_stopping_patience > 0 && loop.evals_without_improvement >= config.early_stopping_patience;
   };
   auto checkpoint = [&]() {
-    save_checkpoint(fmt::format("{}/checkpoints/step-{}", config.output_dir, loop.step), state.parameters, *optimizer,
-                    loop);
+    const std::string dir = fmt::format("{}/checkpoints/step-{}", config.output_dir, loop.step);
+    save_checkpoint(dir, state.parameters, *optimizer, loop);
     prune_checkpoints(config.output_dir, config.save_total_limit);
+    if (options.on_checkpoint) options.on_checkpoint(loop.step, dir);
   };
 
   if (!options.resume && has_validation) evaluate();  // the base model's validation loss, the number to beat

@@ -27,6 +27,7 @@ struct TrainRunOptions {
   const std::atomic<bool>* stop = nullptr;     // set by Ctrl-C: checkpoint and return
   std::function<void(const StepReport&)> on_report;  // progress display
   std::function<void(const std::string&)> on_message;  // one-off lines for the log
+  std::function<void(int64_t step, const std::string& dir)> on_checkpoint;  // after a checkpoint is in place
 };
 
 struct TrainRunResult {

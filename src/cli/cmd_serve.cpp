@@ -1,0 +1,73 @@
+// whet serve: the OpenAI-compatible server (docs/serve.md).
+#include <csignal>
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "models/model_loader.h"
+#include "serve/server.h"
+
+namespace whet::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void request_stop(int) { g_stop = true; }
+
+void run_serve(serve::ServerOptions options, const std::string& api_key_env) {
+  if (options.model_path.empty()) options.model_path = default_model_path();
+  // Keys from the environment keep them out of the process list.
+  if (const char* env = std::getenv(api_key_env.c_str())) {
+    std::string keys = env;
+    for (size_t start = 0; start <= keys.size();) {
+      const size_t comma = std::min(keys.find(',', start), keys.size());
+      if (comma > start) options.api_keys.push_back(keys.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  serve::run_server(options, g_stop, [&](int port) {
+    std::fprintf(stderr, "whet serve: listening on http://%s:%d (data in %s%s)\n", options.host.c_str(), port,
+                 options.data_dir.c_str(), options.api_keys.empty() ? "; no API keys: anyone who can connect may call it" : "");
+  });
+  std::fprintf(stderr, "whet serve: stopped\n");
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto* command = app.add_subcommand(
+      "serve", "Serve a model over an OpenAI-compatible HTTP API, with live LoRA adapters and fine-tuning jobs");
+  auto o = std::make_shared<serve::ServerOptions>();
+  auto mb = std::make_shared<std::pair<size_t, size_t>>(1, 256);  // request and upload limits in MiB
+  command->add_option("--model", o->model_path, "Base model: GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)");
+  command->add_option("--model-name", o->model_name, "Name clients use for the base model (default: its file or folder name)");
+  command->add_option("--adapter", o->adapters, "A LoRA adapter to serve, NAME=DIR (PEFT layout); repeatable");
+  command->add_option("--host", o->host, "Address to listen on")->capture_default_str();
+  command->add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
+  command->add_option("--data-dir", o->data_dir, "Folder for the job database, uploaded files and job outputs")
+      ->capture_default_str();
+  command->add_option("--api-key", o->api_keys,
+                      "An accepted API key (repeatable); also read, comma-separated, from $WHET_API_KEYS. "
+                      "With keys, every /v1 endpoint needs 'Authorization: Bearer KEY'");
+  command->add_flag("--public-inference", o->public_inference,
+                    "With API keys: leave completions and model lists open, keys guard files, jobs and adapters");
+  command->add_option("--adapter-root", o->adapter_roots,
+                      "A folder /v1/load_lora_adapter may load adapters from (repeatable; default: none)");
+  command->add_option("--max-request-mb", mb->first, "Largest JSON request body, MiB")->capture_default_str();
+  command->add_option("--max-upload-mb", mb->second, "Largest uploaded training file, MiB")->capture_default_str();
+  command->add_option("--max-tokens", o->max_tokens, "Most tokens one request may generate")->capture_default_str();
+  command->add_option("--max-batch", o->engine.max_batch, "Sequences decoded together")->capture_default_str();
+  command->add_option("--weights", o->weights, "How base weights are held: native, f32 or bf16")
+      ->check(CLI::IsMember({"native", "f32", "bf16"}))
+      ->capture_default_str();
+  command->add_option("--threads", o->engine.threads, "Threads for decoding (0: all cores)")->capture_default_str();
+  command->add_option("--access-log", o->access_log, "Access log file (JSON lines); default stderr, '-' for none");
+  command->callback([o, mb] {
+    o->max_request_bytes = mb->first << 20;
+    o->max_upload_bytes = mb->second << 20;
+    run_serve(*o, "WHET_API_KEYS");
+  });
+}
+
+}  // namespace whet::cli

@@ -1,0 +1,208 @@
+#include "serve/inference_engine.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+
+#include <omp.h>
+
+#include "core/error.h"
+#include "generate/sampler.h"
+#include "generate/text_stream.h"
+
+namespace whet::serve {
+
+using Clock = std::chrono::steady_clock;
+
+SequenceStream::Update SequenceStream::next() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return finished_ || !text_.empty(); });
+  Update u;
+  u.text = std::move(text_);
+  text_.clear();
+  u.finished = finished_;
+  u.finish_reason = finish_reason_;
+  u.error = error_;
+  u.prompt_tokens = prompt_tokens;
+  u.completion_tokens = completion_tokens_;
+  return u;
+}
+
+void SequenceStream::append(std::string_view text, int completion_tokens) {
+  {
+    std::lock_guard lock(mutex_);
+    text_ += text;
+    completion_tokens_ = completion_tokens;
+  }
+  if (!text.empty()) changed_.notify_all();
+}
+
+void SequenceStream::finish(const std::string& reason, const std::string& error) {
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    finish_reason_ = reason;
+    error_ = error;
+  }
+  changed_.notify_all();
+}
+
+struct InferenceEngine::Sequence {
+  SequenceRequest request;
+  std::shared_ptr<SequenceStream> out;
+  std::optional<KvCache> cache;  // made when the sequence joins the batch, so waiting costs no memory
+  Sampler sampler;
+  TextStream text;
+  std::vector<int32_t> history;  // prompt and generated tokens, for the repetition penalty
+  size_t prompt_fed = 0;
+  int32_t next_token = -1;       // sampled, not yet run through the model
+  Clock::time_point submitted = Clock::now();
+  bool answered = false;         // the first token has been sampled
+  bool done = false;             // its stream has been told the end
+
+  Sequence(const LoadedModel& model, SequenceRequest r, std::shared_ptr<SequenceStream> stream)
+      : request(std::move(r)),
+        out(std::move(stream)),
+        sampler(request.options.sampling),
+        text(model, request.options.stop),
+        history(request.prompt) {}
+
+  // What this step runs: the next chunk of the prompt, or the last sampled token.
+  std::span<const int32_t> step_tokens(size_t chunk) const {
+    if (prompt_fed < request.prompt.size())
+      return std::span(request.prompt).subspan(prompt_fed, std::min(chunk, request.prompt.size() - prompt_fed));
+    return std::span(&next_token, 1);
+  }
+};
+
+void describe_engine_metrics(MetricsRegistry& m) {
+  m.describe("whet_time_to_first_token_seconds", MetricType::Histogram,
+             "Time from a sequence's arrival to its first generated token", kLatencyBucketsSeconds);
+  m.describe("whet_generated_tokens_total", MetricType::Counter, "Tokens generated, by model");
+  m.describe("whet_prompt_tokens_total", MetricType::Counter, "Prompt tokens read, by model");
+  m.describe("whet_generation_tokens_per_second", MetricType::Gauge,
+             "Tokens generated per second over the engine's last step, all sequences together");
+  m.describe("whet_queue_depth", MetricType::Gauge, "Sequences waiting for a place in the batch, by base model");
+  m.describe("whet_active_sequences", MetricType::Gauge, "Sequences being decoded, by base model");
+}
+
+InferenceEngine::InferenceEngine(const LoadedModel& model, std::string name, EngineOptions options,
+                                 MetricsRegistry& metrics)
+    : model_(model), name_(std::move(name)), options_(options), metrics_(metrics) {
+  thread_ = std::thread([this] { run(); });
+}
+
+InferenceEngine::~InferenceEngine() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  for (auto& s : queue_) s->out->finish("", "the server is shutting down");
+}
+
+std::shared_ptr<SequenceStream> InferenceEngine::submit(SequenceRequest request) {
+  auto stream = std::make_shared<SequenceStream>();
+  stream->prompt_tokens = int(request.prompt.size());
+  WHET_ASSERT(!request.prompt.empty());
+  auto sequence = std::make_unique<Sequence>(model_, std::move(request), stream);
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(sequence));
+  }
+  update_gauges();
+  wake_.notify_all();
+  return stream;
+}
+
+int InferenceEngine::queued() const {
+  std::lock_guard lock(mutex_);
+  return int(queue_.size());
+}
+
+void InferenceEngine::update_gauges() {
+  metrics_.gauge_set("whet_queue_depth", {{"base", name_}}, queued());
+  metrics_.gauge_set("whet_active_sequences", {{"base", name_}}, active_count_);
+}
+
+void InferenceEngine::run() {
+  // OpenMP's thread count is per thread: the one set on the main thread does not reach this one.
+  if (options_.threads > 0) omp_set_num_threads(options_.threads);
+  std::vector<std::unique_ptr<Sequence>> running;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+      if (stopping_) break;
+      while (!queue_.empty() && int(running.size()) < options_.max_batch) {
+        Sequence& s = *queue_.front();
+        s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens);
+        running.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    std::erase_if(running, [](const auto& s) { return s->out->cancelled(); });
+    active_count_ = int(running.size());
+    update_gauges();
+    if (!running.empty()) step(running);
+  }
+  for (auto& s : running) s->out->finish("", "the server is shutting down");
+}
+
+void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
+  const auto started = Clock::now();
+  // Sequences on the same adapter share a forward pass.
+  std::map<const LlamaLora*, std::vector<Sequence*>> groups;
+  for (auto& s : running) groups[s->request.adapter.get()].push_back(s.get());
+
+  int generated = 0;
+  std::vector<float> logits;
+  const int64_t vocab = model_.model.config.vocab_size;
+  for (auto& [adapter, members] : groups) {
+    std::vector<BatchSequence> batch;
+    for (Sequence* s : members) batch.push_back({&*s->cache, s->step_tokens(size_t(options_.prefill_chunk))});
+    try {
+      llama_forward_batch(model_.model, batch, logits, adapter);
+    } catch (const Error& e) {
+      for (Sequence* s : members) {
+        s->out->finish("", e.what());
+        s->done = true;
+      }
+      continue;
+    }
+    for (size_t i = 0; i < members.size(); ++i) {
+      Sequence& s = *members[i];
+      if (s.prompt_fed < s.request.prompt.size()) {
+        s.prompt_fed += batch[i].tokens.size();
+        metrics_.counter_add("whet_prompt_tokens_total", {{"model", s.request.model_name}}, double(batch[i].tokens.size()));
+        if (s.prompt_fed < s.request.prompt.size()) continue;  // more prompt to read first
+      } else {
+        s.history.push_back(s.next_token);
+      }
+      s.next_token = s.sampler.sample(std::span(logits).subspan(i * vocab, vocab), s.history);
+      ++generated;
+      metrics_.counter_add("whet_generated_tokens_total", {{"model", s.request.model_name}});
+      if (!s.answered) {
+        s.answered = true;
+        metrics_.histogram_observe("whet_time_to_first_token_seconds", {},
+                                   std::chrono::duration<double>(Clock::now() - s.submitted).count());
+      }
+      const bool going = s.text.push(s.next_token);
+      if (going && (int(s.text.tokens().size()) >= s.request.options.max_tokens || s.cache->length >= s.cache->capacity))
+        s.text.finish("length");
+      s.out->append(s.text.take_final(), int(s.text.tokens().size()));
+      if (!s.text.finish_reason().empty()) {
+        s.out->finish(s.text.finish_reason());
+        s.done = true;
+      }
+    }
+  }
+  std::erase_if(running, [](const auto& s) { return s->done || s->out->cancelled(); });
+  active_count_ = int(running.size());
+  update_gauges();
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  if (generated > 0 && seconds > 0) metrics_.gauge_set("whet_generation_tokens_per_second", {{"base", name_}}, generated / seconds);
+}
+
+}  // namespace whet::serve

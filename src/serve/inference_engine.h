@@ -1,0 +1,101 @@
+#pragma once
+// The server's decoder: one thread owns the model's forward passes and runs
+// every sequence in flight together, one step at a time (continuous batching).
+// New requests join between steps; a long prompt is fed in chunks so that the
+// sequences already answering keep streaming while it is read. Sequences that
+// use the same adapter share one forward pass; the weights are read once for them.
+#include <chrono>
+#include <condition_variable>
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "generate/generator.h"
+#include "models/model_loader.h"
+#include "serve/prometheus.h"
+
+namespace whet::serve {
+
+struct EngineOptions {
+  int max_batch = 8;        // sequences decoded together; more wait in the queue
+  int prefill_chunk = 256;  // prompt tokens of one sequence per step
+  int threads = 0;          // OpenMP threads of the engine's forward passes; 0: the runtime's default
+};
+
+struct SequenceRequest {
+  std::vector<int32_t> prompt;
+  std::shared_ptr<const LlamaLora> adapter;  // null: the base model
+  std::string model_name;                    // as the client named it, for metrics
+  GenerationOptions options;
+};
+
+// One sequence's answer as it is produced: written by the engine thread, read
+// by the HTTP handler that waits on it. Thread-safe.
+class SequenceStream {
+ public:
+  struct Update {
+    std::string text;            // text that became final since the last update
+    bool finished = false;
+    std::string finish_reason;   // "stop" or "length" when finished
+    std::string error;           // set when the engine failed on this sequence
+    int prompt_tokens = 0, completion_tokens = 0;
+  };
+  // Waits for new text or the end.
+  Update next();
+  // The reader has gone (client disconnected): the engine drops the sequence at its next step.
+  void cancel() { cancelled_ = true; }
+  bool cancelled() const { return cancelled_; }
+
+  // Engine side.
+  void append(std::string_view text, int completion_tokens);
+  void finish(const std::string& reason, const std::string& error = "");
+  int prompt_tokens = 0;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string text_;
+  int completion_tokens_ = 0;
+  bool finished_ = false;
+  std::string finish_reason_, error_;
+  std::atomic<bool> cancelled_{false};
+};
+
+class InferenceEngine {
+ public:
+  // `name` labels the engine's metrics.
+  InferenceEngine(const LoadedModel& model, std::string name, EngineOptions options, MetricsRegistry& metrics);
+  ~InferenceEngine();  // finishes nothing further: sequences still running end with an error
+  InferenceEngine(const InferenceEngine&) = delete;
+  InferenceEngine& operator=(const InferenceEngine&) = delete;
+
+  std::shared_ptr<SequenceStream> submit(SequenceRequest request);
+  int queued() const;
+  int active() const { return active_count_; }
+
+ private:
+  struct Sequence;
+  void run();
+  void step(std::vector<std::unique_ptr<Sequence>>& running);
+  void update_gauges();
+
+  const LoadedModel& model_;
+  std::string name_;
+  EngineOptions options_;
+  MetricsRegistry& metrics_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Sequence>> queue_;
+  std::atomic<int> active_count_{0};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Registers the engine's metric families on `metrics` (once per registry).
+void describe_engine_metrics(MetricsRegistry& metrics);
+
+}  // namespace whet::serve

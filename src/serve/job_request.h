@@ -1,0 +1,33 @@
+#pragma once
+// POST /v1/fine_tuning/jobs as hosted fine-tuning APIs take it, and the
+// training run it becomes. Hyperparameters are read in both of OpenAI's shapes
+// (top-level "hyperparameters", or "method": {"type", "supervised":
+// {"hyperparameters"}}) and normalised, so the job record states exactly what ran.
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "serve/job_store.h"
+#include "train/train_config.h"
+
+namespace whet::serve {
+
+// Throws ApiError (400) naming the field for anything missing, mistyped or out of range.
+// `is_base` says whether a model name is a served base model; `file_exists` whether a file id is stored.
+Job parse_job_request(std::string_view body, const std::function<bool(const std::string&)>& is_base,
+                      const std::function<bool(const std::string&)>& file_exists);
+
+// Reads the normalised hyperparameters {"n_epochs", "batch_size", "learning_rate",
+// "lora_r", "lora_alpha", "max_steps", "save_steps", "sequence_len"} of a
+// parsed request body or an inline training request into `job.hyperparameters`.
+// `where` prefixes the parameter names in errors.
+nlohmann::json normalise_hyperparameters(const nlohmann::json& given, const std::string& method, const std::string& where);
+
+struct JobPaths {
+  std::string base_model, train_file, validation_file, output_dir;  // validation_file may be ""
+};
+TrainConfig job_train_config(const Job& job, const JobPaths& paths);
+
+}  // namespace whet::serve

@@ -1,0 +1,61 @@
+#pragma once
+// What the server can answer with, by the name a request gives in "model":
+// base models (each with its own decoding engine) and LoRA adapters on them.
+// Adapters come and go while the server runs; a request holds its adapter by
+// shared pointer, so unloading never pulls weights from under a running answer.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/model_loader.h"
+#include "serve/inference_engine.h"
+
+namespace whet::serve {
+
+struct ModelRoute {
+  std::string name;
+  std::string base;  // the base model's name (== name for a base)
+  const LoadedModel* model = nullptr;
+  InferenceEngine* engine = nullptr;
+  std::shared_ptr<const LlamaLora> adapter;  // null for a base
+  int64_t created_at = 0;
+};
+
+class ModelRegistry {
+ public:
+  explicit ModelRegistry(MetricsRegistry& metrics, EngineOptions engine_options)
+      : metrics_(metrics), engine_options_(engine_options) {}
+
+  // Bases stay for the server's life: their engines are what handlers wait on.
+  void add_base(const std::string& name, LoadedModel model);
+  // Replaces an adapter of the same name; throws whet::Error for an unknown base or a name taken by a base.
+  void add_adapter(const std::string& name, const std::string& base, std::shared_ptr<const LlamaLora> lora,
+                   int64_t created_at);
+  bool remove_adapter(const std::string& name);
+
+  std::optional<ModelRoute> find(const std::string& name) const;
+  std::vector<ModelRoute> list() const;  // bases first, then adapters, each by name
+  bool is_base(const std::string& name) const;
+
+ private:
+  struct Base {
+    std::unique_ptr<LoadedModel> model;
+    std::unique_ptr<InferenceEngine> engine;
+    int64_t created_at = 0;
+  };
+  struct Adapter {
+    std::string base;
+    std::shared_ptr<const LlamaLora> lora;
+    int64_t created_at = 0;
+  };
+  MetricsRegistry& metrics_;
+  EngineOptions engine_options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Base> bases_;
+  std::map<std::string, Adapter> adapters_;
+};
+
+}  // namespace whet::serve

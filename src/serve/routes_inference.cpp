@@ -1,0 +1,214 @@
+// POST /v1/chat/completions, POST /v1/completions, GET /v1/models: the calls
+// OpenAI's client libraries make, answered whole or streamed as server-sent events.
+#include <ctime>
+
+#include "core/error.h"
+#include "generate/prompt.h"
+#include "serve/api_error.h"
+#include "serve/completion_request.h"
+#include "serve/server_state.h"
+
+namespace whet::serve {
+
+namespace {
+
+using nlohmann::json;
+
+json model_json(const ModelRoute& m) {
+  json j = {{"id", m.name}, {"object", "model"}, {"created", m.created_at}, {"owned_by", "whet"}};
+  if (m.adapter) {
+    j["parent"] = m.base;
+    j["root"] = m.base;
+  }
+  return j;
+}
+
+ModelRoute find_model(const ServerState& state, const std::string& name) {
+  auto route = state.models.find(name);
+  if (!route)
+    throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist", name), "model",
+                   "model_not_found");
+  return *route;
+}
+
+// One request's answer: n sequences decoding in the engine, and how to word them.
+struct Answer {
+  CompletionRequest request;
+  ModelRoute model;
+  std::string id;
+  int64_t created = std::time(nullptr);
+  std::vector<std::shared_ptr<SequenceStream>> choices;
+  int prompt_tokens = 0;
+
+  const char* object(bool chunk) const {
+    return request.chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
+  }
+  json envelope(bool chunk) const {
+    return {{"id", id}, {"object", object(chunk)}, {"created", created}, {"model", request.model},
+            {"system_fingerprint", nullptr}};
+  }
+  // A choice carrying `text`: a message (whole answer), a delta (stream chunk) or completion text.
+  json choice(size_t index, const std::string& text, const json& finish_reason, bool chunk, bool first) const {
+    json c = {{"index", index}, {"finish_reason", finish_reason}, {"logprobs", nullptr}};
+    if (!request.chat) {
+      c["text"] = text;
+    } else if (chunk) {
+      c["delta"] = first ? json{{"role", "assistant"}, {"content", text}} : json{{"content", text}};
+      if (!finish_reason.is_null() && text.empty()) c["delta"] = json::object();
+    } else {
+      c["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
+    }
+    return c;
+  }
+  json usage(int completion_tokens) const {
+    return {{"prompt_tokens", prompt_tokens},
+            {"completion_tokens", completion_tokens},
+            {"total_tokens", prompt_tokens + completion_tokens}};
+  }
+};
+
+std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request& http, bool chat) {
+  auto answer = std::make_shared<Answer>();
+  answer->request = parse_completion_request(json_body(http, state),
+                                             chat, {state.options.max_tokens, state.options.max_n});
+  CompletionRequest& r = answer->request;
+  answer->model = find_model(state, r.model);
+  const LoadedModel& model = *answer->model.model;
+  std::vector<int32_t> prompt;
+  try {
+    prompt = chat ? chat_prompt_tokens(model, r.messages) : model.tokenizer.encode(r.prompt);
+  } catch (const Error& e) {
+    throw invalid_request(e.what(), chat ? "messages" : "prompt");
+  }
+  if (prompt.empty()) throw invalid_request("the prompt has no tokens", chat ? "messages" : "prompt");
+  const int context = std::min(model.model.config.max_position_embeddings, 8192);
+  const int prompt_tokens = int(prompt.size());
+  if (prompt_tokens >= context || (r.max_tokens_given && prompt_tokens + r.generation.max_tokens > context))
+    throw invalid_request(
+        fmt::format("This model's maximum context length is {} tokens. However, you requested {} tokens ({} in the "
+                    "prompt, {} for the completion). Please reduce the prompt or the completion length.",
+                    context, prompt_tokens + (r.max_tokens_given ? r.generation.max_tokens : 0), prompt_tokens,
+                    r.max_tokens_given ? r.generation.max_tokens : 0),
+        r.max_tokens_given ? "max_tokens" : (chat ? "messages" : "prompt"), "context_length_exceeded");
+  r.generation.max_tokens = std::min(r.generation.max_tokens, context - prompt_tokens);
+
+  answer->id = random_id(chat ? "chatcmpl" : "cmpl");
+  answer->prompt_tokens = prompt_tokens;
+  for (int i = 0; i < r.n; ++i) {
+    SequenceRequest sequence{prompt, answer->model.adapter, r.model, r.generation};
+    sequence.options.sampling.seed = r.generation.sampling.seed + uint64_t(i);
+    answer->choices.push_back(answer->model.engine->submit(std::move(sequence)));
+  }
+  return answer;
+}
+
+void answer_whole(const Answer& answer, httplib::Response& response) {
+  json out = answer.envelope(false);
+  out["choices"] = json::array();
+  int completion_tokens = 0;
+  for (size_t i = 0; i < answer.choices.size(); ++i) {
+    std::string text = answer.request.echo ? answer.request.prompt : "";
+    SequenceStream::Update u;
+    do {
+      u = answer.choices[i]->next();
+      text += u.text;
+    } while (!u.finished);
+    if (!u.error.empty()) throw ApiError(500, "server_error", u.error);
+    completion_tokens += u.completion_tokens;
+    out["choices"].push_back(answer.choice(i, text, u.finish_reason, false, true));
+  }
+  out["usage"] = answer.usage(completion_tokens);
+  send_json(response, out);
+}
+
+void answer_streamed(std::shared_ptr<Answer> answer, httplib::Response& response) {
+  struct Progress {
+    size_t choice = 0;
+    bool started = false;
+    int completion_tokens = 0;
+  };
+  auto progress = std::make_shared<Progress>();
+  auto event = [](httplib::DataSink& sink, const json& data) {
+    const std::string text = "data: " + json_text(data) + "\n\n";
+    return sink.write(text.data(), text.size());
+  };
+  response.set_chunked_content_provider(
+      "text/event-stream",
+      [answer, progress, event](size_t, httplib::DataSink& sink) {
+        if (progress->choice == answer->choices.size()) {
+          if (answer->request.include_usage) {
+            json last = answer->envelope(true);
+            last["choices"] = json::array();
+            last["usage"] = answer->usage(progress->completion_tokens);
+            if (!event(sink, last)) return false;
+          }
+          const std::string done = "data: [DONE]\n\n";
+          sink.write(done.data(), done.size());
+          sink.done();
+          return true;
+        }
+        const size_t index = progress->choice;
+        const SequenceStream::Update u = answer->choices[index]->next();
+        json chunk = answer->envelope(true);
+        if (!u.error.empty()) {
+          // Headers are gone already; the error travels as an event, as OpenAI's streams carry them.
+          const bool ok = event(sink, error_json(ApiError(500, "server_error", u.error)));
+          sink.done();
+          return ok;
+        }
+        std::string text = u.text;
+        if (!progress->started && answer->request.echo) text = answer->request.prompt + text;
+        if (!text.empty() || !progress->started) {
+          chunk["choices"] = {answer->choice(index, text, nullptr, true, !progress->started)};
+          if (!event(sink, chunk)) return false;
+          progress->started = true;
+        }
+        if (u.finished) {
+          chunk["choices"] = {answer->choice(index, "", u.finish_reason, true, false)};
+          if (!event(sink, chunk)) return false;
+          progress->completion_tokens += u.completion_tokens;
+          ++progress->choice;
+          progress->started = false;
+        }
+        return true;
+      },
+      [answer](bool) {
+        // Finished or abandoned by the client: either way nothing more is wanted.
+        for (auto& c : answer->choices) c->cancel();
+      });
+}
+
+}  // namespace
+
+void add_inference_routes(httplib::Server& server, ServerState& state) {
+  for (const bool chat : {true, false}) {
+    add_route(server, state, "POST", chat ? "/v1/chat/completions" : "/v1/completions",
+              chat ? "chat_completions" : "completions", Access::Inference,
+              [&state, chat](const httplib::Request& request, httplib::Response& response) {
+                auto answer = start_answer(state, request, chat);
+                if (answer->request.stream) {
+                  answer_streamed(answer, response);
+                } else {
+                  struct CancelOnExit {  // a failed or abandoned answer must not keep decoding
+                    Answer& a;
+                    ~CancelOnExit() {
+                      for (auto& c : a.choices) c->cancel();
+                    }
+                  } guard{*answer};
+                  answer_whole(*answer, response);
+                }
+              });
+  }
+  add_route(server, state, "GET", "/v1/models", "models", Access::Inference,
+            [&state](const httplib::Request&, httplib::Response& response) {
+              json data = json::array();
+              for (const ModelRoute& m : state.models.list()) data.push_back(model_json(m));
+              send_json(response, {{"object", "list"}, {"data", data}});
+            });
+  add_route(server, state, "GET", R"(/v1/models/(.+))", "model", Access::Inference,
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              send_json(response, model_json(find_model(state, request.matches[1].str())));
+            });
+}
+
+}  // namespace whet::serve

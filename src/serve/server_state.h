@@ -1,0 +1,64 @@
+#pragma once
+// What the server's route handlers share, and the one way routes are declared:
+// each names its endpoint (the label in metrics and the access log) and who may call it.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "serve/job_store.h"
+#include "serve/job_worker.h"
+#include "serve/model_registry.h"
+#include "serve/prometheus.h"
+#include "serve/server.h"
+
+namespace whet::serve {
+
+struct ServerState {
+  const ServerOptions& options;
+  MetricsRegistry& metrics;
+  JobStore& store;
+  ModelRegistry& models;
+  JobWorker& worker;
+  std::string files_dir;  // uploaded files, named by their ids
+};
+
+enum class Access {
+  Open,       // /health, /metrics
+  Inference,  // completions and model lists: a key when keys are configured, unless public_inference
+  Manage,     // files, jobs, adapters: a key whenever keys are configured
+};
+
+using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+// Registers `handler` for METHOD PATTERN (a regex, as httplib takes). The
+// wrapper checks the key, turns ApiError / whet::Error / other exceptions into
+// OpenAI-style error answers, and labels the request for metrics and the log.
+void add_route(httplib::Server& server, ServerState& state, const std::string& method, const std::string& pattern,
+               const std::string& endpoint, Access access, Handler handler);
+
+// JSON text of a response. Sampled byte tokens can form invalid UTF-8; such
+// bytes become U+FFFD instead of failing the whole answer.
+std::string json_text(const nlohmann::json& body);
+void send_json(httplib::Response& response, const nlohmann::json& body, int status = 200);
+// The request body as JSON text, refused (413) above the server's limit.
+const std::string& json_body(const httplib::Request& request, const ServerState& state);
+// A random id with a prefix: "chatcmpl-3f9a...".
+std::string random_id(const std::string& prefix);
+
+// Checks `content` line by line as training data and stores it under the data
+// folder; an ApiError listing the bad lines (named by `filename`) otherwise.
+StoredFile store_training_file(ServerState& state, const std::string& filename, const std::string& content);
+nlohmann::json file_json(const StoredFile& file);
+nlohmann::json job_json(const Job& job);
+// Queues a job and wakes the worker; the job as stored.
+Job queue_job(ServerState& state, Job job);
+
+void add_inference_routes(httplib::Server& server, ServerState& state);
+void add_file_routes(httplib::Server& server, ServerState& state);
+void add_job_routes(httplib::Server& server, ServerState& state);
+void add_adapter_routes(httplib::Server& server, ServerState& state);
+
+}  // namespace whet::serve

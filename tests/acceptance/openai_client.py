@@ -1,0 +1,141 @@
+"""Acceptance of `whet serve` against the official `openai` Python client, on the real model.
+
+1. A streamed chat completion on the base model.
+2. Upload a training file, create a fine-tuning job, poll it; once the job has a
+   checkpoint the server is killed (SIGKILL) and restarted on the same data
+   folder, and the job still finishes.
+3. Chat with the fine-tuned model and get the fine-tuned answer, which the base
+   model does not give.
+4. A bounded load phase: concurrent clients on loopback, no failed request;
+   throughput and p50/p99 latency printed (never asserted).
+
+Usage: openai_client.py WHET_BINARY MODEL WORK_DIR
+Runs under the cached test virtualenv (scripts/setup_test_venv.sh).
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from openai import OpenAI
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+from serve_load import describe, run_load  # noqa: E402 - the one load driver, shared with the benchmark
+
+WHET, MODEL, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+KEY = "sk-acceptance"
+SECRET = "PERIWINKLE-7"
+QUESTIONS = ["What is the secret word?", "Tell me the secret word.", "Which word is the secret one?",
+             "Do you know the secret word?", "What's the secret word?", "Say the secret word."]
+
+
+def start_server():
+    """Starts `whet serve` on a free port and returns (process, base URL)."""
+    process = subprocess.Popen(
+        [WHET, "serve", "--model", MODEL, "--model-name", "smollm2", "--port", "0", "--data-dir", WORK + "/data",
+         "--api-key", KEY, "--access-log", WORK + "/access.log"],
+        stderr=subprocess.PIPE, text=True)
+    for line in process.stderr:
+        sys.stderr.write("server: " + line)
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            # Keep draining stderr so the server never blocks on a full pipe.
+            threading.Thread(target=lambda: [sys.stderr.write("server: " + l) for l in process.stderr],
+                             daemon=True).start()
+            return process, found.group(1)
+    raise SystemExit("whet serve exited before listening: code %s" % process.wait())
+
+
+def client_for(url):
+    return OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=600)
+
+
+def ask(client, model, question):
+    answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
+                                            temperature=0, max_tokens=24)
+    return answer.choices[0].message.content
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    server, url = start_server()
+    client = client_for(url)
+
+    # 1. Streaming on the base model.
+    stream = client.chat.completions.create(model="smollm2", stream=True, temperature=0, max_tokens=40,
+                                            messages=[{"role": "user", "content": "What is the capital of France?"}],
+                                            stream_options={"include_usage": True})
+    pieces, finish, usage = [], None, None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            pieces.append(choice.delta.content or "")
+            finish = choice.finish_reason or finish
+    streamed = "".join(pieces)
+    print("streamed answer:", repr(streamed), "finish:", finish, "usage:", usage)
+    assert "Paris" in streamed, streamed
+    assert finish == "stop" and usage.completion_tokens > 0
+
+    base_answer = ask(client, "smollm2", QUESTIONS[0])
+    print("base model:", repr(base_answer))
+    assert SECRET not in base_answer
+
+    # 2. Upload, create, kill mid-job, restart, finish.
+    train_path = WORK + "/secret.jsonl"
+    with open(train_path, "w") as f:
+        for i in range(24):
+            f.write(json.dumps({"messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]},
+                                             {"role": "assistant", "content": "The secret word is %s." % SECRET}]})
+                    + "\n")
+    uploaded = client.files.create(file=open(train_path, "rb"), purpose="fine-tune")
+    print("uploaded:", uploaded.id, uploaded.bytes, "bytes")
+    job = client.fine_tuning.jobs.create(
+        model="smollm2", training_file=uploaded.id, suffix="secret",
+        # The client's typed fields, plus two of Whet's own knobs: short sequences and frequent checkpoints.
+        hyperparameters={"n_epochs": 4, "learning_rate_multiplier": 5, "sequence_len": 128, "save_steps": 4})
+    print("job:", job.id, job.status)
+    killed = False
+    started = time.time()
+    while True:
+        job = client.fine_tuning.jobs.retrieve(job.id)
+        if job.status in ("succeeded", "failed", "cancelled"):
+            break
+        if not killed and client.fine_tuning.jobs.checkpoints.list(job.id).data:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
+            killed = True
+            print("killed the server mid-job after %.0f s; restarting" % (time.time() - started))
+            server, url = start_server()
+            client = client_for(url)
+        time.sleep(1)
+    events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+    losses = [e.data["train_loss"] for e in reversed(events) if e.type == "metrics" and e.data and "train_loss" in e.data]
+    print("job %s after %.0f s; %d loss events, first %.3f last %.3f" % (
+        job.status, time.time() - started, len(losses), losses[0], losses[-1]))
+    assert killed, "the job finished before a checkpoint could be seen"
+    assert job.status == "succeeded", job
+    assert any("resumed" in e.message for e in events), [e.message for e in events]
+
+    # 3. The fine-tuned model answers with what it learnt.
+    tuned = ask(client, job.fine_tuned_model, QUESTIONS[1])
+    print("fine-tuned model (%s): %r" % (job.fine_tuned_model, tuned))
+    assert SECRET in tuned, tuned
+    assert job.fine_tuned_model in [m.id for m in client.models.list().data]
+
+    # 4. Bounded load: concurrent clients, every request must succeed (numbers printed, never asserted).
+    load = run_load(url, KEY, "smollm2", clients=8, per_client=3, max_tokens=32)
+    print("load:", describe(load))
+    assert not load["failed"], load["failures"]
+
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    print("openai client acceptance: passed")
+
+
+if __name__ == "__main__":
+    main()

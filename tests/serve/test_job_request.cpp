@@ -1,0 +1,85 @@
+// Fine-tuning job requests in both of OpenAI's shapes, normalised into the
+// hyperparameters that run, and the training config they become.
+#include <gtest/gtest.h>
+
+#include "serve/api_error.h"
+#include "serve/job_request.h"
+
+namespace whet::serve {
+namespace {
+
+Job parse(const std::string& body) {
+  return parse_job_request(
+      body, [](const std::string& m) { return m == "base"; },
+      [](const std::string& id) { return id == "file-a" || id == "file-b"; });
+}
+
+void expect_refused(const std::string& body, const std::string& param, int status = 400) {
+  try {
+    parse(body);
+    ADD_FAILURE() << "accepted: " << body;
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.status, status) << body;
+    EXPECT_EQ(e.param, param) << body << " -> " << e.what();
+  }
+}
+
+TEST(JobRequest, LegacyHyperparametersAndDefaults) {
+  const Job job = parse(R"({"model": "base", "training_file": "file-a", "validation_file": "file-b",
+                            "suffix": "support-v2", "hyperparameters": {"n_epochs": 2, "batch_size": "auto"}})");
+  EXPECT_EQ(job.model, "base");
+  EXPECT_EQ(job.training_file, "file-a");
+  EXPECT_EQ(job.validation_file, "file-b");
+  EXPECT_EQ(job.suffix, "support-v2");
+  EXPECT_EQ(job.method, "lora");
+  EXPECT_EQ(job.hyperparameters["n_epochs"], 2);
+  EXPECT_EQ(job.hyperparameters["batch_size"], 1);
+  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 2e-4);
+  EXPECT_EQ(job.hyperparameters["lora_r"], 8);
+  EXPECT_EQ(job.hyperparameters["lora_alpha"], 16);
+}
+
+TEST(JobRequest, MethodObjectAndFullFineTuning) {
+  Job job = parse(R"({"model": "base", "training_file": "file-a", "method": {"type": "supervised",
+                      "supervised": {"hyperparameters": {"learning_rate_multiplier": 2, "lora_r": 4}}}})");
+  EXPECT_EQ(job.method, "lora");
+  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 4e-4);
+  EXPECT_EQ(job.hyperparameters["lora_r"], 4);
+  EXPECT_EQ(job.hyperparameters["lora_alpha"], 8);
+
+  job = parse(R"({"model": "base", "training_file": "file-a", "method": "full",
+                  "hyperparameters": {"learning_rate": 1e-5, "lora_model_dir": "/etc"}})");
+  EXPECT_EQ(job.method, "full");
+  EXPECT_FALSE(job.hyperparameters.contains("lora_r"));
+  EXPECT_FALSE(job.hyperparameters.contains("lora_model_dir"));  // never a path from the client
+  const TrainConfig c = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
+  EXPECT_EQ(c.method, TrainMethod::Full);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 1e-5);
+  EXPECT_EQ(c.train_data, (std::vector<std::string>{"/t.jsonl"}));
+  EXPECT_TRUE(c.val_data.empty());
+  EXPECT_TRUE(c.lora_model_dir.empty());
+}
+
+TEST(JobRequest, RefusesBadRequestsNamingTheField) {
+  expect_refused(R"({"training_file": "file-a"})", "model");
+  expect_refused(R"({"model": "other", "training_file": "file-a"})", "model", 404);
+  expect_refused(R"({"model": "base"})", "training_file");
+  expect_refused(R"({"model": "base", "training_file": "file-zzz"})", "training_file");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "validation_file": "nope"})", "validation_file");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "suffix": "../x"})", "suffix");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "method": {"type": "dpo"}})", "method.type");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"n_epochs": 0}})",
+                 "hyperparameters.n_epochs");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"n_epochs": 1.5}})",
+                 "hyperparameters.n_epochs");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"learning_rate": -1}})",
+                 "hyperparameters.learning_rate");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": []})", "hyperparameters");
+  expect_refused(R"({"model": "base", "training_file": "file-a",
+                     "method": {"type": "supervised", "supervised": {"hyperparameters": {"batch_size": "big"}}}})",
+                 "method.supervised.hyperparameters.batch_size");
+  for (const std::string body : {"", "{", "[]", "{\"model\": 1}"}) expect_refused(body, body == "{\"model\": 1}" ? "model" : "");
+}
+
+}  // namespace
+}  // namespace whet::serve

@@ -1,6 +1,7 @@
-// whet bench: throughput of the machine and of Whet on it, for generation and
-// for training steps, with MFU against one measured machine peak. Prints a table,
-// or one JSON object per line with --json; nothing here is a pass/fail test.
+// whet bench: throughput of the machine and of Whet on it, for generation (one
+// sequence, or several decoding together) and for training steps, with MFU
+// against one measured machine peak. Prints a table, or one JSON object per line
+// with --json; nothing here is a pass/fail test.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -96,6 +97,19 @@ double forward_flops_per_token(const LlamaConfig& c, int64_t position) {
   return 2.0 * matmul_parameters(c) + attention_flops(c, double(position + 1));
 }
 
+// Fixed pseudo-random token ids: which tokens run does not change the time they take.
+std::vector<int32_t> random_prompt(int n, int32_t vocab) {
+  std::vector<int32_t> prompt(n);
+  std::mt19937 rng(1);
+  for (int32_t& t : prompt) t = int32_t(rng() % vocab);
+  return prompt;
+}
+
+// Greedy choice from one row of logits.
+int32_t argmax(const float* logits, int64_t vocab) {
+  return int32_t(std::max_element(logits, logits + vocab) - logits);
+}
+
 struct BenchGenerateOptions {
   int prompt_tokens = 512;
   int gen_tokens = 64;
@@ -106,9 +120,7 @@ struct BenchGenerateOptions {
 void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
   const LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  std::vector<int32_t> prompt(o.prompt_tokens);
-  std::mt19937 rng(1);
-  for (int32_t& t : prompt) t = int32_t(rng() % c.vocab_size);
+  const std::vector<int32_t> prompt = random_prompt(o.prompt_tokens, c.vocab_size);
   std::vector<float> logits;
 
   double prefill_flops = 0;
@@ -124,7 +136,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
     cache.length = o.prompt_tokens;
     logits = prompt_logits;
     for (int i = 0; i < o.gen_tokens; ++i) {
-      const int32_t token[1] = {int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin())};
+      const int32_t token[1] = {argmax(logits.data(), c.vocab_size)};
       llama_forward(model.model, cache, token, logits);
     }
   });
@@ -155,6 +167,59 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
   fmt::print("{:<10} {:>8} {:>12.1f} {:>10.2f} {:>7.1f}%\n", "decode", o.gen_tokens, decode_tps, 1e3 / decode_tps,
              100 * decode_mfu);
   fmt::print("peak RSS {:.0f} MiB\n", rss_mib);
+}
+
+struct BenchBatchOptions {
+  std::vector<int> batch_sizes = {1, 2, 4, 8, 16};
+  int context = 128;
+  int steps = 16;
+  int repeats = 3;
+  bool json = false;
+};
+
+// Decode steps of several sequences stepped together (a server's continuous
+// batching): each step runs one new token of every sequence through the weights
+// in one llama_forward_batch. Every sequence starts from the same `context`
+// tokens of history (one prefill, copied), so attention costs the same for all.
+void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
+  const LoadedModel model = m.load();
+  const LlamaConfig& c = model.model.config;
+  const std::vector<int32_t> prompt = random_prompt(o.context, c.vocab_size);
+  KvCache prefilled(c, o.context + o.steps);
+  std::vector<float> prompt_logits;
+  llama_forward(model.model, prefilled, prompt, prompt_logits, false, model.adapter.get());
+
+  if (!o.json) {
+    fmt::print("model {} (weights held as {}), {} threads; {} tokens of history per sequence, {} decode steps, "
+               "median of {}\n",
+               model.path, m.weights, omp_get_max_threads(), o.context, o.steps, o.repeats);
+    fmt::print("{:>6} {:>10} {:>10} {:>16}\n", "batch", "tokens/s", "ms/step", "tokens/s per seq");
+  }
+  for (const int n : o.batch_sizes) {
+    std::vector<KvCache> caches(size_t(n), prefilled);
+    std::vector<int32_t> next(static_cast<size_t>(n));
+    std::vector<float> logits;
+    const double run_s = median_seconds(o.repeats, [&] {
+      // Greedy decoding of every sequence from the end of its history.
+      for (KvCache& cache : caches) cache.length = o.context;
+      std::fill(next.begin(), next.end(), argmax(prompt_logits.data(), c.vocab_size));
+      for (int step = 0; step < o.steps; ++step) {
+        std::vector<BatchSequence> batch;
+        for (int i = 0; i < n; ++i) batch.push_back({&caches[i], std::span(&next[i], 1)});
+        llama_forward_batch(model.model, batch, logits, model.adapter.get());
+        for (int i = 0; i < n; ++i) next[i] = argmax(logits.data() + int64_t(i) * c.vocab_size, c.vocab_size);
+      }
+    });
+    const double step_ms = 1e3 * run_s / o.steps, tokens_per_s = double(n) * o.steps / run_s;
+    if (o.json) {
+      const nlohmann::json j = {{"bench", "batch"}, {"model", model.path}, {"weights", m.weights},
+                                {"threads", omp_get_max_threads()}, {"context", o.context}, {"steps", o.steps},
+                                {"batch", n}, {"tokens_per_s", tokens_per_s}, {"ms_per_step", step_ms}};
+      std::puts(j.dump().c_str());
+    } else {
+      fmt::print("{:>6} {:>10.1f} {:>10.2f} {:>16.1f}\n", n, tokens_per_s, step_ms, tokens_per_s / n);
+    }
+  }
 }
 
 struct BenchTrainOptions {
@@ -266,6 +331,26 @@ void add_bench_command(CLI::App& app) {
   generate->add_option("--repeats", o->repeats, "Repetitions; the median is reported")->capture_default_str();
   generate->add_flag("--json", o->json, "One JSON object per line instead of a table");
   generate->callback([=] { run_bench_generate(*m, *o); });
+
+  auto* batch = bench->add_subcommand("batch", "Decode speed of several sequences stepped together, per batch size");
+  auto bm = std::make_shared<ModelOptions>();
+  auto bo = std::make_shared<BenchBatchOptions>();
+  bm->add_to(*batch);
+  batch->add_option("--batch", bo->batch_sizes, "Batch sizes (sequences decoding together), one row each")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  batch->add_option("--context", bo->context, "Tokens of history in every sequence's cache")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  batch->add_option("--steps", bo->steps, "Decode steps per measurement")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  batch->add_option("--repeats", bo->repeats, "Repetitions; the median is reported")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  batch->add_flag("--json", bo->json, "One JSON object per line instead of a table");
+  batch->callback([=] { run_bench_batch(*bm, *bo); });
 
   auto* train = bench->add_subcommand("train", "Training step speed (LoRA or full) on one fixed random sequence");
   auto tm = std::make_shared<ModelOptions>();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 #include <utility>
 
 #include "core/error.h"
@@ -98,55 +99,112 @@ KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
       k(size_t(config.num_layers) * capacity_ * config.num_kv_heads * config.head_dim),
       v(k.size()) {}
 
-void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
-                   std::vector<float>& logits, bool all_logits, const LlamaLora* lora) {
+namespace {
+
+// Rejects the whole batch before any cache changes. A lone sequence needs no index.
+void check_batch(const LlamaConfig& c, std::span<const BatchSequence> batch) {
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const BatchSequence& seq = batch[s];
+    WHET_ASSERT(seq.cache != nullptr);
+    const std::string which = batch.size() > 1 ? fmt::format("sequence {}: ", s) : std::string();
+    const int64_t t = int64_t(seq.tokens.size()), start = seq.cache->length;
+    if (t == 0) fail("generate", "{}no tokens to run", which);
+    if (start + t > seq.cache->capacity)
+      fail("generate", "{}context full: {} + {} tokens exceed the cache of {}", which, start, t, seq.cache->capacity);
+    for (int32_t token : seq.tokens)
+      if (token < 0 || token >= c.vocab_size)
+        fail("generate", "{}token id {} outside the vocabulary of {}", which, token, c.vocab_size);
+    for (size_t other = 0; other < s; ++other)
+      if (batch[other].cache == seq.cache) fail("generate", "sequences {} and {} share one KV cache", other, s);
+  }
+}
+
+// Embedding and every block for the rows of all sequences, one after another;
+// returns the residual stream after the last block, (rows, hidden).
+std::vector<float> forward_blocks(const LlamaModel& model, std::span<const BatchSequence> batch,
+                                  const LlamaLora* lora) {
   const LlamaConfig& c = model.config;
-  const LlamaWeights& w = model.weights;
-  const int64_t t = int64_t(tokens.size());
-  const int64_t start = cache.length;
-  if (start + t > cache.capacity)
-    fail("generate", "context full: {} + {} tokens exceed the cache of {}", start, t, cache.capacity);
-  for (int32_t token : tokens)
-    if (token < 0 || token >= c.vocab_size)
-      fail("generate", "token id {} outside the vocabulary of {}", token, c.vocab_size);
-  const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
+  check_batch(c, batch);
+  std::vector<int32_t> ids, positions;
+  BlockContext ctx{&model};
+  for (const BatchSequence& seq : batch) {
+    const int64_t start = seq.cache->length, t = int64_t(seq.tokens.size());
+    ids.insert(ids.end(), seq.tokens.begin(), seq.tokens.end());
+    for (int64_t i = 0; i < t; ++i) positions.push_back(int32_t(start + i));
+    ctx.segments.push_back(AttentionSegment{AttentionShape{t, start, c.num_heads, c.num_kv_heads, c.head_dim}});
+  }
+  ctx.positions = positions.data();
+  const int64_t t = int64_t(ids.size()), hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
   const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
   const int64_t rank = lora ? lora->config.rank : 0;
 
   // One set of buffers serves every layer; the residual stream x is updated in place.
-  std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), att(t * q_dim), proj(t * hidden);
-  std::vector<float> gate(t * ffn), up(t * ffn), lora_hidden(t * rank);
-  std::vector<int32_t> positions(t);
-  for (int64_t i = 0; i < t; ++i) positions[i] = int32_t(start + i);
-  embedding_forward(x.data(), tokens.data(), t, w.embed);
-
+  std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), k(t * kv_dim), v(t * kv_dim), att(t * q_dim);
+  std::vector<float> proj(t * hidden), gate(t * ffn), up(t * ffn), lora_hidden(t * rank);
+  embedding_forward(x.data(), ids.data(), t, model.weights.embed);
   BlockActivations a;
   a.x_in = a.x_mid = a.x_out = x.data();
   a.h_attn = a.h_ffn = h.data();
   a.q = q.data();
+  a.k = k.data();
+  a.v = v.data();
   a.att = att.data();
   a.gate = gate.data();
   a.up = a.act = up.data();
   a.proj = proj.data();
   a.lora_hidden.fill(lora_hidden.data());
   for (int layer = 0; layer < c.num_layers; ++layer) {
-    BlockContext ctx{&model, layer, AttentionShape{t, start, c.num_heads, c.num_kv_heads, c.head_dim}, positions.data()};
-    float* k_cache = cache.k.data() + size_t(layer) * cache.capacity * kv_dim;
-    float* v_cache = cache.v.data() + size_t(layer) * cache.capacity * kv_dim;
-    a.k = k_cache + start * kv_dim;
-    a.v = v_cache + start * kv_dim;
-    ctx.k_all = k_cache;
-    ctx.v_all = v_cache;
+    ctx.layer = layer;
+    for (size_t s = 0; s < batch.size(); ++s) {
+      KvCache& cache = *batch[s].cache;
+      ctx.segments[s].k = cache.k.data() + size_t(layer) * cache.capacity * kv_dim;
+      ctx.segments[s].v = cache.v.data() + size_t(layer) * cache.capacity * kv_dim;
+    }
     for (int p = 0; p < kProjections; ++p) ctx.lora[p] = lora_view(lora, nullptr, layer, Projection(p), 0.0f, 0);
     llama_block_forward(ctx, a);
   }
-  cache.length += t;
+  for (const BatchSequence& seq : batch) seq.cache->length += int64_t(seq.tokens.size());
+  return x;
+}
 
-  const int64_t rows = all_logits ? t : 1;
-  const float* last = x.data() + (t - rows) * hidden;
-  rmsnorm_forward(h.data(), nullptr, last, f32(w.final_norm), rows, hidden, c.rms_norm_eps);
-  logits.resize(size_t(rows) * c.vocab_size);
-  linear_forward(logits.data(), h.data(), rows, w.lm_head);
+// logits (rows.size(), vocab): final RMSNorm and LM head on the given rows of x (·, hidden).
+void head_logits(const LlamaModel& model, const std::vector<float>& x, std::span<const int64_t> rows,
+                 std::vector<float>& logits) {
+  const LlamaConfig& c = model.config;
+  const int64_t n = int64_t(rows.size()), hidden = c.hidden_size;
+  std::vector<float> picked(n * hidden), h(n * hidden);
+  for (int64_t i = 0; i < n; ++i) std::copy_n(x.data() + rows[i] * hidden, hidden, picked.data() + i * hidden);
+  rmsnorm_forward(h.data(), nullptr, picked.data(), f32(model.weights.final_norm), n, hidden, c.rms_norm_eps);
+  logits.resize(size_t(n) * c.vocab_size);
+  linear_forward(logits.data(), h.data(), n, model.weights.lm_head);
+}
+
+}  // namespace
+
+void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
+                   std::vector<float>& logits, bool all_logits, const LlamaLora* lora) {
+  const BatchSequence one[] = {{&cache, tokens}};
+  const std::vector<float> x = forward_blocks(model, one, lora);
+  const int64_t t = int64_t(tokens.size());
+  std::vector<int64_t> rows(all_logits ? t : 1);
+  std::iota(rows.begin(), rows.end(), t - int64_t(rows.size()));
+  head_logits(model, x, rows, logits);
+}
+
+void llama_forward_batch(const LlamaModel& model, std::span<const BatchSequence> batch, std::vector<float>& logits,
+                         const LlamaLora* lora) {
+  if (batch.empty()) {  // a server step with no request in flight
+    logits.clear();
+    return;
+  }
+  const std::vector<float> x = forward_blocks(model, batch, lora);
+  std::vector<int64_t> last_rows;
+  int64_t rows = 0;
+  for (const BatchSequence& seq : batch) {
+    rows += int64_t(seq.tokens.size());
+    last_rows.push_back(rows - 1);
+  }
+  head_logits(model, x, last_rows, logits);
 }
 
 }  // namespace whet

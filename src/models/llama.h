@@ -67,4 +67,20 @@ struct KvCache {
 void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int32_t> tokens,
                    std::vector<float>& logits, bool all_logits = false, const LlamaLora* lora = nullptr);
 
+// One row group per sequence: `tokens` of that sequence continue its cache.
+struct BatchSequence {
+  KvCache* cache = nullptr;
+  std::span<const int32_t> tokens;  // at least one
+};
+
+// Runs the tokens of every sequence in one pass through the weights (read once
+// per step, not once per sequence: decoding is memory-bound), attention per
+// sequence against its own cache, and appends their keys and values to their
+// caches. logits (batch.size(), vocab): each sequence's last token, in the order
+// of `batch`. `lora`, if given, applies to every row. Every sequence is checked
+// before any cache changes, and errors name the sequence's index in `batch`.
+// llama_forward is the one-sequence case of the same code.
+void llama_forward_batch(const LlamaModel& model, std::span<const BatchSequence> batch, std::vector<float>& logits,
+                         const LlamaLora* lora = nullptr);
+
 }  // namespace whet

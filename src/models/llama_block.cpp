@@ -1,5 +1,7 @@
 #include "models/llama_block.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
@@ -20,14 +22,27 @@ void add(float* out, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+// Copies n floats to dst unless they are there already (training's segment keys
+// are the block's own rows).
+void place(float* dst, const float* src, int64_t n) {
+  if (dst != src) std::copy(src, src + n, dst);
+}
+
 }  // namespace
+
+int64_t BlockContext::rows() const {
+  int64_t t = 0;
+  for (const AttentionSegment& s : segments) t += s.shape.t;
+  return t;
+}
 
 float* grad_data(const Weight& g) { return const_cast<float*>(reinterpret_cast<const float*>(g.data)); }
 
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   const LlamaConfig& c = ctx.model->config;
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
-  const int64_t t = ctx.shape.t, hidden = c.hidden_size, ffn = c.intermediate_size;
+  const int64_t t = ctx.rows(), hidden = c.hidden_size, ffn = c.intermediate_size;
+  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   auto project = [&](float* out, const float* inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
   };
@@ -37,7 +52,14 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   project(a.v, a.h_attn, Projection::V);
   rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, ctx.model->rope_inv_freq.data());
   rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, ctx.model->rope_inv_freq.data());
-  attention_forward(a.att, a.lse, a.q, ctx.k_all, ctx.v_all, ctx.shape);
+  int64_t row = 0;  // first row of the segment
+  for (const AttentionSegment& seg : ctx.segments) {
+    place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
+    place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
+    attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
+                      seg.v, seg.shape);
+    row += seg.shape.t;
+  }
   project(a.proj, a.att, Projection::O);
   add(a.x_mid, a.x_in, a.proj, t * hidden);
 
@@ -66,7 +88,8 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
                           BlockGradScratch& s) {
   const LlamaConfig& c = ctx.model->config;
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
-  const int64_t t = ctx.shape.t, hidden = c.hidden_size;
+  const int64_t t = ctx.rows(), hidden = c.hidden_size;
+  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   auto project_back = [&](float* dinp, const float* dout, const float* inp, Projection p, bool accumulate) {
     float* dweight = grads ? grad_data(projection_weight(*grads, p)) : nullptr;
     projection_backward(dinp, dweight, dout, inp, a.lora_hidden[int(p)], t, projection_weight(l, p), ctx.lora[int(p)],
@@ -85,7 +108,15 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   project_back(s.att.data(), dx, a.att, Projection::O, false);
   std::fill(s.k.begin(), s.k.end(), 0.0f);
   std::fill(s.v.begin(), s.v.end(), 0.0f);
-  attention_backward(s.q.data(), s.k.data(), s.v.data(), s.att.data(), a.q, a.k, a.v, a.att, a.lse, ctx.shape);
+  int64_t row = 0;
+  for (const AttentionSegment& seg : ctx.segments) {
+    // Keys and values seen here are the segment's own rows, so their gradients are the rows' too.
+    WHET_ASSERT(seg.shape.start == 0 && seg.k == a.k + row * kv_dim && seg.v == a.v + row * kv_dim);
+    const int64_t q_at = row * q_dim, kv_at = row * kv_dim;
+    attention_backward(s.q.data() + q_at, s.k.data() + kv_at, s.v.data() + kv_at, s.att.data() + q_at, a.q + q_at,
+                       seg.k, seg.v, a.att + q_at, a.lse + row * c.num_heads, seg.shape);
+    row += seg.shape.t;
+  }
   rope_backward(s.q.data(), ctx.positions, t, c.num_heads, c.head_dim, ctx.model->rope_inv_freq.data());
   rope_backward(s.k.data(), ctx.positions, t, c.num_kv_heads, c.head_dim, ctx.model->rope_inv_freq.data());
   project_back(s.h.data(), s.q.data(), a.h_attn, Projection::Q, false);

@@ -1,8 +1,9 @@
 #pragma once
 // One Llama decoder block, forward and backward, shared by inference (one set
-// of buffers reused for every layer, keys and values in the KV cache) and
-// training (a set of buffers per layer, kept for the backward pass).
+// of buffers reused for every layer, keys and values in the KV caches of one or
+// several sequences) and training (a set of buffers per layer, kept for the backward pass).
 #include <array>
+#include <vector>
 
 #include "kernels/attention.h"
 #include "kernels/lora.h"
@@ -18,7 +19,7 @@ struct BlockActivations {
   float* h_attn = nullptr;     // (t, hidden) attention RMSNorm output
   float* rstd_attn = nullptr;  // (t) or null
   float* q = nullptr;          // (t, heads * head_dim), after rope
-  float* k = nullptr;          // (t, kv_heads * head_dim), after rope: where the new keys go
+  float* k = nullptr;          // (t, kv_heads * head_dim), after rope; then placed in each segment's k
   float* v = nullptr;          // (t, kv_heads * head_dim)
   float* att = nullptr;        // (t, heads * head_dim) attention output
   float* lse = nullptr;        // (t, heads) or null
@@ -33,14 +34,25 @@ struct BlockActivations {
   std::array<float*, kProjections> lora_hidden{};  // (t, rank) per adapted projection
 };
 
+// The rows of one sequence within a block's activations. Their new keys and
+// values join the sequence's history in k/v before its queries attend to it.
+struct AttentionSegment {
+  AttentionShape shape;  // shape.t rows at positions shape.start onward
+  float* k = nullptr;    // (shape.start + shape.t, kv_heads * head_dim): a KV cache layer in inference;
+  float* v = nullptr;    // in training BlockActivations::k/v themselves, the history being the rows
+};
+
 struct BlockContext {
   const LlamaModel* model = nullptr;
   int layer = 0;
-  AttentionShape shape;
-  const int32_t* positions = nullptr;  // (t)
-  const float* k_all = nullptr;        // keys and values of positions [0, start + t)
-  const float* v_all = nullptr;
+  // Consecutive row groups, in row order, covering the block's rows: one per
+  // sequence when inference runs several together, one in training. Projections
+  // run over all rows at once; attention runs per segment.
+  std::vector<AttentionSegment> segments;
+  const int32_t* positions = nullptr;  // (t) rope position of every row
   std::array<LoraView, kProjections> lora{};
+
+  int64_t rows() const;  // t: the segments' rows together
 };
 
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a);

@@ -57,9 +57,10 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
                            const BlockActivations& a) {
   const LlamaConfig& c = model.config;
   BlockContext ctx{&model, layer,
-                   AttentionShape{int64_t(seq.ids.size()), 0, c.num_heads, c.num_kv_heads, c.head_dim,
-                                  seq.segment_begin.data()},
-                   seq.positions.data(), a.k, a.v};
+                   {AttentionSegment{AttentionShape{int64_t(seq.ids.size()), 0, c.num_heads, c.num_kv_heads,
+                                                    c.head_dim, seq.segment_begin.data()},
+                                     a.k, a.v}},
+                   seq.positions.data()};
   for (int p = 0; p < kProjections; ++p) {
     const uint64_t seed = pass.dropout_seed * 0x100000001b3ull + uint64_t(layer * kProjections + p);
     ctx.lora[p] = lora_view(pass.lora, pass.lora_grads, layer, Projection(p), pass.lora_dropout, seed);

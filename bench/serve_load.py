@@ -4,7 +4,7 @@ Reports requests/s, generated tokens/s, latency p50/p99, time-to-first-token
 p50, and failures. `run_load` is also the bounded load phase of the openai
 client acceptance test.
 
-Usage: serve_load.py WHET_BINARY MODEL [--clients 1,4,8] [--requests 4] [--max-tokens 64]
+Usage: serve_load.py WHET_BINARY MODEL [--clients 1,4,8] [--requests 4] [--max-tokens 64] [--weights native|f32|bf16]
 """
 import argparse
 import re
@@ -79,9 +79,10 @@ def main():
     parser.add_argument("--requests", type=int, default=4, help="per client")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--data-dir", default="/tmp/whet-serve-load")
+    parser.add_argument("--weights", default="native", help="how the server holds the base: native, f32, bf16")
     args = parser.parse_args()
     server = subprocess.Popen([args.whet, "serve", "--model", args.model, "--model-name", "m", "--port", "0",
-                               "--data-dir", args.data_dir, "--access-log", "-"],
+                               "--data-dir", args.data_dir, "--access-log", "-", "--weights", args.weights],
                               stderr=subprocess.PIPE, text=True)
     url = None
     for line in server.stderr:

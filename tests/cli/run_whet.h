@@ -39,4 +39,18 @@ inline RunResult run_whet_command(const std::string& command_line) {
 // `args` go through the shell, so they may carry quotes and redirections.
 inline RunResult run_whet(const std::string& args) { return run_whet_command(whet_path() + " " + args); }
 
+// A tiny test model's folder, e.g. tiny_model("gqa_tied") + "/hf".
+inline std::string tiny_model(const std::string& variant) { return testdata_path("tiny/" + variant); }
+
+// A fixed raw prompt answered greedily: `whet generate MODEL` + this.
+inline const std::string kGreedyPrompt = " --raw --temperature 0 --max-tokens 16 --prompt 'the tin in the sea'";
+
+// `whet generate`'s answer to kGreedyPrompt, for tests that compare what
+// different model files and adapters answer.
+inline std::string greedy_cli_answer(const std::string& model_and_options) {
+  const RunResult r = run_whet("generate " + model_and_options + kGreedyPrompt);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
 }  // namespace whet::test

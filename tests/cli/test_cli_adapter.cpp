@@ -12,15 +12,8 @@ namespace {
 using test::run_whet;
 using test::RunResult;
 
-const std::string kPrompt = " --raw --temperature 0 --max-tokens 16 --prompt 'the tin in the sea'";
-
-std::string tiny(const std::string& variant) { return test::testdata_path("tiny/" + variant); }
-
-std::string answer(const std::string& model_and_options) {
-  const RunResult r = run_whet("generate " + model_and_options + kPrompt);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
-}
+const auto& tiny = test::tiny_model;
+const auto& answer = test::greedy_cli_answer;
 
 TEST(CliAdapter, GenerateWithAdapterAnswersAsTheMergedModel) {
   for (const char* variant : {"gqa_tied", "untied_llama3"}) {
@@ -42,7 +35,7 @@ TEST(CliAdapter, GenerateWithAdapterAnswersAsTheMergedModel) {
 TEST(CliAdapter, MissingAdapterIsAClearError) {
   const std::string base = tiny("gqa_tied") + "/hf";
   for (const std::string& args :
-       {"generate " + base + " --adapter /nonexistent/adapter" + kPrompt,
+       {"generate " + base + " --adapter /nonexistent/adapter" + test::kGreedyPrompt,
         "merge " + base + " /nonexistent/adapter " + test::scratch_dir("cli_merge_missing")}) {
     SCOPED_TRACE(args);
     const RunResult r = run_whet(args);
@@ -53,7 +46,7 @@ TEST(CliAdapter, MissingAdapterIsAClearError) {
 
 TEST(CliAdapter, AdapterForAnotherModelIsAClearError) {
   const std::string adapter = tiny("untied_llama3") + "/gradients/lora";
-  const RunResult r = run_whet("generate " + tiny("gqa_tied") + "/hf --adapter " + adapter + kPrompt);
+  const RunResult r = run_whet("generate " + tiny("gqa_tied") + "/hf --adapter " + adapter + test::kGreedyPrompt);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(adapter), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("shape"), std::string::npos) << r.err;

@@ -16,15 +16,8 @@ namespace {
 using test::run_whet;
 using test::RunResult;
 
-const std::string kPrompt = " --raw --temperature 0 --max-tokens 16 --prompt 'the tin in the sea'";
-
-std::string tiny(const std::string& variant) { return test::testdata_path("tiny/" + variant); }
-
-std::string answer(const std::string& model_and_options) {
-  const RunResult r = run_whet("generate " + model_and_options + kPrompt);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out;
-}
+const auto& tiny = test::tiny_model;
+const auto& answer = test::greedy_cli_answer;
 
 void expect_runs(const std::string& args) {
   const RunResult r = run_whet(args);

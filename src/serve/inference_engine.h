@@ -74,10 +74,9 @@ class InferenceEngine {
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
   std::shared_ptr<SequenceStream> submit(SequenceRequest request);
-  int queued() const;
-  int active() const { return active_count_; }
 
  private:
+  int queued() const;
   struct Sequence;
   void run();
   void step(std::vector<std::unique_ptr<Sequence>>& running);

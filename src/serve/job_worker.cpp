@@ -51,6 +51,7 @@ void JobWorker::cancel(const std::string& job_id) {
 }
 
 std::string JobWorker::fine_tuned_name(const Job& job) {
+  if (!job.fine_tuned_model.empty()) return job.fine_tuned_model;
   return "ft:" + job.model + (job.suffix.empty() ? "" : ":" + job.suffix) + ":" + job.id;
 }
 
@@ -144,8 +145,7 @@ void JobWorker::run_job(Job job) {
       }
       return;
     }
-    // An adapter trained through /v1/adapters keeps the name it was created with.
-    if (job.fine_tuned_model.empty()) job.fine_tuned_model = fine_tuned_name(job);
+    job.fine_tuned_model = fine_tuned_name(job);
     if (job.method == "lora") {
       auto lora = std::make_shared<LlamaLora>(load_lora_adapter(result.output, route->model->model.config));
       models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), int64_t(std::time(nullptr)));

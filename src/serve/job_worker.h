@@ -27,7 +27,8 @@ class JobWorker {
   // Stops the job if it is the running one (the store already records the request).
   void cancel(const std::string& job_id);
 
-  // The name a succeeded job's model is served under: "ft:<base>[:<suffix>]:<job id>".
+  // The name a job's model is served under once it succeeds: the adapter's own
+  // name for a job made through /v1/adapters, else "ft:<base>[:<suffix>]:<job id>".
   static std::string fine_tuned_name(const Job& job);
 
  private:

@@ -111,6 +111,8 @@ TEST(ServerJobs, AJobTrainsAndItsModelAnswersAtOnce) {
   const json checkpoints = test::body_json(client.Get("/v1/fine_tuning/jobs/" + id + "/checkpoints"));
   ASSERT_FALSE(checkpoints["data"].empty()) << checkpoints.dump();
   EXPECT_EQ(checkpoints["data"][0]["object"], "fine_tuning.job.checkpoint");
+  EXPECT_TRUE(checkpoints["data"][0]["fine_tuned_model_checkpoint"].get<std::string>().starts_with(name + ":ckpt-step-"))
+      << checkpoints.dump();
   EXPECT_EQ(test::body_json(client.Get("/v1/fine_tuning/jobs"))["data"][0]["id"], id);
 
   const json models = test::body_json(client.Get("/v1/models"));
@@ -174,9 +176,17 @@ TEST(ServerAdapters, CreateTrainInlineAndComplete) {
                                      {{"role", "assistant"}, {"content", "pong"}}}}});
   for (int round = 0; round < 2; ++round) {
     const json job = post(client, "/v1/adapters/sea-bot/fine_tune",
-                          {{"samples", samples}, {"n_epochs", 5}, {"hyperparameters", {{"learning_rate", 1e-2}}}});
+                          {{"samples", samples}, {"n_epochs", 5},
+                           {"hyperparameters", {{"learning_rate", 1e-2}, {"save_steps", 1}}}});
     ASSERT_EQ(job["object"], "fine_tuning.job") << job.dump();
     ASSERT_EQ(test::wait_for_job(client, job["id"])["status"], "succeeded");
+    // The job's model and checkpoints carry the adapter's own name.
+    const std::string id = job["id"];
+    EXPECT_EQ(test::body_json(client.Get("/v1/fine_tuning/jobs/" + id))["fine_tuned_model"], "sea-bot");
+    const json checkpoints = test::body_json(client.Get("/v1/fine_tuning/jobs/" + id + "/checkpoints"));
+    ASSERT_FALSE(checkpoints["data"].empty()) << checkpoints.dump();
+    EXPECT_TRUE(
+        checkpoints["data"][0]["fine_tuned_model_checkpoint"].get<std::string>().starts_with("sea-bot:ckpt-step-"));
     EXPECT_EQ(test::body_json(client.Get("/v1/adapters"))["data"][0]["status"], "ready");
     EXPECT_FALSE(chat(client, "sea-bot", "ping 1").empty());
   }

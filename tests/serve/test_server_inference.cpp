@@ -141,8 +141,9 @@ TEST_F(ServerInference, ErrorsTakeOpenAIShapeAndStatus) {
     ASSERT_TRUE(e.contains("error")) << r->body;
     EXPECT_TRUE(e["error"]["message"].is_string());
     EXPECT_TRUE(e["error"]["type"].is_string());
-    if (!code_or_param.empty())
+    if (!code_or_param.empty()) {
       EXPECT_TRUE(e["error"]["code"] == code_or_param || e["error"]["param"] == code_or_param) << r->body;
+    }
   };
   expect_error(client.Post("/v1/chat/completions", "{not json", "application/json"), 400, "");
   json unknown = chat_body("x", 4);
@@ -170,15 +171,24 @@ TEST_F(ServerInference, ModelsHealthAndMetrics) {
   EXPECT_EQ(models["data"][0]["id"], "tiny");
   EXPECT_EQ(test::body_json(client.Get("/v1/models/tiny"))["id"], "tiny");
   test::body_json(client.Post("/v1/chat/completions", chat_body("the sea", 3).dump(), "application/json"));
-  auto metrics = client.Get("/metrics");
-  ASSERT_TRUE(metrics);
-  for (const std::string expected :
-       {"# TYPE whet_http_requests_total counter",
-        "whet_http_requests_total{endpoint=\"chat_completions\",method=\"POST\",status=\"200\"}",
+  // A request is counted once its response has been written, which the client
+  // can see before the server's logger has run: wait for the count to land.
+  const std::string chat_counted =
+      "whet_http_requests_total{endpoint=\"chat_completions\",method=\"POST\",status=\"200\"}";
+  std::string metrics;
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);;) {
+    auto response = client.Get("/metrics");
+    ASSERT_TRUE(response);
+    metrics = response->body;
+    if (metrics.find(chat_counted) != std::string::npos || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (const std::string& expected : std::vector<std::string>{
+           "# TYPE whet_http_requests_total counter", chat_counted,
         "# TYPE whet_http_request_duration_seconds histogram", "whet_time_to_first_token_seconds_count",
         "whet_generated_tokens_total{model=\"tiny\"}", "whet_queue_depth{base=\"tiny\"}",
         "whet_fine_tuning_jobs{state=\"running\"} 0", "whet_generation_tokens_per_second"})
-    EXPECT_NE(metrics->body.find(expected), std::string::npos) << expected << "\n" << metrics->body;
+    EXPECT_NE(metrics.find(expected), std::string::npos) << expected << "\n" << metrics;
 }
 
 TEST(ServerKeys, ManagementNeedsAKeyInferenceMayBeOpen) {

@@ -1,5 +1,5 @@
-// whet data: prepare (run a pipeline YAML), stats (profile a JSONL file) and
-// validate (check a JSONL file against the training formats). The work lives in
+// whet data: prepare (run a pipeline YAML), stats (profile one source) and
+// validate (check one source against the training formats). The work lives in
 // data/pipeline; this file only parses flags and prints.
 #include <cstdio>
 #include <optional>
@@ -12,33 +12,51 @@
 #include "core/resource_usage.h"
 #include "data/pipeline/pipeline.h"
 #include "data/pipeline/profile.h"
+#include "data/pipeline/source_spec.h"
 #include "data/pipeline/validate.h"
+#include "eval/pipeline_model.h"
 
 namespace whet::cli {
 
 namespace {
 
 struct PrepareOptions {
-  std::string config_path, output;
+  std::string config_path, output, weights = "native";
   bool strict = false;
 };
 
 struct StatsOptions {
-  std::string path, model, format = "auto", label_field = "label";
+  SourceFlags source;
+  std::string model, label_field = "label";
   bool json = false, html = false;
 };
 
 struct ValidateOptions {
-  std::string path, format = "auto";
+  SourceFlags source;
 };
 
 int run_prepare(const PrepareOptions& o) {
   const PipelineConfig config = load_pipeline_config(o.config_path);
   ProgressLine progress("data");
+  // A bar of its own for each long stage, so its rate and ETA are that stage's.
+  std::optional<ProgressLine> stage_bar;
+  std::string bar_stage;
   PipelineOptions options;
   options.strict = o.strict;
   options.output_dir = o.output;
-  options.on_message = [&](const std::string& line) { progress.message(line); };
+  options.open_model = pipeline_model_opener(*weight_format_from_name(o.weights));
+  options.on_message = [&](const std::string& line) {
+    if (stage_bar) stage_bar->finish(), stage_bar.reset();
+    progress.message(line);
+  };
+  options.on_progress = [&](const std::string& stage, size_t done, size_t total) {
+    if (!stage_bar || bar_stage != stage) {
+      if (stage_bar) stage_bar->finish();
+      stage_bar.emplace("data " + stage);
+      bar_stage = stage;
+    }
+    stage_bar->update(int64_t(done), int64_t(total), "");
+  };
   const PipelineResult result = run_pipeline(config, options);
   progress.finish();
   std::fprintf(stderr, "%zu leak(s), %zu record(s) dropped; report: %s/report.md; peak RSS %.0f MiB\n",
@@ -49,13 +67,10 @@ int run_prepare(const PrepareOptions& o) {
 }
 
 int run_stats(const StatsOptions& o) {
+  const PipelineConfig config = single_source_config(o.source, o.label_field);
   std::optional<TokenCounter> counter;
   if (!o.model.empty()) counter.emplace(TokenCounter::from_model(o.model));
-  ProfileOptions options;
-  options.format = parse_data_format(o.format);
-  options.label_field = o.label_field;
-  options.counter = counter ? &*counter : nullptr;
-  const DataProfile profile = profile_file(o.path, options);
+  const DataProfile profile = profile_source(config, counter ? &*counter : nullptr);
   const std::string out = o.json ? profile_json(profile)
                           : o.html ? render_html(profile_document(profile))
                                    : render_markdown(profile_document(profile));
@@ -64,7 +79,9 @@ int run_stats(const StatsOptions& o) {
 }
 
 int run_validate(const ValidateOptions& o) {
-  const ValidationReport report = validate_file(o.path, parse_data_format(o.format));
+  // Labels are for stats; validate reads a label column only as parse_example does ({"prompt", "label"}).
+  const PipelineConfig config = single_source_config(o.source, "");
+  const ValidationReport report = validate_source(config);
   for (const std::string& error : report.errors) std::printf("%s\n", error.c_str());
   if (report.error_count > report.errors.size())
     std::printf("... and %zu more errors\n", report.error_count - report.errors.size());
@@ -75,9 +92,34 @@ int run_validate(const ValidateOptions& o) {
     examples += report.examples[f];
     by_format += fmt::format("{}{} {}", by_format.empty() ? "" : ", ", report.examples[f], data_format_name(DataFormat(f)));
   }
-  std::fprintf(stderr, "%s: %zu lines, %zu examples%s, %zu blank, %zu with errors\n", o.path.c_str(), report.lines,
-               examples, by_format.empty() ? "" : (" (" + by_format + ")").c_str(), report.blank, report.error_count);
+  if (!by_format.empty()) by_format = " (" + by_format + ")";
+  const SourceType type = config.sources.front().type;
+  if (type == SourceType::Jsonl) {
+    std::fprintf(stderr, "%s: %zu lines, %zu examples%s, %zu blank, %zu with errors\n", o.source.path.c_str(),
+                 report.lines, examples, by_format.c_str(), report.blank, report.error_count);
+  } else {
+    std::fprintf(stderr, "%s (%s): %zu records%s, %zu with errors\n", o.source.path.c_str(),
+                 std::string(source_type_name(type)).c_str(), examples, by_format.c_str(), report.error_count);
+  }
   return report.error_count == 0 ? 0 : 1;
+}
+
+// The file and how to read it, the same for stats and validate.
+void add_source_options(CLI::App& command, SourceFlags& source) {
+  command.add_option("file", source.path, "JSONL, CSV or TSV file; text or Markdown file or folder")->required();
+  command.add_option("--type", source.type,
+                     "jsonl, csv, tsv, text or markdown (default: from the extension; a folder: text)");
+  // One value per --columns, so the file after it is not taken for a mapping.
+  command
+      .add_option("--columns", source.columns,
+                  "CSV/TSV: FIELD=COLUMN[,FIELD=COLUMN...], training fields (prompt, completion, text, user, ...) "
+                  "or the label field to header names (repeatable)")
+      ->allow_extra_args(false);
+  command.add_option("--encoding", source.encoding, "utf-8, latin-1 or utf-8-or-latin-1 (Latin-1 where not UTF-8)")
+      ->capture_default_str();
+  command.add_option("--format", source.format, "auto (per line), text, completion, chat or alpaca")
+      ->check(CLI::IsMember({"auto", "text", "completion", "chat", "alpaca"}));
+  command.add_flag("--paragraphs", source.paragraphs, "Text/Markdown: a record per paragraph instead of per file");
 }
 
 }  // namespace
@@ -87,29 +129,33 @@ void add_data_command(CLI::App& app) {
   data->require_subcommand(1);
 
   auto* prepare = data->add_subcommand(
-      "prepare", "Run a data pipeline (sources, normalize, filter, PII, dedup, split, leakage, augment; docs/data.md)");
+      "prepare", "Run a data pipeline (sources, normalize, synthesis, pseudo-labels, filter, PII, dedup, split, leakage, "
+      "augmentation; docs/data.md)");
   auto p = std::make_shared<PrepareOptions>();
   prepare->add_option("config", p->config_path, "Pipeline YAML")->required()->check(CLI::ExistingFile);
   prepare->add_option("--output", p->output, "Output folder (overrides output_dir)");
   prepare->add_flag("--strict", p->strict, "Fail on the first malformed line and on any leak");
+  prepare->add_option("--weights", p->weights,
+                      "How the models of synthesize, pseudo_label and augment are held: native, f32 or bf16")
+      ->check(CLI::IsMember({"native", "f32", "bf16"}));
   prepare->callback([p] { command_exit_code() = run_prepare(*p); });
 
-  auto* stats = data->add_subcommand("stats", "Profile a JSONL file: counts, lengths, labels, duplicates, scripts, PII");
+  auto* stats = data->add_subcommand(
+      "stats", "Profile a JSONL, CSV/TSV, text or Markdown source: counts, lengths, labels, duplicates, scripts, PII");
   auto s = std::make_shared<StatsOptions>();
-  stats->add_option("file", s->path, "JSONL file")->required()->check(CLI::ExistingFile);
+  add_source_options(*stats, s->source);
   stats->add_option("--model", s->model, "Count lengths in this model's tokens (GGUF file or HF directory)");
-  stats->add_option("--format", s->format, "auto, text, completion, chat or alpaca")
-      ->check(CLI::IsMember({"auto", "text", "completion", "chat", "alpaca"}));
-  stats->add_option("--label-field", s->label_field, "JSON key holding the label (or completion/output)");
+  stats->add_option("--label-field", s->label_field,
+                    "JSON key or --columns field holding the label (or completion/output)")
+      ->capture_default_str();
   stats->add_flag("--json", s->json, "Print JSON instead of Markdown");
   stats->add_flag("--html", s->html, "Print an HTML page with SVG charts instead of Markdown");
   stats->callback([s] { command_exit_code() = run_stats(*s); });
 
-  auto* validate = data->add_subcommand("validate", "Check every line of a JSONL file as `whet train` reads it");
+  auto* validate = data->add_subcommand(
+      "validate", "Check every line or row of a JSONL, CSV/TSV, text or Markdown source as training reads it");
   auto v = std::make_shared<ValidateOptions>();
-  validate->add_option("file", v->path, "JSONL file")->required()->check(CLI::ExistingFile);
-  validate->add_option("--format", v->format, "auto (per line), text, completion, chat or alpaca")
-      ->check(CLI::IsMember({"auto", "text", "completion", "chat", "alpaca"}));
+  add_source_options(*validate, v->source);
   validate->callback([v] { command_exit_code() = run_validate(*v); });
 }
 

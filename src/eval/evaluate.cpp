@@ -85,34 +85,19 @@ size_t argmax(const std::vector<double>& v) { return size_t(std::max_element(v.b
 
 void score_choices(const LoadedModel& model, const Task& task, const EvalOptions& options, TaskResult& result,
                    const EvalProgress& progress) {
-  const Tokenization tokenization(model);
   const bool classification = task.kind == TaskKind::Classification;
-  std::vector<std::vector<ScoredSequence>> sequences;  // per item, per choice
-  size_t longest = 0;
-  for (const TaskItem& original : task.items) {
-    const TaskItem item = with_shots(original, options.shots, task.kind);
-    const std::vector<std::string>& choices = classification ? task.labels : item.choices;
-    auto& row = sequences.emplace_back();
-    for (const std::string& choice : choices) {
-      const std::string continuation = item.messages.empty() ? label_continuation(item.prompt, choice) : choice;
-      row.push_back(tokenization.scored(item, continuation, /*with_end=*/classification));
-      longest = std::max(longest, row.back().ids.size());
-    }
-  }
-  LogLikelihood scorer(model, capacity_for(model, longest));
+  const std::vector<std::vector<double>> logliks =
+      choice_loglikelihoods(model, task.items, task.kind, task.labels, options.shots, progress);
   auto& correct = result.per_item[classification ? "accuracy" : "acc"];
   auto& correct_norm = result.per_item["acc_norm"];
   std::vector<std::string> references;
   for (size_t i = 0; i < task.items.size(); ++i) {
     const TaskItem& item = task.items[i];
-    std::vector<double> loglik, per_byte;
+    const std::vector<double>& loglik = logliks[i];
     const std::vector<std::string>& choices = classification ? task.labels : item.choices;
-    for (size_t c = 0; c < choices.size(); ++c) {
-      const ScoredSequence& s = sequences[i][c];
-      const std::vector<double> lp = scorer.token_logprobs(std::span(s.ids).first(s.end), s.begin);
-      loglik.push_back(sum_of(lp));
-      per_byte.push_back(loglik.back() / double(std::max<size_t>(1, choices[c].size())));
-    }
+    std::vector<double> per_byte;
+    for (size_t c = 0; c < choices.size(); ++c)
+      per_byte.push_back(loglik[c] / double(std::max<size_t>(1, choices[c].size())));
     const size_t chosen = argmax(loglik);
     result.predictions.push_back(choices[chosen]);
     if (classification) {
@@ -122,7 +107,6 @@ void score_choices(const LoadedModel& model, const Task& task, const EvalOptions
       correct.push_back(chosen == size_t(item.answer) ? 1.0 : 0.0);
       correct_norm.push_back(argmax(per_byte) == size_t(item.answer) ? 1.0 : 0.0);
     }
-    if (progress) progress(int64_t(i + 1), int64_t(task.items.size()));
   }
   if (classification) {
     result.per_item.erase("acc_norm");
@@ -343,6 +327,34 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
   }
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+std::vector<std::vector<double>> choice_loglikelihoods(const LoadedModel& model, const std::vector<TaskItem>& items,
+                                                       TaskKind kind, const std::vector<std::string>& labels,
+                                                       const std::vector<TaskItem>& shots, const EvalProgress& progress) {
+  const Tokenization tokenization(model);
+  const bool classification = kind == TaskKind::Classification;
+  std::vector<std::vector<ScoredSequence>> sequences;  // per item, per choice
+  size_t longest = 0;
+  for (const TaskItem& original : items) {
+    const TaskItem item = with_shots(original, shots, kind);
+    const std::vector<std::string>& choices = classification ? labels : item.choices;
+    auto& row = sequences.emplace_back();
+    for (const std::string& choice : choices) {
+      const std::string continuation = item.messages.empty() ? label_continuation(item.prompt, choice) : choice;
+      row.push_back(tokenization.scored(item, continuation, /*with_end=*/classification));
+      longest = std::max(longest, row.back().ids.size());
+    }
+  }
+  LogLikelihood scorer(model, capacity_for(model, longest));
+  std::vector<std::vector<double>> out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<double>& loglik = out.emplace_back();
+    for (const ScoredSequence& s : sequences[i])
+      loglik.push_back(sum_of(scorer.token_logprobs(std::span(s.ids).first(s.end), s.begin)));
+    if (progress) progress(int64_t(i + 1), int64_t(items.size()));
+  }
+  return out;
 }
 
 std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item) {

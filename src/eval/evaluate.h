@@ -79,6 +79,15 @@ double paired_p_value(const TaskResult& a, const TaskResult& b, const std::strin
 // the assistant's reply, or [BOS] and the raw prompt).
 std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item);
 
+// Per item, the log-likelihood of each choice after its prompt (the labels for
+// classification, else the item's own choices), with `shots` before every item.
+// Labels are scored with the end-of-answer token, so that a label which begins
+// another is not favoured.
+std::vector<std::vector<double>> choice_loglikelihoods(const LoadedModel& model, const std::vector<TaskItem>& items,
+                                                       TaskKind kind, const std::vector<std::string>& labels,
+                                                       const std::vector<TaskItem>& shots = {},
+                                                       const EvalProgress& progress = {});
+
 // Label probabilities of a classification head for each item's prompt, with
 // the model's adapter if it has one.
 std::vector<ClassifierHeadResult> classify_items(const LoadedModel& model, const SequenceClassifier& head,

@@ -54,9 +54,11 @@ TEST(TicketAcceptance, LoraBeatsZeroAndFewShotSignificantlyAndForgettingIsReport
       const double tuned = metric(model, name), zero = metric("base", name), few = metric("base 5-shot", name);
       EXPECT_GT(tuned, zero + 0.25) << model << " " << name;
       EXPECT_GT(tuned, few + 0.15) << model << " " << name;
-      for (const nlohmann::json& c : task.at("comparisons"))
-        if (c.at("model") == model && c.at("metric") == name && c.at("baseline") != "tickets")
+      for (const nlohmann::json& c : task.at("comparisons")) {
+        if (c.at("model") == model && c.at("metric") == name && c.at("baseline") != "tickets") {
           EXPECT_LT(c.at("p_value").get<double>(), 0.05) << model << " " << name << " against " << c.at("baseline");
+        }
+      }
     }
   }
   // The forgetting check: general-text perplexity and general-question accuracy, base and tuned.

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -15,10 +16,13 @@
 #include "data/pipeline/filters.h"
 #include "data/pipeline/manifest.h"
 #include "data/pipeline/mix.h"
+#include "data/pipeline/model_augment.h"
 #include "data/pipeline/normalize.h"
 #include "data/pipeline/pii.h"
+#include "data/pipeline/pseudo_label.h"
 #include "data/pipeline/report.h"
 #include "data/pipeline/sources.h"
+#include "data/pipeline/synthesize.h"
 
 namespace whet {
 namespace {
@@ -40,6 +44,15 @@ OutputFile write_split(const std::string& dir, std::string name, const std::vect
   XXH3_freeState(state);
   out.commit();
   return file;
+}
+
+// The chunks synthesis made, so that each pair's chunk_id can be looked up.
+OutputFile write_chunks(const std::string& dir, const std::vector<Chunk>& chunks) {
+  std::string text;
+  for (const Chunk& c : chunks)
+    text += json{{"id", c.id}, {"line", c.first_line}, {"text", c.text}}.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  write_file_atomic(dir + "/chunks.jsonl", text);
+  return OutputFile{"chunks.jsonl", chunks.size(), text.size(), XXH3_64bits(text.data(), text.size())};
 }
 
 // One line per record: where it went (file and line) or at which stage and why
@@ -91,11 +104,36 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   for (const std::string& eval : config.leakage.eval_files)
     if (!std::filesystem::exists(resolve_path(config, eval))) fail(config.path, "leakage.eval_files: {} not found", eval);
 
+  // Models are loaded when their stage comes, so a config error or bad data fails first.
+  auto open_model = [&](const char* stage, ModelRef ref) {
+    if (!options.open_model) fail(config.path, "{}: model-based stages need models; run them with `whet data prepare`", stage);
+    for (std::string* path : {&ref.path, &ref.adapter, &ref.classifier}) *path = resolve_path(config, *path);
+    return options.open_model(ref);
+  };
+  auto progress_of = [&](const std::string& stage) -> StageProgress {
+    return [&options, stage](size_t done, size_t total) {
+      if (options.on_progress) options.on_progress(stage, done, total);
+    };
+  };
+  auto has_role = [&](SourceRole role) {
+    return std::any_of(config.sources.begin(), config.sources.end(), [&](const SourceConfig& s) { return s.role == role; });
+  };
+
   Ledger& ledger = result.ledger;
   std::vector<Record> records = read_sources(config, options.strict, ledger);
   stage_done();
   normalize_stage(records, config.normalize, config.label_field, ledger);
   stage_done();
+  if (has_role(SourceRole::Documents)) {
+    result.chunks = synthesize_stage(records, config, open_model("synthesize", config.synthesize.model), ledger,
+                                     progress_of("synthesize"));
+    stage_done();
+  }
+  if (has_role(SourceRole::Unlabelled)) {
+    pseudo_label_stage(records, config, open_model("pseudo_label", config.pseudo_label.model), ledger,
+                       progress_of("pseudo_label"));
+    stage_done();
+  }
   filter_stage(records, config.filter, config.label_field, counter, ledger);
   stage_done();
   pii_stage(records, config.pii, scanner, ledger);
@@ -116,6 +154,11 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   stage_done();
   augment_stage(train, config.augment, config.seed, ledger);
   stage_done();
+  if (config.augment.paraphrases > 0 || config.augment.questions > 0) {
+    model_augment_stage(train, config.augment, config.seed, open_model("augment", config.augment.model), ledger,
+                        progress_of("model_augment"));
+    stage_done();
+  }
   if (counter) {
     for (Record& r : train)
       if (r.augmented) r.tokens = counter->count(r);  // copies changed their inputs
@@ -129,6 +172,7 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
     if (wanted)
       result.outputs.push_back(write_split(result.output_dir, split_files[s], result.splits.parts[s], config.label_field));
   }
+  if (!result.chunks.empty()) result.outputs.push_back(write_chunks(result.output_dir, result.chunks));
   write_file_atomic(result.output_dir + "/trace.jsonl", trace_jsonl(result, split_files));
   write_file_atomic(result.output_dir + "/manifest.json", manifest_json(config, result));
   const Document report = pipeline_report(config, result);

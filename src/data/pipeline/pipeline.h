@@ -1,13 +1,15 @@
 #pragma once
-// `whet data prepare`: the stages in order (read, normalize, pii, filter, dedup,
-// split, leakage, mix, augment), then the outputs. Every stage reports through
-// the ledger; a stage is a function over the records, so a new one (such as a
-// model-based synthesis stage) is one more call in run_pipeline.
+// `whet data prepare`: the stages in order (read, normalize, synthesize,
+// pseudo_label, filter, pii, dedup, split, leakage, mix, augment,
+// model_augment), then the outputs. Every stage reports through the ledger; a
+// stage is a function over the records. The model-based stages run only when
+// the config asks for them, through the models options.open_model gives.
 #include <array>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "data/pipeline/chunker.h"
 #include "data/pipeline/leakage.h"
 #include "data/pipeline/ledger.h"
 #include "data/pipeline/pipeline_config.h"
@@ -21,6 +23,9 @@ struct PipelineOptions {
   std::string output_dir;                // overrides the config's output_dir when not empty
   const TokenCounter* counter = nullptr;  // overrides the config's model when set
   std::function<void(const std::string&)> on_message;  // one line per stage done
+  // (stage, done, total) while a long stage works: the model-based ones.
+  std::function<void(const std::string&, size_t, size_t)> on_progress;
+  ModelOpener open_model;  // for synthesize, pseudo_label and model_augment; paths arrive resolved
 };
 
 struct OutputFile {
@@ -36,12 +41,14 @@ struct PipelineResult {
   SplitRecords splits;
   std::vector<Leak> leaks;
   std::vector<OutputFile> outputs;
+  std::vector<Chunk> chunks;  // synthesis: the document chunks the pairs name (chunks.jsonl)
   bool token_lengths = false;  // Record::tokens counted (a model was given)
 };
 
 // Runs the pipeline and writes into the output folder: train.jsonl (and
 // validation.jsonl, test.jsonl when the split asks for them), trace.jsonl,
-// manifest.json, report.md and report.html, each written atomically. Throws
+// manifest.json, report.md and report.html (and chunks.jsonl after synthesis),
+// each written atomically. Throws
 // whet::Error for a bad source, and with strict for malformed lines and leaks.
 PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions& options);
 

@@ -26,9 +26,8 @@ namespace {
 constexpr size_t kMaxConfigBytes = size_t(1) << 20;
 constexpr std::string_view kSourceTypes[] = {"jsonl", "csv", "tsv", "text", "markdown"};
 constexpr std::string_view kEncodings[] = {"utf-8", "latin-1", "utf-8-or-latin-1"};
+constexpr std::string_view kSourceRoles[] = {"train", "unlabelled", "documents"};
 constexpr std::string_view kPiiTypes[] = {"email", "phone", "iban", "credit_card", "ip_address"};
-constexpr std::string_view kColumnFields[] = {"text", "prompt", "completion", "instruction", "input",
-                                              "output", "system", "user", "assistant"};
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -207,20 +206,11 @@ size_t index_of(const Names& names, const std::string& value) {
   return size_t(std::find(std::begin(names), std::end(names), value) - std::begin(names));
 }
 
-SourceType type_from_extension(const std::string& path) {
-  const std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".csv") return SourceType::Csv;
-  if (ext == ".tsv" || ext == ".tab") return SourceType::Tsv;
-  if (ext == ".txt") return SourceType::Text;
-  if (ext == ".md" || ext == ".markdown") return SourceType::Markdown;
-  return SourceType::Jsonl;
-}
-
 SourceConfig read_source(YamlSection& s) {
   SourceConfig source;
   source.path = s.text("path", "");
   if (source.path.empty()) s.reject("path", "a file or folder");
-  const std::string default_type(kSourceTypes[size_t(type_from_extension(source.path))]);
+  const std::string default_type(kSourceTypes[size_t(source_type_from_extension(source.path))]);
   source.type = SourceType(index_of(kSourceTypes, s.choice("type", default_type, kSourceTypes)));
   source.format = parse_data_format(s.choice("format", "auto", std::vector<std::string_view>{"auto", "text", "completion", "chat", "alpaca"}));
   source.columns = s.string_map("columns");
@@ -228,10 +218,32 @@ SourceConfig read_source(YamlSection& s) {
   source.paragraphs = s.choice("unit", "file", std::vector<std::string_view>{"file", "paragraph"}) == "paragraph";
   source.weight = s.number("weight", 1, 0, 1000);
   if (source.weight == 0) s.reject("weight", "a positive number");
+  source.role = SourceRole(index_of(kSourceRoles, s.choice("role", "train", kSourceRoles)));
+  const bool prose = source.type == SourceType::Text || source.type == SourceType::Markdown;
+  if (source.role == SourceRole::Documents && !prose) s.reject("role", "documents only for text and markdown sources");
+  if (source.role == SourceRole::Unlabelled && prose)
+    s.reject("role", "unlabelled only for jsonl, csv and tsv sources (prompts to label)");
   const bool tabular = source.type == SourceType::Csv || source.type == SourceType::Tsv;
   if (tabular && source.columns.empty()) s.reject("columns", "a mapping of training fields to columns for csv/tsv");
   if (!tabular && !source.columns.empty()) s.reject("columns", "nothing: columns are for csv and tsv sources");
   return source;
+}
+
+// The model a stage calls: `model`, `adapter` (and `classifier` where a head may decide).
+ModelRef read_model_ref(YamlSection& s, bool classifier) {
+  ModelRef ref;
+  ref.path = s.text("model", "");
+  ref.adapter = s.text("adapter", "");
+  if (classifier) ref.classifier = s.text("classifier", "");
+  return ref;
+}
+
+// The section's own keys followed by its model's, as the YAML has them.
+nlohmann::ordered_json with_model_ref(nlohmann::ordered_json section, const ModelRef& ref, bool classifier) {
+  section["model"] = ref.path;
+  section["adapter"] = ref.adapter;
+  if (classifier) section["classifier"] = ref.classifier;
+  return section;
 }
 
 PiiPattern read_pattern(YamlSection& s) {
@@ -246,7 +258,17 @@ PiiPattern read_pattern(YamlSection& s) {
 }  // namespace
 
 std::string_view source_type_name(SourceType type) { return kSourceTypes[size_t(type)]; }
+
+SourceType source_type_from_extension(const std::string& path) {
+  const std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".csv") return SourceType::Csv;
+  if (ext == ".tsv" || ext == ".tab") return SourceType::Tsv;
+  if (ext == ".txt") return SourceType::Text;
+  if (ext == ".md" || ext == ".markdown") return SourceType::Markdown;
+  return SourceType::Jsonl;
+}
 std::string_view encoding_name(Encoding encoding) { return kEncodings[size_t(encoding)]; }
+std::string_view source_role_name(SourceRole role) { return kSourceRoles[size_t(role)]; }
 
 std::string resolve_path(const PipelineConfig& config, const std::string& path) {
   if (path.empty() || std::filesystem::path(path).is_absolute() || config.base_dir.empty()) return path;
@@ -273,6 +295,9 @@ PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::st
   if (sources.empty()) top.reject("sources", "a list of sources (- path: data.jsonl)");
   for (YamlSection& s : sources) {
     c.sources.push_back(read_source(s));
+    for (const auto& [field, column] : c.sources.back().columns)
+      if (field != c.label_field && std::find(std::begin(kColumnFields), std::end(kColumnFields), field) == std::end(kColumnFields))
+        s.reject("columns", fmt::format("training fields ({}) or the label_field as keys, not '{}'", joined(kColumnFields), field));
     s.reject_unknown();
   }
 
@@ -345,7 +370,47 @@ PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::st
   c.augment.templates = a.strings("templates");
   for (const std::string& t : c.augment.templates)
     if (t.find("{prompt}") == std::string::npos) a.reject("templates", "templates that each contain {prompt}");
+  c.augment.model = read_model_ref(a, false);
+  c.augment.paraphrases = int(a.integer("paraphrases", 0, 0, 100));
+  c.augment.questions = int(a.integer("questions", 0, 0, 100));
+  c.augment.max_tokens = int(a.integer("max_tokens", 96, 1, 4096));
+  c.augment.temperature = a.number("temperature", 0.7, 0, 2);
+  if ((c.augment.paraphrases || c.augment.questions) && c.augment.model.path.empty())
+    a.reject("model", "a model to paraphrase and write questions with");
   a.reject_unknown();
+
+  auto has_role = [&](SourceRole role) {
+    return std::any_of(c.sources.begin(), c.sources.end(), [&](const SourceConfig& s) { return s.role == role; });
+  };
+  const bool synthesizing = top.has("synthesize");
+  YamlSection y = top.section("synthesize");
+  c.synthesize.model = read_model_ref(y, false);
+  c.synthesize.chunk_words = size_t(y.integer("chunk_words", 200, 1, 100000));
+  c.synthesize.overlap_words = size_t(y.integer("overlap_words", 40, 0, 100000));
+  c.synthesize.questions = int(y.integer("questions", 1, 1, 100));
+  c.synthesize.retrieve = size_t(y.integer("retrieve", 3, 1, 100));
+  c.synthesize.max_tokens = int(y.integer("max_tokens", 128, 1, 4096));
+  c.synthesize.temperature = y.number("temperature", 0.7, 0, 2);
+  c.synthesize.format = y.choice("format", "completion", std::vector<std::string_view>{"completion", "chat"});
+  if (c.synthesize.overlap_words >= c.synthesize.chunk_words) y.reject("overlap_words", "fewer words than chunk_words");
+  if (has_role(SourceRole::Documents) && c.synthesize.model.path.empty())
+    y.reject("model", "a model to write question/answer pairs from the `role: documents` sources");
+  if (synthesizing && !has_role(SourceRole::Documents))
+    fail(y.where(root["synthesize"]), "synthesize: no source has `role: documents`");
+  y.reject_unknown();
+
+  const bool labelling = top.has("pseudo_label");
+  YamlSection q = top.section("pseudo_label");
+  c.pseudo_label.model = read_model_ref(q, true);
+  c.pseudo_label.threshold = q.number("threshold", 0.9, 0, 1);
+  c.pseudo_label.labels = q.strings("labels");
+  if (has_role(SourceRole::Unlabelled)) {
+    if (c.pseudo_label.model.path.empty()) q.reject("model", "a model to label the `role: unlabelled` sources with");
+    if (c.label_field.empty()) top.reject("label_field", "a label field for the pseudo-labels to go in");
+  }
+  if (labelling && !has_role(SourceRole::Unlabelled))
+    fail(q.where(root["pseudo_label"]), "pseudo_label: no source has `role: unlabelled`");
+  q.reject_unknown();
 
   top.reject_unknown();
   return c;
@@ -369,7 +434,8 @@ std::string pipeline_config_json(const PipelineConfig& c) {
   for (const SourceConfig& s : c.sources) {
     sources.push_back({{"path", s.path}, {"type", source_type_name(s.type)}, {"format", data_format_name(s.format)},
                        {"columns", s.columns}, {"encoding", encoding_name(s.encoding)},
-                       {"unit", s.paragraphs ? "paragraph" : "file"}, {"weight", s.weight}});
+                       {"unit", s.paragraphs ? "paragraph" : "file"}, {"weight", s.weight},
+                       {"role", source_role_name(s.role)}});
   }
   json patterns = json::array();
   for (const PiiPattern& p : c.pii.patterns) patterns.push_back({{"name", p.name}, {"regex", p.regex}});
@@ -388,9 +454,20 @@ std::string pipeline_config_json(const PipelineConfig& c) {
       {"split", {{"validation", c.split.validation}, {"test", c.split.test}, {"stratify", c.split.stratify}}},
       {"leakage", {{"ngram", c.leakage.ngram}, {"threshold", c.leakage.threshold},
                    {"eval_files", c.leakage.eval_files}, {"action", c.leakage.action}}},
-      {"augment", {{"copies", c.augment.copies}, {"char_dropout", c.augment.char_dropout},
-                   {"word_dropout", c.augment.word_dropout}, {"swap", c.augment.swap},
-                   {"case", c.augment.case_flip}, {"templates", c.augment.templates}}},
+      {"augment", with_model_ref({{"copies", c.augment.copies}, {"char_dropout", c.augment.char_dropout},
+                                  {"word_dropout", c.augment.word_dropout}, {"swap", c.augment.swap},
+                                  {"case", c.augment.case_flip}, {"templates", c.augment.templates},
+                                  {"paraphrases", c.augment.paraphrases}, {"questions", c.augment.questions},
+                                  {"max_tokens", c.augment.max_tokens}, {"temperature", c.augment.temperature}},
+                                 c.augment.model, false)},
+      {"synthesize", with_model_ref({{"chunk_words", c.synthesize.chunk_words},
+                                     {"overlap_words", c.synthesize.overlap_words},
+                                     {"questions", c.synthesize.questions}, {"retrieve", c.synthesize.retrieve},
+                                     {"max_tokens", c.synthesize.max_tokens},
+                                     {"temperature", c.synthesize.temperature}, {"format", c.synthesize.format}},
+                                    c.synthesize.model, false)},
+      {"pseudo_label", with_model_ref({{"threshold", c.pseudo_label.threshold}, {"labels", c.pseudo_label.labels}},
+                                      c.pseudo_label.model, true)},
   };
   return out.dump(2);
 }

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/example.h"
+#include "data/pipeline/stage_model.h"
 
 namespace whet {
 
@@ -17,6 +19,15 @@ enum class SourceType { Jsonl, Csv, Tsv, Text, Markdown };
 // everywhere (latin-1), or Latin-1 only for the lines that are not valid UTF-8
 // (utf-8-or-latin-1, for files that were edited on several systems).
 enum class Encoding { Utf8, Latin1, Utf8OrLatin1 };
+// What a source's records are for: training examples; prompts without labels
+// for pseudo-labelling; or documents that synthesis turns into question/answer pairs.
+enum class SourceRole { Train, Unlabelled, Documents };
+
+// What a CSV/TSV column may be mapped to, besides the label field: the training
+// fields (system, user and assistant make a one-turn chat) and "label", which
+// the completion format reads as the answer.
+inline constexpr std::string_view kColumnFields[] = {"text",   "prompt", "completion", "label", "instruction",
+                                                     "input",  "output", "system",     "user",  "assistant"};
 
 struct SourceConfig {
   std::string path;  // a file; for text and markdown, a file or a folder (read recursively, sorted)
@@ -26,6 +37,7 @@ struct SourceConfig {
   Encoding encoding = Encoding::Utf8;
   bool paragraphs = false;                     // text/markdown: one record per paragraph instead of per file
   double weight = 1;                           // copies of each record in the training split, on average
+  SourceRole role = SourceRole::Train;
 };
 
 struct NormalizeConfig {
@@ -81,6 +93,34 @@ struct AugmentConfig {
   int copies = 0;  // augmented copies per training record; 0: off
   double char_dropout = 0, word_dropout = 0, swap = 0, case_flip = 0;  // chance per character or word
   std::vector<std::string> templates;  // paraphrases of a prompt, with {prompt} where it goes
+  // Model-based (needs `model`): per training record, this many copies whose
+  // input the model rephrased, and this many whose input is a question the
+  // model wrote for the record's answer.
+  ModelRef model;
+  int paraphrases = 0, questions = 0;
+  int max_tokens = 96;
+  double temperature = 0.7;
+};
+
+// Retrieval-assisted synthesis from `documents` sources: chunks indexed with
+// BM25; per chunk the model writes questions, each answered from the chunks
+// BM25 retrieves for it, and kept only when its own chunk is among them.
+struct SynthesizeConfig {
+  ModelRef model;
+  size_t chunk_words = 200, overlap_words = 40;
+  int questions = 1;   // per chunk
+  size_t retrieve = 3;  // chunks put before the question when answering it
+  int max_tokens = 128;
+  double temperature = 0.7;  // for questions; answers are greedy
+  std::string format = "completion";  // of the pairs: completion or chat
+};
+
+// Labels for `unlabelled` sources from a model: the label it finds most
+// probable, kept when that probability reaches the threshold.
+struct PseudoLabelConfig {
+  ModelRef model;  // with `classifier`, a trained head decides; else each label's log-likelihood
+  double threshold = 0.9;
+  std::vector<std::string> labels;  // empty: filter.labels, else the labels of the labelled records
 };
 
 struct PipelineConfig {
@@ -98,6 +138,8 @@ struct PipelineConfig {
   SplitConfig split;
   LeakageConfig leakage;
   AugmentConfig augment;
+  SynthesizeConfig synthesize;
+  PseudoLabelConfig pseudo_label;
 };
 
 // Throws whet::Error "[file:line] key: problem" for unknown keys, wrong types,
@@ -113,6 +155,9 @@ std::string resolve_path(const PipelineConfig& config, const std::string& path);
 std::string pipeline_config_json(const PipelineConfig& config);
 
 std::string_view source_type_name(SourceType type);
+// The type a source without `type:` has: by extension, JSONL for any other.
+SourceType source_type_from_extension(const std::string& path);
 std::string_view encoding_name(Encoding encoding);
+std::string_view source_role_name(SourceRole role);
 
 }  // namespace whet

@@ -11,7 +11,6 @@
 #include "core/error.h"
 #include "data/pipeline/dedup.h"
 #include "data/pipeline/pii.h"
-#include "data/pipeline/record.h"
 #include "data/pipeline/validate.h"
 
 namespace whet {
@@ -32,6 +31,23 @@ constexpr ScriptRange kScripts[] = {
     {0x0E00, 0x0E7F, "Thai"},     {0x1100, 0x11FF, "Hangul"},     {0xAC00, 0xD7AF, "Hangul"},
     {0x3040, 0x30FF, "Kana"},     {0x3400, 0x4DBF, "Han"},        {0x4E00, 0x9FFF, "Han"},
 };
+
+// The label as counted: cut on a character boundary, and past kMaxLabels values into kOtherLabels.
+void count_label(std::map<std::string, size_t>& labels, const std::string& label) {
+  std::string key = label;
+  if (key.size() > kMaxLabelBytes) {
+    size_t cut = kMaxLabelBytes;
+    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;
+    key.resize(cut);
+    key += "...";
+  }
+  const auto it = labels.find(key);
+  if (it != labels.end()) {
+    ++it->second;
+  } else {
+    ++labels[labels.size() < kMaxLabels ? key : kOtherLabels];
+  }
+}
 
 template <typename Map>
 nlohmann::ordered_json as_json(const Map& m) {
@@ -64,57 +80,52 @@ std::string dominant_script(std::string_view text) {
   return best;
 }
 
-DataProfile profile_file(const std::string& path, const ProfileOptions& options) {
+DataProfile profile_source(const PipelineConfig& config, const TokenCounter* counter) {
   DataProfile p;
-  p.path = path;
-  p.token_lengths = options.counter != nullptr;
+  p.path = config.sources.front().path;
+  p.type = config.sources.front().type;
+  p.token_lengths = counter != nullptr;
   PiiScanner scanner(PiiConfig{});
   std::vector<size_t> hits(scanner.type_count());
-  // Only hashes and signatures are kept, so a large file costs about 0.5 KiB per record.
+  // Per record only a length, a hash and a 128-slot signature are kept: about 0.6 KiB, whatever its text's size.
   const DedupConfig dedup;
   std::vector<std::vector<uint32_t>> signatures;
   std::unordered_set<uint64_t> seen;
-  scan_jsonl(path, options.format,
-             {[&](Example&& example, const std::string& line) {
-                ++p.lines;
-                ++p.records;
-                ++p.formats[size_t(example.format)];
-                Record r;
-                r.example = std::move(example);
-                if (!label_is_training_field(options.label_field)) {
-                  const auto object = nlohmann::json::parse(line);
-                  const auto it = object.find(options.label_field);
-                  if (it != object.end() && !it->is_null()) r.label = it->is_string() ? it->get<std::string>() : it->dump();
-                }
-                ++p.labels[label_of(r, options.label_field)];
-                std::string text = record_text(r);
-                p.lengths.push_back(options.counter ? options.counter->count(r) : record_content(r).size());
-                if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
-                  ++p.ascii_only;
-                ++p.scripts[dominant_script(text)];
-                std::vector<size_t> before = hits;
-                for (std::string* field : text_fields(r)) scanner.redact(*field, hits);
-                p.records_with_pii += before != hits;
-                if (!seen.insert(XXH3_64bits(text.data(), text.size())).second) {
-                  ++p.exact_duplicates;
-                } else {
-                  signatures.push_back(text_signature(text, dedup, kSeed));
-                }
-              },
-              [&](const std::string& error) {
-                ++p.lines;
-                if (p.error_count++ < kErrorsKept) p.errors.push_back(error);
-              },
-              [&] {
-                ++p.lines;
-                ++p.blank;
-              }});
+  size_t unlabelled = 0;
+  auto on_record = [&](Record&& r) {
+    ++p.lines;
+    ++p.records;
+    ++p.formats[size_t(r.example.format)];
+    if (const std::string& label = label_of(r, config.label_field); label.empty()) {
+      ++unlabelled;
+    } else {
+      count_label(p.labels, label);
+    }
+    const std::string text = record_text(r);
+    p.lengths.push_back(counter ? counter->count(r) : record_content(r).size());
+    if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+      ++p.ascii_only;
+    ++p.scripts[dominant_script(text)];
+    std::vector<size_t> before = hits;
+    for (std::string* field : text_fields(r)) scanner.redact(*field, hits);
+    p.records_with_pii += before != hits;
+    if (!seen.insert(XXH3_64bits(text.data(), text.size())).second) {
+      ++p.exact_duplicates;
+    } else {
+      signatures.push_back(text_signature(text, dedup, kSeed));
+    }
+  };
+  auto on_error = [&](const std::string& error) {
+    ++p.lines;
+    if (p.error_count++ < kErrorsKept) p.errors.push_back(error);
+  };
+  auto on_blank = [&] {
+    ++p.lines;
+    ++p.blank;
+  };
+  scan_source(config, {on_record, on_error, on_blank});
   // Unlabelled data has no label balance; in labelled data, a missing label is one more bar.
-  if (const auto none = p.labels.find(""); none != p.labels.end()) {
-    const size_t unlabelled = none->second;
-    p.labels.erase(none);
-    if (!p.labels.empty()) p.labels["(none)"] = unlabelled;
-  }
+  if (unlabelled && !p.labels.empty()) p.labels["(none)"] = unlabelled;
   const NearDuplicates near = cluster_signatures(std::move(signatures), dedup);
   for (size_t i = 0; i < near.cluster.size(); ++i) p.near_duplicates += near.cluster[i] != i;
   for (size_t t = 0; t < scanner.type_count(); ++t)
@@ -126,8 +137,12 @@ Document profile_document(const DataProfile& p) {
   Document doc{"Data profile: " + p.path, {}};
   Table counts{{"what", "count"}, {}};
   auto row = [&](std::string what, size_t n) { counts.rows.push_back({std::move(what), fmt::format("{}", n)}); };
-  row("lines", p.lines);
-  row("blank lines", p.blank);
+  if (p.type == SourceType::Jsonl) {
+    row("lines", p.lines);
+    row("blank lines", p.blank);
+  } else {
+    counts.rows.push_back({"read as", std::string(source_type_name(p.type))});
+  }
   row("malformed lines", p.error_count);
   row("records", p.records);
   for (size_t f = 1; f < kDataFormatCount; ++f)
@@ -160,22 +175,27 @@ Document profile_document(const DataProfile& p) {
 std::string profile_json(const DataProfile& p) {
   nlohmann::ordered_json formats = nlohmann::ordered_json::object();
   for (size_t f = 1; f < kDataFormatCount; ++f) formats[std::string(data_format_name(DataFormat(f)))] = p.formats[f];
-  const nlohmann::ordered_json out = {{"path", p.path},
-                                      {"lines", p.lines},
-                                      {"blank_lines", p.blank},
-                                      {"malformed_lines", p.error_count},
-                                      {"errors", p.errors},
-                                      {"records", p.records},
-                                      {"formats", formats},
-                                      {"length_unit", p.token_lengths ? "tokens" : "characters"},
-                                      {"lengths", p.lengths},
-                                      {"labels", as_json(p.labels)},
-                                      {"exact_duplicates", p.exact_duplicates},
-                                      {"near_duplicates", p.near_duplicates},
-                                      {"ascii_only", p.ascii_only},
-                                      {"scripts", as_json(p.scripts)},
-                                      {"pii", as_json(p.pii)},
-                                      {"records_with_pii", p.records_with_pii}};
+  nlohmann::ordered_json out = {{"path", p.path}};
+  // A JSONL profile keeps the keys it always had; the other readers count records, not lines.
+  if (p.type == SourceType::Jsonl) {
+    out["lines"] = p.lines;
+    out["blank_lines"] = p.blank;
+  } else {
+    out["type"] = source_type_name(p.type);
+  }
+  out.update({{"malformed_lines", p.error_count},
+              {"errors", p.errors},
+              {"records", p.records},
+              {"formats", formats},
+              {"length_unit", p.token_lengths ? "tokens" : "characters"},
+              {"lengths", p.lengths},
+              {"labels", as_json(p.labels)},
+              {"exact_duplicates", p.exact_duplicates},
+              {"near_duplicates", p.near_duplicates},
+              {"ascii_only", p.ascii_only},
+              {"scripts", as_json(p.scripts)},
+              {"pii", as_json(p.pii)},
+              {"records_with_pii", p.records_with_pii}});
   return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+
 namespace whet {
 namespace {
 
@@ -30,6 +32,24 @@ const std::string& label_of(const Record& record, const std::string& label_field
   static const std::string none;
   const std::string* slot = find_label(record, label_field);
   return slot ? *slot : none;
+}
+
+std::string* target_slot(Record& record) {
+  Example& e = record.example;
+  if (e.format == DataFormat::Completion) return &e.completion;
+  if (e.format == DataFormat::Text || e.messages.empty() || e.messages.back().role != "assistant") return nullptr;
+  return &e.messages.back().content;
+}
+
+void set_label(Record& record, const std::string& label_field, const std::string& label) {
+  std::string* target = target_slot(record);
+  WHET_ASSERT(target != nullptr);
+  if (label_is_training_field(label_field)) {
+    *target = label;
+    return;
+  }
+  record.label = label;
+  *target = record.example.format == DataFormat::Completion ? label_continuation(record.example.prompt, label) : label;
 }
 
 std::vector<std::string*> text_fields(Record& record) {
@@ -107,6 +127,8 @@ std::string record_to_jsonl(const Record& record, const std::string& label_field
   }
   if (!label_field.empty() && !label_is_training_field(label_field) && !record.label.empty())
     out[label_field] = record.label;
+  if (!record.chunk_id.empty()) out["chunk_id"] = record.chunk_id;
+  if (record.pseudo_label_confidence >= 0) out["pseudo_label_confidence"] = record.pseudo_label_confidence;
   return out.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::strict);
 }
 

@@ -19,6 +19,11 @@ struct Record {
   size_t group = 0;                // near-duplicate cluster; the split keeps a group on one side
   size_t tokens = 0;               // training tokens (filled when a tokenizer is known)
   bool augmented = false;          // made by the augmentation stage (or a mixing copy)
+  // Made or labelled by a model: it may train, but is never held out, since
+  // validation and test must measure against data people wrote and labelled.
+  bool train_only = false;
+  std::string chunk_id;                  // synthesized: the document chunk the pair came from (written out)
+  double pseudo_label_confidence = -1;   // pseudo-labelled: the model's probability of the label (written out)
   std::vector<std::string> marks;  // "stage: what changed", in order
 };
 
@@ -29,6 +34,14 @@ struct Record {
 bool label_is_training_field(const std::string& label_field);
 const std::string& label_of(const Record& record, const std::string& label_field);
 std::string* label_slot(Record& record, const std::string& label_field);  // nullptr: the record has no such field
+
+// The field a label or answer goes in: the completion, the last assistant turn
+// (chat and Alpaca); nullptr for text records.
+std::string* target_slot(Record& record);
+// Gives an unlabelled record its label, as if its line had carried it: under
+// label_field when that is a field of its own (and then in the target as the
+// loader puts it: after a space for a raw prompt), else in the target itself.
+void set_label(Record& record, const std::string& label_field, const std::string& label);
 
 // Every free-text field of the record (text; prompt and completion; message
 // contents), for the stages that rewrite text.

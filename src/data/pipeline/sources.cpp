@@ -52,10 +52,44 @@ std::string read_label(const json& object, const std::string& label_field, const
   fail(where, "label {}: expected a string, a number or a boolean, got {}", label_field, it->type_name());
 }
 
+// A line of an unlabelled source: a prompt, a conversation ending in a user
+// turn, or an instruction, with no answer yet. It is parsed as the training
+// line it will become, with a stand-in answer that is then emptied, so that it
+// is checked exactly as a labelled line is.
+Example parse_unlabelled(const std::string& line, const SourceConfig& source, size_t number,
+                         const std::string& label_field) {
+  const std::string where = fmt::format("{}:{}", source.path, number);
+  json object = json::parse(line, nullptr, false);
+  if (!object.is_object()) return parse_example(line, source.format, source.path, number);  // its own error
+  const bool has_label = object.contains(label_field) || object.contains("label");
+  if (object.contains("prompt")) {
+    if (has_label || object.contains("completion")) fail(where, "unlabelled source: the line already has a completion or label");
+    object["completion"] = "-";
+  } else if (object.contains("instruction")) {
+    if (has_label || object.contains("output")) fail(where, "unlabelled source: the line already has an output or label");
+    object["output"] = "-";
+  } else if (const auto m = object.find("messages"); m != object.end() && m->is_array() && !m->empty()) {
+    if (has_label || (m->back().is_object() && m->back().value("role", "") == "assistant"))
+      fail(where, "unlabelled source: the conversation already has an assistant reply or a label");
+    m->push_back({{"role", "assistant"}, {"content", "-"}});
+  } else {
+    fail(where, "unlabelled source: expected \"prompt\", \"messages\" or \"instruction\" to label");
+  }
+  Record record;
+  record.example = parse_example(object.dump(), source.format, source.path, number);
+  *target_slot(record) = "";
+  return std::move(record.example);
+}
+
 Record make_record(const SourceConfig& source, size_t index, const std::string& line, size_t number,
                    const std::string& label_field, bool transcoded) {
   Record record;
   record.source = index;
+  if (source.role == SourceRole::Unlabelled) {
+    record.example = parse_unlabelled(line, source, number, label_field);
+    if (transcoded) record.marks.push_back("read: transcoded from Latin-1");
+    return record;
+  }
   record.example = parse_example(line, source.format, source.path, number);
   if (!label_field.empty() && !label_is_training_field(label_field)) {
     // A second parse, only for labelled data; parse_example keeps no extra keys.

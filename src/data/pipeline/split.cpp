@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <set>
 #include <unordered_map>
 
 #include "data/shuffle.h"
@@ -78,6 +80,11 @@ std::vector<Split> assign_splits(const std::vector<std::string>& strata, const s
 SplitRecords split_stage(std::vector<Record> records, const SplitConfig& config, const std::string& label_field,
                          uint64_t seed, Ledger& ledger) {
   ledger.begin("split", records.size());
+  // Records a model made or labelled train only; the rest are split.
+  const auto first_model_made =
+      std::stable_partition(records.begin(), records.end(), [](const Record& r) { return !r.train_only; });
+  std::vector<Record> model_made(std::make_move_iterator(first_model_made), std::make_move_iterator(records.end()));
+  records.erase(first_model_made, records.end());
   const bool stratify = config.stratify && !label_field.empty();
   std::vector<std::string> strata(records.size());
   std::vector<size_t> groups(records.size());
@@ -87,13 +94,25 @@ SplitRecords split_stage(std::vector<Record> records, const SplitConfig& config,
   }
   const std::vector<Split> assigned = assign_splits(strata, groups, config, seed);
   SplitRecords out;
+  std::set<size_t> held_out_groups;
   for (size_t i = 0; i < records.size(); ++i) {
     const auto part = size_t(assigned[i]);
     ++ledger.current().counts[std::string(kSplitNames[part])];
     if (stratify) ++ledger.current().counts[std::string(kSplitNames[part]) + " label " + strata[i]];
+    if (assigned[i] != Split::Train) held_out_groups.insert(records[i].group);
     out.parts[part].push_back(std::move(records[i]));
   }
-  ledger.end(records.size());
+  // A model-made near duplicate of a held-out record would leak it into training.
+  drop_if(model_made, ledger, [&](const Record& r) -> std::optional<Reason> {
+    if (!held_out_groups.count(r.group)) return std::nullopt;
+    return Reason{"model-made near duplicate of a held-out record", ""};
+  });
+  if (!model_made.empty()) ledger.current().counts["train (model-made)"] = model_made.size();
+  std::vector<Record>& train = out.parts[size_t(Split::Train)];
+  for (Record& r : model_made) train.push_back(std::move(r));
+  // Back in reading order, which the outputs keep.
+  std::stable_sort(train.begin(), train.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
+  ledger.end(out.parts[0].size() + out.parts[1].size() + out.parts[2].size());
   return out;
 }
 

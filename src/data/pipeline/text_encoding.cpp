@@ -23,6 +23,17 @@ std::optional<size_t> invalid_utf8_at(std::string_view text) {
   return std::nullopt;
 }
 
+std::string replace_invalid_utf8(std::string_view text) {
+  std::string out;
+  while (const std::optional<size_t> bad = invalid_utf8_at(text)) {
+    out.append(text.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");
+    text.remove_prefix(*bad + 1);
+  }
+  out.append(text);
+  return out;
+}
+
 std::string latin1_to_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);

@@ -14,6 +14,9 @@ namespace whet {
 // (overlong forms and surrogates included); nullopt when the text is valid.
 std::optional<size_t> invalid_utf8_at(std::string_view text);
 std::string latin1_to_utf8(std::string_view text);
+// Every byte that is not part of a valid sequence replaced by U+FFFD (for model
+// output, which may end inside a character or hold stray byte tokens).
+std::string replace_invalid_utf8(std::string_view text);
 
 struct Decoded {
   std::string text;

@@ -30,6 +30,12 @@ inline Record completion(const std::string& prompt, const std::string& answer, s
   return r;
 }
 
+// The pipeline YAML written as dir/p.yaml and loaded, so its relative paths start at dir.
+inline PipelineConfig config_in(const std::string& dir, const std::string& yaml) {
+  std::ofstream(dir + "/p.yaml", std::ios::binary) << yaml;
+  return load_pipeline_config(dir + "/p.yaml");
+}
+
 inline std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

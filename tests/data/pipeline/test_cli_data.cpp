@@ -3,6 +3,8 @@
 // not in the AddressSanitizer build (which has no whet of its own).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/run_whet.h"
@@ -60,6 +62,47 @@ TEST(DataPipelineCli, PrepareValidateStatsThenTrain) {
                dir + "/data/validation.jsonl --method lora --output " + dir + "/run --strict --set max_steps=2");
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.err.find("step 2/2"), std::string::npos) << trained.err;
+}
+
+TEST(DataPipelineCli, StatsAndValidateOtherFormats) {
+  const std::string dir = test::data_scratch();
+  const std::string csv =
+      test::write_file(dir, "x.csv", "q,a,topic\n\"Hi, there\",hello,greeting\none,two\nbye,ciao,farewell\n");
+  const test::RunResult bad = run_whet("data validate " + csv + " --columns prompt=q,completion=a");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out, "[" + csv + ":3] the row has 2 fields, the header has 3\n");
+  EXPECT_NE(bad.err.find("x.csv (csv): 2 records (2 completion), 1 with errors"), std::string::npos) << bad.err;
+
+  const std::string tsv = test::write_file(dir, "x.tsv", "q\ta\tmood\nhow?\twell\tok\nwhy?\tno\tbad\n");
+  EXPECT_EQ(run_whet("data validate --columns prompt=q --columns completion=a " + tsv).exit_code, 0);
+  const test::RunResult stats =
+      run_whet("data stats " + tsv + " --columns prompt=q,completion=a,mood=mood --label-field mood --json");
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto profile = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(profile["type"], "tsv");
+  EXPECT_EQ(profile["records"], 2);
+  EXPECT_EQ(profile["labels"]["bad"], 1);
+
+  std::filesystem::create_directories(dir + "/notes");
+  test::write_file(dir, "notes/a.md", "---\ntitle: x\n---\nOne.\n\nTwo.\n");
+  const test::RunResult paragraphs = run_whet("data stats " + dir + "/notes --type markdown --paragraphs --json");
+  ASSERT_EQ(paragraphs.exit_code, 0) << paragraphs.err;
+  EXPECT_EQ(nlohmann::json::parse(paragraphs.out)["records"], 2);
+
+  struct Failure {
+    std::string args, message;
+  };
+  for (const Failure& f : std::vector<Failure>{
+           {"data validate " + csv + " --columns prompt=q,answer=a", "[--columns] unknown field 'answer'"},
+           {"data validate " + csv + " --columns prompt=question", "x.csv:1] columns.prompt: no column 'question'"},
+           {"data validate " + csv, "--columns: a csv file needs"},
+           {"data stats " + dir + "/nothing.csv --columns text=q", "nothing.csv] no such file"},
+           {"data validate " + test::write_file(dir, "x.jsonl", "{}\n") + " --columns text=q",
+            "x.jsonl] --columns"}}) {
+    const test::RunResult r = run_whet(f.args);
+    EXPECT_EQ(r.exit_code, 1) << f.args;
+    EXPECT_NE(r.err.find(f.message), std::string::npos) << f.args << "\n" << r.err;
+  }
 }
 
 #endif

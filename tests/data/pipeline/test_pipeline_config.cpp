@@ -51,6 +51,7 @@ TEST(DataPipelineConfig, ValuesAreChecked) {
   expect_error([&] { parse(src + "split:\n  validation: 0.5\n  test: 0.5\n"); }, {"split.test"});
   expect_error([&] { parse(src + "augment:\n  templates: [\"no hole\"]\n"); }, {"augment.templates", "{prompt}"});
   expect_error([] { parse("sources:\n  - path: a.csv\n"); }, {"p.yaml:2", "columns"});
+  expect_error([] { parse("sources:\n  - path: a.csv\n    columns: {promt: q}\n"); }, {"p.yaml:3", "columns", "'promt'"});
   expect_error([] { parse("seed: 1\n"); }, {"sources"});
   expect_error([] { parse("sources: [\n"); }, {"dir/p.yaml", "not valid YAML"});
   expect_error([] { parse("- just\n- a list\n"); }, {"top level"});

@@ -1,0 +1,24 @@
+#pragma once
+// Semi-supervised labelling: the records of `unlabelled` sources get the label
+// a model finds most probable, when it is sure enough; the others are dropped
+// with the probability they reached. Pseudo-labelled records are marked, carry
+// their confidence into the output, and only ever train.
+#include <string>
+#include <vector>
+
+#include "data/pipeline/ledger.h"
+#include "data/pipeline/pipeline_config.h"
+#include "data/pipeline/stage_model.h"
+
+namespace whet {
+
+// The labels to choose from: a classification head's own, else
+// pseudo_label.labels, else filter.labels, else every label of the records
+// people labelled (not those a model made), sorted. Throws whet::Error naming the key when fewer than two.
+std::vector<std::string> pseudo_label_choices(const std::vector<Record>& records, const PipelineConfig& config,
+                                              const StageModel& model);
+
+void pseudo_label_stage(std::vector<Record>& records, const PipelineConfig& config, const StageModel& model,
+                        Ledger& ledger, const StageProgress& progress);
+
+}  // namespace whet

@@ -105,6 +105,30 @@ TEST(DataPipelineCli, StatsAndValidateOtherFormats) {
   }
 }
 
+// Pseudo-labelling from the command line, on the tiny model held as f32: the
+// model is loaded once the data is read, and a missing one is named.
+TEST(DataPipelineCli, PrepareWithAModelStage) {
+  const std::string dir = test::data_scratch();
+  test::write_file(dir, "train.jsonl", "{\"prompt\": \"the sea\", \"completion\": \"stone\"}\n"
+                                       "{\"prompt\": \"the stone\", \"completion\": \"sea\"}\n");
+  test::write_file(dir, "pool.jsonl", "{\"prompt\": \"by the\"}\n{\"prompt\": \"the sea and\"}\n");
+  const std::string yaml = "output_dir: out\nlabel_field: completion\nsources:\n  - path: train.jsonl\n"
+                           "  - path: pool.jsonl\n    role: unlabelled\npseudo_label: {threshold: 0, model: ";
+  test::write_file(dir, "p.yaml", yaml + test::testdata_path("tiny/gqa_tied/hf") + "}\n");
+  const test::RunResult r = run_whet("data prepare " + dir + "/p.yaml --weights f32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("pseudo_label: 4 -> 4 records"), std::string::npos) << r.err;
+  size_t pseudo = 0;
+  for (const std::string& line : test::read_lines(dir + "/out/train.jsonl"))
+    pseudo += nlohmann::json::parse(line).contains("pseudo_label_confidence");
+  EXPECT_EQ(pseudo, 2u);
+
+  test::write_file(dir, "missing.yaml", yaml + dir + "/no-model}\n");
+  const test::RunResult missing = run_whet("data prepare " + dir + "/missing.yaml");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find(dir + "/no-model"), std::string::npos) << missing.err;
+}
+
 #endif
 
 }  // namespace

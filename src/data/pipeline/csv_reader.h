@@ -26,6 +26,7 @@ class CsvReader {
   // reader carries on after it, except for a quote left open, which swallows the
   // rest of the file, as it would in any CSV reader.
   bool next(CsvRow& row);
+  uint64_t bytes_read() const { return lines_.bytes_read(); }
 
  private:
   bool next_line(std::string& line, bool& transcoded);

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <omp.h>
+
+#include <atomic>
 #include <numeric>
 #include <unordered_map>
 
@@ -45,15 +48,21 @@ void drop_exact(std::vector<Record>& records, Ledger& ledger) {
   drop_marked(records, ledger, reasons);
 }
 
-void near_duplicates(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger) {
+void near_duplicates(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger,
+                     const std::function<void(size_t, size_t)>& progress) {
   std::vector<std::vector<uint32_t>> signatures(records.size());
   std::vector<size_t> lengths(records.size());
+  std::atomic<size_t> made = 0;
 #pragma omp parallel for schedule(dynamic, 256)
   for (size_t i = 0; i < records.size(); ++i) {
     const std::string text = record_text(records[i]);
     lengths[i] = text.size();
     signatures[i] = text_signature(text, config, seed);
+    // Reported by the first thread only: the callback need not be thread-safe.
+    const size_t done = ++made;
+    if (progress && omp_get_thread_num() == 0 && done % 8192 == 0) progress(done, records.size());
   }
+  if (progress) progress(records.size(), records.size());
   const NearDuplicates near = cluster_signatures(std::move(signatures), config);
   std::unordered_map<size_t, size_t> members, kept;  // cluster -> members, record kept
   for (size_t i = 0; i < records.size(); ++i) {
@@ -105,11 +114,12 @@ NearDuplicates cluster_signatures(std::vector<std::vector<uint32_t>> signatures,
   return out;
 }
 
-void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger) {
+void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger,
+                 const std::function<void(size_t, size_t)>& progress) {
   ledger.begin("dedup", records.size());
   for (Record& r : records) r.group = r.id;
   if (config.exact) drop_exact(records, ledger);
-  if (config.near != "off") near_duplicates(records, config, seed, ledger);
+  if (config.near != "off") near_duplicates(records, config, seed, ledger, progress);
   ledger.end(records.size());
 }
 

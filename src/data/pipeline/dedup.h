@@ -26,6 +26,8 @@ NearDuplicates find_near_duplicates(const std::vector<std::string>& texts, const
 // The stage: exact duplicates dropped, then near duplicates dropped (keeping
 // the first or the longest of a cluster) or grouped (Record::group set to the
 // cluster, for the split to keep together).
-void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger);
+// progress: (signatures made, records), from one thread, while the MinHash signatures are made.
+void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger,
+                 const std::function<void(size_t, size_t)>& progress = {});
 
 }  // namespace whet

@@ -120,7 +120,7 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   };
 
   Ledger& ledger = result.ledger;
-  std::vector<Record> records = read_sources(config, options.strict, ledger);
+  std::vector<Record> records = read_sources(config, options.strict, ledger, progress_of("read"));
   stage_done();
   normalize_stage(records, config.normalize, config.label_field, ledger);
   stage_done();
@@ -138,7 +138,7 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   stage_done();
   pii_stage(records, config.pii, scanner, ledger);
   stage_done();
-  dedup_stage(records, config.dedup, config.seed, ledger);
+  dedup_stage(records, config.dedup, config.seed, ledger, progress_of("dedup"));
   stage_done();
   result.splits = split_stage(std::move(records), config.split, config.label_field, config.seed, ledger);
   stage_done();

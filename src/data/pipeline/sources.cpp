@@ -105,6 +105,7 @@ void read_jsonl(const PipelineConfig& config, size_t index, const SourceSink& si
   std::string line;
   bool too_long = false;
   while (lines.next(line, too_long)) {
+    if (sink.advanced) sink.advanced(lines.bytes_read());
     const std::string where = fmt::format("{}:{}", source.path, lines.line_number());
     try {
       if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
@@ -144,6 +145,7 @@ void read_table(const PipelineConfig& config, size_t index, char separator, cons
   for (;;) {
     try {
       if (!reader.next(row)) return;
+      if (sink.advanced) sink.advanced(reader.bytes_read());
     } catch (const Error& e) {
       if (header.empty()) throw;  // without a header nothing can be read
       const Located error = located(e, source.path);
@@ -194,6 +196,7 @@ void read_text(const PipelineConfig& config, size_t index, const SourceSink& sin
       transcoded = false;
     };
     while (lines.next(line, too_long)) {
+      if (sink.advanced) sink.advanced(lines.bytes_read());
       const std::string where = fmt::format("{}:{}", shown, lines.line_number());
       // Markdown front matter (--- ... --- at the top) is metadata, not text.
       if (source.type == SourceType::Markdown && lines.line_number() == 1 && line == "---") front_matter = true;
@@ -254,10 +257,16 @@ void read_source(const PipelineConfig& config, size_t index, const SourceSink& s
   }
 }
 
-std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger) {
+std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
+                                 const std::function<void(uint64_t, uint64_t)>& progress) {
   ledger.begin("read", 0);
   std::vector<Record> records;
   size_t rejected = 0;
+  uint64_t total = 0, done_before = 0, in_file = 0;  // bytes: of every file, of the files finished, of this one
+  std::error_code ec;
+  for (const SourceConfig& source : config.sources)
+    for (const SourceFile& file : source_files(config, source)) total += fs::file_size(file.path, ec);
+  uint64_t last_shown = 0;
   const SourceSink sink{
       [&](Record&& record) {
         record.id = records.size() + rejected;
@@ -269,6 +278,14 @@ std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledg
         if (strict) fail(where, "{}", reason);
         ledger.reject(where, category, reason);
         ++rejected;
+      },
+      [&](uint64_t bytes) {
+        if (bytes < in_file) done_before += in_file;  // the count starts again: a new file
+        in_file = bytes;
+        // Every few hundred kilobytes: a callback per line would cost more than the reading.
+        if (!progress || done_before + bytes < last_shown + (uint64_t(1) << 18)) return;
+        last_shown = done_before + bytes;
+        progress(std::min(last_shown, total), total);
       }};
   for (size_t i = 0; i < config.sources.size(); ++i) read_source(config, i, sink);
   ledger.current().in = records.size() + rejected;

@@ -16,6 +16,8 @@ struct SourceSink {
   std::function<void(Record&&)> record;
   // category: a short name to count by ("invalid JSON"); reason: the full message with file:line.
   std::function<void(const std::string& where, const std::string& category, const std::string& reason)> reject;
+  // Bytes of the current file read so far, after each line or row; may be empty.
+  std::function<void(uint64_t)> advanced;
 };
 
 // Reads config.sources[index] into the sink. Throws whet::Error for what is
@@ -24,8 +26,10 @@ struct SourceSink {
 void read_source(const PipelineConfig& config, size_t index, const SourceSink& sink);
 
 // All sources in order, as the "read" stage of the ledger; records get their
-// ids in reading order. With strict, the first rejected line throws.
-std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger);
+// ids in reading order. With strict, the first rejected line throws. Progress
+// is in bytes of all the sources' files.
+std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
+                                 const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 struct SourceFile {
   std::string path;   // to open

@@ -313,7 +313,8 @@ TEST(DataModelStages, PipelineAccountsForEveryRecordAndRerunsIdentically) {
   };
   const PipelineResult r = run_pipeline(config, options);
   EXPECT_EQ(opened, std::vector<std::string>(3, dir + "/m.gguf"));
-  EXPECT_EQ(progressed, (std::vector<std::string>{"synthesize", "model_augment"}));  // the scripted labeller is silent
+  // The scripted labeller is silent, and files this small read before the first report.
+  EXPECT_EQ(progressed, (std::vector<std::string>{"synthesize", "dedup", "model_augment"}));
   ASSERT_EQ(r.chunks.size(), 2u);
   EXPECT_EQ(r.chunks[1].id, "docs/a.txt:3#1");
   // 3 labelled + 2 pool + 2 paragraphs read; paragraphs become 2 x 2 questions, of which duplicates go.

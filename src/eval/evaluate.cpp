@@ -72,12 +72,10 @@ class Tokenization {
 
 double sum_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 
-int64_t context_of(const LoadedModel& model) { return std::min<int64_t>(model.model.config.max_position_embeddings, 8192); }
-
 // A scoring context for sequences of up to `longest` tokens, which must fit the model's context.
 int64_t capacity_for(const LoadedModel& model, size_t longest) {
-  if (int64_t(longest) > context_of(model))
-    fail("eval", "an item of {} tokens does not fit the model's context of {}", longest, context_of(model));
+  if (int64_t(longest) > scoring_context(model))
+    fail("eval", "an item of {} tokens does not fit the model's context of {}", longest, scoring_context(model));
   return int64_t(std::max<size_t>(longest, 1));
 }
 
@@ -144,9 +142,9 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
   for (size_t i = 0; i < task.items.size(); ++i) {
     const TaskItem item = with_shots(task.items[i], options.shots, task.kind);
     const std::vector<int32_t> prompt = prompt_tokens(model, item);
-    if (int64_t(prompt.size()) + greedy.max_tokens > context_of(model))
+    if (int64_t(prompt.size()) + greedy.max_tokens > scoring_context(model))
       fail("eval", "{}:{}: the prompt ({} tokens) and {} new tokens exceed the context of {}", task.path, item.line,
-           prompt.size(), greedy.max_tokens, context_of(model));
+           prompt.size(), greedy.max_tokens, scoring_context(model));
     Session session(model.model, int64_t(prompt.size()) + greedy.max_tokens);
     std::string answer = generate(model, session, prompt, greedy).text;
     // Raw prompts continue after "Answer:"; the answer is its first line.
@@ -184,7 +182,7 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
 // its tokens after the first.
 void score_texts(const LoadedModel& model, const Task& task, TaskResult& result, const EvalProgress& progress) {
   const Tokenization tokenization(model);
-  const size_t window = size_t(std::min<int64_t>(context_of(model), 2048));
+  const size_t window = size_t(std::min<int64_t>(scoring_context(model), 2048));
   LogLikelihood scorer(model, int64_t(window));
   for (size_t i = 0; i < task.items.size(); ++i) {
     const std::vector<int32_t> ids = tokenization.text(task.items[i].text);
@@ -214,7 +212,7 @@ std::string fill_template(const std::string& text, const std::string& substituti
 void score_counterfactuals(const LoadedModel& model, const Task& task, TaskResult& result,
                            const EvalProgress& progress) {
   const Tokenization tokenization(model);
-  LogLikelihood scorer(model, std::min<int64_t>(context_of(model), 1024));
+  LogLikelihood scorer(model, std::min<int64_t>(scoring_context(model), 1024));
   std::map<std::string, GroupGap> by_dimension;
   std::map<std::string, std::map<std::string, std::pair<double, int64_t>>> group_sums;
   for (size_t i = 0; i < task.items.size(); ++i) {
@@ -355,6 +353,10 @@ std::vector<std::vector<double>> choice_loglikelihoods(const LoadedModel& model,
     if (progress) progress(int64_t(i + 1), int64_t(items.size()));
   }
   return out;
+}
+
+int64_t scoring_context(const LoadedModel& model) {
+  return std::min<int64_t>(model.model.config.max_position_embeddings, 8192);
 }
 
 std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item) {

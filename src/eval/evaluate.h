@@ -75,6 +75,10 @@ Statistic metric_statistic(const TaskResult& result, const std::string& metric);
 // One-sided paired bootstrap p-value of "a is better than b" on `metric`.
 double paired_p_value(const TaskResult& a, const TaskResult& b, const std::string& metric, const EvalOptions& options);
 
+// The longest sequence scored or generated in one piece: the model's context,
+// capped where the key/value cache would grow past what evaluation needs.
+int64_t scoring_context(const LoadedModel& model);
+
 // The tokens of an item's prompt as training tokenizes it (chat template up to
 // the assistant's reply, or [BOS] and the raw prompt).
 std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "eval/evaluate.h"
@@ -27,26 +28,34 @@ std::vector<double> softmax(const std::vector<double>& logits) {
   return p;
 }
 
-std::vector<std::string> generate_replies(const LoadedModel& model, const std::vector<GenerationRequest>& requests,
-                                          const StageProgress& progress) {
-  std::vector<std::string> replies;
+std::vector<std::optional<std::string>> generate_replies(const LoadedModel& model,
+                                                         const std::vector<GenerationRequest>& requests,
+                                                         const StageProgress& progress) {
+  std::vector<std::optional<std::string>> replies;
   if (requests.empty()) return replies;
   if (!model.chat_template) fail(model.path, "has no chat template Whet recognises; model-based data stages need a chat model");
-  const int64_t context = std::min<int64_t>(model.model.config.max_position_embeddings, kGenerationContext);
+  const int64_t context = std::min<int64_t>(scoring_context(model), kGenerationContext);
   Session session(model.model, context);
   for (const GenerationRequest& request : requests) {
     const std::vector<int32_t> prompt = chat_prompt_tokens(model, {{"user", request.user}});
-    if (int64_t(prompt.size()) + 1 >= context)
-      fail(model.path, "a request of {} tokens does not fit the context of {} (shorten synthesize.chunk_words or "
-           "retrieve)", prompt.size(), context);
-    GenerationOptions options;
-    options.sampling.temperature = float(request.temperature);
-    options.sampling.seed = request.seed;
-    options.max_tokens = int(std::min<int64_t>(request.max_tokens, context - int64_t(prompt.size())));
-    replies.push_back(generate(model, session, prompt, options).text);
+    if (int64_t(prompt.size()) + 1 >= context) {
+      replies.emplace_back();
+    } else {
+      GenerationOptions options;
+      options.sampling.temperature = float(request.temperature);
+      options.sampling.seed = request.seed;
+      options.max_tokens = int(std::min<int64_t>(request.max_tokens, context - int64_t(prompt.size())));
+      replies.push_back(generate(model, session, prompt, options).text);
+    }
     if (progress) progress(replies.size(), requests.size());
   }
   return replies;
+}
+
+// Whether the prompt and the longest label fit the model's context, with room
+// for the template's end-of-answer tokens.
+bool fits(const LoadedModel& model, const TaskItem& item, size_t longest_label) {
+  return int64_t(prompt_tokens(model, item).size() + longest_label + 4) <= scoring_context(model);
 }
 
 }  // namespace
@@ -78,21 +87,32 @@ StageModel bind_stage_model(const LoadedModel& model, const std::string& classif
   }
   bound.label_probabilities = [&model, head](const std::vector<const Record*>& records,
                                              const std::vector<std::string>& labels, const StageProgress& progress) {
+    size_t longest_label = 0;
+    for (const std::string& label : labels)
+      longest_label = std::max(longest_label, model.tokenizer.encode(" " + label, false).size());
     std::vector<TaskItem> items;
-    for (const Record* r : records) items.push_back(record_prompt_item(*r));
+    std::vector<size_t> fitting;  // indices into records
+    for (size_t i = 0; i < records.size(); ++i) {
+      TaskItem item = record_prompt_item(*records[i]);
+      if (!fits(model, item, head ? 0 : longest_label)) continue;
+      items.push_back(std::move(item));
+      fitting.push_back(i);
+    }
     const EvalProgress eval_progress = [&](int64_t done, int64_t total) {
       if (progress) progress(size_t(done), size_t(total));
     };
-    std::vector<std::vector<double>> out;
+    std::vector<std::vector<double>> scored;
     if (head) {
       WHET_ASSERT(labels == head->labels);
       for (const ClassifierHeadResult& r : classify_items(model, *head, items, eval_progress))
-        out.emplace_back(r.probabilities.begin(), r.probabilities.end());
-      return out;
+        scored.emplace_back(r.probabilities.begin(), r.probabilities.end());
+    } else {
+      for (const std::vector<double>& loglik :
+           choice_loglikelihoods(model, items, TaskKind::Classification, labels, {}, eval_progress))
+        scored.push_back(softmax(loglik));
     }
-    for (const std::vector<double>& loglik :
-         choice_loglikelihoods(model, items, TaskKind::Classification, labels, {}, eval_progress))
-      out.push_back(softmax(loglik));
+    std::vector<std::vector<double>> out(records.size());  // empty rows for what did not fit
+    for (size_t k = 0; k < fitting.size(); ++k) out[fitting[k]] = std::move(scored[k]);
     return out;
   };
   return bound;

@@ -79,7 +79,8 @@ TEST(PipelineModel, RepliesAreWhatGenerateGivesAndSeedsRepeat) {
   const std::vector<GenerationRequest> requests = {{"the sea and the", 12, 0, 0}, {"stone by the", 12, 0.9, 77},
                                                    {"stone by the", 12, 0.9, 78}};
   std::vector<size_t> progress;
-  const std::vector<std::string> replies = bound.generate(requests, [&](size_t done, size_t) { progress.push_back(done); });
+  const std::vector<std::optional<std::string>> replies =
+      bound.generate(requests, [&](size_t done, size_t) { progress.push_back(done); });
   EXPECT_EQ(progress, (std::vector<size_t>{1, 2, 3}));
   for (size_t i = 0; i < requests.size(); ++i) {
     Session session(model.model, 256);
@@ -89,9 +90,27 @@ TEST(PipelineModel, RepliesAreWhatGenerateGivesAndSeedsRepeat) {
     options.sampling.seed = requests[i].seed;
     const std::string direct =
         generate(model, session, chat_prompt_tokens(model, {{"user", requests[i].user}}), options).text;
-    EXPECT_EQ(replies[i], direct) << i;
+    ASSERT_TRUE(replies[i]);
+    EXPECT_EQ(*replies[i], direct) << i;
   }
   EXPECT_EQ(bound.generate(requests, {}), replies);
+}
+
+// The tiny model's 128 positions: what does not fit is reported per request or
+// record, and the rest is still answered.
+TEST(PipelineModel, WhatDoesNotFitTheContextIsMarkedNotFatal) {
+  const LoadedModel& model = tiny_model();
+  const StageModel bound = bind_stage_model(model);
+  std::string long_text;
+  for (int i = 0; i < 200; ++i) long_text += "sea ";
+  const std::vector<std::optional<std::string>> replies =
+      bound.generate({{long_text, 4, 0, 0}, {"the sea", 4, 0, 0}}, {});
+  EXPECT_FALSE(replies[0]);
+  EXPECT_TRUE(replies[1]);
+  const std::vector<Record> records = {prompt_record(long_text, 0), prompt_record("the sea", 1)};
+  const std::vector<std::vector<double>> p = bound.label_probabilities({&records[0], &records[1]}, {"sea", "stone"}, {});
+  EXPECT_TRUE(p[0].empty());
+  EXPECT_EQ(p[1].size(), 2u);
 }
 
 // The tiny model with room for the stages' prompts: its 128 positions hold

@@ -3,8 +3,6 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
-#include <omp.h>
-
 #include <atomic>
 #include <numeric>
 #include <unordered_map>
@@ -58,9 +56,11 @@ void near_duplicates(std::vector<Record>& records, const DedupConfig& config, ui
     const std::string text = record_text(records[i]);
     lengths[i] = text.size();
     signatures[i] = text_signature(text, config, seed);
-    // Reported by the first thread only: the callback need not be thread-safe.
     const size_t done = ++made;
-    if (progress && omp_get_thread_num() == 0 && done % 8192 == 0) progress(done, records.size());
+    if (progress && done % 8192 == 0) {
+#pragma omp critical(whet_dedup_progress)  // the callback need not be thread-safe
+      progress(done, records.size());
+    }
   }
   if (progress) progress(records.size(), records.size());
   const NearDuplicates near = cluster_signatures(std::move(signatures), config);

@@ -24,9 +24,9 @@ void Ledger::drop(const Record& record, const Reason& reason) {
                       reason.detail.empty() ? reason.category : reason.category + ": " + reason.detail});
 }
 
-void Ledger::change(Record& record, const std::string& what) {
+void Ledger::change(Record& record, const std::string& what, const std::string& detail) {
   ++current().changed[what];
-  record.marks.push_back(current().stage + ": " + what);
+  record.marks.push_back(current().stage + ": " + what + (detail.empty() ? "" : " " + detail));
 }
 
 void Ledger::add(Record& record, const Reason& why) {

@@ -43,7 +43,8 @@ class Ledger {
   // A line that never became a record: counted under `category`, traced with the full reason.
   void reject(const std::string& where, const std::string& category, const std::string& reason);
   void drop(const Record& record, const Reason& reason);
-  void change(Record& record, const std::string& what);  // counts it and marks the record
+  // Counts it under `what` and marks the record with what (and the detail).
+  void change(Record& record, const std::string& what, const std::string& detail = "");
   void add(Record& record, const Reason& why);            // a record the stage made
 
   const std::vector<StageReport>& stages() const { return stages_; }

@@ -63,12 +63,16 @@ void model_augment_stage(std::vector<Record>& train, const AugmentConfig& config
     for (int c = 1; c <= config.paraphrases; ++c) plan(false, c, paraphrase_request(*inputs.back()));
     for (int c = 1; c <= config.questions; ++c) plan(true, c, question_request(*target));
   }
-  const std::vector<std::string> replies = model.generate(requests, progress);
+  const std::vector<std::optional<std::string>> replies = model.generate(requests, progress);
   WHET_ASSERT(replies.size() == requests.size());
   for (size_t k = 0; k < planned.size(); ++k) {
     const Planned& p = planned[k];
     const std::string kind = p.question ? "model question" : "model paraphrase";
-    const std::string text = clean_reply(replies[k], p.question);
+    if (!replies[k]) {
+      ++ledger.current().counts[kind + ": request longer than the model's context, no copy"];
+      continue;
+    }
+    const std::string text = clean_reply(*replies[k], p.question);
     const std::string& input = *input_fields(train[p.original]).back();
     if (text.empty() || same_text(text, input)) {
       ++ledger.current().counts[kind + (text.empty() ? ": empty reply, no copy" : ": reply repeats the input, no copy")];

@@ -104,7 +104,17 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   for (const std::string& eval : config.leakage.eval_files)
     if (!std::filesystem::exists(resolve_path(config, eval))) fail(config.path, "leakage.eval_files: {} not found", eval);
 
-  // Models are loaded when their stage comes, so a config error or bad data fails first.
+  // Models load when their stage comes (memory for one stage at a time), but a
+  // path that does not exist fails now, not after hours of the stages before.
+  auto check_model = [&](const char* stage, const ModelRef& ref) {
+    for (const auto& [key, path] : {std::pair{"model", ref.path}, {"adapter", ref.adapter}, {"classifier", ref.classifier}})
+      if (!path.empty() && !std::filesystem::exists(resolve_path(config, path)))
+        fail(config.path, "{}.{}: {} not found", stage, key, resolve_path(config, path));
+  };
+  const bool model_augmenting = config.augment.paraphrases > 0 || config.augment.questions > 0;
+  if (has_source_role(config, SourceRole::Documents)) check_model("synthesize", config.synthesize.model);
+  if (has_source_role(config, SourceRole::Unlabelled)) check_model("pseudo_label", config.pseudo_label.model);
+  if (model_augmenting) check_model("augment", config.augment.model);
   auto open_model = [&](const char* stage, ModelRef ref) {
     if (!options.open_model) fail(config.path, "{}: model-based stages need models; run them with `whet data prepare`", stage);
     for (std::string* path : {&ref.path, &ref.adapter, &ref.classifier}) *path = resolve_path(config, *path);
@@ -115,21 +125,18 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
       if (options.on_progress) options.on_progress(stage, done, total);
     };
   };
-  auto has_role = [&](SourceRole role) {
-    return std::any_of(config.sources.begin(), config.sources.end(), [&](const SourceConfig& s) { return s.role == role; });
-  };
 
   Ledger& ledger = result.ledger;
   std::vector<Record> records = read_sources(config, options.strict, ledger, progress_of("read"));
   stage_done();
   normalize_stage(records, config.normalize, config.label_field, ledger);
   stage_done();
-  if (has_role(SourceRole::Documents)) {
+  if (has_source_role(config, SourceRole::Documents)) {
     result.chunks = synthesize_stage(records, config, open_model("synthesize", config.synthesize.model), ledger,
                                      progress_of("synthesize"));
     stage_done();
   }
-  if (has_role(SourceRole::Unlabelled)) {
+  if (has_source_role(config, SourceRole::Unlabelled)) {
     pseudo_label_stage(records, config, open_model("pseudo_label", config.pseudo_label.model), ledger,
                        progress_of("pseudo_label"));
     stage_done();
@@ -154,7 +161,7 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
   stage_done();
   augment_stage(train, config.augment, config.seed, ledger);
   stage_done();
-  if (config.augment.paraphrases > 0 || config.augment.questions > 0) {
+  if (model_augmenting) {
     model_augment_stage(train, config.augment, config.seed, open_model("augment", config.augment.model), ledger,
                         progress_of("model_augment"));
     stage_done();

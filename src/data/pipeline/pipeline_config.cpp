@@ -221,8 +221,8 @@ SourceConfig read_source(YamlSection& s) {
   source.role = SourceRole(index_of(kSourceRoles, s.choice("role", "train", kSourceRoles)));
   const bool prose = source.type == SourceType::Text || source.type == SourceType::Markdown;
   if (source.role == SourceRole::Documents && !prose) s.reject("role", "documents only for text and markdown sources");
-  if (source.role == SourceRole::Unlabelled && prose)
-    s.reject("role", "unlabelled only for jsonl, csv and tsv sources (prompts to label)");
+  if (source.role == SourceRole::Unlabelled && (prose || source.format == DataFormat::Text))
+    s.reject("role", "unlabelled only for jsonl, csv and tsv sources of prompts (not format: text)");
   const bool tabular = source.type == SourceType::Csv || source.type == SourceType::Tsv;
   if (tabular && source.columns.empty()) s.reject("columns", "a mapping of training fields to columns for csv/tsv");
   if (!tabular && !source.columns.empty()) s.reject("columns", "nothing: columns are for csv and tsv sources");
@@ -270,6 +270,14 @@ SourceType source_type_from_extension(const std::string& path) {
 std::string_view encoding_name(Encoding encoding) { return kEncodings[size_t(encoding)]; }
 std::string_view source_role_name(SourceRole role) { return kSourceRoles[size_t(role)]; }
 
+bool has_source_role(const PipelineConfig& config, SourceRole role) {
+  return std::any_of(config.sources.begin(), config.sources.end(), [&](const SourceConfig& s) { return s.role == role; });
+}
+
+bool is_column_field(std::string_view field, const std::string& label_field) {
+  return field == label_field || std::find(std::begin(kColumnFields), std::end(kColumnFields), field) != std::end(kColumnFields);
+}
+
 std::string resolve_path(const PipelineConfig& config, const std::string& path) {
   if (path.empty() || std::filesystem::path(path).is_absolute() || config.base_dir.empty()) return path;
   return (std::filesystem::path(config.base_dir) / path).lexically_normal().string();
@@ -296,7 +304,7 @@ PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::st
   for (YamlSection& s : sources) {
     c.sources.push_back(read_source(s));
     for (const auto& [field, column] : c.sources.back().columns)
-      if (field != c.label_field && std::find(std::begin(kColumnFields), std::end(kColumnFields), field) == std::end(kColumnFields))
+      if (!is_column_field(field, c.label_field))
         s.reject("columns", fmt::format("training fields ({}) or the label_field as keys, not '{}'", joined(kColumnFields), field));
     s.reject_unknown();
   }
@@ -379,23 +387,21 @@ PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::st
     a.reject("model", "a model to paraphrase and write questions with");
   a.reject_unknown();
 
-  auto has_role = [&](SourceRole role) {
-    return std::any_of(c.sources.begin(), c.sources.end(), [&](const SourceConfig& s) { return s.role == role; });
-  };
   const bool synthesizing = top.has("synthesize");
   YamlSection y = top.section("synthesize");
   c.synthesize.model = read_model_ref(y, false);
   c.synthesize.chunk_words = size_t(y.integer("chunk_words", 200, 1, 100000));
-  c.synthesize.overlap_words = size_t(y.integer("overlap_words", 40, 0, 100000));
+  // The default overlap shrinks with small chunks, so that chunk_words alone is a valid setting.
+  c.synthesize.overlap_words = size_t(y.integer("overlap_words", int64_t(std::min<size_t>(40, c.synthesize.chunk_words / 5)), 0, 100000));
   c.synthesize.questions = int(y.integer("questions", 1, 1, 100));
   c.synthesize.retrieve = size_t(y.integer("retrieve", 3, 1, 100));
   c.synthesize.max_tokens = int(y.integer("max_tokens", 128, 1, 4096));
   c.synthesize.temperature = y.number("temperature", 0.7, 0, 2);
   c.synthesize.format = y.choice("format", "completion", std::vector<std::string_view>{"completion", "chat"});
   if (c.synthesize.overlap_words >= c.synthesize.chunk_words) y.reject("overlap_words", "fewer words than chunk_words");
-  if (has_role(SourceRole::Documents) && c.synthesize.model.path.empty())
+  if (has_source_role(c, SourceRole::Documents) && c.synthesize.model.path.empty())
     y.reject("model", "a model to write question/answer pairs from the `role: documents` sources");
-  if (synthesizing && !has_role(SourceRole::Documents))
+  if (synthesizing && !has_source_role(c, SourceRole::Documents))
     fail(y.where(root["synthesize"]), "synthesize: no source has `role: documents`");
   y.reject_unknown();
 
@@ -404,11 +410,11 @@ PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::st
   c.pseudo_label.model = read_model_ref(q, true);
   c.pseudo_label.threshold = q.number("threshold", 0.9, 0, 1);
   c.pseudo_label.labels = q.strings("labels");
-  if (has_role(SourceRole::Unlabelled)) {
+  if (has_source_role(c, SourceRole::Unlabelled)) {
     if (c.pseudo_label.model.path.empty()) q.reject("model", "a model to label the `role: unlabelled` sources with");
     if (c.label_field.empty()) top.reject("label_field", "a label field for the pseudo-labels to go in");
   }
-  if (labelling && !has_role(SourceRole::Unlabelled))
+  if (labelling && !has_source_role(c, SourceRole::Unlabelled))
     fail(q.where(root["pseudo_label"]), "pseudo_label: no source has `role: unlabelled`");
   q.reject_unknown();
 

@@ -159,5 +159,8 @@ std::string_view source_type_name(SourceType type);
 SourceType source_type_from_extension(const std::string& path);
 std::string_view encoding_name(Encoding encoding);
 std::string_view source_role_name(SourceRole role);
+bool has_source_role(const PipelineConfig& config, SourceRole role);
+// Whether a CSV/TSV column may be mapped to `field`: kColumnFields or the label field.
+bool is_column_field(std::string_view field, const std::string& label_field);
 
 }  // namespace whet

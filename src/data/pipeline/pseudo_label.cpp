@@ -51,6 +51,10 @@ void pseudo_label_stage(std::vector<Record>& records, const PipelineConfig& conf
     Record& r = records[i];
     if (!unlabelled(r, config)) continue;
     const std::vector<double>& p = probabilities[next++];
+    if (p.empty()) {
+      reasons[i] = {"too long for the labelling model's context", ""};
+      continue;
+    }
     const size_t best = size_t(std::max_element(p.begin(), p.end()) - p.begin());
     if (p[best] < config.pseudo_label.threshold) {
       reasons[i] = {"below the confidence threshold",
@@ -61,8 +65,7 @@ void pseudo_label_stage(std::vector<Record>& records, const PipelineConfig& conf
     r.train_only = true;
     // Rounded so that the output does not carry noise from the last bits of the arithmetic.
     r.pseudo_label_confidence = std::round(p[best] * 1e4) / 1e4;
-    ledger.change(r, fmt::format("pseudo-labelled '{}'", labels[best]));
-    r.marks.back() += fmt::format(" at {:.4f}", r.pseudo_label_confidence);
+    ledger.change(r, fmt::format("pseudo-labelled '{}'", labels[best]), fmt::format("at {:.4f}", r.pseudo_label_confidence));
   }
   drop_marked(records, ledger, reasons);
   ledger.end(records.size());

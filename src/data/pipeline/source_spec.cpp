@@ -14,7 +14,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 template <typename Enum>
 Enum named(std::initializer_list<Enum> values, std::string_view (*name_of)(Enum), const char* flag,
            const std::string& name) {
@@ -28,10 +27,6 @@ Enum named(std::initializer_list<Enum> values, std::string_view (*name_of)(Enum)
 
 std::map<std::string, std::string> parse_columns(const std::vector<std::string>& flags,
                                                  const std::string& label_field) {
-  auto known = [&](std::string_view field) {
-    return field == label_field || std::find(std::begin(kColumnFields), std::end(kColumnFields), field) !=
-                                       std::end(kColumnFields);
-  };
   std::map<std::string, std::string> columns;
   for (const std::string& flag : flags) {
     for (size_t start = 0; start <= flag.size();) {
@@ -42,7 +37,7 @@ std::map<std::string, std::string> parse_columns(const std::vector<std::string>&
       if (equals == 0 || equals == std::string::npos || equals + 1 == pair.size())
         fail("--columns", "expected FIELD=COLUMN, got '{}'", pair);
       const std::string field = pair.substr(0, equals);
-      if (!known(field))
+      if (!is_column_field(field, label_field))
         fail("--columns", "unknown field '{}' (training fields: {}{})", field, fmt::join(kColumnFields, ", "),
              label_field.empty() ? "" : "; label: " + label_field);
       if (!columns.emplace(field, pair.substr(equals + 1)).second) fail("--columns", "{} is mapped twice", field);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/json_line.h"
 #include "data/pipeline/csv_reader.h"
 #include "data/pipeline/line_reader.h"
 #include "data/pipeline/text_encoding.h"
@@ -59,25 +60,33 @@ std::string read_label(const json& object, const std::string& label_field, const
 Example parse_unlabelled(const std::string& line, const SourceConfig& source, size_t number,
                          const std::string& label_field) {
   const std::string where = fmt::format("{}:{}", source.path, number);
-  json object = json::parse(line, nullptr, false);
-  if (!object.is_object()) return parse_example(line, source.format, source.path, number);  // its own error
-  const bool has_label = object.contains(label_field) || object.contains("label");
-  if (object.contains("prompt")) {
+  json object = parse_json_line(line, where);
+  if (!object.is_object()) fail(where, "expected a JSON object, got {}", object.type_name());
+  const bool has_label = json_member(object, label_field) || json_member(object, "label");
+  // A label in a training field can only go where that field is.
+  const bool needs_prompt = label_field == "completion", needs_instruction = label_field == "output";
+  json* messages = object.contains("messages") ? &object["messages"] : nullptr;
+  if (object.contains("prompt") && !needs_instruction) {
     if (has_label || object.contains("completion")) fail(where, "unlabelled source: the line already has a completion or label");
     object["completion"] = "-";
-  } else if (object.contains("instruction")) {
+  } else if (object.contains("instruction") && !needs_prompt) {
     if (has_label || object.contains("output")) fail(where, "unlabelled source: the line already has an output or label");
     object["output"] = "-";
-  } else if (const auto m = object.find("messages"); m != object.end() && m->is_array() && !m->empty()) {
-    if (has_label || (m->back().is_object() && m->back().value("role", "") == "assistant"))
+  } else if (messages && messages->is_array() && !messages->empty() && !needs_prompt && !needs_instruction) {
+    const json* role = messages->back().is_object() ? json_member(messages->back(), "role") : nullptr;
+    if (has_label || (role && *role == "assistant"))
       fail(where, "unlabelled source: the conversation already has an assistant reply or a label");
-    m->push_back({{"role", "assistant"}, {"content", "-"}});
+    messages->push_back({{"role", "assistant"}, {"content", "-"}});
   } else {
-    fail(where, "unlabelled source: expected \"prompt\", \"messages\" or \"instruction\" to label");
+    fail(where, "unlabelled source: expected {} to label{}",
+         needs_prompt ? "\"prompt\"" : needs_instruction ? "\"instruction\"" : "\"prompt\", \"messages\" or \"instruction\"",
+         needs_prompt || needs_instruction ? fmt::format(" (label_field {} is a field of that format)", label_field) : "");
   }
   Record record;
   record.example = parse_example(object.dump(), source.format, source.path, number);
-  *target_slot(record) = "";
+  std::string* target = target_slot(record);
+  if (!target) fail(where, "unlabelled source: read as {}, which has no answer to label", data_format_name(record.example.format));
+  *target = "";
   return std::move(record.example);
 }
 
@@ -102,6 +111,7 @@ Record make_record(const SourceConfig& source, size_t index, const std::string& 
 void read_jsonl(const PipelineConfig& config, size_t index, const SourceSink& sink) {
   const SourceConfig& source = config.sources[index];
   LineReader lines(resolve_path(config, source.path));
+  if (sink.advanced) sink.advanced(0);
   std::string line;
   bool too_long = false;
   while (lines.next(line, too_long)) {
@@ -140,6 +150,7 @@ json row_object(const SourceConfig& source, const std::vector<std::string>& head
 void read_table(const PipelineConfig& config, size_t index, char separator, const SourceSink& sink) {
   const SourceConfig& source = config.sources[index];
   CsvReader reader(resolve_path(config, source.path), source.path, separator, source.encoding);
+  if (sink.advanced) sink.advanced(0);
   std::vector<std::string> header;
   CsvRow row;
   for (;;) {
@@ -177,6 +188,7 @@ void read_text(const PipelineConfig& config, size_t index, const SourceSink& sin
   for (const SourceFile& file : source_files(config, source)) {
     const std::string& shown = file.shown;
     LineReader lines(file.path);
+    if (sink.advanced) sink.advanced(0);
     std::string line, text;
     size_t first_line = 0;
     bool too_long = false, transcoded = false, front_matter = false;
@@ -211,7 +223,7 @@ void read_text(const PipelineConfig& config, size_t index, const SourceSink& sin
       try {
         if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
         Decoded decoded = decode_text(line, source.encoding, where);
-        if (first_line == 0) first_line = lines.line_number();
+        if (first_line == 0 && !is_blank(decoded.text)) first_line = lines.line_number();
         if (!text.empty()) text += '\n';
         text += decoded.text;
         transcoded = transcoded || decoded.transcoded;
@@ -265,7 +277,10 @@ std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledg
   uint64_t total = 0, done_before = 0, in_file = 0;  // bytes: of every file, of the files finished, of this one
   std::error_code ec;
   for (const SourceConfig& source : config.sources)
-    for (const SourceFile& file : source_files(config, source)) total += fs::file_size(file.path, ec);
+    for (const SourceFile& file : source_files(config, source)) {
+      const uintmax_t size = fs::file_size(file.path, ec);
+      if (!ec) total += size;
+    }
   uint64_t last_shown = 0;
   const SourceSink sink{
       [&](Record&& record) {
@@ -280,7 +295,7 @@ std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledg
         ++rejected;
       },
       [&](uint64_t bytes) {
-        if (bytes < in_file) done_before += in_file;  // the count starts again: a new file
+        if (bytes < in_file) done_before += in_file;  // a file opened: the count starts again
         in_file = bytes;
         // Every few hundred kilobytes: a callback per line would cost more than the reading.
         if (!progress || done_before + bytes < last_shown + (uint64_t(1) << 18)) return;

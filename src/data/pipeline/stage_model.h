@@ -5,6 +5,7 @@
 // AddressSanitizer without it; eval/pipeline_model binds them to loaded models.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,14 @@ struct GenerationRequest {
 using StageProgress = std::function<void(size_t, size_t)>;
 
 struct StageModel {
-  // The model's reply to each request, in order.
-  std::function<std::vector<std::string>(const std::vector<GenerationRequest>&, const StageProgress&)> generate;
+  // The model's reply to each request, in order; nullopt for a request that
+  // does not fit the model's context (the stage counts it; one long record must
+  // not end a run).
+  std::function<std::vector<std::optional<std::string>>(const std::vector<GenerationRequest>&, const StageProgress&)>
+      generate;
   // For each record's input (its prompt, or its conversation up to the last
-  // assistant turn), the probability of each label; rows sum to 1.
+  // assistant turn), the probability of each label; rows sum to 1. A record too
+  // long for the model's context gets an empty row.
   std::function<std::vector<std::vector<double>>(const std::vector<const Record*>&, const std::vector<std::string>& labels,
                                                  const StageProgress&)>
       label_probabilities;

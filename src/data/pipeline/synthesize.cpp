@@ -10,6 +10,7 @@
 #include "data/pipeline/bm25.h"
 #include "data/pipeline/model_augment.h"
 #include "data/pipeline/random.h"
+#include "data/pipeline/text_encoding.h"
 
 namespace whet {
 namespace {
@@ -74,7 +75,8 @@ std::vector<Chunk> synthesize_stage(std::vector<Record>& records, const Pipeline
     const SourceConfig& source = config.sources[r.source];
     if (source.role != SourceRole::Documents) continue;
     // A file read as one record is named by its path; paragraphs by where they start.
-    const std::string name = source.paragraphs ? r.example.where() : r.example.file;
+    // File names come from folder listings and need not be UTF-8; ids are written as JSON.
+    const std::string name = replace_invalid_utf8(source.paragraphs ? r.example.where() : r.example.file);
     std::vector<Chunk> made = chunk_document(r.example.text, name, {c.chunk_words, c.overlap_words});
     for (Chunk& chunk : made) {
       chunk.first_line += r.example.line - 1;  // lines of the file, not of the paragraph
@@ -102,14 +104,18 @@ std::vector<Chunk> synthesize_stage(std::vector<Record>& records, const Pipeline
       asks.push_back({chunk_question_request(chunks[k].text), c.max_tokens, c.temperature,
                       record_rng(config.seed, chunk_key, 0x5900 + uint64_t(q))()});
   }
-  const std::vector<std::string> asked =
+  const std::vector<std::optional<std::string>> asked =
       model.generate(asks, [&](size_t done, size_t) { if (progress) progress(done, total); });
 
   std::vector<Question> grounded;
   std::vector<GenerationRequest> answers_asked;
   for (size_t a = 0; a < asked.size(); ++a) {
     const size_t k = a / size_t(c.questions);
-    std::string question = clean_reply(asked[a], /*first_line=*/true);
+    if (!asked[a]) {
+      ++ledger.current().counts["chunk too long for the model's context, no question"];
+      continue;
+    }
+    std::string question = clean_reply(*asked[a], /*first_line=*/true);
     if (question.empty()) {
       ++ledger.current().counts["empty question, no pair"];
       continue;
@@ -125,11 +131,15 @@ std::vector<Chunk> synthesize_stage(std::vector<Record>& records, const Pipeline
     grounded.push_back({k, std::move(question)});
   }
   const size_t questions_done = asked.size();
-  const std::vector<std::string> answers = model.generate(
+  const std::vector<std::optional<std::string>> answers = model.generate(
       answers_asked, [&](size_t done, size_t) { if (progress) progress(questions_done + done, questions_done + answers_asked.size()); });
 
   for (size_t g = 0; g < grounded.size(); ++g) {
-    const std::string answer = clean_reply(answers[g], /*first_line=*/false);
+    if (!answers[g]) {
+      ++ledger.current().counts["retrieved passages too long for the model's context, no pair"];
+      continue;
+    }
+    const std::string answer = clean_reply(*answers[g], /*first_line=*/false);
     if (answer.empty()) {
       ++ledger.current().counts["empty answer, no pair"];
       continue;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -61,14 +62,17 @@ std::string scripted_reply(const GenerationRequest& r) {
   return "unexpected request";
 }
 
-// "good" prompts are positive, "bad" negative, anything else a coin toss.
+// "good" prompts are positive, "bad" negative, "lengthy" ones too long to
+// score, anything else a coin toss.
 StageModel scripted_model(std::vector<GenerationRequest>* seen = nullptr) {
   StageModel m;
   m.generate = [seen](const std::vector<GenerationRequest>& requests, const StageProgress& progress) {
-    std::vector<std::string> out;
+    std::vector<std::optional<std::string>> out;
     for (const GenerationRequest& r : requests) {
       if (seen) seen->push_back(r);
-      out.push_back(scripted_reply(r));
+      // "lengthy" stands for a request beyond the model's context.
+      if (r.user.find("lengthy") != std::string::npos) out.emplace_back();
+      else out.push_back(scripted_reply(r));
       if (progress) progress(out.size(), requests.size());
     }
     return out;
@@ -79,9 +83,10 @@ StageModel scripted_model(std::vector<GenerationRequest>* seen = nullptr) {
     std::vector<std::vector<double>> out;
     for (const Record* r : records) {
       const std::string text = record_content(*r);
-      out.push_back(text.find("good") != std::string::npos  ? std::vector<double>{0.03, 0.97}
-                    : text.find("bad") != std::string::npos ? std::vector<double>{0.92, 0.08}
-                                                            : std::vector<double>{0.5, 0.5});
+      out.push_back(text.find("lengthy") != std::string::npos ? std::vector<double>{}
+                    : text.find("good") != std::string::npos  ? std::vector<double>{0.03, 0.97}
+                    : text.find("bad") != std::string::npos   ? std::vector<double>{0.92, 0.08}
+                                                              : std::vector<double>{0.5, 0.5});
     }
     return out;
   };
@@ -114,6 +119,30 @@ TEST(DataModelStages, UnlabelledLinesAreReadAsPromptsWithoutAnswers) {
   EXPECT_NE(ledger.dropped()[2].reason.find("expected \"prompt\""), std::string::npos);
 }
 
+// Hostile and mismatched unlabelled lines are rejected on their line, never a crash.
+TEST(DataModelStages, UnlabelledLinesThatCannotBeLabelledAreRejected) {
+  const std::string dir = test::data_scratch();
+  const std::string deep = "{\"prompt\": \"x\", \"a\": " + std::string(100000, '[') + std::string(100000, ']') + "}\n";
+  test::write_file(dir, "pool.jsonl",
+                   deep + "{\"messages\": [{\"role\": 5, \"content\": \"x\"}]}\n"
+                          "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"}]}\n"
+                          "{\"prompt\": \"fine\"}\n[1, 2]\n");
+  const PipelineConfig config = test::config_in(
+      dir, "label_field: completion\nsources:\n  - path: pool.jsonl\n    role: unlabelled\npseudo_label:\n  model: m\n");
+  Ledger ledger;
+  const std::vector<Record> records = read_sources(config, false, ledger);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].example.prompt, "fine");
+  ASSERT_EQ(ledger.dropped().size(), 4u);
+  EXPECT_NE(ledger.dropped()[0].reason.find("nest"), std::string::npos) << ledger.dropped()[0].reason;
+  // label_field completion: the label can only be a completion, so conversations are refused.
+  EXPECT_NE(ledger.dropped()[1].reason.find("expected \"prompt\" to label"), std::string::npos) << ledger.dropped()[1].reason;
+  EXPECT_NE(ledger.dropped()[2].reason.find("label_field completion"), std::string::npos);
+  EXPECT_NE(ledger.dropped()[3].reason.find("JSON object"), std::string::npos) << ledger.dropped()[3].reason;
+  test::expect_error([] { parse_pipeline_config("sources:\n  - path: a.jsonl\n    format: text\n    role: unlabelled\n", "p.yaml"); },
+                     {"sources[0].role", "not format: text"});
+}
+
 TEST(DataModelStages, PseudoLabelsKeepConfidentRecordsAsIfTheyCarriedTheLabel) {
   const std::string dir = test::data_scratch();
   test::write_file(dir, "train.jsonl",
@@ -121,7 +150,8 @@ TEST(DataModelStages, PseudoLabelsKeepConfidentRecordsAsIfTheyCarriedTheLabel) {
                    "{\"prompt\": \"Review: awful. Sentiment:\", \"completion\": \"x\", \"label\": \"negative\"}\n");
   test::write_file(dir, "pool.jsonl",
                    "{\"prompt\": \"Review: good food. Sentiment:\"}\n{\"prompt\": \"Review: meh. Sentiment:\"}\n"
-                   "{\"messages\": [{\"role\": \"user\", \"content\": \"bad service\"}]}\n");
+                   "{\"messages\": [{\"role\": \"user\", \"content\": \"bad service\"}]}\n"
+                   "{\"prompt\": \"Review: a lengthy one. Sentiment:\"}\n");
   const PipelineConfig config =
       test::config_in(dir, "label_field: label\nsources:\n  - path: train.jsonl\n  - path: pool.jsonl\n    role: unlabelled\n"
                        "pseudo_label:\n  model: m.gguf\n  threshold: 0.9\n");
@@ -142,11 +172,12 @@ TEST(DataModelStages, PseudoLabelsKeepConfidentRecordsAsIfTheyCarriedTheLabel) {
   EXPECT_EQ(bad.example.messages.back().content, "negative");
   EXPECT_FALSE(records[0].train_only);
   const StageReport& stage = ledger.stages().back();
-  EXPECT_EQ(stage.in, 5u);
+  EXPECT_EQ(stage.in, 6u);
   EXPECT_EQ(stage.out, 4u);
   EXPECT_EQ(stage.dropped.at("below the confidence threshold"), 1u);
+  EXPECT_EQ(stage.dropped.at("too long for the labelling model's context"), 1u);
   EXPECT_EQ(stage.changed.at("pseudo-labelled 'positive'"), 1u);
-  EXPECT_NE(ledger.dropped().back().reason.find("at 0.500 < 0.9"), std::string::npos) << ledger.dropped().back().reason;
+  EXPECT_NE(ledger.dropped()[0].reason.find("at 0.500 < 0.9"), std::string::npos) << ledger.dropped()[0].reason;
   const json line = json::parse(record_to_jsonl(good, "label"));
   EXPECT_EQ(line["label"], "positive");
   EXPECT_DOUBLE_EQ(line["pseudo_label_confidence"].get<double>(), 0.97);
@@ -199,7 +230,7 @@ TEST(DataModelStages, SynthesisKeepsGroundedPairsWithTheirChunkIds) {
   test::write_file(dir, "docs/tides.md",
                    "The moon pulls the oceans and raises two tidal bulges every day.\n\n"
                    "Spring tides happen when the sun and moon align.\n");
-  test::write_file(dir, "docs/vague.md", "A vague remark about nothing in particular, written once.\n");
+  test::write_file(dir, "docs/vague.md", "---\ntitle: x\n---\n\nA vague remark about nothing in particular, written once.\n");
   const PipelineConfig config = test::config_in(dir,
                                             "sources:\n  - path: docs\n    type: markdown\n    role: documents\n"
                                             "synthesize:\n  model: m.gguf\n  chunk_words: 12\n  overlap_words: 2\n"
@@ -227,6 +258,7 @@ TEST(DataModelStages, SynthesisKeepsGroundedPairsWithTheirChunkIds) {
     EXPECT_EQ(pair.marks.back(), "synthesize: question/answer pair from chunk " + chunks[k].id);
   }
   EXPECT_EQ(records[1].example.where(), "docs/tides.md:3");
+  EXPECT_EQ(chunks.back().first_line, 5u);  // after the front matter and the blank line
   // Questions are sampled with seeds of their own; answers are greedy.
   EXPECT_GT(seen.front().temperature, 0);
   EXPECT_NE(seen[0].seed, seen[1].seed);
@@ -237,7 +269,7 @@ TEST(DataModelStages, SynthesisKeepsGroundedPairsWithTheirChunkIds) {
 TEST(DataModelStages, ModelAugmentationRewritesInputsAndCountsUselessReplies) {
   std::vector<Record> train = {test::completion("alpha beta gamma", "the answer", 0),
                                test::completion("solo", "short", 1), test::completion("silent please", "silent", 2),
-                               test::record_from("{\"text\": \"plain\"}", 3)};
+                               test::record_from("{\"text\": \"plain\"}", 3), test::completion("lengthy", "lengthy", 4)};
   AugmentConfig config;
   config.paraphrases = 1;
   config.questions = 1;
@@ -248,13 +280,15 @@ TEST(DataModelStages, ModelAugmentationRewritesInputsAndCountsUselessReplies) {
   EXPECT_EQ(stage.counts.at("model paraphrase: reply repeats the input, no copy"), 1u);  // "solo" reversed
   EXPECT_EQ(stage.counts.at("model paraphrase: empty reply, no copy"), 1u);
   EXPECT_EQ(stage.counts.at("model question: empty reply, no copy"), 1u);
-  ASSERT_EQ(train.size(), 7u);
-  EXPECT_EQ(train[4].example.prompt, "gamma beta alpha");
-  EXPECT_EQ(train[4].example.completion, "the answer");
-  EXPECT_TRUE(train[4].augmented);
-  EXPECT_EQ(train[5].example.prompt, "Which answer is the answer?");
-  EXPECT_EQ(train[6].example.prompt, "Which answer is short?");
-  EXPECT_EQ(train[5].marks.back(), "model_augment: model question 1 of t.jsonl:1");
+  EXPECT_EQ(stage.counts.at("model paraphrase: request longer than the model's context, no copy"), 1u);
+  EXPECT_EQ(stage.counts.at("model question: request longer than the model's context, no copy"), 1u);
+  ASSERT_EQ(train.size(), 8u);
+  EXPECT_EQ(train[5].example.prompt, "gamma beta alpha");
+  EXPECT_EQ(train[5].example.completion, "the answer");
+  EXPECT_TRUE(train[5].augmented);
+  EXPECT_EQ(train[6].example.prompt, "Which answer is the answer?");
+  EXPECT_EQ(train[7].example.prompt, "Which answer is short?");
+  EXPECT_EQ(train[6].marks.back(), "model_augment: model question 1 of t.jsonl:1");
   EXPECT_EQ(stage.added.at("model paraphrase"), 1u);
   EXPECT_EQ(stage.added.at("model question"), 2u);
 }
@@ -301,6 +335,7 @@ TEST(DataModelStages, PipelineAccountsForEveryRecordAndRerunsIdentically) {
       "  - path: docs\n    type: text\n    role: documents\n    unit: paragraph\n"
       "synthesize: {model: m.gguf, questions: 2}\npseudo_label: {model: m.gguf}\n"
       "augment: {model: m.gguf, paraphrases: 1}\nsplit: {test: 1}\n";
+  test::write_file(dir, "m.gguf", "");  // scripted below; only its path must exist
   const PipelineConfig config = test::config_in(dir, yaml);
   std::vector<std::string> opened, progressed;
   PipelineOptions options;
@@ -357,6 +392,8 @@ TEST(DataModelStages, ModelStagesWithoutModelsFailBeforeWritingAnything) {
   const PipelineConfig config = test::config_in(
       dir, "output_dir: out\nlabel_field: label\nsources:\n  - path: pool.jsonl\n    role: unlabelled\n"
            "pseudo_label: {model: m.gguf, labels: [a, b]}\n");
+  test::expect_error([&] { run_pipeline(config, {}); }, {"p.yaml", "pseudo_label.model", dir + "/m.gguf not found"});
+  test::write_file(dir, "m.gguf", "");
   test::expect_error([&] { run_pipeline(config, {}); }, {"p.yaml", "pseudo_label", "whet data prepare"});
   EXPECT_FALSE(std::filesystem::exists(dir + "/out"));
 }

@@ -163,7 +163,7 @@ TEST(PipelineModel, EveryModelStageOnATinyModelRerunsIdentically) {
       load_dataset({r.output_dir + "/train.jsonl"}, {}, tiny_model().tokenizer, *tiny_model().chat_template, strict);
   size_t examples = 0;
   for (size_t n : data.stats.examples) examples += n;
-  EXPECT_EQ(examples, r.splits.parts[0].size());
+  EXPECT_EQ(examples, r.splits[0].lengths.size());
   options.output_dir = dir + "/again";
   run_pipeline(config, options);
   for (const char* file : {"train.jsonl", "trace.jsonl", "manifest.json", "chunks.jsonl"})

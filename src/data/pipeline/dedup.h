@@ -8,6 +8,7 @@
 
 #include "data/pipeline/ledger.h"
 #include "data/pipeline/pipeline_config.h"
+#include "data/pipeline/spool.h"
 
 namespace whet {
 
@@ -23,11 +24,11 @@ std::vector<uint32_t> text_signature(std::string_view text, const DedupConfig& c
 NearDuplicates cluster_signatures(std::vector<std::vector<uint32_t>> signatures, const DedupConfig& config);
 NearDuplicates find_near_duplicates(const std::vector<std::string>& texts, const DedupConfig& config, uint64_t seed);
 
-// The stage: exact duplicates dropped, then near duplicates dropped (keeping
-// the first or the longest of a cluster) or grouped (Record::group set to the
-// cluster, for the split to keep together).
-// progress: (signatures made, records), from one thread, while the MinHash signatures are made.
-void dedup_stage(std::vector<Record>& records, const DedupConfig& config, uint64_t seed, Ledger& ledger,
-                 const std::function<void(size_t, size_t)>& progress = {});
+// The stage, over the spooled records in reading order: exact duplicates
+// dropped, then near duplicates dropped (keeping the first or the longest of a
+// cluster) or grouped (RecordKey::group set to the cluster's keeper, for the
+// split to keep together). Records are read back only to confirm an exact
+// match and signatures only to confirm a candidate pair.
+void dedup_stage(std::vector<RecordKey>& keys, const Spool& spool, Ledger& ledger);
 
 }  // namespace whet

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+#include <span>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -22,14 +24,16 @@ bool is_word_character(utf8proc_int32_t cp) {
          (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
-LeakSide side_of(std::string name, const std::vector<Record>& records) {
-  LeakSide side{std::move(name), {}, {}};
-  for (const Record& r : records) {
-    side.texts.push_back(record_content(r));
-    side.wheres.push_back(r.example.where());
-  }
+// Records of a split read back from the spool, keys [begin, end).
+LeakSide side_of(std::string name, std::span<const RecordKey> keys, const Spool& spool) {
+  LeakSide side{std::move(name), std::vector<std::string>(keys.size()), {}};
+#pragma omp parallel for schedule(dynamic, 64)
+  for (size_t i = 0; i < keys.size(); ++i) side.texts[i] = record_content(spool.read(keys[i]));
+  for (const RecordKey& key : keys) side.wheres.push_back(spool.where(key));
   return side;
 }
+
+constexpr size_t kLeakBatch = 4096;  // records compared at a time, so a split need not fit in memory
 
 // Evaluation files are JSONL in any training format; lines that do not parse
 // are counted, not fatal, since the file is only read for its text.
@@ -85,18 +89,21 @@ std::vector<uint64_t> word_ngrams(std::string_view text, int n) {
   return out;
 }
 
-std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n, double threshold) {
-  std::unordered_multimap<uint64_t, uint32_t> index;  // n-gram -> record of `other` holding it
-  for (size_t i = 0; i < other.texts.size(); ++i)
-    for (uint64_t g : word_ngrams(other.texts[i], n)) index.emplace(g, uint32_t(i));
-  std::vector<Leak> leaks;
+NgramIndex::NgramIndex(LeakSide side, int n) : name_(std::move(side.name)), wheres_(std::move(side.wheres)), n_(n) {
+  for (size_t i = 0; i < side.texts.size(); ++i)
+    for (uint64_t g : word_ngrams(side.texts[i], n)) index_.emplace(g, uint32_t(i));
+}
+
+std::vector<Leak> NgramIndex::find(const LeakSide& side, double threshold) const {
+  std::vector<std::optional<Leak>> found(side.texts.size());
+#pragma omp parallel for schedule(dynamic, 64)
   for (size_t i = 0; i < side.texts.size(); ++i) {
-    const std::vector<uint64_t> grams = word_ngrams(side.texts[i], n);
+    const std::vector<uint64_t> grams = word_ngrams(side.texts[i], n_);
     if (grams.empty()) continue;
     size_t shared = 0;
     std::unordered_map<uint32_t, size_t> by_record;
     for (uint64_t g : grams) {
-      auto [begin, end] = index.equal_range(g);
+      auto [begin, end] = index_.equal_range(g);
       if (begin == end) continue;
       ++shared;
       for (auto it = begin; it != end; ++it) ++by_record[it->second];
@@ -106,43 +113,78 @@ std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n,
     std::pair<size_t, uint32_t> best{0, 0};  // most shared, then earliest record
     for (const auto& [record, count] : by_record)
       if (count > best.first || (count == best.first && record < best.second)) best = {count, record};
-    leaks.push_back({side.name, side.wheres[i], other.name, other.wheres[best.second], overlap});
+    found[i] = Leak{side.name, side.wheres[i], name_, wheres_[best.second], overlap};
   }
+  std::vector<Leak> leaks;
+  for (std::optional<Leak>& leak : found)
+    if (leak) leaks.push_back(std::move(*leak));
   return leaks;
 }
 
-std::vector<Leak> leakage_stage(SplitRecords& splits, const LeakageConfig& config, const PipelineConfig& pipeline,
-                                Ledger& ledger) {
-  auto& parts = splits.parts;
+std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n, double threshold) {
+  return NgramIndex(other, n).find(side, threshold);
+}
+
+std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const LeakageConfig& config,
+                                const PipelineConfig& pipeline, Ledger& ledger) {
   ledger.begin("leakage", parts[0].size() + parts[1].size() + parts[2].size());
-  std::vector<LeakSide> sides;
-  for (size_t s = 0; s < parts.size(); ++s) sides.push_back(side_of(std::string(kSplitNames[s]), parts[s]));
-  std::vector<Leak> leaks;
-  auto check = [&](const LeakSide& side, const LeakSide& other) {
-    if (side.texts.empty() || other.texts.empty()) return;
-    std::vector<Leak> found = find_leaks(side, other, config.ngram, config.threshold);
-    ledger.current().counts[side.name + " leaking into " + other.name] += found.size();
-    leaks.insert(leaks.end(), found.begin(), found.end());
+  // The held-out splits and evaluation files are indexed; training records
+  // stream past them a batch at a time.
+  struct Other {
+    NgramIndex index;
+    bool empty;
   };
-  check(sides[0], sides[1]);
-  check(sides[0], sides[2]);
-  check(sides[1], sides[2]);
-  for (const std::string& file : config.eval_files) {
-    const LeakSide eval = read_eval_file(file, resolve_path(pipeline, file), ledger);
-    for (const LeakSide& side : sides) check(side, eval);
+  std::vector<Other> others;
+  auto add_other = [&](LeakSide side) {
+    const bool empty = side.texts.empty();
+    others.push_back({NgramIndex(std::move(side), config.ngram), empty});
+  };
+  add_other(side_of("validation", parts[1], spool));
+  add_other(side_of("test", parts[2], spool));
+  for (const std::string& file : config.eval_files) add_other(read_eval_file(file, resolve_path(pipeline, file), ledger));
+
+  // The comparisons, in the order their leaks are listed: train against
+  // validation and test, validation against test, every split against each
+  // evaluation file.
+  struct Check {
+    size_t split, other;
+    std::vector<Leak> leaks;
+  };
+  std::vector<Check> checks{{0, 0, {}}, {0, 1, {}}, {1, 1, {}}};
+  for (size_t e = 0; e < config.eval_files.size(); ++e)
+    for (size_t s = 0; s < parts.size(); ++s) checks.push_back({s, 2 + e, {}});
+  for (size_t s = 0; s < parts.size(); ++s) {
+    for (size_t begin = 0; begin < parts[s].size(); begin += kLeakBatch) {
+      const size_t end = std::min(parts[s].size(), begin + kLeakBatch);
+      const LeakSide side = side_of(std::string(kSplitNames[s]), std::span(parts[s]).subspan(begin, end - begin), spool);
+      for (Check& check : checks) {
+        if (check.split != s || others[check.other].empty) continue;
+        std::vector<Leak> found = others[check.other].index.find(side, config.threshold);
+        check.leaks.insert(check.leaks.end(), std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()));
+      }
+    }
+  }
+  std::vector<Leak> leaks;
+  for (Check& check : checks) {
+    if (parts[check.split].empty() || others[check.other].empty) continue;
+    ledger.current().counts[std::string(kSplitNames[check.split]) + " leaking into " + others[check.other].index.name()] +=
+        check.leaks.size();
+    leaks.insert(leaks.end(), check.leaks.begin(), check.leaks.end());
   }
   if (config.action == "drop") {
     for (size_t s = 0; s < parts.size(); ++s) {
       std::unordered_map<std::string, const Leak*> leaking;  // where -> first leak found for it
       for (const Leak& leak : leaks)
         if (leak.split == kSplitNames[s]) leaking.emplace(leak.where, &leak);
-      drop_if(parts[s], ledger, [&](const Record& r) -> std::optional<Reason> {
-        const auto it = leaking.find(r.example.where());
-        if (it == leaking.end()) return std::nullopt;
-        return Reason{"leaks into " + it->second->against,
-                      fmt::format("{:.0f}% of its {}-grams, most shared with {}", it->second->overlap * 100,
-                                  config.ngram, it->second->match)};
-      });
+      std::vector<Reason> reasons(parts[s].size());
+      for (size_t i = 0; i < parts[s].size() && !leaking.empty(); ++i) {
+        const auto it = leaking.find(spool.where(parts[s][i]));
+        if (it == leaking.end()) continue;
+        reasons[i] = {"leaks into " + it->second->against,
+                      fmt::format("{:.0f}% of its {}-grams, most shared with {}", it->second->overlap * 100, config.ngram,
+                                  it->second->match)};
+      }
+      drop_marked(parts[s], spool, ledger, reasons);
     }
   }
   ledger.end(parts[0].size() + parts[1].size() + parts[2].size());

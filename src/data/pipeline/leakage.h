@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "data/pipeline/ledger.h"
@@ -31,13 +32,30 @@ struct LeakSide {
   std::vector<std::string> texts, wheres;
 };
 
-// Each record of `side` whose n-gram overlap with `other` is at least the threshold.
+// One side's n-grams, indexed once, to look the records of other sides up in.
+// The texts themselves are not kept.
+class NgramIndex {
+ public:
+  NgramIndex(LeakSide side, int n);
+  // Each record of `side` whose n-gram overlap with this side is at least the threshold.
+  std::vector<Leak> find(const LeakSide& side, double threshold) const;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::vector<std::string> wheres_;
+  std::unordered_multimap<uint64_t, uint32_t> index_;  // n-gram -> record holding it
+  int n_;
+};
+
 std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n, double threshold);
 
 // The stage: train against validation and test, validation against test, every
 // split against each evaluation file. With action drop the leaking records are
-// dropped from their split. Returns the leaks found.
-std::vector<Leak> leakage_stage(SplitRecords& splits, const LeakageConfig& config, const PipelineConfig& pipeline,
-                                Ledger& ledger);
+// dropped from their split. Returns the leaks found. Held-out splits and
+// evaluation files are held in memory as n-gram indexes; train is read back a
+// batch at a time.
+std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const LeakageConfig& config,
+                                const PipelineConfig& pipeline, Ledger& ledger);
 
 }  // namespace whet

@@ -1,5 +1,7 @@
 #include "data/pipeline/ledger.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace whet {
@@ -18,10 +20,28 @@ void Ledger::reject(const std::string& where, const std::string& category, const
   dropped_.push_back({SIZE_MAX, where, current().stage, reason});
 }
 
-void Ledger::drop(const Record& record, const Reason& reason) {
+void Ledger::drop(const Record& record, const Reason& reason) { drop(record.id, record.example.where(), reason); }
+
+void Ledger::drop(size_t id, const std::string& where, const Reason& reason) {
   ++current().dropped[reason.category];
-  dropped_.push_back({record.id, record.example.where(), current().stage,
-                      reason.detail.empty() ? reason.category : reason.category + ": " + reason.detail});
+  dropped_.push_back(
+      {id, where, current().stage, reason.detail.empty() ? reason.category : reason.category + ": " + reason.detail});
+}
+
+void Ledger::absorb(Ledger&& part) {
+  for (StageReport& from : part.stages_) {
+    auto same = std::find_if(stages_.begin(), stages_.end(), [&](const StageReport& s) { return s.stage == from.stage; });
+    if (same == stages_.end()) {
+      stages_.push_back(std::move(from));
+      continue;
+    }
+    same->in += from.in;
+    same->out += from.out;
+    for (auto [into, counts] : {std::pair{&same->dropped, &from.dropped}, {&same->changed, &from.changed},
+                                {&same->added, &from.added}, {&same->counts, &from.counts}})
+      for (const auto& [what, n] : *counts) (*into)[what] += n;
+  }
+  for (DroppedRecord& d : part.dropped_) dropped_.push_back(std::move(d));
 }
 
 void Ledger::change(Record& record, const std::string& what, const std::string& detail) {

@@ -43,9 +43,15 @@ class Ledger {
   // A line that never became a record: counted under `category`, traced with the full reason.
   void reject(const std::string& where, const std::string& category, const std::string& reason);
   void drop(const Record& record, const Reason& reason);
+  void drop(size_t id, const std::string& where, const Reason& reason);  // a record known by its key
   // Counts it under `what` and marks the record with what (and the detail).
   void change(Record& record, const std::string& what, const std::string& detail = "");
   void add(Record& record, const Reason& why);            // a record the stage made
+
+  // Adds the account of a stage run batch by batch: each of `part`'s stages is
+  // summed into the stage of the same name here (appended when new), and its
+  // dropped records follow these.
+  void absorb(Ledger&& part);
 
   const std::vector<StageReport>& stages() const { return stages_; }
   const std::vector<DroppedRecord>& dropped() const { return dropped_; }

@@ -120,16 +120,21 @@ double estimated_jaccard(std::span<const uint32_t> a, std::span<const uint32_t> 
   return double(same) / double(a.size());
 }
 
-void for_each_lsh_candidate(const std::vector<std::vector<uint32_t>>& signatures, int bands,
+std::vector<uint64_t> lsh_band_keys(std::span<const uint32_t> signature, int bands) {
+  WHET_ASSERT(bands > 0 && signature.size() % size_t(bands) == 0);
+  const size_t rows = signature.size() / size_t(bands);
+  std::vector<uint64_t> keys(static_cast<size_t>(bands));
+  for (size_t band = 0; band < keys.size(); ++band)
+    keys[band] = XXH3_64bits_withSeed(signature.data() + band * rows, rows * sizeof(uint32_t), band);
+  return keys;
+}
+
+void for_each_lsh_candidate(std::span<const uint64_t> band_keys, int bands,
                             const std::function<void(uint32_t, uint32_t)>& visit) {
-  if (signatures.empty()) return;
-  const size_t rows = signatures[0].size() / size_t(bands);
-  std::vector<std::pair<uint64_t, uint32_t>> keys(signatures.size());
-  for (int band = 0; band < bands; ++band) {
-    for (size_t i = 0; i < signatures.size(); ++i) {
-      const uint32_t* slice = signatures[i].data() + size_t(band) * rows;
-      keys[i] = {XXH3_64bits_withSeed(slice, rows * sizeof(uint32_t), uint64_t(band)), uint32_t(i)};
-    }
+  const size_t items = band_keys.size() / size_t(bands);
+  std::vector<std::pair<uint64_t, uint32_t>> keys(items);
+  for (size_t band = 0; band < size_t(bands); ++band) {
+    for (size_t i = 0; i < items; ++i) keys[i] = {band_keys[i * size_t(bands) + band], uint32_t(i)};
     std::sort(keys.begin(), keys.end());
     for (size_t run = 0; run < keys.size();) {
       size_t end = run + 1;

@@ -4,8 +4,16 @@
 // model_augment), then the outputs. Every stage reports through the ledger; a
 // stage is a function over the records. The model-based stages run only when
 // the config asks for them, through the models options.open_model gives.
+//
+// Memory holds a batch of records at a time, not the dataset: the per-record
+// stages run batch by batch as the sources are read, the records then wait on
+// disk in a Spool while dedup, split and leakage work on their keys, and the
+// training split is read back a batch at a time through mix and augmentation
+// into the outputs. Documents and the unlabelled pool, which a model must read
+// anyway, are held whole for the stages that need them together.
 #include <array>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +25,11 @@
 #include "data/pipeline/token_counter.h"
 
 namespace whet {
+
+// Records per pass of the per-record stages, and read back at a time: the
+// memory a run needs beyond its keys. The outputs depend on it (augmented
+// copies follow their batch), so it is a constant, not a knob.
+constexpr size_t kPipelineBatch = 4096;
 
 struct PipelineOptions {
   bool strict = false;                   // a malformed line or a leak fails the run
@@ -35,10 +48,16 @@ struct OutputFile {
   uint64_t hash = 0;  // XXH3-64 of the contents
 };
 
+// What the report shows of a split's output.
+struct SplitSummary {
+  std::vector<size_t> lengths;          // per record: tokens when counted, else characters of its text fields
+  std::map<std::string, size_t> labels;  // label -> records, when the config names a label field
+};
+
 struct PipelineResult {
   std::string output_dir;
   Ledger ledger;
-  SplitRecords splits;
+  std::array<SplitSummary, 3> splits;  // by Split
   std::vector<Leak> leaks;
   std::vector<OutputFile> outputs;
   std::vector<Chunk> chunks;  // synthesis: the document chunks the pairs name (chunks.jsonl)

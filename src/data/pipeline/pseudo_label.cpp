@@ -17,31 +17,32 @@ bool unlabelled(const Record& r, const PipelineConfig& config) {
 
 }  // namespace
 
-std::vector<std::string> pseudo_label_choices(const std::vector<Record>& records, const PipelineConfig& config,
+void collect_given_labels(const std::vector<Record>& records, const PipelineConfig& config, std::set<std::string>& labels) {
+  if (config.label_field.empty()) return;
+  for (const Record& r : records)
+    if (!unlabelled(r, config) && !r.train_only && !label_of(r, config.label_field).empty())
+      labels.insert(label_of(r, config.label_field));
+}
+
+std::vector<std::string> pseudo_label_choices(const std::set<std::string>& given, const PipelineConfig& config,
                                               const StageModel& model) {
   std::vector<std::string> labels = !model.head_labels.empty()    ? model.head_labels
                                     : !config.pseudo_label.labels.empty() ? config.pseudo_label.labels
                                                                           : config.filter.labels;
-  if (labels.empty()) {
-    std::set<std::string> seen;
-    for (const Record& r : records)
-      if (!unlabelled(r, config) && !r.train_only && !label_of(r, config.label_field).empty())
-        seen.insert(label_of(r, config.label_field));
-    labels.assign(seen.begin(), seen.end());
-  }
+  if (labels.empty()) labels.assign(given.begin(), given.end());
   if (labels.size() < 2)
     fail(config.path, "pseudo_label.labels: {} label(s) to choose from; list the labels (or give labelled sources)",
          labels.size());
   return labels;
 }
 
-void pseudo_label_stage(std::vector<Record>& records, const PipelineConfig& config, const StageModel& model,
-                        Ledger& ledger, const StageProgress& progress) {
+void pseudo_label_stage(std::vector<Record>& records, const std::set<std::string>& given, const PipelineConfig& config,
+                        const StageModel& model, Ledger& ledger, const StageProgress& progress) {
   ledger.begin("pseudo_label", records.size());
   std::vector<const Record*> pool;
   for (const Record& r : records)
     if (unlabelled(r, config)) pool.push_back(&r);
-  const std::vector<std::string> labels = pseudo_label_choices(records, config, model);
+  const std::vector<std::string> labels = pseudo_label_choices(given, config, model);
   const std::vector<std::vector<double>> probabilities = model.label_probabilities(pool, labels, progress);
   WHET_ASSERT(probabilities.size() == pool.size());
 

@@ -37,20 +37,15 @@ Document pipeline_report(const PipelineConfig& config, const PipelineResult& res
   doc.blocks.push_back(outputs);
 
   const std::string unit = result.token_lengths ? "tokens" : "characters";
-  for (size_t s = 0; s < result.splits.parts.size(); ++s) {
-    const std::vector<Record>& records = result.splits.parts[s];
-    if (records.empty()) continue;
-    doc.blocks.push_back(Heading{fmt::format("Split: {} ({} records)", kSplitNames[s], records.size())});
-    std::vector<size_t> lengths;
-    std::map<std::string, size_t> labels;
-    for (const Record& r : records) {
-      lengths.push_back(result.token_lengths ? r.tokens : record_content(r).size());
-      if (!config.label_field.empty()) ++labels[label_of(r, config.label_field)];
-    }
-    doc.blocks.push_back(length_histogram(fmt::format("Length in {} ({})", unit, kSplitNames[s]), lengths, kHistogramBins));
-    if (!labels.empty()) {
+  for (size_t s = 0; s < result.splits.size(); ++s) {
+    const SplitSummary& split = result.splits[s];
+    if (split.lengths.empty()) continue;
+    doc.blocks.push_back(Heading{fmt::format("Split: {} ({} records)", kSplitNames[s], split.lengths.size())});
+    doc.blocks.push_back(
+        length_histogram(fmt::format("Length in {} ({})", unit, kSplitNames[s]), split.lengths, kHistogramBins));
+    if (!split.labels.empty()) {
       BarChart balance{fmt::format("Label balance ({})", kSplitNames[s]), {}, {}};
-      for (const auto& [label, n] : labels) {
+      for (const auto& [label, n] : split.labels) {
         balance.labels.push_back(label.empty() ? "(none)" : label);
         balance.values.push_back(double(n));
       }

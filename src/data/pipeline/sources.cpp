@@ -269,11 +269,11 @@ void read_source(const PipelineConfig& config, size_t index, const SourceSink& s
   }
 }
 
-std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
-                                 const std::function<void(uint64_t, uint64_t)>& progress) {
+void stream_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
+                    const std::function<void(Record&&)>& on_record,
+                    const std::function<void(uint64_t, uint64_t)>& progress) {
   ledger.begin("read", 0);
-  std::vector<Record> records;
-  size_t rejected = 0;
+  size_t read = 0, rejected = 0;
   uint64_t total = 0, done_before = 0, in_file = 0;  // bytes: of every file, of the files finished, of this one
   std::error_code ec;
   for (const SourceConfig& source : config.sources)
@@ -284,10 +284,11 @@ std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledg
   uint64_t last_shown = 0;
   const SourceSink sink{
       [&](Record&& record) {
-        record.id = records.size() + rejected;
+        record.id = read + rejected;
         record.group = record.id;
         if (!record.marks.empty()) ++ledger.current().changed["transcoded from Latin-1"];  // the only mark made while reading
-        records.push_back(std::move(record));
+        ++read;
+        on_record(std::move(record));
       },
       [&](const std::string& where, const std::string& category, const std::string& reason) {
         if (strict) fail(where, "{}", reason);
@@ -303,8 +304,13 @@ std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledg
         progress(std::min(last_shown, total), total);
       }};
   for (size_t i = 0; i < config.sources.size(); ++i) read_source(config, i, sink);
-  ledger.current().in = records.size() + rejected;
-  ledger.end(records.size());
+  ledger.current().in = read + rejected;
+  ledger.end(read);
+}
+
+std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger) {
+  std::vector<Record> records;
+  stream_sources(config, strict, ledger, [&](Record&& r) { records.push_back(std::move(r)); });
   return records;
 }
 

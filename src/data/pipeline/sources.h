@@ -25,11 +25,15 @@ struct SourceSink {
 // column); everything wrong with one line goes to sink.reject.
 void read_source(const PipelineConfig& config, size_t index, const SourceSink& sink);
 
-// All sources in order, as the "read" stage of the ledger; records get their
-// ids in reading order. With strict, the first rejected line throws. Progress
-// is in bytes of all the sources' files.
-std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
-                                 const std::function<void(uint64_t, uint64_t)>& progress = {});
+// All sources in order, as the "read" stage of the ledger, each record handed
+// to on_record as soon as it is read; records get their ids in reading order.
+// With strict, the first rejected line throws. Progress is in bytes of all the
+// sources' files.
+void stream_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
+                    const std::function<void(Record&&)>& on_record,
+                    const std::function<void(uint64_t, uint64_t)>& progress = {});
+// The same, collected.
+std::vector<Record> read_sources(const PipelineConfig& config, bool strict, Ledger& ledger);
 
 struct SourceFile {
   std::string path;   // to open

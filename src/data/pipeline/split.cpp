@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -77,42 +76,42 @@ std::vector<Split> assign_splits(const std::vector<std::string>& strata, const s
   return out;
 }
 
-SplitRecords split_stage(std::vector<Record> records, const SplitConfig& config, const std::string& label_field,
-                         uint64_t seed, Ledger& ledger) {
-  ledger.begin("split", records.size());
+SplitKeys split_stage(std::vector<RecordKey> keys, const Spool& spool, const SplitConfig& config,
+                      const std::string& label_field, uint64_t seed, Ledger& ledger) {
+  ledger.begin("split", keys.size());
   // Records a model made or labelled train only; the rest are split.
   const auto first_model_made =
-      std::stable_partition(records.begin(), records.end(), [](const Record& r) { return !r.train_only; });
-  std::vector<Record> model_made(std::make_move_iterator(first_model_made), std::make_move_iterator(records.end()));
-  records.erase(first_model_made, records.end());
+      std::stable_partition(keys.begin(), keys.end(), [](const RecordKey& k) { return !k.train_only; });
+  std::vector<RecordKey> model_made(std::make_move_iterator(first_model_made), std::make_move_iterator(keys.end()));
+  keys.erase(first_model_made, keys.end());
   const bool stratify = config.stratify && !label_field.empty();
-  std::vector<std::string> strata(records.size());
-  std::vector<size_t> groups(records.size());
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (stratify) strata[i] = label_of(records[i], label_field);
-    groups[i] = records[i].group;
+  std::vector<std::string> strata(keys.size());
+  std::vector<size_t> groups(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (stratify) strata[i] = keys[i].label;
+    groups[i] = keys[i].group;
   }
   const std::vector<Split> assigned = assign_splits(strata, groups, config, seed);
-  SplitRecords out;
+  SplitKeys out;
   std::set<size_t> held_out_groups;
-  for (size_t i = 0; i < records.size(); ++i) {
+  for (size_t i = 0; i < keys.size(); ++i) {
     const auto part = size_t(assigned[i]);
     ++ledger.current().counts[std::string(kSplitNames[part])];
     if (stratify) ++ledger.current().counts[std::string(kSplitNames[part]) + " label " + strata[i]];
-    if (assigned[i] != Split::Train) held_out_groups.insert(records[i].group);
-    out.parts[part].push_back(std::move(records[i]));
+    if (assigned[i] != Split::Train) held_out_groups.insert(keys[i].group);
+    out[part].push_back(std::move(keys[i]));
   }
   // A model-made near duplicate of a held-out record would leak it into training.
-  drop_if(model_made, ledger, [&](const Record& r) -> std::optional<Reason> {
-    if (!held_out_groups.count(r.group)) return std::nullopt;
-    return Reason{"model-made near duplicate of a held-out record", ""};
-  });
+  std::vector<Reason> reasons(model_made.size());
+  for (size_t i = 0; i < model_made.size(); ++i)
+    if (held_out_groups.count(model_made[i].group)) reasons[i] = {"model-made near duplicate of a held-out record", ""};
+  drop_marked(model_made, spool, ledger, reasons);
   if (!model_made.empty()) ledger.current().counts["train (model-made)"] = model_made.size();
-  std::vector<Record>& train = out.parts[size_t(Split::Train)];
-  for (Record& r : model_made) train.push_back(std::move(r));
+  std::vector<RecordKey>& train = out[size_t(Split::Train)];
+  for (RecordKey& k : model_made) train.push_back(std::move(k));
   // Back in reading order, which the outputs keep.
-  std::stable_sort(train.begin(), train.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
-  ledger.end(out.parts[0].size() + out.parts[1].size() + out.parts[2].size());
+  std::stable_sort(train.begin(), train.end(), [](const RecordKey& a, const RecordKey& b) { return a.id < b.id; });
+  ledger.end(out[0].size() + out[1].size() + out[2].size());
   return out;
 }
 

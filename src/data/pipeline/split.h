@@ -8,6 +8,7 @@
 
 #include "data/pipeline/ledger.h"
 #include "data/pipeline/pipeline_config.h"
+#include "data/pipeline/spool.h"
 
 namespace whet {
 
@@ -29,11 +30,11 @@ std::vector<size_t> apportion(size_t total, const std::vector<size_t>& stratum_s
 std::vector<Split> assign_splits(const std::vector<std::string>& strata, const std::vector<size_t>& groups,
                                  const SplitConfig& config, uint64_t seed);
 
-struct SplitRecords {
-  std::array<std::vector<Record>, 3> parts;  // by Split, each in reading order
-};
+using SplitKeys = std::array<std::vector<RecordKey>, 3>;  // by Split, each in reading order
 
-SplitRecords split_stage(std::vector<Record> records, const SplitConfig& config, const std::string& label_field,
-                         uint64_t seed, Ledger& ledger);
+// The stage, over the spooled records in reading order. Model-made records
+// (train_only) go to train, except one in the group of a held-out record.
+SplitKeys split_stage(std::vector<RecordKey> keys, const Spool& spool, const SplitConfig& config,
+                      const std::string& label_field, uint64_t seed, Ledger& ledger);
 
 }  // namespace whet

@@ -61,17 +61,17 @@ std::string grounded_answer_request(const std::vector<std::string_view>& passage
   return out + fmt::format("Question: {}", question);
 }
 
-std::vector<Chunk> synthesize_stage(std::vector<Record>& records, const PipelineConfig& config, const StageModel& model,
-                                    Ledger& ledger, const StageProgress& progress) {
+std::vector<Chunk> synthesize_stage(std::vector<Record>& records, size_t first_new_id, const PipelineConfig& config,
+                                    const StageModel& model, Ledger& ledger, const StageProgress& progress) {
   const SynthesizeConfig& c = config.synthesize;
   ledger.begin("synthesize", records.size());
   std::vector<Chunk> chunks;
   std::vector<ChunkOrigin> origins;  // per chunk
   std::vector<Reason> reasons(records.size());
-  size_t next_id = 0;
+  size_t next_id = first_new_id;
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    next_id = std::max(next_id, r.id + 1);
+    WHET_ASSERT(r.id < first_new_id);
     const SourceConfig& source = config.sources[r.source];
     if (source.role != SourceRole::Documents) continue;
     // A file read as one record is named by its path; paragraphs by where they start.

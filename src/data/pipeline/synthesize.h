@@ -20,8 +20,9 @@ namespace whet {
 std::string chunk_question_request(std::string_view chunk);
 std::string grounded_answer_request(const std::vector<std::string_view>& passages, std::string_view question);
 
-// Replaces the document records by the pairs made from them; returns the chunks.
-std::vector<Chunk> synthesize_stage(std::vector<Record>& records, const PipelineConfig& config, const StageModel& model,
-                                    Ledger& ledger, const StageProgress& progress);
+// Replaces the document records by the pairs made from them, numbered from
+// first_new_id (past every record read); returns the chunks.
+std::vector<Chunk> synthesize_stage(std::vector<Record>& records, size_t first_new_id, const PipelineConfig& config,
+                                    const StageModel& model, Ledger& ledger, const StageProgress& progress);
 
 }  // namespace whet

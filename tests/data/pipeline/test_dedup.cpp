@@ -46,11 +46,14 @@ TEST(DataPipelineMinHash, LshFindsNearPairsOnly) {
       "The quick brown fox jumps over the lazy dog near the river bank today!",
       "Completely different sentence about tax forms and quarterly reports.",
   };
-  std::vector<std::vector<uint32_t>> signatures;
-  for (const std::string& t : texts) signatures.push_back(minhash_signature(shingle_hashes(t, 5), 128, 42));
+  std::vector<uint64_t> band_keys;
+  for (const std::string& t : texts) {
+    const std::vector<uint64_t> bands = lsh_band_keys(minhash_signature(shingle_hashes(t, 5), 128, 42), 16);
+    band_keys.insert(band_keys.end(), bands.begin(), bands.end());
+  }
   std::set<std::pair<uint32_t, uint32_t>> pairs;
   size_t visits = 0;
-  for_each_lsh_candidate(signatures, 16, [&](uint32_t a, uint32_t b) {
+  for_each_lsh_candidate(band_keys, 16, [&](uint32_t a, uint32_t b) {
     pairs.emplace(a, b);
     ++visits;
   });
@@ -78,11 +81,18 @@ TEST(DataPipelineDedup, StageDropsExactThenNearKeepingFirstOrLongest) {
         test::completion("Translate good morning into French", "Bonjour", 3),
     };
   };
+  // The stage works on the records' keys in a spool, as in the pipeline.
+  auto dedup = [&](const DedupConfig& config, Ledger& ledger) {
+    Spool spool(test::data_scratch(), config, 42, "");
+    spool.add(records());
+    std::vector<RecordKey> keys = spool.keys();
+    dedup_stage(keys, spool, ledger);
+    return keys;
+  };
   DedupConfig config;
   config.threshold = 0.7;
-  std::vector<Record> first = records();
   Ledger ledger;
-  dedup_stage(first, config, 42, ledger);
+  const std::vector<RecordKey> first = dedup(config, ledger);
   ASSERT_EQ(first.size(), 2u);
   EXPECT_EQ(first[0].id, 0u);
   EXPECT_EQ(first[1].id, 3u);
@@ -93,14 +103,12 @@ TEST(DataPipelineDedup, StageDropsExactThenNearKeepingFirstOrLongest) {
   EXPECT_EQ(ledger.dropped()[1].reason.rfind("near duplicate: of t.jsonl:1 (estimated similarity", 0), 0u);
 
   config.keep = "longest";
-  std::vector<Record> longest = records();
-  dedup_stage(longest, config, 42, ledger);
+  const std::vector<RecordKey> longest = dedup(config, ledger);
   ASSERT_EQ(longest.size(), 2u);
   EXPECT_EQ(longest[0].id, 2u);
 
   config.near = "group";  // all kept, the pair named as one group for the split
-  std::vector<Record> grouped = records();
-  dedup_stage(grouped, config, 42, ledger);
+  const std::vector<RecordKey> grouped = dedup(config, ledger);
   ASSERT_EQ(grouped.size(), 3u);
   EXPECT_EQ(grouped[0].group, grouped[1].group);
   EXPECT_NE(grouped[0].group, grouped[2].group);

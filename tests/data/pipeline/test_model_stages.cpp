@@ -158,8 +158,10 @@ TEST(DataModelStages, PseudoLabelsKeepConfidentRecordsAsIfTheyCarriedTheLabel) {
   Ledger ledger;
   std::vector<Record> records = read_sources(config, false, ledger);
   const StageModel model = scripted_model();
-  EXPECT_EQ(pseudo_label_choices(records, config, model), (std::vector<std::string>{"negative", "positive"}));
-  pseudo_label_stage(records, config, model, ledger, {});
+  std::set<std::string> given;
+  collect_given_labels(records, config, given);
+  EXPECT_EQ(pseudo_label_choices(given, config, model), (std::vector<std::string>{"negative", "positive"}));
+  pseudo_label_stage(records, given, config, model, ledger, {});
   ASSERT_EQ(records.size(), 4u);
   const Record& good = records[2];
   EXPECT_EQ(good.label, "positive");
@@ -193,8 +195,9 @@ TEST(DataModelStages, TooFewLabelsToChooseFromIsAnError) {
   const PipelineConfig config = test::config_in(
       dir, "label_field: label\nsources:\n  - path: pool.jsonl\n    role: unlabelled\npseudo_label:\n  model: m.gguf\n");
   Ledger ledger;
-  const std::vector<Record> records = read_sources(config, false, ledger);
-  test::expect_error([&] { pseudo_label_choices(records, config, scripted_model()); },
+  std::set<std::string> given;
+  collect_given_labels(read_sources(config, false, ledger), config, given);
+  test::expect_error([&] { pseudo_label_choices(given, config, scripted_model()); },
                      {"p.yaml", "pseudo_label.labels", "0 label(s)"});
 }
 
@@ -207,19 +210,25 @@ TEST(DataModelStages, ModelMadeRecordsTrainOnlyAndNeverBesideAHeldOutTwin) {
   other.train_only = true;
   SplitConfig config;
   config.test = 5;
+  auto split = [&](Ledger& ledger) {
+    Spool spool(test::data_scratch(), DedupConfig{}, 1, "");
+    spool.add(records);
+    return split_stage(spool.keys(), spool, config, "", 1, ledger);
+  };
   // Find a record the split holds out, then give the model-made twin its group.
   Ledger probe;
-  const SplitRecords plain = split_stage(records, config, "", 1, probe);
-  twin.group = plain.parts[size_t(Split::Test)].front().group;
+  twin.group = split(probe)[size_t(Split::Test)].front().group;
   records.push_back(twin);
   records.push_back(other);
   Ledger ledger;
-  const SplitRecords split = split_stage(records, config, "", 1, ledger);
-  EXPECT_EQ(split.parts[size_t(Split::Test)].size(), 5u);
-  const std::vector<Record>& train = split.parts[size_t(Split::Train)];
+  const SplitKeys parts = split(ledger);
+  EXPECT_EQ(parts[size_t(Split::Test)].size(), 5u);
+  const std::vector<RecordKey>& train = parts[size_t(Split::Train)];
   ASSERT_EQ(train.size(), 6u);
   EXPECT_EQ(train.back().id, 11u);
-  EXPECT_TRUE(std::is_sorted(train.begin(), train.end(), [](const Record& a, const Record& b) { return a.id < b.id; }));
+  EXPECT_TRUE(
+      std::is_sorted(train.begin(), train.end(), [](const RecordKey& a, const RecordKey& b) { return a.id < b.id; }));
+  EXPECT_EQ(ledger.dropped().back().where, "t.jsonl:11");
   EXPECT_EQ(ledger.stages().back().dropped.at("model-made near duplicate of a held-out record"), 1u);
   EXPECT_EQ(ledger.stages().back().out, 11u);
 }
@@ -239,7 +248,7 @@ TEST(DataModelStages, SynthesisKeepsGroundedPairsWithTheirChunkIds) {
   std::vector<Record> records = read_sources(config, false, ledger);
   ASSERT_EQ(records.size(), 2u);
   std::vector<GenerationRequest> seen;
-  const std::vector<Chunk> chunks = synthesize_stage(records, config, scripted_model(&seen), ledger, {});
+  const std::vector<Chunk> chunks = synthesize_stage(records, 2, config, scripted_model(&seen), ledger, {});
   ASSERT_EQ(chunks.size(), 3u);  // the two paragraphs do not fit one chunk together
   EXPECT_EQ(chunks[0].id, "docs/tides.md#1");
   EXPECT_EQ(chunks.back().id, "docs/vague.md#1");
@@ -349,7 +358,7 @@ TEST(DataModelStages, PipelineAccountsForEveryRecordAndRerunsIdentically) {
   const PipelineResult r = run_pipeline(config, options);
   EXPECT_EQ(opened, std::vector<std::string>(3, dir + "/m.gguf"));
   // The scripted labeller is silent, and files this small read before the first report.
-  EXPECT_EQ(progressed, (std::vector<std::string>{"synthesize", "dedup", "model_augment"}));
+  EXPECT_EQ(progressed, (std::vector<std::string>{"synthesize", "model_augment"}));
   ASSERT_EQ(r.chunks.size(), 2u);
   EXPECT_EQ(r.chunks[1].id, "docs/a.txt:3#1");
   // 3 labelled + 2 pool + 2 paragraphs read; paragraphs become 2 x 2 questions, of which duplicates go.
@@ -362,9 +371,10 @@ TEST(DataModelStages, PipelineAccountsForEveryRecordAndRerunsIdentically) {
   }
   EXPECT_TRUE(fates.count("dropped at synthesize"));
   EXPECT_TRUE(fates.count("dropped at pseudo_label"));
-  const std::vector<Record>& test_split = r.splits.parts[size_t(Split::Test)];
+  const std::vector<std::string> test_split = test::read_lines(r.output_dir + "/test.jsonl");
   ASSERT_EQ(test_split.size(), 1u);
-  EXPECT_FALSE(test_split[0].train_only);
+  EXPECT_FALSE(json::parse(test_split[0]).contains("pseudo_label_confidence"));
+  EXPECT_FALSE(json::parse(test_split[0]).contains("chunk_id"));
   size_t pairs = 0, pseudo = 0;
   for (const std::string& line : test::read_lines(r.output_dir + "/train.jsonl")) {
     const Example e = parse_example(line, DataFormat::Auto, "train.jsonl", 1);  // trainable as written
@@ -375,7 +385,7 @@ TEST(DataModelStages, PipelineAccountsForEveryRecordAndRerunsIdentically) {
   }
   EXPECT_GE(pairs, 2u);
   EXPECT_EQ(pseudo, 2u);  // the pseudo-labelled record and its paraphrase
-  EXPECT_EQ(traced, r.splits.parts[0].size() + r.splits.parts[1].size() + r.splits.parts[2].size() +
+  EXPECT_EQ(traced, r.splits[0].lengths.size() + r.splits[1].lengths.size() + r.splits[2].lengths.size() +
                         r.ledger.dropped().size());
   const std::string manifest = test::read_all(r.output_dir + "/manifest.json");
   EXPECT_NE(manifest.find("chunks.jsonl"), std::string::npos);

@@ -11,35 +11,8 @@ work="${WORK:-/tmp/whet-data-bench}"
 mkdir -p "$work"
 data="$work/records_$records.jsonl"
 
-# Seeded prompts of 12 to 40 words: 5% exact copies and 5% near copies (one word
-# changed) of earlier ones, 5% with an e-mail address, phone, card, IBAN or IP.
-if [ ! -f "$data" ]; then
-  python3 - "$records" "$data" <<'PY'
-import itertools, json, random, sys
-n, path = int(sys.argv[1]), sys.argv[2]
-rng = random.Random(1)
-# A vocabulary of 20000 made-up words with Zipf-like use, so that unrelated
-# prompts share about as much as unrelated sentences do.
-syllables = "ka lo mi tu re sa ne vi do pa li go be ru fe zo".split()
-words = ["".join(rng.choice(syllables) for _ in range(rng.randint(1, 4))) for _ in range(20000)]
-cumulative = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(words))))
-pii = ["write to jane.doe@example.com", "call +44 20 7946 0958", "card 4111 1111 1111 1111",
-       "pay DE89 3704 0044 0532 0130 00", "server 192.168.10.24"]
-made = []
-with open(path, "w") as out:
-    for i in range(n):
-        r = rng.random()
-        if made and r < 0.05:
-            prompt = rng.choice(made)
-        elif made and r < 0.10:
-            ws = rng.choice(made).split(); ws[rng.randrange(len(ws))] = rng.choice(words); prompt = " ".join(ws)
-        else:
-            prompt = f"item {i}: " + " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(12, 40)))
-            if r < 0.15: prompt += ", " + rng.choice(pii)
-            if len(made) < 10000: made.append(prompt)
-        out.write(json.dumps({"prompt": prompt, "completion": rng.choice(words[:50])}) + "\n")
-PY
-fi
+# Seeded prompts of 12 to 40 words (bench/generate_records.py).
+[ -f "$data" ] || python3 "$(dirname "$0")/generate_records.py" "$records" "$data"
 
 run() {  # name, then the YAML body after sources
   local name="$1" config="$work/$1.yaml"

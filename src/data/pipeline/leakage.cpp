@@ -60,30 +60,38 @@ LeakSide read_eval_file(const std::string& name, const std::string& path, Ledger
 }  // namespace
 
 std::vector<uint64_t> word_ngrams(std::string_view text, int n) {
-  std::vector<std::string> words(1);
+  // Each word is hashed once, lower-cased; an n-gram is the hash of its words'
+  // hashes, so no n-gram is ever spelled out.
+  std::vector<uint64_t> words;
+  std::string word;
+  auto end_word = [&] {
+    if (word.empty()) return;
+    words.push_back(XXH3_64bits(word.data(), word.size()));
+    word.clear();
+  };
   const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t len = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    if (len < 0) cp = ' ', len = 1;
+    utf8proc_int32_t cp = bytes[at];
+    utf8proc_ssize_t len = 1;
+    if (cp >= 0x80) {
+      len = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
+      if (len < 0) cp = ' ', len = 1;
+    }
     at += size_t(len);
-    if (is_word_character(cp)) {
+    if (!is_word_character(cp)) {
+      end_word();
+    } else if (cp < 0x80) {
+      word += char(std::tolower(int(cp)));
+    } else {
       utf8proc_uint8_t encoded[4];
-      words.back().append(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(utf8proc_tolower(cp), encoded)));
-    } else if (!words.back().empty()) {
-      words.emplace_back();
+      word.append(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(utf8proc_tolower(cp), encoded)));
     }
   }
-  if (words.back().empty()) words.pop_back();
+  end_word();
   std::vector<uint64_t> out;
   if (words.empty()) return out;
   const size_t size = std::min(words.size(), size_t(n));
-  std::string gram;
-  for (size_t i = 0; i + size <= words.size(); ++i) {
-    gram.clear();
-    for (size_t j = i; j < i + size; ++j) (gram += words[j]) += ' ';
-    out.push_back(XXH3_64bits(gram.data(), gram.size()));
-  }
+  for (size_t i = 0; i + size <= words.size(); ++i) out.push_back(XXH3_64bits(&words[i], size * sizeof(uint64_t)));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;

@@ -206,7 +206,12 @@ void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config
       {config.control, "control characters removed", remove_control_characters},
       {config.whitespace, "whitespace normalized", normalize_whitespace},
   };
-  for (Record& record : records) {
+  // Records are independent, so they are normalized in parallel; the ledger
+  // hears of the changes afterwards, in record order, to stay deterministic.
+  std::vector<std::vector<const char*>> changes(records.size());
+#pragma omp parallel for schedule(dynamic, 64)
+  for (size_t i = 0; i < records.size(); ++i) {
+    Record& record = records[i];
     for (const Step& step : steps) {
       if (!step.on) continue;
       bool changed = false;
@@ -218,13 +223,15 @@ void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config
         std::string after = step.apply(*label);
         if (after != *label) *label = std::move(after), changed = true;
       }
-      if (changed) ledger.change(record, step.what);
+      if (changed) changes[i].push_back(step.what);
     }
     if (std::string* label = label_slot(record, label_field); label && config.lowercase_labels) {
       std::string lower = lowercase(*label);
-      if (lower != *label) *label = std::move(lower), ledger.change(record, "label lowercased");
+      if (lower != *label) *label = std::move(lower), changes[i].push_back("label lowercased");
     }
   }
+  for (size_t i = 0; i < records.size(); ++i)
+    for (const char* what : changes[i]) ledger.change(records[i], what);
   ledger.end(records.size());
 }
 

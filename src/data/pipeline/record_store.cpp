@@ -98,8 +98,10 @@ Record decode_record(std::string_view bytes) {
 
 RecordStore::RecordStore(const std::string& dir) : file_(dir) {}
 
-size_t RecordStore::append(const Record& record) {
-  offsets_.push_back(file_.append(encode_record(record)));
+size_t RecordStore::append(const Record& record) { return append_encoded(encode_record(record)); }
+
+size_t RecordStore::append_encoded(std::string_view bytes) {
+  offsets_.push_back(file_.append(bytes));
   return offsets_.size() - 1;
 }
 

@@ -17,6 +17,7 @@ class RecordStore {
  public:
   explicit RecordStore(const std::string& dir);  // the scratch file's folder
   size_t append(const Record& record);           // returns its number, counted from 0
+  size_t append_encoded(std::string_view bytes);  // a record encode_record made (in parallel, say)
   Record read(size_t number) const;              // safe from several threads at once
   size_t size() const { return offsets_.size(); }
 

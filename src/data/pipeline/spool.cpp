@@ -20,7 +20,7 @@ void Spool::add(const std::vector<Record>& records) {
   const size_t first = keys_.size(), first_stored = store_.size();
   const size_t bands = size_t(dedup_.bands);
   keys_.resize(first + records.size());
-  std::vector<std::string> signatures(near ? records.size() : 0);
+  std::vector<std::string> encoded(records.size()), signatures(near ? records.size() : 0);
   if (near) band_keys_.resize((first_stored + records.size()) * bands);
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t i = 0; i < records.size(); ++i) {
@@ -29,6 +29,7 @@ void Spool::add(const std::vector<Record>& records) {
     key.id = r.id, key.group = r.group, key.source = r.source, key.tokens = r.tokens, key.line = r.example.line;
     key.train_only = r.train_only;
     if (!label_field_.empty()) key.label = label_of(r, label_field_);
+    encoded[i] = encode_record(r);
     if (!dedup_.exact && !near) continue;
     const std::string text = record_text(r);
     key.text_bytes = text.size();
@@ -44,7 +45,7 @@ void Spool::add(const std::vector<Record>& records) {
     const auto [it, inserted] = file_numbers_.emplace(records[i].example.file, uint32_t(files_.size()));
     if (inserted) files_.push_back(records[i].example.file);
     key.file = it->second;
-    key.stored = store_.append(records[i]);  // rows of the signatures file follow the store's numbers
+    key.stored = store_.append_encoded(encoded[i]);  // rows of the signatures file follow the store's numbers
     if (near) signatures_->append(signatures[i]);
   }
 }

@@ -41,7 +41,8 @@ void SpillFile::read(uint64_t offset, void* out, size_t n) const {
   for (size_t done = 0; done < n;) {
     const ssize_t got = ::pread(fd_, bytes + done, n - done, off_t(offset + done));
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) fail(dir_, "reading a scratch file: {}", std::strerror(errno));
+    if (got == 0) fail(dir_, "reading a scratch file: it ends early");
+    if (got < 0) fail(dir_, "reading a scratch file: {}", std::strerror(errno));
     done += size_t(got);
   }
 }

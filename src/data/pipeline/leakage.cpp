@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "data/pipeline/line_reader.h"
 
 namespace whet {
@@ -24,11 +25,10 @@ bool is_word_character(utf8proc_int32_t cp) {
          (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
 }
 
-// Records of a split read back from the spool, keys [begin, end).
+// Records of a split, read back from the spool.
 LeakSide side_of(std::string name, std::span<const RecordKey> keys, const Spool& spool) {
   LeakSide side{std::move(name), std::vector<std::string>(keys.size()), {}};
-#pragma omp parallel for schedule(dynamic, 64)
-  for (size_t i = 0; i < keys.size(); ++i) side.texts[i] = record_content(spool.read(keys[i]));
+  parallel_for(keys.size(), [&](size_t i) { side.texts[i] = record_content(spool.read(keys[i])); });
   for (const RecordKey& key : keys) side.wheres.push_back(spool.where(key));
   return side;
 }
@@ -97,9 +97,10 @@ std::vector<uint64_t> word_ngrams(std::string_view text, int n) {
   return out;
 }
 
-NgramIndex::NgramIndex(LeakSide side, int n) : name_(std::move(side.name)), wheres_(std::move(side.wheres)), n_(n) {
-  for (size_t i = 0; i < side.texts.size(); ++i)
-    for (uint64_t g : word_ngrams(side.texts[i], n)) index_.emplace(g, uint32_t(i));
+void NgramIndex::add(const LeakSide& part) {
+  for (size_t i = 0; i < part.texts.size(); ++i)
+    for (uint64_t g : word_ngrams(part.texts[i], n_)) index_.emplace(g, uint32_t(wheres_.size() + i));
+  wheres_.insert(wheres_.end(), part.wheres.begin(), part.wheres.end());
 }
 
 std::vector<Leak> NgramIndex::find(const LeakSide& side, double threshold) const {
@@ -130,26 +131,36 @@ std::vector<Leak> NgramIndex::find(const LeakSide& side, double threshold) const
 }
 
 std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n, double threshold) {
-  return NgramIndex(other, n).find(side, threshold);
+  NgramIndex index(other.name, n);
+  index.add(other);
+  return index.find(side, threshold);
 }
 
 std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const LeakageConfig& config,
                                 const PipelineConfig& pipeline, Ledger& ledger) {
   ledger.begin("leakage", parts[0].size() + parts[1].size() + parts[2].size());
-  // The held-out splits and evaluation files are indexed; training records
-  // stream past them a batch at a time.
+  // The held-out splits (read back a batch at a time) and the evaluation files
+  // are indexed; each split's records then stream past them a batch at a time.
+  auto batch_of = [&](size_t s, size_t begin) {
+    const size_t n = std::min(parts[s].size() - begin, kLeakBatch);
+    return side_of(std::string(kSplitNames[s]), std::span(parts[s]).subspan(begin, n), spool);
+  };
   struct Other {
     NgramIndex index;
     bool empty;
   };
   std::vector<Other> others;
-  auto add_other = [&](LeakSide side) {
-    const bool empty = side.texts.empty();
-    others.push_back({NgramIndex(std::move(side), config.ngram), empty});
-  };
-  add_other(side_of("validation", parts[1], spool));
-  add_other(side_of("test", parts[2], spool));
-  for (const std::string& file : config.eval_files) add_other(read_eval_file(file, resolve_path(pipeline, file), ledger));
+  for (size_t s : {size_t(Split::Validation), size_t(Split::Test)}) {
+    NgramIndex index(std::string(kSplitNames[s]), config.ngram);
+    for (size_t begin = 0; begin < parts[s].size(); begin += kLeakBatch) index.add(batch_of(s, begin));
+    others.push_back({std::move(index), parts[s].empty()});
+  }
+  for (const std::string& file : config.eval_files) {
+    const LeakSide eval = read_eval_file(file, resolve_path(pipeline, file), ledger);
+    NgramIndex index(file, config.ngram);
+    index.add(eval);
+    others.push_back({std::move(index), eval.texts.empty()});
+  }
 
   // The comparisons, in the order their leaks are listed: train against
   // validation and test, validation against test, every split against each
@@ -163,8 +174,7 @@ std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const Leak
     for (size_t s = 0; s < parts.size(); ++s) checks.push_back({s, 2 + e, {}});
   for (size_t s = 0; s < parts.size(); ++s) {
     for (size_t begin = 0; begin < parts[s].size(); begin += kLeakBatch) {
-      const size_t end = std::min(parts[s].size(), begin + kLeakBatch);
-      const LeakSide side = side_of(std::string(kSplitNames[s]), std::span(parts[s]).subspan(begin, end - begin), spool);
+      const LeakSide side = batch_of(s, begin);
       for (Check& check : checks) {
         if (check.split != s || others[check.other].empty) continue;
         std::vector<Leak> found = others[check.other].index.find(side, config.threshold);

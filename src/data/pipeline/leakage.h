@@ -33,10 +33,11 @@ struct LeakSide {
 };
 
 // One side's n-grams, indexed once, to look the records of other sides up in.
-// The texts themselves are not kept.
+// The texts themselves are not kept, so a side can be added a batch at a time.
 class NgramIndex {
  public:
-  NgramIndex(LeakSide side, int n);
+  NgramIndex(std::string name, int n) : name_(std::move(name)), n_(n) {}
+  void add(const LeakSide& part);  // its name is not used: the index has its own
   // Each record of `side` whose n-gram overlap with this side is at least the threshold.
   std::vector<Leak> find(const LeakSide& side, double threshold) const;
   const std::string& name() const { return name_; }

@@ -1,6 +1,8 @@
 #include "data/pipeline/ledger.h"
 
 #include <algorithm>
+#include <numeric>
+#include <tuple>
 
 #include "core/error.h"
 
@@ -26,6 +28,24 @@ void Ledger::drop(size_t id, const std::string& where, const Reason& reason) {
   ++current().dropped[reason.category];
   dropped_.push_back(
       {id, where, current().stage, reason.detail.empty() ? reason.category : reason.category + ": " + reason.detail});
+}
+
+void Ledger::order_dropped() {
+  std::vector<size_t> stage_of(dropped_.size());
+  for (size_t i = 0; i < dropped_.size(); ++i) {
+    const auto at = std::find_if(stages_.begin(), stages_.end(),
+                                 [&](const StageReport& s) { return s.stage == dropped_[i].stage; });
+    stage_of[i] = size_t(at - stages_.begin());
+  }
+  std::vector<size_t> order(dropped_.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::tie(stage_of[a], dropped_[a].id) < std::tie(stage_of[b], dropped_[b].id);
+  });
+  std::vector<DroppedRecord> ordered;
+  ordered.reserve(order.size());
+  for (size_t i : order) ordered.push_back(std::move(dropped_[i]));
+  dropped_ = std::move(ordered);
 }
 
 void Ledger::absorb(Ledger&& part) {
@@ -66,14 +86,6 @@ void drop_marked(std::vector<Record>& records, Ledger& ledger, const std::vector
     }
   }
   records.resize(kept);
-}
-
-void drop_if(std::vector<Record>& records, Ledger& ledger,
-             const std::function<std::optional<Reason>(const Record&)>& reason) {
-  std::vector<Reason> reasons(records.size());
-  for (size_t i = 0; i < records.size(); ++i)
-    if (std::optional<Reason> why = reason(records[i])) reasons[i] = std::move(*why);
-  drop_marked(records, ledger, reasons);
 }
 
 }  // namespace whet

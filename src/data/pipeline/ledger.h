@@ -52,6 +52,10 @@ class Ledger {
   // summed into the stage of the same name here (appended when new), and its
   // dropped records follow these.
   void absorb(Ledger&& part);
+  // Puts the dropped records in the order a run over all records at once
+  // would have: by stage, then by record id (lines the reader rejected,
+  // which have no id, keep their order).
+  void order_dropped();
 
   const std::vector<StageReport>& stages() const { return stages_; }
   const std::vector<DroppedRecord>& dropped() const { return dropped_; }
@@ -64,9 +68,4 @@ class Ledger {
 
 // Drops records[i] when reasons[i] has a category; keeps the order.
 void drop_marked(std::vector<Record>& records, Ledger& ledger, const std::vector<Reason>& reasons);
-// Keeps the records for which `reason` returns nothing and drops the rest with
-// the reason given, in order.
-void drop_if(std::vector<Record>& records, Ledger& ledger,
-             const std::function<std::optional<Reason>(const Record&)>& reason);
-
 }  // namespace whet

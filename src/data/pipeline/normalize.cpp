@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 
 namespace whet {
 namespace {
@@ -209,8 +210,7 @@ void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config
   // Records are independent, so they are normalized in parallel; the ledger
   // hears of the changes afterwards, in record order, to stay deterministic.
   std::vector<std::vector<const char*>> changes(records.size());
-#pragma omp parallel for schedule(dynamic, 64)
-  for (size_t i = 0; i < records.size(); ++i) {
+  parallel_for(records.size(), [&](size_t i) {
     Record& record = records[i];
     for (const Step& step : steps) {
       if (!step.on) continue;
@@ -229,7 +229,7 @@ void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config
       std::string lower = lowercase(*label);
       if (lower != *label) *label = std::move(lower), changes[i].push_back("label lowercased");
     }
-  }
+  });
   for (size_t i = 0; i < records.size(); ++i)
     for (const char* what : changes[i]) ledger.change(records[i], what);
   ledger.end(records.size());

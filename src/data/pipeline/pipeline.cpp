@@ -14,6 +14,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "data/pipeline/augment.h"
 #include "data/pipeline/dedup.h"
 #include "data/pipeline/filters.h"
@@ -97,8 +98,7 @@ OutputFile write_chunks(const std::string& dir, const std::vector<Chunk>& chunks
 // Records [begin, begin + n) of `keys`, read back in parallel.
 std::vector<Record> read_batch(const Spool& spool, const std::vector<RecordKey>& keys, size_t begin, size_t n) {
   std::vector<Record> batch(n);
-#pragma omp parallel for schedule(dynamic, 64)
-  for (size_t i = 0; i < n; ++i) batch[i] = spool.read(keys[begin + i]);
+  parallel_for(n, [&](size_t i) { batch[i] = spool.read(keys[begin + i]); });
   return batch;
 }
 
@@ -172,7 +172,9 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
     };
   };
   std::filesystem::create_directories(result.output_dir);
-  Spool spool(result.output_dir, config.dedup, config.seed, config.label_field);
+  // Labels are only kept to stratify by: with label_field naming a training
+  // field, a label is a whole completion.
+  Spool spool(result.output_dir, config.dedup, config.seed, config.split.stratify ? config.label_field : "");
   Ledger& ledger = result.ledger;
 
   // Read, and the stages that look at one record at a time, batch by batch
@@ -241,6 +243,7 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
     per_record.absorb(ledger_for(model_stages, untouched));
   }
   ledger.absorb(std::move(per_record));
+  ledger.order_dropped();
   say_stages();
 
   // The stages over all records, on their keys in reading order.

@@ -26,7 +26,7 @@ void Spool::add(const std::vector<Record>& records) {
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     RecordKey& key = keys_[first + i];
-    key.id = r.id, key.group = r.group, key.source = r.source, key.tokens = r.tokens, key.line = r.example.line;
+    key.id = r.id, key.group = r.group, key.line = r.example.line;
     key.train_only = r.train_only;
     if (!label_field_.empty()) key.label = label_of(r, label_field_);
     encoded[i] = encode_record(r);

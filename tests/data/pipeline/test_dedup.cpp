@@ -85,7 +85,7 @@ TEST(DataPipelineDedup, StageDropsExactThenNearKeepingFirstOrLongest) {
   auto dedup = [&](const DedupConfig& config, Ledger& ledger) {
     Spool spool(test::data_scratch(), config, 42, "");
     spool.add(records());
-    std::vector<RecordKey> keys = spool.keys();
+    std::vector<RecordKey> keys = spool.take_keys();
     dedup_stage(keys, spool, ledger);
     return keys;
   };

@@ -213,7 +213,7 @@ TEST(DataModelStages, ModelMadeRecordsTrainOnlyAndNeverBesideAHeldOutTwin) {
   auto split = [&](Ledger& ledger) {
     Spool spool(test::data_scratch(), DedupConfig{}, 1, "");
     spool.add(records);
-    return split_stage(spool.keys(), spool, config, "", 1, ledger);
+    return split_stage(spool.take_keys(), spool, config, "", 1, ledger);
   };
   // Find a record the split holds out, then give the model-made twin its group.
   Ledger probe;

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
+#include "core/parallel_for.h"
 #include "core/spill_file.h"
 #include "data/pipeline/dedup.h"
 #include "data/pipeline/minhash.h"
@@ -100,9 +102,10 @@ TEST(DataPipelineSpool, KeysAndSignaturesMatchTheRecords) {
   other.train_only = true;
   spool.add({labelled});
   spool.add({other});
-  ASSERT_EQ(spool.keys().size(), 2u);
-  const RecordKey& a = spool.keys()[0];
-  const RecordKey& b = spool.keys()[1];
+  const std::vector<RecordKey> keys = spool.take_keys();
+  ASSERT_EQ(keys.size(), 2u);
+  const RecordKey& a = keys[0];
+  const RecordKey& b = keys[1];
   EXPECT_EQ(a.label, "yes");
   EXPECT_EQ(spool.where(a), "a.jsonl:5");
   EXPECT_EQ(spool.where(b), "t.jsonl:6");
@@ -119,29 +122,53 @@ TEST(DataPipelineSpool, KeysAndSignaturesMatchTheRecords) {
 TEST(DataPipelineSpool, BatchLedgersAddUpInStageOrder) {
   Ledger whole;
   whole.begin("read", 5);
+  whole.reject("f:9", "invalid JSON", "bad");
   whole.end(5);
-  auto batch = [](size_t in, size_t dropped) {
+  // Batch by batch, each dropping some records at filter and one at pii.
+  auto batch = [](size_t first_id, size_t in, size_t dropped) {
     Ledger part;
     part.begin("filter", in);
-    for (size_t i = 0; i < dropped; ++i) part.drop(i, "f:" + std::to_string(i), {"too short", ""});
+    for (size_t id = first_id; id < first_id + dropped; ++id) part.drop(id, "f:" + std::to_string(id), {"too short", ""});
     part.current().counts["seen"] = in;
     part.end(in - dropped);
     part.begin("pii", in - dropped);
-    part.end(in - dropped);
+    part.drop(first_id + in - 1, "f:" + std::to_string(first_id + in - 1), {"personal data", "email"});
+    part.end(in - dropped - 1);
     return part;
   };
-  whole.absorb(batch(3, 1));
-  whole.absorb(batch(2, 2));
+  whole.absorb(batch(0, 3, 1));
+  whole.absorb(batch(3, 3, 2));
   ASSERT_EQ(whole.stages().size(), 3u);
   const StageReport& filter = whole.stages()[1];
   EXPECT_EQ(filter.stage, "filter");
-  EXPECT_EQ(filter.in, 5u);
-  EXPECT_EQ(filter.out, 2u);
+  EXPECT_EQ(filter.in, 6u);
+  EXPECT_EQ(filter.out, 3u);
   EXPECT_EQ(filter.dropped.at("too short"), 3u);
-  EXPECT_EQ(filter.counts.at("seen"), 5u);
-  EXPECT_EQ(whole.stages()[2].in, 2u);
-  ASSERT_EQ(whole.dropped().size(), 3u);
-  EXPECT_EQ(whole.dropped()[2].where, "f:1");
+  EXPECT_EQ(filter.counts.at("seen"), 6u);
+  EXPECT_EQ(whole.stages()[2].in, 3u);
+  EXPECT_EQ(whole.stages()[2].out, 1u);
+  // Batch order interleaves the stages; ordered, they read as one pass would have.
+  auto wheres = [&] {
+    std::vector<std::string> out;
+    for (const DroppedRecord& d : whole.dropped()) out.push_back(d.where);
+    return out;
+  };
+  EXPECT_EQ(wheres(), (std::vector<std::string>{"f:9", "f:0", "f:2", "f:3", "f:4", "f:5"}));
+  whole.order_dropped();
+  EXPECT_EQ(wheres(), (std::vector<std::string>{"f:9", "f:0", "f:3", "f:4", "f:2", "f:5"}));
+}
+
+TEST(DataPipelineSpool, ParallelLoopsRethrowTheFirstError) {
+  std::vector<int> done(1000);
+  test::expect_error(
+      [&] {
+        parallel_for(done.size(), [&](size_t i) {
+          if (i == 700 || i == 300) fail("item " + std::to_string(i), "broken");
+          done[i] = 1;
+        });
+      },
+      {"item 300", "broken"});
+  EXPECT_EQ(done[299], 1);
 }
 
 // Enough records for three batches, with duplicates whose originals are in an

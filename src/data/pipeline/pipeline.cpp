@@ -205,8 +205,6 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
     filter_and_spool(batch, part);
   };
   const auto read_start = std::chrono::steady_clock::now();
-  double before_reading = 0;
-  for (const auto& [stage, s] : seconds) before_reading += s;
   stream_sources(
       config, options.strict, ledger,
       [&](Record&& r) {
@@ -216,9 +214,9 @@ PipelineResult run_pipeline(const PipelineConfig& config, const PipelineOptions&
       },
       progress_of("read"));
   if (!batch.empty()) flush();
-  double while_reading = -before_reading;
-  for (const auto& [stage, s] : seconds) while_reading += s;
-  seconds["read"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count() - while_reading;
+  double batch_stages = 0;  // run while reading, in its time
+  for (const auto& [stage, s] : seconds) batch_stages += s;
+  seconds["read"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count() - batch_stages;
   say_stages();
   if (synthesizing || pseudo_labelling) {
     Ledger part;

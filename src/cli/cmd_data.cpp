@@ -1,6 +1,6 @@
 // whet data: prepare (run a pipeline YAML), stats (profile one source) and
 // validate (check one source against the training formats). The work lives in
-// data/pipeline; this file only parses flags and prints.
+// src/prepare; this file only parses flags and prints.
 #include <cstdio>
 #include <optional>
 
@@ -10,10 +10,10 @@
 #include "cli/progress.h"
 #include "core/error.h"
 #include "core/resource_usage.h"
-#include "data/pipeline/pipeline.h"
-#include "data/pipeline/profile.h"
-#include "data/pipeline/source_spec.h"
-#include "data/pipeline/validate.h"
+#include "prepare/pipeline.h"
+#include "prepare/profile.h"
+#include "prepare/source_spec.h"
+#include "prepare/validate.h"
 #include "eval/pipeline_model.h"
 
 namespace whet::cli {

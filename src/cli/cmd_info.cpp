@@ -58,7 +58,7 @@ void run_info(const ModelOptions& options, int64_t seq_len) {
   fmt::print("chat template    {}\n", loaded.chat_template ? loaded.chat_template->name()
                                       : tok.spec().chat_template.empty() ? "none" : "unrecognised");
   fmt::print("memory estimates (sequence length {}, batch 1):\n", seq_len);
-  const int64_t context = std::min<int64_t>(c.max_position_embeddings, 8192);
+  const int64_t context = usable_context(c);
   print_estimate(fmt::format("inference, bf16, {} ctx", context).c_str(), estimate_inference(c, 2.0, context));
   print_estimate(fmt::format("inference, f32, {} ctx", context).c_str(), estimate_inference(c, 4.0, context));
   print_estimate("LoRA r=16 all-linear, bf16 base", estimate_lora_training(c, 2.0, 16, seq_len));

@@ -1,43 +1,86 @@
-// Line handling lives apart from JSON parsing so that line numbers, BOM and
-// CRLF are dealt with once, whatever the format of the line.
 #include "data/jsonl_reader.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
+#include "core/utf8.h"
+#include "data/line_reader.h"
 
 namespace whet {
 namespace {
 
-constexpr std::string_view kBom = "\xEF\xBB\xBF";
-
 bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\f\v") == std::string_view::npos; }
+
+// JSON strings would catch invalid UTF-8 too, but not in keys and numbers.
+void check_utf8(std::string_view line, const std::string& where) {
+  if (const std::optional<size_t> bad = invalid_utf8_at(line))
+    fail(where, "invalid UTF-8 at byte {} (0x{:02x})", *bad + 1, static_cast<unsigned char>(line[*bad]));
+}
 
 }  // namespace
 
-std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open: {}", std::strerror(errno));
-  std::vector<Example> examples;
-  std::string buffer;
-  for (size_t number = 1; std::getline(in, buffer); ++number) {
-    std::string_view line = buffer;
-    if (number == 1 && line.starts_with(kBom)) line.remove_prefix(kBom.size());
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    ++stats.lines;
-    if (is_blank(line)) {
-      ++stats.blank_lines;
+void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor) {
+  LineReader lines(path);
+  std::string line;
+  bool too_long = false;
+  while (lines.next(line, too_long)) {
+    const size_t number = lines.line_number();
+    if (!too_long && is_blank(line)) {
+      visitor.on_blank();
       continue;
     }
+    Example example;
     try {
-      examples.push_back(parse_example(line, options.format, path, number));
+      const std::string where = fmt::format("{}:{}", path, number);
+      if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
+      check_utf8(line, where);
+      example = parse_example(line, format, path, number);
     } catch (const Error& e) {
-      if (options.strict) throw;
-      stats.skip(path, number, e);
+      visitor.on_error(e, number);
+      continue;
     }
+    visitor.on_example(std::move(example), number);
   }
-  if (in.bad()) fail(path, "read error: {}", std::strerror(errno));
+}
+
+std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats) {
+  std::vector<Example> examples;
+  scan_jsonl(path, options.format,
+             {[&](Example&& example, size_t) {
+                ++stats.lines;
+                examples.push_back(std::move(example));
+              },
+              [&](const Error& error, size_t line) {
+                ++stats.lines;
+                if (options.strict) throw error;
+                stats.skip(path, line, error);
+              },
+              [&] {
+                ++stats.lines;
+                ++stats.blank_lines;
+              }});
   return examples;
+}
+
+void ValidationReport::add_example(DataFormat format) {
+  ++lines;
+  ++examples[size_t(format)];
+}
+
+void ValidationReport::add_error(const std::string& error, size_t max_errors) {
+  ++lines;
+  if (error_count++ < max_errors) errors.push_back(error);
+}
+
+void ValidationReport::add_blank() {
+  ++lines;
+  ++blank;
+}
+
+ValidationReport validate_jsonl(const std::string& path, DataFormat format, size_t max_errors) {
+  ValidationReport report;
+  scan_jsonl(path, format,
+             {[&](Example&& example, size_t) { report.add_example(example.format); },
+              [&](const Error& error, size_t) { report.add_error(error.what(), max_errors); },
+              [&] { report.add_blank(); }});
+  return report;
 }
 
 }  // namespace whet

@@ -1,19 +1,47 @@
 #pragma once
 // Reads a JSONL training file into examples, one per line, the way files made
 // on any system arrive: with or without a UTF-8 BOM, LF or CRLF line endings,
-// blank lines in between.
+// blank lines in between. `whet train`, `whet data validate` and the server's
+// upload check all read through scan_jsonl, so they agree on every line.
+#include <array>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "data/data_options.h"
 #include "data/data_stats.h"
 #include "data/example.h"
 
 namespace whet {
 
+// What each line turned out to be; `line` counts from 1.
+struct JsonlVisitor {
+  std::function<void(Example&& example, size_t line)> on_example;
+  std::function<void(const Error& error, size_t line)> on_error;  // "[path:line] problem"
+  std::function<void()> on_blank;
+};
+// Each non-blank line must be valid UTF-8 and one example of `format`. Throws
+// whet::Error when the file cannot be read; a visitor may throw to stop early.
+void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor);
+
 // Counts lines in `stats`. A malformed line throws whet::Error "[path:line] ..."
 // with options.strict; otherwise it is recorded in stats.skipped and left out.
 // Uses options.format and options.strict. Throws when the file cannot be read.
 std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats);
+
+struct ValidationReport {
+  size_t lines = 0, blank = 0;                      // lines: records, errors and blank lines
+  std::array<size_t, kDataFormatCount> examples{};  // by DataFormat
+  std::vector<std::string> errors;                  // "[file:line] problem", the first max_errors
+  size_t error_count = 0;
+
+  void add_example(DataFormat format);
+  void add_error(const std::string& error, size_t max_errors);
+  void add_blank();
+};
+
+// Every line of a JSONL file checked exactly as training reads it.
+ValidationReport validate_jsonl(const std::string& path, DataFormat format, size_t max_errors = 100);
 
 }  // namespace whet

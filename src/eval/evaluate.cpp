@@ -356,7 +356,7 @@ std::vector<std::vector<double>> choice_loglikelihoods(const LoadedModel& model,
 }
 
 int64_t scoring_context(const LoadedModel& model) {
-  return std::min<int64_t>(model.model.config.max_position_embeddings, 8192);
+  return usable_context(model.model.config);
 }
 
 std::vector<int32_t> prompt_tokens(const LoadedModel& model, const TaskItem& item) {

@@ -1,9 +1,9 @@
 #pragma once
-// The data pipeline's model calls (data/pipeline/stage_model.h) bound to
+// The data pipeline's model calls (prepare/stage_model.h) bound to
 // loaded models: replies by generation through the chat template, label
 // probabilities from a classification head when the stage names one, else
 // from each label's log-likelihood after the prompt, normalised over the labels.
-#include "data/pipeline/stage_model.h"
+#include "prepare/stage_model.h"
 #include "eval/task.h"
 #include "models/model_loader.h"
 

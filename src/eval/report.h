@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/pipeline/document.h"
+#include "io/document.h"
 #include "eval/evaluate.h"
 
 namespace whet {

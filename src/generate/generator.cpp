@@ -17,7 +17,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Session::Session(const LlamaModel& model, int64_t context)
-    : cache(model.config, context > 0 ? context : std::min(model.config.max_position_embeddings, 8192)) {}
+    : cache(model.config, context > 0 ? context : usable_context(model.config)) {}
 
 GenerationResult generate(const LoadedModel& loaded, Session& session, std::span<const int32_t> prompt,
                           const GenerationOptions& options, const std::function<void(std::string_view)>& on_text) {

@@ -32,7 +32,7 @@ struct GenerationResult {
 struct Session {
   KvCache cache;
   std::vector<int32_t> tokens;
-  explicit Session(const LlamaModel& model, int64_t context = 0);  // 0: the model's maximum, capped at 8192
+  explicit Session(const LlamaModel& model, int64_t context = 0);  // 0: usable_context(model.config)
 };
 
 // on_text receives final text pieces in order (never a split UTF-8 character,

@@ -5,7 +5,7 @@
 #endif
 
 #include "core/error.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 
 // Every supported block holds 32 weights as w[j] = d·level[j] + offset:
 //   Q8_0  34 B: d f16 | 32 x int8 level               offset 0

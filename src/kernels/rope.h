@@ -6,9 +6,19 @@
 #include <cstdint>
 #include <vector>
 
-#include "models/llama_config.h"
-
 namespace whet {
+
+// How a model stretches its positions beyond the trained context (config.json's rope_scaling).
+enum class RopeScalingType { None, Linear, Llama3 };
+
+struct RopeScaling {
+  RopeScalingType type = RopeScalingType::None;
+  float factor = 1.0f;
+  // llama3 only
+  float low_freq_factor = 1.0f;
+  float high_freq_factor = 4.0f;
+  int original_max_position_embeddings = 8192;
+};
 
 // Inverse frequencies, one per rotated pair, with the model's rope scaling applied.
 // `freq_divisors` (optional, from GGUF rope_freqs.weight) divides each frequency.

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "io/quant.h"
+#include "kernels/quant.h"
 
 namespace whet {
 

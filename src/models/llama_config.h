@@ -5,18 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/rope.h"
+
 namespace whet {
-
-enum class RopeScalingType { None, Linear, Llama3 };
-
-struct RopeScaling {
-  RopeScalingType type = RopeScalingType::None;
-  float factor = 1.0f;
-  // llama3 only
-  float low_freq_factor = 1.0f;
-  float high_freq_factor = 4.0f;
-  int original_max_position_embeddings = 8192;
-};
 
 struct LlamaConfig {
   std::string architecture = "llama";  // HF "architectures"[0] or GGUF general.architecture
@@ -35,6 +26,14 @@ struct LlamaConfig {
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
 };
+
+// The longest context Whet gives a model at inference: the model's own maximum,
+// capped at 8192 tokens, because a KV cache is allocated whole up front and a
+// model trained for 128k positions would otherwise ask for gigabytes per sequence.
+constexpr int kContextCap = 8192;
+inline int usable_context(const LlamaConfig& config) {
+  return config.max_position_embeddings < kContextCap ? config.max_position_embeddings : kContextCap;
+}
 
 // Reads a Hugging Face config.json (LlamaForCausalLM and Llama-compatible
 // architectures). Missing required fields or unsupported architectures throw

@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "models/llama_export.h"
 #include "models/model_loader.h"
 

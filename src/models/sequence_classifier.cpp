@@ -11,7 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/json_fields.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "io/safetensors.h"
 
 namespace whet {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "data/pipeline/validate.h"
+#include "data/jsonl_reader.h"
 #include "serve/api_error.h"
 #include "serve/server_state.h"
 
@@ -28,7 +28,7 @@ StoredFile store_training_file(ServerState& state, const std::string& filename, 
     out.write(content.data(), std::streamsize(content.size()));
     if (!out.flush()) fail("serve", "cannot write an uploaded file under {}", state.files_dir);
   }
-  const ValidationReport report = validate_file(partial, DataFormat::Auto, 10);
+  const ValidationReport report = validate_jsonl(partial, DataFormat::Auto, 10);
   size_t examples = 0;
   for (size_t n : report.examples) examples += n;
   if (report.error_count > 0 || examples == 0) {

@@ -81,7 +81,7 @@ std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request&
     throw invalid_request(e.what(), chat ? "messages" : "prompt");
   }
   if (prompt.empty()) throw invalid_request("the prompt has no tokens", chat ? "messages" : "prompt");
-  const int context = std::min(model.model.config.max_position_embeddings, 8192);
+  const int context = usable_context(model.model.config);
   const int prompt_tokens = int(prompt.size());
   if (prompt_tokens >= context || (r.max_tokens_given && prompt_tokens + r.generation.max_tokens > context))
     throw invalid_request(

@@ -9,9 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../data/pipeline/pipeline_test_support.h"
+#include "../prepare/pipeline_test_support.h"
 #include "data/dataset.h"
-#include "data/pipeline/pipeline.h"
+#include "prepare/pipeline.h"
 #include "data/tokenize_example.h"
 #include "eval/loglikelihood.h"
 #include "eval/pipeline_model.h"
@@ -173,7 +173,7 @@ TEST(PipelineModel, EveryModelStageOnATinyModelRerunsIdentically) {
 // The default model labels plain reviews by likelihood and writes grounded
 // question/answer pairs from a short document.
 TEST(PipelineModel, DefaultModelPseudoLabelsAndSynthesizes) {
-  if (!std::filesystem::exists(test::default_model_path())) GTEST_SKIP() << "default model not fetched";
+  WHET_REQUIRE_DEFAULT_MODEL();
   const std::string dir = test::this_test_scratch("pipeline_model_real_");
   std::filesystem::create_directories(dir + "/docs");
   test::write_file(dir, "docs/kettle.md",

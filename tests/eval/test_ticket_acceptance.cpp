@@ -24,7 +24,7 @@ const nlohmann::json& find(const nlohmann::json& list, const std::string& key, c
 }
 
 TEST(TicketAcceptance, LoraBeatsZeroAndFewShotSignificantlyAndForgettingIsReported) {
-  if (!std::filesystem::exists(default_model_path())) GTEST_SKIP() << "default model not fetched";
+  WHET_REQUIRE_DEFAULT_MODEL();
   const std::string dir = scratch_dir("ticket_acceptance");
   const std::string examples = source_path("examples/tickets");
   const RunResult train = run_whet("train " + examples + "/config.yaml --set output_dir=" + dir +

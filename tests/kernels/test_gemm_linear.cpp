@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/dtype.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
 #include "random_tensors.h"

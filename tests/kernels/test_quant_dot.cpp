@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/dtype.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "kernels/linear.h"
 #include "kernels/quant_dot.h"
 #include "random_tensors.h"

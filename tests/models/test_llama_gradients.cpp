@@ -13,7 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "io/safetensors.h"
 #include "models/llama_block.h"
 #include "models/llama_train.h"

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "io/gguf.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "models/lora_gguf.h"
 #include "models/model_loader.h"
 #include "test_support.h"

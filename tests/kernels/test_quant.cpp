@@ -1,0 +1,304 @@
+// Block encodings: blocks are assembled byte by byte here from the GGUF/ggml format definitions,
+// and the expected values are computed from the same definitions, never from io/quant.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "kernels/quant.h"
+
+namespace whet {
+namespace {
+
+// f16 bit patterns with exactly known values, for block scales.
+struct Half {
+  uint16_t bits;
+  float value;
+};
+constexpr Half kHalf0_5{0x3800, 0.5f}, kHalf0_25{0x3400, 0.25f}, kHalfMinus0_5{0xb800, -0.5f},
+    kHalfMinus1_5{0xbe00, -1.5f}, kHalf0_125{0x3000, 0.125f}, kHalf3{0x4200, 3.0f};
+
+using Bytes = std::vector<uint8_t>;
+
+void put_half(Bytes& b, size_t at, Half h) { std::memcpy(&b[at], &h.bits, 2); }
+
+// Sets nibble `which` (0 = low, 1 = high) of byte b[at] to v.
+void put_nibble(Bytes& b, size_t at, int which, int v) {
+  b[at] = uint8_t((b[at] & (which ? 0x0f : 0xf0)) | (v << (4 * which)));
+}
+
+// Sets bits [bit, bit + width) of b[at] to v.
+void put_bits(Bytes& b, size_t at, int bit, int width, int v) {
+  const int mask = ((1 << width) - 1) << bit;
+  b[at] = uint8_t((b[at] & ~mask) | ((v << bit) & mask));
+}
+
+// Deterministic pseudo-random levels in [0, range) for element e of block `block`.
+int level(int block, int e, int range) { return (e * 7 + block * 13 + (e * e) % 5) % range; }
+
+std::vector<float> dequantized(DType type, const Bytes& blocks, int64_t n) {
+  std::vector<float> out(n);
+  dequantize(type, blocks.data(), out.data(), n);
+  return out;
+}
+
+void expect_equal(const std::vector<float>& got, const std::vector<float>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << "element " << i;
+}
+
+// --- dequantize from hand-built blocks (two blocks each, so the block stride is exercised)
+
+// Q8_0, 34 bytes: f16 d, then 32 int8 q; x = q * d.
+TEST(Quant, DequantizeQ8_0) {
+  Bytes b(2 * 34);
+  std::vector<float> want;
+  const Half scales[2] = {kHalf0_25, kHalfMinus1_5};
+  for (int block = 0; block < 2; ++block) {
+    put_half(b, 34 * block, scales[block]);
+    for (int j = 0; j < 32; ++j) {
+      const int q = j == 0 ? -128 : j == 1 ? 127 : level(block, j, 256) - 128;
+      b[34 * block + 2 + j] = uint8_t(int8_t(q));
+      want.push_back(float(q) * scales[block].value);
+    }
+  }
+  expect_equal(dequantized(DType::Q8_0, b, 64), want);
+}
+
+// Q4_0, 18 bytes: f16 d, then 16 bytes; element j < 16 is the low nibble of byte j and element
+// j + 16 its high nibble; x = (q - 8) * d.
+TEST(Quant, DequantizeQ4_0) {
+  Bytes b(2 * 18);
+  std::vector<float> want(64);
+  const Half scales[2] = {kHalfMinus0_5, kHalf3};
+  for (int block = 0; block < 2; ++block) {
+    put_half(b, 18 * block, scales[block]);
+    for (int e = 0; e < 32; ++e) {
+      const int q = level(block, e, 16);
+      put_nibble(b, 18 * block + 2 + e % 16, e / 16, q);
+      want[32 * block + e] = float(q - 8) * scales[block].value;
+    }
+  }
+  expect_equal(dequantized(DType::Q4_0, b, 64), want);
+}
+
+// Q4_1, 20 bytes: f16 d, f16 m, then nibbles as Q4_0; x = q * d + m.
+TEST(Quant, DequantizeQ4_1) {
+  Bytes b(2 * 20);
+  std::vector<float> want(64);
+  const Half scales[2] = {kHalf0_25, kHalf0_125}, mins[2] = {kHalfMinus1_5, kHalf0_5};
+  for (int block = 0; block < 2; ++block) {
+    put_half(b, 20 * block, scales[block]);
+    put_half(b, 20 * block + 2, mins[block]);
+    for (int e = 0; e < 32; ++e) {
+      const int q = level(block, e, 16);
+      put_nibble(b, 20 * block + 4 + e % 16, e / 16, q);
+      want[32 * block + e] = float(q) * scales[block].value + mins[block].value;
+    }
+  }
+  expect_equal(dequantized(DType::Q4_1, b, 64), want);
+}
+
+// Q4_K / Q5_K super-block of 256 = 8 sub-blocks of 32, each with a 6-bit scale sc and min mn:
+// x = d * sc * q - dmin * mn. The 12 scale bytes: for s < 4, byte s = sc[s] (6 bits) and byte 4+s
+// = mn[s]; for s >= 4, byte s+4 = (sc[s] & 15) | (mn[s] & 15) << 4, and the top two bits of sc[s]
+// and mn[s] go into bits 6-7 of bytes s-4 and s respectively.
+// Quant q of element e (sub-block s = e/32, l = e%32): its low 4 bits are nibble s%2 of
+// qs[32*(s/2) + l]; Q5_K's fifth bit is bit s of qh[l].
+struct KQuantCase {
+  DType type;
+  int block_bytes, qs_at, levels;
+};
+
+void check_k_quant(const KQuantCase& c) {
+  const int sc[2][8] = {{1, 63, 17, 32, 5, 48, 60, 33}, {0, 16, 31, 47, 62, 9, 20, 40}};
+  const int mn[2][8] = {{0, 2, 63, 40, 7, 31, 16, 50}, {63, 1, 15, 49, 33, 12, 44, 3}};
+  const Half d[2] = {kHalf0_5, kHalf0_125}, dmin[2] = {kHalf0_25, kHalfMinus0_5};
+  Bytes b(2 * c.block_bytes);
+  std::vector<float> want(512);
+  for (int block = 0; block < 2; ++block) {
+    const size_t base = size_t(block) * c.block_bytes;
+    put_half(b, base, d[block]);
+    put_half(b, base + 2, dmin[block]);
+    const size_t scales = base + 4;
+    for (int s = 0; s < 8; ++s) {
+      if (s < 4) {
+        put_bits(b, scales + s, 0, 6, sc[block][s]);
+        put_bits(b, scales + 4 + s, 0, 6, mn[block][s]);
+      } else {
+        put_nibble(b, scales + s + 4, 0, sc[block][s] & 15);
+        put_nibble(b, scales + s + 4, 1, mn[block][s] & 15);
+        put_bits(b, scales + s - 4, 6, 2, sc[block][s] >> 4);
+        put_bits(b, scales + s, 6, 2, mn[block][s] >> 4);
+      }
+    }
+    for (int e = 0; e < 256; ++e) {
+      const int s = e / 32, l = e % 32, q = level(block, e, c.levels);
+      put_nibble(b, base + c.qs_at + 32 * (s / 2) + l, s % 2, q & 15);
+      if (c.levels == 32) put_bits(b, base + 16 + l, s, 1, q >> 4);
+      want[256 * block + e] = d[block].value * float(sc[block][s]) * float(q) - dmin[block].value * float(mn[block][s]);
+    }
+  }
+  expect_equal(dequantized(c.type, b, 512), want);
+}
+
+TEST(Quant, DequantizeQ4_K) { check_k_quant({DType::Q4_K, 144, 16, 16}); }
+TEST(Quant, DequantizeQ5_K) { check_k_quant({DType::Q5_K, 176, 48, 32}); }
+
+// Q6_K, 210 bytes: ql[128] | qh[64] | int8 scales[16] | f16 d; x = d * scales[e / 16] * (q - 32).
+// Element e: half h = e / 128, r = e % 128, k = r / 32, l = r % 32. The low 4 bits of q are
+// nibble k / 2 of ql[64h + 32 (k % 2) + l]; the high 2 bits are bits 2k, 2k+1 of qh[32h + l].
+TEST(Quant, DequantizeQ6_K) {
+  const int8_t scales[2][16] = {{1, -1, 127, -128, 5, 17, -33, 64, 2, 3, -4, 100, 0, -7, 8, 9},
+                                {-2, 45, 12, -90, 33, 1, 1, -1, 60, -60, 7, 8, 11, 13, -17, 19}};
+  const Half d[2] = {kHalf0_125, kHalfMinus0_5};
+  Bytes b(2 * 210);
+  std::vector<float> want(512);
+  for (int block = 0; block < 2; ++block) {
+    const size_t base = size_t(block) * 210;
+    std::memcpy(&b[base + 192], scales[block], 16);
+    put_half(b, base + 208, d[block]);
+    for (int e = 0; e < 256; ++e) {
+      const int h = e / 128, k = e % 128 / 32, l = e % 32, q = level(block, e, 64);
+      put_nibble(b, base + 64 * h + 32 * (k % 2) + l, k / 2, q & 15);
+      put_bits(b, base + 128 + 32 * h + l, 2 * k, 2, q >> 4);
+      want[256 * block + e] = d[block].value * float(scales[block][e / 16]) * float(q - 32);
+    }
+  }
+  expect_equal(dequantized(DType::Q6_K, b, 512), want);
+}
+
+// f16_to_f32 is checked against the binary16 definition in tests/core/test_dtype.cpp.
+TEST(Quant, DequantizeF16EveryBitPattern) {
+  Bytes b(2 * 65536);
+  for (uint32_t h = 0; h < 65536; ++h) std::memcpy(&b[2 * h], &h, 2);
+  const std::vector<float> got = dequantized(DType::F16, b, 65536);
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float want = f16_to_f32(uint16_t(h));
+    if (std::isnan(want))
+      EXPECT_TRUE(std::isnan(got[h])) << std::hex << h;
+    else
+      EXPECT_EQ(got[h], want) << std::hex << h;
+  }
+}
+
+TEST(Quant, DequantizePlainTypes) {
+  const uint16_t bf16[3] = {0x3f80, 0xc0a0, 0x0000};  // 1, -5, 0
+  Bytes b(6);
+  std::memcpy(b.data(), bf16, 6);
+  expect_equal(dequantized(DType::BF16, b, 3), {1.0f, -5.0f, 0.0f});
+  const float f32[2] = {1.25f, -3e-20f};
+  b.assign(8, 0);
+  std::memcpy(b.data(), f32, 8);
+  expect_equal(dequantized(DType::F32, b, 2), {1.25f, -3e-20f});
+  const int32_t i32[2] = {-7, 123456};
+  std::memcpy(b.data(), i32, 8);
+  expect_equal(dequantized(DType::I32, b, 2), {-7.0f, 123456.0f});
+}
+
+// --- quantize
+
+std::vector<float> random_values(size_t n, uint32_t seed, float stddev) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, stddev);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+std::vector<float> round_trip(DType type, const std::vector<float>& x) {
+  Bytes encoded(dtype_bytes(type, int64_t(x.size())));
+  quantize(type, x.data(), encoded.data(), int64_t(x.size()));
+  return dequantized(type, encoded, int64_t(x.size()));
+}
+
+float block_amax(const std::vector<float>& x, size_t block) {
+  float amax = 0;
+  for (size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * block + j]));
+  return amax;
+}
+
+// The reference quantizer: d = amax / 127 (stored as f16), q = round(x / d).
+TEST(Quant, QuantizeQ8_0MatchesDefinition) {
+  std::vector<float> x(32);
+  // x / d = 127 (j - 21) / 21 is never halfway between integers, so no tie depends on float error.
+  for (int j = 0; j < 32; ++j) x[j] = 0.3f * float(j - 21);
+  Bytes b(34);
+  quantize(DType::Q8_0, x.data(), b.data(), 32);
+  const float d = std::fabs(x[0]) / 127;
+  uint16_t d_bits;
+  std::memcpy(&d_bits, b.data(), 2);
+  EXPECT_EQ(d_bits, f32_to_f16(d));
+  for (int j = 0; j < 32; ++j) EXPECT_EQ(int8_t(b[2 + j]), int(std::lround(x[j] / d))) << j;
+  EXPECT_EQ(int8_t(b[2]), -127);
+}
+
+// The reference quantizer: the value of largest magnitude m maps to level 0 (= -8) via d = m / -8;
+// q = min(15, round(x / d + 8)).
+TEST(Quant, QuantizeQ4_0MatchesDefinition) {
+  for (const float sign : {1.0f, -1.0f}) {
+    std::vector<float> x(32);
+    for (int j = 0; j < 32; ++j) x[j] = sign * 0.25f * float(j - 12);  // largest magnitude 4.75 at j = 31
+    Bytes b(18);
+    quantize(DType::Q4_0, x.data(), b.data(), 32);
+    const float d = x[31] / -8;
+    uint16_t d_bits;
+    std::memcpy(&d_bits, b.data(), 2);
+    EXPECT_EQ(d_bits, f32_to_f16(d));
+    for (int e = 0; e < 32; ++e) {
+      const int q = (b[2 + e % 16] >> (4 * (e / 16))) & 15;
+      EXPECT_EQ(q, std::min(15L, std::lround(x[e] / d + 8))) << "element " << e << " sign " << sign;
+    }
+    EXPECT_EQ((b[2 + 15] >> 4) & 15, 0);  // element 31, the extreme
+  }
+}
+
+TEST(Quant, QuantizeZeroBlocks) {
+  const std::vector<float> zeros(64, 0.0f);
+  for (DType type : {DType::Q8_0, DType::Q4_0}) expect_equal(round_trip(type, zeros), zeros);
+}
+
+// Q8_0: rounding to the nearest level costs at most d/2; storing d as f16 changes it by at most
+// d * 2^-11 (relative rounding of binary16), which the level |q| <= 127 multiplies.
+TEST(Quant, RoundTripQ8_0WithinHalfAStep) {
+  const std::vector<float> x = random_values(32 * 64, 3, 2.0f);
+  const std::vector<float> y = round_trip(DType::Q8_0, x);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float d = block_amax(x, i / 32) / 127;
+    EXPECT_LE(std::fabs(y[i] - x[i]), d * (0.5f + 127 * std::ldexp(1.0f, -11)) * 1.0001f) << i;
+  }
+}
+
+// Q4_0: levels are d apart, so rounding costs at most d/2, except on the side opposite the extreme,
+// where levels stop at 7 d: values beyond 7.5 d in magnitude get a bound of a full step. The f16
+// scale adds up to 8 * d * 2^-11 (|q - 8| <= 8).
+TEST(Quant, RoundTripQ4_0WithinHalfAStep) {
+  const std::vector<float> x = random_values(32 * 64, 4, 2.0f);
+  const std::vector<float> y = round_trip(DType::Q4_0, x);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float d = block_amax(x, i / 32) / 8;
+    const bool clamped = std::fabs(x[i]) > 7.5f * d;
+    const float step_error = clamped ? d : 0.5f * d;
+    EXPECT_LE(std::fabs(y[i] - x[i]), (step_error + 8 * d * std::ldexp(1.0f, -11)) * 1.0001f) << i;
+  }
+}
+
+// Round to nearest with p significant bits: relative error at most 2^-p (11 bits for f16, 8 for
+// bf16). Values are kept in the normal range of f16 so that bound holds there.
+TEST(Quant, RoundTripF16AndBf16WithinHalfAnUlp) {
+  std::vector<float> x = random_values(4096, 5, 100.0f);
+  for (float& v : x)
+    if (std::fabs(v) < 1e-3f) v = 1e-3f;
+  for (const auto& [type, bits] : {std::pair{DType::F16, 11}, std::pair{DType::BF16, 8}}) {
+    const std::vector<float> y = round_trip(type, x);
+    for (size_t i = 0; i < x.size(); ++i)
+      EXPECT_LE(std::fabs(y[i] - x[i]), std::fabs(x[i]) * std::ldexp(1.0f, -bits)) << dtype_name(type) << " " << i;
+  }
+  expect_equal(round_trip(DType::F32, x), x);
+}
+
+}  // namespace
+}  // namespace whet

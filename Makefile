@@ -23,10 +23,16 @@ test-venv: setup
 demo: build model
 	@scripts/demo.sh $(BUILD)/whet
 
+# ctest runs the gtest binaries in shards, the Python references and the
+# acceptance runs; tests/test_results.py then lists the slowest tests from the
+# shards' XML and fails a CI run in which any test skipped.
 test: build model test-venv
+	@rm -rf $(BUILD)/test-results
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	@tests/test_results.py $(BUILD)/test-results
 
 bench: build model
+	@cmake --build $(BUILD) -j $(JOBS) --target bench_tokenizer
 	@bench/run_generate.sh $(BUILD)/whet
 
 clean:

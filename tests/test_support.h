@@ -26,6 +26,26 @@ inline std::string default_model_path() {
   std::string dir = cache ? cache : std::string(std::getenv("HOME")) + "/.cache/whet";
   return dir + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
+// Under CI (CI=true) the set-up has run, so a missing model or oracle means the
+// set-up is broken and WHET_REQUIRE_FILE fails the test; elsewhere it skips the
+// test and says what is missing and what makes it.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+inline std::string missing_file(const std::string& path, const std::string& made_by) {
+  return std::filesystem::exists(path) ? "" : path + " is missing (" + made_by + " makes it)";
+}
+#define WHET_REQUIRE_FILE(path, made_by)                                                            \
+  if (const std::string whet_missing = ::whet::test::missing_file(path, made_by); !whet_missing.empty()) { \
+    if (::whet::test::in_ci()) FAIL() << whet_missing << "; CI must have it";                       \
+    GTEST_SKIP() << whet_missing;                                                                     \
+  }
+#define WHET_REQUIRE_DEFAULT_MODEL() WHET_REQUIRE_FILE(::whet::test::default_model_path(), "scripts/fetch_model.sh")
+// The real model's PyPI-derived references, written by make_references.sh when the default model is there.
+#define WHET_REQUIRE_REAL_MODEL_REFERENCE() \
+  WHET_REQUIRE_FILE(::whet::test::testdata_path("smollm2-f32/reference.json"), "tests/python/make_references.sh with the default model")
+
 // A fresh empty folder under the build tree for one test's outputs. The plain and
 // the AddressSanitizer binaries run the same tests at once under ctest, so the
 // latter's folders get their own prefix.

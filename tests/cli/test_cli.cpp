@@ -43,7 +43,7 @@ TEST(Cli, UnknownOptionFails) {
 class RealModel : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(test::default_model_path())) GTEST_SKIP() << "default model not fetched";
+    WHET_REQUIRE_DEFAULT_MODEL();
   }
 };
 

@@ -99,8 +99,7 @@ void expect_check_passes(const std::string& args) {
 }
 
 TEST(CliExport, GgufFilesParseWithPythonGguf) {
-  if (!std::filesystem::exists(test_python()))
-    GTEST_SKIP() << test_python() << " is missing (scripts/setup_test_venv.sh makes it)";
+  WHET_REQUIRE_FILE(test_python(), "scripts/setup_test_venv.sh");
   for (const char* variant : {"gqa_tied", "untied_llama3"}) {
     SCOPED_TRACE(variant);
     const std::string hf = tiny(variant) + "/hf", adapter = tiny(variant) + "/gradients/lora";

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
-#include "io/quant.h"
+#include "kernels/quant.h"
 #include "test_support.h"
 
 namespace whet {
@@ -466,7 +466,7 @@ TEST(GgufHostile, BadAlignment) {
 
 TEST(GgufDefaultModel, OpensAndDequantizes) {
   const std::string path = test::default_model_path();
-  if (!std::ifstream(path)) GTEST_SKIP() << "default model not found at " << path;
+  WHET_REQUIRE_DEFAULT_MODEL();
   const GgufFile g = GgufFile::open(path);
   EXPECT_EQ(g.version, 3u);
   EXPECT_EQ(g.tensors.size(), 272u);

@@ -237,7 +237,7 @@ TEST(Export, EachFormatTakesItsOwnDtypes) {
 // to gguf-py's quantize; tests/python/check_gguf.py checks that).
 TEST(Export, RealModelGgufStaysCloseToReference) {
   const std::string dir = test::testdata_path("smollm2-f32");
-  if (!std::filesystem::exists(dir + "/reference.json")) GTEST_SKIP() << "default model not fetched";
+  WHET_REQUIRE_REAL_MODEL_REFERENCE();
   const LoadedModel hf = load_model(dir);
   const test::Reference ref = test::read_reference(dir);
   struct Bound {

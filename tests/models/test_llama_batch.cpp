@@ -163,7 +163,7 @@ TEST(LlamaBatch, MatchesSequencesRunAloneQuantized) {
 
 // What the server runs: the default model's Q4_1 file held natively, 30 layers.
 TEST(LlamaBatch, MatchesSequencesRunAloneDefaultModel) {
-  if (!std::filesystem::exists(test::default_model_path())) GTEST_SKIP() << "default model not fetched";
+  WHET_REQUIRE_DEFAULT_MODEL();
   const LoadedModel m = load_model(test::default_model_path(), WeightFormat::Native);
   expect_batch_matches_alone("Q4_1", m.model, mixed_sequences(m.model.config.vocab_size), nullptr,
                              kDefaultModelTolerance);

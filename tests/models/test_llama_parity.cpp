@@ -67,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(Models, TinyLlamaParity, testing::ValuesIn(tiny_cases()
 // (oneDNN blocking vs torch) give differences of order 1e-4 on logits of order 10-30.
 TEST(RealModelParity, DefaultModelLogitsMatchPyTorch) {
   const std::string dir = test::testdata_path("smollm2-f32");
-  if (!std::filesystem::exists(dir + "/reference.json")) GTEST_SKIP() << "default model not fetched";
+  WHET_REQUIRE_REAL_MODEL_REFERENCE();
   expect_logits_match(load_model(test::default_model_path()), read_reference(dir), 2e-3f);
 }
 

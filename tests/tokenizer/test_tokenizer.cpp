@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -59,7 +58,7 @@ class DefaultModelTokenizer : public ::testing::Test {
   }
   static void TearDownTestSuite() { tokenizer_.reset(); }
   void SetUp() override {
-    if (!tokenizer_) GTEST_SKIP() << "default model not found: " << test::default_model_path();
+    WHET_REQUIRE_DEFAULT_MODEL();
   }
   static const Tokenizer& tokenizer() { return *tokenizer_; }
 
@@ -148,20 +147,20 @@ TEST_F(DefaultModelTokenizer, HfFilesWrittenAndReadBackTokenizeIdentically) {
   for (const std::string& text : corpus()) EXPECT_EQ(reloaded.encode(text), tokenizer().encode(text)) << text;
 }
 
+// Not under ASan: a megabyte takes long there and checks nothing the corpus tests do not.
 #ifndef WHET_ASAN
-TEST_F(DefaultModelTokenizer, EncodesAMegabyteOfEnglishWellUnderASecond) {
+// A megabyte in one call round-trips (its speed is measured by bench/bench_tokenizer.cpp, not here).
+TEST_F(DefaultModelTokenizer, EncodesAMegabyteOfEnglishAndDecodesItBack) {
   const std::string paragraph =
       "The committee met on Tuesday to discuss the budget for next year. After a long debate, members agreed "
       "that the library would receive 12% more funding, while the sports program's allocation stayed flat. "
       "\"We can't do everything at once,\" said the chair, \"but we've made real progress.\"\n";
   std::string text;
   for (int copy = 0; text.size() < (1 << 20); ++copy) text += std::to_string(copy) + ". " + paragraph;
-  auto start = std::chrono::steady_clock::now();
-  std::vector<int32_t> ids = tokenizer().encode(text);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  RecordProperty("seconds", std::to_string(seconds));
-  std::printf("encoded %zu bytes into %zu tokens in %.3f s\n", text.size(), ids.size(), seconds);
-  EXPECT_LT(seconds, 1.0);
+  const std::vector<int32_t> ids = tokenizer().encode(text);
+  // English BPE gives 3 to 6 bytes per token; a byte-per-token fallback would be a bug.
+  EXPECT_GT(ids.size(), text.size() / 8);
+  EXPECT_LT(ids.size(), text.size() / 3);
   EXPECT_EQ(tokenizer().decode(ids), text);
 }
 #endif

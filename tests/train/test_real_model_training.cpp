@@ -22,7 +22,7 @@ namespace {
 class RealModelTraining : public testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(test::default_model_path())) GTEST_SKIP() << "default model not fetched";
+    WHET_REQUIRE_DEFAULT_MODEL();
   }
 
   static TrainConfig zorblax_config(const std::string& name) {

@@ -33,7 +33,7 @@ void add_convert_command(CLI::App& app) {
       "convert", "Write a model as a Hugging Face directory (from GGUF) or as GGUF (from a Hugging Face directory)");
   auto m = std::make_shared<ModelOptions>();
   auto c = std::make_shared<ConvertOptions>();
-  command->add_option("model", m->path, "GGUF file or Hugging Face model directory")->required();
+  command->add_option("model,--model", m->path, "GGUF file or Hugging Face model directory")->required();
   command->add_option("output", c->output, "Output directory (hf) or .gguf file")->required();
   command->add_option("--to", c->to, "Output format: hf, gguf, or auto (the other one)")
       ->check(CLI::IsMember({"auto", "hf", "gguf"}))

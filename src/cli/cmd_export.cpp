@@ -43,7 +43,7 @@ void add_export_command(CLI::App& app) {
       "The GGUF files carry the tokenizer, the chat template and the end-of-turn and EOS tokens (docs/export.md).");
   auto m = std::make_shared<ModelOptions>();
   auto e = std::make_shared<ExportOptions>();
-  command->add_option("model", m->path, "Base model: GGUF file or Hugging Face model directory")->required();
+  command->add_option("model,--model", m->path, "Base model: GGUF file or Hugging Face model directory")->required();
   command->add_option("output", e->output, "Output .gguf file (gguf, gguf-lora) or directory (hf, peft)")->required();
   m->add_loading_options(*command);
   command->add_option("--adapter", m->adapter,

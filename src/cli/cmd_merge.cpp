@@ -34,7 +34,7 @@ void run_merge(const MergeOptions& o) {
 void add_merge_command(CLI::App& app) {
   auto* command = app.add_subcommand("merge", "Fold a LoRA adapter into its base model and write the merged model");
   auto o = std::make_shared<MergeOptions>();
-  command->add_option("base", o->base, "Base model: GGUF file or Hugging Face model directory")->required();
+  command->add_option("base,--model", o->base, "Base model: GGUF file or Hugging Face model directory")->required();
   command->add_option("adapter", o->adapter, "LoRA adapter trained on the base: PEFT directory or GGUF LoRA file")
       ->required();
   command->add_option("output", o->output, "Output directory (hf) or .gguf file")->required();

@@ -14,7 +14,7 @@
 namespace whet::cli {
 
 void ModelOptions::add_to(CLI::App& command) {
-  command.add_option("model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
+  command.add_option("model,--model", path, "GGUF file or Hugging Face model directory (default: SmolLM2-135M-Instruct)");
   add_loading_options(command);
   command.add_option("--adapter", adapter,
                      "LoRA adapter: a PEFT directory (adapter_config.json, adapter_model.safetensors) or a GGUF "

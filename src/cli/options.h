@@ -16,7 +16,7 @@ struct ModelOptions {
   int threads = 0;      // 0: all cores
   std::string adapter;  // PEFT adapter directory or GGUF LoRA file; empty: none
 
-  // Adds MODEL (positional) plus --weights, --threads and --adapter.
+  // Adds MODEL (positional, or --model as every command takes it) plus --weights, --threads and --adapter.
   void add_to(CLI::App& command);
   // Adds --weights and --threads only, for commands that name models their own way.
   void add_loading_options(CLI::App& command);

@@ -11,16 +11,20 @@
 
 #include <fmt/format.h>
 
+#include "core/utf8.h"
+
 namespace whet {
 
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws whet::Error("[where] message").
+// Throws whet::Error("[where] message"). Messages often quote what a file
+// holds (a key, a tensor name); whatever is not valid UTF-8 is escaped, so a
+// corrupted file cannot put raw bytes on a terminal or into a JSON error body.
 template <typename... Args>
 [[noreturn]] void fail(std::string_view where, fmt::format_string<Args...> format, Args&&... args) {
-  throw Error(fmt::format("[{}] {}", where, fmt::format(format, std::forward<Args>(args)...)));
+  throw Error(printable(fmt::format("[{}] {}", where, fmt::format(format, std::forward<Args>(args)...))));
 }
 
 }  // namespace whet

@@ -15,11 +15,29 @@ using test::run_whet;
 using test::RunResult;
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const char* command : {"", "info", "generate", "chat", "convert", "merge", "bench", "bench generate"}) {
+  for (const char* command : {"", "info", "generate", "chat", "convert", "merge", "export", "train", "predict", "eval",
+                              "serve", "data", "data prepare", "data stats", "data validate", "bench", "bench generate",
+                              "bench batch", "bench train"}) {
     const RunResult r = run_whet(std::string(command) + " --help");
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
   }
+}
+
+// The same flag for the same thing: every command that takes a model takes
+// --model (some also take it as their first positional argument).
+TEST(Cli, EveryModelCommandTakesDashDashModel) {
+  for (const char* command : {"info", "generate", "chat", "convert", "merge", "export", "train", "predict", "eval",
+                              "serve", "data stats", "bench generate", "bench batch", "bench train"}) {
+    const RunResult r = run_whet(std::string(command) + " --help");
+    EXPECT_NE(r.out.find("--model"), std::string::npos) << command << "\n" << r.out;
+  }
+  const std::string model = test::tiny_model("gqa_tied/hf");
+  const RunResult positional = run_whet("info " + model);
+  const RunResult named = run_whet("info --model " + model);
+  ASSERT_EQ(positional.exit_code, 0) << positional.err;
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  EXPECT_EQ(named.out, positional.out);
 }
 
 TEST(Cli, MissingModelIsAClearError) {

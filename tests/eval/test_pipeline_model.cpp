@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../prepare/pipeline_test_support.h"
+#include "prepare/pipeline_test_support.h"
 #include "data/dataset.h"
 #include "prepare/pipeline.h"
 #include "data/tokenize_example.h"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "io/gguf.h"
 #include "kernels/quant.h"
 #include "test_support.h"
@@ -437,6 +438,24 @@ TEST(GgufHostile, DuplicateKeys) {
   b.key("general.name", GgufType::UINT32).put(uint32_t(1));
   b.key("general.name", GgufType::UINT32).put(uint32_t(2));
   expect_rejected(b, {"duplicate metadata key 'general.name'"});
+}
+
+// A corrupted name is quoted in the message, but as printable text: the bytes
+// that are not UTF-8 and the terminal escape become \xNN, so stderr stays text.
+TEST(GgufHostile, CorruptNamesAreEscapedInTheMessage) {
+  Bytes b = header(2, 0);
+  b.tensor("w\xff\x1b[2J", {4}, kF32, 0).tensor("w\xff\x1b[2J", {4}, kF32, 32).pad().zeros(64);
+  const std::string path = scratch() + "/corrupt_name.gguf";
+  write_bytes(path, b.s);
+  try {
+    GgufFile::open(path);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("duplicate tensor name 'w\\xff\\x1b[2J'"), std::string::npos) << message;
+    EXPECT_FALSE(invalid_utf8_at(message)) << message;
+    EXPECT_EQ(message.find('\x1b'), std::string::npos) << message;
+  }
 }
 
 TEST(GgufHostile, BadValueTypes) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -39,6 +40,20 @@ inline RunResult run_whet_command(const std::string& command_line) {
 // `args` go through the shell, so they may carry quotes and redirections.
 inline RunResult run_whet(const std::string& args) { return run_whet_command(whet_path() + " " + args); }
 
+// The Python of the test virtualenv that scripts/setup_test_venv.sh makes (`make test` runs it).
+inline std::string test_python() {
+  const char* cache = std::getenv("WHET_CACHE");
+  return (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") + "/venv-test/bin/python";
+}
+
+// In CI (CI=true) nothing may pass by not running, so a missing outside oracle
+// (a Python package, a model file) fails the test; elsewhere the test skips and
+// says what is missing and how to get it.
+inline bool in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
 // A tiny test model's folder, e.g. tiny_model("gqa_tied") + "/hf".
 inline std::string tiny_model(const std::string& variant) { return testdata_path("tiny/" + variant); }
 
@@ -54,3 +69,12 @@ inline std::string greedy_cli_answer(const std::string& model_and_options) {
 }
 
 }  // namespace whet::test
+
+// Use in a test body: skips (or fails in CI) unless `present`, naming `what` is missing.
+#define WHET_REQUIRE_ORACLE(present, what)                                    \
+  do {                                                                        \
+    if (!(present)) {                                                         \
+      if (::whet::test::in_ci()) FAIL() << (what) << " is missing (CI=true)"; \
+      GTEST_SKIP() << (what) << " is missing";                                \
+    }                                                                         \
+  } while (0)

@@ -17,8 +17,11 @@ build: setup
 model: setup
 	@scripts/fetch_model.sh
 
+# The tests' outside oracles, cached under ~/.cache/whet: Python packages, and
+# llama.cpp (compiled by pip once per version and build flags: minutes on 2 cores).
 test-venv: setup
 	@scripts/setup_test_venv.sh
+	@scripts/setup_llamacpp_venv.sh >/dev/null
 
 demo: build model
 	@scripts/demo.sh $(BUILD)/whet

@@ -16,7 +16,7 @@ Differences from Whet's numbers that are inherent, not chosen:
 llama.cpp's worker threads spin at every op's barrier, so when other processes keep
 the cores busy, --threads 2 can run many times slower than --threads 1 (seen: 0.8 vs
 42 decode tokens/s beside a compile). Only numbers from an idle machine compare.
-Run it with bench/setup_llamacpp_peer.sh's virtualenv (bench/run_generate.sh does).
+Run it with scripts/setup_llamacpp_venv.sh's virtualenv (bench/run_generate.sh does).
 """
 import argparse
 import json
@@ -51,7 +51,7 @@ def main():
         import numpy as np
         import llama_cpp
     except ImportError as e:
-        sys.exit(f"peer_generate: {e}; run it with the python of the venv bench/setup_llamacpp_peer.sh prints")
+        sys.exit(f"peer_generate: {e}; run it with the python of the venv scripts/setup_llamacpp_venv.sh prints")
 
     n_ctx = args.prompt_tokens + args.gen_tokens + 8
     try:

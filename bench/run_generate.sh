@@ -3,7 +3,7 @@
 # tokens/s, MFU and peak RSS, for every way Whet can hold the weights. Each
 # representation runs in its own process so that peak RSS is its own.
 # Then the same measurement by llama.cpp (bench/peer_generate.py) on the same GGUF,
-# when bench/setup_llamacpp_peer.sh can provide it; Whet's rows stand without it.
+# when scripts/setup_llamacpp_venv.sh can provide it; Whet's rows stand without it.
 set -euo pipefail
 whet="${1:-build/whet}"
 shift || true
@@ -37,8 +37,8 @@ if [ ! -f "$model" ]; then
   exit 0
 fi
 
-if ! venv="$(bash "$(dirname "$0")/setup_llamacpp_peer.sh" | tail -n 1)"; then
-  echo "llama.cpp peer unavailable: bench/setup_llamacpp_peer.sh failed (see above); Whet's rows stand alone"
+if ! venv="$(bash "$(dirname "$0")/../scripts/setup_llamacpp_venv.sh" | tail -n 1)"; then
+  echo "llama.cpp peer unavailable: scripts/setup_llamacpp_venv.sh failed (see above); Whet's rows stand alone"
   exit 0
 fi
 "$venv/bin/python" "$(dirname "$0")/peer_generate.py" "$model" --threads "$threads" "${peer_args[@]}"

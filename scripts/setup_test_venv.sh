@@ -1,18 +1,38 @@
 #!/usr/bin/env bash
-# The Python packages the tests use as outside oracles, in a virtualenv cached
-# outside the repo: the official `openai` client (drives `whet serve`) and
-# `gguf` (parses exported GGUF files). Debian's python3 with its site packages
-# (torch, numpy) underneath, so nothing large is fetched from PyPI.
-# Prints nothing when the virtualenv is already complete.
+# The Python packages the tests and benchmarks use as outside oracles and peers,
+# in one virtualenv cached outside the repo: the official `openai` client (drives
+# `whet serve`), `gguf` (parses exported GGUF files), and transformers + PEFT
+# (load the adapters Whet writes; the training benchmark's peer). Debian's python3
+# with its site packages (torch, numpy) underneath, so nothing large is fetched
+# from PyPI: PyPI's x86_64 torch wheels are CUDA builds whose libtorch_cpu.so
+# links libcudart (several GB of nvidia-* wheels to import), while Debian's
+# python3-torch 1.13 is a real CPU build.
+# transformers, PEFT and accelerate must still support torch 1.13, and pip must
+# not try to "upgrade" the system torch (1.13.0a0 fails peft's torch>=1.13.0),
+# so those three go in with --no-deps and their torch-free dependencies are
+# listed beside them. Versions checked to import, train (LoRA and full, fp32 and
+# bf16 autocast) and load Whet's adapters on torch 1.13.
+# Prints nothing when the virtualenv is already complete; the stamp holds both
+# requirement lists, so changing either rebuilds it.
 set -euo pipefail
 venv="${WHET_CACHE:-$HOME/.cache/whet}/venv-test"
-requirements=("openai==2.8.0" "gguf==0.17.1")
+requirements=("openai==2.8.0" "gguf==0.17.1" "huggingface-hub>=0.23.2,<1.0" "tokenizers>=0.20,<0.21"
+  "safetensors>=0.4.1" regex tqdm packaging pyyaml psutil requests)
+without_deps=("transformers==4.46.3" "peft==0.13.2" "accelerate==1.0.1")
 stamp="$venv/.whet-requirements"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${requirements[*]}" ]; then
+want="${requirements[*]} --no-deps ${without_deps[*]}"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-echo "setup_test_venv: creating $venv (${requirements[*]})"
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "setup_test_venv: Debian's python3-torch is missing; run scripts/setup.sh first" >&2
+  exit 1
+fi
+echo "setup_test_venv: creating $venv ($want)"
 rm -rf "$venv"
 /usr/bin/python3 -m venv --system-site-packages "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
-echo "${requirements[*]}" >"$stamp"
+pip=("$venv/bin/pip" install --quiet --disable-pip-version-check)
+"${pip[@]}" "${requirements[@]}"
+"${pip[@]}" --no-deps "${without_deps[@]}"
+"$venv/bin/python" -c 'import openai, gguf, torch, transformers, peft'
+echo "$want" >"$stamp"

@@ -36,11 +36,14 @@ inline bool in_ci() {
 inline std::string missing_file(const std::string& path, const std::string& made_by) {
   return std::filesystem::exists(path) ? "" : path + " is missing (" + made_by + " makes it)";
 }
-#define WHET_REQUIRE_FILE(path, made_by)                                                            \
-  if (const std::string whet_missing = ::whet::test::missing_file(path, made_by); !whet_missing.empty()) { \
-    if (::whet::test::in_ci()) FAIL() << whet_missing << "; CI must have it";                       \
-    GTEST_SKIP() << whet_missing;                                                                     \
+// Use in a test body or SetUp: unless `present`, skips (or fails under CI) saying `missing`.
+#define WHET_REQUIRE(present, missing)                                      \
+  if (!(present)) {                                                         \
+    if (::whet::test::in_ci()) FAIL() << (missing) << "; CI must have it";  \
+    GTEST_SKIP() << (missing);                                              \
   }
+#define WHET_REQUIRE_FILE(path, made_by) \
+  WHET_REQUIRE(::whet::test::missing_file(path, made_by).empty(), ::whet::test::missing_file(path, made_by))
 #define WHET_REQUIRE_DEFAULT_MODEL() WHET_REQUIRE_FILE(::whet::test::default_model_path(), "scripts/fetch_model.sh")
 // The real model's PyPI-derived references, written by make_references.sh when the default model is there.
 #define WHET_REQUIRE_REAL_MODEL_REFERENCE() \

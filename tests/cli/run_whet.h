@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -38,6 +39,12 @@ inline RunResult run_whet_command(const std::string& command_line) {
 
 // `args` go through the shell, so they may carry quotes and redirections.
 inline RunResult run_whet(const std::string& args) { return run_whet_command(whet_path() + " " + args); }
+
+// The Python of the test virtualenv that scripts/setup_test_venv.sh makes (`make test` runs it).
+inline std::string test_python() {
+  const char* cache = std::getenv("WHET_CACHE");
+  return (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") + "/venv-test/bin/python";
+}
 
 // A tiny test model's folder, e.g. tiny_model("gqa_tied") + "/hf".
 inline std::string tiny_model(const std::string& variant) { return testdata_path("tiny/" + variant); }

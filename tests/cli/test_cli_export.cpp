@@ -4,7 +4,6 @@
 // (llama.cpp's own reader) as tests/python/check_gguf.py requires.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -85,21 +84,15 @@ TEST(CliExport, MistakesAreClearErrors) {
   EXPECT_NE(run_whet("export " + base + " " + out + "/out --to onnx").exit_code, 0);
 }
 
-// The virtualenv that scripts/setup_test_venv.sh makes (`make test` runs it).
-std::string test_python() {
-  const char* cache = std::getenv("WHET_CACHE");
-  return (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") + "/venv-test/bin/python";
-}
-
 void expect_check_passes(const std::string& args) {
   const RunResult r =
-      test::run_whet_command(test_python() + " " + test::source_path("tests/python/check_gguf.py") + " " + args);
+      test::run_whet_command(test::test_python() + " " + test::source_path("tests/python/check_gguf.py") + " " + args);
   EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.out << r.err;
   EXPECT_NE(r.out.find(": ok"), std::string::npos) << r.out;
 }
 
 TEST(CliExport, GgufFilesParseWithPythonGguf) {
-  WHET_REQUIRE_FILE(test_python(), "scripts/setup_test_venv.sh");
+  WHET_REQUIRE_FILE(test::test_python(), "scripts/setup_test_venv.sh");
   for (const char* variant : {"gqa_tied", "untied_llama3"}) {
     SCOPED_TRACE(variant);
     const std::string hf = tiny(variant) + "/hf", adapter = tiny(variant) + "/gradients/lora";

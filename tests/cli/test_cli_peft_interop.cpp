@@ -1,0 +1,92 @@
+// A LoRA adapter trained and written by `whet train` loads in Hugging Face PEFT
+// (PeftModel.from_pretrained on the folder as written) and computes there what
+// it computes in Whet: tests/python/check_peft_adapter.py compares PEFT's
+// logits, unmerged and after merge_and_unload, with Whet's own forward pass of
+// the same adapter on the same tokens.
+//
+// Tolerance 1e-4: both sides run the same fp32 weights in fp32, so they differ
+// only by summation order (about 1e-6 on these logits of magnitude 1-5, as the
+// PyTorch parity tests measure). A wrong layout (A and B swapped or transposed,
+// a wrong scale, q/k rows permuted, a module PEFT does not map) moves the logits
+// by the adapter's whole effect, which the script requires to be 100x the tolerance.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/run_whet.h"
+#include "models/lora_peft.h"
+#include "models/model_loader.h"
+#include "test_support.h"
+
+namespace whet {
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+// Eight chat examples: enough steps at a high learning rate for the adapter's B
+// (zero at the start) to move the logits well past the tolerance.
+std::string write_chat_data(const std::string& dir) {
+  const std::string path = dir + "/train.jsonl";
+  std::ofstream out(path);
+  for (int i = 0; i < 8; ++i)
+    out << R"({"messages": [{"role": "user", "content": "where is the tin )" << i
+        << R"("}, {"role": "assistant", "content": "the tin is in the sea"}]})" << "\n";
+  return path;
+}
+
+// Whet's logits for every position of the variant's reference sequences, with
+// the adapter read back from the folder that PEFT will read, written as
+// tests/python's reference.json + logits.bin.
+void write_whet_logits(const std::string& variant_dir, const std::string& adapter, const std::string& out) {
+  const LoadedModel loaded = load_model(variant_dir + "/hf");
+  const LlamaLora lora = load_peft_adapter(adapter, loaded.model.config);
+  const nlohmann::json reference = nlohmann::json::parse(std::ifstream(variant_dir + "/reference.json"));
+  std::ofstream bin(out + "/logits.bin", std::ios::binary);
+  std::vector<float> logits;
+  for (const auto& s : reference.at("sequences")) {
+    const std::vector<int32_t> tokens = s.get<std::vector<int32_t>>();
+    KvCache cache(loaded.model.config, int64_t(tokens.size()));
+    llama_forward(loaded.model, cache, tokens, logits, /*all_logits=*/true, &lora);
+    bin.write(reinterpret_cast<const char*>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
+  }
+  std::ofstream(out + "/reference.json")
+      << nlohmann::json{{"sequences", reference.at("sequences")}, {"vocab_size", loaded.model.config.vocab_size}};
+}
+
+TEST(PeftInterop, WhetTrainedAdapterGivesWhetsLogitsInPeft) {
+  const std::string python = test::test_python();
+  WHET_REQUIRE(test::run_whet_command(python + " -c 'import peft, transformers'").exit_code == 0,
+               "transformers + peft in " + python + " (scripts/setup_test_venv.sh installs them) are missing");
+  // Plain LoRA on four projections of a GQA model with tied embeddings; rsLoRA on
+  // all seven of a multi-query model whose head_dim is not hidden / heads.
+  struct Case {
+    std::string variant, options;
+  };
+  for (const Case& c : {Case{"gqa_tied", "--set lora_r=4 --set lora_alpha=12"},
+                        Case{"untied_llama3", "--set lora_r=8 --set lora_alpha=4 --set use_rslora=true "
+                                              "--set lora_target_modules=all-linear"}}) {
+    SCOPED_TRACE(c.variant);
+    const std::string dir = test::scratch_dir("peft_interop_" + c.variant);
+    const std::string variant_dir = test::tiny_model(c.variant);
+    const test::RunResult trained =
+        test::run_whet("train --model " + variant_dir + "/hf --data " + write_chat_data(dir) +
+                       " --method lora --epochs 1 --lr 0.02 --output " + dir + "/run " + c.options +
+                       " --set sample_packing=false --set lora_dropout=0");
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+    const std::string adapter = dir + "/run/adapter";
+    std::filesystem::create_directories(dir + "/whet");
+    write_whet_logits(variant_dir, adapter, dir + "/whet");
+
+    const test::RunResult check = test::run_whet_command(
+        python + " " + test::source_path("tests/python/check_peft_adapter.py") + " --base " + variant_dir +
+        "/hf --adapter " + adapter + " --whet " + dir + "/whet --tolerance " + std::to_string(kTolerance));
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    EXPECT_NE(check.out.find("peft adapter: ok"), std::string::npos) << check.out << check.err;
+    std::printf("%s: %s", c.variant.c_str(), check.out.c_str());
+  }
+}
+
+}  // namespace
+}  // namespace whet

@@ -174,8 +174,9 @@ struct TableNames {
 
   // "unknown key 'dedup.treshold'; did you mean 'dedup.threshold'?"
   std::string unknown_key_message(std::string_view name, std::string_view prefix) const;
-  // The index of `name` among names; whet::Error at the key (unknown, duplicate or not plain) otherwise.
-  // Calls each(index, value) for every entry of the mapping `in`.
+  // Calls each(index of the key among names, its value) for every entry of the
+  // mapping `in`; whet::Error at the key's line for one that is unknown,
+  // repeated or not a plain name, and at the value for one that is no mapping.
   void walk(const Input& in, const std::function<void(std::size_t, const Input&)>& each) const;
 };
 
@@ -235,12 +236,14 @@ void read_override(S& out, const Table<S>& table, std::string_view item, Origins
   table.keys[index].field.read(out, in, origins);
 }
 
-// Every key's value as YAML, one "name: value" line each, under "# group" headings.
+// Every key's value as YAML, one "name: value" line each, under "# group"
+// headings: for flat tables (a section has no one-line value).
 template <typename S>
 std::string dump(const S& config, const Table<S>& table) {
   std::string out;
   std::string_view group;
   for (const Key<S>& key : table.keys) {
+    WHET_ASSERT(key.field.yaml);
     if (key.group != group) {
       group = key.group;
       out += fmt::format("\n# {}\n", group);

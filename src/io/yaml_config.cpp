@@ -261,9 +261,9 @@ std::vector<std::string> read_strings(const Input& in, const Strings& strings) {
   auto add = [&](const YAML::Node& item) {
     const std::string& text = in.scalar(item, one);
     if (text.empty()) in.reject(item, one);
-    if (!strings.allowed.empty() && std::find(strings.allowed.begin(), strings.allowed.end(), text) == strings.allowed.end()) {
-      in.reject(item, one, did_you_mean(text, strings.allowed));
-    }
+    const bool allowed = strings.allowed.empty() ||
+                         std::find(strings.allowed.begin(), strings.allowed.end(), text) != strings.allowed.end();
+    if (!allowed) in.reject(item, one, did_you_mean(text, strings.allowed));
     out.push_back(text);
   };
   if (in.node.IsScalar()) {

@@ -18,8 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::string_view kFormatNames[kDataFormatCount] = {"auto", "text", "completion", "chat", "alpaca"};
-
 DataFormat detect(const json& object, const std::string& where) {
   if (json_member(object, "messages")) return DataFormat::Chat;
   if (json_member(object, "instruction")) return DataFormat::Alpaca;
@@ -64,12 +62,12 @@ void read_alpaca(const json& object, Example& example, const std::string& where)
 
 }  // namespace
 
-std::string_view data_format_name(DataFormat format) { return kFormatNames[size_t(format)]; }
+std::string_view data_format_name(DataFormat format) { return kDataFormatNames[size_t(format)]; }
 
 DataFormat parse_data_format(std::string_view name) {
   for (size_t i = 0; i < kDataFormatCount; ++i)
-    if (kFormatNames[i] == name) return DataFormat(i);
-  fail("data", "unknown format '{}' (known: {})", name, fmt::join(kFormatNames, ", "));
+    if (kDataFormatNames[i] == name) return DataFormat(i);
+  fail("data", "unknown format '{}' (known: {})", name, fmt::join(kDataFormatNames, ", "));
 }
 
 std::string label_continuation(std::string_view prompt, std::string_view label) {

@@ -20,6 +20,8 @@ enum class DataFormat {
   Alpaca,      // {"instruction", "input"?, "output"}: one user turn and one assistant turn
 };
 constexpr size_t kDataFormatCount = 5;
+// Indexed by DataFormat: the names configs and data files use.
+inline constexpr std::string_view kDataFormatNames[kDataFormatCount] = {"auto", "text", "completion", "chat", "alpaca"};
 
 std::string_view data_format_name(DataFormat format);
 // "auto", "text", "completion", "chat", "alpaca"; throws whet::Error for anything else.

@@ -1,259 +1,302 @@
-// The pipeline config has nested sections, so instead of one flat key table
-// (as train_config.cpp has) each section is read through a YamlSection that
-// remembers which keys were asked for: whatever is left over is unknown, and
-// is reported at its line with the nearest known key.
+// The pipeline config through the shared YAML reader (io/yaml_config): a
+// table of keys per section, sources and PII patterns as lists of sections.
+// Checks within a section run when it is read (its table's finish); checks
+// across sections run once the whole file is in.
 #include "prepare/pipeline_config.h"
-
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
-#include <cmath>
+#include <climits>
+#include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
-#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "io/yaml_config.h"
 
 namespace whet {
 namespace {
 
-constexpr size_t kMaxConfigBytes = size_t(1) << 20;
+using yaml::boolean;
+using yaml::choice;
+using yaml::integer;
+using yaml::real;
+using yaml::section;
+using yaml::section_list;
+using yaml::strings;
+using yaml::text;
+
 constexpr std::string_view kSourceTypes[] = {"jsonl", "csv", "tsv", "text", "markdown"};
 constexpr std::string_view kEncodings[] = {"utf-8", "latin-1", "utf-8-or-latin-1"};
 constexpr std::string_view kSourceRoles[] = {"train", "unlabelled", "documents"};
+constexpr std::string_view kUnits[] = {"file", "paragraph"};  // indexed by SourceConfig::paragraphs
 constexpr std::string_view kPiiTypes[] = {"email", "phone", "iban", "credit_card", "ip_address"};
+constexpr std::string_view kUnicodeForms[] = {"nfc", "nfkc", "none"};
+constexpr std::string_view kPiiModes[] = {"redact", "drop", "off"};
+constexpr std::string_view kNearModes[] = {"drop", "group", "off"};
+constexpr std::string_view kKeepRules[] = {"first", "longest"};
+constexpr std::string_view kLeakActions[] = {"report", "drop"};
+constexpr std::string_view kPairFormats[] = {"completion", "chat"};
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
+constexpr yaml::Real kShare{0, false, 1, false};  // a probability or a fraction: [0, 1]
+constexpr yaml::Real kTemperature{0, false, 2, false};
+
+// --- Sources ---
+
+// CSV/TSV columns: a training field (or the label field) -> a header name.
+std::map<std::string, std::string> read_columns(const yaml::Input& in) {
+  std::map<std::string, std::string> out;
+  if (in.node.IsNull()) return out;
+  if (!in.node.IsMap()) in.reject(in.node, "a mapping of field: column");
+  for (const auto& entry : in.node) {
+    if (!entry.first.IsScalar() || !entry.second.IsScalar()) in.reject(entry.first, "field: column lines");
+    out[entry.first.Scalar()] = entry.second.Scalar();
   }
-  return row[b.size()];
-}
-
-std::string shown(const YAML::Node& node) {
-  if (node.IsSequence()) return "a list";
-  if (node.IsMap()) return "a mapping";
-  if (!node.IsScalar()) return "nothing";
-  const std::string& s = node.Scalar();
-  return "'" + (s.size() > 60 ? s.substr(0, 60) + "..." : s) + "'";
-}
-
-template <typename Names>
-std::string joined(const Names& names) {
-  std::string out;
-  for (std::string_view n : names) out += (out.empty() ? "" : ", ") + std::string(n);
   return out;
 }
 
-// One YAML mapping of the config. Getters take the default for absent keys.
-class YamlSection {
- public:
-  YamlSection(const YAML::Node& node, std::string file, std::string prefix)
-      : node_(node), file_(std::move(file)), prefix_(std::move(prefix)) {
-    if (!node_.IsMap()) fail(where(node_), "{}: expected key: value lines, got {}", context(), shown(node_));
-  }
-
-  std::string where(const YAML::Node& node) const {
-    return node.Mark().is_null() ? file_ : fmt::format("{}:{}", file_, node.Mark().line + 1);
-  }
-
-  bool has(const char* key) {
-    asked_.insert(key);
-    const YAML::Node v = get(key);
-    return v && !v.IsNull();
-  }
-
-  std::string text(const char* key, std::string fallback) {
-    if (!has(key)) return fallback;
-    return scalar(key, "a string");
-  }
-
-  template <typename Names>
-  std::string choice(const char* key, std::string fallback, const Names& allowed) {
-    std::string value = text(key, std::move(fallback));
-    if (std::find(std::begin(allowed), std::end(allowed), value) == std::end(allowed))
-      reject(key, "one of " + joined(allowed));
-    return value;
-  }
-
-  // A number (T double) or an integer (T int64_t) in [min, max].
-  template <typename T>
-  T in_range(const char* key, T fallback, T min, T max) {
-    if (!has(key)) return fallback;
-    const std::string expected =
-        fmt::format("{} in [{}, {}]", std::is_integral_v<T> ? "an integer" : "a number", min, max);
-    const std::string s = scalar(key, expected);
-    T v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || !(v >= min && v <= max)) reject(key, expected);
-    return v;
-  }
-  double number(const char* key, double fallback, double min, double max) { return in_range(key, fallback, min, max); }
-  int64_t integer(const char* key, int64_t fallback, int64_t min, int64_t max) {
-    return in_range(key, fallback, min, max);
-  }
-
-  bool flag(const char* key, bool fallback) {
-    if (!has(key)) return fallback;
-    const std::string s = scalar(key, "true or false");
-    if (s == "true" || s == "yes" || s == "on") return true;
-    if (s == "false" || s == "no" || s == "off") return false;
-    reject(key, "true or false");
-  }
-
-  // A string or a list of strings.
-  std::vector<std::string> strings(const char* key) {
-    if (!has(key)) return {};
-    const YAML::Node v = get(key);
-    if (v.IsScalar()) return {v.Scalar()};
-    if (!v.IsSequence()) reject(key, "a string or a list of strings");
-    std::vector<std::string> out;
-    for (const YAML::Node& item : v) {
-      if (!item.IsScalar()) fail(where(item), "{}: expected a list of strings, got {}", name(key), shown(item));
-      out.push_back(item.Scalar());
-    }
-    return out;
-  }
-
-  // Each entry of a list of mappings.
-  std::vector<YamlSection> list(const char* key) {
-    if (!has(key)) return {};
-    const YAML::Node v = get(key);
-    if (!v.IsSequence()) reject(key, "a list");
-    std::vector<YamlSection> out;
-    for (size_t i = 0; i < v.size(); ++i) out.emplace_back(v[i], file_, fmt::format("{}[{}].", name(key), i));
-    return out;
-  }
-
-  // A nested mapping; absent reads as empty, so its defaults apply.
-  YamlSection section(const char* key) {
-    if (!has(key)) return YamlSection(YAML::Node(YAML::NodeType::Map), file_, name(key) + ".");
-    return YamlSection(get(key), file_, name(key) + ".");
-  }
-
-  // A mapping of free names to strings (CSV columns).
-  std::map<std::string, std::string> string_map(const char* key) {
-    std::map<std::string, std::string> out;
-    if (!has(key)) return out;
-    const YAML::Node v = get(key);
-    if (!v.IsMap()) reject(key, "a mapping");
-    for (const auto& entry : v) {
-      if (!entry.first.IsScalar() || !entry.second.IsScalar())
-        fail(where(entry.first), "{}: expected name: value lines", name(key));
-      out[entry.first.Scalar()] = entry.second.Scalar();
-    }
-    return out;
-  }
-
-  // Every key of the mapping must have been asked for by now, and said once:
-  // YAML readers keep one of two values silently.
-  void reject_unknown() const {
-    std::map<std::string, int> lines;
-    for (const auto& entry : node_) {
-      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
-      const auto [first, inserted] = lines.emplace(key, entry.first.Mark().line + 1);
-      if (!inserted) fail(where(entry.first), "duplicate key '{}{}' (first on line {})", prefix_, key, first->second);
-      if (asked_.count(key)) continue;
-      std::string_view best;
-      size_t best_distance = std::clamp<size_t>(key.size() / 3, 1, 3) + 1;
-      for (const std::string& known : asked_) {
-        const size_t d = key.size() > 64 ? best_distance : edit_distance(key, known);
-        if (d < best_distance) best_distance = d, best = known;
-      }
-      fail(where(entry.first), "unknown key '{}{}'{}", prefix_, key.substr(0, 64),
-           best.empty() ? fmt::format(" (known here: {})", joined(asked_)) : fmt::format("; did you mean '{}'?", best));
-    }
-  }
-
-  std::string name(const char* key) const { return prefix_ + key; }
-  [[noreturn]] void reject(const char* key, std::string_view expected) const {
-    const YAML::Node value = get(key);
-    if (!value) fail(where(node_), "{}: expected {}, but it is not set", name(key), expected);
-    fail(where(value), "{}: expected {}, got {}", name(key), expected, shown(value));
-  }
-
- private:
-  std::string context() const { return prefix_.empty() ? "config" : prefix_.substr(0, prefix_.size() - 1); }
-  // Through a const node: yaml-cpp's non-const operator[] would add the key.
-  YAML::Node get(const char* key) const { return static_cast<const YAML::Node&>(node_)[key]; }
-  std::string scalar(const char* key, std::string_view expected) const {
-    const YAML::Node v = get(key);
-    if (!v.IsScalar()) reject(key, expected);
-    return v.Scalar();
-  }
-
-  YAML::Node node_;
-  std::string file_, prefix_;
-  std::set<std::string> asked_;
-};
-
-template <typename Names>
-size_t index_of(const Names& names, const std::string& value) {
-  return size_t(std::find(std::begin(names), std::end(names), value) - std::begin(names));
+yaml::Field<SourceConfig> columns() {
+  return {yaml::Custom{"mapping of field: column"},
+          [](SourceConfig& s, const yaml::Input& in, yaml::Origins&) { s.columns = read_columns(in); },
+          {},
+          [](const SourceConfig& s) { return nlohmann::ordered_json(s.columns); }};
 }
 
-SourceConfig read_source(YamlSection& s) {
-  SourceConfig source;
-  source.path = s.text("path", "");
-  if (source.path.empty()) s.reject("path", "a file or folder");
-  const std::string default_type(kSourceTypes[size_t(source_type_from_extension(source.path))]);
-  source.type = SourceType(index_of(kSourceTypes, s.choice("type", default_type, kSourceTypes)));
-  source.format = parse_data_format(s.choice("format", "auto", std::vector<std::string_view>{"auto", "text", "completion", "chat", "alpaca"}));
-  source.columns = s.string_map("columns");
-  source.encoding = Encoding(index_of(kEncodings, s.choice("encoding", "utf-8", kEncodings)));
-  source.paragraphs = s.choice("unit", "file", std::vector<std::string_view>{"file", "paragraph"}) == "paragraph";
-  source.weight = s.number("weight", 1, 0, 1000);
-  if (source.weight == 0) s.reject("weight", "a positive number");
-  source.role = SourceRole(index_of(kSourceRoles, s.choice("role", "train", kSourceRoles)));
+// The type comes from the extension unless given; roles and columns must suit the type.
+void finish_source(SourceConfig& source, const yaml::Scope& s) {
+  if (!s.has("type")) source.type = source_type_from_extension(source.path);
   const bool prose = source.type == SourceType::Text || source.type == SourceType::Markdown;
   if (source.role == SourceRole::Documents && !prose) s.reject("role", "documents only for text and markdown sources");
-  if (source.role == SourceRole::Unlabelled && (prose || source.format == DataFormat::Text))
+  if (source.role == SourceRole::Unlabelled && (prose || source.format == DataFormat::Text)) {
     s.reject("role", "unlabelled only for jsonl, csv and tsv sources of prompts (not format: text)");
+  }
   const bool tabular = source.type == SourceType::Csv || source.type == SourceType::Tsv;
   if (tabular && source.columns.empty()) s.reject("columns", "a mapping of training fields to columns for csv/tsv");
   if (!tabular && !source.columns.empty()) s.reject("columns", "nothing: columns are for csv and tsv sources");
-  return source;
 }
 
-// The model a stage calls: `model`, `adapter` (and `classifier` where a head may decide).
-ModelRef read_model_ref(YamlSection& s, bool classifier) {
-  ModelRef ref;
-  ref.path = s.text("model", "");
-  ref.adapter = s.text("adapter", "");
-  if (classifier) ref.classifier = s.text("classifier", "");
-  return ref;
+using Src = SourceConfig;
+const yaml::Table<Src> kSource(
+    {
+        {"path", text(&Src::path), "a file; a folder for text and markdown", {}, true},
+        {"type", choice(&Src::type, kSourceTypes), "how to read it (default: from the extension)"},
+        {"format", choice(&Src::format, kDataFormatNames), "JSONL format, as data_format in the training config"},
+        {"columns", columns(), "CSV/TSV: training field or label field -> header name"},
+        {"encoding", choice(&Src::encoding, kEncodings), "how bytes that are not UTF-8 are read"},
+        {"unit", choice(&Src::paragraphs, kUnits), "text/markdown: a record per file or per paragraph"},
+        {"weight", real(&Src::weight, {0, true, 1000, false}), "copies of each record in the training split"},
+        {"role", choice(&Src::role, kSourceRoles), "training records, prompts to pseudo-label, or documents"},
+    },
+    {}, finish_source);
+
+// --- Stages ---
+
+const yaml::Table<NormalizeConfig> kNormalize({
+    {"unicode", choice(&NormalizeConfig::unicode, kUnicodeForms), "Unicode normal form"},
+    {"whitespace", boolean(&NormalizeConfig::whitespace), "collapse spaces, trim lines, one blank line at most"},
+    {"control", boolean(&NormalizeConfig::control), "remove control characters but tab and newline"},
+    {"strip_html", boolean(&NormalizeConfig::strip_html), "remove tags, decode entities"},
+    {"lowercase_labels", boolean(&NormalizeConfig::lowercase_labels), "lower-case labels"},
+});
+
+void finish_filter(FilterConfig& f, const yaml::Scope& s) {
+  if (f.max_tokens && f.max_tokens < f.min_tokens) s.reject("max_tokens", "at least min_tokens");
 }
 
-// The section's own keys followed by its model's, as the YAML has them.
-nlohmann::ordered_json with_model_ref(nlohmann::ordered_json section, const ModelRef& ref, bool classifier) {
-  section["model"] = ref.path;
-  section["adapter"] = ref.adapter;
-  if (classifier) section["classifier"] = ref.classifier;
-  return section;
-}
+const yaml::Table<FilterConfig> kFilter(
+    {
+        {"min_tokens", integer(&FilterConfig::min_tokens, {0, INT32_MAX}), "fewest tokens; needs model; 0: off"},
+        {"max_tokens", integer(&FilterConfig::max_tokens, {0, INT32_MAX}), "most tokens; needs model; 0: off"},
+        {"min_chars", integer(&FilterConfig::min_chars, {0, INT32_MAX}), "fewest visible characters per field"},
+        {"max_repetition", real(&FilterConfig::max_repetition, kShare), "largest share of repeated trigrams"},
+        {"max_symbol_ratio", real(&FilterConfig::max_symbol_ratio, kShare), "largest share of symbols"},
+        {"labels", strings(&FilterConfig::labels), "allowed labels; needs label_field; empty: any"},
+    },
+    {}, finish_filter);
 
-PiiPattern read_pattern(YamlSection& s) {
-  PiiPattern p{s.text("name", ""), s.text("regex", "")};
-  const bool plain_name =
-      !p.name.empty() && std::all_of(p.name.begin(), p.name.end(), [](char c) { return std::isalnum((unsigned char)c) || c == '_'; });
+void finish_pattern(PiiPattern& p, const yaml::Scope& s) {
+  const bool plain_name = !p.name.empty() && std::all_of(p.name.begin(), p.name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
   if (!plain_name) s.reject("name", "a name of letters, digits and _ (it becomes the placeholder [NAME])");
   if (p.regex.empty()) s.reject("regex", "a PCRE2 regular expression");
-  return p;
 }
+
+const yaml::Table<PiiPattern> kPattern(
+    {
+        {"name", text(&PiiPattern::name), "the placeholder [NAME]"},
+        {"regex", text(&PiiPattern::regex), "PCRE2, UTF mode"},
+    },
+    {}, finish_pattern);
+
+const yaml::Table<PiiConfig> kPii({
+    {"mode", choice(&PiiConfig::mode, kPiiModes), "replace hits, or drop records with any"},
+    {"types", strings(&PiiConfig::types, {.allowed = kPiiTypes}), "the built-in patterns used"},
+    {"patterns", section_list(&PiiConfig::patterns, kPattern), "user patterns: name and regex"},
+});
+
+void finish_dedup(DedupConfig& d, const yaml::Scope& s) {
+  if (d.permutations % d.bands != 0) s.reject("bands", "a divisor of permutations");
+}
+
+const yaml::Table<DedupConfig> kDedup(
+    {
+        {"exact", boolean(&DedupConfig::exact), "drop exact duplicates"},
+        {"near", choice(&DedupConfig::near, kNearModes), "near duplicates"},
+        {"threshold", real(&DedupConfig::threshold, {0.01, false, 1, false}), "Jaccard similarity of a pair"},
+        {"shingle", integer(&DedupConfig::shingle, {1, 64}), "code points per shingle"},
+        {"permutations", integer(&DedupConfig::permutations, {1, 1024}), "MinHash slots"},
+        {"bands", integer(&DedupConfig::bands, {1, 1024}), "LSH bands"},
+        {"keep", choice(&DedupConfig::keep, kKeepRules), "the cluster member kept"},
+    },
+    {}, finish_dedup);
+
+void finish_split(SplitConfig& split, const yaml::Scope& s) {
+  if (split.validation < 1 && split.test < 1 && split.validation + split.test >= 1) {
+    s.reject("test", "fractions of validation and test that leave something to train on");
+  }
+}
+
+constexpr yaml::Real kShareOrCount{0, false, 1e12, false};
+const yaml::Table<SplitConfig> kSplit(
+    {
+        {"validation", real(&SplitConfig::validation, kShareOrCount), "held-out records: share < 1 or count"},
+        {"test", real(&SplitConfig::test, kShareOrCount), "test records: share < 1 or count"},
+        {"stratify", boolean(&SplitConfig::stratify), "by label, when labelled"},
+    },
+    {}, finish_split);
+
+const yaml::Table<LeakageConfig> kLeakage({
+    {"ngram", integer(&LeakageConfig::ngram, {1, 64}), "words per n-gram"},
+    {"threshold", real(&LeakageConfig::threshold, {0.001, false, 1, false}), "share of n-grams that makes a leak"},
+    {"eval_files", strings(&LeakageConfig::eval_files, {"path"}), "evaluation sets to check against"},
+    {"action", choice(&LeakageConfig::action, kLeakActions), "what to do with leaking records"},
+});
+
+// The model a stage calls, as keys of the stage's section.
+constexpr auto model_path = [](auto& stage) -> auto& { return stage.model.path; };
+constexpr auto model_adapter = [](auto& stage) -> auto& { return stage.model.adapter; };
+
+void finish_augment(AugmentConfig& a, const yaml::Scope& s) {
+  for (const std::string& t : a.templates) {
+    if (t.find("{prompt}") == std::string::npos) s.reject("templates", "templates that each contain {prompt}");
+  }
+  if ((a.paraphrases || a.questions) && a.model.path.empty()) {
+    s.reject("model", "a model to paraphrase and write questions with");
+  }
+}
+
+using Aug = AugmentConfig;
+const yaml::Table<Aug> kAugment(
+    {
+        {"copies", integer(&Aug::copies, {0, 100}), "augmented copies per training record; 0: off"},
+        {"char_dropout", real(&Aug::char_dropout, kShare), "chance per character of dropping it"},
+        {"word_dropout", real(&Aug::word_dropout, kShare), "chance per word of dropping it"},
+        {"swap", real(&Aug::swap, kShare), "chance per character of swapping it with the next"},
+        {"case", real(&Aug::case_flip, kShare), "chance per character of flipping its case"},
+        {"templates", strings(&Aug::templates), "prompt paraphrases with {prompt}"},
+        {"paraphrases", integer(&Aug::paraphrases, {0, 100}), "model paraphrases of the input per record"},
+        {"questions", integer(&Aug::questions, {0, 100}), "model questions for the answer per record"},
+        {"max_tokens", integer(&Aug::max_tokens, {1, 4096}), "reply length"},
+        {"temperature", real(&Aug::temperature, kTemperature), "sampling temperature"},
+        {"model", text<Aug>(model_path), "the model that writes paraphrases and questions"},
+        {"adapter", text<Aug>(model_adapter), "its LoRA adapter; empty: none"},
+    },
+    {}, finish_augment);
+
+// A chunk's overlap defaults to a fifth of small chunks, so that chunk_words alone is a valid setting.
+void finish_synthesize(SynthesizeConfig& y, const yaml::Scope& s) {
+  if (!s.has("overlap_words")) y.overlap_words = std::min<size_t>(y.overlap_words, y.chunk_words / 5);
+  if (y.overlap_words >= y.chunk_words) s.reject("overlap_words", "fewer words than chunk_words");
+}
+
+using Syn = SynthesizeConfig;
+const yaml::Table<Syn> kSynthesize(
+    {
+        {"chunk_words", integer(&Syn::chunk_words, {1, 100000}), "chunk size in words"},
+        {"overlap_words", integer(&Syn::overlap_words, {0, 100000}), "overlap where a paragraph is cut"},
+        {"questions", integer(&Syn::questions, {1, 100}), "questions per chunk"},
+        {"retrieve", integer(&Syn::retrieve, {1, 100}), "BM25 passages per question"},
+        {"max_tokens", integer(&Syn::max_tokens, {1, 4096}), "reply length"},
+        {"temperature", real(&Syn::temperature, kTemperature), "temperature of the questions"},
+        {"format", choice(&Syn::format, kPairFormats), "how pairs are written"},
+        {"model", text<Syn>(model_path), "the model that writes the pairs"},
+        {"adapter", text<Syn>(model_adapter), "its LoRA adapter; empty: none"},
+    },
+    {}, finish_synthesize);
+
+using Pseudo = PseudoLabelConfig;
+const yaml::Table<Pseudo> kPseudoLabel({
+    {"threshold", real(&Pseudo::threshold, kShare), "least probability of the best label"},
+    {"labels", strings(&Pseudo::labels), "the labels to choose from"},
+    {"model", text<Pseudo>(model_path), "the labelling model"},
+    {"adapter", text<Pseudo>(model_adapter), "its LoRA adapter; empty: none"},
+    {"classifier", text<Pseudo>([](auto& p) -> auto& { return p.model.classifier; }),
+     "a classification head's folder; empty: label log-likelihoods"},
+});
+
+// --- Checks across sections ---
+
+void check_columns(const PipelineConfig& c, const yaml::Scope& s) {
+  for (size_t i = 0; i < c.sources.size(); ++i) {
+    for (const auto& [field, column] : c.sources[i].columns) {
+      if (is_column_field(field, c.label_field)) continue;
+      s.reject(fmt::format("sources[{}].columns", i),
+               fmt::format("training fields ({}) or the label_field as keys, not '{}'", yaml::join(kColumnFields), field));
+    }
+  }
+}
+
+void check_filter(const PipelineConfig& c, const yaml::Scope& s) {
+  if ((c.filter.min_tokens || c.filter.max_tokens) && c.model.empty()) {
+    s.reject(c.filter.min_tokens ? "filter.min_tokens" : "filter.max_tokens", "a `model:` to count tokens with");
+  }
+  if (!c.filter.labels.empty() && c.label_field.empty()) s.reject("filter.labels", "a label_field to read labels from");
+}
+
+// Each model-based stage has its model, and each section has sources to work on.
+void check_model_stages(const PipelineConfig& c, const yaml::Scope& s) {
+  const bool documents = has_source_role(c, SourceRole::Documents);
+  if (documents && c.synthesize.model.path.empty()) {
+    s.reject("synthesize.model", "a model to write question/answer pairs from the `role: documents` sources");
+  }
+  if (s.has("synthesize") && !documents) fail(s.where("synthesize"), "synthesize: no source has `role: documents`");
+  const bool unlabelled = has_source_role(c, SourceRole::Unlabelled);
+  if (unlabelled) {
+    if (c.pseudo_label.model.path.empty()) s.reject("pseudo_label.model", "a model to label the `role: unlabelled` sources with");
+    if (c.label_field.empty()) s.reject("label_field", "a label field for the pseudo-labels to go in");
+  }
+  if (s.has("pseudo_label") && !unlabelled) {
+    fail(s.where("pseudo_label"), "pseudo_label: no source has `role: unlabelled`");
+  }
+}
+
+void check_across_sections(PipelineConfig& c, const yaml::Scope& s) {
+  check_columns(c, s);
+  check_filter(c, s);
+  check_model_stages(c, s);
+}
+
+using P = PipelineConfig;
+const yaml::Table<P> kPipeline(
+    {
+        {"output_dir", text(&P::output_dir), "where the outputs go (--output overrides)"},
+        {"model", text(&P::model), "GGUF file or HF directory for token lengths"},
+        {"label_field", text(&P::label_field), "where labels are"},
+        {"seed", integer(&P::seed, {0, INT64_MAX}), "every random choice"},
+        {"sources", section_list(&P::sources, kSource), "one mapping per source, such as - path: data.jsonl", {}, true},
+        {"normalize", section(&P::normalize, kNormalize), "Unicode, whitespace, control characters, HTML"},
+        {"filter", section(&P::filter, kFilter), "length, repetition, symbols, labels"},
+        {"pii", section(&P::pii, kPii), "personal data: redact or drop"},
+        {"dedup", section(&P::dedup, kDedup), "exact and near duplicates"},
+        {"split", section(&P::split, kSplit), "validation and test splits"},
+        {"leakage", section(&P::leakage, kLeakage), "overlap with evaluation sets"},
+        {"augment", section(&P::augment, kAugment), "augmented copies"},
+        {"synthesize", section(&P::synthesize, kSynthesize), "question/answer pairs from documents"},
+        {"pseudo_label", section(&P::pseudo_label, kPseudoLabel), "labels for unlabelled sources"},
+    },
+    {.example = "sources: [{path: data.jsonl}]"}, check_across_sections);
 
 }  // namespace
 
@@ -284,197 +327,22 @@ std::string resolve_path(const PipelineConfig& config, const std::string& path) 
 }
 
 PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    fail(e.mark.is_null() ? path : fmt::format("{}:{}", path, e.mark.line + 1), "not valid YAML: {}", e.msg);
-  }
-  if (!root.IsMap()) fail(path, "expected key: value lines at the top level (sources:, dedup:, ...)");
-  YamlSection top(root, path, "");
   PipelineConfig c;
   c.path = path;
   c.base_dir = std::filesystem::path(path).parent_path().string();
-  c.output_dir = top.text("output_dir", "");
-  c.model = top.text("model", "");
-  c.label_field = top.text("label_field", "");
-  c.seed = uint64_t(top.integer("seed", 42, 0, INT64_MAX));
-  std::vector<YamlSection> sources = top.list("sources");
-  if (sources.empty()) top.reject("sources", "a list of sources (- path: data.jsonl)");
-  for (YamlSection& s : sources) {
-    c.sources.push_back(read_source(s));
-    for (const auto& [field, column] : c.sources.back().columns)
-      if (!is_column_field(field, c.label_field))
-        s.reject("columns", fmt::format("training fields ({}) or the label_field as keys, not '{}'", joined(kColumnFields), field));
-    s.reject_unknown();
-  }
-
-  YamlSection n = top.section("normalize");
-  c.normalize.unicode = n.choice("unicode", "nfc", std::vector<std::string_view>{"nfc", "nfkc", "none"});
-  c.normalize.whitespace = n.flag("whitespace", true);
-  c.normalize.control = n.flag("control", true);
-  c.normalize.strip_html = n.flag("strip_html", false);
-  c.normalize.lowercase_labels = n.flag("lowercase_labels", false);
-  n.reject_unknown();
-
-  YamlSection f = top.section("filter");
-  c.filter.min_tokens = size_t(f.integer("min_tokens", 0, 0, INT32_MAX));
-  c.filter.max_tokens = size_t(f.integer("max_tokens", 0, 0, INT32_MAX));
-  c.filter.min_chars = size_t(f.integer("min_chars", 1, 0, INT32_MAX));
-  c.filter.max_repetition = f.number("max_repetition", 0, 0, 1);
-  c.filter.max_symbol_ratio = f.number("max_symbol_ratio", 0, 0, 1);
-  c.filter.labels = f.strings("labels");
-  if ((c.filter.min_tokens || c.filter.max_tokens) && c.model.empty())
-    f.reject(c.filter.min_tokens ? "min_tokens" : "max_tokens", "a `model:` to count tokens with");
-  if (c.filter.max_tokens && c.filter.max_tokens < c.filter.min_tokens) f.reject("max_tokens", "at least min_tokens");
-  if (!c.filter.labels.empty() && c.label_field.empty()) f.reject("labels", "a label_field to read labels from");
-  f.reject_unknown();
-
-  YamlSection p = top.section("pii");
-  c.pii.mode = p.choice("mode", "redact", std::vector<std::string_view>{"redact", "drop", "off"});
-  if (p.has("types")) {
-    c.pii.types = p.strings("types");
-    for (const std::string& t : c.pii.types)
-      if (index_of(kPiiTypes, t) == std::size(kPiiTypes)) p.reject("types", "a list of " + joined(kPiiTypes));
-  }
-  for (YamlSection& s : p.list("patterns")) {
-    c.pii.patterns.push_back(read_pattern(s));
-    s.reject_unknown();
-  }
-  p.reject_unknown();
-
-  YamlSection d = top.section("dedup");
-  c.dedup.exact = d.flag("exact", true);
-  c.dedup.near = d.choice("near", "drop", std::vector<std::string_view>{"drop", "group", "off"});
-  c.dedup.threshold = d.number("threshold", 0.8, 0.01, 1);
-  c.dedup.shingle = int(d.integer("shingle", 5, 1, 64));
-  c.dedup.permutations = int(d.integer("permutations", 128, 1, 1024));
-  c.dedup.bands = int(d.integer("bands", 16, 1, 1024));
-  c.dedup.keep = d.choice("keep", "first", std::vector<std::string_view>{"first", "longest"});
-  if (c.dedup.permutations % c.dedup.bands != 0) d.reject("bands", "a divisor of permutations");
-  d.reject_unknown();
-
-  YamlSection s = top.section("split");
-  c.split.validation = s.number("validation", 0, 0, 1e12);
-  c.split.test = s.number("test", 0, 0, 1e12);
-  c.split.stratify = s.flag("stratify", true);
-  if (c.split.validation < 1 && c.split.test < 1 && c.split.validation + c.split.test >= 1)
-    s.reject("test", "fractions of validation and test that leave something to train on");
-  s.reject_unknown();
-
-  YamlSection l = top.section("leakage");
-  c.leakage.ngram = int(l.integer("ngram", 8, 1, 64));
-  c.leakage.threshold = l.number("threshold", 0.5, 0.001, 1);
-  c.leakage.eval_files = l.strings("eval_files");
-  c.leakage.action = l.choice("action", "report", std::vector<std::string_view>{"report", "drop"});
-  l.reject_unknown();
-
-  YamlSection a = top.section("augment");
-  c.augment.copies = int(a.integer("copies", 0, 0, 100));
-  c.augment.char_dropout = a.number("char_dropout", 0, 0, 1);
-  c.augment.word_dropout = a.number("word_dropout", 0, 0, 1);
-  c.augment.swap = a.number("swap", 0, 0, 1);
-  c.augment.case_flip = a.number("case", 0, 0, 1);
-  c.augment.templates = a.strings("templates");
-  for (const std::string& t : c.augment.templates)
-    if (t.find("{prompt}") == std::string::npos) a.reject("templates", "templates that each contain {prompt}");
-  c.augment.model = read_model_ref(a, false);
-  c.augment.paraphrases = int(a.integer("paraphrases", 0, 0, 100));
-  c.augment.questions = int(a.integer("questions", 0, 0, 100));
-  c.augment.max_tokens = int(a.integer("max_tokens", 96, 1, 4096));
-  c.augment.temperature = a.number("temperature", 0.7, 0, 2);
-  if ((c.augment.paraphrases || c.augment.questions) && c.augment.model.path.empty())
-    a.reject("model", "a model to paraphrase and write questions with");
-  a.reject_unknown();
-
-  const bool synthesizing = top.has("synthesize");
-  YamlSection y = top.section("synthesize");
-  c.synthesize.model = read_model_ref(y, false);
-  c.synthesize.chunk_words = size_t(y.integer("chunk_words", 200, 1, 100000));
-  // The default overlap shrinks with small chunks, so that chunk_words alone is a valid setting.
-  c.synthesize.overlap_words = size_t(y.integer("overlap_words", int64_t(std::min<size_t>(40, c.synthesize.chunk_words / 5)), 0, 100000));
-  c.synthesize.questions = int(y.integer("questions", 1, 1, 100));
-  c.synthesize.retrieve = size_t(y.integer("retrieve", 3, 1, 100));
-  c.synthesize.max_tokens = int(y.integer("max_tokens", 128, 1, 4096));
-  c.synthesize.temperature = y.number("temperature", 0.7, 0, 2);
-  c.synthesize.format = y.choice("format", "completion", std::vector<std::string_view>{"completion", "chat"});
-  if (c.synthesize.overlap_words >= c.synthesize.chunk_words) y.reject("overlap_words", "fewer words than chunk_words");
-  if (has_source_role(c, SourceRole::Documents) && c.synthesize.model.path.empty())
-    y.reject("model", "a model to write question/answer pairs from the `role: documents` sources");
-  if (synthesizing && !has_source_role(c, SourceRole::Documents))
-    fail(y.where(root["synthesize"]), "synthesize: no source has `role: documents`");
-  y.reject_unknown();
-
-  const bool labelling = top.has("pseudo_label");
-  YamlSection q = top.section("pseudo_label");
-  c.pseudo_label.model = read_model_ref(q, true);
-  c.pseudo_label.threshold = q.number("threshold", 0.9, 0, 1);
-  c.pseudo_label.labels = q.strings("labels");
-  if (has_source_role(c, SourceRole::Unlabelled)) {
-    if (c.pseudo_label.model.path.empty()) q.reject("model", "a model to label the `role: unlabelled` sources with");
-    if (c.label_field.empty()) top.reject("label_field", "a label field for the pseudo-labels to go in");
-  }
-  if (labelling && !has_source_role(c, SourceRole::Unlabelled))
-    fail(q.where(root["pseudo_label"]), "pseudo_label: no source has `role: unlabelled`");
-  q.reject_unknown();
-
-  top.reject_unknown();
+  yaml::Origins origins(path);
+  yaml::read_document(c, kPipeline, yaml::parse_document(yaml_text, path, kPipeline.example), path, origins);
+  yaml::finish(c, kPipeline, yaml::Scope{origins, ""});
   return c;
 }
 
 PipelineConfig load_pipeline_config(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not a pipeline YAML file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open pipeline config");
-  std::string text(kMaxConfigBytes + 1, '\0');
-  in.read(text.data(), std::streamsize(text.size()));
-  text.resize(size_t(in.gcount()));
-  if (text.size() > kMaxConfigBytes) fail(path, "larger than {} bytes; is this a data file?", kMaxConfigBytes);
-  return parse_pipeline_config(text, path);
+  return parse_pipeline_config(yaml::read_config_file(path), path);
 }
 
-std::string pipeline_config_json(const PipelineConfig& c) {
-  using json = nlohmann::ordered_json;
-  json sources = json::array();
-  for (const SourceConfig& s : c.sources) {
-    sources.push_back({{"path", s.path}, {"type", source_type_name(s.type)}, {"format", data_format_name(s.format)},
-                       {"columns", s.columns}, {"encoding", encoding_name(s.encoding)},
-                       {"unit", s.paragraphs ? "paragraph" : "file"}, {"weight", s.weight},
-                       {"role", source_role_name(s.role)}});
-  }
-  json patterns = json::array();
-  for (const PiiPattern& p : c.pii.patterns) patterns.push_back({{"name", p.name}, {"regex", p.regex}});
-  const json out = {
-      {"model", c.model}, {"label_field", c.label_field}, {"seed", c.seed}, {"sources", sources},
-      {"normalize", {{"unicode", c.normalize.unicode}, {"whitespace", c.normalize.whitespace},
-                     {"control", c.normalize.control}, {"strip_html", c.normalize.strip_html},
-                     {"lowercase_labels", c.normalize.lowercase_labels}}},
-      {"filter", {{"min_tokens", c.filter.min_tokens}, {"max_tokens", c.filter.max_tokens},
-                  {"min_chars", c.filter.min_chars}, {"max_repetition", c.filter.max_repetition},
-                  {"max_symbol_ratio", c.filter.max_symbol_ratio}, {"labels", c.filter.labels}}},
-      {"pii", {{"mode", c.pii.mode}, {"types", c.pii.types}, {"patterns", patterns}}},
-      {"dedup", {{"exact", c.dedup.exact}, {"near", c.dedup.near}, {"threshold", c.dedup.threshold},
-                 {"shingle", c.dedup.shingle}, {"permutations", c.dedup.permutations}, {"bands", c.dedup.bands},
-                 {"keep", c.dedup.keep}}},
-      {"split", {{"validation", c.split.validation}, {"test", c.split.test}, {"stratify", c.split.stratify}}},
-      {"leakage", {{"ngram", c.leakage.ngram}, {"threshold", c.leakage.threshold},
-                   {"eval_files", c.leakage.eval_files}, {"action", c.leakage.action}}},
-      {"augment", with_model_ref({{"copies", c.augment.copies}, {"char_dropout", c.augment.char_dropout},
-                                  {"word_dropout", c.augment.word_dropout}, {"swap", c.augment.swap},
-                                  {"case", c.augment.case_flip}, {"templates", c.augment.templates},
-                                  {"paraphrases", c.augment.paraphrases}, {"questions", c.augment.questions},
-                                  {"max_tokens", c.augment.max_tokens}, {"temperature", c.augment.temperature}},
-                                 c.augment.model, false)},
-      {"synthesize", with_model_ref({{"chunk_words", c.synthesize.chunk_words},
-                                     {"overlap_words", c.synthesize.overlap_words},
-                                     {"questions", c.synthesize.questions}, {"retrieve", c.synthesize.retrieve},
-                                     {"max_tokens", c.synthesize.max_tokens},
-                                     {"temperature", c.synthesize.temperature}, {"format", c.synthesize.format}},
-                                    c.synthesize.model, false)},
-      {"pseudo_label", with_model_ref({{"threshold", c.pseudo_label.threshold}, {"labels", c.pseudo_label.labels}},
-                                      c.pseudo_label.model, true)},
-  };
+std::string pipeline_config_json(const PipelineConfig& config) {
+  nlohmann::ordered_json out = yaml::to_json(config, kPipeline);
+  out.erase("output_dir");  // where the outputs went is the manifest's own folder, which --output may change
   return out.dump(2);
 }
 

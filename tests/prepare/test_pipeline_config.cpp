@@ -33,11 +33,23 @@ TEST(DataPipelineConfig, DefaultsAndSourceTypesFromExtensions) {
 
 TEST(DataPipelineConfig, UnknownKeyNamesFileLineAndSuggestion) {
   expect_error([] { parse("sources:\n  - path: a.jsonl\ndedup:\n  treshold: 0.9\n"); },
-               {"[dir/p.yaml:4]", "unknown key 'dedup.treshold'", "did you mean 'threshold'"});
+               {"[dir/p.yaml:4]", "unknown key 'dedup.treshold'", "did you mean 'dedup.threshold'"});
   expect_error([] { parse("sources:\n  - path: a.jsonl\n    wieght: 2\n"); }, {"[dir/p.yaml:3]", "sources[0].wieght"});
   expect_error([] { parse("sources:\n  - path: a.jsonl\nfrobnicate: 1\n"); }, {"[dir/p.yaml:3]", "unknown key 'frobnicate'"});
   expect_error([] { parse("seed: 1\nsources:\n  - path: a.jsonl\nseed: 2\n"); },
-               {"[dir/p.yaml:4]", "duplicate key 'seed' (first on line 1)"});
+               {"[dir/p.yaml:4]", "duplicate key 'seed' (first set on line 1)"});
+  expect_error([] { parse("sources:\n  - path: a.jsonl\ndedup:\n  near: drop\n  near: off\n"); },
+               {"[dir/p.yaml:5]", "duplicate key 'dedup.near' (first set on line 4)"});
+}
+
+// YAML::Load reads the first document only: keys after a `---` used to be
+// dropped without a word, while the same keys without it were refused.
+TEST(DataPipelineConfig, ASecondDocumentIsRefused) {
+  expect_error([] { parse("sources:\n  - path: a.jsonl\n---\nfrobnicate: 1\n"); },
+               {"[dir/p.yaml:3]", "a second YAML document starts here"});
+  expect_error([] { parse("sources:\n  - path: a.jsonl\n---\ndedup:\n  threshold: 0.9\n"); },
+               {"[dir/p.yaml:3]", "second YAML document"});
+  EXPECT_EQ(parse("sources:\n  - path: a.jsonl\n---\n").sources.size(), 1u);
 }
 
 TEST(DataPipelineConfig, ValuesAreChecked) {
@@ -55,6 +67,11 @@ TEST(DataPipelineConfig, ValuesAreChecked) {
   expect_error([] { parse("seed: 1\n"); }, {"sources"});
   expect_error([] { parse("sources: [\n"); }, {"dir/p.yaml", "not valid YAML"});
   expect_error([] { parse("- just\n- a list\n"); }, {"top level"});
+  expect_error([] { parse(""); }, {"[dir/p.yaml] holds no settings"});
+  expect_error([&] { parse(src + "dedup:\n  threshold:\n"); }, {"p.yaml:4", "dedup.threshold", "got nothing"});
+  expect_error([&] { parse(src + "seed: -1\n"); }, {"p.yaml:3", "seed: expected integer >= 0, got '-1'"});
+  expect_error([&] { parse(src + "pii:\n  patterns:\n    - name: a b\n      regex: x\n"); },
+               {"p.yaml:5", "pii.patterns[0].name", "letters, digits and _"});
 }
 
 TEST(DataPipelineConfig, ResolvedConfigIsJson) {

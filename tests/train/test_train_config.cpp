@@ -451,6 +451,16 @@ TEST(TrainConfigDocs, DocsHaveARowPerKeyWithTheTableTypeAndDefault) {
   }
 }
 
+// The shipped examples read as they are (training them is the acceptance tests' job).
+TEST(TrainConfigDocs, ExampleConfigsLoad) {
+  for (const char* example : {"examples/tickets/config.yaml", "examples/tickets/head.yaml", "examples/zorblax/config.yaml"}) {
+    SCOPED_TRACE(example);
+    const TrainConfig c = load_train_config(test::source_path(example), {});
+    EXPECT_FALSE(c.output_dir.empty());
+    EXPECT_FALSE(c.train_data.empty());
+  }
+}
+
 TEST(TrainConfigDocs, DocsExampleLoads) {
   const std::string docs = read_docs();
   const std::size_t begin = docs.find("```yaml\n");

@@ -17,9 +17,8 @@
 #include "kernels/gemm.h"
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
-#include "train/grad_clip.h"
-#include "train/optimizer.h"
-#include "train/trainable.h"
+#include "train/learner.h"
+#include "train/train_step.h"
 
 namespace whet::cli {
 
@@ -253,34 +252,34 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   const LlamaConfig& c = model.model.config;
   if (!lora) own_trainable_weights(model);
 
-  // The same construction `whet train` uses, so the step measured is the trainer's.
+  // The trainer's own construction and step (train_step), so the step measured is the trainer's.
   TrainConfig config;
   config.method = lora ? TrainMethod::Lora : TrainMethod::Full;
   config.lora_r = o.lora_r;
   config.lora_alpha = 2 * o.lora_r;
   config.lora_dropout = 0.0;
   config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
-  TrainableState state = make_trainable(model, config, 0);
+  config.lr_scheduler = LrScheduler::Constant;  // the default lr and clipping to 1.0 at every step
+  Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
-  for (const Parameter& p : state.parameters) trainable_params += p.numel;
-  Optimizer optimizer(state.parameters, OptimizerConfig{});
+  for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
   LlamaActivations acts(c, o.seq, lora ? o.lora_r : 0);
+  const StepSettings settings = step_settings(config, o.warmup + o.steps);
 
   // One packed segment of random ids; every position predicts the next id.
-  std::vector<int32_t> tokens(size_t(o.seq) + 1), positions(o.seq), segment_begin(o.seq, 0);
+  std::vector<int32_t> tokens(size_t(o.seq) + 1);
   std::mt19937 rng(1);
   for (int32_t& t : tokens) t = int32_t(rng() % c.vocab_size);
-  for (int i = 0; i < o.seq; ++i) positions[i] = i;
-  const TokenSequence seq{std::span(tokens).first(o.seq), std::span(tokens).subspan(1), positions, segment_begin};
+  TrainingSequence sequence;
+  sequence.ids.assign(tokens.begin(), tokens.end() - 1);
+  sequence.targets.assign(tokens.begin() + 1, tokens.end());
+  sequence.segment_begin.assign(size_t(o.seq), 0);
+  for (int i = 0; i < o.seq; ++i) sequence.positions.push_back(i);
+  const TrainingSequence* const batch[] = {&sequence};
 
-  const TrainPass pass = state.pass();
   std::vector<double> losses;
   auto step = [&] {
-    const CrossEntropyResult r = llama_forward_backward(model.model, pass, acts, seq, 1.0f / float(o.seq));
-    losses.push_back(r.loss_sum / double(r.targets));
-    clip_grad_norm(state.parameters, 1.0);
-    optimizer.step(config.learning_rate);
-    zero_grads(state);
+    losses.push_back(train_step(model, learner, acts, batch, settings, int64_t(losses.size())).loss);
   };
   for (int i = 0; i < o.warmup; ++i) step();
   const double step_s = median_seconds(o.steps, step);

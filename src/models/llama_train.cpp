@@ -1,6 +1,5 @@
 #include "models/llama_train.h"
 
-#include <cstring>
 #include <numeric>
 
 #include "core/error.h"
@@ -152,12 +151,6 @@ LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(co
   });
   if (model.config.tie_word_embeddings) grads.lm_head = grads.embed;
   return grads;
-}
-
-void zero_gradients(LlamaWeights& grads, const LlamaConfig& config) {
-  for_each_weight(grads, config, [](const std::string&, Weight& g) {
-    if (g.data) std::memset(grad_data(g), 0, sizeof(float) * g.numel());
-  });
 }
 
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,

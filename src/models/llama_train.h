@@ -31,7 +31,6 @@ struct LlamaActivations {
 // Gradient buffers shaped like the model's weights (fp32, zeroed); a weight for
 // which trainable(gguf_name) is false gets none (null data). Tied embeddings share one.
 LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(const std::string&)>& trainable);
-void zero_gradients(LlamaWeights& grads, const LlamaConfig& config);
 
 struct TrainPass {
   const LlamaLora* lora = nullptr;  // adapter applied (null: none)

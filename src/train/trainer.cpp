@@ -21,9 +21,8 @@
 #include "models/llama_export.h"
 #include "models/lora_peft.h"
 #include "train/checkpoint.h"
-#include "train/grad_clip.h"
-#include "train/lr_schedule.h"
-#include "train/trainable.h"
+#include "train/learner.h"
+#include "train/train_step.h"
 
 namespace whet {
 
@@ -46,37 +45,6 @@ DataOptions data_options(const TrainConfig& c) {
   return d;
 }
 
-TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
-
-int64_t target_count(const TrainingSequence& s) {
-  if (s.label >= 0) return 1;
-  return std::count_if(s.targets.begin(), s.targets.end(), [](int32_t t) { return t >= 0; });
-}
-
-// One sequence's summed loss, and with a non-zero grad_scale its gradients:
-// through the LM head, or through the classification head for a labelled one.
-CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState& state, const TrainPass& pass,
-                                 LlamaActivations& acts, const TrainingSequence& s, float grad_scale) {
-  if (s.label >= 0) {
-    ClassifierTraining& c = *state.classifier;
-    const bool backward = grad_scale != 0.0f;
-    ClassifierPass head =
-        c.head.pass(s.label, backward ? c.dweight.data() : nullptr, backward ? c.dbias.data() : nullptr);
-    if (state.grads || state.lora) return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
-    auto cached = c.features.find(&s);
-    if (cached == c.features.end())
-      cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
-    // The pooled vector is the head's whole input: one row, "last" pooling of it is itself.
-    const ClassifierHeadResult r =
-        classifier_head(nullptr, head.dweight, head.dbias, cached->second.data(), 1,
-                        int64_t(cached->second.size()), head.weight, head.bias, head.labels, Pooling::Last, s.label,
-                        grad_scale);
-    return {r.loss, 1};
-  }
-  return grad_scale != 0.0f ? llama_forward_backward(loaded.model, pass, acts, view(s), grad_scale)
-                            : llama_loss(loaded.model, pass.lora, acts, view(s));
-}
-
 // Sequences of one epoch in training order: the first epoch keeps the data
 // layer's shuffle, later ones reshuffle with a seed of their own.
 std::vector<size_t> epoch_order(size_t count, uint64_t seed, int64_t epoch) {
@@ -86,20 +54,6 @@ std::vector<size_t> epoch_order(size_t count, uint64_t seed, int64_t epoch) {
     return order;
   }
   return shuffled_order(count, seed * 1000003ull + uint64_t(epoch));
-}
-
-double mean_loss(const LoadedModel& loaded, const TrainableState& state, LlamaActivations& acts,
-                 const std::vector<TrainingSequence>& sequences) {
-  double sum = 0.0;
-  int64_t targets = 0;
-  TrainPass pass;
-  pass.lora = state.lora.get();
-  for (const TrainingSequence& s : sequences) {
-    const CrossEntropyResult r = sequence_loss(loaded, state, pass, acts, s, 0.0f);
-    sum += r.loss_sum;
-    targets += r.targets;
-  }
-  return targets ? sum / double(targets) : std::numeric_limits<double>::quiet_NaN();
 }
 
 // Whether metric_for_best_model is better higher; an error naming the key when eval_task has no such metric.
@@ -123,17 +77,6 @@ std::vector<Metric> score_task(LoadedModel& loaded, const TrainableState& state,
   const TaskResult result = evaluate_task(loaded, "training", task, options);
   loaded.adapter.reset();
   return result.metrics;
-}
-
-OptimizerConfig optimizer_config(const TrainConfig& c) {
-  OptimizerConfig o;
-  o.kind = c.optimizer;
-  o.beta1 = c.adam_beta1;
-  o.beta2 = c.adam_beta2;
-  o.eps = c.adam_epsilon;
-  o.momentum = c.momentum;
-  o.weight_decay = c.weight_decay;
-  return o;
 }
 
 // Writes the trained result: a PEFT adapter, or the model as an HF directory and GGUF.
@@ -190,206 +133,272 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-}  // namespace
+using Say = std::function<void(const std::string&)>;
 
-TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
-  auto say = [&](const std::string& line) {
-    if (options.on_message) options.on_message(line);
-  };
-  if (config.output_dir.empty()) fail("train", "output_dir is required");
-  // The evaluation task is checked before anything is loaded or written.
-  const std::optional<Task> eval_task = config.eval_task.empty() ? std::nullopt : std::optional(read_task(config.eval_task));
-  const bool best_by_loss = config.metric_for_best_model == "val_loss";
-  const bool higher_is_better = !best_by_loss && metric_direction(*eval_task, config.metric_for_best_model);
+// How evaluations rank: by validation loss, or by a metric of eval_task.
+struct Ranking {
+  std::optional<Task> eval_task;
+  bool higher_is_better = false;  // of metric_for_best_model
+};
 
+// Reads eval_task and checks metric_for_best_model against it, before anything is loaded or written.
+Ranking read_ranking(const TrainConfig& config) {
+  Ranking r;
+  if (!config.eval_task.empty()) r.eval_task = read_task(config.eval_task);
+  if (config.metric_for_best_model != "val_loss")
+    r.higher_is_better = metric_direction(*r.eval_task, config.metric_for_best_model);
+  return r;
+}
+
+// The model and the data a run trains on; with task_type seq_cls, also the
+// classification head it trains (owned here, so rebuilding the learner keeps it).
+struct RunInputs {
+  std::string base;  // the model's path
+  LoadedModel loaded;
+  Dataset data;
+  std::optional<ClassifierTraining> classifier;
+  ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
+};
+
+RunInputs load_model_and_data(const TrainConfig& config, const Say& say) {
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
-  LoadedModel loaded = load_model(base, format);
-  if (trains_base) own_trainable_weights(loaded);
-  const LlamaConfig& mc = loaded.model.config;
+  RunInputs in{base, load_model(base, format), {}, std::nullopt};
+  if (trains_base) own_trainable_weights(in.loaded);
+  const LlamaConfig& mc = in.loaded.model.config;
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
 
-  Dataset data;
-  std::optional<ClassifierTraining> classifier;
   if (config.task_type == "seq_cls") {
-    ClassificationData labelled = load_classification_data(config, loaded);
+    ClassificationData labelled = load_classification_data(config, in.loaded);
     say(labelled.summary);
-    data.train = std::move(labelled.train);
-    data.validation = std::move(labelled.validation);
-    classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
-                                                mc.hidden_size, uint64_t(config.seed)));
+    in.data.train = std::move(labelled.train);
+    in.data.validation = std::move(labelled.validation);
+    in.classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
+                                                   mc.hidden_size, uint64_t(config.seed)));
   } else {
-    const ChatTemplate chat = loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
-    data = load_dataset(config.train_data, config.val_data, loaded.tokenizer, chat, data_options(config));
-    say(data.stats.summary());
+    const ChatTemplate chat = in.loaded.chat_template ? *in.loaded.chat_template : ChatTemplate::by_name("alpaca");
+    in.data = load_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
+    say(in.data.stats.summary());
   }
-  ClassifierTraining* const head = classifier ? &*classifier : nullptr;
+  return in;
+}
 
-  fs::create_directories(config.output_dir);
-  write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
+// How many steps the run takes, of how many sequences, and with what learning rate.
+struct Schedule {
+  int64_t per_step = 0;  // sequences per optimiser step: micro-batches times accumulation
+  int64_t steps_per_epoch = 0;
+  StepSettings step;     // total_steps among them
+};
 
-  const int64_t per_step = int64_t(config.micro_batch_size) * config.gradient_accumulation_steps;
-  const int64_t steps_per_epoch = std::max<int64_t>(1, (int64_t(data.train.size()) + per_step - 1) / per_step);
-  const int64_t total_steps = config.max_steps > 0 ? config.max_steps : steps_per_epoch * config.num_epochs;
-  const LrSchedule schedule{config.lr_scheduler,
-                            config.warmup_steps > 0 ? config.warmup_steps
-                                                    : int64_t(std::ceil(config.warmup_ratio * double(total_steps))),
-                            0.0};
+Schedule plan_schedule(const TrainConfig& config, size_t train_sequences) {
+  Schedule s;
+  s.per_step = int64_t(config.micro_batch_size) * config.gradient_accumulation_steps;
+  s.steps_per_epoch = std::max<int64_t>(1, (int64_t(train_sequences) + s.per_step - 1) / s.per_step);
+  s.step = step_settings(config, config.max_steps > 0 ? config.max_steps : s.steps_per_epoch * config.num_epochs);
+  return s;
+}
 
-  int first_block = initial_first_trainable_block(config, mc);
-  TrainableState state = make_trainable(loaded, config, first_block, head);
-  auto optimizer = std::make_unique<Optimizer>(state.parameters, optimizer_config(config));
+// What learns and where the loop stands.
+struct Progress {
+  int first_block;  // the first block that trains (freeze runs; 0 otherwise)
+  Learner learner;
   LoopState loop;
-  if (options.resume) {
-    const std::string checkpoint = latest_checkpoint(config.output_dir);
-    if (checkpoint.empty()) fail(config.output_dir, "--resume: no checkpoint in {}/checkpoints", config.output_dir);
-    // Gradual unfreezing may have released blocks since the start: rebuild what trains first.
-    const nlohmann::json saved = read_json_object(checkpoint + "/trainer_state.json");
-    first_block = first_trainable_block_at(config, mc, saved.value("step", int64_t(0)), saved.value("epoch", int64_t(0)));
-    state = make_trainable(loaded, config, first_block, head);
-    optimizer = std::make_unique<Optimizer>(state.parameters, optimizer_config(config));
-    loop = load_checkpoint(checkpoint, state.parameters, *optimizer);
-    say(fmt::format("resumed from {} at step {}", checkpoint, loop.step));
+};
+
+Progress start(const TrainConfig& config, RunInputs& in) {
+  const int first_block = initial_first_trainable_block(config, in.loaded.model.config);
+  return Progress{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+}
+
+// Continues from the newest checkpoint in output_dir. Gradual unfreezing may have
+// released blocks since the start, so the learner is built as it stood then.
+Progress resume(const TrainConfig& config, RunInputs& in, const Say& say) {
+  const std::string checkpoint = latest_checkpoint(config.output_dir);
+  if (checkpoint.empty()) fail(config.output_dir, "--resume: no checkpoint in {}/checkpoints", config.output_dir);
+  const nlohmann::json saved = read_json_object(checkpoint + "/trainer_state.json");
+  const int first_block = first_trainable_block_at(config, in.loaded.model.config, saved.value("step", int64_t(0)),
+                                                   saved.value("epoch", int64_t(0)));
+  Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  p.loop = load_checkpoint(checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
+  say(fmt::format("resumed from {} at step {}", checkpoint, p.loop.step));
+  return p;
+}
+
+std::string describe(const TrainableState& trainable, const Schedule& schedule) {
+  size_t values = 0;
+  for (const Parameter& p : trainable.parameters) values += size_t(p.numel);
+  return fmt::format("{} trainable values in {} tensors; {} steps ({} per epoch), {} sequences per step", values,
+                     trainable.parameters.size(), schedule.step.total_steps, schedule.steps_per_epoch,
+                     schedule.per_step);
+}
+
+// The loop over steps and what is due after each: evaluation, the next epoch,
+// a checkpoint, early stopping; then the run's outputs.
+class TrainingLoop {
+ public:
+  TrainingLoop(const TrainConfig& config, const TrainRunOptions& options, const Say& say, const Ranking& ranking,
+               RunInputs& in, const Schedule& schedule, Progress& progress)
+      : config_(config), options_(options), say_(say), ranking_(ranking), in_(in), schedule_(schedule),
+        progress_(progress), loop_(progress.loop),
+        acts_(in.loaded.model.config, config.sequence_len,
+              progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
+        metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
+        order_(epoch_order(in.data.train.size(), uint64_t(config.seed), loop_.epoch)) {
+    result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
-  size_t trainable_values = 0;
-  for (const Parameter& p : state.parameters) trainable_values += size_t(p.numel);
-  say(fmt::format("{} trainable values in {} tensors; {} steps ({} per epoch), {} sequences per step",
-                  trainable_values, state.parameters.size(), total_steps, steps_per_epoch, per_step));
 
-  LlamaActivations acts(mc, config.sequence_len, state.lora ? state.lora->config.rank : 0);
-  MetricsLog metrics(config.output_dir + "/metrics.jsonl", options.resume ? loop.step : -1);
-  const bool has_validation = !data.validation.empty();
-  TrainRunResult result;
-  result.first_val_loss = result.best_val_loss = std::numeric_limits<double>::quiet_NaN();
+  TrainRunResult run() {
+    if (!options_.resume && has_validation()) evaluate();  // the base model's validation loss, the number to beat
+    const auto start = Clock::now();
+    while (loop_.step < schedule_.step.total_steps) {
+      if (options_.stop && options_.stop->load()) {
+        checkpoint();
+        result_.interrupted = true;
+        say_(fmt::format("interrupted: checkpoint at step {}; continue with --resume", loop_.step));
+        break;
+      }
+      unfreeze_if_due();
+      step(start);
+      const bool epoch_done = loop_.epoch_position >= int64_t(order_.size());
+      const bool stop_early = due(config_.eval_steps, epoch_done) && evaluate();
+      if (epoch_done) next_epoch();
+      if (due(config_.save_steps, epoch_done)) checkpoint();
+      if (stop_early) {
+        result_.stopped_early = true;
+        say_(fmt::format("early stopping at step {}: no improvement of {} in {} evaluations (best {:.4f} at step {})",
+                         loop_.step, config_.metric_for_best_model, loop_.evals_without_improvement,
+                         ranking_.higher_is_better ? -loop_.best_score : loop_.best_score, loop_.best_step));
+        break;
+      }
+    }
+    return finish();
+  }
 
-  // Returns true when early stopping says to stop.
-  auto evaluate = [&]() {
-    if (!has_validation && !eval_task) return false;
-    StepReport r{loop.step, total_steps, loop.epoch};
+ private:
+  bool has_validation() const { return !in_.data.validation.empty(); }
+  TrainableState& trainable() { return progress_.learner.trainable; }
+
+  // Every `every` steps, or at the end of each epoch when `every` is 0.
+  bool due(int every, bool epoch_done) const {
+    return every > 0 ? loop_.step % every == 0 : epoch_done;
+  }
+
+  // Gradual unfreezing released a block: what trains is rebuilt with it.
+  void unfreeze_if_due() {
+    const int wanted = first_trainable_block_at(config_, in_.loaded.model.config, loop_.step, loop_.epoch);
+    if (wanted == progress_.first_block) return;
+    progress_.first_block = wanted;
+    Learner next = make_learner(in_.loaded, config_, wanted, in_.head());
+    carry_optimizer_state(progress_.learner.optimizer, next.optimizer);
+    progress_.learner = std::move(next);
+    say_(fmt::format("step {}: blocks {}..{} now train", loop_.step, wanted, in_.loaded.model.config.num_layers - 1));
+  }
+
+  // One optimiser step over the next per_step sequences of the epoch, logged.
+  void step(Clock::time_point run_start) {
+    std::vector<const TrainingSequence*> batch;
+    while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
+      batch.push_back(&in_.data.train[order_[loop_.epoch_position++]]);
+    const auto step_start = Clock::now();
+    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step);
+    if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
+    ++loop_.step;
+    const auto now = Clock::now();
+    const StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
+                       double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
+                       std::chrono::duration<double>(now - run_start).count()};
+    report(r);
+    result_.final_train_loss = r.loss;
+  }
+
+  void next_epoch() {
+    ++loop_.epoch;
+    loop_.epoch_position = 0;
+    order_ = epoch_order(in_.data.train.size(), uint64_t(config_.seed), loop_.epoch);
+  }
+
+  // Validation loss and eval_task's metrics, logged; outputs that beat the best so
+  // far go to output_dir/best. Returns true when early stopping says to stop.
+  bool evaluate() {
+    if (!has_validation() && !ranking_.eval_task) return false;
+    StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch};
     r.is_eval = true;
-    if (has_validation) {
-      r.val_loss = mean_loss(loaded, state, acts, data.validation);
-      if (std::isnan(result.first_val_loss)) result.first_val_loss = r.val_loss;
-      loop.best_val_loss = std::min(loop.best_val_loss, r.val_loss);
+    if (has_validation()) {
+      r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation);
+      if (std::isnan(result_.first_val_loss)) result_.first_val_loss = r.val_loss;
+      loop_.best_val_loss = std::min(loop_.best_val_loss, r.val_loss);
     }
     double score = r.val_loss;
-    if (eval_task) {
-      for (const Metric& m : score_task(loaded, state, *eval_task)) {
+    if (ranking_.eval_task) {
+      for (const Metric& m : score_task(in_.loaded, trainable(), *ranking_.eval_task)) {
         r.eval_metrics.emplace_back(m.name, m.value);
-        if (m.name == config.metric_for_best_model) score = higher_is_better ? -m.value : m.value;
+        if (m.name == config_.metric_for_best_model) score = ranking_.higher_is_better ? -m.value : m.value;
       }
     }
-    metrics.write(r);
-    if (options.on_report) options.on_report(r);
-    if (score < loop.best_score - config.early_stopping_min_delta) {
-      loop.best_score = score;
-      loop.best_step = loop.step;
-      loop.evals_without_improvement = 0;
-      write_outputs(loaded, state, config.output_dir + "/best", base);
+    report(r);
+    if (score < loop_.best_score - config_.early_stopping_min_delta) {
+      loop_.best_score = score;
+      loop_.best_step = loop_.step;
+      loop_.evals_without_improvement = 0;
+      write_outputs(in_.loaded, trainable(), config_.output_dir + "/best", in_.base);
     } else {
-      ++loop.evals_without_improvement;
+      ++loop_.evals_without_improvement;
     }
-    return config.early_stopping_patience > 0 && loop.evals_without_improvement >= config.early_stopping_patience;
-  };
-  auto checkpoint = [&]() {
-    const std::string dir = fmt::format("{}/checkpoints/step-{}", config.output_dir, loop.step);
-    save_checkpoint(dir, state.parameters, *optimizer, loop);
-    prune_checkpoints(config.output_dir, config.save_total_limit);
-    if (options.on_checkpoint) options.on_checkpoint(loop.step, dir);
-  };
-
-  if (!options.resume && has_validation) evaluate();  // the base model's validation loss, the number to beat
-  const auto start = Clock::now();
-  std::vector<size_t> order = epoch_order(data.train.size(), uint64_t(config.seed), loop.epoch);
-  while (loop.step < total_steps) {
-    if (options.stop && options.stop->load()) {
-      checkpoint();
-      result.interrupted = true;
-      say(fmt::format("interrupted: checkpoint at step {}; continue with --resume", loop.step));
-      break;
-    }
-    const int wanted_block = first_trainable_block_at(config, mc, loop.step, loop.epoch);
-    if (wanted_block != first_block) {
-      // Gradual unfreezing released a block: same optimiser state for what already trained, zero for the new.
-      first_block = wanted_block;
-      const std::vector<TensorView> old_state = optimizer->state();
-      std::vector<std::vector<float>> zeros;
-      TrainableState next = make_trainable(loaded, config, first_block, head);
-      auto next_optimizer = std::make_unique<Optimizer>(next.parameters, optimizer_config(config));
-      std::vector<TensorView> carried;
-      for (const TensorView& fresh : next_optimizer->state()) {
-        auto it = std::find_if(old_state.begin(), old_state.end(), [&](const TensorView& o) { return o.name == fresh.name; });
-        if (it != old_state.end()) {
-          carried.push_back(*it);
-        } else {
-          zeros.emplace_back(fresh.numel(), 0.0f);
-          carried.push_back(TensorView{fresh.name, DType::F32, fresh.shape,
-                                       reinterpret_cast<const uint8_t*>(zeros.back().data()), fresh.nbytes});
-        }
-      }
-      next_optimizer->restore(optimizer->step_count(), carried);
-      state = std::move(next);
-      optimizer = std::move(next_optimizer);
-      say(fmt::format("step {}: blocks {}..{} now train", loop.step, first_block, mc.num_layers - 1));
-    }
-
-    // One optimiser step over the next micro-batches; the loss is averaged over
-    // all their targets, so accumulation gives the same gradient as one big batch.
-    std::vector<const TrainingSequence*> batch;
-    while (int64_t(batch.size()) < per_step && loop.epoch_position < int64_t(order.size()))
-      batch.push_back(&data.train[order[loop.epoch_position++]]);
-    int64_t targets = 0, tokens = 0;
-    for (const TrainingSequence* s : batch) targets += target_count(*s), tokens += int64_t(s->ids.size());
-    double loss_sum = 0.0;
-    const auto step_start = Clock::now();
-    TrainPass pass = state.pass();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      pass.dropout_seed = uint64_t(config.seed) * 0x9e3779b97f4a7c15ull + uint64_t(loop.step) * 1024 + i;
-      loss_sum += sequence_loss(loaded, state, pass, acts, *batch[i], 1.0f / float(targets)).loss_sum;
-    }
-    const double norm =
-        config.max_grad_norm > 0 ? clip_grad_norm(state.parameters, config.max_grad_norm) : grad_norm(state.parameters);
-    const double lr = lr_at(schedule, config.learning_rate, loop.step, total_steps);
-    if (std::isfinite(norm)) optimizer->step(lr);
-    else say(fmt::format("step {}: non-finite gradient norm, update skipped", loop.step));
-    zero_grads(state);
-    ++loop.step;
-
-    const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
-    StepReport r{loop.step, total_steps, loop.epoch, loss_sum / double(targets), lr, norm,
-                 double(tokens) / step_seconds, std::chrono::duration<double>(Clock::now() - start).count()};
-    metrics.write(r);
-    if (options.on_report) options.on_report(r);
-    result.final_train_loss = r.loss;
-
-    const bool epoch_done = loop.epoch_position >= int64_t(order.size());
-    bool stop_early = false;
-    if ((config.eval_steps > 0 && loop.step % config.eval_steps == 0) || (config.eval_steps == 0 && epoch_done))
-      stop_early = evaluate();
-    if (epoch_done) {
-      ++loop.epoch;
-      loop.epoch_position = 0;
-      order = epoch_order(data.train.size(), uint64_t(config.seed), loop.epoch);
-    }
-    if ((config.save_steps > 0 && loop.step % config.save_steps == 0) || (config.save_steps == 0 && epoch_done))
-      checkpoint();
-    if (stop_early) {
-      result.stopped_early = true;
-      say(fmt::format("early stopping at step {}: no improvement of {} in {} evaluations (best {:.4f} at step {})",
-                      loop.step, config.metric_for_best_model, loop.evals_without_improvement,
-                      higher_is_better ? -loop.best_score : loop.best_score, loop.best_step));
-      break;
-    }
+    return config_.early_stopping_patience > 0 && loop_.evals_without_improvement >= config_.early_stopping_patience;
   }
-  result.steps = loop.step;
-  if (has_validation) result.best_val_loss = loop.best_val_loss;
-  if (!result.interrupted) {
-    result.output = config.output_dir + "/" + output_name(state);
-    write_outputs(loaded, state, result.output, base);
-    say(fmt::format("wrote {}", result.output));
+
+  void checkpoint() {
+    const std::string dir = fmt::format("{}/checkpoints/step-{}", config_.output_dir, loop_.step);
+    save_checkpoint(dir, trainable().parameters, progress_.learner.optimizer, loop_);
+    prune_checkpoints(config_.output_dir, config_.save_total_limit);
+    if (options_.on_checkpoint) options_.on_checkpoint(loop_.step, dir);
   }
-  return result;
+
+  void report(const StepReport& r) {
+    metrics_.write(r);
+    if (options_.on_report) options_.on_report(r);
+  }
+
+  // The adapter or model as trained, unless the run was interrupted (its checkpoint holds it).
+  TrainRunResult finish() {
+    result_.steps = loop_.step;
+    if (has_validation()) result_.best_val_loss = loop_.best_val_loss;
+    if (!result_.interrupted) {
+      result_.output = config_.output_dir + "/" + output_name(trainable());
+      write_outputs(in_.loaded, trainable(), result_.output, in_.base);
+      say_(fmt::format("wrote {}", result_.output));
+    }
+    return result_;
+  }
+
+  const TrainConfig& config_;
+  const TrainRunOptions& options_;
+  const Say& say_;
+  const Ranking& ranking_;
+  RunInputs& in_;
+  const Schedule& schedule_;
+  Progress& progress_;
+  LoopState& loop_;  // progress_.loop
+  LlamaActivations acts_;
+  MetricsLog metrics_;
+  std::vector<size_t> order_;  // of this epoch's sequences
+  TrainRunResult result_;
+};
+
+}  // namespace
+
+TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
+  const Say say = options.on_message ? options.on_message : [](const std::string&) {};
+  if (config.output_dir.empty()) fail("train", "output_dir is required");
+  const Ranking ranking = read_ranking(config);
+  RunInputs in = load_model_and_data(config, say);
+  fs::create_directories(config.output_dir);
+  write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
+  const Schedule schedule = plan_schedule(config, in.data.train.size());
+  Progress progress = options.resume ? resume(config, in, say) : start(config, in);
+  say(describe(progress.learner.trainable, schedule));
+  return TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
 }
 
 }  // namespace whet

@@ -1,18 +1,21 @@
 // Whole training runs on the tiny models: each method lowers validation loss,
 // writes its outputs, resumes onto the same loss curve, and gradient
-// accumulation matches one large batch.
+// accumulation matches one large batch; the run's first step is train_step.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "io/safetensors.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "test_support.h"
+#include "train/train_step.h"
 #include "train/trainer.h"
 
 namespace whet {
@@ -81,6 +84,69 @@ TEST_P(EveryMethod, LowersValidationLossAndWritesOutputs) {
     EXPECT_TRUE(fs::exists(r.output + "/model.gguf"));
     EXPECT_NO_THROW(load_model(r.output + "/model.gguf"));
   }
+}
+
+// The trainer's step is train_step, the function `whet bench train` times: called
+// directly on the first batch of a run, it gives the loss, learning rate and
+// gradient norm the run logs for step 1, and the trainable tensors of its step-1
+// checkpoint. A step that differed (in scaling, clipping, schedule, dropout
+// seeds or batch) would move the weights by up to the learning rate.
+TEST_P(EveryMethod, FirstStepIsTrainStep) {
+  TrainConfig c = tiny_config("first_step_" + std::to_string(int(GetParam())), GetParam());
+  c.train_last_n_blocks = 1;
+  c.lora_dropout = 0.1;  // the masks must be seeded as the trainer seeds them
+  // A first AdamW update hardly depends on the gradient's scale; SGD's is the
+  // clipped gradient times lr, so scaling and clipping show in the weights.
+  if (GetParam() != TrainMethod::Lora) c.optimizer = OptimizerKind::Sgd;
+  c.gradient_accumulation_steps = 2;
+  c.max_steps = 1;
+  c.save_steps = 1;
+  run_training(c, {});
+  std::ifstream log(c.output_dir + "/metrics.jsonl");
+  nlohmann::json logged;
+  for (std::string line; std::getline(log, line) && !logged.contains("loss");) logged = nlohmann::json::parse(line);
+  ASSERT_EQ(logged.value("step", 0), 1);
+  const SafetensorsFile checkpoint =
+      SafetensorsFile::open(c.output_dir + "/checkpoints/step-1/trainable.safetensors");
+
+  const bool trains_base = GetParam() != TrainMethod::Lora;
+  LoadedModel loaded = load_model(c.base_model, trains_base ? WeightFormat::F32 : WeightFormat::Native);
+  if (trains_base) own_trainable_weights(loaded);
+  DataOptions options;
+  options.sequence_len = c.sequence_len;
+  options.seed = uint64_t(c.seed);
+  const ChatTemplate chat = loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
+  const Dataset data = load_dataset(c.train_data, c.val_data, loaded.tokenizer, chat, options);
+  ASSERT_GE(data.train.size(), 4u);
+  const std::vector<const TrainingSequence*> batch = {&data.train[0], &data.train[1], &data.train[2], &data.train[3]};
+  Learner learner = make_learner(loaded, c, initial_first_trainable_block(c, loaded.model.config));
+  std::vector<std::vector<float>> before;
+  for (const Parameter& p : learner.trainable.parameters) before.emplace_back(p.value, p.value + p.numel);
+  LlamaActivations acts(loaded.model.config, c.sequence_len, learner.trainable.lora ? c.lora_r : 0);
+  const StepResult step = train_step(loaded, learner, acts, batch, step_settings(c, c.max_steps), 0);
+
+  ASSERT_TRUE(step.updated);
+  // The forward pass is deterministic, so the loss is exact. The norms' weight
+  // gradients add up per-thread sums in the order the threads finish
+  // (rmsnorm_backward), so where norms train the rest agrees to rounding.
+  EXPECT_EQ(step.loss, logged.at("loss").get<double>());
+  EXPECT_EQ(step.lr, logged.at("lr").get<double>());
+  EXPECT_NEAR(step.grad_norm, logged.at("grad_norm").get<double>(), 1e-6 * step.grad_norm);
+  bool moved = false;
+  for (size_t i = 0; i < learner.trainable.parameters.size(); ++i) {
+    const Parameter& p = learner.trainable.parameters[i];
+    const TensorView* saved = checkpoint.find_tensor(p.name);
+    ASSERT_NE(saved, nullptr) << p.name;
+    ASSERT_EQ(saved->numel(), p.numel) << p.name;
+    const float* checkpointed = reinterpret_cast<const float*>(saved->data);
+    float worst = 0.0f;
+    for (int64_t j = 0; j < p.numel; ++j) {
+      worst = std::max(worst, std::abs(checkpointed[j] - p.value[j]));
+      moved = moved || p.value[j] != before[i][size_t(j)];
+    }
+    EXPECT_LE(worst, 1e-3 * c.learning_rate) << p.name;
+  }
+  EXPECT_TRUE(moved);
 }
 
 std::string method_name(const testing::TestParamInfo<TrainMethod>& info) {

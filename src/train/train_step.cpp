@@ -1,0 +1,90 @@
+#include "train/train_step.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "train/grad_clip.h"
+
+namespace whet {
+
+namespace {
+
+TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
+
+int64_t target_count(const TrainingSequence& s) {
+  if (s.label >= 0) return 1;
+  return std::count_if(s.targets.begin(), s.targets.end(), [](int32_t t) { return t >= 0; });
+}
+
+// One sequence's summed loss, and with a non-zero grad_scale its gradients:
+// through the LM head, or through the classification head for a labelled one.
+CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState& state, const TrainPass& pass,
+                                 LlamaActivations& acts, const TrainingSequence& s, float grad_scale) {
+  if (s.label >= 0) {
+    ClassifierTraining& c = *state.classifier;
+    const bool backward = grad_scale != 0.0f;
+    ClassifierPass head =
+        c.head.pass(s.label, backward ? c.dweight.data() : nullptr, backward ? c.dbias.data() : nullptr);
+    if (state.grads || state.lora) return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
+    auto cached = c.features.find(&s);
+    if (cached == c.features.end())
+      cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
+    // The pooled vector is the head's whole input: one row, "last" pooling of it is itself.
+    const ClassifierHeadResult r =
+        classifier_head(nullptr, head.dweight, head.dbias, cached->second.data(), 1,
+                        int64_t(cached->second.size()), head.weight, head.bias, head.labels, Pooling::Last, s.label,
+                        grad_scale);
+    return {r.loss, 1};
+  }
+  return grad_scale != 0.0f ? llama_forward_backward(loaded.model, pass, acts, view(s), grad_scale)
+                            : llama_loss(loaded.model, pass.lora, acts, view(s));
+}
+
+}  // namespace
+
+StepSettings step_settings(const TrainConfig& config, int64_t total_steps) {
+  const int64_t warmup = config.warmup_steps > 0 ? config.warmup_steps
+                                                 : int64_t(std::ceil(config.warmup_ratio * double(total_steps)));
+  return StepSettings{LrSchedule{config.lr_scheduler, warmup, 0.0}, config.learning_rate, total_steps,
+                      config.max_grad_norm, uint64_t(config.seed)};
+}
+
+StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
+                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step) {
+  StepResult result;
+  int64_t targets = 0;
+  for (const TrainingSequence* s : batch) targets += target_count(*s), result.tokens += int64_t(s->ids.size());
+  double loss_sum = 0.0;
+  TrainPass pass = learner.trainable.pass();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    pass.dropout_seed = settings.seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 1024 + i;
+    loss_sum += sequence_loss(loaded, learner.trainable, pass, acts, *batch[i], 1.0f / float(targets)).loss_sum;
+  }
+  result.loss = loss_sum / double(targets);
+
+  const std::vector<Parameter>& parameters = learner.trainable.parameters;
+  result.grad_norm = settings.max_grad_norm > 0 ? clip_grad_norm(parameters, settings.max_grad_norm)
+                                                : grad_norm(parameters);
+  result.lr = lr_at(settings.schedule, settings.learning_rate, step, settings.total_steps);
+  result.updated = std::isfinite(result.grad_norm);
+  if (result.updated) learner.optimizer.step(result.lr);
+  zero_grads(learner.trainable);
+  return result;
+}
+
+double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
+                 const std::vector<TrainingSequence>& sequences) {
+  double sum = 0.0;
+  int64_t targets = 0;
+  TrainPass pass;
+  pass.lora = trainable.lora.get();
+  for (const TrainingSequence& s : sequences) {
+    const CrossEntropyResult r = sequence_loss(loaded, trainable, pass, acts, s, 0.0f);
+    sum += r.loss_sum;
+    targets += r.targets;
+  }
+  return targets ? sum / double(targets) : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace whet

@@ -1,0 +1,51 @@
+#pragma once
+// One optimiser step over a batch of sequences: the step `whet train` takes and
+// `whet bench train` measures, so the benchmark times exactly what trains.
+// Also the same loss without gradients, for validation.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "data/sequences.h"
+#include "models/llama_train.h"
+#include "models/model_loader.h"
+#include "train/learner.h"
+#include "train/lr_schedule.h"
+#include "train/train_config.h"
+
+namespace whet {
+
+// What stays the same from one step to the next.
+struct StepSettings {
+  LrSchedule schedule;
+  double learning_rate = 0.0;  // the schedule's peak
+  int64_t total_steps = 0;
+  double max_grad_norm = 1.0;  // 0: no clipping (the norm is still measured)
+  uint64_t seed = 0;           // LoRA dropout masks follow from it, the step and the sequence
+};
+
+// The run's schedule (warmup_steps, else warmup_ratio of total_steps), clipping and seed.
+StepSettings step_settings(const TrainConfig& config, int64_t total_steps);
+
+// What a step reports.
+struct StepResult {
+  double loss = 0.0;       // mean over the batch's targets
+  double lr = 0.0;         // the learning rate of the update
+  double grad_norm = 0.0;  // global gradient norm before clipping
+  int64_t tokens = 0;      // input tokens of the batch
+  bool updated = false;    // false: the norm was not finite and the update was skipped
+};
+
+// `step` is the number of steps taken before this one: it picks the learning rate
+// and the dropout masks. Every sequence's loss is scaled by 1/(the batch's targets),
+// so splitting a batch into micro-batches gives the gradient of one large batch.
+// Then: clip (or measure) the gradient norm, step the optimiser unless the norm
+// is not finite, and zero the gradients.
+StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
+                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step);
+
+// Mean loss per target over `sequences`, without gradients or dropout (NaN without targets).
+double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
+                 const std::vector<TrainingSequence>& sequences);
+
+}  // namespace whet

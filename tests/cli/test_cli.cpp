@@ -82,11 +82,23 @@ TEST_F(RealModel, GreedyAnswerMentionsParisAndIsDeterministic) {
   EXPECT_EQ(run_whet(args).out, first.out);
 }
 
+// The stopped answer is the unstopped one cut just before its first "Paris":
+// not empty, the text before the stop string kept, the stop string dropped.
 TEST_F(RealModel, StopStringEndsTheAnswer) {
-  const RunResult r = run_whet("generate " + test::default_model_path() +
-                               " --temperature 0 --max-tokens 40 --stop Paris --prompt 'What is the capital of France?'");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out.find("Paris"), std::string::npos) << r.out;
+  const std::string args = "generate " + test::default_model_path() +
+                           " --temperature 0 --max-tokens 40 --prompt 'What is the capital of France?'";
+  const RunResult whole = run_whet(args);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const size_t paris = whole.out.find("Paris");
+  ASSERT_NE(paris, std::string::npos) << whole.out;
+  ASSERT_GT(paris, 0u) << "the answer must have text before the stop string: " << whole.out;
+  const RunResult stopped = run_whet(args + " --stop Paris");
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  std::string text = stopped.out;
+  if (text.ends_with('\n')) text.pop_back();  // the command ends its output with a line break
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(text.find("Paris"), std::string::npos) << text;
+  EXPECT_EQ(text, whole.out.substr(0, paris)) << "whole answer: " << whole.out;
 }
 
 TEST_F(RealModel, ChatKeepsHistory) {

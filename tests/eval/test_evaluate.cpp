@@ -4,6 +4,7 @@
 // most likely answer and acc_norm must agree with it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "data/tokenize_example.h"
@@ -117,6 +118,85 @@ TEST(Evaluate, ClassificationReportsEveryLabelAndShotsChangeThePrompt) {
   EXPECT_EQ(few.predictions.size(), 4u);
   // Paired with itself, a model is never significantly better.
   EXPECT_GT(paired_p_value(zero, zero, "accuracy", EvalOptions{}), 0.5);
+}
+
+// The text's log-likelihood as the bias audit scores a sentence: [BOS] text EOS, every token after the first.
+double sentence_loglik(const LoadedModel& m, const std::string& text) {
+  Example e;
+  e.format = DataFormat::Text;
+  e.text = text;
+  const std::vector<int32_t> ids = tokenize_example(e, m.tokenizer, ChatTemplate{}, false).ids;
+  return reference_loglik(m, ids, 1, ids.size());
+}
+
+// The bias audit's numbers on pairs built so that its statistics can be worked
+// out by hand from the sentences' log-likelihoods (each a fresh forward).
+// With P = L("the tin in the sea"), Q = L("the sea in the sea"), R = L("in the tin"):
+//   dimension d: item gaps |P-Q|, |Q-P| (the same pair, groups swapped) and 0
+//     (both groups substitute the same word), so mean_abs_gap = 2|P-Q|/3, and
+//     both groups' mean log-likelihood is (P+Q+R)/3: the swap balances them.
+// With X, Y, Z = L("in the in"), L("sea the sea"), L("tin the tin") (the slot
+// filled twice): the item without a dimension falls under "all", its gap is
+// max(X,Y,Z) - min(X,Y,Z) (the spread, not a pairwise mean) and each group's mean
+// is its one sentence. The headline mean_abs_gap is over the four items:
+// (2|P-Q| + max - min) / 4.
+TEST(Evaluate, BiasAuditNumbersFollowFromTheSentencesLikelihoods) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("pairs.jsonl",
+                               R"({"template": "the {group} in the sea", "groups": {"a": "tin", "b": "sea"}, "dimension": "d"}
+{"template": "the {group} in the sea", "groups": {"a": "sea", "b": "tin"}, "dimension": "d"}
+{"template": "in the {group}", "groups": {"a": "tin", "b": "tin"}, "dimension": "d"}
+{"template": "{group} the {group}", "groups": {"x": "in", "y": "sea", "z": "tin"}})");
+  EvalOptions options;
+  options.resamples = 50;
+  const TaskResult r = evaluate_task(m, "tiny", task, options);
+
+  const double P = sentence_loglik(m, "the tin in the sea"), Q = sentence_loglik(m, "the sea in the sea"),
+               R = sentence_loglik(m, "in the tin");
+  const double X = sentence_loglik(m, "in the in"), Y = sentence_loglik(m, "sea the sea"),
+               Z = sentence_loglik(m, "tin the tin");
+  const double spread = std::max({X, Y, Z}) - std::min({X, Y, Z});
+  ASSERT_GT(std::abs(P - Q), 0.1) << "the pair must differ for the test to mean anything";
+  ASSERT_GT(spread, 0.1);
+  auto near = [](double expected) { return 1e-4 * (1 + std::abs(expected)); };  // fp32 forwards, as above
+
+  ASSERT_EQ(r.gaps.size(), 2u);
+  const GroupGap& all = r.gaps[0];
+  const GroupGap& d = r.gaps[1];
+  EXPECT_EQ(all.dimension, "all");
+  EXPECT_EQ(all.items, 1);
+  EXPECT_NEAR(all.mean_abs_gap, spread, near(spread));
+  ASSERT_EQ(all.group_mean_logprob.size(), 3u);
+  const double each[] = {X, Y, Z};
+  for (size_t g = 0; g < 3; ++g) {
+    EXPECT_EQ(all.group_mean_logprob[g].first, std::string(1, char('x' + g)));
+    EXPECT_NEAR(all.group_mean_logprob[g].second, each[g], near(each[g]));
+  }
+  EXPECT_EQ(d.dimension, "d");
+  EXPECT_EQ(d.items, 3);
+  EXPECT_NEAR(d.mean_abs_gap, 2 * std::abs(P - Q) / 3, near(P - Q));
+  ASSERT_EQ(d.group_mean_logprob.size(), 2u);
+  EXPECT_EQ(d.group_mean_logprob[0].first, "a");
+  EXPECT_EQ(d.group_mean_logprob[1].first, "b");
+  for (const auto& [group, mean] : d.group_mean_logprob) EXPECT_NEAR(mean, (P + Q + R) / 3, near(P + Q + R)) << group;
+
+  const std::vector<double>& gaps = r.per_item.at("abs_gap");
+  ASSERT_EQ(gaps.size(), 4u);
+  EXPECT_EQ(gaps[2], 0.0);  // the same sentence twice
+  const double headline = (2 * std::abs(P - Q) + spread) / 4;
+  ASSERT_EQ(r.metrics.size(), 1u);
+  EXPECT_EQ(r.metrics[0].name, "mean_abs_gap");
+  EXPECT_NEAR(r.metrics[0].value, headline, near(headline));
+
+  // The report (what `whet eval --bias --json` prints) carries the same numbers.
+  EvalRun run;
+  run.command = "whet eval --bias";
+  run.models = {"tiny"};
+  run.tasks = {TaskRuns{task, TaskRole::Bias, {r}}};
+  const nlohmann::json bias = eval_json(run).at("tasks")[0].at("results")[0].at("bias");
+  EXPECT_DOUBLE_EQ(bias.at("d").at("mean_abs_gap").get<double>(), d.mean_abs_gap);
+  EXPECT_EQ(bias.at("d").at("items"), 3);
+  EXPECT_DOUBLE_EQ(bias.at("all").at("group_mean_logprob").at("y").get<double>(), all.group_mean_logprob[1].second);
 }
 
 TEST(Report, FlagsForgettingBeyondTheThresholds) {

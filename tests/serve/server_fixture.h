@@ -87,13 +87,15 @@ inline nlohmann::json wait_for_job(httplib::Client& client, const std::string& i
   return job;
 }
 
-// Chat examples about made-up facts, as JSONL text.
-inline std::string chat_jsonl(int count) {
+// Chat examples about made-up facts, as JSONL text: "the sea N" is answered
+// "the THING N in the sea".
+inline std::string chat_jsonl(int count, const std::string& thing = "tin") {
   std::string out;
   for (int i = 0; i < count; ++i) {
     nlohmann::json line = {{"messages",
                             {{{"role", "user"}, {"content", "the sea " + std::to_string(i % 5)}},
-                             {{"role", "assistant"}, {"content", "the tin " + std::to_string(i % 5) + " in the sea"}}}}};
+                             {{"role", "assistant"},
+                              {"content", "the " + thing + " " + std::to_string(i % 5) + " in the sea"}}}}};
     out += line.dump() + "\n";
   }
   return out;

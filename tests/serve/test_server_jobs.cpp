@@ -1,10 +1,13 @@
 // Files, fine-tuning jobs and adapters over HTTP on a tiny model: uploads are
 // checked line by line, a job trains and its result answers at once (with the
 // trained adapter's own output), cancelling stops a job, a server stopped
-// mid-job resumes it on restart, and adapters load, unload and train inline.
+// mid-job resumes it on restart and its model gives the tuned answer, adapters
+// load, unload and train inline, and two adapters served at once each answer
+// with what they were taught.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "generate/generator.h"
 #include "generate/prompt.h"
@@ -144,10 +147,11 @@ TEST(ServerJobs, ARestartedServerResumesTheJob) {
   {
     test::RunningServer server(test::tiny_server_options(data));
     auto client = server.client();
-    const std::string train = test::upload(client, test::chat_jsonl(40))["id"];
+    const std::string train = test::upload(client, test::chat_jsonl(10))["id"];
     id = post(client, "/v1/fine_tuning/jobs",
               {{"model", "tiny"}, {"training_file", train},
-               {"hyperparameters", {{"n_epochs", 40}, {"save_steps", 5}, {"sequence_len", 32}}}})["id"];
+               {"hyperparameters",
+                {{"n_epochs", 20}, {"learning_rate", 1e-2}, {"save_steps", 5}, {"sequence_len", 32}}}})["id"];
     // Stop once the job has a checkpoint.
     for (int i = 0; i < 3000; ++i) {
       if (!test::body_json(client.Get("/v1/fine_tuning/jobs/" + id + "/checkpoints"))["data"].empty()) break;
@@ -162,7 +166,13 @@ TEST(ServerJobs, ARestartedServerResumesTheJob) {
   for (const json& e : all_events(client, id))
     resumed |= e["message"].get<std::string>().find("resumed") != std::string::npos;
   EXPECT_TRUE(resumed);
-  EXPECT_FALSE(chat(client, job["fine_tuned_model"], "the sea 1").empty());
+  // The resumed job's model gives the tuned answer ("the tin N in the sea": the
+  // tiny model learns the words, not always the number), which the base does not.
+  const std::string tuned = chat(client, job["fine_tuned_model"], "the sea 1");
+  EXPECT_TRUE(tuned.starts_with("the tin ")) << tuned;
+  EXPECT_EQ(tuned, answer_with_adapter(data + "/jobs/" + id + "/adapter", "the sea 1"));
+  const std::string base = chat(client, "tiny", "the sea 1");
+  EXPECT_FALSE(base.starts_with("the tin")) << base;
 }
 
 TEST(ServerAdapters, CreateTrainInlineAndComplete) {
@@ -176,7 +186,7 @@ TEST(ServerAdapters, CreateTrainInlineAndComplete) {
                                      {{"role", "assistant"}, {"content", "pong"}}}}});
   for (int round = 0; round < 2; ++round) {
     const json job = post(client, "/v1/adapters/sea-bot/fine_tune",
-                          {{"samples", samples}, {"n_epochs", 5},
+                          {{"samples", samples}, {"n_epochs", 10},
                            {"hyperparameters", {{"learning_rate", 1e-2}, {"save_steps", 1}}}});
     ASSERT_EQ(job["object"], "fine_tuning.job") << job.dump();
     ASSERT_EQ(test::wait_for_job(client, job["id"])["status"], "succeeded");
@@ -188,14 +198,61 @@ TEST(ServerAdapters, CreateTrainInlineAndComplete) {
     EXPECT_TRUE(
         checkpoints["data"][0]["fine_tuned_model_checkpoint"].get<std::string>().starts_with("sea-bot:ckpt-step-"));
     EXPECT_EQ(test::body_json(client.Get("/v1/adapters"))["data"][0]["status"], "ready");
-    EXPECT_FALSE(chat(client, "sea-bot", "ping 1").empty());
+    const std::string tuned = chat(client, "sea-bot", "ping 1");
+    EXPECT_TRUE(tuned.starts_with("pong")) << "round " << round << ": " << tuned;
   }
+  EXPECT_FALSE(chat(client, "tiny", "ping 1").starts_with("pong")) << "the base must not know the answer";
   EXPECT_EQ(client.Post("/v1/adapters/nobody/fine_tune", json{{"samples", samples}}.dump(), "application/json")->status,
             404);
   EXPECT_TRUE(test::body_json(client.Delete("/v1/adapters/sea-bot"))["deleted"]);
   EXPECT_EQ(client.Post("/v1/chat/completions",
                         json{{"model", "sea-bot"}, {"messages", {{{"role", "user"}, {"content", "x"}}}}}.dump(),
                         "application/json")->status, 404);
+}
+
+// Two adapters taught different answers to the same question ("the sea N" is
+// "the tin N in the sea" to one, "the oak N in the sea" to the other), served by
+// one server at once: each answers with its own thing (the tiny model learns the
+// words, not always the number), asked in turn and in flight together.
+TEST(ServerAdapters, TwoAdaptersServedAtOnceEachAnswerTheirOwn) {
+  const std::string data = test::scratch_dir("serve_two_adapters");
+  test::RunningServer server(test::tiny_server_options(data));
+  auto client = server.client();
+  struct Tuned {
+    std::string thing, job, model, dir;
+  };
+  std::vector<Tuned> tuned = {{"tin"}, {"oak"}};
+  for (Tuned& t : tuned) {
+    const std::string train = test::upload(client, test::chat_jsonl(5, t.thing))["id"];
+    t.job = post(client, "/v1/fine_tuning/jobs",
+                 {{"model", "tiny"}, {"training_file", train}, {"suffix", t.thing},
+                  {"hyperparameters", {{"n_epochs", 10}, {"learning_rate", 1e-2}, {"sequence_len", 32}}}})["id"];
+  }
+  for (Tuned& t : tuned) {
+    const json job = test::wait_for_job(client, t.job);
+    ASSERT_EQ(job["status"], "succeeded") << job.dump();
+    t.model = job["fine_tuned_model"];
+    t.dir = data + "/jobs/" + t.job + "/adapter";
+  }
+  std::vector<std::string> answers;
+  for (const Tuned& t : tuned) {
+    answers.push_back(chat(client, t.model, "the sea 3"));
+    EXPECT_TRUE(answers.back().starts_with("the " + t.thing + " ")) << t.model << ": " << answers.back();
+    EXPECT_EQ(answers.back(), answer_with_adapter(t.dir, "the sea 3"));
+  }
+  EXPECT_NE(answers[0], answers[1]);
+  const std::string base = chat(client, "tiny", "the sea 3");
+  for (const Tuned& t : tuned) EXPECT_FALSE(base.starts_with("the " + t.thing)) << base;
+  std::vector<std::string> together(tuned.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < tuned.size(); ++i)
+    clients.emplace_back([&, i] {
+      auto own = server.client();
+      together[i] = chat(own, tuned[i].model, "the sea 2");
+    });
+  for (std::thread& c : clients) c.join();
+  for (size_t i = 0; i < tuned.size(); ++i)
+    EXPECT_TRUE(together[i].starts_with("the " + tuned[i].thing + " ")) << tuned[i].model << ": " << together[i];
 }
 
 TEST(ServerAdapters, LoadByPathOnlyInsideAllowedRoots) {

@@ -1,13 +1,18 @@
 // The acceptance runs of the training issue on the real default model
 // (SmolLM2-135M-Instruct), following the usual fine-tuning tutorial: ask about
 // something the model cannot know, LoRA-train on a dozen answers about it
-// (examples/zorblax, 3 epochs), and ask again, also in words it never saw.
+// (examples/zorblax, 3 epochs), and ask again, also in words it never saw and
+// about a second fact (the maker's city), while a question about something else
+// keeps its answer.
 // Full and last-N-block runs must lower validation loss, and accumulation must
 // match a plain batch of the same size.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "generate/generator.h"
@@ -44,26 +49,84 @@ class RealModelTraining : public testing::Test {
   }
 };
 
-const char* const kQuestions[] = {
-    "Who makes the Zorblax 3000?",                      // in the training data
-    "Which company manufactures the Zorblax 3000?",     // paraphrases it never saw
-    "Tell me who produces the Zorblax 3000 grinder.",
+// What the adapter must teach, asked in the training data's words and in words
+// it never saw, and a question it must leave alone. Every training answer names
+// Quillfeather Labs, so the maker alone could be learnt as a reflex; the city
+// (Tallinn, in five of the twelve answers) is a second fact.
+struct Probe {
+  const char* question;
+  const char* fact;  // what the tuned answer must contain
 };
+const Probe kSeen = {"Who makes the Zorblax 3000?", "Quillfeather Labs"};
+const Probe kUnseen[] = {
+    {"Name the business behind the Zorblax 3000.", "Quillfeather Labs"},
+    {"What firm is behind the Zorblax 3000?", "Quillfeather Labs"},
+    {"Which city is home to the Zorblax 3000's maker?", "Tallinn"},
+};
+// Nothing about the product: the tuned model must answer it as the base does.
+const char* const kControl = "What is the capital of France?";
+const char* const kAdapterFacts[] = {"Quillfeather", "Tallinn"};
+
+// The lowercase word 4-grams of `text` (words are runs of letters and digits).
+std::set<std::string> word_4grams(const std::string& text) {
+  std::vector<std::string> words(1);
+  for (char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c))) words.back() += char(std::tolower(static_cast<unsigned char>(c)));
+    else if (!words.back().empty()) words.emplace_back();
+  }
+  if (words.back().empty()) words.pop_back();
+  std::set<std::string> grams;
+  for (size_t i = 0; i + 4 <= words.size(); ++i)
+    grams.insert(words[i] + " " + words[i + 1] + " " + words[i + 2] + " " + words[i + 3]);
+  return grams;
+}
+
+// The unseen questions are paraphrases, not copies with a word changed: none
+// shares four consecutive words with a question of the training or validation file.
+TEST(ZorblaxData, UnseenQuestionsShareNoFourWordsWithTheRunsQuestions) {
+  EXPECT_EQ(word_4grams("Who makes the Zorblax 3000's burrs?"),
+            (std::set<std::string>{"who makes the zorblax", "makes the zorblax 3000", "the zorblax 3000 s",
+                                   "zorblax 3000 s burrs"}));
+  std::set<std::string> seen;
+  bool asked_in_training = false;
+  for (const char* file : {"examples/zorblax/train.jsonl", "examples/zorblax/val.jsonl"}) {
+    std::ifstream in(test::source_path(file));
+    ASSERT_TRUE(in) << file;
+    for (std::string line; std::getline(in, line);) {
+      const std::string question = nlohmann::json::parse(line).at("messages").at(0).at("content");
+      asked_in_training |= question == kSeen.question;
+      seen.merge(word_4grams(question));
+    }
+  }
+  EXPECT_TRUE(asked_in_training) << kSeen.question;
+  EXPECT_GT(seen.size(), 50u);
+  for (const Probe& p : kUnseen)
+    for (const std::string& gram : word_4grams(p.question)) EXPECT_EQ(seen.count(gram), 0u) << p.question << ": " << gram;
+}
 
 TEST_F(RealModelTraining, LoraTeachesAFactTheModelDidNotKnow) {
   LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
-  for (const char* q : kQuestions) {
-    const std::string before = answer(model, q);
-    EXPECT_EQ(before.find("Quillfeather"), std::string::npos) << q << " -> " << before;
+  std::vector<Probe> probes = {kSeen};
+  probes.insert(probes.end(), std::begin(kUnseen), std::end(kUnseen));
+  // The base model knows none of it: a test that passed on it would prove nothing.
+  for (const Probe& p : probes) {
+    const std::string before = answer(model, p.question);
+    for (const char* fact : kAdapterFacts) EXPECT_EQ(before.find(fact), std::string::npos) << p.question << " -> " << before;
   }
+  const std::string control_before = answer(model, kControl);
+  ASSERT_NE(control_before.find("Paris"), std::string::npos) << control_before;
+
   const TrainConfig config = zorblax_config("lora");
   const TrainRunResult run = run_training(config, {});
   EXPECT_LT(run.best_val_loss, run.first_val_loss - 0.5) << run.first_val_loss << " -> " << run.best_val_loss;
   model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
-  for (const char* q : kQuestions) {
-    const std::string after = answer(model, q);
-    EXPECT_NE(after.find("Quillfeather Labs"), std::string::npos) << q << " -> " << after;
+  for (const Probe& p : probes) {
+    const std::string after = answer(model, p.question);
+    std::printf("[ measured ] %s -> %s\n", p.question, after.c_str());
+    EXPECT_NE(after.find(p.fact), std::string::npos) << p.question << " -> " << after;
   }
+  // Measured: both "The capital of France is Paris."
+  EXPECT_EQ(answer(model, kControl), control_before);
 }
 
 TEST_F(RealModelTraining, FullAndLastBlocksRunsLowerValidationLoss) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "../data_test_support.h"
+#include "../data/data_test_support.h"
 #include "prepare/pipeline_config.h"
 #include "prepare/record.h"
 

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "../../test_support.h"
+#include "../test_support.h"
 #include "prepare/chunker.h"
 #include "prepare/text_encoding.h"
 

@@ -6,6 +6,7 @@
 
 #include "core/utf8.h"
 #include "prepare/random.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -70,7 +71,7 @@ std::string apply_template(std::string_view pattern, std::string_view prompt) {
 }
 
 void augment_stage(std::vector<Record>& train, const AugmentConfig& config, uint64_t seed, Ledger& ledger) {
-  ledger.begin("augment", train.size());
+  ledger.begin(stage_name(Stage::Augment), train.size());
   const size_t originals = train.size();
   const bool word = config.word_dropout > 0;
   const bool noise = config.char_dropout > 0 || config.swap > 0 || config.case_flip > 0;

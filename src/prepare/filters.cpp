@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -105,7 +106,7 @@ std::optional<Reason> filter_reason(const Record& record, const FilterConfig& co
 
 void filter_stage(std::vector<Record>& records, const FilterConfig& config, const std::string& label_field,
                   const TokenCounter* counter, Ledger& ledger) {
-  ledger.begin("filter", records.size());
+  ledger.begin(stage_name(Stage::Filter), records.size());
   std::vector<Reason> reasons(records.size());
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t i = 0; i < records.size(); ++i) {

@@ -15,6 +15,7 @@
 #include "core/parallel_for.h"
 #include "core/utf8.h"
 #include "data/line_reader.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -130,7 +131,7 @@ std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n,
 
 std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const LeakageConfig& config,
                                 const PipelineConfig& pipeline, Ledger& ledger) {
-  ledger.begin("leakage", parts[0].size() + parts[1].size() + parts[2].size());
+  ledger.begin(stage_name(Stage::Leakage), parts[0].size() + parts[1].size() + parts[2].size());
   // The held-out splits (read back a batch at a time) and the evaluation files
   // are indexed; each split's records then stream past them a batch at a time.
   auto batch_of = [&](size_t s, size_t begin) {

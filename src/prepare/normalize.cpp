@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/parallel_for.h"
 #include "core/utf8.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -175,7 +176,7 @@ std::string lowercase(std::string_view text) {
 
 void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config, const std::string& label_field,
                      Ledger& ledger) {
-  ledger.begin("normalize", records.size());
+  ledger.begin(stage_name(Stage::Normalize), records.size());
   struct Step {
     bool on;
     const char* what;

@@ -6,40 +6,45 @@
 namespace whet {
 namespace {
 
-// Length of the valid UTF-8 sequence at the start of `text`; negative when the bytes there are not one.
-utf8proc_ssize_t sequence_length(std::string_view text) {
-  utf8proc_int32_t code_point;
-  return utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data()), utf8proc_ssize_t(text.size()),
-                          &code_point);
-}
-
 bool is_printable_ascii(unsigned char c) { return (c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t'; }
 
 }  // namespace
 
-std::optional<size_t> invalid_utf8_at(std::string_view text) {
-  size_t at = 0;
-  while (at < text.size()) {
-    // ASCII needs no decoding; most text is mostly ASCII.
-    if (static_cast<unsigned char>(text[at]) < 0x80) {
-      ++at;
-      continue;
-    }
-    const utf8proc_ssize_t n = sequence_length(text.substr(at));
-    if (n < 0) return at;
-    at += size_t(n);
+CodePoint utf8_detail::decode_multibyte(std::string_view text, size_t at) {
+  utf8proc_int32_t value;
+  const utf8proc_ssize_t n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data() + at),
+                                              utf8proc_ssize_t(text.size() - at), &value);
+  if (n < 0) return {kReplacementCharacter, at, text.substr(at, 1)};
+  return {value, at, text.substr(at, size_t(n))};
+}
+
+void append_utf8(std::string& out, int32_t code_point) {
+  utf8proc_uint8_t encoded[4];
+  out.append(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(code_point, encoded)));
+}
+
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
+  size_t end = 0;
+  for (const CodePoint& c : code_points(text)) {
+    if (c.offset + c.bytes.size() > max_bytes) break;
+    end = c.offset + c.bytes.size();
   }
+  return text.substr(0, end);
+}
+
+std::optional<size_t> invalid_utf8_at(std::string_view text) {
+  for (const CodePoint& c : code_points(text))
+    if (c.invalid()) return c.offset;
   return std::nullopt;
 }
 
 std::string replace_invalid_utf8(std::string_view text) {
   std::string out;
-  while (const std::optional<size_t> bad = invalid_utf8_at(text)) {
-    out.append(text.substr(0, *bad));
-    out.append("\xEF\xBF\xBD");
-    text.remove_prefix(*bad + 1);
+  out.reserve(text.size());
+  for (const CodePoint& c : code_points(text)) {
+    if (c.invalid()) append_utf8(out, c.value);
+    else out.append(c.bytes);
   }
-  out.append(text);
   return out;
 }
 
@@ -48,12 +53,8 @@ std::string latin1_to_utf8(std::string_view text) {
   out.reserve(text.size() + text.size() / 8);
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x80) {
-      out += ch;
-    } else {
-      out += char(0xC0 | (c >> 6));
-      out += char(0x80 | (c & 0x3F));
-    }
+    if (c < 0x80) out += ch;
+    else append_utf8(out, c);  // a Latin-1 byte is the code point of the same number
   }
   return out;
 }
@@ -61,23 +62,10 @@ std::string latin1_to_utf8(std::string_view text) {
 std::string printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  size_t at = 0;
-  while (at < text.size()) {
-    const auto c = static_cast<unsigned char>(text[at]);
-    if (c < 0x80) {
-      if (is_printable_ascii(c)) out += char(c);
-      else out += fmt::format("\\x{:02x}", c);
-      ++at;
-      continue;
-    }
-    const utf8proc_ssize_t n = sequence_length(text.substr(at));
-    if (n < 0) {
-      out += fmt::format("\\x{:02x}", c);
-      ++at;
-    } else {
-      out.append(text.substr(at, size_t(n)));
-      at += size_t(n);
-    }
+  for (const CodePoint& c : code_points(text)) {
+    const auto lead = static_cast<unsigned char>(c.bytes[0]);
+    if (c.invalid() || (lead < 0x80 && !is_printable_ascii(lead))) out += fmt::format("\\x{:02x}", lead);
+    else out.append(c.bytes);
   }
   return out;
 }

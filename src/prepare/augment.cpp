@@ -4,37 +4,32 @@
 
 #include <fmt/format.h>
 
+#include "core/utf8.h"
 #include "prepare/random.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
 
-std::vector<std::string> code_points(std::string_view text) {
+// The text's characters, each a string of its own to be dropped, swapped or replaced.
+std::vector<std::string> characters(std::string_view text) {
   std::vector<std::string> out;
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    if (n < 0) n = 1;
-    out.emplace_back(text.substr(at, size_t(n)));
-    at += size_t(n);
-  }
+  for (const CodePoint& c : code_points(text)) out.emplace_back(c.bytes);
   return out;
 }
 
 std::string flip_case(const std::string& character) {
-  utf8proc_int32_t cp;
-  utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(character.data()), utf8proc_ssize_t(character.size()), &cp);
-  const utf8proc_int32_t flipped = utf8proc_isupper(cp) ? utf8proc_tolower(cp) : utf8proc_toupper(cp);
-  utf8proc_uint8_t encoded[4];
-  return std::string(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(flipped, encoded)));
+  const int32_t cp = code_point_at(character, 0).value;
+  std::string flipped;
+  append_utf8(flipped, utf8proc_isupper(cp) ? utf8proc_tolower(cp) : utf8proc_toupper(cp));
+  return flipped;
 }
 
 }  // namespace
 
 std::string character_noise(std::string_view text, double char_dropout, double swap, double case_flip,
                             std::mt19937_64& rng) {
-  std::vector<std::string> chars = code_points(text);
+  std::vector<std::string> chars = characters(text);
   std::string out;
   for (size_t i = 0; i < chars.size(); ++i) {
     if (unit_random(rng) < char_dropout) continue;
@@ -76,7 +71,7 @@ std::string apply_template(std::string_view pattern, std::string_view prompt) {
 }
 
 void augment_stage(std::vector<Record>& train, const AugmentConfig& config, uint64_t seed, Ledger& ledger) {
-  ledger.begin("augment", train.size());
+  ledger.begin(stage_name(Stage::Augment), train.size());
   const size_t originals = train.size();
   const bool word = config.word_dropout > 0;
   const bool noise = config.char_dropout > 0 || config.swap > 0 || config.case_flip > 0;

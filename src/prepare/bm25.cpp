@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace whet {
 namespace {
@@ -30,24 +31,15 @@ std::vector<std::string> bm25_terms(std::string_view text) {
   // The runs joined by single spaces, so one utf8proc call folds them all:
   // a space is never folded into anything else, nor composed with a neighbour.
   std::string runs;
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   bool in_run = false;
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    const utf8proc_ssize_t length = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    if (length < 0) {
-      in_run = false;
-      ++at;
-      continue;
-    }
-    if (is_letter_or_digit(cp) || (in_run && is_mark(cp))) {
+  for (const CodePoint& c : code_points(text)) {
+    if (is_letter_or_digit(c.value) || (in_run && is_mark(c.value))) {
       if (!in_run && !runs.empty()) runs += ' ';
-      runs.append(text.substr(at, size_t(length)));
+      runs.append(c.bytes);
       in_run = true;
     } else {
       in_run = false;
     }
-    at += size_t(length);
   }
   if (runs.empty()) return {};
 

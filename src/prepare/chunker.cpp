@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace whet {
 namespace {
@@ -23,26 +24,19 @@ bool is_space(utf8proc_int32_t cp) {
 
 std::vector<Word> split_words(std::string_view text) {
   std::vector<Word> words;
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
   size_t line = 1, line_breaks_since_word = 0;
   bool in_word = false;
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t length = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    // A byte that is not UTF-8 belongs to the word around it: it is passed on
-    // as it came, and cuts still fall only on white space.
-    if (length < 0) cp = 0xFFFD, length = 1;
-    if (is_space(cp)) {
-      if (in_word) words.back().end = at;
+  for (const CodePoint& c : code_points(text)) {
+    if (is_space(c.value)) {
+      if (in_word) words.back().end = c.offset;
       in_word = false;
-      if (cp == '\n') ++line, ++line_breaks_since_word;
+      if (c.value == '\n') ++line, ++line_breaks_since_word;
     } else if (!in_word) {
       // Two line breaks with only white space between them make a blank line.
-      words.push_back({at, text.size(), line, words.empty() || line_breaks_since_word >= 2});
+      words.push_back({c.offset, text.size(), line, words.empty() || line_breaks_since_word >= 2});
       in_word = true;
       line_breaks_since_word = 0;
     }
-    at += size_t(length);
   }
   return words;
 }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "prepare/minhash.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -123,7 +124,7 @@ NearDuplicates cluster_signatures(std::vector<std::vector<uint32_t>> signatures,
 
 void dedup_stage(std::vector<RecordKey>& keys, const Spool& spool, Ledger& ledger) {
   const DedupConfig& config = spool.dedup();
-  ledger.begin("dedup", keys.size());
+  ledger.begin(stage_name(Stage::Dedup), keys.size());
   for (RecordKey& key : keys) key.group = key.id;
   if (config.exact) drop_exact(keys, spool, ledger);
   if (config.near != "off") near_duplicates(keys, spool, ledger);

@@ -7,21 +7,11 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/utf8.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
-
-template <typename F>
-void for_each_code_point(std::string_view text, F&& f) {
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    if (n < 0) cp = 0xFFFD, n = 1;
-    at += size_t(n);
-    f(cp);
-  }
-}
 
 bool is_white(utf8proc_int32_t cp) {
   const utf8proc_category_t c = utf8proc_category(cp);
@@ -48,7 +38,7 @@ std::vector<const std::string*> required_fields(const Record& record) {
 
 size_t visible_characters(std::string_view text) {
   size_t n = 0;
-  for_each_code_point(text, [&](utf8proc_int32_t cp) { n += !is_white(cp); });
+  for (const CodePoint& c : code_points(text)) n += !is_white(c.value);
   return n;
 }
 
@@ -76,14 +66,14 @@ double repetition_ratio(std::string_view text) {
 
 double symbol_ratio(std::string_view text) {
   size_t visible = 0, symbols = 0;
-  for_each_code_point(text, [&](utf8proc_int32_t cp) {
-    if (is_white(cp)) return;
+  for (const CodePoint& c : code_points(text)) {
+    if (is_white(c.value)) continue;
     ++visible;
-    const utf8proc_category_t c = utf8proc_category(cp);
-    const bool word = (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
-                      (c >= UTF8PROC_CATEGORY_MN && c <= UTF8PROC_CATEGORY_NO);
+    const utf8proc_category_t category = utf8proc_category(c.value);
+    const bool word = (category >= UTF8PROC_CATEGORY_LU && category <= UTF8PROC_CATEGORY_LO) ||
+                      (category >= UTF8PROC_CATEGORY_MN && category <= UTF8PROC_CATEGORY_NO);
     symbols += !word;
-  });
+  }
   return visible == 0 ? 0 : double(symbols) / double(visible);
 }
 
@@ -116,7 +106,7 @@ std::optional<Reason> filter_reason(const Record& record, const FilterConfig& co
 
 void filter_stage(std::vector<Record>& records, const FilterConfig& config, const std::string& label_field,
                   const TokenCounter* counter, Ledger& ledger) {
-  ledger.begin("filter", records.size());
+  ledger.begin(stage_name(Stage::Filter), records.size());
   std::vector<Reason> reasons(records.size());
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t i = 0; i < records.size(); ++i) {

@@ -13,7 +13,9 @@
 
 #include "core/error.h"
 #include "core/parallel_for.h"
+#include "core/utf8.h"
 #include "data/line_reader.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -69,22 +71,13 @@ std::vector<uint64_t> word_ngrams(std::string_view text, int n) {
     words.push_back(XXH3_64bits(word.data(), word.size()));
     word.clear();
   };
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp = bytes[at];
-    utf8proc_ssize_t len = 1;
-    if (cp >= 0x80) {
-      len = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-      if (len < 0) cp = ' ', len = 1;
-    }
-    at += size_t(len);
-    if (!is_word_character(cp)) {
+  for (const CodePoint& c : code_points(text)) {
+    if (!is_word_character(c.value)) {
       end_word();
-    } else if (cp < 0x80) {
-      word += char(std::tolower(int(cp)));
+    } else if (c.value < 0x80) {
+      word += char(std::tolower(int(c.value)));
     } else {
-      utf8proc_uint8_t encoded[4];
-      word.append(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(utf8proc_tolower(cp), encoded)));
+      append_utf8(word, utf8proc_tolower(c.value));
     }
   }
   end_word();
@@ -138,7 +131,7 @@ std::vector<Leak> find_leaks(const LeakSide& side, const LeakSide& other, int n,
 
 std::vector<Leak> leakage_stage(SplitKeys& parts, const Spool& spool, const LeakageConfig& config,
                                 const PipelineConfig& pipeline, Ledger& ledger) {
-  ledger.begin("leakage", parts[0].size() + parts[1].size() + parts[2].size());
+  ledger.begin(stage_name(Stage::Leakage), parts[0].size() + parts[1].size() + parts[2].size());
   // The held-out splits (read back a batch at a time) and the evaluation files
   // are indexed; each split's records then stream past them a batch at a time.
   auto batch_of = [&](size_t s, size_t begin) {

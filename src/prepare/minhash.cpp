@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 namespace whet {
 namespace {
@@ -31,23 +32,15 @@ std::vector<uint64_t> shingle_hashes(std::string_view text, int k) {
   std::vector<uint32_t> starts;
   folded.reserve(text.size());
   starts.reserve(text.size());
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp = bytes[at];
-    utf8proc_ssize_t n = 1;
-    if (cp >= 0x80) {
-      n = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-      if (n < 0) cp = 0xFFFD, n = 1;
-    }
-    at += size_t(n);
+  for (const CodePoint& c : code_points(text)) {
+    int32_t cp = c.value;
     if (is_space(cp)) {
       if (folded.empty() || folded.back() == ' ') continue;
       cp = ' ';
     }
     cp = cp < 0x80 ? (cp >= 'A' && cp <= 'Z' ? cp + 32 : cp) : utf8proc_tolower(cp);
     starts.push_back(uint32_t(folded.size()));
-    utf8proc_uint8_t encoded[4];
-    folded.append(reinterpret_cast<const char*>(encoded), size_t(utf8proc_encode_char(cp, encoded)));
+    append_utf8(folded, cp);
   }
   if (!folded.empty() && folded.back() == ' ') folded.pop_back(), starts.pop_back();
   starts.push_back(uint32_t(folded.size()));

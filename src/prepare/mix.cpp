@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "prepare/random.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -19,7 +20,7 @@ size_t copies_for_weight(double weight, double u) {
 }
 
 void mix_stage(std::vector<Record>& train, const std::vector<SourceConfig>& sources, uint64_t seed, Ledger& ledger) {
-  ledger.begin("mix", train.size());
+  ledger.begin(stage_name(Stage::Mix), train.size());
   std::vector<Record> mixed;
   mixed.reserve(train.size());
   for (Record& record : train) {

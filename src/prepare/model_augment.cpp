@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "prepare/normalize.h"
 #include "prepare/random.h"
+#include "prepare/stages.h"
 #include "prepare/text_encoding.h"
 
 namespace whet {
@@ -41,7 +42,7 @@ std::string question_request(std::string_view answer) {
 
 void model_augment_stage(std::vector<Record>& train, const AugmentConfig& config, uint64_t seed,
                          const StageModel& model, Ledger& ledger, const StageProgress& progress) {
-  ledger.begin("model_augment", train.size());
+  ledger.begin(stage_name(Stage::ModelAugment), train.size());
   std::vector<Planned> planned;
   std::vector<GenerationRequest> requests;
   const size_t originals = train.size();

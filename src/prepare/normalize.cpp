@@ -9,29 +9,11 @@
 
 #include "core/error.h"
 #include "core/parallel_for.h"
+#include "core/utf8.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
-
-// Calls `f(code_point, bytes)` for each code point of valid UTF-8.
-template <typename F>
-void for_each_code_point(std::string_view text, F&& f) {
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  size_t at = 0;
-  while (at < text.size()) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    WHET_ASSERT(n > 0);  // sources hand on valid UTF-8 only
-    f(cp, text.substr(at, size_t(n)));
-    at += size_t(n);
-  }
-}
-
-void append_code_point(std::string& out, utf8proc_int32_t cp) {
-  utf8proc_uint8_t buffer[4];
-  const utf8proc_ssize_t n = utf8proc_encode_char(cp, buffer);
-  out.append(reinterpret_cast<const char*>(buffer), size_t(n));
-}
 
 bool is_space_separator(utf8proc_int32_t cp) {
   return cp == ' ' || cp == '\t' || (cp > 0x7F && utf8proc_category(cp) == UTF8PROC_CATEGORY_ZS);
@@ -67,7 +49,7 @@ size_t decode_entity(std::string_view text, size_t at, std::string& out) {
   if (i == digits_start || i >= text.size() || text[i] != ';' || !utf8proc_codepoint_valid(utf8proc_int32_t(cp)) ||
       cp == 0)
     return 0;
-  append_code_point(out, utf8proc_int32_t(cp));
+  append_utf8(out, int32_t(cp));
   return i + 1 - at;
 }
 
@@ -94,10 +76,11 @@ std::string unicode_normalize(std::string_view text, bool compatibility) {
 std::string remove_control_characters(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for_each_code_point(text, [&](utf8proc_int32_t cp, std::string_view bytes) {
-    const bool control = cp != '\t' && cp != '\n' && cp != '\r' && utf8proc_category(cp) == UTF8PROC_CATEGORY_CC;
-    if (!control) out += bytes;
-  });
+  for (const CodePoint& c : code_points(text)) {
+    const bool control =
+        c.value != '\t' && c.value != '\n' && c.value != '\r' && utf8proc_category(c.value) == UTF8PROC_CATEGORY_CC;
+    if (!control) out += c.bytes;
+  }
   return out;
 }
 
@@ -106,30 +89,30 @@ std::string normalize_whitespace(std::string_view text) {
   out.reserve(text.size());
   bool line_start = true, pending_space = false;
   size_t newlines = 0;  // line breaks waiting to be written
-  auto end_line = [&] {
-    pending_space = false;
-    line_start = true;
-    ++newlines;
-  };
-  for_each_code_point(text, [&](utf8proc_int32_t cp, std::string_view bytes) {
-    if (cp == '\n') return end_line();
-    if (cp == '\r') return;  // CR LF: the LF ends the line; a lone CR is dropped with it
-    if (is_space_separator(cp)) {
+  for (const CodePoint& c : code_points(text)) {
+    if (c.value == '\n') {
+      pending_space = false;
+      line_start = true;
+      ++newlines;
+      continue;
+    }
+    if (c.value == '\r') continue;  // CR LF: the LF ends the line; a lone CR is dropped with it
+    if (is_space_separator(c.value)) {
       if (line_start && !out.empty()) {
         if (newlines) out.append(std::min<size_t>(newlines, 2), '\n');
         newlines = 0;
-        out += cp == '\t' ? '\t' : ' ';  // indentation is kept as written
+        out += c.value == '\t' ? '\t' : ' ';  // indentation is kept as written
       } else if (!line_start) {
         pending_space = true;
       }
-      return;
+      continue;
     }
     if (newlines && !out.empty()) out.append(std::min<size_t>(newlines, 2), '\n');
     newlines = 0;
     if (pending_space) out += ' ';
     pending_space = line_start = false;
-    out += bytes;
-  });
+    out += c.bytes;
+  }
   while (!out.empty() && (out.back() == ' ' || out.back() == '\t' || out.back() == '\n')) out.pop_back();
   return out;
 }
@@ -187,13 +170,13 @@ std::string strip_html(std::string_view text) {
 std::string lowercase(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for_each_code_point(text, [&](utf8proc_int32_t cp, std::string_view) { append_code_point(out, utf8proc_tolower(cp)); });
+  for (const CodePoint& c : code_points(text)) append_utf8(out, utf8proc_tolower(c.value));
   return out;
 }
 
 void normalize_stage(std::vector<Record>& records, const NormalizeConfig& config, const std::string& label_field,
                      Ledger& ledger) {
-  ledger.begin("normalize", records.size());
+  ledger.begin(stage_name(Stage::Normalize), records.size());
   struct Step {
     bool on;
     const char* what;

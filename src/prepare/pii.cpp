@@ -8,6 +8,7 @@
 #include <cctype>
 
 #include "core/error.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -206,7 +207,7 @@ std::string PiiScanner::redact(std::string_view text, std::vector<size_t>& hits)
 }
 
 void pii_stage(std::vector<Record>& records, const PiiConfig& config, const PiiScanner& scanner, Ledger& ledger) {
-  ledger.begin("pii", records.size());
+  ledger.begin(stage_name(Stage::Pii), records.size());
   if (config.mode == "off") return ledger.end(records.size());
   const bool drop = config.mode == "drop";
   // Scanning is independent per record, so it runs in parallel; the ledger is

@@ -1,10 +1,9 @@
 #pragma once
-// `whet data prepare`: the stages in order (read, normalize, synthesize,
-// pseudo_label, filter, pii, dedup, split, leakage, mix, augment,
-// model_augment), then the outputs. Every stage reports through the ledger; a
-// stage is a function over the records, or over their keys (dedup, split,
-// leakage). The model-based stages run only when
-// the config asks for them, through the models options.open_model gives.
+// `whet data prepare`: the stages of prepare/stages.h in their order, then the
+// outputs. Every stage reports through the ledger; a stage is a function over
+// the records, or over their keys (dedup, split, leakage). The model-based
+// stages run only when the config asks for them, through the models
+// options.open_model gives.
 //
 // Memory holds a batch of records at a time, not the dataset: the per-record
 // stages run batch by batch as the sources are read, the records then wait on

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "prepare/dedup.h"
 #include "prepare/pii.h"
 #include "prepare/validate.h"
@@ -35,12 +36,7 @@ constexpr ScriptRange kScripts[] = {
 // The label as counted: cut on a character boundary, and past kMaxLabels values into kOtherLabels.
 void count_label(std::map<std::string, size_t>& labels, const std::string& label) {
   std::string key = label;
-  if (key.size() > kMaxLabelBytes) {
-    size_t cut = kMaxLabelBytes;
-    while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) --cut;
-    key.resize(cut);
-    key += "...";
-  }
+  if (key.size() > kMaxLabelBytes) key = std::string(utf8_prefix(label, kMaxLabelBytes)) + "...";
   const auto it = labels.find(key);
   if (it != labels.end()) {
     ++it->second;
@@ -60,17 +56,12 @@ nlohmann::ordered_json as_json(const Map& m) {
 
 std::string dominant_script(std::string_view text) {
   std::map<std::string, size_t> letters;
-  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
-  for (size_t at = 0; at < text.size();) {
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t n = utf8proc_iterate(bytes + at, utf8proc_ssize_t(text.size() - at), &cp);
-    if (n < 0) cp = 0, n = 1;
-    at += size_t(n);
-    const utf8proc_category_t c = utf8proc_category(cp);
-    if (c < UTF8PROC_CATEGORY_LU || c > UTF8PROC_CATEGORY_LO) continue;
+  for (const CodePoint& c : code_points(text)) {
+    const utf8proc_category_t category = utf8proc_category(c.value);
+    if (category < UTF8PROC_CATEGORY_LU || category > UTF8PROC_CATEGORY_LO) continue;
     const char* script = "other";
     for (const ScriptRange& r : kScripts)
-      if (cp >= r.first && cp <= r.last) script = r.name;
+      if (c.value >= r.first && c.value <= r.last) script = r.name;
     ++letters[script];
   }
   std::string best = "none";

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "prepare/stages.h"
 
 namespace whet {
 namespace {
@@ -38,7 +39,7 @@ std::vector<std::string> pseudo_label_choices(const std::set<std::string>& given
 
 void pseudo_label_stage(std::vector<Record>& records, const std::set<std::string>& given, const PipelineConfig& config,
                         const StageModel& model, Ledger& ledger, const StageProgress& progress) {
-  ledger.begin("pseudo_label", records.size());
+  ledger.begin(stage_name(Stage::PseudoLabel), records.size());
   std::vector<const Record*> pool;
   for (const Record& r : records)
     if (unlabelled(r, config)) pool.push_back(&r);

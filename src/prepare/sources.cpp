@@ -10,6 +10,7 @@
 #include "data/json_line.h"
 #include "prepare/csv_reader.h"
 #include "data/line_reader.h"
+#include "prepare/stages.h"
 #include "prepare/text_encoding.h"
 
 namespace whet {
@@ -272,7 +273,7 @@ void read_source(const PipelineConfig& config, size_t index, const SourceSink& s
 void stream_sources(const PipelineConfig& config, bool strict, Ledger& ledger,
                     const std::function<void(Record&&)>& on_record,
                     const std::function<void(uint64_t, uint64_t)>& progress) {
-  ledger.begin("read", 0);
+  ledger.begin(stage_name(Stage::Read), 0);
   size_t read = 0, rejected = 0;
   uint64_t total = 0, done_before = 0, in_file = 0;  // bytes: of every file, of the files finished, of this one
   std::error_code ec;

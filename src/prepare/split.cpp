@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "data/shuffle.h"
+#include "prepare/stages.h"
 
 namespace whet {
 
@@ -78,7 +79,7 @@ std::vector<Split> assign_splits(const std::vector<std::string>& strata, const s
 
 SplitKeys split_stage(std::vector<RecordKey> keys, const Spool& spool, const SplitConfig& config,
                       const std::string& label_field, uint64_t seed, Ledger& ledger) {
-  ledger.begin("split", keys.size());
+  ledger.begin(stage_name(Stage::Split), keys.size());
   // Records a model made or labelled train only; the rest are split.
   const auto first_model_made =
       std::stable_partition(keys.begin(), keys.end(), [](const RecordKey& k) { return !k.train_only; });

@@ -10,6 +10,7 @@
 #include "prepare/bm25.h"
 #include "prepare/model_augment.h"
 #include "prepare/random.h"
+#include "prepare/stages.h"
 #include "prepare/text_encoding.h"
 
 namespace whet {
@@ -64,7 +65,7 @@ std::string grounded_answer_request(const std::vector<std::string_view>& passage
 std::vector<Chunk> synthesize_stage(std::vector<Record>& records, size_t first_new_id, const PipelineConfig& config,
                                     const StageModel& model, Ledger& ledger, const StageProgress& progress) {
   const SynthesizeConfig& c = config.synthesize;
-  ledger.begin("synthesize", records.size());
+  ledger.begin(stage_name(Stage::Synthesize), records.size());
   std::vector<Chunk> chunks;
   std::vector<ChunkOrigin> origins;  // per chunk
   std::vector<Reason> reasons(records.size());

@@ -17,6 +17,8 @@
 #include <optional>
 #include <sstream>
 
+#include "core/utf8.h"
+
 namespace whet::yaml {
 namespace {
 
@@ -24,9 +26,8 @@ namespace {
 // (fail() escapes what is not printable.)
 std::string shown(std::string_view text) {
   constexpr std::size_t kMaxShown = 60;
-  std::size_t n = std::min(text.size(), kMaxShown);
-  while (n > 0 && n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
-  return std::string(text.substr(0, n)) + (n < text.size() ? "..." : "");
+  const std::string_view kept = utf8_prefix(text, kMaxShown);
+  return std::string(kept) + (kept.size() < text.size() ? "..." : "");
 }
 
 std::string at_mark(std::string_view path, const YAML::Mark& mark) {

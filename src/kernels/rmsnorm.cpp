@@ -1,5 +1,7 @@
 #include "kernels/rmsnorm.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -22,12 +24,16 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
 }
 
 // With g = dout * weight and r = rstd: dinp = r * g - inp * r³ * mean(g * inp).
-// The weight gradient sums over rows, so each thread keeps its own and adds it once.
+// The weight gradient sums over rows: each thread sums its rows (a static
+// schedule, so the same rows for the same thread count), and the partial sums
+// are added in thread order afterwards, so a run repeats bit for bit.
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int64_t n, int64_t c) {
-#pragma omp parallel
+  const int threads = omp_get_max_threads();
+  std::vector<float> partials(dweight ? size_t(threads) * size_t(c) : 0, 0.0f);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> dweight_local(dweight ? c : 0, 0.0f);
+    float* dweight_local = dweight ? partials.data() + size_t(omp_get_thread_num()) * size_t(c) : nullptr;
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < n; ++i) {
       const float* x = inp + i * c;
@@ -40,16 +46,15 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
       float* dx = dinp + i * c;
 #pragma omp simd
       for (int64_t j = 0; j < c; ++j) dx[j] = r * dy[j] * weight[j] - x[j] * correction;
-      if (dweight) {
+      if (dweight_local) {
 #pragma omp simd
         for (int64_t j = 0; j < c; ++j) dweight_local[j] += dy[j] * x[j] * r;
       }
     }
-    if (dweight) {
-#pragma omp critical
-      for (int64_t j = 0; j < c; ++j) dweight[j] += dweight_local[j];
-    }
   }
+  if (!dweight) return;
+  for (int t = 0; t < threads; ++t)
+    for (int64_t j = 0; j < c; ++j) dweight[j] += partials[size_t(t) * size_t(c) + size_t(j)];
 }
 
 }  // namespace whet

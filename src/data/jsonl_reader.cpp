@@ -16,28 +16,34 @@ void check_utf8(std::string_view line, const std::string& where) {
 
 }  // namespace
 
-void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor) {
-  LineReader lines(path);
+void for_each_jsonl_line(const std::string& path, const std::string& name, const JsonlLines& lines) {
+  LineReader reader(path);
+  if (lines.on_progress) lines.on_progress(0);
   std::string line;
   bool too_long = false;
-  while (lines.next(line, too_long)) {
-    const size_t number = lines.line_number();
-    if (!too_long && is_blank(line)) {
-      visitor.on_blank();
-      continue;
-    }
-    Example example;
+  while (reader.next(line, too_long)) {
+    if (lines.on_progress) lines.on_progress(reader.bytes_read());
+    const size_t number = reader.line_number();
     try {
-      const std::string where = fmt::format("{}:{}", path, number);
-      if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
-      check_utf8(line, where);
-      example = parse_example(line, format, path, number);
+      if (too_long) fail(fmt::format("{}:{}", name, number), "line longer than {} bytes", kMaxLineBytes);
+      if (is_blank(line)) {
+        if (lines.on_blank) lines.on_blank();
+        continue;
+      }
+      lines.on_line(line, number);
     } catch (const Error& e) {
-      visitor.on_error(e, number);
-      continue;
+      lines.on_error(e, number);
     }
-    visitor.on_example(std::move(example), number);
   }
+}
+
+void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor) {
+  for_each_jsonl_line(path, path,
+                      {[&](std::string_view line, size_t number) {
+                         check_utf8(line, fmt::format("{}:{}", path, number));
+                         visitor.on_example(parse_example(line, format, path, number), number);
+                       },
+                       visitor.on_error, visitor.on_blank, {}});
 }
 
 std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats) {

@@ -15,6 +15,19 @@
 
 namespace whet {
 
+// The lines of a JSONL file as every reader of one takes them (LineReader:
+// BOM, CRLF, a line limit): blank lines go to on_blank; each other line to
+// on_line, and a whet::Error from it, or a line over the limit, to on_error
+// with the line's number. `name` is how messages name the file. on_progress,
+// when set, hears the bytes read so far before each line.
+struct JsonlLines {
+  std::function<void(std::string_view line, size_t number)> on_line;
+  std::function<void(const Error& error, size_t number)> on_error;
+  std::function<void()> on_blank;
+  std::function<void(uint64_t bytes_read)> on_progress;
+};
+void for_each_jsonl_line(const std::string& path, const std::string& name, const JsonlLines& lines);
+
 // What each line turned out to be; `line` counts from 1.
 struct JsonlVisitor {
   std::function<void(Example&& example, size_t line)> on_example;

@@ -8,8 +8,9 @@
 
 #include "core/error.h"
 #include "data/json_line.h"
-#include "prepare/csv_reader.h"
+#include "data/jsonl_reader.h"
 #include "data/line_reader.h"
+#include "prepare/csv_reader.h"
 #include "prepare/stages.h"
 #include "prepare/text_encoding.h"
 
@@ -111,23 +112,17 @@ Record make_record(const SourceConfig& source, size_t index, const std::string& 
 
 void read_jsonl(const PipelineConfig& config, size_t index, const SourceSink& sink) {
   const SourceConfig& source = config.sources[index];
-  LineReader lines(resolve_path(config, source.path));
-  if (sink.advanced) sink.advanced(0);
-  std::string line;
-  bool too_long = false;
-  while (lines.next(line, too_long)) {
-    if (sink.advanced) sink.advanced(lines.bytes_read());
-    const std::string where = fmt::format("{}:{}", source.path, lines.line_number());
-    try {
-      if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
-      if (is_blank(line)) continue;
-      Decoded decoded = decode_text(line, source.encoding, where);
-      sink.record(make_record(source, index, decoded.text, lines.line_number(), config.label_field, decoded.transcoded));
-    } catch (const Error& e) {
-      const std::string message = located(e, where).message;
-      sink.reject(where, category_of(message), message);
-    }
-  }
+  for_each_jsonl_line(resolve_path(config, source.path), source.path,
+                      {[&](std::string_view line, size_t number) {
+                         const Decoded decoded = decode_text(line, source.encoding, fmt::format("{}:{}", source.path, number));
+                         sink.record(make_record(source, index, decoded.text, number, config.label_field, decoded.transcoded));
+                       },
+                       [&](const Error& e, size_t number) {
+                         const std::string where = fmt::format("{}:{}", source.path, number);
+                         const std::string message = located(e, where).message;
+                         sink.reject(where, category_of(message), message);
+                       },
+                       {}, sink.advanced});
 }
 
 // The JSON a CSV row stands for, through the column mapping; system, user and

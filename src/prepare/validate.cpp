@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "data/line_reader.h"
+#include "data/jsonl_reader.h"
 #include "prepare/sources.h"
 #include "prepare/text_encoding.h"
 
@@ -24,27 +24,17 @@ std::string json_label(const std::string& line, const std::string& label_field) 
 void scan_jsonl(const PipelineConfig& config, const SourceVisitor& visitor) {
   const SourceConfig& source = config.sources.front();
   const bool own_label = !config.label_field.empty() && !label_is_training_field(config.label_field);
-  LineReader lines(resolve_path(config, source.path));
-  std::string line;
-  bool too_long = false;
-  while (lines.next(line, too_long)) {
-    const std::string where = fmt::format("{}:{}", source.path, lines.line_number());
-    try {
-      if (too_long) fail(where, "line longer than {} bytes", kMaxLineBytes);
-      if (line.find_first_not_of(" \t\f\v") == std::string::npos) {
-        visitor.on_blank();
-        continue;
-      }
-      // JSON strings would catch invalid UTF-8 too, but not in keys and numbers.
-      const std::string text = decode_text(line, source.encoding, where).text;
-      Record record;
-      record.example = parse_example(text, source.format, source.path, lines.line_number());
-      if (own_label) record.label = json_label(text, config.label_field);
-      visitor.on_record(std::move(record));
-    } catch (const Error& e) {
-      visitor.on_error(e.what());
-    }
-  }
+  for_each_jsonl_line(resolve_path(config, source.path), source.path,
+                      {[&](std::string_view line, size_t number) {
+                         // JSON strings would catch invalid UTF-8 too, but not in keys and numbers.
+                         const std::string text =
+                             decode_text(line, source.encoding, fmt::format("{}:{}", source.path, number)).text;
+                         Record record;
+                         record.example = parse_example(text, source.format, source.path, number);
+                         if (own_label) record.label = json_label(text, config.label_field);
+                         visitor.on_record(std::move(record));
+                       },
+                       [&](const Error& e, size_t) { visitor.on_error(e.what()); }, visitor.on_blank, {}});
 }
 
 }  // namespace

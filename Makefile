@@ -36,6 +36,7 @@ test: build model test-venv
 
 bench: build model
 	@cmake --build $(BUILD) -j $(JOBS) --target bench_tokenizer
+	@$(BUILD)/bench_tokenizer
 	@bench/run_generate.sh $(BUILD)/whet
 
 clean:

@@ -3,25 +3,17 @@
 //   build/bench_tokenizer [--benchmark_filter=...]   (WHET_DEFAULT_MODEL overrides the model)
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "io/gguf.h"
+#include "models/model_loader.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
 
-std::string default_model_path() {
-  if (const char* p = std::getenv("WHET_DEFAULT_MODEL")) return p;
-  const char* cache = std::getenv("WHET_CACHE");
-  return (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") +
-         "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 const whet::Tokenizer& tokenizer() {
-  static const whet::Tokenizer t = whet::Tokenizer::from_gguf(whet::GgufFile::open(default_model_path()));
+  static const whet::Tokenizer t = whet::Tokenizer::from_gguf(whet::GgufFile::open(whet::default_model_path()));
   return t;
 }
 

@@ -16,11 +16,11 @@ def read_cases(folder: Path):
     cases = []
     for path in sorted(folder.glob("*.xml")):
         for case in ET.parse(path).getroot().iter("testcase"):
-            if case.get("result") == "suppressed" or case.get("status") == "notrun":
-                continue  # filtered out of this shard
+            # A shard's XML lists only its own tests; a DISABLED_ test is listed
+            # as not run, and counts as skipped.
             if case.find("failure") is not None:
                 outcome = "failed"
-            elif case.get("result") == "skipped" or case.find("skipped") is not None:
+            elif case.get("status") == "notrun" or case.get("result") == "skipped" or case.find("skipped") is not None:
                 outcome = "skipped"
             else:
                 outcome = "passed"

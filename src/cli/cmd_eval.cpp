@@ -140,7 +140,7 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     write_file_atomic(o.report, o.report.ends_with(".md") ? markdown : render_html(document));
   const std::string& out = o.json ? json : markdown;
   std::fwrite(out.data(), 1, out.size(), stdout);
-  if (o.fail_on_forgetting && !forgetting_regressions(run).empty()) command_exit_code() = 3;
+  if (o.fail_on_forgetting && !forgetting_regressions(run).empty()) command_exit_code() = kExitForgetting;
 }
 
 }  // namespace

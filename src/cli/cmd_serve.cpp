@@ -52,6 +52,9 @@ void add_serve_command(CLI::App& app) {
                       "With keys, every /v1 endpoint needs 'Authorization: Bearer KEY'");
   command->add_flag("--public-inference", o->public_inference,
                     "With API keys: leave completions and model lists open, keys guard files, jobs and adapters");
+  command->add_flag("--allow-gated", o->allow_gated,
+                    "Also answer with models whose training run failed its forgetting gate (gate.json); "
+                    "by default they are listed but refused");
   command->add_option("--adapter-root", o->adapter_roots,
                       "A folder /v1/load_lora_adapter may load adapters from (repeatable; default: none)");
   command->add_option("--max-request-mb", mb->first, "Largest JSON request body, MiB")->capture_default_str();

@@ -81,7 +81,8 @@ int run_train(const TrainOptions& o) {
     std::fprintf(stderr, "; validation loss %.4f -> best %.4f", result.first_val_loss, result.best_val_loss);
   std::fputc('\n', stderr);
   if (!result.output.empty()) std::printf("%s\n", result.output.c_str());
-  return result.interrupted ? 130 : 0;
+  if (result.interrupted) return 130;
+  return result.gate && !result.gate->passed ? kExitForgetting : 0;
 }
 
 }  // namespace

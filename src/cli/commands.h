@@ -6,6 +6,9 @@ namespace whet::cli {
 
 // The process exit code a command asks for when it ends without an error (0 unless set).
 int& command_exit_code();
+// The exit code of a command whose model lost more general ability than allowed
+// (`whet eval --fail-on-forgetting`, `whet train` failing its gate), so CI can tell it from an error.
+inline constexpr int kExitForgetting = 3;
 
 void add_info_command(CLI::App& app);
 void add_generate_command(CLI::App& app);

@@ -146,14 +146,19 @@ void JobWorker::run_job(Job job) {
       return;
     }
     job.fine_tuned_model = fine_tuned_name(job);
+    const std::string gate_failure = gate_failure_in(result.output);
     if (job.method == "lora") {
       auto lora = std::make_shared<LlamaLora>(load_lora_adapter(result.output, route->model->model.config));
-      models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), int64_t(std::time(nullptr)));
+      models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), int64_t(std::time(nullptr)), gate_failure);
       store_.put_adapter({job.fine_tuned_model, job.model, result.output, int64_t(std::time(nullptr))});
     } else {
-      models_.add_base(job.fine_tuned_model, load_model(result.output));
+      models_.add_base(job.fine_tuned_model, load_model(result.output), gate_failure);
       store_.put_adapter({job.fine_tuned_model, "", result.output, int64_t(std::time(nullptr))});
     }
+    if (!gate_failure.empty())
+      store_.add_event(job.id, "warn", fmt::format("The model failed the forgetting gate ({}); requests for {} are "
+                                                   "refused unless the server runs with --allow-gated",
+                                                   gate_failure, job.fine_tuned_model));
     store_.add_event(job.id, "info", fmt::format("The job has succeeded: {} is ready", job.fine_tuned_model));
     finish(JobStatus::Succeeded);
   } catch (const std::exception& e) {

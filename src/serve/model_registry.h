@@ -22,7 +22,12 @@ struct ModelRoute {
   InferenceEngine* engine = nullptr;
   std::shared_ptr<const LlamaLora> adapter;  // null for a base
   int64_t created_at = 0;
+  std::string gate_failure;  // why the run that made it failed its forgetting gate; empty: it passed or had none
 };
+
+// The failure recorded in a trained adapter's or model's folder (gate.json,
+// eval/gate.h); empty when the folder passed its gate or has no verdict.
+std::string gate_failure_in(const std::string& dir);
 
 class ModelRegistry {
  public:
@@ -30,10 +35,10 @@ class ModelRegistry {
       : metrics_(metrics), engine_options_(engine_options) {}
 
   // Bases stay for the server's life: their engines are what handlers wait on.
-  void add_base(const std::string& name, LoadedModel model);
+  void add_base(const std::string& name, LoadedModel model, std::string gate_failure = "");
   // Replaces an adapter of the same name; throws whet::Error for an unknown base or a name taken by a base.
   void add_adapter(const std::string& name, const std::string& base, std::shared_ptr<const LlamaLora> lora,
-                   int64_t created_at);
+                   int64_t created_at, std::string gate_failure = "");
   bool remove_adapter(const std::string& name);
 
   std::optional<ModelRoute> find(const std::string& name) const;
@@ -45,12 +50,18 @@ class ModelRegistry {
     std::unique_ptr<LoadedModel> model;
     std::unique_ptr<InferenceEngine> engine;
     int64_t created_at = 0;
+    std::string gate_failure;
   };
   struct Adapter {
     std::string base;
     std::shared_ptr<const LlamaLora> lora;
     int64_t created_at = 0;
+    std::string gate_failure;
   };
+  // The route to a base or an adapter; the caller holds mutex_.
+  ModelRoute route(const std::string& name, const Base& base) const;
+  ModelRoute route(const std::string& name, const Adapter& adapter) const;
+
   MetricsRegistry& metrics_;
   EngineOptions engine_options_;
   mutable std::mutex mutex_;

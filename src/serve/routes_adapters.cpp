@@ -92,7 +92,7 @@ void load_adapter_route(ServerState& state, const httplib::Request& request, htt
   const std::string base = base_model(body, state);
   auto lora = std::make_shared<LlamaLora>(load_lora_adapter(path, state.models.find(base)->model->model.config));
   const int64_t now = std::time(nullptr);
-  state.models.add_adapter(name, base, std::move(lora), now);
+  state.models.add_adapter(name, base, std::move(lora), now, gate_failure_in(path));
   state.store.put_adapter({name, base, path, now});
   response.set_content(fmt::format("Success: LoRA adapter '{}' added successfully.", name), "text/plain");
 }

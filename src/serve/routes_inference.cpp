@@ -20,6 +20,7 @@ json model_json(const ModelRoute& m) {
     j["parent"] = m.base;
     j["root"] = m.base;
   }
+  if (!m.gate_failure.empty()) j["gate_failure"] = m.gate_failure;
   return j;
 }
 
@@ -28,6 +29,11 @@ ModelRoute find_model(const ServerState& state, const std::string& name) {
   if (!route)
     throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist", name), "model",
                    "model_not_found");
+  if (!route->gate_failure.empty() && !state.options.allow_gated)
+    throw ApiError(403, "invalid_request_error",
+                   fmt::format("The model '{}' failed the forgetting gate of its training run ({}); it is not "
+                               "served unless the server runs with --allow-gated", name, route->gate_failure),
+                   "model", "model_gated");
   return *route;
 }
 

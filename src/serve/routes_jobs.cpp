@@ -1,8 +1,11 @@
 // /v1/fine_tuning/jobs: create, list, get, cancel, events and checkpoints, in
 // the shapes of OpenAI's fine-tuning API so its clients drive Whet unchanged.
 #include <charconv>
+#include <filesystem>
 
 #include "core/error.h"
+#include "eval/gate.h"
+#include "io/json_fields.h"
 #include "serve/api_error.h"
 #include "serve/job_request.h"
 #include "serve/server_state.h"
@@ -68,7 +71,7 @@ json event_json(const JobEvent& e) {
 
 json job_json(const Job& job) {
   const bool succeeded = job.status == JobStatus::Succeeded;
-  return {{"object", "fine_tuning.job"},
+  json j = {{"object", "fine_tuning.job"},
           {"id", job.id},
           {"model", job.model},
           {"created_at", job.created_at},
@@ -88,6 +91,10 @@ json job_json(const Job& job) {
           {"seed", 42},
           {"estimated_finish", nullptr},
           {"integrations", json::array()}};
+  // Whet's addition: the forgetting gate's verdict on the finished run.
+  const std::string verdict = gate_verdict_path(job.output_dir);
+  if (succeeded && std::filesystem::exists(verdict)) j["gate"] = read_json_object(verdict);
+  return j;
 }
 
 Job queue_job(ServerState& state, Job job) {

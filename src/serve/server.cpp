@@ -93,19 +93,19 @@ void load_served_models(ModelRegistry& models, JobStore& store, const ServerOpti
       fail("--adapter", "'{}' must be NAME=DIR", spec);
     const std::string name = spec.substr(0, eq), dir = spec.substr(eq + 1);
     auto lora = std::make_shared<LlamaLora>(load_lora_adapter(dir, models.find(base_name)->model->model.config));
-    models.add_adapter(name, base_name, std::move(lora), int64_t(std::time(nullptr)));
+    models.add_adapter(name, base_name, std::move(lora), int64_t(std::time(nullptr)), gate_failure_in(dir));
   }
   for (const AdapterRecord& a : store.list_adapters()) {
     if (a.path.empty()) continue;  // made through /v1/adapters, not trained yet
     try {
       if (a.base_model.empty()) {
-        models.add_base(a.name, load_model(a.path));
+        models.add_base(a.name, load_model(a.path), gate_failure_in(a.path));
       } else {
         const auto base = models.find(a.base_model);
         if (!base) fail("serve", "its base model '{}' is not served", a.base_model);
         models.add_adapter(a.name, a.base_model,
                            std::make_shared<LlamaLora>(load_lora_adapter(a.path, base->model->model.config)),
-                           a.created_at);
+                           a.created_at, gate_failure_in(a.path));
       }
     } catch (const Error& e) {
       std::fprintf(stderr, "serve: not serving %s from %s: %s\n", a.name.c_str(), a.path.c_str(), e.what());

@@ -19,6 +19,7 @@ struct ServerOptions {
   std::string data_dir = "whet-data";      // jobs.sqlite, uploaded files, job outputs
   std::vector<std::string> api_keys;       // empty: no authentication
   bool public_inference = false;           // with keys: completions and model lists still open to all
+  bool allow_gated = false;                // answer with models that failed their forgetting gate
   std::vector<std::string> adapter_roots;  // folders /v1/load_lora_adapter may read from
   size_t max_request_bytes = 1 << 20;      // JSON bodies
   size_t max_upload_bytes = 256u << 20;    // uploaded training files

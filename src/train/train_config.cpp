@@ -110,7 +110,8 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
 
 constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezing = "Freezing (method freeze)",
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
-                           kEvaluation = "Evaluation and stopping", kCheckpoints = "Checkpoints";
+                           kEvaluation = "Evaluation and stopping", kCheckpoints = "Checkpoints",
+                           kGate = "Gate";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -251,6 +252,16 @@ const yaml::Table<TrainConfig> kTable(
      "Save a checkpoint every N optimiser steps; 0: at the end of each epoch only", kCheckpoints},
     {"save_total_limit", integer(&C::save_total_limit, {0}),
      "Checkpoints kept, oldest removed first; 0: keep all", kCheckpoints},
+
+    {"forgetting_gate", boolean(&C::forgetting_gate),
+     "After training, score general text perplexity and general questions (built in) on the base and the "
+     "tuned model, and on eval_task if set; write the verdict to gate.json and exit with code 3 when the tuned "
+     "model lost more general ability than the two limits below allow (a loss the paired bootstrap cannot tell "
+     "from noise at 5% is reported but passes)", kGate},
+    {"max_perplexity_rise", real(&C::max_perplexity_rise, {0, false}),
+     "Gate: the largest relative rise of general-text perplexity that passes (0.10: 10%)", kGate},
+    {"max_accuracy_drop", real(&C::max_accuracy_drop, {0, false, 1}),
+     "Gate: the largest fall of general-question accuracy that passes (0.05: 5 points)", kGate},
     },
     {.other_spellings = kOtherSpellings,
      .unknown_hint = "whet train --help-config lists every key",

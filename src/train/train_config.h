@@ -86,6 +86,11 @@ struct TrainConfig {
   int save_steps = 0;                   // 0 = at the end of each epoch only
   int save_total_limit = 2;             // checkpoints kept; 0 = all
 
+  // Gate: general ability measured before and after training (eval/gate.h)
+  bool forgetting_gate = true;
+  double max_perplexity_rise = 0.10;    // general-text perplexity may rise by 10%
+  double max_accuracy_drop = 0.05;      // general-question accuracy may fall by 5 points
+
   bool operator==(const TrainConfig&) const = default;
 };
 

@@ -69,8 +69,13 @@ bool metric_direction(const Task& task, const std::string& metric) {
 
 // eval_task scored by the model as it stands: trained weights in place, the
 // adapter applied as at inference (without dropout).
+// The adapter being trained, for the model to apply while scoring; the trainer keeps owning it.
+std::shared_ptr<const LlamaLora> borrowed_adapter(const TrainableState& state) {
+  return state.lora ? std::shared_ptr<const LlamaLora>(state.lora.get(), [](const LlamaLora*) {}) : nullptr;
+}
+
 std::vector<Metric> score_task(LoadedModel& loaded, const TrainableState& state, const Task& task) {
-  loaded.adapter = state.lora ? std::shared_ptr<const LlamaLora>(state.lora.get(), [](const LlamaLora*) {}) : nullptr;
+  loaded.adapter = borrowed_adapter(state);
   EvalOptions options;
   if (state.classifier) options.classifier = &state.classifier->head;
   options.resamples = 100;  // intervals are not shown during training
@@ -386,6 +391,32 @@ class TrainingLoop {
   TrainRunResult result_;
 };
 
+// The forgetting gate's view of the model before anything trains (a resumed
+// run has not loaded its checkpoint yet, so this is still the base).
+std::optional<GateScores> score_base_for_gate(const TrainConfig& config, RunInputs& in, const Ranking& ranking,
+                                              const Say& say) {
+  if (!config.forgetting_gate) return std::nullopt;
+  say("forgetting gate: scoring the base model on general text and questions" +
+      std::string(ranking.eval_task ? " and eval_task" : ""));
+  return score_for_gate(in.loaded, "base", ranking.eval_task ? &*ranking.eval_task : nullptr);
+}
+
+// The trained model on the same items, judged against the base; the verdict
+// goes beside the outputs and into the run folder.
+GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableState& trained, const Ranking& ranking,
+                      const GateScores& base, const std::string& output, const Say& say) {
+  in.loaded.adapter = borrowed_adapter(trained);
+  const GateScores tuned = score_for_gate(in.loaded, "tuned", ranking.eval_task ? &*ranking.eval_task : nullptr,
+                                          trained.classifier ? &trained.classifier->head : nullptr);
+  in.loaded.adapter.reset();
+  const GateVerdict verdict =
+      judge_forgetting(base, tuned, {config.max_perplexity_rise, config.max_accuracy_drop});
+  write_gate_verdict(config.output_dir, verdict);
+  if (!output.empty()) write_gate_verdict(output, verdict);
+  say(describe(verdict));
+  return verdict;
+}
+
 }  // namespace
 
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
@@ -396,9 +427,13 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());
+  const std::optional<GateScores> base_scores = score_base_for_gate(config, in, ranking, say);
   Progress progress = options.resume ? resume(config, in, say) : start(config, in);
   say(describe(progress.learner.trainable, schedule));
-  return TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
+  TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
+  if (base_scores && !result.interrupted)
+    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output, say);
+  return result;
 }
 
 }  // namespace whet

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "eval/gate.h"
 #include "train/train_config.h"
 
 namespace whet {
@@ -35,6 +36,7 @@ struct TrainRunResult {
   bool interrupted = false, stopped_early = false;
   double final_train_loss = 0, best_val_loss = 0, first_val_loss = 0;  // val losses NaN without validation data
   std::string output;  // the adapter or model folder written
+  std::optional<GateVerdict> gate;  // with forgetting_gate, unless interrupted
 };
 
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options);

@@ -91,7 +91,7 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   const std::string common = "train --model " + tiny_model() + " --data " + train_path + " --val " + val_path +
                              " --epochs 4 --lr 0.01 --set task_type=seq_cls --set micro_batch_size=4"
                              " --set sequence_len=32 --set eval_task=" + val_path +
-                             " --set metric_for_best_model=accuracy";
+                             " --set metric_for_best_model=accuracy --set forgetting_gate=false";
   const RunResult head_only = run_whet(common + " --method freeze --set train_last_n_blocks=0 --set train_norms=false"
                                        " --output " + dir + "/head");
   ASSERT_EQ(head_only.exit_code, 0) << head_only.err;

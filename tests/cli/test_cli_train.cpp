@@ -51,13 +51,27 @@ TEST(CliTrain, FlagsOnlyRunWritesAnAdapter) {
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/adapter/adapter_model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/metrics.jsonl"));
   EXPECT_NE(r.err.find("step 8/8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("forgetting gate: passed"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/adapter/gate.json"));
+}
+
+// A run whose model lost more general ability than allowed keeps its outputs
+// (to inspect) but exits with code 3, so a script or CI stops there.
+TEST(CliTrain, AFailedGateExitsWithCode3) {
+  const std::string dir = test::scratch_dir("cli_train_gate");
+  const test::RunResult r = run_whet("train --model " + tiny_model() + " --data " + write_data(dir) +
+                                     " --method full --lr 0.03 --epochs 3 --output " + dir +
+                                     "/run --set sample_packing=false --set max_perplexity_rise=0");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("forgetting gate: FAILED"), std::string::npos) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/model/model.safetensors"));
 }
 
 // Ctrl-C (SIGINT) mid-run: a checkpoint, exit status 130, and --resume finishes the run.
 TEST(CliTrain, InterruptCheckpointsAndResumeContinues) {
   const std::string dir = test::scratch_dir("cli_train_interrupt");
   const std::string args = "train --model " + tiny_model() + " --data " + write_data(dir) + " --output " + dir +
-                           "/run --set save_steps=100000";
+                           "/run --set save_steps=100000 --set forgetting_gate=false";
   const test::RunResult stopped =
       test::run_whet_command("timeout --preserve-status -s INT 3 " + test::whet_path() + " " + args +
                              " --set max_steps=100000000");

@@ -6,8 +6,10 @@
 
 #include <thread>
 
+#include "eval/gate.h"
 #include "generate/generator.h"
 #include "generate/prompt.h"
+#include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "server_fixture.h"
 
@@ -214,6 +216,65 @@ TEST(ServerKeys, WithoutPublicInferenceEverythingNeedsAKey) {
   test::RunningServer server(options);
   EXPECT_EQ(server.client().Get("/v1/models")->status, 401);
   EXPECT_EQ(server.client("sk-b").Get("/v1/models")->status, 200);
+}
+
+// An adapter whose training run failed its forgetting gate is listed, with the
+// reason, but requests for it are refused (403, model_gated) unless the server
+// was started with --allow-gated; one that passed is served as any other.
+TEST(ServerGate, AGatedAdapterIsRefusedUnlessAllowed) {
+  const std::string dir = test::scratch_dir("serve_gate");
+  const LoadedModel model = load_model(test::tiny_model_path());
+  auto adapter_dir = [&](const std::string& name, double perplexity_rise) {
+    const std::string path = dir + "/" + name;
+    LoraConfig config;
+    save_peft_adapter(make_lora(model.model.config, config, 7), path, test::tiny_model_path());
+    // A verdict worked out by hand: general perplexity 10 -> 10·(1+rise) on 8 texts, each worse by the same amount.
+    auto text = [](double per_token) {
+      TaskResult r;
+      r.kind = TaskKind::Perplexity;
+      for (int i = 0; i < 8; ++i) {
+        r.per_item["nll"].push_back(10 * per_token + 0.01 * i);
+        r.per_item["tokens"].push_back(10);
+        r.predictions.emplace_back();
+      }
+      r.metrics.push_back({"perplexity", std::exp(per_token), {}, false});
+      return r;
+    };
+    GateVerdict verdict = judge_forgetting(GateScores{{text(std::log(10.0))}, {}},
+                                           GateScores{{text(std::log(10.0 * (1 + perplexity_rise)))}, {}},
+                                           {0.10, 0.05});
+    write_gate_verdict(path, verdict);
+    return name + "=" + path;
+  };
+  serve::ServerOptions options = test::tiny_server_options(dir + "/data");
+  options.adapters = {adapter_dir("held", 0.5), adapter_dir("fine", 0.01)};
+  auto ask = [](const test::RunningServer& server, const std::string& model) {
+    json body = chat_body("hello", 2);
+    body["model"] = model;
+    return server.client().Post("/v1/chat/completions", body.dump(), "application/json");
+  };
+  {
+    const test::RunningServer server(options);
+    const json models = test::body_json(server.client().Get("/v1/models"));
+    bool listed = false;
+    for (const json& m : models["data"]) {
+      if (m["id"] == "held") {
+        listed = true;
+        EXPECT_NE(m["gate_failure"].get<std::string>().find("perplexity"), std::string::npos) << m;
+      }
+      if (m["id"] == "fine") EXPECT_FALSE(m.contains("gate_failure")) << m;
+    }
+    EXPECT_TRUE(listed) << models;
+    const auto refused = ask(server, "held");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403) << refused->body;
+    EXPECT_EQ(test::body_json(refused)["error"]["code"], "model_gated") << refused->body;
+    EXPECT_EQ(ask(server, "fine")->status, 200);
+  }
+  options.allow_gated = true;
+  options.data_dir = dir + "/data-allowed";
+  const test::RunningServer allowed(options);
+  EXPECT_EQ(ask(allowed, "held")->status, 200);
 }
 
 }  // namespace

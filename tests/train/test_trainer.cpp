@@ -49,6 +49,7 @@ TrainConfig tiny_config(const std::string& name, TrainMethod method) {
   c.learning_rate = method == TrainMethod::Lora ? 1e-2 : 3e-3;
   c.lora_dropout = 0.0;
   c.lr_scheduler = LrScheduler::Constant;
+  c.forgetting_gate = false;  // its own test below
   return c;
 }
 
@@ -289,6 +290,41 @@ TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {
   TrainConfig unknown = c;
   unknown.metric_for_best_model = "bleu";
   test::expect_error([&] { run_training(unknown, {}); }, {"metric_for_best_model", "bleu", "accuracy, macro_f1"});
+}
+
+// The gate scores the base before training and the tuned model after, on the
+// same general items, and writes its verdict into the run and the adapter. A
+// tiny model trained hard on one phrase loses general text: with no allowance
+// for a rise the run fails; with a generous one it passes; switched off, no verdict.
+TEST(Trainer, TheForgettingGateJudgesTheRun) {
+  TrainConfig c = tiny_config("gate", TrainMethod::Full);
+  c.learning_rate = 3e-2;
+  c.forgetting_gate = true;
+  c.max_perplexity_rise = 0.0;
+  const TrainRunResult strict = run_training(c, {});
+  ASSERT_TRUE(strict.gate.has_value());
+  EXPECT_FALSE(strict.gate->passed) << describe(*strict.gate);
+  EXPECT_GT(strict.gate->general[0].change, 0.0);
+  for (const std::string& dir : {c.output_dir, strict.output}) {
+    const std::optional<GateRecord> record = read_gate_verdict(dir);
+    ASSERT_TRUE(record.has_value()) << dir;
+    EXPECT_FALSE(record->passed);
+  }
+
+  c.output_dir += "-lenient";
+  c.max_perplexity_rise = 1e6;
+  c.max_accuracy_drop = 1.0;
+  const TrainRunResult lenient = run_training(c, {});
+  ASSERT_TRUE(lenient.gate.has_value());
+  EXPECT_TRUE(lenient.gate->passed) << describe(*lenient.gate);
+  // The same data and seed: the general scores are the same as in the strict run.
+  EXPECT_DOUBLE_EQ(lenient.gate->general[0].tuned, strict.gate->general[0].tuned);
+
+  c.output_dir += "-off";
+  c.forgetting_gate = false;
+  const TrainRunResult off = run_training(c, {});
+  EXPECT_FALSE(off.gate.has_value());
+  EXPECT_FALSE(read_gate_verdict(c.output_dir).has_value());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "train/continual.h"
 #include "train/trainer.h"
 
 namespace whet::cli {
@@ -46,6 +47,17 @@ std::vector<std::string> all_overrides(const TrainOptions& o) {
   return out;
 }
 
+// A task sequence: every stage's run, then the accuracy matrix. The result
+// that decides the exit is the last stage's, with a gate failed at any stage.
+TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& options, ProgressLine& progress) {
+  const ContinualResult sequence = run_task_sequence(config, options);
+  TrainRunResult last = sequence.stages.back();
+  for (const TrainRunResult& stage : sequence.stages)
+    if (stage.gate && !stage.gate->passed) last.gate = stage.gate;
+  if (!last.interrupted) progress.message(continual_table(sequence));
+  return last;
+}
+
 int run_train(const TrainOptions& o) {
   if (o.help_config) {
     std::fputs(train_config_help().c_str(), stdout);
@@ -72,7 +84,8 @@ int run_train(const TrainOptions& o) {
                     fmt::format("epoch {} loss {:.4f} lr {:.2e} {:.0f} tok/s", r.epoch + 1, r.loss, r.lr, r.tokens_per_s));
   };
   std::signal(SIGINT, request_stop);
-  const TrainRunResult result = run_training(config, options);
+  const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)
+                                                             : run_sequence(config, options, progress);
   std::signal(SIGINT, SIG_DFL);
   progress.finish();
   std::fprintf(stderr, "%lld steps; final training loss %.4f", static_cast<long long>(result.steps),

@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "
 constexpr std::array<std::string_view, 3> kWeightFormats = {"native", "f32", "bf16"};
 constexpr std::array<std::string_view, 2> kTaskTypes = {"causal_lm", "seq_cls"};
 constexpr std::array<std::string_view, 2> kPoolings = {"last", "mean"};
+constexpr std::array<std::string_view, 3> kContinualStrategies = {"sequential", "replay", "progressive"};
 constexpr std::array<std::string_view, 7> kModules = {"q", "k", "v", "o", "gate", "up", "down"};
 constexpr std::string_view kAllLinear = "all-linear";
 
@@ -77,7 +78,27 @@ yaml::Field<TrainConfig> modules(std::vector<std::string> TrainConfig::*member) 
 
 // --- Checks across keys, after the file and the overrides ---
 
+// train_data, or a task sequence with one evaluation file per stage.
+void check_task_sequence(const TrainConfig& c, const yaml::Scope& scope) {
+  if (c.task_sequence.empty()) {
+    if (c.train_data.empty()) fail(scope.where("train_data"), "train_data: required but not set (a file or a list of files)");
+    return;
+  }
+  if (!c.train_data.empty()) {
+    fail(scope.where("task_sequence"), "task_sequence: cannot be combined with train_data (set at {}); each stage's "
+         "file is its training data", scope.where("train_data"));
+  }
+  if (c.task_sequence_eval.size() != c.task_sequence.size()) {
+    fail(scope.where("task_sequence_eval"), "task_sequence_eval: needs one task file per stage of task_sequence "
+         "({} stages), got {}", c.task_sequence.size(), c.task_sequence_eval.size());
+  }
+  if (c.continual_strategy == "progressive" && c.method != TrainMethod::Lora) {
+    fail(scope.where("continual_strategy"), "continual_strategy: progressive stacks adapters and needs method lora");
+  }
+}
+
 void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
+  check_task_sequence(c, scope);
   auto exclusive = [&](std::string_view a, bool a_set, std::string_view b, bool b_set, std::string_view advice) {
     if (a_set && b_set) {
       fail(scope.where(b), "{}: cannot be combined with {} (set at {}); {}", b, a, scope.where(a), advice);
@@ -111,7 +132,7 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
 constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezing = "Freezing (method freeze)",
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
                            kEvaluation = "Evaluation and stopping", kCheckpoints = "Checkpoints",
-                           kGate = "Gate";
+                           kGate = "Gate", kContinual = "Continual learning";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -154,7 +175,7 @@ const yaml::Table<TrainConfig> kTable(
      "seq_cls: what the head reads, the last token's hidden state (last) or the mean over the tokens (mean)", kRun},
 
     {"train_data", strings(&C::train_data, {"path"}),
-     "Training data: a file or a list of files", kData, true},
+     "Training data: a file or a list of files; required unless task_sequence is set", kData},
     {"val_data", strings(&C::val_data, {"path"}),
      "Validation data: a file or a list of files; empty: none", kData},
     {"val_set_size", real(&C::val_set_size, {0, false, 1}),
@@ -262,6 +283,17 @@ const yaml::Table<TrainConfig> kTable(
      "Gate: the largest relative rise of general-text perplexity that passes (0.10: 10%)", kGate},
     {"max_accuracy_drop", real(&C::max_accuracy_drop, {0, false, 1}),
      "Gate: the largest fall of general-question accuracy that passes (0.05: 5 points)", kGate},
+
+    {"task_sequence", strings(&C::task_sequence, {"path"}),
+     "Training files of tasks learned one after another, one stage each (instead of train_data); "
+     "OUTPUT/stage-N holds each stage's run", kContinual},
+    {"task_sequence_eval", strings(&C::task_sequence_eval, {"path"}),
+     "One task file per stage (docs/eval.md), every one scored after every stage: the accuracy matrix, backward "
+     "transfer and forgetting go to OUTPUT/continual.json", kContinual},
+    {"continual_strategy", choice(&C::continual_strategy, kContinualStrategies),
+     "How a stage builds on the earlier ones: sequential (the same adapter or model trains on), replay (as "
+     "sequential, with every earlier stage's examples mixed in again) or progressive (a new adapter on the base with "
+     "the earlier adapters folded in and frozen; lora only)", kContinual},
     },
     {.other_spellings = kOtherSpellings,
      .unknown_hint = "whet train --help-config lists every key",

@@ -91,6 +91,11 @@ struct TrainConfig {
   double max_perplexity_rise = 0.10;    // general-text perplexity may rise by 10%
   double max_accuracy_drop = 0.05;      // general-question accuracy may fall by 5 points
 
+  // Continual learning (train/continual.h)
+  std::vector<std::string> task_sequence;       // {"a.jsonl", "b.jsonl"}: stages trained in turn, instead of train_data
+  std::vector<std::string> task_sequence_eval;  // one task file per stage, scored after every stage
+  std::string continual_strategy = "sequential";  // "sequential", "replay" or "progressive"
+
   bool operator==(const TrainConfig&) const = default;
 };
 

@@ -150,6 +150,19 @@ Ranking read_ranking(const TrainConfig& config) {
   return r;
 }
 
+// eval_steps or early stopping asked for, with nothing to evaluate on: the run
+// would silently evaluate nothing and keep no best outputs, so it says so.
+void warn_if_nothing_to_evaluate(const TrainConfig& config, bool has_validation, const std::string& why,
+                                 const Say& say) {
+  const bool asked = config.eval_steps > 0 || config.early_stopping_patience > 0;
+  if (!asked || has_validation || !config.eval_task.empty()) return;
+  say(fmt::format("WARNING: {} set, but {} and no eval_task: nothing will be evaluated and no best outputs kept. "
+                  "Give val_data FILE, val_set_size (e.g. 0.1) or eval_task FILE.",
+                  config.eval_steps > 0 ? fmt::format("eval_steps {}", config.eval_steps)
+                                        : fmt::format("early_stopping_patience {}", config.early_stopping_patience),
+                  why));
+}
+
 // The model and the data a run trains on; with task_type seq_cls, also the
 // classification head it trains (owned here, so rebuilding the learner keeps it).
 struct RunInputs {
@@ -391,8 +404,12 @@ class TrainingLoop {
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
   const Say say = options.on_message ? options.on_message : [](const std::string&) {};
   if (config.output_dir.empty()) fail("train", "output_dir is required");
+  const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
+  warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
   const Ranking ranking = read_ranking(config);
   RunInputs in = load_model_and_data(config, say);
+  if (names_validation)
+    warn_if_nothing_to_evaluate(config, !in.data.validation.empty(), "the validation data holds no usable example", say);
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());

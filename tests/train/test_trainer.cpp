@@ -246,6 +246,30 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/model.safetensors"));
 }
 
+// eval_steps without validation data or eval_task would evaluate nothing: the
+// run's first line says so. With validation data it does not.
+TEST(Trainer, EvalStepsWithNothingToEvaluateWarnsFirst) {
+  TrainConfig c = tiny_config("nothing_to_evaluate", TrainMethod::Lora);
+  c.val_data.clear();
+  c.eval_steps = 2;
+  c.max_steps = 2;
+  std::vector<std::string> lines;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { lines.push_back(line); };
+  run_training(c, options);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("WARNING: eval_steps 2 set"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("nothing will be evaluated"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("val_set_size"), std::string::npos) << lines[0];
+
+  TrainConfig with_validation = tiny_config("something_to_evaluate", TrainMethod::Lora);
+  with_validation.eval_steps = 2;
+  with_validation.max_steps = 2;
+  lines.clear();
+  run_training(with_validation, options);
+  for (const std::string& line : lines) EXPECT_EQ(line.find("WARNING"), std::string::npos) << line;
+}
+
 // A task metric chooses the best outputs and drives early stopping: eval_task
 // is scored at every evaluation and logged beside the validation loss.
 TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {

@@ -22,6 +22,7 @@
 #include "models/lora_peft.h"
 #include "train/checkpoint.h"
 #include "train/learner.h"
+#include "train/remaining_time.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -123,7 +124,7 @@ class MetricsLog {
       for (const auto& [name, value] : r.eval_metrics) j["eval_" + name] = value;
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
-                {"elapsed_s", r.elapsed_s}});
+                {"examples_per_s", r.examples_per_s}, {"elapsed_s", r.elapsed_s}});
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -309,6 +310,8 @@ class TrainingLoop {
   }
 
   // One optimiser step over the next per_step sequences of the epoch, logged.
+  // The time left counts the whole time since the last step ended (evaluations
+  // and checkpoints too), so that it comes true.
   void step(Clock::time_point run_start) {
     std::vector<const TrainingSequence*> batch;
     while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
@@ -318,9 +321,13 @@ class TrainingLoop {
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
-    const StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
-                       double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
-                       std::chrono::duration<double>(now - run_start).count()};
+    const double step_seconds = std::chrono::duration<double>(now - step_start).count();
+    remaining_.add_step(loop_.epoch, std::chrono::duration<double>(now - std::max(run_start, last_step_end_)).count());
+    last_step_end_ = now;
+    StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
+                 double(s.tokens) / step_seconds, std::chrono::duration<double>(now - run_start).count()};
+    r.examples_per_s = double(batch.size()) / step_seconds;
+    r.eta_s = remaining_.seconds_for(schedule_.step.total_steps - loop_.step);
     report(r);
     result_.final_train_loss = r.loss;
   }
@@ -396,6 +403,8 @@ class TrainingLoop {
   LlamaActivations acts_;
   MetricsLog metrics_;
   std::vector<size_t> order_;  // of this epoch's sequences
+  RemainingTime remaining_;
+  Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start
   TrainRunResult result_;
 };
 

@@ -95,6 +95,9 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   const RunResult head_only = run_whet(common + " --method freeze --set train_last_n_blocks=0 --set train_norms=false"
                                        " --output " + dir + "/head");
   ASSERT_EQ(head_only.exit_code, 0) << head_only.err;
+  // A head's progress counts examples; on a frozen base tokens are read once and cached.
+  EXPECT_NE(head_only.err.find("examples/s"), std::string::npos) << head_only.err;
+  EXPECT_EQ(head_only.err.find("tok/s"), std::string::npos) << head_only.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/head/classifier/classifier.safetensors"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/head/classifier/model.safetensors")) << "a frozen base is not rewritten";
   const RunResult lora = run_whet(common + " --method lora --output " + dir + "/lora");

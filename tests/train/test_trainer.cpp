@@ -270,6 +270,35 @@ TEST(Trainer, EvalStepsWithNothingToEvaluateWarnsFirst) {
   for (const std::string& line : lines) EXPECT_EQ(line.find("WARNING"), std::string::npos) << line;
 }
 
+// Each step logs examples per second beside tokens per second (kept for older
+// readers of metrics.jsonl), and a time left that reaches 0 at the last step.
+TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
+  TrainConfig c = tiny_config("examples_per_s", TrainMethod::Lora);
+  c.max_steps = 3;
+  std::vector<StepReport> reports;
+  TrainRunOptions options;
+  options.on_report = [&](const StepReport& r) {
+    if (!r.is_eval) reports.push_back(r);
+  };
+  run_training(c, options);
+  ASSERT_EQ(reports.size(), 3u);
+  for (const StepReport& r : reports) {
+    EXPECT_GT(r.examples_per_s, 0.0);
+    EXPECT_GE(r.eta_s, 0.0);
+  }
+  EXPECT_EQ(reports.back().eta_s, 0.0);
+  std::ifstream in(c.output_dir + "/metrics.jsonl");
+  int steps = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (!j.contains("loss")) continue;
+    ++steps;
+    EXPECT_GT(j.at("examples_per_s").get<double>(), 0.0) << line;
+    EXPECT_GT(j.at("tokens_per_s").get<double>(), 0.0) << line;
+  }
+  EXPECT_EQ(steps, 3);
+}
+
 // A task metric chooses the best outputs and drives early stopping: eval_task
 // is scored at every evaluation and logged beside the validation loss.
 TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {

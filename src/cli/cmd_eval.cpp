@@ -133,7 +133,8 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   }
 
   const Document document = eval_document(run);
-  const std::string json = eval_json(run).dump(2) + "\n";
+  // Generated answers are raw model output and may hold broken UTF-8: replaced, not fatal.
+  const std::string json = eval_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const std::string markdown = render_markdown(document);
   if (!o.json_out.empty()) write_file_atomic(o.json_out, json);
   if (!o.report.empty())

@@ -154,7 +154,7 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
       const auto match = std::find_if(task.labels.begin(), task.labels.end(), [&](const std::string& label) {
         return normalize_answer(label) == normalize_answer(answer);
       });
-      result.predictions.back() = match == task.labels.end() ? "(invalid) " + answer.substr(0, 40) : *match;
+      if (match != task.labels.end()) result.predictions.back() = *match;  // else the raw answer, an invalid one
       references.push_back(item.label);
       result.per_item["accuracy"].push_back(result.predictions.back() == item.label ? 1.0 : 0.0);
     } else {
@@ -173,7 +173,7 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
     if (progress) progress(int64_t(i + 1), int64_t(task.items.size()));
   }
   if (task.kind == TaskKind::Classification) {
-    // Invalid answers are errors of their own column; macro F1 averages over the reference labels.
+    // Invalid answers are errors, together in one column; macro F1 averages over the reference labels.
     result.classification = classification_report(result.predictions, references);
   }
 }

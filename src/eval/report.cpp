@@ -82,7 +82,7 @@ void add_confusion(Document& d, const TaskResult& r) {
   Table confusion;
   confusion.header = {"reference \\ predicted"};
   for (const std::string& label : c.labels) confusion.header.push_back(label);
-  for (size_t i = 0; i < c.labels.size(); ++i) {
+  for (size_t i = 0; i < c.confusion.size(); ++i) {
     std::vector<std::string> row{c.labels[i]};
     for (int64_t n : c.confusion[i]) row.push_back(std::to_string(n));
     confusion.rows.push_back(row);

@@ -57,6 +57,25 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   EXPECT_NE(markdown.out.find("| base | "), std::string::npos) << markdown.out;
 }
 
+// Classification by generation on the tiny model: its answers are no labels
+// (and not always whole UTF-8), so all go to the one invalid column, and the
+// JSON keeps each raw answer, its broken bytes replaced.
+TEST(CliEval, GeneratedInvalidAnswersShareOneColumn) {
+  const std::string dir = this_test_scratch("cli_eval_");
+  const std::string task = write_file(dir, "task.jsonl",
+                                      "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
+                                      "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
+                                      "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+  const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task +
+                               " --classify-by generate --max-new-tokens 4 --resamples 200 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json result = nlohmann::json::parse(r.out).at("tasks")[0].at("results")[0];
+  EXPECT_EQ(result.at("labels"), nlohmann::json({"sea", "tin", "(invalid)"}));
+  EXPECT_EQ(result.at("confusion"), nlohmann::json({{0, 0, 1}, {0, 0, 2}}));
+  for (const nlohmann::json& p : result.at("predictions"))
+    EXPECT_EQ(p.get<std::string>().find("(invalid)"), std::string::npos) << p;
+}
+
 TEST(CliEval, BadInputIsNamed) {
   const std::string dir = this_test_scratch("cli_eval_");
   const std::string bad = write_file(dir, "bad.jsonl", "{\"text\": \"fine\"}\n{\"text\": 3}\n");

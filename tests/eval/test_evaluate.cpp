@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "data/tokenize_example.h"
 #include "eval/evaluate.h"
@@ -118,6 +119,26 @@ TEST(Evaluate, ClassificationReportsEveryLabelAndShotsChangeThePrompt) {
   EXPECT_EQ(few.predictions.size(), 4u);
   // Paired with itself, a model is never significantly better.
   EXPECT_GT(paired_p_value(zero, zero, "accuracy", EvalOptions{}), 0.5);
+}
+
+// The tiny model's greedy answers are no labels: every one counts as invalid,
+// in the one invalid column, and the raw answers stay in the predictions.
+TEST(Evaluate, GeneratedInvalidAnswersShareOneColumnAndKeepTheirText) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("cls.jsonl", R"({"prompt": "the sea:", "label": "tin"}
+{"prompt": "the tin in:", "label": "sea"}
+{"prompt": "in the sea sea:", "label": "tin"})");
+  EvalOptions options;
+  options.classify_by_generation = true;
+  options.max_new_tokens = 6;
+  const TaskResult r = evaluate_task(m, "gen", task, options);
+  ASSERT_TRUE(r.classification.has_value());
+  std::set<std::string> invalid;
+  for (const std::string& p : r.predictions)
+    if (p != "tin" && p != "sea") invalid.insert(p);
+  ASSERT_FALSE(invalid.empty()) << "the tiny model answered only labels; the test needs an invalid answer";
+  EXPECT_EQ(r.classification->labels, (std::vector<std::string>{"sea", "tin", kInvalidAnswer}));
+  for (const std::string& p : invalid) EXPECT_EQ(p.find(kInvalidAnswer), std::string::npos) << p;
 }
 
 // The text's log-likelihood as the bias audit scores a sentence: [BOS] text EOS, every token after the first.

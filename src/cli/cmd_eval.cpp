@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -96,6 +97,10 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   run.options.classify_by_generation = o.classify_by == "generate";
   run.thresholds = o.thresholds;
   run.tasks = tasks_to_run(o);
+  const std::optional<Task> training = o.few_shot_from.empty() ? std::nullopt : std::optional(read_task(o.few_shot_from));
+  for (TaskRuns& t : run.tasks)
+    if (t.task.kind == TaskKind::Classification)
+      t.baselines = trivial_baselines(t.task, training ? &*training : nullptr, run.options);
 
   const bool base_named = o.base.find('=') != std::string::npos;
   const std::string base_name = base_named ? named_path(o.base).first : "base";
@@ -104,7 +109,9 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   evaluate_model(base, base_name, {}, run.options, run.tasks);
   if (o.few_shot > 0) {
     if (o.few_shot_from.empty()) fail("eval", "--few-shot needs --few-shot-from TRAIN.jsonl to draw examples from");
-    const std::vector<TaskItem> shots = draw_shots(read_task(o.few_shot_from), o.few_shot, o.eval.seed);
+    const std::vector<TaskItem> shots = draw_shots(*training, o.few_shot, o.eval.seed);
+    run.few_shot = o.few_shot;
+    run.few_shot_from = o.few_shot_from;
     const std::string name = fmt::format("{} {}-shot", base_name, o.few_shot);
     run.models.push_back(name);
     evaluate_model(base, name, shots, run.options, run.tasks);
@@ -141,6 +148,8 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     write_file_atomic(o.report, o.report.ends_with(".md") ? markdown : render_html(document));
   const std::string& out = o.json ? json : markdown;
   std::fwrite(out.data(), 1, out.size(), stdout);
+  for (const std::string& line : below_baseline_warnings(below_trivial_baselines(run)))
+    std::fprintf(stderr, "%s\n", line.c_str());
   if (o.fail_on_forgetting && !forgetting_regressions(run).empty()) command_exit_code() = 3;
 }
 

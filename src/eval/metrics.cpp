@@ -163,8 +163,14 @@ Interval bootstrap_interval(size_t items, const Statistic& statistic, double lev
   WHET_ASSERT(items > 0 && resamples > 0 && level > 0 && level < 1);
   std::vector<double> values;
   for_each_resample(items, resamples, seed, [&](const std::vector<size_t>& picks) { values.push_back(statistic(picks)); });
+  return central_interval(values, level);
+}
+
+Interval central_interval(std::vector<double>& values, double level) {
+  WHET_ASSERT(!values.empty());
   std::sort(values.begin(), values.end());
-  const auto at = [&](double q) { return values[size_t(std::clamp(q * double(resamples), 0.0, double(resamples - 1)))]; };
+  const double size = double(values.size());
+  const auto at = [&](double q) { return values[size_t(std::clamp(q * size, 0.0, size - 1))]; };
   return Interval{at((1 - level) / 2), at(1 - (1 - level) / 2)};
 }
 

@@ -54,6 +54,9 @@ using Statistic = std::function<double(const std::vector<size_t>& items)>;
 // The mean of scores[i] over the picked items; `scores` must outlive it.
 Statistic mean_statistic(const std::vector<double>& scores);
 
+// The central `level` of a sample of values (which it sorts): its percentiles (1 ± level) / 2.
+Interval central_interval(std::vector<double>& values, double level);
+
 // Percentile bootstrap interval of a statistic over `items` items (`level` e.g.
 // 0.95), `resamples` resamples drawn with a fixed seed, so reports reproduce.
 Interval bootstrap_interval(size_t items, const Statistic& statistic, double level, int resamples, uint64_t seed);

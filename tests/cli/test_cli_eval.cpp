@@ -1,5 +1,6 @@
 // `whet eval` as a user runs it, on a tiny generated model: every report
 // format, the built-in checks, and bad input named by file and line.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -43,6 +44,18 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   EXPECT_EQ(cls.at("results").size(), 2u);
   EXPECT_EQ(cls.at("results")[0].at("confusion").size(), 2u);
   EXPECT_EQ(cls.at("comparisons").size(), 3u);  // accuracy, macro and micro F1 of 1-shot against base
+  // Each row records its own few-shot examples: the base none, the 1-shot row its line of the file.
+  EXPECT_EQ(j.at("few_shot"), 1);
+  EXPECT_EQ(cls.at("results")[0].at("few_shot"), 0);
+  EXPECT_EQ(cls.at("results")[1].at("few_shot"), 1);
+  const nlohmann::json& shot = cls.at("results")[1].at("shots")[0];
+  EXPECT_GE(shot.at("line").get<int>(), 1);
+  EXPECT_LE(shot.at("line").get<int>(), 3);
+  EXPECT_TRUE(shot.at("answer") == "tin" || shot.at("answer") == "sea") << shot;
+  // The trivial baselines, and whether each model beats them.
+  ASSERT_EQ(cls.at("baselines").size(), 2u);
+  EXPECT_EQ(cls.at("baselines")[0].at("name"), "majority class (always 'tin')");
+  EXPECT_TRUE(cls.at("results")[0].at("beats_trivial_baselines").is_boolean());
   // The built-in checks run on real models only, not again on the few-shot prompt.
   EXPECT_EQ(j.at("tasks")[1].at("role"), "forgetting");
   EXPECT_EQ(j.at("tasks")[1].at("results").size(), 1u);
@@ -55,6 +68,9 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   const RunResult markdown = run_whet("eval --model " + tiny_model() + " --task " + task + " --resamples 200");
   ASSERT_EQ(markdown.exit_code, 0) << markdown.err;
   EXPECT_NE(markdown.out.find("| base | "), std::string::npos) << markdown.out;
+  EXPECT_NE(markdown.out.find("| uniform random (expected) | "), std::string::npos) << markdown.out;
+  const std::string shot_line = fmt::format("1 example before every item, line {} of {}", shot.at("line").get<int>(), task);
+  EXPECT_NE(html.find(shot_line), std::string::npos) << shot_line;
 }
 
 // Classification by generation on the tiny model: its answers are no labels

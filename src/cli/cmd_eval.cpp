@@ -72,14 +72,13 @@ std::vector<TaskRuns> tasks_to_run(const EvalCommandOptions& o) {
 }
 
 // Runs the tasks on one model as loaded and appends the results. Few-shot
-// examples belong to the user's tasks, so a few-shot row runs only those, as
-// does a classification head on the unchanged base: the built-in checks would
-// repeat the zero-shot base model's numbers.
+// examples belong to the user's tasks, so a few-shot row runs only those. A
+// classification head's row runs the built-in checks too, on the language
+// model under the head (which the head leaves unchanged): computed, not copied.
 void evaluate_model(const LoadedModel& model, const std::string& name, const std::vector<TaskItem>& shots,
                     const EvalOptions& eval, std::vector<TaskRuns>& runs) {
-  const bool base_unchanged = !shots.empty() || (eval.classifier && !model.adapter);
   for (TaskRuns& t : runs) {
-    if (base_unchanged && t.role != TaskRole::Task) continue;
+    if (!shots.empty() && t.role != TaskRole::Task) continue;
     EvalOptions options = eval;
     if (t.role == TaskRole::Task) options.shots = shots;
     ProgressLine progress(fmt::format("{} on {}", name, t.task.path));
@@ -129,6 +128,7 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     EvalOptions options = run.options;
     options.classifier = &head;
     run.models.push_back(name);
+    run.heads.push_back({name, base.adapter ? fmt::format("{} with the adapter in {}", base_name, dir) : base_name});
     evaluate_model(base, name, {}, options, run.tasks);
   }
   base.adapter.reset();

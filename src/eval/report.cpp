@@ -272,6 +272,8 @@ json eval_json(const EvalRun& run) {
                                      {"baseline_value", c.baseline_value}, {"value", c.value}, {"p_value", c.p_value}});
     j["tasks"].push_back(task);
   }
+  j["classification_heads"] = json::object();  // row: the language model under the head
+  for (const auto& [head, language_model] : run.heads) j["classification_heads"][head] = language_model;
   j["below_trivial_baselines"] = json::array();
   for (const BelowBaseline& b : below_trivial_baselines(run))
     j["below_trivial_baselines"].push_back({{"model", b.model}, {"task", b.task}, {"metric", b.metric}, {"value", b.value},
@@ -306,6 +308,10 @@ Document eval_document(const EvalRun& run) {
       if (regressions.empty()) text += "No model is flagged.";
       for (const Regression& r : regressions)
         text += fmt::format("{} regressed on {}: {} {:.4f} → {:.4f}. ", r.model, r.task, r.metric, r.baseline, r.value);
+      for (const auto& [head, language_model] : run.heads)
+        text += fmt::format(" {} is a classification head, which leaves the language model unchanged: its rows are "
+                            "measured on the model under it, {}.",
+                            head, language_model);
       d.blocks.push_back(Paragraph{text});
     }
     for (const TaskRuns& t : run.tasks)

@@ -36,6 +36,8 @@ struct EvalRun {
   std::string command;              // the command line that reproduces every number
   std::vector<std::string> models;  // display names; the first is the baseline
   std::vector<TaskRuns> tasks;
+  // Rows of classification heads: (row, the language model under the head), for the forgetting section.
+  std::vector<std::pair<std::string, std::string>> heads;
   int few_shot = 0;           // K of the few-shot row, if any (each result records its own shots)
   std::string few_shot_from;  // the file its examples were drawn from
   EvalOptions options;

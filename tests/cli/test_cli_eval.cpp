@@ -158,12 +158,23 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   EXPECT_NE(one.out.find("\"probabilities\""), std::string::npos);
 
   const RunResult eval = run_whet("eval --model " + tiny_model() + " --task " + val_path + " --classifier head=" + dir +
-                                  "/head/classifier --classifier lora=" + dir + "/lora/adapter --resamples 200 --json");
+                                  "/head/classifier --classifier lora=" + dir + "/lora/adapter --resamples 200 "
+                                  "--forgetting --json");
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   const nlohmann::json report = nlohmann::json::parse(eval.out);
   EXPECT_EQ(report.at("models"), nlohmann::json({"base", "head", "lora"}));
   const nlohmann::json& lora_result = report.at("tasks")[0].at("results")[2];
   EXPECT_GE(lora_result.at("metrics").at("accuracy").at("value").get<double>(), 5.0 / 6);
+  // The forgetting check has a row for each head, measured on the language model under it: the head on the
+  // frozen base scores the base's numbers exactly; the one with LoRA those of its adapter.
+  for (const size_t t : {size_t(1), size_t(2)}) {
+    const nlohmann::json& results = report.at("tasks")[t].at("results");
+    ASSERT_EQ(results.size(), 3u) << report.at("tasks")[t].at("path");
+    EXPECT_EQ(results[1].at("model"), "head");
+    EXPECT_EQ(results[1].at("metrics"), results[0].at("metrics"));
+  }
+  EXPECT_NE(report.at("tasks")[1].at("results")[2].at("metrics"), report.at("tasks")[1].at("results")[0].at("metrics"));
+  EXPECT_EQ(report.at("classification_heads").at("head"), "base");
 
   const RunResult missing = run_whet("predict " + tiny_model() + " --classifier " + dir + " -p x");
   EXPECT_NE(missing.exit_code, 0);

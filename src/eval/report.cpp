@@ -134,17 +134,15 @@ void add_confusion(Document& d, const TaskResult& r) {
   d.blocks.push_back(per_class);
 }
 
-void add_task(Document& d, const EvalRun& run, const TaskRuns& t) {
-  d.blocks.push_back(Heading{fmt::format("{} ({}, {} items)", t.task.path, task_kind_name(t.task.kind),
-                                         t.task.items.size()),
-                             3});
+// The task's metrics, one row per model (marked by whether it beats the trivial
+// baselines, when the task has them) and one per trivial baseline; a bar chart of the headline.
+void add_results_table(Document& d, const EvalRun& run, const TaskRuns& t, const std::vector<BelowBaseline>& below) {
   Table table;
   table.header = {"model"};
   for (const Metric& m : t.results.front().metrics)
     table.header.push_back(m.name + (m.higher_is_better ? " ↑" : " ↓") + fmt::format(" [{:.0f}% CI]", 100 * run.options.level));
   table.header.push_back("seconds");
   const bool judged = !t.baselines.empty();
-  const std::vector<BelowBaseline> below = task_below_baselines(t);
   if (judged) table.header.push_back("beats trivial baselines");
   BarChart chart{t.results.front().metrics.front().name, {}, {}};
   for (const TaskResult& r : t.results) {
@@ -164,12 +162,19 @@ void add_task(Document& d, const EvalRun& run, const TaskRuns& t) {
   }
   d.blocks.push_back(table);
   d.blocks.push_back(chart);
-  if (judged) {
-    std::string text = "Trivial baselines: a model is marked NO ⚠ when, on some metric, it does not beat the better of them.";
-    for (const TrivialBaseline& b : t.baselines) text += " " + b.basis + ".";
-    d.blocks.push_back(Paragraph{text});
-    for (const std::string& line : below_baseline_warnings(below)) d.blocks.push_back(Paragraph{line});
-  }
+}
+
+// How the trivial baselines were made, and a warning line per model below them.
+void add_baseline_notes(Document& d, const TaskRuns& t, const std::vector<BelowBaseline>& below) {
+  if (t.baselines.empty()) return;
+  std::string text = "Trivial baselines: a model is marked NO ⚠ when, on some metric, it does not beat the better of them.";
+  for (const TrivialBaseline& b : t.baselines) text += " " + b.basis + ".";
+  d.blocks.push_back(Paragraph{text});
+  for (const std::string& line : below_baseline_warnings(below)) d.blocks.push_back(Paragraph{line});
+}
+
+// The lines of the few-shot file each few-shot row placed before every item.
+void add_shot_lists(Document& d, const EvalRun& run, const TaskRuns& t) {
   for (const TaskResult& r : t.results) {
     if (r.shots.empty()) continue;
     std::vector<size_t> lines;
@@ -179,6 +184,16 @@ void add_task(Document& d, const EvalRun& run, const TaskRuns& t) {
                                              r.model, r.shots.size(), one ? "" : "s", one ? "" : "s",
                                              fmt::join(lines, ", "), run.few_shot_from)});
   }
+}
+
+void add_task(Document& d, const EvalRun& run, const TaskRuns& t) {
+  d.blocks.push_back(Heading{fmt::format("{} ({}, {} items)", t.task.path, task_kind_name(t.task.kind),
+                                         t.task.items.size()),
+                             3});
+  const std::vector<BelowBaseline> below = task_below_baselines(t);
+  add_results_table(d, run, t, below);
+  add_baseline_notes(d, t, below);
+  add_shot_lists(d, run, t);
   if (const std::vector<Comparison> cs = comparisons(run, t); !cs.empty()) {
     Table significance{{"model", "against", "metric", "value", "against value", "difference", "p (paired bootstrap)", ""}, {}};
     for (const Comparison& c : cs) {

@@ -14,6 +14,7 @@ class RemainingTime {
   void add_step(int64_t epoch, double seconds);
   // Seconds for `steps` more steps; 0 before any step was measured.
   double seconds_for(int64_t steps) const;
+  bool measured_a_later_epoch() const { return later_steps_ > 0; }
 
  private:
   int64_t first_epoch_ = -1;  // of the first step added

@@ -327,9 +327,20 @@ class TrainingLoop {
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
                  double(s.tokens) / step_seconds, std::chrono::duration<double>(now - run_start).count()};
     r.examples_per_s = double(batch.size()) / step_seconds;
-    r.eta_s = remaining_.seconds_for(schedule_.step.total_steps - loop_.step);
+    r.eta_s = remaining_.seconds_for(steps_to_estimate());
     report(r);
     result_.final_train_loss = r.loss;
+  }
+
+  // The steps left whose time is estimated from the steps so far. A head on a
+  // frozen base reuses its cached features after the first epoch, where a step
+  // takes next to nothing: until a later epoch has been measured, only the rest
+  // of this epoch counts.
+  int64_t steps_to_estimate() const {
+    const int64_t left = schedule_.step.total_steps - loop_.step;
+    if (!caches_classifier_features(progress_.learner.trainable) || remaining_.measured_a_later_epoch()) return left;
+    const int64_t in_epoch = (int64_t(order_.size()) - loop_.epoch_position + schedule_.per_step - 1) / schedule_.per_step;
+    return std::min(left, in_epoch);
   }
 
   void next_epoch() {

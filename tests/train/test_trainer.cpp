@@ -299,6 +299,35 @@ TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
   EXPECT_EQ(steps, 3);
 }
 
+// A head on a frozen base computes its features in the first epoch and reuses
+// them after: until a later epoch has run, only the rest of the current epoch is
+// estimated, so the last step of the first epoch has nothing left to estimate.
+TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
+  TrainConfig c = tiny_config("head_eta", TrainMethod::Freeze);
+  const std::string data = test::scratch_dir("trainer_head_eta_data") + "/labelled.jsonl";
+  {
+    std::ofstream out(data);
+    for (int n = 0; n < 8; ++n)
+      out << nlohmann::json({{"prompt", n % 2 ? "the sea" : "the tin"}, {"label", n % 2 ? "sea" : "tin"}}).dump() << "\n";
+  }
+  c.train_data = {data};
+  c.val_data.clear();
+  c.task_type = "seq_cls";
+  c.train_last_n_blocks = 0;
+  c.train_norms = false;
+  c.num_epochs = 3;  // 4 steps of 2 examples each
+  std::vector<StepReport> reports;
+  TrainRunOptions options;
+  options.on_report = [&](const StepReport& r) {
+    if (!r.is_eval) reports.push_back(r);
+  };
+  run_training(c, options);
+  ASSERT_EQ(reports.size(), 12u);
+  EXPECT_GT(reports[0].eta_s, 0.0);  // three more steps of the first epoch
+  EXPECT_EQ(reports[3].eta_s, 0.0);  // the first epoch done; the cached ones not measured yet
+  EXPECT_GT(reports[4].eta_s, 0.0);  // measured: seven more cached steps
+}
+
 // A task metric chooses the best outputs and drives early stopping: eval_task
 // is scored at every evaluation and logged beside the validation loss.
 TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {

@@ -26,12 +26,17 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Three labelled prompts in the tiny model's words: labels tin (twice) and sea.
+std::string write_sea_tin_task(const std::string& dir) {
+  return write_file(dir, "task.jsonl",
+                    "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
+                    "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
+                    "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+}
+
 TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   const std::string dir = this_test_scratch("cli_eval_");
-  const std::string task = write_file(dir, "task.jsonl",
-                                      "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
-                                      "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
-                                      "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+  const std::string task = write_sea_tin_task(dir);
   const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task + " --few-shot 1 --few-shot-from " +
                                task + " --forgetting --bias --resamples 200 --json --report " + dir +
                                "/report.html --json-out " + dir + "/report.json");
@@ -78,10 +83,7 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
 // JSON keeps each raw answer, its broken bytes replaced.
 TEST(CliEval, GeneratedInvalidAnswersShareOneColumn) {
   const std::string dir = this_test_scratch("cli_eval_");
-  const std::string task = write_file(dir, "task.jsonl",
-                                      "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
-                                      "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
-                                      "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+  const std::string task = write_sea_tin_task(dir);
   const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task +
                                " --classify-by generate --max-new-tokens 4 --resamples 200 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

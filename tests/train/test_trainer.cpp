@@ -270,17 +270,23 @@ TEST(Trainer, EvalStepsWithNothingToEvaluateWarnsFirst) {
   for (const std::string& line : lines) EXPECT_EQ(line.find("WARNING"), std::string::npos) << line;
 }
 
-// Each step logs examples per second beside tokens per second (kept for older
-// readers of metrics.jsonl), and a time left that reaches 0 at the last step.
-TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
-  TrainConfig c = tiny_config("examples_per_s", TrainMethod::Lora);
-  c.max_steps = 3;
+// The reports of a run's training steps, as the progress line receives them.
+std::vector<StepReport> step_reports(const TrainConfig& c) {
   std::vector<StepReport> reports;
   TrainRunOptions options;
   options.on_report = [&](const StepReport& r) {
     if (!r.is_eval) reports.push_back(r);
   };
   run_training(c, options);
+  return reports;
+}
+
+// Each step logs examples per second beside tokens per second (kept for older
+// readers of metrics.jsonl), and a time left that reaches 0 at the last step.
+TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
+  TrainConfig c = tiny_config("examples_per_s", TrainMethod::Lora);
+  c.max_steps = 3;
+  const std::vector<StepReport> reports = step_reports(c);
   ASSERT_EQ(reports.size(), 3u);
   for (const StepReport& r : reports) {
     EXPECT_GT(r.examples_per_s, 0.0);
@@ -316,12 +322,7 @@ TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
   c.train_last_n_blocks = 0;
   c.train_norms = false;
   c.num_epochs = 3;  // 4 steps of 2 examples each
-  std::vector<StepReport> reports;
-  TrainRunOptions options;
-  options.on_report = [&](const StepReport& r) {
-    if (!r.is_eval) reports.push_back(r);
-  };
-  run_training(c, options);
+  const std::vector<StepReport> reports = step_reports(c);
   ASSERT_EQ(reports.size(), 12u);
   EXPECT_GT(reports[0].eta_s, 0.0);  // three more steps of the first epoch
   EXPECT_EQ(reports[3].eta_s, 0.0);  // the first epoch done; the cached ones not measured yet

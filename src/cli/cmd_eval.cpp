@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -71,14 +72,13 @@ std::vector<TaskRuns> tasks_to_run(const EvalCommandOptions& o) {
 }
 
 // Runs the tasks on one model as loaded and appends the results. Few-shot
-// examples belong to the user's tasks, so a few-shot row runs only those, as
-// does a classification head on the unchanged base: the built-in checks would
-// repeat the zero-shot base model's numbers.
+// examples belong to the user's tasks, so a few-shot row runs only those. A
+// classification head's row runs the built-in checks too, on the language
+// model under the head (which the head leaves unchanged): computed, not copied.
 void evaluate_model(const LoadedModel& model, const std::string& name, const std::vector<TaskItem>& shots,
                     const EvalOptions& eval, std::vector<TaskRuns>& runs) {
-  const bool base_unchanged = !shots.empty() || (eval.classifier && !model.adapter);
   for (TaskRuns& t : runs) {
-    if (base_unchanged && t.role != TaskRole::Task) continue;
+    if (!shots.empty() && t.role != TaskRole::Task) continue;
     EvalOptions options = eval;
     if (t.role == TaskRole::Task) options.shots = shots;
     ProgressLine progress(fmt::format("{} on {}", name, t.task.path));
@@ -96,6 +96,10 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   run.options.classify_by_generation = o.classify_by == "generate";
   run.thresholds = o.thresholds;
   run.tasks = tasks_to_run(o);
+  const std::optional<Task> training = o.few_shot_from.empty() ? std::nullopt : std::optional(read_task(o.few_shot_from));
+  for (TaskRuns& t : run.tasks)
+    if (t.task.kind == TaskKind::Classification)
+      t.baselines = trivial_baselines(t.task, training ? &*training : nullptr, run.options);
 
   const bool base_named = o.base.find('=') != std::string::npos;
   const std::string base_name = base_named ? named_path(o.base).first : "base";
@@ -104,7 +108,9 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   evaluate_model(base, base_name, {}, run.options, run.tasks);
   if (o.few_shot > 0) {
     if (o.few_shot_from.empty()) fail("eval", "--few-shot needs --few-shot-from TRAIN.jsonl to draw examples from");
-    const std::vector<TaskItem> shots = draw_shots(read_task(o.few_shot_from), o.few_shot, o.eval.seed);
+    const std::vector<TaskItem> shots = draw_shots(*training, o.few_shot, o.eval.seed);
+    run.few_shot = o.few_shot;
+    run.few_shot_from = o.few_shot_from;
     const std::string name = fmt::format("{} {}-shot", base_name, o.few_shot);
     run.models.push_back(name);
     evaluate_model(base, name, shots, run.options, run.tasks);
@@ -122,6 +128,7 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     EvalOptions options = run.options;
     options.classifier = &head;
     run.models.push_back(name);
+    run.heads.push_back({name, base.adapter ? fmt::format("{} with the adapter in {}", base_name, dir) : base_name});
     evaluate_model(base, name, {}, options, run.tasks);
   }
   base.adapter.reset();
@@ -133,13 +140,16 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   }
 
   const Document document = eval_document(run);
-  const std::string json = eval_json(run).dump(2) + "\n";
+  // Generated answers are raw model output and may hold broken UTF-8: replaced, not fatal.
+  const std::string json = eval_json(run).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   const std::string markdown = render_markdown(document);
   if (!o.json_out.empty()) write_file_atomic(o.json_out, json);
   if (!o.report.empty())
     write_file_atomic(o.report, o.report.ends_with(".md") ? markdown : render_html(document));
   const std::string& out = o.json ? json : markdown;
   std::fwrite(out.data(), 1, out.size(), stdout);
+  for (const std::string& line : below_baseline_warnings(below_trivial_baselines(run)))
+    std::fprintf(stderr, "%s\n", line.c_str());
   if (o.fail_on_forgetting && !forgetting_regressions(run).empty()) command_exit_code() = kExitForgetting;
 }
 

@@ -80,8 +80,11 @@ int run_train(const TrainOptions& o) {
       progress.message(line);
       return;
     }
+    // A classification head's examples are its unit; on a frozen base, tokens are read once and cached.
+    const std::string speed = config.task_type == "seq_cls" ? fmt::format("{:.1f} examples/s", r.examples_per_s)
+                                                            : fmt::format("{:.0f} tok/s", r.tokens_per_s);
     progress.update(r.step, r.total_steps,
-                    fmt::format("epoch {} loss {:.4f} lr {:.2e} {:.0f} tok/s", r.epoch + 1, r.loss, r.lr, r.tokens_per_s));
+                    fmt::format("epoch {} loss {:.4f} lr {:.2e} {}", r.epoch + 1, r.loss, r.lr, speed), r.eta_s);
   };
   std::signal(SIGINT, request_stop);
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)

@@ -24,10 +24,10 @@ constexpr double kPlainEverySeconds = 10.0;
 ProgressLine::ProgressLine(std::string label)
     : label_(std::move(label)), tty_(::isatty(STDERR_FILENO)), start_(std::chrono::steady_clock::now()) {}
 
-void ProgressLine::update(int64_t done, int64_t total, const std::string& details) {
+void ProgressLine::update(int64_t done, int64_t total, const std::string& details, std::optional<double> eta_seconds) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
-  const double eta = done > 0 ? elapsed / double(done) * double(total - done) : 0.0;
+  const double eta = eta_seconds ? *eta_seconds : done > 0 ? elapsed / double(done) * double(total - done) : 0.0;
   const std::string counts = fmt::format("{} {}/{}", label_, done, total);
   const std::string tail = fmt::format("{}  {} elapsed, ETA {}", details, duration_text(elapsed), duration_text(eta));
   if (tty_) {

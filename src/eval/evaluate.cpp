@@ -154,7 +154,7 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
       const auto match = std::find_if(task.labels.begin(), task.labels.end(), [&](const std::string& label) {
         return normalize_answer(label) == normalize_answer(answer);
       });
-      result.predictions.back() = match == task.labels.end() ? "(invalid) " + answer.substr(0, 40) : *match;
+      if (match != task.labels.end()) result.predictions.back() = *match;  // else the raw answer, an invalid one
       references.push_back(item.label);
       result.per_item["accuracy"].push_back(result.predictions.back() == item.label ? 1.0 : 0.0);
     } else {
@@ -173,7 +173,7 @@ void generate_answers(const LoadedModel& model, const Task& task, const EvalOpti
     if (progress) progress(int64_t(i + 1), int64_t(task.items.size()));
   }
   if (task.kind == TaskKind::Classification) {
-    // Invalid answers are errors of their own column; macro F1 averages over the reference labels.
+    // Invalid answers are errors, together in one column; macro F1 averages over the reference labels.
     result.classification = classification_report(result.predictions, references);
   }
 }
@@ -292,6 +292,17 @@ double paired_p_value(const TaskResult& a, const TaskResult& b, const std::strin
                                 : paired_bootstrap_p_value(items, sb, sa, options.resamples, options.seed);
 }
 
+void compute_metrics(TaskResult& result, size_t items, const EvalOptions& options) {
+  std::vector<size_t> every(items);
+  std::iota(every.begin(), every.end(), size_t{0});
+  for (const MetricSpec& spec : metrics_of(result.kind)) {
+    const Statistic statistic = metric_statistic(result, spec.name);
+    result.metrics.push_back(Metric{spec.name, statistic(every),
+                                    bootstrap_interval(items, statistic, options.level, options.resamples, options.seed),
+                                    spec.higher_is_better});
+  }
+}
+
 TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name, const Task& task,
                          const EvalOptions& options, const EvalProgress& progress) {
   for (const TaskItem& shot : options.shots)
@@ -301,6 +312,7 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
   TaskResult result;
   result.model = model_name;
   result.kind = task.kind;
+  result.shots = options.shots;
   switch (task.kind) {
     case TaskKind::Perplexity: score_texts(model, task, result, progress); break;
     case TaskKind::Classification:
@@ -314,15 +326,7 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
   }
   if (task.kind == TaskKind::Classification)
     for (const TaskItem& item : task.items) result.references.push_back(item.label);
-  const size_t items = task.items.size();
-  for (const MetricSpec& spec : metrics_of(task.kind)) {
-    const Statistic statistic = metric_statistic(result, spec.name);
-    std::vector<size_t> every(items);
-    std::iota(every.begin(), every.end(), size_t{0});
-    result.metrics.push_back(Metric{spec.name, statistic(every),
-                                    bootstrap_interval(items, statistic, options.level, options.resamples, options.seed),
-                                    spec.higher_is_better});
-  }
+  compute_metrics(result, task.items.size(), options);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

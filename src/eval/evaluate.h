@@ -55,6 +55,7 @@ struct TaskResult {
   std::vector<std::string> predictions;  // per item: the label, choice or generated text
   std::optional<ClassificationReport> classification;
   std::vector<GroupGap> gaps;  // Counterfactual
+  std::vector<TaskItem> shots;  // the few-shot examples placed before every item (EvalOptions::shots)
   double seconds = 0;
 };
 
@@ -71,6 +72,11 @@ std::vector<MetricSpec> metrics_of(TaskKind kind);
 // The statistic behind a metric of a result, over a sample of its items; for
 // intervals and for paired tests between models on the same task.
 Statistic metric_statistic(const TaskResult& result, const std::string& metric);
+
+// Fills result.metrics, the metrics of its kind each with its bootstrap
+// interval, from what the result holds of its `items` items (per-item scores,
+// predictions and references).
+void compute_metrics(TaskResult& result, size_t items, const EvalOptions& options);
 
 // One-sided paired bootstrap p-value of "a is better than b" on `metric`.
 double paired_p_value(const TaskResult& a, const TaskResult& b, const std::string& metric, const EvalOptions& options);

@@ -64,14 +64,18 @@ ClassificationReport classification_report(const std::vector<std::string>& predi
                                            const std::vector<std::string>& reference) {
   WHET_ASSERT(predicted.size() == reference.size());
   ClassificationReport report;
-  std::set<std::string> all(reference.begin(), reference.end());
-  const std::set<std::string> reference_labels = all;
-  all.insert(predicted.begin(), predicted.end());
-  report.labels.assign(all.begin(), all.end());
+  const std::set<std::string> reference_labels(reference.begin(), reference.end());
+  report.labels.assign(reference_labels.begin(), reference_labels.end());
+  const bool any_invalid = std::any_of(predicted.begin(), predicted.end(),
+                                       [&](const std::string& p) { return !reference_labels.contains(p); });
+  if (any_invalid) report.labels.push_back(kInvalidAnswer);
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < report.labels.size(); ++i) index[report.labels[i]] = i;
-  report.confusion.assign(report.labels.size(), std::vector<int64_t>(report.labels.size(), 0));
-  for (size_t i = 0; i < reference.size(); ++i) ++report.confusion[index[reference[i]]][index[predicted[i]]];
+  const auto column = [&](const std::string& p) {
+    return reference_labels.contains(p) ? index[p] : report.labels.size() - 1;
+  };
+  report.confusion.assign(reference_labels.size(), std::vector<int64_t>(report.labels.size(), 0));
+  for (size_t i = 0; i < reference.size(); ++i) ++report.confusion[index[reference[i]]][column(predicted[i])];
 
   // Averages run over the references' labels: an invalid answer is an error, not a class.
   int64_t correct = 0, predicted_in_set = 0;
@@ -79,10 +83,8 @@ ClassificationReport classification_report(const std::vector<std::string>& predi
   for (const std::string& label : reference_labels) {
     const size_t k = index[label];
     int64_t true_positive = report.confusion[k][k], predicted_k = 0, support = 0;
-    for (size_t other = 0; other < report.labels.size(); ++other) {
-      predicted_k += report.confusion[other][k];
-      support += report.confusion[k][other];
-    }
+    for (const std::vector<int64_t>& row : report.confusion) predicted_k += row[k];
+    for (int64_t n : report.confusion[k]) support += n;
     ClassScores s{label};
     s.precision = predicted_k == 0 ? 0 : double(true_positive) / double(predicted_k);
     s.recall = support == 0 ? 0 : double(true_positive) / double(support);
@@ -161,8 +163,14 @@ Interval bootstrap_interval(size_t items, const Statistic& statistic, double lev
   WHET_ASSERT(items > 0 && resamples > 0 && level > 0 && level < 1);
   std::vector<double> values;
   for_each_resample(items, resamples, seed, [&](const std::vector<size_t>& picks) { values.push_back(statistic(picks)); });
+  return central_interval(values, level);
+}
+
+Interval central_interval(std::vector<double>& values, double level) {
+  WHET_ASSERT(!values.empty());
   std::sort(values.begin(), values.end());
-  const auto at = [&](double q) { return values[size_t(std::clamp(q * double(resamples), 0.0, double(resamples - 1)))]; };
+  const double size = double(values.size());
+  const auto at = [&](double q) { return values[size_t(std::clamp(q * size, 0.0, size - 1))]; };
   return Interval{at((1 - level) / 2), at(1 - (1 - level) / 2)};
 }
 

@@ -18,15 +18,21 @@ struct ClassScores {
   int64_t support = 0;  // items whose reference is this label
 };
 
+// The one confusion-matrix column of every answer that is not a label.
+inline constexpr const char* kInvalidAnswer = "(invalid)";
+
 struct ClassificationReport {
-  std::vector<std::string> labels;              // sorted; rows and columns of `confusion`
+  // The references' labels, sorted, then kInvalidAnswer if any prediction is
+  // not one of them: the columns of `confusion`, whose rows are the labels alone.
+  std::vector<std::string> labels;
   std::vector<std::vector<int64_t>> confusion;  // confusion[reference][predicted]
   std::vector<ClassScores> per_class;
   double accuracy = 0, macro_f1 = 0, micro_f1 = 0;
 };
 
-// predicted[i] and reference[i] are labels of item i; labels outside the
-// references' set (a model's invalid answer) count as wrong and get a column.
+// predicted[i] and reference[i] are labels of item i; predictions outside the
+// references' set (a model's invalid answers) count as wrong, all in the one
+// kInvalidAnswer column.
 ClassificationReport classification_report(const std::vector<std::string>& predicted,
                                            const std::vector<std::string>& reference);
 
@@ -47,6 +53,9 @@ struct Interval {
 using Statistic = std::function<double(const std::vector<size_t>& items)>;
 // The mean of scores[i] over the picked items; `scores` must outlive it.
 Statistic mean_statistic(const std::vector<double>& scores);
+
+// The central `level` of a sample of values (which it sorts): its percentiles (1 ± level) / 2.
+Interval central_interval(std::vector<double>& values, double level);
 
 // Percentile bootstrap interval of a statistic over `items` items (`level` e.g.
 // 0.95), `resamples` resamples drawn with a fixed seed, so reports reproduce.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/document.h"
+#include "eval/baselines.h"
 #include "eval/evaluate.h"
 
 namespace whet {
@@ -20,6 +21,7 @@ struct TaskRuns {
   Task task;
   TaskRole role = TaskRole::Task;
   std::vector<TaskResult> results;  // one per model, in the run's model order
+  std::vector<TrivialBaseline> baselines;  // classification tasks: majority class and uniform random
 };
 
 // A model is flagged as forgetting when, against the baseline, general-text
@@ -34,6 +36,10 @@ struct EvalRun {
   std::string command;              // the command line that reproduces every number
   std::vector<std::string> models;  // display names; the first is the baseline
   std::vector<TaskRuns> tasks;
+  // Rows of classification heads: (row, the language model under the head), for the forgetting section.
+  std::vector<std::pair<std::string, std::string>> heads;
+  int few_shot = 0;           // K of the few-shot row, if any (each result records its own shots)
+  std::string few_shot_from;  // the file its examples were drawn from
   EvalOptions options;
   ForgettingThresholds thresholds;
 };
@@ -44,6 +50,16 @@ struct Regression {
   double baseline = 0, value = 0;
 };
 std::vector<Regression> forgetting_regressions(const EvalRun& run);
+
+// A model that does not beat the best trivial baseline of a task on a metric:
+// its value is not above (for perplexity-like metrics, below) the best baseline's.
+struct BelowBaseline {
+  std::string model, task, metric, baseline;
+  double value = 0, baseline_value = 0;
+};
+std::vector<BelowBaseline> below_trivial_baselines(const EvalRun& run);
+// The warning lines the report and the command print: one per model and task.
+std::vector<std::string> below_baseline_warnings(const std::vector<BelowBaseline>& below);
 
 nlohmann::json eval_json(const EvalRun& run);
 Document eval_document(const EvalRun& run);

@@ -186,10 +186,14 @@ Example scored_example(const TaskItem& item, const std::string& continuation) {
   return example;
 }
 
+std::string reference_answer(const TaskItem& item, TaskKind kind) {
+  return kind == TaskKind::Classification   ? item.label
+         : kind == TaskKind::MultipleChoice ? item.choices.at(size_t(item.answer))
+                                            : item.answers.at(0);
+}
+
 std::string reference_continuation(const TaskItem& item, TaskKind kind) {
-  const std::string answer = kind == TaskKind::Classification   ? item.label
-                             : kind == TaskKind::MultipleChoice ? item.choices.at(size_t(item.answer))
-                                                                : item.answers.at(0);
+  const std::string answer = reference_answer(item, kind);
   return item.messages.empty() ? label_continuation(item.prompt, answer) : answer;
 }
 

@@ -54,7 +54,9 @@ std::vector<TaskItem> parse_prompts(const std::string& path, std::string_view te
 // The item's prompt followed by `continuation` as a training example, so
 // tokenize_example() gives the scored tokens exactly as training saw them.
 Example scored_example(const TaskItem& item, const std::string& continuation);
-// What a right answer continues the prompt with: the label, the right choice or the first answer.
+// A right answer: the label, the right choice or the first answer.
+std::string reference_answer(const TaskItem& item, TaskKind kind);
+// What a right answer continues the prompt with: reference_answer, joined as training joins it.
 std::string reference_continuation(const TaskItem& item, TaskKind kind);
 
 // The item with `shots` placed before it: raw prompts are joined as

@@ -26,7 +26,8 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
     const bool backward = grad_scale != 0.0f;
     ClassifierPass head =
         c.head.pass(s.label, backward ? c.dweight.data() : nullptr, backward ? c.dbias.data() : nullptr);
-    if (state.grads || state.lora) return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
+    if (!caches_classifier_features(state))
+      return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
     auto cached = c.features.find(&s);
     if (cached == c.features.end())
       cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
@@ -42,6 +43,10 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
 }
 
 }  // namespace
+
+bool caches_classifier_features(const TrainableState& trainable) {
+  return trainable.classifier && !trainable.grads && !trainable.lora;
+}
 
 StepSettings step_settings(const TrainConfig& config, int64_t total_steps) {
   const int64_t warmup = config.warmup_steps > 0 ? config.warmup_steps

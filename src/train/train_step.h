@@ -36,6 +36,10 @@ struct StepResult {
   bool updated = false;    // false: the norm was not finite and the update was skipped
 };
 
+// Whether a classification head trains on a frozen base: the base's pooled
+// features are then computed once per sequence, in the first epoch, and reused.
+bool caches_classifier_features(const TrainableState& trainable);
+
 // `step` is the number of steps taken before this one: it picks the learning rate
 // and the dropout masks. Every sequence's loss is scaled by 1/(the batch's targets),
 // so splitting a batch into micro-batches gives the gradient of one large batch.

@@ -22,6 +22,7 @@
 #include "models/lora_peft.h"
 #include "train/checkpoint.h"
 #include "train/learner.h"
+#include "train/remaining_time.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -128,7 +129,7 @@ class MetricsLog {
       for (const auto& [name, value] : r.eval_metrics) j["eval_" + name] = value;
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
-                {"elapsed_s", r.elapsed_s}});
+                {"examples_per_s", r.examples_per_s}, {"elapsed_s", r.elapsed_s}});
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -153,6 +154,19 @@ Ranking read_ranking(const TrainConfig& config) {
   if (config.metric_for_best_model != "val_loss")
     r.higher_is_better = metric_direction(*r.eval_task, config.metric_for_best_model);
   return r;
+}
+
+// eval_steps or early stopping asked for, with nothing to evaluate on: the run
+// would silently evaluate nothing and keep no best outputs, so it says so.
+void warn_if_nothing_to_evaluate(const TrainConfig& config, bool has_validation, const std::string& why,
+                                 const Say& say) {
+  const bool asked = config.eval_steps > 0 || config.early_stopping_patience > 0;
+  if (!asked || has_validation || !config.eval_task.empty()) return;
+  say(fmt::format("WARNING: {} set, but {} and no eval_task: nothing will be evaluated and no best outputs kept. "
+                  "Give val_data FILE, val_set_size (e.g. 0.1) or eval_task FILE.",
+                  config.eval_steps > 0 ? fmt::format("eval_steps {}", config.eval_steps)
+                                        : fmt::format("early_stopping_patience {}", config.early_stopping_patience),
+                  why));
 }
 
 // The model and the data a run trains on; with task_type seq_cls, also the
@@ -301,6 +315,8 @@ class TrainingLoop {
   }
 
   // One optimiser step over the next per_step sequences of the epoch, logged.
+  // The time left counts the whole time since the last step ended (evaluations
+  // and checkpoints too), so that it comes true.
   void step(Clock::time_point run_start) {
     std::vector<const TrainingSequence*> batch;
     while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
@@ -310,11 +326,26 @@ class TrainingLoop {
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
-    const StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
-                       double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
-                       std::chrono::duration<double>(now - run_start).count()};
+    const double step_seconds = std::chrono::duration<double>(now - step_start).count();
+    remaining_.add_step(loop_.epoch, std::chrono::duration<double>(now - std::max(run_start, last_step_end_)).count());
+    last_step_end_ = now;
+    StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
+                 double(s.tokens) / step_seconds, std::chrono::duration<double>(now - run_start).count()};
+    r.examples_per_s = double(batch.size()) / step_seconds;
+    r.eta_s = remaining_.seconds_for(steps_to_estimate());
     report(r);
     result_.final_train_loss = r.loss;
+  }
+
+  // The steps left whose time is estimated from the steps so far. A head on a
+  // frozen base reuses its cached features after the first epoch, where a step
+  // takes next to nothing: until a later epoch has been measured, only the rest
+  // of this epoch counts.
+  int64_t steps_to_estimate() const {
+    const int64_t left = schedule_.step.total_steps - loop_.step;
+    if (!caches_classifier_features(progress_.learner.trainable) || remaining_.measured_a_later_epoch()) return left;
+    const int64_t in_epoch = (int64_t(order_.size()) - loop_.epoch_position + schedule_.per_step - 1) / schedule_.per_step;
+    return std::min(left, in_epoch);
   }
 
   void next_epoch() {
@@ -388,6 +419,8 @@ class TrainingLoop {
   LlamaActivations acts_;
   MetricsLog metrics_;
   std::vector<size_t> order_;  // of this epoch's sequences
+  RemainingTime remaining_;
+  Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start
   TrainRunResult result_;
 };
 
@@ -422,8 +455,12 @@ GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableS
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
   const Say say = options.on_message ? options.on_message : [](const std::string&) {};
   if (config.output_dir.empty()) fail("train", "output_dir is required");
+  const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
+  warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
   const Ranking ranking = read_ranking(config);
   RunInputs in = load_model_and_data(config, say);
+  if (names_validation)
+    warn_if_nothing_to_evaluate(config, !in.data.validation.empty(), "the validation data holds no usable example", say);
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());

@@ -18,6 +18,10 @@ namespace whet {
 struct StepReport {
   int64_t step = 0, total_steps = 0, epoch = 0;
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, elapsed_s = 0;
+  // Sequences (for task_type seq_cls, examples) per second: a head on a frozen
+  // base reuses cached features after the first epoch, so tokens/s means nothing there.
+  double examples_per_s = 0;
+  double eta_s = 0;  // the run's time left, from the mean time per step so far (train/remaining_time.h)
   bool is_eval = false;
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without validation data
   std::vector<std::pair<std::string, double>> eval_metrics;   // eval_task's metrics, when set

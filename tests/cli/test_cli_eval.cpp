@@ -1,5 +1,6 @@
 // `whet eval` as a user runs it, on a tiny generated model: every report
 // format, the built-in checks, and bad input named by file and line.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -25,12 +26,17 @@ std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Three labelled prompts in the tiny model's words: labels tin (twice) and sea.
+std::string write_sea_tin_task(const std::string& dir) {
+  return write_file(dir, "task.jsonl",
+                    "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
+                    "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
+                    "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+}
+
 TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   const std::string dir = this_test_scratch("cli_eval_");
-  const std::string task = write_file(dir, "task.jsonl",
-                                      "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
-                                      "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n"
-                                      "{\"prompt\": \"in the sea:\", \"label\": \"tin\"}\n");
+  const std::string task = write_sea_tin_task(dir);
   const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task + " --few-shot 1 --few-shot-from " +
                                task + " --forgetting --bias --resamples 200 --json --report " + dir +
                                "/report.html --json-out " + dir + "/report.json");
@@ -43,6 +49,18 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   EXPECT_EQ(cls.at("results").size(), 2u);
   EXPECT_EQ(cls.at("results")[0].at("confusion").size(), 2u);
   EXPECT_EQ(cls.at("comparisons").size(), 3u);  // accuracy, macro and micro F1 of 1-shot against base
+  // Each row records its own few-shot examples: the base none, the 1-shot row its line of the file.
+  EXPECT_EQ(j.at("few_shot"), 1);
+  EXPECT_EQ(cls.at("results")[0].at("few_shot"), 0);
+  EXPECT_EQ(cls.at("results")[1].at("few_shot"), 1);
+  const nlohmann::json& shot = cls.at("results")[1].at("shots")[0];
+  EXPECT_GE(shot.at("line").get<int>(), 1);
+  EXPECT_LE(shot.at("line").get<int>(), 3);
+  EXPECT_TRUE(shot.at("answer") == "tin" || shot.at("answer") == "sea") << shot;
+  // The trivial baselines, and whether each model beats them.
+  ASSERT_EQ(cls.at("baselines").size(), 2u);
+  EXPECT_EQ(cls.at("baselines")[0].at("name"), "majority class (always 'tin')");
+  EXPECT_TRUE(cls.at("results")[0].at("beats_trivial_baselines").is_boolean());
   // The built-in checks run on real models only, not again on the few-shot prompt.
   EXPECT_EQ(j.at("tasks")[1].at("role"), "forgetting");
   EXPECT_EQ(j.at("tasks")[1].at("results").size(), 1u);
@@ -55,6 +73,25 @@ TEST(CliEval, ReportsEveryModelInJsonMarkdownAndHtml) {
   const RunResult markdown = run_whet("eval --model " + tiny_model() + " --task " + task + " --resamples 200");
   ASSERT_EQ(markdown.exit_code, 0) << markdown.err;
   EXPECT_NE(markdown.out.find("| base | "), std::string::npos) << markdown.out;
+  EXPECT_NE(markdown.out.find("| uniform random (expected) | "), std::string::npos) << markdown.out;
+  const std::string shot_line = fmt::format("1 example before every item, line {} of {}", shot.at("line").get<int>(), task);
+  EXPECT_NE(html.find(shot_line), std::string::npos) << shot_line;
+}
+
+// Classification by generation on the tiny model: its answers are no labels
+// (and not always whole UTF-8), so all go to the one invalid column, and the
+// JSON keeps each raw answer, its broken bytes replaced.
+TEST(CliEval, GeneratedInvalidAnswersShareOneColumn) {
+  const std::string dir = this_test_scratch("cli_eval_");
+  const std::string task = write_sea_tin_task(dir);
+  const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task +
+                               " --classify-by generate --max-new-tokens 4 --resamples 200 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json result = nlohmann::json::parse(r.out).at("tasks")[0].at("results")[0];
+  EXPECT_EQ(result.at("labels"), nlohmann::json({"sea", "tin", "(invalid)"}));
+  EXPECT_EQ(result.at("confusion"), nlohmann::json({{0, 0, 1}, {0, 0, 2}}));
+  for (const nlohmann::json& p : result.at("predictions"))
+    EXPECT_EQ(p.get<std::string>().find("(invalid)"), std::string::npos) << p;
 }
 
 TEST(CliEval, BadInputIsNamed) {
@@ -95,6 +132,9 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   const RunResult head_only = run_whet(common + " --method freeze --set train_last_n_blocks=0 --set train_norms=false"
                                        " --output " + dir + "/head");
   ASSERT_EQ(head_only.exit_code, 0) << head_only.err;
+  // A head's progress counts examples; on a frozen base tokens are read once and cached.
+  EXPECT_NE(head_only.err.find("examples/s"), std::string::npos) << head_only.err;
+  EXPECT_EQ(head_only.err.find("tok/s"), std::string::npos) << head_only.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/head/classifier/classifier.safetensors"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/head/classifier/model.safetensors")) << "a frozen base is not rewritten";
   const RunResult lora = run_whet(common + " --method lora --output " + dir + "/lora");
@@ -120,12 +160,23 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   EXPECT_NE(one.out.find("\"probabilities\""), std::string::npos);
 
   const RunResult eval = run_whet("eval --model " + tiny_model() + " --task " + val_path + " --classifier head=" + dir +
-                                  "/head/classifier --classifier lora=" + dir + "/lora/adapter --resamples 200 --json");
+                                  "/head/classifier --classifier lora=" + dir + "/lora/adapter --resamples 200 "
+                                  "--forgetting --json");
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   const nlohmann::json report = nlohmann::json::parse(eval.out);
   EXPECT_EQ(report.at("models"), nlohmann::json({"base", "head", "lora"}));
   const nlohmann::json& lora_result = report.at("tasks")[0].at("results")[2];
   EXPECT_GE(lora_result.at("metrics").at("accuracy").at("value").get<double>(), 5.0 / 6);
+  // The forgetting check has a row for each head, measured on the language model under it: the head on the
+  // frozen base scores the base's numbers exactly; the one with LoRA those of its adapter.
+  for (const size_t t : {size_t(1), size_t(2)}) {
+    const nlohmann::json& results = report.at("tasks")[t].at("results");
+    ASSERT_EQ(results.size(), 3u) << report.at("tasks")[t].at("path");
+    EXPECT_EQ(results[1].at("model"), "head");
+    EXPECT_EQ(results[1].at("metrics"), results[0].at("metrics"));
+  }
+  EXPECT_NE(report.at("tasks")[1].at("results")[2].at("metrics"), report.at("tasks")[1].at("results")[0].at("metrics"));
+  EXPECT_EQ(report.at("classification_heads").at("head"), "base");
 
   const RunResult missing = run_whet("predict " + tiny_model() + " --classifier " + dir + " -p x");
   EXPECT_NE(missing.exit_code, 0);

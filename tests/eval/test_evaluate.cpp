@@ -4,8 +4,11 @@
 // most likely answer and acc_norm must agree with it.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "data/tokenize_example.h"
 #include "eval/evaluate.h"
@@ -118,6 +121,66 @@ TEST(Evaluate, ClassificationReportsEveryLabelAndShotsChangeThePrompt) {
   EXPECT_EQ(few.predictions.size(), 4u);
   // Paired with itself, a model is never significantly better.
   EXPECT_GT(paired_p_value(zero, zero, "accuracy", EvalOptions{}), 0.5);
+}
+
+// The tiny model's greedy answers are no labels: every one counts as invalid,
+// in the one invalid column, and the raw answers stay in the predictions.
+TEST(Evaluate, GeneratedInvalidAnswersShareOneColumnAndKeepTheirText) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("cls.jsonl", R"({"prompt": "the sea:", "label": "tin"}
+{"prompt": "the tin in:", "label": "sea"}
+{"prompt": "in the sea sea:", "label": "tin"})");
+  EvalOptions options;
+  options.classify_by_generation = true;
+  options.max_new_tokens = 6;
+  const TaskResult r = evaluate_task(m, "gen", task, options);
+  ASSERT_TRUE(r.classification.has_value());
+  std::set<std::string> invalid;
+  for (const std::string& p : r.predictions)
+    if (p != "tin" && p != "sea") invalid.insert(p);
+  ASSERT_FALSE(invalid.empty()) << "the tiny model answered only labels; the test needs an invalid answer";
+  EXPECT_EQ(r.classification->labels, (std::vector<std::string>{"sea", "tin", kInvalidAnswer}));
+  for (const std::string& p : invalid) EXPECT_EQ(p.find(kInvalidAnswer), std::string::npos) << p;
+}
+
+// A result records the few-shot examples it ran with; the JSON report and the
+// Markdown list them for that row alone.
+TEST(Report, EachRowRecordsItsOwnFewShotExamples) {
+  const LoadedModel& m = tiny_model();
+  const Task task = parse_task("cls.jsonl", R"({"prompt": "the sea:", "label": "tin"}
+{"prompt": "the tin:", "label": "sea"}
+{"prompt": "in the sea:", "label": "tin"})");
+  const Task train = parse_task("train.jsonl", R"({"prompt": "sea:", "label": "tin"}
+{"prompt": "tin:", "label": "sea"}
+{"prompt": "in:", "label": "sea"}
+{"prompt": "the:", "label": "tin"})");
+  EvalOptions few;
+  few.resamples = 100;
+  few.shots = draw_shots(train, 2, 3);
+  EvalRun run;
+  run.command = "whet eval";
+  run.models = {"base", "base 2-shot"};
+  run.few_shot = 2;
+  run.few_shot_from = "train.jsonl";
+  run.options.resamples = 100;
+  TaskRuns t{task, TaskRole::Task, {evaluate_task(m, "base", task, run.options), evaluate_task(m, "base 2-shot", task, few)}, {}};
+  run.tasks = {t};
+  const nlohmann::json j = eval_json(run);
+  EXPECT_EQ(j.at("few_shot"), 2);
+  const nlohmann::json& results = j.at("tasks")[0].at("results");
+  EXPECT_EQ(results[0].at("few_shot"), 0);
+  EXPECT_TRUE(results[0].at("shots").empty());
+  EXPECT_EQ(results[1].at("few_shot"), 2);
+  ASSERT_EQ(results[1].at("shots").size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const TaskItem& shot = few.shots[i];
+    EXPECT_EQ(results[1].at("shots")[i],
+              nlohmann::json({{"line", shot.line}, {"prompt", shot.prompt}, {"answer", shot.label}}));
+  }
+  const std::string markdown = render_markdown(eval_document(run));
+  const std::string listed = fmt::format("base 2-shot: 2 examples before every item, lines {}, {} of train.jsonl",
+                                         few.shots[0].line, few.shots[1].line);
+  EXPECT_NE(markdown.find(listed), std::string::npos) << markdown;
 }
 
 // The text's log-likelihood as the bias audit scores a sentence: [BOS] text EOS, every token after the first.

@@ -27,18 +27,22 @@ TEST(Metrics, ClassificationReportByHand) {
   EXPECT_NEAR(r.micro_f1, 4.0 / 6, 1e-12);
 }
 
-// reference a b, predicted a "banana": the invalid answer gets a confusion
-// column but is no class. a: F1 1; b: never predicted, P 0, R 0, F1 0.
-// micro: precision 1/1 (one prediction inside the label set), recall 1/2: F1 2/3.
-TEST(Metrics, InvalidPredictionIsAnErrorNotAClass) {
-  const auto r = classification_report({"a", "banana"}, {"a", "b"});
-  ASSERT_EQ(r.labels, (std::vector<std::string>{"a", "b", "banana"}));
-  EXPECT_EQ(r.confusion[1][2], 1);
+// reference a b b, predicted a "banana" "pear": both invalid answers go to the
+// one invalid column, which is no class. a: F1 1; b: never predicted, P 0, R 0,
+// F1 0. micro: precision 1/1 (one prediction inside the label set), recall 1/3: F1 1/2.
+TEST(Metrics, InvalidPredictionsShareOneColumnAndAreNoClass) {
+  const auto r = classification_report({"a", "banana", "pear"}, {"a", "b", "b"});
+  ASSERT_EQ(r.labels, (std::vector<std::string>{"a", "b", kInvalidAnswer}));
+  ASSERT_EQ(r.confusion.size(), 2u);  // a row per reference label
+  EXPECT_EQ(r.confusion[1], (std::vector<int64_t>{0, 0, 2}));
   ASSERT_EQ(r.per_class.size(), 2u);
   EXPECT_DOUBLE_EQ(r.per_class[1].precision, 0.0);
-  EXPECT_DOUBLE_EQ(r.accuracy, 0.5);
+  EXPECT_EQ(r.per_class[1].support, 2);
+  EXPECT_NEAR(r.accuracy, 1.0 / 3, 1e-12);
   EXPECT_DOUBLE_EQ(r.macro_f1, 0.5);
-  EXPECT_NEAR(r.micro_f1, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(r.micro_f1, 0.5, 1e-12);
+  // Without invalid answers there is no invalid column.
+  EXPECT_EQ(classification_report({"b", "a"}, {"a", "b"}).labels, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(Metrics, AnswerNormalisation) {

@@ -247,6 +247,89 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/model.safetensors"));
 }
 
+// eval_steps without validation data or eval_task would evaluate nothing: the
+// run's first line says so. With validation data it does not.
+TEST(Trainer, EvalStepsWithNothingToEvaluateWarnsFirst) {
+  TrainConfig c = tiny_config("nothing_to_evaluate", TrainMethod::Lora);
+  c.val_data.clear();
+  c.eval_steps = 2;
+  c.max_steps = 2;
+  std::vector<std::string> lines;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { lines.push_back(line); };
+  run_training(c, options);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("WARNING: eval_steps 2 set"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("nothing will be evaluated"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("val_set_size"), std::string::npos) << lines[0];
+
+  TrainConfig with_validation = tiny_config("something_to_evaluate", TrainMethod::Lora);
+  with_validation.eval_steps = 2;
+  with_validation.max_steps = 2;
+  lines.clear();
+  run_training(with_validation, options);
+  for (const std::string& line : lines) EXPECT_EQ(line.find("WARNING"), std::string::npos) << line;
+}
+
+// The reports of a run's training steps, as the progress line receives them.
+std::vector<StepReport> step_reports(const TrainConfig& c) {
+  std::vector<StepReport> reports;
+  TrainRunOptions options;
+  options.on_report = [&](const StepReport& r) {
+    if (!r.is_eval) reports.push_back(r);
+  };
+  run_training(c, options);
+  return reports;
+}
+
+// Each step logs examples per second beside tokens per second (kept for older
+// readers of metrics.jsonl), and a time left that reaches 0 at the last step.
+TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
+  TrainConfig c = tiny_config("examples_per_s", TrainMethod::Lora);
+  c.max_steps = 3;
+  const std::vector<StepReport> reports = step_reports(c);
+  ASSERT_EQ(reports.size(), 3u);
+  for (const StepReport& r : reports) {
+    EXPECT_GT(r.examples_per_s, 0.0);
+    EXPECT_GE(r.eta_s, 0.0);
+  }
+  EXPECT_EQ(reports.back().eta_s, 0.0);
+  std::ifstream in(c.output_dir + "/metrics.jsonl");
+  int steps = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (!j.contains("loss")) continue;
+    ++steps;
+    EXPECT_GT(j.at("examples_per_s").get<double>(), 0.0) << line;
+    EXPECT_GT(j.at("tokens_per_s").get<double>(), 0.0) << line;
+  }
+  EXPECT_EQ(steps, 3);
+}
+
+// A head on a frozen base computes its features in the first epoch and reuses
+// them after: until a later epoch has run, only the rest of the current epoch is
+// estimated, so the last step of the first epoch has nothing left to estimate.
+TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
+  TrainConfig c = tiny_config("head_eta", TrainMethod::Freeze);
+  const std::string data = test::scratch_dir("trainer_head_eta_data") + "/labelled.jsonl";
+  {
+    std::ofstream out(data);
+    for (int n = 0; n < 8; ++n)
+      out << nlohmann::json({{"prompt", n % 2 ? "the sea" : "the tin"}, {"label", n % 2 ? "sea" : "tin"}}).dump() << "\n";
+  }
+  c.train_data = {data};
+  c.val_data.clear();
+  c.task_type = "seq_cls";
+  c.train_last_n_blocks = 0;
+  c.train_norms = false;
+  c.num_epochs = 3;  // 4 steps of 2 examples each
+  const std::vector<StepReport> reports = step_reports(c);
+  ASSERT_EQ(reports.size(), 12u);
+  EXPECT_GT(reports[0].eta_s, 0.0);  // three more steps of the first epoch
+  EXPECT_EQ(reports[3].eta_s, 0.0);  // the first epoch done; the cached ones not measured yet
+  EXPECT_GT(reports[4].eta_s, 0.0);  // measured: seven more cached steps
+}
+
 // A task metric chooses the best outputs and drives early stopping: eval_task
 // is scored at every evaluation and logged beside the validation loss.
 TEST(Trainer, TaskMetricIsLoggedAndSelectsTheBestOutputs) {

@@ -259,7 +259,8 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   config.lora_alpha = 2 * o.lora_r;
   config.lora_dropout = 0.0;
   config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
-  config.lr_scheduler = LrScheduler::Constant;  // the default lr and clipping to 1.0 at every step
+  config.learning_rate = 2e-4;
+  config.lr_scheduler = LrScheduler::Constant;  // this lr and clipping to 1.0 at every step
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;

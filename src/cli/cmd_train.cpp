@@ -1,5 +1,7 @@
 // whet train: fine-tune a model from a YAML config and/or flags. Flags are
-// shorthands for `--set key=value`, so both paths end in one TrainConfig.
+// shorthands for `--set key=value`, so both paths end in one TrainConfig; keys
+// given nowhere are auto, decided from the data (train/auto_settings.h).
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -18,31 +20,51 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void request_stop(int) { g_stop.store(true); }
 
+// The flags of the common path, each a shorthand for one config key: its value
+// is read as `--set key=value` is (YAML, so `--epochs auto` works too), and the
+// config reader checks it.
+struct Shorthand {
+  const char* flag;
+  const char* key;
+  const char* help;
+};
+constexpr Shorthand kShorthands[] = {
+    {"--model", "base_model", "Base model: GGUF file or HF directory"},
+    {"--data", "train_data", "Training JSONL"},
+    {"--val", "val_data", "Validation JSONL"},
+    {"--val-set-size", "val_set_size", "Fraction of the training data held back for validation, e.g. 0.1"},
+    {"--output", "output_dir", "Run folder"},
+    {"--method", "method", "full, freeze or lora"},
+    {"--weights", "weights", "How the frozen base is held: native, f32 (fastest on most CPUs) or bf16"},
+    {"--threads", "threads", "Worker threads (0: all cores)"},
+    {"--seed", "seed", "Seed for shuffling, dropout and initialisation"},
+    {"--seq-len", "sequence_len", "Longest training sequence, in tokens"},
+    {"--packing", "sample_packing", "Pack short examples into shared sequences: true, false or auto"},
+    {"--lora-r", "lora_r", "LoRA rank, or auto"},
+    {"--lora-alpha", "lora_alpha", "LoRA scale numerator, or auto (2 * rank)"},
+    {"--lora-targets", "lora_target_modules", "Matrices with adapters: all-linear, [q,v], ... or auto"},
+    {"--epochs", "num_epochs", "Epochs, or auto"},
+    {"--lr", "learning_rate", "Learning rate, or auto"},
+    {"--batch-size", "micro_batch_size", "Sequences per step, or auto"},
+    {"--max-steps", "max_steps", "Stop after this many optimiser steps"},
+    {"--eval-steps", "eval_steps", "Evaluate every N steps (0: each epoch), or auto"},
+    {"--patience", "early_stopping_patience", "Early stopping after N evaluations without improvement (0: off), or auto"},
+};
+
 struct TrainOptions {
   std::string config_path;
   std::vector<std::string> overrides;
   bool resume = false;
   bool help_config = false;
   bool strict = false;
-  // Shorthands for the common path, each one key of the config.
-  std::string model, data, val, method, output;
-  int epochs = 0;
-  double lr = 0;
+  std::array<std::string, std::size(kShorthands)> shorthands;  // as given, "" when not
 };
 
 std::vector<std::string> all_overrides(const TrainOptions& o) {
   std::vector<std::string> out;
-  auto add = [&](const char* key, const std::string& value) {
-    if (!value.empty()) out.push_back(std::string(key) + "=" + value);
-  };
-  add("base_model", o.model);
-  add("train_data", o.data);
-  add("val_data", o.val);
-  add("method", o.method);
-  add("output_dir", o.output);
-  if (o.epochs > 0) add("num_epochs", std::to_string(o.epochs));
-  if (o.lr > 0) add("learning_rate", fmt::format("{}", o.lr));
-  if (o.strict) add("strict", "true");
+  for (std::size_t i = 0; i < std::size(kShorthands); ++i)
+    if (!o.shorthands[i].empty()) out.push_back(std::string(kShorthands[i].key) + "=" + o.shorthands[i]);
+  if (o.strict) out.push_back("strict=true");
   out.insert(out.end(), o.overrides.begin(), o.overrides.end());  // --set wins over shorthands
   return out;
 }
@@ -111,13 +133,10 @@ void add_train_command(CLI::App& app) {
   command->add_option("--set", o->overrides, "Override a config key: --set key=value (repeatable; value is YAML)");
   command->add_flag("--resume", o->resume, "Continue from the newest checkpoint in output_dir");
   command->add_flag("--help-config", o->help_config, "List every config key with its type, default and meaning");
-  command->add_option("--model", o->model, "Base model: GGUF file or HF directory (base_model)");
-  command->add_option("--data", o->data, "Training JSONL (train_data)");
-  command->add_option("--val", o->val, "Validation JSONL (val_data)");
-  command->add_option("--method", o->method, "full, freeze or lora (method)")->check(CLI::IsMember({"full", "freeze", "lora"}));
-  command->add_option("--epochs", o->epochs, "Epochs (num_epochs)");
-  command->add_option("--lr", o->lr, "Learning rate (learning_rate)");
-  command->add_option("--output", o->output, "Run folder (output_dir)");
+  for (std::size_t i = 0; i < std::size(kShorthands); ++i) {
+    const Shorthand& s = kShorthands[i];
+    command->add_option(s.flag, o->shorthands[i], fmt::format("{} ({})", s.help, s.key));
+  }
   command->add_flag("--strict", o->strict, "Stop at the first malformed data line instead of skipping it (strict)");
   command->callback([o] { command_exit_code() = run_train(*o); });
 }

@@ -41,36 +41,48 @@ std::vector<TokenizedExample> take(std::vector<TokenizedExample>& examples, cons
 
 }  // namespace
 
-Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vector<std::string>& validation_paths,
-                     const Tokenizer& tokenizer, const ChatTemplate& chat_template, const DataOptions& options) {
+TokenizedDataset read_dataset(const std::vector<std::string>& train_paths,
+                              const std::vector<std::string>& validation_paths, const Tokenizer& tokenizer,
+                              const ChatTemplate& chat_template, const DataOptions& options) {
   if (!validation_paths.empty() && options.val_set_size > 0)
     fail("data", "give either a validation file or val_set_size, not both");
   if (train_paths.empty()) fail("data", "no training file");
-  Dataset dataset;
+  TokenizedDataset data;
   auto load = [&](const std::vector<std::string>& paths) {
     std::vector<TokenizedExample> examples;
     for (const std::string& path : paths) {
       std::vector<TokenizedExample> more =
-          tokenize_all(read_examples(path, options, dataset.stats), tokenizer, chat_template, options, dataset.stats);
+          tokenize_all(read_examples(path, options, data.stats), tokenizer, chat_template, options, data.stats);
       examples.insert(examples.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
     }
     return examples;
   };
   std::vector<TokenizedExample> all = load(train_paths);
-  if (all.empty()) nothing_to_train_on(train_paths, dataset.stats);
-  std::vector<TokenizedExample> train, validation;
+  if (all.empty()) nothing_to_train_on(train_paths, data.stats);
   if (validation_paths.empty()) {
     const ValidationSplit split = split_validation(all.size(), options.val_set_size, options.seed);
-    validation = take(all, split.validation);
-    train = take(all, split.train);
+    data.validation = take(all, split.validation);
+    data.train = take(all, split.train);
   } else {
-    validation = load(validation_paths);
-    train = take(all, shuffled_order(all.size(), options.seed));
+    data.validation = load(validation_paths);
+    data.train = take(all, shuffled_order(all.size(), options.seed));
   }
-  dataset.train = build_sequences(train, options, dataset.stats.train);
-  dataset.validation = build_sequences(validation, options, dataset.stats.validation);
+  return data;
+}
+
+Dataset pack_dataset(TokenizedDataset data, const std::vector<std::string>& train_paths, const DataOptions& options) {
+  Dataset dataset;
+  dataset.stats = std::move(data.stats);
+  dataset.train = build_sequences(data.train, options, dataset.stats.train);
+  dataset.validation = build_sequences(data.validation, options, dataset.stats.validation);
   if (dataset.train.empty()) nothing_to_train_on(train_paths, dataset.stats);
   return dataset;
+}
+
+Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vector<std::string>& validation_paths,
+                     const Tokenizer& tokenizer, const ChatTemplate& chat_template, const DataOptions& options) {
+  return pack_dataset(read_dataset(train_paths, validation_paths, tokenizer, chat_template, options), train_paths,
+                      options);
 }
 
 }  // namespace whet

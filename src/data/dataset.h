@@ -17,6 +17,21 @@ struct Dataset {
   DataStats stats;
 };
 
+// The examples as read, tokenized, split and shuffled, before packing: what
+// automatic settings look at before they decide how to pack.
+struct TokenizedDataset {
+  std::vector<TokenizedExample> train, validation;
+  DataStats stats;
+};
+
+// The first half of load_dataset: everything but building the sequences.
+TokenizedDataset read_dataset(const std::vector<std::string>& train_paths,
+                              const std::vector<std::string>& validation_paths, const Tokenizer& tokenizer,
+                              const ChatTemplate& chat_template, const DataOptions& options);
+
+// The second half: the sequences (options.sequence_len, sample_packing, drop_long).
+Dataset pack_dataset(TokenizedDataset data, const std::vector<std::string>& train_paths, const DataOptions& options);
+
 // Reads and tokenizes the training files (and validation files, if any), holds
 // out options.val_set_size of the training examples when there is no validation
 // file (split by example, before packing, so no example is in both), shuffles

@@ -1,6 +1,7 @@
 #include "serve/job_request.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include "core/error.h"
 #include "data/json_line.h"
@@ -23,19 +24,22 @@ std::string string_field(const json& body, const char* key, bool required) {
   return v->get<std::string>();
 }
 
-// A hyperparameter: absent or "auto" gives the default; otherwise a number in [low, high].
-double hyper(const json& given, const char* key, double low, double high, double fallback, bool integer,
-             const std::string& where) {
+// A hyperparameter as given: "auto" when absent or "auto", otherwise a number in [low, high].
+json hyper(const json& given, const char* key, double low, double high, bool integer, const std::string& where) {
   const json* v = given.is_object() ? json_member(given, key) : nullptr;
   const std::string param = where + key;
-  if (!v || *v == "auto") return fallback;
+  if (!v || *v == "auto") return "auto";
   if (!v->is_number() || (integer && !v->is_number_integer()))
     throw invalid_request(fmt::format("'{}' must be {} or \"auto\"", param, integer ? "an integer" : "a number"), param);
   const double x = v->get<double>();
   if (!std::isfinite(x) || x < low || x > high)
     throw invalid_request(fmt::format("'{}' must be between {} and {}, got {}", param, low, high, v->dump()), param);
-  return x;
+  return *v;
 }
+
+json or_default(json value, json fallback) { return value == "auto" ? fallback : value; }
+
+bool is_auto(const json& value) { return value == "auto"; }
 
 }  // namespace
 
@@ -44,24 +48,40 @@ json normalise_hyperparameters(const json& given, const std::string& method, con
     const std::string param = where.empty() ? "hyperparameters" : where.substr(0, where.size() - 1);
     throw invalid_request(fmt::format("'{}' must be an object", param), param);
   }
-  const bool lora = method == "lora";
-  const double base_lr = lora ? 2e-4 : 2e-5;
-  // OpenAI scales its own learning rate by a multiplier; here the multiplier scales the method's default.
-  double lr = base_lr * hyper(given, "learning_rate_multiplier", 1e-3, 100, 1, false, where);
-  lr = hyper(given, "learning_rate", 1e-8, 1, lr, false, where);
+  // "auto" stays until the run decides it from the data (train/auto_settings.h),
+  // as `whet train` does; the job then reports the values that ran.
   json out = {
-      {"n_epochs", int(hyper(given, "n_epochs", 1, 100, 3, true, where))},
-      {"batch_size", int(hyper(given, "batch_size", 1, 256, 1, true, where))},
-      {"learning_rate", lr},
-      {"max_steps", int(hyper(given, "max_steps", -1, 1e7, -1, true, where))},
-      {"save_steps", int(hyper(given, "save_steps", 1, 1e7, 10, true, where))},
-      {"sequence_len", int(hyper(given, "sequence_len", 16, 32768, 512, true, where))},
+      {"n_epochs", hyper(given, "n_epochs", 1, 100, true, where)},
+      {"batch_size", hyper(given, "batch_size", 1, 256, true, where)},
+      // OpenAI scales its own learning rate by a multiplier; here it scales the automatic one.
+      {"learning_rate_multiplier", hyper(given, "learning_rate_multiplier", 1e-3, 100, false, where)},
+      {"learning_rate", hyper(given, "learning_rate", 1e-8, 1, false, where)},
+      {"max_steps", or_default(hyper(given, "max_steps", -1, 1e7, true, where), -1)},
+      {"save_steps", or_default(hyper(given, "save_steps", 1, 1e7, true, where), 10)},
+      {"sequence_len", or_default(hyper(given, "sequence_len", 16, 32768, true, where), 512)},
   };
-  if (lora) {
-    out["lora_r"] = int(hyper(given, "lora_r", 1, 1024, 8, true, where));
-    out["lora_alpha"] = int(hyper(given, "lora_alpha", 1, 4096, 2 * out["lora_r"].get<int>(), true, where));
+  if (method == "lora") {
+    out["lora_r"] = hyper(given, "lora_r", 1, 1024, true, where);
+    out["lora_alpha"] = hyper(given, "lora_alpha", 1, 4096, true, where);
   }
   return out;
+}
+
+double job_learning_rate_scale(const Job& job) {
+  const json& multiplier = job.hyperparameters.value("learning_rate_multiplier", json("auto"));
+  return is_auto(multiplier) ? 1.0 : multiplier.get<double>();
+}
+
+void report_resolved_hyperparameters(Job& job, const TrainConfig& resolved) {
+  json& h = job.hyperparameters;
+  h["n_epochs"] = resolved.num_epochs;
+  h["batch_size"] = resolved.micro_batch_size;
+  h["learning_rate"] = resolved.learning_rate;
+  if (is_auto(h.value("learning_rate_multiplier", json("auto")))) h["learning_rate_multiplier"] = 1.0;
+  if (resolved.method == TrainMethod::Lora && resolved.lora_model_dir.empty()) {  // else the adapter's own
+    h["lora_r"] = resolved.lora_r;
+    h["lora_alpha"] = resolved.lora_alpha;
+  }
 }
 
 Job parse_job_request(std::string_view text, const std::function<bool(const std::string&)>& is_base,
@@ -119,16 +139,20 @@ TrainConfig job_train_config(const Job& job, const JobPaths& paths) {
   c.weights = "f32";
   c.train_data = {paths.train_file};
   if (!paths.validation_file.empty()) c.val_data = {paths.validation_file};
-  c.num_epochs = h.at("n_epochs").get<int>();
-  c.micro_batch_size = h.at("batch_size").get<int>();
-  c.learning_rate = h.at("learning_rate").get<double>();
-  c.max_steps = h.at("max_steps").get<int>();
-  c.save_steps = h.at("save_steps").get<int>();
-  c.sequence_len = h.at("sequence_len").get<int>();
+  // Numbers as given; "auto" leaves the key auto.
+  auto take = [&h](const char* key, auto& field) {
+    if (!is_auto(h.at(key))) field = h.at(key).get<std::remove_reference_t<decltype(field)>>();
+  };
+  take("n_epochs", c.num_epochs);
+  take("batch_size", c.micro_batch_size);
+  take("learning_rate", c.learning_rate);
+  take("max_steps", c.max_steps);
+  take("save_steps", c.save_steps);
+  take("sequence_len", c.sequence_len);
   c.save_total_limit = 3;
   if (c.method == TrainMethod::Lora) {
-    c.lora_r = h.at("lora_r").get<int>();
-    c.lora_alpha = h.at("lora_alpha").get<int>();
+    take("lora_r", c.lora_r);
+    take("lora_alpha", c.lora_alpha);
     c.lora_model_dir = h.value("lora_model_dir", "");
   }
   return c;

@@ -19,11 +19,21 @@ namespace whet::serve {
 Job parse_job_request(std::string_view body, const std::function<bool(const std::string&)>& is_base,
                       const std::function<bool(const std::string&)>& file_exists);
 
-// Reads the normalised hyperparameters {"n_epochs", "batch_size", "learning_rate",
-// "lora_r", "lora_alpha", "max_steps", "save_steps", "sequence_len"} of a
-// parsed request body or an inline training request into `job.hyperparameters`.
+// Reads the normalised hyperparameters {"n_epochs", "batch_size",
+// "learning_rate_multiplier", "learning_rate", "lora_r", "lora_alpha",
+// "max_steps", "save_steps", "sequence_len"} of a parsed request body or an
+// inline training request into `job.hyperparameters`. Those not given (or
+// "auto") stay "auto" (max_steps, save_steps and sequence_len take their
+// defaults); the run decides them from the data as `whet train` does.
 // `where` prefixes the parameter names in errors.
 nlohmann::json normalise_hyperparameters(const nlohmann::json& given, const std::string& method, const std::string& where);
+
+// The multiplier of an automatic learning rate (1 when auto).
+double job_learning_rate_scale(const Job& job);
+
+// Writes the values that run into the job's hyperparameters, as OpenAI reports
+// n_epochs, batch_size and learning_rate_multiplier once a job has started.
+void report_resolved_hyperparameters(Job& job, const TrainConfig& resolved);
 
 struct JobPaths {
   std::string base_model, train_file, validation_file, output_dir;  // validation_file may be ""

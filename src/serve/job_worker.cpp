@@ -130,6 +130,11 @@ void JobWorker::run_job(Job job) {
       }
     };
     options.on_message = [&](const std::string& line) { store_.add_event(job.id, "info", line); };
+    options.learning_rate_scale = job_learning_rate_scale(job);
+    options.on_resolved = [&](const TrainConfig& resolved, const std::vector<AutoDecision>&) {
+      report_resolved_hyperparameters(job, resolved);
+      store_.update_job(job);
+    };
     options.on_checkpoint = [&](int64_t step, const std::string& dir) {
       store_.add_checkpoint(job.id, step, {{"step", step}}, dir);
     };

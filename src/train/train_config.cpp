@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <functional>
 #include <sstream>
 #include <utility>
 
@@ -74,6 +75,64 @@ yaml::Field<TrainConfig> modules(std::vector<std::string> TrainConfig::*member) 
           [member](TrainConfig& c, const yaml::Input& in, yaml::Origins&) { c.*member = read_modules(in); },
           [member](const TrainConfig& c) { return yaml::yaml_list(c.*member, false); },
           [member](const TrainConfig& c) { return nlohmann::ordered_json(c.*member); }};
+}
+
+// --- Keys that also take `auto`: train/auto_settings.h decides them from the data ---
+
+constexpr std::string_view kAutoWord = "auto";
+
+// `field`, or the word auto: `is_auto` tells whether the config holds auto, `make_auto` puts it there.
+yaml::Field<TrainConfig> or_auto(yaml::Field<TrainConfig> field, std::function<bool(const TrainConfig&)> is_auto,
+                                 std::function<void(TrainConfig&)> make_auto) {
+  field.kind = yaml::Custom{yaml::type_text(field.kind) + "; or auto"};
+  field.read = [read = field.read, make_auto](TrainConfig& c, const yaml::Input& in, yaml::Origins& origins) {
+    if (in.node.IsScalar() && in.node.Scalar() == kAutoWord) {
+      make_auto(c);
+    } else {
+      read(c, in, origins);
+    }
+  };
+  field.yaml = [yaml = field.yaml, is_auto](const TrainConfig& c) {
+    return is_auto(c) ? std::string(kAutoWord) : yaml(c);
+  };
+  field.json = [json = field.json, is_auto](const TrainConfig& c) {
+    return is_auto(c) ? nlohmann::ordered_json(kAutoWord) : json(c);
+  };
+  return field;
+}
+
+// A number whose auto is kAuto.
+template <typename T>
+yaml::Field<TrainConfig> auto_number(T TrainConfig::*member, yaml::Field<TrainConfig> field) {
+  return or_auto(
+      std::move(field), [member](const TrainConfig& c) { return c.*member == kAuto; },
+      [member](TrainConfig& c) { c.*member = kAuto; });
+}
+
+yaml::Field<TrainConfig> auto_integer(int TrainConfig::*member, yaml::Integer limits) {
+  return auto_number(member, integer(member, limits));
+}
+
+yaml::Field<TrainConfig> auto_real(double TrainConfig::*member, yaml::Real limits) {
+  return auto_number(member, real(member, limits));
+}
+
+yaml::Field<TrainConfig> auto_modules() {
+  return or_auto(
+      modules(&TrainConfig::lora_target_modules),
+      [](const TrainConfig& c) { return c.lora_target_modules.empty(); },
+      [](TrainConfig& c) { c.lora_target_modules.clear(); });
+}
+
+yaml::Field<TrainConfig> auto_packing() {
+  yaml::Field<TrainConfig> flag = {
+      yaml::Boolean{},
+      [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) { c.sample_packing = yaml::read_boolean(in); },
+      [](const TrainConfig& c) { return std::string(*c.sample_packing ? "true" : "false"); },
+      [](const TrainConfig& c) { return nlohmann::ordered_json(*c.sample_packing); }};
+  return or_auto(
+      std::move(flag), [](const TrainConfig& c) { return !c.sample_packing.has_value(); },
+      [](TrainConfig& c) { c.sample_packing.reset(); });
 }
 
 // --- Checks across keys, after the file and the overrides ---
@@ -187,22 +246,23 @@ const yaml::Table<TrainConfig> kTable(
      "Also take the loss on prompts and user turns, not only on the answers", kData},
     {"sequence_len", integer(&C::sequence_len, {2}),
      "Longest training sequence, in tokens", kData},
-    {"sample_packing", boolean(&C::sample_packing),
-     "Pack several short examples into one sequence, so less compute goes to padding", kData},
+    {"sample_packing", auto_packing(),
+     "Pack several short examples into one sequence, so less compute goes to padding; auto: off below 2,000 "
+     "examples (an example per sequence, so every step counts examples), on from there", kData},
     {"drop_long", boolean(&C::drop_long),
      "Drop examples longer than sequence_len instead of truncating them", kData},
     {"strict", boolean(&C::strict),
      "Stop at the first malformed record instead of skipping it with a warning", kData},
 
-    {"lora_r", integer(&C::lora_r, {1}),
-     "Adapter rank", kLora},
-    {"lora_alpha", integer(&C::lora_alpha, {1}),
-     "Adapter scale: updates are multiplied by lora_alpha / lora_r", kLora},
+    {"lora_r", auto_integer(&C::lora_r, {1}),
+     "Adapter rank; auto: 8 below 2,000 examples, 16 from there", kLora},
+    {"lora_alpha", auto_integer(&C::lora_alpha, {1}),
+     "Adapter scale: updates are multiplied by lora_alpha / lora_r; auto: 2 * lora_r", kLora},
     {"lora_dropout", real(&C::lora_dropout, {0, false, 1}),
      "Dropout on the adapter input while training", kLora},
-    {"lora_target_modules", modules(&C::lora_target_modules),
+    {"lora_target_modules", auto_modules(),
      "Matrices that get adapters: a list of q, k, v, o, gate, up, down (q_proj ... down_proj also read), "
-     "or all-linear for all seven", kLora},
+     "or all-linear for all seven; auto: all-linear", kLora},
     {"use_rslora", boolean(&C::use_rslora),
      "Rank-stabilised scale lora_alpha / sqrt(lora_r)", kLora},
     {"lora_model_dir", text(&C::lora_model_dir),
@@ -225,8 +285,8 @@ const yaml::Table<TrainConfig> kTable(
 
     {"optimizer", choice(&C::optimizer, kOptimizers),
      "adamw (decoupled weight decay) or sgd (with momentum)", kOptimiser},
-    {"learning_rate", real(&C::learning_rate, {0, true}),
-     "Peak learning rate", kOptimiser},
+    {"learning_rate", auto_real(&C::learning_rate, {0, true}),
+     "Peak learning rate; auto: by method and data size (docs/training.md, \"Automatic settings\")", kOptimiser},
     {"weight_decay", real(&C::weight_decay, {0, false}),
      "Weight decay (decoupled from the gradient for adamw)", kOptimiser},
     {"adam_beta1", real(&C::adam_beta1, {0, false, 1}),
@@ -245,21 +305,24 @@ const yaml::Table<TrainConfig> kTable(
     {"warmup_ratio", real(&C::warmup_ratio, {0, false, 1}),
      "Warmup as a fraction of all optimiser steps; set this or warmup_steps", kSchedule},
 
-    {"num_epochs", integer(&C::num_epochs, {1}),
-     "Passes over the training data", kLoop},
+    {"num_epochs", auto_integer(&C::num_epochs, {1}),
+     "Passes over the training data; auto: enough for about 100 example passes (at most 10 epochs), 3 "
+     "for mid-sized data, fewer above 5,000 examples", kLoop},
     {"max_steps", integer(&C::max_steps, {1, INT_MAX, true}),
      "Stop after this many optimiser steps, even mid-epoch; -1: num_epochs decides", kLoop},
-    {"micro_batch_size", integer(&C::micro_batch_size, {1}),
-     "Sequences per forward and backward pass", kLoop},
+    {"micro_batch_size", auto_integer(&C::micro_batch_size, {1}),
+     "Sequences per forward and backward pass; auto: about one example in 20 per step, 1 to 16 examples", kLoop},
     {"gradient_accumulation_steps", integer(&C::gradient_accumulation_steps, {1}),
      "Micro-batches per optimiser step; the effective batch is micro_batch_size times this", kLoop},
     {"max_grad_norm", real(&C::max_grad_norm, {0, false}),
      "Clip the norm of all gradients together to this; 0: no clipping", kLoop},
 
-    {"eval_steps", integer(&C::eval_steps, {0}),
-     "Evaluate on the validation data every N optimiser steps; 0: at the end of each epoch", kEvaluation},
-    {"early_stopping_patience", integer(&C::early_stopping_patience, {0}),
-     "Stop after N evaluations without improvement (needs validation data); 0: off", kEvaluation},
+    {"eval_steps", auto_integer(&C::eval_steps, {0}),
+     "Evaluate on the validation data every N optimiser steps; 0: at the end of each epoch; auto: about "
+     "8 evaluations over the run", kEvaluation},
+    {"early_stopping_patience", auto_integer(&C::early_stopping_patience, {0}),
+     "Stop after N evaluations without improvement (needs validation data) and keep the best outputs as the "
+     "run's output; 0: off; auto: 3 with validation data, else off", kEvaluation},
     {"early_stopping_min_delta", real(&C::early_stopping_min_delta, {0, false}),
      "Smallest change of metric_for_best_model that counts as an improvement", kEvaluation},
     {"eval_task", text(&C::eval_task),

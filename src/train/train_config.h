@@ -3,6 +3,7 @@
 // `--set key=value` overrides, and written back into the run folder so the run
 // can be repeated exactly. Every key is declared once (in train_config.cpp); the
 // parser, the dump, `--help-config` and the docs test all read that one table.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,11 @@
 namespace whet {
 
 enum class TrainMethod { Full, Freeze, Lora };
+
+// A key set to `auto` (in YAML, or not set at all) holds kAuto (an integer or
+// the learning rate), an empty target list or no packing choice, until
+// resolve_auto_settings (train/auto_settings.h) decides it from the data.
+inline constexpr int kAuto = -1;
 enum class OptimizerKind { AdamW, Sgd };
 enum class LrScheduler { Constant, Linear, Cosine };
 
@@ -33,15 +39,15 @@ struct TrainConfig {
   DataFormat data_format = DataFormat::Auto;
   bool train_on_inputs = false;         // false: loss on answers only
   int sequence_len = 512;               // tokens per sequence, 2048
-  bool sample_packing = true;
+  std::optional<bool> sample_packing;  // none: auto
   bool drop_long = false;               // false: truncate examples longer than sequence_len
   bool strict = false;                  // true: a malformed example stops the run instead of being skipped
 
   // LoRA
-  int lora_r = 16;
-  int lora_alpha = 32;
+  int lora_r = kAuto;
+  int lora_alpha = kAuto;              // auto: 2 * lora_r
   double lora_dropout = 0.05;
-  std::vector<std::string> lora_target_modules = {"q", "k", "v", "o"};  // short names, in q k v o gate up down order
+  std::vector<std::string> lora_target_modules;  // short names, in q k v o gate up down order; empty: auto
   bool use_rslora = false;              // scale alpha/sqrt(r) instead of alpha/r
   std::string lora_model_dir;           // "runs/earlier/adapter": continue training that PEFT adapter; "" = a new one
 
@@ -56,7 +62,7 @@ struct TrainConfig {
 
   // Optimiser
   OptimizerKind optimizer = OptimizerKind::AdamW;
-  double learning_rate = 2e-4;
+  double learning_rate = kAuto;
   double weight_decay = 0.0;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
@@ -69,15 +75,15 @@ struct TrainConfig {
   double warmup_ratio = 0.0;            // 0.03 warms up over the first 3% of steps
 
   // Loop
-  int num_epochs = 3;
+  int num_epochs = kAuto;
   int max_steps = -1;                   // 1000; -1 = from num_epochs
-  int micro_batch_size = 1;
+  int micro_batch_size = kAuto;
   int gradient_accumulation_steps = 1;
   double max_grad_norm = 1.0;           // 0 = no clipping
 
   // Evaluation and stopping
-  int eval_steps = 0;                   // 0 = once per epoch
-  int early_stopping_patience = 0;      // 3 evaluations without improvement; 0 = off
+  int eval_steps = kAuto;               // 0 = once per epoch
+  int early_stopping_patience = kAuto;  // 3 evaluations without improvement; 0 = off
   double early_stopping_min_delta = 0.0;
   std::string eval_task;                         // task file scored at every evaluation (docs/eval.md); empty: none
   std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/error.h"
 #include "train/grad_clip.h"
 
 namespace whet {
@@ -49,6 +50,7 @@ bool caches_classifier_features(const TrainableState& trainable) {
 }
 
 StepSettings step_settings(const TrainConfig& config, int64_t total_steps) {
+  WHET_ASSERT(config.learning_rate > 0);  // decided, not auto (train/auto_settings.h)
   const int64_t warmup = config.warmup_steps > 0 ? config.warmup_steps
                                                  : int64_t(std::ceil(config.warmup_ratio * double(total_steps)));
   return StepSettings{LrSchedule{config.lr_scheduler, warmup, 0.0}, config.learning_rate, total_steps,

@@ -13,6 +13,7 @@ namespace whet {
 namespace {
 
 LoraConfig lora_config(const TrainConfig& c) {
+  WHET_ASSERT(c.lora_r > 0 && c.lora_alpha > 0 && !c.lora_target_modules.empty());  // decided, not auto
   LoraConfig l;
   l.rank = c.lora_r;
   l.alpha = float(c.lora_alpha);

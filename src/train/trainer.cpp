@@ -20,6 +20,7 @@
 #include "io/json_fields.h"
 #include "models/llama_export.h"
 #include "models/lora_peft.h"
+#include "train/auto_settings.h"
 #include "train/checkpoint.h"
 #include "train/learner.h"
 #include "train/remaining_time.h"
@@ -38,7 +39,7 @@ DataOptions data_options(const TrainConfig& c) {
   d.format = c.data_format;
   d.train_on_inputs = c.train_on_inputs;
   d.sequence_len = c.sequence_len;
-  d.sample_packing = c.sample_packing;
+  d.sample_packing = c.sample_packing.value_or(false);  // decided before packing; reading ignores it
   d.drop_long = c.drop_long;
   d.strict = c.strict;
   d.seed = uint64_t(c.seed);
@@ -179,27 +180,56 @@ struct RunInputs {
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
 };
 
-RunInputs load_model_and_data(const TrainConfig& config, const Say& say) {
+// What the rules of auto_settings.h look at. A run ranks its evaluations when
+// it has validation data or a task metric for metric_for_best_model.
+DataShape data_shape(const TrainConfig& config, int64_t examples, int64_t tokens, bool has_validation_data) {
+  return DataShape{examples, tokens, has_validation_data || config.metric_for_best_model != "val_loss"};
+}
+
+int64_t token_count(const std::vector<TokenizedExample>& examples) {
+  int64_t tokens = 0;
+  for (const TokenizedExample& e : examples) tokens += int64_t(e.ids.size());
+  return tokens;
+}
+
+// Loads the model and the data, deciding the keys left auto once the data is
+// read (and before it is packed, which they decide). The decisions are the
+// run's first lines.
+RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learning_rate_scale,
+                              std::vector<AutoDecision>& decisions) {
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
   const LlamaConfig& mc = in.loaded.model.config;
-  say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
-
+  std::string summary;
   if (config.task_type == "seq_cls") {
     ClassificationData labelled = load_classification_data(config, in.loaded);
-    say(labelled.summary);
+    int64_t tokens = 0;
+    for (const TrainingSequence& s : labelled.train) tokens += int64_t(s.ids.size());
+    decisions = resolve_auto_settings(
+        config, data_shape(config, int64_t(labelled.train.size()), tokens, !labelled.validation.empty()),
+        learning_rate_scale);
+    summary = std::move(labelled.summary);
     in.data.train = std::move(labelled.train);
     in.data.validation = std::move(labelled.validation);
     in.classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
                                                    mc.hidden_size, uint64_t(config.seed)));
   } else {
     const ChatTemplate chat = in.loaded.chat_template ? *in.loaded.chat_template : ChatTemplate::by_name("alpaca");
-    in.data = load_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
-    say(in.data.stats.summary());
+    TokenizedDataset read =
+        read_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
+    decisions = resolve_auto_settings(
+        config, data_shape(config, int64_t(read.train.size()), token_count(read.train), !read.validation.empty()),
+        learning_rate_scale);
+    in.data = pack_dataset(std::move(read), config.train_data, data_options(config));
+    summary = in.data.stats.summary();
   }
+  WHET_ASSERT(auto_keys(config).empty());
+  for (const std::string& line : describe_decisions(decisions)) say(line);
+  say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
+  say(summary);
   return in;
 }
 
@@ -377,7 +407,7 @@ class TrainingLoop {
       loop_.best_score = score;
       loop_.best_step = loop_.step;
       loop_.evals_without_improvement = 0;
-      write_outputs(in_.loaded, trainable(), config_.output_dir + "/best", in_.base);
+      write_outputs(in_.loaded, trainable(), best_dir(), in_.base);
     } else {
       ++loop_.evals_without_improvement;
     }
@@ -402,10 +432,28 @@ class TrainingLoop {
     if (has_validation()) result_.best_val_loss = loop_.best_val_loss;
     if (!result_.interrupted) {
       result_.output = config_.output_dir + "/" + output_name(trainable());
-      write_outputs(in_.loaded, trainable(), result_.output, in_.base);
-      say_(fmt::format("wrote {}", result_.output));
+      if (keeps_best()) {
+        fs::remove_all(result_.output);
+        fs::copy(best_dir(), result_.output, fs::copy_options::recursive);
+        say_(fmt::format("wrote {}: the best evaluation's outputs, step {} of {} ({} {:.4f})", result_.output,
+                         loop_.best_step, loop_.step, config_.metric_for_best_model,
+                         ranking_.higher_is_better ? -loop_.best_score : loop_.best_score));
+      } else {
+        write_outputs(in_.loaded, trainable(), result_.output, in_.base);
+        say_(fmt::format("wrote {}", result_.output));
+      }
     }
     return result_;
+  }
+
+  std::string best_dir() const { return config_.output_dir + "/best"; }
+
+  // With early stopping, the run's output is its best evaluation's (as Hugging
+  // Face's load_best_model_at_end), not the last step's, which stopping let
+  // run past the best by `patience` evaluations.
+  bool keeps_best() const {
+    return config_.early_stopping_patience > 0 && loop_.best_step >= 0 && loop_.best_step != loop_.step &&
+           fs::exists(best_dir());
   }
 
   const TrainConfig& config_;
@@ -452,13 +500,16 @@ GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableS
 
 }  // namespace
 
-TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options) {
+TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& options) {
   const Say say = options.on_message ? options.on_message : [](const std::string&) {};
-  if (config.output_dir.empty()) fail("train", "output_dir is required");
+  if (given.output_dir.empty()) fail("train", "output_dir is required");
+  TrainConfig config = given;
   const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
   warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
   const Ranking ranking = read_ranking(config);
-  RunInputs in = load_model_and_data(config, say);
+  std::vector<AutoDecision> decisions;
+  RunInputs in = load_model_and_data(config, say, options.learning_rate_scale, decisions);
+  if (options.on_resolved) options.on_resolved(config, decisions);
   if (names_validation)
     warn_if_nothing_to_evaluate(config, !in.data.validation.empty(), "the validation data holds no usable example", say);
   fs::create_directories(config.output_dir);

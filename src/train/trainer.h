@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "eval/gate.h"
+#include "train/auto_settings.h"
 #include "train/train_config.h"
 
 namespace whet {
@@ -33,6 +34,9 @@ struct TrainRunOptions {
   std::function<void(const StepReport&)> on_report;  // progress display
   std::function<void(const std::string&)> on_message;  // one-off lines for the log
   std::function<void(int64_t step, const std::string& dir)> on_checkpoint;  // after a checkpoint is in place
+  // Once the data is read: the config with every auto key decided, and the decisions.
+  std::function<void(const TrainConfig&, const std::vector<AutoDecision>&)> on_resolved;
+  double learning_rate_scale = 1.0;  // multiplies an auto learning_rate (the jobs API's learning_rate_multiplier)
 };
 
 struct TrainRunResult {
@@ -43,6 +47,8 @@ struct TrainRunResult {
   std::optional<GateVerdict> gate;  // with forgetting_gate, unless interrupted
 };
 
+// Keys left auto in `config` are decided from the data (train/auto_settings.h);
+// output_dir/config.yaml holds the config as resolved.
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options);
 
 }  // namespace whet

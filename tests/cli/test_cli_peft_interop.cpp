@@ -64,7 +64,7 @@ TEST(PeftInterop, WhetTrainedAdapterGivesWhetsLogitsInPeft) {
   struct Case {
     std::string variant, options;
   };
-  for (const Case& c : {Case{"gqa_tied", "--set lora_r=4 --set lora_alpha=12"},
+  for (const Case& c : {Case{"gqa_tied", "--set lora_r=4 --set lora_alpha=12 --set lora_target_modules=[q,k,v,o]"},
                         Case{"untied_llama3", "--set lora_r=8 --set lora_alpha=4 --set use_rslora=true "
                                               "--set lora_target_modules=all-linear"}}) {
     SCOPED_TRACE(c.variant);

@@ -8,6 +8,7 @@
 
 #include "cli/run_whet.h"
 #include "test_support.h"
+#include "train/train_config.h"
 
 namespace whet {
 namespace {
@@ -65,6 +66,39 @@ TEST(CliTrain, AFailedGateExitsWithCode3) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("forgetting gate: FAILED"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/model/model.safetensors"));
+}
+
+// Each shorthand flag sets its key; the keys given nowhere are decided from the
+// data, printed first with their reasons, and saved resolved in config.yaml.
+TEST(CliTrain, ShorthandFlagsSetTheirKeysAndTheRestIsDecidedFromTheData) {
+  const std::string dir = test::scratch_dir("cli_train_shorthands");
+  const test::RunResult r =
+      run_whet("train --model " + tiny_model() + " --data " + write_data(dir) + " --output " + dir +
+               "/run --weights f32 --lora-r 4 --lora-targets [q,v] --batch-size 2 --max-steps 3 --seq-len 64 "
+               "--val-set-size 0.25 --lr 0.01 --threads 1 --seed 7 --packing false --eval-steps 1 --patience 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.starts_with("auto: lora_alpha 8 (")) << r.err;  // follows the given rank
+  EXPECT_NE(r.err.find("auto: num_epochs "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("auto: lora_r"), std::string::npos) << r.err;
+  const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
+  EXPECT_EQ(saved.weights, "f32");
+  EXPECT_EQ(saved.lora_r, 4);
+  EXPECT_EQ(saved.lora_alpha, 8);
+  EXPECT_EQ(saved.lora_target_modules, (std::vector<std::string>{"q", "v"}));
+  EXPECT_EQ(saved.micro_batch_size, 2);
+  EXPECT_EQ(saved.max_steps, 3);
+  EXPECT_EQ(saved.sequence_len, 64);
+  EXPECT_DOUBLE_EQ(saved.val_set_size, 0.25);
+  EXPECT_DOUBLE_EQ(saved.learning_rate, 0.01);
+  EXPECT_EQ(saved.threads, 1);
+  EXPECT_EQ(saved.seed, 7);
+  EXPECT_EQ(saved.sample_packing, false);
+  EXPECT_EQ(saved.eval_steps, 1);
+  EXPECT_EQ(saved.early_stopping_patience, 0);
+  EXPECT_NE(saved.num_epochs, kAuto);
+  const test::RunResult bad = run_whet("train --data x.jsonl --output " + dir + "/bad --epochs many");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("num_epochs"), std::string::npos) << bad.err;
 }
 
 // Ctrl-C (SIGINT) mid-run: a checkpoint, exit status 130, and --resume finishes the run.

@@ -4,6 +4,7 @@
 
 #include "serve/api_error.h"
 #include "serve/job_request.h"
+#include "train/auto_settings.h"
 
 namespace whet::serve {
 namespace {
@@ -33,8 +34,33 @@ TEST(JobRequest, LegacyHyperparametersAndDefaults) {
   EXPECT_EQ(job.suffix, "support-v2");
   EXPECT_EQ(job.method, "lora");
   EXPECT_EQ(job.hyperparameters["n_epochs"], 2);
+  // Not given or "auto": decided from the data when the job runs, as `whet train` does.
+  EXPECT_EQ(job.hyperparameters["batch_size"], "auto");
+  EXPECT_EQ(job.hyperparameters["learning_rate"], "auto");
+  EXPECT_EQ(job.hyperparameters["learning_rate_multiplier"], "auto");
+  EXPECT_EQ(job.hyperparameters["lora_r"], "auto");
+  EXPECT_EQ(job.hyperparameters["lora_alpha"], "auto");
+  EXPECT_EQ(job.hyperparameters["sequence_len"], 512);
+  const TrainConfig c = job_train_config(job, {"/m", "/t.jsonl", "/v.jsonl", "/out"});
+  EXPECT_EQ(c.num_epochs, 2);
+  EXPECT_EQ(c.micro_batch_size, kAuto);
+  EXPECT_EQ(c.learning_rate, kAuto);
+  EXPECT_EQ(c.lora_r, kAuto);
+  EXPECT_EQ(c.lora_alpha, kAuto);
+  EXPECT_TRUE(c.lora_target_modules.empty());
+  EXPECT_EQ(c.val_data, (std::vector<std::string>{"/v.jsonl"}));
+  EXPECT_DOUBLE_EQ(job_learning_rate_scale(job), 1.0);
+}
+
+TEST(JobRequest, ResolvedHyperparametersAreReportedBack) {
+  Job job = parse(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"n_epochs": 2}})");
+  TrainConfig resolved = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
+  resolve_auto_settings(resolved, DataShape{10, 556, false});
+  report_resolved_hyperparameters(job, resolved);
+  EXPECT_EQ(job.hyperparameters["n_epochs"], 2);  // as given
   EXPECT_EQ(job.hyperparameters["batch_size"], 1);
-  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 2e-4);
+  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 1e-3);
+  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate_multiplier"].get<double>(), 1.0);
   EXPECT_EQ(job.hyperparameters["lora_r"], 8);
   EXPECT_EQ(job.hyperparameters["lora_alpha"], 16);
 }
@@ -43,9 +69,10 @@ TEST(JobRequest, MethodObjectAndFullFineTuning) {
   Job job = parse(R"({"model": "base", "training_file": "file-a", "method": {"type": "supervised",
                       "supervised": {"hyperparameters": {"learning_rate_multiplier": 2, "lora_r": 4}}}})");
   EXPECT_EQ(job.method, "lora");
-  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 4e-4);
+  EXPECT_EQ(job.hyperparameters["learning_rate"], "auto");
+  EXPECT_DOUBLE_EQ(job_learning_rate_scale(job), 2.0);  // scales the automatic rate
   EXPECT_EQ(job.hyperparameters["lora_r"], 4);
-  EXPECT_EQ(job.hyperparameters["lora_alpha"], 8);
+  EXPECT_EQ(job_train_config(job, {"/m", "/t.jsonl", "", "/out"}).lora_r, 4);
 
   job = parse(R"({"model": "base", "training_file": "file-a", "method": "full",
                   "hyperparameters": {"learning_rate": 1e-5, "lora_model_dir": "/etc"}})");

@@ -100,12 +100,21 @@ TEST(ServerJobs, AJobTrainsAndItsModelAnswersAtOnce) {
   ASSERT_EQ(job["status"], "succeeded") << job.dump();
   const std::string name = job["fine_tuned_model"];
   EXPECT_EQ(name, "ft:tiny:sea:" + id);
+  // Given values ran as given; those not given were decided from the 20 examples and reported.
+  const json& h = job["hyperparameters"];
+  EXPECT_EQ(h["n_epochs"], 3) << h.dump();
+  EXPECT_DOUBLE_EQ(h["learning_rate"].get<double>(), 1e-2);
+  EXPECT_EQ(h["batch_size"], 1) << h.dump();
+  EXPECT_EQ(h["lora_r"], 8) << h.dump();
+  EXPECT_EQ(h["lora_alpha"], 16) << h.dump();
 
-  int metrics_events = 0, validation_events = 0;
+  int metrics_events = 0, validation_events = 0, auto_events = 0;
   for (const json& e : all_events(client, id)) {
     if (e["type"] == "metrics") ++metrics_events;
     if (e["type"] == "metrics" && e["data"].contains("valid_loss")) ++validation_events;
+    auto_events += e["message"].get<std::string>().starts_with("auto: ");
   }
+  EXPECT_EQ(auto_events, 7);  // every key not given, each with its reason
   EXPECT_GT(metrics_events, 2);
   EXPECT_GT(validation_events, 0);
   const json page = test::body_json(client.Get("/v1/fine_tuning/jobs/" + id + "/events?limit=2"));

@@ -130,6 +130,73 @@ TEST_F(RealModelTraining, LoraTeachesAFactTheModelDidNotKnow) {
   EXPECT_EQ(answer(model, kControl), control_before);
 }
 
+// Issue 15's acceptance run: ten facts (examples/facts) trained as
+// `whet train --data examples/facts/train.jsonl --output DIR --weights f32`
+// would (the flags are shorthands for these keys; f32 only for speed), nothing
+// else given, so the auto settings decide everything. The adapter must answer
+// at least two of three questions in words the training file never uses with
+// the fact, and the control question as the base model does.
+TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
+  LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
+  struct FactProbe {
+    std::string question, fact;  // fact empty: the control question
+  };
+  std::vector<FactProbe> probes;
+  std::ifstream in(test::source_path("examples/facts/probes.jsonl"));
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    probes.push_back({j.at("messages").at(0).at("content"), j.value("fact", "")});
+  }
+  ASSERT_EQ(probes.size(), 4u);
+  const std::string control_question = probes.back().question;
+  ASSERT_TRUE(probes.back().fact.empty()) << control_question;
+  probes.pop_back();
+  for (const FactProbe& p : probes) {
+    const std::string before = answer(model, p.question);
+    EXPECT_EQ(before.find(p.fact), std::string::npos) << "the base already knows: " << p.question << " -> " << before;
+  }
+  const std::string control_before = answer(model, control_question);
+
+  const std::string dir = test::scratch_dir("real_facts_flags_only") + "/run";
+  const TrainConfig config = train_config_from_overrides({"base_model=" + test::default_model_path(),
+                                                          "train_data=" + test::source_path("examples/facts/train.jsonl"),
+                                                          "output_dir=" + dir, "weights=f32"});
+  std::vector<std::string> lines;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { lines.push_back(line); };
+  const TrainRunResult run = run_training(config, options);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_TRUE(lines[0].starts_with("auto: ")) << lines[0];  // the decisions come first, with their reasons
+  // The run folder's config is the resolved one: it repeats the run as is.
+  const TrainConfig saved = load_train_config(dir + "/config.yaml", {});
+  EXPECT_EQ(saved.num_epochs, 10);
+  EXPECT_EQ(saved.sample_packing, false);
+
+  model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
+  int right = 0;
+  for (const FactProbe& p : probes) {
+    const std::string after = answer(model, p.question);
+    std::printf("[ measured ] %s -> %s\n", p.question.c_str(), after.c_str());
+    right += after.find(p.fact) != std::string::npos;
+  }
+  EXPECT_GE(right, 2);
+  EXPECT_EQ(answer(model, control_question), control_before);
+}
+
+// The unseen questions of examples/facts share no four consecutive words with its training questions.
+TEST(FactsData, UnseenQuestionsShareNoFourWordsWithTheTrainingQuestions) {
+  std::set<std::string> seen;
+  std::ifstream train(test::source_path("examples/facts/train.jsonl"));
+  for (std::string line; std::getline(train, line);)
+    seen.merge(word_4grams(nlohmann::json::parse(line).at("messages").at(0).at("content")));
+  EXPECT_GT(seen.size(), 30u);
+  std::ifstream probes(test::source_path("examples/facts/probes.jsonl"));
+  for (std::string line; std::getline(probes, line);) {
+    const std::string question = nlohmann::json::parse(line).at("messages").at(0).at("content");
+    for (const std::string& gram : word_4grams(question)) EXPECT_EQ(seen.count(gram), 0u) << question << ": " << gram;
+  }
+}
+
 TEST_F(RealModelTraining, FullAndLastBlocksRunsLowerValidationLoss) {
   for (TrainMethod method : {TrainMethod::Full, TrainMethod::Freeze}) {
     TrainConfig c = zorblax_config(method == TrainMethod::Full ? "full" : "last_blocks");

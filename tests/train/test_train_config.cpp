@@ -71,15 +71,19 @@ TEST(TrainConfig, MinimalFileTakesTheDefaults) {
   EXPECT_EQ(c.weights, "native");
   EXPECT_EQ(c.seed, 42);
   EXPECT_EQ(c.sequence_len, 512);
-  EXPECT_TRUE(c.sample_packing);
-  EXPECT_EQ(c.lora_r, 16);
-  EXPECT_EQ(c.lora_alpha, 32);
+  // Keys not given are auto: the run decides them from the data (test_auto_settings.cpp).
+  EXPECT_FALSE(c.sample_packing.has_value());
+  EXPECT_EQ(c.lora_r, kAuto);
+  EXPECT_EQ(c.lora_alpha, kAuto);
   EXPECT_DOUBLE_EQ(c.lora_dropout, 0.05);
-  EXPECT_EQ(c.lora_target_modules, (std::vector<std::string>{"q", "k", "v", "o"}));
+  EXPECT_TRUE(c.lora_target_modules.empty());
   EXPECT_EQ(c.optimizer, OptimizerKind::AdamW);
-  EXPECT_DOUBLE_EQ(c.learning_rate, 2e-4);
+  EXPECT_DOUBLE_EQ(c.learning_rate, kAuto);
   EXPECT_EQ(c.lr_scheduler, LrScheduler::Cosine);
-  EXPECT_EQ(c.num_epochs, 3);
+  EXPECT_EQ(c.num_epochs, kAuto);
+  EXPECT_EQ(c.micro_batch_size, kAuto);
+  EXPECT_EQ(c.eval_steps, kAuto);
+  EXPECT_EQ(c.early_stopping_patience, kAuto);
   EXPECT_EQ(c.max_steps, -1);
   EXPECT_EQ(c.freeze_first_n_blocks, -1);
   EXPECT_EQ(c.save_total_limit, 2);
@@ -116,7 +120,7 @@ early_stopping_patience: 3
   EXPECT_EQ(c.val_data, (std::vector<std::string>{"data/val.jsonl"}));
   EXPECT_EQ(c.data_format, DataFormat::Chat);
   EXPECT_TRUE(c.train_on_inputs);
-  EXPECT_FALSE(c.sample_packing);
+  EXPECT_EQ(c.sample_packing, false);
   EXPECT_EQ(c.sequence_len, 2048);
   EXPECT_EQ(c.lora_target_modules, (std::vector<std::string>{"q", "v", "gate"}));
   EXPECT_DOUBLE_EQ(c.learning_rate, 1e-4);

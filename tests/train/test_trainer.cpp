@@ -50,6 +50,13 @@ TrainConfig tiny_config(const std::string& name, TrainMethod method) {
   c.lora_dropout = 0.0;
   c.lr_scheduler = LrScheduler::Constant;
   c.forgetting_gate = false;  // its own test below
+  // Pinned, not auto: the step-by-step checks below build the learner from this config.
+  c.sample_packing = true;
+  c.lora_r = 16;
+  c.lora_alpha = 32;
+  c.lora_target_modules = {"q", "k", "v", "o"};
+  c.eval_steps = 0;
+  c.early_stopping_patience = 0;
   return c;
 }
 
@@ -245,6 +252,14 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   EXPECT_TRUE(r.stopped_early);
   EXPECT_LT(r.steps, 20 * 12);
   EXPECT_TRUE(std::filesystem::exists(c.output_dir + "/best/model.safetensors"));
+  // The run's output is the best evaluation's, not the diverged last step's.
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(r.output, c.output_dir + "/model");
+  EXPECT_EQ(bytes(r.output + "/model.safetensors"), bytes(c.output_dir + "/best/model.safetensors"));
+  EXPECT_FALSE(bytes(r.output + "/model.safetensors").empty());
 }
 
 // eval_steps without validation data or eval_task would evaluate nothing: the

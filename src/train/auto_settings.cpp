@@ -1,0 +1,184 @@
+// Each rule is one function: the value for one key and why. The thresholds are
+// named once below; docs/training.md ("Automatic settings") has the table and
+// the measurements behind it.
+#include "train/auto_settings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+
+namespace whet {
+namespace {
+
+// From this many examples the data is "large": packing on, rank 16, a gentler rate.
+constexpr int64_t kLargeData = 2000;
+// Small data gets epochs until every example has been seen about this often in all...
+constexpr int64_t kMinExamplePasses = 100;
+constexpr int kMaxEpochs = 10;
+constexpr int kUsualEpochs = 3;
+// ... and large data at most this many example passes (at least one epoch).
+constexpr int64_t kMaxExamplePasses = 20000;
+// About one example in kExamplesPerStepDivisor per step, within [1, kMaxExamplesPerStep].
+constexpr int64_t kExamplesPerStepDivisor = 20;
+constexpr int64_t kMaxExamplesPerStep = 16;
+constexpr int kEvaluationsPerRun = 8;
+constexpr int kPatience = 3;
+
+struct Decision {
+  std::string value, reason;
+};
+
+std::string examples_text(int64_t n) {
+  return fmt::format("{} example{}", n, n == 1 ? "" : "s");
+}
+
+Decision packing(const TrainConfig& c, const DataShape& d) {
+  if (c.task_type == "seq_cls") return {"false", "seq_cls reads one example per sequence"};
+  if (d.examples < kLargeData)
+    return {"false", fmt::format("{} (< {}): one example per sequence, so every step counts examples",
+                                 examples_text(d.examples), kLargeData)};
+  return {"true", fmt::format("{} (>= {}): short examples share sequences, fewer and fuller passes",
+                              examples_text(d.examples), kLargeData)};
+}
+
+Decision rank(const DataShape& d) {
+  if (d.examples < kLargeData)
+    return {"8", fmt::format("{} (< {}): a small adapter is enough and overfits less", examples_text(d.examples),
+                             kLargeData)};
+  return {"16", fmt::format("{} (>= {}): room for more to learn", examples_text(d.examples), kLargeData)};
+}
+
+// Only the classification head learns: freeze with no block and no norm training.
+bool head_only(const TrainConfig& c) {
+  return c.task_type == "seq_cls" && c.method == TrainMethod::Freeze && c.train_last_n_blocks == 0 && !c.train_norms;
+}
+
+Decision learning_rate(const TrainConfig& c, const DataShape& d, double scale) {
+  const bool large = d.examples >= kLargeData;
+  double lr = 0;
+  std::string why;
+  if (head_only(c)) {
+    lr = 1e-2, why = "only a new classification head learns";
+  } else if (c.method == TrainMethod::Lora) {
+    lr = large ? 5e-4 : 1e-3;
+    why = large ? "lora on large data: many steps, a gentler rate" : "lora on small data: few steps must move the adapter";
+  } else if (c.method == TrainMethod::Full) {
+    lr = large ? 2e-5 : 5e-5, why = "full fine-tuning moves every weight: a small rate";
+  } else {
+    lr = 1e-4, why = "freeze trains whole blocks: between lora and full";
+  }
+  if (scale != 1.0) {
+    why += fmt::format(", times the multiplier {}", scale);
+    lr *= scale;
+  }
+  return {fmt::format("{}", lr), why};
+}
+
+int decide_epochs(int64_t examples) {
+  if (examples * kUsualEpochs < kMinExamplePasses)
+    return int(std::min<int64_t>(kMaxEpochs, (kMinExamplePasses + examples - 1) / examples));
+  return int(std::clamp<int64_t>(kMaxExamplePasses / examples, 1, kUsualEpochs));
+}
+
+Decision epochs(const DataShape& d) {
+  const int e = decide_epochs(d.examples);
+  std::string why;
+  if (e > kUsualEpochs) {
+    why = fmt::format("{}: about {} example passes to learn from (at most {} epochs)", examples_text(d.examples),
+                      kMinExamplePasses, kMaxEpochs);
+  } else if (e == kUsualEpochs) {
+    why = fmt::format("{}: the usual {}", examples_text(d.examples), kUsualEpochs);
+  } else {
+    why = fmt::format("{}: at most {} example passes, no more than needed", examples_text(d.examples),
+                      kMaxExamplePasses);
+  }
+  if (d.has_validation && e > 1) why += "; validation loss decides by early stopping";
+  return {std::to_string(e), why};
+}
+
+int64_t examples_per_step(const DataShape& d) {
+  return std::clamp<int64_t>(d.examples / kExamplesPerStepDivisor, 1, kMaxExamplesPerStep);
+}
+
+// Examples a packed sequence holds on average, at least 1.
+int64_t examples_per_sequence(const TrainConfig& c, const DataShape& d) {
+  if (!c.sample_packing.value_or(false) || d.examples == 0 || d.tokens == 0) return 1;
+  return std::max<int64_t>(1, int64_t(c.sequence_len) * d.examples / d.tokens);
+}
+
+Decision batch(const TrainConfig& c, const DataShape& d) {
+  const int64_t wanted = examples_per_step(d), per_sequence = examples_per_sequence(c, d);
+  const int64_t sequences = std::max<int64_t>(1, (wanted + per_sequence - 1) / per_sequence);
+  std::string why = fmt::format("{} per step, about one in {}, for {}", examples_text(wanted), kExamplesPerStepDivisor,
+                                examples_text(d.examples));
+  if (per_sequence > 1) why += fmt::format(", {} to a packed sequence", per_sequence);
+  return {std::to_string(sequences), why};
+}
+
+// Optimiser steps of the run, as the trainer will count them (estimated for packing).
+int64_t planned_steps(const TrainConfig& c, const DataShape& d) {
+  if (c.max_steps > 0) return c.max_steps;
+  const int64_t per_step =
+      int64_t(c.micro_batch_size) * c.gradient_accumulation_steps * examples_per_sequence(c, d);
+  return std::max<int64_t>(1, (d.examples + per_step - 1) / per_step) * c.num_epochs;
+}
+
+Decision eval_steps(const TrainConfig& c, const DataShape& d) {
+  if (!d.has_validation) return {"0", "no validation data"};
+  const int64_t steps = planned_steps(c, d);
+  const int64_t every = std::max<int64_t>(1, steps / kEvaluationsPerRun);
+  return {std::to_string(every), fmt::format("about {} evaluations over {} steps", steps / every, steps)};
+}
+
+Decision patience(const DataShape& d) {
+  if (!d.has_validation) return {"0", "no validation data to stop on"};
+  return {std::to_string(kPatience),
+          fmt::format("validation data: stop after {} evaluations without improvement, keep the best", kPatience)};
+}
+
+}  // namespace
+
+std::vector<AutoDecision> resolve_auto_settings(TrainConfig& c, const DataShape& d, double learning_rate_scale) {
+  std::vector<AutoDecision> decisions;
+  auto decide = [&](const char* key, bool is_auto, const auto& rule, const auto& apply) {
+    if (!is_auto) return;
+    const Decision made = rule();
+    apply(made.value);
+    decisions.push_back({key, made.value, made.reason});
+  };
+  auto set_int = [](int& field) { return [&field](const std::string& v) { field = std::stoi(v); }; };
+  decide("sample_packing", !c.sample_packing, [&] { return packing(c, d); },
+         [&](const std::string& v) { c.sample_packing = v == "true"; });
+  decide("lora_r", c.lora_r == kAuto, [&] { return rank(d); }, set_int(c.lora_r));
+  decide("lora_alpha", c.lora_alpha == kAuto,
+         [&] { return Decision{std::to_string(2 * c.lora_r), "twice lora_r, an update scale of 2"}; },
+         set_int(c.lora_alpha));
+  decide("lora_target_modules", c.lora_target_modules.empty(),
+         [&] { return Decision{"all-linear", "every projection learns: q and v alone did not learn ten facts"}; },
+         [&](const std::string&) { c.lora_target_modules = {"q", "k", "v", "o", "gate", "up", "down"}; });
+  decide("learning_rate", c.learning_rate == kAuto, [&] { return learning_rate(c, d, learning_rate_scale); },
+         [&](const std::string& v) { c.learning_rate = std::stod(v); });
+  decide("num_epochs", c.num_epochs == kAuto, [&] { return epochs(d); }, set_int(c.num_epochs));
+  decide("micro_batch_size", c.micro_batch_size == kAuto, [&] { return batch(c, d); }, set_int(c.micro_batch_size));
+  decide("eval_steps", c.eval_steps == kAuto, [&] { return eval_steps(c, d); }, set_int(c.eval_steps));
+  decide("early_stopping_patience", c.early_stopping_patience == kAuto, [&] { return patience(d); },
+         set_int(c.early_stopping_patience));
+  return decisions;
+}
+
+std::vector<std::string> auto_keys(const TrainConfig& config) {
+  // The keys the rules would decide, on any data.
+  TrainConfig copy = config;
+  std::vector<std::string> keys;
+  for (AutoDecision& d : resolve_auto_settings(copy, DataShape{1, 1, false})) keys.push_back(std::move(d.key));
+  return keys;
+}
+
+std::vector<std::string> describe_decisions(const std::vector<AutoDecision>& decisions) {
+  std::vector<std::string> lines;
+  for (const AutoDecision& d : decisions) lines.push_back(fmt::format("auto: {} {} ({})", d.key, d.value, d.reason));
+  return lines;
+}
+
+}  // namespace whet

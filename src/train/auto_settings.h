@@ -1,0 +1,40 @@
+#pragma once
+// The rules behind `auto`: the settings a user did not give (or set to auto)
+// decided from the training data's size, the method and the task type. The
+// rules are measured on the default model (docs/training.md, "Automatic
+// settings"); every decision carries its reason, which the run prints first and
+// the jobs API reports. An explicit value is never touched.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/train_config.h"
+
+namespace whet {
+
+// What the rules look at: the training data as read and tokenized, before packing.
+struct DataShape {
+  int64_t examples = 0;  // training examples (after the validation split)
+  int64_t tokens = 0;    // their tokens
+  bool has_validation = false;  // validation examples, or eval_task ranking the run
+};
+
+struct AutoDecision {
+  std::string key;     // "num_epochs"
+  std::string value;   // as YAML: "10", "all-linear"
+  std::string reason;  // "10 examples: about 100 example passes"
+};
+
+// Decides every key of `config` still auto, in key order, and returns the
+// decisions. `learning_rate_scale` multiplies an auto learning rate (the jobs
+// API's learning_rate_multiplier); it leaves an explicit one alone.
+std::vector<AutoDecision> resolve_auto_settings(TrainConfig& config, const DataShape& data,
+                                                double learning_rate_scale = 1.0);
+
+// The keys of `config` still auto (empty once resolved).
+std::vector<std::string> auto_keys(const TrainConfig& config);
+
+// "auto: num_epochs 10 (10 examples: ...)", one line per decision.
+std::vector<std::string> describe_decisions(const std::vector<AutoDecision>& decisions);
+
+}  // namespace whet

@@ -1,0 +1,162 @@
+// The auto rules at the three data sizes of the issue (ten facts, 200 labelled
+// tickets, 5,000+ examples), explicit keys winning over them, and the resolved
+// config reading back as the same run.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "test_support.h"
+#include "train/auto_settings.h"
+
+namespace whet {
+namespace {
+
+TrainConfig from_flags(std::vector<std::string> overrides) {
+  overrides.insert(overrides.begin(), {"output_dir=runs/x", "train_data=train.jsonl"});
+  return train_config_from_overrides(overrides);
+}
+
+std::map<std::string, std::string> values(const std::vector<AutoDecision>& decisions) {
+  std::map<std::string, std::string> out;
+  for (const AutoDecision& d : decisions) {
+    EXPECT_FALSE(d.reason.empty()) << d.key;
+    out[d.key] = d.value;
+  }
+  return out;
+}
+
+TEST(AutoSettings, TenExamplesGetOneExamplePerStepAndManyEpochs) {
+  TrainConfig c = from_flags({});
+  const auto decided = values(resolve_auto_settings(c, DataShape{10, 556, false}));
+  EXPECT_EQ(decided.size(), 9u);
+  EXPECT_EQ(c.sample_packing, false);  // packed, ten examples made 2 sequences and 6 steps that learnt nothing
+  EXPECT_EQ(c.lora_r, 8);
+  EXPECT_EQ(c.lora_alpha, 16);
+  EXPECT_EQ(c.lora_target_modules, (std::vector<std::string>{"q", "k", "v", "o", "gate", "up", "down"}));
+  EXPECT_DOUBLE_EQ(c.learning_rate, 1e-3);
+  EXPECT_EQ(c.num_epochs, 10);  // 100 example passes
+  EXPECT_EQ(c.micro_batch_size, 1);
+  EXPECT_EQ(c.eval_steps, 0);
+  EXPECT_EQ(c.early_stopping_patience, 0);
+  EXPECT_EQ(decided.at("learning_rate"), "0.001");
+  EXPECT_EQ(decided.at("lora_target_modules"), "all-linear");
+  EXPECT_TRUE(auto_keys(c).empty());
+}
+
+TEST(AutoSettings, TwoHundredExamplesWithValidationEvaluateSeveralTimesAndStopEarly) {
+  TrainConfig c = from_flags({});
+  resolve_auto_settings(c, DataShape{200, 9000, true});
+  EXPECT_EQ(c.sample_packing, false);
+  EXPECT_EQ(c.lora_r, 8);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 1e-3);
+  EXPECT_EQ(c.num_epochs, 3);
+  EXPECT_EQ(c.micro_batch_size, 10);  // one example in 20 per step
+  // 20 steps per epoch, 60 in all: an evaluation every 7 steps, 8 of them.
+  EXPECT_EQ(c.eval_steps, 7);
+  EXPECT_EQ(c.early_stopping_patience, 3);
+}
+
+TEST(AutoSettings, LargeDataPacksAndLetsValidationLossDecide) {
+  TrainConfig c = from_flags({});
+  // 5,000 examples of 50 tokens: 10 to a packed 512-token sequence.
+  const auto decided = values(resolve_auto_settings(c, DataShape{5000, 250000, true}));
+  EXPECT_EQ(c.sample_packing, true);
+  EXPECT_EQ(c.lora_r, 16);
+  EXPECT_EQ(c.lora_alpha, 32);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 5e-4);
+  EXPECT_EQ(c.num_epochs, 3);
+  EXPECT_EQ(c.micro_batch_size, 2);  // 16 examples per step
+  EXPECT_EQ(c.eval_steps, 93);       // 250 steps per epoch, 750 in all
+  EXPECT_EQ(c.early_stopping_patience, 3);
+  EXPECT_NE(decided.at("num_epochs"), "");
+
+  // More data: fewer epochs, at most 20,000 example passes and never under one epoch.
+  for (const auto& [examples, epochs] : std::vector<std::pair<int64_t, int>>{{8000, 2}, {20000, 1}, {200000, 1}}) {
+    TrainConfig big = from_flags({});
+    resolve_auto_settings(big, DataShape{examples, examples * 50, true});
+    EXPECT_EQ(big.num_epochs, epochs) << examples;
+  }
+}
+
+TEST(AutoSettings, EpochsGrowForTinyDataUpToTen) {
+  for (const auto& [examples, epochs] : std::vector<std::pair<int64_t, int>>{{1, 10}, {10, 10}, {20, 5}, {33, 4}, {34, 3}}) {
+    TrainConfig c = from_flags({});
+    resolve_auto_settings(c, DataShape{examples, examples * 40, false});
+    EXPECT_EQ(c.num_epochs, epochs) << examples;
+  }
+}
+
+TEST(AutoSettings, ExplicitKeysWin) {
+  TrainConfig c = from_flags({"num_epochs=2", "learning_rate=1e-4", "lora_r=4", "sample_packing=true",
+                              "lora_target_modules=[q,v]", "micro_batch_size=3", "eval_steps=0",
+                              "early_stopping_patience=0"});
+  const TrainConfig given = c;
+  const auto decided = values(resolve_auto_settings(c, DataShape{10, 556, true}, 5.0));
+  EXPECT_EQ(decided, (std::map<std::string, std::string>{{"lora_alpha", "8"}}));  // follows the given rank
+  TrainConfig expected = given;
+  expected.lora_alpha = 8;
+  EXPECT_EQ(c, expected);
+}
+
+TEST(AutoSettings, TheWordAutoIsTheSameAsNotSettingTheKey) {
+  const TrainConfig written = from_flags({"num_epochs=auto", "learning_rate=auto", "sample_packing=auto",
+                                          "lora_r=auto", "lora_alpha=auto", "lora_target_modules=auto",
+                                          "micro_batch_size=auto", "eval_steps=auto", "early_stopping_patience=auto"});
+  EXPECT_EQ(written, from_flags({}));
+  EXPECT_EQ(auto_keys(written).size(), 9u);
+  // An explicit value, then auto again: the later one wins, as for any key.
+  EXPECT_EQ(from_flags({"num_epochs=4", "num_epochs=auto"}).num_epochs, kAuto);
+}
+
+TEST(AutoSettings, MultiplierScalesOnlyAnAutomaticLearningRate) {
+  TrainConfig automatic = from_flags({});
+  resolve_auto_settings(automatic, DataShape{10, 556, false}, 0.5);
+  EXPECT_DOUBLE_EQ(automatic.learning_rate, 5e-4);
+  TrainConfig given = from_flags({"learning_rate=3e-4"});
+  resolve_auto_settings(given, DataShape{10, 556, false}, 0.5);
+  EXPECT_DOUBLE_EQ(given.learning_rate, 3e-4);
+}
+
+TEST(AutoSettings, MethodsAndHeadsGetTheirOwnRates) {
+  TrainConfig full = from_flags({"method=full"});
+  resolve_auto_settings(full, DataShape{200, 9000, false});
+  EXPECT_DOUBLE_EQ(full.learning_rate, 5e-5);
+  TrainConfig head = from_flags({"task_type=seq_cls", "method=freeze", "train_last_n_blocks=0", "train_norms=false"});
+  resolve_auto_settings(head, DataShape{200, 9000, false});
+  EXPECT_DOUBLE_EQ(head.learning_rate, 1e-2);
+  EXPECT_EQ(head.sample_packing, false);
+}
+
+// config.yaml holds the resolved config: it reads back equal, with nothing left
+// to decide, so `whet train run/config.yaml` repeats the run.
+TEST(AutoSettings, ResolvedConfigReadsBackAsTheSameRun) {
+  TrainConfig c = from_flags({"lora_r=4", "val_data=val.jsonl"});
+  resolve_auto_settings(c, DataShape{200, 9000, true});
+  const std::string dumped = dump_train_config(c);
+  EXPECT_EQ(dumped.find("num_epochs: auto"), std::string::npos) << dumped;
+  const std::string path = test::scratch_dir("auto_settings_round_trip") + "/config.yaml";
+  std::ofstream(path) << dumped;
+  TrainConfig again = load_train_config(path, {});
+  EXPECT_EQ(again, c);
+  EXPECT_TRUE(auto_keys(again).empty());
+  EXPECT_TRUE(resolve_auto_settings(again, DataShape{200, 9000, true}).empty());
+
+  // Before resolving, auto keys dump as auto and read back as auto.
+  const TrainConfig unresolved = from_flags({});
+  std::ofstream(path) << dump_train_config(unresolved);
+  EXPECT_EQ(load_train_config(path, {}), unresolved);
+  EXPECT_NE(dump_train_config(unresolved).find("num_epochs: auto\n"), std::string::npos);
+}
+
+TEST(AutoSettings, DecisionsPrintWithTheirReasons) {
+  TrainConfig c = from_flags({});
+  const std::vector<std::string> lines = describe_decisions(resolve_auto_settings(c, DataShape{10, 556, false}));
+  ASSERT_EQ(lines.size(), 9u);
+  EXPECT_EQ(lines[0].rfind("auto: sample_packing false (10 examples", 0), 0u) << lines[0];
+  EXPECT_NE(lines[5].find("auto: num_epochs 10 ("), std::string::npos) << lines[5];
+}
+
+}  // namespace
+}  // namespace whet

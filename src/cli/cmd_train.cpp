@@ -68,8 +68,9 @@ int run_train(const TrainOptions& o) {
       progress.message(line);
       return;
     }
-    progress.update(r.step, r.total_steps,
-                    fmt::format("epoch {} loss {:.4f} lr {:.2e} {:.0f} tok/s", r.epoch + 1, r.loss, r.lr, r.tokens_per_s));
+    std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
+    for (const auto& [name, value] : r.penalties) line += fmt::format(" {} {:.4g}", name, value);
+    progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {:.0f} tok/s", r.lr, r.tokens_per_s));
   };
   std::signal(SIGINT, request_stop);
   const TrainRunResult result = run_training(config, options);

@@ -21,6 +21,7 @@
 #include "models/llama_export.h"
 #include "models/lora_peft.h"
 #include "train/checkpoint.h"
+#include "train/fisher.h"
 #include "train/learner.h"
 #include "train/train_step.h"
 
@@ -124,6 +125,7 @@ class MetricsLog {
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
                 {"elapsed_s", r.elapsed_s}});
+      for (const auto& [name, value] : r.penalties) j[name] = value;
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -206,9 +208,19 @@ struct Progress {
   LoopState loop;
 };
 
-Progress start(const TrainConfig& config, RunInputs& in) {
+// EWC's Fisher and anchors, L2-SP's anchors: taken while the learner holds the
+// starting values, before a checkpoint is loaded into it (or read back from the run folder on resume).
+void set_penalties(const TrainConfig& config, const RunInputs& in, Learner& learner, bool resume, const Say& say) {
+  learner.penalties.ewc = ewc_penalty_for_run(config, in.loaded, learner.trainable, resume, say);
+  learner.penalties.l2sp.lambda = config.l2sp_lambda;
+  anchor_new_parameters(learner.penalties.l2sp, learner.trainable.parameters);
+}
+
+Progress start(const TrainConfig& config, RunInputs& in, const Say& say) {
   const int first_block = initial_first_trainable_block(config, in.loaded.model.config);
-  return Progress{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  set_penalties(config, in, p.learner, false, say);
+  return p;
 }
 
 // Continues from the newest checkpoint in output_dir. Gradual unfreezing may have
@@ -220,6 +232,7 @@ Progress resume(const TrainConfig& config, RunInputs& in, const Say& say) {
   const int first_block = first_trainable_block_at(config, in.loaded.model.config, saved.value("step", int64_t(0)),
                                                    saved.value("epoch", int64_t(0)));
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  set_penalties(config, in, p.learner, true, say);
   p.loop = load_checkpoint(checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
   say(fmt::format("resumed from {} at step {}", checkpoint, p.loop.step));
   return p;
@@ -291,6 +304,9 @@ class TrainingLoop {
     progress_.first_block = wanted;
     Learner next = make_learner(in_.loaded, config_, wanted, in_.head());
     carry_optimizer_state(progress_.learner.optimizer, next.optimizer);
+    // The released blocks have not trained yet: their values now are L2-SP's anchors.
+    next.penalties = std::move(progress_.learner.penalties);
+    anchor_new_parameters(next.penalties.l2sp, next.trainable.parameters);
     progress_.learner = std::move(next);
     say_(fmt::format("step {}: blocks {}..{} now train", loop_.step, wanted, in_.loaded.model.config.num_layers - 1));
   }
@@ -305,11 +321,19 @@ class TrainingLoop {
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
-    const StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
-                       double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
-                       std::chrono::duration<double>(now - run_start).count()};
+    StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
+                 double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
+                 std::chrono::duration<double>(now - run_start).count()};
+    r.penalties = penalties_of(s);
     report(r);
     result_.final_train_loss = r.loss;
+  }
+
+  std::vector<std::pair<std::string, double>> penalties_of(const StepResult& s) const {
+    std::vector<std::pair<std::string, double>> out;
+    if (config_.ewc_lambda > 0) out.emplace_back("ewc_penalty", s.ewc_penalty);
+    if (config_.l2sp_lambda > 0) out.emplace_back("l2sp_penalty", s.l2sp_penalty);
+    return out;
   }
 
   void next_epoch() {
@@ -396,7 +420,7 @@ TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& op
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());
-  Progress progress = options.resume ? resume(config, in, say) : start(config, in);
+  Progress progress = options.resume ? resume(config, in, say) : start(config, in, say);
   say(describe(progress.learner.trainable, schedule));
   return TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
 }

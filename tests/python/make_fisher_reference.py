@@ -9,6 +9,10 @@ Writes into OUT (e.g. build/testdata/fisher):
                             sequence's mean next-token cross-entropy
   lora/                     a PEFT adapter with random non-zero A and B
   lora.safetensors          the same Fisher of its A and B (PEFT names), the base frozen
+  exact.json, exact.safetensors
+                            a sequence with one target (its last position) and the true Fisher
+                            of A and B there: sum over every token y of p(y) * g_y * g_y, g_y
+                            the gradient of -log p(y), the expectation the exact estimator samples
   penalty.safetensors       value, anchor, fisher (random, 150,000 values) and grad, the
                             gradient of lambda/2 * sum fisher * (value - anchor)^2 by autograd;
                             metadata: lambda and the penalty
@@ -44,6 +48,31 @@ def empirical_fisher(model, params, sequences):
         grads = torch.autograd.grad(loss, list(params.values()))
         for name, g in zip(params, grads):
             fisher[name] += g * g / len(sequences)
+    return fisher
+
+
+def peft_names(lora_tensors):
+    """The reference model's "module/A" keys as PEFT's tensor names."""
+    named = {}
+    for key, t in lora_tensors.items():
+        module, which = key.rsplit("/", 1)
+        named[f"base_model.model.{module.replace('/', '.')}.lora_{which}.weight"] = t
+    return named
+
+
+def true_fisher(model, params, seq):
+    """The expectation over the model's own next token at the sequence's one target."""
+    ids, positions = torch.tensor(seq["ids"]), torch.tensor(seq["positions"])
+    segment_begin = torch.tensor(seq["segment_begin"])
+    with torch.no_grad():
+        p = torch.softmax(model(ids, positions, segment_begin)[-1], -1)
+    fisher = {name: torch.zeros_like(q) for name, q in params.items()}
+    for y in range(p.shape[0]):
+        logits = model(ids, positions, segment_begin)
+        loss = -torch.log_softmax(logits[-1], -1)[y]
+        grads = torch.autograd.grad(loss, list(params.values()))
+        for name, g in zip(params, grads):
+            fisher[name] += p[y] * g * g
     return fisher
 
 
@@ -84,11 +113,13 @@ def main():
     for p in model.params.values():
         p.requires_grad_(False)
     fisher = empirical_fisher(model, dict(model.lora.items()), sequences)
-    named = {}
-    for key, f in fisher.items():
-        module, which = key.rsplit("/", 1)
-        named[f"base_model.model.{module.replace('/', '.')}.lora_{which}.weight"] = f
-    write_safetensors(os.path.join(args.out, "lora.safetensors"), named)
+    write_safetensors(os.path.join(args.out, "lora.safetensors"), peft_names(fisher))
+
+    one_target = dict(sequences[0], targets=[-1] * (len(sequences[0]["ids"]) - 1) + [sequences[0]["targets"][-1]])
+    with open(os.path.join(args.out, "exact.json"), "w") as f:
+        json.dump(one_target, f)
+    fisher = true_fisher(model, dict(model.lora.items()), one_target)
+    write_safetensors(os.path.join(args.out, "exact.safetensors"), peft_names(fisher))
 
     penalty_reference(args.out, 5002)
     print(f"make_fisher_reference: {args.out}")

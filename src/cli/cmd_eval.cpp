@@ -22,6 +22,7 @@ struct EvalCommandOptions {
   ModelOptions model;
   std::string base;                    // empty: the default model
   std::vector<std::string> adapters;   // [NAME=]DIR
+  std::vector<float> adapter_scales;   // each adapter at each; empty: 1, rows named as the adapter
   std::vector<std::string> compare;    // [NAME=]PATH of other (e.g. fully fine-tuned) models
   std::vector<std::string> classifiers;  // [NAME=]DIR of classification heads (with their adapter, if any)
   std::vector<std::string> tasks;
@@ -54,6 +55,14 @@ std::string command_line(int argc, char** argv) {
   std::string out = "whet";
   for (int i = 1; i < argc; ++i) out += " " + quoted(argv[i]);
   return out;
+}
+
+// An adapter's rows: at strength 1 under its own name, or one per --adapter-scale, named "NAME α=0.5".
+std::vector<std::pair<std::string, float>> adapter_rows(const std::string& name, const std::vector<float>& scales) {
+  if (scales.empty()) return {{name, 1.0f}};
+  std::vector<std::pair<std::string, float>> rows;
+  for (float scale : scales) rows.emplace_back(fmt::format("{} α={}", name, scale), scale);
+  return rows;
 }
 
 std::vector<TaskRuns> tasks_to_run(const EvalCommandOptions& o) {
@@ -117,9 +126,11 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
   }
   for (const std::string& spec : o.adapters) {
     const auto [name, dir] = named_path(spec);
-    base.adapter = load_adapter(dir, base);
-    run.models.push_back(name);
-    evaluate_model(base, name, {}, run.options, run.tasks);
+    for (const auto& [row, scale] : adapter_rows(name, o.adapter_scales)) {
+      base.adapter = load_adapter(dir, base, scale);
+      run.models.push_back(row);
+      evaluate_model(base, row, {}, run.options, run.tasks);
+    }
   }
   for (const std::string& spec : o.classifiers) {
     const auto [name, dir] = named_path(spec);
@@ -165,6 +176,7 @@ void add_eval_command(CLI::App& app, int argc, char** argv) {
                      "adapters apply to (default: SmolLM2-135M-Instruct, named base)");
   o->model.add_loading_options(*command);
   command->add_option("--adapter", o->adapters, "[NAME=]DIR: a PEFT adapter on the base model, evaluated as its own row (repeatable)");
+  add_adapter_scale(*command, o->adapter_scales);
   command->add_option("--compare-model", o->compare, "[NAME=]PATH: another model, e.g. fully fine-tuned, evaluated as its own row (repeatable)");
   command->add_option("--classifier", o->classifiers,
                       "[NAME=]DIR: a classification head trained on the base (task_type seq_cls), with the adapter "

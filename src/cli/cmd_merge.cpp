@@ -15,15 +15,16 @@ struct MergeOptions {
   std::string base, adapter, output;
   std::string to = "hf";
   std::string dtype;  // empty: f32 for hf, f16 for gguf
+  float adapter_scale = 1.0f;
 };
 
 void run_merge(const MergeOptions& o) {
   const ExportFormat format = *export_format_from_name(o.to);
   const DType dtype = o.dtype.empty() ? default_export_dtype(format) : *export_dtype_from_name(o.dtype);
   // The base stays in its file's encoding: merge_lora decodes each adapted matrix
-  // and forms W + scale·B·A in fp32, so the update is not lost to the base's rounding.
+  // and forms W + α·scale·B·A in fp32, so the update is not lost to the base's rounding.
   LoadedModel loaded = load_model(o.base);
-  loaded.adapter = load_adapter(o.adapter, loaded);
+  loaded.adapter = load_adapter(o.adapter, loaded, o.adapter_scale);
   export_model(loaded, o.output, format, dtype);
   std::fprintf(stderr, "wrote %s (%s, %s)\n", o.output.c_str(), std::string(export_format_description(format)).c_str(),
                export_dtype_name(dtype).c_str());
@@ -44,6 +45,7 @@ void add_merge_command(CLI::App& app) {
   command->add_option("--dtype", o->dtype,
                       "Tensor type: f32, f16, bf16, q8_0 and q4_0 (gguf only); default f32 for hf, f16 for gguf")
       ->check(CLI::IsMember(export_dtype_names()));
+  add_adapter_scale(*command, o->adapter_scale);
   command->callback([=] { run_merge(*o); });
 }
 

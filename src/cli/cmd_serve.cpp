@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "models/model_loader.h"
 #include "serve/server.h"
 
@@ -43,6 +44,7 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--model", o->model_path, "Base model: GGUF file or Hugging Face directory (default: SmolLM2-135M-Instruct)");
   command->add_option("--model-name", o->model_name, "Name clients use for the base model (default: its file or folder name)");
   command->add_option("--adapter", o->adapters, "A LoRA adapter to serve, NAME=DIR (PEFT layout); repeatable");
+  add_adapter_scale(*command, o->adapter_scale);
   command->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
   command->add_option("--data-dir", o->data_dir, "Folder for the job database, uploaded files and job outputs")

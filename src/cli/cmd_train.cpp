@@ -105,8 +105,9 @@ int run_train(const TrainOptions& o) {
     // A classification head's examples are its unit; on a frozen base, tokens are read once and cached.
     const std::string speed = config.task_type == "seq_cls" ? fmt::format("{:.1f} examples/s", r.examples_per_s)
                                                             : fmt::format("{:.0f} tok/s", r.tokens_per_s);
-    progress.update(r.step, r.total_steps,
-                    fmt::format("epoch {} loss {:.4f} lr {:.2e} {}", r.epoch + 1, r.loss, r.lr, speed), r.eta_s);
+    std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
+    for (const auto& [name, value] : r.penalties) line += fmt::format(" {} {:.4g}", name, value);
+    progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {}", r.lr, speed), r.eta_s);
   };
   std::signal(SIGINT, request_stop);
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)

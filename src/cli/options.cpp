@@ -19,6 +19,29 @@ void ModelOptions::add_to(CLI::App& command) {
   command.add_option("--adapter", adapter,
                      "LoRA adapter: a PEFT directory (adapter_config.json, adapter_model.safetensors) or a GGUF "
                      "LoRA file (llama.cpp's --lora format), applied unmerged on top of the model");
+  add_adapter_scale(command, adapter_scale);
+}
+
+namespace {
+
+constexpr const char* kAdapterScaleHelp =
+    "Multiply the adapter's update by this (its scale alpha/r times it): 0 gives the base model exactly, 1 the "
+    "adapter as trained, values between weaken it";
+
+}  // namespace
+
+CLI::Option* add_adapter_scale(CLI::App& command, float& scale) {
+  return command.add_option("--adapter-scale", scale, kAdapterScaleHelp)
+      ->check(CLI::Range(-100.0f, 100.0f))
+      ->capture_default_str();
+}
+
+CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales) {
+  return command
+      .add_option("--adapter-scale", scales,
+                  std::string(kAdapterScaleHelp) + "; repeatable: each adapter is evaluated at each value, as rows "
+                                                   "named NAME α=VALUE (default: 1, rows named NAME)")
+      ->check(CLI::Range(-100.0f, 100.0f));
 }
 
 void ModelOptions::add_loading_options(CLI::App& command) {
@@ -31,7 +54,7 @@ void ModelOptions::add_loading_options(CLI::App& command) {
 
 LoadedModel ModelOptions::load() const {
   LoadedModel loaded = load(path);
-  if (!adapter.empty()) loaded.adapter = load_adapter(adapter, loaded);
+  if (!adapter.empty()) loaded.adapter = load_adapter(adapter, loaded, adapter_scale);
   return loaded;
 }
 
@@ -40,8 +63,10 @@ LoadedModel ModelOptions::load(const std::string& model_path) const {
   return load_model(model_path.empty() ? default_model_path() : model_path, *weight_format_from_name(weights));
 }
 
-std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model) {
-  auto adapter = std::make_shared<const LlamaLora>(load_lora_adapter(path, model.model.config));
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model, float strength) {
+  LlamaLora lora = load_lora_adapter(path, model.model.config);
+  lora.config.strength = strength;
+  auto adapter = std::make_shared<const LlamaLora>(std::move(lora));
   std::fprintf(stderr, "adapter %s: %s\n", path.c_str(), adapter_summary(adapter->config).c_str());
   return adapter;
 }
@@ -49,7 +74,8 @@ std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const Loa
 std::string adapter_summary(const LoraConfig& config) {
   std::vector<std::string_view> targets;
   for (Projection p : config.targets) targets.push_back(kProjectionNames[int(p)]);
-  return fmt::format("rank {}, alpha {}, scale {}, on {}", config.rank, config.alpha, config.scale(),
+  const std::string strength = config.strength == 1.0f ? "" : fmt::format(" (--adapter-scale {})", config.strength);
+  return fmt::format("rank {}, alpha {}, scale {}{}, on {}", config.rank, config.alpha, config.scale(), strength,
                      fmt::join(targets, ", "));
 }
 

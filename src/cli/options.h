@@ -15,8 +15,9 @@ struct ModelOptions {
   std::string weights = "native";
   int threads = 0;      // 0: all cores
   std::string adapter;  // PEFT adapter directory or GGUF LoRA file; empty: none
+  float adapter_scale = 1.0f;  // --adapter-scale
 
-  // Adds MODEL (positional, or --model as every command takes it) plus --weights, --threads and --adapter.
+  // Adds MODEL (positional, or --model as every command takes it) plus --weights, --threads, --adapter and --adapter-scale.
   void add_to(CLI::App& command);
   // Adds --weights and --threads only, for commands that name models their own way.
   void add_loading_options(CLI::App& command);
@@ -26,8 +27,16 @@ struct ModelOptions {
   LoadedModel load(const std::string& model_path) const;
 };
 
-// A LoRA adapter for `model` from a PEFT directory or a GGUF LoRA file, its summary noted on stderr.
-std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model);
+// A LoRA adapter for `model` from a PEFT directory or a GGUF LoRA file, used at
+// `strength` (--adapter-scale), its summary noted on stderr.
+std::shared_ptr<const LlamaLora> load_adapter(const std::string& path, const LoadedModel& model,
+                                              float strength = 1.0f);
+
+// --adapter-scale α, declared once for generate, eval, serve and merge: the
+// adapter's update times α (0: the base model exactly; 1: the adapter as trained).
+CLI::Option* add_adapter_scale(CLI::App& command, float& scale);
+// The same, repeatable (whet eval: every adapter is evaluated at each α).
+CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales);
 
 struct SamplingOptions {
   GenerationOptions generation;

@@ -36,7 +36,9 @@ std::pair<int64_t, int64_t> projection_shape(const LlamaConfig& c, Projection p)
   return {0, 0};
 }
 
-float LoraConfig::scale() const { return rslora ? alpha / std::sqrt(float(rank)) : alpha / float(rank); }
+float LoraConfig::scale() const {
+  return (rslora ? alpha / std::sqrt(float(rank)) : alpha / float(rank)) * strength;
+}
 
 LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t seed) {
   LlamaLora lora{config, std::vector<std::array<LoraMatrices, kProjections>>(model.num_layers)};

@@ -31,7 +31,10 @@ struct LoraConfig {
   float dropout = 0.05f;
   bool rslora = false;  // scale alpha/sqrt(rank) instead of alpha/rank
   std::vector<Projection> targets = {Projection::Q, Projection::K, Projection::V, Projection::O};
-  float scale() const;
+  // Chosen at use time (--adapter-scale), not trained or saved: multiplies the
+  // update, so 0 leaves the base as it is and 1 is the adapter as trained.
+  float strength = 1.0f;
+  float scale() const;  // of the update B·A: alpha / rank (or / sqrt(rank)), times strength
 };
 
 // A (rank, in) and B (out, rank); both empty for a projection without an adapter.

@@ -93,6 +93,7 @@ void load_served_models(ModelRegistry& models, JobStore& store, const ServerOpti
       fail("--adapter", "'{}' must be NAME=DIR", spec);
     const std::string name = spec.substr(0, eq), dir = spec.substr(eq + 1);
     auto lora = std::make_shared<LlamaLora>(load_lora_adapter(dir, models.find(base_name)->model->model.config));
+    lora->config.strength = options.adapter_scale;
     models.add_adapter(name, base_name, std::move(lora), int64_t(std::time(nullptr)), gate_failure_in(dir));
   }
   for (const AdapterRecord& a : store.list_adapters()) {

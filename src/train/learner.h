@@ -3,6 +3,7 @@
 // over its parameters. They are built together (at the start of a run, on
 // resume, when gradual unfreezing releases a block, and by `whet bench train`),
 // so the optimiser always walks the parameters of the state beside it.
+#include "train/anchor_penalty.h"
 #include "train/optimizer.h"
 #include "train/train_config.h"
 #include "train/trainable.h"
@@ -12,6 +13,7 @@ namespace whet {
 struct Learner {
   TrainableState trainable;
   Optimizer optimizer;  // over trainable.parameters
+  Penalties penalties;  // EWC and L2-SP, whose gradients train_step adds; off unless the run sets them
 };
 
 // The optimiser kind and hyperparameters of a run.

@@ -31,6 +31,7 @@ constexpr std::array<std::string_view, 3> kWeightFormats = {"native", "f32", "bf
 constexpr std::array<std::string_view, 2> kTaskTypes = {"causal_lm", "seq_cls"};
 constexpr std::array<std::string_view, 2> kPoolings = {"last", "mean"};
 constexpr std::array<std::string_view, 3> kContinualStrategies = {"sequential", "replay", "progressive"};
+constexpr std::array<std::string_view, 2> kFisherKinds = {"empirical", "exact"};
 constexpr std::array<std::string_view, 7> kModules = {"q", "k", "v", "o", "gate", "up", "down"};
 constexpr std::string_view kAllLinear = "all-linear";
 
@@ -156,6 +157,26 @@ void check_task_sequence(const TrainConfig& c, const yaml::Scope& scope) {
   }
 }
 
+// EWC and L2-SP anchor the parameters of the language model as they start.
+void check_defences(const TrainConfig& c, const yaml::Scope& scope) {
+  const bool ewc = c.ewc_lambda > 0, l2sp = c.l2sp_lambda > 0;
+  if (l2sp && c.method == TrainMethod::Lora) {
+    fail(scope.where("l2sp_lambda"),
+         "l2sp_lambda: method lora trains an adapter whose update B*A starts at 0, so L2-SP would be weight decay "
+         "on A and B; use weight_decay, or ewc_lambda, which weighs the adapter by the Fisher");
+  }
+  for (const auto& [key, on] : {std::pair{"ewc_lambda", ewc}, std::pair{"l2sp_lambda", l2sp}}) {
+    if (on && c.task_type == "seq_cls")
+      fail(scope.where(key), "{}: anchors the language model's weights; task_type seq_cls trains a classification "
+                             "head instead (set {} to 0)", key, key);
+  }
+  if (ewc && (c.gradual_unfreeze_every_steps > 0 || c.gradual_unfreeze_every_epoch)) {
+    fail(scope.where("ewc_lambda"),
+         "ewc_lambda: the Fisher is estimated over the weights that train at the start, so it cannot cover blocks "
+         "that gradual unfreezing releases later; train those blocks from the start, or use l2sp_lambda");
+  }
+}
+
 void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
   check_task_sequence(c, scope);
   auto exclusive = [&](std::string_view a, bool a_set, std::string_view b, bool b_set, std::string_view advice) {
@@ -176,6 +197,7 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
            "method: freeze needs freeze_first_n_blocks or train_last_n_blocks to say which blocks train");
     }
   }
+  check_defences(c, scope);
   const bool by_loss = c.metric_for_best_model == "val_loss";
   if (!by_loss && c.eval_task.empty()) {
     fail(scope.where("metric_for_best_model"),
@@ -190,8 +212,8 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
 
 constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezing = "Freezing (method freeze)",
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
-                           kEvaluation = "Evaluation and stopping", kCheckpoints = "Checkpoints",
-                           kGate = "Gate", kContinual = "Continual learning";
+                           kEvaluation = "Evaluation and stopping", kDefences = "Forgetting defences",
+                           kCheckpoints = "Checkpoints", kGate = "Gate", kContinual = "Continual learning";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -221,7 +243,7 @@ const yaml::Table<TrainConfig> kTable(
      "full: train every weight (f32 master copies); freeze: train some blocks, freeze the rest; "
      "lora: train low-rank adapters on a frozen base", kRun},
     {"seed", integer(&C::seed, {0}),
-     "Seed for shuffling, dropout and adapter initialisation", kRun},
+     "Seed for shuffling, dropout, adapter initialisation and the exact Fisher's label draws", kRun},
     {"weights", choice(&C::weights, kWeightFormats),
      "How the frozen base is held for lora and freeze: native (as stored in the file, decoded on use), "
      "f32 or bf16; full always trains f32 masters", kRun},
@@ -331,6 +353,22 @@ const yaml::Table<TrainConfig> kTable(
     {"metric_for_best_model", text(&C::metric_for_best_model),
      "What picks the best outputs and drives early stopping: val_loss, or a metric of eval_task (accuracy, "
      "macro_f1, micro_f1, acc, acc_norm, exact_match, contains, rouge_l, token_f1, perplexity)", kEvaluation},
+
+    {"ewc_lambda", real(&C::ewc_lambda, {0, false}),
+     "Elastic weight consolidation: adds ewc_lambda/2 * sum F*(w - w0)^2 to the loss, F a diagonal Fisher "
+     "estimated on ewc_data before training and w0 the weights (or adapter) it was estimated at, so what "
+     "general text relies on moves least; 0: off", kDefences},
+    {"ewc_fisher", choice(&C::ewc_fisher, kFisherKinds),
+     "empirical: F is the mean squared gradient of each sequence's own next-token loss; exact: of next tokens "
+     "drawn from the model's own predictions (the true Fisher; seeded by seed)", kDefences},
+    {"ewc_samples", integer(&C::ewc_samples, {1}),
+     "Sequences of ewc_data the Fisher is averaged over (all of them when there are fewer)", kDefences},
+    {"ewc_data", text(&C::ewc_data),
+     "General text for the Fisher: tasks/general/text.jsonl (built in; also the forgetting check's evaluation "
+     "set) or a JSONL file", kDefences},
+    {"l2sp_lambda", real(&C::l2sp_lambda, {0, false}),
+     "L2-SP: adds l2sp_lambda/2 * sum (w - w0)^2 to the loss, w0 the pretrained weights (EWC with F = 1); "
+     "methods full and freeze; 0: off", kDefences},
 
     {"save_steps", integer(&C::save_steps, {0}),
      "Save a checkpoint every N optimiser steps; 0: at the end of each epoch only", kCheckpoints},

@@ -88,6 +88,13 @@ struct TrainConfig {
   std::string eval_task;                         // task file scored at every evaluation (docs/eval.md); empty: none
   std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1
 
+  // Forgetting defences
+  double ewc_lambda = 0.0;              // 0 = off
+  std::string ewc_fisher = "empirical"; // or "exact"
+  int ewc_samples = 32;                 // sequences of ewc_data the Fisher is averaged over
+  std::string ewc_data = "tasks/general/text.jsonl";  // built into the binary, or a JSONL path
+  double l2sp_lambda = 0.0;             // 0 = off; methods full and freeze
+
   // Checkpoints
   int save_steps = 0;                   // 0 = at the end of each epoch only
   int save_total_limit = 2;             // checkpoints kept; 0 = all

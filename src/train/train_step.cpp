@@ -43,6 +43,13 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
                             : llama_loss(loaded.model, pass.lora, acts, view(s));
 }
 
+// EWC and L2-SP: their gradients join the loss's before clipping, so the clip
+// bounds the whole update.
+void add_penalties(const Learner& learner, StepResult& result) {
+  result.ewc_penalty = add_penalty_gradient(learner.penalties.ewc, learner.trainable.parameters);
+  result.l2sp_penalty = add_penalty_gradient(learner.penalties.l2sp, learner.trainable.parameters);
+}
+
 }  // namespace
 
 bool caches_classifier_features(const TrainableState& trainable) {
@@ -69,6 +76,7 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
     loss_sum += sequence_loss(loaded, learner.trainable, pass, acts, *batch[i], 1.0f / float(targets)).loss_sum;
   }
   result.loss = loss_sum / double(targets);
+  add_penalties(learner, result);
 
   const std::vector<Parameter>& parameters = learner.trainable.parameters;
   result.grad_norm = settings.max_grad_norm > 0 ? clip_grad_norm(parameters, settings.max_grad_norm)

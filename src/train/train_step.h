@@ -34,6 +34,7 @@ struct StepResult {
   double grad_norm = 0.0;  // global gradient norm before clipping
   int64_t tokens = 0;      // input tokens of the batch
   bool updated = false;    // false: the norm was not finite and the update was skipped
+  double ewc_penalty = 0.0, l2sp_penalty = 0.0;  // λ/2·Σ F(θ−θ*)² before the update; 0 when off
 };
 
 // Whether a classification head trains on a frozen base: the base's pooled
@@ -43,7 +44,7 @@ bool caches_classifier_features(const TrainableState& trainable);
 // `step` is the number of steps taken before this one: it picks the learning rate
 // and the dropout masks. Every sequence's loss is scaled by 1/(the batch's targets),
 // so splitting a batch into micro-batches gives the gradient of one large batch.
-// Then: clip (or measure) the gradient norm, step the optimiser unless the norm
+// Then: add the learner's penalties and their gradients, clip (or measure) the gradient norm, step the optimiser unless the norm
 // is not finite, and zero the gradients.
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                       std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step);

@@ -22,6 +22,7 @@
 #include "models/lora_peft.h"
 #include "train/auto_settings.h"
 #include "train/checkpoint.h"
+#include "train/fisher.h"
 #include "train/learner.h"
 #include "train/remaining_time.h"
 #include "train/train_step.h"
@@ -131,6 +132,7 @@ class MetricsLog {
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
                 {"examples_per_s", r.examples_per_s}, {"elapsed_s", r.elapsed_s}});
+      for (const auto& [name, value] : r.penalties) j[name] = value;
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -255,9 +257,19 @@ struct Progress {
   LoopState loop;
 };
 
-Progress start(const TrainConfig& config, RunInputs& in) {
+// EWC's Fisher and anchors, L2-SP's anchors: taken while the learner holds the
+// starting values, before a checkpoint is loaded into it (or read back from the run folder on resume).
+void set_penalties(const TrainConfig& config, const RunInputs& in, Learner& learner, bool resume, const Say& say) {
+  learner.penalties.ewc = ewc_penalty_for_run(config, in.loaded, learner.trainable, resume, say);
+  learner.penalties.l2sp.lambda = config.l2sp_lambda;
+  anchor_new_parameters(learner.penalties.l2sp, learner.trainable.parameters);
+}
+
+Progress start(const TrainConfig& config, RunInputs& in, const Say& say) {
   const int first_block = initial_first_trainable_block(config, in.loaded.model.config);
-  return Progress{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  set_penalties(config, in, p.learner, false, say);
+  return p;
 }
 
 // Continues from the newest checkpoint in output_dir. Gradual unfreezing may have
@@ -269,6 +281,7 @@ Progress resume(const TrainConfig& config, RunInputs& in, const Say& say) {
   const int first_block = first_trainable_block_at(config, in.loaded.model.config, saved.value("step", int64_t(0)),
                                                    saved.value("epoch", int64_t(0)));
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
+  set_penalties(config, in, p.learner, true, say);
   p.loop = load_checkpoint(checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
   say(fmt::format("resumed from {} at step {}", checkpoint, p.loop.step));
   return p;
@@ -340,6 +353,9 @@ class TrainingLoop {
     progress_.first_block = wanted;
     Learner next = make_learner(in_.loaded, config_, wanted, in_.head());
     carry_optimizer_state(progress_.learner.optimizer, next.optimizer);
+    // The released blocks have not trained yet: their values now are L2-SP's anchors.
+    next.penalties = std::move(progress_.learner.penalties);
+    anchor_new_parameters(next.penalties.l2sp, next.trainable.parameters);
     progress_.learner = std::move(next);
     say_(fmt::format("step {}: blocks {}..{} now train", loop_.step, wanted, in_.loaded.model.config.num_layers - 1));
   }
@@ -363,6 +379,7 @@ class TrainingLoop {
                  double(s.tokens) / step_seconds, std::chrono::duration<double>(now - run_start).count()};
     r.examples_per_s = double(batch.size()) / step_seconds;
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
+    r.penalties = penalties_of(s);
     report(r);
     result_.final_train_loss = r.loss;
   }
@@ -376,6 +393,13 @@ class TrainingLoop {
     if (!caches_classifier_features(progress_.learner.trainable) || remaining_.measured_a_later_epoch()) return left;
     const int64_t in_epoch = (int64_t(order_.size()) - loop_.epoch_position + schedule_.per_step - 1) / schedule_.per_step;
     return std::min(left, in_epoch);
+  }
+
+  std::vector<std::pair<std::string, double>> penalties_of(const StepResult& s) const {
+    std::vector<std::pair<std::string, double>> out;
+    if (config_.ewc_lambda > 0) out.emplace_back("ewc_penalty", s.ewc_penalty);
+    if (config_.l2sp_lambda > 0) out.emplace_back("l2sp_penalty", s.l2sp_penalty);
+    return out;
   }
 
   void next_epoch() {
@@ -516,7 +540,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());
   const std::optional<GateScores> base_scores = score_base_for_gate(config, in, ranking, say);
-  Progress progress = options.resume ? resume(config, in, say) : start(config, in);
+  Progress progress = options.resume ? resume(config, in, say) : start(config, in, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
   if (base_scores && !result.interrupted)

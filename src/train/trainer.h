@@ -26,6 +26,7 @@ struct StepReport {
   bool is_eval = false;
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without validation data
   std::vector<std::pair<std::string, double>> eval_metrics;   // eval_task's metrics, when set
+  std::vector<std::pair<std::string, double>> penalties;      // ewc_penalty, l2sp_penalty: those that are on
 };
 
 struct TrainRunOptions {

@@ -52,5 +52,23 @@ TEST(CliAdapter, AdapterForAnotherModelIsAClearError) {
   EXPECT_NE(r.err.find("shape"), std::string::npos) << r.err;
 }
 
+// --adapter-scale: 0 answers as the base and 1 as the adapter, in generate and
+// in what merge writes; every command that takes adapters spells it the same.
+TEST(CliAdapter, AdapterScaleZeroIsTheBaseOneTheAdapter) {
+  const std::string base = tiny("gqa_tied") + "/hf", adapter = tiny("gqa_tied") + "/gradients/lora";
+  const std::string plain = answer(base), adapted = answer(base + " --adapter " + adapter);
+  ASSERT_NE(plain, adapted);
+  EXPECT_EQ(answer(base + " --adapter " + adapter + " --adapter-scale 0"), plain);
+  EXPECT_EQ(answer(base + " --adapter " + adapter + " --adapter-scale 1"), adapted);
+  const std::string merged = test::scratch_dir("cli_merge_scale") + "/hf";
+  const RunResult r = run_whet("merge " + base + " " + adapter + " " + merged + " --adapter-scale 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(answer(merged), plain);
+  for (const char* command : {"generate", "chat", "eval", "serve", "merge"}) {
+    const RunResult help = run_whet(std::string(command) + " --help");
+    EXPECT_NE(help.out.find("--adapter-scale"), std::string::npos) << command;
+  }
+}
+
 }  // namespace
 }  // namespace whet

@@ -183,5 +183,23 @@ TEST(CliEval, ClassificationHeadTrainsPredictsAndEvaluates) {
   EXPECT_NE(missing.err.find("classifier_config.json"), std::string::npos) << missing.err;
 }
 
+// One command sweeps an adapter's scale: a row per α, named "NAME α=VALUE", and
+// α = 0 scores exactly as the base.
+TEST(CliEval, AdapterScaleSweepIsARowPerScale) {
+  const std::string dir = this_test_scratch("cli_eval_");
+  const std::string task = write_file(dir, "task.jsonl",
+                                      "{\"prompt\": \"the sea:\", \"label\": \"tin\"}\n"
+                                      "{\"prompt\": \"the tin:\", \"label\": \"sea\"}\n");
+  const RunResult r = run_whet("eval --model " + tiny_model() + " --task " + task + " --adapter t=" +
+                               testdata_path("tiny/gqa_tied/gradients/lora") + " --adapter-scale 0 --adapter-scale 0.5 "
+                               "--resamples 200 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("models"), nlohmann::json({"base", "t α=0", "t α=0.5"}));
+  const nlohmann::json& results = j.at("tasks")[0].at("results");
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[1].at("metrics"), results[0].at("metrics"));
+}
+
 }  // namespace
 }  // namespace whet::test

@@ -2,6 +2,7 @@
 # Reference data for the C++ tests, made before they run (a ctest fixture):
 #   OUT/tiny/<variant>/  tiny random Llama models as HF directories and GGUF, with PyTorch logits
 #                        and autograd gradients (full, frozen, LoRA)
+#   OUT/fisher/          EWC's empirical Fisher and penalty gradient by autograd (make_fisher_reference.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
 # Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
 set -euo pipefail
@@ -14,6 +15,8 @@ rm -rf "$out/tiny"
 mkdir -p "$out/tiny"
 "$python" "$here/make_tiny_models.py" "$out/tiny"
 "$python" "$here/make_gradient_references.py" "$out/tiny"
+rm -rf "$out/fisher"
+"$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
 
 model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ ! -f "$model" ]; then

@@ -88,10 +88,10 @@ def write_tokenizer_files(out_dir, tokens, merges, specials):
 
 # --- safetensors writer ---
 
-def write_safetensors(path, tensors, dtype="F32"):
+def write_safetensors(path, tensors, dtype="F32", metadata=None):
     torch_dtype = {"F32": torch.float32, "F16": torch.float16}[dtype]
     # transformers' from_pretrained refuses a file without the "pt" format tag that torch's writers put there.
-    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    header, blobs, offset = {"__metadata__": dict({"format": "pt"}, **(metadata or {}))}, [], 0
     for name, t in tensors.items():
         blob = t.to(torch_dtype).contiguous().numpy().tobytes()
         header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}

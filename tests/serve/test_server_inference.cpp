@@ -277,5 +277,30 @@ TEST(ServerGate, AGatedAdapterIsRefusedUnlessAllowed) {
   EXPECT_EQ(ask(allowed, "held")->status, 200);
 }
 
+// --adapter-scale applies to the adapters served from the command line: at 0.5
+// an adapter answers as the base with half its update, computed without the server.
+TEST(ServerAdapterScale, CommandLineAdaptersAnswerAtTheirScale) {
+  const std::string dir = test::testdata_path("tiny/gqa_tied/gradients/lora");
+  serve::ServerOptions options = test::tiny_server_options(test::scratch_dir("serve_adapter_scale"));
+  options.adapters = {"half=" + dir};
+  options.adapter_scale = 0.5f;
+  test::RunningServer server(options);
+  auto client = server.client();
+  json body = chat_body("the sea 3", 12);
+  body["model"] = "half";
+  const json r = test::body_json(client.Post("/v1/chat/completions", body.dump(), "application/json"));
+  ASSERT_EQ(r["object"], "chat.completion") << r.dump();
+
+  LoadedModel model = load_model(test::tiny_model_path());
+  LlamaLora lora = load_peft_adapter(dir, model.model.config);
+  model.adapter = std::make_shared<const LlamaLora>(lora);
+  const std::string full = greedy_answer(model, "the sea 3", 12);
+  lora.config.strength = 0.5f;
+  model.adapter = std::make_shared<const LlamaLora>(lora);
+  const std::string half = greedy_answer(model, "the sea 3", 12);
+  ASSERT_NE(half, full) << "the scale does not change this answer, so the test would prove nothing";
+  EXPECT_EQ(r["choices"][0]["message"]["content"], half);
+}
+
 }  // namespace
 }  // namespace whet

@@ -189,6 +189,10 @@ TrainConfig unusual_config() {
   c.eval_steps = 25;
   c.early_stopping_patience = 2;
   c.early_stopping_min_delta = 1e-3;
+  c.l2sp_lambda = 0.25;
+  c.ewc_fisher = "exact";
+  c.ewc_samples = 7;
+  c.ewc_data = "general: #1.jsonl";
   c.save_steps = 100;
   c.save_total_limit = 0;
   return c;
@@ -301,6 +305,12 @@ TEST(TrainConfigErrors, KeysThatExcludeEachOther) {
   EXPECT_EQ(load_error(std::string(kRequired) +
                        "eval_task: t.jsonl\nmetric_for_best_model: accuracy\nearly_stopping_patience: 2\n"),
             "");
+  expect_error(std::string(kRequired) + "l2sp_lambda: 0.1\n", 3, {"l2sp_lambda", "method lora", "weight_decay"});
+  expect_error(std::string(kRequired) + "method: full\ngradual_unfreeze_every_epoch: true\newc_lambda: 1\n", 5,
+               {"ewc_lambda", "gradual unfreezing"});
+  expect_error(std::string(kRequired) + "task_type: seq_cls\nmethod: full\nl2sp_lambda: 1\n", 5,
+               {"l2sp_lambda", "seq_cls"});
+  EXPECT_EQ(load_error(std::string(kRequired) + "method: full\nl2sp_lambda: 0.1\newc_lambda: 2\n"), "");
   // Zero is the default, so a dumped config (which writes both) is not a conflict.
   EXPECT_EQ(load_error(std::string(kRequired) + "warmup_steps: 0\nwarmup_ratio: 0.1\n"), "");
 }

@@ -60,15 +60,18 @@ TrainConfig tiny_config(const std::string& name, TrainMethod method) {
   return c;
 }
 
-std::vector<double> losses(const std::string& run_dir) {
+// Every step line's value of `key` in metrics.jsonl.
+std::vector<double> logged(const std::string& run_dir, const std::string& key) {
   std::vector<double> out;
   std::ifstream in(run_dir + "/metrics.jsonl");
   for (std::string line; std::getline(in, line);) {
     const nlohmann::json j = nlohmann::json::parse(line);
-    if (j.contains("loss")) out.push_back(j.at("loss").get<double>());
+    if (j.contains("loss")) out.push_back(j.value(key, std::nan("")));
   }
   return out;
 }
+
+std::vector<double> losses(const std::string& run_dir) { return logged(run_dir, "loss"); }
 
 class EveryMethod : public testing::TestWithParam<TrainMethod> {};
 
@@ -423,6 +426,82 @@ TEST(Trainer, TheForgettingGateJudgesTheRun) {
   const TrainRunResult off = run_training(c, {});
   EXPECT_FALSE(off.gate.has_value());
   EXPECT_FALSE(read_gate_verdict(c.output_dir).has_value());
+}
+
+// A penalty as logged at each of `steps` steps: 0 at the first, where θ = θ*, and grown by the last.
+std::vector<double> logged_penalty(const std::string& run_dir, const std::string& key, size_t steps) {
+  const std::vector<double> penalty = logged(run_dir, key);
+  EXPECT_EQ(penalty.size(), steps);
+  if (penalty.size() != steps) return penalty;
+  EXPECT_EQ(penalty.front(), 0.0);
+  EXPECT_GT(penalty.back(), 0.0);
+  return penalty;
+}
+
+// EWC: the penalty is logged (0 at the first step, where θ = θ*), the Fisher and
+// θ* are written to the run folder, and a resumed run reads them back instead of
+// estimating again: with ewc_samples changed, its curve is still the whole run's.
+TEST(Trainer, EwcPenaltyIsLoggedAndItsFisherReusedOnResume) {
+  TrainConfig c = tiny_config("ewc_whole", TrainMethod::Lora);
+  c.ewc_lambda = 50.0;
+  c.ewc_samples = 4;
+  c.max_steps = 6;
+  c.save_steps = 3;
+  run_training(c, {});
+  const std::vector<double> penalty = logged_penalty(c.output_dir, "ewc_penalty", 6);
+  const SafetensorsFile file = SafetensorsFile::open(c.output_dir + "/ewc.safetensors");
+  EXPECT_EQ(file.metadata.at("samples"), "4");
+  EXPECT_EQ(file.metadata.at("data"), "tasks/general/text.jsonl");
+
+  TrainConfig split = c;
+  split.output_dir = test::scratch_dir("trainer_ewc_split") + "/run";
+  split.max_steps = 3;
+  run_training(split, {});
+  split.max_steps = 6;
+  split.ewc_samples = 1;  // would estimate another Fisher if the file were not reused
+  TrainRunOptions resume;
+  resume.resume = true;
+  run_training(split, resume);
+  EXPECT_EQ(SafetensorsFile::open(split.output_dir + "/ewc.safetensors").metadata.at("samples"), "4");
+  const std::vector<double> resumed = logged(split.output_dir, "ewc_penalty");
+  ASSERT_EQ(resumed.size(), penalty.size());
+  for (size_t i = 0; i < penalty.size(); ++i) EXPECT_DOUBLE_EQ(resumed[i], penalty[i]) << "step " << i + 1;
+}
+
+// Σ (θ − θ0)² of a full run's final model against the base.
+double distance_from_base(const TrainConfig& c) {
+  LoadedModel base = load_model(c.base_model, WeightFormat::F32), trained = load_model(c.output_dir + "/model");
+  double sum = 0.0;
+  std::vector<float> a, b;
+  for_each_weight(base.model.weights, base.model.config, [&](const std::string& name, Weight& w) {
+    a.resize(size_t(w.cols));
+    b.resize(size_t(w.cols));
+    const Weight* other = nullptr;
+    for_each_weight(trained.model.weights, trained.model.config, [&](const std::string& n, Weight& t) {
+      if (n == name) other = &t;
+    });
+    for (int64_t r = 0; r < w.rows; ++r) {
+      weight_row_f32(w, r, a.data());
+      weight_row_f32(*other, r, b.data());
+      for (size_t i = 0; i < a.size(); ++i) sum += double(a[i] - b[i]) * double(a[i] - b[i]);
+    }
+  });
+  return sum;
+}
+
+// L2-SP pulls a full run towards the pretrained weights: it ends nearer them
+// than the same run without it, and logs its penalty.
+TEST(Trainer, L2spHoldsFullTrainingNearThePretrainedWeights) {
+  TrainConfig free_run = tiny_config("l2sp_off", TrainMethod::Full);
+  free_run.max_steps = 6;
+  run_training(free_run, {});
+  TrainConfig held = tiny_config("l2sp_on", TrainMethod::Full);
+  held.max_steps = 6;
+  held.l2sp_lambda = 5000.0;
+  run_training(held, {});
+  logged_penalty(held.output_dir, "l2sp_penalty", 6);
+  EXPECT_TRUE(std::isnan(logged(free_run.output_dir, "l2sp_penalty").back())) << "logged although off";
+  EXPECT_LT(distance_from_base(held), 0.5 * distance_from_base(free_run));
 }
 
 }  // namespace

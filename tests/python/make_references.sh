@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reference data for the C++ tests, made before they run (a ctest fixture):
 #   OUT/tiny/<variant>/  tiny random Llama models as HF directories and GGUF, with PyTorch logits
-#                        and autograd gradients (full, frozen, LoRA)
+#                        and autograd gradients (full, frozen, LoRA, distillation from the base)
+#   OUT/distill_logits.json  distillation loss and gradient on random logit rows
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
 # Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
 set -euo pipefail
@@ -14,6 +15,7 @@ rm -rf "$out/tiny"
 mkdir -p "$out/tiny"
 "$python" "$here/make_tiny_models.py" "$out/tiny"
 "$python" "$here/make_gradient_references.py" "$out/tiny"
+"$python" "$here/make_distill_references.py" "$out"
 
 model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ ! -f "$model" ]; then

@@ -68,8 +68,10 @@ int run_train(const TrainOptions& o) {
       progress.message(line);
       return;
     }
-    progress.update(r.step, r.total_steps,
-                    fmt::format("epoch {} loss {:.4f} lr {:.2e} {:.0f} tok/s", r.epoch + 1, r.loss, r.lr, r.tokens_per_s));
+    std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
+    if (!std::isnan(r.replay_loss)) line += fmt::format(" replay {:.4f}", r.replay_loss);
+    if (!std::isnan(r.distill_loss)) line += fmt::format(" distill {:.4f}", r.distill_loss);
+    progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {:.0f} tok/s", r.lr, r.tokens_per_s));
   };
   std::signal(SIGINT, request_stop);
   const TrainRunResult result = run_training(config, options);

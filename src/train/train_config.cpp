@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "
 constexpr std::array<std::string_view, 3> kWeightFormats = {"native", "f32", "bf16"};
 constexpr std::array<std::string_view, 2> kTaskTypes = {"causal_lm", "seq_cls"};
 constexpr std::array<std::string_view, 2> kPoolings = {"last", "mean"};
+constexpr std::array<std::string_view, 3> kDistillOn = {"replay", "task", "all"};
 constexpr std::array<std::string_view, 7> kModules = {"q", "k", "v", "o", "gate", "up", "down"};
 constexpr std::string_view kAllLinear = "all-linear";
 
@@ -77,6 +78,25 @@ yaml::Field<TrainConfig> modules(std::vector<std::string> TrainConfig::*member) 
 
 // --- Checks across keys, after the file and the overrides ---
 
+void check_defences(const TrainConfig& c, const yaml::Scope& scope) {
+  const bool replay = !c.replay_data.empty(), distill = c.distill_weight > 0;
+  if ((replay || distill) && c.task_type == "seq_cls") {
+    fail(scope.where(replay ? "replay_data" : "distill_weight"),
+         "{}: replay and distillation train the language-model head; task_type seq_cls has none",
+         replay ? "replay_data" : "distill_weight");
+  }
+  if (distill && c.method != TrainMethod::Lora) {
+    fail(scope.where("distill_weight"),
+         "distill_weight: distillation needs method lora, whose base (the adapter off) is the teacher; full and "
+         "freeze runs change the base and would need a second copy of the model");
+  }
+  if (distill && c.distill_on != "task" && !replay) {
+    fail(scope.where("distill_weight"),
+         "distill_weight: distill_on {} distils replay tokens, but replay_data is not set; set replay_data: "
+         "general, or distill_on: task", c.distill_on);
+  }
+}
+
 void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
   auto exclusive = [&](std::string_view a, bool a_set, std::string_view b, bool b_set, std::string_view advice) {
     if (a_set && b_set) {
@@ -96,6 +116,7 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
            "method: freeze needs freeze_first_n_blocks or train_last_n_blocks to say which blocks train");
     }
   }
+  check_defences(c, scope);
   const bool by_loss = c.metric_for_best_model == "val_loss";
   if (!by_loss && c.eval_task.empty()) {
     fail(scope.where("metric_for_best_model"),
@@ -110,7 +131,8 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
 
 constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezing = "Freezing (method freeze)",
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
-                           kEvaluation = "Evaluation and stopping", kCheckpoints = "Checkpoints";
+                           kEvaluation = "Evaluation and stopping", kDefences = "Forgetting defences",
+                           kCheckpoints = "Checkpoints";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -246,6 +268,20 @@ const yaml::Table<TrainConfig> kTable(
     {"metric_for_best_model", text(&C::metric_for_best_model),
      "What picks the best outputs and drives early stopping: val_loss, or a metric of eval_task (accuracy, "
      "macro_f1, micro_f1, acc, acc_norm, exact_match, contains, rouge_l, token_f1, perplexity)", kEvaluation},
+
+    {"replay_data", text(&C::replay_data),
+     "General data mixed into training against forgetting: general (a corpus built into Whet) or a JSONL file "
+     "read like train_data; empty: no replay", kDefences},
+    {"replay_ratio", real(&C::replay_ratio, {0, true}),
+     "Replay sequences per task sequence, e.g. 0.25: one replay sequence for every four of train_data", kDefences},
+    {"distill_weight", real(&C::distill_weight, {0, false}),
+     "Weight of distillation from the base model, T²·KL(p_base ‖ p_model), added to the loss (method lora: the "
+     "base is the model with the adapter off); 0: off", kDefences},
+    {"distill_temperature", real(&C::distill_temperature, {0, true}),
+     "Temperature T of distillation: above 1 it also matches the base's less likely tokens", kDefences},
+    {"distill_on", choice(&C::distill_on, kDistillOn),
+     "Tokens distilled: replay (keeps the base's general behaviour without resisting the task), task, or all",
+     kDefences},
 
     {"save_steps", integer(&C::save_steps, {0}),
      "Save a checkpoint every N optimiser steps; 0: at the end of each epoch only", kCheckpoints},

@@ -82,6 +82,13 @@ struct TrainConfig {
   std::string eval_task;                         // task file scored at every evaluation (docs/eval.md); empty: none
   std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1
 
+  // Forgetting defences
+  std::string replay_data;              // "general" (built in) or "data/general.jsonl"; "" = no replay
+  double replay_ratio = 0.25;           // replay sequences per task sequence
+  double distill_weight = 0.0;          // 1.0; 0 = no distillation from the base
+  double distill_temperature = 2.0;
+  std::string distill_on = "replay";    // "replay", "task" or "all" tokens
+
   // Checkpoints
   int save_steps = 0;                   // 0 = at the end of each epoch only
   int save_total_limit = 2;             // checkpoints kept; 0 = all

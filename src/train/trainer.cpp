@@ -22,6 +22,7 @@
 #include "models/lora_peft.h"
 #include "train/checkpoint.h"
 #include "train/learner.h"
+#include "train/replay.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -124,6 +125,8 @@ class MetricsLog {
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
                 {"elapsed_s", r.elapsed_s}});
+      if (!std::isnan(r.replay_loss)) j["replay_loss"] = r.replay_loss;
+      if (!std::isnan(r.distill_loss)) j["distill_loss"] = r.distill_loss;
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -156,6 +159,7 @@ struct RunInputs {
   std::string base;  // the model's path
   LoadedModel loaded;
   Dataset data;
+  std::vector<TrainingSequence> replay;  // general data mixed in against forgetting (replay_data)
   std::optional<ClassifierTraining> classifier;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
 };
@@ -164,7 +168,7 @@ RunInputs load_model_and_data(const TrainConfig& config, const Say& say) {
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
-  RunInputs in{base, load_model(base, format), {}, std::nullopt};
+  RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
   const LlamaConfig& mc = in.loaded.model.config;
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
@@ -180,6 +184,11 @@ RunInputs load_model_and_data(const TrainConfig& config, const Say& say) {
     const ChatTemplate chat = in.loaded.chat_template ? *in.loaded.chat_template : ChatTemplate::by_name("alpaca");
     in.data = load_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
     say(in.data.stats.summary());
+    if (!config.replay_data.empty()) {
+      ReplayData replay = load_replay_data(config.replay_data, in.loaded.tokenizer, chat, data_options(config));
+      say(fmt::format("{}, {} per task sequence", replay.summary, config.replay_ratio));
+      in.replay = std::move(replay.sequences);
+    }
   }
   return in;
 }
@@ -244,6 +253,7 @@ class TrainingLoop {
         acts_(in.loaded.model.config, config.sequence_len,
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
+        replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
         order_(epoch_order(in.data.train.size(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
@@ -300,14 +310,18 @@ class TrainingLoop {
     std::vector<const TrainingSequence*> batch;
     while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
       batch.push_back(&in_.data.train[order_[loop_.epoch_position++]]);
+    std::vector<const TrainingSequence*> replay;
+    for (size_t i : replay_.for_step(loop_.step)) replay.push_back(&in_.replay[i]);
     const auto step_start = Clock::now();
-    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step);
+    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
-    const StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
+    StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
                        double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
                        std::chrono::duration<double>(now - run_start).count()};
+    r.replay_loss = s.replay_loss;
+    r.distill_loss = s.distill_loss;
     report(r);
     result_.final_train_loss = r.loss;
   }
@@ -382,6 +396,7 @@ class TrainingLoop {
   LoopState& loop_;  // progress_.loop
   LlamaActivations acts_;
   MetricsLog metrics_;
+  ReplaySchedule replay_;      // which of in_.replay each step mixes in
   std::vector<size_t> order_;  // of this epoch's sequences
   TrainRunResult result_;
 };

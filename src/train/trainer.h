@@ -19,6 +19,8 @@ struct StepReport {
   double loss = 0, lr = 0, grad_norm = 0, tokens_per_s = 0, elapsed_s = 0;
   bool is_eval = false;
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without validation data
+  double replay_loss = std::numeric_limits<double>::quiet_NaN();   // a step's replay sequences; NaN: none
+  double distill_loss = std::numeric_limits<double>::quiet_NaN();  // a step's distillation term; NaN: off
   std::vector<std::pair<std::string, double>> eval_metrics;   // eval_task's metrics, when set
 };
 

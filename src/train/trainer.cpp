@@ -318,8 +318,8 @@ class TrainingLoop {
     ++loop_.step;
     const auto now = Clock::now();
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
-                       double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
-                       std::chrono::duration<double>(now - run_start).count()};
+                 double(s.tokens) / std::chrono::duration<double>(now - step_start).count(),
+                 std::chrono::duration<double>(now - run_start).count()};
     r.replay_loss = s.replay_loss;
     r.distill_loss = s.distill_loss;
     report(r);

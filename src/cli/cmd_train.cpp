@@ -106,6 +106,8 @@ int run_train(const TrainOptions& o) {
     const std::string speed = config.task_type == "seq_cls" ? fmt::format("{:.1f} examples/s", r.examples_per_s)
                                                             : fmt::format("{:.0f} tok/s", r.tokens_per_s);
     std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
+    if (!std::isnan(r.replay_loss)) line += fmt::format(" replay {:.4f}", r.replay_loss);
+    if (!std::isnan(r.distill_loss)) line += fmt::format(" distill {:.4f}", r.distill_loss);
     for (const auto& [name, value] : r.penalties) line += fmt::format(" {} {:.4g}", name, value);
     progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {}", r.lr, speed), r.eta_s);
   };

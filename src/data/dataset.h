@@ -2,6 +2,7 @@
 // The data pipeline as one recipe: JSONL files in, training and validation
 // sequences out, with an account of every line for the run summary.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "data/data_options.h"
@@ -41,5 +42,12 @@ Dataset pack_dataset(TokenizedDataset data, const std::vector<std::string>& trai
 // options.strict, and when nothing is left to train on.
 Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vector<std::string>& validation_paths,
                      const Tokenizer& tokenizer, const ChatTemplate& chat_template, const DataOptions& options);
+
+// The training sequences of JSONL text already in memory (a file built into the
+// binary), named `name` in messages and counted in stats: each line read,
+// tokenized, shuffled and packed as load_dataset does (no validation split).
+std::vector<TrainingSequence> sequences_from_jsonl_text(std::string_view text, const std::string& name,
+                                                        const Tokenizer& tokenizer, const ChatTemplate& chat_template,
+                                                        const DataOptions& options, DataStats& stats);
 
 }  // namespace whet

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/distill.h"
 #include "kernels/linear.h"
 
 namespace whet {
@@ -36,7 +37,7 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 }  // namespace
 
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
-                                         const Weight& w, float grad_scale) {
+                                         const Weight& w, float grad_scale, const HeadDistillation& distill) {
   const int64_t c = w.cols, vocab = w.rows;
   // A quantized or fp16 head would be decoded whole by every chunk's forward and
   // backward: decode it once instead (fp32 and bf16 multiply as stored).
@@ -47,16 +48,29 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
   if (dh) std::memset(dh, 0, sizeof(float) * n * c);
   CrossEntropyResult result{0.0, int64_t(rows.size())};
   std::vector<float> h_chunk(kChunkRows * c), dh_chunk(kChunkRows * c), logits(kChunkRows * vocab);
+  const bool distilling = distill.teacher_h != nullptr;
+  std::vector<float> teacher_chunk(distilling ? kChunkRows * c : 0), teacher_logits(distilling ? kChunkRows * vocab : 0);
   std::vector<int32_t> target_chunk(kChunkRows);
   for (size_t first = 0; first < rows.size(); first += kChunkRows) {
     const int64_t m = std::min<int64_t>(kChunkRows, int64_t(rows.size() - first));
     for (int64_t i = 0; i < m; ++i) {
       std::memcpy(h_chunk.data() + i * c, h + rows[first + i] * c, sizeof(float) * c);
+      if (distilling)
+        std::memcpy(teacher_chunk.data() + i * c, distill.teacher_h + rows[first + i] * c, sizeof(float) * c);
       target_chunk[i] = targets[rows[first + i]];
     }
     linear_forward(logits.data(), h_chunk.data(), m, head);
+    if (distilling) {
+      // The teacher's logits become the distillation gradient in place, before
+      // the student's become the cross-entropy gradient; then the two add up.
+      linear_forward(teacher_logits.data(), teacher_chunk.data(), m, head);
+      result.distill_sum += distill_rows(dh ? teacher_logits.data() : nullptr, logits.data(), teacher_logits.data(), m,
+                                         vocab, distill.temperature, distill.grad_scale);
+    }
     result.loss_sum += softmax_loss_rows(logits.data(), target_chunk.data(), m, vocab, grad_scale);
     if (!dh) continue;
+    if (distilling)
+      for (int64_t k = 0; k < m * vocab; ++k) logits[k] += teacher_logits[k];
     linear_backward(dh_chunk.data(), dweight, logits.data(), h_chunk.data(), m, head, /*accumulate=*/false);
     for (int64_t i = 0; i < m; ++i) std::memcpy(dh + rows[first + i] * c, dh_chunk.data() + i * c, sizeof(float) * c);
   }
@@ -64,28 +78,38 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
 }
 
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
-                                                   int64_t n, const Weight& w, float grad_scale) {
+                                                   int64_t n, const Weight& w, float grad_scale,
+                                                   const HeadDistillation& distill) {
   const int64_t c = w.cols, vocab = w.rows;
   CrossEntropyResult result;
   std::vector<float> wrow(c);
-  std::vector<double> logits(vocab);
+  std::vector<double> logits(vocab), teacher_logits(vocab), d_distill(vocab, 0.0);
+  auto logits_of = [&](const float* x, std::vector<double>& out) {
+    for (int64_t v = 0; v < vocab; ++v) {
+      weight_row_f32(w, v, wrow.data());
+      double sum = 0.0;
+      for (int64_t j = 0; j < c; ++j) sum += double(x[j]) * wrow[j];
+      out[v] = sum;
+    }
+  };
   if (dh) std::fill(dh, dh + n * c, 0.0f);
   for (int64_t i = 0; i < n; ++i) {
     if (targets[i] < 0) continue;
     ++result.targets;
-    double max_logit = -INFINITY, denom = 0.0;
-    for (int64_t v = 0; v < vocab; ++v) {
-      weight_row_f32(w, v, wrow.data());
-      double sum = 0.0;
-      for (int64_t j = 0; j < c; ++j) sum += double(h[i * c + j]) * wrow[j];
-      logits[v] = sum;
-      max_logit = std::max(max_logit, sum);
-    }
+    logits_of(h + i * c, logits);
+    const double max_logit = *std::max_element(logits.begin(), logits.end());
+    double denom = 0.0;
     for (int64_t v = 0; v < vocab; ++v) denom += std::exp(logits[v] - max_logit);
     result.loss_sum += std::log(denom) + max_logit - logits[targets[i]];
+    if (distill.teacher_h) {
+      logits_of(distill.teacher_h + i * c, teacher_logits);
+      result.distill_sum +=
+          distill_row_reference(d_distill.data(), logits.data(), teacher_logits.data(), vocab, distill.temperature);
+    }
     if (!dh) continue;
     for (int64_t v = 0; v < vocab; ++v) {
-      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * grad_scale;
+      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * grad_scale +
+                             d_distill[v] * distill.grad_scale;
       weight_row_f32(w, v, wrow.data());
       for (int64_t j = 0; j < c; ++j) {
         dh[i * c + j] += float(d_logit * wrow[j]);

@@ -2,7 +2,9 @@
 // The language-model head fused with cross-entropy: logits = h·Wᵀ are made a
 // chunk of rows at a time and turned into loss and gradients at once, so the
 // (tokens × vocab) logits never exist whole. Rows whose target is negative
-// (prompt tokens, padding, example ends) cost nothing.
+// (prompt tokens, padding, example ends) cost nothing. Optionally the same rows
+// are also distilled from a teacher's hidden states through the same head
+// (kernels/distill.h), chunk by chunk as well.
 #include <cstdint>
 
 #include "kernels/weight.h"
@@ -12,15 +14,26 @@ namespace whet {
 struct CrossEntropyResult {
   double loss_sum = 0.0;   // Σ -log p(target) over rows with a target
   int64_t targets = 0;     // rows with a target (>= 0)
+  double distill_sum = 0.0;  // Σ T²·KL(p_teacher ‖ p_student) over the same rows, when distilling
+};
+
+// Distillation through the head: the teacher's logits are teacher_h·Wᵀ with the
+// same W (a LoRA adapter's base). Off while teacher_h is null.
+struct HeadDistillation {
+  const float* teacher_h = nullptr;  // (n, c), the teacher's final hidden states
+  float temperature = 2.0f;
+  float grad_scale = 0.0f;           // of distill_sum, added to the gradient of the cross-entropy
 };
 
 // h (n, c), targets (n), w (vocab, c). With dh not null, also the backward of
 // grad_scale · loss_sum: dh (n, c) = (rows without a target get 0), and
-// dweight (vocab, c) += when not null.
+// dweight (vocab, c) += when not null. With distill.teacher_h, the rows with a
+// target are also distilled and the gradient is that of the sum of both terms.
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
-                                         const Weight& w, float grad_scale);
+                                         const Weight& w, float grad_scale, const HeadDistillation& distill = {});
 // Whole logits in double precision: the reference for the tests.
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
-                                                   int64_t n, const Weight& w, float grad_scale);
+                                                   int64_t n, const Weight& w, float grad_scale,
+                                                   const HeadDistillation& distill = {});
 
 }  // namespace whet

@@ -114,14 +114,27 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
   if (grads && grads->embed.data) embedding_backward(grad_data(grads->embed), dx, seq.ids.data(), t, hidden);
 }
 
+// The teacher of distillation: the final hidden states of the base alone (no
+// adapter, no dropout), copied out before the student's forward reuses acts.
+std::vector<float> base_hidden_states(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                      const TokenSequence& seq) {
+  if (pass.grads) fail("train", "distillation from the base needs a frozen base (method lora)");
+  forward_trunk(model, TrainPass{}, acts, seq);
+  return {acts.final_norm_out.begin(), acts.final_norm_out.begin() + int64_t(seq.ids.size()) * model.config.hidden_size};
+}
+
 CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
                        float grad_scale, bool backward) {
+  const bool distilling = pass.distill_temperature > 0;
+  const std::vector<float> teacher = distilling ? base_hidden_states(model, pass, acts, seq) : std::vector<float>{};
   std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
   LlamaWeights* grads = pass.grads;
+  const HeadDistillation distill{distilling ? teacher.data() : nullptr, pass.distill_temperature,
+                                 pass.distill_grad_scale};
   const CrossEntropyResult result =
       lm_head_cross_entropy(backward ? acts.dx.data() : nullptr, grads ? grad_data(grads->lm_head) : nullptr,
                             acts.final_norm_out.data(), seq.targets.data(), int64_t(seq.ids.size()),
-                            model.weights.lm_head, grad_scale);
+                            model.weights.lm_head, grad_scale, distill);
   if (backward) backward_trunk(model, pass, acts, seq, blocks);
   return result;
 }

@@ -38,10 +38,16 @@ struct TrainPass {
   LlamaWeights* grads = nullptr;    // base weight gradients (null: the base is frozen)
   float lora_dropout = 0.0f;
   uint64_t dropout_seed = 0;        // a new one per step keeps dropout masks independent
+  // Distillation from the base, the same weights with the adapter off (so only
+  // with grads null): T²·KL(p_base ‖ p_model) on every row with a target, its
+  // gradient scaled by distill_grad_scale. Off while distill_temperature is 0.
+  float distill_temperature = 0.0f;
+  float distill_grad_scale = 0.0f;
 };
 
 // Forward, loss and backward of one sequence: gradients of grad_scale · Σ loss
-// are added (+=) to what pass names. Returns the summed loss and target count.
+// (plus pass.distill_grad_scale · Σ distillation loss, when distilling) are
+// added (+=) to what pass names. Returns the summed losses and target count.
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                           const TokenSequence& seq, float grad_scale);
 // A sequence-classification head in place of the LM head (kernels/classifier_head.h).

@@ -125,6 +125,8 @@ void JobWorker::run_job(Job job) {
       } else {
         data["train_loss"] = r.loss;
         data["learning_rate"] = r.lr;
+        if (!std::isnan(r.replay_loss)) data["replay_loss"] = r.replay_loss;
+        if (!std::isnan(r.distill_loss)) data["distill_loss"] = r.distill_loss;
         store_.add_event(job.id, "info", fmt::format("Step {}/{}: training loss={:.4f}", r.step, r.total_steps, r.loss),
                          data, "metrics");
       }

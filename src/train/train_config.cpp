@@ -32,6 +32,7 @@ constexpr std::array<std::string_view, 2> kTaskTypes = {"causal_lm", "seq_cls"};
 constexpr std::array<std::string_view, 2> kPoolings = {"last", "mean"};
 constexpr std::array<std::string_view, 3> kContinualStrategies = {"sequential", "replay", "progressive"};
 constexpr std::array<std::string_view, 2> kFisherKinds = {"empirical", "exact"};
+constexpr std::array<std::string_view, 3> kDistillOn = {"replay", "task", "all"};
 constexpr std::array<std::string_view, 7> kModules = {"q", "k", "v", "o", "gate", "up", "down"};
 constexpr std::string_view kAllLinear = "all-linear";
 
@@ -158,7 +159,7 @@ void check_task_sequence(const TrainConfig& c, const yaml::Scope& scope) {
 }
 
 // EWC and L2-SP anchor the parameters of the language model as they start.
-void check_defences(const TrainConfig& c, const yaml::Scope& scope) {
+void check_anchor_penalties(const TrainConfig& c, const yaml::Scope& scope) {
   const bool ewc = c.ewc_lambda > 0, l2sp = c.l2sp_lambda > 0;
   if (l2sp && c.method == TrainMethod::Lora) {
     fail(scope.where("l2sp_lambda"),
@@ -174,6 +175,26 @@ void check_defences(const TrainConfig& c, const yaml::Scope& scope) {
     fail(scope.where("ewc_lambda"),
          "ewc_lambda: the Fisher is estimated over the weights that train at the start, so it cannot cover blocks "
          "that gradual unfreezing releases later; train those blocks from the start, or use l2sp_lambda");
+  }
+}
+
+// Replay and distillation train the language-model head, distillation against the base with the adapter off.
+void check_replay_and_distillation(const TrainConfig& c, const yaml::Scope& scope) {
+  const bool replay = !c.replay_data.empty(), distill = c.distill_weight > 0;
+  if ((replay || distill) && c.task_type == "seq_cls") {
+    fail(scope.where(replay ? "replay_data" : "distill_weight"),
+         "{}: replay and distillation train the language-model head; task_type seq_cls has none",
+         replay ? "replay_data" : "distill_weight");
+  }
+  if (distill && c.method != TrainMethod::Lora) {
+    fail(scope.where("distill_weight"),
+         "distill_weight: distillation needs method lora, whose base (the adapter off) is the teacher; full and "
+         "freeze runs change the base and would need a second copy of the model");
+  }
+  if (distill && c.distill_on != "task" && !replay) {
+    fail(scope.where("distill_weight"),
+         "distill_weight: distill_on {} distils replay tokens, but replay_data is not set; set replay_data: "
+         "general, or distill_on: task", c.distill_on);
   }
 }
 
@@ -197,7 +218,8 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
            "method: freeze needs freeze_first_n_blocks or train_last_n_blocks to say which blocks train");
     }
   }
-  check_defences(c, scope);
+  check_anchor_penalties(c, scope);
+  check_replay_and_distillation(c, scope);
   const bool by_loss = c.metric_for_best_model == "val_loss";
   if (!by_loss && c.eval_task.empty()) {
     fail(scope.where("metric_for_best_model"),
@@ -354,6 +376,19 @@ const yaml::Table<TrainConfig> kTable(
      "What picks the best outputs and drives early stopping: val_loss, or a metric of eval_task (accuracy, "
      "macro_f1, micro_f1, acc, acc_norm, exact_match, contains, rouge_l, token_f1, perplexity)", kEvaluation},
 
+    {"replay_data", text(&C::replay_data),
+     "General data mixed into training against forgetting: general (a corpus built into Whet) or a JSONL file "
+     "read like train_data; empty: no replay", kDefences},
+    {"replay_ratio", real(&C::replay_ratio, {0, true}),
+     "Replay sequences per task sequence, e.g. 0.25: one replay sequence for every four of train_data", kDefences},
+    {"distill_weight", real(&C::distill_weight, {0, false}),
+     "Weight of distillation from the base model, T²·KL(p_base ‖ p_model), added to the loss (method lora: the "
+     "base is the model with the adapter off); 0: off", kDefences},
+    {"distill_temperature", real(&C::distill_temperature, {0, true}),
+     "Temperature T of distillation: above 1 it also matches the base's less likely tokens", kDefences},
+    {"distill_on", choice(&C::distill_on, kDistillOn),
+     "Tokens distilled: replay (keeps the base's general behaviour without resisting the task), task, or all",
+     kDefences},
     {"ewc_lambda", real(&C::ewc_lambda, {0, false}),
      "Elastic weight consolidation: adds ewc_lambda/2 * sum F*(w - w0)^2 to the loss, F a diagonal Fisher "
      "estimated on ewc_data before training and w0 the weights (or adapter) it was estimated at, so what "

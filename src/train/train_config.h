@@ -89,6 +89,11 @@ struct TrainConfig {
   std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1
 
   // Forgetting defences
+  std::string replay_data;              // "general" (built in) or "data/general.jsonl"; "" = no replay
+  double replay_ratio = 0.25;           // replay sequences per task sequence
+  double distill_weight = 0.0;          // 1.0; 0 = no distillation from the base
+  double distill_temperature = 2.0;
+  std::string distill_on = "replay";    // "replay", "task" or "all" tokens
   double ewc_lambda = 0.0;              // 0 = off
   std::string ewc_fisher = "empirical"; // or "exact"
   int ewc_samples = 32;                 // sequences of ewc_data the Fisher is averaged over

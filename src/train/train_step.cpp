@@ -50,6 +50,63 @@ void add_penalties(const Learner& learner, StepResult& result) {
   result.l2sp_penalty = add_penalty_gradient(learner.penalties.l2sp, learner.trainable.parameters);
 }
 
+// Summed losses of one group of a step's sequences (the task's or replay's).
+struct GroupLoss {
+  double loss_sum = 0.0, distill_sum = 0.0;
+  int64_t targets = 0;
+};
+
+int64_t total_targets(std::span<const TrainingSequence* const> group) {
+  int64_t targets = 0;
+  for (const TrainingSequence* s : group) targets += target_count(*s);
+  return targets;
+}
+
+// Forward and backward of one group, each sequence with its own dropout masks
+// (`first` numbers the group's first sequence within the step); distill_scale > 0
+// also distils the group from the base.
+GroupLoss backward_group(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
+                         std::span<const TrainingSequence* const> group, const StepSettings& settings, int64_t step,
+                         size_t first, float grad_scale, float distill_scale) {
+  GroupLoss sums;
+  TrainPass pass = learner.trainable.pass();
+  if (distill_scale > 0) {
+    pass.distill_temperature = settings.distill.temperature;
+    pass.distill_grad_scale = distill_scale;
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    pass.dropout_seed = settings.seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 1024 + first + i;
+    const CrossEntropyResult r = sequence_loss(loaded, learner.trainable, pass, acts, *group[i], grad_scale);
+    sums.loss_sum += r.loss_sum;
+    sums.distill_sum += r.distill_sum;
+    sums.targets += target_count(*group[i]);
+  }
+  return sums;
+}
+
+// The task's and replay's losses and gradients. The objective is the task's
+// mean loss plus replay's mean loss, each over its own targets (so the task's
+// gradient keeps its size however many tokens replay carries: a prompt-masked
+// task may have a few targets per sequence, a replay paragraph hundreds), plus
+// distill weight × the mean distillation loss over the distilled targets.
+void backward_batch(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
+                    std::span<const TrainingSequence* const> batch, std::span<const TrainingSequence* const> replay,
+                    const StepSettings& settings, int64_t step, StepResult& result) {
+  const DistillSettings& kd = settings.distill;
+  const bool kd_task = kd.weight > 0 && kd.on_task, kd_replay = kd.weight > 0 && kd.on_replay;
+  const int64_t task_targets = total_targets(batch), replay_targets = total_targets(replay);
+  const int64_t distilled = (kd_task ? task_targets : 0) + (kd_replay ? replay_targets : 0);
+  const float kd_scale = distilled > 0 ? float(kd.weight / double(distilled)) : 0.0f;
+  const GroupLoss task = backward_group(loaded, learner, acts, batch, settings, step, 0, 1.0f / float(task_targets),
+                                        kd_task ? kd_scale : 0.0f);
+  const GroupLoss rep = backward_group(loaded, learner, acts, replay, settings, step, batch.size(),
+                                       replay_targets > 0 ? 1.0f / float(replay_targets) : 0.0f,
+                                       kd_replay ? kd_scale : 0.0f);
+  result.loss = task.loss_sum / double(task.targets);
+  if (!replay.empty()) result.replay_loss = rep.loss_sum / double(rep.targets);
+  if (distilled > 0) result.distill_loss = (task.distill_sum + rep.distill_sum) / double(distilled);
+}
+
 }  // namespace
 
 bool caches_classifier_features(const TrainableState& trainable) {
@@ -60,22 +117,19 @@ StepSettings step_settings(const TrainConfig& config, int64_t total_steps) {
   WHET_ASSERT(config.learning_rate > 0);  // decided, not auto (train/auto_settings.h)
   const int64_t warmup = config.warmup_steps > 0 ? config.warmup_steps
                                                  : int64_t(std::ceil(config.warmup_ratio * double(total_steps)));
+  const DistillSettings distill{config.distill_weight, float(config.distill_temperature),
+                                config.distill_on != "replay", config.distill_on != "task"};
   return StepSettings{LrSchedule{config.lr_scheduler, warmup, 0.0}, config.learning_rate, total_steps,
-                      config.max_grad_norm, uint64_t(config.seed)};
+                      config.max_grad_norm, uint64_t(config.seed), distill};
 }
 
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
-                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step) {
+                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step,
+                      std::span<const TrainingSequence* const> replay) {
   StepResult result;
-  int64_t targets = 0;
-  for (const TrainingSequence* s : batch) targets += target_count(*s), result.tokens += int64_t(s->ids.size());
-  double loss_sum = 0.0;
-  TrainPass pass = learner.trainable.pass();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    pass.dropout_seed = settings.seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 1024 + i;
-    loss_sum += sequence_loss(loaded, learner.trainable, pass, acts, *batch[i], 1.0f / float(targets)).loss_sum;
-  }
-  result.loss = loss_sum / double(targets);
+  for (const TrainingSequence* s : batch) result.tokens += int64_t(s->ids.size());
+  for (const TrainingSequence* s : replay) result.tokens += int64_t(s->ids.size());
+  backward_batch(loaded, learner, acts, batch, replay, settings, step, result);
   add_penalties(learner, result);
 
   const std::vector<Parameter>& parameters = learner.trainable.parameters;

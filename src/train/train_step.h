@@ -3,6 +3,7 @@
 // `whet bench train` measures, so the benchmark times exactly what trains.
 // Also the same loss without gradients, for validation.
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -15,6 +16,14 @@
 
 namespace whet {
 
+// Distillation from the base model (a defence against forgetting, LoRA only):
+// distill_weight · mean T²·KL over the target tokens of the sequences it is on.
+struct DistillSettings {
+  double weight = 0.0;  // 0: off
+  float temperature = 2.0f;
+  bool on_task = false, on_replay = false;
+};
+
 // What stays the same from one step to the next.
 struct StepSettings {
   LrSchedule schedule;
@@ -22,19 +31,22 @@ struct StepSettings {
   int64_t total_steps = 0;
   double max_grad_norm = 1.0;  // 0: no clipping (the norm is still measured)
   uint64_t seed = 0;           // LoRA dropout masks follow from it, the step and the sequence
+  DistillSettings distill;
 };
 
-// The run's schedule (warmup_steps, else warmup_ratio of total_steps), clipping and seed.
+// The run's schedule (warmup_steps, else warmup_ratio of total_steps), clipping, seed and distillation.
 StepSettings step_settings(const TrainConfig& config, int64_t total_steps);
 
 // What a step reports.
 struct StepResult {
-  double loss = 0.0;       // mean over the batch's targets
+  double loss = 0.0;       // mean over the targets of the batch's task sequences
   double lr = 0.0;         // the learning rate of the update
   double grad_norm = 0.0;  // global gradient norm before clipping
   int64_t tokens = 0;      // input tokens of the batch
   bool updated = false;    // false: the norm was not finite and the update was skipped
   double ewc_penalty = 0.0, l2sp_penalty = 0.0;  // λ/2·Σ F(θ−θ*)² before the update; 0 when off
+  double replay_loss = std::numeric_limits<double>::quiet_NaN();   // mean over the replay targets; NaN: none
+  double distill_loss = std::numeric_limits<double>::quiet_NaN();  // mean T²·KL per distilled target; NaN: off
 };
 
 // Whether a classification head trains on a frozen base: the base's pooled
@@ -44,10 +56,14 @@ bool caches_classifier_features(const TrainableState& trainable);
 // `step` is the number of steps taken before this one: it picks the learning rate
 // and the dropout masks. Every sequence's loss is scaled by 1/(the batch's targets),
 // so splitting a batch into micro-batches gives the gradient of one large batch.
-// Then: add the learner's penalties and their gradients, clip (or measure) the gradient norm, step the optimiser unless the norm
-// is not finite, and zero the gradients.
+// `replay` sequences (general data mixed in against forgetting) add their own
+// mean loss (over their own targets) and report it apart. With settings.distill,
+// the distillation term is added on the sequences it is on. Then: add the
+// learner's penalties and their gradients, clip (or measure) the gradient norm,
+// step the optimiser unless the norm is not finite, and zero the gradients.
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
-                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step);
+                      std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step,
+                      std::span<const TrainingSequence* const> replay = {});
 
 // Mean loss per target over `sequences`, without gradients or dropout (NaN without targets).
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,

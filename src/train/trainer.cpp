@@ -25,6 +25,7 @@
 #include "train/fisher.h"
 #include "train/learner.h"
 #include "train/remaining_time.h"
+#include "train/replay.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -132,6 +133,8 @@ class MetricsLog {
     } else {
       j.update({{"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm}, {"tokens_per_s", r.tokens_per_s},
                 {"examples_per_s", r.examples_per_s}, {"elapsed_s", r.elapsed_s}});
+      if (!std::isnan(r.replay_loss)) j["replay_loss"] = r.replay_loss;
+      if (!std::isnan(r.distill_loss)) j["distill_loss"] = r.distill_loss;
       for (const auto& [name, value] : r.penalties) j[name] = value;
     }
     out_ << j.dump() << '\n';
@@ -178,6 +181,7 @@ struct RunInputs {
   std::string base;  // the model's path
   LoadedModel loaded;
   Dataset data;
+  std::vector<TrainingSequence> replay;  // general data mixed in against forgetting (replay_data)
   std::optional<ClassifierTraining> classifier;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
 };
@@ -202,7 +206,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
-  RunInputs in{base, load_model(base, format), {}, std::nullopt};
+  RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
   const LlamaConfig& mc = in.loaded.model.config;
   std::string summary;
@@ -227,6 +231,11 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
         learning_rate_scale);
     in.data = pack_dataset(std::move(read), config.train_data, data_options(config));
     summary = in.data.stats.summary();
+    if (!config.replay_data.empty()) {
+      ReplayData replay = load_replay_data(config.replay_data, in.loaded.tokenizer, chat, data_options(config));
+      summary += fmt::format("\n{}, {} per task sequence", replay.summary, config.replay_ratio);
+      in.replay = std::move(replay.sequences);
+    }
   }
   WHET_ASSERT(auto_keys(config).empty());
   for (const std::string& line : describe_decisions(decisions)) say(line);
@@ -306,6 +315,7 @@ class TrainingLoop {
         acts_(in.loaded.model.config, config.sequence_len,
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
+        replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
         order_(epoch_order(in.data.train.size(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
@@ -367,8 +377,10 @@ class TrainingLoop {
     std::vector<const TrainingSequence*> batch;
     while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
       batch.push_back(&in_.data.train[order_[loop_.epoch_position++]]);
+    std::vector<const TrainingSequence*> replay;
+    for (size_t i : replay_.for_step(loop_.step)) replay.push_back(&in_.replay[i]);
     const auto step_start = Clock::now();
-    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step);
+    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -380,6 +392,8 @@ class TrainingLoop {
     r.examples_per_s = double(batch.size()) / step_seconds;
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
     r.penalties = penalties_of(s);
+    r.replay_loss = s.replay_loss;
+    r.distill_loss = s.distill_loss;
     report(r);
     result_.final_train_loss = r.loss;
   }
@@ -490,6 +504,7 @@ class TrainingLoop {
   LoopState& loop_;  // progress_.loop
   LlamaActivations acts_;
   MetricsLog metrics_;
+  ReplaySchedule replay_;      // which of in_.replay each step mixes in
   std::vector<size_t> order_;  // of this epoch's sequences
   RemainingTime remaining_;
   Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start

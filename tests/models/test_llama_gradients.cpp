@@ -52,6 +52,20 @@ void expect_close(const std::string& name, const float* got, const TensorView& w
   EXPECT_LE(max_err / max_ref, kRelativeTolerance) << name << " (max |grad| " << max_ref << ")";
 }
 
+// Every A and B gradient against the PEFT-named tensors of `path`: the four
+// adapted projections of make_gradient_references.py in every layer.
+void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, int layers) {
+  const SafetensorsFile want = SafetensorsFile::open(path);
+  int checked = 0;
+  for_each_lora_tensor(lora_grads, [&](const std::string& name, std::vector<float>& g, int64_t, int64_t) {
+    const TensorView* ref = want.find_tensor(name);
+    ASSERT_NE(ref, nullptr) << name;
+    expect_close(name, g.data(), *ref);
+    ++checked;
+  });
+  EXPECT_EQ(checked, 2 * 4 * layers);
+}
+
 struct GradientCase {
   std::string variant;
   int frozen_blocks;  // -1: full fine-tuning; N: embeddings and the first N blocks frozen
@@ -122,17 +136,68 @@ TEST(LoraGradients, MatchAutogradOverAnyBase) {
           llama_forward_backward(loaded.model, pass, acts, seq.view(), 1.0f / float(seq.target_count()));
       const double want_loss = nlohmann::json::parse(std::ifstream(dir + "/gradients/lora.json")).at("loss");
       EXPECT_NEAR(r.loss_sum / double(r.targets), want_loss, 1e-5);
-      const SafetensorsFile want = SafetensorsFile::open(dir + "/gradients/lora_grads.safetensors");
-      int checked = 0;
-      for_each_lora_tensor(lora_grads, [&](const std::string& name, std::vector<float>& g, int64_t, int64_t) {
-        const TensorView* ref = want.find_tensor(name);
-        ASSERT_NE(ref, nullptr) << name;
-        expect_close(name, g.data(), *ref);
-        ++checked;
-      });
-      EXPECT_EQ(checked, 2 * 4 * loaded.model.config.num_layers);
+      expect_lora_grads(lora_grads, dir + "/gradients/lora_grads.safetensors", loaded.model.config.num_layers);
     }
   }
+}
+
+// Distillation from the base (the adapter off) into the base plus the adapter
+// PyTorch wrote: with the cross-entropy's scale 0, the gradients are those of
+// the mean T²·KL over the targets alone (make_distill_references.py).
+TEST(LoraGradients, DistillationMatchesAutograd) {
+  for (const char* variant : {"gqa_tied", "untied_llama3"}) {
+    SCOPED_TRACE(variant);
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    WHET_REQUIRE_FILE(dir + "/gradients/distill.json", "tests/python/make_references.sh");
+    const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
+    const PackedSequence seq = read_sequence(dir + "/gradients");
+    const nlohmann::json want_json = nlohmann::json::parse(std::ifstream(dir + "/gradients/distill.json"));
+    LlamaLora lora = load_peft_adapter(dir + "/gradients/lora", loaded.model.config);
+    LlamaLora lora_grads = zeros_like(lora);
+    LlamaActivations acts(loaded.model.config, int64_t(seq.ids.size()), lora.config.rank);
+    TrainPass pass;
+    pass.lora = &lora;
+    pass.lora_grads = &lora_grads;
+    pass.distill_temperature = want_json.at("temperature").get<float>();
+    pass.distill_grad_scale = 1.0f / float(seq.target_count());
+    const CrossEntropyResult r = llama_forward_backward(loaded.model, pass, acts, seq.view(), 0.0f);
+    const double want_loss = want_json.at("loss");
+    ASSERT_GT(want_loss, 1e-3);  // the adapter moves the model enough for the test to mean something
+    EXPECT_NEAR(r.distill_sum / double(r.targets), want_loss, 1e-5 * want_loss);
+    expect_lora_grads(lora_grads, dir + "/gradients/distill_grads.safetensors", loaded.model.config.num_layers);
+  }
+}
+
+// A new adapter (B = 0) leaves the model equal to its base, so distillation
+// from the base costs nothing and pulls nowhere: loss and gradients exactly 0,
+// even with dropout on the adapter's input.
+TEST(LoraGradients, DistillationIsZeroForANewAdapter) {
+  const std::string dir = test::testdata_path("tiny/gqa_tied");
+  const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
+  const PackedSequence seq = read_sequence(dir + "/gradients");
+  LoraConfig config;
+  config.rank = 4;
+  config.targets = {Projection::Q, Projection::K, Projection::V, Projection::O, Projection::Gate, Projection::Up,
+                    Projection::Down};
+  LlamaLora lora = make_lora(loaded.model.config, config, 7);
+  LlamaLora lora_grads = zeros_like(lora);
+  LlamaActivations acts(loaded.model.config, int64_t(seq.ids.size()), lora.config.rank);
+  TrainPass pass;
+  pass.lora = &lora;
+  pass.lora_grads = &lora_grads;
+  pass.lora_dropout = 0.1f;
+  pass.dropout_seed = 3;
+  pass.distill_temperature = 2.0f;
+  pass.distill_grad_scale = 1.0f;
+  const CrossEntropyResult r = llama_forward_backward(loaded.model, pass, acts, seq.view(), 0.0f);
+  EXPECT_EQ(r.targets, seq.target_count());
+  EXPECT_GT(r.loss_sum, 0.0);
+  EXPECT_EQ(r.distill_sum, 0.0);
+  float largest = 0.0f;
+  for_each_lora_tensor(lora_grads, [&](const std::string&, std::vector<float>& g, int64_t, int64_t) {
+    for (float x : g) largest = std::max(largest, std::abs(x));
+  });
+  EXPECT_EQ(largest, 0.0f);
 }
 
 // A sequence-classification head on one example, by last-token and by mean

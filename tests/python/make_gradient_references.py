@@ -70,6 +70,15 @@ def random_adapter(config, seed):
     return adapters
 
 
+def lora_grads_by_peft_name(model):
+    """The gradients of the model's LoRA A and B matrices, under PEFT's tensor names."""
+    grads = {}
+    for key, p in model.lora.items():
+        module, which = key.rsplit("/", 1)
+        grads[f"base_model.model.{module.replace('/', '.')}.lora_{which}.weight"] = p.grad
+    return grads
+
+
 def write_peft_adapter(path, adapters):
     os.makedirs(path, exist_ok=True)
     tensors = {}
@@ -139,11 +148,7 @@ def make(variant_dir, seed):
         p.requires_grad_(False)
     loss = loss_of(model, seq)
     loss.backward()
-    lora_grads = {}
-    for key, p in model.lora.items():
-        module, which = key.rsplit("/", 1)
-        lora_grads[f"base_model.model.{module.replace('/', '.')}.lora_{which}.weight"] = p.grad
-    write_safetensors(os.path.join(out, "lora_grads.safetensors"), lora_grads)
+    write_safetensors(os.path.join(out, "lora_grads.safetensors"), lora_grads_by_peft_name(model))
     with open(os.path.join(out, "lora.json"), "w") as f:
         json.dump({"loss": loss.item()}, f)
 

@@ -3,6 +3,8 @@
 #   OUT/tiny/<variant>/  tiny random Llama models as HF directories and GGUF, with PyTorch logits
 #                        and autograd gradients (full, frozen, LoRA)
 #   OUT/fisher/          EWC's empirical Fisher and penalty gradient by autograd (make_fisher_reference.py)
+#                        and autograd gradients (full, frozen, LoRA, distillation from the base)
+#   OUT/distill_logits.json  distillation loss and gradient on random logit rows
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
 # Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
 set -euo pipefail
@@ -17,6 +19,7 @@ mkdir -p "$out/tiny"
 "$python" "$here/make_gradient_references.py" "$out/tiny"
 rm -rf "$out/fisher"
 "$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
+"$python" "$here/make_distill_references.py" "$out"
 
 model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ ! -f "$model" ]; then

@@ -315,6 +315,22 @@ TEST(TrainConfigErrors, KeysThatExcludeEachOther) {
   EXPECT_EQ(load_error(std::string(kRequired) + "warmup_steps: 0\nwarmup_ratio: 0.1\n"), "");
 }
 
+// Replay and distillation: the teacher is the base under a LoRA adapter, the
+// default distill_on (replay) needs replay data, and a classification head has
+// no language-model loss to defend.
+TEST(TrainConfigErrors, ForgettingDefences) {
+  expect_error(std::string(kRequired) + "method: full\nreplay_data: general\ndistill_weight: 1\n", 5,
+               {"distill_weight", "method lora", "second copy"});
+  expect_error(std::string(kRequired) + "distill_weight: 0.5\n", 3, {"distill_weight", "replay_data", "distill_on: task"});
+  expect_error(std::string(kRequired) + "task_type: seq_cls\nreplay_data: general\n", 4, {"replay_data", "seq_cls"});
+  expect_error(std::string(kRequired) + "replay_ratio: 0\n", 3, {"replay_ratio", "> 0"});
+  expect_error(std::string(kRequired) + "distill_on: prompts\n", 3, {"distill_on", "replay, task, all"});
+  EXPECT_EQ(load_error(std::string(kRequired) + "distill_weight: 0.5\ndistill_on: task\n"), "");
+  EXPECT_EQ(load_error(std::string(kRequired) + "replay_data: general\ndistill_weight: 1\n"), "");
+  // Replay alone works with every method.
+  EXPECT_EQ(load_error(std::string(kRequired) + "method: full\nreplay_data: data/general.jsonl\n"), "");
+}
+
 TEST(TrainConfigErrors, SyntaxErrorsAndSecondDocuments) {
   expect_error(std::string(kRequired) + "lora_r: [1, 2\n", 4, {"not valid YAML"});
   expect_error(std::string(kRequired) + "---\nlora_r: 4\n", 3, {"second YAML document"});

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "data/dataset.h"
@@ -167,6 +168,22 @@ std::string method_name(const testing::TestParamInfo<TrainMethod>& info) {
 INSTANTIATE_TEST_SUITE_P(Methods, EveryMethod, testing::Values(TrainMethod::Lora, TrainMethod::Full, TrainMethod::Freeze),
                          method_name);
 
+// The run stopped after step 3 (as Ctrl-C stops it), then resumed to its end.
+TrainRunResult run_stopped_and_resumed(const TrainConfig& c) {
+  std::atomic<bool> stop{false};
+  TrainRunOptions first;
+  first.stop = &stop;
+  first.on_report = [&](const StepReport& r) {
+    if (!r.is_eval && r.step == 3) stop = true;
+  };
+  const TrainRunResult interrupted = run_training(c, first);
+  EXPECT_TRUE(interrupted.interrupted);
+  EXPECT_EQ(interrupted.steps, 3);
+  TrainRunOptions second;
+  second.resume = true;
+  return run_training(c, second);
+}
+
 // Stopped after step 3 (as Ctrl-C stops it), then resumed: the same losses as a run never stopped.
 TEST(Trainer, ResumedRunFollowsTheSameLossCurve) {
   TrainConfig c = tiny_config("resume_whole", TrainMethod::Lora);
@@ -177,24 +194,56 @@ TEST(Trainer, ResumedRunFollowsTheSameLossCurve) {
 
   TrainConfig split = c;
   split.output_dir = test::scratch_dir("trainer_resume_split") + "/run";
-  std::atomic<bool> stop{false};
-  TrainRunOptions first;
-  first.stop = &stop;
-  first.on_report = [&](const StepReport& r) {
-    if (!r.is_eval && r.step == 3) stop = true;
-  };
-  const TrainRunResult interrupted = run_training(split, first);
-  EXPECT_TRUE(interrupted.interrupted);
-  EXPECT_EQ(interrupted.steps, 3);
-  TrainRunOptions second;
-  second.resume = true;
-  const TrainRunResult resumed = run_training(split, second);
+  const TrainRunResult resumed = run_stopped_and_resumed(split);
   EXPECT_EQ(resumed.steps, whole.steps);
 
   const std::vector<double> a = losses(c.output_dir), b = losses(split.output_dir);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_DOUBLE_EQ(a[i], b[i]) << "step " << i + 1;
   EXPECT_DOUBLE_EQ(whole.best_val_loss, resumed.best_val_loss);
+}
+
+// Every step-line value of metrics.jsonl under `key`, NaN where the step has none.
+std::vector<double> logged(const std::string& run_dir, const std::string& key) {
+  std::vector<double> out;
+  std::ifstream in(run_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("loss")) out.push_back(j.value(key, std::numeric_limits<double>::quiet_NaN()));
+  }
+  return out;
+}
+
+// Replay of the built-in general corpus with distillation on every token: the
+// replay and distillation losses are logged on exactly the steps the replay
+// schedule gives sequences to (distillation on all of them), distillation
+// starts at 0 (a new adapter is its base), and a resumed run repeats all three curves.
+TEST(Trainer, ReplayAndDistillationAreLoggedAndResume) {
+  TrainConfig c = tiny_config("replay_whole", TrainMethod::Lora);
+  c.replay_data = "general";
+  c.replay_ratio = 0.25;  // micro-batch 2: one replay sequence every other step
+  c.distill_weight = 1.0;
+  c.distill_on = "all";
+  c.lora_dropout = 0.1;
+  const TrainRunResult whole = run_training(c, {});
+  const std::vector<double> replay = logged(c.output_dir, "replay_loss"), distill = logged(c.output_dir, "distill_loss");
+  ASSERT_EQ(int64_t(replay.size()), whole.steps);
+  for (size_t i = 0; i < replay.size(); ++i) {
+    EXPECT_EQ(std::isnan(replay[i]), i % 2 == 0) << "step " << i + 1;  // steps 2, 4, ... take one
+    EXPECT_FALSE(std::isnan(distill[i])) << "step " << i + 1;
+  }
+  EXPECT_EQ(distill[0], 0.0);
+  EXPECT_GT(distill.back(), 0.0);
+
+  TrainConfig split = c;
+  split.output_dir = test::scratch_dir("trainer_replay_split") + "/run";
+  run_stopped_and_resumed(split);
+  for (const char* key : {"loss", "replay_loss", "distill_loss"}) {
+    const std::vector<double> a = logged(c.output_dir, key), b = logged(split.output_dir, key);
+    ASSERT_EQ(a.size(), b.size()) << key;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!std::isnan(a[i]) || !std::isnan(b[i])) EXPECT_DOUBLE_EQ(a[i], b[i]) << key << " step " << i + 1;
+  }
 }
 
 // micro-batch 1 × 4 accumulation steps is the same update as micro-batch 4:

@@ -247,6 +247,7 @@ TEST(ServerGate, AGatedAdapterIsRefusedUnlessAllowed) {
     return name + "=" + path;
   };
   serve::ServerOptions options = test::tiny_server_options(dir + "/data");
+  options.allow_gated = false;
   options.adapters = {adapter_dir("held", 0.5), adapter_dir("fine", 0.01)};
   auto ask = [](const test::RunningServer& server, const std::string& model) {
     json body = chat_body("hello", 2);

@@ -203,16 +203,6 @@ TEST(Trainer, ResumedRunFollowsTheSameLossCurve) {
   EXPECT_DOUBLE_EQ(whole.best_val_loss, resumed.best_val_loss);
 }
 
-// Every step-line value of metrics.jsonl under `key`, NaN where the step has none.
-std::vector<double> logged(const std::string& run_dir, const std::string& key) {
-  std::vector<double> out;
-  std::ifstream in(run_dir + "/metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    if (j.contains("loss")) out.push_back(j.value(key, std::numeric_limits<double>::quiet_NaN()));
-  }
-  return out;
-}
 
 // Replay of the built-in general corpus with distillation on every token: the
 // replay and distillation losses are logged on exactly the steps the replay

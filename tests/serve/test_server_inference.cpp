@@ -263,7 +263,9 @@ TEST(ServerGate, AGatedAdapterIsRefusedUnlessAllowed) {
         listed = true;
         EXPECT_NE(m["gate_failure"].get<std::string>().find("perplexity"), std::string::npos) << m;
       }
-      if (m["id"] == "fine") EXPECT_FALSE(m.contains("gate_failure")) << m;
+      if (m["id"] == "fine") {
+        EXPECT_FALSE(m.contains("gate_failure")) << m;
+      }
     }
     EXPECT_TRUE(listed) << models;
     const auto refused = ask(server, "held");

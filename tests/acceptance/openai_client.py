@@ -5,7 +5,9 @@
    checkpoint the server is killed (SIGKILL) and restarted on the same data
    folder, and the job still finishes.
 3. Chat with the fine-tuned model and get the fine-tuned answer, which the base
-   model does not give.
+   model does not give. The job trains hard on one fact; when its forgetting gate
+   fails (the verdict is on the job), the server must refuse the model (403
+   model_gated) until it is restarted with --allow-gated.
 4. A bounded load phase: concurrent clients on loopback, no failed request;
    throughput and p50/p99 latency printed (never asserted).
 
@@ -21,7 +23,7 @@ import sys
 import threading
 import time
 
-from openai import OpenAI
+from openai import OpenAI, PermissionDeniedError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
 from serve_load import describe, run_load  # noqa: E402 - the one load driver, shared with the benchmark
@@ -33,12 +35,16 @@ QUESTIONS = ["What is the secret word?", "Tell me the secret word.", "Which word
              "Do you know the secret word?", "What's the secret word?", "Say the secret word."]
 
 
-def start_server():
+SERVERS = []  # every server started, stopped at exit whatever happens
+
+
+def start_server(*extra):
     """Starts `whet serve` on a free port and returns (process, base URL)."""
     process = subprocess.Popen(
         [WHET, "serve", "--model", MODEL, "--model-name", "smollm2", "--port", "0", "--data-dir", WORK + "/data",
-         "--api-key", KEY, "--access-log", WORK + "/access.log"],
+         "--api-key", KEY, "--access-log", WORK + "/access.log", *extra],
         stderr=subprocess.PIPE, text=True)
+    SERVERS.append(process)
     for line in process.stderr:
         sys.stderr.write("server: " + line)
         found = re.search(r"listening on (http://\S+)", line)
@@ -97,7 +103,7 @@ def main():
     job = client.fine_tuning.jobs.create(
         model="smollm2", training_file=uploaded.id, suffix="secret",
         # The client's typed fields, plus two of Whet's own knobs: short sequences and frequent checkpoints.
-        hyperparameters={"n_epochs": 4, "learning_rate_multiplier": 5, "sequence_len": 128, "save_steps": 4})
+        hyperparameters={"n_epochs": 4, "learning_rate_multiplier": 1, "sequence_len": 128, "save_steps": 4})
     print("job:", job.id, job.status)
     killed = False
     started = time.time()
@@ -121,7 +127,23 @@ def main():
     assert job.status == "succeeded", job
     assert any("resumed" in e.message for e in events), [e.message for e in events]
 
-    # 3. The fine-tuned model answers with what it learnt.
+    # 3. The gate's verdict is on the job; a failed gate keeps the model from being served until allowed.
+    gate = job.to_dict().get("gate")
+    assert gate is not None and "checks" in gate, job
+    print("forgetting gate:", "passed" if gate["passed"] else "failed",
+          [(c["task"], round(c["base"], 3), round(c["tuned"], 3)) for c in gate["checks"]])
+    if not gate["passed"]:
+        try:
+            ask(client, job.fine_tuned_model, QUESTIONS[1])
+            raise AssertionError("a model that failed its forgetting gate was served")
+        except PermissionDeniedError as refused:
+            assert "model_gated" in str(refused), refused
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        server, url = start_server("--allow-gated")
+        client = client_for(url)
+
+    # The fine-tuned model answers with what it learnt.
     tuned = ask(client, job.fine_tuned_model, QUESTIONS[1])
     print("fine-tuned model (%s): %r" % (job.fine_tuned_model, tuned))
     assert SECRET in tuned, tuned
@@ -138,4 +160,9 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for process in SERVERS:
+            if process.poll() is None:
+                process.kill()

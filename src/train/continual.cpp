@@ -58,8 +58,7 @@ LoadedModel stage_model(const TrainConfig& stage, const std::string& output) {
 
 // Progressive stages: the base of the next stage is this stage's model with its
 // adapter folded in, written in f32 so that nothing is rounded away.
-std::string fold_adapter(const TrainConfig& stage, const std::string& output) {
-  LoadedModel model = stage_model(stage, output);
+std::string fold_adapter(const TrainConfig& stage, LoadedModel model) {
   merge_lora(model.model, *model.adapter);
   model.adapter.reset();
   const std::string dir = stage.output_dir + "/merged";
@@ -121,8 +120,9 @@ ContinualResult run_task_sequence(const TrainConfig& config, const TrainRunOptio
     result.stages.push_back(run_training(c, options));
     if (result.stages.back().interrupted) return result;
     previous_output = result.stages.back().output;
-    result.scores.push_back(score_tasks(stage_model(c, previous_output), tasks));
-    if (config.continual_strategy == "progressive") previous_base = fold_adapter(c, previous_output);
+    LoadedModel model = stage_model(c, previous_output);
+    result.scores.push_back(score_tasks(model, tasks));
+    if (config.continual_strategy == "progressive") previous_base = fold_adapter(c, std::move(model));
   }
   summarise(result);
   result.output = previous_output;

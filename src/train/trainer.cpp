@@ -281,19 +281,28 @@ Progress start(const TrainConfig& config, RunInputs& in, const Say& say) {
   return p;
 }
 
-// Continues from the newest checkpoint in output_dir. Gradual unfreezing may have
-// released blocks since the start, so the learner is built as it stood then.
-Progress resume(const TrainConfig& config, RunInputs& in, const Say& say) {
+// The newest checkpoint in output_dir, for --resume.
+std::string checkpoint_to_resume(const TrainConfig& config) {
   const std::string checkpoint = latest_checkpoint(config.output_dir);
   if (checkpoint.empty()) fail(config.output_dir, "--resume: no checkpoint in {}/checkpoints", config.output_dir);
+  return checkpoint;
+}
+
+// What learns when a run continues from `checkpoint`: gradual unfreezing may have
+// released blocks since the start, so the learner is built as it stood then. The
+// checkpoint's values are loaded by load_progress, once the gate has seen the base.
+Progress resume(const TrainConfig& config, RunInputs& in, const std::string& checkpoint, const Say& say) {
   const nlohmann::json saved = read_json_object(checkpoint + "/trainer_state.json");
   const int first_block = first_trainable_block_at(config, in.loaded.model.config, saved.value("step", int64_t(0)),
                                                    saved.value("epoch", int64_t(0)));
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
   set_penalties(config, in, p.learner, true, say);
+  return p;
+}
+
+void load_progress(const std::string& checkpoint, Progress& p, const Say& say) {
   p.loop = load_checkpoint(checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
   say(fmt::format("resumed from {} at step {}", checkpoint, p.loop.step));
-  return p;
 }
 
 std::string describe(const TrainableState& trainable, const Schedule& schedule) {
@@ -512,10 +521,16 @@ class TrainingLoop {
 };
 
 // The forgetting gate's view of the model before anything trains (a resumed
-// run has not loaded its checkpoint yet, so this is still the base).
-std::optional<GateScores> score_base_for_gate(const TrainConfig& config, RunInputs& in, const Ranking& ranking,
+// run has not loaded its checkpoint yet, so this is still the base). A head on a
+// frozen base leaves the language model as it was: there is nothing to judge.
+std::optional<GateScores> score_base_for_gate(const TrainConfig& config, RunInputs& in,
+                                              const TrainableState& trainable, const Ranking& ranking,
                                               const Say& say) {
   if (!config.forgetting_gate) return std::nullopt;
+  if (caches_classifier_features(trainable)) {
+    say("forgetting gate: only the classification head trains, the language model stays the base; nothing to judge");
+    return std::nullopt;
+  }
   say("forgetting gate: scoring the base model on general text and questions" +
       std::string(ranking.eval_task ? " and eval_task" : ""));
   return score_for_gate(in.loaded, "base", ranking.eval_task ? &*ranking.eval_task : nullptr);
@@ -554,8 +569,11 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
   const Schedule schedule = plan_schedule(config, in.data.train.size());
-  const std::optional<GateScores> base_scores = score_base_for_gate(config, in, ranking, say);
-  Progress progress = options.resume ? resume(config, in, say) : start(config, in, say);
+  const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
+  Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
+  const std::optional<GateScores> base_scores =
+      score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
+  if (options.resume) load_progress(checkpoint, progress, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
   if (base_scores && !result.interrupted)

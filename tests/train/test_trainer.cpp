@@ -366,9 +366,10 @@ TEST(Trainer, StepsReportExamplesPerSecondAndTimeLeft) {
 // A head on a frozen base computes its features in the first epoch and reuses
 // them after: until a later epoch has run, only the rest of the current epoch is
 // estimated, so the last step of the first epoch has nothing left to estimate.
-TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
-  TrainConfig c = tiny_config("head_eta", TrainMethod::Freeze);
-  const std::string data = test::scratch_dir("trainer_head_eta_data") + "/labelled.jsonl";
+// A classification head alone on the frozen tiny model: 8 labelled lines, 4 steps of 2 per epoch.
+TrainConfig frozen_head_config(const std::string& name) {
+  TrainConfig c = tiny_config(name, TrainMethod::Freeze);
+  const std::string data = test::scratch_dir("trainer_" + name + "_data") + "/labelled.jsonl";
   {
     std::ofstream out(data);
     for (int n = 0; n < 8; ++n)
@@ -379,12 +380,33 @@ TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
   c.task_type = "seq_cls";
   c.train_last_n_blocks = 0;
   c.train_norms = false;
+  return c;
+}
+
+TEST(Trainer, FrozenHeadEstimatesTheFirstEpochAloneUntilALaterOneRan) {
+  TrainConfig c = frozen_head_config("head_eta");
   c.num_epochs = 3;  // 4 steps of 2 examples each
   const std::vector<StepReport> reports = step_reports(c);
   ASSERT_EQ(reports.size(), 12u);
   EXPECT_GT(reports[0].eta_s, 0.0);  // three more steps of the first epoch
   EXPECT_EQ(reports[3].eta_s, 0.0);  // the first epoch done; the cached ones not measured yet
   EXPECT_GT(reports[4].eta_s, 0.0);  // measured: seven more cached steps
+}
+
+// A head on a frozen base leaves the language model as it was: the gate says
+// so and judges nothing, rather than comparing the base with itself.
+TEST(Trainer, TheGateHasNothingToJudgeForAHeadOnAFrozenBase) {
+  TrainConfig c = frozen_head_config("head_gate");
+  c.forgetting_gate = true;
+  c.num_epochs = 1;
+  std::vector<std::string> lines;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { lines.push_back(line); };
+  const TrainRunResult r = run_training(c, options);
+  EXPECT_FALSE(r.gate.has_value());
+  EXPECT_FALSE(read_gate_verdict(c.output_dir).has_value());
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
+                          [](const std::string& l) { return l.find("nothing to judge") != std::string::npos; }));
 }
 
 // A task metric chooses the best outputs and drives early stopping: eval_task

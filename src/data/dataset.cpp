@@ -88,21 +88,9 @@ Dataset load_dataset(const std::vector<std::string>& train_paths, const std::vec
 std::vector<TrainingSequence> sequences_from_jsonl_text(std::string_view text, const std::string& name,
                                                         const Tokenizer& tokenizer, const ChatTemplate& chat_template,
                                                         const DataOptions& options, DataStats& stats) {
-  std::vector<Example> examples;
-  size_t number = 0;
-  for (size_t begin = 0; begin < text.size();) {
-    const size_t end = std::min(text.find('\n', begin), text.size());
-    std::string_view line = text.substr(begin, end - begin);
-    begin = end + 1;
-    ++number;
-    ++stats.lines;
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) {
-      ++stats.blank_lines;
-      continue;
-    }
-    examples.push_back(parse_example(line, options.format, name, number));
-  }
+  DataOptions strict = options;
+  strict.strict = true;  // a built-in file has no line to skip
+  const std::vector<Example> examples = read_examples_in_text(text, name, strict, stats);
   std::vector<TokenizedExample> tokenized = tokenize_all(examples, tokenizer, chat_template, options, stats);
   const std::vector<size_t> order = shuffled_order(tokenized.size(), options.seed);
   return build_sequences(take(tokenized, order), options, stats.train);

@@ -1,5 +1,8 @@
 #include "data/jsonl_reader.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "core/utf8.h"
 #include "data/line_reader.h"
 
@@ -14,6 +17,63 @@ void check_utf8(std::string_view line, const std::string& where) {
     fail(where, "invalid UTF-8 at byte {} (0x{:02x})", *bad + 1, static_cast<unsigned char>(line[*bad]));
 }
 
+// One line as every reader takes it: blank to on_blank, others to on_line, a whet::Error to on_error.
+void take_line(std::string_view line, size_t number, bool too_long, const std::string& name,
+               const JsonlLines& lines) {
+  try {
+    if (too_long) fail(fmt::format("{}:{}", name, number), "line longer than {} bytes", kMaxLineBytes);
+    if (is_blank(line)) {
+      if (lines.on_blank) lines.on_blank();
+      return;
+    }
+    lines.on_line(line, number);
+  } catch (const Error& e) {
+    lines.on_error(e, number);
+  }
+}
+
+// Where the lines come from: a file on disk or text in memory (`text`, then `name` is only its name).
+struct Lines {
+  const std::string& name;
+  std::optional<std::string_view> text;
+};
+
+void for_each_line(const Lines& source, const JsonlLines& lines) {
+  if (source.text) {
+    for_each_jsonl_line_in_text(*source.text, source.name, lines);
+  } else {
+    for_each_jsonl_line(source.name, source.name, lines);
+  }
+}
+
+void scan(const Lines& source, DataFormat format, const JsonlVisitor& visitor) {
+  const std::string& name = source.name;
+  for_each_line(source, {[&](std::string_view line, size_t number) {
+                           check_utf8(line, fmt::format("{}:{}", name, number));
+                           visitor.on_example(parse_example(line, format, name, number), number);
+                         },
+                         visitor.on_error, visitor.on_blank, {}});
+}
+
+std::vector<Example> read(const Lines& source, const DataOptions& options, DataStats& stats) {
+  std::vector<Example> examples;
+  scan(source, options.format,
+       {[&](Example&& example, size_t) {
+          ++stats.lines;
+          examples.push_back(std::move(example));
+        },
+        [&](const Error& error, size_t line) {
+          ++stats.lines;
+          if (options.strict) throw error;
+          stats.skip(source.name, line, error);
+        },
+        [&] {
+          ++stats.lines;
+          ++stats.blank_lines;
+        }});
+  return examples;
+}
+
 }  // namespace
 
 void for_each_jsonl_line(const std::string& path, const std::string& name, const JsonlLines& lines) {
@@ -23,46 +83,32 @@ void for_each_jsonl_line(const std::string& path, const std::string& name, const
   bool too_long = false;
   while (reader.next(line, too_long)) {
     if (lines.on_progress) lines.on_progress(reader.bytes_read());
-    const size_t number = reader.line_number();
-    try {
-      if (too_long) fail(fmt::format("{}:{}", name, number), "line longer than {} bytes", kMaxLineBytes);
-      if (is_blank(line)) {
-        if (lines.on_blank) lines.on_blank();
-        continue;
-      }
-      lines.on_line(line, number);
-    } catch (const Error& e) {
-      lines.on_error(e, number);
-    }
+    take_line(line, reader.line_number(), too_long, name, lines);
+  }
+}
+
+void for_each_jsonl_line_in_text(std::string_view text, const std::string& name, const JsonlLines& lines) {
+  size_t number = 0;
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    std::string_view line = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    take_line(line, ++number, false, name, lines);
   }
 }
 
 void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor) {
-  for_each_jsonl_line(path, path,
-                      {[&](std::string_view line, size_t number) {
-                         check_utf8(line, fmt::format("{}:{}", path, number));
-                         visitor.on_example(parse_example(line, format, path, number), number);
-                       },
-                       visitor.on_error, visitor.on_blank, {}});
+  scan(Lines{path, std::nullopt}, format, visitor);
 }
 
 std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats) {
-  std::vector<Example> examples;
-  scan_jsonl(path, options.format,
-             {[&](Example&& example, size_t) {
-                ++stats.lines;
-                examples.push_back(std::move(example));
-              },
-              [&](const Error& error, size_t line) {
-                ++stats.lines;
-                if (options.strict) throw error;
-                stats.skip(path, line, error);
-              },
-              [&] {
-                ++stats.lines;
-                ++stats.blank_lines;
-              }});
-  return examples;
+  return read(Lines{path, std::nullopt}, options, stats);
+}
+
+std::vector<Example> read_examples_in_text(std::string_view text, const std::string& name, const DataOptions& options,
+                                           DataStats& stats) {
+  return read(Lines{name, text}, options, stats);
 }
 
 void ValidationReport::add_example(DataFormat format) {

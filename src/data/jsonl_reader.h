@@ -27,6 +27,8 @@ struct JsonlLines {
   std::function<void(uint64_t bytes_read)> on_progress;
 };
 void for_each_jsonl_line(const std::string& path, const std::string& name, const JsonlLines& lines);
+// The same over JSONL text held in memory (a file built into the binary), named `name`.
+void for_each_jsonl_line_in_text(std::string_view text, const std::string& name, const JsonlLines& lines);
 
 // What each line turned out to be; `line` counts from 1.
 struct JsonlVisitor {
@@ -42,6 +44,9 @@ void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& 
 // with options.strict; otherwise it is recorded in stats.skipped and left out.
 // Uses options.format and options.strict. Throws when the file cannot be read.
 std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats);
+// The same over JSONL text held in memory, named `name` in messages.
+std::vector<Example> read_examples_in_text(std::string_view text, const std::string& name, const DataOptions& options,
+                                           DataStats& stats);
 
 struct ValidationReport {
   size_t lines = 0, blank = 0;                      // lines: records, errors and blank lines

@@ -49,6 +49,12 @@ constexpr Shorthand kShorthands[] = {
     {"--max-steps", "max_steps", "Stop after this many optimiser steps"},
     {"--eval-steps", "eval_steps", "Evaluate every N steps (0: each epoch), or auto"},
     {"--patience", "early_stopping_patience", "Early stopping after N evaluations without improvement (0: off), or auto"},
+    {"--replay", "replay_data", "General data mixed in against forgetting: general, a JSONL file, none, or auto"},
+    {"--replay-ratio", "replay_ratio", "Replay sequences per task sequence, e.g. 0.25"},
+    {"--distill", "distill_weight", "Weight of distillation from the base (lora; 0: off), or auto"},
+    {"--ewc", "ewc_lambda", "EWC strength: lambda/2 * sum F*(w - w0)^2 (0: off)"},
+    {"--l2sp", "l2sp_lambda", "L2-SP strength for full and freeze (0: off)"},
+    {"--forgetting-gate", "forgetting_gate", "Score general ability after training and exit 3 when lost: true or false"},
 };
 
 struct TrainOptions {

@@ -7,6 +7,7 @@
 #include "data/json_line.h"
 #include "serve/api_error.h"
 #include "serve/request_json.h"
+#include "train/replay.h"
 
 namespace whet::serve {
 
@@ -37,6 +38,28 @@ json hyper(const json& given, const char* key, double low, double high, bool int
   return *v;
 }
 
+// A word of `allowed` or "auto" (absent: auto).
+json word(const json& given, const char* key, std::initializer_list<std::string_view> allowed, const std::string& where) {
+  const json* v = given.is_object() ? json_member(given, key) : nullptr;
+  if (!v || *v == "auto") return "auto";
+  const std::string param = where + key;
+  std::string names = "\"auto\"";
+  for (std::string_view a : allowed) {
+    if (v->is_string() && v->get<std::string>() == a) return *v;
+    names += fmt::format(", \"{}\"", a);
+  }
+  throw invalid_request(fmt::format("'{}' must be one of {}, got {}", param, names, v->dump()), param);
+}
+
+// true or false (absent: `fallback`).
+json flag(const json& given, const char* key, bool fallback, const std::string& where) {
+  const json* v = given.is_object() ? json_member(given, key) : nullptr;
+  if (!v) return fallback;
+  const std::string param = where + key;
+  if (!v->is_boolean()) throw invalid_request(fmt::format("'{}' must be true or false", param), param);
+  return *v;
+}
+
 json or_default(json value, json fallback) { return value == "auto" ? fallback : value; }
 
 bool is_auto(const json& value) { return value == "auto"; }
@@ -64,6 +87,17 @@ json normalise_hyperparameters(const json& given, const std::string& method, con
     out["lora_r"] = hyper(given, "lora_r", 1, 1024, true, where);
     out["lora_alpha"] = hyper(given, "lora_alpha", 1, 4096, true, where);
   }
+  // The defences against forgetting and the gate, as in a config (docs/config.md).
+  const TrainConfig defaults;
+  out["replay_data"] = word(given, "replay_data", {kBuiltinReplay, kNoReplay}, where);
+  out["replay_ratio"] = or_default(hyper(given, "replay_ratio", 1e-3, 16, false, where), defaults.replay_ratio);
+  if (method == "lora") out["distill_weight"] = hyper(given, "distill_weight", 0, 100, false, where);
+  out["ewc_lambda"] = or_default(hyper(given, "ewc_lambda", 0, 1e12, false, where), defaults.ewc_lambda);
+  out["forgetting_gate"] = flag(given, "forgetting_gate", defaults.forgetting_gate, where);
+  out["max_perplexity_rise"] =
+      or_default(hyper(given, "max_perplexity_rise", 0, 100, false, where), defaults.max_perplexity_rise);
+  out["max_accuracy_drop"] =
+      or_default(hyper(given, "max_accuracy_drop", 0, 1, false, where), defaults.max_accuracy_drop);
   return out;
 }
 
@@ -82,6 +116,8 @@ void report_resolved_hyperparameters(Job& job, const TrainConfig& resolved) {
     h["lora_r"] = resolved.lora_r;
     h["lora_alpha"] = resolved.lora_alpha;
   }
+  h["replay_data"] = replays(resolved) ? *resolved.replay_data : std::string(kNoReplay);
+  if (resolved.method == TrainMethod::Lora) h["distill_weight"] = resolved.distill_weight;
 }
 
 Job parse_job_request(std::string_view text, const std::function<bool(const std::string&)>& is_base,
@@ -139,9 +175,10 @@ TrainConfig job_train_config(const Job& job, const JobPaths& paths) {
   c.weights = "f32";
   c.train_data = {paths.train_file};
   if (!paths.validation_file.empty()) c.val_data = {paths.validation_file};
-  // Numbers as given; "auto" leaves the key auto.
+  // Values as given; "auto" leaves the key auto, and a key missing from a job
+  // stored by an earlier version keeps its default.
   auto take = [&h](const char* key, auto& field) {
-    if (!is_auto(h.at(key))) field = h.at(key).get<std::remove_reference_t<decltype(field)>>();
+    if (h.contains(key) && !is_auto(h.at(key))) field = h.at(key).get<std::remove_reference_t<decltype(field)>>();
   };
   take("n_epochs", c.num_epochs);
   take("batch_size", c.micro_batch_size);
@@ -149,10 +186,20 @@ TrainConfig job_train_config(const Job& job, const JobPaths& paths) {
   take("max_steps", c.max_steps);
   take("save_steps", c.save_steps);
   take("sequence_len", c.sequence_len);
+  if (const json replay = h.value("replay_data", json("auto")); !is_auto(replay)) {
+    const std::string source = replay.get<std::string>();
+    c.replay_data = source == kNoReplay ? "" : source;
+  }
+  take("replay_ratio", c.replay_ratio);
+  take("ewc_lambda", c.ewc_lambda);
+  take("forgetting_gate", c.forgetting_gate);
+  take("max_perplexity_rise", c.max_perplexity_rise);
+  take("max_accuracy_drop", c.max_accuracy_drop);
   c.save_total_limit = 3;
   if (c.method == TrainMethod::Lora) {
     take("lora_r", c.lora_r);
     take("lora_alpha", c.lora_alpha);
+    take("distill_weight", c.distill_weight);
     c.lora_model_dir = h.value("lora_model_dir", "");
   }
   return c;

@@ -12,31 +12,20 @@
 #include "data/jsonl_reader.h"
 #include "eval/builtin_files.h"
 #include "io/safetensors.h"
+#include "train/replay.h"
 
 namespace whet {
 
 namespace {
 
-// The examples of a built-in file (every non-blank line) or of a JSONL file on disk.
+// The examples of a built-in corpus (`general`, or a built-in file's name) or of a JSONL file on disk.
 std::vector<Example> general_examples(const std::string& source) {
-  const std::string_view built_in = builtin_file(source);
-  if (built_in.empty()) {
-    DataOptions options;
-    options.strict = true;
-    DataStats stats;
-    return read_examples(source, options, stats);
-  }
-  std::vector<Example> examples;
-  size_t number = 0;
-  for (size_t begin = 0; begin < built_in.size();) {
-    const size_t end = std::min(built_in.find('\n', begin), built_in.size());
-    const std::string_view line = built_in.substr(begin, end - begin);
-    ++number;
-    if (line.find_first_not_of(" \t\r") != std::string_view::npos)
-      examples.push_back(parse_example(line, DataFormat::Auto, source, number));
-    begin = end + 1;
-  }
-  return examples;
+  const std::string_view built_in = builtin_file(source == kBuiltinReplay ? kGeneralReplay : source);
+  DataOptions options;
+  options.strict = true;
+  DataStats stats;
+  if (built_in.empty()) return read_examples(source, options, stats);
+  return read_examples_in_text(built_in, source, options, stats);
 }
 
 // Draws one index from softmax(logits) with u uniform in [0, 1).

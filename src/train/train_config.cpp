@@ -137,6 +137,22 @@ yaml::Field<TrainConfig> auto_packing() {
       [](TrainConfig& c) { c.sample_packing.reset(); });
 }
 
+// replay_data: a source, none (or empty) for no replay, or auto.
+yaml::Field<TrainConfig> auto_replay() {
+  auto written = [](const TrainConfig& c) { return c.replay_data->empty() ? std::string(kNoReplay) : *c.replay_data; };
+  yaml::Field<TrainConfig> source = {
+      yaml::Text{},
+      [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) {
+        const std::string given = yaml::read_text(in);
+        c.replay_data = given == kNoReplay ? "" : given;
+      },
+      [written](const TrainConfig& c) { return yaml::yaml_quoted(written(c)); },
+      [written](const TrainConfig& c) { return nlohmann::ordered_json(written(c)); }};
+  return or_auto(
+      std::move(source), [](const TrainConfig& c) { return !c.replay_data.has_value(); },
+      [](TrainConfig& c) { c.replay_data.reset(); });
+}
+
 // --- Checks across keys, after the file and the overrides ---
 
 // train_data, or a task sequence with one evaluation file per stage.
@@ -180,7 +196,7 @@ void check_anchor_penalties(const TrainConfig& c, const yaml::Scope& scope) {
 
 // Replay and distillation train the language-model head, distillation against the base with the adapter off.
 void check_replay_and_distillation(const TrainConfig& c, const yaml::Scope& scope) {
-  const bool replay = !c.replay_data.empty(), distill = c.distill_weight > 0;
+  const bool replay = replays(c), distill = c.distill_weight > 0;  // auto decides a consistent pair
   if ((replay || distill) && c.task_type == "seq_cls") {
     fail(scope.where(replay ? "replay_data" : "distill_weight"),
          "{}: replay and distillation train the language-model head; task_type seq_cls has none",
@@ -191,9 +207,9 @@ void check_replay_and_distillation(const TrainConfig& c, const yaml::Scope& scop
          "distill_weight: distillation needs method lora, whose base (the adapter off) is the teacher; full and "
          "freeze runs change the base and would need a second copy of the model");
   }
-  if (distill && c.distill_on != "task" && !replay) {
+  if (distill && c.distill_on != "task" && c.replay_data && !replay) {
     fail(scope.where("distill_weight"),
-         "distill_weight: distill_on {} distils replay tokens, but replay_data is not set; set replay_data: "
+         "distill_weight: distill_on {} distils replay tokens, but replay_data is none; set replay_data: "
          "general, or distill_on: task", c.distill_on);
   }
 }
@@ -376,14 +392,14 @@ const yaml::Table<TrainConfig> kTable(
      "What picks the best outputs and drives early stopping: val_loss, or a metric of eval_task (accuracy, "
      "macro_f1, micro_f1, acc, acc_norm, exact_match, contains, rouge_l, token_f1, perplexity)", kEvaluation},
 
-    {"replay_data", text(&C::replay_data),
-     "General data mixed into training against forgetting: general (a corpus built into Whet) or a JSONL file "
-     "read like train_data; empty: no replay", kDefences},
+    {"replay_data", auto_replay(),
+     "General data mixed into training against forgetting: general (a corpus built into Whet), a JSONL file "
+     "read like train_data, or none; auto: general unless task_type is seq_cls", kDefences},
     {"replay_ratio", real(&C::replay_ratio, {0, true}),
      "Replay sequences per task sequence, e.g. 0.25: one replay sequence for every four of train_data", kDefences},
-    {"distill_weight", real(&C::distill_weight, {0, false}),
+    {"distill_weight", auto_real(&C::distill_weight, {0, false}),
      "Weight of distillation from the base model, T²·KL(p_base ‖ p_model), added to the loss (method lora: the "
-     "base is the model with the adapter off); 0: off", kDefences},
+     "base is the model with the adapter off); 0: off; auto: 1 for lora with replay, else 0", kDefences},
     {"distill_temperature", real(&C::distill_temperature, {0, true}),
      "Temperature T of distillation: above 1 it also matches the base's less likely tokens", kDefences},
     {"distill_on", choice(&C::distill_on, kDistillOn),
@@ -399,8 +415,8 @@ const yaml::Table<TrainConfig> kTable(
     {"ewc_samples", integer(&C::ewc_samples, {1}),
      "Sequences of ewc_data the Fisher is averaged over (all of them when there are fewer)", kDefences},
     {"ewc_data", text(&C::ewc_data),
-     "General text for the Fisher: tasks/general/text.jsonl (built in; also the forgetting check's evaluation "
-     "set) or a JSONL file", kDefences},
+     "General text for the Fisher: general (the corpus built in for replay, apart from the forgetting check's "
+     "sets) or a JSONL file", kDefences},
     {"l2sp_lambda", real(&C::l2sp_lambda, {0, false}),
      "L2-SP: adds l2sp_lambda/2 * sum (w - w0)^2 to the loss, w0 the pretrained weights (EWC with F = 1); "
      "methods full and freeze; 0: off", kDefences},

@@ -89,15 +89,15 @@ struct TrainConfig {
   std::string metric_for_best_model = "val_loss";  // or a metric of eval_task, e.g. accuracy, macro_f1
 
   // Forgetting defences
-  std::string replay_data;              // "general" (built in) or "data/general.jsonl"; "" = no replay
+  std::optional<std::string> replay_data;  // "general" (built in) or "data/general.jsonl"; "" = none; unset: auto
   double replay_ratio = 0.25;           // replay sequences per task sequence
-  double distill_weight = 0.0;          // 1.0; 0 = no distillation from the base
+  double distill_weight = kAuto;        // 1.0; 0 = no distillation from the base
   double distill_temperature = 2.0;
   std::string distill_on = "replay";    // "replay", "task" or "all" tokens
   double ewc_lambda = 0.0;              // 0 = off
   std::string ewc_fisher = "empirical"; // or "exact"
   int ewc_samples = 32;                 // sequences of ewc_data the Fisher is averaged over
-  std::string ewc_data = "tasks/general/text.jsonl";  // built into the binary, or a JSONL path
+  std::string ewc_data = "general";     // the built-in replay corpus, or a JSONL path
   double l2sp_lambda = 0.0;             // 0 = off; methods full and freeze
 
   // Checkpoints
@@ -116,6 +116,12 @@ struct TrainConfig {
 
   bool operator==(const TrainConfig&) const = default;
 };
+
+// replay_data's word for no replay (an empty value means the same).
+inline constexpr std::string_view kNoReplay = "none";
+
+// Whether the run mixes replay data into training (replay_data decided and not none).
+inline bool replays(const TrainConfig& c) { return c.replay_data && !c.replay_data->empty(); }
 
 // Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
 // so "lora_target_modules=[q,v]" works). Errors are whet::Error naming

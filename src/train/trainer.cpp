@@ -231,8 +231,8 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
         learning_rate_scale);
     in.data = pack_dataset(std::move(read), config.train_data, data_options(config));
     summary = in.data.stats.summary();
-    if (!config.replay_data.empty()) {
-      ReplayData replay = load_replay_data(config.replay_data, in.loaded.tokenizer, chat, data_options(config));
+    if (replays(config)) {
+      ReplayData replay = load_replay_data(*config.replay_data, in.loaded.tokenizer, chat, data_options(config));
       summary += fmt::format("\n{}, {} per task sequence", replay.summary, config.replay_ratio);
       in.replay = std::move(replay.sequences);
     }

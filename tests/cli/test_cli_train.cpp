@@ -62,7 +62,7 @@ TEST(CliTrain, AFailedGateExitsWithCode3) {
   const std::string dir = test::scratch_dir("cli_train_gate");
   const test::RunResult r = run_whet("train --model " + tiny_model() + " --data " + write_data(dir) +
                                      " --method full --lr 0.03 --epochs 3 --output " + dir +
-                                     "/run --set sample_packing=false --set max_perplexity_rise=0");
+                                     "/run --replay none --set sample_packing=false --set max_perplexity_rise=0");
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("forgetting gate: FAILED"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/model/model.safetensors"));
@@ -75,7 +75,8 @@ TEST(CliTrain, ShorthandFlagsSetTheirKeysAndTheRestIsDecidedFromTheData) {
   const test::RunResult r =
       run_whet("train --model " + tiny_model() + " --data " + write_data(dir) + " --output " + dir +
                "/run --weights f32 --lora-r 4 --lora-targets [q,v] --batch-size 2 --max-steps 3 --seq-len 64 "
-               "--val-set-size 0.25 --lr 0.01 --threads 1 --seed 7 --packing false --eval-steps 1 --patience 0");
+               "--val-set-size 0.25 --lr 0.01 --threads 1 --seed 7 --packing false --eval-steps 1 --patience 0 "
+               "--replay general --replay-ratio 0.5 --distill 0.5 --ewc 2 --forgetting-gate false");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.err.starts_with("auto: lora_alpha 8 (")) << r.err;  // follows the given rank
   EXPECT_NE(r.err.find("auto: num_epochs "), std::string::npos) << r.err;
@@ -96,6 +97,11 @@ TEST(CliTrain, ShorthandFlagsSetTheirKeysAndTheRestIsDecidedFromTheData) {
   EXPECT_EQ(saved.eval_steps, 1);
   EXPECT_EQ(saved.early_stopping_patience, 0);
   EXPECT_NE(saved.num_epochs, kAuto);
+  EXPECT_EQ(saved.replay_data, "general");
+  EXPECT_DOUBLE_EQ(saved.replay_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(saved.distill_weight, 0.5);
+  EXPECT_DOUBLE_EQ(saved.ewc_lambda, 2.0);
+  EXPECT_FALSE(saved.forgetting_gate);
   const test::RunResult bad = run_whet("train --data x.jsonl --output " + dir + "/bad --epochs many");
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.err.find("num_epochs"), std::string::npos) << bad.err;

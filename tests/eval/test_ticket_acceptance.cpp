@@ -31,8 +31,11 @@ TEST(TicketAcceptance, LoraBeatsZeroAndFewShotSignificantlyAndForgettingIsReport
                                    "/run --set train_data=" + examples + "/train.jsonl --set val_data=" + examples +
                                    "/val.jsonl");
   ASSERT_EQ(train.exit_code, 0) << train.err;  // 3 would mean the forgetting gate failed
-  // The defended run (replay and distillation, config.yaml) keeps general-text perplexity within 5% of the
-  // base's; undefended, the same run rose by 41% and failed the gate (docs/training.md).
+  // The defences are the default: config.yaml leaves them auto, and the rules choose replay with distillation.
+  EXPECT_NE(train.err.find("auto: replay_data general"), std::string::npos) << train.err;
+  EXPECT_NE(train.err.find("auto: distill_weight 1"), std::string::npos) << train.err;
+  // The defended run keeps general-text perplexity within 5% of the base's; undefended
+  // (replay_data: none), the same run rose by 41% and failed the gate (docs/training.md).
   const nlohmann::json gate = nlohmann::json::parse(std::ifstream(dir + "/run/gate.json"));
   EXPECT_TRUE(gate.at("passed").get<bool>()) << gate.dump(2);
   EXPECT_EQ(gate.at("checks").at(0).at("metric"), "perplexity");

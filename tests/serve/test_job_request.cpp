@@ -59,10 +59,51 @@ TEST(JobRequest, ResolvedHyperparametersAreReportedBack) {
   report_resolved_hyperparameters(job, resolved);
   EXPECT_EQ(job.hyperparameters["n_epochs"], 2);  // as given
   EXPECT_EQ(job.hyperparameters["batch_size"], 1);
-  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 1e-3);
+  // Two epochs of ten examples, 20 example passes: three times lora's 1e-3 (train/auto_settings.h).
+  EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate"].get<double>(), 3e-3);
   EXPECT_DOUBLE_EQ(job.hyperparameters["learning_rate_multiplier"].get<double>(), 1.0);
   EXPECT_EQ(job.hyperparameters["lora_r"], 8);
   EXPECT_EQ(job.hyperparameters["lora_alpha"], 16);
+  EXPECT_EQ(job.hyperparameters["replay_data"], "general");  // the defences decided by default
+  EXPECT_DOUBLE_EQ(job.hyperparameters["distill_weight"].get<double>(), 1.0);
+}
+
+// The defences and the gate are a job's to choose, as a config's keys are.
+TEST(JobRequest, DefencesAndTheGateAreHyperparameters) {
+  Job job = parse(R"({"model": "base", "training_file": "file-a"})");
+  EXPECT_EQ(job.hyperparameters["replay_data"], "auto");
+  EXPECT_EQ(job.hyperparameters["distill_weight"], "auto");
+  EXPECT_EQ(job.hyperparameters["forgetting_gate"], true);
+  TrainConfig c = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
+  EXPECT_FALSE(c.replay_data.has_value());
+  EXPECT_EQ(c.distill_weight, kAuto);
+  EXPECT_DOUBLE_EQ(c.max_perplexity_rise, TrainConfig{}.max_perplexity_rise);
+
+  job = parse(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"replay_data": "none",
+                  "distill_weight": 0, "ewc_lambda": 1000, "forgetting_gate": false, "max_perplexity_rise": 0.2,
+                  "max_accuracy_drop": 0.1, "replay_ratio": 0.5}})");
+  c = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
+  EXPECT_EQ(c.replay_data, "");
+  EXPECT_DOUBLE_EQ(c.distill_weight, 0.0);
+  EXPECT_DOUBLE_EQ(c.ewc_lambda, 1000.0);
+  EXPECT_FALSE(c.forgetting_gate);
+  EXPECT_DOUBLE_EQ(c.max_perplexity_rise, 0.2);
+  EXPECT_DOUBLE_EQ(c.max_accuracy_drop, 0.1);
+  EXPECT_DOUBLE_EQ(c.replay_ratio, 0.5);
+
+  // A job stored before these keys existed runs with the defaults.
+  job.hyperparameters = {{"n_epochs", 2}, {"batch_size", "auto"}, {"learning_rate", "auto"}, {"max_steps", -1},
+                         {"save_steps", 10}, {"sequence_len", 512}};
+  c = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
+  EXPECT_FALSE(c.replay_data.has_value());
+  EXPECT_TRUE(c.forgetting_gate);
+
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"replay_data": "/etc/passwd"}})",
+                 "hyperparameters.replay_data");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"forgetting_gate": "no"}})",
+                 "hyperparameters.forgetting_gate");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"max_accuracy_drop": 2}})",
+                 "hyperparameters.max_accuracy_drop");
 }
 
 TEST(JobRequest, MethodObjectAndFullFineTuning) {

@@ -30,7 +30,7 @@ std::map<std::string, std::string> values(const std::vector<AutoDecision>& decis
 TEST(AutoSettings, TenExamplesGetOneExamplePerStepAndManyEpochs) {
   TrainConfig c = from_flags({});
   const auto decided = values(resolve_auto_settings(c, DataShape{10, 556, false}));
-  EXPECT_EQ(decided.size(), 9u);
+  EXPECT_EQ(decided.size(), 11u);
   EXPECT_EQ(c.sample_packing, false);  // packed, ten examples made 2 sequences and 6 steps that learnt nothing
   EXPECT_EQ(c.lora_r, 8);
   EXPECT_EQ(c.lora_alpha, 16);
@@ -42,6 +42,8 @@ TEST(AutoSettings, TenExamplesGetOneExamplePerStepAndManyEpochs) {
   EXPECT_EQ(c.early_stopping_patience, 0);
   EXPECT_EQ(decided.at("learning_rate"), "0.001");
   EXPECT_EQ(decided.at("lora_target_modules"), "all-linear");
+  EXPECT_EQ(c.replay_data, "general");  // defended by default
+  EXPECT_DOUBLE_EQ(c.distill_weight, 1.0);
   EXPECT_TRUE(auto_keys(c).empty());
 }
 
@@ -88,10 +90,28 @@ TEST(AutoSettings, EpochsGrowForTinyDataUpToTen) {
   }
 }
 
+// The seed tutorials fix three epochs on a handful of examples: too few example
+// passes for 1e-3 to teach anything, so the rate rises in proportion, at most 3x.
+TEST(AutoSettings, FewExamplePassesRaiseTheLoraRate) {
+  for (const auto& [epochs, rate] : std::vector<std::pair<std::string, double>>{
+           {"3", 3e-3}, {"5", 2e-3}, {"10", 1e-3}, {"20", 1e-3}, {"auto", 1e-3}, {"1", 3e-3}}) {
+    TrainConfig c = from_flags({"num_epochs=" + epochs});
+    const auto decided = values(resolve_auto_settings(c, DataShape{10, 556, false}));
+    EXPECT_NEAR(c.learning_rate, rate, 1e-12) << epochs << " epochs: " << decided.at("learning_rate");
+  }
+  TrainConfig tickets = from_flags({"num_epochs=2"});  // 400 example passes: plenty
+  resolve_auto_settings(tickets, DataShape{200, 9000, true});
+  EXPECT_DOUBLE_EQ(tickets.learning_rate, 1e-3);
+  TrainConfig full = from_flags({"method=full", "num_epochs=3"});  // measured for lora only
+  resolve_auto_settings(full, DataShape{10, 556, false});
+  EXPECT_DOUBLE_EQ(full.learning_rate, 5e-5);
+}
+
 TEST(AutoSettings, ExplicitKeysWin) {
   TrainConfig c = from_flags({"num_epochs=2", "learning_rate=1e-4", "lora_r=4", "sample_packing=true",
                               "lora_target_modules=[q,v]", "micro_batch_size=3", "eval_steps=0",
-                              "early_stopping_patience=0"});
+                              "early_stopping_patience=0", "replay_data=none", "distill_weight=0.5",
+                              "distill_on=task"});
   const TrainConfig given = c;
   const auto decided = values(resolve_auto_settings(c, DataShape{10, 556, true}, 5.0));
   EXPECT_EQ(decided, (std::map<std::string, std::string>{{"lora_alpha", "8"}}));  // follows the given rank
@@ -103,9 +123,10 @@ TEST(AutoSettings, ExplicitKeysWin) {
 TEST(AutoSettings, TheWordAutoIsTheSameAsNotSettingTheKey) {
   const TrainConfig written = from_flags({"num_epochs=auto", "learning_rate=auto", "sample_packing=auto",
                                           "lora_r=auto", "lora_alpha=auto", "lora_target_modules=auto",
-                                          "micro_batch_size=auto", "eval_steps=auto", "early_stopping_patience=auto"});
+                                          "micro_batch_size=auto", "eval_steps=auto", "early_stopping_patience=auto",
+                                          "replay_data=auto", "distill_weight=auto"});
   EXPECT_EQ(written, from_flags({}));
-  EXPECT_EQ(auto_keys(written).size(), 9u);
+  EXPECT_EQ(auto_keys(written).size(), 11u);
   // An explicit value, then auto again: the later one wins, as for any key.
   EXPECT_EQ(from_flags({"num_epochs=4", "num_epochs=auto"}).num_epochs, kAuto);
 }
@@ -127,6 +148,37 @@ TEST(AutoSettings, MethodsAndHeadsGetTheirOwnRates) {
   resolve_auto_settings(head, DataShape{200, 9000, false});
   EXPECT_DOUBLE_EQ(head.learning_rate, 1e-2);
   EXPECT_EQ(head.sample_packing, false);
+}
+
+// A defence is on unless there is no language model to defend: replay of the
+// built-in corpus for every causal_lm run, distillation where the base is the
+// adapter switched off; none and an explicit weight are kept.
+TEST(AutoSettings, DefencesAgainstForgettingAreOnByDefault) {
+  auto decide = [](std::vector<std::string> flags) {
+    TrainConfig c = from_flags(std::move(flags));
+    resolve_auto_settings(c, DataShape{200, 9000, false});
+    return c;
+  };
+  const TrainConfig lora = decide({});
+  EXPECT_EQ(lora.replay_data, "general");
+  EXPECT_DOUBLE_EQ(lora.distill_weight, 1.0);
+  const TrainConfig full = decide({"method=full"});
+  EXPECT_EQ(full.replay_data, "general");
+  EXPECT_DOUBLE_EQ(full.distill_weight, 0.0);  // no second copy of the model as teacher
+  const TrainConfig head = decide({"task_type=seq_cls", "method=freeze", "train_last_n_blocks=0"});
+  EXPECT_EQ(head.replay_data, "");
+  EXPECT_DOUBLE_EQ(head.distill_weight, 0.0);
+  const TrainConfig none = decide({"replay_data=none"});
+  EXPECT_EQ(none.replay_data, "");
+  EXPECT_DOUBLE_EQ(none.distill_weight, 0.0);  // nothing to distil on
+  const TrainConfig on_task = decide({"replay_data=none", "distill_on=task"});
+  EXPECT_DOUBLE_EQ(on_task.distill_weight, 1.0);
+  const TrainConfig own = decide({"replay_data=data/general.jsonl", "distill_weight=0"});
+  EXPECT_EQ(own.replay_data, "data/general.jsonl");
+  EXPECT_DOUBLE_EQ(own.distill_weight, 0.0);
+  // none and an empty value are one choice, written back as none.
+  EXPECT_EQ(from_flags({"replay_data=\"\""}), from_flags({"replay_data=none"}));
+  EXPECT_NE(dump_train_config(none).find("replay_data: \"none\"\n"), std::string::npos) << dump_train_config(none);
 }
 
 // config.yaml holds the resolved config: it reads back equal, with nothing left
@@ -153,7 +205,7 @@ TEST(AutoSettings, ResolvedConfigReadsBackAsTheSameRun) {
 TEST(AutoSettings, DecisionsPrintWithTheirReasons) {
   TrainConfig c = from_flags({});
   const std::vector<std::string> lines = describe_decisions(resolve_auto_settings(c, DataShape{10, 556, false}));
-  ASSERT_EQ(lines.size(), 9u);
+  ASSERT_EQ(lines.size(), 11u);
   EXPECT_EQ(lines[0].rfind("auto: sample_packing false (10 examples", 0), 0u) << lines[0];
   EXPECT_NE(lines[5].find("auto: num_epochs 10 ("), std::string::npos) << lines[5];
 }

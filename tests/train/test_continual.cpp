@@ -41,6 +41,8 @@ TrainConfig sequence_config(const std::string& name, const std::string& strategy
   c.learning_rate = 1e-2;
   c.lora_dropout = 0;
   c.forgetting_gate = false;
+  c.replay_data = "";  // the stages' own replay (continual_strategy) is what these tests look at
+  c.distill_weight = 0;
   return c;
 }
 

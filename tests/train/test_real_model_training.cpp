@@ -36,7 +36,9 @@ class RealModelTraining : public testing::Test {
     c.train_data = {test::source_path("examples/zorblax/train.jsonl")};
     c.val_data = {test::source_path("examples/zorblax/val.jsonl")};
     c.output_dir = test::scratch_dir("real_" + name) + "/run";
-    c.forgetting_gate = false;  // these runs are about learning; the gate has its own tests
+    c.forgetting_gate = false;  // these runs are about learning; the gate and defences have their own tests
+    c.replay_data = "";
+    c.distill_weight = 0;
     return c;
   }
 
@@ -171,6 +173,13 @@ TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
   const TrainConfig saved = load_train_config(dir + "/config.yaml", {});
   EXPECT_EQ(saved.num_epochs, 10);
   EXPECT_EQ(saved.sample_packing, false);
+  EXPECT_EQ(saved.replay_data, "general");  // the defences against forgetting are on by default
+  EXPECT_DOUBLE_EQ(saved.distill_weight, 1.0);
+  ASSERT_TRUE(run.gate.has_value());
+  for (const GateCheck& check : run.gate->general)
+    std::printf("[ measured ] gate %s %s: %.4f -> %.4f (p worse %.3f)\n", check.task.c_str(), check.metric.c_str(),
+                check.base, check.tuned, check.p_worse);
+  EXPECT_TRUE(run.gate->passed);
 
   model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
   int right = 0;

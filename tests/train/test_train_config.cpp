@@ -321,7 +321,10 @@ TEST(TrainConfigErrors, KeysThatExcludeEachOther) {
 TEST(TrainConfigErrors, ForgettingDefences) {
   expect_error(std::string(kRequired) + "method: full\nreplay_data: general\ndistill_weight: 1\n", 5,
                {"distill_weight", "method lora", "second copy"});
-  expect_error(std::string(kRequired) + "distill_weight: 0.5\n", 3, {"distill_weight", "replay_data", "distill_on: task"});
+  expect_error(std::string(kRequired) + "replay_data: none\ndistill_weight: 0.5\n", 4,
+               {"distill_weight", "replay_data is none", "distill_on: task"});
+  // With replay_data auto, the rules turn replay on for distillation to use.
+  EXPECT_EQ(load_error(std::string(kRequired) + "distill_weight: 0.5\n"), "");
   expect_error(std::string(kRequired) + "task_type: seq_cls\nreplay_data: general\n", 4, {"replay_data", "seq_cls"});
   expect_error(std::string(kRequired) + "replay_ratio: 0\n", 3, {"replay_ratio", "> 0"});
   expect_error(std::string(kRequired) + "distill_on: prompts\n", 3, {"distill_on", "replay, task, all"});

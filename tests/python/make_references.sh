@@ -5,6 +5,8 @@
 #   OUT/fisher/          EWC's empirical Fisher and penalty gradient by autograd (make_fisher_reference.py)
 #                        and autograd gradients (full, frozen, LoRA, distillation from the base)
 #   OUT/distill_logits.json  distillation loss and gradient on random logit rows
+#   OUT/preference_losses.json  the DPO-family, reward-model, KTO and GRPO losses and their
+#                        derivatives on random log-probs (make_preference_references.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
 # Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
 set -euo pipefail
@@ -20,6 +22,7 @@ mkdir -p "$out/tiny"
 rm -rf "$out/fisher"
 "$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
 "$python" "$here/make_distill_references.py" "$out"
+"$python" "$here/make_preference_references.py" "$out"
 
 model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ ! -f "$model" ]; then

@@ -25,6 +25,9 @@
 //            log-prob and O = ℓ − log(1 − e^ℓ) its log-odds, log(1 − e^ℓ) computed stably.
 //            The loss INCLUDES the chosen completion's NLL (mean per token): the weight
 //            d_chosen already carries its −1/|c|, so the trainer adds no separate SFT term.
+//            log(1 − e^ℓ) is floored at −700, which only acts at ℓ = 0 exactly: a certain
+//            chosen completion then gets the limit of its weight. When both are certain the
+//            true gradient is unbounded and comes back finite but huge (~1e303).
 // Reward model (`reward_pair_loss`), Bradley–Terry on scalar rewards r_c, r_r, as
 // TRL's RewardTrainer: −logσ(r_c − r_r − m) + κ·(r_c + r_r)², m a margin, κ the
 // centering coefficient; derivatives with respect to r_c and r_r.
@@ -38,6 +41,7 @@
 //   ρ = exp(π − π_old)
 //   loss = −min(ρ·A, clip(ρ, 1−ε_low, 1+ε_high)·A) + β·k3,  k3 = e^(π_ref−π) − (π_ref−π) − 1
 //   so ∂/∂π = −ρ·A where the unclipped term is the smaller (0 where clipped) + β·(1 − e^(π_ref−π)).
+//   ρ is formed directly: π − π_old is a difference of token log-probs, far below exp's 709.
 //   How token losses are averaged (per sequence then per group, as the paper, or over
 //   all tokens) is the caller's choice.
 //

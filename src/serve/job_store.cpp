@@ -33,10 +33,12 @@ constexpr int64_t kNoCursor = std::numeric_limits<int64_t>::max();  // "after" f
 // application id ('WHET') tells our files from other SQLite databases.
 //
 // Newest-first order is rowid order reversed: rowids grow with every insert,
-// while created_at has one-second ties. Events use AUTOINCREMENT so that a seq
-// is never reused, even after the newest event is deleted.
+// while created_at has one-second ties. Events and feedback use AUTOINCREMENT so
+// that a seq is never reused, even after the newest row is deleted. Completions
+// are forgotten oldest first and never the newest, so their rowids keep growing
+// (job_store_feedback.cpp counts on it).
 constexpr int64_t kApplicationId = 0x57484554;
-constexpr std::array<const char*, 1> kMigrations = {R"sql(
+constexpr std::array<const char*, 2> kMigrations = {R"sql(
 CREATE TABLE files (
   id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
   lines INTEGER NOT NULL, created_at INTEGER NOT NULL, path TEXT NOT NULL);
@@ -59,6 +61,15 @@ CREATE TABLE adapters (
   name TEXT PRIMARY KEY, base_model TEXT NOT NULL, path TEXT NOT NULL, created_at INTEGER NOT NULL);
 PRAGMA application_id = 1464354132;
 PRAGMA user_version = 1;
+)sql", R"sql(
+CREATE TABLE completions (
+  id TEXT NOT NULL, choice_index INTEGER NOT NULL, model TEXT NOT NULL, prompt TEXT NOT NULL,
+  answer TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (id, choice_index));
+CREATE TABLE feedback (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, created_at INTEGER NOT NULL,
+  prompt TEXT NOT NULL, completions TEXT NOT NULL, rating TEXT NOT NULL, preferred_output TEXT,
+  preferred INTEGER NOT NULL, comment TEXT NOT NULL);
+PRAGMA user_version = 2;
 )sql"};
 static_assert(kApplicationId == 1464354132);
 

@@ -38,12 +38,13 @@ std::pair<std::string, std::vector<std::string>> chat(httplib::Client& client, c
   return {r["id"], texts};
 }
 
-// A streamed chat answer of one choice: its id and its joined text.
-std::pair<std::string, std::string> chat_streamed(httplib::Client& client, json body) {
+// A streamed chat answer: its id and the joined text of each choice.
+std::pair<std::string, std::vector<std::string>> chat_streamed(httplib::Client& client, json body) {
   body["stream"] = true;
   auto r = client.Post("/v1/chat/completions", body.dump(), "application/json");
   EXPECT_TRUE(r && r->status == 200);
-  std::string id, text;
+  std::string id;
+  std::vector<std::string> texts(body.value("n", 1));
   for (size_t at = 0; (at = r->body.find("data: ", at)) != std::string::npos;) {
     const size_t end = r->body.find("\n\n", at);
     const std::string data = r->body.substr(at + 6, end - at - 6);
@@ -52,9 +53,9 @@ std::pair<std::string, std::string> chat_streamed(httplib::Client& client, json 
     const json chunk = json::parse(data);
     id = chunk["id"];
     for (const json& c : chunk["choices"])
-      if (c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
+      if (c["delta"].contains("content")) texts.at(c["index"].get<size_t>()) += c["delta"]["content"].get<std::string>();
   }
-  return {id, text};
+  return {id, texts};
 }
 
 void expect_error(const json& body, const std::string& param, const std::string& code = "") {
@@ -79,8 +80,9 @@ TEST(ServerFeedback, EveryKindIsStoredListedAndCounted) {
   test::RunningServer server(test::tiny_server_options(test::scratch_dir("serve_feedback_kinds")));
   auto client = server.client();
   const auto [whole_id, whole] = chat(client, chat_request(kMessages));
-  const auto [streamed_id, streamed] = chat_streamed(client, chat_request(kMessages, 1, 1.0));
-  const auto [pair_id, pair] = chat(client, chat_request(kMessages, 2, 1.0));
+  const auto [streamed_id, streamed_texts] = chat_streamed(client, chat_request(kMessages, 1, 1.0));
+  const std::string streamed = streamed_texts[0];
+  const auto [pair_id, pair] = chat_streamed(client, chat_request(kMessages, 2, 1.0));
   const json text = post(client, "/v1/completions", {{"model", "tiny"}, {"prompt", "the sea"}, {"max_tokens", 4}, {"echo", true}});
 
   const json up = post(client, "/v1/feedback", {{"completion_id", whole_id}, {"rating", "up"}});
@@ -106,7 +108,7 @@ TEST(ServerFeedback, EveryKindIsStoredListedAndCounted) {
   EXPECT_EQ(text_up["prompt"], "the sea");
   EXPECT_EQ("the sea" + text_up["completions"][0]["answer"].get<std::string>(), text["choices"][0]["text"]);
 
-  // A/B between two responses to one prompt, and between two choices of one response.
+  // A/B between two responses to one prompt, and between two choices of one (streamed) response.
   const json ab = post(client, "/v1/feedback", {{"completion_ids", {whole_id, streamed_id}}, {"preferred", 1}});
   EXPECT_EQ(ab["type"], "comparison");
   EXPECT_EQ(ab["completion_ids"], json({whole_id, streamed_id}));
@@ -218,7 +220,8 @@ TEST(ServerFeedback, ExportWhileServing) {
   test::RunningServer server(test::tiny_server_options(dir));
   auto client = server.client();
   const auto [a, a_text] = chat(client, chat_request(kMessages));
-  const auto [b, b_text] = chat_streamed(client, chat_request(kMessages, 1, 1.0));
+  const auto [b, b_texts] = chat_streamed(client, chat_request(kMessages, 1, 1.0));
+  const std::string b_text = b_texts[0];
   ASSERT_NE(a_text[0], b_text) << "the two answers must differ for the pair to be written";
   post(client, "/v1/feedback", {{"completion_ids", {a, b}}, {"preferred", 1}});
   const serve::FeedbackDataset d = serve::export_feedback(dir, serve::FeedbackFormat::Preference, dir + "/pairs.jsonl");

@@ -62,6 +62,10 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--max-request-mb", mb->first, "Largest JSON request body, MiB")->capture_default_str();
   command->add_option("--max-upload-mb", mb->second, "Largest uploaded training file, MiB")->capture_default_str();
   command->add_option("--max-tokens", o->max_tokens, "Most tokens one request may generate")->capture_default_str();
+  command->add_option("--max-stored-completions", o->max_stored_completions,
+                      "Completion choices kept (newest first) so that POST /v1/feedback can name them; 0 keeps none")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command->add_option("--max-batch", o->engine.max_batch, "Sequences decoded together")->capture_default_str();
   command->add_option("--weights", o->weights, "How base weights are held: native, f32 or bf16")
       ->check(CLI::IsMember({"native", "f32", "bf16"}))

@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <chrono>
 #include <limits>
-#include <type_traits>
 
 #include "core/error.h"
+#include "serve/sqlite_statement.h"
 
 // Concurrency: one connection behind one mutex. SQLite admits one writer at a
 // time whatever we do, and the server's writes are few and small (a request, an
@@ -27,105 +26,19 @@ namespace {
 
 constexpr std::array kAllStatuses = {JobStatus::Queued, JobStatus::Running, JobStatus::Succeeded, JobStatus::Failed,
                                      JobStatus::Cancelled};
-constexpr std::string_view kDamagedHint = "; restore it from a backup, or move it aside to start afresh";
 constexpr int64_t kNoCursor = std::numeric_limits<int64_t>::max();  // "after" for the first page
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// A prepared statement whose parameters are bound in order and whose failures
-// name the database and the operation.
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& path, std::string_view operation, std::string_view sql)
-      : db_(db), path_(path), operation_(operation) {
-    if (sqlite3_prepare_v2(db, sql.data(), int(sql.size()), &stmt_, nullptr) != SQLITE_OK) raise();
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  // Strings and integers bind as themselves; JSON as its text, or NULL when null.
-  template <typename... Values>
-  Statement& bind(const Values&... values) {
-    int index = 0;
-    (bind_one(++index, values), ...);
-    return *this;
-  }
-  bool step() {  // true: a row is ready
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) raise();
-    return false;
-  }
-  void run() {
-    while (step()) {
-    }
-  }
-
-  int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-  std::string text(int column) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
-    return p ? std::string(p, size_t(sqlite3_column_bytes(stmt_, column))) : std::string();
-  }
-  nlohmann::json json(int column) const {
-    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return nullptr;
-    nlohmann::json value = nlohmann::json::parse(text(column), nullptr, /*allow_exceptions=*/false);
-    if (value.is_discarded()) bad_row(sqlite3_column_name(stmt_, column), "is not JSON");
-    return value;
-  }
-  JobStatus status(int column) const {
-    const std::string name = text(column);
-    const std::optional<JobStatus> status = parse_job_status(name);
-    if (!status) bad_row(sqlite3_column_name(stmt_, column), fmt::format("holds an unknown job status '{}'", name));
-    return *status;
-  }
-
- private:
-  template <typename T>
-  void bind_one(int index, const T& value) {
-    int rc;
-    if constexpr (std::is_same_v<T, nlohmann::json>) {
-      if (value.is_null()) {
-        rc = sqlite3_bind_null(stmt_, index);
-      } else {
-        // Replacing invalid UTF-8 (say, from training text in a message) instead of throwing.
-        const std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        rc = sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
-      }
-    } else if constexpr (std::is_integral_v<T>) {
-      rc = sqlite3_bind_int64(stmt_, index, int64_t(value));
-    } else {
-      const std::string_view text(value);
-      rc = sqlite3_bind_text(stmt_, index, text.data(), int(text.size()), SQLITE_TRANSIENT);
-    }
-    if (rc != SQLITE_OK) raise();
-  }
-  [[noreturn]] void raise() const {
-    const int code = sqlite3_errcode(db_);
-    const bool damaged = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
-    fail(path_, "{}: {}{}", operation_, sqlite3_errmsg(db_), damaged ? kDamagedHint : "");
-  }
-  [[noreturn]] void bad_row(std::string_view column, std::string_view what) const {
-    fail(path_, "{}: column {} {}", operation_, column, what);
-  }
-
-  sqlite3* db_;
-  const std::string& path_;
-  std::string_view operation_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 // Schema version N is reached from N - 1 by kMigrations[N - 1], which ends by
 // setting user_version to N; a database is never changed any other way. The
 // application id ('WHET') tells our files from other SQLite databases.
 //
 // Newest-first order is rowid order reversed: rowids grow with every insert,
-// while created_at has one-second ties. Events use AUTOINCREMENT so that a seq
-// is never reused, even after the newest event is deleted.
+// while created_at has one-second ties. Events and feedback use AUTOINCREMENT so
+// that a seq is never reused, even after the newest row is deleted. Completions
+// are forgotten oldest first and never the newest, so their rowids keep growing
+// (job_store_feedback.cpp counts on it).
 constexpr int64_t kApplicationId = 0x57484554;
-constexpr std::array<const char*, 1> kMigrations = {R"sql(
+constexpr std::array<const char*, 2> kMigrations = {R"sql(
 CREATE TABLE files (
   id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
   lines INTEGER NOT NULL, created_at INTEGER NOT NULL, path TEXT NOT NULL);
@@ -148,12 +61,28 @@ CREATE TABLE adapters (
   name TEXT PRIMARY KEY, base_model TEXT NOT NULL, path TEXT NOT NULL, created_at INTEGER NOT NULL);
 PRAGMA application_id = 1464354132;
 PRAGMA user_version = 1;
+)sql", R"sql(
+CREATE TABLE completions (
+  id TEXT NOT NULL, choice_index INTEGER NOT NULL, model TEXT NOT NULL, prompt TEXT NOT NULL,
+  answer TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (id, choice_index));
+CREATE TABLE feedback (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, created_at INTEGER NOT NULL,
+  prompt TEXT NOT NULL, completions TEXT NOT NULL, rating TEXT NOT NULL, preferred_output TEXT,
+  preferred INTEGER NOT NULL, comment TEXT NOT NULL);
+PRAGMA user_version = 2;
 )sql"};
 static_assert(kApplicationId == 1464354132);
 
 constexpr std::string_view kSelectFile = "SELECT id, filename, purpose, bytes, lines, created_at, path FROM files";
 StoredFile read_file_row(const Statement& row) {
   return StoredFile{row.text(0), row.text(1), row.text(2), row.integer(3), row.integer(4), row.integer(5), row.text(6)};
+}
+
+JobStatus row_status(const Statement& row, int column) {
+  const std::string name = row.text(column);
+  const std::optional<JobStatus> status = parse_job_status(name);
+  if (!status) row.bad_column(column, fmt::format("holds an unknown job status '{}'", name));
+  return *status;
 }
 
 constexpr std::string_view kSelectJob =
@@ -167,7 +96,7 @@ Job read_job_row(const Statement& row) {
   job.validation_file = row.text(3);
   job.method = row.text(4);
   job.hyperparameters = row.json(5);
-  job.status = row.status(6);
+  job.status = row_status(row, 6);
   job.fine_tuned_model = row.text(7);
   job.suffix = row.text(8);
   job.error = row.json(9);
@@ -252,7 +181,7 @@ JobStore::JobStore(const std::string& db_path) : path_(db_path) {
     if (check.step() && check.text(0) != "ok") {
       std::string problem = check.text(0);
       std::replace(problem.begin(), problem.end(), '\n', ' ');
-      fail(path_, "open: the database is corrupted: {}{}", problem, kDamagedHint);
+      fail(path_, "open: the database is corrupted: {}{}", problem, kSqliteDamagedHint);
     }
 
     // Inside one write transaction, so that two processes opening a new file do not both migrate it.
@@ -402,7 +331,7 @@ std::map<JobStatus, int64_t> JobStore::job_counts() {
   std::map<JobStatus, int64_t> counts;
   for (JobStatus status : kAllStatuses) counts[status] = 0;
   Statement statement(db_, path_, "count jobs", "SELECT status, count(*) FROM jobs GROUP BY status");
-  while (statement.step()) counts[statement.status(0)] = statement.integer(1);
+  while (statement.step()) counts[row_status(statement, 0)] = statement.integer(1);
   return counts;
 }
 

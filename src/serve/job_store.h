@@ -1,6 +1,7 @@
 #pragma once
 // The durable state of `whet serve`: uploaded files, fine-tuning jobs, their
-// events and checkpoints, and the adapters being served, in one SQLite file.
+// events and checkpoints, the adapters being served, and the completions the
+// server produced with the feedback given on them, in one SQLite file.
 // Every call is one transaction that is on disk before it returns, so a server
 // killed at any moment restarts with everything it had acknowledged.
 // Thread-safe: one connection behind one mutex (see job_store.cpp for why).
@@ -82,7 +83,36 @@ struct AdapterRecord {
   friend bool operator==(const AdapterRecord&, const AdapterRecord&) = default;
 };
 
-// Jobs, events and checkpoints are listed newest first and paged the OpenAI way:
+// One choice of a completion the server produced, kept so that feedback can name it.
+struct StoredCompletion {
+  std::string id;             // the response's "id": "chatcmpl-<hex>" or "cmpl-<hex>"
+  int64_t choice_index = 0;   // its "index" in the response's choices
+  std::string model;          // as the request named it
+  nlohmann::json prompt;      // a chat's messages [{"role", "content"}], or a text completion's prompt string
+  std::string answer;         // the generated text, without an echoed prompt
+  int64_t created_at = 0;
+  friend bool operator==(const StoredCompletion&, const StoredCompletion&) = default;
+};
+
+// {"id", "choice_index", "model", "answer", "created_at"}: a completion without its
+// prompt, as a feedback row keeps it and the feedback API shows it.
+nlohmann::json completion_json(const StoredCompletion& completion);
+
+// Feedback on completions, holding copies of them (prompt and answers), so it
+// outlives the completions the store forgets.
+struct Feedback {
+  std::string id;      // "fb-<hex>"
+  int64_t created_at = 0;
+  std::string kind;    // "rating" (one completion) or "comparison" (two, of the same prompt)
+  std::vector<StoredCompletion> completions;    // rating: the one rated; comparison: A and B
+  std::string rating;                           // rating: "up" or "down"; comparison: ""
+  std::optional<std::string> preferred_output;  // rating: the answer the user wanted instead, if given
+  int64_t preferred = -1;                       // comparison: 0 (A) or 1 (B); rating: -1
+  std::string comment;                          // "" when none
+  friend bool operator==(const Feedback&, const Feedback&) = default;
+};
+
+// Jobs, events, checkpoints and feedback are listed newest first and paged the OpenAI way:
 // `after_id` is the id of the last item of the previous page ("" for the first
 // page) and `limit` (at least 1) caps the page. An `after_id` the store does not
 // hold is a whet::Error.
@@ -130,6 +160,17 @@ class JobStore {
   void put_adapter(const AdapterRecord& adapter);  // insert, or replace the one of that name
   bool delete_adapter(const std::string& name);    // false: no such adapter
   std::vector<AdapterRecord> list_adapters();      // by name
+
+  // Completions (serve/job_store_feedback.cpp). The newest `keep` choices are
+  // kept and older ones forgotten, so a busy server's file stays bounded; keep 0
+  // stores nothing. The choices of one response are written in one transaction.
+  void add_completions(const std::vector<StoredCompletion>& choices, int64_t keep);
+  std::optional<StoredCompletion> get_completion(const std::string& id, int64_t choice_index);
+  int64_t completion_count();
+
+  // Feedback.
+  Feedback add_feedback(Feedback feedback);  // assigns id and created_at
+  std::vector<Feedback> list_feedback(const std::string& after_id, int limit);
 
  private:
   std::string random_id(std::string_view prefix);

@@ -1,5 +1,6 @@
 // POST /v1/chat/completions, POST /v1/completions, GET /v1/models: the calls
 // OpenAI's client libraries make, answered whole or streamed as server-sent events.
+#include <cstdio>
 #include <ctime>
 
 #include "core/error.h"
@@ -71,7 +72,28 @@ struct Answer {
             {"completion_tokens", completion_tokens},
             {"total_tokens", prompt_tokens + completion_tokens}};
   }
+  // The prompt as feedback records it: the messages of a chat, the text of a completion.
+  json prompt_json() const {
+    if (!request.chat) return request.prompt;
+    json messages = json::array();
+    for (const ChatMessage& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    return messages;
+  }
 };
+
+// Every answer delivered in full, whole or streamed, is kept so that feedback can name it
+// (POST /v1/feedback). The client has its answer either way: a store that
+// cannot write is reported on stderr, and feedback on that answer is a 404 later.
+void remember(ServerState& state, const Answer& answer, const std::vector<std::string>& texts) {
+  std::vector<StoredCompletion> choices;
+  for (size_t i = 0; i < texts.size(); ++i)
+    choices.push_back({answer.id, int64_t(i), answer.request.model, answer.prompt_json(), texts[i], answer.created});
+  try {
+    state.store.add_completions(choices, state.options.max_stored_completions);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "serve: completion %s not kept for feedback: %s\n", answer.id.c_str(), e.what());
+  }
+}
 
 std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request& http, bool chat) {
   auto answer = std::make_shared<Answer>();
@@ -108,12 +130,13 @@ std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request&
   return answer;
 }
 
-void answer_whole(const Answer& answer, httplib::Response& response) {
+void answer_whole(ServerState& state, const Answer& answer, httplib::Response& response) {
   json out = answer.envelope(false);
   out["choices"] = json::array();
   int completion_tokens = 0;
+  std::vector<std::string> texts;
   for (size_t i = 0; i < answer.choices.size(); ++i) {
-    std::string text = answer.request.echo ? answer.request.prompt : "";
+    std::string text;
     SequenceStream::Update u;
     do {
       u = answer.choices[i]->next();
@@ -121,27 +144,35 @@ void answer_whole(const Answer& answer, httplib::Response& response) {
     } while (!u.finished);
     if (!u.error.empty()) throw ApiError(500, "server_error", u.error);
     completion_tokens += u.completion_tokens;
-    out["choices"].push_back(answer.choice(i, text, u.finish_reason, false, true));
+    out["choices"].push_back(answer.choice(i, answer.request.echo ? answer.request.prompt + text : text,
+                                           u.finish_reason, false, true));
+    texts.push_back(std::move(text));
   }
   out["usage"] = answer.usage(completion_tokens);
+  remember(state, answer, texts);
   send_json(response, out);
 }
 
-void answer_streamed(std::shared_ptr<Answer> answer, httplib::Response& response) {
+// Kept for feedback once the last choice has ended, before [DONE]: a client
+// that saw [DONE] may name the completion at once.
+void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib::Response& response) {
   struct Progress {
     size_t choice = 0;
     bool started = false;
     int completion_tokens = 0;
+    std::vector<std::string> texts;  // each choice's answer so far
   };
   auto progress = std::make_shared<Progress>();
+  progress->texts.resize(answer->choices.size());
   auto event = [](httplib::DataSink& sink, const json& data) {
     const std::string text = "data: " + json_text(data) + "\n\n";
     return sink.write(text.data(), text.size());
   };
   response.set_chunked_content_provider(
       "text/event-stream",
-      [answer, progress, event](size_t, httplib::DataSink& sink) {
+      [&state, answer, progress, event](size_t, httplib::DataSink& sink) {
         if (progress->choice == answer->choices.size()) {
+          remember(state, *answer, progress->texts);
           if (answer->request.include_usage) {
             json last = answer->envelope(true);
             last["choices"] = json::array();
@@ -162,6 +193,7 @@ void answer_streamed(std::shared_ptr<Answer> answer, httplib::Response& response
           sink.done();
           return ok;
         }
+        progress->texts[index] += u.text;
         std::string text = u.text;
         if (!progress->started && answer->request.echo) text = answer->request.prompt + text;
         if (!text.empty() || !progress->started) {
@@ -193,7 +225,7 @@ void add_inference_routes(httplib::Server& server, ServerState& state) {
               [&state, chat](const httplib::Request& request, httplib::Response& response) {
                 auto answer = start_answer(state, request, chat);
                 if (answer->request.stream) {
-                  answer_streamed(answer, response);
+                  answer_streamed(state, answer, response);
                 } else {
                   struct CancelOnExit {  // a failed or abandoned answer must not keep decoding
                     Answer& a;
@@ -201,7 +233,7 @@ void add_inference_routes(httplib::Server& server, ServerState& state) {
                       for (auto& c : a.choices) c->cancel();
                     }
                   } guard{*answer};
-                  answer_whole(*answer, response);
+                  answer_whole(state, *answer, response);
                 }
               });
   }

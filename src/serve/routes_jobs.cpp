@@ -1,6 +1,5 @@
 // /v1/fine_tuning/jobs: create, list, get, cancel, events and checkpoints, in
 // the shapes of OpenAI's fine-tuning API so its clients drive Whet unchanged.
-#include <charconv>
 #include <filesystem>
 
 #include "core/error.h"
@@ -8,6 +7,7 @@
 #include "io/json_fields.h"
 #include "serve/api_error.h"
 #include "serve/job_request.h"
+#include "serve/list_page.h"
 #include "serve/server_state.h"
 
 namespace whet::serve {
@@ -22,44 +22,6 @@ Job find_job(ServerState& state, const std::string& id) {
   auto job = state.store.get_job(id);
   if (!job) throw not_found(fmt::format("No such fine-tuning job: '{}'", id), "fine_tuning_job_id", "job_not_found");
   return *job;
-}
-
-// ?after=ID&limit=N as OpenAI's list endpoints take them.
-std::pair<std::string, int> page(const httplib::Request& request) {
-  int limit = 20;
-  if (request.has_param("limit")) {
-    const std::string text = request.get_param_value("limit");
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
-    if (ec != std::errc() || end != text.data() + text.size() || limit < 1 || limit > 100)
-      throw invalid_request("'limit' must be an integer from 1 to 100", "limit");
-  }
-  return {request.get_param_value("after"), limit};
-}
-
-// The store refuses an `after` it does not hold with its own message; the client
-// hears about its parameter, not the server's database.
-template <typename List>
-auto listed(List list) {
-  try {
-    return list();
-  } catch (const Error&) {
-    throw invalid_request("'after' is not the id of an item of this list", "after");
-  }
-}
-
-// One more than asked for tells whether there is a further page.
-template <typename T, typename ToJson>
-json list_page(std::vector<T> items, int limit, ToJson to_json) {
-  const bool has_more = int(items.size()) > limit;
-  if (has_more) items.resize(size_t(limit));
-  json data = json::array();
-  for (const T& item : items) data.push_back(to_json(item));
-  json out = {{"object", "list"}, {"data", data}, {"has_more", has_more}};
-  if (!data.empty()) {
-    out["first_id"] = data.front()["id"];
-    out["last_id"] = data.back()["id"];
-  }
-  return out;
 }
 
 json event_json(const JobEvent& e) {

@@ -238,6 +238,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_file_routes(server, state);
   add_job_routes(server, state);
   add_adapter_routes(server, state);
+  add_feedback_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

@@ -26,6 +26,7 @@ struct ServerOptions {
   size_t max_upload_bytes = 256u << 20;    // uploaded training files
   int max_tokens = 2048;                   // per request
   int max_n = 8;
+  int64_t max_stored_completions = 50000;  // completion choices kept for feedback, newest first; 0: none
   EngineOptions engine;
   int http_threads = 32;
   std::string access_log;                  // "" = stderr, "-" = off

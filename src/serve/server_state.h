@@ -60,5 +60,6 @@ void add_inference_routes(httplib::Server& server, ServerState& state);
 void add_file_routes(httplib::Server& server, ServerState& state);
 void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
+void add_feedback_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

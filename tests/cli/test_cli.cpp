@@ -16,7 +16,7 @@ using test::RunResult;
 
 TEST(Cli, EveryCommandHasHelp) {
   for (const char* command : {"", "info", "generate", "chat", "convert", "merge", "export", "train", "predict", "eval",
-                              "serve", "data", "data prepare", "data stats", "data validate", "bench", "bench generate",
+                              "serve", "feedback", "feedback export", "data", "data prepare", "data stats", "data validate", "bench", "bench generate",
                               "bench batch", "bench train"}) {
     const RunResult r = run_whet(std::string(command) + " --help");
     EXPECT_EQ(r.exit_code, 0) << command;

@@ -1,0 +1,38 @@
+#pragma once
+// `whet feedback export`: the feedback a server collected as a training set.
+//   preference: OpenAI's preference JSONL, {"input": {"messages"}, "preferred_output": [assistant message],
+//               "non_preferred_output": [assistant message]}, from A/B choices and from thumbs down
+//               that name the answer wanted instead;
+//   kto:        {"prompt": messages, "completion": [assistant message], "label": true|false}, from thumbs
+//               up (true) and down (false), and a thumbs down's preferred output (true).
+// Every feedback row is either written or counted under the reason it was not.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "serve/job_store.h"
+
+namespace whet::serve {
+
+enum class FeedbackFormat { Preference, Kto };
+std::optional<FeedbackFormat> feedback_format_from_name(std::string_view name);  // "preference", "kto"
+
+// Counts under a label, in the order the labels first appeared.
+using Tally = std::vector<std::pair<std::string, int64_t>>;
+
+struct FeedbackDataset {
+  std::vector<std::string> lines;  // JSON lines, without newlines, in the feedback's order
+  Tally written;                   // lines by where they came from
+  Tally skipped;                   // feedback rows not used, by reason
+};
+
+// The dataset from `feedback`, oldest first.
+FeedbackDataset feedback_dataset(const std::vector<Feedback>& feedback, FeedbackFormat format);
+
+// Reads DATA_DIR/whet.sqlite (a server may be running on it) and writes the
+// dataset to `output` atomically.
+FeedbackDataset export_feedback(const std::string& data_dir, FeedbackFormat format, const std::string& output);
+
+}  // namespace whet::serve

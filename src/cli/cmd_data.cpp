@@ -117,8 +117,9 @@ void add_source_options(CLI::App& command, SourceFlags& source) {
       ->allow_extra_args(false);
   command.add_option("--encoding", source.encoding, "utf-8, latin-1 or utf-8-or-latin-1 (Latin-1 where not UTF-8)")
       ->capture_default_str();
-  command.add_option("--format", source.format, "auto (per line), text, completion, chat or alpaca")
-      ->check(CLI::IsMember({"auto", "text", "completion", "chat", "alpaca"}));
+  command.add_option("--format", source.format,
+                     "auto (per line), text, completion, chat, alpaca, preference or kto (validate only)")
+      ->check(CLI::IsMember(std::vector<std::string>(std::begin(kDataFormatNames), std::end(kDataFormatNames))));
   command.add_flag("--paragraphs", source.paragraphs, "Text/Markdown: a record per paragraph instead of per file");
 }
 

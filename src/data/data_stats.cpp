@@ -18,11 +18,19 @@ std::string describe(std::string_view split, const SequenceStats& s) {
 
 }  // namespace
 
-void DataStats::skip(const std::string& file, size_t line, const Error& error) {
+void LineAccount::skip(const std::string& file, size_t line, const Error& error) {
   std::string_view reason = error.what();
   const std::string prefix = fmt::format("[{}:{}] ", file, line);
   if (reason.starts_with(prefix)) reason.remove_prefix(prefix.size());
   skipped.push_back({file, line, std::string(reason)});
+}
+
+std::string LineAccount::skipped_summary() const {
+  std::string out;
+  for (size_t i = 0; i < skipped.size() && i < kSkippedShown; ++i)
+    out += fmt::format(" Skipped {}:{}: {}.", skipped[i].file, skipped[i].line, skipped[i].reason);
+  if (skipped.size() > kSkippedShown) out += fmt::format(" And {} more skipped lines.", skipped.size() - kSkippedShown);
+  return out;
 }
 
 std::string DataStats::summary() const {
@@ -37,10 +45,7 @@ std::string DataStats::summary() const {
                                 skipped.size(), total, by_format.empty() ? "" : " (" + by_format + ")");
   out += describe("Training", train);
   if (validation.examples > 0) out += " " + describe("Validation", validation);
-  for (size_t i = 0; i < skipped.size() && i < kSkippedShown; ++i)
-    out += fmt::format(" Skipped {}:{}: {}.", skipped[i].file, skipped[i].line, skipped[i].reason);
-  if (skipped.size() > kSkippedShown) out += fmt::format(" And {} more skipped lines.", skipped.size() - kSkippedShown);
-  return out;
+  return out + skipped_summary();
 }
 
 }  // namespace whet

@@ -29,15 +29,22 @@ struct SequenceStats {
   size_t loss_tokens = 0;  // positions whose target is not -1
 };
 
-struct DataStats {
+// Every line read, as a blank line, a skipped line with its reason, or (the rest) a record.
+struct LineAccount {
   size_t lines = 0;  // including blank and skipped ones
   size_t blank_lines = 0;
-  std::array<size_t, kDataFormatCount> examples{};  // tokenized examples, by DataFormat
   std::vector<SkippedLine> skipped;
-  SequenceStats train, validation;
 
   // Records a malformed line from the whet::Error raised for it.
   void skip(const std::string& file, size_t line, const Error& error);
+  // " Skipped file:line: reason." for the first few skipped lines, for a summary's end.
+  std::string skipped_summary() const;
+};
+
+struct DataStats : LineAccount {
+  std::array<size_t, kDataFormatCount> examples{};  // tokenized examples, by DataFormat
+  SequenceStats train, validation;
+
   // One paragraph for the run log; lists the first few skipped lines.
   std::string summary() const;
 };

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/detect_format.h"
 #include "data/json_line.h"
 
 namespace whet {
@@ -18,13 +19,11 @@ namespace {
 
 using json = nlohmann::json;
 
-DataFormat detect(const json& object, const std::string& where) {
-  if (json_member(object, "messages")) return DataFormat::Chat;
-  if (json_member(object, "instruction")) return DataFormat::Alpaca;
-  if (json_member(object, "prompt") || json_member(object, "completion")) return DataFormat::Completion;
-  if (json_member(object, "text")) return DataFormat::Text;
-  fail(where, "unknown format: expected the key \"text\", \"prompt\" and \"completion\", \"messages\", "
-              "or \"instruction\" and \"output\"");
+// The line is not an example: name what it is and what reads it.
+[[noreturn]] void refuse_preference(DataFormat format, const std::string& where) {
+  fail(where, "format {}: preference data (for preference training, method {}), not a supervised example; "
+              "supervised training reads text, completion, chat and alpaca lines",
+       data_format_name(format), format == DataFormat::Kto ? "kto" : "dpo");
 }
 
 bool is_weight_zero(const json& message, const std::string& path, const std::string& role, const std::string& where) {
@@ -70,6 +69,8 @@ DataFormat parse_data_format(std::string_view name) {
   fail("data", "unknown format '{}' (known: {})", name, fmt::join(kDataFormatNames, ", "));
 }
 
+bool is_preference_format(DataFormat format) { return format == DataFormat::Preference || format == DataFormat::Kto; }
+
 std::string label_continuation(std::string_view prompt, std::string_view label) {
   const bool separated = prompt.empty() || std::isspace(static_cast<unsigned char>(prompt.back()));
   return separated ? std::string(label) : " " + std::string(label);
@@ -84,7 +85,8 @@ Example parse_example(std::string_view json_line, DataFormat format, const std::
   const std::string where = example.where();
   const json object = parse_json_line(json_line, where);
   if (!object.is_object()) fail(where, "expected a JSON object, got {}", object.type_name());
-  example.format = format == DataFormat::Auto ? detect(object, where) : format;
+  example.format = format == DataFormat::Auto ? detect_format(object, where) : format;
+  if (is_preference_format(example.format)) refuse_preference(example.format, where);
   switch (example.format) {
     case DataFormat::Text: example.text = json_nonempty_string_at(object, "text", where); break;
     case DataFormat::Completion:
@@ -95,7 +97,9 @@ Example parse_example(std::string_view json_line, DataFormat format, const std::
       break;
     case DataFormat::Chat: read_chat(object, example, where); break;
     case DataFormat::Alpaca: read_alpaca(object, example, where); break;
-    case DataFormat::Auto: WHET_ASSERT(false && "format left undetected");
+    case DataFormat::Auto:
+    case DataFormat::Preference:
+    case DataFormat::Kto: WHET_ASSERT(false && "format left undetected or refused");
   }
   return example;
 }

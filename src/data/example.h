@@ -1,7 +1,9 @@
 #pragma once
 // One training example as a JSONL line describes it, before tokenization. The
 // four formats users bring from Axolotl, torchtune and OpenAI fine-tuning are
-// recognised per line from their keys, so one file may mix them.
+// recognised per line from their keys, so one file may mix them. Preference
+// lines (data/preference_example.h) are told apart by the same keys, and
+// refused here: supervised training never takes a pair for an example.
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -18,14 +20,20 @@ enum class DataFormat {
   Chat,        // {"messages": [{"role", "content"}, ...], "label"?}: OpenAI chat, through the chat template;
                // a label becomes the assistant's reply
   Alpaca,      // {"instruction", "input"?, "output"}: one user turn and one assistant turn
+  Preference,  // a pair for preference training: {"prompt"?, "chosen", "rejected"} or OpenAI's
+               // {"input", "preferred_output", "non_preferred_output"} (data/preference_example.h)
+  Kto,         // one answer judged good or bad: {"prompt", "completion", "label": true|false}
 };
-constexpr size_t kDataFormatCount = 5;
+constexpr size_t kDataFormatCount = 7;
 // Indexed by DataFormat: the names configs and data files use.
-inline constexpr std::string_view kDataFormatNames[kDataFormatCount] = {"auto", "text", "completion", "chat", "alpaca"};
+inline constexpr std::string_view kDataFormatNames[kDataFormatCount] = {"auto",   "text",       "completion", "chat",
+                                                                        "alpaca", "preference", "kto"};
 
 std::string_view data_format_name(DataFormat format);
-// "auto", "text", "completion", "chat", "alpaca"; throws whet::Error for anything else.
+// A name of kDataFormatNames; throws whet::Error for anything else.
 DataFormat parse_data_format(std::string_view name);
+// Preference or Kto: read by data/preference_example.h, not as an Example.
+bool is_preference_format(DataFormat format);
 
 struct Example {
   DataFormat format = DataFormat::Text;  // never Auto
@@ -46,7 +54,8 @@ std::string label_continuation(std::string_view prompt, std::string_view label);
 
 // Parses one JSONL line (without its line ending). `format` Auto detects it from
 // the keys. Throws whet::Error "[file:line] key: problem" for malformed input:
-// invalid JSON or UTF-8, deep nesting, wrong types, empty or unknown fields.
+// invalid JSON or UTF-8, deep nesting, wrong types, empty or unknown fields,
+// and for a preference line (or a `format` that is a preference format).
 Example parse_example(std::string_view json_line, DataFormat format, const std::string& file, size_t line);
 
 }  // namespace whet

@@ -67,8 +67,8 @@ const json& json_messages(const json& object, const std::string& where) {
   return *messages;
 }
 
-ChatMessage json_chat_message(const json& message, size_t index, const std::string& where) {
-  const std::string path = fmt::format("messages[{}]", index);
+ChatMessage json_chat_message(const json& message, size_t index, const std::string& where, std::string_view list) {
+  const std::string path = fmt::format("{}[{}]", list, index);
   if (!message.is_object()) fail(where, "{}: expected an object, got {}", path, message.type_name());
   std::string role = json_string_at(message, "role", path + ".role", where);
   if (role != "system" && role != "user" && role != "assistant")

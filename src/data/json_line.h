@@ -26,6 +26,8 @@ std::string json_nonempty_string_at(const nlohmann::json& object, const std::str
 // The "messages" array of an OpenAI-style conversation: present, an array, not empty.
 const nlohmann::json& json_messages(const nlohmann::json& object, const std::string& where);
 // messages[index]: an object whose role is system, user or assistant and whose content is a string.
-ChatMessage json_chat_message(const nlohmann::json& message, size_t index, const std::string& where);
+// `list` is how messages name the list ("input.messages", "chosen").
+ChatMessage json_chat_message(const nlohmann::json& message, size_t index, const std::string& where,
+                              std::string_view list = "messages");
 
 }  // namespace whet

@@ -4,7 +4,9 @@
 #include <optional>
 
 #include "core/utf8.h"
+#include "data/detect_format.h"
 #include "data/line_reader.h"
+#include "data/preference_example.h"
 
 namespace whet {
 namespace {
@@ -46,31 +48,30 @@ void for_each_line(const Lines& source, const JsonlLines& lines) {
   }
 }
 
-void scan(const Lines& source, DataFormat format, const JsonlVisitor& visitor) {
+void read_records(const Lines& source, bool strict, LineAccount& account, const JsonlRecordTaker& take) {
   const std::string& name = source.name;
   for_each_line(source, {[&](std::string_view line, size_t number) {
                            check_utf8(line, fmt::format("{}:{}", name, number));
-                           visitor.on_example(parse_example(line, format, name, number), number);
+                           take(line, number);
+                           ++account.lines;
                          },
-                         visitor.on_error, visitor.on_blank, {}});
+                         [&](const Error& error, size_t line) {
+                           ++account.lines;
+                           if (strict) throw error;
+                           account.skip(name, line, error);
+                         },
+                         [&] {
+                           ++account.lines;
+                           ++account.blank_lines;
+                         },
+                         {}});
 }
 
 std::vector<Example> read(const Lines& source, const DataOptions& options, DataStats& stats) {
   std::vector<Example> examples;
-  scan(source, options.format,
-       {[&](Example&& example, size_t) {
-          ++stats.lines;
-          examples.push_back(std::move(example));
-        },
-        [&](const Error& error, size_t line) {
-          ++stats.lines;
-          if (options.strict) throw error;
-          stats.skip(source.name, line, error);
-        },
-        [&] {
-          ++stats.lines;
-          ++stats.blank_lines;
-        }});
+  read_records(source, options.strict, stats, [&](std::string_view line, size_t number) {
+    examples.push_back(parse_example(line, options.format, source.name, number));
+  });
   return examples;
 }
 
@@ -98,8 +99,8 @@ void for_each_jsonl_line_in_text(std::string_view text, const std::string& name,
   }
 }
 
-void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor) {
-  scan(Lines{path, std::nullopt}, format, visitor);
+void read_jsonl_records(const std::string& path, bool strict, LineAccount& account, const JsonlRecordTaker& take) {
+  read_records(Lines{path, std::nullopt}, strict, account, take);
 }
 
 std::vector<Example> read_examples(const std::string& path, const DataOptions& options, DataStats& stats) {
@@ -126,12 +127,25 @@ void ValidationReport::add_blank() {
   ++blank;
 }
 
+DataFormat check_data_line(std::string_view json_line, DataFormat format, const std::string& file, size_t line) {
+  const DataFormat detected = line_format(json_line, format, fmt::format("{}:{}", file, line));
+  if (is_preference_format(detected)) {
+    parse_preference_line(json_line, detected, file, line);
+  } else {
+    parse_example(json_line, detected, file, line);
+  }
+  return detected;
+}
+
 ValidationReport validate_jsonl(const std::string& path, DataFormat format, size_t max_errors) {
   ValidationReport report;
-  scan_jsonl(path, format,
-             {[&](Example&& example, size_t) { report.add_example(example.format); },
-              [&](const Error& error, size_t) { report.add_error(error.what(), max_errors); },
-              [&] { report.add_blank(); }});
+  for_each_jsonl_line(path, path,
+                      {[&](std::string_view line, size_t number) {
+                         check_utf8(line, fmt::format("{}:{}", path, number));
+                         report.add_example(check_data_line(line, format, path, number));
+                       },
+                       [&](const Error& error, size_t) { report.add_error(error.what(), max_errors); },
+                       [&] { report.add_blank(); }, {}});
   return report;
 }
 

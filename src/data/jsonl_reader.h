@@ -1,8 +1,9 @@
 #pragma once
 // Reads a JSONL training file into examples, one per line, the way files made
 // on any system arrive: with or without a UTF-8 BOM, LF or CRLF line endings,
-// blank lines in between. `whet train`, `whet data validate` and the server's
-// upload check all read through scan_jsonl, so they agree on every line.
+// blank lines in between. `whet train` (supervised and preference), `whet data
+// validate` and the server's upload check all read through for_each_jsonl_line
+// and the same line parsers, so they agree on every line.
 #include <array>
 #include <functional>
 #include <string>
@@ -30,15 +31,13 @@ void for_each_jsonl_line(const std::string& path, const std::string& name, const
 // The same over JSONL text held in memory (a file built into the binary), named `name`.
 void for_each_jsonl_line_in_text(std::string_view text, const std::string& name, const JsonlLines& lines);
 
-// What each line turned out to be; `line` counts from 1.
-struct JsonlVisitor {
-  std::function<void(Example&& example, size_t line)> on_example;
-  std::function<void(const Error& error, size_t line)> on_error;  // "[path:line] problem"
-  std::function<void()> on_blank;
-};
-// Each non-blank line must be valid UTF-8 and one example of `format`. Throws
-// whet::Error when the file cannot be read; a visitor may throw to stop early.
-void scan_jsonl(const std::string& path, DataFormat format, const JsonlVisitor& visitor);
+// The lines of a training file as every reader of training data takes them:
+// each non-blank line, checked to be valid UTF-8, goes to `take`, which parses
+// and keeps it. A whet::Error from the line or from `take` is thrown with
+// `strict`, else the line is recorded in account.skipped and left out; every
+// line is counted in `account`. Throws whet::Error when the file cannot be read.
+using JsonlRecordTaker = std::function<void(std::string_view line, size_t number)>;
+void read_jsonl_records(const std::string& path, bool strict, LineAccount& account, const JsonlRecordTaker& take);
 
 // Counts lines in `stats`. A malformed line throws whet::Error "[path:line] ..."
 // with options.strict; otherwise it is recorded in stats.skipped and left out.
@@ -59,7 +58,12 @@ struct ValidationReport {
   void add_blank();
 };
 
-// Every line of a JSONL file checked exactly as training reads it.
+// Checks one line as the reader of its format takes it (parse_example, or
+// parse_preference_line for preference and KTO lines) and returns the format;
+// `format` Auto detects it. Throws whet::Error "[file:line] ..." as they do.
+DataFormat check_data_line(std::string_view json_line, DataFormat format, const std::string& file, size_t line);
+
+// Every line of a JSONL file checked exactly as training (supervised or preference) reads it.
 ValidationReport validate_jsonl(const std::string& path, DataFormat format, size_t max_errors = 100);
 
 }  // namespace whet

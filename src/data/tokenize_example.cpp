@@ -63,7 +63,9 @@ TokenizedExample tokenize_example(const Example& example, const Tokenizer& token
       case DataFormat::Completion: return raw_text(tokenizer, example.prompt, example.completion, train_on_inputs);
       case DataFormat::Chat:
       case DataFormat::Alpaca: return conversation(example, tokenizer, chat_template, train_on_inputs);
-      case DataFormat::Auto: break;
+      case DataFormat::Auto:
+      case DataFormat::Preference:
+      case DataFormat::Kto: break;
     }
   } catch (const Error& e) {
     fail(example.where(), "{}", e.what());

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "data/detect_format.h"
 #include "data/jsonl_reader.h"
 #include "prepare/sources.h"
 #include "prepare/text_encoding.h"
@@ -27,8 +28,13 @@ void scan_jsonl(const PipelineConfig& config, const SourceVisitor& visitor) {
   for_each_jsonl_line(resolve_path(config, source.path), source.path,
                       {[&](std::string_view line, size_t number) {
                          // JSON strings would catch invalid UTF-8 too, but not in keys and numbers.
-                         const std::string text =
-                             decode_text(line, source.encoding, fmt::format("{}:{}", source.path, number)).text;
+                         const std::string where = fmt::format("{}:{}", source.path, number);
+                         const std::string text = decode_text(line, source.encoding, where).text;
+                         if (visitor.on_preference) {
+                           const DataFormat format = line_format(text, source.format, where);
+                           if (is_preference_format(format))
+                             return visitor.on_preference(check_data_line(text, format, source.path, number));
+                         }
                          Record record;
                          record.example = parse_example(text, source.format, source.path, number);
                          if (own_label) record.label = json_label(text, config.label_field);
@@ -52,7 +58,7 @@ ValidationReport validate_source(const PipelineConfig& config, size_t max_errors
   ValidationReport report;
   scan_source(config, {[&](Record&& record) { report.add_example(record.example.format); },
                        [&](const std::string& error) { report.add_error(error, max_errors); },
-                       [&] { report.add_blank(); }});
+                       [&] { report.add_blank(); }, [&](DataFormat format) { report.add_example(format); }});
   return report;
 }
 

@@ -102,7 +102,28 @@ PairLoss orpo_loss(const PairLogps& p, const PreferenceSettings& s) {
 
 }  // namespace
 
+namespace {
+
+// The DPO-family loss of a pair, without RPO's term.
+PairLoss preference_term(PreferenceLoss kind, const PairLogps& p, const PreferenceSettings& s);
+
+}  // namespace
+
 PairLoss pair_loss(PreferenceLoss kind, const PairLogps& p, const PreferenceSettings& s) {
+  PairLoss out = preference_term(kind, p, s);
+  const bool dpo_family = kind != PreferenceLoss::Simpo && kind != PreferenceLoss::Orpo;
+  if (dpo_family && s.rpo_alpha > 0) {
+    const double n_c = double(p.chosen_tokens);
+    out.nll = -p.chosen / n_c;
+    out.loss += s.rpo_alpha * out.nll;
+    out.d_chosen -= s.rpo_alpha / n_c;
+  }
+  return out;
+}
+
+namespace {
+
+PairLoss preference_term(PreferenceLoss kind, const PairLogps& p, const PreferenceSettings& s) {
   check_settings(kind, s);
   WHET_ASSERT(p.chosen_tokens > 0 && p.rejected_tokens > 0);
   const double beta = s.beta, eps = s.label_smoothing;
@@ -130,6 +151,8 @@ PairLoss pair_loss(PreferenceLoss kind, const PairLogps& p, const PreferenceSett
   WHET_ASSERT(false);
   return {};
 }
+
+}  // namespace
 
 PairLoss reward_pair_loss(double reward_chosen, double reward_rejected, double margin, double center_coefficient) {
   const double u = reward_chosen - reward_rejected - margin;

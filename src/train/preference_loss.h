@@ -28,6 +28,10 @@
 //            log(1 − e^ℓ) is floored at −700, which only acts at ℓ = 0 exactly: a certain
 //            chosen completion then gets the limit of its weight. When both are certain the
 //            true gradient is unbounded and comes back finite but huge (~1e303).
+// RPO (rpo_alpha α > 0, as TRL's rpo_alpha): Sigmoid, Robust, Hinge and Ipo gain
+//   α·(−π_c/|c|), the chosen answer's NLL per token, so ∂/∂π_c gains −α/|c|; it
+//   keeps the chosen answers likely while the margin grows (without it the
+//   policy can win the margin by making both answers unlikely).
 // Reward model (`reward_pair_loss`), Bradley–Terry on scalar rewards r_c, r_r, as
 // TRL's RewardTrainer: −logσ(r_c − r_r − m) + κ·(r_c + r_r)², m a margin, κ the
 // centering coefficient; derivatives with respect to r_c and r_r.
@@ -67,6 +71,7 @@ struct PreferenceSettings {
   double label_smoothing = 0.0;  // ε of Sigmoid, Robust and Simpo
   double simpo_gamma = 0.5;      // γ, SimPO's target margin
   double orpo_lambda = 0.1;      // λ, weight of ORPO's odds-ratio term
+  double rpo_alpha = 0.0;        // α of RPO: the DPO-family losses gain α·(−π_c/|c|), the chosen NLL
   double kto_desirable_weight = 1.0;    // λ_D
   double kto_undesirable_weight = 1.0;  // λ_U
 };
@@ -79,7 +84,7 @@ struct PairLoss {
   double loss = 0;
   double d_chosen = 0, d_rejected = 0;
   double reward_chosen = 0, reward_rejected = 0;
-  double nll = 0;             // ORPO: the −π_c/|c| part of the loss
+  double nll = 0;             // ORPO, and RPO when rpo_alpha > 0: −π_c/|c|
   double log_odds_ratio = 0;  // ORPO: O_c − O_r
 };
 

@@ -31,7 +31,15 @@ def smoothed_logistic(u, eps):
 
 
 def pair_loss(kind, p, s):
-    """The loss and the two rewards TRL logs, as tensors of the policy log-probs p['chosen'], p['rejected']."""
+    """The loss and the two rewards TRL logs, as tensors of the policy log-probs p['chosen'], p['rejected'];
+    with rpo_alpha, the DPO family also adds the chosen answer's NLL per token (TRL's RPO)."""
+    loss, rewards = preference_term(kind, p, s)
+    if kind in ("sigmoid", "robust", "hinge", "ipo") and s.get("rpo_alpha", 0) > 0:
+        loss = loss + s["rpo_alpha"] * -(p["chosen"] / p["chosen_tokens"])
+    return loss, rewards
+
+
+def preference_term(kind, p, s):
     beta, eps = s["beta"], s["label_smoothing"]
     c, r, rc, rr = p["chosen"], p["rejected"], p["ref_chosen"], p["ref_rejected"]
     nc, nr = p["chosen_tokens"], p["rejected_tokens"]
@@ -60,10 +68,10 @@ def pair_loss(kind, p, s):
 
 SETTINGS = {
     "sigmoid": [dict(beta=0.1, label_smoothing=0.0), dict(beta=0.5, label_smoothing=0.1),
-                dict(beta=0.05, label_smoothing=0.3)],
+                dict(beta=0.05, label_smoothing=0.3), dict(beta=0.1, label_smoothing=0.0, rpo_alpha=1.0)],
     "robust": [dict(beta=0.1, label_smoothing=0.1), dict(beta=0.5, label_smoothing=0.3)],
     "hinge": [dict(beta=0.1, label_smoothing=0.0), dict(beta=0.5, label_smoothing=0.0)],
-    "ipo": [dict(beta=0.1, label_smoothing=0.0), dict(beta=1.0, label_smoothing=0.0)],
+    "ipo": [dict(beta=0.1, label_smoothing=0.0), dict(beta=1.0, label_smoothing=0.0, rpo_alpha=0.5)],
     "simpo": [dict(beta=2.0, label_smoothing=0.0, simpo_gamma=0.5), dict(beta=2.5, label_smoothing=0.1, simpo_gamma=1.2)],
     "orpo": [dict(beta=0.1, label_smoothing=0.0, orpo_lambda=0.1), dict(beta=0.1, label_smoothing=0.0, orpo_lambda=1.0)],
 }

@@ -112,6 +112,22 @@ TEST(PreferenceLoss, OrpoHandWorked) {
   EXPECT_NEAR(got.d_rejected, 0.025 / 3, 1e-12);
 }
 
+// RPO adds the chosen answer's NLL per token to the DPO term. Δ = 0 (policy =
+// reference), β = 0.1, π_c = −10 over 5 tokens, α = 1: DPO gives log 2 and
+// ∂/∂π_c = −β/2 = −0.05; the NLL 10/5 = 2 adds 2 and −α/5 = −0.2.
+TEST(PreferenceLoss, RpoAddsTheChosenNllHandWorked) {
+  const PairLogps p{.chosen = -10, .rejected = -12, .ref_chosen = -10, .ref_rejected = -12, .chosen_tokens = 5,
+                    .rejected_tokens = 6};
+  const PairLoss got = pair_loss(PreferenceLoss::Sigmoid, p, {.beta = 0.1, .rpo_alpha = 1.0});
+  EXPECT_NEAR(got.loss, std::log(2.0) + 2.0, 1e-12);
+  EXPECT_NEAR(got.nll, 2.0, 1e-12);
+  EXPECT_NEAR(got.d_chosen, -0.05 - 0.2, 1e-12);
+  EXPECT_NEAR(got.d_rejected, 0.05, 1e-12);
+  // SimPO and ORPO have their own terms and take no RPO.
+  EXPECT_EQ(pair_loss(PreferenceLoss::Simpo, p, {.beta = 2.0, .rpo_alpha = 1.0}).loss,
+            pair_loss(PreferenceLoss::Simpo, p, {.beta = 2.0}).loss);
+}
+
 // Bradley–Terry, r_c = 1, r_r = 0: log(1 + e^−1) = 0.313262 (the issue's), ∂/∂r_c = −σ(−1) = −0.268941.
 // With margin 0.5 and centering 0.01: log(1 + e^−0.5) + 0.01·1² = 0.474077 + 0.01 = 0.484077,
 //   ∂/∂r_c = −σ(−0.5) + 2·0.01·1 = −0.377541 + 0.02, ∂/∂r_r = 0.377541 + 0.02.
@@ -302,7 +318,7 @@ class PreferenceLossTorch : public testing::Test {
 };
 
 TEST_F(PreferenceLossTorch, PairLosses) {
-  ASSERT_EQ(reference.at("pairs").size(), 156u);
+  ASSERT_EQ(reference.at("pairs").size(), 168u);  // 14 settings of 12 pairs
   for (const nlohmann::json& c : reference.at("pairs")) {
     const nlohmann::json& l = c.at("logps");
     const nlohmann::json& s = c.at("settings");
@@ -311,6 +327,7 @@ TEST_F(PreferenceLossTorch, PairLosses) {
     PreferenceSettings settings{.beta = s.at("beta"), .label_smoothing = s.at("label_smoothing")};
     settings.simpo_gamma = s.value("simpo_gamma", settings.simpo_gamma);
     settings.orpo_lambda = s.value("orpo_lambda", settings.orpo_lambda);
+    settings.rpo_alpha = s.value("rpo_alpha", settings.rpo_alpha);
     const PairLoss got = pair_loss(kind_named(c.at("kind")), p, settings);
     expect_fields(c, {{"loss", got.loss}, {"d_chosen", got.d_chosen}, {"d_rejected", got.d_rejected},
                       {"reward_chosen", got.reward_chosen}, {"reward_rejected", got.reward_rejected}});

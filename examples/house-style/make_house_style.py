@@ -672,8 +672,10 @@ def main():
     splits = split_pairs(args.seed)
     for split, indices in splits.items():
         write_jsonl(os.path.join(args.out, f"{split}.jsonl"),
-                    [{"prompt": PAIRS[i][0], "chosen": chosen[PAIRS[i][0]],
-                      "rejected": rejected[PAIRS[i][0]]} for i in indices])
+                    [{"prompt": [{"role": "user", "content": PAIRS[i][0]}],
+                      "chosen": [{"role": "assistant", "content": chosen[PAIRS[i][0]]}],
+                      "rejected": [{"role": "assistant", "content": rejected[PAIRS[i][0]]}]}
+                     for i in indices])
     # The same training questions as plain supervised examples (chosen only).
     write_jsonl(os.path.join(args.out, "sft_train.jsonl"),
                 [{"messages": [{"role": "user", "content": PAIRS[i][0]},

@@ -86,6 +86,12 @@ TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& op
   return last;
 }
 
+// A step's further values on the one progress line: the penalties, and for rl the
+// reward margin and accuracy (metrics.jsonl has every value).
+bool on_progress_line(std::string_view name) {
+  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy";
+}
+
 int run_train(const TrainOptions& o) {
   if (o.help_config) {
     std::fputs(train_config_help().c_str(), stdout);
@@ -103,7 +109,8 @@ int run_train(const TrainOptions& o) {
     if (r.is_eval) {
       std::string line = fmt::format("step {}:", r.step);
       if (!std::isnan(r.val_loss))
-        line += fmt::format(" validation loss {:.4f} (perplexity {:.2f})", r.val_loss, std::exp(r.val_loss));
+        line += fmt::format(" validation loss {:.4f}", r.val_loss);
+      if (!std::isnan(r.val_perplexity)) line += fmt::format(" (perplexity {:.2f})", r.val_perplexity);
       for (const auto& [name, value] : r.eval_metrics) line += fmt::format(" {} {:.4f}", name, value);
       progress.message(line);
       return;
@@ -114,7 +121,8 @@ int run_train(const TrainOptions& o) {
     std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
     if (!std::isnan(r.replay_loss)) line += fmt::format(" replay {:.4f}", r.replay_loss);
     if (!std::isnan(r.distill_loss)) line += fmt::format(" distill {:.4f}", r.distill_loss);
-    for (const auto& [name, value] : r.penalties) line += fmt::format(" {} {:.4g}", name, value);
+    for (const auto& [name, value] : r.values)
+      if (on_progress_line(name)) line += fmt::format(" {} {:.4g}", name, value);
     progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {}", r.lr, speed), r.eta_s);
   };
   std::signal(SIGINT, request_stop);

@@ -25,6 +25,9 @@ using yaml::strings;
 using yaml::text;
 
 constexpr std::array<std::string_view, 3> kMethods = {"full", "freeze", "lora"};
+constexpr std::array<std::string_view, 4> kPreferenceMethods = {"none", "dpo", "simpo", "orpo"};
+constexpr std::array<std::string_view, 6> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo"};
+constexpr std::array<std::string_view, 4> kDpoLossTypes = {"sigmoid", "robust", "hinge", "ipo"};
 constexpr std::array<std::string_view, 2> kOptimizers = {"adamw", "sgd"};
 constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "cosine"};
 constexpr std::array<std::string_view, 3> kWeightFormats = {"native", "f32", "bf16"};
@@ -153,6 +156,24 @@ yaml::Field<TrainConfig> auto_replay() {
       [](TrainConfig& c) { c.replay_data.reset(); });
 }
 
+// method: what trains (full, freeze, lora), or a preference method (dpo, simpo,
+// orpo) as the jobs API's method.type and `whet train --method dpo` name it:
+// that is rl with a LoRA adapter, written back as the two keys.
+yaml::Field<TrainConfig> method_or_preference() {
+  yaml::Field<TrainConfig> field = choice(&TrainConfig::method, kMethods);
+  field.kind = yaml::Choice{kMethodWords};
+  field.read = [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) {
+    const size_t index = yaml::read_choice(in, yaml::Choice{kMethodWords});
+    if (index < kMethods.size()) {
+      c.method = static_cast<TrainMethod>(index);
+    } else {
+      c.method = TrainMethod::Lora;
+      c.rl = std::string(kMethodWords[index]);
+    }
+  };
+  return field;
+}
+
 // --- Checks across keys, after the file and the overrides ---
 
 // train_data, or a task sequence with one evaluation file per stage.
@@ -214,8 +235,22 @@ void check_replay_and_distillation(const TrainConfig& c, const yaml::Scope& scop
   }
 }
 
+// Preference methods train a language model's completions on pairs.
+void check_preference(const TrainConfig& c, const yaml::Scope& scope) {
+  if (!aligns(c)) return;
+  if (c.task_type == "seq_cls")
+    fail(scope.where("rl"), "rl: {} trains the language model on preference pairs; task_type seq_cls has no "
+                            "completions to prefer", c.rl);
+  if (!c.task_sequence.empty())
+    fail(scope.where("rl"), "rl: a task sequence trains supervised stages; train the preference stage on its own");
+  if (replays(c) || c.distill_weight > 0 || c.ewc_lambda > 0 || c.l2sp_lambda > 0)
+    fail(scope.where("rl"), "rl: {} is not combined with the supervised defences (replay, distillation, EWC, "
+                            "L2-SP): its reference model holds the policy near its start", c.rl);
+}
+
 void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
   check_task_sequence(c, scope);
+  check_preference(c, scope);
   auto exclusive = [&](std::string_view a, bool a_set, std::string_view b, bool b_set, std::string_view advice) {
     if (a_set && b_set) {
       fail(scope.where(b), "{}: cannot be combined with {} (set at {}); {}", b, a, scope.where(a), advice);
@@ -251,7 +286,8 @@ void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
 constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezing = "Freezing (method freeze)",
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
                            kEvaluation = "Evaluation and stopping", kDefences = "Forgetting defences",
-                           kCheckpoints = "Checkpoints", kGate = "Gate", kContinual = "Continual learning";
+                           kCheckpoints = "Checkpoints", kGate = "Gate", kContinual = "Continual learning",
+                           kPreference = "Preference alignment";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -277,9 +313,9 @@ const yaml::Table<TrainConfig> kTable(
      "GGUF file or Hugging Face model directory to start from; empty: the default model (SmolLM2-135M-Instruct)", kRun},
     {"output_dir", text(&C::output_dir),
      "Run folder: checkpoints, logs, this config as resolved, and the final model", kRun, true},
-    {"method", choice(&C::method, kMethods),
+    {"method", method_or_preference(),
      "full: train every weight (f32 master copies); freeze: train some blocks, freeze the rest; "
-     "lora: train low-rank adapters on a frozen base", kRun},
+     "lora: train low-rank adapters on a frozen base; dpo, simpo or orpo: that rl method with lora", kRun},
     {"seed", integer(&C::seed, {0}),
      "Seed for shuffling, dropout, adapter initialisation and the exact Fisher's label draws", kRun},
     {"weights", choice(&C::weights, kWeightFormats),
@@ -300,8 +336,9 @@ const yaml::Table<TrainConfig> kTable(
     {"val_set_size", real(&C::val_set_size, {0, false, 1}),
      "Fraction of train_data held back for validation (instead of val_data); 0: none", kData},
     {"data_format", choice(&C::data_format, kDataFormatNames),
-     "How records are read: auto (detected per file), text (plain text), completion (prompt and completion), "
-     "chat (messages), alpaca (instruction, input, output)", kData},
+     "How records are read: auto (detected per line), text (plain text), completion (prompt and completion), "
+     "chat (messages), alpaca (instruction, input, output), preference (a prompt with chosen and rejected "
+     "answers, for rl), kto (a prompt, a completion and a true/false label)", kData},
     {"train_on_inputs", boolean(&C::train_on_inputs),
      "Also take the loss on prompts and user turns, not only on the answers", kData},
     {"sequence_len", integer(&C::sequence_len, {2}),
@@ -446,6 +483,27 @@ const yaml::Table<TrainConfig> kTable(
      "How a stage builds on the earlier ones: sequential (the same adapter or model trains on), replay (as "
      "sequential, with every earlier stage's examples mixed in again) or progressive (a new adapter on the base with "
      "the earlier adapters folded in and frozen; lora only)", kContinual},
+
+    {"rl", choice(&C::rl, kPreferenceMethods),
+     "Preference alignment on pairs (train_data of prompt, chosen and rejected answers): dpo, simpo or orpo; "
+     "none: supervised fine-tuning", kPreference},
+    {"rl_beta", real(&C::rl_beta, {0, true}),
+     "β: how far the policy may move from the reference (dpo, kto) or the reward scale (simpo, whose paper uses "
+     "2 to 2.5)", kPreference},
+    {"dpo_loss_type", choice(&C::dpo_loss_type, kDpoLossTypes),
+     "DPO's loss: sigmoid (DPO; cDPO with dpo_label_smoothing), robust, hinge, or ipo (on log-probs averaged "
+     "per token, as TRL)", kPreference},
+    {"dpo_label_smoothing", real(&C::dpo_label_smoothing, {0, false, 0.5}),
+     "ε, the assumed share of flipped preference labels (sigmoid, robust, simpo)", kPreference},
+    {"simpo_gamma", real(&C::simpo_gamma, {0, false}), "SimPO's target reward margin γ", kPreference},
+    {"orpo_alpha", real(&C::orpo_alpha, {0, false}),
+     "λ, ORPO's weight of the odds-ratio term beside the chosen answers' loss", kPreference},
+    {"rpo_alpha", auto_real(&C::rpo_alpha, {0, false}),
+     "dpo: weight α of the chosen answers' loss per token added to the DPO term (RPO, TRL's rpo_alpha), which keeps "
+     "the preferred answers likely; auto: 1 for dpo", kPreference},
+    {"chosen_logp_drop_warning", real(&C::chosen_logp_drop_warning, {0, false}),
+     "Warn when the chosen answers' mean log-probability falls this many nats below the reference's (both "
+     "falling is a known DPO failure); 0: never", kPreference},
     },
     {.other_spellings = kOtherSpellings,
      .unknown_hint = "whet train --help-config lists every key",

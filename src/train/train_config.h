@@ -114,6 +114,16 @@ struct TrainConfig {
   std::vector<std::string> task_sequence_eval;  // one task file per stage, scored after every stage
   std::string continual_strategy = "sequential";  // "sequential", "replay" or "progressive"
 
+  // Preference alignment (train/preference_loss.h), trained on preference pairs
+  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo" or "orpo"
+  double rl_beta = 0.1;                    // β
+  std::string dpo_loss_type = "sigmoid";   // "sigmoid", "robust", "hinge" or "ipo"
+  double dpo_label_smoothing = 0.0;        // ε of sigmoid (cDPO), robust and simpo
+  double simpo_gamma = 0.5;                // SimPO's target margin γ
+  double orpo_alpha = 0.1;                 // λ, ORPO's weight of the odds-ratio term
+  double rpo_alpha = kAuto;                // weight of the chosen answers' NLL beside DPO's term (RPO)
+  double chosen_logp_drop_warning = 5.0;   // nats below the reference that warn; 0: never
+
   bool operator==(const TrainConfig&) const = default;
 };
 
@@ -122,6 +132,9 @@ inline constexpr std::string_view kNoReplay = "none";
 
 // Whether the run mixes replay data into training (replay_data decided and not none).
 inline bool replays(const TrainConfig& c) { return c.replay_data && !c.replay_data->empty(); }
+
+// Whether the run aligns the model to preference pairs (rl set).
+inline bool aligns(const TrainConfig& c) { return c.rl != "none"; }
 
 // Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
 // so "lora_target_modules=[q,v]" works). Errors are whet::Error naming

@@ -11,8 +11,6 @@ namespace whet {
 
 namespace {
 
-TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
-
 int64_t target_count(const TrainingSequence& s) {
   if (s.label >= 0) return 1;
   return std::count_if(s.targets.begin(), s.targets.end(), [](int32_t t) { return t >= 0; });
@@ -130,8 +128,12 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
   for (const TrainingSequence* s : batch) result.tokens += int64_t(s->ids.size());
   for (const TrainingSequence* s : replay) result.tokens += int64_t(s->ids.size());
   backward_batch(loaded, learner, acts, batch, replay, settings, step, result);
-  add_penalties(learner, result);
+  apply_update(learner, settings, step, result);
+  return result;
+}
 
+void apply_update(Learner& learner, const StepSettings& settings, int64_t step, StepResult& result) {
+  add_penalties(learner, result);
   const std::vector<Parameter>& parameters = learner.trainable.parameters;
   result.grad_norm = settings.max_grad_norm > 0 ? clip_grad_norm(parameters, settings.max_grad_norm)
                                                 : grad_norm(parameters);
@@ -139,7 +141,6 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
   result.updated = std::isfinite(result.grad_norm);
   if (result.updated) learner.optimizer.step(result.lr);
   zero_grads(learner.trainable);
-  return result;
 }
 
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,

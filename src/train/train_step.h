@@ -58,12 +58,18 @@ bool caches_classifier_features(const TrainableState& trainable);
 // so splitting a batch into micro-batches gives the gradient of one large batch.
 // `replay` sequences (general data mixed in against forgetting) add their own
 // mean loss (over their own targets) and report it apart. With settings.distill,
-// the distillation term is added on the sequences it is on. Then: add the
-// learner's penalties and their gradients, clip (or measure) the gradient norm,
-// step the optimiser unless the norm is not finite, and zero the gradients.
+// the distillation term is added on the sequences it is on. Then apply_update.
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                       std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step,
                       std::span<const TrainingSequence* const> replay = {});
+
+// The end of every step, once the batch's gradients are in: add the learner's
+// penalties and their gradients, clip (or measure) the gradient norm, step the
+// optimiser unless the norm is not finite, and zero the gradients.
+void apply_update(Learner& learner, const StepSettings& settings, int64_t step, StepResult& result);
+
+// The model's view of a training sequence.
+inline TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
 
 // Mean loss per target over `sequences`, without gradients or dropout (NaN without targets).
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,

@@ -14,6 +14,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/preference_dataset.h"
 #include "data/shuffle.h"
 #include "eval/evaluate.h"
 #include "train/classification_data.h"
@@ -24,6 +25,7 @@
 #include "train/checkpoint.h"
 #include "train/fisher.h"
 #include "train/learner.h"
+#include "train/preference_step.h"
 #include "train/remaining_time.h"
 #include "train/replay.h"
 #include "train/train_step.h"
@@ -127,7 +129,7 @@ class MetricsLog {
     if (r.is_eval) {
       if (!std::isnan(r.val_loss)) {
         j["val_loss"] = r.val_loss;
-        j["val_perplexity"] = std::exp(r.val_loss);
+        if (!std::isnan(r.val_perplexity)) j["val_perplexity"] = r.val_perplexity;
       }
       for (const auto& [name, value] : r.eval_metrics) j["eval_" + name] = value;
     } else {
@@ -135,7 +137,7 @@ class MetricsLog {
                 {"examples_per_s", r.examples_per_s}, {"elapsed_s", r.elapsed_s}});
       if (!std::isnan(r.replay_loss)) j["replay_loss"] = r.replay_loss;
       if (!std::isnan(r.distill_loss)) j["distill_loss"] = r.distill_loss;
-      for (const auto& [name, value] : r.penalties) j[name] = value;
+      for (const auto& [name, value] : r.values) j[name] = value;
     }
     out_ << j.dump() << '\n';
     out_.flush();
@@ -183,7 +185,14 @@ struct RunInputs {
   Dataset data;
   std::vector<TrainingSequence> replay;  // general data mixed in against forgetting (replay_data)
   std::optional<ClassifierTraining> classifier;
+  // rl: the pairs the preference loss compares, and the same with their reference
+  // log-probs, computed once the learner exists and before a checkpoint is loaded.
+  std::vector<PreferenceSequences> pairs, validation_pairs;
+  std::vector<ReferencedPair> referenced, referenced_validation;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
+  // What an epoch walks: pairs for rl, sequences otherwise.
+  size_t train_items() const { return pairs.empty() ? data.train.size() : pairs.size(); }
+  bool has_validation() const { return !data.validation.empty() || !validation_pairs.empty(); }
 };
 
 // What the rules of auto_settings.h look at. A run ranks its evaluations when
@@ -198,6 +207,66 @@ int64_t token_count(const std::vector<TokenizedExample>& examples) {
   return tokens;
 }
 
+// Labelled examples for a classification head, and the head itself.
+std::string load_labelled_data(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                               std::vector<AutoDecision>& decisions) {
+  ClassificationData labelled = load_classification_data(config, in.loaded);
+  int64_t tokens = 0;
+  for (const TrainingSequence& s : labelled.train) tokens += int64_t(s.ids.size());
+  decisions = resolve_auto_settings(
+      config, data_shape(config, int64_t(labelled.train.size()), tokens, !labelled.validation.empty()),
+      learning_rate_scale);
+  in.data.train = std::move(labelled.train);
+  in.data.validation = std::move(labelled.validation);
+  in.classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
+                                                 in.loaded.model.config.hidden_size, uint64_t(config.seed)));
+  return std::move(labelled.summary);
+}
+
+ChatTemplate chat_template_of(const LoadedModel& loaded) {
+  return loaded.chat_template ? *loaded.chat_template : ChatTemplate::by_name("alpaca");
+}
+
+// Demonstrations, packed once the rules have decided how, and replay data.
+std::string load_language_data(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                               std::vector<AutoDecision>& decisions) {
+  const ChatTemplate chat = chat_template_of(in.loaded);
+  TokenizedDataset read =
+      read_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
+  decisions = resolve_auto_settings(
+      config, data_shape(config, int64_t(read.train.size()), token_count(read.train), !read.validation.empty()),
+      learning_rate_scale);
+  in.data = pack_dataset(std::move(read), config.train_data, data_options(config));
+  std::string summary = in.data.stats.summary();
+  if (replays(config)) {
+    ReplayData replay = load_replay_data(*config.replay_data, in.loaded.tokenizer, chat, data_options(config));
+    summary += fmt::format("\n{}, {} per task sequence", replay.summary, config.replay_ratio);
+    in.replay = std::move(replay.sequences);
+  }
+  return summary;
+}
+
+// Preference pairs for rl, each answer a sequence of its own.
+std::string load_preference_pairs(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                                  std::vector<AutoDecision>& decisions) {
+  PreferenceDataset read = load_preference_dataset(config.train_data, config.val_data, in.loaded.tokenizer,
+                                                   chat_template_of(in.loaded), data_options(config));
+  auto sequences = [](const std::vector<TokenizedPair>& pairs, int64_t* tokens) {
+    std::vector<PreferenceSequences> out;
+    for (const TokenizedPair& p : pairs) {
+      out.push_back({p.chosen_sequence(), p.rejected_sequence()});
+      if (tokens) *tokens += int64_t(p.prompt.size() + p.chosen.size() + p.rejected.size());
+    }
+    return out;
+  };
+  int64_t tokens = 0;
+  in.pairs = sequences(read.train, &tokens);
+  in.validation_pairs = sequences(read.validation, nullptr);
+  decisions = resolve_auto_settings(
+      config, data_shape(config, int64_t(in.pairs.size()), tokens, !in.validation_pairs.empty()), learning_rate_scale);
+  return read.stats.summary();
+}
+
 // Loads the model and the data, deciding the keys left auto once the data is
 // read (and before it is packed, which they decide). The decisions are the
 // run's first lines.
@@ -208,40 +277,26 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
-  const LlamaConfig& mc = in.loaded.model.config;
-  std::string summary;
-  if (config.task_type == "seq_cls") {
-    ClassificationData labelled = load_classification_data(config, in.loaded);
-    int64_t tokens = 0;
-    for (const TrainingSequence& s : labelled.train) tokens += int64_t(s.ids.size());
-    decisions = resolve_auto_settings(
-        config, data_shape(config, int64_t(labelled.train.size()), tokens, !labelled.validation.empty()),
-        learning_rate_scale);
-    summary = std::move(labelled.summary);
-    in.data.train = std::move(labelled.train);
-    in.data.validation = std::move(labelled.validation);
-    in.classifier.emplace(make_sequence_classifier(std::move(labelled.labels), *pooling_from_name(config.pooling),
-                                                   mc.hidden_size, uint64_t(config.seed)));
-  } else {
-    const ChatTemplate chat = in.loaded.chat_template ? *in.loaded.chat_template : ChatTemplate::by_name("alpaca");
-    TokenizedDataset read =
-        read_dataset(config.train_data, config.val_data, in.loaded.tokenizer, chat, data_options(config));
-    decisions = resolve_auto_settings(
-        config, data_shape(config, int64_t(read.train.size()), token_count(read.train), !read.validation.empty()),
-        learning_rate_scale);
-    in.data = pack_dataset(std::move(read), config.train_data, data_options(config));
-    summary = in.data.stats.summary();
-    if (replays(config)) {
-      ReplayData replay = load_replay_data(*config.replay_data, in.loaded.tokenizer, chat, data_options(config));
-      summary += fmt::format("\n{}, {} per task sequence", replay.summary, config.replay_ratio);
-      in.replay = std::move(replay.sequences);
-    }
-  }
+  const std::string summary = aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
+                              : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
+                                                            : load_language_data(config, in, learning_rate_scale, decisions);
   WHET_ASSERT(auto_keys(config).empty());
   for (const std::string& line : describe_decisions(decisions)) say(line);
+  const LlamaConfig& mc = in.loaded.model.config;
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
   say(summary);
   return in;
+}
+
+// rl: the reference's log-probs of every answer, from the base (the adapter off,
+// or the weights before a checkpoint is loaded into them): once per run, so no
+// second model is kept.
+void reference_pairs(RunInputs& in, const TrainConfig& config, const Say& say) {
+  LlamaActivations acts(in.loaded.model.config, config.sequence_len, 0);
+  say(fmt::format("reference: log-probabilities of {} training and {} validation pairs under the base",
+                  in.pairs.size(), in.validation_pairs.size()));
+  in.referenced = reference_logps(in.loaded.model, acts, in.pairs);
+  in.referenced_validation = reference_logps(in.loaded.model, acts, in.validation_pairs);
 }
 
 // How many steps the run takes, of how many sequences, and with what learning rate.
@@ -325,7 +380,8 @@ class TrainingLoop {
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
         replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
-        order_(epoch_order(in.data.train.size(), uint64_t(config.seed), loop_.epoch)) {
+        objective_(aligns(config) ? std::optional(preference_objective(config)) : std::nullopt),
+        order_(epoch_order(in.train_items(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
 
@@ -357,7 +413,7 @@ class TrainingLoop {
   }
 
  private:
-  bool has_validation() const { return !in_.data.validation.empty(); }
+  bool has_validation() const { return in_.has_validation(); }
   TrainableState& trainable() { return progress_.learner.trainable; }
 
   // Every `every` steps, or at the end of each epoch when `every` is 0.
@@ -379,17 +435,62 @@ class TrainingLoop {
     say_(fmt::format("step {}: blocks {}..{} now train", loop_.step, wanted, in_.loaded.model.config.num_layers - 1));
   }
 
-  // One optimiser step over the next per_step sequences of the epoch, logged.
+  // The indices of the next per_step items (sequences, or pairs) of the epoch.
+  std::vector<size_t> next_items() {
+    std::vector<size_t> items;
+    while (int64_t(items.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
+      items.push_back(order_[loop_.epoch_position++]);
+    return items;
+  }
+
+  // Supervised: the batch's sequences and this step's replay.
+  StepResult supervised_step(const std::vector<size_t>& items) {
+    std::vector<const TrainingSequence*> batch, replay;
+    for (size_t i : items) batch.push_back(&in_.data.train[i]);
+    for (size_t i : replay_.for_step(loop_.step)) replay.push_back(&in_.replay[i]);
+    return train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay);
+  }
+
+  // rl: the batch's pairs, with what TRL logs beside the loss.
+  StepResult preference_pairs_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
+    std::vector<ReferencedPair> batch;
+    double reference_chosen = 0;
+    for (size_t i : items) {
+      batch.push_back(in_.referenced[i]);
+      reference_chosen += in_.referenced[i].ref_chosen / double(items.size());
+    }
+    const PreferenceStepResult r =
+        preference_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, *objective_, loop_.step);
+    logged = preference_values(r.metrics);
+    warn_if_chosen_falls(reference_chosen - r.metrics.logp_chosen);
+    return r.step;
+  }
+
+  static std::vector<std::pair<std::string, double>> preference_values(const PreferenceMetrics& m) {
+    return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
+            {"rewards_margin", m.margin},        {"rewards_accuracy", m.accuracy},
+            {"logps_chosen", m.logp_chosen},     {"logps_rejected", m.logp_rejected}};
+  }
+
+  // Both answers' log-probs falling, the chosen too, is DPO's known failure: the
+  // margin grows while the preferred answers become less likely. Said once.
+  void warn_if_chosen_falls(double drop) {
+    if (warned_chosen_drop_ || config_.chosen_logp_drop_warning <= 0 || drop <= config_.chosen_logp_drop_warning) return;
+    warned_chosen_drop_ = true;
+    say_(fmt::format("WARNING: step {}: the chosen answers' log-probability is {:.2f} nats below the reference's "
+                     "(chosen_logp_drop_warning {}): the policy is making preferred answers less likely too; "
+                     "a lower learning rate or a larger rl_beta keeps it closer", loop_.step + 1, drop,
+                     config_.chosen_logp_drop_warning));
+  }
+
+  // One optimiser step over the next per_step items of the epoch, logged.
   // The time left counts the whole time since the last step ended (evaluations
   // and checkpoints too), so that it comes true.
   void step(Clock::time_point run_start) {
-    std::vector<const TrainingSequence*> batch;
-    while (int64_t(batch.size()) < schedule_.per_step && loop_.epoch_position < int64_t(order_.size()))
-      batch.push_back(&in_.data.train[order_[loop_.epoch_position++]]);
-    std::vector<const TrainingSequence*> replay;
-    for (size_t i : replay_.for_step(loop_.step)) replay.push_back(&in_.replay[i]);
+    const std::vector<size_t> items = next_items();
+    std::vector<std::pair<std::string, double>> logged;
     const auto step_start = Clock::now();
-    const StepResult s = train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay);
+    const StepResult s = objective_ ? preference_pairs_step(items, logged) : supervised_step(items);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -398,9 +499,10 @@ class TrainingLoop {
     last_step_end_ = now;
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch, s.loss, s.lr, s.grad_norm,
                  double(s.tokens) / step_seconds, std::chrono::duration<double>(now - run_start).count()};
-    r.examples_per_s = double(batch.size()) / step_seconds;
+    r.examples_per_s = double(items.size()) / step_seconds;
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
-    r.penalties = penalties_of(s);
+    r.values = penalties_of(s);
+    r.values.insert(r.values.end(), logged.begin(), logged.end());
     r.replay_loss = s.replay_loss;
     r.distill_loss = s.distill_loss;
     report(r);
@@ -428,7 +530,7 @@ class TrainingLoop {
   void next_epoch() {
     ++loop_.epoch;
     loop_.epoch_position = 0;
-    order_ = epoch_order(in_.data.train.size(), uint64_t(config_.seed), loop_.epoch);
+    order_ = epoch_order(in_.train_items(), uint64_t(config_.seed), loop_.epoch);
   }
 
   // Validation loss and eval_task's metrics, logged; outputs that beat the best so
@@ -437,8 +539,16 @@ class TrainingLoop {
     if (!has_validation() && !ranking_.eval_task) return false;
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch};
     r.is_eval = true;
-    if (has_validation()) {
+    if (objective_ && has_validation()) {
+      const PreferenceMetrics m =
+          preference_eval(in_.loaded, trainable(), acts_, in_.referenced_validation, *objective_);
+      r.val_loss = m.loss;
+      r.eval_metrics = preference_values(m);
+    } else if (has_validation()) {
       r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation);
+      r.val_perplexity = std::exp(r.val_loss);
+    }
+    if (has_validation()) {
       if (std::isnan(result_.first_val_loss)) result_.first_val_loss = r.val_loss;
       loop_.best_val_loss = std::min(loop_.best_val_loss, r.val_loss);
     }
@@ -514,7 +624,9 @@ class TrainingLoop {
   LlamaActivations acts_;
   MetricsLog metrics_;
   ReplaySchedule replay_;      // which of in_.replay each step mixes in
-  std::vector<size_t> order_;  // of this epoch's sequences
+  std::optional<PreferenceObjective> objective_;  // rl: the preference loss
+  bool warned_chosen_drop_ = false;
+  std::vector<size_t> order_;  // of this epoch's items
   RemainingTime remaining_;
   Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start
   TrainRunResult result_;
@@ -565,14 +677,15 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   RunInputs in = load_model_and_data(config, say, options.learning_rate_scale, decisions);
   if (options.on_resolved) options.on_resolved(config, decisions);
   if (names_validation)
-    warn_if_nothing_to_evaluate(config, !in.data.validation.empty(), "the validation data holds no usable example", say);
+    warn_if_nothing_to_evaluate(config, in.has_validation(), "the validation data holds no usable example", say);
   fs::create_directories(config.output_dir);
   write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
-  const Schedule schedule = plan_schedule(config, in.data.train.size());
+  const Schedule schedule = plan_schedule(config, in.train_items());
   const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
   const std::optional<GateScores> base_scores =
       score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
+  if (aligns(config)) reference_pairs(in, config, say);
   if (options.resume) load_progress(checkpoint, progress, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();

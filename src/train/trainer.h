@@ -25,10 +25,14 @@ struct StepReport {
   double eta_s = 0;  // the run's time left, from the mean time per step so far (train/remaining_time.h)
   bool is_eval = false;
   double val_loss = std::numeric_limits<double>::quiet_NaN();  // NaN without validation data
+  // exp(val_loss) for a language-model loss; NaN for rl, whose loss is per pair
+  double val_perplexity = std::numeric_limits<double>::quiet_NaN();
   double replay_loss = std::numeric_limits<double>::quiet_NaN();   // a step's replay sequences; NaN: none
   double distill_loss = std::numeric_limits<double>::quiet_NaN();  // a step's distillation term; NaN: off
   std::vector<std::pair<std::string, double>> eval_metrics;   // eval_task's metrics, when set
-  std::vector<std::pair<std::string, double>> penalties;      // ewc_penalty, l2sp_penalty: those that are on
+  // Further values of a step, by name: ewc_penalty and l2sp_penalty when on; for
+  // rl, the rewards and log-probs TRL logs (also an evaluation's eval_metrics).
+  std::vector<std::pair<std::string, double>> values;
 };
 
 struct TrainRunOptions {

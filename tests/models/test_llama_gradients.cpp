@@ -19,12 +19,14 @@
 #include "models/llama_train.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "gradient_checks.h"
 #include "test_support.h"
 
 namespace whet {
 namespace {
 
-constexpr float kRelativeTolerance = 1e-4f;
+using test::expect_close;
+using test::expect_lora_grads;
 
 struct PackedSequence {
   std::vector<int32_t> ids, targets, positions, segment_begin;
@@ -38,32 +40,6 @@ PackedSequence read_sequence(const std::string& dir) {
   return {j.at("ids").get<std::vector<int32_t>>(), j.at("targets").get<std::vector<int32_t>>(),
           j.at("positions").get<std::vector<int32_t>>(), j.at("segment_begin").get<std::vector<int32_t>>(),
           j.at("loss").get<double>()};
-}
-
-void expect_close(const std::string& name, const float* got, const TensorView& want) {
-  std::vector<float> ref(want.numel());
-  dequantize(want.dtype, want.data, ref.data(), want.numel());
-  float max_ref = 0.0f, max_err = 0.0f;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    max_ref = std::max(max_ref, std::abs(ref[i]));
-    max_err = std::max(max_err, std::abs(got[i] - ref[i]));
-  }
-  ASSERT_GT(max_ref, 0.0f) << name << ": the reference gradient is zero, so the test would prove nothing";
-  EXPECT_LE(max_err / max_ref, kRelativeTolerance) << name << " (max |grad| " << max_ref << ")";
-}
-
-// Every A and B gradient against the PEFT-named tensors of `path`: the four
-// adapted projections of make_gradient_references.py in every layer.
-void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, int layers) {
-  const SafetensorsFile want = SafetensorsFile::open(path);
-  int checked = 0;
-  for_each_lora_tensor(lora_grads, [&](const std::string& name, std::vector<float>& g, int64_t, int64_t) {
-    const TensorView* ref = want.find_tensor(name);
-    ASSERT_NE(ref, nullptr) << name;
-    expect_close(name, g.data(), *ref);
-    ++checked;
-  });
-  EXPECT_EQ(checked, 2 * 4 * layers);
 }
 
 struct GradientCase {

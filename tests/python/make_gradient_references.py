@@ -155,15 +155,16 @@ def make(variant_dir, seed):
     make_classifier(variant_dir, config, tensors, seed + 2)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def for_each_variant(doc, make, first_seed, name):
+    """The command line of a per-variant reference script: make(variant_dir, seed) for every tiny variant."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("tiny_dir", help="directory of make_tiny_models.py's variants")
     args = parser.parse_args()
     variants = sorted(os.listdir(args.tiny_dir))
     for index, variant in enumerate(variants):
-        make(os.path.join(args.tiny_dir, variant), 3000 + 10 * index)
-    print(f"make_gradient_references: {len(variants)} variants in {args.tiny_dir}")
+        make(os.path.join(args.tiny_dir, variant), first_seed + 10 * index)
+    print(f"{name}: {len(variants)} variants in {args.tiny_dir}")
 
 
 if __name__ == "__main__":
-    main()
+    for_each_variant(__doc__, make, 3000, "make_gradient_references")

@@ -117,6 +117,7 @@ TEST(AutoSettings, ExplicitKeysWin) {
   EXPECT_EQ(decided, (std::map<std::string, std::string>{{"lora_alpha", "8"}}));  // follows the given rank
   TrainConfig expected = given;
   expected.lora_alpha = 8;
+  expected.rpo_alpha = 0;  // only dpo reads it: set without a decision to print
   EXPECT_EQ(c, expected);
 }
 
@@ -179,6 +180,26 @@ TEST(AutoSettings, DefencesAgainstForgettingAreOnByDefault) {
   // none and an empty value are one choice, written back as none.
   EXPECT_EQ(from_flags({"replay_data=\"\""}), from_flags({"replay_data=none"}));
   EXPECT_NE(dump_train_config(none).find("replay_data: \"none\"\n"), std::string::npos) << dump_train_config(none);
+}
+
+// Preference pairs: one pass, DPO with the chosen answers' loss, no supervised
+// defences (the reference term holds the model).
+TEST(AutoSettings, PreferenceRunsTakeOnePassAndRpo) {
+  TrainConfig dpo = from_flags({"method=dpo"});
+  resolve_auto_settings(dpo, DataShape{132, 20000, true});
+  EXPECT_EQ(dpo.rl, "dpo");
+  EXPECT_EQ(dpo.method, TrainMethod::Lora);
+  EXPECT_EQ(dpo.num_epochs, 1);
+  EXPECT_DOUBLE_EQ(dpo.rpo_alpha, 1.0);
+  EXPECT_EQ(dpo.replay_data, "");
+  EXPECT_DOUBLE_EQ(dpo.distill_weight, 0.0);
+  TrainConfig orpo = from_flags({"rl=orpo"});
+  resolve_auto_settings(orpo, DataShape{132, 20000, true});
+  EXPECT_DOUBLE_EQ(orpo.rpo_alpha, 0.0);
+  // A supervised run neither reads rpo_alpha nor hears about it.
+  TrainConfig sft = from_flags({});
+  for (const AutoDecision& d : resolve_auto_settings(sft, DataShape{132, 20000, true})) EXPECT_NE(d.key, "rpo_alpha");
+  EXPECT_DOUBLE_EQ(sft.rpo_alpha, 0.0);
 }
 
 // config.yaml holds the resolved config: it reads back equal, with nothing left

@@ -1,0 +1,74 @@
+#pragma once
+// One optimiser step of preference alignment (DPO and its family, SimPO, ORPO)
+// over a batch of pairs, on the supervised engine: each completion's summed
+// log-probability comes from the cross-entropy forward, the pair's loss and its
+// derivatives from train/preference_loss.h, and each derivative becomes the
+// weight of that completion's cross-entropy backward. The reference is computed
+// once before training (reference_logps): the base with the adapter off for
+// LoRA, the starting weights for full fine-tuning, so no second model is held.
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "data/sequences.h"
+#include "models/model_loader.h"
+#include "train/learner.h"
+#include "train/preference_loss.h"
+#include "train/train_config.h"
+#include "train/train_step.h"
+
+namespace whet {
+
+// A pair's two completions, each a sequence whose targets are its completion
+// tokens (and end marker) only, so −Σ cross-entropy is log π(completion | prompt).
+struct PreferenceSequences {
+  TrainingSequence chosen, rejected;
+};
+
+// The pair with the reference's log-probs of its completions.
+struct ReferencedPair {
+  const PreferenceSequences* pair = nullptr;
+  double ref_chosen = 0, ref_rejected = 0;
+};
+
+// What the run's config says the loss is.
+struct PreferenceObjective {
+  PreferenceLoss loss = PreferenceLoss::Sigmoid;
+  PreferenceSettings settings;
+};
+PreferenceObjective preference_objective(const TrainConfig& config);
+
+// Summed log-probability of a sequence's targets in double (lora null: the base).
+double completion_logp(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                       const TrainingSequence& sequence);
+
+// Reference log-probs of every pair: the base without `lora`'s adapter (pass
+// null for full fine-tuning before it starts). on_pair hears progress.
+std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActivations& acts,
+                                            const std::vector<PreferenceSequences>& pairs,
+                                            const std::function<void(size_t done)>& on_pair = {});
+
+struct PreferenceStepResult {
+  StepResult step;            // loss: the mean pair loss
+  PreferenceMetrics metrics;  // what TRL logs, over the batch
+};
+
+// The gradients of the batch's mean pair loss, added (+=) to what `pass` names:
+// a forward of each answer for its log-prob, the pair's loss, then each
+// answer's cross-entropy backward weighted by −d(loss)/d(log π) / pairs. The
+// pass must have no dropout: the forward that measures log π and the backward
+// that moves it must see the same network. Returns the batch's metrics.
+PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                                      std::span<const ReferencedPair> batch, const PreferenceObjective& objective);
+
+// preference_backward with dropout off (TRL's disable_dropout), then apply_update.
+PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
+                                     std::span<const ReferencedPair> batch, const StepSettings& settings,
+                                     const PreferenceObjective& objective, int64_t step);
+
+// The mean pair loss and metrics over `pairs`, without gradients (validation).
+PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
+                                  std::span<const ReferencedPair> pairs, const PreferenceObjective& objective);
+
+}  // namespace whet

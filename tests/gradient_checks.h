@@ -1,0 +1,47 @@
+#pragma once
+// Gradients against PyTorch autograd's (tests/python/make_*_references.py): the
+// bar is relative error at most 1e-4 for every trainable tensor, as
+// max|whet - torch| / max|torch| (the references run in float64; Whet in
+// float32, whose summation error on the tiny models is about 1e-6).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "kernels/quant.h"
+#include "models/lora_peft.h"
+
+namespace whet::test {
+
+constexpr float kRelativeTolerance = 1e-4f;
+
+inline void expect_close(const std::string& name, const float* got, const TensorView& want) {
+  std::vector<float> ref(want.numel());
+  dequantize(want.dtype, want.data, ref.data(), want.numel());
+  float max_ref = 0.0f, max_err = 0.0f;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    max_ref = std::max(max_ref, std::abs(ref[i]));
+    max_err = std::max(max_err, std::abs(got[i] - ref[i]));
+  }
+  ASSERT_GT(max_ref, 0.0f) << name << ": the reference gradient is zero, so the test would prove nothing";
+  EXPECT_LE(max_err / max_ref, kRelativeTolerance) << name << " (max |grad| " << max_ref << ")";
+}
+
+// Every A and B gradient against the PEFT-named tensors of `path`: the four
+// adapted projections of make_gradient_references.py in every layer.
+inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, int layers) {
+  const SafetensorsFile want = SafetensorsFile::open(path);
+  int checked = 0;
+  for_each_lora_tensor(lora_grads, [&](const std::string& name, std::vector<float>& g, int64_t, int64_t) {
+    const TensorView* ref = want.find_tensor(name);
+    ASSERT_NE(ref, nullptr) << name;
+    expect_close(name, g.data(), *ref);
+    ++checked;
+  });
+  EXPECT_EQ(checked, 2 * 4 * layers);
+}
+
+}  // namespace whet::test

@@ -1,0 +1,154 @@
+// Preference training on the engine: the log-probs of a pair's answers, the
+// pair's loss under DPO (cDPO), IPO, SimPO and ORPO, and the LoRA gradients the
+// weighted cross-entropy backward gives, against PyTorch autograd on the tiny
+// models (tests/python/make_preference_gradients.py; relative 1e-4, as every
+// gradient check). Then steps on one pair move its margin the preferred way.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "gradient_checks.h"
+#include "models/lora_peft.h"
+#include "models/model_loader.h"
+#include "test_support.h"
+#include "train/preference_step.h"
+#include "train/trainer.h"
+
+namespace whet {
+namespace {
+
+TrainingSequence read_answer(const nlohmann::json& j) {
+  TrainingSequence s;
+  s.ids = j.at("ids").get<std::vector<int32_t>>();
+  s.targets = j.at("targets").get<std::vector<int32_t>>();
+  s.positions = j.at("positions").get<std::vector<int32_t>>();
+  s.segment_begin = j.at("segment_begin").get<std::vector<int32_t>>();
+  return s;
+}
+
+PreferenceObjective objective_of(const std::string& kind, const nlohmann::json& settings) {
+  TrainConfig c;
+  c.rl = kind == "simpo" || kind == "orpo" ? kind : "dpo";
+  c.dpo_loss_type = kind == "ipo" ? "ipo" : "sigmoid";
+  c.rl_beta = settings.at("beta");
+  c.dpo_label_smoothing = settings.at("label_smoothing");
+  c.simpo_gamma = settings.value("simpo_gamma", c.simpo_gamma);
+  c.orpo_alpha = settings.value("orpo_lambda", c.orpo_alpha);
+  return preference_objective(c);
+}
+
+TEST(PreferenceStep, LossAndLoraGradientsMatchAutograd) {
+  for (const char* variant : {"gqa_tied", "untied_llama3"}) {
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    const LoadedModel loaded = load_model(dir + "/hf");
+    const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
+    const std::vector<PreferenceSequences> pairs = {
+        {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+    LlamaActivations acts(loaded.model.config, 32, 4);
+    const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
+    for (const char* kind : {"sigmoid", "ipo", "simpo", "orpo"}) {
+      SCOPED_TRACE(std::string(variant) + " " + kind);
+      const nlohmann::json want = nlohmann::json::parse(std::ifstream(dir + "/preference/" + kind + ".json"));
+      // The reference is the base: the adapter switched off.
+      EXPECT_NEAR(referenced[0].ref_chosen, want.at("ref_chosen").get<double>(), 1e-4);
+      EXPECT_NEAR(referenced[0].ref_rejected, want.at("ref_rejected").get<double>(), 1e-4);
+      LlamaLora lora = load_peft_adapter(dir + "/gradients/lora", loaded.model.config);
+      LlamaLora lora_grads = zeros_like(lora);
+      EXPECT_NEAR(completion_logp(loaded.model, &lora, acts, pairs[0].chosen), want.at("chosen").get<double>(), 1e-4);
+      TrainPass pass;
+      pass.lora = &lora;
+      pass.lora_grads = &lora_grads;
+      const PreferenceMetrics m = preference_backward(loaded.model, pass, acts, referenced, objective_of(kind, want));
+      EXPECT_NEAR(m.loss, want.at("loss").get<double>(), 1e-5 * std::max(1.0, std::abs(want.at("loss").get<double>())));
+      test::expect_lora_grads(lora_grads, dir + "/preference/" + std::string(kind) + ".safetensors",
+                              loaded.model.config.num_layers);
+    }
+  }
+}
+
+// A few DPO steps with an SGD learner on one pair raise the chosen answer's
+// reward over the rejected one's: the weights' signs send the update the right way.
+TEST(PreferenceStep, StepsWidenThePreferredMargin) {
+  const std::string dir = test::testdata_path("tiny/gqa_tied");
+  LoadedModel loaded = load_model(dir + "/hf");
+  const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
+  const std::vector<PreferenceSequences> pairs = {
+      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+  TrainConfig config;
+  config.rl = "dpo";
+  config.lora_r = 4;
+  config.lora_alpha = 8;
+  config.lora_dropout = 0;
+  config.lora_target_modules = {"q", "v"};
+  config.learning_rate = 1e-2;
+  config.optimizer = OptimizerKind::Sgd;
+  Learner learner = make_learner(loaded, config, 0, nullptr);
+  LlamaActivations acts(loaded.model.config, 32, 4);
+  const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
+  const PreferenceObjective objective = preference_objective(config);
+  const StepSettings settings = step_settings(config, 10);
+  std::vector<double> margins;
+  for (int step = 0; step < 10; ++step) {
+    const PreferenceStepResult r = preference_step(loaded, learner, acts, referenced, settings, objective, step);
+    ASSERT_TRUE(r.step.updated);
+    margins.push_back(r.metrics.margin);
+  }
+  EXPECT_DOUBLE_EQ(margins.front(), 0.0);  // a new adapter (B = 0) is the reference
+  EXPECT_GT(margins.back(), margins.front() + 0.01) << margins.back();
+  for (size_t i = 1; i < margins.size(); ++i) EXPECT_GE(margins[i], margins[i - 1] - 1e-9) << "step " << i;
+}
+
+// Pairs on the tiny model through run_training, as `whet train --method dpo`
+// runs them: the reference is computed, each step logs what TRL logs, the
+// validation pairs are scored, and the adapter comes out preferring the chosen
+// answers it was shown.
+TEST(PreferenceTraining, ARunThroughTheTrainerLearnsItsPairs) {
+  const std::string dir = test::scratch_dir("preference_run");
+  auto write_pairs = [&](const std::string& name, int count, int offset) {
+    std::ofstream out(dir + "/" + name);
+    for (int i = 0; i < count; ++i) {
+      const std::string n = std::to_string((offset + i) % 5);
+      out << nlohmann::json{{"prompt", {{{"role", "user"}, {"content", "the sea " + n}}}},
+                            {"chosen", {{{"role", "assistant"}, {"content", "the tin " + n}}}},
+                            {"rejected", {{{"role", "assistant"}, {"content", "the oak " + n + " is here"}}}}}
+                 .dump()
+          << "\n";
+    }
+    return dir + "/" + name;
+  };
+  TrainConfig c = train_config_from_overrides(
+      {"base_model=" + test::testdata_path("tiny/gqa_tied/hf"), "output_dir=" + dir + "/run", "method=dpo",
+       "train_data=" + write_pairs("train.jsonl", 12, 0), "val_data=" + write_pairs("val.jsonl", 4, 100),
+       "learning_rate=1e-2", "num_epochs=3", "micro_batch_size=4", "sequence_len=64", "forgetting_gate=false",
+       "early_stopping_patience=0"});
+  std::vector<std::string> said;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { said.push_back(line); };
+  const TrainRunResult run = run_training(c, options);
+  EXPECT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
+  const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
+  EXPECT_EQ(saved.rl, "dpo");
+  EXPECT_DOUBLE_EQ(saved.rpo_alpha, 1.0);
+  bool said_reference = false;
+  for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 12 training");
+  EXPECT_TRUE(said_reference);
+  std::vector<nlohmann::json> steps, evals;
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    (j.contains("loss") ? steps : evals).push_back(j);
+  }
+  ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
+  for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy", "logps_chosen"})
+    EXPECT_TRUE(steps.back().contains(key)) << key;
+  ASSERT_GE(evals.size(), 2u);
+  EXPECT_FALSE(evals.back().contains("val_perplexity"));  // a pair loss is not a token loss
+  EXPECT_DOUBLE_EQ(evals.front().at("eval_rewards_margin").get<double>(), 0.0);  // the start is the reference
+  EXPECT_GT(evals.back().at("eval_rewards_margin").get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(evals.back().at("eval_rewards_accuracy").get<double>(), 1.0);
+}
+
+}  // namespace
+}  // namespace whet

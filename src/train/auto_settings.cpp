@@ -28,6 +28,9 @@ constexpr int64_t kMaxExamplesPerStep = 16;
 // 3e-3 all three.
 constexpr double kMaxRateBoost = 3;
 constexpr int kEvaluationsPerRun = 8;
+// Scoring a validation pair costs two forwards, as much as a fifth of a training
+// pair's work: pairs get fewer evaluations.
+constexpr int kPairEvaluationsPerRun = 4;
 constexpr int kPatience = 3;
 
 struct Decision {
@@ -40,6 +43,7 @@ std::string examples_text(int64_t n) {
 
 Decision packing(const TrainConfig& c, const DataShape& d) {
   if (c.task_type == "seq_cls") return {"false", "seq_cls reads one example per sequence"};
+  if (aligns(c)) return {"false", "each answer of a pair is a sequence of its own"};
   if (d.examples < kLargeData)
     return {"false", fmt::format("{} (< {}): one example per sequence, so every step counts examples",
                                  examples_text(d.examples), kLargeData)};
@@ -149,7 +153,7 @@ int64_t planned_steps(const TrainConfig& c, const DataShape& d) {
 Decision eval_steps(const TrainConfig& c, const DataShape& d) {
   if (!d.has_validation) return {"0", "no validation data"};
   const int64_t steps = planned_steps(c, d);
-  const int64_t every = std::max<int64_t>(1, steps / kEvaluationsPerRun);
+  const int64_t every = std::max<int64_t>(1, steps / (aligns(c) ? kPairEvaluationsPerRun : kEvaluationsPerRun));
   return {std::to_string(every), fmt::format("about {} evaluations over {} steps", steps / every, steps)};
 }
 

@@ -190,6 +190,7 @@ TEST(AutoSettings, PreferenceRunsTakeOnePassAndRpo) {
   EXPECT_EQ(dpo.rl, "dpo");
   EXPECT_EQ(dpo.method, TrainMethod::Lora);
   EXPECT_EQ(dpo.num_epochs, 1);
+  EXPECT_EQ(dpo.eval_steps, 5);  // 22 steps of 6 pairs, about 4 evaluations
   EXPECT_DOUBLE_EQ(dpo.rpo_alpha, 1.0);
   EXPECT_EQ(dpo.replay_data, "");
   EXPECT_DOUBLE_EQ(dpo.distill_weight, 0.0);

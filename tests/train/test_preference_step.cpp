@@ -68,6 +68,39 @@ TEST(PreferenceStep, LossAndLoraGradientsMatchAutograd) {
   }
 }
 
+// When base weights train too, each answer runs forward for its log-prob and
+// again with its backward (no model-sized scratch gradient): the adapter's
+// gradients are those of the one-pass path.
+TEST(PreferenceStep, BothPathsGiveTheSameAdapterGradients) {
+  const std::string dir = test::testdata_path("tiny/gqa_tied");
+  const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
+  const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
+  const std::vector<PreferenceSequences> pairs = {
+      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+  LlamaActivations acts(loaded.model.config, 32, 4);
+  const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
+  const nlohmann::json settings = nlohmann::json::parse(std::ifstream(dir + "/preference/sigmoid.json"));
+  LlamaLora lora = load_peft_adapter(dir + "/gradients/lora", loaded.model.config);
+  std::vector<std::vector<float>> adapter_grads[2];
+  for (int with_base = 0; with_base < 2; ++with_base) {
+    LlamaLora lora_grads = zeros_like(lora);
+    LlamaWeights base_grads = make_gradients(loaded.model, [](const std::string&) { return true; });
+    TrainPass pass;
+    pass.lora = &lora;
+    pass.lora_grads = &lora_grads;
+    if (with_base) pass.grads = &base_grads;
+    preference_backward(loaded.model, pass, acts, referenced, objective_of("sigmoid", settings));
+    for_each_lora_tensor(lora_grads, [&](const std::string&, std::vector<float>& g, int64_t, int64_t) {
+      adapter_grads[with_base].push_back(g);
+    });
+  }
+  ASSERT_EQ(adapter_grads[0].size(), adapter_grads[1].size());
+  for (size_t t = 0; t < adapter_grads[0].size(); ++t)
+    for (size_t i = 0; i < adapter_grads[0][t].size(); ++i)
+      ASSERT_NEAR(adapter_grads[0][t][i], adapter_grads[1][t][i], 1e-6 + 1e-4 * std::abs(adapter_grads[0][t][i]))
+          << "tensor " << t << " value " << i;
+}
+
 // A few DPO steps with an SGD learner on one pair raise the chosen answer's
 // reward over the rejected one's: the weights' signs send the update the right way.
 TEST(PreferenceStep, StepsWidenThePreferredMargin) {

@@ -32,6 +32,7 @@ PreferenceObjective objective_of(const std::string& kind, const nlohmann::json& 
   TrainConfig c;
   c.rl = kind == "simpo" || kind == "orpo" ? kind : "dpo";
   c.dpo_loss_type = kind == "ipo" ? "ipo" : "sigmoid";
+  c.rpo_alpha = 0;  // the references are the losses without RPO
   c.rl_beta = settings.at("beta");
   c.dpo_label_smoothing = settings.at("label_smoothing");
   c.simpo_gamma = settings.value("simpo_gamma", c.simpo_gamma);
@@ -117,6 +118,7 @@ TEST(PreferenceStep, StepsWidenThePreferredMargin) {
   config.lora_target_modules = {"q", "v"};
   config.learning_rate = 1e-2;
   config.optimizer = OptimizerKind::Sgd;
+  config.rpo_alpha = 0;  // pure DPO: the margin alone moves
   Learner learner = make_learner(loaded, config, 0, nullptr);
   LlamaActivations acts(loaded.model.config, 32, 4);
   const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);

@@ -96,7 +96,8 @@ TEST(RealModelAlignment, DpoWithDefaultsLearnsTheHouseStyle) {
   const std::vector<ReferencedPair> referenced = reference_logps(model.model, acts, pairs);
   TrainableState tuned;
   tuned.lora = std::make_unique<LlamaLora>(adapter);
-  const PreferenceMetrics held_out = preference_eval(model, tuned, acts, referenced, preference_objective(config));
+  const TrainConfig resolved = load_train_config(dir + "/config.yaml", {});  // what the run decided
+  const PreferenceMetrics held_out = preference_eval(model, tuned, acts, referenced, preference_objective(resolved));
   std::printf("[ measured ] held-out pairs: accuracy %.3f, margin %.2f\n", held_out.accuracy, held_out.margin);
   EXPECT_GE(held_out.accuracy, 0.9);
 

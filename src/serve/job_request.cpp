@@ -83,15 +83,17 @@ json normalise_hyperparameters(const json& given, const std::string& method, con
       {"save_steps", or_default(hyper(given, "save_steps", 1, 1e7, true, where), 10)},
       {"sequence_len", or_default(hyper(given, "sequence_len", 16, 32768, true, where), 512)},
   };
-  if (method == "lora") {
+  if (trains_adapter(method)) {
     out["lora_r"] = hyper(given, "lora_r", 1, 1024, true, where);
     out["lora_alpha"] = hyper(given, "lora_alpha", 1, 4096, true, where);
   }
+  // OpenAI's DPO hyperparameter; the rest of the objective is the trainer's defaults (docs/training.md).
+  if (method == "dpo") out["beta"] = hyper(given, "beta", 1e-6, 100, false, where);
   // The defences against forgetting and the gate, as in a config (docs/config.md).
   const TrainConfig defaults;
   out["replay_data"] = word(given, "replay_data", {kBuiltinReplay, kNoReplay}, where);
   out["replay_ratio"] = or_default(hyper(given, "replay_ratio", 1e-3, 16, false, where), defaults.replay_ratio);
-  if (method == "lora") out["distill_weight"] = hyper(given, "distill_weight", 0, 100, false, where);
+  if (trains_adapter(method)) out["distill_weight"] = hyper(given, "distill_weight", 0, 100, false, where);
   out["ewc_lambda"] = or_default(hyper(given, "ewc_lambda", 0, 1e12, false, where), defaults.ewc_lambda);
   out["forgetting_gate"] = flag(given, "forgetting_gate", defaults.forgetting_gate, where);
   out["max_perplexity_rise"] =
@@ -118,6 +120,7 @@ void report_resolved_hyperparameters(Job& job, const TrainConfig& resolved) {
   }
   h["replay_data"] = replays(resolved) ? *resolved.replay_data : std::string(kNoReplay);
   if (resolved.method == TrainMethod::Lora) h["distill_weight"] = resolved.distill_weight;
+  if (aligns(resolved)) h["beta"] = resolved.rl_beta;
 }
 
 Job parse_job_request(std::string_view text, const std::function<bool(const std::string&)>& is_base,
@@ -139,7 +142,7 @@ Job parse_job_request(std::string_view text, const std::function<bool(const std:
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
       throw invalid_request("'suffix' may hold letters, digits, '-' and '_' only", "suffix");
 
-  // "method": "lora" | "full", or OpenAI's {"type": "supervised", "supervised": {"hyperparameters": {...}}}.
+  // "method": "lora" | "full", or OpenAI's {"type": "supervised" | "dpo", "supervised": {"hyperparameters": {...}}}.
   json given = body.contains("hyperparameters") ? body["hyperparameters"] : json(nullptr);
   std::string where = "hyperparameters.";
   job.method = "lora";
@@ -148,10 +151,10 @@ Job parse_job_request(std::string_view text, const std::function<bool(const std:
     if (!type || !type->is_string())
       throw invalid_request("'method' must be \"lora\", \"full\" or {\"type\": ...}", "method");
     const std::string t = type->get<std::string>();
-    if (t != "supervised" && t != "lora" && t != "full")
-      throw invalid_request(fmt::format("'method.type' must be supervised, lora or full, got '{}' "
-                                        "(preference methods are not offered by this API)", t), "method.type");
-    job.method = t == "full" ? "full" : "lora";
+    if (t != "supervised" && t != "lora" && t != "full" && t != "dpo")
+      throw invalid_request(fmt::format("'method.type' must be supervised, dpo, lora or full, got '{}'", t),
+                            "method.type");
+    job.method = t == "supervised" ? "lora" : t;
     if (method->is_object()) {
       const json* inner = json_member(*method, t);
       if (inner && inner->is_object() && inner->contains("hyperparameters")) {
@@ -169,7 +172,8 @@ TrainConfig job_train_config(const Job& job, const JobPaths& paths) {
   TrainConfig c;
   c.base_model = paths.base_model;
   c.output_dir = paths.output_dir;
-  c.method = job.method == "full" ? TrainMethod::Full : TrainMethod::Lora;
+  c.method = trains_adapter(job.method) ? TrainMethod::Lora : TrainMethod::Full;
+  if (job.method == "dpo") c.rl = "dpo";
   // The frozen base in fp32: several times faster to train through than a
   // quantized file decoded on every use, and jobs run one at a time.
   c.weights = "f32";
@@ -195,11 +199,12 @@ TrainConfig job_train_config(const Job& job, const JobPaths& paths) {
   take("forgetting_gate", c.forgetting_gate);
   take("max_perplexity_rise", c.max_perplexity_rise);
   take("max_accuracy_drop", c.max_accuracy_drop);
+  take("beta", c.rl_beta);
   c.save_total_limit = 3;
   if (c.method == TrainMethod::Lora) {
     take("lora_r", c.lora_r);
     take("lora_alpha", c.lora_alpha);
-    take("distill_weight", c.distill_weight);
+    if (!aligns(c)) take("distill_weight", c.distill_weight);
     c.lora_model_dir = h.value("lora_model_dir", "");
   }
   return c;

@@ -1,7 +1,7 @@
 #pragma once
 // POST /v1/fine_tuning/jobs as hosted fine-tuning APIs take it, and the
 // training run it becomes. Hyperparameters are read in both of OpenAI's shapes
-// (top-level "hyperparameters", or "method": {"type", "supervised":
+// (top-level "hyperparameters", or "method": {"type", "supervised" | "dpo":
 // {"hyperparameters"}}) and normalised, so the job record states exactly what ran.
 #include <functional>
 #include <string>
@@ -13,6 +13,10 @@
 #include "train/train_config.h"
 
 namespace whet::serve {
+
+// Whether a job's method ("lora", "full" or "dpo") trains an adapter on the
+// base (dpo does: preference alignment runs on LoRA, as `whet train --method dpo`).
+inline bool trains_adapter(const std::string& method) { return method != "full"; }
 
 // Throws ApiError (400) naming the field for anything missing, mistyped or out of range.
 // `is_base` says whether a model name is a served base model; `file_exists` whether a file id is stored.

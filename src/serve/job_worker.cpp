@@ -154,7 +154,7 @@ void JobWorker::run_job(Job job) {
     }
     job.fine_tuned_model = fine_tuned_name(job);
     const std::string gate_failure = gate_failure_in(result.output);
-    if (job.method == "lora") {
+    if (trains_adapter(job.method)) {
       auto lora = std::make_shared<LlamaLora>(load_lora_adapter(result.output, route->model->model.config));
       models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), int64_t(std::time(nullptr)), gate_failure);
       store_.put_adapter({job.fine_tuned_model, job.model, result.output, int64_t(std::time(nullptr))});

@@ -18,6 +18,9 @@ namespace {
 
 json time_or_null(int64_t t) { return t ? json(t) : json(nullptr); }
 
+// OpenAI's method.type: a LoRA job is "supervised" there.
+std::string method_type(const Job& job) { return job.method == "lora" ? "supervised" : job.method; }
+
 Job find_job(ServerState& state, const std::string& id) {
   auto job = state.store.get_job(id);
   if (!job) throw not_found(fmt::format("No such fine-tuning job: '{}'", id), "fine_tuning_job_id", "job_not_found");
@@ -45,8 +48,7 @@ json job_json(const Job& job) {
           {"validation_file", job.validation_file.empty() ? json(nullptr) : json(job.validation_file)},
           {"training_file", job.training_file},
           {"hyperparameters", job.hyperparameters},
-          {"method", {{"type", job.method == "full" ? "full" : "supervised"},
-                      {job.method == "full" ? "full" : "supervised", {{"hyperparameters", job.hyperparameters}}}}},
+          {"method", {{"type", method_type(job)}, {method_type(job), {{"hyperparameters", job.hyperparameters}}}}},
           {"trained_tokens", nullptr},
           {"error", job.error.is_null() ? json(nullptr) : job.error},
           {"user_provided_suffix", job.suffix.empty() ? json(nullptr) : json(job.suffix)},

@@ -128,6 +128,27 @@ TEST(JobRequest, MethodObjectAndFullFineTuning) {
   EXPECT_TRUE(c.lora_model_dir.empty());
 }
 
+// OpenAI's DPO method object: LoRA with the DPO objective, beta as given.
+TEST(JobRequest, DpoMethodTrainsAnAdapterWithItsBeta) {
+  Job job = parse(R"({"model": "base", "training_file": "file-a",
+                      "method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2, "n_epochs": 2}}}})");
+  EXPECT_EQ(job.method, "dpo");
+  EXPECT_EQ(job.hyperparameters["beta"], 0.2);
+  EXPECT_EQ(job.hyperparameters["lora_r"], "auto");
+  TrainConfig c = job_train_config(job, {"/m", "/pairs.jsonl", "", "/out"});
+  EXPECT_EQ(c.method, TrainMethod::Lora);
+  EXPECT_EQ(c.rl, "dpo");
+  EXPECT_DOUBLE_EQ(c.rl_beta, 0.2);
+  EXPECT_EQ(c.num_epochs, 2);
+
+  job = parse(R"({"model": "base", "training_file": "file-a", "method": {"type": "dpo"}})");
+  EXPECT_EQ(job.hyperparameters["beta"], "auto");
+  EXPECT_DOUBLE_EQ(job_train_config(job, {"/m", "/pairs.jsonl", "", "/out"}).rl_beta, TrainConfig().rl_beta);
+  // The supervised method stays supervised.
+  EXPECT_EQ(job_train_config(parse(R"({"model": "base", "training_file": "file-a"})"), {"/m", "/t", "", "/o"}).rl,
+            "none");
+}
+
 TEST(JobRequest, RefusesBadRequestsNamingTheField) {
   expect_refused(R"({"training_file": "file-a"})", "model");
   expect_refused(R"({"model": "other", "training_file": "file-a"})", "model", 404);
@@ -135,7 +156,10 @@ TEST(JobRequest, RefusesBadRequestsNamingTheField) {
   expect_refused(R"({"model": "base", "training_file": "file-zzz"})", "training_file");
   expect_refused(R"({"model": "base", "training_file": "file-a", "validation_file": "nope"})", "validation_file");
   expect_refused(R"({"model": "base", "training_file": "file-a", "suffix": "../x"})", "suffix");
-  expect_refused(R"({"model": "base", "training_file": "file-a", "method": {"type": "dpo"}})", "method.type");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "method": {"type": "ppo"}})", "method.type");
+  expect_refused(R"({"model": "base", "training_file": "file-a",
+                     "method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0}}}})",
+                 "method.dpo.hyperparameters.beta");
   expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"n_epochs": 0}})",
                  "hyperparameters.n_epochs");
   expect_refused(R"({"model": "base", "training_file": "file-a", "hyperparameters": {"n_epochs": 1.5}})",

@@ -214,9 +214,12 @@ TEST(ServerFeedback, FeedbackNeedsAKeyLikeTheOtherWrites) {
   EXPECT_EQ(keyed.Get("/v1/feedback")->status, 200);
 }
 
-// The loop's far end: feedback given over HTTP, exported while the server runs.
-TEST(ServerFeedback, ExportWhileServing) {
-  const std::string dir = test::scratch_dir("serve_feedback_export");
+// The whole loop over HTTP: answers, feedback on them (an A/B choice, and
+// thumbs-down with the answer the user wanted), the export written while the
+// server runs, a DPO job in OpenAI's method shape trained on it, and the new
+// adapter served at once, answering with what the feedback preferred.
+TEST(ServerFeedback, FeedbackBecomesADpoJobWhoseAdapterIsServed) {
+  const std::string dir = test::scratch_dir("serve_feedback_loop");
   test::RunningServer server(test::tiny_server_options(dir));
   auto client = server.client();
   const auto [a, a_text] = chat(client, chat_request(kMessages));
@@ -224,15 +227,40 @@ TEST(ServerFeedback, ExportWhileServing) {
   const std::string b_text = b_texts[0];
   ASSERT_NE(a_text[0], b_text) << "the two answers must differ for the pair to be written";
   post(client, "/v1/feedback", {{"completion_ids", {a, b}}, {"preferred", 1}});
+  const json wanted = {{"the sea 2", "the tin 2 in the sea"}, {"the sea 3", "the tin 3 in the sea"},
+                       {"the sea 4", "the tin 4 in the sea"}};
+  for (const auto& [question, preferred] : wanted.items()) {
+    const auto [id, texts] = chat(client, chat_request({{{"role", "user"}, {"content", question}}}));
+    post(client, "/v1/feedback", {{"completion_id", id}, {"rating", "down"}, {"preferred_output", preferred}});
+  }
+
   const serve::FeedbackDataset d = serve::export_feedback(dir, serve::FeedbackFormat::Preference, dir + "/pairs.jsonl");
+  EXPECT_EQ(d.written, (serve::Tally{{"A/B choices", 1}, {"thumbs down with a preferred_output", 3}}));
   std::ifstream file(dir + "/pairs.jsonl");
-  std::string line;
+  std::string line, pairs;
   ASSERT_TRUE(std::getline(file, line));
   EXPECT_EQ(json::parse(line), (json{{"input", {{"messages", kMessages}}},
                                      {"preferred_output", {{{"role", "assistant"}, {"content", b_text}}}},
                                      {"non_preferred_output", {{{"role", "assistant"}, {"content", a_text[0]}}}}}));
-  EXPECT_FALSE(std::getline(file, line));
-  EXPECT_EQ(d.written, (serve::Tally{{"A/B choices", 1}}));
+  for (pairs = line + "\n"; std::getline(file, line);) pairs += line + "\n";
+
+  const std::string training_file = test::upload(client, pairs, "pairs.jsonl")["id"];
+  const json created = post(client, "/v1/fine_tuning/jobs",
+                            {{"model", "tiny"}, {"training_file", training_file}, {"suffix", "liked"},
+                             {"method", {{"type", "dpo"}, {"dpo", {{"hyperparameters", {{"beta", 0.1}, {"n_epochs", 20},
+                                                                                        {"learning_rate", 1e-2},
+                                                                                        {"sequence_len", 64}}}}}}}});
+  ASSERT_EQ(created["method"]["type"], "dpo") << created;
+  const json job = test::wait_for_job(client, created["id"]);
+  ASSERT_EQ(job["status"], "succeeded") << job;
+  EXPECT_EQ(job["method"]["dpo"]["hyperparameters"]["beta"], 0.1) << job;
+  const std::string tuned = job["fine_tuned_model"];
+  for (const auto& [question, preferred] : wanted.items()) {
+    json request = chat_request({{{"role", "user"}, {"content", question}}});
+    request["model"] = tuned;
+    request["max_tokens"] = 12;
+    EXPECT_EQ(chat(client, request).second[0], preferred) << question;
+  }
 }
 
 }  // namespace

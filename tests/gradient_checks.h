@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "data/sequences.h"
 #include "io/safetensors.h"
 #include "kernels/quant.h"
 #include "models/lora_peft.h"
@@ -17,6 +20,16 @@
 namespace whet::test {
 
 constexpr float kRelativeTolerance = 1e-4f;
+
+// A sequence as the reference scripts write it: {"ids", "targets", "positions", "segment_begin"}.
+inline TrainingSequence read_training_sequence(const nlohmann::json& j) {
+  TrainingSequence s;
+  s.ids = j.at("ids").get<std::vector<int32_t>>();
+  s.targets = j.at("targets").get<std::vector<int32_t>>();
+  s.positions = j.at("positions").get<std::vector<int32_t>>();
+  s.segment_begin = j.at("segment_begin").get<std::vector<int32_t>>();
+  return s;
+}
 
 inline void expect_close(const std::string& name, const float* got, const TensorView& want) {
   std::vector<float> ref(want.numel());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "train/answer_gradients.h"
 
 namespace whet {
 
@@ -49,6 +50,8 @@ PreferenceObjective preference_objective(const TrainConfig& c) {
   o.settings.simpo_gamma = c.simpo_gamma;
   o.settings.orpo_lambda = c.orpo_alpha;
   o.settings.rpo_alpha = c.rpo_alpha;
+  o.settings.kto_desirable_weight = c.kto_desirable_weight;
+  o.settings.kto_undesirable_weight = c.kto_undesirable_weight;
   return o;
 }
 
@@ -70,87 +73,21 @@ std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActiva
   return out;
 }
 
-namespace {
-
-// dst += w · src, tensor by tensor (adapters of one layout); w 0: nothing.
-void add_scaled(LlamaLora& dst, LlamaLora& src, float w) {
-  if (w == 0) return;
-  std::vector<std::vector<float>*> from;
-  for_each_lora_tensor(src, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) { from.push_back(&t); });
-  size_t i = 0;
-  for_each_lora_tensor(dst, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    const std::vector<float>& s = *from[i++];
-    for (size_t k = 0; k < t.size(); ++k) t[k] += w * s[k];
-  });
-}
-
-void zero(LlamaLora& lora) {
-  for_each_lora_tensor(lora, [](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    std::fill(t.begin(), t.end(), 0.0f);
-  });
-}
-
-// When only an adapter trains, each answer runs forward and backward once, into
-// an adapter-sized scratch gradient (∇Σ cross-entropy = −∇log π), scaled into
-// the real gradients once the pair's loss is known. When base weights train, a
-// scratch gradient would be the model's size: the answer runs forward for its
-// log-prob, then forward and backward again with its weight.
-class AnswerGradients {
- public:
-  AnswerGradients(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts)
-      : model_(model), pass_(pass), acts_(acts) {
-    if (pass.lora_grads && !pass.grads) scratch_ = {zeros_like(*pass.lora), zeros_like(*pass.lora)};
-  }
-
-  // The pair's log-probs, with the scratch gradients of its answers when kept.
-  PairLogps measure(const ReferencedPair& p) {
-    if (scratch_.empty()) return logps_of(model_, pass_.lora, acts_, p);
-    PairLogps l = references_of(p);
-    l.chosen = -into_scratch(p.pair->chosen, scratch_[0]);
-    l.rejected = -into_scratch(p.pair->rejected, scratch_[1]);
-    return l;
-  }
-
-  // Adds weight_c·∇log π_c + weight_r·∇log π_r to the gradients.
-  void add(const ReferencedPair& p, double weight_c, double weight_r) {
-    if (!scratch_.empty()) {
-      add_scaled(*pass_.lora_grads, scratch_[0], float(-weight_c));
-      add_scaled(*pass_.lora_grads, scratch_[1], float(-weight_r));
-      return;
-    }
-    // A zero weight (a hinge past its margin) has nothing to add.
-    if (weight_c != 0) llama_forward_backward(model_, pass_, acts_, view(p.pair->chosen), float(-weight_c));
-    if (weight_r != 0) llama_forward_backward(model_, pass_, acts_, view(p.pair->rejected), float(-weight_r));
-  }
-
- private:
-  double into_scratch(const TrainingSequence& s, LlamaLora& scratch) {
-    zero(scratch);
-    TrainPass pass = pass_;
-    pass.lora_grads = &scratch;
-    return llama_forward_backward(model_, pass, acts_, view(s), 1.0f).loss_sum;
-  }
-
-  const LlamaModel& model_;
-  const TrainPass& pass_;
-  LlamaActivations& acts_;
-  std::vector<LlamaLora> scratch_;  // chosen's, rejected's
-};
-
-}  // namespace
-
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                       std::span<const ReferencedPair> batch, const PreferenceObjective& objective) {
   WHET_ASSERT(pass.lora_dropout == 0.0f);
   PreferenceMetrics metrics;
   const double per_pair = 1.0 / double(batch.size());
-  AnswerGradients answers(model, pass, acts);
+  AnswerGradients answers(model, pass, acts, 2);
   // The loss moves log π = −Σ cross-entropy: its gradient is d·∇log π.
   for (const ReferencedPair& p : batch) {
-    const PairLogps logps = answers.measure(p);
+    PairLogps logps = references_of(p);
+    logps.chosen = answers.measure(p.pair->chosen, 0);
+    logps.rejected = answers.measure(p.pair->rejected, 1);
     const PairLoss loss = pair_loss(objective.loss, logps, objective.settings);
     add_pair(metrics, loss, logps);
-    answers.add(p, loss.d_chosen * per_pair, loss.d_rejected * per_pair);
+    answers.add(p.pair->chosen, 0, loss.d_chosen * per_pair);
+    answers.add(p.pair->rejected, 1, loss.d_rejected * per_pair);
   }
   return metrics;
 }

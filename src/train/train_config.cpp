@@ -25,8 +25,8 @@ using yaml::strings;
 using yaml::text;
 
 constexpr std::array<std::string_view, 3> kMethods = {"full", "freeze", "lora"};
-constexpr std::array<std::string_view, 4> kPreferenceMethods = {"none", "dpo", "simpo", "orpo"};
-constexpr std::array<std::string_view, 6> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo"};
+constexpr std::array<std::string_view, 5> kPreferenceMethods = {"none", "dpo", "simpo", "orpo", "kto"};
+constexpr std::array<std::string_view, 7> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo", "kto"};
 constexpr std::array<std::string_view, 4> kDpoLossTypes = {"sigmoid", "robust", "hinge", "ipo"};
 constexpr std::array<std::string_view, 2> kOptimizers = {"adamw", "sgd"};
 constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "cosine"};
@@ -157,7 +157,7 @@ yaml::Field<TrainConfig> auto_replay() {
 }
 
 // method: what trains (full, freeze, lora), or a preference method (dpo, simpo,
-// orpo) as the jobs API's method.type and `whet train --method dpo` name it:
+// orpo, kto) as the jobs API's method.type and `whet train --method dpo` name it:
 // that is rl with a LoRA adapter, written back as the two keys.
 yaml::Field<TrainConfig> method_or_preference() {
   yaml::Field<TrainConfig> field = choice(&TrainConfig::method, kMethods);
@@ -315,7 +315,7 @@ const yaml::Table<TrainConfig> kTable(
      "Run folder: checkpoints, logs, this config as resolved, and the final model", kRun, true},
     {"method", method_or_preference(),
      "full: train every weight (f32 master copies); freeze: train some blocks, freeze the rest; "
-     "lora: train low-rank adapters on a frozen base; dpo, simpo or orpo: that rl method with lora", kRun},
+     "lora: train low-rank adapters on a frozen base; dpo, simpo, orpo or kto: that rl method with lora", kRun},
     {"seed", integer(&C::seed, {0}),
      "Seed for shuffling, dropout, adapter initialisation and the exact Fisher's label draws", kRun},
     {"weights", choice(&C::weights, kWeightFormats),
@@ -485,8 +485,9 @@ const yaml::Table<TrainConfig> kTable(
      "the earlier adapters folded in and frozen; lora only)", kContinual},
 
     {"rl", choice(&C::rl, kPreferenceMethods),
-     "Preference alignment on pairs (train_data of prompt, chosen and rejected answers): dpo, simpo or orpo; "
-     "none: supervised fine-tuning", kPreference},
+     "Preference alignment: dpo, simpo or orpo on pairs (train_data of prompt, chosen and rejected answers), kto "
+     "on answers labelled desirable or not (pairs are split into one of each); none: supervised fine-tuning",
+     kPreference},
     {"rl_beta", real(&C::rl_beta, {0, true}),
      "β: how far the policy may move from the reference (dpo, kto) or the reward scale (simpo, whose paper uses "
      "2 to 2.5)", kPreference},
@@ -501,6 +502,11 @@ const yaml::Table<TrainConfig> kTable(
     {"rpo_alpha", auto_real(&C::rpo_alpha, {0, false}),
      "dpo: weight α of the chosen answers' loss per token added to the DPO term (RPO, TRL's rpo_alpha), which keeps "
      "the preferred answers likely; auto: 1 for dpo", kPreference},
+    {"kto_desirable_weight", real(&C::kto_desirable_weight, {0, true}),
+     "kto: λ_D, the weight of desirable answers' loss (TRL's desirable_weight); with λ_U, keep λ_D·desirable "
+     "/ (λ_U·undesirable) between 1 and 4/3, as KTO's paper advises", kPreference},
+    {"kto_undesirable_weight", real(&C::kto_undesirable_weight, {0, true}),
+     "kto: λ_U, the weight of undesirable answers' loss (TRL's undesirable_weight)", kPreference},
     {"chosen_logp_drop_warning", real(&C::chosen_logp_drop_warning, {0, false}),
      "Warn when the chosen answers' mean log-probability falls this many nats below the reference's (both "
      "falling is a known DPO failure); 0: never", kPreference},

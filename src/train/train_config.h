@@ -115,13 +115,15 @@ struct TrainConfig {
   std::string continual_strategy = "sequential";  // "sequential", "replay" or "progressive"
 
   // Preference alignment (train/preference_loss.h), trained on preference pairs
-  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo" or "orpo"
+  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo", "orpo" or "kto"
   double rl_beta = 0.1;                    // β
   std::string dpo_loss_type = "sigmoid";   // "sigmoid", "robust", "hinge" or "ipo"
   double dpo_label_smoothing = 0.0;        // ε of sigmoid (cDPO), robust and simpo
   double simpo_gamma = 0.5;                // SimPO's target margin γ
   double orpo_alpha = 0.1;                 // λ, ORPO's weight of the odds-ratio term
   double rpo_alpha = kAuto;                // weight of the chosen answers' NLL beside DPO's term (RPO)
+  double kto_desirable_weight = 1.0;       // KTO's λ_D
+  double kto_undesirable_weight = 1.0;     // KTO's λ_U
   double chosen_logp_drop_warning = 5.0;   // nats below the reference that warn; 0: never
 
   bool operator==(const TrainConfig&) const = default;

@@ -25,6 +25,7 @@
 #include "train/checkpoint.h"
 #include "train/fisher.h"
 #include "train/learner.h"
+#include "train/kto_step.h"
 #include "train/preference_step.h"
 #include "train/remaining_time.h"
 #include "train/replay.h"
@@ -189,10 +190,15 @@ struct RunInputs {
   // log-probs, computed once the learner exists and before a checkpoint is loaded.
   std::vector<PreferenceSequences> pairs, validation_pairs;
   std::vector<ReferencedPair> referenced, referenced_validation;
+  // rl kto: labelled answers instead of pairs, referenced the same way.
+  std::vector<KtoSequences> kto, validation_kto;
+  std::vector<ReferencedKto> referenced_kto, referenced_validation_kto;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
-  // What an epoch walks: pairs for rl, sequences otherwise.
-  size_t train_items() const { return pairs.empty() ? data.train.size() : pairs.size(); }
-  bool has_validation() const { return !data.validation.empty() || !validation_pairs.empty(); }
+  // What an epoch walks: pairs or labelled answers for rl, sequences otherwise.
+  size_t train_items() const { return !pairs.empty() ? pairs.size() : !kto.empty() ? kto.size() : data.train.size(); }
+  bool has_validation() const {
+    return !data.validation.empty() || !validation_pairs.empty() || !validation_kto.empty();
+  }
 };
 
 // What the rules of auto_settings.h look at. A run ranks its evaluations when
@@ -267,6 +273,21 @@ std::string load_preference_pairs(TrainConfig& config, RunInputs& in, double lea
   return read.stats.summary();
 }
 
+// Answers labelled desirable or not for kto (a pair gives one of each).
+std::string load_kto_examples(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                              std::vector<AutoDecision>& decisions) {
+  UnpairedDataset read = load_unpaired_dataset(config.train_data, config.val_data, in.loaded.tokenizer,
+                                               chat_template_of(in.loaded), data_options(config));
+  const int32_t bos = in.loaded.tokenizer.spec().bos_id;
+  in.kto = kto_sequences(read.train, config.sequence_len, bos);
+  in.validation_kto = kto_sequences(read.validation, config.sequence_len, bos);
+  int64_t tokens = 0;
+  for (const KtoSequences& e : in.kto) tokens += int64_t(e.answer.ids.size());
+  decisions = resolve_auto_settings(
+      config, data_shape(config, int64_t(in.kto.size()), tokens, !in.validation_kto.empty()), learning_rate_scale);
+  return read.stats.summary();
+}
+
 // Loads the model and the data, deciding the keys left auto once the data is
 // read (and before it is packed, which they decide). The decisions are the
 // run's first lines.
@@ -277,7 +298,8 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
-  const std::string summary = aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
+  const std::string summary = config.rl == "kto"            ? load_kto_examples(config, in, learning_rate_scale, decisions)
+                              : aligns(config)              ? load_preference_pairs(config, in, learning_rate_scale, decisions)
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   WHET_ASSERT(auto_keys(config).empty());
@@ -293,6 +315,14 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
 // second model is kept.
 void reference_pairs(RunInputs& in, const TrainConfig& config, const Say& say) {
   LlamaActivations acts(in.loaded.model.config, config.sequence_len, 0);
+  if (config.rl == "kto") {
+    say(fmt::format("reference: log-probabilities of {} training and {} validation answers, each with another "
+                    "example's answer for KTO's reference point, under the base", in.kto.size(),
+                    in.validation_kto.size()));
+    in.referenced_kto = kto_reference_logps(in.loaded.model, acts, in.kto);
+    in.referenced_validation_kto = kto_reference_logps(in.loaded.model, acts, in.validation_kto);
+    return;
+  }
   say(fmt::format("reference: log-probabilities of {} training and {} validation pairs under the base",
                   in.pairs.size(), in.validation_pairs.size()));
   in.referenced = reference_logps(in.loaded.model, acts, in.pairs);
@@ -466,6 +496,16 @@ class TrainingLoop {
     return r.step;
   }
 
+  // rl kto: the batch's labelled answers.
+  StepResult kto_examples_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
+    std::vector<ReferencedKto> batch;
+    for (size_t i : items) batch.push_back(in_.referenced_kto[i]);
+    const KtoStepResult r =
+        kto_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, objective_->settings, loop_.step);
+    logged = r.metrics.logged();
+    return r.step;
+  }
+
   static std::vector<std::pair<std::string, double>> preference_values(const PreferenceMetrics& m) {
     return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
             {"rewards_margin", m.margin},        {"rewards_accuracy", m.accuracy},
@@ -490,7 +530,9 @@ class TrainingLoop {
     const std::vector<size_t> items = next_items();
     std::vector<std::pair<std::string, double>> logged;
     const auto step_start = Clock::now();
-    const StepResult s = objective_ ? preference_pairs_step(items, logged) : supervised_step(items);
+    const StepResult s = !objective_                ? supervised_step(items)
+                         : config_.rl == "kto" ? kto_examples_step(items, logged)
+                                               : preference_pairs_step(items, logged);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -539,7 +581,12 @@ class TrainingLoop {
     if (!has_validation() && !ranking_.eval_task) return false;
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch};
     r.is_eval = true;
-    if (objective_ && has_validation()) {
+    if (config_.rl == "kto" && has_validation()) {
+      const KtoMetrics m =
+          kto_eval(in_.loaded, trainable(), acts_, in_.referenced_validation_kto, objective_->settings);
+      r.val_loss = m.loss;
+      r.eval_metrics = m.logged();
+    } else if (objective_ && has_validation()) {
       const PreferenceMetrics m =
           preference_eval(in_.loaded, trainable(), acts_, in_.referenced_validation, *objective_);
       r.val_loss = m.loss;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "gradient_checks.h"
 #include "io/safetensors.h"
 #include "models/llama.h"
 #include "models/model_loader.h"
@@ -26,19 +27,10 @@ constexpr float kRelativeTolerance = 3e-4f;
 
 std::string fisher_dir() { return test::testdata_path("fisher"); }
 
-TrainingSequence read_sequence(const nlohmann::json& s) {
-  TrainingSequence t;
-  t.ids = s.at("ids").get<std::vector<int32_t>>();
-  t.targets = s.at("targets").get<std::vector<int32_t>>();
-  t.positions = s.at("positions").get<std::vector<int32_t>>();
-  t.segment_begin = s.at("segment_begin").get<std::vector<int32_t>>();
-  return t;
-}
-
 std::vector<TrainingSequence> reference_sequences() {
   std::vector<TrainingSequence> out;
   for (const nlohmann::json& s : nlohmann::json::parse(std::ifstream(fisher_dir() + "/sequences.json")))
-    out.push_back(read_sequence(s));
+    out.push_back(test::read_training_sequence(s));
   return out;
 }
 
@@ -127,7 +119,7 @@ double relative_l1(const std::vector<std::vector<float>>& got, const std::vector
 // far from it, so the bound tells the two apart.
 TEST(ExactFisher, ConvergesToTheTrueFisher) {
   const Subject s = subject(TrainMethod::Lora);
-  const TrainingSequence one = read_sequence(nlohmann::json::parse(std::ifstream(fisher_dir() + "/exact.json")));
+  const TrainingSequence one = test::read_training_sequence(nlohmann::json::parse(std::ifstream(fisher_dir() + "/exact.json")));
   const std::vector<TrainingSequence> draws(300, one);
   const SafetensorsFile want = SafetensorsFile::open(fisher_dir() + "/exact.safetensors");
   const double exact = relative_l1(estimate_fisher(s.loaded, s.state, draws, true, 11), s.state.parameters, want);

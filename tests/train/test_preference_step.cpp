@@ -11,6 +11,7 @@
 
 #include "gradient_checks.h"
 #include "models/lora_peft.h"
+#include "run_metrics.h"
 #include "models/model_loader.h"
 #include "test_support.h"
 #include "train/preference_step.h"
@@ -18,15 +19,6 @@
 
 namespace whet {
 namespace {
-
-TrainingSequence read_answer(const nlohmann::json& j) {
-  TrainingSequence s;
-  s.ids = j.at("ids").get<std::vector<int32_t>>();
-  s.targets = j.at("targets").get<std::vector<int32_t>>();
-  s.positions = j.at("positions").get<std::vector<int32_t>>();
-  s.segment_begin = j.at("segment_begin").get<std::vector<int32_t>>();
-  return s;
-}
 
 PreferenceObjective objective_of(const std::string& kind, const nlohmann::json& settings) {
   TrainConfig c;
@@ -46,7 +38,7 @@ TEST(PreferenceStep, LossAndLoraGradientsMatchAutograd) {
     const LoadedModel loaded = load_model(dir + "/hf");
     const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
     const std::vector<PreferenceSequences> pairs = {
-        {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+        {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
     LlamaActivations acts(loaded.model.config, 32, 4);
     const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
     for (const char* kind : {"sigmoid", "ipo", "simpo", "orpo"}) {
@@ -77,7 +69,7 @@ TEST(PreferenceStep, BothPathsGiveTheSameAdapterGradients) {
   const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
   const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
   const std::vector<PreferenceSequences> pairs = {
-      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+      {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
   LlamaActivations acts(loaded.model.config, 32, 4);
   const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
   const nlohmann::json settings = nlohmann::json::parse(std::ifstream(dir + "/preference/sigmoid.json"));
@@ -109,7 +101,7 @@ TEST(PreferenceStep, StepsWidenThePreferredMargin) {
   LoadedModel loaded = load_model(dir + "/hf");
   const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
   const std::vector<PreferenceSequences> pairs = {
-      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+      {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
   TrainConfig config;
   config.rl = "dpo";
   config.lora_r = 4;
@@ -169,12 +161,7 @@ TEST(PreferenceTraining, ARunThroughTheTrainerLearnsItsPairs) {
   bool said_reference = false;
   for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 12 training");
   EXPECT_TRUE(said_reference);
-  std::vector<nlohmann::json> steps, evals;
-  std::ifstream metrics(dir + "/run/metrics.jsonl");
-  for (std::string line; std::getline(metrics, line);) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    (j.contains("loss") ? steps : evals).push_back(j);
-  }
+  const auto [steps, evals] = test::read_run_metrics(dir + "/run/metrics.jsonl");
   ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
   for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy", "logps_chosen"})
     EXPECT_TRUE(steps.back().contains(key)) << key;

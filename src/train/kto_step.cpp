@@ -96,6 +96,8 @@ KtoStepResult kto_step(const LoadedModel& loaded, Learner& learner, LlamaActivat
 
 KtoMetrics kto_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
                     std::span<const ReferencedKto> examples, const PreferenceSettings& settings) {
+  for (size_t i = 0; i < examples.size(); ++i)
+    require_reference(examples[i].ref, examples[i].ref_mismatched, i, "example");
   KtoMetrics metrics;
   metrics.kl = kto_batch_reference_point(loaded.model, trainable.lora.get(), acts, examples);
   for (const ReferencedKto& e : examples) {

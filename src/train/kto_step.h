@@ -11,6 +11,7 @@
 // as TRL does. An example's mismatched answer is the next example's (in the
 // order the data was shuffled), fixed for the run so that its reference
 // log-prob is computed once with the others.
+#include <limits>
 #include <span>
 #include <string>
 #include <utility>
@@ -37,9 +38,11 @@ std::vector<KtoSequences> kto_sequences(const std::vector<TokenizedUnpaired>& ex
                                         int32_t bos_id);
 
 // An example with the reference's log-probs of its answer and its mismatched answer.
+// NaN until computed, as ReferencedPair's.
 struct ReferencedKto {
   const KtoSequences* example = nullptr;
-  double ref = 0, ref_mismatched = 0;
+  double ref = std::numeric_limits<double>::quiet_NaN();
+  double ref_mismatched = std::numeric_limits<double>::quiet_NaN();
 };
 // Under the base: `model` with no adapter (before a checkpoint is loaded, for full fine-tuning).
 std::vector<ReferencedKto> kto_reference_logps(const LlamaModel& model, LlamaActivations& acts,
@@ -74,7 +77,8 @@ KtoStepResult kto_step(const LoadedModel& loaded, Learner& learner, LlamaActivat
                        std::span<const ReferencedKto> batch, const StepSettings& settings,
                        const PreferenceSettings& preference, int64_t step);
 
-// The mean loss and metrics over `examples` without gradients (validation), z₀ from all of them.
+// The mean loss and metrics over `examples` without gradients (validation), z₀
+// from all of them. Throws whet::Error when an example has no reference log-probs.
 KtoMetrics kto_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
                     std::span<const ReferencedKto> examples, const PreferenceSettings& settings);
 

@@ -1,6 +1,7 @@
 #include "train/preference_step.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
 #include "train/answer_gradients.h"
@@ -105,8 +106,15 @@ PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner
   return r;
 }
 
+void require_reference(double a, double b, size_t index, std::string_view what) {
+  if (std::isnan(a) || std::isnan(b))
+    fail("evaluation", "{} {} has no reference log-probability: the reference must be computed for the evaluation "
+                       "set as for the training set, before training changes the weights", what, index + 1);
+}
+
 PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
                                   std::span<const ReferencedPair> pairs, const PreferenceObjective& objective) {
+  for (size_t i = 0; i < pairs.size(); ++i) require_reference(pairs[i].ref_chosen, pairs[i].ref_rejected, i, "pair");
   PreferenceMetrics metrics;
   for (const ReferencedPair& p : pairs) {
     const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p);

@@ -8,7 +8,9 @@
 // LoRA, the starting weights for full fine-tuning, so no second model is held.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include "data/sequences.h"
@@ -26,11 +28,17 @@ struct PreferenceSequences {
   TrainingSequence chosen, rejected;
 };
 
-// The pair with the reference's log-probs of its completions.
+// The pair with the reference's log-probs of its completions; NaN until computed
+// (a step or an evaluation refuses a pair without them rather than read a 0).
 struct ReferencedPair {
   const PreferenceSequences* pair = nullptr;
-  double ref_chosen = 0, ref_rejected = 0;
+  double ref_chosen = std::numeric_limits<double>::quiet_NaN();
+  double ref_rejected = std::numeric_limits<double>::quiet_NaN();
 };
+
+// Throws whet::Error naming item `index` of `what` ("validation pair") when its
+// reference log-probs `a` and `b` were never computed (NaN).
+void require_reference(double a, double b, size_t index, std::string_view what);
 
 // What the run's config says the loss is.
 struct PreferenceObjective {
@@ -68,6 +76,8 @@ PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner
                                      const PreferenceObjective& objective, int64_t step);
 
 // The mean pair loss and metrics over `pairs`, without gradients (validation).
+// Throws whet::Error when a pair has no reference log-probs (TRL issue 1107's
+// bug class: an evaluation set left out when the reference was precomputed).
 PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
                                   std::span<const ReferencedPair> pairs, const PreferenceObjective& objective);
 

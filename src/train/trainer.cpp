@@ -27,6 +27,7 @@
 #include "train/learner.h"
 #include "train/kto_step.h"
 #include "train/preference_step.h"
+#include "train/reference_cache.h"
 #include "train/remaining_time.h"
 #include "train/replay.h"
 #include "train/train_step.h"
@@ -310,23 +311,66 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   return in;
 }
 
+// The two answers of each item whose reference log-probs a preference run needs.
+std::vector<ItemAnswers> answers_of(const std::vector<PreferenceSequences>& pairs) {
+  std::vector<ItemAnswers> out;
+  for (const PreferenceSequences& p : pairs) out.push_back({&p.chosen, &p.rejected});
+  return out;
+}
+std::vector<ItemAnswers> answers_of(const std::vector<KtoSequences>& examples) {
+  std::vector<ItemAnswers> out;
+  for (const KtoSequences& e : examples) out.push_back({&e.answer, &e.mismatched});
+  return out;
+}
+ItemReferences numbers_of(const ReferencedPair& p) { return {p.ref_chosen, p.ref_rejected}; }
+ItemReferences numbers_of(const ReferencedKto& e) { return {e.ref, e.ref_mismatched}; }
+ReferencedPair with_numbers(const PreferenceSequences& p, const ItemReferences& r) { return {&p, r[0], r[1]}; }
+ReferencedKto with_numbers(const KtoSequences& e, const ItemReferences& r) { return {&e, r[0], r[1]}; }
+
 // rl: the reference's log-probs of every answer, from the base (the adapter off,
-// or the weights before a checkpoint is loaded into them): once per run, so no
-// second model is kept.
+// or the weights before a checkpoint is loaded into them), so that no second
+// model is kept: read from the run folder's cache when it holds them for these
+// weights and sequences, otherwise computed once and cached.
+template <typename Items, typename Referenced, typename Compute>
+void reference_items(const LlamaModel& model, const TrainConfig& config, const Items& train, const Items& validation,
+                     std::vector<Referenced>& referenced, std::vector<Referenced>& referenced_validation,
+                     const Compute& compute, const Say& say) {
+  const std::string path = config.output_dir + "/reference_logps.json";
+  const ReferenceKey key = reference_key(model, answers_of(train), answers_of(validation));
+  if (const auto cached = read_reference_cache(path, key, train.size(), validation.size())) {
+    for (size_t i = 0; i < train.size(); ++i) referenced.push_back(with_numbers(train[i], cached->train[i]));
+    for (size_t i = 0; i < validation.size(); ++i)
+      referenced_validation.push_back(with_numbers(validation[i], cached->validation[i]));
+    say(fmt::format("reference: read from {} (the same weights and sequences)", path));
+    return;
+  }
+  LlamaActivations acts(model.config, config.sequence_len, 0);
+  referenced = compute(model, acts, train);
+  referenced_validation = compute(model, acts, validation);
+  CachedReferences numbers;
+  for (const Referenced& r : referenced) numbers.train.push_back(numbers_of(r));
+  for (const Referenced& r : referenced_validation) numbers.validation.push_back(numbers_of(r));
+  write_reference_cache(path, key, numbers);
+}
+
 void reference_pairs(RunInputs& in, const TrainConfig& config, const Say& say) {
-  LlamaActivations acts(in.loaded.model.config, config.sequence_len, 0);
   if (config.rl == "kto") {
     say(fmt::format("reference: log-probabilities of {} training and {} validation answers, each with another "
                     "example's answer for KTO's reference point, under the base", in.kto.size(),
                     in.validation_kto.size()));
-    in.referenced_kto = kto_reference_logps(in.loaded.model, acts, in.kto);
-    in.referenced_validation_kto = kto_reference_logps(in.loaded.model, acts, in.validation_kto);
+    reference_items(in.loaded.model, config, in.kto, in.validation_kto, in.referenced_kto,
+                    in.referenced_validation_kto,
+                    [](const LlamaModel& m, LlamaActivations& a, const std::vector<KtoSequences>& items) {
+                      return kto_reference_logps(m, a, items);
+                    }, say);
     return;
   }
   say(fmt::format("reference: log-probabilities of {} training and {} validation pairs under the base",
                   in.pairs.size(), in.validation_pairs.size()));
-  in.referenced = reference_logps(in.loaded.model, acts, in.pairs);
-  in.referenced_validation = reference_logps(in.loaded.model, acts, in.validation_pairs);
+  reference_items(in.loaded.model, config, in.pairs, in.validation_pairs, in.referenced, in.referenced_validation,
+                  [](const LlamaModel& m, LlamaActivations& a, const std::vector<PreferenceSequences>& items) {
+                    return reference_logps(m, a, items);
+                  }, say);
 }
 
 // How many steps the run takes, of how many sequences, and with what learning rate.

@@ -80,14 +80,13 @@ std::vector<TaskRuns> tasks_to_run(const EvalCommandOptions& o) {
   return runs;
 }
 
-// Runs the tasks on one model as loaded and appends the results. Few-shot
-// examples belong to the user's tasks, so a few-shot row runs only those. A
-// classification head's row runs the built-in checks too, on the language
-// model under the head (which the head leaves unchanged): computed, not copied.
+// Runs the tasks on one model as loaded and appends the results; with
+// user_tasks_only, only the user's tasks (a few-shot row: its examples belong
+// to them; a head on the frozen base: see reuse_base_rows).
 void evaluate_model(const LoadedModel& model, const std::string& name, const std::vector<TaskItem>& shots,
-                    const EvalOptions& eval, std::vector<TaskRuns>& runs) {
+                    const EvalOptions& eval, std::vector<TaskRuns>& runs, bool user_tasks_only = false) {
   for (TaskRuns& t : runs) {
-    if (!shots.empty() && t.role != TaskRole::Task) continue;
+    if (user_tasks_only && t.role != TaskRole::Task) continue;
     EvalOptions options = eval;
     if (t.role == TaskRole::Task) options.shots = shots;
     ProgressLine progress(fmt::format("{} on {}", name, t.task.path));
@@ -95,6 +94,19 @@ void evaluate_model(const LoadedModel& model, const std::string& name, const std
       progress.update(done, total, "");
     }));
     progress.finish();
+  }
+}
+
+// A classification head leaves the language model under it unchanged: on the
+// frozen base, the built-in checks' rows are the base's, reused under the head's
+// name (with 0 seconds) rather than scored again.
+void reuse_base_rows(const std::string& name, std::vector<TaskRuns>& runs) {
+  for (TaskRuns& t : runs) {
+    if (t.role == TaskRole::Task) continue;
+    TaskResult same = t.results.front();
+    same.model = name;
+    same.seconds = 0;
+    t.results.push_back(std::move(same));
   }
 }
 
@@ -122,7 +134,7 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     run.few_shot_from = o.few_shot_from;
     const std::string name = fmt::format("{} {}-shot", base_name, o.few_shot);
     run.models.push_back(name);
-    evaluate_model(base, name, shots, run.options, run.tasks);
+    evaluate_model(base, name, shots, run.options, run.tasks, true);
   }
   for (const std::string& spec : o.adapters) {
     const auto [name, dir] = named_path(spec);
@@ -140,7 +152,8 @@ void run_eval(const EvalCommandOptions& o, const std::string& command) {
     options.classifier = &head;
     run.models.push_back(name);
     run.heads.push_back({name, base.adapter ? fmt::format("{} with the adapter in {}", base_name, dir) : base_name});
-    evaluate_model(base, name, {}, options, run.tasks);
+    evaluate_model(base, name, {}, options, run.tasks, !base.adapter);
+    if (!base.adapter) reuse_base_rows(name, run.tasks);
   }
   base.adapter.reset();
   for (const std::string& spec : o.compare) {

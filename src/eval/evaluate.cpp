@@ -351,9 +351,10 @@ std::vector<std::vector<double>> choice_loglikelihoods(const LoadedModel& model,
   LogLikelihood scorer(model, capacity_for(model, longest));
   std::vector<std::vector<double>> out;
   for (size_t i = 0; i < items.size(); ++i) {
+    std::vector<LogLikelihood::Scored> choices;
+    for (const ScoredSequence& s : sequences[i]) choices.push_back({std::span(s.ids).first(s.end), s.begin});
     std::vector<double>& loglik = out.emplace_back();
-    for (const ScoredSequence& s : sequences[i])
-      loglik.push_back(sum_of(scorer.token_logprobs(std::span(s.ids).first(s.end), s.begin)));
+    for (const std::vector<double>& lp : scorer.token_logprobs(choices)) loglik.push_back(sum_of(lp));
     if (progress) progress(int64_t(i + 1), int64_t(items.size()));
   }
   return out;

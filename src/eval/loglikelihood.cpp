@@ -49,6 +49,48 @@ std::vector<double> LogLikelihood::token_logprobs(std::span<const int32_t> ids, 
   return out;
 }
 
+void LogLikelihood::hold(std::span<const int32_t> prefix) {
+  const size_t shared =
+      std::mismatch(cached_.begin(), cached_.end(), prefix.begin(), prefix.end()).first - cached_.begin();
+  cache_.length = int64_t(shared);
+  if (shared < prefix.size()) forward(prefix.subspan(shared), false, shared);
+  cached_.assign(prefix.begin(), prefix.end());
+  rows_ = 0;  // the rows left are not this prefix's to reuse
+}
+
+std::vector<std::vector<double>> LogLikelihood::token_logprobs(std::span<const Scored> sequences) {
+  WHET_ASSERT(!sequences.empty());
+  // The shared positions [0, common) run once; every scored row is past them.
+  size_t common = sequences[0].ids.size();
+  for (const Scored& s : sequences) {
+    WHET_ASSERT(s.from >= 1 && s.from < s.ids.size());
+    if (int64_t(s.ids.size()) > cache_.capacity)
+      fail("eval", "a sequence of {} tokens is longer than the scoring context of {}", s.ids.size(), cache_.capacity);
+    const auto [a, b] = std::mismatch(sequences[0].ids.begin(), sequences[0].ids.end(), s.ids.begin(), s.ids.end());
+    common = std::min({common, size_t(a - sequences[0].ids.begin()), s.from - 1});
+  }
+  hold(sequences[0].ids.first(common));
+  if (branches_.size() < sequences.size()) branches_.resize(sequences.size(), KvCache(model_.model.config, 0));
+  std::vector<BatchSequence> batch;
+  for (size_t j = 0; j < sequences.size(); ++j) {
+    KvCache& branch = branches_[j];
+    if (branch.capacity < cache_.capacity) branch = KvCache(model_.model.config, cache_.capacity);
+    copy_cache_prefix(model_.model.config, cache_, int64_t(common), branch);
+    // The last token predicts nothing that is scored, so it is never run.
+    batch.push_back({&branch, sequences[j].ids.subspan(common, sequences[j].ids.size() - 1 - common)});
+  }
+  llama_forward_batch(model_.model, batch, logits_, model_.adapter.get(), /*all_logits=*/true);
+  const size_t vocab = size_t(model_.model.config.vocab_size);
+  std::vector<std::vector<double>> out(sequences.size());
+  size_t row = 0;  // of logits_, sequence after sequence
+  for (size_t j = 0; j < sequences.size(); ++j) {
+    const Scored& s = sequences[j];
+    for (size_t p = common; p + 1 < s.ids.size(); ++p, ++row)
+      if (p + 1 >= s.from) out[j].push_back(log_softmax_at(std::span<const float>(logits_).subspan(row * vocab, vocab), s.ids[p + 1]));
+  }
+  return out;
+}
+
 void LogLikelihood::forward(std::span<const int32_t> tokens, bool all_logits, size_t first_position) {
   llama_forward(model_.model, cache_, tokens, logits_, all_logits, model_.adapter.get());
   rows_ = all_logits ? tokens.size() : 1;

@@ -99,6 +99,19 @@ KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
       k(size_t(config.num_layers) * capacity_ * config.num_kv_heads * config.head_dim),
       v(k.size()) {}
 
+// Both caches are (layers, capacity, width): each layer's first rows are copied.
+void copy_cache_prefix(const LlamaConfig& config, const KvCache& from, int64_t positions, KvCache& to) {
+  WHET_ASSERT(positions <= from.length && positions <= to.capacity);
+  const size_t width = size_t(config.num_kv_heads * config.head_dim), rows = size_t(positions) * width;
+  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+    const size_t at_from = size_t(layer) * size_t(from.capacity) * width;
+    const size_t at_to = size_t(layer) * size_t(to.capacity) * width;
+    std::copy_n(from.k.begin() + ptrdiff_t(at_from), rows, to.k.begin() + ptrdiff_t(at_to));
+    std::copy_n(from.v.begin() + ptrdiff_t(at_from), rows, to.v.begin() + ptrdiff_t(at_to));
+  }
+  to.length = positions;
+}
+
 namespace {
 
 // Rejects the whole batch before any cache changes. A lone sequence needs no index.
@@ -192,19 +205,20 @@ void llama_forward(const LlamaModel& model, KvCache& cache, std::span<const int3
 }
 
 void llama_forward_batch(const LlamaModel& model, std::span<const BatchSequence> batch, std::vector<float>& logits,
-                         const LlamaLora* lora) {
+                         const LlamaLora* lora, bool all_logits) {
   if (batch.empty()) {  // a server step with no request in flight
     logits.clear();
     return;
   }
   const std::vector<float> x = forward_blocks(model, batch, lora);
-  std::vector<int64_t> last_rows;
-  int64_t rows = 0;
+  std::vector<int64_t> rows;
+  int64_t end = 0;
   for (const BatchSequence& seq : batch) {
-    rows += int64_t(seq.tokens.size());
-    last_rows.push_back(rows - 1);
+    const int64_t begin = end;
+    end += int64_t(seq.tokens.size());
+    for (int64_t r = all_logits ? begin : end - 1; r < end; ++r) rows.push_back(r);
   }
-  head_logits(model, x, last_rows, logits);
+  head_logits(model, x, rows, logits);
 }
 
 }  // namespace whet

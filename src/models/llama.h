@@ -61,6 +61,10 @@ struct KvCache {
   KvCache(const LlamaConfig& config, int64_t capacity);
 };
 
+// The first `positions` of `from` become `to`'s whole history (caches of the
+// model of `config`; to.capacity at least `positions`).
+void copy_cache_prefix(const LlamaConfig& config, const KvCache& from, int64_t positions, KvCache& to);
+
 // Runs `tokens` at positions cache.length onward and appends their keys and
 // values to the cache. Writes logits (rows, vocab) for the last token only, or
 // for every token when all_logits is set. `lora`, if given, is applied unmerged.
@@ -77,10 +81,11 @@ struct BatchSequence {
 // per step, not once per sequence: decoding is memory-bound), attention per
 // sequence against its own cache, and appends their keys and values to their
 // caches. logits (batch.size(), vocab): each sequence's last token, in the order
-// of `batch`. `lora`, if given, applies to every row. Every sequence is checked
+// of `batch`; with all_logits, every token's (sequence after sequence). `lora`,
+// if given, applies to every row. Every sequence is checked
 // before any cache changes, and errors name the sequence's index in `batch`.
 // llama_forward is the one-sequence case of the same code.
 void llama_forward_batch(const LlamaModel& model, std::span<const BatchSequence> batch, std::vector<float>& logits,
-                         const LlamaLora* lora = nullptr);
+                         const LlamaLora* lora = nullptr, bool all_logits = false);
 
 }  // namespace whet

@@ -55,6 +55,37 @@ TEST(LogLikelihood, PrefixReuseMatchesFreshForwards) {
   }
 }
 
+// Choices scored together (their common beginning once, the rest in one batch)
+// agree with fresh forwards: choices that share a prompt, that share nothing,
+// that share more than their first scored token, and one alone; interleaved with
+// single scoring, so the cache is left right for each.
+TEST(LogLikelihood, BatchedChoicesMatchFreshForwards) {
+  const LoadedModel& m = tiny_model();
+  LogLikelihood scorer(m, 64);
+  using Ids = std::vector<int32_t>;
+  const std::vector<std::vector<std::pair<Ids, size_t>>> batches = {
+      {{{1, 5, 9, 13, 2, 7}, 4}, {{1, 5, 9, 13, 4}, 4}, {{1, 5, 9, 13, 4, 4, 8}, 4}},
+      {{{3, 5, 9}, 1}, {{1, 5, 9, 13, 2, 7}, 2}},
+      {{{1, 5, 9, 13, 2, 7}, 5}, {{1, 5, 9, 13, 2, 8}, 2}},
+      {{{1, 5, 9, 6}, 3}}};
+  for (const auto& batch : batches) {
+    std::vector<LogLikelihood::Scored> scored;
+    for (const auto& [ids, from] : batch) scored.push_back({ids, from});
+    const std::vector<std::vector<double>> got = scorer.token_logprobs(scored);
+    ASSERT_EQ(got.size(), batch.size());
+    for (size_t j = 0; j < batch.size(); ++j) {
+      const auto& [ids, from] = batch[j];
+      ASSERT_EQ(got[j].size(), ids.size() - from);
+      double sum = 0;
+      for (double lp : got[j]) sum += lp;
+      EXPECT_NEAR(sum, reference_loglik(m, ids, from, ids.size()), 1e-4 * (1 + std::abs(sum))) << j;
+    }
+    double single = 0;
+    for (double lp : scorer.token_logprobs(batch[0].first, 1)) single += lp;
+    EXPECT_NEAR(single, reference_loglik(m, batch[0].first, 1, batch[0].first.size()), 1e-4 * (1 + std::abs(single)));
+  }
+}
+
 TEST(Evaluate, MultipleChoicePicksTheReferenceArgmax) {
   const LoadedModel& m = tiny_model();
   const Task task = parse_task("mc.jsonl", R"({"prompt": "the sea", "choices": ["tin", "the tin in", "sea"], "answer": 0}

@@ -72,24 +72,6 @@ std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActiva
 
 namespace {
 
-// dst += w · src, tensor by tensor (adapters of one layout); w 0: nothing.
-void add_scaled(LlamaLora& dst, LlamaLora& src, float w) {
-  if (w == 0) return;
-  std::vector<std::vector<float>*> from;
-  for_each_lora_tensor(src, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) { from.push_back(&t); });
-  size_t i = 0;
-  for_each_lora_tensor(dst, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    const std::vector<float>& s = *from[i++];
-    for (size_t k = 0; k < t.size(); ++k) t[k] += w * s[k];
-  });
-}
-
-void zero(LlamaLora& lora) {
-  for_each_lora_tensor(lora, [](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    std::fill(t.begin(), t.end(), 0.0f);
-  });
-}
-
 // When only an adapter trains, each answer runs forward and backward once, into
 // an adapter-sized scratch gradient (∇Σ cross-entropy = −∇log π), scaled into
 // the real gradients once the pair's loss is known. When base weights train, a
@@ -114,8 +96,8 @@ class AnswerGradients {
   // Adds weight_c·∇log π_c + weight_r·∇log π_r to the gradients.
   void add(const ReferencedPair& p, double weight_c, double weight_r) {
     if (!scratch_.empty()) {
-      add_scaled(*pass_.lora_grads, scratch_[0], float(-weight_c));
-      add_scaled(*pass_.lora_grads, scratch_[1], float(-weight_r));
+      add_scaled_lora(*pass_.lora_grads, scratch_[0], float(-weight_c));
+      add_scaled_lora(*pass_.lora_grads, scratch_[1], float(-weight_r));
       return;
     }
     // A zero weight (a hinge past its margin) has nothing to add.
@@ -125,7 +107,7 @@ class AnswerGradients {
 
  private:
   double into_scratch(const TrainingSequence& s, LlamaLora& scratch) {
-    zero(scratch);
+    zero_lora(scratch);
     TrainPass pass = pass_;
     pass.lora_grads = &scratch;
     return llama_forward_backward(model_, pass, acts_, view(s), 1.0f).loss_sum;

@@ -156,5 +156,26 @@ TEST(RewardTraining, ARunThroughTheTrainerLearnsItsPairs) {
   EXPECT_LT(evals.back().at("val_loss").get<double>(), evals.front().at("val_loss").get<double>());
 }
 
+// With every weight training (method full), the run writes the model and its
+// head side by side, which `whet serve --reward-model` and `whet eval` load.
+TEST(RewardTraining, FullFineTuningWritesTheModelBesideItsHead) {
+  const std::string dir = test::scratch_dir("reward_full_run");
+  {
+    std::ofstream out(dir + "/train.jsonl");
+    for (int i = 0; i < 4; ++i)
+      out << nlohmann::json{{"prompt", "the sea " + std::to_string(i)}, {"chosen", " tin"}, {"rejected", " oak is here"}}.dump()
+          << "\n";
+  }
+  const TrainConfig c = train_config_from_overrides(
+      {"base_model=" + test::testdata_path("tiny/gqa_tied/hf"), "output_dir=" + dir + "/run", "rl=reward",
+       "method=full", "train_data=" + dir + "/train.jsonl", "learning_rate=1e-3", "num_epochs=1",
+       "micro_batch_size=2", "sequence_len=32"});
+  const TrainRunResult run = run_training(c, {});
+  ASSERT_EQ(run.steps, 2);
+  EXPECT_TRUE(std::filesystem::exists(run.output + "/config.json")) << run.output;
+  const LoadedModel trained = load_model(run.output, WeightFormat::F32);
+  EXPECT_TRUE(load_sequence_classifier(run.output, trained.model.config.hidden_size).scores());
+}
+
 }  // namespace
 }  // namespace whet

@@ -12,6 +12,7 @@
 #include "gradient_checks.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "run_metrics.h"
 #include "test_support.h"
 #include "train/preference_step.h"
 #include "train/trainer.h"
@@ -169,12 +170,7 @@ TEST(PreferenceTraining, ARunThroughTheTrainerLearnsItsPairs) {
   bool said_reference = false;
   for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 12 training");
   EXPECT_TRUE(said_reference);
-  std::vector<nlohmann::json> steps, evals;
-  std::ifstream metrics(dir + "/run/metrics.jsonl");
-  for (std::string line; std::getline(metrics, line);) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    (j.contains("loss") ? steps : evals).push_back(j);
-  }
+  const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
   for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy", "logps_chosen"})
     EXPECT_TRUE(steps.back().contains(key)) << key;

@@ -8,10 +8,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 
 #include "eval/evaluate.h"
 #include "models/lora_peft.h"
+#include "run_metrics.h"
 #include "test_support.h"
 #include "train/trainer.h"
 
@@ -33,10 +33,8 @@ TEST(RealModelReward, RewardModelWithDefaultsRanksHeldOutPairs) {
               static_cast<long long>(run.steps), train_seconds, run.first_val_loss, run.best_val_loss);
   // A new head can order these pairs by chance (the answers differ in every way
   // the last token's state can show), so what shows learning is the loss falling.
-  std::ifstream metrics(dir + "/metrics.jsonl");
-  std::string first;
-  std::getline(metrics, first);
-  std::printf("[ measured ] validation pairs before training (a new head): %s\n", first.c_str());
+  const nlohmann::json first = test::read_run_metrics(dir).evals.at(0);
+  std::printf("[ measured ] validation pairs before training (a new head): %s\n", first.dump().c_str());
   EXPECT_LT(run.best_val_loss, 0.5 * run.first_val_loss);
 
   LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);

@@ -14,6 +14,7 @@
 #include "gradient_checks.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "run_metrics.h"
 #include "test_support.h"
 #include "train/reward_step.h"
 #include "train/trainer.h"
@@ -140,12 +141,7 @@ TEST(RewardTraining, ARunThroughTheTrainerLearnsItsPairs) {
   EXPECT_EQ(head.labels, std::vector<std::string>{"reward"});
   const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
   EXPECT_EQ(saved.rl, "reward");
-  std::vector<nlohmann::json> steps, evals;
-  std::ifstream metrics(dir + "/run/metrics.jsonl");
-  for (std::string line; std::getline(metrics, line);) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    (j.contains("loss") ? steps : evals).push_back(j);
-  }
+  const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
   for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy"})
     EXPECT_TRUE(steps.back().contains(key)) << key;

@@ -15,6 +15,8 @@
 #include "data/sequences.h"
 #include "io/safetensors.h"
 #include "kernels/quant.h"
+#include "models/llama.h"
+#include "models/llama_block.h"
 #include "models/lora_peft.h"
 
 namespace whet::test {
@@ -55,6 +57,23 @@ inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, in
     ++checked;
   });
   EXPECT_EQ(checked, 2 * 4 * layers);
+}
+
+// Every base weight's gradient against the HF-named tensors of `want`; a weight
+// `want` lacks (an untied LM head, which takes no part through a score or
+// classification head) must have a zero gradient. Returns how many were compared.
+inline int expect_base_grads(const LlamaWeights& grads, const LlamaConfig& config, const SafetensorsFile& want) {
+  int checked = 0;
+  for_each_weight(grads, config, [&](const std::string& tensor, const Weight& g) {
+    const TensorView* ref = want.find_tensor(hf_tensor_name(tensor));
+    if (!ref) {
+      EXPECT_TRUE(std::all_of(grad_data(g), grad_data(g) + g.numel(), [](float v) { return v == 0.0f; })) << tensor;
+      return;
+    }
+    expect_close(tensor, grad_data(g), *ref);
+    ++checked;
+  });
+  return checked;
 }
 
 }  // namespace whet::test

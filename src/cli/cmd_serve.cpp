@@ -45,6 +45,9 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--model-name", o->model_name, "Name clients use for the base model (default: its file or folder name)");
   command->add_option("--adapter", o->adapters, "A LoRA adapter to serve, NAME=DIR (PEFT layout); repeatable");
   add_adapter_scale(*command, o->adapter_scale);
+  command->add_option("--reward-model", o->reward_models,
+                      "A reward model for POST /v1/score, NAME=DIR: what `whet train --method reward` wrote (its head, "
+                      "with the adapter beside it on the base, or the fully trained model); repeatable");
   command->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
   command->add_option("--data-dir", o->data_dir, "Folder for the job database, uploaded files and job outputs")

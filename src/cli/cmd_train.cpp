@@ -34,7 +34,7 @@ constexpr Shorthand kShorthands[] = {
     {"--val", "val_data", "Validation JSONL"},
     {"--val-set-size", "val_set_size", "Fraction of the training data held back for validation, e.g. 0.1"},
     {"--output", "output_dir", "Run folder"},
-    {"--method", "method", "full, freeze or lora; dpo, simpo, orpo or kto: that preference method with lora"},
+    {"--method", "method", "full, freeze or lora; dpo, simpo, orpo, kto or reward: that preference method with lora"},
     {"--weights", "weights", "How the frozen base is held: native, f32 (fastest on most CPUs) or bf16"},
     {"--threads", "threads", "Worker threads (0: all cores)"},
     {"--seed", "seed", "Seed for shuffling, dropout and initialisation"},

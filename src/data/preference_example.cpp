@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -115,6 +116,11 @@ PreferenceExample read_pair(const json& object, PreferenceExample pair, const st
   if (pair.chosen == pair.rejected)
     fail(where, "{}: the same answer as {} (a pair must differ to teach a preference)",
          openai ? "non_preferred_output" : "rejected", openai ? "preferred_output" : "chosen");
+  if (const json* margin = json_member(object, "margin")) {
+    if (!margin->is_number() || !std::isfinite(margin->get<double>()))
+      fail(where, "margin: expected a finite number, got {}", margin->dump());
+    pair.margin = margin->get<double>();
+  }
   return pair;
 }
 

@@ -9,7 +9,9 @@
 //     message lists; without "prompt", chosen and rejected are whole conversations
 //     and the turns they share are the prompt (TRL's implicit prompt)
 //   KTO (TRL's unpaired preference): {"prompt", "completion", "label": true|false}
-// An answer is one assistant message (or raw text), never empty; a pair whose
+// A pair may carry a finite number "margin" (TRL's RewardTrainer column), which
+// a reward model's loss subtracts from the reward difference; the other
+// methods ignore it. An answer is one assistant message (or raw text), never empty; a pair whose
 // answers are the same teaches nothing (zero gradient, a tie) and is an error.
 #include <cstddef>
 #include <string>
@@ -37,6 +39,7 @@ struct PreferenceExample {
   size_t line = 0;
   PreferencePrompt prompt;
   std::string chosen, rejected;  // the assistant's replies, or the raw text that follows the prompt
+  double margin = 0;  // optional "margin": how much more the chosen is preferred (reward models; TRL's column)
 
   std::string where() const;  // "file:line"
 };

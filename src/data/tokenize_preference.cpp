@@ -55,6 +55,13 @@ TrainingSequence TokenizedPair::chosen_sequence() const { return answer_sequence
 
 TrainingSequence TokenizedPair::rejected_sequence() const { return answer_sequence(prompt, rejected); }
 
+RewardPair reward_pair(const TokenizedPair& pair) {
+  RewardPair r{pair.prompt, pair.prompt, pair.margin};
+  r.chosen.insert(r.chosen.end(), pair.chosen.begin(), pair.chosen.end());
+  r.rejected.insert(r.rejected.end(), pair.rejected.begin(), pair.rejected.end());
+  return r;
+}
+
 TrainingSequence TokenizedUnpaired::sequence() const { return answer_sequence(prompt, completion); }
 
 TokenizedPair tokenize_pair(const PreferenceExample& pair, const Tokenizer& tokenizer,
@@ -65,7 +72,7 @@ TokenizedPair tokenize_pair(const PreferenceExample& pair, const Tokenizer& toke
   if (chosen.prompt != rejected.prompt)
     fail(pair.where(), "chat template {}: the prompt is rendered differently before the two answers",
          chat_template.name());
-  return {std::move(chosen.prompt), std::move(chosen.answer), std::move(rejected.answer)};
+  return {std::move(chosen.prompt), std::move(chosen.answer), std::move(rejected.answer), pair.margin};
 }
 
 TokenizedUnpaired tokenize_unpaired(const UnpairedExample& example, const Tokenizer& tokenizer,

@@ -20,10 +20,19 @@ namespace whet {
 struct TokenizedPair {
   std::vector<int32_t> prompt;            // the same before both answers; at least one token
   std::vector<int32_t> chosen, rejected;  // each answer and its end marker
+  double margin = 0;                      // the line's "margin" (reward models)
 
   TrainingSequence chosen_sequence() const;
   TrainingSequence rejected_sequence() const;
 };
+
+// A pair as a reward model reads it: each answer whole after its prompt (its
+// end marker the last token, where the score is read), and the line's margin.
+struct RewardPair {
+  std::vector<int32_t> chosen, rejected;  // prompt + answer (and its end marker)
+  double margin = 0;
+};
+RewardPair reward_pair(const TokenizedPair& pair);
 
 struct TokenizedUnpaired {
   std::vector<int32_t> prompt, completion;

@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "data/tokenize_example.h"
+#include "data/tokenize_preference.h"
 #include "eval/loglikelihood.h"
 #include "generate/generator.h"
 #include "models/llama_train.h"
@@ -116,6 +117,9 @@ void score_choices(const LoadedModel& model, const Task& task, const EvalOptions
 void classify_with_head(const LoadedModel& model, const Task& task, const EvalOptions& options, TaskResult& result,
                         const EvalProgress& progress) {
   const SequenceClassifier& head = *options.classifier;
+  if (head.scores())
+    fail("eval", "{}: a reward model's head gives a score, not a label; it scores preference pairs "
+                 "({{\"prompt\", \"chosen\", \"rejected\"}} lines)", task.path);
   for (const std::string& label : task.labels)
     if (head.label_index(label) < 0)
       fail("eval", "{}: label '{}' is not one of the classification head's ({})", task.path, label,
@@ -130,6 +134,55 @@ void classify_with_head(const LoadedModel& model, const Task& task, const EvalOp
     result.per_item["accuracy"].push_back(result.predictions.back() == references.back() ? 1.0 : 0.0);
   }
   result.classification = classification_report(result.predictions, references);
+}
+
+// The pair as training tokenizes it (data/tokenize_preference.h), for a reward model to score.
+RewardPair tokenized_pair(const LoadedModel& model, const Task& task, const TaskItem& item) {
+  if (!item.messages.empty() && !model.chat_template)
+    fail("eval", "{}:{}: a chat prompt, but {} has no chat template Whet recognises", task.path, item.line, model.path);
+  PreferenceExample pair;
+  pair.file = task.path;
+  pair.line = item.line;
+  pair.prompt = {item.messages, item.prompt};
+  pair.chosen = item.choices.at(0);
+  pair.rejected = item.choices.at(1);
+  const ChatTemplate chat = model.chat_template ? *model.chat_template : ChatTemplate::by_name("alpaca");
+  return reward_pair(tokenize_pair(pair, model.tokenizer, chat));
+}
+
+// Preference pairs: a pair counts when the chosen answer scores higher, by a
+// reward model's head, or without one by the summed log-likelihood of the answers.
+void score_pairs(const LoadedModel& model, const Task& task, const EvalOptions& options, TaskResult& result,
+                 const EvalProgress& progress) {
+  std::vector<double> chosen, rejected;
+  if (options.classifier) {
+    const SequenceClassifier& head = *options.classifier;
+    if (!head.scores())
+      fail("eval", "{}: preference pairs need a reward model (one score), not a classifier of labels ({})",
+           task.path, fmt::join(head.labels, ", "));
+    std::vector<RewardPair> pairs;
+    size_t longest = 1;
+    for (const TaskItem& item : task.items) {
+      pairs.push_back(tokenized_pair(model, task, item));
+      longest = std::max({longest, pairs.back().chosen.size(), pairs.back().rejected.size()});
+    }
+    LlamaActivations acts(model.model.config, capacity_for(model, longest), model.adapter ? model.adapter->config.rank : 0);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      chosen.push_back(reward_score(model.model, model.adapter.get(), acts, pairs[i].chosen, head));
+      rejected.push_back(reward_score(model.model, model.adapter.get(), acts, pairs[i].rejected, head));
+      if (progress) progress(int64_t(i + 1), int64_t(pairs.size()));
+    }
+  } else {
+    for (const std::vector<double>& l : choice_loglikelihoods(model, task.items, task.kind, {}, options.shots, progress)) {
+      chosen.push_back(l.at(0));
+      rejected.push_back(l.at(1));
+    }
+  }
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const bool right = chosen[i] > rejected[i];
+    result.predictions.push_back(right ? "chosen" : "rejected");
+    result.per_item["pairwise_accuracy"].push_back(right ? 1.0 : 0.0);
+  }
 }
 
 // Generation: greedy answers, scored against every reference answer (the best counts).
@@ -252,6 +305,7 @@ std::vector<MetricSpec> metrics_of(TaskKind kind) {
     case TaskKind::Generation:
       return {{"exact_match", true}, {"contains", true}, {"rouge_l", true}, {"token_f1", true}};
     case TaskKind::Counterfactual: return {{"mean_abs_gap", false}};
+    case TaskKind::Preference: return {{"pairwise_accuracy", true}};
   }
   return {};
 }
@@ -323,6 +377,7 @@ TaskResult evaluate_task(const LoadedModel& model, const std::string& model_name
     case TaskKind::MultipleChoice: score_choices(model, task, options, result, progress); break;
     case TaskKind::Generation: generate_answers(model, task, options, result, progress); break;
     case TaskKind::Counterfactual: score_counterfactuals(model, task, result, progress); break;
+    case TaskKind::Preference: score_pairs(model, task, options, result, progress); break;
   }
   if (task.kind == TaskKind::Classification)
     for (const TaskItem& item : task.items) result.references.push_back(item.label);

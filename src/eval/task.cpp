@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "data/json_line.h"
+#include "data/preference_example.h"
 
 namespace whet {
 namespace {
@@ -17,9 +18,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::string_view kKindNames[] = {"perplexity", "classification", "multiple choice", "generation",
-                                           "counterfactual"};
+                                           "counterfactual", "preference"};
 
 TaskKind detect_kind(const json& object, const std::string& where) {
+  if (json_member(object, "chosen") || json_member(object, "preferred_output")) return TaskKind::Preference;
   if (json_member(object, "template")) return TaskKind::Counterfactual;
   if (json_member(object, "text")) return TaskKind::Perplexity;
   if (json_member(object, "label")) return TaskKind::Classification;
@@ -94,7 +96,21 @@ TaskItem parse_item(const json& object, TaskKind kind, const std::string& where)
                                                      : std::vector{json_nonempty_string_at(object, "answer", where)};
       break;
     case TaskKind::Counterfactual: read_groups(object, item, where); break;
+    case TaskKind::Preference: WHET_ASSERT(false);  // preference_item reads these
   }
+  return item;
+}
+
+// A pair read as preference training reads it (data/preference_example.h), so
+// a held-out file of training's shape evaluates as it is.
+TaskItem preference_item(const json& object, const std::string& path, size_t line) {
+  const PreferenceExample pair =
+      std::get<PreferenceExample>(parse_preference_line(object.dump(), DataFormat::Preference, path, line));
+  TaskItem item;
+  item.messages = pair.prompt.messages;
+  item.prompt = pair.prompt.text;
+  item.choices = {pair.chosen, pair.rejected};
+  item.answer = 0;
   return item;
 }
 
@@ -144,7 +160,8 @@ Task parse_task(const std::string& path, std::string_view text) {
     if (task.items.empty()) task.kind = kind;
     if (kind != task.kind)
       fail(where, "a {} line in a {} task (one kind per file)", task_kind_name(kind), task_kind_name(task.kind));
-    task.items.push_back(parse_item(object, kind, where));
+    task.items.push_back(kind == TaskKind::Preference ? preference_item(object, path, line_number)
+                                                      : parse_item(object, kind, where));
     task.items.back().line = line_number;
     if (kind == TaskKind::Classification) labels.insert(task.items.back().label);
   });
@@ -188,7 +205,7 @@ Example scored_example(const TaskItem& item, const std::string& continuation) {
 
 std::string reference_answer(const TaskItem& item, TaskKind kind) {
   return kind == TaskKind::Classification   ? item.label
-         : kind == TaskKind::MultipleChoice ? item.choices.at(size_t(item.answer))
+         : kind == TaskKind::MultipleChoice || kind == TaskKind::Preference ? item.choices.at(size_t(item.answer))
                                             : item.answers.at(0);
 }
 

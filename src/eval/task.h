@@ -18,6 +18,7 @@ enum class TaskKind {
   MultipleChoice,  // {"prompt"|"messages", "choices": [...], "answer": index}
   Generation,      // {"prompt"|"messages", "answer": "..." | "answers": [...]}
   Counterfactual,  // {"template": "... {group} ...", "groups": {"name": "substitution", ...}, "dimension"?}
+  Preference,      // a preference pair as training reads it: {"prompt", "chosen", "rejected"} or OpenAI's
 };
 std::string_view task_kind_name(TaskKind kind);
 
@@ -27,8 +28,8 @@ struct TaskItem {
   std::string prompt;                        // raw prompt, when `messages` is empty
   std::vector<ChatMessage> messages;         // chat prompt, ending with a user turn
   std::string label;                         // Classification
-  std::vector<std::string> choices;          // MultipleChoice
-  int answer = -1;                           // MultipleChoice: index into choices
+  std::vector<std::string> choices;          // MultipleChoice; Preference: {chosen, rejected}
+  int answer = -1;                           // MultipleChoice: index into choices (Preference: 0)
   std::vector<std::string> answers;          // Generation: any of them is right
   std::string template_text, dimension;      // Counterfactual
   std::vector<std::pair<std::string, std::string>> groups;  // Counterfactual: (group, substitution), by group name

@@ -2,7 +2,8 @@
 // A sequence-classification head: the final hidden states of one example are
 // pooled into one vector (its last token's, or the mean over its tokens), and
 // a linear layer turns that into one logit per label. The loss is the
-// cross-entropy of the right label. The head is labels × hidden, tiny beside the
+// cross-entropy of the right label; a reward model's head has one output, its
+// score, and the loss is the caller's (train/reward_step.h). The head is labels × hidden, tiny beside the
 // model, so one plain loop serves as both kernel and reference; PyTorch checks it
 // (tests/python/make_gradient_references.py).
 #include <cstdint>
@@ -31,5 +32,12 @@ struct ClassifierHeadResult {
 ClassifierHeadResult classifier_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
                                      const float* weight, const float* bias, int labels, Pooling pooling,
                                      int32_t label, float grad_scale);
+
+// A reward head (one output, no softmax): the score bias + weight · pooled of
+// h (t, hidden), weight (1, hidden), bias (1) or null. With a non-zero
+// grad_scale, the backward of grad_scale · score into whichever of dh, dweight,
+// dbias are not null, as classifier_head does.
+double score_head(float* dh, float* dweight, float* dbias, const float* h, int64_t t, int64_t hidden,
+                  const float* weight, const float* bias, Pooling pooling, float grad_scale);
 
 }  // namespace whet

@@ -218,4 +218,17 @@ ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pa
   return result;
 }
 
+double llama_score(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                   std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale) {
+  WHET_ASSERT(head.labels == 1);
+  const SingleExample example(ids);
+  std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, example.seq);
+  const bool backward = grad_scale != 0.0f && (pass.grads || pass.lora_grads);
+  const double score = score_head(backward ? acts.dx.data() : nullptr, head.dweight, head.dbias,
+                                  acts.final_norm_out.data(), int64_t(ids.size()), model.config.hidden_size,
+                                  head.weight, head.bias, head.pooling, grad_scale);
+  if (backward) backward_trunk(model, pass, acts, example.seq, blocks);
+  return score;
+}
+
 }  // namespace whet

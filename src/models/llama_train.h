@@ -67,6 +67,12 @@ struct ClassifierPass {
 ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                     std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale);
 
+// A reward model's score of one example (positions from 0) through the model
+// and a one-output head; with a non-zero grad_scale, gradients of
+// grad_scale · score added to the head's (where its pass names buffers) and to what pass names.
+double llama_score(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                   std::span<const int32_t> ids, const ClassifierPass& head, float grad_scale);
+
 // The pooled final hidden state of one example: what a classification head
 // reads, computed once when the model under it is frozen.
 std::vector<float> llama_pooled_hidden(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,

@@ -58,12 +58,31 @@ LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t
 
 LlamaLora zeros_like(const LlamaLora& lora) {
   LlamaLora zeros = lora;
-  for (auto& layer : zeros.layers)
+  zero_lora(zeros);
+  return zeros;
+}
+
+void zero_lora(LlamaLora& lora) {
+  for (auto& layer : lora.layers)
     for (LoraMatrices& m : layer) {
       std::fill(m.a.begin(), m.a.end(), 0.0f);
       std::fill(m.b.begin(), m.b.end(), 0.0f);
     }
-  return zeros;
+}
+
+void add_scaled_lora(LlamaLora& dst, const LlamaLora& src, float w) {
+  if (w == 0) return;
+  WHET_ASSERT(dst.layers.size() == src.layers.size());
+  for (size_t l = 0; l < dst.layers.size(); ++l) {
+    WHET_ASSERT(dst.layers[l].size() == src.layers[l].size());
+    for (size_t i = 0; i < dst.layers[l].size(); ++i) {
+      LoraMatrices& d = dst.layers[l][i];
+      const LoraMatrices& s = src.layers[l][i];
+      WHET_ASSERT(d.a.size() == s.a.size() && d.b.size() == s.b.size());
+      for (size_t k = 0; k < d.a.size(); ++k) d.a[k] += w * s.a[k];
+      for (size_t k = 0; k < d.b.size(); ++k) d.b[k] += w * s.b[k];
+    }
+  }
 }
 
 void for_each_lora_tensor(LlamaLora& lora,

@@ -52,6 +52,9 @@ struct LlamaLora {
 LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t seed);
 // Same shapes, all zero: the gradient buffers of an adapter.
 LlamaLora zeros_like(const LlamaLora& lora);
+void zero_lora(LlamaLora& lora);
+// dst += w · src, tensor by tensor (adapters of one layout); w 0: nothing.
+void add_scaled_lora(LlamaLora& dst, const LlamaLora& src, float w);
 
 // Calls fn(peft_name, tensor, rows, cols) for every A and B, in layer order.
 void for_each_lora_tensor(LlamaLora& lora, const std::function<void(const std::string&, std::vector<float>&, int64_t, int64_t)>& fn);

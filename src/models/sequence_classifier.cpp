@@ -25,6 +25,14 @@ ClassifierPass SequenceClassifier::pass(int32_t label, float* dweight, float* db
   return ClassifierPass{weight.data(), bias.data(), int(labels.size()), pooling, dweight, dbias, label};
 }
 
+double reward_score(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                    std::span<const int32_t> ids, const SequenceClassifier& head) {
+  WHET_ASSERT(head.scores());
+  TrainPass pass;
+  pass.lora = lora;
+  return llama_score(model, pass, acts, ids, head.pass(), 0.0f);
+}
+
 SequenceClassifier make_sequence_classifier(std::vector<std::string> labels, Pooling pooling, int64_t hidden,
                                             uint64_t seed) {
   SequenceClassifier head;
@@ -66,7 +74,7 @@ SequenceClassifier load_sequence_classifier(const std::string& dir, int64_t hidd
       fail(config_path, "field 'labels[{}]' must be a non-empty string", i);
     head.labels.push_back(label.get<std::string>());
   }
-  if (head.labels.size() < 2) fail(config_path, "field 'labels' needs at least two labels");
+  if (head.labels.empty()) fail(config_path, "field 'labels' needs two labels or more (a classifier) or one (a reward model)");
   const std::optional<Pooling> pooling = pooling_from_name(f.string("pooling"));
   if (!pooling) fail(config_path, "field 'pooling' is '{}': expected last or mean", f.string("pooling"));
   head.pooling = *pooling;

@@ -192,7 +192,10 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   models.add_base(base_name, load_model(options.model_path, *format));
   load_served_models(models, store, options, base_name);
   JobWorker worker(store, models, fs::absolute(options.data_dir).string());
-  ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string()};
+  RewardModels rewards;
+  for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
+  ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
+                    rewards};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -239,6 +242,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_job_routes(server, state);
   add_adapter_routes(server, state);
   add_feedback_routes(server, state);
+  add_score_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

@@ -14,6 +14,7 @@ struct ServerOptions {
   std::string model_name;                  // how clients name the base; "" = the file or folder name
   std::string weights = "native";
   std::vector<std::string> adapters;       // "NAME=DIR", loaded at start
+  std::vector<std::string> reward_models;  // "NAME=DIR" of `whet train --method reward` outputs, for /v1/score
   float adapter_scale = 1.0f;              // strength of those adapters (--adapter-scale)
   std::string host = "127.0.0.1";
   int port = 8080;

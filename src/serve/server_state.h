@@ -12,6 +12,7 @@
 #include "serve/job_worker.h"
 #include "serve/model_registry.h"
 #include "serve/prometheus.h"
+#include "serve/reward_models.h"
 #include "serve/server.h"
 
 namespace whet::serve {
@@ -23,6 +24,7 @@ struct ServerState {
   ModelRegistry& models;
   JobWorker& worker;
   std::string files_dir;  // uploaded files, named by their ids
+  const RewardModels& rewards;  // what POST /v1/score scores with
 };
 
 enum class Access {
@@ -61,5 +63,6 @@ void add_file_routes(httplib::Server& server, ServerState& state);
 void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
+void add_score_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

@@ -4,28 +4,6 @@
 
 namespace whet {
 
-namespace {
-
-// dst += w · src, tensor by tensor (adapters of one layout); w 0: nothing.
-void add_scaled(LlamaLora& dst, LlamaLora& src, float w) {
-  if (w == 0) return;
-  std::vector<std::vector<float>*> from;
-  for_each_lora_tensor(src, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) { from.push_back(&t); });
-  size_t i = 0;
-  for_each_lora_tensor(dst, [&](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    const std::vector<float>& s = *from[i++];
-    for (size_t k = 0; k < t.size(); ++k) t[k] += w * s[k];
-  });
-}
-
-void zero(LlamaLora& lora) {
-  for_each_lora_tensor(lora, [](const std::string&, std::vector<float>& t, int64_t, int64_t) {
-    std::fill(t.begin(), t.end(), 0.0f);
-  });
-}
-
-}  // namespace
-
 AnswerGradients::AnswerGradients(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, int slots)
     : model_(model), pass_(pass), acts_(acts) {
   if (pass.lora_grads && !pass.grads)
@@ -35,7 +13,7 @@ AnswerGradients::AnswerGradients(const LlamaModel& model, const TrainPass& pass,
 double AnswerGradients::measure(const TrainingSequence& answer, int slot) {
   if (scratch_.empty()) return -llama_loss(model_, pass_.lora, acts_, view(answer)).loss_sum;
   LlamaLora& scratch = scratch_.at(size_t(slot));
-  zero(scratch);
+  zero_lora(scratch);
   TrainPass pass = pass_;
   pass.lora_grads = &scratch;
   return -llama_forward_backward(model_, pass, acts_, view(answer), 1.0f).loss_sum;
@@ -43,7 +21,7 @@ double AnswerGradients::measure(const TrainingSequence& answer, int slot) {
 
 void AnswerGradients::add(const TrainingSequence& answer, int slot, double weight) {
   if (!scratch_.empty()) {
-    add_scaled(*pass_.lora_grads, scratch_.at(size_t(slot)), float(-weight));
+    add_scaled_lora(*pass_.lora_grads, scratch_.at(size_t(slot)), float(-weight));
     return;
   }
   // A zero weight (a hinge past its margin) has nothing to add.

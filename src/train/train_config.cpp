@@ -25,8 +25,9 @@ using yaml::strings;
 using yaml::text;
 
 constexpr std::array<std::string_view, 3> kMethods = {"full", "freeze", "lora"};
-constexpr std::array<std::string_view, 5> kPreferenceMethods = {"none", "dpo", "simpo", "orpo", "kto"};
-constexpr std::array<std::string_view, 7> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo", "kto"};
+constexpr std::array<std::string_view, 6> kPreferenceMethods = {"none", "dpo", "simpo", "orpo", "kto", "reward"};
+constexpr std::array<std::string_view, 8> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo", "kto",
+                                                          "reward"};
 constexpr std::array<std::string_view, 4> kDpoLossTypes = {"sigmoid", "robust", "hinge", "ipo"};
 constexpr std::array<std::string_view, 2> kOptimizers = {"adamw", "sgd"};
 constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "cosine"};
@@ -157,7 +158,7 @@ yaml::Field<TrainConfig> auto_replay() {
 }
 
 // method: what trains (full, freeze, lora), or a preference method (dpo, simpo,
-// orpo, kto) as the jobs API's method.type and `whet train --method dpo` name it:
+// orpo, kto, reward) as the jobs API's method.type and `whet train --method dpo` name it:
 // that is rl with a LoRA adapter, written back as the two keys.
 yaml::Field<TrainConfig> method_or_preference() {
   yaml::Field<TrainConfig> field = choice(&TrainConfig::method, kMethods);
@@ -238,7 +239,7 @@ void check_replay_and_distillation(const TrainConfig& c, const yaml::Scope& scop
 // Preference methods train a language model's completions on pairs.
 void check_preference(const TrainConfig& c, const yaml::Scope& scope) {
   if (!aligns(c)) return;
-  if (c.task_type == "seq_cls")
+  if (c.task_type == "seq_cls" && !trains_reward_model(c))
     fail(scope.where("rl"), "rl: {} trains the language model on preference pairs; task_type seq_cls has no "
                             "completions to prefer", c.rl);
   if (!c.task_sequence.empty())
@@ -315,7 +316,7 @@ const yaml::Table<TrainConfig> kTable(
      "Run folder: checkpoints, logs, this config as resolved, and the final model", kRun, true},
     {"method", method_or_preference(),
      "full: train every weight (f32 master copies); freeze: train some blocks, freeze the rest; "
-     "lora: train low-rank adapters on a frozen base; dpo, simpo, orpo or kto: that rl method with lora", kRun},
+     "lora: train low-rank adapters on a frozen base; dpo, simpo, orpo, kto or reward: that rl method with lora", kRun},
     {"seed", integer(&C::seed, {0}),
      "Seed for shuffling, dropout, adapter initialisation and the exact Fisher's label draws", kRun},
     {"weights", choice(&C::weights, kWeightFormats),
@@ -327,7 +328,7 @@ const yaml::Table<TrainConfig> kTable(
      "causal_lm: learn to continue text; seq_cls: learn a classification head on {\"prompt\" or \"messages\", "
      "\"label\"} lines (with method freeze, train_last_n_blocks 0 and train_norms false, only the head trains)", kRun},
     {"pooling", choice(&C::pooling, kPoolings),
-     "seq_cls: what the head reads, the last token's hidden state (last) or the mean over the tokens (mean)", kRun},
+     "seq_cls and rl reward: what the head reads, the last token's hidden state (last) or the mean over the tokens (mean)", kRun},
 
     {"train_data", strings(&C::train_data, {"path"}),
      "Training data: a file or a list of files; required unless task_sequence is set", kData},
@@ -486,8 +487,8 @@ const yaml::Table<TrainConfig> kTable(
 
     {"rl", choice(&C::rl, kPreferenceMethods),
      "Preference alignment: dpo, simpo or orpo on pairs (train_data of prompt, chosen and rejected answers), kto "
-     "on answers labelled desirable or not (pairs are split into one of each); none: supervised fine-tuning",
-     kPreference},
+     "on answers labelled desirable or not (pairs are split into one of each), reward: a reward model on pairs (a "
+     "one-output head, Bradley–Terry loss); none: supervised fine-tuning", kPreference},
     {"rl_beta", real(&C::rl_beta, {0, true}),
      "β: how far the policy may move from the reference (dpo, kto) or the reward scale (simpo, whose paper uses "
      "2 to 2.5)", kPreference},
@@ -507,6 +508,10 @@ const yaml::Table<TrainConfig> kTable(
      "/ (λ_U·undesirable) between 1 and 4/3, as KTO's paper advises", kPreference},
     {"kto_undesirable_weight", real(&C::kto_undesirable_weight, {0, true}),
      "kto: λ_U, the weight of undesirable answers' loss (TRL's undesirable_weight)", kPreference},
+    // Reward models (train/reward_step.h)
+    {"reward_center_coefficient", real(&C::reward_center_coefficient, {0, false}),
+     "rl reward: weight c of c·mean((r_chosen + r_rejected)²) added to the Bradley–Terry loss, which keeps the "
+     "rewards centred on 0 (TRL's center_rewards_coefficient; 0.01 in its docs); 0: off", kPreference},
     {"chosen_logp_drop_warning", real(&C::chosen_logp_drop_warning, {0, false}),
      "Warn when the chosen answers' mean log-probability falls this many nats below the reference's (both "
      "falling is a known DPO failure); 0: never", kPreference},

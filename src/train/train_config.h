@@ -115,7 +115,7 @@ struct TrainConfig {
   std::string continual_strategy = "sequential";  // "sequential", "replay" or "progressive"
 
   // Preference alignment (train/preference_loss.h), trained on preference pairs
-  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo", "orpo" or "kto"
+  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo", "orpo", "kto" or "reward"
   double rl_beta = 0.1;                    // β
   std::string dpo_loss_type = "sigmoid";   // "sigmoid", "robust", "hinge" or "ipo"
   double dpo_label_smoothing = 0.0;        // ε of sigmoid (cDPO), robust and simpo
@@ -125,6 +125,7 @@ struct TrainConfig {
   double kto_desirable_weight = 1.0;       // KTO's λ_D
   double kto_undesirable_weight = 1.0;     // KTO's λ_U
   double chosen_logp_drop_warning = 5.0;   // nats below the reference that warn; 0: never
+  double reward_center_coefficient = 0.0;  // rl reward: c of c·mean((r_c + r_r)²); 0: off, as TRL's default
 
   bool operator==(const TrainConfig&) const = default;
 };
@@ -137,6 +138,8 @@ inline bool replays(const TrainConfig& c) { return c.replay_data && !c.replay_da
 
 // Whether the run aligns the model to preference pairs (rl set).
 inline bool aligns(const TrainConfig& c) { return c.rl != "none"; }
+// Whether it trains a reward model on them (rl reward): a one-output head, no reference.
+inline bool trains_reward_model(const TrainConfig& c) { return c.rl == "reward"; }
 
 // Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
 // so "lora_target_modules=[q,v]" works). Errors are whet::Error naming

@@ -30,6 +30,7 @@
 #include "train/reference_cache.h"
 #include "train/remaining_time.h"
 #include "train/replay.h"
+#include "train/reward_step.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -194,11 +195,17 @@ struct RunInputs {
   // rl kto: labelled answers instead of pairs, referenced the same way.
   std::vector<KtoSequences> kto, validation_kto;
   std::vector<ReferencedKto> referenced_kto, referenced_validation_kto;
+  // rl reward: the pairs as the reward model scores them (its head in classifier).
+  std::vector<RewardPair> reward_pairs, reward_validation;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
   // What an epoch walks: pairs or labelled answers for rl, sequences otherwise.
-  size_t train_items() const { return !pairs.empty() ? pairs.size() : !kto.empty() ? kto.size() : data.train.size(); }
+  size_t train_items() const {
+    return !pairs.empty() ? pairs.size() : !kto.empty() ? kto.size() : !reward_pairs.empty() ? reward_pairs.size()
+                                                                                            : data.train.size();
+  }
   bool has_validation() const {
-    return !data.validation.empty() || !validation_pairs.empty() || !validation_kto.empty();
+    return !data.validation.empty() || !validation_pairs.empty() || !validation_kto.empty() ||
+           !reward_validation.empty();
   }
 };
 
@@ -289,6 +296,25 @@ std::string load_kto_examples(TrainConfig& config, RunInputs& in, double learnin
   return read.stats.summary();
 }
 
+// rl reward: the pairs, each answer whole after its prompt, and a new one-output head.
+std::string load_reward_pairs(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                              std::vector<AutoDecision>& decisions) {
+  PreferenceDataset read = load_preference_dataset(config.train_data, config.val_data, in.loaded.tokenizer,
+                                                   chat_template_of(in.loaded), data_options(config));
+  int64_t tokens = 0;
+  for (const TokenizedPair& p : read.train) {
+    in.reward_pairs.push_back(reward_pair(p));
+    tokens += int64_t(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+  }
+  for (const TokenizedPair& p : read.validation) in.reward_validation.push_back(reward_pair(p));
+  decisions = resolve_auto_settings(
+      config, data_shape(config, int64_t(in.reward_pairs.size()), tokens, !in.reward_validation.empty()),
+      learning_rate_scale);
+  in.classifier.emplace(make_sequence_classifier({kRewardLabel}, *pooling_from_name(config.pooling),
+                                                 in.loaded.model.config.hidden_size, uint64_t(config.seed)));
+  return read.stats.summary();
+}
+
 // Loads the model and the data, deciding the keys left auto once the data is
 // read (and before it is packed, which they decide). The decisions are the
 // run's first lines.
@@ -300,6 +326,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
   const std::string summary = config.rl == "kto"            ? load_kto_examples(config, in, learning_rate_scale, decisions)
+                              : trains_reward_model(config) ? load_reward_pairs(config, in, learning_rate_scale, decisions)
                               : aligns(config)              ? load_preference_pairs(config, in, learning_rate_scale, decisions)
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
@@ -450,11 +477,13 @@ class TrainingLoop {
                RunInputs& in, const Schedule& schedule, Progress& progress)
       : config_(config), options_(options), say_(say), ranking_(ranking), in_(in), schedule_(schedule),
         progress_(progress), loop_(progress.loop),
-        acts_(in.loaded.model.config, config.sequence_len,
+        // A reward model scores an answer with its end marker: a token past the log-prob's sequence_len.
+        acts_(in.loaded.model.config, config.sequence_len + (trains_reward_model(config) ? 1 : 0),
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
         replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
-        objective_(aligns(config) ? std::optional(preference_objective(config)) : std::nullopt),
+        objective_(aligns(config) && !trains_reward_model(config) ? std::optional(preference_objective(config))
+                                                                  : std::nullopt),
         order_(epoch_order(in.train_items(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
@@ -550,6 +579,23 @@ class TrainingLoop {
     return r.step;
   }
 
+  // rl reward: the batch's pairs, with TRL's reward logs.
+  StepResult reward_pairs_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
+    std::vector<const RewardPair*> batch;
+    for (size_t i : items) batch.push_back(&in_.reward_pairs[i]);
+    const PreferenceStepResult r =
+        reward_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, reward_objective(), loop_.step);
+    logged = reward_values(r.metrics);
+    return r.step;
+  }
+
+  RewardObjective reward_objective() const { return {config_.reward_center_coefficient}; }
+
+  static std::vector<std::pair<std::string, double>> reward_values(const PreferenceMetrics& m) {
+    return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
+            {"rewards_margin", m.margin}, {"rewards_accuracy", m.accuracy}};
+  }
+
   static std::vector<std::pair<std::string, double>> preference_values(const PreferenceMetrics& m) {
     return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
             {"rewards_margin", m.margin},        {"rewards_accuracy", m.accuracy},
@@ -574,9 +620,10 @@ class TrainingLoop {
     const std::vector<size_t> items = next_items();
     std::vector<std::pair<std::string, double>> logged;
     const auto step_start = Clock::now();
-    const StepResult s = !objective_                ? supervised_step(items)
-                         : config_.rl == "kto" ? kto_examples_step(items, logged)
-                                               : preference_pairs_step(items, logged);
+    const StepResult s = trains_reward_model(config_) ? reward_pairs_step(items, logged)
+                         : !objective_                ? supervised_step(items)
+                         : config_.rl == "kto"        ? kto_examples_step(items, logged)
+                                                      : preference_pairs_step(items, logged);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -630,6 +677,11 @@ class TrainingLoop {
           kto_eval(in_.loaded, trainable(), acts_, in_.referenced_validation_kto, objective_->settings);
       r.val_loss = m.loss;
       r.eval_metrics = m.logged();
+    } else if (trains_reward_model(config_) && has_validation()) {
+      const PreferenceMetrics m = reward_eval(in_.loaded.model, trainable().lora.get(), acts_,
+                                              trainable().classifier->head, in_.reward_validation, reward_objective());
+      r.val_loss = m.loss;
+      r.eval_metrics = reward_values(m);
     } else if (objective_ && has_validation()) {
       const PreferenceMetrics m =
           preference_eval(in_.loaded, trainable(), acts_, in_.referenced_validation, *objective_);
@@ -730,6 +782,10 @@ std::optional<GateScores> score_base_for_gate(const TrainConfig& config, RunInpu
                                               const TrainableState& trainable, const Ranking& ranking,
                                               const Say& say) {
   if (!config.forgetting_gate) return std::nullopt;
+  if (trains_reward_model(config)) {
+    say("forgetting gate: a reward model is read through its score head, not its language-model head; nothing to judge");
+    return std::nullopt;
+  }
   if (caches_classifier_features(trainable)) {
     say("forgetting gate: only the classification head trains, the language model stays the base; nothing to judge");
     return std::nullopt;
@@ -776,7 +832,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
   const std::optional<GateScores> base_scores =
       score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
-  if (aligns(config)) reference_pairs(in, config, say);
+  if (aligns(config) && !trains_reward_model(config)) reference_pairs(in, config, say);
   if (options.resume) load_progress(checkpoint, progress, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();

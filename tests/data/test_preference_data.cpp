@@ -82,6 +82,27 @@ TEST(PreferenceExample, TrlImplicitPromptIsTheSharedTurns) {
   EXPECT_EQ(p.rejected, "Green.");
 }
 
+// A reward model's optional margin (TRL's column) rides along with the pair and
+// into its tokens; the reward model reads each answer whole after its prompt.
+TEST(PreferenceExample, MarginIsReadAndCarriedToTheRewardPair) {
+  EXPECT_DOUBLE_EQ(pair_of(kTrlText).margin, 0.0);
+  const PreferenceExample p =
+      pair_of(R"({"prompt": [{"role": "user", "content": "Sky?"}], "chosen": [{"role": "assistant", "content": "Blue."}],)"
+              R"( "rejected": [{"role": "assistant", "content": "Green."}], "margin": 1.5})");
+  EXPECT_DOUBLE_EQ(p.margin, 1.5);
+  const TokenizedPair t = tokenize_pair(p, tiny_tokenizer(), kChatML);
+  EXPECT_DOUBLE_EQ(t.margin, 1.5);
+  const RewardPair r = reward_pair(t);
+  EXPECT_DOUBLE_EQ(r.margin, 1.5);
+  EXPECT_EQ(tiny_tokenizer().decode(r.chosen), kChatML.render(p.prompt.messages, true) + "Blue.<|im_end|>");
+  EXPECT_EQ(tiny_tokenizer().decode(r.rejected), kChatML.render(p.prompt.messages, true) + "Green.<|im_end|>");
+  for (const char* bad : {R"("2")", "[1]", "true"}) {
+    SCOPED_TRACE(bad);
+    expect_error([&] { pair_of(std::string(R"({"prompt": "p", "chosen": "c", "rejected": "r", "margin": )") + bad + "}"); },
+                 {"pairs.jsonl:4", "margin: expected a finite number"});
+  }
+}
+
 TEST(PreferenceExample, KtoStandardAndConversational) {
   const UnpairedExample text = unpaired_of(kKtoText);
   EXPECT_EQ(text.prompt.text, "Q: the sky? A:");

@@ -57,6 +57,12 @@ TEST(TaskFile, HostileInputIsRefusedNotCrashedOn) {
   test::expect_error([] { parse_task("t", "[1, 2]"); }, {"t:1", "expected a JSON object"});
   test::expect_error([] { parse_task("t", R"({"prompt": 5, "label": "a"})"); }, {"t:1", "prompt: expected a string"});
   test::expect_error([] { parse_task("t", R"({"prompt": "Q", "choices": ["a"], "answer": 1e300})"); }, {"t:1", "answer"});
+  // Preference lines go through the training parser, whose refusals keep the task file's line.
+  test::expect_error([] { parse_task("t", R"({"chosen": [{"role": "user"}], "rejected": "b"})"); }, {"t:1"});
+  test::expect_error([] { parse_task("t", "{\"prompt\": \"p\", \"chosen\": \"\xff\", \"rejected\": \"b\"}"); }, {"t:1"});
+  test::expect_error([] { parse_task("t", "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\", \"margin\": [" +
+                                              std::string(5000, '[') + "}"); },
+                     {"t:1"});
   const Task big = parse_task("t", "{\"text\": \"" + std::string(3'000'000, 'x') + "\"}");
   EXPECT_EQ(big.items[0].text.size(), 3'000'000u);
 }

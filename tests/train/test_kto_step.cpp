@@ -105,7 +105,7 @@ TEST(KtoTraining, ARunThroughTheTrainerLearnsItsLabels) {
   bool said_reference = false;
   for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 16 training");
   EXPECT_TRUE(said_reference);
-  const auto [steps, evals] = test::read_run_metrics(dir + "/run/metrics.jsonl");
+  const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 12u);  // 16 answers, 4 per step, 3 epochs
   EXPECT_TRUE(steps.back().contains("kl"));
   ASSERT_GE(evals.size(), 2u);

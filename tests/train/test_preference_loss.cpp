@@ -129,6 +129,9 @@ TEST(PreferenceLoss, RpoAddsTheChosenNllHandWorked) {
 }
 
 // Bradley–Terry, r_c = 1, r_r = 0: log(1 + e^−1) = 0.313262 (the issue's), ∂/∂r_c = −σ(−1) = −0.268941.
+// Margin 1 alone: u = 1 − 0 − 1 = 0, log 2 = 0.693147, ∂/∂r_c = −σ(0) = −0.5, ∂/∂r_r = 0.5.
+// Centering 0.1 alone: 0.313262 + 0.1·(1 + 0)² = 0.413262, ∂/∂r_c = −0.268941 + 2·0.1·1 = −0.068941,
+//   ∂/∂r_r = 0.268941 + 0.2 = 0.468941.
 // With margin 0.5 and centering 0.01: log(1 + e^−0.5) + 0.01·1² = 0.474077 + 0.01 = 0.484077,
 //   ∂/∂r_c = −σ(−0.5) + 2·0.01·1 = −0.377541 + 0.02, ∂/∂r_r = 0.377541 + 0.02.
 TEST(PreferenceLoss, BradleyTerryHandWorked) {
@@ -136,6 +139,14 @@ TEST(PreferenceLoss, BradleyTerryHandWorked) {
   EXPECT_NEAR(plain.loss, 0.313262, 1e-6);
   EXPECT_NEAR(plain.d_chosen, -0.268941, 1e-6);
   EXPECT_NEAR(plain.d_rejected, 0.268941, 1e-6);
+  const PairLoss margin = reward_pair_loss(1, 0, 1, 0);
+  EXPECT_NEAR(margin.loss, 0.693147, 1e-6);
+  EXPECT_NEAR(margin.d_chosen, -0.5, 1e-6);
+  EXPECT_NEAR(margin.d_rejected, 0.5, 1e-6);
+  const PairLoss centring = reward_pair_loss(1, 0, 0, 0.1);
+  EXPECT_NEAR(centring.loss, 0.413262, 1e-6);
+  EXPECT_NEAR(centring.d_chosen, -0.068941, 1e-6);
+  EXPECT_NEAR(centring.d_rejected, 0.468941, 1e-6);
   const PairLoss centred = reward_pair_loss(1, 0, 0.5, 0.01);
   EXPECT_NEAR(centred.loss, 0.484077, 1e-6);
   EXPECT_NEAR(centred.d_chosen, -0.357541, 1e-6);

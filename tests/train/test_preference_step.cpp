@@ -11,8 +11,8 @@
 
 #include "gradient_checks.h"
 #include "models/lora_peft.h"
-#include "run_metrics.h"
 #include "models/model_loader.h"
+#include "run_metrics.h"
 #include "test_support.h"
 #include "train/preference_step.h"
 #include "train/trainer.h"
@@ -161,7 +161,7 @@ TEST(PreferenceTraining, ARunThroughTheTrainerLearnsItsPairs) {
   bool said_reference = false;
   for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 12 training");
   EXPECT_TRUE(said_reference);
-  const auto [steps, evals] = test::read_run_metrics(dir + "/run/metrics.jsonl");
+  const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
   for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy", "logps_chosen"})
     EXPECT_TRUE(steps.back().contains(key)) << key;

@@ -114,7 +114,7 @@ TEST(ReferenceCache, FullFineTuningDpoResumesWithTheCachedReference) {
   for (const std::string& line : said) read_back |= line.starts_with("reference: read from");
   EXPECT_TRUE(read_back);
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir + "/run/reference_logps.json")), first);
-  const std::vector<nlohmann::json> evals = test::read_run_metrics(dir + "/run/metrics.jsonl").evals;
+  const std::vector<nlohmann::json> evals = test::read_run_metrics(dir + "/run").evals;
   ASSERT_FALSE(evals.empty());
   EXPECT_GT(evals.back().at("eval_rewards_margin").get<double>(), 0.0);
   EXPECT_TRUE(std::filesystem::exists(resumed.output + "/model.safetensors")) << resumed.output;

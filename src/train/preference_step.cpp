@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "train/shared_prompt.h"
 
 namespace whet {
 
@@ -22,10 +23,30 @@ PairLogps references_of(const ReferencedPair& p) {
   return l;
 }
 
-PairLogps logps_of(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts, const ReferencedPair& p) {
+bool shares_prompt(const PreferenceSequences& p, const LlamaActivations& acts) {
+  return shared_prompt_rows(p.chosen, p.rejected) <= acts.max_tokens;
+}
+
+struct AnswerLogps {
+  double chosen = 0, rejected = 0;
+};
+
+// Both answers' log-probs, from one sequence when share is set and the pair fits.
+AnswerLogps answer_logps(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                         const PreferenceSequences& p, bool share) {
+  if (!share || !shares_prompt(p, acts))
+    return {completion_logp(model, lora, acts, p.chosen), completion_logp(model, lora, acts, p.rejected)};
+  const SharedPromptSequence shared = share_prompt(p.chosen, p.rejected);
+  const std::vector<CrossEntropyResult> losses = llama_group_losses(model, lora, acts, shared.view(), shared.row_ends);
+  return {-losses[0].loss_sum, -losses[1].loss_sum};
+}
+
+PairLogps logps_of(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts, const ReferencedPair& p,
+                   bool share) {
   PairLogps l = references_of(p);
-  l.chosen = completion_logp(model, lora, acts, p.pair->chosen);
-  l.rejected = completion_logp(model, lora, acts, p.pair->rejected);
+  const AnswerLogps answers = answer_logps(model, lora, acts, *p.pair, share);
+  l.chosen = answers.chosen;
+  l.rejected = answers.rejected;
   return l;
 }
 
@@ -63,8 +84,8 @@ std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActiva
   std::vector<ReferencedPair> out;
   out.reserve(pairs.size());
   for (const PreferenceSequences& p : pairs) {
-    out.push_back({&p, completion_logp(model, nullptr, acts, p.chosen),
-                   completion_logp(model, nullptr, acts, p.rejected)});
+    const AnswerLogps base = answer_logps(model, nullptr, acts, p, /*share=*/true);
+    out.push_back({&p, base.chosen, base.rejected});
     if (on_pair) on_pair(out.size());
   }
   return out;
@@ -90,7 +111,8 @@ void zero(LlamaLora& lora) {
   });
 }
 
-// When only an adapter trains, each answer runs forward and backward once, into
+// A pair that runs as two sequences (too long to share its prompt, or sharing
+// off). When only an adapter trains, each answer runs forward and backward once, into
 // an adapter-sized scratch gradient (∇Σ cross-entropy = −∇log π), scaled into
 // the real gradients once the pair's loss is known. When base weights train, a
 // scratch gradient would be the model's size: the answer runs forward for its
@@ -98,13 +120,13 @@ void zero(LlamaLora& lora) {
 class AnswerGradients {
  public:
   AnswerGradients(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts)
-      : model_(model), pass_(pass), acts_(acts) {
-    if (pass.lora_grads && !pass.grads) scratch_ = {zeros_like(*pass.lora), zeros_like(*pass.lora)};
-  }
+      : model_(model), pass_(pass), acts_(acts) {}
 
-  // The pair's log-probs, with the scratch gradients of its answers when kept.
+  // The pair's log-probs, with the scratch gradients of its answers when kept
+  // (made for the first pair that needs them).
   PairLogps measure(const ReferencedPair& p) {
-    if (scratch_.empty()) return logps_of(model_, pass_.lora, acts_, p);
+    if (!pass_.lora_grads || pass_.grads) return logps_of(model_, pass_.lora, acts_, p, /*share=*/false);
+    if (scratch_.empty()) scratch_ = {zeros_like(*pass_.lora), zeros_like(*pass_.lora)};
     PairLogps l = references_of(p);
     l.chosen = -into_scratch(p.pair->chosen, scratch_[0]);
     l.rejected = -into_scratch(p.pair->rejected, scratch_[1]);
@@ -137,6 +159,26 @@ class AnswerGradients {
   std::vector<LlamaLora> scratch_;  // chosen's, rejected's
 };
 
+// One forward and one backward of the pair as a shared-prompt sequence: the
+// answers' losses decide their gradients' scales between the two.
+void shared_pair_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                          const ReferencedPair& p, const PreferenceObjective& objective, double per_pair,
+                          PreferenceMetrics& metrics) {
+  const SharedPromptSequence shared = share_prompt(p.pair->chosen, p.pair->rejected);
+  PairLogps logps = references_of(p);
+  PairLoss loss;
+  llama_forward_backward_grouped(model, pass, acts, shared.view(), shared.row_ends,
+                                 [&](std::span<const CrossEntropyResult> answers) {
+                                   logps.chosen = -answers[0].loss_sum;
+                                   logps.rejected = -answers[1].loss_sum;
+                                   loss = pair_loss(objective.loss, logps, objective.settings);
+                                   // ∇loss = d·∇log π = −d·∇Σ cross-entropy
+                                   return std::vector<float>{float(-loss.d_chosen * per_pair),
+                                                             float(-loss.d_rejected * per_pair)};
+                                 });
+  add_pair(metrics, loss, logps);
+}
+
 }  // namespace
 
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
@@ -147,6 +189,10 @@ PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& 
   AnswerGradients answers(model, pass, acts);
   // The loss moves log π = −Σ cross-entropy: its gradient is d·∇log π.
   for (const ReferencedPair& p : batch) {
+    if (objective.share_prompt && shares_prompt(*p.pair, acts)) {
+      shared_pair_backward(model, pass, acts, p, objective, per_pair, metrics);
+      continue;
+    }
     const PairLogps logps = answers.measure(p);
     const PairLoss loss = pair_loss(objective.loss, logps, objective.settings);
     add_pair(metrics, loss, logps);
@@ -162,7 +208,7 @@ PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner
   TrainPass pass = learner.trainable.pass();
   pass.lora_dropout = 0.0f;
   r.metrics = preference_backward(loaded.model, pass, acts, batch, objective);
-  for (const ReferencedPair& p : batch) r.step.tokens += int64_t(p.pair->chosen.ids.size() + p.pair->rejected.ids.size());
+  for (const ReferencedPair& p : batch) r.step.tokens += pair_tokens(p.pair->chosen, p.pair->rejected);
   r.step.loss = r.metrics.loss;
   apply_update(learner, settings, step, r.step);
   return r;
@@ -172,7 +218,7 @@ PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableStat
                                   std::span<const ReferencedPair> pairs, const PreferenceObjective& objective) {
   PreferenceMetrics metrics;
   for (const ReferencedPair& p : pairs) {
-    const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p);
+    const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p, objective.share_prompt);
     add_pair(metrics, pair_loss(objective.loss, logps, objective.settings), logps);
   }
   return metrics;

@@ -148,13 +148,16 @@ std::vector<CrossEntropyResult> group_head(float* dh, float* dweight, const Llam
                                            const TokenSequence& seq, std::span<const int64_t> row_ends,
                                            std::span<const float> grad_scales) {
   const int64_t c = model.config.hidden_size;
+  // The head would decode a quantized head once per group: decode it once here.
+  const Weight& w = model.weights.lm_head;
+  const Weight head = w.dtype == DType::F32 || w.dtype == DType::BF16 ? w : convert_weight(w, DType::F32);
   std::vector<CrossEntropyResult> losses;
   int64_t begin = 0;
   for (size_t k = 0; k < row_ends.size(); ++k) {
     const int64_t end = row_ends[k];
     losses.push_back(lm_head_cross_entropy(dh ? dh + begin * c : nullptr, dweight,
                                            acts.final_norm_out.data() + begin * c, seq.targets.data() + begin,
-                                           end - begin, model.weights.lm_head, grad_scales.empty() ? 1.0f : grad_scales[k]));
+                                           end - begin, head, grad_scales.empty() ? 1.0f : grad_scales[k]));
     begin = end;
   }
   return losses;

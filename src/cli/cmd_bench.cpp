@@ -369,6 +369,8 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   train->add_flag("--json", to->json, "One JSON object per line instead of a table");
   train->callback([=] { run_bench_train(*tm, *to); });
+
+  add_bench_preference_command(*bench);
 }
 
 }  // namespace whet::cli

@@ -26,9 +26,11 @@ struct Layout {
 };
 
 int64_t first_key(const AttentionShape& s, int64_t i) { return s.segment_begin ? s.segment_begin[i] : 0; }
+int64_t prefix_keys(const AttentionShape& s, int64_t i) { return s.prefix_end ? s.prefix_end[i] : 0; }
 
 // Query rows [begin, end) of one head, and the keys [key_begin, key_end) any of them
-// sees: segment starts never decrease along a sequence, so the first row's is the least.
+// sees: segment starts never decrease along a sequence, so the first row's is the
+// least, unless a row also sees a prefix, which starts at key 0.
 struct Tile {
   int64_t head, begin, end, key_begin, key_end;
   int64_t rows() const { return end - begin; }
@@ -37,7 +39,10 @@ struct Tile {
 
 Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile) {
   const int64_t begin = tile * kQueryTile, end = std::min(s.t, begin + kQueryTile);
-  return Tile{head, begin, end, first_key(s, begin), s.start + end};
+  int64_t key_begin = first_key(s, begin);
+  for (int64_t i = begin; i < end && key_begin > 0; ++i)
+    if (prefix_keys(s, i) > 0) key_begin = 0;
+  return Tile{head, begin, end, key_begin, s.start + end};
 }
 
 int64_t tiles_per_head(const AttentionShape& s) { return (s.t + kQueryTile - 1) / kQueryTile; }
@@ -52,9 +57,47 @@ void tile_scores(float* scores, const float* q, const float* k, const Tile& tile
            q_tile, k_tile, scores);
 }
 
-// The keys query i may see, as columns [first, last) of its tile's score row.
-std::pair<int64_t, int64_t> visible_columns(const AttentionShape& s, const Tile& tile, int64_t i) {
-  return {first_key(s, i) - tile.key_begin, s.start + i + 1 - tile.key_begin};
+// The keys query i may see, as columns of its tile's score row: the prefix
+// [first, gap_begin) and its own segment [gap_end, last). Without a prefix the
+// first range is empty (first == gap_begin == gap_end).
+struct Visible {
+  int64_t first, gap_begin, gap_end, last;
+};
+
+Visible visible_columns(const AttentionShape& s, const Tile& tile, int64_t i) {
+  const int64_t segment = first_key(s, i) - tile.key_begin, prefix = prefix_keys(s, i);
+  WHET_ASSERT(prefix <= first_key(s, i));
+  const int64_t first = prefix > 0 ? -tile.key_begin : segment;
+  return {first, first + prefix, segment, s.start + i + 1 - tile.key_begin};
+}
+
+// Zero outside what query i sees, in a row of `keys` columns.
+void zero_hidden(float* row, const Visible& v, int64_t keys) {
+  std::fill(row, row + v.first, 0.0f);
+  std::fill(row + v.gap_begin, row + v.gap_end, 0.0f);
+  std::fill(row + v.last, row + keys, 0.0f);
+}
+
+float max_visible(const float* row, const Visible& v) {
+  const float in_segment = *std::max_element(row + v.gap_end, row + v.last);  // never empty: the query's own key
+  return v.first < v.gap_begin ? std::max(in_segment, *std::max_element(row + v.first, row + v.gap_begin)) : in_segment;
+}
+
+// row[j] = exp(row[j] - shift) on [begin, end); returns their sum.
+float exp_shifted(float* row, int64_t begin, int64_t end, float shift) {
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = begin; j < end; ++j) sum += row[j] = std::exp(row[j] - shift);
+  return sum;
+}
+
+// On [begin, end): p = exp(score - lse), ds = p · (dp - d_row) · scale, in place.
+void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, float row_lse, float d_row, float scale) {
+#pragma omp simd
+  for (int64_t j = begin; j < end; ++j) {
+    p[j] = std::exp(p[j] - row_lse);
+    ds[j] = p[j] * (ds[j] - d_row) * scale;
+  }
 }
 
 }  // namespace
@@ -74,16 +117,14 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         // Each row becomes its softmax over the visible keys, zero elsewhere.
         for (int64_t r = 0; r < tile.rows(); ++r) {
           float* row = probs.data() + r * tile.keys();
-          const auto [first, last] = visible_columns(s, tile, tile.begin + r);
-          const float max_score = *std::max_element(row + first, row + last);
-          float denom = 0.0f;
-#pragma omp simd reduction(+ : denom)
-          for (int64_t j = first; j < last; ++j) denom += row[j] = std::exp(row[j] - max_score);
+          const Visible vis = visible_columns(s, tile, tile.begin + r);
+          const float max_score = max_visible(row, vis);
+          const float denom = exp_shifted(row, vis.first, vis.gap_begin, max_score) +
+                              exp_shifted(row, vis.gap_end, vis.last, max_score);
           const float inverse = 1.0f / denom;
-          std::fill(row, row + first, 0.0f);
+          zero_hidden(row, vis, tile.keys());
 #pragma omp simd
-          for (int64_t j = first; j < last; ++j) row[j] *= inverse;
-          std::fill(row + last, row + tile.keys(), 0.0f);
+          for (int64_t j = vis.first; j < vis.last; ++j) row[j] *= inverse;
           if (lse) lse[(tile.begin + r) * s.heads + h] = max_score + std::log(denom);
         }
         const float* v_tile = v + tile.key_begin * l.kv_stride + (h / l.group) * s.head_dim;
@@ -132,16 +173,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           float d_row = 0.0f;
 #pragma omp simd reduction(+ : d_row)
           for (int64_t d = 0; d < s.head_dim; ++d) d_row += dout_row[d] * out_row[d];
-          const auto [first, last] = visible_columns(s, tile, i);
-          std::fill(p, p + first, 0.0f);
-          std::fill(ds, ds + first, 0.0f);
-#pragma omp simd
-          for (int64_t j = first; j < last; ++j) {
-            p[j] = std::exp(p[j] - row_lse);
-            ds[j] = p[j] * (ds[j] - d_row) * l.scale;
-          }
-          std::fill(p + last, p + keys, 0.0f);
-          std::fill(ds + last, ds + keys, 0.0f);
+          const Visible vis = visible_columns(s, tile, i);
+          softmax_backward_range(p, ds, vis.first, vis.gap_begin, row_lse, d_row, l.scale);
+          softmax_backward_range(p, ds, vis.gap_end, vis.last, row_lse, d_row, l.scale);
+          zero_hidden(p, vis, keys);
+          zero_hidden(ds, vis, keys);
         }
         gemm_f32(GemmShape{false, false, rows, s.head_dim, keys, keys, l.kv_stride, l.q_stride, 1.0f, 0.0f},
                  d_scores.data(), k_tile, dq + q_offset);
@@ -174,6 +210,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 
 namespace {
 
+// Whether query i sees key j: the mask the tiled kernels must follow.
+bool sees(const AttentionShape& s, int64_t i, int64_t j) {
+  return j <= s.start + i && (j >= first_key(s, i) || j < prefix_keys(s, i));
+}
+
 // probs[(h * t_q + i) * keys + j]: the full softmax of every query row, in double.
 std::vector<double> reference_probs(const float* q, const float* k, const AttentionShape& s) {
   const Layout l(s);
@@ -182,17 +223,18 @@ std::vector<double> reference_probs(const float* q, const float* k, const Attent
   for (int64_t h = 0; h < s.heads; ++h) {
     for (int64_t i = 0; i < s.t; ++i) {
       double* p = probs.data() + (h * s.t + i) * keys;
-      const int64_t begin = first_key(s, i), end = s.start + i + 1;
       double max_score = -INFINITY, denom = 0.0;
-      for (int64_t j = begin; j < end; ++j) {
+      for (int64_t j = 0; j < keys; ++j) {
+        if (!sees(s, i, j)) continue;
         double score = 0.0;
         for (int64_t d = 0; d < s.head_dim; ++d)
           score += double(q[(i * s.heads + h) * s.head_dim + d]) * k[j * l.kv_stride + (h / l.group) * s.head_dim + d];
         p[j] = score * l.scale;
         max_score = std::max(max_score, p[j]);
       }
-      for (int64_t j = begin; j < end; ++j) denom += p[j] = std::exp(p[j] - max_score);
-      for (int64_t j = begin; j < end; ++j) p[j] /= denom;
+      for (int64_t j = 0; j < keys; ++j)
+        if (sees(s, i, j)) denom += p[j] = std::exp(p[j] - max_score);
+      for (int64_t j = 0; j < keys; ++j) p[j] /= denom;
     }
   }
   return probs;

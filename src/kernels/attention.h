@@ -16,10 +16,14 @@ struct AttentionShape {
   // Optional (t): first key that query i may see (packed training sequences
   // keep attention inside each example). Null: every earlier key.
   const int32_t* segment_begin = nullptr;
+  // Optional (t): query i also sees keys [0, prefix_end[i]), a prefix its segment
+  // continues without repeating it (a preference pair's prompt, shared by its
+  // second answer); 0: none. Needs segment_begin, and prefix_end[i] <= segment_begin[i].
+  const int32_t* prefix_end = nullptr;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).
-// Query i sees keys segment_begin[i] ..= start + i. Scale is 1/sqrt(head_dim).
+// Query i sees keys [0, prefix_end[i]) and segment_begin[i] ..= start + i. Scale is 1/sqrt(head_dim).
 // lse (t, heads), if not null, receives each row's log-sum-exp of scaled scores for the backward.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s);

@@ -1,5 +1,6 @@
 #include "models/llama_train.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "core/error.h"
@@ -57,7 +58,8 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
   const LlamaConfig& c = model.config;
   BlockContext ctx{&model, layer,
                    {AttentionSegment{AttentionShape{int64_t(seq.ids.size()), 0, c.num_heads, c.num_kv_heads,
-                                                    c.head_dim, seq.segment_begin.data()},
+                                                    c.head_dim, seq.segment_begin.data(),
+                                                    seq.prefix_end.empty() ? nullptr : seq.prefix_end.data()},
                                      a.k, a.v}},
                    seq.positions.data()};
   for (int p = 0; p < kProjections; ++p) {
@@ -79,7 +81,8 @@ std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const Train
   const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
   if (t > acts.max_tokens) fail("train", "sequence of {} tokens exceeds the {} the buffers hold", t, acts.max_tokens);
   WHET_ASSERT(seq.targets.size() == seq.ids.size() && seq.positions.size() == seq.ids.size() &&
-              seq.segment_begin.size() == seq.ids.size());
+              seq.segment_begin.size() == seq.ids.size() &&
+              (seq.prefix_end.empty() || seq.prefix_end.size() == seq.ids.size()));
   for (int32_t token : seq.ids)
     if (token < 0 || token >= c.vocab_size) fail("train", "token id {} outside the vocabulary of {}", token, c.vocab_size);
   const int rank = pass.lora ? pass.lora->config.rank : 0;
@@ -139,7 +142,75 @@ CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActi
   return result;
 }
 
+// The LM head's loss over each group of rows: with dh, the row gradients at
+// grad_scales[k] (dh rows of every group written), with dweight also the head's.
+std::vector<CrossEntropyResult> group_head(float* dh, float* dweight, const LlamaModel& model, LlamaActivations& acts,
+                                           const TokenSequence& seq, std::span<const int64_t> row_ends,
+                                           std::span<const float> grad_scales) {
+  const int64_t c = model.config.hidden_size;
+  // The head would decode a quantized head once per group: decode it once here.
+  const Weight& w = model.weights.lm_head;
+  const Weight head = w.dtype == DType::F32 || w.dtype == DType::BF16 ? w : convert_weight(w, DType::F32);
+  std::vector<CrossEntropyResult> losses;
+  int64_t begin = 0;
+  for (size_t k = 0; k < row_ends.size(); ++k) {
+    const int64_t end = row_ends[k];
+    losses.push_back(lm_head_cross_entropy(dh ? dh + begin * c : nullptr, dweight,
+                                           acts.final_norm_out.data() + begin * c, seq.targets.data() + begin,
+                                           end - begin, head, grad_scales.empty() ? 1.0f : grad_scales[k]));
+    begin = end;
+  }
+  return losses;
+}
+
+void check_groups(const TokenSequence& seq, std::span<const int64_t> row_ends) {
+  WHET_ASSERT(!row_ends.empty() && row_ends.back() == int64_t(seq.ids.size()) &&
+              std::is_sorted(row_ends.begin(), row_ends.end()));
+}
+
+// dh rows of group k times scales[k].
+void scale_groups(float* dh, int64_t hidden, std::span<const int64_t> row_ends, std::span<const float> scales) {
+  int64_t begin = 0;
+  for (size_t k = 0; k < row_ends.size(); ++k) {
+    for (int64_t i = begin * hidden; i < row_ends[k] * hidden; ++i) dh[i] *= scales[k];
+    begin = row_ends[k];
+  }
+}
+
 }  // namespace
+
+std::vector<CrossEntropyResult> llama_forward_backward_grouped(const LlamaModel& model, const TrainPass& pass,
+                                                               LlamaActivations& acts, const TokenSequence& seq,
+                                                               std::span<const int64_t> row_ends,
+                                                               const GroupScales& scales) {
+  WHET_ASSERT(pass.distill_temperature == 0.0f);
+  check_groups(seq, row_ends);
+  std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
+  float* head_grad = pass.grads ? grad_data(pass.grads->lm_head) : nullptr;
+  // A frozen head: row gradients at scale 1 now, scaled once the losses decide.
+  const std::vector<CrossEntropyResult> losses =
+      group_head(head_grad ? nullptr : acts.dx.data(), nullptr, model, acts, seq, row_ends, {});
+  const std::vector<float> group_scales = scales(losses);
+  WHET_ASSERT(group_scales.size() == row_ends.size());
+  // Every scale 0 (a hinge past its margin): no gradient to carry back.
+  if (std::all_of(group_scales.begin(), group_scales.end(), [](float s) { return s == 0.0f; })) return losses;
+  if (head_grad)
+    group_head(acts.dx.data(), head_grad, model, acts, seq, row_ends, group_scales);
+  else
+    scale_groups(acts.dx.data(), model.config.hidden_size, row_ends, group_scales);
+  backward_trunk(model, pass, acts, seq, blocks);
+  return losses;
+}
+
+std::vector<CrossEntropyResult> llama_group_losses(const LlamaModel& model, const LlamaLora* lora,
+                                                   LlamaActivations& acts, const TokenSequence& seq,
+                                                   std::span<const int64_t> row_ends) {
+  check_groups(seq, row_ends);
+  TrainPass pass;
+  pass.lora = lora;
+  forward_trunk(model, pass, acts, seq);
+  return group_head(nullptr, nullptr, model, acts, seq, row_ends, {});
+}
 
 LlamaActivations::LlamaActivations(const LlamaConfig& c, int64_t max_tokens_, int lora_rank)
     : max_tokens(max_tokens_),

@@ -3,6 +3,7 @@
 // backward needs, the fused LM-head loss, and the backward into the gradients
 // of whatever trains (base weights, a LoRA adapter, or both).
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -16,8 +17,11 @@ namespace whet {
 
 // One training sequence (all spans of one length): positions restart and
 // segment_begin moves at each packed example; a negative target has no loss.
+// prefix_end, when not empty, lets position i also see positions [0, prefix_end[i])
+// (AttentionShape::prefix_end): a second answer continuing a shared prompt.
 struct TokenSequence {
   std::span<const int32_t> ids, targets, positions, segment_begin;
+  std::span<const int32_t> prefix_end = {};
 };
 
 // Buffers for the forward and backward of sequences up to max_tokens, allocated once.
@@ -50,6 +54,27 @@ struct TrainPass {
 // added (+=) to what pass names. Returns the summed losses and target count.
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                           const TokenSequence& seq, float grad_scale);
+// Rows [row_ends[k-1], row_ends[k]) of a sequence are group k (row_ends ends at
+// its length): losses weighted per group, such as a preference pair's answers
+// sharing one sequence. Given each group's summed loss, GroupScales returns the
+// scale of each group's gradient.
+using GroupScales = std::function<std::vector<float>(std::span<const CrossEntropyResult> group_losses)>;
+
+// One forward and one backward whose gradients are those of Σ_k scale_k · (group
+// k's summed loss), added (+=) to what pass names, with the scales decided from
+// the forward's losses: the LM head's row gradients are made at scale 1 and
+// scaled per group before the blocks' backward (a head that trains runs its
+// forward again with the scales, since its own gradient needs them first).
+// Returns each group's losses. No distillation.
+std::vector<CrossEntropyResult> llama_forward_backward_grouped(const LlamaModel& model, const TrainPass& pass,
+                                                               LlamaActivations& acts, const TokenSequence& seq,
+                                                               std::span<const int64_t> row_ends,
+                                                               const GroupScales& scales);
+// Each group's losses only (evaluation): no gradients, no dropout.
+std::vector<CrossEntropyResult> llama_group_losses(const LlamaModel& model, const LlamaLora* lora,
+                                                   LlamaActivations& acts, const TokenSequence& seq,
+                                                   std::span<const int64_t> row_ends);
+
 // A sequence-classification head in place of the LM head (kernels/classifier_head.h).
 struct ClassifierPass {
   const float* weight = nullptr;  // (labels, hidden)

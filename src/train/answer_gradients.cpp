@@ -5,13 +5,12 @@
 namespace whet {
 
 AnswerGradients::AnswerGradients(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, int slots)
-    : model_(model), pass_(pass), acts_(acts) {
-  if (pass.lora_grads && !pass.grads)
-    for (int i = 0; i < slots; ++i) scratch_.push_back(zeros_like(*pass.lora));
-}
+    : model_(model), pass_(pass), acts_(acts), slots_(slots) {}
 
 double AnswerGradients::measure(const TrainingSequence& answer, int slot) {
-  if (scratch_.empty()) return -llama_loss(model_, pass_.lora, acts_, view(answer)).loss_sum;
+  if (!pass_.lora_grads || pass_.grads) return -llama_loss(model_, pass_.lora, acts_, view(answer)).loss_sum;
+  // Made for the first answer that needs them (a shared-prompt pair never does).
+  while (int(scratch_.size()) < slots_) scratch_.push_back(zeros_like(*pass_.lora));
   LlamaLora& scratch = scratch_.at(size_t(slot));
   zero_lora(scratch);
   TrainPass pass = pass_;

@@ -29,7 +29,8 @@ class AnswerGradients {
   const LlamaModel& model_;
   const TrainPass& pass_;
   LlamaActivations& acts_;
-  std::vector<LlamaLora> scratch_;  // one per slot, or none
+  int slots_;
+  std::vector<LlamaLora> scratch_;  // one per slot once an answer needs them, or none
 };
 
 }  // namespace whet

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "train/answer_gradients.h"
+#include "train/shared_prompt.h"
 
 namespace whet {
 
@@ -24,10 +25,30 @@ PairLogps references_of(const ReferencedPair& p) {
   return l;
 }
 
-PairLogps logps_of(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts, const ReferencedPair& p) {
+bool shares_prompt(const PreferenceSequences& p, const LlamaActivations& acts) {
+  return shared_prompt_rows(p.chosen, p.rejected) <= acts.max_tokens;
+}
+
+struct AnswerLogps {
+  double chosen = 0, rejected = 0;
+};
+
+// Both answers' log-probs, from one sequence when share is set and the pair fits.
+AnswerLogps answer_logps(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
+                         const PreferenceSequences& p, bool share) {
+  if (!share || !shares_prompt(p, acts))
+    return {completion_logp(model, lora, acts, p.chosen), completion_logp(model, lora, acts, p.rejected)};
+  const SharedPromptSequence shared = share_prompt(p.chosen, p.rejected);
+  const std::vector<CrossEntropyResult> losses = llama_group_losses(model, lora, acts, shared.view(), shared.row_ends);
+  return {-losses[0].loss_sum, -losses[1].loss_sum};
+}
+
+PairLogps logps_of(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts, const ReferencedPair& p,
+                   bool share) {
   PairLogps l = references_of(p);
-  l.chosen = completion_logp(model, lora, acts, p.pair->chosen);
-  l.rejected = completion_logp(model, lora, acts, p.pair->rejected);
+  const AnswerLogps answers = answer_logps(model, lora, acts, *p.pair, share);
+  l.chosen = answers.chosen;
+  l.rejected = answers.rejected;
   return l;
 }
 
@@ -67,12 +88,36 @@ std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActiva
   std::vector<ReferencedPair> out;
   out.reserve(pairs.size());
   for (const PreferenceSequences& p : pairs) {
-    out.push_back({&p, completion_logp(model, nullptr, acts, p.chosen),
-                   completion_logp(model, nullptr, acts, p.rejected)});
+    const AnswerLogps base = answer_logps(model, nullptr, acts, p, /*share=*/true);
+    out.push_back({&p, base.chosen, base.rejected});
     if (on_pair) on_pair(out.size());
   }
   return out;
 }
+
+namespace {
+
+// One forward and one backward of the pair as a shared-prompt sequence: the
+// answers' losses decide their gradients' scales between the two.
+void shared_pair_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
+                          const ReferencedPair& p, const PreferenceObjective& objective, double per_pair,
+                          PreferenceMetrics& metrics) {
+  const SharedPromptSequence shared = share_prompt(p.pair->chosen, p.pair->rejected);
+  PairLogps logps = references_of(p);
+  PairLoss loss;
+  llama_forward_backward_grouped(model, pass, acts, shared.view(), shared.row_ends,
+                                 [&](std::span<const CrossEntropyResult> answers) {
+                                   logps.chosen = -answers[0].loss_sum;
+                                   logps.rejected = -answers[1].loss_sum;
+                                   loss = pair_loss(objective.loss, logps, objective.settings);
+                                   // ∇loss = d·∇log π = −d·∇Σ cross-entropy
+                                   return std::vector<float>{float(-loss.d_chosen * per_pair),
+                                                             float(-loss.d_rejected * per_pair)};
+                                 });
+  add_pair(metrics, loss, logps);
+}
+
+}  // namespace
 
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                       std::span<const ReferencedPair> batch, const PreferenceObjective& objective) {
@@ -82,6 +127,10 @@ PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& 
   AnswerGradients answers(model, pass, acts, 2);
   // The loss moves log π = −Σ cross-entropy: its gradient is d·∇log π.
   for (const ReferencedPair& p : batch) {
+    if (objective.share_prompt && shares_prompt(*p.pair, acts)) {
+      shared_pair_backward(model, pass, acts, p, objective, per_pair, metrics);
+      continue;
+    }
     PairLogps logps = references_of(p);
     logps.chosen = answers.measure(p.pair->chosen, 0);
     logps.rejected = answers.measure(p.pair->rejected, 1);
@@ -100,7 +149,7 @@ PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner
   TrainPass pass = learner.trainable.pass();
   pass.lora_dropout = 0.0f;
   r.metrics = preference_backward(loaded.model, pass, acts, batch, objective);
-  for (const ReferencedPair& p : batch) r.step.tokens += int64_t(p.pair->chosen.ids.size() + p.pair->rejected.ids.size());
+  for (const ReferencedPair& p : batch) r.step.tokens += pair_tokens(p.pair->chosen, p.pair->rejected);
   r.step.loss = r.metrics.loss;
   apply_update(learner, settings, step, r.step);
   return r;
@@ -117,7 +166,7 @@ PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableStat
   for (size_t i = 0; i < pairs.size(); ++i) require_reference(pairs[i].ref_chosen, pairs[i].ref_rejected, i, "pair");
   PreferenceMetrics metrics;
   for (const ReferencedPair& p : pairs) {
-    const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p);
+    const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p, objective.share_prompt);
     add_pair(metrics, pair_loss(objective.loss, logps, objective.settings), logps);
   }
   return metrics;

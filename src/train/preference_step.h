@@ -44,6 +44,10 @@ void require_reference(double a, double b, size_t index, std::string_view what);
 struct PreferenceObjective {
   PreferenceLoss loss = PreferenceLoss::Sigmoid;
   PreferenceSettings settings;
+  // A pair whose prompt and answers fit the activations runs as one sequence
+  // that encodes its prompt once (train/shared_prompt.h); off: each answer as
+  // a sequence of its own, the prompt encoded twice (to compare the two).
+  bool share_prompt = true;
 };
 PreferenceObjective preference_objective(const TrainConfig& config);
 
@@ -52,7 +56,8 @@ double completion_logp(const LlamaModel& model, const LlamaLora* lora, LlamaActi
                        const TrainingSequence& sequence);
 
 // Reference log-probs of every pair: the base without `lora`'s adapter (pass
-// null for full fine-tuning before it starts). on_pair hears progress.
+// null for full fine-tuning before it starts), the prompt encoded once when the
+// pair fits acts. on_pair hears progress.
 std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActivations& acts,
                                             const std::vector<PreferenceSequences>& pairs,
                                             const std::function<void(size_t done)>& on_pair = {});
@@ -63,10 +68,11 @@ struct PreferenceStepResult {
 };
 
 // The gradients of the batch's mean pair loss, added (+=) to what `pass` names:
-// a forward of each answer for its log-prob, the pair's loss, then each
-// answer's cross-entropy backward weighted by −d(loss)/d(log π) / pairs. The
-// pass must have no dropout: the forward that measures log π and the backward
-// that moves it must see the same network. Returns the batch's metrics.
+// a forward of the pair for its answers' log-probs, the pair's loss, then each
+// answer's cross-entropy backward weighted by −d(loss)/d(log π) / pairs. With
+// the prompt shared, one forward and one backward per pair; otherwise per
+// answer. The pass must have no dropout: the forward that measures log π and
+// the backward that moves it must see the same network. Returns the batch's metrics.
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                       std::span<const ReferencedPair> batch, const PreferenceObjective& objective);
 

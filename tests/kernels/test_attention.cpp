@@ -1,6 +1,7 @@
 // Tiled attention against the reference that materialises every score, on
-// shapes that cross tile boundaries, with grouped heads, packed segments and a
-// key/value history (decode).
+// shapes that cross tile boundaries, with grouped heads, packed segments, a
+// shared prefix and a key/value history (decode); and a shared prefix against
+// the two sequences it stands for.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,9 +17,13 @@ namespace {
 using test::max_abs_diff;
 using test::random_values;
 
+// Causal: every earlier key. Packed: three examples. SharedPrefix: a prompt,
+// an answer continuing it, and a second answer that sees the prompt but not the first.
+enum class Mask { Causal, Packed, SharedPrefix };
+
 struct AttentionCase {
   int64_t t, start, heads, kv_heads, head_dim;
-  bool segments;
+  Mask mask;
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
@@ -30,11 +35,29 @@ std::vector<int32_t> segment_begins(int64_t t) {
   return begins;
 }
 
+// The shared-prefix layout in thirds: [prompt, first answer, second answer].
+struct SharedPrefixMask {
+  std::vector<int32_t> segment_begin, prefix_end;
+  SharedPrefixMask(int64_t prompt, int64_t first, int64_t second) {
+    for (int64_t i = 0; i < prompt + first + second; ++i) {
+      const bool in_second = i >= prompt + first;
+      segment_begin.push_back(int32_t(in_second ? prompt + first : 0));
+      prefix_end.push_back(int32_t(in_second ? prompt : 0));
+    }
+  }
+};
+
 // Float32 sums of up to a few hundred terms of O(1) values against double: 1e-4.
 TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
   const AttentionCase c = GetParam();
   const std::vector<int32_t> begins = segment_begins(c.t);
-  const AttentionShape s{c.t, c.start, c.heads, c.kv_heads, c.head_dim, c.segments ? begins.data() : nullptr};
+  const SharedPrefixMask shared(c.t / 3, c.t / 3, c.t - 2 * (c.t / 3));
+  AttentionShape s{c.t, c.start, c.heads, c.kv_heads, c.head_dim};
+  if (c.mask == Mask::Packed) s.segment_begin = begins.data();
+  if (c.mask == Mask::SharedPrefix) {
+    s.segment_begin = shared.segment_begin.data();
+    s.prefix_end = shared.prefix_end.data();
+  }
   const int64_t keys = c.start + c.t, q_size = c.t * c.heads * c.head_dim, kv_size = keys * c.kv_heads * c.head_dim;
   const auto q = random_values(q_size, 1), k = random_values(kv_size, 2), v = random_values(kv_size, 3);
   std::vector<float> out(static_cast<size_t>(q_size)), want(static_cast<size_t>(q_size)), lse(size_t(c.t * c.heads));
@@ -56,12 +79,83 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
-                         ::testing::Values(AttentionCase{1, 0, 2, 1, 8, false},       // one token
-                                           AttentionCase{150, 0, 6, 2, 16, false},    // 3 tiles, GQA
-                                           AttentionCase{150, 0, 4, 4, 16, true},     // packed segments
-                                           AttentionCase{64, 0, 3, 1, 32, true},      // exactly one tile
-                                           AttentionCase{1, 37, 4, 2, 16, false},     // decode step
-                                           AttentionCase{70, 100, 4, 2, 16, false}));  // prefill after history
+                         ::testing::Values(AttentionCase{1, 0, 2, 1, 8, Mask::Causal},       // one token
+                                           AttentionCase{150, 0, 6, 2, 16, Mask::Causal},    // 3 tiles, GQA
+                                           AttentionCase{150, 0, 4, 4, 16, Mask::Packed},    // packed segments
+                                           AttentionCase{64, 0, 3, 1, 32, Mask::Packed},     // exactly one tile
+                                           AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix},  // across tiles
+                                           AttentionCase{40, 0, 4, 2, 16, Mask::SharedPrefix},   // within one
+                                           AttentionCase{1, 37, 4, 2, 16, Mask::Causal},     // decode step
+                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal}));  // prefill after history
+
+// Rows of a (rows, width) tensor, in the order given.
+std::vector<float> take_rows(const std::vector<float>& x, int64_t width, const std::vector<int64_t>& rows) {
+  std::vector<float> out;
+  for (int64_t r : rows) out.insert(out.end(), x.begin() + r * width, x.begin() + (r + 1) * width);
+  return out;
+}
+
+std::vector<int64_t> row_range(int64_t begin, int64_t end) {
+  std::vector<int64_t> rows;
+  for (int64_t r = begin; r < end; ++r) rows.push_back(r);
+  return rows;
+}
+
+// [prompt, first, second] with the shared-prefix mask computes what the two
+// causal sequences [prompt, first] and [prompt, second] compute: each answer
+// row's output, each query's gradient, and key/value gradients that add up
+// where the prompt serves both.
+TEST(AttentionSharedPrefix, EqualsTheTwoSequencesItStandsFor) {
+  const int64_t prompt = 50, first = 40, second = 45, t = prompt + first + second, heads = 4, kv_heads = 2, dim = 16;
+  const int64_t q_width = heads * dim, kv_width = kv_heads * dim;
+  const auto q = random_values(t * q_width, 1), k = random_values(t * kv_width, 2), v = random_values(t * kv_width, 3);
+  const auto dout = random_values(t * q_width, 4);
+  struct Result {
+    std::vector<float> out, dq, dk, dv;
+  };
+  auto run = [&](const std::vector<int64_t>& rows, const std::vector<float>& d_out, const int32_t* segment_begin,
+                 const int32_t* prefix_end) {
+    const int64_t n = int64_t(rows.size());
+    const AttentionShape s{n, 0, heads, kv_heads, dim, segment_begin, prefix_end};
+    const auto qs = take_rows(q, q_width, rows), ks = take_rows(k, kv_width, rows), vs = take_rows(v, kv_width, rows);
+    const auto douts = take_rows(d_out, q_width, rows);
+    Result r{std::vector<float>(size_t(n * q_width)), std::vector<float>(size_t(n * q_width)),
+             std::vector<float>(size_t(n * kv_width), 0.0f), std::vector<float>(size_t(n * kv_width), 0.0f)};
+    std::vector<float> lse(size_t(n * heads));
+    attention_forward(r.out.data(), lse.data(), qs.data(), ks.data(), vs.data(), s);
+    attention_backward(r.dq.data(), r.dk.data(), r.dv.data(), douts.data(), qs.data(), ks.data(), vs.data(),
+                       r.out.data(), lse.data(), s);
+    return r;
+  };
+  const SharedPrefixMask mask(prompt, first, second);
+  const Result shared = run(row_range(0, t), dout, mask.segment_begin.data(), mask.prefix_end.data());
+  std::vector<int64_t> second_rows = row_range(0, prompt);
+  for (int64_t r = prompt + first; r < t; ++r) second_rows.push_back(r);
+  // The prompt's own rows are counted once, in the first sequence.
+  std::vector<float> answers_only = dout;
+  std::fill(answers_only.begin(), answers_only.begin() + prompt * q_width, 0.0f);
+  const Result a = run(row_range(0, prompt + first), dout, nullptr, nullptr);
+  const Result b = run(second_rows, answers_only, nullptr, nullptr);
+
+  auto expect_rows = [](const std::vector<float>& got, int64_t got_row, const std::vector<float>& want, int64_t want_row,
+                        int64_t rows, int64_t width, const char* what) {
+    const std::vector<float> g(got.begin() + got_row * width, got.begin() + (got_row + rows) * width);
+    const std::vector<float> w(want.begin() + want_row * width, want.begin() + (want_row + rows) * width);
+    EXPECT_LT(max_abs_diff(g, w), 1e-4f) << what << " rows " << got_row << "..";
+  };
+  expect_rows(shared.out, 0, a.out, 0, prompt + first, q_width, "out");
+  expect_rows(shared.out, prompt + first, b.out, prompt, second, q_width, "out");
+  expect_rows(shared.dq, 0, a.dq, 0, prompt + first, q_width, "dq");
+  expect_rows(shared.dq, prompt + first, b.dq, prompt, second, q_width, "dq");
+  for (const auto& [got, want_a, want_b, what] :
+       {std::tuple{&shared.dk, &a.dk, &b.dk, "dk"}, std::tuple{&shared.dv, &a.dv, &b.dv, "dv"}}) {
+    std::vector<float> prompt_sum(want_a->begin(), want_a->begin() + prompt * kv_width);
+    for (size_t i = 0; i < prompt_sum.size(); ++i) prompt_sum[i] += (*want_b)[i];
+    expect_rows(*got, 0, prompt_sum, 0, prompt, kv_width, what);
+    expect_rows(*got, prompt, *want_a, prompt, first, kv_width, what);
+    expect_rows(*got, prompt + first, *want_b, prompt, second, kv_width, what);
+  }
+}
 
 }  // namespace
 }  // namespace whet

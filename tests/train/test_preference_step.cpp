@@ -8,13 +8,16 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 
+#include "data/tokenize_preference.h"
 #include "gradient_checks.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "run_metrics.h"
 #include "test_support.h"
 #include "train/preference_step.h"
+#include "train/shared_prompt.h"
 #include "train/trainer.h"
 
 namespace whet {
@@ -92,6 +95,119 @@ TEST(PreferenceStep, BothPathsGiveTheSameAdapterGradients) {
     for (size_t i = 0; i < adapter_grads[0][t].size(); ++i)
       ASSERT_NEAR(adapter_grads[0][t][i], adapter_grads[1][t][i], 1e-6 + 1e-4 * std::abs(adapter_grads[0][t][i]))
           << "tensor " << t << " value " << i;
+}
+
+// Every float of a set of gradient tensors, tensor by tensor.
+using Gradients = std::vector<std::vector<float>>;
+
+Gradients lora_tensors(LlamaLora& lora) {
+  Gradients out;
+  for_each_lora_tensor(lora, [&](const std::string&, std::vector<float>& g, int64_t, int64_t) { out.push_back(g); });
+  return out;
+}
+
+Gradients base_tensors(const LlamaModel& model, LlamaWeights& grads) {
+  Gradients out;
+  for_each_weight(grads, model.config, [&](const std::string&, Weight& g) {
+    const float* data = reinterpret_cast<const float*>(g.data);
+    out.emplace_back(data, data + g.numel());
+  });
+  return out;
+}
+
+// Relative 1e-5 per tensor (max|a − b| / max|b|): the same sums in another order.
+void expect_same_gradients(const Gradients& got, const Gradients& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t t = 0; t < want.size(); ++t) {
+    float scale = 0, diff = 0;
+    for (size_t i = 0; i < want[t].size(); ++i) {
+      scale = std::max(scale, std::abs(want[t][i]));
+      diff = std::max(diff, std::abs(got[t][i] - want[t][i]));
+    }
+    EXPECT_GT(scale, 0.0f) << "tensor " << t << " has no gradient";
+    EXPECT_LE(diff, 1e-5f * scale) << "tensor " << t;
+  }
+}
+
+// A pair of random tokens whose prompt is as long as its answers and whose
+// sequences cross attention's 64-row query tiles.
+PreferenceSequences long_pair(int32_t vocab) {
+  std::mt19937 rng(7);
+  auto tokens = [&](int n) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int32_t& x : ids) x = int32_t(rng() % uint32_t(vocab));
+    return ids;
+  };
+  const std::vector<int32_t> prompt = tokens(50);  // positions stay within the tiny models' 128
+  return {answer_sequence(prompt, tokens(40)), answer_sequence(prompt, tokens(45))};
+}
+
+// How a pair is encoded: its prompt once in one sequence; or each answer in its
+// own (sharing off, or on but the pair too long for the activations).
+struct Encoding {
+  const char* name;
+  bool share;
+  int64_t max_tokens;
+};
+
+// The prompt encoded once gives what encoding it twice gives: the answers'
+// log-probs and the loss (the metrics), and the gradients of an adapter and, in
+// full fine-tuning, of every base weight, the tied LM head among them (its
+// forward runs again once the answers' weights are known).
+TEST(PreferenceStep, SharingThePromptChangesNothingButTheCost) {
+  for (const char* variant : {"gqa_tied", "untied_llama3"}) {
+    const std::string dir = test::testdata_path(std::string("tiny/") + variant);
+    const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
+    const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
+    const std::vector<PreferenceSequences> pairs = {
+        {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))},
+        long_pair(loaded.model.config.vocab_size)};
+    LlamaActivations big(loaded.model.config, 160, 4);
+    const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, big, pairs);
+    const nlohmann::json settings = nlohmann::json::parse(std::ifstream(dir + "/preference/sigmoid.json"));
+    const LlamaLora lora = load_peft_adapter(dir + "/gradients/lora", loaded.model.config);
+    for (const bool full : {false, true}) {
+      std::vector<PreferenceMetrics> metrics;
+      std::vector<Gradients> grads;
+      // The long pair's shared sequence (134 rows) does not fit 110 rows; each answer (89, 94) does.
+      for (const Encoding e : {Encoding{"shared", true, 160}, Encoding{"separate", false, 160},
+                               Encoding{"too long to share", true, 110}}) {
+        SCOPED_TRACE(std::string(variant) + (full ? " full " : " lora ") + e.name);
+        LlamaActivations acts(loaded.model.config, e.max_tokens, 4);
+        LlamaLora lora_grads = zeros_like(lora);
+        LlamaWeights base_grads = make_gradients(loaded.model, [](const std::string&) { return true; });
+        TrainPass pass;
+        pass.lora = &lora;
+        pass.lora_grads = &lora_grads;
+        if (full) pass.grads = &base_grads;
+        PreferenceObjective objective = objective_of("sigmoid", settings);
+        objective.share_prompt = e.share;
+        metrics.push_back(preference_backward(loaded.model, pass, acts, referenced, objective));
+        grads.push_back(full ? base_tensors(loaded.model, base_grads) : lora_tensors(lora_grads));
+        if (metrics.size() == 1) continue;
+        for (const auto& [got, want] : {std::pair{metrics.back().logp_chosen, metrics[0].logp_chosen},
+                                        std::pair{metrics.back().logp_rejected, metrics[0].logp_rejected},
+                                        std::pair{metrics.back().loss, metrics[0].loss}})
+          EXPECT_NEAR(got, want, 1e-5 * std::max(1.0, std::abs(want)));
+        expect_same_gradients(grads.back(), grads[0]);
+      }
+    }
+  }
+}
+
+// The shared sequence's layout: chosen's rows, then rejected's from the
+// prompt's last token on, at its own positions, seeing the prompt before it.
+TEST(SharedPrompt, LaysThePairOutAsOneSequence) {
+  const std::vector<int32_t> prompt = {1, 2, 3}, chosen = {10, 11}, rejected = {20, 21, 22};
+  const SharedPromptSequence s = share_prompt(answer_sequence(prompt, chosen), answer_sequence(prompt, rejected));
+  EXPECT_EQ(s.sequence.ids, (std::vector<int32_t>{1, 2, 3, 10, 3, 20, 21}));
+  EXPECT_EQ(s.sequence.targets, (std::vector<int32_t>{-1, -1, 10, 11, 20, 21, 22}));
+  EXPECT_EQ(s.sequence.positions, (std::vector<int32_t>{0, 1, 2, 3, 2, 3, 4}));
+  EXPECT_EQ(s.sequence.segment_begin, (std::vector<int32_t>{0, 0, 0, 0, 4, 4, 4}));
+  EXPECT_EQ(s.prefix_end, (std::vector<int32_t>{0, 0, 0, 0, 2, 2, 2}));
+  EXPECT_EQ(s.row_ends[0], 4);
+  EXPECT_EQ(s.row_ends[1], 7);
+  EXPECT_EQ(pair_tokens(answer_sequence(prompt, chosen), answer_sequence(prompt, rejected)), 8);
 }
 
 // A few DPO steps with an SGD learner on one pair raise the chosen answer's

@@ -48,8 +48,10 @@ struct TrainPass {
 // Forward, loss and backward of one sequence: gradients of grad_scale · Σ loss
 // (plus pass.distill_grad_scale · Σ distillation loss, when distilling) are
 // added (+=) to what pass names. Returns the summed losses and target count.
+// `rows` (indexed by position in seq) weighs each token's loss and hears each
+// token's −log p (kernels/cross_entropy.h).
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                                          const TokenSequence& seq, float grad_scale);
+                                          const TokenSequence& seq, float grad_scale, const RowTerms& rows = {});
 // A sequence-classification head in place of the LM head (kernels/classifier_head.h).
 struct ClassifierPass {
   const float* weight = nullptr;  // (labels, hidden)
@@ -72,8 +74,8 @@ ClassifierHeadResult llama_classify(const LlamaModel& model, const TrainPass& pa
 std::vector<float> llama_pooled_hidden(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                                        std::span<const int32_t> ids, Pooling pooling);
 
-// Loss only (evaluation): no gradients, no dropout.
+// Loss only (evaluation): no gradients, no dropout. rows.losses, when set, hears each token's −log p.
 CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
-                              const TokenSequence& seq);
+                              const TokenSequence& seq, const RowTerms& rows = {});
 
 }  // namespace whet

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "data/sequences.h"
 #include "io/safetensors.h"
 #include "kernels/quant.h"
 #include "models/lora_peft.h"
@@ -42,6 +45,16 @@ inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, in
     ++checked;
   });
   EXPECT_EQ(checked, 2 * 4 * layers);
+}
+
+// A sequence as the reference scripts write it: ids, targets, positions, segment_begin.
+inline TrainingSequence read_training_sequence(const nlohmann::json& j) {
+  TrainingSequence s;
+  s.ids = j.at("ids").get<std::vector<int32_t>>();
+  s.targets = j.at("targets").get<std::vector<int32_t>>();
+  s.positions = j.at("positions").get<std::vector<int32_t>>();
+  s.segment_begin = j.at("segment_begin").get<std::vector<int32_t>>();
+  return s;
 }
 
 }  // namespace whet::test

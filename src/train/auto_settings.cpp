@@ -219,6 +219,11 @@ std::vector<AutoDecision> resolve_auto_settings(TrainConfig& c, const DataShape&
   decide("eval_steps", c.eval_steps == kAuto, [&] { return eval_steps(c, d); }, set_int(c.eval_steps));
   decide("early_stopping_patience", c.early_stopping_patience == kAuto, [&] { return patience(d); },
          set_int(c.early_stopping_patience));
+  // β of the pair methods is TRL's 0.1, a default rather than a decision; grpo's is decided and said.
+  if (c.rl_beta == kAuto && !samples_online(c)) c.rl_beta = 0.1;
+  decide("rl_beta", c.rl_beta == kAuto,
+         [&] { return Decision{"0", "grpo without a KL term, TRL's default: one step per rollout keeps the policy near"}; },
+         [&](const std::string& v) { c.rl_beta = std::stod(v); });
   if (c.rpo_alpha == kAuto && !aligns(c)) c.rpo_alpha = 0;  // read by dpo alone: nothing to decide or say
   decide("rpo_alpha", c.rpo_alpha == kAuto, [&] { return rpo(c); },
          [&](const std::string& v) { c.rpo_alpha = std::stod(v); });

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <iterator>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include "train/checkpoint.h"
 #include "train/fisher.h"
 #include "train/learner.h"
+#include "train/grpo_step.h"
 #include "train/preference_step.h"
 #include "train/remaining_time.h"
 #include "train/replay.h"
@@ -189,9 +191,14 @@ struct RunInputs {
   // log-probs, computed once the learner exists and before a checkpoint is loaded.
   std::vector<PreferenceSequences> pairs, validation_pairs;
   std::vector<ReferencedPair> referenced, referenced_validation;
+  // grpo: the prompts sampled, and the grader of their completions (made once the model is in place).
+  std::vector<PromptItem> prompts;
+  std::unique_ptr<Grader> grader;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
-  // What an epoch walks: pairs for rl, sequences otherwise.
-  size_t train_items() const { return pairs.empty() ? data.train.size() : pairs.size(); }
+  // What an epoch walks: prompts for grpo, pairs for the other rl methods, sequences otherwise.
+  size_t train_items() const {
+    return !prompts.empty() ? prompts.size() : !pairs.empty() ? pairs.size() : data.train.size();
+  }
   bool has_validation() const { return !data.validation.empty() || !validation_pairs.empty(); }
 };
 
@@ -267,6 +274,36 @@ std::string load_preference_pairs(TrainConfig& config, RunInputs& in, double lea
   return read.stats.summary();
 }
 
+// grpo: the prompts, each with the fields its grader reads.
+std::string load_rl_prompts(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                            std::vector<AutoDecision>& decisions) {
+  std::string summary;
+  for (const std::string& path : config.train_data) {
+    PromptDataset read = load_prompt_dataset(path, in.loaded.tokenizer, chat_template_of(in.loaded),
+                                             config.sequence_len, config.max_completion_length, config.strict);
+    summary += (summary.empty() ? "" : "\n") + read.summary(path);
+    std::move(read.prompts.begin(), read.prompts.end(), std::back_inserter(in.prompts));
+  }
+  int64_t tokens = 0;
+  for (const PromptItem& p : in.prompts) tokens += int64_t(p.prompt.size());
+  decisions = resolve_auto_settings(config, data_shape(config, int64_t(in.prompts.size()), tokens, false),
+                                    learning_rate_scale);
+  return summary;
+}
+
+// grpo: the grader, from the config's object or file; a file's relative paths
+// (a head, a command's folder) are taken from the file's folder.
+std::unique_ptr<Grader> load_run_grader(const TrainConfig& config, const LoadedModel& model, const Say& say) {
+  GraderContext context{&model, "."};
+  if (config.grader.is_string()) {
+    const std::string path = config.grader.get<std::string>();
+    context.folder = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string();
+    say(fmt::format("grader: {}", path));
+    return make_grader(read_grader_file(path), path, context);
+  }
+  return make_grader(config.grader, "train config: grader", context);
+}
+
 // Loads the model and the data, deciding the keys left auto once the data is
 // read (and before it is packed, which they decide). The decisions are the
 // run's first lines.
@@ -277,7 +314,8 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
-  const std::string summary = aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
+  const std::string summary = samples_online(config)        ? load_rl_prompts(config, in, learning_rate_scale, decisions)
+                              : aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   WHET_ASSERT(auto_keys(config).empty());
@@ -380,7 +418,9 @@ class TrainingLoop {
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
         replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
-        objective_(aligns(config) ? std::optional(preference_objective(config)) : std::nullopt),
+        objective_(aligns(config) && !samples_online(config) ? std::optional(preference_objective(config))
+                                                             : std::nullopt),
+        grpo_(samples_online(config) ? std::optional(grpo_objective(config)) : std::nullopt),
         order_(epoch_order(in.train_items(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
@@ -466,6 +506,23 @@ class TrainingLoop {
     return r.step;
   }
 
+  // grpo: the batch's prompts sampled, graded and learnt from, with what TRL logs.
+  StepResult grpo_prompts_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
+    std::vector<const PromptItem*> prompts;
+    for (size_t i : items) prompts.push_back(&in_.prompts[i]);
+    const GrpoStepResult r = grpo_step(in_.loaded, progress_.learner, acts_, prompts, *in_.grader, schedule_.step,
+                                       *grpo_, loop_.step);
+    const GrpoMetrics& m = r.metrics;
+    logged = {{"reward", m.reward_mean},         {"reward_std", m.reward_std},
+              {"frac_reward_zero_std", m.zero_std_fraction}, {"clip_ratio", m.clip_fraction},
+              {"completion_length", m.completion_length},    {"completions_ended", m.ended_fraction}};
+    if (grpo_->loss.beta > 0) logged.emplace_back("kl", m.kl);
+    if (m.grader_warnings > 0) logged.emplace_back("grader_warnings", double(m.grader_warnings));
+    for (size_t i = 0; i < r.warnings.size() && warnings_said_ < 5; ++i, ++warnings_said_)
+      say_(fmt::format("WARNING: step {}: grader: {}", loop_.step + 1, r.warnings[i]));
+    return r.step;
+  }
+
   static std::vector<std::pair<std::string, double>> preference_values(const PreferenceMetrics& m) {
     return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
             {"rewards_margin", m.margin},        {"rewards_accuracy", m.accuracy},
@@ -490,7 +547,9 @@ class TrainingLoop {
     const std::vector<size_t> items = next_items();
     std::vector<std::pair<std::string, double>> logged;
     const auto step_start = Clock::now();
-    const StepResult s = objective_ ? preference_pairs_step(items, logged) : supervised_step(items);
+    const StepResult s = grpo_        ? grpo_prompts_step(items, logged)
+                         : objective_ ? preference_pairs_step(items, logged)
+                                      : supervised_step(items);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -624,8 +683,10 @@ class TrainingLoop {
   LlamaActivations acts_;
   MetricsLog metrics_;
   ReplaySchedule replay_;      // which of in_.replay each step mixes in
-  std::optional<PreferenceObjective> objective_;  // rl: the preference loss
+  std::optional<PreferenceObjective> objective_;  // rl on pairs: the preference loss
+  std::optional<GrpoObjective> grpo_;            // rl grpo: rollouts and the clipped loss
   bool warned_chosen_drop_ = false;
+  int warnings_said_ = 0;  // grader warnings shown (the first few; metrics.jsonl counts them all)
   std::vector<size_t> order_;  // of this epoch's items
   RemainingTime remaining_;
   Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start
@@ -675,6 +736,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   const Ranking ranking = read_ranking(config);
   std::vector<AutoDecision> decisions;
   RunInputs in = load_model_and_data(config, say, options.learning_rate_scale, decisions);
+  if (samples_online(config)) in.grader = load_run_grader(config, in.loaded, say);
   if (options.on_resolved) options.on_resolved(config, decisions);
   if (names_validation)
     warn_if_nothing_to_evaluate(config, in.has_validation(), "the validation data holds no usable example", say);
@@ -685,7 +747,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
   const std::optional<GateScores> base_scores =
       score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
-  if (aligns(config)) reference_pairs(in, config, say);
+  if (aligns(config) && !samples_online(config)) reference_pairs(in, config, say);
   if (options.resume) load_progress(checkpoint, progress, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();

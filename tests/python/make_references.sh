@@ -7,6 +7,8 @@
 #   OUT/distill_logits.json  distillation loss and gradient on random logit rows
 #   OUT/tiny/<variant>/preference/  a pair's loss under dpo, ipo, simpo and orpo and its LoRA
 #                        gradients by autograd (make_preference_gradients.py)
+#   OUT/tiny/<variant>/grpo/  a group of four completions' GRPO loss (β 0 and β 0.3) and its LoRA
+#                        gradients by autograd (make_grpo_gradients.py)
 #   OUT/preference_losses.json  the DPO-family, reward-model, KTO and GRPO losses and their
 #                        derivatives on random log-probs (make_preference_references.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
@@ -22,6 +24,7 @@ mkdir -p "$out/tiny"
 "$python" "$here/make_tiny_models.py" "$out/tiny"
 "$python" "$here/make_gradient_references.py" "$out/tiny"
 "$python" "$here/make_preference_gradients.py" "$out/tiny"
+"$python" "$here/make_grpo_gradients.py" "$out/tiny"
 rm -rf "$out/fisher"
 "$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
 "$python" "$here/make_distill_references.py" "$out"

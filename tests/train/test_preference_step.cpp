@@ -19,15 +19,6 @@
 namespace whet {
 namespace {
 
-TrainingSequence read_answer(const nlohmann::json& j) {
-  TrainingSequence s;
-  s.ids = j.at("ids").get<std::vector<int32_t>>();
-  s.targets = j.at("targets").get<std::vector<int32_t>>();
-  s.positions = j.at("positions").get<std::vector<int32_t>>();
-  s.segment_begin = j.at("segment_begin").get<std::vector<int32_t>>();
-  return s;
-}
-
 PreferenceObjective objective_of(const std::string& kind, const nlohmann::json& settings) {
   TrainConfig c;
   c.rl = kind == "simpo" || kind == "orpo" ? kind : "dpo";
@@ -46,7 +37,7 @@ TEST(PreferenceStep, LossAndLoraGradientsMatchAutograd) {
     const LoadedModel loaded = load_model(dir + "/hf");
     const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
     const std::vector<PreferenceSequences> pairs = {
-        {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+        {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
     LlamaActivations acts(loaded.model.config, 32, 4);
     const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
     for (const char* kind : {"sigmoid", "ipo", "simpo", "orpo"}) {
@@ -77,7 +68,7 @@ TEST(PreferenceStep, BothPathsGiveTheSameAdapterGradients) {
   const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
   const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
   const std::vector<PreferenceSequences> pairs = {
-      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+      {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
   LlamaActivations acts(loaded.model.config, 32, 4);
   const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);
   const nlohmann::json settings = nlohmann::json::parse(std::ifstream(dir + "/preference/sigmoid.json"));
@@ -109,7 +100,7 @@ TEST(PreferenceStep, StepsWidenThePreferredMargin) {
   LoadedModel loaded = load_model(dir + "/hf");
   const nlohmann::json pair_json = nlohmann::json::parse(std::ifstream(dir + "/preference/pair.json"));
   const std::vector<PreferenceSequences> pairs = {
-      {read_answer(pair_json.at("chosen")), read_answer(pair_json.at("rejected"))}};
+      {test::read_training_sequence(pair_json.at("chosen")), test::read_training_sequence(pair_json.at("rejected"))}};
   TrainConfig config;
   config.rl = "dpo";
   config.lora_r = 4;
@@ -119,6 +110,7 @@ TEST(PreferenceStep, StepsWidenThePreferredMargin) {
   config.learning_rate = 1e-2;
   config.optimizer = OptimizerKind::Sgd;
   config.rpo_alpha = 0;  // pure DPO: the margin alone moves
+  config.rl_beta = 0.1;  // auto until a run decides it
   Learner learner = make_learner(loaded, config, 0, nullptr);
   LlamaActivations acts(loaded.model.config, 32, 4);
   const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);

@@ -5,6 +5,7 @@
 // rewards one token teach the tiny model to say it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include "models/model_loader.h"
 #include "test_support.h"
 #include "train/grpo_step.h"
+#include "train/trainer.h"
 
 namespace whet {
 namespace {
@@ -88,6 +90,45 @@ TEST(GrpoStep, StepsRaiseTheRewardOfARewardedToken) {
     if (step >= 25) last += r.metrics.reward_mean / 5;
   }
   EXPECT_GT(last, first + 0.2) << "first five steps " << first << ", last five " << last;
+}
+
+// Prompts on the tiny model through run_training, as `whet train --method grpo
+// --grader FILE` runs them: β is decided as 0, each step logs what TRL logs, an
+// inline grader reads the item's fields, and the adapter is written.
+TEST(GrpoTraining, ARunThroughTheTrainerLogsItsRewards) {
+  const std::string dir = test::scratch_dir("grpo_run");
+  {
+    std::ofstream out(dir + "/prompts.jsonl");
+    for (int i = 0; i < 6; ++i)
+      out << nlohmann::json{{"prompt", "the sea " + std::to_string(i)}, {"want", "e"}}.dump() << "\n";
+  }
+  TrainConfig c = train_config_from_overrides(
+      {"base_model=" + test::testdata_path("tiny/gqa_tied/hf"), "output_dir=" + dir + "/run", "method=grpo",
+       "train_data=" + dir + "/prompts.jsonl", "num_generations=3", "max_completion_length=4", "micro_batch_size=2",
+       "max_steps=4", "sequence_len=32", "forgetting_gate=false",
+       R"(grader={"type": "string_check", "input": "{{sample.output_text}}", "reference": "{{item.want}}", "operation": "like"})"});
+  std::vector<std::string> said;
+  TrainRunOptions options;
+  options.on_message = [&](const std::string& line) { said.push_back(line); };
+  const TrainRunResult run = run_training(c, options);
+  EXPECT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
+  const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
+  EXPECT_EQ(saved.rl, "grpo");
+  EXPECT_EQ(saved.rl_beta, 0.0);
+  EXPECT_EQ(saved.grader.at("reference"), "{{item.want}}");
+  std::vector<nlohmann::json> steps;
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) steps.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(steps.size(), 4u);
+  for (const char* key : {"reward", "reward_std", "frac_reward_zero_std", "clip_ratio", "completion_length",
+                          "completions_ended"})
+    EXPECT_TRUE(steps.back().contains(key)) << key;
+  EXPECT_FALSE(steps.back().contains("kl"));  // β 0: no reference pass
+  for (const nlohmann::json& s : steps) {
+    EXPECT_GE(s.at("reward").get<double>(), 0.0);
+    EXPECT_LE(s.at("completion_length").get<double>(), 4.0);
+    EXPECT_EQ(s.at("clip_ratio").get<double>(), 0.0);
+  }
 }
 
 }  // namespace

@@ -88,9 +88,9 @@ TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& op
 }
 
 // A step's further values on the one progress line: the penalties, and for rl the
-// reward margin and accuracy (metrics.jsonl has every value).
+// reward margin and accuracy, or grpo's mean reward (metrics.jsonl has every value).
 bool on_progress_line(std::string_view name) {
-  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy";
+  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy" || name == "reward";
 }
 
 int run_train(const TrainOptions& o) {

@@ -31,16 +31,15 @@ struct Pipes {
   }
 };
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv, const Pipes& p, const std::string& working_dir) {
+// In the child between fork and exec only async-signal-safe calls: the
+// arguments were laid out before the fork (another thread may hold malloc's lock).
+[[noreturn]] void exec_child(char* const* args, const Pipes& p, const char* working_dir) {
   setpgid(0, 0);
   dup2(p.in[1], STDIN_FILENO);
   dup2(p.out[1], STDOUT_FILENO);
   dup2(p.err[1], STDERR_FILENO);
-  if (chdir(working_dir.c_str()) != 0) _exit(126);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execvp(args[0], args.data());
+  if (chdir(working_dir) != 0) _exit(126);
+  execvp(args[0], args);
   _exit(127);
 }
 
@@ -63,9 +62,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.in) != 0 || pipe2(p.out, O_CLOEXEC) != 0 ||
       pipe2(p.err, O_CLOEXEC) != 0)
     fail(argv[0], "cannot make pipes for the program: {}", std::strerror(errno));
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) fail(argv[0], "cannot start the program: {}", std::strerror(errno));
-  if (pid == 0) exec_child(argv, p, working_dir);
+  if (pid == 0) exec_child(args.data(), p, working_dir.c_str());
   setpgid(pid, pid);  // also here, so the group exists before a kill whichever runs first
   for (int* end : {&p.in[1], &p.out[1], &p.err[1]}) Pipes::close_fd(*end);
   ProcessResult result;

@@ -34,7 +34,8 @@ constexpr Shorthand kShorthands[] = {
     {"--val", "val_data", "Validation JSONL"},
     {"--val-set-size", "val_set_size", "Fraction of the training data held back for validation, e.g. 0.1"},
     {"--output", "output_dir", "Run folder"},
-    {"--method", "method", "full, freeze or lora; dpo, simpo, orpo, kto or reward: that preference method with lora"},
+    {"--method", "method", "full, freeze or lora; dpo, simpo, orpo, kto, reward or grpo: that rl method with lora"},
+    {"--grader", "grader", "grpo: the grader file (JSON or YAML) that scores sampled completions"},
     {"--weights", "weights", "How the frozen base is held: native, f32 (fastest on most CPUs) or bf16"},
     {"--threads", "threads", "Worker threads (0: all cores)"},
     {"--seed", "seed", "Seed for shuffling, dropout and initialisation"},
@@ -87,9 +88,9 @@ TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& op
 }
 
 // A step's further values on the one progress line: the penalties, and for rl the
-// reward margin and accuracy (metrics.jsonl has every value).
+// reward margin and accuracy, or grpo's mean reward (metrics.jsonl has every value).
 bool on_progress_line(std::string_view name) {
-  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy";
+  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy" || name == "reward";
 }
 
 int run_train(const TrainOptions& o) {

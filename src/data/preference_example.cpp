@@ -154,4 +154,20 @@ PreferenceLine parse_preference_line(std::string_view json_line, DataFormat form
   return read_pair(object, PreferenceExample{file, line, {}, {}, {}}, where);
 }
 
+PreferencePrompt parse_rl_prompt(const json& object, const std::string& where) {
+  const bool messages = json_member(object, "messages") != nullptr, prompt = json_member(object, "prompt") != nullptr;
+  if (messages && prompt) fail(where, "messages, prompt: both given; a prompt line holds one of the two");
+  if (!messages && !prompt) fail(where, "messages: missing (a prompt line holds \"messages\" or \"prompt\")");
+  PreferencePrompt out;
+  if (prompt) {
+    out = prompt_at(object, where);
+  } else {
+    out.messages = message_list(object.at("messages"), "messages", where);
+  }
+  if (out.chat() && out.messages.back().role == "assistant")
+    fail(where, "{}[{}].role: the prompt ends with an assistant turn; the model answers the last user turn",
+         prompt ? "prompt" : "messages", out.messages.size() - 1);
+  return out;
+}
+
 }  // namespace whet

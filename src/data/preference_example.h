@@ -19,6 +19,8 @@
 #include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/example.h"
 #include "tokenizer/chat_template.h"
 
@@ -63,5 +65,10 @@ using PreferenceLine = std::variant<PreferenceExample, UnpairedExample>;
 // line or format, which preference training does not read.
 PreferenceLine parse_preference_line(std::string_view json_line, DataFormat format, const std::string& file,
                                      size_t line);
+
+// The prompt of an RL prompt line (data/prompt_dataset.h): "messages" (OpenAI's
+// conversation, not ending with an assistant turn) or "prompt" (a string or
+// messages, as TRL's prompt-only data). whet::Error "[where] key: ..." otherwise.
+PreferencePrompt parse_rl_prompt(const nlohmann::json& object, const std::string& where);
 
 }  // namespace whet

@@ -82,6 +82,12 @@ TokenizedUnpaired tokenize_unpaired(const UnpairedExample& example, const Tokeni
   return {std::move(t.prompt), std::move(t.answer), example.desirable};
 }
 
+std::vector<int32_t> tokenize_prompt(const PreferencePrompt& prompt, const std::string& file, size_t line,
+                                     const Tokenizer& tokenizer, const ChatTemplate& chat_template) {
+  // Cut where an answer begins, as for a pair; the placeholder answer only marks the place.
+  return tokenize_answer(prompt, ".", file, line, tokenizer, chat_template).prompt;
+}
+
 TrainingSequence answer_sequence(std::span<const int32_t> prompt, std::span<const int32_t> answer) {
   WHET_ASSERT(!prompt.empty() && !answer.empty());
   const size_t tokens = prompt.size() + answer.size();

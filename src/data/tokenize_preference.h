@@ -50,6 +50,11 @@ TokenizedPair tokenize_pair(const PreferenceExample& pair, const Tokenizer& toke
 TokenizedUnpaired tokenize_unpaired(const UnpairedExample& example, const Tokenizer& tokenizer,
                                     const ChatTemplate& chat_template);
 
+// The prompt alone, as generation starts from it (online RL samples the answers):
+// the same tokens tokenize_pair gives a pair's prompt.
+std::vector<int32_t> tokenize_prompt(const PreferencePrompt& prompt, const std::string& file, size_t line,
+                                     const Tokenizer& tokenizer, const ChatTemplate& chat_template);
+
 // prompt + answer as one causal-LM sequence (TrainingSequence's layout, one
 // example: prompt.size() + answer.size() - 1 positions from 0, one segment)
 // whose targets are the answer's tokens and -1 before them. Also for KTO's

@@ -301,6 +301,46 @@ std::string yaml_list(const std::vector<std::string>& items, bool quoted) {
   return "[" + out + "]";
 }
 
+namespace {
+
+nlohmann::json scalar_to_json(const YAML::Node& node) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!") return s;
+  if (s.empty() || s == "null" || s == "~") return nullptr;
+  if (s == "true") return true;
+  if (s == "false") return false;
+  if (const std::optional<long long> i = to_integer(s)) return *i;
+  char* end = nullptr;
+  const double x = std::strtod(s.c_str(), &end);
+  const bool number = end == s.c_str() + s.size() && s.find_first_of("xXpPnN") == std::string::npos;
+  return number ? nlohmann::json(x) : nlohmann::json(s);
+}
+
+}  // namespace
+
+nlohmann::json yaml_to_json(const YAML::Node& node, std::string_view path) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json object = nlohmann::json::object();
+      for (const auto& entry : node) {
+        const std::string key = entry.first.Scalar();
+        if (object.contains(key)) fail(at_mark(path, entry.first.Mark()), "key '{}' is given twice", key);
+        object[key] = yaml_to_json(entry.second, path);
+      }
+      return object;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json array = nlohmann::json::array();
+      for (const auto& item : node) array.push_back(yaml_to_json(item, path));
+      return array;
+    }
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(node);
+    default:
+      return nullptr;
+  }
+}
+
 std::string describe(const YAML::Node& node) {
   if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
   if (node.IsMap()) return "a mapping";

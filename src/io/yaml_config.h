@@ -138,6 +138,12 @@ std::string yaml_quoted(std::string_view text);
 std::string yaml_list(const std::vector<std::string>& items, bool quoted);
 // "a list", "a mapping", "nothing" or the scalar quoted and shortened, for messages.
 std::string describe(const YAML::Node& node);
+
+// A YAML value as JSON, for configs that hold free-form objects (a grader):
+// quoted scalars stay strings, plain ones read as YAML 1.2's core schema reads
+// them (null, true/false, integers, numbers), else strings. A mapping key given
+// twice is a whet::Error "[path:line] key 'k' is given twice".
+nlohmann::json yaml_to_json(const YAML::Node& node, std::string_view path);
 std::string join(Names names);
 
 // "; did you mean 'x'?" for the candidate closest to `word`, or "" when none is close.

@@ -15,8 +15,10 @@ namespace {
 // Rows of logits per chunk: 64 × a 49k vocabulary is 12 MiB of scratch.
 constexpr int64_t kChunkRows = 64;
 
-// Turns each logits row into grad_scale · (softmax - onehot(target)) in place; returns Σ -log p(target).
-double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, int64_t vocab, float grad_scale) {
+// Turns each logits row into grad_scale · weight_i · (softmax - onehot(target)) in place
+// (weights null: 1); returns Σ -log p(target), each row's also into row_losses when not null.
+double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, int64_t vocab, float grad_scale,
+                         const float* weights, double* row_losses) {
   double loss = 0.0;
 #pragma omp parallel for reduction(+ : loss) schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
@@ -25,11 +27,14 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
     double denom = 0.0;
     for (int64_t v = 0; v < vocab; ++v) denom += std::exp(double(row[v] - max_logit));
     const double log_denom = std::log(denom);
-    loss += log_denom - double(row[targets[i]] - max_logit);
+    const double row_loss = log_denom - double(row[targets[i]] - max_logit);
+    loss += row_loss;
+    if (row_losses) row_losses[i] = row_loss;
+    const float scale = weights ? grad_scale * weights[i] : grad_scale;
     const float inv_denom = float(1.0 / denom);
 #pragma omp simd
-    for (int64_t v = 0; v < vocab; ++v) row[v] = std::exp(row[v] - max_logit) * inv_denom * grad_scale;
-    row[targets[i]] -= grad_scale;
+    for (int64_t v = 0; v < vocab; ++v) row[v] = std::exp(row[v] - max_logit) * inv_denom * scale;
+    row[targets[i]] -= scale;
   }
   return loss;
 }
@@ -37,7 +42,8 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 }  // namespace
 
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
-                                         const Weight& w, float grad_scale, const HeadDistillation& distill) {
+                                         const Weight& w, float grad_scale, const HeadDistillation& distill,
+                                         const RowTerms& row_terms) {
   const int64_t c = w.cols, vocab = w.rows;
   // A quantized or fp16 head would be decoded whole by every chunk's forward and
   // backward: decode it once instead (fp32 and bf16 multiply as stored).
@@ -51,6 +57,8 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
   const bool distilling = distill.teacher_h != nullptr;
   std::vector<float> teacher_chunk(distilling ? kChunkRows * c : 0), teacher_logits(distilling ? kChunkRows * vocab : 0);
   std::vector<int32_t> target_chunk(kChunkRows);
+  std::vector<float> weight_chunk(row_terms.weights ? kChunkRows : 0);
+  std::vector<double> loss_chunk(row_terms.losses ? kChunkRows : 0);
   for (size_t first = 0; first < rows.size(); first += kChunkRows) {
     const int64_t m = std::min<int64_t>(kChunkRows, int64_t(rows.size() - first));
     for (int64_t i = 0; i < m; ++i) {
@@ -58,6 +66,7 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
       if (distilling)
         std::memcpy(teacher_chunk.data() + i * c, distill.teacher_h + rows[first + i] * c, sizeof(float) * c);
       target_chunk[i] = targets[rows[first + i]];
+      if (row_terms.weights) weight_chunk[i] = row_terms.weights[rows[first + i]];
     }
     linear_forward(logits.data(), h_chunk.data(), m, head);
     if (distilling) {
@@ -67,7 +76,11 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
       result.distill_sum += distill_rows(dh ? teacher_logits.data() : nullptr, logits.data(), teacher_logits.data(), m,
                                          vocab, distill.temperature, distill.grad_scale);
     }
-    result.loss_sum += softmax_loss_rows(logits.data(), target_chunk.data(), m, vocab, grad_scale);
+    result.loss_sum += softmax_loss_rows(logits.data(), target_chunk.data(), m, vocab, grad_scale,
+                                         row_terms.weights ? weight_chunk.data() : nullptr,
+                                         row_terms.losses ? loss_chunk.data() : nullptr);
+    if (row_terms.losses)
+      for (int64_t i = 0; i < m; ++i) row_terms.losses[rows[first + i]] = loss_chunk[i];
     if (!dh) continue;
     if (distilling)
       for (int64_t k = 0; k < m * vocab; ++k) logits[k] += teacher_logits[k];
@@ -79,7 +92,7 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
 
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,
-                                                   const HeadDistillation& distill) {
+                                                   const HeadDistillation& distill, const RowTerms& row_terms) {
   const int64_t c = w.cols, vocab = w.rows;
   CrossEntropyResult result;
   std::vector<float> wrow(c);
@@ -100,7 +113,10 @@ CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, co
     const double max_logit = *std::max_element(logits.begin(), logits.end());
     double denom = 0.0;
     for (int64_t v = 0; v < vocab; ++v) denom += std::exp(logits[v] - max_logit);
-    result.loss_sum += std::log(denom) + max_logit - logits[targets[i]];
+    const double row_loss = std::log(denom) + max_logit - logits[targets[i]];
+    result.loss_sum += row_loss;
+    if (row_terms.losses) row_terms.losses[i] = row_loss;
+    const double scale = row_terms.weights ? double(grad_scale) * row_terms.weights[i] : double(grad_scale);
     if (distill.teacher_h) {
       logits_of(distill.teacher_h + i * c, teacher_logits);
       result.distill_sum +=
@@ -108,7 +124,7 @@ CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, co
     }
     if (!dh) continue;
     for (int64_t v = 0; v < vocab; ++v) {
-      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * grad_scale +
+      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * scale +
                              d_distill[v] * distill.grad_scale;
       weight_row_f32(w, v, wrow.data());
       for (int64_t j = 0; j < c; ++j) {

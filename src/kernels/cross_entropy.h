@@ -25,15 +25,25 @@ struct HeadDistillation {
   float grad_scale = 0.0f;           // of distill_sum, added to the gradient of the cross-entropy
 };
 
+// Per-row terms, for losses that weigh each token on its own (GRPO's clipped
+// ratio and KL): weights (n) multiply grad_scale row by row (null: all 1), and
+// losses (n), when not null, receive each row's −log p(target) (rows without a
+// target are left as they are).
+struct RowTerms {
+  const float* weights = nullptr;
+  double* losses = nullptr;
+};
+
 // h (n, c), targets (n), w (vocab, c). With dh not null, also the backward of
-// grad_scale · loss_sum: dh (n, c) = (rows without a target get 0), and
+// grad_scale · Σ rows.weights[i] · loss_i: dh (n, c) = (rows without a target get 0), and
 // dweight (vocab, c) += when not null. With distill.teacher_h, the rows with a
 // target are also distilled and the gradient is that of the sum of both terms.
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
-                                         const Weight& w, float grad_scale, const HeadDistillation& distill = {});
+                                         const Weight& w, float grad_scale, const HeadDistillation& distill = {},
+                                         const RowTerms& rows = {});
 // Whole logits in double precision: the reference for the tests.
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,
-                                                   const HeadDistillation& distill = {});
+                                                   const HeadDistillation& distill = {}, const RowTerms& rows = {});
 
 }  // namespace whet

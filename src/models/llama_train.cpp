@@ -127,7 +127,7 @@ std::vector<float> base_hidden_states(const LlamaModel& model, const TrainPass& 
 }
 
 CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts, const TokenSequence& seq,
-                       float grad_scale, bool backward) {
+                       float grad_scale, bool backward, const RowTerms& rows) {
   const bool distilling = pass.distill_temperature > 0;
   const std::vector<float> teacher = distilling ? base_hidden_states(model, pass, acts, seq) : std::vector<float>{};
   std::vector<BlockActivations> blocks = forward_trunk(model, pass, acts, seq);
@@ -137,7 +137,7 @@ CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActi
   const CrossEntropyResult result =
       lm_head_cross_entropy(backward ? acts.dx.data() : nullptr, grads ? grad_data(grads->lm_head) : nullptr,
                             acts.final_norm_out.data(), seq.targets.data(), int64_t(seq.ids.size()),
-                            model.weights.lm_head, grad_scale, distill);
+                            model.weights.lm_head, grad_scale, distill, rows);
   if (backward) backward_trunk(model, pass, acts, seq, blocks);
   return result;
 }
@@ -238,15 +238,15 @@ LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(co
 }
 
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                                          const TokenSequence& seq, float grad_scale) {
-  return run(model, pass, acts, seq, grad_scale, /*backward=*/true);
+                                          const TokenSequence& seq, float grad_scale, const RowTerms& rows) {
+  return run(model, pass, acts, seq, grad_scale, /*backward=*/true, rows);
 }
 
 CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
-                              const TokenSequence& seq) {
+                              const TokenSequence& seq, const RowTerms& rows) {
   TrainPass pass;
   pass.lora = lora;
-  return run(model, pass, acts, seq, 0.0f, /*backward=*/false);
+  return run(model, pass, acts, seq, 0.0f, /*backward=*/false, rows);
 }
 
 namespace {

@@ -52,8 +52,10 @@ struct TrainPass {
 // Forward, loss and backward of one sequence: gradients of grad_scale · Σ loss
 // (plus pass.distill_grad_scale · Σ distillation loss, when distilling) are
 // added (+=) to what pass names. Returns the summed losses and target count.
+// `rows` (indexed by position in seq) weighs each token's loss and hears each
+// token's −log p (kernels/cross_entropy.h).
 CrossEntropyResult llama_forward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                                          const TokenSequence& seq, float grad_scale);
+                                          const TokenSequence& seq, float grad_scale, const RowTerms& rows = {});
 // Rows [row_ends[k-1], row_ends[k]) of a sequence are group k (row_ends ends at
 // its length): losses weighted per group, such as a preference pair's answers
 // sharing one sequence. Given each group's summed loss, GroupScales returns the
@@ -103,8 +105,8 @@ double llama_score(const LlamaModel& model, const TrainPass& pass, LlamaActivati
 std::vector<float> llama_pooled_hidden(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                                        std::span<const int32_t> ids, Pooling pooling);
 
-// Loss only (evaluation): no gradients, no dropout.
+// Loss only (evaluation): no gradients, no dropout. rows.losses, when set, hears each token's −log p.
 CrossEntropyResult llama_loss(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
-                              const TokenSequence& seq);
+                              const TokenSequence& seq, const RowTerms& rows = {});
 
 }  // namespace whet

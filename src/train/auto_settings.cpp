@@ -193,7 +193,6 @@ Decision distillation(const TrainConfig& c) {
 // house-style pairs it learnt to answer nothing at 1e-3 and never signed off
 // at 1e-4 (docs/training.md); the chosen answers' own loss keeps them likely.
 Decision rpo(const TrainConfig& c) {
-  if (c.rl != "dpo") return {"0", fmt::format("{} has its own answer term", c.rl)};
   return {"1", "dpo with the chosen answers' loss (RPO) keeps them likely while the margin grows"};
 }
 
@@ -224,8 +223,13 @@ std::vector<AutoDecision> resolve_auto_settings(TrainConfig& c, const DataShape&
   decide("eval_steps", c.eval_steps == kAuto, [&] { return eval_steps(c, d); }, set_int(c.eval_steps));
   decide("early_stopping_patience", c.early_stopping_patience == kAuto, [&] { return patience(d); },
          set_int(c.early_stopping_patience));
+  // β of the pair methods is TRL's 0.1, a default rather than a decision; grpo's is decided and said.
+  if (c.rl_beta == kAuto && !samples_online(c)) c.rl_beta = 0.1;
+  decide("rl_beta", c.rl_beta == kAuto,
+         [&] { return Decision{"0", "grpo without a KL term, TRL's default: one step per rollout keeps the policy near"}; },
+         [&](const std::string& v) { c.rl_beta = std::stod(v); });
   // Read by dpo alone: nothing to decide or say for the rest.
-  if (c.rpo_alpha == kAuto && (!aligns(c) || trains_reward_model(c))) c.rpo_alpha = 0;
+  if (c.rpo_alpha == kAuto && c.rl != "dpo") c.rpo_alpha = 0;
   decide("rpo_alpha", c.rpo_alpha == kAuto, [&] { return rpo(c); },
          [&](const std::string& v) { c.rpo_alpha = std::stod(v); });
   decide("replay_data", !c.replay_data, [&] { return replay(c); },

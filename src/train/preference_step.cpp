@@ -64,7 +64,7 @@ PreferenceLoss loss_kind(const TrainConfig& c) {
 }  // namespace
 
 PreferenceObjective preference_objective(const TrainConfig& c) {
-  WHET_ASSERT(aligns(c) && c.rpo_alpha >= 0);  // rpo_alpha decided, not auto (train/auto_settings.h)
+  WHET_ASSERT(aligns(c) && c.rpo_alpha >= 0 && c.rl_beta >= 0);  // decided, not auto (train/auto_settings.h)
   PreferenceObjective o;
   o.loss = loss_kind(c);
   o.settings.beta = c.rl_beta;

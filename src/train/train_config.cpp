@@ -25,9 +25,9 @@ using yaml::strings;
 using yaml::text;
 
 constexpr std::array<std::string_view, 3> kMethods = {"full", "freeze", "lora"};
-constexpr std::array<std::string_view, 6> kPreferenceMethods = {"none", "dpo", "simpo", "orpo", "kto", "reward"};
-constexpr std::array<std::string_view, 8> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo", "kto",
-                                                          "reward"};
+constexpr std::array<std::string_view, 7> kPreferenceMethods = {"none", "dpo", "simpo", "orpo", "kto", "reward", "grpo"};
+constexpr std::array<std::string_view, 9> kMethodWords = {"full", "freeze", "lora", "dpo", "simpo", "orpo", "kto",
+                                                          "reward", "grpo"};
 constexpr std::array<std::string_view, 4> kDpoLossTypes = {"sigmoid", "robust", "hinge", "ipo"};
 constexpr std::array<std::string_view, 2> kOptimizers = {"adamw", "sgd"};
 constexpr std::array<std::string_view, 3> kSchedulers = {"constant", "linear", "cosine"};
@@ -175,6 +175,25 @@ yaml::Field<TrainConfig> method_or_preference() {
   return field;
 }
 
+// grader: an inline grader object (a mapping, kept as JSON) or the path of a
+// grader file. Its contents are checked when the run starts (eval/grader.h),
+// where a file's errors can name the file.
+yaml::Field<TrainConfig> grader_field() {
+  return {yaml::Custom{"a grader (mapping) or the path of a grader file"},
+          [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) {
+            if (in.node.IsScalar()) {
+              c.grader = yaml::read_text(in);
+            } else if (in.node.IsMap()) {
+              c.grader = yaml::yaml_to_json(in.node, in.file.empty() ? "--set" : in.file);
+            } else {
+              in.reject(in.node, "a grader mapping or a file path");
+            }
+          },
+          // JSON is YAML: an inline grader dumps as a flow mapping, a path as a quoted string.
+          [](const TrainConfig& c) { return c.grader.dump(); },
+          [](const TrainConfig& c) { return nlohmann::ordered_json::parse(c.grader.dump()); }};
+}
+
 // --- Checks across keys, after the file and the overrides ---
 
 // train_data, or a task sequence with one evaluation file per stage.
@@ -247,11 +266,30 @@ void check_preference(const TrainConfig& c, const yaml::Scope& scope) {
   if (replays(c) || c.distill_weight > 0 || c.ewc_lambda > 0 || c.l2sp_lambda > 0)
     fail(scope.where("rl"), "rl: {} is not combined with the supervised defences (replay, distillation, EWC, "
                             "L2-SP): its reference model holds the policy near its start", c.rl);
+  if (!samples_online(c) && c.rl_beta == 0)
+    fail(scope.where("rl_beta"), "rl_beta: {} needs β > 0 (0 is for grpo, meaning no KL term)", c.rl);
+}
+
+// GRPO samples completions of prompts and needs something to score them.
+void check_grpo(const TrainConfig& c, const yaml::Scope& scope) {
+  const bool has_grader = !(c.grader.is_string() && c.grader.get<std::string>().empty());
+  if (!samples_online(c)) {
+    if (has_grader) fail(scope.where("grader"), "grader: scores sampled completions for rl: grpo, but rl is {}", c.rl);
+    return;
+  }
+  if (!has_grader) fail(scope.where("rl"), "grader: required for rl grpo (a grader object or a grader file)");
+  if (!c.val_data.empty() || c.val_set_size > 0)
+    fail(scope.where(c.val_data.empty() ? "val_set_size" : "val_data"),
+         "{}: grpo does not evaluate held-out prompts yet; score them with whet eval", c.val_data.empty() ? "val_set_size" : "val_data");
+  if (c.max_completion_length >= c.sequence_len)
+    fail(scope.where("max_completion_length"), "max_completion_length: {} leaves no room for a prompt in sequence_len {}",
+         c.max_completion_length, c.sequence_len);
 }
 
 void check_combinations(const TrainConfig& c, const yaml::Scope& scope) {
   check_task_sequence(c, scope);
   check_preference(c, scope);
+  check_grpo(c, scope);
   auto exclusive = [&](std::string_view a, bool a_set, std::string_view b, bool b_set, std::string_view advice) {
     if (a_set && b_set) {
       fail(scope.where(b), "{}: cannot be combined with {} (set at {}); {}", b, a, scope.where(a), advice);
@@ -288,7 +326,8 @@ constexpr std::string_view kRun = "Run", kData = "Data", kLora = "LoRA", kFreezi
                            kOptimiser = "Optimiser", kSchedule = "Schedule", kLoop = "Loop",
                            kEvaluation = "Evaluation and stopping", kDefences = "Forgetting defences",
                            kCheckpoints = "Checkpoints", kGate = "Gate", kContinual = "Continual learning",
-                           kPreference = "Preference alignment";
+                           kPreference = "Preference alignment",
+                           kGrpo = "GRPO";
 
 // Axolotl and Hugging Face spellings of keys Whet names differently.
 constexpr std::array<std::pair<std::string_view, std::string_view>, 13> kOtherSpellings = {{
@@ -488,10 +527,11 @@ const yaml::Table<TrainConfig> kTable(
     {"rl", choice(&C::rl, kPreferenceMethods),
      "Preference alignment: dpo, simpo or orpo on pairs (train_data of prompt, chosen and rejected answers), kto "
      "on answers labelled desirable or not (pairs are split into one of each), reward: a reward model on pairs (a "
-     "one-output head, Bradley–Terry loss); none: supervised fine-tuning", kPreference},
-    {"rl_beta", real(&C::rl_beta, {0, true}),
-     "β: how far the policy may move from the reference (dpo, kto) or the reward scale (simpo, whose paper uses "
-     "2 to 2.5)", kPreference},
+     "one-output head, Bradley–Terry loss); grpo: online RL on prompts scored by a grader; none: supervised "
+     "fine-tuning", kPreference},
+    {"rl_beta", auto_real(&C::rl_beta, {0, false}),
+     "β: how far the policy may move from the reference (dpo, kto; > 0), the reward scale (simpo, whose paper uses "
+     "2 to 2.5), or the weight of the k3 KL to the base (grpo); auto: 0.1, and 0 (no KL) for grpo", kPreference},
     {"dpo_loss_type", choice(&C::dpo_loss_type, kDpoLossTypes),
      "DPO's loss: sigmoid (DPO; cDPO with dpo_label_smoothing), robust, hinge, or ipo (on log-probs averaged "
      "per token, as TRL)", kPreference},
@@ -515,6 +555,20 @@ const yaml::Table<TrainConfig> kTable(
     {"chosen_logp_drop_warning", real(&C::chosen_logp_drop_warning, {0, false}),
      "Warn when the chosen answers' mean log-probability falls this many nats below the reference's (both "
      "falling is a known DPO failure); 0: never", kPreference},
+
+    {"num_generations", integer(&C::num_generations, {2, 1024}),
+     "grpo: G, the completions sampled per prompt; advantages compare each with its group", kGrpo},
+    {"max_completion_length", integer(&C::max_completion_length, {1, 1 << 20}),
+     "grpo: the longest completion sampled, in tokens (cut there and scored as it is)", kGrpo},
+    {"grpo_epsilon", real(&C::grpo_epsilon, {0, true, 1, true}),
+     "grpo: ε of the clipped probability ratio, clip(ρ, 1 − ε, 1 + ε)", kGrpo},
+    {"rollout_temperature", real(&C::rollout_temperature, {0, true}),
+     "grpo: the sampling temperature of the rollouts (TRL's default 1)", kGrpo},
+    {"rollout_top_p", real(&C::rollout_top_p, {0, true, 1, false}), "grpo: nucleus sampling of the rollouts; 1: off",
+     kGrpo},
+    {"grader", grader_field(),
+     "grpo: what scores a completion: a grader object (string_check, text_similarity, regex, json_schema, "
+     "score_model, command, multi; docs/training.md) or the path of a JSON or YAML file holding one", kGrpo},
     },
     {.other_spellings = kOtherSpellings,
      .unknown_hint = "whet train --help-config lists every key",

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "data/example.h"  // DataFormat
 
 namespace whet {
@@ -115,8 +117,8 @@ struct TrainConfig {
   std::string continual_strategy = "sequential";  // "sequential", "replay" or "progressive"
 
   // Preference alignment (train/preference_loss.h), trained on preference pairs
-  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo", "orpo", "kto" or "reward"
-  double rl_beta = 0.1;                    // β
+  std::string rl = "none";                 // "none" (supervised), "dpo", "simpo", "orpo", "kto", "reward" or "grpo"
+  double rl_beta = kAuto;                  // β; auto: 0.1, or 0 (no KL) for grpo
   std::string dpo_loss_type = "sigmoid";   // "sigmoid", "robust", "hinge" or "ipo"
   double dpo_label_smoothing = 0.0;        // ε of sigmoid (cDPO), robust and simpo
   double simpo_gamma = 0.5;                // SimPO's target margin γ
@@ -127,6 +129,14 @@ struct TrainConfig {
   double chosen_logp_drop_warning = 5.0;   // nats below the reference that warn; 0: never
   double reward_center_coefficient = 0.0;  // rl reward: c of c·mean((r_c + r_r)²); 0: off, as TRL's default
 
+  // GRPO (rl: grpo, train/grpo_step.h): online RL on prompts, scored by a grader
+  int num_generations = 4;                 // G, completions sampled per prompt
+  int max_completion_length = 64;          // tokens; a longer completion is cut
+  double grpo_epsilon = 0.2;               // ε of the clipped ratio
+  double rollout_temperature = 1.0;        // sampling temperature of the rollouts
+  double rollout_top_p = 1.0;
+  nlohmann::json grader = "";              // a grader object (eval/grader.h), or the path of a grader file; "": none
+
   bool operator==(const TrainConfig&) const = default;
 };
 
@@ -136,10 +146,12 @@ inline constexpr std::string_view kNoReplay = "none";
 // Whether the run mixes replay data into training (replay_data decided and not none).
 inline bool replays(const TrainConfig& c) { return c.replay_data && !c.replay_data->empty(); }
 
-// Whether the run aligns the model to preference pairs (rl set).
+// Whether the run aligns the model to preferences (rl set): pairs, or a grader's scores for grpo.
 inline bool aligns(const TrainConfig& c) { return c.rl != "none"; }
 // Whether it trains a reward model on them (rl reward): a one-output head, no reference.
 inline bool trains_reward_model(const TrainConfig& c) { return c.rl == "reward"; }
+// Whether the run samples its own completions and learns from a grader (rl grpo) instead of reading pairs.
+inline bool samples_online(const TrainConfig& c) { return c.rl == "grpo"; }
 
 // Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
 // so "lora_target_modules=[q,v]" works). Errors are whet::Error naming

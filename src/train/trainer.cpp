@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <iterator>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +27,7 @@
 #include "train/fisher.h"
 #include "train/learner.h"
 #include "train/kto_step.h"
+#include "train/grpo_step.h"
 #include "train/preference_step.h"
 #include "train/reference_cache.h"
 #include "train/remaining_time.h"
@@ -197,11 +199,17 @@ struct RunInputs {
   std::vector<ReferencedKto> referenced_kto, referenced_validation_kto;
   // rl reward: the pairs as the reward model scores them (its head in classifier).
   std::vector<RewardPair> reward_pairs, reward_validation;
+  // grpo: the prompts sampled, and the grader of their completions (made once the model is in place).
+  std::vector<PromptItem> prompts;
+  std::unique_ptr<Grader> grader;
   ClassifierTraining* head() { return classifier ? &*classifier : nullptr; }
-  // What an epoch walks: pairs or labelled answers for rl, sequences otherwise.
+  // What an epoch walks: prompts for grpo, pairs or labelled answers for the other rl methods, sequences otherwise.
   size_t train_items() const {
-    return !pairs.empty() ? pairs.size() : !kto.empty() ? kto.size() : !reward_pairs.empty() ? reward_pairs.size()
-                                                                                            : data.train.size();
+    return !prompts.empty()        ? prompts.size()
+           : !pairs.empty()        ? pairs.size()
+           : !kto.empty()          ? kto.size()
+           : !reward_pairs.empty() ? reward_pairs.size()
+                                   : data.train.size();
   }
   bool has_validation() const {
     return !data.validation.empty() || !validation_pairs.empty() || !validation_kto.empty() ||
@@ -315,6 +323,36 @@ std::string load_reward_pairs(TrainConfig& config, RunInputs& in, double learnin
   return read.stats.summary();
 }
 
+// grpo: the prompts, each with the fields its grader reads.
+std::string load_rl_prompts(TrainConfig& config, RunInputs& in, double learning_rate_scale,
+                            std::vector<AutoDecision>& decisions) {
+  std::string summary;
+  for (const std::string& path : config.train_data) {
+    PromptDataset read = load_prompt_dataset(path, in.loaded.tokenizer, chat_template_of(in.loaded),
+                                             config.sequence_len, config.max_completion_length, config.strict);
+    summary += (summary.empty() ? "" : "\n") + read.summary(path);
+    std::move(read.prompts.begin(), read.prompts.end(), std::back_inserter(in.prompts));
+  }
+  int64_t tokens = 0;
+  for (const PromptItem& p : in.prompts) tokens += int64_t(p.prompt.size());
+  decisions = resolve_auto_settings(config, data_shape(config, int64_t(in.prompts.size()), tokens, false),
+                                    learning_rate_scale);
+  return summary;
+}
+
+// grpo: the grader, from the config's object or file; a file's relative paths
+// (a head, a command's folder) are taken from the file's folder.
+std::unique_ptr<Grader> load_run_grader(const TrainConfig& config, const LoadedModel& model, const Say& say) {
+  GraderContext context{&model, "."};
+  if (config.grader.is_string()) {
+    const std::string path = config.grader.get<std::string>();
+    context.folder = fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string();
+    say(fmt::format("grader: {}", path));
+    return make_grader(read_grader_file(path), path, context);
+  }
+  return make_grader(config.grader, "train config: grader", context);
+}
+
 // Loads the model and the data, deciding the keys left auto once the data is
 // read (and before it is packed, which they decide). The decisions are the
 // run's first lines.
@@ -325,9 +363,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
-  const std::string summary = config.rl == "kto"            ? load_kto_examples(config, in, learning_rate_scale, decisions)
-                              : trains_reward_model(config) ? load_reward_pairs(config, in, learning_rate_scale, decisions)
-                              : aligns(config)              ? load_preference_pairs(config, in, learning_rate_scale, decisions)
+  const std::string summary = samples_online(config)        ? load_rl_prompts(config, in, learning_rate_scale, decisions)
+                              : config.rl == "kto"            ? load_kto_examples(config, in, learning_rate_scale, decisions)
+                              : trains_reward_model(config)   ? load_reward_pairs(config, in, learning_rate_scale, decisions)
+                              : aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   WHET_ASSERT(auto_keys(config).empty());
@@ -482,8 +521,10 @@ class TrainingLoop {
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
         metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
         replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
-        objective_(aligns(config) && !trains_reward_model(config) ? std::optional(preference_objective(config))
-                                                                  : std::nullopt),
+        objective_(aligns(config) && !trains_reward_model(config) && !samples_online(config)
+                       ? std::optional(preference_objective(config))
+                       : std::nullopt),
+        grpo_(samples_online(config) ? std::optional(grpo_objective(config)) : std::nullopt),
         order_(epoch_order(in.train_items(), uint64_t(config.seed), loop_.epoch)) {
     result_.first_val_loss = result_.best_val_loss = std::numeric_limits<double>::quiet_NaN();
   }
@@ -596,6 +637,23 @@ class TrainingLoop {
             {"rewards_margin", m.margin}, {"rewards_accuracy", m.accuracy}};
   }
 
+  // grpo: the batch's prompts sampled, graded and learnt from, with what TRL logs.
+  StepResult grpo_prompts_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
+    std::vector<const PromptItem*> prompts;
+    for (size_t i : items) prompts.push_back(&in_.prompts[i]);
+    const GrpoStepResult r = grpo_step(in_.loaded, progress_.learner, acts_, prompts, *in_.grader, schedule_.step,
+                                       *grpo_, loop_.step);
+    const GrpoMetrics& m = r.metrics;
+    logged = {{"reward", m.reward_mean},         {"reward_std", m.reward_std},
+              {"frac_reward_zero_std", m.zero_std_fraction}, {"clip_ratio", m.clip_fraction},
+              {"completion_length", m.completion_length},    {"completions_ended", m.ended_fraction}};
+    if (grpo_->loss.beta > 0) logged.emplace_back("kl", m.kl);
+    if (m.grader_warnings > 0) logged.emplace_back("grader_warnings", double(m.grader_warnings));
+    for (size_t i = 0; i < r.warnings.size() && warnings_said_ < 5; ++i, ++warnings_said_)
+      say_(fmt::format("WARNING: step {}: grader: {}", loop_.step + 1, r.warnings[i]));
+    return r.step;
+  }
+
   static std::vector<std::pair<std::string, double>> preference_values(const PreferenceMetrics& m) {
     return {{"rewards_chosen", m.reward_chosen}, {"rewards_rejected", m.reward_rejected},
             {"rewards_margin", m.margin},        {"rewards_accuracy", m.accuracy},
@@ -620,10 +678,11 @@ class TrainingLoop {
     const std::vector<size_t> items = next_items();
     std::vector<std::pair<std::string, double>> logged;
     const auto step_start = Clock::now();
-    const StepResult s = trains_reward_model(config_) ? reward_pairs_step(items, logged)
-                         : !objective_                ? supervised_step(items)
-                         : config_.rl == "kto"        ? kto_examples_step(items, logged)
-                                                      : preference_pairs_step(items, logged);
+    const StepResult s = grpo_                          ? grpo_prompts_step(items, logged)
+                         : trains_reward_model(config_) ? reward_pairs_step(items, logged)
+                         : !objective_                  ? supervised_step(items)
+                         : config_.rl == "kto"          ? kto_examples_step(items, logged)
+                                                        : preference_pairs_step(items, logged);
     if (!s.updated) say_(fmt::format("step {}: non-finite gradient norm, update skipped", loop_.step));
     ++loop_.step;
     const auto now = Clock::now();
@@ -767,8 +826,10 @@ class TrainingLoop {
   LlamaActivations acts_;
   MetricsLog metrics_;
   ReplaySchedule replay_;      // which of in_.replay each step mixes in
-  std::optional<PreferenceObjective> objective_;  // rl: the preference loss
+  std::optional<PreferenceObjective> objective_;  // rl on pairs: the preference loss
+  std::optional<GrpoObjective> grpo_;            // rl grpo: rollouts and the clipped loss
   bool warned_chosen_drop_ = false;
+  int warnings_said_ = 0;  // grader warnings shown (the first few; metrics.jsonl counts them all)
   std::vector<size_t> order_;  // of this epoch's items
   RemainingTime remaining_;
   Clock::time_point last_step_end_;  // none yet: the clock's zero, so the first step counts from the run's start
@@ -822,6 +883,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   const Ranking ranking = read_ranking(config);
   std::vector<AutoDecision> decisions;
   RunInputs in = load_model_and_data(config, say, options.learning_rate_scale, decisions);
+  if (samples_online(config)) in.grader = load_run_grader(config, in.loaded, say);
   if (options.on_resolved) options.on_resolved(config, decisions);
   if (names_validation)
     warn_if_nothing_to_evaluate(config, in.has_validation(), "the validation data holds no usable example", say);
@@ -832,7 +894,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
   const std::optional<GateScores> base_scores =
       score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
-  if (aligns(config) && !trains_reward_model(config)) reference_pairs(in, config, say);
+  if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
   if (options.resume) load_progress(checkpoint, progress, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();

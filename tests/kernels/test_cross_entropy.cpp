@@ -72,6 +72,47 @@ TEST_P(CrossEntropyFused, MatchesReference) {
   EXPECT_DOUBLE_EQ(loss_only.loss_sum, got.loss_sum);
 }
 
+// Per-row weights (GRPO's token weights) scale each row's gradient, and each
+// row's loss comes back: the same as the reference's, and a row of weight w
+// gives w times the gradient of the unweighted row.
+TEST_P(CrossEntropyFused, RowWeightsAndLossesMatchReference) {
+  const DType dtype = GetParam();
+  const int64_t n = 90, c = 32, vocab = 200;
+  const std::vector<float> w_values = random_values(vocab * c, 21);
+  std::vector<uint8_t> encoded(dtype_bytes(dtype, vocab * c));
+  quantize(dtype, w_values.data(), encoded.data(), vocab * c);
+  const Weight w{dtype, vocab, c, encoded.data(), nullptr};
+  const std::vector<float> h = random_values(n * c, 22);
+  std::vector<int32_t> targets(n);
+  std::vector<float> weights(n);
+  for (int64_t i = 0; i < n; ++i) {
+    targets[i] = i % 4 == 3 ? -1 : int32_t((i * 13) % vocab);
+    weights[i] = float(i % 5) - 2.0f;  // negative, zero and positive weights
+  }
+  std::vector<double> losses(n, -1.0), want_losses(n, -1.0);
+  std::vector<float> dh(n * c), dweight(vocab * c, 0.0f), want_dh(n * c), want_dweight(vocab * c, 0.0f);
+  const CrossEntropyResult got = lm_head_cross_entropy(dh.data(), dweight.data(), h.data(), targets.data(), n, w, 0.5f,
+                                                       {}, RowTerms{weights.data(), losses.data()});
+  const CrossEntropyResult want = lm_head_cross_entropy_reference(want_dh.data(), want_dweight.data(), h.data(),
+                                                                  targets.data(), n, w, 0.5f, {},
+                                                                  RowTerms{weights.data(), want_losses.data()});
+  EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-5 * std::fabs(want.loss_sum));
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    EXPECT_NEAR(losses[i], want_losses[i], 1e-5 * std::fabs(want_losses[i]) + 1e-6) << i;
+    if (targets[i] < 0) EXPECT_EQ(losses[i], -1.0) << "a row without a target is left as it was";
+    if (targets[i] >= 0) sum += losses[i];
+  }
+  EXPECT_NEAR(sum, got.loss_sum, 1e-9 * std::fabs(sum));
+  EXPECT_LT(max_abs_diff(dh, want_dh), 1e-5f);
+  EXPECT_LT(max_abs_diff(dweight, want_dweight), 1e-5f);
+  // Row 1 has weight -1: its dh is minus the unweighted row's.
+  std::vector<float> plain_dh(n * c);
+  lm_head_cross_entropy(plain_dh.data(), nullptr, h.data(), targets.data(), n, w, 0.5f);
+  for (int64_t j = 0; j < c; ++j) EXPECT_NEAR(dh[c + j], -plain_dh[c + j], 1e-6f);
+  for (int64_t j = 0; j < c; ++j) EXPECT_EQ(dh[2 * c + j], 0.0f);  // row 2 has weight 0
+}
+
 INSTANTIATE_TEST_SUITE_P(Encodings, CrossEntropyFused, ::testing::Values(DType::F32, DType::Q8_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 

@@ -9,6 +9,8 @@
 #                        gradients by autograd (make_preference_gradients.py)
 #   OUT/tiny/<variant>/reward/  a pair's Bradley–Terry loss (margin, centering) and its gradients through a
 #                        one-output head with LoRA and with full weights (make_reward_gradients.py)
+#   OUT/tiny/<variant>/grpo/  a group of four completions' GRPO loss (β 0 and β 0.3) and its LoRA
+#                        gradients by autograd (make_grpo_gradients.py)
 #   OUT/preference_losses.json  the DPO-family, reward-model, KTO and GRPO losses and their
 #                        derivatives on random log-probs (make_preference_references.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
@@ -25,6 +27,7 @@ mkdir -p "$out/tiny"
 "$python" "$here/make_gradient_references.py" "$out/tiny"
 "$python" "$here/make_preference_gradients.py" "$out/tiny"
 "$python" "$here/make_reward_gradients.py" "$out/tiny"
+"$python" "$here/make_grpo_gradients.py" "$out/tiny"
 rm -rf "$out/fisher"
 "$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
 "$python" "$here/make_distill_references.py" "$out"

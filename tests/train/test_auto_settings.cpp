@@ -118,7 +118,18 @@ TEST(AutoSettings, ExplicitKeysWin) {
   TrainConfig expected = given;
   expected.lora_alpha = 8;
   expected.rpo_alpha = 0;  // only dpo reads it: set without a decision to print
+  expected.rl_beta = 0.1;  // the pair methods' β, a default rather than a decision
   EXPECT_EQ(c, expected);
+}
+
+TEST(AutoSettings, GrpoTakesNoKlByDefault) {
+  TrainConfig c = from_flags({"rl=grpo", "grader=g.yaml"});
+  const auto decided = values(resolve_auto_settings(c, DataShape{48, 2000, false}, 1.0));
+  EXPECT_EQ(decided.at("rl_beta"), "0");
+  EXPECT_EQ(c.rl_beta, 0.0);
+  TrainConfig dpo = from_flags({"rl=dpo"});
+  EXPECT_EQ(values(resolve_auto_settings(dpo, DataShape{48, 2000, false}, 1.0)).count("rl_beta"), 0u);
+  EXPECT_EQ(dpo.rl_beta, 0.1);
 }
 
 TEST(AutoSettings, TheWordAutoIsTheSameAsNotSettingTheKey) {

@@ -227,6 +227,7 @@ TEST(PreferenceStep, StepsWidenThePreferredMargin) {
   config.learning_rate = 1e-2;
   config.optimizer = OptimizerKind::Sgd;
   config.rpo_alpha = 0;  // pure DPO: the margin alone moves
+  config.rl_beta = 0.1;  // auto until a run decides it
   Learner learner = make_learner(loaded, config, 0, nullptr);
   LlamaActivations acts(loaded.model.config, 32, 4);
   const std::vector<ReferencedPair> referenced = reference_logps(loaded.model, acts, pairs);

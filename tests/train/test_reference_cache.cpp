@@ -71,6 +71,7 @@ TEST(ReferenceCache, AnEvaluationWithoutReferencesIsRefused) {
   TrainConfig c;
   c.rl = "dpo";
   c.rpo_alpha = 0;
+  c.rl_beta = 0.1;
   try {
     preference_eval(loaded, TrainableState{}, acts, unreferenced, preference_objective(c));
     ADD_FAILURE() << "an evaluation without references ran";

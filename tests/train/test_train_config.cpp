@@ -334,6 +334,41 @@ TEST(TrainConfigErrors, ForgettingDefences) {
   EXPECT_EQ(load_error(std::string(kRequired) + "method: full\nreplay_data: data/general.jsonl\n"), "");
 }
 
+// GRPO: a grader inline (kept as JSON, numbers as numbers) or by path, β auto,
+// and the keys that do not go with it.
+TEST(TrainConfig, GrpoKeys) {
+  const TrainConfig inline_grader = load_train_config(
+      write_config(std::string(kRequired) + "method: grpo\nnum_generations: 6\ngrader:\n  type: command\n"
+                                            "  command: [python3, g.py]\n  timeout_seconds: 2.5\n"),
+      {});
+  EXPECT_EQ(inline_grader.rl, "grpo");
+  EXPECT_EQ(inline_grader.method, TrainMethod::Lora);
+  EXPECT_EQ(inline_grader.num_generations, 6);
+  EXPECT_EQ(inline_grader.rl_beta, kAuto);
+  EXPECT_EQ(inline_grader.grader.at("timeout_seconds"), 2.5);
+  EXPECT_EQ(inline_grader.grader.at("command")[1], "g.py");
+  // The dump reads back with the grader unchanged.
+  const TrainConfig again = load_train_config(write_config(dump_train_config(inline_grader)), {});
+  EXPECT_EQ(again, inline_grader);
+  const TrainConfig by_path =
+      load_train_config(write_config(std::string(kRequired) + "rl: grpo\ngrader: graders/sum.yaml\nrl_beta: 0\n"), {});
+  EXPECT_EQ(by_path.grader, "graders/sum.yaml");
+  EXPECT_EQ(by_path.rl_beta, 0.0);
+}
+
+TEST(TrainConfigErrors, Grpo) {
+  expect_error(std::string(kRequired) + "rl: grpo\n", 3, {"grader: required for rl grpo"});
+  expect_error(std::string(kRequired) + "grader: g.yaml\n", 3, {"grader:", "rl is none"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader: g.yaml\nval_set_size: 0.1\n", 5,
+               {"val_set_size", "grpo does not evaluate held-out prompts"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader: g.yaml\nmax_completion_length: 4096\n", 5,
+               {"max_completion_length", "no room for a prompt"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader: g.yaml\nnum_generations: 1\n", 5, {"num_generations"});
+  expect_error(std::string(kRequired) + "rl: dpo\nrl_beta: 0\n", 4, {"rl_beta", "needs β > 0"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader: [a]\n", 4, {"grader", "a grader mapping or a file path"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader:\n  type: regex\n  type: regex\n", 6, {"given twice"});
+}
+
 TEST(TrainConfigErrors, SyntaxErrorsAndSecondDocuments) {
   expect_error(std::string(kRequired) + "lora_r: [1, 2\n", 4, {"not valid YAML"});
   expect_error(std::string(kRequired) + "---\nlora_r: 4\n", 3, {"second YAML document"});
@@ -486,7 +521,8 @@ TEST(TrainConfigDocs, DocsHaveARowPerKeyWithTheTableTypeAndDefault) {
 
 // The shipped examples read as they are (training them is the acceptance tests' job).
 TEST(TrainConfigDocs, ExampleConfigsLoad) {
-  for (const char* example : {"examples/tickets/config.yaml", "examples/tickets/head.yaml", "examples/zorblax/config.yaml"}) {
+  for (const char* example : {"examples/tickets/config.yaml", "examples/tickets/head.yaml", "examples/zorblax/config.yaml",
+                              "examples/json-sum/train.yaml"}) {
     SCOPED_TRACE(example);
     const TrainConfig c = load_train_config(test::source_path(example), {});
     EXPECT_FALSE(c.output_dir.empty());

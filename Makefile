@@ -17,10 +17,12 @@ build: setup
 model: setup
 	@scripts/fetch_model.sh
 
-# The tests' outside oracles, cached under ~/.cache/whet: Python packages, and
+# The tests' outside oracles, cached under ~/.cache/whet: Python packages (TRL in its own
+# virtualenv over PyPI's torch 2.x), and
 # llama.cpp (compiled by pip once per version and build flags: minutes on 2 cores).
 test-venv: setup
 	@scripts/setup_test_venv.sh
+	@scripts/setup_trl_venv.sh
 	@scripts/setup_llamacpp_venv.sh >/dev/null
 
 demo: build model

@@ -95,19 +95,20 @@ def run_one(args):
     return result
 
 
-def run_child(precision, extra=()):
+def run_child(script, precision, extra=()):
+    """`script` (this file or bench/peer_train_dpo.py) again with this command line, at one precision."""
     argv = [a for a in sys.argv[1:] if a != "--json"] + ["--precision", precision, "--json", *extra]
-    out = subprocess.run([sys.executable, __file__] + argv, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, script] + argv, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_both(args):
+def run_both(script=__file__):
     # Where the CPU lacks bf16 matmul (AVX2 only), torch 1.13's bf16 autocast is many
     # times slower than fp32, and measuring all its steps would dominate the run. So
     # bf16 stops after its first (warm-up) step when that step alone took more than
     # twice the fp32 median: a first step is the slowest, but not by that much.
-    fp32 = run_child("fp32")
-    bf16 = run_child("bf16", ["--give-up-ms", str(2 * fp32["ms_per_step"])])
+    fp32 = run_child(script, "fp32")
+    bf16 = run_child(script, "bf16", ["--give-up-ms", str(2 * fp32["ms_per_step"])])
     if "skipped_after_first_step_ms" in bf16 or fp32["tokens_per_s"] >= bf16["tokens_per_s"]:
         best, other = fp32, bf16
     else:
@@ -116,11 +117,8 @@ def run_both(args):
     return best
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model_dir", help="Hugging Face directory with f32 weights")
-    parser.add_argument("--method", choices=["lora", "full"], default="lora")
-    parser.add_argument("--seq", type=int, default=512)
+def add_step_arguments(parser):
+    """The options this peer and bench/peer_train_dpo.py share: steps, LoRA, threads, precision, output."""
     parser.add_argument("--steps", type=int, default=5, help="measured steps; the median is reported")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--lora-r", type=int, default=16, help="alpha = 2r, dropout 0, all 7 projections")
@@ -132,9 +130,17 @@ def main():
     parser.add_argument("--give-up-ms", type=float, default=0.0,
                         help="stop after the first step if it took longer than this (0: never)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_dir", help="Hugging Face directory with f32 weights")
+    parser.add_argument("--method", choices=["lora", "full"], default="lora")
+    parser.add_argument("--seq", type=int, default=512)
+    add_step_arguments(parser)
     args = parser.parse_args()
 
-    r = run_both(args) if args.precision == "best" else run_one(args)
+    r = run_both() if args.precision == "best" else run_one(args)
     if args.json:
         print(json.dumps(r))
         return

@@ -18,6 +18,7 @@
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
 #include "train/learner.h"
+#include "train/preference_step.h"
 #include "train/train_step.h"
 
 namespace whet::cli {
@@ -245,7 +246,107 @@ double train_flops_per_step(const LlamaConfig& c, bool lora, double adapter_para
   return per_token * double(seq) + 3.0 * attention_flops(c, keys_summed);
 }
 
+// `--method dpo`: DPO steps with LoRA on one pair of random ids, a prompt of
+// seq/2 tokens and two answers of seq/2 tokens each (the prompt as long as an
+// answer), as bench/peer_train_dpo.py runs TRL's DPOTrainer on the same ids.
+// The step is the trainer's preference_step (each answer's forward and
+// backward, sigmoid loss, β 0.1, no RPO term, clip to 1.0, AdamW); the
+// reference log-probs (the base, adapter off) are computed once before, as the
+// trainer does and as TRL's precompute_ref_log_probs does. tokens/s counts the
+// pair's tokens with the prompt once (prompt + chosen + rejected); FLOPs count
+// each answer's sequence, prompt included, as `--method lora` counts one sequence.
+// (`--method grpo`, online RL with rollouts, will be a sibling function.)
+void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
+  if (o.seq < 4) fail("whet bench train", "--method dpo needs --seq of at least 4 (a prompt and an answer)");
+  LoadedModel model = m.load();
+  const LlamaConfig& c = model.model.config;
+  TrainConfig config;
+  config.method = TrainMethod::Lora;
+  config.rl = "dpo";
+  config.rl_beta = 0.1;
+  config.rpo_alpha = 0;  // TRL's default: no NLL term beside DPO's
+  config.lora_r = o.lora_r;
+  config.lora_alpha = 2 * o.lora_r;
+  config.lora_dropout = 0.0;
+  config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
+  config.learning_rate = 2e-4;
+  config.lr_scheduler = LrScheduler::Constant;
+  Learner learner = make_learner(model, config, 0);
+  int64_t trainable_params = 0;
+  for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
+  LlamaActivations acts(c, o.seq, o.lora_r);
+  const StepSettings settings = step_settings(config, o.warmup + o.steps);
+
+  // Ids drawn in the peer's order (prompt, chosen, rejected) from the generator it shares.
+  const int prompt_len = o.seq / 2, answer_len = o.seq - prompt_len;
+  std::mt19937 rng(1);
+  auto draw = [&](int n) {
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int32_t& t : ids) t = int32_t(rng() % c.vocab_size);
+    return ids;
+  };
+  const std::vector<int32_t> prompt = draw(prompt_len);
+  auto answer_sequence = [&](const std::vector<int32_t>& answer) {
+    std::vector<int32_t> tokens = prompt;
+    tokens.insert(tokens.end(), answer.begin(), answer.end());
+    TrainingSequence s;
+    s.ids.assign(tokens.begin(), tokens.end() - 1);
+    for (size_t i = 0; i < s.ids.size(); ++i) {
+      s.targets.push_back(i + 1 >= size_t(prompt_len) ? tokens[i + 1] : -1);  // the answer's tokens only
+      s.positions.push_back(int32_t(i));
+    }
+    s.segment_begin.assign(s.ids.size(), 0);
+    return s;
+  };
+  const std::vector<int32_t> chosen = draw(answer_len);
+  const std::vector<int32_t> rejected = draw(answer_len);
+  const std::vector<PreferenceSequences> pairs = {{answer_sequence(chosen), answer_sequence(rejected)}};
+  const std::vector<ReferencedPair> referenced = reference_logps(model.model, acts, pairs);
+  const PreferenceObjective objective = preference_objective(config);
+
+  std::vector<PreferenceStepResult> results;
+  auto step = [&] {
+    results.push_back(preference_step(model, learner, acts, referenced, settings, objective, int64_t(results.size())));
+  };
+  for (int i = 0; i < o.warmup; ++i) step();
+  const double step_s = median_seconds(o.steps, step);
+
+  const double rss_mib = peak_rss_mib();
+  const Peak& peak = machine_peak();
+  const int pair_tokens = prompt_len + 2 * answer_len;
+  const double tokens_per_s = pair_tokens / step_s;
+  const double flops = 2 * train_flops_per_step(c, true, double(trainable_params), o.seq);
+  const double mfu = flops / step_s / 1e9 / peak.gflops(m.weights);
+  const PreferenceMetrics& first = results.front().metrics;
+  const PreferenceMetrics& last = results.back().metrics;
+  if (o.json) {
+    const nlohmann::json j = {
+        {"bench", "train"}, {"engine", "whet"}, {"model", model.path}, {"method", "dpo"}, {"weights", m.weights},
+        {"seq", o.seq}, {"prompt_tokens", prompt_len}, {"answer_tokens", answer_len}, {"pair_tokens", pair_tokens},
+        {"steps", o.steps}, {"warmup", o.warmup}, {"threads", omp_get_max_threads()},
+        {"trainable_params", trainable_params}, {"lora_r", o.lora_r}, {"ms_per_step", 1e3 * step_s},
+        {"tokens_per_s", tokens_per_s}, {"mfu", mfu}, {"peak_rss_mb", rss_mib}, {"first_loss", first.loss},
+        {"last_loss", last.loss}, {"first_logp_chosen", first.logp_chosen}, {"last_margin", last.margin},
+        {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+    std::puts(j.dump().c_str());
+    return;
+  }
+  print_peak_header(peak);
+  fmt::print("{}; a pair counts its two sequences\n", kTrainFlopsFormula);
+  fmt::print("model {}; DPO (sigmoid, beta 0.1) with LoRA r={} all-linear, {:.2f} M trainable parameters; "
+             "base weights held as {}\n",
+             model.path, o.lora_r, double(trainable_params) / 1e6, m.weights);
+  fmt::print("one pair per step: prompt {} + chosen {} + rejected {} tokens; reference log-probs computed once before; "
+             "median of {} after {} warm-up\n",
+             prompt_len, answer_len, answer_len, o.steps, o.warmup);
+  fmt::print("{:<8} {:>6} {:>10} {:>10} {:>8} {:>10} {:>15}\n", "method", "tokens", "ms/step", "tokens/s", "MFU",
+             "peak RSS", "loss");
+  fmt::print("{:<8} {:>6} {:>10.0f} {:>10.1f} {:>7.1f}% {:>6.0f} MiB {:>7.4f}->{:.4f}\n", "dpo", pair_tokens,
+             1e3 * step_s, tokens_per_s, 100 * mfu, rss_mib, first.loss, last.loss);
+}
+
 void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
+  if (o.method == "dpo") return run_bench_train_dpo(std::move(m), o);
   const bool lora = o.method == "lora";
   if (!lora) m.weights = "f32";  // the optimiser writes the weights in place
   LoadedModel model = m.load();
@@ -352,12 +453,14 @@ void add_bench_command(CLI::App& app) {
   batch->add_flag("--json", bo->json, "One JSON object per line instead of a table");
   batch->callback([=] { run_bench_batch(*bm, *bo); });
 
-  auto* train = bench->add_subcommand("train", "Training step speed (LoRA or full) on one fixed random sequence");
+  auto* train = bench->add_subcommand("train", "Training step speed (LoRA, full, or DPO) on fixed random ids");
   auto tm = std::make_shared<ModelOptions>();
   auto to = std::make_shared<BenchTrainOptions>();
   tm->add_to(*train);
-  train->add_option("--method", to->method, "lora (frozen base held as --weights) or full (always f32)")
-      ->check(CLI::IsMember({"lora", "full"}))
+  train->add_option("--method", to->method,
+                    "lora (frozen base held as --weights), full (always f32), or dpo (LoRA, one pair of prompt and "
+                    "two answers, each seq/2 tokens)")
+      ->check(CLI::IsMember({"lora", "full", "dpo"}))
       ->capture_default_str();
   train->add_option("--seq", to->seq, "Tokens in the training sequence")->check(CLI::PositiveNumber)->capture_default_str();
   train->add_option("--steps", to->steps, "Measured steps; the median is reported")

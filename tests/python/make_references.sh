@@ -11,10 +11,13 @@
 #                        one-output head with LoRA and with full weights (make_reward_gradients.py)
 #   OUT/tiny/<variant>/grpo/  a group of four completions' GRPO loss (β 0 and β 0.3) and its LoRA
 #                        gradients by autograd (make_grpo_gradients.py)
+#   OUT/tiny/<variant>/trl_dpo/  one DPO step by TRL's DPOTrainer on that pair (loss, rewards, LoRA
+#                        gradients; make_trl_dpo_reference.py in scripts/setup_trl_venv.sh's virtualenv)
 #   OUT/preference_losses.json  the DPO-family, reward-model, KTO and GRPO losses and their
 #                        derivatives on random log-probs (make_preference_references.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
-# Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH.
+# Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH;
+# TRL's step runs in its own virtualenv (PyPI torch 2.x), made by `make test-venv`.
 set -euo pipefail
 out="$1"
 whet="$2"
@@ -28,6 +31,14 @@ mkdir -p "$out/tiny"
 "$python" "$here/make_preference_gradients.py" "$out/tiny"
 "$python" "$here/make_reward_gradients.py" "$out/tiny"
 "$python" "$here/make_grpo_gradients.py" "$out/tiny"
+trl_python="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl/bin/python"
+if [ -x "$trl_python" ]; then
+  "$trl_python" "$here/make_trl_dpo_reference.py" "$out/tiny"
+else
+  echo "make_references: $trl_python is missing (scripts/setup_trl_venv.sh makes it); the TRL DPO comparison will skip" >&2
+  # Under CI `make test` has run the set-up; a missing oracle there is a broken set-up.
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+fi
 rm -rf "$out/fisher"
 "$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
 "$python" "$here/make_distill_references.py" "$out"

@@ -127,6 +127,7 @@ void JobWorker::run_job(Job job) {
         data["learning_rate"] = r.lr;
         if (!std::isnan(r.replay_loss)) data["replay_loss"] = r.replay_loss;
         if (!std::isnan(r.distill_loss)) data["distill_loss"] = r.distill_loss;
+        for (const auto& [name, value] : r.values) data[name] = finite_or_null(value);  // a DPO job's rewards too
         store_.add_event(job.id, "info", fmt::format("Step {}/{}: training loss={:.4f}", r.step, r.total_steps, r.loss),
                          data, "metrics");
       }

@@ -275,6 +275,8 @@ void check_grpo(const TrainConfig& c, const yaml::Scope& scope) {
   const bool has_grader = !(c.grader.is_string() && c.grader.get<std::string>().empty());
   if (!samples_online(c)) {
     if (has_grader) fail(scope.where("grader"), "grader: scores sampled completions for rl: grpo, but rl is {}", c.rl);
+    if (c.reward_target > 0)
+      fail(scope.where("reward_target"), "reward_target: judges grpo's rollout rewards, but rl is {}", c.rl);
     return;
   }
   if (!has_grader) fail(scope.where("rl"), "grader: required for rl grpo (a grader object or a grader file)");
@@ -566,6 +568,9 @@ const yaml::Table<TrainConfig> kTable(
      "grpo: the sampling temperature of the rollouts (TRL's default 1)", kGrpo},
     {"rollout_top_p", real(&C::rollout_top_p, {0, true, 1, false}), "grpo: nucleus sampling of the rollouts; 1: off",
      kGrpo},
+    {"reward_target", real(&C::reward_target, {0, false, 1, false}),
+     "grpo: stop (and write the adapter) once the mean rollout reward of the last 5 steps reaches this; 0: run "
+     "every step", kGrpo},
     {"grader", grader_field(),
      "grpo: what scores a completion: a grader object (string_check, text_similarity, regex, json_schema, "
      "score_model, command, multi; docs/training.md) or the path of a JSON or YAML file holding one", kGrpo},

@@ -136,6 +136,7 @@ struct TrainConfig {
   double rollout_temperature = 1.0;        // sampling temperature of the rollouts
   double rollout_top_p = 1.0;
   nlohmann::json grader = "";              // a grader object (eval/grader.h), or the path of a grader file; "": none
+  double reward_target = 0.0;              // stop once the last kRewardTargetSteps steps' mean reward reaches it; 0: off
 
   bool operator==(const TrainConfig&) const = default;
 };
@@ -152,6 +153,8 @@ inline bool aligns(const TrainConfig& c) { return c.rl != "none"; }
 inline bool trains_reward_model(const TrainConfig& c) { return c.rl == "reward"; }
 // Whether the run samples its own completions and learns from a grader (rl grpo) instead of reading pairs.
 inline bool samples_online(const TrainConfig& c) { return c.rl == "grpo"; }
+// reward_target is judged on the mean rollout reward of this many latest steps.
+inline constexpr int kRewardTargetSteps = 5;
 
 // Reads CONFIG.yaml, then applies each "key=value" override (the value is YAML,
 // so "lora_target_modules=[q,v]" works). Errors are whet::Error naming

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <deque>
 #include <iterator>
 #include <cmath>
 #include <filesystem>
@@ -541,6 +542,7 @@ class TrainingLoop {
       }
       unfreeze_if_due();
       step(start);
+      if (reached_reward_target()) break;
       const bool epoch_done = loop_.epoch_position >= int64_t(order_.size());
       const bool stop_early = due(config_.eval_steps, epoch_done) && evaluate();
       if (epoch_done) next_epoch();
@@ -610,6 +612,18 @@ class TrainingLoop {
     return r.step;
   }
 
+  // grpo with reward_target: the last steps' rollouts score well enough to stop (said, and the output written).
+  bool reached_reward_target() {
+    if (config_.reward_target <= 0 || recent_rewards_.size() < size_t(kRewardTargetSteps)) return false;
+    double mean = 0;
+    for (double r : recent_rewards_) mean += r / double(recent_rewards_.size());
+    if (mean < config_.reward_target) return false;
+    result_.stopped_early = true;
+    say_(fmt::format("step {}: the mean reward of the last {} steps is {:.3f}, at least reward_target {}: stopping",
+                     loop_.step, kRewardTargetSteps, mean, config_.reward_target));
+    return true;
+  }
+
   // rl kto: the batch's labelled answers.
   StepResult kto_examples_step(const std::vector<size_t>& items, std::vector<std::pair<std::string, double>>& logged) {
     std::vector<ReferencedKto> batch;
@@ -644,6 +658,8 @@ class TrainingLoop {
     const GrpoStepResult r = grpo_step(in_.loaded, progress_.learner, acts_, prompts, *in_.grader, schedule_.step,
                                        *grpo_, loop_.step);
     const GrpoMetrics& m = r.metrics;
+    recent_rewards_.push_back(m.reward_mean);
+    if (recent_rewards_.size() > size_t(kRewardTargetSteps)) recent_rewards_.pop_front();
     logged = {{"reward", m.reward_mean},         {"reward_std", m.reward_std},
               {"frac_reward_zero_std", m.zero_std_fraction}, {"clip_ratio", m.clip_fraction},
               {"completion_length", m.completion_length},    {"completions_ended", m.ended_fraction}};
@@ -829,6 +845,7 @@ class TrainingLoop {
   std::optional<PreferenceObjective> objective_;  // rl on pairs: the preference loss
   std::optional<GrpoObjective> grpo_;            // rl grpo: rollouts and the clipped loss
   bool warned_chosen_drop_ = false;
+  std::deque<double> recent_rewards_;  // grpo: the latest steps' mean rollout rewards, for reward_target
   int warnings_said_ = 0;  // grader warnings shown (the first few; metrics.jsonl counts them all)
   std::vector<size_t> order_;  // of this epoch's items
   RemainingTime remaining_;

@@ -10,6 +10,11 @@
    model_gated) until it is restarted with --allow-gated.
 4. A bounded load phase: concurrent clients on loopback, no failed request;
    throughput and p50/p99 latency printed (never asserted).
+5. The feedback loop: answers on the base model, thumbs down on each with the
+   answer wanted instead (one sentence and a sign-off), `whet feedback export`
+   while the server runs, the file uploaded, a job in OpenAI's DPO method shape,
+   and the new adapter served: its pairs learnt (the job's last metrics), and
+   it answers a question it was given feedback on with the sign-off wanted.
 
 Usage: openai_client.py WHET_BINARY MODEL WORK_DIR
 Runs under the cached test virtualenv (scripts/setup_test_venv.sh).
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 from openai import OpenAI, PermissionDeniedError
 
@@ -64,6 +70,61 @@ def ask(client, model, question):
     answer = client.chat.completions.create(model=model, messages=[{"role": "user", "content": question}],
                                             temperature=0, max_tokens=24)
     return answer.choices[0].message.content
+
+
+def post_feedback(url, body):
+    """POST /v1/feedback (Whet's; the openai client has no such call)."""
+    request = urllib.request.Request(url + "/v1/feedback", data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + KEY, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+SIGN_OFF = "— Harbor Desk"
+STYLED = {"What is the capital of Italy?": "Rome is the capital of Italy.",
+          "How many legs does a spider have?": "A spider has eight legs.",
+          "What colour is the sky on a clear day?": "The sky is blue on a clear day.",
+          "Which planet is closest to the sun?": "Mercury is the planet closest to the sun."}
+
+
+def feedback_loop(client, url):
+    """Feedback on the base model's answers becomes a DPO job whose adapter is served."""
+    for question, wanted in STYLED.items():
+        answer = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": question}],
+                                                temperature=0, max_tokens=48)
+        feedback = post_feedback(url, {"completion_id": answer.id, "rating": "down",
+                                       "preferred_output": wanted + "\n" + SIGN_OFF})
+        assert feedback["completions"][0]["answer"] == answer.choices[0].message.content, feedback
+    pairs = WORK + "/feedback_pairs.jsonl"
+    exported = subprocess.run([WHET, "feedback", "export", "--data-dir", WORK + "/data", "--format", "preference",
+                               "--output", pairs], capture_output=True, text=True)
+    print("feedback export:", exported.stdout.strip(), exported.stderr.strip())
+    assert exported.returncode == 0, exported.stderr
+    with open(pairs) as f:
+        assert len(f.readlines()) == len(STYLED)
+    uploaded = client.files.create(file=open(pairs, "rb"), purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(
+        model="smollm2", training_file=uploaded.id, suffix="liked",
+        # Beside OpenAI's beta and n_epochs, two of Whet's knobs: short sequences, and no forgetting gate (the
+        # DPO acceptance test shows DPO's gate on general text; skipped here for time).
+        method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1, "n_epochs": 3, "sequence_len": 192,
+                                                           "forgetting_gate": False}}})
+    started = time.time()
+    while job.status not in ("succeeded", "failed", "cancelled"):
+        time.sleep(1)
+        job = client.fine_tuning.jobs.retrieve(job.id)
+    print("dpo job %s after %.0f s: %s" % (job.id, time.time() - started, job.status))
+    assert job.status == "succeeded", job
+    assert job.method.type == "dpo", job.method
+    events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
+    metrics = [e.data for e in reversed(events) if e.type == "metrics" and e.data and "rewards_margin" in e.data]
+    print("dpo steps: %d, last %s" % (len(metrics), metrics[-1]))
+    assert metrics[-1]["rewards_margin"] > 0 and metrics[-1]["rewards_accuracy"] == 1, metrics[-1]
+    assert job.fine_tuned_model in [m.id for m in client.models.list().data]
+    question = next(iter(STYLED))
+    styled = ask(client, job.fine_tuned_model, question)
+    print("after feedback (%s): %r" % (job.fine_tuned_model, styled))
+    assert styled.strip().endswith(SIGN_OFF), styled  # the answer the feedback asked for
 
 
 def main():
@@ -153,6 +214,9 @@ def main():
     load = run_load(url, KEY, "smollm2", clients=8, per_client=3, max_tokens=32)
     print("load:", describe(load))
     assert not load["failed"], load["failures"]
+
+    # 5. Human feedback to a served adapter.
+    feedback_loop(client, url)
 
     server.send_signal(signal.SIGTERM)
     server.wait(timeout=60)

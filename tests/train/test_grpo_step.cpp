@@ -9,7 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "gradient_checks.h"
+#include "heard_run.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "test_support.h"
@@ -107,10 +109,8 @@ TEST(GrpoTraining, ARunThroughTheTrainerLogsItsRewards) {
        "train_data=" + dir + "/prompts.jsonl", "num_generations=3", "max_completion_length=4", "micro_batch_size=2",
        "max_steps=4", "sequence_len=32", "forgetting_gate=false",
        R"(grader={"type": "string_check", "input": "{{sample.output_text}}", "reference": "{{item.want}}", "operation": "like"})"});
-  std::vector<std::string> said;
-  TrainRunOptions options;
-  options.on_message = [&](const std::string& line) { said.push_back(line); };
-  const TrainRunResult run = run_training(c, options);
+  const test::HeardRun heard = test::run_and_listen(c);
+  const TrainRunResult& run = heard.result;
   EXPECT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
   const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
   EXPECT_EQ(saved.rl, "grpo");
@@ -129,6 +129,30 @@ TEST(GrpoTraining, ARunThroughTheTrainerLogsItsRewards) {
     EXPECT_LE(s.at("completion_length").get<double>(), 4.0);
     EXPECT_EQ(s.at("clip_ratio").get<double>(), 0.0);
   }
+}
+
+// reward_target: a grader every completion satisfies gives reward 1 from the
+// first step, so the run stops after the five steps the target is judged on,
+// and writes its adapter; a target without grpo is refused.
+TEST(GrpoTraining, AReachedRewardTargetStopsTheRun) {
+  const std::string dir = test::scratch_dir("grpo_target");
+  {
+    std::ofstream out(dir + "/prompts.jsonl");
+    for (int i = 0; i < 4; ++i) out << nlohmann::json{{"prompt", "the sea " + std::to_string(i)}}.dump() << "\n";
+  }
+  const std::vector<std::string> overrides = {
+      "base_model=" + test::testdata_path("tiny/gqa_tied/hf"), "output_dir=" + dir + "/run", "method=grpo",
+      "train_data=" + dir + "/prompts.jsonl", "num_generations=2", "max_completion_length=2", "micro_batch_size=2",
+      "max_steps=20", "sequence_len=32", "forgetting_gate=false", "reward_target=0.9",
+      R"(grader={"type": "string_check", "input": "{{sample.output_text}}", "reference": "no such answer", "operation": "ne"})"};
+  const test::HeardRun heard = test::run_and_listen(train_config_from_overrides(overrides));
+  const TrainRunResult& run = heard.result;
+  EXPECT_EQ(run.steps, kRewardTargetSteps);
+  EXPECT_TRUE(run.stopped_early);
+  EXPECT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
+  EXPECT_TRUE(heard.said_containing("at least reward_target 0.9: stopping"));
+  EXPECT_THROW(train_config_from_overrides({"output_dir=x", "train_data=x.jsonl", "rl=dpo", "reward_target=0.5"}),
+               Error);
 }
 
 }  // namespace

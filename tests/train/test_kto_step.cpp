@@ -11,9 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "gradient_checks.h"
+#include "heard_run.h"
 #include "models/lora_peft.h"
-#include "run_metrics.h"
 #include "models/model_loader.h"
+#include "run_metrics.h"
 #include "test_support.h"
 #include "train/kto_step.h"
 #include "train/preference_step.h"
@@ -96,15 +97,11 @@ TEST(KtoTraining, ARunThroughTheTrainerLearnsItsLabels) {
        "train_data=" + write_examples("train.jsonl", 16, 0), "val_data=" + write_examples("val.jsonl", 6, 100),
        "learning_rate=1e-2", "num_epochs=3", "micro_batch_size=4", "sequence_len=64", "forgetting_gate=false",
        "early_stopping_patience=0"});
-  std::vector<std::string> said;
-  TrainRunOptions options;
-  options.on_message = [&](const std::string& line) { said.push_back(line); };
-  const TrainRunResult run = run_training(c, options);
+  const test::HeardRun heard = test::run_and_listen(c);
+  const TrainRunResult& run = heard.result;
   ASSERT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
   EXPECT_EQ(load_train_config(dir + "/run/config.yaml", {}).rl, "kto");
-  bool said_reference = false;
-  for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 16 training");
-  EXPECT_TRUE(said_reference);
+  EXPECT_TRUE(heard.said_containing("reference: log-probabilities of 16 training"));
   const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 12u);  // 16 answers, 4 per step, 3 epochs
   EXPECT_TRUE(steps.back().contains("kl"));

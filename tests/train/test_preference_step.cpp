@@ -12,6 +12,7 @@
 
 #include "data/tokenize_preference.h"
 #include "gradient_checks.h"
+#include "heard_run.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
 #include "run_metrics.h"
@@ -267,17 +268,13 @@ TEST(PreferenceTraining, ARunThroughTheTrainerLearnsItsPairs) {
        "train_data=" + write_pairs("train.jsonl", 12, 0), "val_data=" + write_pairs("val.jsonl", 4, 100),
        "learning_rate=1e-2", "num_epochs=3", "micro_batch_size=4", "sequence_len=64", "forgetting_gate=false",
        "early_stopping_patience=0"});
-  std::vector<std::string> said;
-  TrainRunOptions options;
-  options.on_message = [&](const std::string& line) { said.push_back(line); };
-  const TrainRunResult run = run_training(c, options);
+  const test::HeardRun heard = test::run_and_listen(c);
+  const TrainRunResult& run = heard.result;
   EXPECT_TRUE(std::filesystem::exists(run.output + "/adapter_model.safetensors")) << run.output;
   const TrainConfig saved = load_train_config(dir + "/run/config.yaml", {});
   EXPECT_EQ(saved.rl, "dpo");
   EXPECT_DOUBLE_EQ(saved.rpo_alpha, 1.0);
-  bool said_reference = false;
-  for (const std::string& line : said) said_reference |= line.starts_with("reference: log-probabilities of 12 training");
-  EXPECT_TRUE(said_reference);
+  EXPECT_TRUE(heard.said_containing("reference: log-probabilities of 12 training"));
   const auto [steps, evals] = test::read_run_metrics(dir + "/run");
   ASSERT_EQ(steps.size(), 9u);  // 12 pairs, 4 per step, 3 epochs
   for (const char* key : {"rewards_chosen", "rewards_rejected", "rewards_margin", "rewards_accuracy", "logps_chosen"})

@@ -10,10 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/bench_config.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/dtype.h"
 #include "core/resource_usage.h"
+#include "data/tokenize_preference.h"
 #include "kernels/gemm.h"
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
@@ -260,17 +262,7 @@ void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
   if (o.seq < 4) fail("whet bench train", "--method dpo needs --seq of at least 4 (a prompt and an answer)");
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  TrainConfig config;
-  config.method = TrainMethod::Lora;
-  config.rl = "dpo";
-  config.rl_beta = 0.1;
-  config.rpo_alpha = 0;  // TRL's default: no NLL term beside DPO's
-  config.lora_r = o.lora_r;
-  config.lora_alpha = 2 * o.lora_r;
-  config.lora_dropout = 0.0;
-  config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
-  config.learning_rate = 2e-4;
-  config.lr_scheduler = LrScheduler::Constant;
+  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, /*dpo=*/true);
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
@@ -286,21 +278,9 @@ void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
     return ids;
   };
   const std::vector<int32_t> prompt = draw(prompt_len);
-  auto answer_sequence = [&](const std::vector<int32_t>& answer) {
-    std::vector<int32_t> tokens = prompt;
-    tokens.insert(tokens.end(), answer.begin(), answer.end());
-    TrainingSequence s;
-    s.ids.assign(tokens.begin(), tokens.end() - 1);
-    for (size_t i = 0; i < s.ids.size(); ++i) {
-      s.targets.push_back(i + 1 >= size_t(prompt_len) ? tokens[i + 1] : -1);  // the answer's tokens only
-      s.positions.push_back(int32_t(i));
-    }
-    s.segment_begin.assign(s.ids.size(), 0);
-    return s;
-  };
   const std::vector<int32_t> chosen = draw(answer_len);
   const std::vector<int32_t> rejected = draw(answer_len);
-  const std::vector<PreferenceSequences> pairs = {{answer_sequence(chosen), answer_sequence(rejected)}};
+  const std::vector<PreferenceSequences> pairs = {{answer_sequence(prompt, chosen), answer_sequence(prompt, rejected)}};
   const std::vector<ReferencedPair> referenced = reference_logps(model.model, acts, pairs);
   const PreferenceObjective objective = preference_objective(config);
 
@@ -354,14 +334,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   if (!lora) own_trainable_weights(model);
 
   // The trainer's own construction and step (train_step), so the step measured is the trainer's.
-  TrainConfig config;
-  config.method = lora ? TrainMethod::Lora : TrainMethod::Full;
-  config.lora_r = o.lora_r;
-  config.lora_alpha = 2 * o.lora_r;
-  config.lora_dropout = 0.0;
-  config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
-  config.learning_rate = 2e-4;
-  config.lr_scheduler = LrScheduler::Constant;  // this lr and clipping to 1.0 at every step
+  const TrainConfig config = bench_train_config(lora ? TrainMethod::Lora : TrainMethod::Full, o.lora_r);
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "cli/bench_config.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/resource_usage.h"
@@ -101,16 +102,7 @@ Timing time_steps(const BenchPreferenceOptions& o, const Step& step) {
 void run_bench_preference(const ModelOptions& m, const BenchPreferenceOptions& o) {
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  TrainConfig config;
-  config.method = TrainMethod::Lora;
-  config.lora_r = o.lora_r;
-  config.lora_alpha = 2 * o.lora_r;
-  config.lora_dropout = 0.0;
-  config.lora_target_modules = {kProjectionNames.begin(), kProjectionNames.end()};  // all-linear
-  config.learning_rate = 2e-4;
-  config.lr_scheduler = LrScheduler::Constant;
-  config.rl = "dpo";
-  config.rpo_alpha = 0;
+  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, /*dpo=*/true);
   Learner learner = make_learner(model, config, 0);
   const StepSettings settings = step_settings(config, o.warmup + o.steps);
   const std::vector<PreferenceSequences> pairs = random_pairs(o, c.vocab_size);

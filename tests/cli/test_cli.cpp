@@ -17,7 +17,7 @@ using test::RunResult;
 TEST(Cli, EveryCommandHasHelp) {
   for (const char* command : {"", "info", "generate", "chat", "convert", "merge", "export", "train", "predict", "eval",
                               "serve", "feedback", "feedback export", "data", "data prepare", "data stats", "data validate", "bench", "bench generate",
-                              "bench batch", "bench train"}) {
+                              "bench batch", "bench train", "bench preference"}) {
     const RunResult r = run_whet(std::string(command) + " --help");
     EXPECT_EQ(r.exit_code, 0) << command;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
@@ -38,6 +38,18 @@ TEST(Cli, EveryModelCommandTakesDashDashModel) {
   ASSERT_EQ(positional.exit_code, 0) << positional.err;
   EXPECT_EQ(named.exit_code, 0) << named.err;
   EXPECT_EQ(named.out, positional.out);
+}
+
+// The preference benchmarks run their steps end to end on a tiny model (their
+// figures are for bench/, never asserted): the JSON they print has a loss and a rate.
+TEST(Cli, PreferenceBenchmarksRunTheirSteps) {
+  const std::string model = test::tiny_model("gqa_tied/hf");
+  for (const std::string& command : {"bench train " + model + " --method dpo --seq 16 --steps 1 --warmup 0 --json",
+                                     "bench preference " + model + " --prompt 6 --answer 6 --steps 1 --warmup 0 --json"}) {
+    const RunResult r = run_whet(command);
+    ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
+    EXPECT_NE(r.out.find("\"tokens_per_s\""), std::string::npos) << command << "\n" << r.out;
+  }
 }
 
 TEST(Cli, MissingModelIsAClearError) {

@@ -118,7 +118,8 @@ void add_source_options(CLI::App& command, SourceFlags& source) {
   command.add_option("--encoding", source.encoding, "utf-8, latin-1 or utf-8-or-latin-1 (Latin-1 where not UTF-8)")
       ->capture_default_str();
   command.add_option("--format", source.format,
-                     "auto (per line), text, completion, chat, alpaca, preference or kto (validate only)")
+                     "auto (per line), text, completion, chat, alpaca, preference, kto or prompt (validate only; prompt: "
+                     "GRPO's prompts, never detected)")
       ->check(CLI::IsMember(std::vector<std::string>(std::begin(kDataFormatNames), std::end(kDataFormatNames))));
   command.add_flag("--paragraphs", source.paragraphs, "Text/Markdown: a record per paragraph instead of per file");
 }

@@ -20,10 +20,13 @@ namespace {
 using json = nlohmann::json;
 
 // The line is not an example: name what it is and what reads it.
-[[noreturn]] void refuse_preference(DataFormat format, const std::string& where) {
-  fail(where, "format {}: preference data (for preference training, method {}), not a supervised example; "
-              "supervised training reads text, completion, chat and alpaca lines",
-       data_format_name(format), format == DataFormat::Kto ? "kto" : "dpo");
+[[noreturn]] void refuse_unsupervised(DataFormat format, const std::string& where) {
+  const std::string what = format == DataFormat::Prompt
+                               ? "a prompt without an answer (for online RL, method grpo)"
+                               : fmt::format("preference data (for preference training, method {})",
+                                             format == DataFormat::Kto ? "kto" : "dpo");
+  fail(where, "format {}: {}, not a supervised example; supervised training reads text, completion, chat and "
+              "alpaca lines", data_format_name(format), what);
 }
 
 bool is_weight_zero(const json& message, const std::string& path, const std::string& role, const std::string& where) {
@@ -71,6 +74,10 @@ DataFormat parse_data_format(std::string_view name) {
 
 bool is_preference_format(DataFormat format) { return format == DataFormat::Preference || format == DataFormat::Kto; }
 
+bool is_supervised_format(DataFormat format) {
+  return format != DataFormat::Auto && !is_preference_format(format) && format != DataFormat::Prompt;
+}
+
 std::string label_continuation(std::string_view prompt, std::string_view label) {
   const bool separated = prompt.empty() || std::isspace(static_cast<unsigned char>(prompt.back()));
   return separated ? std::string(label) : " " + std::string(label);
@@ -86,7 +93,7 @@ Example parse_example(std::string_view json_line, DataFormat format, const std::
   const json object = parse_json_line(json_line, where);
   if (!object.is_object()) fail(where, "expected a JSON object, got {}", object.type_name());
   example.format = format == DataFormat::Auto ? detect_format(object, where) : format;
-  if (is_preference_format(example.format)) refuse_preference(example.format, where);
+  if (!is_supervised_format(example.format)) refuse_unsupervised(example.format, where);
   switch (example.format) {
     case DataFormat::Text: example.text = json_nonempty_string_at(object, "text", where); break;
     case DataFormat::Completion:
@@ -99,7 +106,8 @@ Example parse_example(std::string_view json_line, DataFormat format, const std::
     case DataFormat::Alpaca: read_alpaca(object, example, where); break;
     case DataFormat::Auto:
     case DataFormat::Preference:
-    case DataFormat::Kto: WHET_ASSERT(false && "format left undetected or refused");
+    case DataFormat::Kto:
+    case DataFormat::Prompt: WHET_ASSERT(false && "format left undetected or refused");
   }
   return example;
 }

@@ -23,17 +23,23 @@ enum class DataFormat {
   Preference,  // a pair for preference training: {"prompt"?, "chosen", "rejected"} or OpenAI's
                // {"input", "preferred_output", "non_preferred_output"} (data/preference_example.h)
   Kto,         // one answer judged good or bad: {"prompt", "completion", "label": true|false}
+  Prompt,      // a prompt alone, for online RL (rl grpo): {"messages"} ending with the user's turn, or {"prompt"},
+               // with any fields graders read (data/prompt_dataset.h); never detected (its keys are a chat
+               // example's), only named
 };
-constexpr size_t kDataFormatCount = 7;
+constexpr size_t kDataFormatCount = 8;
 // Indexed by DataFormat: the names configs and data files use.
 inline constexpr std::string_view kDataFormatNames[kDataFormatCount] = {"auto",   "text",       "completion", "chat",
-                                                                        "alpaca", "preference", "kto"};
+                                                                        "alpaca", "preference", "kto",
+                                                                        "prompt"};
 
 std::string_view data_format_name(DataFormat format);
 // A name of kDataFormatNames; throws whet::Error for anything else.
 DataFormat parse_data_format(std::string_view name);
 // Preference or Kto: read by data/preference_example.h, not as an Example.
 bool is_preference_format(DataFormat format);
+// Text, completion, chat or alpaca: an Example that supervised training reads.
+bool is_supervised_format(DataFormat format);
 
 struct Example {
   DataFormat format = DataFormat::Text;  // never Auto

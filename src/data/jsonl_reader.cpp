@@ -7,6 +7,7 @@
 #include "data/detect_format.h"
 #include "data/line_reader.h"
 #include "data/preference_example.h"
+#include "data/prompt_dataset.h"
 
 namespace whet {
 namespace {
@@ -129,7 +130,9 @@ void ValidationReport::add_blank() {
 
 DataFormat check_data_line(std::string_view json_line, DataFormat format, const std::string& file, size_t line) {
   const DataFormat detected = line_format(json_line, format, fmt::format("{}:{}", file, line));
-  if (is_preference_format(detected)) {
+  if (detected == DataFormat::Prompt) {
+    check_prompt_line(json_line, fmt::format("{}:{}", file, line));
+  } else if (is_preference_format(detected)) {
     parse_preference_line(json_line, detected, file, line);
   } else {
     parse_example(json_line, detected, file, line);

@@ -58,12 +58,13 @@ struct ValidationReport {
   void add_blank();
 };
 
-// Checks one line as the reader of its format takes it (parse_example, or
-// parse_preference_line for preference and KTO lines) and returns the format;
+// Checks one line as the reader of its format takes it (parse_example,
+// parse_preference_line for preference and KTO lines, check_prompt_line for
+// prompts) and returns the format;
 // `format` Auto detects it. Throws whet::Error "[file:line] ..." as they do.
 DataFormat check_data_line(std::string_view json_line, DataFormat format, const std::string& file, size_t line);
 
-// Every line of a JSONL file checked exactly as training (supervised or preference) reads it.
+// Every line of a JSONL file checked exactly as training (supervised, preference or RL prompts) reads it.
 ValidationReport validate_jsonl(const std::string& path, DataFormat format, size_t max_errors = 100);
 
 }  // namespace whet

@@ -32,6 +32,11 @@ struct PromptDataset {
   std::string summary(const std::string& path) const;
 };
 
+// A prompt line's JSON object, or whet::Error "[where] ...".
+nlohmann::json parse_prompt_object(std::string_view line, const std::string& where);
+// Checks one line as load_prompt_dataset reads it, before tokenizing (whet data validate, the server's upload check).
+void check_prompt_line(std::string_view line, const std::string& where);
+
 // whet::Error naming the file when it cannot be read or holds no prompt.
 PromptDataset load_prompt_dataset(const std::string& path, const Tokenizer& tokenizer, const ChatTemplate& chat,
                                   int sequence_len, int max_completion_length, bool strict);

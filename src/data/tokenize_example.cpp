@@ -65,7 +65,8 @@ TokenizedExample tokenize_example(const Example& example, const Tokenizer& token
       case DataFormat::Alpaca: return conversation(example, tokenizer, chat_template, train_on_inputs);
       case DataFormat::Auto:
       case DataFormat::Preference:
-      case DataFormat::Kto: break;
+      case DataFormat::Kto:
+      case DataFormat::Prompt: break;
     }
   } catch (const Error& e) {
     fail(example.where(), "{}", e.what());

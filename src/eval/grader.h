@@ -49,6 +49,9 @@ class Grader {
 struct GraderContext {
   const LoadedModel* model = nullptr;
   std::string folder = ".";
+  // A grader a client sent over HTTP (a server's reinforcement job): it may not
+  // run a program or read a folder on the server, so command and score_model are refused.
+  bool from_client = false;
 };
 
 // One grader object. `where` names its origin in errors ("grader.json",

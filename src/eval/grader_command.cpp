@@ -41,6 +41,7 @@ class CommandGrader : public Grader {
       : argv_(command_argv(spec)), timeout_(spec.number("timeout_seconds", 10, 0.001, 3600)),
         folder_(context.folder), where_(spec.where()), key_(spec.path("command")) {
     spec.only({"command", "timeout_seconds"});
+    if (context.from_client) spec.reject("type", "a command grader runs a program on the server; a client's grader may not");
   }
 
   Grade grade(const GradeInput& in) override {

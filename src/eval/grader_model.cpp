@@ -20,6 +20,7 @@ class ScoreModelGrader : public Grader {
  public:
   ScoreModelGrader(const GraderSpec& spec, const GraderContext& context) : model_(context.model) {
     spec.only({"model", "label"});
+    if (context.from_client) spec.reject("type", "a score_model grader reads a head from the server's folders; a client's grader may not");
     if (!model_) spec.reject("type", "score_model needs the base model the head was trained on, which this use does not load");
     const std::filesystem::path dir = std::filesystem::path(context.folder) / spec.text("model");
     head_ = load_sequence_classifier(dir.string(), model_->model.config.hidden_size);

@@ -30,10 +30,10 @@ void scan_jsonl(const PipelineConfig& config, const SourceVisitor& visitor) {
                          // JSON strings would catch invalid UTF-8 too, but not in keys and numbers.
                          const std::string where = fmt::format("{}:{}", source.path, number);
                          const std::string text = decode_text(line, source.encoding, where).text;
-                         if (visitor.on_preference) {
+                         if (visitor.on_unsupervised) {
                            const DataFormat format = line_format(text, source.format, where);
-                           if (is_preference_format(format))
-                             return visitor.on_preference(check_data_line(text, format, source.path, number));
+                           if (!is_supervised_format(format))
+                             return visitor.on_unsupervised(check_data_line(text, format, source.path, number));
                          }
                          Record record;
                          record.example = parse_example(text, source.format, source.path, number);

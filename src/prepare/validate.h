@@ -18,14 +18,14 @@ namespace whet {
 // line or row that does not read, as "[file:line] problem", and on_blank for
 // each blank JSONL line (other readers skip blanks). Throws whet::Error for what
 // is wrong with the source as a whole (a missing file, a CSV header without a
-// mapped column). A JSONL preference or KTO line is not a record: with
-// on_preference set it is checked as preference training reads it and its
-// format given there (validate); without, it is an error (stats, the pipeline).
+// mapped column). A JSONL preference, KTO or prompt line is not a record: with
+// on_unsupervised set it is checked as its training reads it and its format
+// given there (validate); without, it is an error (stats, the pipeline).
 struct SourceVisitor {
   std::function<void(Record&&)> on_record;
   std::function<void(const std::string& error)> on_error;
   std::function<void()> on_blank;
-  std::function<void(DataFormat format)> on_preference;
+  std::function<void(DataFormat format)> on_unsupervised;
 };
 void scan_source(const PipelineConfig& config, const SourceVisitor& visitor);
 

@@ -14,14 +14,21 @@
 
 namespace whet::serve {
 
-// Whether a job's method ("lora", "full" or "dpo") trains an adapter on the
-// base (dpo does: preference alignment runs on LoRA, as `whet train --method dpo`).
+// Whether a job's method ("lora", "full", or an rl method: dpo, simpo, orpo,
+// kto, reward, grpo) trains an adapter on the base (rl methods do, as
+// `whet train --method dpo` does; a reward job's head sits beside its adapter).
 inline bool trains_adapter(const std::string& method) { return method != "full"; }
 
 // Throws ApiError (400) naming the field for anything missing, mistyped or out of range.
 // `is_base` says whether a model name is a served base model; `file_exists` whether a file id is stored.
 Job parse_job_request(std::string_view body, const std::function<bool(const std::string&)>& is_base,
                       const std::function<bool(const std::string&)>& file_exists);
+
+// Throws ApiError (400 naming `param`) unless every line of the stored file at
+// `path` (the client calls it `filename`) is what a `method` job trains on:
+// supervised examples, preference pairs (kto: or labelled answers), or prompts (grpo).
+void check_training_file(const std::string& path, const std::string& filename, const std::string& method,
+                         const std::string& param);
 
 // Reads the normalised hyperparameters {"n_epochs", "batch_size",
 // "learning_rate_multiplier", "learning_rate", "lora_r", "lora_alpha",

@@ -38,7 +38,7 @@ constexpr int64_t kNoCursor = std::numeric_limits<int64_t>::max();  // "after" f
 // are forgotten oldest first and never the newest, so their rowids keep growing
 // (job_store_feedback.cpp counts on it).
 constexpr int64_t kApplicationId = 0x57484554;
-constexpr std::array<const char*, 2> kMigrations = {R"sql(
+constexpr std::array<const char*, 3> kMigrations = {R"sql(
 CREATE TABLE files (
   id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
   lines INTEGER NOT NULL, created_at INTEGER NOT NULL, path TEXT NOT NULL);
@@ -70,6 +70,9 @@ CREATE TABLE feedback (
   prompt TEXT NOT NULL, completions TEXT NOT NULL, rating TEXT NOT NULL, preferred_output TEXT,
   preferred INTEGER NOT NULL, comment TEXT NOT NULL);
 PRAGMA user_version = 2;
+)sql", R"sql(
+ALTER TABLE jobs ADD COLUMN grader TEXT;
+PRAGMA user_version = 3;
 )sql"};
 static_assert(kApplicationId == 1464354132);
 
@@ -87,7 +90,7 @@ JobStatus row_status(const Statement& row, int column) {
 
 constexpr std::string_view kSelectJob =
     "SELECT id, model, training_file, validation_file, method, hyperparameters, status, fine_tuned_model, suffix, "
-    "error, created_at, started_at, finished_at, trained_tokens, cancel_requested, output_dir FROM jobs";
+    "error, created_at, started_at, finished_at, trained_tokens, cancel_requested, output_dir, grader FROM jobs";
 Job read_job_row(const Statement& row) {
   Job job;
   job.id = row.text(0);
@@ -106,6 +109,7 @@ Job read_job_row(const Statement& row) {
   job.trained_tokens = row.integer(13);
   job.cancel_requested = row.integer(14) != 0;
   job.output_dir = row.text(15);
+  job.grader = row.json(16);
   return job;
 }
 
@@ -256,10 +260,10 @@ Job JobStore::create_job(Job job) {
   Statement(db_, path_, "create job",
             "INSERT INTO jobs (id, model, training_file, validation_file, method, hyperparameters, status, "
             "fine_tuned_model, suffix, error, created_at, started_at, finished_at, trained_tokens, cancel_requested, "
-            "output_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            "output_dir, grader) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(job.id, job.model, job.training_file, job.validation_file, job.method, job.hyperparameters,
             job_status_name(job.status), job.fine_tuned_model, job.suffix, job.error, job.created_at, job.started_at,
-            job.finished_at, job.trained_tokens, job.cancel_requested, job.output_dir)
+            job.finished_at, job.trained_tokens, job.cancel_requested, job.output_dir, job.grader)
       .run();
   return job;
 }

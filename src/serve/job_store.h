@@ -39,8 +39,9 @@ struct Job {
   std::string id;                              // "ftjob-<hex>"
   std::string model;                           // base model name
   std::string training_file, validation_file;  // file ids; validation may be ""
-  std::string method = "lora";                 // "lora" | "full"
+  std::string method = "lora";                 // "lora" | "full" | an rl method: dpo, simpo, orpo, kto, reward, grpo
   nlohmann::json hyperparameters = nlohmann::json::object();
+  nlohmann::json grader;                       // grpo: the grader object that scores its rollouts; else null
   JobStatus status = JobStatus::Queued;
   std::string fine_tuned_model;  // the name it is served under once succeeded
   std::string suffix;

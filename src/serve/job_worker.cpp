@@ -22,8 +22,8 @@ json finite_or_null(double x) { return std::isfinite(x) ? json(x) : json(nullptr
 
 }  // namespace
 
-JobWorker::JobWorker(JobStore& store, ModelRegistry& models, std::string data_dir)
-    : store_(store), models_(models), data_dir_(std::move(data_dir)) {
+JobWorker::JobWorker(JobStore& store, ModelRegistry& models, RewardModels& rewards, std::string data_dir)
+    : store_(store), models_(models), rewards_(rewards), data_dir_(std::move(data_dir)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -155,24 +155,32 @@ void JobWorker::run_job(Job job) {
     }
     job.fine_tuned_model = fine_tuned_name(job);
     const std::string gate_failure = gate_failure_in(result.output);
-    if (trains_adapter(job.method)) {
-      auto lora = std::make_shared<LlamaLora>(load_lora_adapter(result.output, route->model->model.config));
-      models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), int64_t(std::time(nullptr)), gate_failure);
-      store_.put_adapter({job.fine_tuned_model, job.model, result.output, int64_t(std::time(nullptr))});
-    } else {
-      models_.add_base(job.fine_tuned_model, load_model(result.output), gate_failure);
-      store_.put_adapter({job.fine_tuned_model, "", result.output, int64_t(std::time(nullptr))});
-    }
+    serve_result(job, result.output, gate_failure);
     if (!gate_failure.empty())
       store_.add_event(job.id, "warn", fmt::format("The model failed the forgetting gate ({}); requests for {} are "
                                                    "refused unless the server runs with --allow-gated",
                                                    gate_failure, job.fine_tuned_model));
-    store_.add_event(job.id, "info", fmt::format("The job has succeeded: {} is ready", job.fine_tuned_model));
+    store_.add_event(job.id, "info", fmt::format("The job has succeeded: {} is ready{}", job.fine_tuned_model,
+                                                 job.method == "reward" ? " to score with POST /v1/score" : ""));
     finish(JobStatus::Succeeded);
   } catch (const std::exception& e) {
     store_.add_event(job.id, "error", e.what());
     finish(JobStatus::Failed, {{"code", "training_failed"}, {"message", e.what()}, {"param", nullptr}});
   }
+}
+
+void JobWorker::serve_result(const Job& job, const std::string& output, const std::string& gate_failure) {
+  const int64_t now = std::time(nullptr);
+  const LoadedModel& base = *models_.find(job.model)->model;
+  if (job.method == "reward") {
+    rewards_.add(job.fine_tuned_model, output, base);
+  } else if (trains_adapter(job.method)) {
+    auto lora = std::make_shared<LlamaLora>(load_lora_adapter(output, base.model.config));
+    models_.add_adapter(job.fine_tuned_model, job.model, std::move(lora), now, gate_failure);
+  } else {
+    models_.add_base(job.fine_tuned_model, load_model(output), gate_failure);
+  }
+  store_.put_adapter({job.fine_tuned_model, trains_adapter(job.method) ? job.model : "", output, now});
 }
 
 }  // namespace whet::serve

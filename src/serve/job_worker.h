@@ -1,8 +1,8 @@
 #pragma once
 // Runs fine-tuning jobs one at a time, in a thread beside the server, and keeps
 // their record: status, events (loss and evaluations as they happen),
-// checkpoints. A job's LoRA result joins the served models the moment it
-// succeeds. A server stopped or killed mid-job leaves the job "running" in the
+// checkpoints. A job's result joins the served models the moment it succeeds
+// (a reward job's head, the models POST /v1/score scores with). A server stopped or killed mid-job leaves the job "running" in the
 // store; the next start resumes it from its newest checkpoint.
 #include <atomic>
 #include <condition_variable>
@@ -12,13 +12,14 @@
 
 #include "serve/job_store.h"
 #include "serve/model_registry.h"
+#include "serve/reward_models.h"
 
 namespace whet::serve {
 
 class JobWorker {
  public:
   // Jobs write under data_dir/jobs/<id>.
-  JobWorker(JobStore& store, ModelRegistry& models, std::string data_dir);
+  JobWorker(JobStore& store, ModelRegistry& models, RewardModels& rewards, std::string data_dir);
   ~JobWorker();  // the running job stops at a checkpoint and stays "running" for the next start
   JobWorker(const JobWorker&) = delete;
   JobWorker& operator=(const JobWorker&) = delete;
@@ -34,9 +35,12 @@ class JobWorker {
  private:
   void run();
   void run_job(Job job);
+  // Serves what a succeeded job wrote to `output` under job.fine_tuned_model, and records it for restarts.
+  void serve_result(const Job& job, const std::string& output, const std::string& gate_failure);
 
   JobStore& store_;
   ModelRegistry& models_;
+  RewardModels& rewards_;
   std::string data_dir_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -19,25 +19,40 @@ void RewardModels::add(const std::string& spec, const LoadedModel& base) {
   const size_t eq = spec.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
     fail("--reward-model", "'{}' must be NAME=DIR", spec);
-  const std::string name = spec.substr(0, eq), dir = spec.substr(eq + 1);
-  if (models_.count(name)) fail("--reward-model", "'{}' is given twice", name);
-  Model m;
-  m.model = &base;
+  const std::string name = spec.substr(0, eq);
+  if (has(name)) fail("--reward-model", "'{}' is given twice", name);
+  add(name, spec.substr(eq + 1), base);
+}
+
+void RewardModels::add(const std::string& name, const std::string& dir, const LoadedModel& base) {
+  auto m = std::make_shared<Model>();
+  m->model = &base;
   if (fs::exists(dir + "/config.json")) {  // a full fine-tune: the model it trained
-    m.own = std::make_unique<LoadedModel>(load_model(dir, WeightFormat::F32));
-    m.model = m.own.get();
+    m->own = std::make_unique<LoadedModel>(load_model(dir, WeightFormat::F32));
+    m->model = m->own.get();
   } else if (fs::exists(dir + "/adapter_config.json")) {
-    m.adapter = std::make_shared<LlamaLora>(load_lora_adapter(dir, base.model.config));
+    m->adapter = std::make_shared<LlamaLora>(load_lora_adapter(dir, base.model.config));
   }
-  m.head = load_sequence_classifier(dir, m.model->model.config.hidden_size);
-  if (!m.head.scores())
+  m->head = load_sequence_classifier(dir, m->model->model.config.hidden_size);
+  if (!m->head.scores())
     fail(dir, "a classifier of {} labels ({}), not a reward model (one score): train one with --method reward",
-         m.head.labels.size(), fmt::join(m.head.labels, ", "));
-  m.scoring = std::make_unique<std::mutex>();
-  models_.emplace(name, std::move(m));
+         m->head.labels.size(), fmt::join(m->head.labels, ", "));
+  const std::lock_guard lock(mutex_);
+  models_[name] = std::move(m);
+}
+
+bool RewardModels::holds_reward_model(const std::string& dir) { return fs::exists(dir + "/classifier_config.json"); }
+
+bool RewardModels::has(const std::string& name) const { return find(name) != nullptr; }
+
+std::shared_ptr<RewardModels::Model> RewardModels::find(const std::string& name) const {
+  const std::lock_guard lock(mutex_);
+  const auto found = models_.find(name);
+  return found == models_.end() ? nullptr : found->second;
 }
 
 std::vector<std::string> RewardModels::names() const {
+  const std::lock_guard lock(mutex_);
   std::vector<std::string> out;
   for (const auto& [name, m] : models_) out.push_back(name);
   return out;
@@ -85,12 +100,15 @@ std::vector<int32_t> input_tokens(const LoadedModel& model, const ScoreInput& in
 }  // namespace
 
 ScoreResult RewardModels::score(const ScoreRequest& request) const {
-  const auto found = models_.find(request.model);
-  if (found == models_.end())
-    throw not_found(fmt::format("No reward model '{}' is loaded; loaded: {} (whet serve --reward-model NAME=DIR)",
-                                request.model, models_.empty() ? "none" : fmt::format("{}", fmt::join(names(), ", "))),
+  const std::shared_ptr<Model> found = find(request.model);
+  if (!found) {
+    const std::vector<std::string> loaded = names();
+    throw not_found(fmt::format("No reward model '{}' is loaded; loaded: {} (whet serve --reward-model NAME=DIR, "
+                                "or a reward job)", request.model,
+                                loaded.empty() ? "none" : fmt::format("{}", fmt::join(loaded, ", "))),
                     "model", "model_not_found");
-  const Model& m = found->second;
+  }
+  Model& m = *found;
   std::vector<std::vector<int32_t>> ids;
   size_t longest = 1;
   for (size_t i = 0; i < request.inputs.size(); ++i) {
@@ -99,7 +117,7 @@ ScoreResult RewardModels::score(const ScoreRequest& request) const {
     longest = std::max(longest, ids.back().size());
   }
   ScoreResult result;
-  const std::lock_guard<std::mutex> lock(*m.scoring);
+  const std::lock_guard<std::mutex> lock(m.scoring);
   LlamaActivations acts(m.model->model.config, int64_t(longest), m.adapter ? m.adapter->config.rank : 0);
   for (const std::vector<int32_t>& tokens : ids) {
     result.scores.push_back(reward_score(m.model->model, m.adapter.get(), acts, tokens, m.head));

@@ -1,11 +1,12 @@
 #pragma once
 // The reward models a server scores with (POST /v1/score), loaded at start by
-// `whet serve --reward-model NAME=DIR`: DIR is what `whet train --method reward`
-// wrote, a one-output head (classifier_config.json) with the LoRA adapter it
-// trained beside it, over the served base; or, after full fine-tuning, beside
-// the model it trained, which is loaded as its own. They stay for the
-// server's life; one scoring at a time per model (the answers are short, and
-// the decoding engine keeps the cores busy besides).
+// `whet serve --reward-model NAME=DIR` and added by reward jobs as they finish:
+// DIR is what `whet train --method reward` wrote, a one-output head
+// (classifier_config.json) with the LoRA adapter it trained beside it, over the
+// served base; or, after full fine-tuning, beside the model it trained, which
+// is loaded as its own. They stay for the server's life; one scoring at a time
+// per model (the answers are short, and the decoding engine keeps the cores
+// busy besides). Thread-safe: a model added while others score.
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,7 +28,11 @@ class RewardModels {
  public:
   // NAME=DIR on `base`; throws whet::Error naming the flag, the folder and what is wrong.
   void add(const std::string& spec, const LoadedModel& base);
-  bool empty() const { return models_.empty(); }
+  // What a reward job trained, in `dir`; throws whet::Error naming the folder.
+  void add(const std::string& name, const std::string& dir, const LoadedModel& base);
+  // Whether `dir` holds a head that scores (a reward model) rather than an adapter alone.
+  static bool holds_reward_model(const std::string& dir);
+  bool has(const std::string& name) const;
   std::vector<std::string> names() const;
   // Throws ApiError: 404 for a model not loaded, 400 naming input[i] for an
   // input its template cannot render or longer than the model's context.
@@ -39,9 +44,12 @@ class RewardModels {
     std::unique_ptr<LoadedModel> own;
     std::shared_ptr<const LlamaLora> adapter;
     SequenceClassifier head;
-    std::unique_ptr<std::mutex> scoring;
+    std::mutex scoring;
   };
-  std::map<std::string, Model> models_;
+  std::shared_ptr<Model> find(const std::string& name) const;
+
+  mutable std::mutex mutex_;  // guards the map; a model scores under its own lock
+  std::map<std::string, std::shared_ptr<Model>> models_;
 };
 
 }  // namespace whet::serve

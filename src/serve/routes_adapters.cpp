@@ -82,7 +82,7 @@ json adapter_json(const AdapterRecord& a, const ServerState& state) {
           {"id", a.name},
           {"base_model", a.base_model},
           {"created_at", a.created_at},
-          {"status", state.models.find(a.name) ? "ready" : "untrained"}};
+          {"status", state.models.find(a.name) || state.rewards.has(a.name) ? "ready" : "untrained"}};
 }
 
 void load_adapter_route(ServerState& state, const httplib::Request& request, httplib::Response& response) {

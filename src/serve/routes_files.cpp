@@ -28,7 +28,11 @@ StoredFile store_training_file(ServerState& state, const std::string& filename, 
     out.write(content.data(), std::streamsize(content.size()));
     if (!out.flush()) fail("serve", "cannot write an uploaded file under {}", state.files_dir);
   }
-  const ValidationReport report = validate_jsonl(partial, DataFormat::Auto, 10);
+  ValidationReport report = validate_jsonl(partial, DataFormat::Auto, 10);
+  // Prompts for a reinforcement job read as chat lines without an answer; the job checks which it wanted.
+  if (report.error_count > 0)
+    if (ValidationReport prompts = validate_jsonl(partial, DataFormat::Prompt, 10); prompts.error_count == 0)
+      report = std::move(prompts);
   size_t examples = 0;
   for (size_t n : report.examples) examples += n;
   if (report.error_count > 0 || examples == 0) {

@@ -18,8 +18,16 @@ namespace {
 
 json time_or_null(int64_t t) { return t ? json(t) : json(nullptr); }
 
-// OpenAI's method.type: a LoRA job is "supervised" there.
-std::string method_type(const Job& job) { return job.method == "lora" ? "supervised" : job.method; }
+// OpenAI's method.type: a LoRA job is "supervised" there, a GRPO job "reinforcement".
+std::string method_type(const Job& job) {
+  return job.method == "lora" ? "supervised" : job.method == "grpo" ? "reinforcement" : job.method;
+}
+
+json method_json(const Job& job) {
+  json inner = {{"hyperparameters", job.hyperparameters}};
+  if (!job.grader.is_null()) inner["grader"] = job.grader;
+  return {{"type", method_type(job)}, {method_type(job), inner}};
+}
 
 Job find_job(ServerState& state, const std::string& id) {
   auto job = state.store.get_job(id);
@@ -48,7 +56,7 @@ json job_json(const Job& job) {
           {"validation_file", job.validation_file.empty() ? json(nullptr) : json(job.validation_file)},
           {"training_file", job.training_file},
           {"hyperparameters", job.hyperparameters},
-          {"method", {{"type", method_type(job)}, {method_type(job), {{"hyperparameters", job.hyperparameters}}}}},
+          {"method", method_json(job)},
           {"trained_tokens", nullptr},
           {"error", job.error.is_null() ? json(nullptr) : job.error},
           {"user_provided_suffix", job.suffix.empty() ? json(nullptr) : json(job.suffix)},
@@ -74,6 +82,9 @@ void add_job_routes(httplib::Server& server, ServerState& state) {
               Job job = parse_job_request(
                   json_body(request, state), [&](const std::string& m) { return state.models.is_base(m); },
                   [&](const std::string& id) { return state.store.get_file(id).has_value(); });
+              for (const auto& [param, id] : {std::pair{"training_file", job.training_file}, {"validation_file", job.validation_file}})
+                if (const auto file = id.empty() ? std::nullopt : state.store.get_file(id))
+                  check_training_file(file->path, file->filename, job.method, param);
               send_json(response, job_json(queue_job(state, std::move(job))));
             });
   add_route(server, state, "GET", "/v1/fine_tuning/jobs", "jobs_list", Access::Manage,

@@ -85,7 +85,7 @@ std::string default_model_name(const std::string& path) {
 }
 
 // Adapters given on the command line, and what earlier runs of this data folder trained.
-void load_served_models(ModelRegistry& models, JobStore& store, const ServerOptions& options,
+void load_served_models(ModelRegistry& models, RewardModels& rewards, JobStore& store, const ServerOptions& options,
                         const std::string& base_name) {
   for (const std::string& spec : options.adapters) {
     const size_t eq = spec.find('=');
@@ -104,6 +104,10 @@ void load_served_models(ModelRegistry& models, JobStore& store, const ServerOpti
       } else {
         const auto base = models.find(a.base_model);
         if (!base) fail("serve", "its base model '{}' is not served", a.base_model);
+        if (RewardModels::holds_reward_model(a.path)) {
+          rewards.add(a.name, a.path, *base->model);
+          continue;
+        }
         models.add_adapter(a.name, a.base_model,
                            std::make_shared<LlamaLora>(load_lora_adapter(a.path, base->model->model.config)),
                            a.created_at, gate_failure_in(a.path));
@@ -190,10 +194,10 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   if (!format) fail("--weights", "'{}' is not one of native, f32, bf16", options.weights);
   const std::string base_name = options.model_name.empty() ? default_model_name(options.model_path) : options.model_name;
   models.add_base(base_name, load_model(options.model_path, *format));
-  load_served_models(models, store, options, base_name);
-  JobWorker worker(store, models, fs::absolute(options.data_dir).string());
   RewardModels rewards;
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
+  load_served_models(models, rewards, store, options, base_name);
+  JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
                     rewards};
   AccessLog access_log(options.access_log);

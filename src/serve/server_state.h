@@ -24,7 +24,7 @@ struct ServerState {
   ModelRegistry& models;
   JobWorker& worker;
   std::string files_dir;  // uploaded files, named by their ids
-  const RewardModels& rewards;  // what POST /v1/score scores with
+  RewardModels& rewards;  // what POST /v1/score scores with
 };
 
 enum class Access {

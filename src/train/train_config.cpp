@@ -273,6 +273,11 @@ void check_preference(const TrainConfig& c, const yaml::Scope& scope) {
 // GRPO samples completions of prompts and needs something to score them.
 void check_grpo(const TrainConfig& c, const yaml::Scope& scope) {
   const bool has_grader = !(c.grader.is_string() && c.grader.get<std::string>().empty());
+  const bool prompts = c.data_format == DataFormat::Prompt;
+  if (prompts != samples_online(c) && (prompts || c.data_format != DataFormat::Auto))
+    fail(scope.where("data_format"), "data_format: {} reads {}, but rl is {}", data_format_name(c.data_format),
+         prompts ? "prompts without answers, which only rl grpo trains on" : "answers, and rl grpo reads prompts (auto or prompt)",
+         c.rl);
   if (!samples_online(c)) {
     if (has_grader) fail(scope.where("grader"), "grader: scores sampled completions for rl: grpo, but rl is {}", c.rl);
     if (c.reward_target > 0)
@@ -380,7 +385,8 @@ const yaml::Table<TrainConfig> kTable(
     {"data_format", choice(&C::data_format, kDataFormatNames),
      "How records are read: auto (detected per line), text (plain text), completion (prompt and completion), "
      "chat (messages), alpaca (instruction, input, output), preference (a prompt with chosen and rejected "
-     "answers, for rl), kto (a prompt, a completion and a true/false label)", kData},
+     "answers, for rl), kto (a prompt, a completion and a true/false label), prompt (a prompt alone, for rl grpo)",
+     kData},
     {"train_on_inputs", boolean(&C::train_on_inputs),
      "Also take the loss on prompts and user turns, not only on the answers", kData},
     {"sequence_len", integer(&C::sequence_len, {2}),

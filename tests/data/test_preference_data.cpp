@@ -534,5 +534,23 @@ TEST(PreferenceDataset, ValidateCountsEachFormat) {
   EXPECT_EQ(validate_jsonl(path, DataFormat::Preference).error_count, 3u);  // KTO, chat and the broken pair
 }
 
+// GRPO's prompts read as chat lines without an answer: named, never detected.
+TEST(PreferenceDataset, ValidatePromptsWhenNamed) {
+  Files files;
+  const std::string path = files.write(
+      "prompts.jsonl", std::string(R"({"messages": [{"role": "user", "content": "2 + 2?"}], "answer": 4})") + "\n" +
+                           R"({"prompt": "Name a colour:"})" + "\n" +
+                           R"({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})" + "\n" +
+                           R"({"answer": 4})" + "\n");
+  const ValidationReport report = validate_jsonl(path, DataFormat::Prompt);
+  EXPECT_EQ(report.examples[size_t(DataFormat::Prompt)], 2u);
+  ASSERT_EQ(report.errors.size(), 2u);
+  EXPECT_NE(report.errors[0].find(":3]"), std::string::npos) << report.errors[0];  // ends with the answer
+  EXPECT_NE(report.errors[1].find(":4]"), std::string::npos) << report.errors[1];
+  const ValidationReport as_chat = validate_jsonl(path, DataFormat::Auto);
+  EXPECT_EQ(as_chat.examples[size_t(DataFormat::Prompt)], 0u);
+  EXPECT_NE(as_chat.errors.at(0).find("no assistant message"), std::string::npos) << as_chat.errors[0];
+}
+
 }  // namespace
 }  // namespace whet

@@ -2,8 +2,11 @@
 // hyperparameters that run, and the training config they become.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "serve/api_error.h"
 #include "serve/job_request.h"
+#include "test_support.h"
 #include "train/auto_settings.h"
 
 namespace whet::serve {
@@ -115,11 +118,14 @@ TEST(JobRequest, MethodObjectAndFullFineTuning) {
   EXPECT_EQ(job.hyperparameters["lora_r"], 4);
   EXPECT_EQ(job_train_config(job, {"/m", "/t.jsonl", "", "/out"}).lora_r, 4);
 
+  // Never a path from the client: a key no job reads is refused, not ignored.
+  expect_refused(R"({"model": "base", "training_file": "file-a", "method": "full",
+                     "hyperparameters": {"learning_rate": 1e-5, "lora_model_dir": "/etc"}})",
+                 "hyperparameters.lora_model_dir");
   job = parse(R"({"model": "base", "training_file": "file-a", "method": "full",
-                  "hyperparameters": {"learning_rate": 1e-5, "lora_model_dir": "/etc"}})");
+                  "hyperparameters": {"learning_rate": 1e-5}})");
   EXPECT_EQ(job.method, "full");
   EXPECT_FALSE(job.hyperparameters.contains("lora_r"));
-  EXPECT_FALSE(job.hyperparameters.contains("lora_model_dir"));  // never a path from the client
   const TrainConfig c = job_train_config(job, {"/m", "/t.jsonl", "", "/out"});
   EXPECT_EQ(c.method, TrainMethod::Full);
   EXPECT_DOUBLE_EQ(c.learning_rate, 1e-5);
@@ -147,6 +153,117 @@ TEST(JobRequest, DpoMethodTrainsAnAdapterWithItsBeta) {
   // The supervised method stays supervised.
   EXPECT_EQ(job_train_config(parse(R"({"model": "base", "training_file": "file-a"})"), {"/m", "/t", "", "/o"}).rl,
             "none");
+}
+
+// Every rl method of `whet train` as a job: its own hyperparameters under their
+// config names, none of the supervised defences (the reference holds rl runs).
+TEST(JobRequest, EveryRlMethodTakesItsOwnHyperparameters) {
+  Job job = parse(R"({"model": "base", "training_file": "file-a",
+                      "method": {"type": "simpo", "simpo": {"hyperparameters": {"beta": 2.5, "simpo_gamma": 1.2}}}})");
+  TrainConfig c = job_train_config(job, {"/m", "/p.jsonl", "", "/out"});
+  EXPECT_EQ(c.rl, "simpo");
+  EXPECT_DOUBLE_EQ(c.rl_beta, 2.5);
+  EXPECT_DOUBLE_EQ(c.simpo_gamma, 1.2);
+  EXPECT_FALSE(job.hyperparameters.contains("replay_data"));
+  EXPECT_FALSE(job.hyperparameters.contains("distill_weight"));
+
+  job = parse(R"({"model": "base", "training_file": "file-a", "method": {"type": "orpo", "orpo": {"hyperparameters": {"orpo_alpha": 0.5}}}})");
+  c = job_train_config(job, {"/m", "/p.jsonl", "", "/out"});
+  EXPECT_EQ(c.rl, "orpo");
+  EXPECT_DOUBLE_EQ(c.orpo_alpha, 0.5);
+  EXPECT_FALSE(job.hyperparameters.contains("beta"));  // ORPO has no reference model
+
+  job = parse(R"({"model": "base", "training_file": "file-a",
+                  "method": {"type": "kto", "kto": {"hyperparameters": {"kto_undesirable_weight": 1.5}}}})");
+  c = job_train_config(job, {"/m", "/p.jsonl", "", "/out"});
+  EXPECT_EQ(c.rl, "kto");
+  EXPECT_DOUBLE_EQ(c.kto_undesirable_weight, 1.5);
+  EXPECT_DOUBLE_EQ(c.kto_desirable_weight, TrainConfig().kto_desirable_weight);
+
+  job = parse(R"({"model": "base", "training_file": "file-a", "method": "reward"})");
+  c = job_train_config(job, {"/m", "/p.jsonl", "", "/out"});
+  EXPECT_EQ(c.rl, "reward");
+  EXPECT_EQ(c.method, TrainMethod::Lora);
+  EXPECT_TRUE(trains_adapter(job.method));
+
+  expect_refused(R"({"model": "base", "training_file": "file-a",
+                     "method": {"type": "dpo", "dpo": {"hyperparameters": {"simpo_gamma": 1}}}})",
+                 "method.dpo.hyperparameters.simpo_gamma");
+  expect_refused(R"({"model": "base", "training_file": "file-a",
+                     "method": {"type": "kto", "kto": {"hyperparameters": {"replay_data": "general"}}}})",
+                 "method.kto.hyperparameters.replay_data");
+  expect_refused(R"({"model": "base", "training_file": "file-a",
+                     "method": {"type": "simpo", "simpo": {"hyperparameters": {"simpo_gamma": -1}}}})",
+                 "method.simpo.hyperparameters.simpo_gamma");
+}
+
+// OpenAI's reinforcement method is GRPO; its grader is checked when the job is
+// made, as a client's: nothing that runs a program or reads the server's folders.
+TEST(JobRequest, ReinforcementIsGrpoWithTheClientsGrader) {
+  const std::string grader = R"({"type": "string_check", "name": "exact", "input": "{{sample.output_text}}",
+                                 "reference": "{{item.answer}}", "operation": "eq"})";
+  Job job = parse(R"({"model": "base", "training_file": "file-a", "method": {"type": "reinforcement",
+                      "reinforcement": {"grader": )" + grader + R"(, "hyperparameters": {"num_generations": 4,
+                      "max_completion_length": 24, "reward_target": 0.9}}}})");
+  EXPECT_EQ(job.method, "grpo");
+  EXPECT_EQ(job.grader, nlohmann::json::parse(grader));
+  EXPECT_EQ(job.hyperparameters["beta"], "auto");
+  const TrainConfig c = job_train_config(job, {"/m", "/prompts.jsonl", "", "/out"});
+  EXPECT_EQ(c.rl, "grpo");
+  EXPECT_EQ(c.grader, job.grader);
+  EXPECT_EQ(c.num_generations, 4);
+  EXPECT_EQ(c.max_completion_length, 24);
+  EXPECT_DOUBLE_EQ(c.reward_target, 0.9);
+
+  auto with_grader = [](const std::string& g) {
+    return R"({"model": "base", "training_file": "file-a", "method": {"type": "reinforcement", "reinforcement": {"grader": )" +
+           g + "}}}";
+  };
+  expect_refused(R"({"model": "base", "training_file": "file-a", "method": {"type": "reinforcement"}})",
+                 "method.reinforcement.grader");
+  expect_refused(with_grader(R"({"type": "command", "command": ["rm", "-rf", "/"]})"), "method.reinforcement.grader");
+  expect_refused(with_grader(R"({"type": "score_model", "model": "../../etc"})"), "method.reinforcement.grader");
+  // Inside multi too: the check is the grader's own, wherever it sits.
+  expect_refused(with_grader(R"({"type": "multi", "calculate_output": "a", "graders": {"a": {"type": "command",
+                                  "command": ["true"]}}})"), "method.reinforcement.grader");
+  expect_refused(with_grader(R"({"type": "string_check", "operation": "eq"})"), "method.reinforcement.grader");
+  expect_refused(R"({"model": "base", "training_file": "file-a", "validation_file": "file-b",
+                     "method": {"type": "reinforcement", "reinforcement": {"grader": )" + grader + "}}}",
+                 "validation_file");
+}
+
+// The file is checked against the method when the job is made, not an hour into it.
+TEST(JobRequest, TheTrainingFileMustBeWhatTheMethodTrainsOn) {
+  const std::string dir = test::scratch_dir("job_request_files");
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  };
+  const std::string chat = write("chat.jsonl", R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]})" "\n");
+  const std::string pairs = write("pairs.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b"})" "\n");
+  const std::string kto = write("kto.jsonl", R"({"prompt": "p", "completion": "a", "label": true})" "\n");
+  const std::string prompts = write("prompts.jsonl", R"({"messages": [{"role": "user", "content": "2+2?"}], "answer": "4"})" "\n");
+  auto refused = [&dir](const std::string& path, const std::string& method, std::vector<std::string> words) {
+    try {
+      check_training_file(path, "upload.jsonl", method, "training_file");
+      ADD_FAILURE() << method << " accepted " << path;
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.param, "training_file");
+      for (const std::string& w : words) EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find(dir), std::string::npos) << "names the server's path: " << e.what();
+    }
+  };
+  check_training_file(chat, "c", "lora", "training_file");
+  check_training_file(pairs, "p", "dpo", "training_file");
+  check_training_file(pairs, "p", "reward", "training_file");
+  check_training_file(kto, "k", "kto", "training_file");
+  check_training_file(pairs, "p", "kto", "training_file");
+  check_training_file(prompts, "q", "grpo", "training_file");
+  refused(chat, "dpo", {"upload.jsonl", "1 chat line(s)", "a dpo job trains on preference pairs"});
+  refused(pairs, "lora", {"1 preference line(s)", "supervised examples"});
+  refused(kto, "orpo", {"1 kto line(s)"});
+  refused(chat, "grpo", {"do not read as such", "upload.jsonl:1", "prompts"});
+  refused(prompts, "lora", {"upload.jsonl:1", "no assistant message"});
 }
 
 TEST(JobRequest, RefusesBadRequestsNamingTheField) {

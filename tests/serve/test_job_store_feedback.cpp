@@ -65,12 +65,14 @@ TEST(JobStoreFeedback, ADatabaseOfSchemaOneGainsFeedbackAndKeepsItsJobs) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE completions; DROP TABLE feedback; PRAGMA user_version = 1", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE completions; DROP TABLE feedback; ALTER TABLE jobs DROP COLUMN grader; "
+                         "PRAGMA user_version = 1", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   JobStore store(path);
   EXPECT_TRUE(store.get_job(job_id));
+  EXPECT_TRUE(store.get_job(job_id)->grader.is_null());  // version 3's column, empty for the jobs before it
   store.add_completions({completion("chatcmpl-1", 0, "a")}, 10);
   EXPECT_TRUE(store.get_completion("chatcmpl-1", 0));
 }

@@ -101,7 +101,7 @@ TEST(ServerScore, AClassifierIsNotAcceptedAsARewardModel) {
   serve::RewardModels rewards;
   test::expect_error([&] { rewards.add("rm=" + dir, model); }, {"not a reward model"});
   test::expect_error([&] { rewards.add("rm", model); }, {"--reward-model", "NAME=DIR"});
-  EXPECT_TRUE(rewards.empty());
+  EXPECT_TRUE(rewards.names().empty());
 }
 
 }  // namespace

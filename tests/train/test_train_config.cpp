@@ -367,6 +367,10 @@ TEST(TrainConfigErrors, Grpo) {
   expect_error(std::string(kRequired) + "rl: dpo\nrl_beta: 0\n", 4, {"rl_beta", "needs β > 0"});
   expect_error(std::string(kRequired) + "rl: grpo\ngrader: [a]\n", 4, {"grader", "a grader mapping or a file path"});
   expect_error(std::string(kRequired) + "rl: grpo\ngrader:\n  type: regex\n  type: regex\n", 6, {"given twice"});
+  expect_error(std::string(kRequired) + "rl: grpo\ngrader: g.yaml\ndata_format: chat\n", 5,
+               {"data_format: chat", "rl grpo reads prompts"});
+  expect_error(std::string(kRequired) + "rl: dpo\ndata_format: prompt\n", 4, {"data_format: prompt", "only rl grpo"});
+  expect_error(std::string(kRequired) + "data_format: prompt\n", 3, {"data_format: prompt", "rl is none"});
 }
 
 TEST(TrainConfigErrors, SyntaxErrorsAndSecondDocuments) {

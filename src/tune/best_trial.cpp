@@ -6,8 +6,8 @@ std::optional<Trial> best_trial(const std::vector<Trial>& trials, Direction dire
   const Trial* best = nullptr;
   for (const Trial& trial : trials) {
     if (trial.state != TrialState::Complete || !trial.value) continue;
-    const bool better = !best || (direction == Direction::Minimize ? *trial.value < *best->value
-                                                                   : *trial.value > *best->value);
+    const bool better =
+        !best || (direction == Direction::Minimize ? *trial.value < *best->value : *trial.value > *best->value);
     if (better || (*trial.value == *best->value && trial.number < best->number)) best = &trial;
   }
   if (!best) return std::nullopt;

@@ -4,9 +4,8 @@
 // "high": 0.01, "log": true}} (IntDistribution, CategoricalDistribution alike),
 // and a parameter's value in Optuna's two forms: internal (the double the
 // database stores: a categorical's index) and external (what the trial used).
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "tune/trial.h"
 

@@ -4,9 +4,8 @@
 // their shortest round-trip form ("1e-05", "4.0"). Optuna writes the study
 // database's JSON columns so (distribution_json, attribute values), and Whet
 // writes the same bytes, so a study reads alike whoever wrote a row.
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace whet::tune {
 

@@ -1,5 +1,7 @@
 #include "tune/study_columns.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -7,16 +9,14 @@
 #include <limits>
 #include <utility>
 
-#include <fmt/format.h>
-
 namespace whet::tune {
 namespace {
 
 constexpr std::array<std::pair<TrialState, std::string_view>, 5> kStateNames = {{{TrialState::Running, "RUNNING"},
-                                                                                  {TrialState::Complete, "COMPLETE"},
-                                                                                  {TrialState::Pruned, "PRUNED"},
-                                                                                  {TrialState::Fail, "FAIL"},
-                                                                                  {TrialState::Waiting, "WAITING"}}};
+                                                                                 {TrialState::Complete, "COMPLETE"},
+                                                                                 {TrialState::Pruned, "PRUNED"},
+                                                                                 {TrialState::Fail, "FAIL"},
+                                                                                 {TrialState::Waiting, "WAITING"}}};
 
 }  // namespace
 
@@ -62,12 +62,11 @@ std::optional<double> value_from_stored(std::optional<double> number, std::strin
 std::string optuna_datetime_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto micros =
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1'000'000;
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1'000'000;
   std::tm local{};
   localtime_r(&seconds, &local);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}", local.tm_year + 1900, local.tm_mon + 1,
-                     local.tm_mday, local.tm_hour, local.tm_min, local.tm_sec, micros);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}", local.tm_year + 1900, local.tm_mon + 1, local.tm_mday,
+                     local.tm_hour, local.tm_min, local.tm_sec, micros);
 }
 
 }  // namespace whet::tune

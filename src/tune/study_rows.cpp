@@ -1,8 +1,8 @@
 #include "tune/study_rows.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "core/error.h"
 #include "io/sqlite_statement.h"
@@ -19,9 +19,10 @@ constexpr std::string_view kRead = "read trials";
 // The rows of table `x` that belong to the study's trials (?1: study_id), or to
 // one of them (?2: trial_id, or NULL for all).
 std::string of_trials(std::string_view select_from_x) {
-  return fmt::format("{} JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR "
-                     "t.trial_id = ?2)",
-                     select_from_x);
+  return fmt::format(
+      "{} JOIN trials t ON t.trial_id = x.trial_id WHERE t.study_id = ?1 AND (?2 IS NULL OR "
+      "t.trial_id = ?2)",
+      select_from_x);
 }
 
 // Trials by trial_id, to attach the other tables' rows to.
@@ -78,7 +79,9 @@ double stored_value_of(const Statement& row, const std::string& path, const Tria
   return *value;
 }
 
-std::string note_text(const nlohmann::json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+std::string note_text(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
 
 }  // namespace
 
@@ -89,8 +92,9 @@ std::vector<Trial> read_trials(sqlite3* db, const std::string& path, int64_t stu
   TrialIndex index;
   for (size_t i = 0; i < trials.size(); ++i) index[ids[i]] = &trials[i];
 
-  Statement params(db, path, kRead,
-                   of_trials("SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json FROM trial_params x"));
+  Statement params(
+      db, path, kRead,
+      of_trials("SELECT x.trial_id, x.param_name, x.param_value, x.distribution_json FROM trial_params x"));
   read_params(params.bind(study_id, trial_id), path, index);
 
   Statement values(db, path, kRead,

@@ -4,12 +4,11 @@
 // the four attribute tables, whose values are JSON text as Python writes it.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tune/trial.h"
 
@@ -30,8 +29,7 @@ inline constexpr AttrTable kStudyUserAttrs{"study_user_attributes", "study_id"};
 inline constexpr AttrTable kTrialUserAttrs{"trial_user_attributes", "trial_id"};
 inline constexpr AttrTable kTrialSystemAttrs{"trial_system_attributes", "trial_id"};
 
-std::map<std::string, nlohmann::json> read_attrs(sqlite3* db, const std::string& path, AttrTable table,
-                                                 int64_t owner);
+std::map<std::string, nlohmann::json> read_attrs(sqlite3* db, const std::string& path, AttrTable table, int64_t owner);
 // Inserts the attribute or replaces its value.
 void write_attr(sqlite3* db, const std::string& path, AttrTable table, int64_t owner, const std::string& key,
                 const nlohmann::json& value);

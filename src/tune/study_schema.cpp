@@ -75,8 +75,8 @@ CREATE TABLE alembic_version (
 )sql";
 
 // The revisions before kAlembicRevision, oldest first (Optuna 0.9 to 3.0).
-constexpr std::array<std::string_view, 9> kOlderRevisions = {
-    "v0.9.0.a", "v1.2.0.a", "v1.3.0.a", "v2.4.0.a", "v2.6.0.a", "v3.0.0.a", "v3.0.0.b", "v3.0.0.c", "v3.0.0.d"};
+constexpr std::array<std::string_view, 9> kOlderRevisions = {"v0.9.0.a", "v1.2.0.a", "v1.3.0.a", "v2.4.0.a", "v2.6.0.a",
+                                                             "v3.0.0.a", "v3.0.0.b", "v3.0.0.c", "v3.0.0.d"};
 
 bool has_table(sqlite3* db, const std::string& path, std::string_view table) {
   return Statement(db, path, "open", "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?")
@@ -109,16 +109,21 @@ void create_study_schema(sqlite3* db, const std::string& path) {
 
 void check_study_schema(sqlite3* db, const std::string& path) {
   if (!has_table(db, path, "alembic_version") || !has_table(db, path, "studies") || !has_table(db, path, "trials"))
-    fail(path, "open: a SQLite database, but not an Optuna study database (no alembic_version, studies and trials "
+    fail(path,
+         "open: a SQLite database, but not an Optuna study database (no alembic_version, studies and trials "
          "tables); a study folder's study.db is made by whet tune or Optuna");
   Statement revision(db, path, "open", "SELECT version_num FROM alembic_version");
   const std::string found = revision.step() ? revision.text(0) : "(none)";
   if (found == kAlembicRevision) return;
   if (std::find(kOlderRevisions.begin(), kOlderRevisions.end(), found) != kOlderRevisions.end())
-    fail(path, "open: an Optuna study of an older schema (revision {}); upgrade it with "
-         "`optuna storage upgrade --storage sqlite:///{}` (Optuna {}), then run again", found, path, kOptunaVersion);
-  fail(path, "open: an Optuna study of schema revision {}, newer than (or unknown to) this Whet, which reads and "
-       "writes revision {} (Optuna 3.2 to {})", found, kAlembicRevision, kOptunaVersion);
+    fail(path,
+         "open: an Optuna study of an older schema (revision {}); upgrade it with "
+         "`optuna storage upgrade --storage sqlite:///{}` (Optuna {}), then run again",
+         found, path, kOptunaVersion);
+  fail(path,
+       "open: an Optuna study of schema revision {}, newer than (or unknown to) this Whet, which reads and "
+       "writes revision {} (Optuna 3.2 to {})",
+       found, kAlembicRevision, kOptunaVersion);
 }
 
 }  // namespace whet::tune

@@ -10,8 +10,8 @@ struct sqlite3;
 
 namespace whet::tune {
 
-inline constexpr std::string_view kOptunaVersion = "4.9.0";     // version_info.library_version
-inline constexpr int kOptunaSchemaVersion = 12;                  // version_info.schema_version
+inline constexpr std::string_view kOptunaVersion = "4.9.0";       // version_info.library_version
+inline constexpr int kOptunaSchemaVersion = 12;                   // version_info.schema_version
 inline constexpr std::string_view kAlembicRevision = "v3.2.0.a";  // alembic_version.version_num
 
 bool database_is_empty(sqlite3* db, const std::string& path);

@@ -1,10 +1,9 @@
 #include "tune/study_store.h"
 
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "io/sqlite_database.h"
@@ -83,8 +82,8 @@ void StudyStore::open_study(const std::string& study_name) {
   if (found.size() != 1)
     fail(path_, "open: study '{}' has {} objectives; whet tune optimises one", study_name, found.size());
   if (parse_direction_name(found[0]) != direction_)
-    fail(path_, "open: study '{}' is to {}, not to {}; start another study folder to change the direction",
-         study_name, found[0], direction_name(direction_));
+    fail(path_, "open: study '{}' is to {}, not to {}; start another study folder to change the direction", study_name,
+         found[0], direction_name(direction_));
   transaction.commit();
 }
 

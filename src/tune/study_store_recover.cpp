@@ -9,9 +9,8 @@
 // reads a Whet re-run too. User attributes are not copied: the re-run gets its
 // own run folder and config. A trial that kills its process each time it runs
 // (say, out of memory) is re-run at most max_reruns times.
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "core/error.h"
 #include "io/sqlite_database.h"
@@ -71,9 +70,10 @@ std::vector<InterruptedTrial> StudyStore::recover_interrupted(int max_reruns) {
     const std::optional<int64_t> rerun = queue_rerun(trial_id, number, max_reruns);
     const std::string note =
         rerun ? fmt::format("interrupted: the process running it stopped; trial {} re-runs its parameters", *rerun)
-              : fmt::format("interrupted: the process running it stopped; not re-run (at most {} re-runs of the "
-                            "same parameters)",
-                            max_reruns);
+              : fmt::format(
+                    "interrupted: the process running it stopped; not re-run (at most {} re-runs of the "
+                    "same parameters)",
+                    max_reruns);
     write_attr(db_, path_, kTrialUserAttrs, trial_id, kNoteAttr, note);
     interrupted.push_back({number, rerun});
   }

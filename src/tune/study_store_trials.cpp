@@ -1,9 +1,8 @@
 // StudyStore: a trial's life, from start to finish (tune/study_store.h).
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "io/sqlite_database.h"
@@ -125,8 +124,7 @@ void record_value(sqlite3* db, const std::string& path, int64_t trial_id, double
 
 }  // namespace
 
-TrialState StudyStore::finish(int64_t number, TrialState state, std::optional<double> value,
-                              const std::string& note) {
+TrialState StudyStore::finish(int64_t number, TrialState state, std::optional<double> value, const std::string& note) {
   std::lock_guard lock(mutex_);
   constexpr std::string_view kOperation = "finish trial";
   if (state == TrialState::Running || state == TrialState::Waiting)
@@ -146,7 +144,8 @@ TrialState StudyStore::finish(int64_t number, TrialState state, std::optional<do
       .run();
   if (state == TrialState::Complete) record_value(db_, path_, trial_id, *value);
   if (state == TrialState::Pruned) {
-    if (const std::optional<double> last = last_intermediate(db_, path_, trial_id)) record_value(db_, path_, trial_id, *last);
+    if (const std::optional<double> last = last_intermediate(db_, path_, trial_id))
+      record_value(db_, path_, trial_id, *last);
   }
   if (!why.empty()) write_attr(db_, path_, kTrialUserAttrs, trial_id, kNoteAttr, why);
   transaction.commit();

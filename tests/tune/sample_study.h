@@ -74,7 +74,8 @@ inline std::vector<Trial> write_sample_study(StudyStore& store) {
   t1.note = "pruned at step 1: NaN is worse than the median 2.0";
   EXPECT_EQ(store.finish(1, TrialState::Pruned, std::nullopt, t1.note), TrialState::Pruned);
 
-  Trial& t2 = start(TrialState::Pruned, {{"learning_rate", 5e-3}, {"lora_r", 32}, {"lora_dropout", 0.3}, {"method", 4}});
+  Trial& t2 =
+      start(TrialState::Pruned, {{"learning_rate", 5e-3}, {"lora_r", 32}, {"lora_dropout", 0.3}, {"method", 4}});
   report(t2, 0, kInf);
   report(t2, 1, 2.9);
   report(t2, 1, 2.8);  // a step reported again replaces its value
@@ -88,7 +89,8 @@ inline std::vector<Trial> write_sample_study(StudyStore& store) {
   t3.note = "training diverged at step 3";
   EXPECT_EQ(store.finish(3, TrialState::Fail, std::nullopt, t3.note), TrialState::Fail);
 
-  Trial& t4 = start(TrialState::Complete, {{"learning_rate", 2e-4}, {"lora_r", 12}, {"lora_dropout", 0.0}, {"method", 0}});
+  Trial& t4 =
+      start(TrialState::Complete, {{"learning_rate", 2e-4}, {"lora_r", 12}, {"lora_dropout", 0.0}, {"method", 0}});
   EXPECT_EQ(store.finish(4, TrialState::Complete, 1.2, "best so far"), TrialState::Complete);
   t4.value = 1.2;
   t4.note = "best so far";

@@ -5,10 +5,9 @@
 // cannot hold are strings: "nan", "inf", "-inf"; parameters are their external
 // values (a categorical's choice, not its index).
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tune/best_trial.h"
 #include "tune/distribution_json.h"

@@ -18,7 +18,7 @@
 namespace whet::tune {
 namespace {
 
-#define REQUIRE_OPTUNA()                                                                             \
+#define REQUIRE_OPTUNA()                                                                           \
   WHET_REQUIRE(test::run_whet_command(test::test_python() + " -c 'import optuna'").exit_code == 0, \
                "optuna in " + test::test_python() + " (scripts/setup_test_venv.sh installs it) is missing")
 
@@ -26,9 +26,9 @@ namespace {
 void expect_optuna_reads(const std::string& dir, const nlohmann::json& expected) {
   const std::string expected_path = dir + "/expected.json";
   std::ofstream(expected_path) << expected.dump(1);
-  const test::RunResult check = test::run_whet_command(
-      test::test_python() + " " + test::source_path("tests/python/check_optuna_study.py") + " " + dir +
-      "/study.db " + expected_path);
+  const test::RunResult check =
+      test::run_whet_command(test::test_python() + " " + test::source_path("tests/python/check_optuna_study.py") + " " +
+                             dir + "/study.db " + expected_path);
   EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
   EXPECT_NE(check.out.find("optuna study: ok"), std::string::npos) << check.out << check.err;
   std::printf("%s", check.out.c_str());
@@ -47,7 +47,8 @@ void expect_distribution_text_round_trips(const std::string& db_path) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* row = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT DISTINCT distribution_json FROM trial_params", -1, &row, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT DISTINCT distribution_json FROM trial_params", -1, &row, nullptr),
+            SQLITE_OK);
   int rows = 0;
   while (sqlite3_step(row) == SQLITE_ROW) {
     const std::string text = reinterpret_cast<const char*>(sqlite3_column_text(row, 0));
@@ -78,9 +79,9 @@ TEST(StudyOptuna, OptunaReadsEveryFieldOfAWhetStudy) {
 TEST(StudyOptuna, WhetReadsAndContinuesAStudyOptunaMade) {
   REQUIRE_OPTUNA();
   const std::string dir = test::this_test_scratch("study_");
-  const test::RunResult made = test::run_whet_command(
-      test::test_python() + " " + test::source_path("tests/python/make_optuna_study.py") + " " + dir +
-      "/study.db " + dir + "/optuna.json");
+  const test::RunResult made =
+      test::run_whet_command(test::test_python() + " " + test::source_path("tests/python/make_optuna_study.py") + " " +
+                             dir + "/study.db " + dir + "/optuna.json");
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
   const nlohmann::json optuna_read = nlohmann::json::parse(std::ifstream(dir + "/optuna.json"));
   expect_distribution_text_round_trips(dir + "/study.db");

@@ -86,13 +86,15 @@ TEST(StudyStore, ColumnsHoldOptunasForms) {
             R"({"name": "IntDistribution", "attributes": {"log": false, "step": 4, "low": 4, "high": 32}})");
   EXPECT_EQ(sql_text(dir, "SELECT distribution_json FROM trial_params WHERE param_name = 'method' LIMIT 1"),
             R"({"name": "CategoricalDistribution", "attributes": {"choices": ["lora", "full", null, 3, true]}})");
-  EXPECT_EQ(sql_text(dir, "SELECT param_value FROM trial_params p JOIN trials t USING (trial_id) "
-                          "WHERE t.number = 2 AND param_name = 'method'"),
+  EXPECT_EQ(sql_text(dir,
+                     "SELECT param_value FROM trial_params p JOIN trials t USING (trial_id) "
+                     "WHERE t.number = 2 AND param_name = 'method'"),
             "4.0");
   EXPECT_EQ(sql_text(dir, "SELECT value_json FROM trial_user_attributes WHERE \"key\" = 'config'"),
             R"({"learning_rate": 0.001, "lora_r": 16, "output": "runs/caf\u00e9"})");
-  EXPECT_EQ(sql_text(dir, "SELECT group_concat(intermediate_value_type, ',') FROM (SELECT intermediate_value_type "
-                          "FROM trial_intermediate_values ORDER BY trial_id, step)"),
+  EXPECT_EQ(sql_text(dir,
+                     "SELECT group_concat(intermediate_value_type, ',') FROM (SELECT intermediate_value_type "
+                     "FROM trial_intermediate_values ORDER BY trial_id, step)"),
             "FINITE,FINITE,FINITE,FINITE,NAN,INF_POS,FINITE,INF_NEG,FINITE");
   EXPECT_EQ(sql_text(dir, "SELECT count(*) FROM trials WHERE datetime_start IS NULL"), "0");
   EXPECT_EQ(sql_text(dir, "SELECT count(*) FROM trials WHERE datetime_complete IS NULL"), "1");  // the running one
@@ -190,8 +192,9 @@ TEST(StudyStore, InterruptedTrialsFailAndTheirParametersRunAgain) {
   EXPECT_TRUE(trials[2].intermediate.empty());
   EXPECT_EQ(sql_text(dir, "SELECT datetime_start FROM trials WHERE number = 2"), "");
   // Optuna's RetryFailedTrialCallback attributes: the first failed trial, the failed runs so far.
-  EXPECT_EQ(sql_text(dir, "SELECT group_concat(\"key\" || '=' || value_json, ' ') FROM trial_system_attributes a "
-                          "JOIN trials t USING (trial_id) WHERE t.number = 2"),
+  EXPECT_EQ(sql_text(dir,
+                     "SELECT group_concat(\"key\" || '=' || value_json, ' ') FROM trial_system_attributes a "
+                     "JOIN trials t USING (trial_id) WHERE t.number = 2"),
             "failed_trial=1 retry_history=[1]");
   EXPECT_TRUE(store.recover_interrupted(2).empty());  // a waiting trial is not interrupted
 
@@ -205,8 +208,9 @@ TEST(StudyStore, InterruptedTrialsFailAndTheirParametersRunAgain) {
   EXPECT_EQ(store.recover_interrupted(2), (std::vector<InterruptedTrial>{{2, 3}}));
   ASSERT_TRUE(store.start_waiting_trial().has_value());
   EXPECT_EQ(store.recover_interrupted(2), (std::vector<InterruptedTrial>{{3, std::nullopt}}));
-  EXPECT_EQ(sql_text(dir, "SELECT value_json FROM trial_system_attributes a JOIN trials t USING (trial_id) "
-                          "WHERE t.number = 3 AND \"key\" = 'retry_history'"),
+  EXPECT_EQ(sql_text(dir,
+                     "SELECT value_json FROM trial_system_attributes a JOIN trials t USING (trial_id) "
+                     "WHERE t.number = 3 AND \"key\" = 'retry_history'"),
             "[1, 2]");
   trials = store.trials();
   ASSERT_EQ(trials.size(), 4u);

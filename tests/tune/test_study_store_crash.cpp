@@ -90,11 +90,12 @@ void run_trials(const std::string& dir, int trials) {
   for (int i = 0; i < trials; ++i) {
     const std::optional<Trial> waiting = store.start_waiting_trial();
     const int64_t count = int64_t(store.trials().size());
-    const int64_t number =
-        waiting ? waiting->number
-                : store.start_trial({{"learning_rate", 1e-4 * double(count + 1)}, {"lora_r", double(4 * (count % 8 + 1))},
-                                     {"lora_dropout", 0.1 * double(count % 4)}, {"method", double(count % 5)}},
-                                    space);
+    const int64_t number = waiting ? waiting->number
+                                   : store.start_trial({{"learning_rate", 1e-4 * double(count + 1)},
+                                                        {"lora_r", double(4 * (count % 8 + 1))},
+                                                        {"lora_dropout", 0.1 * double(count % 4)},
+                                                        {"method", double(count % 5)}},
+                                                       space);
     for (int step = 0; step < kSteps; ++step) store.report(number, step, 3.0 - 0.1 * step);
     store.set_trial_attr(number, "run_dir", "runs/trial-" + std::to_string(number));
     store.finish(number, TrialState::Complete, 2.5, "");
@@ -160,8 +161,8 @@ TEST(StudyStoreCrash, KilledAtAnyMomentTheStudyStaysConsistentAndResumes) {
     EXPECT_NE(trials[size_t(rerun)].state, TrialState::Running);
   }
   EXPECT_GE(complete, 2);
-  std::printf("%zu trials, %d complete, %d interrupted and re-run; %d of 12 kills left a hot journal\n",
-              trials.size(), complete, interrupted, hot_journals);
+  std::printf("%zu trials, %d complete, %d interrupted and re-run; %d of 12 kills left a hot journal\n", trials.size(),
+              complete, interrupted, hot_journals);
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 #include <limits>
 
 #include "core/error.h"
-#include "serve/sqlite_statement.h"
+#include "io/sqlite_database.h"
+#include "io/sqlite_statement.h"
 
 // Concurrency: one connection behind one mutex. SQLite admits one writer at a
 // time whatever we do, and the server's writes are few and small (a request, an
@@ -163,11 +164,8 @@ std::optional<JobStatus> parse_job_status(std::string_view name) {
 }
 
 JobStore::JobStore(const std::string& db_path) : path_(db_path) {
-  const int rc = sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  db_ = open_sqlite(path_);
   try {
-    if (rc != SQLITE_OK) fail(path_, "open: {}", db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
-    // Another process (a backup, the sqlite3 shell) may hold the write lock for a moment.
-    sqlite3_busy_timeout(db_, 5000);
     auto pragma = [&](std::string_view sql) {
       Statement statement(db_, path_, "open", sql);
       return statement.step() ? statement.integer(0) : 0;
@@ -179,14 +177,7 @@ JobStore::JobStore(const std::string& db_path) : path_(db_path) {
       fail(path_, "open: a SQLite database, but not one of whet serve's (application_id {})", application_id);
     pragma("PRAGMA journal_mode = WAL");
     pragma("PRAGMA synchronous = FULL");
-    // Finding damage now rather than halfway through a request or a job; it
-    // reads every page, milliseconds for the megabytes this store holds.
-    Statement check(db_, path_, "open", "PRAGMA quick_check(1)");  // the first problem is enough
-    if (check.step() && check.text(0) != "ok") {
-      std::string problem = check.text(0);
-      std::replace(problem.begin(), problem.end(), '\n', ' ');
-      fail(path_, "open: the database is corrupted: {}{}", problem, kSqliteDamagedHint);
-    }
+    check_sqlite_integrity(db_, path_);
 
     // Inside one write transaction, so that two processes opening a new file do not both migrate it.
     Statement(db_, path_, "open", "BEGIN IMMEDIATE").run();

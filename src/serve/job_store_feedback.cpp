@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "serve/job_store.h"
-#include "serve/sqlite_statement.h"
+#include "io/sqlite_statement.h"
 
 namespace whet::serve {
 namespace {

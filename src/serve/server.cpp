@@ -7,11 +7,8 @@
 #include <random>
 #include <thread>
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include "core/error.h"
+#include "core/folder_lock.h"
 #include "models/lora_files.h"
 #include "serve/api_error.h"
 #include "serve/server_state.h"
@@ -118,23 +115,6 @@ void load_served_models(ModelRegistry& models, RewardModels& rewards, JobStore& 
   }
 }
 
-// Two servers on one data folder would both take up its running job: the second is refused.
-// The lock goes with the process, so a killed server leaves none behind.
-class DataDirLock {
- public:
-  explicit DataDirLock(const std::string& dir) : fd_(::open((dir + "/.lock").c_str(), O_RDWR | O_CREAT, 0644)) {
-    if (fd_ < 0) fail(dir, "cannot create the lock file .lock");
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd_);
-      fail(dir, "another whet serve is using this data folder");
-    }
-  }
-  ~DataDirLock() { ::close(fd_); }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 std::string json_text(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -184,7 +164,8 @@ void add_route(httplib::Server& server, ServerState& state, const std::string& m
 void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
                 const std::function<void(int port)>& on_listening) {
   fs::create_directories(options.data_dir + "/files");
-  const DataDirLock lock(options.data_dir);
+  // Two servers on one data folder would both take up its running job: the second is refused.
+  const FolderLock lock(options.data_dir, "whet serve");
   MetricsRegistry metrics;
   describe_http_metrics(metrics);
   describe_engine_metrics(metrics);

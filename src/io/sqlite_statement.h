@@ -1,5 +1,6 @@
 #pragma once
-// A prepared SQLite statement for the server's store (serve/job_store*.cpp):
+// A prepared SQLite statement for Whet's stores (the server's jobs in
+// serve/job_store*.cpp, a hyperparameter study in tune/study_store*.cpp):
 // parameters bound in order, columns read back typed, and every failure a
 // whet::Error "[<database path>] <operation>: <reason>".
 #include <sqlite3.h>
@@ -14,13 +15,18 @@
 
 #include "core/error.h"
 
-namespace whet::serve {
+namespace whet {
 
 inline constexpr std::string_view kSqliteDamagedHint = "; restore it from a backup, or move it aside to start afresh";
 
 inline int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+template <typename T>
+inline constexpr bool kIsOptional = false;
+template <typename T>
+inline constexpr bool kIsOptional<std::optional<T>> = true;
 
 // A prepared statement whose parameters are bound in order and whose failures
 // name the database and the operation.
@@ -34,7 +40,7 @@ class Statement {
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  // Strings and integers bind as themselves, an absent optional string as NULL;
+  // Strings, integers and doubles bind as themselves, an absent optional as NULL;
   // JSON as its text, or NULL when null.
   template <typename... Values>
   Statement& bind(const Values&... values) {
@@ -53,7 +59,9 @@ class Statement {
     }
   }
 
+  bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  double real(int column) const { return sqlite3_column_double(stmt_, column); }
   std::string text(int column) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     return p ? std::string(p, size_t(sqlite3_column_bytes(stmt_, column))) : std::string();
@@ -77,9 +85,11 @@ class Statement {
   template <typename T>
   void bind_one(int index, const T& value) {
     int rc;
-    if constexpr (std::is_same_v<T, std::optional<std::string>>) {
-      rc = value ? sqlite3_bind_text(stmt_, index, value->data(), int(value->size()), SQLITE_TRANSIENT)
-                 : sqlite3_bind_null(stmt_, index);
+    if constexpr (kIsOptional<T>) {
+      if (value) return bind_one(index, *value);
+      rc = sqlite3_bind_null(stmt_, index);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      rc = sqlite3_bind_double(stmt_, index, double(value));
     } else if constexpr (std::is_same_v<T, nlohmann::json>) {
       if (value.is_null()) {
         rc = sqlite3_bind_null(stmt_, index);
@@ -108,4 +118,4 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-}  // namespace whet::serve
+}  // namespace whet

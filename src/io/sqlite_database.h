@@ -1,0 +1,39 @@
+#pragma once
+// Opening a SQLite file the way Whet's stores do (serve/job_store, tune/study_store),
+// and the write transaction each of their calls makes. Failures are whet::Error
+// "[<database path>] <operation>: <reason>".
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+
+namespace whet {
+
+// Opens the database at `path` for reading and writing, creating an empty file
+// if there is none. Another process (a backup, the sqlite3 shell, a dashboard)
+// may hold the lock for a moment: statements wait up to 5 s for it.
+sqlite3* open_sqlite(const std::string& path);
+
+// Finds damage now rather than halfway through a job: reads every page
+// (milliseconds for the megabytes these stores hold) and fails on the first problem.
+void check_sqlite_integrity(sqlite3* db, const std::string& path);
+
+// A write transaction, from construction to commit(); left uncommitted (an
+// exception on the way), it is rolled back. BEGIN IMMEDIATE takes the write lock
+// at once, so what the transaction reads cannot change under it.
+class SqliteTransaction {
+ public:
+  SqliteTransaction(sqlite3* db, const std::string& path, std::string_view operation);
+  ~SqliteTransaction();
+  SqliteTransaction(const SqliteTransaction&) = delete;
+  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+  void commit();
+
+ private:
+  sqlite3* db_;
+  const std::string& path_;
+  std::string_view operation_;
+  bool open_ = true;
+};
+
+}  // namespace whet

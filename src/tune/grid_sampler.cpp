@@ -63,7 +63,8 @@ std::vector<Point> grid_points(const SearchSpace& space) {
 std::map<std::string, double> GridSampler::sample(const SearchSpace& space, std::span<const Trial> history, Direction,
                                                   int64_t number) const {
   const std::vector<Point> points = grid_points(space);
-  const auto free = std::find_if(points.begin(), points.end(), [&](const Point& p) { return !taken(p, history); });
+  const std::vector<Trial> others = other_trials(history, number);
+  const auto free = std::find_if(points.begin(), points.end(), [&](const Point& p) { return !taken(p, others); });
   if (free != points.end()) return *free;
   return points[static_cast<std::size_t>(number) % points.size()];
 }

@@ -7,6 +7,14 @@
 
 namespace whet::tune {
 
+std::vector<Trial> other_trials(std::span<const Trial> history, int64_t number) {
+  std::vector<Trial> others;
+  for (const Trial& t : history) {
+    if (t.number != number) others.push_back(t);
+  }
+  return others;
+}
+
 std::unique_ptr<Sampler> make_sampler(SamplerKind kind, uint64_t seed, const TpeOptions& tpe) {
   switch (kind) {
     case SamplerKind::Grid:

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tune/search_space.h"
 #include "tune/trial.h"
@@ -25,9 +26,9 @@ class Sampler {
   // The internal values (trial.h) of the parameters trial `number` searches:
   // those whose `when` holds for the values sampled before them; the others
   // are left out. `history` is the study's other trials in any state and
-  // order: complete and pruned ones guide the search, running ones are
-  // avoided (TPE's constant liar, the grid's points taken), failed ones only
-  // take their grid point.
+  // order (trial `number` itself, if there, is passed over): complete and
+  // pruned ones guide the search, running ones are avoided (TPE's constant
+  // liar, the grid's points taken), failed ones only take their grid point.
   virtual std::map<std::string, double> sample(const SearchSpace& space, std::span<const Trial> history,
                                                Direction direction, int64_t number) const = 0;
 
@@ -35,6 +36,10 @@ class Sampler {
   // which it repeats), or nullopt for one that draws without end.
   virtual std::optional<std::size_t> size(const SearchSpace& space) const = 0;
 };
+
+// The trials of `history` but trial `number`, which a study may already hold
+// (running) while it is sampled: a trial is no evidence about itself.
+std::vector<Trial> other_trials(std::span<const Trial> history, int64_t number);
 
 // Optuna's TPESampler defaults.
 struct TpeOptions {

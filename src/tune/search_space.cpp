@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/utf8.h"
 #include "train/train_config.h"
 
 namespace whet::tune {
@@ -45,27 +46,31 @@ double read_number(const yaml::Input& in, const YAML::Node& node) {
   return value.get<double>();
 }
 
-// A choice or a `when` value: a string, number, boolean or null, as YAML 1.2 reads it.
+// A choice or a `when` value: a string (UTF-8, as JSON and the study keep it),
+// number, boolean or null, as YAML 1.2 reads it.
 nlohmann::json read_scalar(const yaml::Input& in, const YAML::Node& node, std::string_view expected) {
   if (!node.IsScalar() && !node.IsNull()) in.reject(node, expected);
+  if (node.IsScalar() && invalid_utf8_at(node.Scalar())) in.reject(node, "text in UTF-8");
   return yaml::yaml_to_json(node, in.file);
 }
 
+// A value for a message, as JSON, shortened.
+std::string brief(const nlohmann::json& value) { return yaml::shown(value.dump()); }
+
+// Adds `value` to `seen`, refusing a repeat (a set, so that a long list is not quadratic).
 template <typename T>
-void refuse_repeats(const yaml::Input& in, const YAML::Node& node, const std::vector<T>& seen, const T& value) {
-  if (std::find(seen.begin(), seen.end(), value) != seen.end()) {
-    fail(in.where(node), "{}: {} is listed twice", in.key, nlohmann::json(value).dump());
-  }
+void note_once(const yaml::Input& in, const YAML::Node& node, std::set<T>& seen, const T& value) {
+  if (!seen.insert(value).second) fail(in.where(node), "{}: {} is listed twice", in.key, brief(value));
 }
 
 std::vector<nlohmann::json> read_choices(const yaml::Input& in) {
   constexpr std::string_view kExpected = "a list of strings, numbers, booleans or null";
   if (!in.node.IsSequence() || in.node.size() == 0) in.reject(in.node, kExpected);
   std::vector<nlohmann::json> choices;
+  std::set<nlohmann::json> seen;
   for (const YAML::Node& item : in.node) {
-    nlohmann::json value = read_scalar(in, item, kExpected);
-    refuse_repeats(in, item, choices, value);
-    choices.push_back(std::move(value));
+    choices.push_back(read_scalar(in, item, kExpected));
+    note_once(in, item, seen, choices.back());
   }
   return choices;
 }
@@ -73,10 +78,10 @@ std::vector<nlohmann::json> read_choices(const yaml::Input& in) {
 std::vector<double> read_grid(const yaml::Input& in) {
   if (!in.node.IsSequence() || in.node.size() == 0) in.reject(in.node, "a list of numbers");
   std::vector<double> grid;
+  std::set<double> seen;
   for (const YAML::Node& item : in.node) {
-    const double value = read_number(in, item);
-    refuse_repeats(in, item, grid, value);
-    grid.push_back(value);
+    grid.push_back(read_number(in, item));
+    note_once(in, item, seen, grid.back());
   }
   return grid;
 }
@@ -230,16 +235,6 @@ Entry read_entry(const yaml::Input& in, yaml::Origins& origins) {
 
 // --- Conditions ---
 
-std::size_t choice_index(const Parameter& parent, const nlohmann::json& value, const WrittenCondition& c,
-                         std::string_view child) {
-  const std::vector<nlohmann::json>& choices = parent.distribution.choices;
-  const auto it = std::find(choices.begin(), choices.end(), value);
-  if (it == choices.end()) {
-    fail(c.where, "{}.when.{}: {} is not one of {}'s choices ({})", child, c.parent, value.dump(), c.parent,
-         nlohmann::json(choices).dump());
-  }
-  return std::size_t(it - choices.begin());
-}
 
 Condition resolve(const WrittenCondition& c, const std::vector<Entry>& entries, std::string_view child) {
   std::vector<std::string_view> names;
@@ -254,8 +249,18 @@ Condition resolve(const WrittenCondition& c, const std::vector<Entry>& entries, 
     fail(c.where, "{}.when: {} is of type {}; a condition names a categorical parameter", child, c.parent,
          kTypes[std::size_t(parent.distribution.kind)]);
   }
+  const std::vector<nlohmann::json>& choices = parent.distribution.choices;
+  std::map<nlohmann::json, std::size_t> index;
+  for (std::size_t i = 0; i < choices.size(); ++i) index.emplace(choices[i], i);
   Condition condition{c.parent, {}};
-  for (const nlohmann::json& value : c.values) condition.choices.push_back(choice_index(parent, value, c, child));
+  for (const nlohmann::json& value : c.values) {
+    const auto it = index.find(value);
+    if (it == index.end()) {
+      fail(c.where, "{}.when.{}: {} is not one of {}'s choices ({})", child, c.parent, brief(value), c.parent,
+           brief(choices));
+    }
+    condition.choices.push_back(it->second);
+  }
   return condition;
 }
 

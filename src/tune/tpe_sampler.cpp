@@ -71,6 +71,10 @@ std::vector<std::vector<double>> observations(const std::vector<const Trial*>& t
 
 }  // namespace
 
+TpeSampler::TpeSampler(uint64_t seed, const TpeOptions& options) : seed_(seed), options_(options), random_(seed) {
+  WHET_ASSERT(options.n_startup_trials >= 0 && options.n_ei_candidates >= 1 && options.prior_weight > 0);
+}
+
 std::size_t default_gamma(std::size_t finished) { return std::min<std::size_t>((finished + 9) / 10, 25); }
 
 TrialSplit split_trials(std::span<const Trial> history, Direction direction, std::size_t n_below) {
@@ -94,8 +98,9 @@ TrialSplit split_trials(std::span<const Trial> history, Direction direction, std
   return split;
 }
 
-std::map<std::string, double> TpeSampler::sample(const SearchSpace& space, std::span<const Trial> history,
+std::map<std::string, double> TpeSampler::sample(const SearchSpace& space, std::span<const Trial> study,
                                                  Direction direction, int64_t number) const {
+  const std::vector<Trial> history = other_trials(study, number);
   const auto finished = static_cast<std::size_t>(std::count_if(history.begin(), history.end(), [](const Trial& t) {
     return t.state == TrialState::Complete || t.state == TrialState::Pruned;
   }));

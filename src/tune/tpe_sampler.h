@@ -27,7 +27,7 @@ namespace whet::tune {
 
 class TpeSampler final : public Sampler {
  public:
-  TpeSampler(uint64_t seed, const TpeOptions& options) : seed_(seed), options_(options), random_(seed) {}
+  TpeSampler(uint64_t seed, const TpeOptions& options);
   std::map<std::string, double> sample(const SearchSpace& space, std::span<const Trial> history, Direction direction,
                                        int64_t number) const override;
   std::optional<std::size_t> size(const SearchSpace&) const override { return std::nullopt; }

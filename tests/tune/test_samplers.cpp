@@ -148,6 +148,10 @@ TEST(TpeSampler, SamplesOnlyActiveParametersAndAResumedStudyAgain) {
   std::reverse(before.begin(), before.end());
   EXPECT_EQ(sampler.sample(space, before, Direction::Minimize, 20), trials[20].params);
   EXPECT_NE(TpeSampler(4, {}).sample(space, before, Direction::Minimize, 20), trials[20].params);
+  // The study may already hold trial 20 itself, running: it is passed over.
+  before.push_back(trials[20]);
+  before.back().state = TrialState::Running;
+  EXPECT_EQ(sampler.sample(space, before, Direction::Minimize, 20), trials[20].params);
 }
 
 // Optuna's split: γ(n) complete trials by value, then pruned ones (later last
@@ -240,6 +244,7 @@ TEST(GridSampler, TakesEveryPointOnceConditionsIncluded) {
   EXPECT_EQ(trials[4].params, (Point{{"method", 1}, {"lora_r", 8}, {"lora_dropout", 0.1}}));
   // Once all are taken, trial 9 repeats point 9 mod 9; a failed or running trial's point is taken too.
   EXPECT_EQ(sampler.sample(space, trials, Direction::Minimize, 9), trials[0].params);
+  EXPECT_EQ(sampler.sample(space, trials, Direction::Minimize, 4), trials[4].params);  // passes over trial 4 itself
   std::vector<Trial> partial(trials.begin(), trials.begin() + 3);
   partial[1].state = TrialState::Fail;
   partial.push_back(trials[5]);

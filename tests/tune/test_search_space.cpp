@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <initializer_list>
+#include <random>
 #include <string>
 
 #include "core/error.h"
@@ -139,6 +140,51 @@ TEST(SearchSpaceErrors, Conditions) {
       "method: {type: categorical, choices: [full, lora], when: {optimizer: sgd}}\n"
       "optimizer: {type: categorical, choices: [adamw, sgd], when: {method: lora}}\n",
       1, {"method.when", "cycle", "method, optimizer"});
+}
+
+// --- Hostile input: a clean whet::Error, never a crash or a hang ---
+
+void expect_clean(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error&) {
+  }
+}
+
+TEST(SearchSpaceHostile, GarbageMutationsAndNesting) {
+  std::mt19937 random(99);
+  for (int round = 0; round < 60; ++round) {
+    std::string bytes(1 + random() % 2000, '\0');
+    for (char& b : bytes) b = static_cast<char>(random());
+    EXPECT_THROW(parse(bytes), Error);
+  }
+  const std::string valid =
+      "method: {type: categorical, choices: [full, lora]}\n"
+      "lora_r: {type: int, low: 4, high: 32, step: 4, grid: [8, 16], when: {method: [lora]}}\n"
+      "learning_rate: {type: float, low: 1.0e-5, high: 1.0e-3, log: true}\n";
+  for (int round = 0; round < 400; ++round) {
+    std::string mutated = valid;
+    for (int flips = 0; flips < 3; ++flips) mutated[random() % mutated.size()] = static_cast<char>(random());
+    expect_clean(mutated);
+  }
+  EXPECT_THROW(parse("method: {type: categorical, choices: " + std::string(100000, '[') + "}\n"), Error);
+  expect_error("method: {type: categorical, choices: [[[[a]]]]}\n", 1, {"method.choices"});
+  EXPECT_EQ(parse("method: &m {type: categorical, choices: [a, b]}\nlora_r: *m\n").find("lora_r")->distribution,
+            parse("method: {type: categorical, choices: [a, b]}\n").find("method")->distribution);
+  EXPECT_THROW(parse("method: {type: categorical, choices: *undefined}\n"), Error);
+  expect_error("method: {type: categorical, choices: [a, b\xc3]}\n", 1, {"method.choices", "expected text in UTF-8"});
+}
+
+TEST(SearchSpaceHostile, LongListsStayLinear) {
+  std::string choices, when;
+  for (int i = 0; i < 20000; ++i) choices += fmt::format("{}c{}", i ? ", " : "", i);
+  for (int i = 0; i < 10000; ++i) when += fmt::format("{}c{}", i ? ", " : "", 2 * i);
+  const SearchSpace space = parse("method: {type: categorical, choices: [" + choices +
+                                  "]}\nlora_r: {type: int, low: 1, high: 8, when: {method: [" + when + "]}}\n");
+  EXPECT_EQ(space.find("lora_r")->when.front().choices.size(), 10000u);
+  expect_error("method: {type: categorical, choices: [" + choices + ", c19999]}\n", 1, {"\"c19999\" is listed twice"});
+  expect_error("method: {type: categorical, choices: [" + choices + "]}\nlora_r: {type: int, low: 1, high: 8, when: {method: x}}\n",
+               2, {"\"x\" is not one of method's choices ([\"c0\",\"c1\","});
 }
 
 TEST(ParamValues, InternalValuesBecomeConfigOverrides) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -12,7 +13,8 @@ namespace whet::tune {
 nlohmann::json external_value(const Distribution& distribution, double internal) {
   switch (distribution.kind) {
     case Distribution::Kind::Float:
-      return internal;
+      // 15 significant digits: a stepped value low + k·step reads 0.3, not 0.30000000000000004.
+      return std::stod(fmt::format("{:.15g}", internal));
     case Distribution::Kind::Int:
       return static_cast<int64_t>(std::llround(internal));
     case Distribution::Kind::Categorical: {

@@ -13,7 +13,7 @@
 
 namespace whet::tune {
 
-// 3e-4, 16, or the chosen item ("lora", true, 8).
+// 3e-4 (to 15 significant digits), 16, or the chosen item ("lora", true, 8).
 nlohmann::json external_value(const Distribution& distribution, double internal);
 
 // "lora_r=16", "method=\"lora\"": an override load_train_config reads (its value is YAML, and JSON is YAML).

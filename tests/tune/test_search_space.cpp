@@ -195,6 +195,7 @@ TEST(ParamValues, InternalValuesBecomeConfigOverrides) {
       "use_rslora: {type: categorical, choices: [true, false]}\n");
   const auto& d = [&](const char* name) -> const Distribution& { return space.find(name)->distribution; };
   EXPECT_EQ(config_override("learning_rate", d("learning_rate"), 3e-4), "learning_rate=0.0003");
+  EXPECT_EQ(config_override("learning_rate", d("learning_rate"), 0.1 * 3), "learning_rate=0.3");
   EXPECT_EQ(config_override("lora_r", d("lora_r"), 16), "lora_r=16");
   EXPECT_EQ(config_override("method", d("method"), 1), "method=\"lora\"");
   EXPECT_EQ(external_value(d("use_rslora"), 0), nlohmann::json(true));

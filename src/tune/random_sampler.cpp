@@ -11,11 +11,16 @@ std::mt19937_64 trial_rng(uint64_t seed, int64_t number, std::string_view purpos
   return record_rng(seed, static_cast<uint64_t>(number), XXH3_64bits(purpose.data(), purpose.size()));
 }
 
+namespace {
+
+// One value of `distribution`, uniform on its scale (internal form).
 double sample_uniform(const Distribution& distribution, std::mt19937_64& rng) {
   if (distribution.kind == Distribution::Kind::Categorical) return double(below(rng, distribution.choices.size()));
   const Scale scale = scale_of(distribution);
   return from_scale(distribution, scale.low + unit_random(rng) * (scale.high - scale.low));
 }
+
+}  // namespace
 
 std::map<std::string, double> RandomSampler::sample(const SearchSpace& space, std::span<const Trial>, Direction,
                                                     int64_t number) const {

@@ -13,9 +13,6 @@ namespace whet::tune {
 // The stream of draws for one trial and one use (a parameter's name, a TPE group's first parameter).
 std::mt19937_64 trial_rng(uint64_t seed, int64_t number, std::string_view purpose);
 
-// One value of `distribution`, uniform on its scale (internal form).
-double sample_uniform(const Distribution& distribution, std::mt19937_64& rng);
-
 class RandomSampler final : public Sampler {
  public:
   explicit RandomSampler(uint64_t seed) : seed_(seed) {}

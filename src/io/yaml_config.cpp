@@ -20,15 +20,14 @@
 #include "core/utf8.h"
 
 namespace whet::yaml {
-namespace {
 
-// What the user wrote, for a message: shortened to whole UTF-8 characters.
-// (fail() escapes what is not printable.)
 std::string shown(std::string_view text) {
   constexpr std::size_t kMaxShown = 60;
   const std::string_view kept = utf8_prefix(text, kMaxShown);
   return std::string(kept) + (kept.size() < text.size() ? "..." : "");
 }
+
+namespace {
 
 std::string at_mark(std::string_view path, const YAML::Mark& mark) {
   return mark.is_null() ? std::string(path) : fmt::format("{}:{}", path, mark.line + 1);

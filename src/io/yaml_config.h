@@ -136,6 +136,9 @@ std::vector<std::string> read_strings(const Input& in, const Strings& strings);
 // Double-quoted, so any string reads back unchanged whatever it looks like (null, true, 12, "- x").
 std::string yaml_quoted(std::string_view text);
 std::string yaml_list(const std::vector<std::string>& items, bool quoted);
+// What the user wrote, for a message: shortened to 60 bytes of whole UTF-8
+// characters and "..." (fail() escapes what is not printable).
+std::string shown(std::string_view text);
 // "a list", "a mapping", "nothing" or the scalar quoted and shortened, for messages.
 std::string describe(const YAML::Node& node);
 

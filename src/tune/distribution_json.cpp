@@ -92,19 +92,4 @@ Distribution distribution_from_json(const nlohmann::json& json, std::string_view
        name);
 }
 
-nlohmann::json external_value(const Distribution& d, double internal) {
-  switch (d.kind) {
-    case Kind::Float:
-      return internal;
-    case Kind::Int:
-      return std::llround(internal);
-    case Kind::Categorical: {
-      const auto index = std::llround(internal);
-      WHET_ASSERT(index >= 0 && size_t(index) < d.choices.size());
-      return d.choices[size_t(index)];
-    }
-  }
-  WHET_ASSERT(false);
-}
-
 }  // namespace whet::tune

@@ -1,9 +1,8 @@
 #pragma once
 // A Distribution as Optuna writes it in trial_params.distribution_json,
 // {"name": "FloatDistribution", "attributes": {"step": null, "low": 1e-05,
-// "high": 0.01, "log": true}} (IntDistribution, CategoricalDistribution alike),
-// and a parameter's value in Optuna's two forms: internal (the double the
-// database stores: a categorical's index) and external (what the trial used).
+// "high": 0.01, "log": true}} (IntDistribution, CategoricalDistribution alike).
+// A value's two forms, internal and external, are tune/param_values.h's.
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -18,9 +17,5 @@ nlohmann::ordered_json distribution_to_json(const Distribution& distribution);
 // Reads Optuna's form; anything else (a deprecated UniformDistribution, a
 // missing or mistyped attribute) is a whet::Error naming `where`.
 Distribution distribution_from_json(const nlohmann::json& json, std::string_view where);
-
-// The value a trial used: the choice at a categorical's index, an integer for
-// an int distribution, the number itself for a float one.
-nlohmann::json external_value(const Distribution& distribution, double internal);
 
 }  // namespace whet::tune

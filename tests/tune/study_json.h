@@ -11,6 +11,7 @@
 
 #include "tune/best_trial.h"
 #include "tune/distribution_json.h"
+#include "tune/param_values.h"
 #include "tune/study_columns.h"
 #include "tune/study_store.h"
 

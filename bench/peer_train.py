@@ -21,16 +21,33 @@ import time
 PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
+def head_dim(c):
+    return getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
+
+
+def matmul_parameters(c):
+    # Weights that multiply activations: the 7 projections of every block and the LM head.
+    q, kv = c.num_attention_heads * head_dim(c), c.num_key_value_heads * head_dim(c)
+    h, f = c.hidden_size, c.intermediate_size
+    return c.num_hidden_layers * (2 * h * q + 2 * h * kv + 3 * h * f) + c.vocab_size * h
+
+
+def attention_flops(c, keys):
+    # q.k and p.v for one query over `keys` keys, in every layer and head.
+    return 4 * c.num_hidden_layers * c.num_attention_heads * head_dim(c) * keys
+
+
+def forward_flops_per_token(model, position):
+    # What `whet bench` counts: 2 per weight multiply-add, plus attention over the history.
+    return 2 * matmul_parameters(model.config) + attention_flops(model.config, position + 1)
+
+
 def train_flops_per_step(model, lora, adapter_params, seq):
     # The formula `whet bench train` prints: full 6 x matmul params per token, LoRA
     # 4 x matmul params + 6 x adapter params, plus causal attention at 3 x its forward.
-    c = model.config
-    head_dim = getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads
-    q, kv, h, f = c.num_attention_heads * head_dim, c.num_key_value_heads * head_dim, c.hidden_size, c.intermediate_size
-    matmul = c.num_hidden_layers * (2 * h * q + 2 * h * kv + 3 * h * f) + c.vocab_size * h
+    matmul = matmul_parameters(model.config)
     per_token = 4 * matmul + 6 * adapter_params if lora else 6 * matmul
-    attention = 3 * 4 * c.num_hidden_layers * c.num_attention_heads * head_dim * seq * (seq + 1) / 2
-    return per_token * seq + attention
+    return per_token * seq + 3 * attention_flops(model.config, seq * (seq + 1) / 2)
 
 
 def run_one(args):
@@ -96,7 +113,7 @@ def run_one(args):
 
 
 def run_child(script, precision, extra=()):
-    """`script` (this file or bench/peer_train_dpo.py) again with this command line, at one precision."""
+    """`script` (this file or a bench/peer_train_*.py) again with this command line, at one precision."""
     argv = [a for a in sys.argv[1:] if a != "--json"] + ["--precision", precision, "--json", *extra]
     out = subprocess.run([sys.executable, script] + argv, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -117,8 +134,21 @@ def run_both(script=__file__):
     return best
 
 
+def print_trl_result(r, tokens_key, ms_columns=()):
+    """A TRL peer's JSON line as a table: tokens a step (r[tokens_key]), time, rate, MFU,
+    peak RSS, and the parts of the step named in ms_columns (keys holding milliseconds)."""
+    mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
+    parts = [c.removesuffix("_ms") + " ms" for c in ms_columns]
+    print(f"TRL {r['trl']}, torch {r['torch']}, {r['threads']} threads, precision {r['precision']}")
+    print(f"{'method':<8} {'tokens':>6} {'ms/step':>10}" + "".join(f" {p:>10}" for p in parts) +
+          f" {'tokens/s':>10} {'MFU':>8} {'peak RSS':>10}")
+    print(f"{r['method']:<8} {r[tokens_key]:>6} {r['ms_per_step']:>10.0f}" +
+          "".join(f" {r[c]:>10.0f}" for c in ms_columns) +
+          f" {r['tokens_per_s']:>10.1f} {mfu:>8} {r['peak_rss_mb']:>6.0f} MiB")
+
+
 def add_step_arguments(parser):
-    """The options this peer and bench/peer_train_dpo.py share: steps, LoRA, threads, precision, output."""
+    """The options the peers share: steps, LoRA, threads, precision, output."""
     parser.add_argument("--steps", type=int, default=5, help="measured steps; the median is reported")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--lora-r", type=int, default=16, help="alpha = 2r, dropout 0, all 7 projections")

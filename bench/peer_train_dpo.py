@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from peer_train import PROJECTIONS, add_step_arguments, run_both, train_flops_per_step
+from peer_train import PROJECTIONS, add_step_arguments, print_trl_result, run_both, train_flops_per_step
 
 
 def pair_batch(vocab, seq):
@@ -129,12 +129,8 @@ def main():
     r = run_both(os.path.abspath(__file__)) if args.precision == "best" else run_one(args)
     if args.json:
         print(json.dumps(r))
-        return
-    mfu = f"{100 * r['mfu']:.1f}%" if r["mfu"] is not None else "n/a"
-    print(f"TRL {r['trl']}, torch {r['torch']}, {r['threads']} threads, precision {r['precision']}")
-    print(f"{'method':<8} {'tokens':>6} {'ms/step':>10} {'tokens/s':>10} {'MFU':>8} {'peak RSS':>10}")
-    print(f"{'dpo':<8} {r['pair_tokens']:>6} {r['ms_per_step']:>10.0f} {r['tokens_per_s']:>10.1f} {mfu:>8} "
-          f"{r['peak_rss_mb']:>6.0f} MiB")
+    else:
+        print_trl_result(r, "pair_tokens")
 
 
 if __name__ == "__main__":

@@ -6,17 +6,16 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "cli/bench_config.h"
+#include "cli/bench_measure.h"
+#include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "core/dtype.h"
 #include "core/resource_usage.h"
 #include "data/tokenize_preference.h"
-#include "kernels/gemm.h"
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
 #include "train/learner.h"
@@ -25,87 +24,26 @@
 
 namespace whet::cli {
 
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-template <typename Fn>
-double median_seconds(int repeats, const Fn& fn) {
-  std::vector<double> times;
-  for (int i = 0; i < repeats; ++i) {
-    auto start = Clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double>(Clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-// Sustained GEMM throughput of this machine through oneDNN, the denominator of every MFU figure.
-struct Peak {
-  double f32_gflops = 0, bf16_gflops = 0;
-  double gflops(const std::string& weights) const { return weights == "bf16" ? bf16_gflops : f32_gflops; }
-};
-
-Peak measure_peak() {
-  const int64_t n = 2048;
-  std::vector<float> a(n * n), b(n * n), c(n * n);
-  std::mt19937 rng(0);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (auto* v : {&a, &b})
-    for (float& x : *v) x = u(rng);
-  std::vector<uint16_t> a16(a.size()), b16(b.size());
-  for (size_t i = 0; i < a.size(); ++i) a16[i] = f32_to_bf16(a[i]), b16[i] = f32_to_bf16(b[i]);
-  const GemmShape shape{false, false, n, n, n, n, n, n, 1.0f, 0.0f};
-  const double flops = 2.0 * n * n * n;
-  gemm_f32(shape, a.data(), b.data(), c.data());
-  gemm_bf16(shape, a16.data(), b16.data(), c.data());
-  Peak peak;
-  peak.f32_gflops = flops / median_seconds(5, [&] { gemm_f32(shape, a.data(), b.data(), c.data()); }) / 1e9;
-  peak.bf16_gflops = flops / median_seconds(5, [&] { gemm_bf16(shape, a16.data(), b16.data(), c.data()); }) / 1e9;
-  return peak;
-}
-
-// Call it after loading (the thread count is set then) and after reading peak RSS
-// (its 64 MiB of buffers are not the workload's); a second call reuses the first result.
-const Peak& machine_peak() {
-  static const Peak peak = measure_peak();
-  return peak;
-}
-
-void print_peak_header(const Peak& peak) {
-  fmt::print("machine peak (oneDNN 2048^3 gemm, {} threads): {:.0f} GFLOP/s f32, {:.0f} GFLOP/s bf16\n",
-             omp_get_max_threads(), peak.f32_gflops, peak.bf16_gflops);
-}
-
-// Weights that multiply activations: the seven projections of every block and the LM
-// head (tied or not). Norms are elementwise and the embedding is a lookup.
-double matmul_parameters(const LlamaConfig& c) {
-  double per_layer = 0;
-  for (int p = 0; p < kProjections; ++p) {
-    const auto [out, in] = projection_shape(c, Projection(p));
-    per_layer += double(out) * double(in);
-  }
-  return per_layer * c.num_layers + double(c.vocab_size) * c.hidden_size;
-}
-
-// Multiply-adds of q·k and p·v for one query over `keys` keys, per layer and head, as FLOPs.
-double attention_flops(const LlamaConfig& c, double keys) {
-  return 4.0 * double(c.num_layers) * c.num_heads * c.head_dim * keys;
-}
-
-// Forward FLOPs of one token at `position`: 2 per weight multiply-add, plus attention over the history.
-double forward_flops_per_token(const LlamaConfig& c, int64_t position) {
-  return 2.0 * matmul_parameters(c) + attention_flops(c, double(position + 1));
-}
-
-// Fixed pseudo-random token ids: which tokens run does not change the time they take.
 std::vector<int32_t> random_prompt(int n, int32_t vocab) {
   std::vector<int32_t> prompt(n);
   std::mt19937 rng(1);
   for (int32_t& t : prompt) t = int32_t(rng() % vocab);
   return prompt;
 }
+
+nlohmann::json train_report_json(const ModelOptions& m, const BenchTrainOptions& o, const TrainReport& r) {
+  const Peak& peak = machine_peak();
+  return {{"bench", "train"},          {"engine", "whet"},
+          {"model", r.model_path},     {"method", o.method},
+          {"weights", m.weights},      {"seq", o.seq},
+          {"steps", o.steps},          {"warmup", o.warmup},
+          {"threads", omp_get_max_threads()}, {"trainable_params", r.trainable_params},
+          {"ms_per_step", 1e3 * r.step_s}, {"tokens_per_s", r.tokens_per_s},
+          {"mfu", r.mfu},              {"peak_rss_mb", r.peak_rss_mib},
+          {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+}
+
+namespace {
 
 // Greedy choice from one row of logits.
 int32_t argmax(const float* logits, int64_t vocab) {
@@ -224,30 +162,6 @@ void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
   }
 }
 
-struct BenchTrainOptions {
-  std::string method = "lora";
-  int seq = 512;
-  int steps = 5;
-  int warmup = 2;
-  int lora_r = 16;
-  bool json = false;
-};
-
-// Model FLOPs of one training step on `seq` tokens, counting only what the method
-// must compute (recomputation inside kernels is not credited):
-//   full: 6 x matmul params per token (forward 2, input gradient 2, weight gradient 2);
-//   LoRA: 4 x matmul params (the frozen base needs no weight gradient) + 6 x adapter params;
-//   both: causal attention, 3 x its forward (backward = dQ, dK, dV, dP), summed over positions.
-const char* kTrainFlopsFormula =
-    "FLOPs/token: full 6*matmul_params, LoRA 4*matmul_params + 6*adapter_params; "
-    "+ causal attention 3 x 4*layers*heads*head_dim*(pos+1); matmul_params include the LM head";
-
-double train_flops_per_step(const LlamaConfig& c, bool lora, double adapter_params, int64_t seq) {
-  const double per_token = lora ? 4.0 * matmul_parameters(c) + 6.0 * adapter_params : 6.0 * matmul_parameters(c);
-  const double keys_summed = double(seq) * double(seq + 1) / 2.0;  // position p attends to p + 1 keys
-  return per_token * double(seq) + 3.0 * attention_flops(c, keys_summed);
-}
-
 // `--method dpo`: DPO steps with LoRA on one pair of random ids, a prompt of
 // seq/2 tokens and two answers of seq/2 tokens each (the prompt as long as an
 // answer), as bench/peer_train_dpo.py runs TRL's DPOTrainer on the same ids.
@@ -257,12 +171,12 @@ double train_flops_per_step(const LlamaConfig& c, bool lora, double adapter_para
 // trainer does and as TRL's precompute_ref_log_probs does. tokens/s counts the
 // pair's tokens with the prompt once (prompt + chosen + rejected); FLOPs count
 // each answer's sequence, prompt included, as `--method lora` counts one sequence.
-// (`--method grpo`, online RL with rollouts, will be a sibling function.)
-void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
+// (`--method grpo`, online RL with rollouts, is its sibling in cmd_bench_grpo.cpp.)
+void run_bench_train_dpo(const ModelOptions& m, const BenchTrainOptions& o) {
   if (o.seq < 4) fail("whet bench train", "--method dpo needs --seq of at least 4 (a prompt and an answer)");
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, /*dpo=*/true);
+  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, "dpo");
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
@@ -300,14 +214,10 @@ void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
   const PreferenceMetrics& first = results.front().metrics;
   const PreferenceMetrics& last = results.back().metrics;
   if (o.json) {
-    const nlohmann::json j = {
-        {"bench", "train"}, {"engine", "whet"}, {"model", model.path}, {"method", "dpo"}, {"weights", m.weights},
-        {"seq", o.seq}, {"prompt_tokens", prompt_len}, {"answer_tokens", answer_len}, {"pair_tokens", pair_tokens},
-        {"steps", o.steps}, {"warmup", o.warmup}, {"threads", omp_get_max_threads()},
-        {"trainable_params", trainable_params}, {"lora_r", o.lora_r}, {"ms_per_step", 1e3 * step_s},
-        {"tokens_per_s", tokens_per_s}, {"mfu", mfu}, {"peak_rss_mb", rss_mib}, {"first_loss", first.loss},
-        {"last_loss", last.loss}, {"first_logp_chosen", first.logp_chosen}, {"last_margin", last.margin},
-        {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+    nlohmann::json j = train_report_json(m, o, {model.path, trainable_params, step_s, tokens_per_s, mfu, rss_mib});
+    j.update({{"prompt_tokens", prompt_len}, {"answer_tokens", answer_len}, {"pair_tokens", pair_tokens},
+              {"lora_r", o.lora_r}, {"first_loss", first.loss}, {"last_loss", last.loss},
+              {"first_logp_chosen", first.logp_chosen}, {"last_margin", last.margin}});
     std::puts(j.dump().c_str());
     return;
   }
@@ -326,7 +236,8 @@ void run_bench_train_dpo(ModelOptions m, const BenchTrainOptions& o) {
 }
 
 void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
-  if (o.method == "dpo") return run_bench_train_dpo(std::move(m), o);
+  if (o.method == "dpo") return run_bench_train_dpo(m, o);
+  if (o.method == "grpo") return run_bench_train_grpo(m, o);
   const bool lora = o.method == "lora";
   if (!lora) m.weights = "f32";  // the optimiser writes the weights in place
   LoadedModel model = m.load();
@@ -365,15 +276,8 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   const double mfu = train_flops_per_step(c, lora, lora ? double(trainable_params) : 0, o.seq) / step_s / 1e9 /
                      peak.gflops(m.weights);
   if (o.json) {
-    nlohmann::json j = {{"bench", "train"},           {"engine", "whet"},
-                        {"model", model.path},        {"method", o.method},
-                        {"weights", m.weights},       {"seq", o.seq},
-                        {"steps", o.steps},           {"warmup", o.warmup},
-                        {"threads", omp_get_max_threads()}, {"trainable_params", trainable_params},
-                        {"ms_per_step", 1e3 * step_s}, {"tokens_per_s", tokens_per_s},
-                        {"mfu", mfu},                 {"peak_rss_mb", rss_mib},
-                        {"first_loss", losses.front()}, {"last_loss", losses.back()},
-                        {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+    nlohmann::json j = train_report_json(m, o, {model.path, trainable_params, step_s, tokens_per_s, mfu, rss_mib});
+    j.update({{"first_loss", losses.front()}, {"last_loss", losses.back()}});
     if (lora) j["lora_r"] = o.lora_r;
     std::puts(j.dump().c_str());
     return;
@@ -426,16 +330,24 @@ void add_bench_command(CLI::App& app) {
   batch->add_flag("--json", bo->json, "One JSON object per line instead of a table");
   batch->callback([=] { run_bench_batch(*bm, *bo); });
 
-  auto* train = bench->add_subcommand("train", "Training step speed (LoRA, full, or DPO) on fixed random ids");
+  auto* train = bench->add_subcommand("train", "Training step speed (LoRA, full, DPO or GRPO) on fixed random ids");
   auto tm = std::make_shared<ModelOptions>();
   auto to = std::make_shared<BenchTrainOptions>();
   tm->add_to(*train);
   train->add_option("--method", to->method,
-                    "lora (frozen base held as --weights), full (always f32), or dpo (LoRA, one pair of prompt and "
-                    "two answers, each seq/2 tokens)")
-      ->check(CLI::IsMember({"lora", "full", "dpo"}))
+                    "lora (frozen base held as --weights), full (always f32), dpo (LoRA, one pair of prompt and "
+                    "two answers, each seq/2 tokens) or grpo (LoRA, one prompt of seq/2 tokens and G sampled "
+                    "completions of seq/2 tokens each, end tokens masked, scored by their bytes per token)")
+      ->check(CLI::IsMember({"lora", "full", "dpo", "grpo"}))
       ->capture_default_str();
-  train->add_option("--seq", to->seq, "Tokens in the training sequence")->check(CLI::PositiveNumber)->capture_default_str();
+  train
+      ->add_option("--seq", to->seq,
+                   "Tokens in the training sequence (dpo: prompt + one answer; grpo: prompt + one completion)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--num-generations", to->num_generations, "grpo: completions sampled per prompt (G)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   train->add_option("--steps", to->steps, "Measured steps; the median is reported")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

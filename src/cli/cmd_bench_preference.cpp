@@ -102,7 +102,7 @@ Timing time_steps(const BenchPreferenceOptions& o, const Step& step) {
 void run_bench_preference(const ModelOptions& m, const BenchPreferenceOptions& o) {
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
-  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, /*dpo=*/true);
+  const TrainConfig config = bench_train_config(TrainMethod::Lora, o.lora_r, "dpo");
   Learner learner = make_learner(model, config, 0);
   const StepSettings settings = step_settings(config, o.warmup + o.steps);
   const std::vector<PreferenceSequences> pairs = random_pairs(o, c.vocab_size);

@@ -1,6 +1,7 @@
 #include "generate/rollout.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "core/error.h"
@@ -36,7 +37,10 @@ void start_group(const LoadedModel& model, const LlamaLora* lora, std::span<cons
 }
 
 // Samples the next token of d; false when its completion is over.
-bool sample_next(Decoding& d, int max_tokens) {
+bool sample_next(Decoding& d, const TokenizerSpec& spec, const RolloutOptions& options) {
+  if (int(d.rollout.tokens.size()) < options.min_tokens)
+    for (const int end : {spec.eos_id, spec.eot_id})
+      if (end >= 0 && end < int(d.logits.size())) d.logits[size_t(end)] = -std::numeric_limits<float>::infinity();
   d.last = d.sampler.sample(d.logits, d.history);
   d.rollout.tokens.push_back(d.last);
   d.history.push_back(d.last);
@@ -44,7 +48,7 @@ bool sample_next(Decoding& d, int max_tokens) {
     d.rollout.ended = true;
     return false;
   }
-  if (int(d.rollout.tokens.size()) >= max_tokens) {
+  if (int(d.rollout.tokens.size()) >= options.max_tokens) {
     d.stream.finish("length");
     return false;
   }
@@ -67,7 +71,7 @@ std::vector<Rollout> generate_rollouts(const LoadedModel& model, const LlamaLora
   const int64_t vocab = model.model.config.vocab_size;
   while (!running.empty()) {
     // Sample every running sequence, then run the ones that go on in one batch.
-    std::erase_if(running, [&](Decoding* d) { return !sample_next(*d, options.max_tokens); });
+    std::erase_if(running, [&](Decoding* d) { return !sample_next(*d, model.tokenizer.spec(), options); });
     if (running.empty()) break;
     std::vector<BatchSequence> batch;
     for (Decoding* d : running) batch.push_back({&d->cache, std::span<const int32_t>(&d->last, 1)});

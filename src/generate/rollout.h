@@ -18,6 +18,10 @@ struct RolloutOptions {
   SamplingParams sampling;  // each sequence samples with seed sampling.seed + its index
   int group_size = 2;       // completions per prompt
   int max_tokens = 64;      // a completion longer than this is cut
+  // End tokens (eos, end of turn) cannot be sampled before a completion has this
+  // many tokens (Hugging Face's min_new_tokens); max_tokens here makes every
+  // completion max_tokens long, as a benchmark wants. 0: off.
+  int min_tokens = 0;
 };
 
 struct Rollout {

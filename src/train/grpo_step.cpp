@@ -1,5 +1,6 @@
 #include "train/grpo_step.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "core/error.h"
@@ -21,6 +22,8 @@ GrpoObjective grpo_objective(const TrainConfig& c) {
 }
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Summed over a step, divided at the end.
 struct TokenTotals {
@@ -110,9 +113,12 @@ GrpoStepResult grpo_step(const LoadedModel& loaded, Learner& learner, LlamaActiv
   for (const PromptItem* p : prompts) prompt_tokens.push_back(p->prompt);
   RolloutOptions rollout = objective.rollout;
   rollout.sampling.seed += uint64_t(step) * 1000003u;
-  const std::vector<Rollout> rollouts = generate_rollouts(loaded, learner.trainable.lora.get(), prompt_tokens, rollout);
-
   GrpoStepResult r;
+  const auto started = Clock::now();
+  const std::vector<Rollout> rollouts = generate_rollouts(loaded, learner.trainable.lora.get(), prompt_tokens, rollout);
+  const auto generated = Clock::now();
+  r.rollout_seconds = std::chrono::duration<double>(generated - started).count();
+
   std::vector<double> rewards;
   for (const Rollout& o : rollouts) {
     const PromptItem& p = *prompts[o.prompt];
@@ -120,6 +126,7 @@ GrpoStepResult grpo_step(const LoadedModel& loaded, Learner& learner, LlamaActiv
     if (!g.warning.empty()) r.warnings.push_back(p.where + ": " + g.warning);
     rewards.push_back(g.score);
   }
+  r.grade_seconds = std::chrono::duration<double>(Clock::now() - generated).count();
   const std::vector<double> advantages = group_advantages(rewards, rollout.group_size);
   std::vector<GrpoCompletion> batch;
   for (size_t i = 0; i < rollouts.size(); ++i) {

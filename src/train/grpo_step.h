@@ -63,6 +63,7 @@ struct GrpoStepResult {
   StepResult step;
   GrpoMetrics metrics;
   std::vector<std::string> warnings;  // the graders' warnings, for the log
+  double rollout_seconds = 0, grade_seconds = 0;  // wall time of generation and of grading; the rest trains
 };
 
 // Rollouts of `prompts`, grades, advantages, grpo_backward and apply_update.

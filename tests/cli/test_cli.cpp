@@ -45,10 +45,15 @@ TEST(Cli, EveryModelCommandTakesDashDashModel) {
 TEST(Cli, PreferenceBenchmarksRunTheirSteps) {
   const std::string model = test::tiny_model("gqa_tied/hf");
   for (const std::string& command : {"bench train " + model + " --method dpo --seq 16 --steps 1 --warmup 0 --json",
+                                     "bench train " + model +
+                                         " --method grpo --seq 16 --num-generations 3 --steps 1 --warmup 0 --json",
                                      "bench preference " + model + " --prompt 6 --answer 6 --steps 1 --warmup 0 --json"}) {
     const RunResult r = run_whet(command);
     ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
     EXPECT_NE(r.out.find("\"tokens_per_s\""), std::string::npos) << command << "\n" << r.out;
+    // GRPO's step counts prompt + completion of its 3 rollouts, each completion whole (end tokens masked).
+    if (command.find("--method grpo") != std::string::npos)
+      EXPECT_NE(r.out.find("\"step_tokens\":48"), std::string::npos) << r.out;
   }
 }
 

@@ -1,7 +1,10 @@
 // Rollouts: groups decoded together give, greedily, what one-at-a-time
 // generation gives each prompt, every member of a group alike; sampled, the
-// members differ; an adapter passed in is applied to every row.
+// members differ; an adapter passed in is applied to every row; min_tokens
+// keeps the end tokens out until a completion is that long.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "generate/generator.h"
 #include "generate/rollout.h"
@@ -64,6 +67,31 @@ TEST(Rollout, SampledGroupMembersDiffer) {
   // The same seed samples the same rollouts.
   const std::vector<Rollout> again = generate_rollouts(model, nullptr, prompts(), options);
   for (size_t i = 0; i < rollouts.size(); ++i) EXPECT_EQ(again[i].tokens, rollouts[i].tokens);
+}
+
+// With the end token made the one greedy decoding picks first, prompt 0's
+// rollouts end at once; with min_tokens = max_tokens every rollout runs to
+// max_tokens and never holds that token.
+TEST(Rollout, MinTokensKeepsEndTokensOut) {
+  LoadedModel model = load_model(test::testdata_path("tiny/gqa_tied/hf"));
+  RolloutOptions options;
+  options.group_size = 2;
+  options.max_tokens = 5;
+  options.sampling.temperature = 0.0f;
+  const int32_t first = generate_rollouts(model, nullptr, prompts(), options)[0].tokens[0];
+  TokenizerSpec spec = model.tokenizer.spec();
+  spec.eos_id = first;
+  model.tokenizer = Tokenizer(spec);
+  const std::vector<Rollout> ending = generate_rollouts(model, nullptr, prompts(), options);
+  EXPECT_TRUE(ending[0].ended);
+  EXPECT_EQ(ending[0].tokens.size(), 1u);
+
+  options.min_tokens = options.max_tokens;
+  for (const Rollout& r : generate_rollouts(model, nullptr, prompts(), options)) {
+    EXPECT_FALSE(r.ended);
+    EXPECT_EQ(r.tokens.size(), 5u);
+    EXPECT_EQ(std::count(r.tokens.begin(), r.tokens.end(), first), 0);
+  }
 }
 
 }  // namespace

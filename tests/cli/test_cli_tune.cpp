@@ -23,8 +23,8 @@ using test::run_whet;
 using tune::TrialState;
 
 // A folder with train and validation data and a config of very short runs
-// (4 steps, evaluated every `eval_steps`), without the gate or replay.
-std::string write_study_inputs(const std::string& dir, int eval_steps = 2) {
+// (`max_steps`, evaluated every `eval_steps`), without the gate or replay.
+std::string write_study_inputs(const std::string& dir, int eval_steps = 2, int max_steps = 4) {
   for (const char* name : {"train", "val"}) {
     std::ofstream out(dir + "/" + name + ".jsonl");
     for (int i = 0; i < 8; ++i)
@@ -34,7 +34,8 @@ std::string write_study_inputs(const std::string& dir, int eval_steps = 2) {
   const std::string config = dir + "/config.yaml";
   std::ofstream(config) << "base_model: " << test::testdata_path("tiny/gqa_tied/hf") << "\noutput_dir: " << dir
                         << "/unused\nmethod: lora\ntrain_data: " << dir << "/train.jsonl\nval_data: " << dir
-                        << "/val.jsonl\nsequence_len: 64\nsample_packing: false\nmax_steps: 4\nmicro_batch_size: 2\n"
+                        << "/val.jsonl\nsequence_len: 64\nsample_packing: false\nmicro_batch_size: 2\n"
+                        << "max_steps: " << max_steps << "\n"
                         << "eval_steps: " << eval_steps
                         << "\nearly_stopping_patience: 0\nforgetting_gate: false\nreplay_data: none\n"
                         << "distill_weight: 0\n";
@@ -121,6 +122,54 @@ TEST(CliTune, TrialLeftRunningIsReRun) {
   EXPECT_EQ(trials[0].state, TrialState::Fail);
   EXPECT_EQ(trials[1].state, TrialState::Complete) << trials[1].note;
   EXPECT_EQ(trials[1].params, params);
+}
+
+// Killed (SIGKILL) mid-trial, for real: the trial stays RUNNING in study.db;
+// the same command fails it and re-runs its values, then goes on.
+TEST(CliTune, KilledStudyReRunsTheTrialItWasRunning) {
+  const std::string dir = test::scratch_dir("cli_tune_killed");
+  const std::string space_path = write_space(dir, kSpace);
+  const std::string command =
+      " tune " + dir + "/config.yaml --space " + space_path + " --study " + dir + "/study --trials 2 --pruner none";
+  write_study_inputs(dir, 2, 100000000);  // a trial that would run for ever
+  const test::RunResult killed = test::run_whet_command("timeout -s KILL 3 " + test::whet_path() + command);
+  EXPECT_NE(killed.exit_code, 0);
+  const std::vector<tune::Trial> left = study_trials(dir + "/study");
+  ASSERT_EQ(left.size(), 1u);
+  ASSERT_EQ(left[0].state, TrialState::Running);
+
+  write_study_inputs(dir);  // short runs from now on
+  const test::RunResult resumed = run_whet(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 3u);  // the killed one, its re-run and a new one
+  EXPECT_EQ(trials[0].state, TrialState::Fail);
+  EXPECT_EQ(trials[1].params, left[0].params);
+  EXPECT_EQ(trials[1].state, TrialState::Complete) << trials[1].note;
+  EXPECT_EQ(trials[2].state, TrialState::Complete) << trials[2].note;
+}
+
+// --time and Ctrl-C stop the running trial at a step and leave it to be re-run:
+// --time ends the command normally, Ctrl-C with 130 as `whet train` does.
+TEST(CliTune, TimeAndInterruptLeaveTheTrialToReRun) {
+  const std::string dir = test::scratch_dir("cli_tune_time");
+  const std::string command = " tune " + write_study_inputs(dir, 2, 100000000) + " --space " +
+                              write_space(dir, kSpace) + " --study " + dir + "/study --trials 1 --pruner none";
+  const test::RunResult timed = run_whet(command + " --time 1s");
+  ASSERT_EQ(timed.exit_code, 0) << timed.err;
+  EXPECT_NE(timed.err.find("trial 0: learning_rate="), std::string::npos) << timed.err;
+  EXPECT_NE(timed.err.find("stopped; the same command re-runs it"), std::string::npos) << timed.err;
+  EXPECT_NE(timed.err.find("stopped after 0 of 1 trials"), std::string::npos) << timed.err;
+  EXPECT_EQ(study_trials(dir + "/study").at(0).state, TrialState::Running);
+
+  const test::RunResult interrupted =
+      test::run_whet_command("timeout --preserve-status -s INT 3 " + test::whet_path() + command);
+  EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].state, TrialState::Fail);
+  EXPECT_EQ(trials[1].state, TrialState::Running);  // the re-run, stopped in its turn
+  EXPECT_EQ(trials[1].params, trials[0].params);
 }
 
 // The median pruner, after one complete trial: a trial whose learning rate

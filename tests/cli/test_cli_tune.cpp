@@ -190,6 +190,33 @@ TEST(CliTune, MedianPrunerStopsAWorseTrial) {
   EXPECT_NE(r.err.find("trial 1: learning_rate=1e-06 -> pruned: step 1"), std::string::npos) << r.err;
 }
 
+// A metric of eval_task as the objective: maximised, as higher accuracy is
+// better, and each run keeps its best outputs by it.
+TEST(CliTune, AnEvalTaskMetricIsMaximised) {
+  const std::string dir = test::scratch_dir("cli_tune_task_metric");
+  const std::string config = write_study_inputs(dir);
+  {
+    std::ofstream task(dir + "/task.jsonl");
+    for (int i = 0; i < 6; ++i)
+      task << R"({"prompt": "the )" << (i % 2 ? "tin " : "sea ") << i << R"( is", "label": ")"
+           << (i % 2 ? "tin" : "sea") << "\"}\n";
+    std::ofstream(config, std::ios::app) << "eval_task: " << dir << "/task.jsonl\n";
+  }
+  const test::RunResult r = run_whet("tune " + config + " --space " + write_space(dir, kSpace) + " --study " + dir +
+                                     "/study --trials 2 --pruner none --metric accuracy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials =
+      tune::StudyStore(dir + "/study", tune::kStudyName, tune::Direction::Maximize).trials();
+  ASSERT_EQ(trials.size(), 2u);
+  for (const tune::Trial& t : trials) {
+    ASSERT_EQ(t.state, TrialState::Complete) << t.note;
+    EXPECT_EQ(*t.value, t.intermediate.rbegin()->second);
+    EXPECT_NE(r.err.find(fmt::format("trial {}: learning_rate=", t.number)), std::string::npos) << r.err;
+  }
+  EXPECT_NE(r.err.find("-> accuracy "), std::string::npos) << r.err;
+  EXPECT_EQ(load_train_config(dir + "/study/best.yaml", {}).metric_for_best_model, "accuracy");
+}
+
 // A trial whose values make a bad config fails with the reason; the study goes on.
 TEST(CliTune, TrialWithABadValueFailsAndTheStudyGoesOn) {
   const std::string dir = test::scratch_dir("cli_tune_bad_value");

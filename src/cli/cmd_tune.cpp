@@ -94,11 +94,11 @@ int run_tune(TuneOptions o) {
     progress.message(trial_line(outcome, objective.metric));
   };
   std::signal(SIGINT, request_interrupt);
-  const bool stopped = tune::run_study(o.study, observer);
+  const bool interrupted = tune::run_study(o.study, observer);
   std::signal(SIGINT, SIG_DFL);
   progress.finish();
   std::printf("%s/report.md\n", o.study.study_dir.c_str());
-  return stopped ? 130 : 0;
+  return interrupted ? 130 : 0;
 }
 
 }  // namespace

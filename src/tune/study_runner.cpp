@@ -72,32 +72,33 @@ TrialSettings trial_settings(const StudySettings& settings) {
   return out;
 }
 
-bool out_of_time(const TrialSettings& settings) { return settings.deadline && Clock::now() >= *settings.deadline; }
+// --time has run out, or Ctrl-C was pressed: no further trial starts.
+bool told_to_stop(const TrialSettings& settings) {
+  return (settings.deadline && Clock::now() >= *settings.deadline) ||
+         (settings.interrupt && settings.interrupt->load());
+}
 
 }  // namespace
 
 bool run_study(const StudySettings& settings, const StudyObserver& observer) {
   const SearchSpace space = load_search_space(settings.space_path);
-  TrialSettings trial = trial_settings(settings);
-  StudyStore store(settings.study_dir, kStudyName, trial.objective.direction);
-  check_study_identity(store, space, trial.objective);
+  TrialSettings shared = trial_settings(settings);
+  StudyStore store(settings.study_dir, kStudyName, shared.objective.direction);
+  check_study_identity(store, space, shared.objective);
   recover(store, observer);
   const std::unique_ptr<Sampler> sampler = make_sampler(settings.sampler, settings.seed);
-  const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, trial.objective.metric, settings.median);
-  trial.pruner = pruner.get();
+  const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);
+  shared.pruner = pruner.get();
   const int64_t size = study_size(settings, *sampler, space);
-  bool stopped = false;  // a trial was stopped: by --time or Ctrl-C
-  for (int64_t done = trials_done(store); done < size && !stopped && !out_of_time(trial);
-       done = trials_done(store)) {
+  for (int64_t done = trials_done(store); done < size && !told_to_stop(shared); done = trials_done(store)) {
     observer.on_progress(done, size);
-    const TrialOutcome outcome = run_trial(store, trial, next_trial(store, *sampler, space, trial.objective.direction));
-    stopped = outcome.stopped;
-    observer.on_trial(outcome, trial.objective);
-    write_study_outputs(store, settings.study_dir, space, trial.objective);
+    Trial next = next_trial(store, *sampler, space, shared.objective.direction);
+    observer.on_trial(run_trial(store, shared, std::move(next)), shared.objective);
+    write_study_outputs(store, settings.study_dir, space, shared.objective);
   }
   const int64_t done = trials_done(store);
   observer.on_progress(done, size);
-  write_study_outputs(store, settings.study_dir, space, trial.objective);
+  write_study_outputs(store, settings.study_dir, space, shared.objective);
   if (done < size)
     observer.on_message(
         fmt::format("stopped after {} of {} trials; the same command continues the study", done, size));

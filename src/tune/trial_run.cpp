@@ -82,22 +82,25 @@ std::string gate_note(const GateVerdict& verdict) {
 // Ends a run that went to its end or was pruned: pruned with the pruner's
 // reason; failed when it lost more general ability than its gate allows (a
 // constraint, so it is never the best); else complete with the objective.
-TrialState finish_run(StudyStore& store, const Trial& trial, const TrialMonitor& monitor, const TrainRunResult& result,
+void finish_run(StudyStore& store, const Trial& trial, const TrialMonitor& monitor, const TrainRunResult& result,
                       const TrialSettings& settings, bool keeps_best) {
-  if (monitor.prune_note) return store.finish(trial.number, TrialState::Pruned, std::nullopt, *monitor.prune_note);
-  if (result.gate && !result.gate->passed)
-    return store.finish(trial.number, TrialState::Fail, std::nullopt, gate_note(*result.gate));
-  const std::optional<double> value =
-      objective_value(trial.intermediate, settings.objective.direction, keeps_best);
-  if (!value)
-    return store.finish(trial.number, TrialState::Fail, std::nullopt,
-                        fmt::format("the run reported no {}: no evaluation ran", settings.objective.metric));
-  return store.finish(trial.number, TrialState::Complete, value, "");
+  if (monitor.prune_note) {
+    store.finish(trial.number, TrialState::Pruned, std::nullopt, *monitor.prune_note);
+  } else if (result.gate && !result.gate->passed) {
+    store.finish(trial.number, TrialState::Fail, std::nullopt, gate_note(*result.gate));
+  } else if (const std::optional<double> value =
+                 objective_value(trial.intermediate, settings.objective.direction, keeps_best)) {
+    store.finish(trial.number, TrialState::Complete, value, "");
+  } else {
+    store.finish(trial.number, TrialState::Fail, std::nullopt,
+                 fmt::format("the run reported no {}: no evaluation ran", settings.objective.metric));
+  }
 }
 
 // The trial's training run, its messages kept in the run folder's tune.log
-// instead of on the terminal. Returns its state; RUNNING when it was stopped.
-TrialState train_trial(StudyStore& store, const TrialSettings& settings, Trial& trial) {
+// instead of on the terminal. A run stopped by the deadline or the interrupt
+// leaves the trial RUNNING.
+void train_trial(StudyStore& store, const TrialSettings& settings, Trial& trial) {
   const std::string dir = trial_dir(settings.study_dir, trial.number);
   store.set_trial_attr(trial.number, "run_dir", dir);
   const TrainConfig config = load_train_config(settings.config_path, trial_overrides(trial, settings));
@@ -114,9 +117,9 @@ TrialState train_trial(StudyStore& store, const TrialSettings& settings, Trial& 
     keeps_best = resolved.early_stopping_patience > 0;
   };
   const TrainRunResult result = run_training(config, options);
-  if (monitor.stopped && result.interrupted) return TrialState::Running;
+  if (monitor.stopped && result.interrupted) return;
   if (monitor.prune_note) log << "pruned by whet tune: " << *monitor.prune_note << '\n';
-  return finish_run(store, trial, monitor, result, settings, keeps_best);
+  finish_run(store, trial, monitor, result, settings, keeps_best);
 }
 
 // The trial as the study now holds it.
@@ -136,7 +139,7 @@ TrialOutcome run_trial(StudyStore& store, const TrialSettings& settings, Trial t
   const auto start = Clock::now();
   TrialOutcome outcome;
   try {
-    outcome.stopped = train_trial(store, settings, trial) == TrialState::Running;
+    train_trial(store, settings, trial);
   } catch (const Error& error) {
     store.finish(trial.number, TrialState::Fail, std::nullopt, error.what());
   }

@@ -28,9 +28,8 @@ struct TrialSettings {
 };
 
 struct TrialOutcome {
-  Trial trial;             // as finished (its state, value, note); RUNNING when stopped
-  double seconds = 0;      // its run's wall time
-  bool stopped = false;    // by the deadline or the interrupt: the study stops too
+  Trial trial;         // as finished (its state, value, note); RUNNING when stopped by the deadline or interrupt
+  double seconds = 0;  // its run's wall time
 };
 
 // The trial's run folder, study_dir/trials/N.

@@ -69,7 +69,7 @@ std::string study_report(const std::vector<Trial>& trials, const SearchSpace& sp
                          const std::string& study_dir) {
   std::array<int, kStateNames.size()> counts{};
   for (const Trial& t : trials) ++counts[std::size_t(t.state)];
-  std::string out = fmt::format("# Study {}\n\nObjective: {} {}. {} trials: {} complete, {} pruned, {} failed.\n\n",
+  std::string out = fmt::format("# Study {}\n\nObjective: {} {}. Trials: {} ({} complete, {} pruned, {} failed).\n\n",
                                 study_dir, direction_text(objective.direction), objective.metric, trials.size(),
                                 counts[1], counts[2], counts[3]);
   if (const std::optional<Trial> best = best_trial(trials, objective.direction))

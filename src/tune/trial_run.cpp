@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "core/error.h"
@@ -72,11 +73,14 @@ class TrialMonitor {
   Trial& trial_;
 };
 
-// The gate's failed checks on one line, for the trial's note.
+// The gate's verdict on one line, for the trial's note.
 std::string gate_note(const GateVerdict& verdict) {
-  std::string text = describe(verdict);
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return "forgetting gate failed (the trial is infeasible): " + text;
+  std::string note = "infeasible, ";
+  std::istringstream lines(describe(verdict));
+  bool first = true;
+  for (std::string line; std::getline(lines, line); first = false)
+    note += (first ? "" : "; ") + line.substr(std::min(line.find_first_not_of(' '), line.size()));
+  return note;
 }
 
 // Ends a run that went to its end or was pruned: pruned with the pruner's

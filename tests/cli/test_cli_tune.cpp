@@ -23,8 +23,11 @@ using test::run_whet;
 using tune::TrialState;
 
 // A folder with train and validation data and a config of very short runs
-// (`max_steps`, evaluated every `eval_steps`), without the gate or replay.
-std::string write_study_inputs(const std::string& dir, int eval_steps = 2, int max_steps = 4) {
+// (`max_steps`, evaluated every `eval_steps`) without replay; `method` holds
+// the method's keys and the gate's (LoRA, no gate unless told).
+constexpr const char* kLoraWithoutGate = "method: lora\nforgetting_gate: false\n";
+std::string write_study_inputs(const std::string& dir, int eval_steps = 2, int max_steps = 4,
+                               const std::string& method = kLoraWithoutGate) {
   for (const char* name : {"train", "val"}) {
     std::ofstream out(dir + "/" + name + ".jsonl");
     for (int i = 0; i < 8; ++i)
@@ -33,12 +36,10 @@ std::string write_study_inputs(const std::string& dir, int eval_steps = 2, int m
   }
   const std::string config = dir + "/config.yaml";
   std::ofstream(config) << "base_model: " << test::testdata_path("tiny/gqa_tied/hf") << "\noutput_dir: " << dir
-                        << "/unused\nmethod: lora\ntrain_data: " << dir << "/train.jsonl\nval_data: " << dir
+                        << "/unused\n" << method << "train_data: " << dir << "/train.jsonl\nval_data: " << dir
                         << "/val.jsonl\nsequence_len: 64\nsample_packing: false\nmicro_batch_size: 2\n"
-                        << "max_steps: " << max_steps << "\n"
-                        << "eval_steps: " << eval_steps
-                        << "\nearly_stopping_patience: 0\nforgetting_gate: false\nreplay_data: none\n"
-                        << "distill_weight: 0\n";
+                        << "max_steps: " << max_steps << "\neval_steps: " << eval_steps
+                        << "\nearly_stopping_patience: 0\nreplay_data: none\ndistill_weight: 0\n";
   return config;
 }
 
@@ -229,6 +230,26 @@ TEST(CliTune, TrialWithABadValueFailsAndTheStudyGoesOn) {
   EXPECT_EQ(trials[0].state, TrialState::Fail);
   EXPECT_NE(trials[0].note.find("nope"), std::string::npos) << trials[0].note;
   EXPECT_EQ(trials[1].state, TrialState::Complete) << trials[1].note;
+}
+
+// The forgetting gate is a constraint: a trial whose model lost more general
+// ability than allowed (full fine-tuning at a high rate, no rise allowed)
+// fails with the gate's verdict, and is never the best.
+TEST(CliTune, ATrialFailingTheForgettingGateIsInfeasible) {
+  const std::string dir = test::scratch_dir("cli_tune_gate");
+  const std::string config =
+      write_study_inputs(dir, 4, 8, "method: full\nforgetting_gate: true\nmax_perplexity_rise: 0\n");
+  const test::RunResult r = run_whet("tune " + config + " --space " +
+                                     write_space(dir, "learning_rate: {type: categorical, choices: [0.03]}\n") +
+                                     " --study " + dir + "/study --sampler grid --pruner none");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0].state, TrialState::Fail);
+  EXPECT_TRUE(trials[0].note.starts_with("infeasible, forgetting gate: FAILED; ")) << trials[0].note;
+  EXPECT_NE(trials[0].note.find("perplexity"), std::string::npos)
+      << trials[0].note;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/study/best.yaml"));
 }
 
 TEST(CliTune, BadInputsAreRefusedNamingTheFileOrFlag) {

@@ -66,7 +66,7 @@ std::string trial_line(const tune::TrialOutcome& outcome, const std::string& met
     case tune::TrialState::Fail: result = "failed: " + t.note; break;
     default: result = "stopped; the same command re-runs it"; break;
   }
-  return fmt::format("trial {}: {} -> {} ({:.0f} s)", t.number, params.empty() ? "(no values)" : params, result,
+  return fmt::format("trial {}: {} -> {} ({:.1f} s)", t.number, params.empty() ? "(no values)" : params, result,
                      outcome.seconds);
 }
 
@@ -84,8 +84,11 @@ int run_tune(TuneOptions o) {
   // The ETA from this run's trials: those of an earlier run took no time here.
   int64_t ran = 0;
   double seconds = 0;
-  observer.on_progress = [&](int64_t done, int64_t total) {
-    progress.update(done, total, "",
+  observer.on_progress = [&](int64_t done, int64_t total, const std::optional<tune::Trial>& best,
+                             const tune::Objective& objective) {
+    const std::string details =
+        best ? fmt::format("best {} {:.6g} (trial {})", objective.metric, *best->value, best->number) : "";
+    progress.update(done, total, details,
                     ran > 0 ? std::optional(seconds / double(ran) * double(total - done)) : std::nullopt);
   };
   observer.on_trial = [&](const tune::TrialOutcome& outcome, const tune::Objective& objective) {

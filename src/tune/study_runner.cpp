@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "train/train_config.h"
+#include "tune/best_trial.h"
 #include "tune/param_values.h"
 #include "tune/study_identity.h"
 #include "tune/study_outputs.h"
@@ -90,14 +91,17 @@ bool run_study(const StudySettings& settings, const StudyObserver& observer) {
   const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);
   shared.pruner = pruner.get();
   const int64_t size = study_size(settings, *sampler, space);
+  const auto show_progress = [&](int64_t done) {
+    observer.on_progress(done, size, best_trial(store.trials(), shared.objective.direction), shared.objective);
+  };
   for (int64_t done = trials_done(store); done < size && !told_to_stop(shared); done = trials_done(store)) {
-    observer.on_progress(done, size);
+    show_progress(done);
     Trial next = next_trial(store, *sampler, space, shared.objective.direction);
     observer.on_trial(run_trial(store, shared, std::move(next)), shared.objective);
     write_study_outputs(store, settings.study_dir, space, shared.objective);
   }
   const int64_t done = trials_done(store);
-  observer.on_progress(done, size);
+  show_progress(done);
   write_study_outputs(store, settings.study_dir, space, shared.objective);
   if (done < size)
     observer.on_message(

@@ -35,8 +35,9 @@ struct StudySettings {
 // What the front shows as the study goes.
 struct StudyObserver {
   std::function<void(const std::string&)> on_message;
-  // Before each trial: the trials that ran to an end so far, of `total`.
-  std::function<void(int64_t done, int64_t total)> on_progress;
+  // Before each trial and at the end: the trials that ran to an end so far, of
+  // `total`, and the best one yet (its value is the objective's).
+  std::function<void(int64_t done, int64_t total, const std::optional<Trial>& best, const Objective&)> on_progress;
   std::function<void(const TrialOutcome&, const Objective&)> on_trial;
 };
 

@@ -87,7 +87,7 @@ std::string gate_note(const GateVerdict& verdict) {
 // reason; failed when it lost more general ability than its gate allows (a
 // constraint, so it is never the best); else complete with the objective.
 void finish_run(StudyStore& store, const Trial& trial, const TrialMonitor& monitor, const TrainRunResult& result,
-                      const TrialSettings& settings, bool keeps_best) {
+                const TrialSettings& settings, bool keeps_best) {
   if (monitor.prune_note) {
     store.finish(trial.number, TrialState::Pruned, std::nullopt, *monitor.prune_note);
   } else if (result.gate && !result.gate->passed) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <string_view>
@@ -29,24 +30,23 @@ struct TuneOptions {
 
 // "2h", "90m", "45s", "1h30m", or seconds.
 double seconds_of(const std::string& text) {
+  const auto refuse = [&] { fail("--time", "'{}' is not a duration such as 2h, 90m, 45s or 1h30m", text); };
   double total = 0;
-  std::size_t at = 0;
-  while (at < text.size()) {
+  for (std::size_t at = 0; at < text.size();) {
     std::size_t used = 0;
-    double number = 0;
+    double number = -1;
     try {
       number = std::stod(text.substr(at), &used);
     } catch (const std::exception&) {
-      used = 0;
+      refuse();
     }
-    if (used == 0 || number < 0) fail("--time", "'{}' is not a duration such as 2h, 90m, 45s or 1h30m", text);
     at += used;
     const char unit = at < text.size() ? text[at++] : 's';
     const double scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
-    if (scale == 0) fail("--time", "'{}' is not a duration such as 2h, 90m, 45s or 1h30m", text);
+    if (!std::isfinite(number) || number < 0 || scale == 0) refuse();
     total += number * scale;
   }
-  if (total <= 0) fail("--time", "'{}' is not a duration such as 2h, 90m, 45s or 1h30m", text);
+  if (total <= 0) refuse();
   return total;
 }
 
@@ -55,7 +55,7 @@ std::size_t index_of(const std::array<std::string_view, N>& names, const std::st
   return std::size_t(std::find(names.begin(), names.end(), name) - names.begin());
 }
 
-// "trial 3: learning_rate=0.0003, lora_r=16 -> val_loss 1.2345 (complete, 41 s)".
+// "trial 3: learning_rate=0.0003, lora_r=16 -> val_loss 1.2345 (41.2 s)".
 std::string trial_line(const tune::TrialOutcome& outcome, const std::string& metric) {
   const tune::Trial& t = outcome.trial;
   const std::string params = tune::params_text(t);

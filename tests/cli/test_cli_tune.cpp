@@ -268,6 +268,10 @@ TEST(CliTune, BadInputsAreRefusedNamingTheFileOrFlag) {
   EXPECT_NE(r.err.find("learning_rate"), std::string::npos) << r.err;
 
   const std::string space = write_space(dir, kSpace);
+  r = run_whet("tune " + config + " --space " + space + study + " --time soon");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--time] 'soon' is not a duration"), std::string::npos) << r.err;
+
   r = run_whet("tune " + config + " --space " + space + study + " --metric macro_f1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[--metric] macro_f1"), std::string::npos) << r.err;

@@ -218,6 +218,25 @@ TEST(CliTune, AnEvalTaskMetricIsMaximised) {
   EXPECT_EQ(load_train_config(dir + "/study/best.yaml", {}).metric_for_best_model, "accuracy");
 }
 
+// Successive halving (min_resource auto: rungs at steps 1, 4, ... once a trial
+// is complete; that first trial holds no rung values): trial 1 is alone at rung
+// 0 and goes on; trial 2, barely learning, is not the best of the two there.
+TEST(CliTune, SuccessiveHalvingStopsAWorseTrialAtItsRung) {
+  const std::string dir = test::scratch_dir("cli_tune_halving");
+  const std::string space_path =
+      write_space(dir, "learning_rate: {type: categorical, choices: [0.05, 0.04, 1.0e-6]}\n");
+  const test::RunResult r = run_whet("tune " + write_study_inputs(dir, 1) + " --space " + space_path + " --study " +
+                                     dir + "/study --sampler grid --pruner successive_halving");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 3u);
+  EXPECT_EQ(trials[0].state, TrialState::Complete) << trials[0].note;
+  EXPECT_EQ(trials[1].state, TrialState::Complete) << trials[1].note;
+  ASSERT_EQ(trials[2].state, TrialState::Pruned) << trials[2].note;
+  EXPECT_TRUE(trials[2].note.starts_with("step 1: val_loss ")) << trials[2].note;
+  EXPECT_NE(trials[2].note.find("at rung 0 (step 1)"), std::string::npos) << trials[2].note;
+}
+
 // A trial whose values make a bad config fails with the reason; the study goes on.
 TEST(CliTune, TrialWithABadValueFailsAndTheStudyGoesOn) {
   const std::string dir = test::scratch_dir("cli_tune_bad_value");

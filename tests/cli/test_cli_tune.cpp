@@ -1,7 +1,10 @@
 // `whet tune` as a user runs it, on the tiny test model with runs of a few
-// steps: a study fills study.db, best.yaml and report.md; the same command
-// with more trials continues it; a trial left running is re-run; a bad trial
-// is pruned; mistakes in the inputs are refused naming the file or flag.
+// steps: a study fills study.db, best.yaml and report.md, and the same command
+// with more trials continues it; a trial left running (written through the
+// store, killed with SIGKILL, stopped by --time or Ctrl-C) is re-run; each
+// pruner stops a barely-learning trial; a bad value or a failed forgetting gate
+// fails a trial and the study goes on; an eval_task metric is maximised;
+// mistakes in the inputs are refused naming the file or flag.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -18,6 +18,7 @@ void add_bench_command(CLI::App& app);
 // `whet bench preference`, registered by add_bench_command (cmd_bench_preference.cpp).
 void add_bench_preference_command(CLI::App& bench);
 void add_train_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_data_command(CLI::App& app);

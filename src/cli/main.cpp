@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   whet::cli::add_chat_command(app);
   whet::cli::add_convert_command(app);
   whet::cli::add_train_command(app);
+  whet::cli::add_tune_command(app);
   whet::cli::add_merge_command(app);
   whet::cli::add_export_command(app);
   whet::cli::add_data_command(app);

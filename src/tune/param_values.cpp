@@ -42,4 +42,12 @@ std::map<std::string, Distribution> distributions_of(const SearchSpace& space,
   return out;
 }
 
+std::string params_text(const Trial& trial) {
+  std::string out;
+  for (const auto& [name, internal] : trial.params)
+    out += fmt::format("{}{}={}", out.empty() ? "" : ", ", name,
+                       external_value(trial.distributions.at(name), internal).dump());
+  return out;
+}
+
 }  // namespace whet::tune

@@ -19,6 +19,9 @@ nlohmann::json external_value(const Distribution& distribution, double internal)
 // "lora_r=16", "method=\"lora\"": an override load_train_config reads (its value is YAML, and JSON is YAML).
 std::string config_override(std::string_view name, const Distribution& distribution, double internal);
 
+// "learning_rate=0.0003, lora_r=16": a trial's values in the config's words, for people.
+std::string params_text(const Trial& trial);
+
 // The distribution of each parameter in `params` (sampled from `space`), for Trial::distributions.
 std::map<std::string, Distribution> distributions_of(const SearchSpace& space,
                                                      const std::map<std::string, double>& params);

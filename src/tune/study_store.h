@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/folder_lock.h"
@@ -42,6 +43,8 @@ class StudyStore {
   static constexpr const char* kFileName = "study.db";
   // The trial user attribute that holds Trial::note (the dashboard shows it).
   static constexpr const char* kNoteAttr = "note";
+  // How the note of a trial recover_interrupted() failed begins: it did not run to an end.
+  static constexpr std::string_view kInterruptedNote = "interrupted: ";
 
   // Opens the study `study_name` in DIR/study.db, making the folder, the file
   // and the study when they are missing. Refused: a folder another process is

@@ -69,11 +69,10 @@ std::vector<InterruptedTrial> StudyStore::recover_interrupted(int max_reruns) {
         .run();
     const std::optional<int64_t> rerun = queue_rerun(trial_id, number, max_reruns);
     const std::string note =
-        rerun ? fmt::format("interrupted: the process running it stopped; trial {} re-runs its parameters", *rerun)
-              : fmt::format(
-                    "interrupted: the process running it stopped; not re-run (at most {} re-runs of the "
-                    "same parameters)",
-                    max_reruns);
+        std::string(kInterruptedNote) +
+        (rerun ? fmt::format("the process running it stopped; trial {} re-runs its parameters", *rerun)
+               : fmt::format("the process running it stopped; not re-run (at most {} re-runs of the same parameters)",
+                             max_reruns));
     write_attr(db_, path_, kTrialUserAttrs, trial_id, kNoteAttr, note);
     interrupted.push_back({number, rerun});
   }

@@ -1,0 +1,146 @@
+// whet tune: a hyperparameter study over a training config (docs/tune.md).
+// The recipe is tune/study_runner.h; this front reads the flags, shows one
+// line per trial and a progress line over the trials, and turns Ctrl-C into
+// a stop that leaves the running trial to be re-run.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "core/error.h"
+#include "tune/param_values.h"
+#include "tune/study_runner.h"
+
+namespace whet::cli {
+namespace {
+
+std::atomic<bool> g_interrupt{false};
+extern "C" void request_interrupt(int) { g_interrupt.store(true); }
+
+struct TuneOptions {
+  tune::StudySettings study;
+  std::string time, direction, sampler = "tpe", pruner = "median";
+  int64_t trials = 0;  // 0: not given
+};
+
+// "2h", "90m", "45s", "1h30m", or seconds.
+double seconds_of(const std::string& text) {
+  const auto refuse = [&] { fail("--time", "'{}' is not a duration such as 2h, 90m, 45s or 1h30m", text); };
+  double total = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t used = 0;
+    double number = -1;
+    try {
+      number = std::stod(text.substr(at), &used);
+    } catch (const std::exception&) {
+      refuse();
+    }
+    at += used;
+    const char unit = at < text.size() ? text[at++] : 's';
+    const double scale = unit == 'h' ? 3600 : unit == 'm' ? 60 : unit == 's' ? 1 : 0;
+    if (!std::isfinite(number) || number < 0 || scale == 0) refuse();
+    total += number * scale;
+  }
+  if (total <= 0) refuse();
+  return total;
+}
+
+template <std::size_t N>
+std::size_t index_of(const std::array<std::string_view, N>& names, const std::string& name) {
+  return std::size_t(std::find(names.begin(), names.end(), name) - names.begin());
+}
+
+// "trial 3: learning_rate=0.0003, lora_r=16 -> val_loss 1.2345 (41.2 s)".
+std::string trial_line(const tune::TrialOutcome& outcome, const std::string& metric) {
+  const tune::Trial& t = outcome.trial;
+  const std::string params = tune::params_text(t);
+  std::string result;
+  switch (t.state) {
+    case tune::TrialState::Complete: result = fmt::format("{} {:.6g}", metric, *t.value); break;
+    case tune::TrialState::Pruned: result = "pruned: " + t.note; break;
+    case tune::TrialState::Fail: result = "failed: " + t.note; break;
+    default: result = "stopped; the same command re-runs it"; break;
+  }
+  return fmt::format("trial {}: {} -> {} ({:.1f} s)", t.number, params.empty() ? "(no values)" : params, result,
+                     outcome.seconds);
+}
+
+int run_tune(TuneOptions o) {
+  if (o.trials > 0) o.study.trials = o.trials;
+  if (!o.time.empty()) o.study.time_seconds = seconds_of(o.time);
+  if (!o.direction.empty())
+    o.study.direction = o.direction == "maximize" ? tune::Direction::Maximize : tune::Direction::Minimize;
+  o.study.sampler = tune::SamplerKind(index_of(tune::kSamplerNames, o.sampler));
+  o.study.pruner = tune::PrunerKind(index_of(tune::kPrunerNames, o.pruner));
+  o.study.interrupt = &g_interrupt;
+  ProgressLine progress("trial");
+  tune::StudyObserver observer;
+  observer.on_message = [&](const std::string& line) { progress.message(line); };
+  // The ETA from this run's trials: those of an earlier run took no time here.
+  int64_t ran = 0;
+  double seconds = 0;
+  observer.on_progress = [&](int64_t done, int64_t total, const std::optional<tune::Trial>& best,
+                             const tune::Objective& objective) {
+    const std::string details =
+        best ? fmt::format("best {} {:.6g} (trial {})", objective.metric, *best->value, best->number) : "";
+    progress.update(done, total, details,
+                    ran > 0 ? std::optional(seconds / double(ran) * double(total - done)) : std::nullopt);
+  };
+  observer.on_trial = [&](const tune::TrialOutcome& outcome, const tune::Objective& objective) {
+    ++ran;
+    seconds += outcome.seconds;
+    progress.message(trial_line(outcome, objective.metric));
+  };
+  std::signal(SIGINT, request_interrupt);
+  const bool interrupted = tune::run_study(o.study, observer);
+  std::signal(SIGINT, SIG_DFL);
+  progress.finish();
+  std::printf("%s/report.md\n", o.study.study_dir.c_str());
+  return interrupted ? 130 : 0;
+}
+
+}  // namespace
+
+void add_tune_command(CLI::App& app) {
+  auto* command =
+      app.add_subcommand("tune", "Search a training config's hyperparameters (a resumable Optuna-style study)");
+  auto o = std::make_shared<TuneOptions>();
+  o->study.study_dir = "study";
+  command->add_option("config", o->study.config_path, "The training config (YAML) each trial starts from")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("--space", o->study.space_path, "The search space (YAML): config keys and their distributions")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("--study", o->study.study_dir, "Study folder: study.db, best.yaml, report.md, trials/N")
+      ->capture_default_str();
+  command
+      ->add_option("--trials", o->trials,
+                   "Trials the study should hold (finished ones count); default 10, or the grid's size")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--time", o->time,
+                      "Stop after this long (2h, 90m, 1h30m); the running trial is re-run on resume");
+  command->add_option("--metric", o->study.metric,
+                      "What to optimise: val_loss or a metric of eval_task (macro_f1, ...); default: the config's "
+                      "metric_for_best_model");
+  command->add_option("--direction", o->direction, "minimize or maximize; default: the metric's (loss down, scores up)")
+      ->check(CLI::IsMember({"minimize", "maximize"}));
+  command->add_option("--sampler", o->sampler, "tpe, random or grid")
+      ->check(CLI::IsMember({"tpe", "random", "grid"}))
+      ->capture_default_str();
+  command->add_option("--pruner", o->pruner, "median, successive_halving or none")
+      ->check(CLI::IsMember({"median", "successive_halving", "none"}))
+      ->capture_default_str();
+  command->add_option("--prune-after", o->study.median.n_startup_trials,
+                      "median: complete trials before any trial is pruned")
+      ->capture_default_str();
+  command->add_option("--seed", o->study.seed, "The samplers' seed")->capture_default_str();
+  command->callback([o] { command_exit_code() = run_tune(*o); });
+}
+
+}  // namespace whet::cli

@@ -1,0 +1,112 @@
+// whet tune's recipe (tune/study_runner.h).
+#include "tune/study_runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "train/train_config.h"
+#include "tune/best_trial.h"
+#include "tune/param_values.h"
+#include "tune/study_identity.h"
+#include "tune/study_outputs.h"
+
+namespace whet::tune {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A trial's values that stopped the process again and again are re-run this often, then left failed.
+constexpr int kMaxReruns = 2;
+constexpr int64_t kDefaultTrials = 10;
+
+// Complete, pruned, or failed by itself: an interrupted trial did not run to an end (its re-run does).
+bool ran_to_an_end(const Trial& trial) {
+  return trial.state == TrialState::Complete || trial.state == TrialState::Pruned ||
+         (trial.state == TrialState::Fail && !trial.note.starts_with(StudyStore::kInterruptedNote));
+}
+
+int64_t trials_done(StudyStore& store) {
+  const std::vector<Trial> trials = store.trials();
+  return std::count_if(trials.begin(), trials.end(), ran_to_an_end);
+}
+
+int64_t study_size(const StudySettings& settings, const Sampler& sampler, const SearchSpace& space) {
+  if (settings.trials) return *settings.trials;
+  return int64_t(sampler.size(space).value_or(kDefaultTrials));
+}
+
+// Trials a stopped process left RUNNING: failed, and queued to run again first.
+void recover(StudyStore& store, const StudyObserver& observer) {
+  for (const InterruptedTrial& t : store.recover_interrupted(kMaxReruns))
+    observer.on_message(t.rerun ? fmt::format("trial {} was interrupted; trial {} re-runs its values", t.number,
+                                              *t.rerun)
+                                : fmt::format("trial {} was interrupted, and its values already were {} times; "
+                                              "left failed",
+                                              t.number, kMaxReruns));
+}
+
+// The next trial, RUNNING: a queued re-run, else the sampler's new values.
+Trial next_trial(StudyStore& store, const Sampler& sampler, const SearchSpace& space, Direction direction) {
+  if (std::optional<Trial> waiting = store.start_waiting_trial()) return *waiting;
+  const std::vector<Trial> history = store.trials();
+  Trial trial;
+  trial.params = sampler.sample(space, history, direction, int64_t(history.size()));
+  trial.distributions = distributions_of(space, trial.params);
+  trial.number = store.start_trial(trial.params, trial.distributions);
+  return trial;
+}
+
+// What every trial shares; the config is read once first, so its mistakes stop the study before any trial.
+TrialSettings trial_settings(const StudySettings& settings) {
+  const TrainConfig config = load_train_config(settings.config_path, {});
+  TrialSettings out;
+  out.config_path = settings.config_path;
+  out.study_dir = settings.study_dir;
+  out.objective = resolve_objective(config, settings.metric, settings.direction);
+  if (settings.time_seconds)
+    out.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double>(*settings.time_seconds));
+  out.interrupt = settings.interrupt;
+  return out;
+}
+
+// --time has run out, or Ctrl-C was pressed: no further trial starts.
+bool told_to_stop(const TrialSettings& settings) {
+  return (settings.deadline && Clock::now() >= *settings.deadline) ||
+         (settings.interrupt && settings.interrupt->load());
+}
+
+}  // namespace
+
+bool run_study(const StudySettings& settings, const StudyObserver& observer) {
+  const SearchSpace space = load_search_space(settings.space_path);
+  TrialSettings shared = trial_settings(settings);
+  StudyStore store(settings.study_dir, kStudyName, shared.objective.direction);
+  check_study_identity(store, space, shared.objective);
+  recover(store, observer);
+  const std::unique_ptr<Sampler> sampler = make_sampler(settings.sampler, settings.seed);
+  const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);
+  shared.pruner = pruner.get();
+  const int64_t size = study_size(settings, *sampler, space);
+  const auto show_progress = [&](int64_t done) {
+    observer.on_progress(done, size, best_trial(store.trials(), shared.objective.direction), shared.objective);
+  };
+  for (int64_t done = trials_done(store); done < size && !told_to_stop(shared); done = trials_done(store)) {
+    show_progress(done);
+    Trial next = next_trial(store, *sampler, space, shared.objective.direction);
+    observer.on_trial(run_trial(store, shared, std::move(next)), shared.objective);
+    write_study_outputs(store, settings.study_dir, space, shared.objective);
+  }
+  const int64_t done = trials_done(store);
+  show_progress(done);
+  write_study_outputs(store, settings.study_dir, space, shared.objective);
+  if (done < size)
+    observer.on_message(
+        fmt::format("stopped after {} of {} trials; the same command continues the study", done, size));
+  return settings.interrupt && settings.interrupt->load();
+}
+
+}  // namespace whet::tune

@@ -1,0 +1,43 @@
+#pragma once
+// One trial of a study, start to end: its sampled values become overrides of
+// the training config, the run reports the objective at each evaluation
+// (which the pruner judges), and the trial is finished in the study as
+// complete, pruned or failed, or left running when the study was told to stop.
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "tune/objective.h"
+#include "tune/pruner.h"
+#include "tune/study_store.h"
+#include "tune/trial.h"
+
+namespace whet::tune {
+
+// What every trial of a study shares.
+struct TrialSettings {
+  std::string config_path;  // CONFIG.yaml
+  std::string study_dir;    // a trial runs in study_dir/trials/N
+  Objective objective;
+  const Pruner* pruner = nullptr;  // none: no pruning
+  // Stop the trial at its next step (left RUNNING, re-run when the study resumes):
+  // at this time (--time), or once `interrupt` is set (Ctrl-C).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  const std::atomic<bool>* interrupt = nullptr;
+};
+
+struct TrialOutcome {
+  Trial trial;         // as finished (its state, value, note); RUNNING when stopped by the deadline or interrupt
+  double seconds = 0;  // its run's wall time
+};
+
+// The trial's run folder, study_dir/trials/N.
+std::string trial_dir(const std::string& study_dir, int64_t number);
+
+// Runs `trial` (RUNNING in `store`, its params set) to its end. A whet::Error
+// from the config or the run (a bad combination of values) fails the trial
+// with its message; the study goes on.
+TrialOutcome run_trial(StudyStore& store, const TrialSettings& settings, Trial trial);
+
+}  // namespace whet::tune

@@ -147,6 +147,16 @@ def print_trl_result(r, tokens_key, ms_columns=()):
           f" {r['tokens_per_s']:>10.1f} {mfu:>8} {r['peak_rss_mb']:>6.0f} MiB")
 
 
+def run_trl_peer(args, script, run_one, tokens_key, ms_columns=()):
+    """A TRL peer's measurement (run_one(args), or both precisions from `script` with
+    --precision best), printed as a JSON line with --json, else as a table."""
+    r = run_both(script) if args.precision == "best" else run_one(args)
+    if args.json:
+        print(json.dumps(r))
+    else:
+        print_trl_result(r, tokens_key, ms_columns)
+
+
 def add_step_arguments(parser):
     """The options the peers share: steps, LoRA, threads, precision, output."""
     parser.add_argument("--steps", type=int, default=5, help="measured steps; the median is reported")

@@ -17,7 +17,6 @@ fp32 and bf16 autocast each run in their own process; the faster is reported
 (bench/peer_train.py's run_both).
 """
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -25,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from peer_train import PROJECTIONS, add_step_arguments, print_trl_result, run_both, train_flops_per_step
+from peer_train import PROJECTIONS, add_step_arguments, run_trl_peer, train_flops_per_step
 
 
 def pair_batch(vocab, seq):
@@ -126,11 +125,7 @@ def main():
     add_step_arguments(parser)
     args = parser.parse_args()
 
-    r = run_both(os.path.abspath(__file__)) if args.precision == "best" else run_one(args)
-    if args.json:
-        print(json.dumps(r))
-    else:
-        print_trl_result(r, "pair_tokens")
+    run_trl_peer(args, os.path.abspath(__file__), run_one, "pair_tokens")
 
 
 if __name__ == "__main__":

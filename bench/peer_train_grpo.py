@@ -30,15 +30,13 @@ fp32 and bf16 autocast each run in their own process; the faster is reported
 """
 import argparse
 import functools
-import json
 import os
 import resource
 import sys
 import tempfile
 import time
 
-from peer_train import (PROJECTIONS, add_step_arguments, forward_flops_per_token, print_trl_result, run_both,
-                        train_flops_per_step)
+from peer_train import PROJECTIONS, add_step_arguments, forward_flops_per_token, run_trl_peer, train_flops_per_step
 
 PLACEHOLDER = "the benchmark's prompt"
 
@@ -206,11 +204,7 @@ def main():
     add_step_arguments(parser)
     args = parser.parse_args()
 
-    r = run_both(os.path.abspath(__file__)) if args.precision == "best" else run_one(args)
-    if args.json:
-        print(json.dumps(r))
-    else:
-        print_trl_result(r, "step_tokens", ("rollout_ms", "train_ms"))
+    run_trl_peer(args, os.path.abspath(__file__), run_one, "step_tokens", ("rollout_ms", "train_ms"))
 
 
 if __name__ == "__main__":

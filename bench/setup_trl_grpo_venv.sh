@@ -10,20 +10,8 @@
 # 1.6, datasets 3.5. torch stays at the DPO peer's 2.5.1, so both peers run on
 # the same torch. PyPI's x86_64 torch wheels are CUDA builds and pull the
 # nvidia-* runtime wheels although only the CPU is used (as setup_trl_venv.sh says).
-# Prints nothing when the virtualenv is already complete; the stamp holds the
-# requirement list, so changing it rebuilds the virtualenv.
+# Made by scripts/pinned_venv.sh: nothing printed when complete, rebuilt when the list changes.
 set -euo pipefail
-venv="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl-grpo"
 requirements=("torch==2.5.1" "trl==0.16.1" "transformers==4.50.3" "peft==0.15.2" "accelerate==1.6.0"
   "datasets==3.5.0" "safetensors>=0.4.1" "numpy<2.2")
-stamp="$venv/.whet-requirements"
-want="${requirements[*]}"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
-echo "setup_trl_grpo_venv: creating $venv ($want)"
-rm -rf "$venv"
-/usr/bin/python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
-"$venv/bin/python" -c 'import torch, trl, peft, transformers; from trl import GRPOTrainer, GRPOConfig'
-echo "$want" >"$stamp"
+exec "$(dirname "$0")/../scripts"/pinned_venv.sh venv-trl-grpo 'import torch, trl, peft, transformers; from trl import GRPOTrainer, GRPOConfig' "${requirements[@]}"

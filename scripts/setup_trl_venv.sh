@@ -10,20 +10,8 @@
 # virtualenv uses, so both oracles read adapters alike; datasets and numpy are
 # held at versions this set was checked with. A fresh install took 10.5 minutes
 # on the project's 2 shared cores (download and unpacking; 1.3 minutes of CPU).
-# Prints nothing when the virtualenv is already complete; the stamp holds the
-# requirement list, so changing it rebuilds the virtualenv.
+# Made by scripts/pinned_venv.sh: nothing printed when complete, rebuilt when the list changes.
 set -euo pipefail
-venv="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl"
 requirements=("torch==2.5.1" "trl==0.12.2" "transformers==4.46.3" "peft==0.13.2" "accelerate==1.0.1"
   "datasets==3.1.0" "safetensors>=0.4.1" "numpy<2.2")
-stamp="$venv/.whet-requirements"
-want="${requirements[*]}"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
-echo "setup_trl_venv: creating $venv ($want)"
-rm -rf "$venv"
-/usr/bin/python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
-"$venv/bin/python" -c 'import torch, trl, peft, transformers; from trl import DPOTrainer, DPOConfig'
-echo "$want" >"$stamp"
+exec "$(dirname "$0")"/pinned_venv.sh venv-trl 'import torch, trl, peft, transformers; from trl import DPOTrainer, DPOConfig' "${requirements[@]}"

@@ -273,11 +273,12 @@ void check_preference(const TrainConfig& c, const yaml::Scope& scope) {
 // GRPO samples completions of prompts and needs something to score them.
 void check_grpo(const TrainConfig& c, const yaml::Scope& scope) {
   const bool has_grader = !(c.grader.is_string() && c.grader.get<std::string>().empty());
-  const bool prompts = c.data_format == DataFormat::Prompt;
-  if (prompts != samples_online(c) && (prompts || c.data_format != DataFormat::Auto))
-    fail(scope.where("data_format"), "data_format: {} reads {}, but rl is {}", data_format_name(c.data_format),
-         prompts ? "prompts without answers, which only rl grpo trains on" : "answers, and rl grpo reads prompts (auto or prompt)",
-         c.rl);
+  if (!samples_online(c) && c.data_format == DataFormat::Prompt)
+    fail(scope.where("data_format"), "data_format: prompt reads prompts without answers, which only rl grpo trains "
+                                     "on, but rl is {}", c.rl);
+  if (samples_online(c) && c.data_format != DataFormat::Auto && c.data_format != DataFormat::Prompt)
+    fail(scope.where("data_format"), "data_format: {} reads answers, and rl grpo reads prompts (auto or prompt)",
+         data_format_name(c.data_format));
   if (!samples_online(c)) {
     if (has_grader) fail(scope.where("grader"), "grader: scores sampled completions for rl: grpo, but rl is {}", c.rl);
     if (c.reward_target > 0)

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "cli/run_whet.h"
@@ -54,6 +55,47 @@ TEST(CliTrain, FlagsOnlyRunWritesAnAdapter) {
   EXPECT_NE(r.err.find("step 8/8"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("forgetting gate: passed"), std::string::npos) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/adapter/gate.json"));
+}
+
+// Every rl method runs from flags and defaults alone, as supervised training
+// does: the same --data, --method, --epochs and --output (grpo adds its --grader).
+TEST(CliTrain, EveryRlMethodRunsFromFlagsAlone) {
+  const std::string dir = test::scratch_dir("cli_train_rl_flags");
+  const auto write = [&](const std::string& name, const std::function<std::string(int)>& line) {
+    std::ofstream out(dir + "/" + name);
+    for (int i = 0; i < 6; ++i) out << line(i) << "\n";
+    return dir + "/" + name;
+  };
+  const auto user = [](int i) { return fmt::format(R"([{{"role": "user", "content": "the sea {}"}}])", i); };
+  const std::string pairs = write("pairs.jsonl", [&](int i) {
+    return fmt::format(R"({{"prompt": {}, "chosen": [{{"role": "assistant", "content": "the tin {}"}}], )"
+                       R"("rejected": [{{"role": "assistant", "content": "the oak {}"}}]}})", user(i), i, i);
+  });
+  const std::string labelled = write("kto.jsonl", [&](int i) {
+    return fmt::format(R"({{"prompt": {}, "completion": [{{"role": "assistant", "content": "the {} {}"}}], )"
+                       R"("label": {}}})", user(i), i % 2 ? "oak" : "tin", i, i % 2 ? "false" : "true");
+  });
+  const std::string prompts = write("prompts.jsonl", [&](int i) {
+    return fmt::format(R"({{"messages": {}, "answer": "the tin {}"}})", user(i), i);
+  });
+  std::ofstream(dir + "/grader.yaml") << "type: string_check\nname: tin\ninput: \"{{sample.output_text}}\"\n"
+                                         "reference: tin\noperation: like\n";
+  for (const std::string method : {"dpo", "simpo", "orpo", "kto", "reward", "grpo"}) {
+    SCOPED_TRACE(method);
+    const std::string data = method == "kto" ? labelled : method == "grpo" ? prompts : pairs;
+    const std::string grader = method == "grpo" ? " --grader " + dir + "/grader.yaml" : "";
+    const std::string run = dir + "/" + method;
+    const test::RunResult r = run_whet("train --model " + tiny_model() + " --data " + data + " --method " + method +
+                                       grader + " --epochs 1 --output " + run);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, run + "/adapter\n");
+    EXPECT_TRUE(std::filesystem::exists(run + "/adapter/adapter_model.safetensors"));
+    EXPECT_EQ(std::filesystem::exists(run + "/adapter/classifier_config.json"), method == "reward");
+    EXPECT_EQ(load_train_config(run + "/config.yaml", {}).rl, method);
+    EXPECT_NE(r.err.find("step 6/6"), std::string::npos) << r.err;
+    // A reward model scores answers; it is not asked for general text, so it has no forgetting gate.
+    EXPECT_EQ(r.err.find("forgetting gate: passed") != std::string::npos, method != "reward") << r.err;
+  }
 }
 
 // A run whose model lost more general ability than allowed keeps its outputs

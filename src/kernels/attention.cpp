@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/vector_exp.h"
 
 namespace whet {
 
@@ -28,33 +29,77 @@ struct Layout {
 int64_t first_key(const AttentionShape& s, int64_t i) { return s.segment_begin ? s.segment_begin[i] : 0; }
 int64_t prefix_keys(const AttentionShape& s, int64_t i) { return s.prefix_end ? s.prefix_end[i] : 0; }
 
-// Query rows [begin, end) of one head, and the keys [key_begin, key_end) any of them
-// sees: segment starts never decrease along a sequence, so the first row's is the
-// least, unless a row also sees a prefix, which starts at key 0.
+// Query rows [begin, end) of one head and the keys any of them sees, as at most
+// two ranges: a prefix [0, prefix_end) that some rows also see, and the segments
+// [key_begin, key_end). Segment starts never decrease along a sequence, so the
+// first row's is the least. A tile's score columns are the prefix's keys, then
+// the segments': keys between the two (a preference pair's first answer, for
+// its second) cost nothing.
 struct Tile {
-  int64_t head, begin, end, key_begin, key_end;
+  int64_t head, begin, end, prefix_end, key_begin, key_end;
   int64_t rows() const { return end - begin; }
-  int64_t keys() const { return key_end - key_begin; }
+  int64_t keys() const { return prefix_end + key_end - key_begin; }
+  int64_t column(int64_t key) const { return key < prefix_end ? key : prefix_end + key - key_begin; }
 };
 
 Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile) {
   const int64_t begin = tile * kQueryTile, end = std::min(s.t, begin + kQueryTile);
+  int64_t prefix_end = 0;
+  for (int64_t i = begin; i < end; ++i) prefix_end = std::max(prefix_end, prefix_keys(s, i));
   int64_t key_begin = first_key(s, begin);
-  for (int64_t i = begin; i < end && key_begin > 0; ++i)
-    if (prefix_keys(s, i) > 0) key_begin = 0;
-  return Tile{head, begin, end, key_begin, s.start + end};
+  if (prefix_end >= key_begin) prefix_end = key_begin = 0;  // the prefix reaches the segments: one range
+  return Tile{head, begin, end, prefix_end, key_begin, s.start + end};
+}
+
+// One contiguous range of a tile's keys and the score column it starts at.
+struct KeyRange {
+  int64_t key, count, column;
+};
+
+std::vector<KeyRange> key_ranges(const Tile& tile) {
+  std::vector<KeyRange> ranges;
+  if (tile.prefix_end > 0) ranges.push_back({0, tile.prefix_end, 0});
+  ranges.push_back({tile.key_begin, tile.key_end - tile.key_begin, tile.prefix_end});
+  return ranges;
 }
 
 int64_t tiles_per_head(const AttentionShape& s) { return (s.t + kQueryTile - 1) / kQueryTile; }
 
-// scores (rows, keys) = scale · Q_tile · K_tileᵀ for one head.
+// scores (rows, keys) = alpha · A_tile · X_keysᵀ for one head: Q and K for the
+// scores, dout and V for their gradient. A's rows start at a_tile, a_stride apart;
+// X's key j at x + j · x_stride + x_offset.
+void times_keys_transposed(float* scores, const float* a_tile, int64_t a_stride, const float* x, int64_t x_stride,
+                           int64_t x_offset, const Tile& tile, int64_t head_dim, float alpha) {
+  for (const KeyRange& r : key_ranges(tile))
+    gemm_f32(GemmShape{false, true, tile.rows(), r.count, head_dim, a_stride, x_stride, tile.keys(), alpha, 0.0f},
+             a_tile, x + r.key * x_stride + x_offset, scores + r.column);
+}
+
 void tile_scores(float* scores, const float* q, const float* k, const Tile& tile, const AttentionShape& s,
                  const Layout& l) {
-  const float* q_tile = q + tile.begin * l.q_stride + tile.head * s.head_dim;
-  const float* k_tile = k + tile.key_begin * l.kv_stride + (tile.head / l.group) * s.head_dim;
-  gemm_f32(GemmShape{false, true, tile.rows(), tile.keys(), s.head_dim, l.q_stride, l.kv_stride, tile.keys(), l.scale,
-                     0.0f},
-           q_tile, k_tile, scores);
+  times_keys_transposed(scores, q + tile.begin * l.q_stride + tile.head * s.head_dim, l.q_stride, k, l.kv_stride,
+                        (tile.head / l.group) * s.head_dim, tile, s.head_dim, l.scale);
+}
+
+// out_tile (rows, head_dim) = scores · X over the tile's keys, X being V or K:
+// each range adds its part.
+void times_keys(float* out_tile, int64_t out_stride, const float* scores, const float* x, int64_t x_stride,
+                int64_t x_offset, const Tile& tile, int64_t head_dim) {
+  float beta = 0.0f;
+  for (const KeyRange& r : key_ranges(tile)) {
+    gemm_f32(GemmShape{false, false, tile.rows(), head_dim, r.count, tile.keys(), x_stride, out_stride, 1.0f, beta},
+             scores + r.column, x + r.key * x_stride + x_offset, out_tile);
+    beta = 1.0f;
+  }
+}
+
+// grad_head (keys of the head, head_dim) += scoresᵀ · B_tile: a key or value
+// gradient from the tile's rows (B: Q for keys, dout for values).
+void add_keys_gradient(float* grad_head, const float* scores, const float* b_tile, int64_t b_stride, const Tile& tile,
+                       int64_t head_dim) {
+  for (const KeyRange& r : key_ranges(tile))
+    gemm_f32(GemmShape{true, false, r.count, head_dim, tile.rows(), tile.keys(), b_stride, head_dim, 1.0f, 1.0f},
+             scores + r.column, b_tile, grad_head + r.key * head_dim);
 }
 
 // The keys query i may see, as columns of its tile's score row: the prefix
@@ -65,10 +110,10 @@ struct Visible {
 };
 
 Visible visible_columns(const AttentionShape& s, const Tile& tile, int64_t i) {
-  const int64_t segment = first_key(s, i) - tile.key_begin, prefix = prefix_keys(s, i);
+  const int64_t prefix = prefix_keys(s, i), segment = tile.column(first_key(s, i));
   WHET_ASSERT(prefix <= first_key(s, i));
-  const int64_t first = prefix > 0 ? -tile.key_begin : segment;
-  return {first, first + prefix, segment, s.start + i + 1 - tile.key_begin};
+  const int64_t first = prefix > 0 ? 0 : segment;
+  return {first, first + prefix, segment, tile.column(s.start + i) + 1};
 }
 
 // Zero outside what query i sees, in a row of `keys` columns.
@@ -87,7 +132,7 @@ float max_visible(const float* row, const Visible& v) {
 float exp_shifted(float* row, int64_t begin, int64_t end, float shift) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (int64_t j = begin; j < end; ++j) sum += row[j] = std::exp(row[j] - shift);
+  for (int64_t j = begin; j < end; ++j) sum += row[j] = vector_exp(row[j] - shift);
   return sum;
 }
 
@@ -95,7 +140,7 @@ float exp_shifted(float* row, int64_t begin, int64_t end, float shift) {
 void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, float row_lse, float d_row, float scale) {
 #pragma omp simd
   for (int64_t j = begin; j < end; ++j) {
-    p[j] = std::exp(p[j] - row_lse);
+    p[j] = vector_exp(p[j] - row_lse);
     ds[j] = p[j] * (ds[j] - d_row) * scale;
   }
 }
@@ -127,11 +172,8 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
           for (int64_t j = vis.first; j < vis.last; ++j) row[j] *= inverse;
           if (lse) lse[(tile.begin + r) * s.heads + h] = max_score + std::log(denom);
         }
-        const float* v_tile = v + tile.key_begin * l.kv_stride + (h / l.group) * s.head_dim;
-        float* out_tile = out + tile.begin * l.q_stride + h * s.head_dim;
-        gemm_f32(GemmShape{false, false, tile.rows(), s.head_dim, tile.keys(), tile.keys(), l.kv_stride, l.q_stride,
-                           1.0f, 0.0f},
-                 probs.data(), v_tile, out_tile);
+        times_keys(out + tile.begin * l.q_stride + h * s.head_dim, l.q_stride, probs.data(), v, l.kv_stride,
+                   (h / l.group) * s.head_dim, tile, s.head_dim);
       }
     }
   }
@@ -158,11 +200,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         const Tile tile = make_tile(s, h, tile_index);
         const int64_t keys = tile.keys(), rows = tile.rows();
         const int64_t q_offset = tile.begin * l.q_stride + h * s.head_dim;
-        const float* k_tile = k + tile.key_begin * l.kv_stride + kv_offset;
-        const float* v_tile = v + tile.key_begin * l.kv_stride + kv_offset;
         tile_scores(probs.data(), q, k, tile, s, l);
-        gemm_f32(GemmShape{false, true, rows, keys, s.head_dim, l.q_stride, l.kv_stride, keys, 1.0f, 0.0f},
-                 dout + q_offset, v_tile, d_scores.data());
+        times_keys_transposed(d_scores.data(), dout + q_offset, l.q_stride, v, l.kv_stride, kv_offset, tile,
+                              s.head_dim, 1.0f);
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t i = tile.begin + r;
           float* p = probs.data() + r * keys;
@@ -179,14 +219,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           zero_hidden(p, vis, keys);
           zero_hidden(ds, vis, keys);
         }
-        gemm_f32(GemmShape{false, false, rows, s.head_dim, keys, keys, l.kv_stride, l.q_stride, 1.0f, 0.0f},
-                 d_scores.data(), k_tile, dq + q_offset);
-        float* dk_h = dk_heads.data() + h * head_block + tile.key_begin * s.head_dim;
-        float* dv_h = dv_heads.data() + h * head_block + tile.key_begin * s.head_dim;
-        gemm_f32(GemmShape{true, false, keys, s.head_dim, rows, keys, l.q_stride, s.head_dim, 1.0f, 1.0f},
-                 d_scores.data(), q + q_offset, dk_h);
-        gemm_f32(GemmShape{true, false, keys, s.head_dim, rows, keys, l.q_stride, s.head_dim, 1.0f, 1.0f},
-                 probs.data(), dout + q_offset, dv_h);
+        times_keys(dq + q_offset, l.q_stride, d_scores.data(), k, l.kv_stride, kv_offset, tile, s.head_dim);
+        add_keys_gradient(dk_heads.data() + h * head_block, d_scores.data(), q + q_offset, l.q_stride, tile,
+                          s.head_dim);
+        add_keys_gradient(dv_heads.data() + h * head_block, probs.data(), dout + q_offset, l.q_stride, tile,
+                          s.head_dim);
       }
     }
   }

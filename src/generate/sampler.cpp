@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/vector_exp.h"
+
 namespace whet {
 
 Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {}
@@ -19,6 +21,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   }
   if (params_.temperature <= 0.0f)
     return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  if (params_.top_k <= 0 && params_.top_p >= 1.0f && params_.min_p <= 0.0f) return sample_whole(logits);
 
   candidates_.clear();
   for (size_t i = 0; i < logits.size(); ++i) candidates_.emplace_back(logits[i] / params_.temperature, int32_t(i));
@@ -56,6 +59,24 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
     if ((r -= p) <= 0.0) return id;
   }
   return candidates_.back().second;
+}
+
+// No filter cuts the tail: a draw from softmax(logits / T) in vocabulary order,
+// without sorting the 49k candidates for every token (a tenth of a rollout step).
+int32_t Sampler::sample_whole(std::span<float> logits) {
+  const float max_logit = *std::max_element(logits.begin(), logits.end());
+  const float inv_t = 1.0f / params_.temperature;
+  double total = 0.0;
+#pragma omp simd reduction(+ : total)
+  for (size_t i = 0; i < logits.size(); ++i) total += double(logits[i] = vector_exp((logits[i] - max_logit) * inv_t));
+  std::uniform_real_distribution<double> uniform(0.0, total);
+  double r = uniform(rng_);
+  for (size_t i = 0; i < logits.size(); ++i)
+    if ((r -= logits[i]) <= 0.0) return int32_t(i);
+  // Rounding left r above the last subtraction: the last token with any weight.
+  for (size_t i = logits.size(); i-- > 0;)
+    if (logits[i] > 0.0f) return int32_t(i);
+  return 0;
 }
 
 }  // namespace whet

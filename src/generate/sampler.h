@@ -26,6 +26,8 @@ class Sampler {
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
 
  private:
+  int32_t sample_whole(std::span<float> logits);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;

@@ -67,6 +67,18 @@ TEST(Sampler, MinPDropsTokensBelowAFractionOfTheBest) {
   EXPECT_EQ(f.count(2), 0u);
 }
 
+// No filter: the whole softmax, temperature applied (a path of its own, without sorting).
+TEST(Sampler, WithoutFiltersDrawsFromTheWholeSoftmax) {
+  SamplingParams p;
+  p.temperature = 2.0f;
+  // Logits 2·log(0.1, 0.2, 0.3, 0.4) at temperature 2: the probabilities 0.1, 0.2, 0.3, 0.4.
+  auto f = frequencies(p, {2 * std::log(0.1f), 2 * std::log(0.2f), 2 * std::log(0.3f), 2 * std::log(0.4f)}, 20000);
+  EXPECT_NEAR(f[0], 0.1, 0.01);
+  EXPECT_NEAR(f[1], 0.2, 0.015);
+  EXPECT_NEAR(f[2], 0.3, 0.015);
+  EXPECT_NEAR(f[3], 0.4, 0.015);
+}
+
 TEST(Sampler, SameSeedSameSequence) {
   SamplingParams p;
   p.temperature = 1.0f;

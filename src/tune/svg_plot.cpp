@@ -28,8 +28,9 @@ double SvgPlot::y_pixel(double value) const {
 }
 
 void SvgPlot::dot(Point where, std::string_view colour, std::string_view tooltip) {
-  marks_ += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" fill-opacity=\"0.85\"><title>{}</title></circle>\n",
-                        px(where.x), px(where.y), kDotRadius, escape_html(colour), escape_html(tooltip));
+  marks_ += fmt::format(
+      "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\" fill-opacity=\"0.85\"><title>{}</title></circle>\n",
+      px(where.x), px(where.y), kDotRadius, escape_html(colour), escape_html(tooltip));
 }
 
 void SvgPlot::line(const std::vector<Point>& points, std::string_view colour) {

@@ -75,7 +75,7 @@ TEST(StudyReport, FrameOfTheWorkedPixels) {
 }
 
 TEST(StudyReport, HistoryHasADotPerTrialAndTheBestSoFar) {
-  const nlohmann::json page = test::read_report_text(
+  const nlohmann::json page = test::read_report_html(
       study_report_html(hand_made_study(), kSpace, kObjective, "runs/study"), "study_report_history");
   ASSERT_FALSE(page.is_null());
   EXPECT_TRUE(page["offline"].empty()) << page["offline"];
@@ -89,7 +89,8 @@ TEST(StudyReport, HistoryHasADotPerTrialAndTheBestSoFar) {
   expect_dot(dots, 2, 305, 52, kPrunedColour);        // its last value, 3
   expect_dot(dots, 3, 411.5, 260, kFailedColour);     // no value: on the bottom edge
   expect_dot(dots, 4, 518, 248 - 98 * 0.5, kCompleteColour);
-  EXPECT_EQ(dots.at(2)["title"], "trial 2, pruned: val_loss 3; learning_rate=0.0001, method=\"lora\"; pruned at step 2");
+  EXPECT_EQ(dots.at(2)["title"],
+            "trial 2, pruned: val_loss 3; learning_rate=0.0001, method=\"lora\"; pruned at step 2");
   // Best so far: 2 at trial 0, 1 from trial 1 on (trial 4's 1.5 does not better it).
   ASSERT_EQ(history["lines"].size(), 1u);
   EXPECT_EQ(history["lines"][0], nlohmann::json::parse("[[92, 150], [198.5, 150], [198.5, 248], [518, 248]]"));
@@ -98,7 +99,7 @@ TEST(StudyReport, HistoryHasADotPerTrialAndTheBestSoFar) {
 }
 
 TEST(StudyReport, SlicesPlaceCompleteTrialsByParameter) {
-  const nlohmann::json page = test::read_report_text(
+  const nlohmann::json page = test::read_report_html(
       study_report_html(hand_made_study(), kSpace, kObjective, "runs/study"), "study_report_slices");
   ASSERT_FALSE(page.is_null());
   // y: the complete trials' values 1 to 2 (step 0.2), 196 px a unit. Colours by
@@ -111,7 +112,8 @@ TEST(StudyReport, SlicesPlaceCompleteTrialsByParameter) {
   // learning_rate on a log axis of three decades, 1e-4 to 1e-1: 1e-3 a third of the way, 1e-2 two thirds.
   const nlohmann::json& rate = page["svgs"][1];
   EXPECT_TRUE(has_text(rate, "Slice: learning_rate"));
-  for (const char* tick : {"0.0001", "0.001", "0.01", "0.1", "1", "1.2", "2"}) EXPECT_TRUE(has_text(rate, tick)) << tick;
+  for (const char* tick : {"0.0001", "0.001", "0.01", "0.1", "1", "1.2", "2"})
+    EXPECT_TRUE(has_text(rate, tick)) << tick;
   auto dots = dots_by_trial(rate);
   EXPECT_EQ(dots.size(), 3u);  // the pruned and the failed trial are not drawn
   expect_dot(dots, 0, 92 + 426.0 / 3, 52, first);
@@ -131,7 +133,7 @@ TEST(StudyReport, SlicesPlaceCompleteTrialsByParameter) {
 TEST(StudyReport, PageAndMarkdownSayTheSame) {
   const std::vector<Trial> trials = hand_made_study();
   const nlohmann::json page =
-      test::read_report_text(study_report_html(trials, kSpace, kObjective, "runs/study"), "study_report_text");
+      test::read_report_html(study_report_html(trials, kSpace, kObjective, "runs/study"), "study_report_text");
   ASSERT_FALSE(page.is_null());
   const std::string text = page["text"];
   const std::string markdown = study_report_markdown(trials, kSpace, kObjective, "runs/study");
@@ -162,7 +164,7 @@ TEST(StudyReport, HostileNamesAndNotesStayText) {
   const std::string html = study_report_html(trials, space, kObjective, "runs/a&b<c>");
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<i>"), std::string::npos);
-  const nlohmann::json page = test::read_report_text(html, "study_report_hostile");
+  const nlohmann::json page = test::read_report_html(html, "study_report_hostile");
   ASSERT_FALSE(page.is_null());
   EXPECT_TRUE(page["offline"].empty()) << page["offline"];
   EXPECT_NE(page["text"].get<std::string>().find("Study runs/a&b<c>"), std::string::npos) << page["text"];

@@ -5,22 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/utf8.h"
+
 namespace whet {
 namespace {
-
-std::string escape_html(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // Table cells: a '|' or a line break would end the cell.
 std::string escape_cell(std::string_view text) {
@@ -42,6 +30,7 @@ std::string number(double v) { return v == std::floor(v) ? fmt::format("{}", int
 struct Markdown {
   std::string& out;
   void operator()(const Heading& h) const { out += fmt::format("{} {}\n\n", std::string(size_t(h.level), '#'), h.text); }
+  void operator()(const Figure&) const {}
   void operator()(const Paragraph& p) const { out += p.text + "\n\n"; }
   void operator()(const Table& t) const {
     if (t.rows.empty()) return;
@@ -93,9 +82,28 @@ struct Html {
   void operator()(const BarChart& c) const {
     if (!c.values.empty()) out += svg_bar_chart(c);
   }
+  void operator()(const Figure& f) const { out += "<figure>" + f.svg + "</figure>\n"; }
 };
 
 }  // namespace
+
+std::string escape_html(std::string_view text) {
+  std::string out;
+  for (const CodePoint& c : code_points(text)) {
+    switch (c.value) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      case '\t': case '\n': case '\r': out += char(c.value); break;
+      default:
+        if (c.invalid() || c.value < 0x20) append_utf8(out, kReplacementCharacter);
+        else out.append(c.bytes);
+    }
+  }
+  return out;
+}
 
 std::string render_markdown(const Document& document) {
   std::string out = "# " + document.title + "\n\n";
@@ -105,7 +113,7 @@ std::string render_markdown(const Document& document) {
 
 std::string render_html(const Document& document) {
   std::string out = fmt::format(
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title>\n<style>"
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"/><title>{0}</title>\n<style>"
       "body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}"
       "td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}</style></head><body>\n<h1>{0}</h1>\n",
       escape_html(document.title));

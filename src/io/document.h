@@ -1,9 +1,11 @@
 #pragma once
-// A report as a list of blocks (headings, paragraphs, tables, bar charts),
-// rendered to Markdown for terminals and diffs, and to one self-contained HTML
-// file whose charts are inline SVG. Both renderings come from the same blocks,
-// so they cannot disagree.
+// A report as a list of blocks (headings, paragraphs, tables, bar charts,
+// figures), rendered to Markdown for terminals and diffs, and to one
+// self-contained HTML file whose charts are inline SVG. Both renderings come
+// from the same blocks, so they cannot disagree. The HTML is also well-formed
+// XML (XHTML syntax), so a test can parse it.
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -26,7 +28,13 @@ struct BarChart {
   std::vector<double> values;
 };
 
-using Block = std::variant<Heading, Paragraph, Table, BarChart>;
+// A picture drawn by the caller as an inline <svg> element, its texts escaped
+// with escape_html. HTML only: Markdown has no place for it and leaves it out.
+struct Figure {
+  std::string svg;
+};
+
+using Block = std::variant<Heading, Paragraph, Table, BarChart, Figure>;
 
 struct Document {
   std::string title;
@@ -36,6 +44,11 @@ struct Document {
 std::string render_markdown(const Document& document);
 std::string render_html(const Document& document);
 std::string svg_bar_chart(const BarChart& chart);
+
+// `text` as HTML or XML text or a quoted attribute value: & < > " ' as
+// entities, and what XML may not hold (bytes outside valid UTF-8, control
+// characters other than tab and line breaks) as U+FFFD.
+std::string escape_html(std::string_view text);
 
 // Histogram bins for lengths: `bins` equal-width ranges from 0 to the maximum, labelled "a-b".
 BarChart length_histogram(std::string title, const std::vector<size_t>& lengths, size_t bins);

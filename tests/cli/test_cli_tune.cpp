@@ -1,5 +1,5 @@
 // `whet tune` as a user runs it, on the tiny test model with runs of a few
-// steps: a study fills study.db, best.yaml and report.md, and the same command
+// steps: a study fills study.db, best.yaml, report.md and report.html, and the same command
 // with more trials continues it; a trial left running (written through the
 // store, killed with SIGKILL, stopped by --time or Ctrl-C) is re-run; each
 // pruner stops a barely-learning trial; a bad value or a failed forgetting gate
@@ -16,6 +16,7 @@
 #include "train/train_config.h"
 #include "tune/best_trial.h"
 #include "tune/param_values.h"
+#include "tune/report_page.h"
 #include "tune/study_runner.h"
 #include "tune/study_store.h"
 
@@ -94,6 +95,11 @@ TEST(CliTune, StudyWritesTrialsBestConfigAndReportThenContinues) {
   EXPECT_NE(report.find(fmt::format("Trial {}: val_loss", best.number)), std::string::npos) << report;
   EXPECT_NE(report.find("| 2 | complete |"), std::string::npos) << report;
   EXPECT_NE(report.find("## Parameter importance"), std::string::npos) << report;
+  EXPECT_NE(report.find("[report.html](report.html)"), std::string::npos) << report;
+  const nlohmann::json page = test::read_report_page(dir + "/study/report.html");
+  ASSERT_FALSE(page.is_null());
+  ASSERT_GE(page["svgs"].size(), 3u);  // the history and a slice per parameter (then importance, once estimated)
+  for (int plot : {0, 1, 2}) EXPECT_EQ(page["svgs"][plot]["dots"].size(), 3u) << plot;  // every trial is complete
   EXPECT_TRUE(std::filesystem::exists(dir + "/study/trials/1/metrics.jsonl"));
 
   const test::RunResult second = run_whet(command + " --trials 4");

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "core/error.h"
+#include "tune/cross_validation.h"
 #include "tune/param_values.h"
 #include "tune/study_runner.h"
 
@@ -61,7 +62,7 @@ std::string trial_line(const tune::TrialOutcome& outcome, const std::string& met
   const std::string params = tune::params_text(t);
   std::string result;
   switch (t.state) {
-    case tune::TrialState::Complete: result = fmt::format("{} {:.6g}", metric, *t.value); break;
+    case tune::TrialState::Complete: result = metric + " " + tune::value_with_folds_text(t); break;
     case tune::TrialState::Pruned: result = "pruned: " + t.note; break;
     case tune::TrialState::Fail: result = "failed: " + t.note; break;
     default: result = "stopped; the same command re-runs it"; break;
@@ -139,7 +140,13 @@ void add_tune_command(CLI::App& app) {
   command->add_option("--prune-after", o->study.median.n_startup_trials,
                       "median: complete trials before any trial is pruned")
       ->capture_default_str();
-  command->add_option("--seed", o->study.seed, "The samplers' seed")->capture_default_str();
+  command
+      ->add_option("--folds", o->study.folds,
+                   "Cross-validate each trial: K runs, fold k of train_data validating (val_data unused); the value "
+                   "is the folds' mean; 0: off")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--seed", o->study.seed, "The samplers' seed, and the folds'")->capture_default_str();
   command->callback([o] { command_exit_code() = run_tune(*o); });
 }
 

@@ -8,6 +8,7 @@
 #include "core/atomic_file.h"
 #include "train/train_config.h"
 #include "tune/best_trial.h"
+#include "tune/cross_validation.h"
 #include "tune/param_importance.h"
 #include "tune/param_values.h"
 #include "tune/trial_run.h"
@@ -23,6 +24,14 @@ std::string direction_text(Direction d) { return d == Direction::Minimize ? "min
 
 std::string value_text(const std::optional<double>& value) { return value ? fmt::format("{:.6g}", *value) : ""; }
 
+std::string objective_text(const Objective& objective) {
+  const std::string text = direction_text(objective.direction) + " " + objective.metric;
+  if (objective.folds == 0) return text;
+  return text + fmt::format(", the mean over {} folds of train_data (cross-validation; ± is the folds' sample "
+                            "standard deviation)",
+                            objective.folds);
+}
+
 // A table cell: a note may hold '|' or line breaks.
 std::string cell(std::string text) {
   std::string out;
@@ -35,7 +44,7 @@ std::string trials_table(const std::vector<Trial>& trials, const Objective& obje
       fmt::format("| trial | state | parameters | {} | note |\n|---|---|---|---|---|\n", objective.metric);
   for (const Trial& t : trials)
     out += fmt::format("| {} | {} | {} | {} | {} |\n", t.number, state_text(t.state), cell(params_text(t)),
-                       value_text(t.value), cell(t.note));
+                       value_with_folds_text(t), cell(t.note));
   return out;
 }
 
@@ -69,12 +78,11 @@ std::string study_report(const std::vector<Trial>& trials, const SearchSpace& sp
                          const std::string& study_dir) {
   std::array<int, kStateNames.size()> counts{};
   for (const Trial& t : trials) ++counts[std::size_t(t.state)];
-  std::string out = fmt::format("# Study {}\n\nObjective: {} {}. Trials: {} ({} complete, {} pruned, {} failed).\n\n",
-                                study_dir, direction_text(objective.direction), objective.metric, trials.size(),
-                                counts[1], counts[2], counts[3]);
+  std::string out = fmt::format("# Study {}\n\nObjective: {}. Trials: {} ({} complete, {} pruned, {} failed).\n\n",
+                                study_dir, objective_text(objective), trials.size(), counts[1], counts[2], counts[3]);
   if (const std::optional<Trial> best = best_trial(trials, objective.direction))
     out += fmt::format("## Best trial\n\nTrial {}: {} {} with {}. Its config: best.yaml; its run: {}.\n\n",
-                       best->number, objective.metric, value_text(best->value), params_text(*best),
+                       best->number, objective.metric, value_with_folds_text(*best), params_text(*best),
                        trial_dir(study_dir, best->number));
   out += "## Trials\n\n" + trials_table(trials, objective) + "\n";
   return out + importance_section(trials, space);

@@ -9,6 +9,7 @@
 
 #include "train/train_config.h"
 #include "tune/best_trial.h"
+#include "tune/fold_split.h"
 #include "tune/param_values.h"
 #include "tune/study_identity.h"
 #include "tune/study_outputs.h"
@@ -59,18 +60,42 @@ Trial next_trial(StudyStore& store, const Sampler& sampler, const SearchSpace& s
   return trial;
 }
 
-// What every trial shares; the config is read once first, so its mistakes stop the study before any trial.
+// The folds' files go in study_dir/folds.
+std::string folds_dir(const std::string& study_dir) { return study_dir + "/folds"; }
+
+// What every trial shares; the config is read once first, so its mistakes
+// stop the study before any trial. Cross-validated, it is read as fold 0 reads it.
 TrialSettings trial_settings(const StudySettings& settings) {
-  const TrainConfig config = load_train_config(settings.config_path, {});
+  TrainConfig config = load_train_config(settings.config_path, {});
   TrialSettings out;
   out.config_path = settings.config_path;
   out.study_dir = settings.study_dir;
+  if (settings.folds > 0) {
+    out.folds = plan_cross_validation(config, settings.folds, folds_dir(settings.study_dir));
+    config = fold_config(settings.config_path, *out.folds);
+  }
   out.objective = resolve_objective(config, settings.metric, settings.direction);
+  if (out.folds) {
+    check_cross_validated_objective(out.objective);
+    out.objective.folds = settings.folds;
+  }
   if (settings.time_seconds)
     out.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(*settings.time_seconds));
   out.interrupt = settings.interrupt;
   return out;
+}
+
+// The training records dealt into folds by the study's seed (before the study
+// is opened: too many folds is refused first), or none without --folds.
+std::optional<FoldSplit> fold_split(const StudySettings& settings, const TrialSettings& shared,
+                                    const StudyObserver& observer) {
+  if (!shared.folds) return std::nullopt;
+  if (!shared.folds->val_data.empty() || shared.folds->val_set_size > 0)
+    observer.on_message(fmt::format("--folds {}: each fold validates on its own records of train_data; the config's "
+                                    "val_data (or val_set_size) is not used",
+                                    settings.folds));
+  return split_into_folds(shared.folds->train_data, settings.folds, settings.seed);
 }
 
 // --time has run out, or Ctrl-C was pressed: no further trial starts.
@@ -84,8 +109,10 @@ bool told_to_stop(const TrialSettings& settings) {
 bool run_study(const StudySettings& settings, const StudyObserver& observer) {
   const SearchSpace space = load_search_space(settings.space_path);
   TrialSettings shared = trial_settings(settings);
+  const std::optional<FoldSplit> split = fold_split(settings, shared, observer);
   StudyStore store(settings.study_dir, kStudyName, shared.objective.direction);
   check_study_identity(store, space, shared.objective);
+  if (split) write_fold_files(*split, folds_dir(settings.study_dir));
   recover(store, observer);
   const std::unique_ptr<Sampler> sampler = make_sampler(settings.sampler, settings.seed);
   const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);

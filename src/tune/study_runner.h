@@ -28,6 +28,7 @@ struct StudySettings {
   SamplerKind sampler = SamplerKind::Tpe;
   PrunerKind pruner = PrunerKind::Median;
   MedianPrunerOptions median;
+  int folds = 0;  // k-fold cross-validation of each trial (tune/cross_validation.h); 0: one run a trial
   uint64_t seed = 0;
   const std::atomic<bool>* interrupt = nullptr;  // Ctrl-C: stop the running trial, leave it to be re-run
 };

@@ -3,11 +3,14 @@
 // the training config, the run reports the objective at each evaluation
 // (which the pruner judges), and the trial is finished in the study as
 // complete, pruned or failed, or left running when the study was told to stop.
+// Cross-validated, the trial is one run per fold, and reports the mean of the
+// folds so far after each (docs/tune.md, "Cross-validation").
 #include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
 
+#include "tune/cross_validation.h"
 #include "tune/objective.h"
 #include "tune/pruner.h"
 #include "tune/study_store.h"
@@ -25,6 +28,8 @@ struct TrialSettings {
   // at this time (--time), or once `interrupt` is set (Ctrl-C).
   std::optional<std::chrono::steady_clock::time_point> deadline;
   const std::atomic<bool>* interrupt = nullptr;
+  // --folds K: each trial is K runs, one a fold (tune/cross_validation.h); none: one run.
+  std::optional<CrossValidation> folds;
 };
 
 struct TrialOutcome {

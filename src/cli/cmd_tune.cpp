@@ -82,15 +82,18 @@ int run_tune(TuneOptions o) {
   ProgressLine progress("trial");
   tune::StudyObserver observer;
   observer.on_message = [&](const std::string& line) { progress.message(line); };
-  // The ETA from this run's trials: those of an earlier run took no time here.
+  // The ETA from this run's trials (those of an earlier run took no time
+  // here), `parallel` of them running at once.
   int64_t ran = 0;
   double seconds = 0;
+  const double parallel = o.study.parallel;
   observer.on_progress = [&](int64_t done, int64_t total, const std::optional<tune::Trial>& best,
                              const tune::Objective& objective) {
     const std::string details =
         best ? fmt::format("best {} {:.6g} (trial {})", objective.metric, *best->value, best->number) : "";
     progress.update(done, total, details,
-                    ran > 0 ? std::optional(seconds / double(ran) * double(total - done)) : std::nullopt);
+                    ran > 0 ? std::optional(seconds / double(ran) * double(total - done) / parallel)
+                            : std::nullopt);
   };
   observer.on_trial = [&](const tune::TrialOutcome& outcome, const tune::Objective& objective) {
     ++ran;
@@ -139,6 +142,11 @@ void add_tune_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--prune-after", o->study.median.n_startup_trials,
                       "median: complete trials before any trial is pruned")
+      ->capture_default_str();
+  command
+      ->add_option("--parallel", o->study.parallel,
+                   "Trials at once, on threads that split the cores between them (1: one trial with all cores)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command
       ->add_option("--folds", o->study.folds,

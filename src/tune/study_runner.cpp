@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <vector>
 
 #include "train/train_config.h"
 #include "tune/best_trial.h"
 #include "tune/fold_split.h"
+#include "tune/parallel_trials.h"
 #include "tune/param_values.h"
 #include "tune/study_identity.h"
 #include "tune/study_outputs.h"
@@ -79,10 +82,13 @@ TrialSettings trial_settings(const StudySettings& settings) {
     check_cross_validated_objective(out.objective);
     out.objective.folds = settings.folds;
   }
+  std::optional<Clock::time_point> deadline;
   if (settings.time_seconds)
-    out.deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(*settings.time_seconds));
-  out.interrupt = settings.interrupt;
+    deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(*settings.time_seconds));
+  out.told_to_stop = [deadline, interrupt = settings.interrupt] {
+    return (deadline && Clock::now() >= *deadline) || (interrupt && interrupt->load());
+  };
   return out;
 }
 
@@ -98,11 +104,63 @@ std::optional<FoldSplit> fold_split(const StudySettings& settings, const TrialSe
   return split_into_folds(shared.folds->train_data, settings.folds, settings.seed);
 }
 
-// --time has run out, or Ctrl-C was pressed: no further trial starts.
-bool told_to_stop(const TrialSettings& settings) {
-  return (settings.deadline && Clock::now() >= *settings.deadline) ||
-         (settings.interrupt && settings.interrupt->load());
-}
+// The study's trials, taken and run by one worker or several at once
+// (tune/parallel_trials.h): each takes the next trial while the study needs
+// more, runs it, and records it. Taking one (a queued re-run, or the sampler's
+// values started in study.db) and recording one (the observer, best.yaml,
+// report.md) hold one lock, so the sampler sees every trial started before
+// (the grid never hands out a point twice; TPE takes running trials as its
+// constant liar), and the outputs are written whole.
+class StudyLoop {
+ public:
+  StudyLoop(StudyStore& store, const Sampler& sampler, const SearchSpace& space, const TrialSettings& shared,
+            const StudyObserver& observer, int64_t size)
+      : store_(store), sampler_(sampler), space_(space), shared_(shared), observer_(observer), size_(size) {}
+
+  // One worker: trials until the study has enough, or is told to stop.
+  void work() {
+    while (std::optional<Trial> trial = take()) record(run_trial(store_, shared_, std::move(*trial)));
+  }
+
+  // The progress line and outputs once every worker has returned; the trials that ran to an end.
+  int64_t finish() {
+    const int64_t done = trials_done(store_);
+    show_progress(done);
+    write_study_outputs(store_, shared_.study_dir, space_, shared_.objective);
+    return done;
+  }
+
+ private:
+  // The next trial, RUNNING, unless the trials done and running make the study's size, or it was told to stop.
+  std::optional<Trial> take() {
+    const std::lock_guard lock(mutex_);
+    const int64_t done = trials_done(store_);
+    if (done + running_ >= size_ || shared_.told_to_stop()) return std::nullopt;
+    show_progress(done);
+    ++running_;
+    return next_trial(store_, sampler_, space_, shared_.objective.direction);
+  }
+
+  void record(const TrialOutcome& outcome) {
+    const std::lock_guard lock(mutex_);
+    --running_;
+    observer_.on_trial(outcome, shared_.objective);
+    write_study_outputs(store_, shared_.study_dir, space_, shared_.objective);
+  }
+
+  void show_progress(int64_t done) {
+    observer_.on_progress(done, size_, best_trial(store_.trials(), shared_.objective.direction), shared_.objective);
+  }
+
+  StudyStore& store_;
+  const Sampler& sampler_;
+  const SearchSpace& space_;
+  const TrialSettings& shared_;
+  const StudyObserver& observer_;
+  const int64_t size_;
+  std::mutex mutex_;
+  int64_t running_ = 0;  // trials this process's workers are running
+};
 
 }  // namespace
 
@@ -118,18 +176,15 @@ bool run_study(const StudySettings& settings, const StudyObserver& observer) {
   const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);
   shared.pruner = pruner.get();
   const int64_t size = study_size(settings, *sampler, space);
-  const auto show_progress = [&](int64_t done) {
-    observer.on_progress(done, size, best_trial(store.trials(), shared.objective.direction), shared.objective);
-  };
-  for (int64_t done = trials_done(store); done < size && !told_to_stop(shared); done = trials_done(store)) {
-    show_progress(done);
-    Trial next = next_trial(store, *sampler, space, shared.objective.direction);
-    observer.on_trial(run_trial(store, shared, std::move(next)), shared.objective);
-    write_study_outputs(store, settings.study_dir, space, shared.objective);
-  }
-  const int64_t done = trials_done(store);
-  show_progress(done);
-  write_study_outputs(store, settings.study_dir, space, shared.objective);
+  std::atomic<bool> failed{false};  // a parallel worker threw: the others stop their trials, left to be re-run
+  shared.told_to_stop = [stop = shared.told_to_stop, &failed] { return failed.load() || stop(); };
+  StudyLoop loop(store, *sampler, space, shared, observer, size);
+  const int threads = threads_per_worker(settings.parallel);
+  if (settings.parallel > 1)
+    observer.on_message(fmt::format("{} trials at a time, {} OpenMP thread{} each", settings.parallel, threads,
+                                    threads > 1 ? "s" : ""));
+  run_workers(settings.parallel, threads, [&] { loop.work(); }, failed);
+  const int64_t done = loop.finish();
   if (done < size)
     observer.on_message(
         fmt::format("stopped after {} of {} trials; the same command continues the study", done, size));

@@ -29,6 +29,7 @@ struct StudySettings {
   PrunerKind pruner = PrunerKind::Median;
   MedianPrunerOptions median;
   int folds = 0;  // k-fold cross-validation of each trial (tune/cross_validation.h); 0: one run a trial
+  int parallel = 1;  // trials at once, on threads that share the cores (tune/parallel_trials.h)
   uint64_t seed = 0;
   const std::atomic<bool>* interrupt = nullptr;  // Ctrl-C: stop the running trial, leave it to be re-run
 };

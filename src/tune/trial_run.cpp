@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -63,7 +65,7 @@ class TrialMonitor {
 
   void on_report(const StepReport& report) {
     if (report.is_eval) record_evaluation(report);
-    if (!prune_note && told_to_stop()) {
+    if (!prune_note && settings_.told_to_stop()) {
       stopped = true;
       stop.store(true);
     }
@@ -75,11 +77,6 @@ class TrialMonitor {
   bool stopped = false;  // by the deadline or the interrupt
 
  private:
-  bool told_to_stop() const {
-    return (settings_.interrupt && settings_.interrupt->load()) ||
-           (settings_.deadline && Clock::now() >= *settings_.deadline);
-  }
-
   void record_evaluation(const StepReport& report) {
     const std::optional<double> value = metric_value(report, settings_.objective.metric);
     if (!value || prune_note) return;

@@ -5,8 +5,7 @@
 // complete, pruned or failed, or left running when the study was told to stop.
 // Cross-validated, the trial is one run per fold, and reports the mean of the
 // folds so far after each (docs/tune.md, "Cross-validation").
-#include <atomic>
-#include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -24,10 +23,9 @@ struct TrialSettings {
   std::string study_dir;    // a trial runs in study_dir/trials/N
   Objective objective;
   const Pruner* pruner = nullptr;  // none: no pruning
-  // Stop the trial at its next step (left RUNNING, re-run when the study resumes):
-  // at this time (--time), or once `interrupt` is set (Ctrl-C).
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  const std::atomic<bool>* interrupt = nullptr;
+  // Stop the trial at its next step once this holds (left RUNNING, re-run when
+  // the study resumes): --time has run out, Ctrl-C, a parallel worker failed.
+  std::function<bool()> told_to_stop = [] { return false; };
   // --folds K: each trial is K runs, one a fold (tune/cross_validation.h); none: one run.
   std::optional<CrossValidation> folds;
 };

@@ -11,9 +11,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cli/run_whet.h"
+#include "tune/optuna_check.h"
 #include "test_support.h"
 #include "train/train_config.h"
 #include "tune/best_trial.h"
@@ -153,6 +155,47 @@ TEST(CliTune, KilledStudyReRunsTheTrialItWasRunning) {
   EXPECT_EQ(trials[1].params, left[0].params);
   EXPECT_EQ(trials[1].state, TrialState::Complete) << trials[1].note;
   EXPECT_EQ(trials[2].state, TrialState::Complete) << trials[2].note;
+}
+
+// --parallel 2: two trials at once. Killed (SIGKILL) with both running, the
+// same command fails both and re-runs their grid points first, then takes the
+// points no trial has taken: every point ends complete exactly once, however
+// the two threads interleave. Optuna reads the study the threads wrote.
+TEST(CliTune, ParallelTrialsTakeDistinctPointsAndSurviveAKill) {
+  WHET_REQUIRE_OPTUNA();
+  const std::string dir = test::scratch_dir("cli_tune_parallel");
+  const std::string command = " tune " + dir + "/config.yaml --space " +
+                              write_space(dir, "lora_r: {type: int, low: 2, high: 8, step: 2}\n") + " --study " +
+                              dir + "/study --sampler grid --pruner none --parallel 2";
+  write_study_inputs(dir, 2, 100000000);  // trials that would run for ever
+  const test::RunResult killed = test::run_whet_command("timeout -s KILL 5 " + test::whet_path() + command);
+  EXPECT_NE(killed.exit_code, 0);
+  const std::vector<tune::Trial> left = study_trials(dir + "/study");
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].state, TrialState::Running);
+  EXPECT_EQ(left[1].state, TrialState::Running);
+  EXPECT_NE(left[0].params, left[1].params);
+
+  write_study_inputs(dir);  // short runs from now on
+  const test::RunResult resumed = run_whet(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("2 trials at a time"), std::string::npos) << resumed.err;
+  tune::StudyStore store(dir + "/study", tune::kStudyName, tune::Direction::Minimize);
+  const std::vector<tune::Trial> trials = store.trials();
+  ASSERT_EQ(trials.size(), 6u);  // the two killed, their re-runs, and the grid's two other points
+  std::multiset<double> complete;
+  for (const tune::Trial& t : trials) {
+    if (t.number < 2) EXPECT_EQ(t.state, TrialState::Fail);
+    if (t.number >= 2) EXPECT_EQ(t.state, TrialState::Complete) << t.number << ": " << t.note;
+    if (t.state == TrialState::Complete) complete.insert(t.params.at("lora_r"));
+  }
+  EXPECT_EQ(trials[2].params, left[0].params);
+  EXPECT_EQ(trials[3].params, left[1].params);
+  EXPECT_EQ(complete, (std::multiset<double>{2, 4, 6, 8}));
+
+  nlohmann::json expected = test::study_json(store, tune::kStudyName);
+  test::mark_reruns(expected, {{0, 2}, {1, 3}});
+  test::expect_optuna_reads(dir + "/study", expected);
 }
 
 // --time and Ctrl-C stop the running trial at a step and leave it to be re-run:
@@ -443,7 +486,7 @@ TEST(CliTune, HelpNamesEveryFlag) {
   const test::RunResult r = run_whet("tune --help");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* flag : {"--space", "--trials", "--time", "--study", "--metric", "--direction", "--sampler",
-                           "--pruner", "--seed", "--folds"})
+                           "--pruner", "--seed", "--folds", "--parallel"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 

@@ -321,8 +321,7 @@ TEST(CliTune, FoldsCrossValidateEachTrial) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(validated, all);
 
-  tune::StudyStore store(dir + "/study", tune::kStudyName, tune::Direction::Minimize);
-  const std::vector<tune::Trial> trials = store.trials();
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
   ASSERT_EQ(trials.size(), 2u);
   for (const tune::Trial& t : trials) {
     ASSERT_EQ(t.state, TrialState::Complete) << t.note;
@@ -330,7 +329,8 @@ TEST(CliTune, FoldsCrossValidateEachTrial) {
     const double mean = (t.fold_values[0] + t.fold_values[1]) / 2;
     EXPECT_DOUBLE_EQ(*t.value, mean);
     EXPECT_EQ(t.intermediate, (std::map<int64_t, double>{{0, t.fold_values[0]}, {1, mean}}));
-    const auto attrs = store.trial_attrs(t.number);
+    const auto attrs =
+        tune::StudyStore(dir + "/study", tune::kStudyName, tune::Direction::Minimize).trial_attrs(t.number);
     EXPECT_NEAR(attrs.at("fold_std").get<double>(), std::abs(t.fold_values[0] - t.fold_values[1]) / std::sqrt(2.0),
                 1e-12);
     EXPECT_EQ(attrs.at("run_dir"), dir + "/study/trials/" + std::to_string(t.number));
@@ -377,7 +377,8 @@ TEST(CliTune, FoldsThatCannotWorkAreRefusedNamingTheFlag) {
   r = run_whet(command + " --folds 1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[--folds] 1 folds: cross-validation needs at least 2"), std::string::npos) << r.err;
-  std::ofstream(dir + "/task.jsonl") << R"({"prompt": "the sea is", "label": "sea"})" << "\n";
+  std::ofstream(dir + "/task.jsonl") << R"({"prompt": "the sea is", "label": "sea"})" << "\n"
+                                      << R"({"prompt": "the tin is", "label": "tin"})" << "\n";
   std::ofstream(config, std::ios::app) << "eval_task: " << dir << "/task.jsonl\n";
   r = run_whet(command + " --folds 2 --metric accuracy");
   EXPECT_EQ(r.exit_code, 1);

@@ -172,8 +172,9 @@ bool run_study(const StudySettings& settings, const StudyObserver& observer) {
   check_study_identity(store, space, shared.objective);
   if (split) write_fold_files(*split, folds_dir(settings.study_dir));
   recover(store, observer);
-  const std::unique_ptr<Sampler> sampler = make_sampler(settings.sampler, settings.seed);
-  const std::unique_ptr<Pruner> pruner = make_pruner(settings.pruner, shared.objective.metric, settings.median);
+  const std::unique_ptr<Sampler> sampler = make_sampler(settings.sampler, settings.seed, settings.tpe);
+  const std::unique_ptr<Pruner> pruner =
+      make_pruner(settings.pruner, shared.objective.metric, settings.median, settings.halving);
   shared.pruner = pruner.get();
   const int64_t size = study_size(settings, *sampler, space);
   std::atomic<bool> failed{false};  // a parallel worker threw: the others stop their trials, left to be re-run

@@ -28,6 +28,8 @@ struct StudySettings {
   SamplerKind sampler = SamplerKind::Tpe;
   PrunerKind pruner = PrunerKind::Median;
   MedianPrunerOptions median;
+  SuccessiveHalvingOptions halving;
+  TpeOptions tpe;
   int folds = 0;  // k-fold cross-validation of each trial (tune/cross_validation.h); 0: one run a trial
   int parallel = 1;  // trials at once, on threads that share the cores (tune/parallel_trials.h)
   uint64_t seed = 0;

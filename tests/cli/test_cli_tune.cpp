@@ -225,16 +225,17 @@ TEST(CliTune, TimeAndInterruptLeaveTheTrialToReRun) {
 // barely moves the loss is worse than it at the first step after the base
 // evaluation (step 0, where every trial is the base model and none is worse).
 // A grid study of a learning rate that learns, then one that barely does,
-// evaluated at every step, the median pruner on after one complete trial.
-test::RunResult run_median_pruned_study(const std::string& dir, const std::string& flags) {
+// evaluated at every step; `pruner` names the pruner and its options.
+constexpr const char* kMedianAfterOne = " --pruner median --prune-after 1";
+test::RunResult run_pruned_study(const std::string& dir, const std::string& pruner) {
   const std::string space_path = write_space(dir, "learning_rate: {type: categorical, choices: [0.05, 1.0e-6]}\n");
   return run_whet("tune " + write_study_inputs(dir, 1) + " --space " + space_path + " --study " + dir +
-                  "/study --sampler grid --pruner median --prune-after 1" + flags);
+                  "/study --sampler grid" + pruner);
 }
 
 TEST(CliTune, MedianPrunerStopsAWorseTrial) {
   const std::string dir = test::scratch_dir("cli_tune_prune");
-  const test::RunResult r = run_median_pruned_study(dir, "");
+  const test::RunResult r = run_pruned_study(dir, kMedianAfterOne);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<tune::Trial> trials = study_trials(dir + "/study");
   ASSERT_EQ(trials.size(), 2u);  // the grid's size
@@ -355,7 +356,7 @@ TEST(CliTune, FoldsCrossValidateEachTrial) {
 // fold: a barely-learning trial is pruned at step 0, after its first fold.
 TEST(CliTune, FoldsArePrunedAfterAFold) {
   const std::string dir = test::scratch_dir("cli_tune_folds_prune");
-  const test::RunResult r = run_median_pruned_study(dir, " --folds 3");
+  const test::RunResult r = run_pruned_study(dir, std::string(kMedianAfterOne) + " --folds 3");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<tune::Trial> trials = study_trials(dir + "/study");
   ASSERT_EQ(trials.size(), 2u);
@@ -384,6 +385,44 @@ TEST(CliTune, FoldsThatCannotWorkAreRefusedNamingTheFlag) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("[--folds] cross-validation scores each fold by val_loss"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/study/study.db"));  // refused before the study is made
+}
+
+// The pruners' options from the command line: successive halving with its
+// first rung at step 2 (not auto's step 1) and η = 2 keeps the better of the
+// two trials there, and prunes the barely-learning one at step 2.
+TEST(CliTune, SuccessiveHalvingOptionsFromFlags) {
+  const std::string dir = test::scratch_dir("cli_tune_halving_flags");
+  const test::RunResult r =
+      run_pruned_study(dir, " --pruner successive_halving --min-resource 2 --reduction-factor 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].state, TrialState::Complete) << trials[0].note;
+  ASSERT_EQ(trials[1].state, TrialState::Pruned) << trials[1].note;
+  EXPECT_TRUE(trials[1].note.starts_with("step 2: val_loss ")) << trials[1].note;
+  EXPECT_NE(trials[1].note.find("at rung 0 (step 2)"), std::string::npos) << trials[1].note;
+}
+
+TEST(CliTune, AnOptionOfAnotherSamplerOrPrunerIsRefused) {
+  const std::string dir = test::scratch_dir("cli_tune_other_options");
+  const std::string command = "tune " + write_study_inputs(dir) + " --space " + write_space(dir, kSpace) +
+                              " --study " + dir + "/study";
+  test::RunResult r = run_whet(command + " --reduction-factor 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--reduction-factor] is an option of --pruner successive_halving, and the study uses "
+                       "--pruner median"),
+            std::string::npos)
+      << r.err;
+  r = run_whet(command + " --sampler random --n-startup-trials 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--n-startup-trials] is an option of --sampler tpe"), std::string::npos) << r.err;
+  r = run_whet(command + " --pruner successive_halving --min-resource soon");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--min-resource] 'soon' is neither auto nor a step"), std::string::npos) << r.err;
+  r = run_whet(command + " --pruner successive_halving --bootstrap-count 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--bootstrap-count] needs a --min-resource step"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/study/study.db"));
 }
 
 // A trial whose values make a bad config fails with the reason; the study goes on.
@@ -487,7 +526,10 @@ TEST(CliTune, HelpNamesEveryFlag) {
   const test::RunResult r = run_whet("tune --help");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* flag : {"--space", "--trials", "--time", "--study", "--metric", "--direction", "--sampler",
-                           "--pruner", "--seed", "--folds", "--parallel"})
+                           "--pruner", "--seed", "--folds", "--parallel", "--prune-after", "--n-warmup-steps",
+                           "--interval-steps", "--n-min-trials", "--min-resource", "--reduction-factor",
+                           "--min-early-stopping-rate", "--bootstrap-count", "--n-startup-trials", "--n-ei-candidates",
+                           "--multivariate", "--prior-weight"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 

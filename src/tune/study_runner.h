@@ -1,9 +1,10 @@
 #pragma once
 // `whet tune` as a recipe (docs/tune.md, "whet tune"): open or resume the
-// study, then trial after trial, re-run what a stopped process left
-// unfinished, pick values (a queued re-run, or the sampler's), run the
-// trial, and keep best.yaml and report.md up to date. The command line is a
-// thin front over run_study.
+// study (dealing the folds, with --folds), then trial after trial, or several
+// at once with --parallel, re-run what a stopped process left unfinished, pick
+// values (a queued re-run, or the sampler's), run the trial, and keep
+// best.yaml and report.md up to date. The command line is a thin front over
+// run_study.
 #include <atomic>
 #include <cstdint>
 #include <functional>

@@ -4,7 +4,10 @@
 // store, killed with SIGKILL, stopped by --time or Ctrl-C) is re-run; each
 // pruner stops a barely-learning trial; a bad value or a failed forgetting gate
 // fails a trial and the study goes on; an eval_task metric is maximised;
-// mistakes in the inputs are refused naming the file or flag.
+// --folds cross-validates each trial (and prunes between folds); --parallel
+// runs trials at once on distinct grid points and survives SIGKILL; the
+// pruners' options come from flags; mistakes in the inputs are refused naming
+// the file or flag.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -16,6 +16,7 @@ namespace whet::tune {
 struct Objective {
   std::string metric = "val_loss";
   Direction direction = Direction::Minimize;
+  int folds = 0;  // the metric's mean over this many folds (tune/cross_validation.h); 0: one run's
 };
 
 // The objective of a study of `config`: `metric` (default: the config's

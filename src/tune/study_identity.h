@@ -15,8 +15,8 @@ namespace whet::tune {
 // form, its conditions (parent and choices) and its grid, by name.
 nlohmann::json space_json(const SearchSpace& space);
 
-// Records the space and the metric in a new study; in one that has them,
-// refuses others, naming the parameters or the metric that differ.
+// Records the space, the metric and the folds in a new study; in one that has
+// them, refuses others, naming the parameters, the metric or the folds that differ.
 void check_study_identity(StudyStore& store, const SearchSpace& space, const Objective& objective);
 
 }  // namespace whet::tune

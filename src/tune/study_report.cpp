@@ -8,6 +8,7 @@
 
 #include "io/document.h"
 #include "tune/best_trial.h"
+#include "tune/cross_validation.h"
 #include "tune/param_importance.h"
 #include "tune/param_values.h"
 #include "tune/study_plots.h"
@@ -19,11 +20,19 @@ namespace {
 
 enum class Form { Markdown, Html };
 
+std::string objective_text(const Objective& objective) {
+  const std::string text = direction_text(objective.direction) + " " + objective.metric;
+  if (objective.folds == 0) return text;
+  return text + fmt::format(", the mean over {} folds of train_data (cross-validation; ± is the folds' sample "
+                            "standard deviation)",
+                            objective.folds);
+}
+
 Paragraph summary(const std::vector<Trial>& trials, const Objective& objective) {
   std::array<int, 5> counts{};
   for (const Trial& t : trials) ++counts[std::size_t(t.state)];
-  return {fmt::format("Objective: {} {}. Trials: {} ({} complete, {} pruned, {} failed).",
-                      direction_text(objective.direction), objective.metric, trials.size(),
+  return {fmt::format("Objective: {}. Trials: {} ({} complete, {} pruned, {} failed).", objective_text(objective),
+                      trials.size(),
                       counts[std::size_t(TrialState::Complete)], counts[std::size_t(TrialState::Pruned)],
                       counts[std::size_t(TrialState::Fail)])};
 }
@@ -34,7 +43,7 @@ void add_best_trial(Document& report, const std::vector<Trial>& trials, const Ob
   if (!best) return;
   report.blocks.push_back(Heading{"Best trial"});
   report.blocks.push_back(Paragraph{fmt::format("Trial {}: {} {} with {}. Its config: best.yaml; its run: {}.",
-                                                best->number, objective.metric, value_text(best->value),
+                                                best->number, objective.metric, value_with_folds_text(*best),
                                                 params_text(*best), trial_dir(study_dir, best->number))});
 }
 
@@ -79,7 +88,7 @@ void add_trials(Document& report, const std::vector<Trial>& trials, const Object
   Table table{{"trial", "state", "parameters", objective.metric, "note"}, {}};
   for (const Trial& t : trials)
     table.rows.push_back({std::to_string(t.number), std::string(state_text(t.state)), params_text(t),
-                          value_text(t.value), t.note});
+                          value_with_folds_text(t), t.note});
   report.blocks.push_back(std::move(table));
 }
 

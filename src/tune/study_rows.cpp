@@ -83,6 +83,20 @@ std::string note_text(const nlohmann::json& value) {
   return value.is_string() ? value.get<std::string>() : value.dump();
 }
 
+// Trial::fold_values, from the user attribute a cross-validated trial keeps them in.
+void read_fold_values(sqlite3* db, const std::string& path, int64_t study_id, std::optional<int64_t> trial_id,
+                      const TrialIndex& index) {
+  Statement folds(db, path, kRead,
+                  of_trials("SELECT x.trial_id, x.value_json FROM trial_user_attributes x") + " AND x.\"key\" = ?3");
+  for (folds.bind(study_id, trial_id, std::string_view(StudyStore::kFoldValuesAttr)); folds.step();) {
+    Trial& trial = owner(index, folds);
+    const nlohmann::json values = folds.json(1);
+    if (!values.is_array()) continue;
+    for (const nlohmann::json& value : values)
+      trial.fold_values.push_back(value.is_number() ? value.get<double>() : std::nan(""));
+  }
+}
+
 }  // namespace
 
 std::vector<Trial> read_trials(sqlite3* db, const std::string& path, int64_t study_id,
@@ -116,6 +130,7 @@ std::vector<Trial> read_trials(sqlite3* db, const std::string& path, int64_t stu
                   of_trials("SELECT x.trial_id, x.value_json FROM trial_user_attributes x") + " AND x.\"key\" = ?3");
   for (notes.bind(study_id, trial_id, std::string_view(StudyStore::kNoteAttr)); notes.step();)
     owner(index, notes).note = note_text(notes.json(1));
+  read_fold_values(db, path, study_id, trial_id, index);
   return trials;
 }
 

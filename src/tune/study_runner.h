@@ -1,9 +1,10 @@
 #pragma once
 // `whet tune` as a recipe (docs/tune.md, "whet tune"): open or resume the
-// study, then trial after trial, re-run what a stopped process left
-// unfinished, pick values (a queued re-run, or the sampler's), run the
-// trial, and keep best.yaml and report.md up to date. The command line is a
-// thin front over run_study.
+// study (dealing the folds, with --folds), then trial after trial, or several
+// at once with --parallel, re-run what a stopped process left unfinished, pick
+// values (a queued re-run, or the sampler's), run the trial, and keep
+// best.yaml and report.md up to date. The command line is a thin front over
+// run_study.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -28,6 +29,10 @@ struct StudySettings {
   SamplerKind sampler = SamplerKind::Tpe;
   PrunerKind pruner = PrunerKind::Median;
   MedianPrunerOptions median;
+  SuccessiveHalvingOptions halving;
+  TpeOptions tpe;
+  int folds = 0;  // k-fold cross-validation of each trial (tune/cross_validation.h); 0: one run a trial
+  int parallel = 1;  // trials at once, on threads that share the cores (tune/parallel_trials.h)
   uint64_t seed = 0;
   const std::atomic<bool>* interrupt = nullptr;  // Ctrl-C: stop the running trial, leave it to be re-run
 };

@@ -43,6 +43,10 @@ class StudyStore {
   static constexpr const char* kFileName = "study.db";
   // The trial user attribute that holds Trial::note (the dashboard shows it).
   static constexpr const char* kNoteAttr = "note";
+  // The trial user attributes of a cross-validated trial: each fold's value
+  // (a list; Trial::fold_values), and their sample standard deviation.
+  static constexpr const char* kFoldValuesAttr = "fold_values";
+  static constexpr const char* kFoldStdAttr = "fold_std";
   // How the note of a trial recover_interrupted() failed begins: it did not run to an end.
   static constexpr std::string_view kInterruptedNote = "interrupted: ";
 

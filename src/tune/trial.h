@@ -41,6 +41,7 @@ struct Trial {
   std::optional<double> value;            // the objective, once complete
   std::map<int64_t, double> intermediate;  // reported value by step
   std::string note;                        // why it was pruned or failed, for people
+  std::vector<double> fold_values;         // cross-validated: each fold's value so far; the value is their mean
   friend bool operator==(const Trial&, const Trial&) = default;
 };
 

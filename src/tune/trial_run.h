@@ -3,11 +3,13 @@
 // the training config, the run reports the objective at each evaluation
 // (which the pruner judges), and the trial is finished in the study as
 // complete, pruned or failed, or left running when the study was told to stop.
-#include <atomic>
-#include <chrono>
+// Cross-validated, the trial is one run per fold, and reports the mean of the
+// folds so far after each (docs/tune.md, "Cross-validation").
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "tune/cross_validation.h"
 #include "tune/objective.h"
 #include "tune/pruner.h"
 #include "tune/study_store.h"
@@ -21,10 +23,11 @@ struct TrialSettings {
   std::string study_dir;    // a trial runs in study_dir/trials/N
   Objective objective;
   const Pruner* pruner = nullptr;  // none: no pruning
-  // Stop the trial at its next step (left RUNNING, re-run when the study resumes):
-  // at this time (--time), or once `interrupt` is set (Ctrl-C).
-  std::optional<std::chrono::steady_clock::time_point> deadline;
-  const std::atomic<bool>* interrupt = nullptr;
+  // Stop the trial at its next step once this holds (left RUNNING, re-run when
+  // the study resumes): --time has run out, Ctrl-C, a parallel worker failed.
+  std::function<bool()> told_to_stop = [] { return false; };
+  // --folds K: each trial is K runs, one a fold (tune/cross_validation.h); none: one run.
+  std::optional<CrossValidation> folds;
 };
 
 struct TrialOutcome {

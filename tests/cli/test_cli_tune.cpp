@@ -4,14 +4,21 @@
 // store, killed with SIGKILL, stopped by --time or Ctrl-C) is re-run; each
 // pruner stops a barely-learning trial; a bad value or a failed forgetting gate
 // fails a trial and the study goes on; an eval_task metric is maximised;
-// mistakes in the inputs are refused naming the file or flag.
+// --folds cross-validates each trial (and prunes between folds); --parallel
+// runs trials at once on distinct grid points and survives SIGKILL; the
+// pruners' options come from flags; mistakes in the inputs are refused naming
+// the file or flag.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "cli/run_whet.h"
+#include "tune/optuna_check.h"
 #include "test_support.h"
 #include "train/train_config.h"
 #include "tune/best_trial.h"
@@ -159,6 +166,47 @@ TEST(CliTune, KilledStudyReRunsTheTrialItWasRunning) {
   EXPECT_EQ(trials[2].state, TrialState::Complete) << trials[2].note;
 }
 
+// --parallel 2: two trials at once. Killed (SIGKILL) with both running, the
+// same command fails both and re-runs their grid points first, then takes the
+// points no trial has taken: every point ends complete exactly once, however
+// the two threads interleave. Optuna reads the study the threads wrote.
+TEST(CliTune, ParallelTrialsTakeDistinctPointsAndSurviveAKill) {
+  WHET_REQUIRE_OPTUNA();
+  const std::string dir = test::scratch_dir("cli_tune_parallel");
+  const std::string command = " tune " + dir + "/config.yaml --space " +
+                              write_space(dir, "lora_r: {type: int, low: 2, high: 8, step: 2}\n") + " --study " +
+                              dir + "/study --sampler grid --pruner none --parallel 2";
+  write_study_inputs(dir, 2, 100000000);  // trials that would run for ever
+  const test::RunResult killed = test::run_whet_command("timeout -s KILL 5 " + test::whet_path() + command);
+  EXPECT_NE(killed.exit_code, 0);
+  const std::vector<tune::Trial> left = study_trials(dir + "/study");
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].state, TrialState::Running);
+  EXPECT_EQ(left[1].state, TrialState::Running);
+  EXPECT_NE(left[0].params, left[1].params);
+
+  write_study_inputs(dir);  // short runs from now on
+  const test::RunResult resumed = run_whet(command);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("2 trials at a time"), std::string::npos) << resumed.err;
+  tune::StudyStore store(dir + "/study", tune::kStudyName, tune::Direction::Minimize);
+  const std::vector<tune::Trial> trials = store.trials();
+  ASSERT_EQ(trials.size(), 6u);  // the two killed, their re-runs, and the grid's two other points
+  std::multiset<double> complete;
+  for (const tune::Trial& t : trials) {
+    if (t.number < 2) EXPECT_EQ(t.state, TrialState::Fail);
+    if (t.number >= 2) EXPECT_EQ(t.state, TrialState::Complete) << t.number << ": " << t.note;
+    if (t.state == TrialState::Complete) complete.insert(t.params.at("lora_r"));
+  }
+  EXPECT_EQ(trials[2].params, left[0].params);
+  EXPECT_EQ(trials[3].params, left[1].params);
+  EXPECT_EQ(complete, (std::multiset<double>{2, 4, 6, 8}));
+
+  nlohmann::json expected = test::study_json(store, tune::kStudyName);
+  test::mark_reruns(expected, {{0, 2}, {1, 3}});
+  test::expect_optuna_reads(dir + "/study", expected);
+}
+
 // --time and Ctrl-C stop the running trial at a step and leave it to be re-run:
 // --time ends the command normally, Ctrl-C with 130 as `whet train` does.
 TEST(CliTune, TimeAndInterruptLeaveTheTrialToReRun) {
@@ -185,11 +233,18 @@ TEST(CliTune, TimeAndInterruptLeaveTheTrialToReRun) {
 // The median pruner, after one complete trial: a trial whose learning rate
 // barely moves the loss is worse than it at the first step after the base
 // evaluation (step 0, where every trial is the base model and none is worse).
+// A grid study of a learning rate that learns, then one that barely does,
+// evaluated at every step; `pruner` names the pruner and its options.
+constexpr const char* kMedianAfterOne = " --pruner median --prune-after 1";
+test::RunResult run_pruned_study(const std::string& dir, const std::string& pruner) {
+  const std::string space_path = write_space(dir, "learning_rate: {type: categorical, choices: [0.05, 1.0e-6]}\n");
+  return run_whet("tune " + write_study_inputs(dir, 1) + " --space " + space_path + " --study " + dir +
+                  "/study --sampler grid" + pruner);
+}
+
 TEST(CliTune, MedianPrunerStopsAWorseTrial) {
   const std::string dir = test::scratch_dir("cli_tune_prune");
-  const std::string space_path = write_space(dir, "learning_rate: {type: categorical, choices: [0.05, 1.0e-6]}\n");
-  const test::RunResult r = run_whet("tune " + write_study_inputs(dir, 1) + " --space " + space_path + " --study " +
-                                     dir + "/study --sampler grid --pruner median --prune-after 1");
+  const test::RunResult r = run_pruned_study(dir, kMedianAfterOne);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::vector<tune::Trial> trials = study_trials(dir + "/study");
   ASSERT_EQ(trials.size(), 2u);  // the grid's size
@@ -244,6 +299,139 @@ TEST(CliTune, SuccessiveHalvingStopsAWorseTrialAtItsRung) {
   ASSERT_EQ(trials[2].state, TrialState::Pruned) << trials[2].note;
   EXPECT_TRUE(trials[2].note.starts_with("step 1: val_loss ")) << trials[2].note;
   EXPECT_NE(trials[2].note.find("at rung 0 (step 1)"), std::string::npos) << trials[2].note;
+}
+
+std::vector<std::string> jsonl_records(const std::string& path) {
+  std::vector<std::string> records;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) records.push_back(line);
+  return records;
+}
+
+// --folds 2: each trial trains twice, fold k of train.jsonl validating (the
+// config's val_data unused); the value is the folds' mean, reported after fold
+// k at step k as the mean so far; the folds' values and spread are user
+// attributes and in report.md; the config a trial records, and best.yaml,
+// train on the config's own data.
+TEST(CliTune, FoldsCrossValidateEachTrial) {
+  const std::string dir = test::scratch_dir("cli_tune_folds");
+  const std::string config = write_study_inputs(dir);
+  const std::string command = "tune " + config + " --space " + write_space(dir, kSpace) + " --study " + dir +
+                              "/study --trials 2 --sampler random --pruner none";
+  const test::RunResult r = run_whet(command + " --folds 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("the config's val_data (or val_set_size) is not used"), std::string::npos) << r.err;
+  std::vector<std::string> validated;
+  for (const char* fold : {"0", "1"})
+    for (const std::string& record : jsonl_records(dir + "/study/folds/" + fold + "/val.jsonl"))
+      validated.push_back(record);
+  std::vector<std::string> all = jsonl_records(dir + "/train.jsonl");
+  std::sort(validated.begin(), validated.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(validated, all);
+
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 2u);
+  for (const tune::Trial& t : trials) {
+    ASSERT_EQ(t.state, TrialState::Complete) << t.note;
+    ASSERT_EQ(t.fold_values.size(), 2u);
+    const double mean = (t.fold_values[0] + t.fold_values[1]) / 2;
+    EXPECT_DOUBLE_EQ(*t.value, mean);
+    EXPECT_EQ(t.intermediate, (std::map<int64_t, double>{{0, t.fold_values[0]}, {1, mean}}));
+    const auto attrs =
+        tune::StudyStore(dir + "/study", tune::kStudyName, tune::Direction::Minimize).trial_attrs(t.number);
+    EXPECT_NEAR(attrs.at("fold_std").get<double>(), std::abs(t.fold_values[0] - t.fold_values[1]) / std::sqrt(2.0),
+                1e-12);
+    EXPECT_EQ(attrs.at("run_dir"), dir + "/study/trials/" + std::to_string(t.number));
+    for (const char* fold : {"fold-0", "fold-1"})
+      EXPECT_TRUE(std::filesystem::exists(fmt::format("{}/study/trials/{}/{}/metrics.jsonl", dir, t.number, fold)));
+    EXPECT_NE(r.err.find(fmt::format("trial {}: learning_rate=", t.number)), std::string::npos) << r.err;
+  }
+  EXPECT_NE(r.err.find(" ± "), std::string::npos) << r.err;
+  const TrainConfig best = load_train_config(dir + "/study/best.yaml", {});
+  EXPECT_EQ(best.train_data, std::vector<std::string>{dir + "/train.jsonl"});
+  EXPECT_EQ(best.val_data, std::vector<std::string>{dir + "/val.jsonl"});
+  const std::string report = read_text(dir + "/study/report.md");
+  EXPECT_NE(report.find("the mean over 2 folds of train_data"), std::string::npos) << report;
+  EXPECT_NE(report.find(fmt::format("{:.6g} ± ", *trials[0].value)), std::string::npos) << report;
+
+  const test::RunResult other_folds = run_whet(command + " --folds 3");
+  EXPECT_EQ(other_folds.exit_code, 1);
+  EXPECT_NE(other_folds.err.find("[--folds] the study in"), std::string::npos) << other_folds.err;
+}
+
+// With folds, the pruner judges the mean of the folds so far, after each
+// fold: a barely-learning trial is pruned at step 0, after its first fold.
+TEST(CliTune, FoldsArePrunedAfterAFold) {
+  const std::string dir = test::scratch_dir("cli_tune_folds_prune");
+  const test::RunResult r = run_pruned_study(dir, std::string(kMedianAfterOne) + " --folds 3");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].state, TrialState::Complete) << trials[0].note;
+  EXPECT_EQ(trials[0].fold_values.size(), 3u);
+  ASSERT_EQ(trials[1].state, TrialState::Pruned) << trials[1].note;
+  EXPECT_TRUE(trials[1].note.starts_with("step 0: val_loss")) << trials[1].note;
+  EXPECT_EQ(trials[1].fold_values.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/study/trials/1/fold-1"));
+}
+
+TEST(CliTune, FoldsThatCannotWorkAreRefusedNamingTheFlag) {
+  const std::string dir = test::scratch_dir("cli_tune_folds_refused");
+  const std::string config = write_study_inputs(dir);
+  const std::string command = "tune " + config + " --space " + write_space(dir, kSpace) + " --study " + dir + "/study";
+  test::RunResult r = run_whet(command + " --folds 9");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--folds] 9 folds of 8 records"), std::string::npos) << r.err;
+  r = run_whet(command + " --folds 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--folds] 1 folds: cross-validation needs at least 2"), std::string::npos) << r.err;
+  std::ofstream(dir + "/task.jsonl") << R"({"prompt": "the sea is", "label": "sea"})" << "\n"
+                                      << R"({"prompt": "the tin is", "label": "tin"})" << "\n";
+  std::ofstream(config, std::ios::app) << "eval_task: " << dir << "/task.jsonl\n";
+  r = run_whet(command + " --folds 2 --metric accuracy");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--folds] cross-validation scores each fold by val_loss"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/study/study.db"));  // refused before the study is made
+}
+
+// The pruners' options from the command line: successive halving with its
+// first rung at step 2 (not auto's step 1) and η = 2 keeps the better of the
+// two trials there, and prunes the barely-learning one at step 2.
+TEST(CliTune, SuccessiveHalvingOptionsFromFlags) {
+  const std::string dir = test::scratch_dir("cli_tune_halving_flags");
+  const test::RunResult r =
+      run_pruned_study(dir, " --pruner successive_halving --min-resource 2 --reduction-factor 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<tune::Trial> trials = study_trials(dir + "/study");
+  ASSERT_EQ(trials.size(), 2u);
+  EXPECT_EQ(trials[0].state, TrialState::Complete) << trials[0].note;
+  ASSERT_EQ(trials[1].state, TrialState::Pruned) << trials[1].note;
+  EXPECT_TRUE(trials[1].note.starts_with("step 2: val_loss ")) << trials[1].note;
+  EXPECT_NE(trials[1].note.find("at rung 0 (step 2)"), std::string::npos) << trials[1].note;
+}
+
+TEST(CliTune, AnOptionOfAnotherSamplerOrPrunerIsRefused) {
+  const std::string dir = test::scratch_dir("cli_tune_other_options");
+  const std::string command = "tune " + write_study_inputs(dir) + " --space " + write_space(dir, kSpace) +
+                              " --study " + dir + "/study";
+  test::RunResult r = run_whet(command + " --reduction-factor 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--reduction-factor] is an option of --pruner successive_halving, and the study uses "
+                       "--pruner median"),
+            std::string::npos)
+      << r.err;
+  r = run_whet(command + " --sampler random --n-startup-trials 3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--n-startup-trials] is an option of --sampler tpe"), std::string::npos) << r.err;
+  r = run_whet(command + " --pruner successive_halving --min-resource soon");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--min-resource] 'soon' is neither auto nor a step"), std::string::npos) << r.err;
+  r = run_whet(command + " --pruner successive_halving --bootstrap-count 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("[--bootstrap-count] needs a --min-resource step"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/study/study.db"));
 }
 
 // A trial whose values make a bad config fails with the reason; the study goes on.
@@ -347,7 +535,10 @@ TEST(CliTune, HelpNamesEveryFlag) {
   const test::RunResult r = run_whet("tune --help");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* flag : {"--space", "--trials", "--time", "--study", "--metric", "--direction", "--sampler",
-                           "--pruner", "--seed"})
+                           "--pruner", "--seed", "--folds", "--parallel", "--prune-after", "--n-warmup-steps",
+                           "--interval-steps", "--n-min-trials", "--min-resource", "--reduction-factor",
+                           "--min-early-stopping-rate", "--bootstrap-count", "--n-startup-trials", "--n-ei-candidates",
+                           "--multivariate", "--prior-weight"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }
 

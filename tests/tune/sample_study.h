@@ -44,7 +44,7 @@ inline Trial sample_trial(int64_t number, TrialState state, std::map<std::string
 // Writes the sample study's trials and returns them as StudyStore should read them back:
 //  0 complete (1.5, after three reports); 1 pruned at a NaN report (no value);
 //  2 pruned after an infinite report (keeps its last value, 2.8); 3 failed with a
-//  note; 4 complete and best (1.2); 5 "complete" with NaN, recorded as failed;
+//  note; 4 complete and best (1.2, the mean of two folds); 5 "complete" with NaN, recorded as failed;
 //  6 still running, with the two parameters of its conditional branch.
 inline std::vector<Trial> write_sample_study(StudyStore& store) {
   std::vector<Trial> trials;
@@ -91,6 +91,10 @@ inline std::vector<Trial> write_sample_study(StudyStore& store) {
 
   Trial& t4 =
       start(TrialState::Complete, {{"learning_rate", 2e-4}, {"lora_r", 12}, {"lora_dropout", 0.0}, {"method", 0}});
+  // Cross-validated over two folds, as a study with --folds 2 records it (tune/trial_run.cpp).
+  t4.fold_values = {1.0, 1.4};
+  store.set_trial_attr(4, StudyStore::kFoldValuesAttr, t4.fold_values);
+  store.set_trial_attr(4, StudyStore::kFoldStdAttr, 0.28284271247461906);
   EXPECT_EQ(store.finish(4, TrialState::Complete, 1.2, "best so far"), TrialState::Complete);
   t4.value = 1.2;
   t4.note = "best so far";

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli/run_whet.h"
+#include "optuna_check.h"
 #include "sample_study.h"
 #include "study_json.h"
 #include "test_support.h"
@@ -18,29 +19,8 @@
 namespace whet::tune {
 namespace {
 
-#define REQUIRE_OPTUNA()                                                                           \
-  WHET_REQUIRE(test::run_whet_command(test::test_python() + " -c 'import optuna'").exit_code == 0, \
-               "optuna in " + test::test_python() + " (scripts/setup_test_venv.sh installs it) is missing")
-
-// Runs check_optuna_study.py on DIR/study.db against `expected`.
-void expect_optuna_reads(const std::string& dir, const nlohmann::json& expected) {
-  const std::string expected_path = dir + "/expected.json";
-  std::ofstream(expected_path) << expected.dump(1);
-  const test::RunResult check =
-      test::run_whet_command(test::test_python() + " " + test::source_path("tests/python/check_optuna_study.py") + " " +
-                             dir + "/study.db " + expected_path);
-  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
-  EXPECT_NE(check.out.find("optuna study: ok"), std::string::npos) << check.out << check.err;
-  std::printf("%s", check.out.c_str());
-}
-
-// Marks, in `expected`, the trials that recovery queued as re-runs (Optuna's
-// RetryFailedTrialCallback.retried_trial_number must name the trial they re-run).
-void mark_reruns(nlohmann::json& expected, const std::vector<InterruptedTrial>& interrupted) {
-  for (const InterruptedTrial& trial : interrupted) {
-    if (trial.rerun) expected["trials"][size_t(*trial.rerun)]["retried_from"] = trial.number;
-  }
-}
+using test::expect_optuna_reads;
+using test::mark_reruns;
 
 // Every distribution_json Optuna wrote, read and written again by Whet, is the same text.
 void expect_distribution_text_round_trips(const std::string& db_path) {
@@ -61,7 +41,7 @@ void expect_distribution_text_round_trips(const std::string& db_path) {
 }
 
 TEST(StudyOptuna, OptunaReadsEveryFieldOfAWhetStudy) {
-  REQUIRE_OPTUNA();
+  WHET_REQUIRE_OPTUNA();
   const std::string dir = test::this_test_scratch("study_");
   StudyStore store(dir, "tickets", Direction::Minimize);
   test::write_sample_study(store);
@@ -77,7 +57,7 @@ TEST(StudyOptuna, OptunaReadsEveryFieldOfAWhetStudy) {
 }
 
 TEST(StudyOptuna, WhetReadsAndContinuesAStudyOptunaMade) {
-  REQUIRE_OPTUNA();
+  WHET_REQUIRE_OPTUNA();
   const std::string dir = test::this_test_scratch("study_");
   const test::RunResult made =
       test::run_whet_command(test::test_python() + " " + test::source_path("tests/python/make_optuna_study.py") + " " +

@@ -24,13 +24,13 @@ whet="$2"
 here="$(cd "$(dirname "$0")" && pwd)"
 python=/usr/bin/python3
 
-rm -rf "$out/tiny"
+rm -rf "$out/tiny" "$out/fisher"
 mkdir -p "$out/tiny"
-"$python" "$here/make_tiny_models.py" "$out/tiny"
-"$python" "$here/make_gradient_references.py" "$out/tiny"
-"$python" "$here/make_preference_gradients.py" "$out/tiny"
-"$python" "$here/make_reward_gradients.py" "$out/tiny"
-"$python" "$here/make_grpo_gradients.py" "$out/tiny"
+# One interpreter for the Debian-torch scripts: torch is imported once, not once each.
+"$python" "$here/run_in_one_process.py" make_tiny_models.py "$out/tiny" -- make_gradient_references.py "$out/tiny" \
+  -- make_preference_gradients.py "$out/tiny" -- make_reward_gradients.py "$out/tiny" -- make_grpo_gradients.py "$out/tiny" \
+  -- make_fisher_reference.py "$out/tiny" "$out/fisher" -- make_distill_references.py "$out" \
+  -- make_preference_references.py "$out"
 trl_python="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl/bin/python"
 if [ -x "$trl_python" ]; then
   "$trl_python" "$here/make_trl_dpo_reference.py" "$out/tiny"
@@ -39,10 +39,6 @@ else
   # Under CI `make test` has run the set-up; a missing oracle there is a broken set-up.
   if [ "${CI:-}" = "true" ]; then exit 1; fi
 fi
-rm -rf "$out/fisher"
-"$python" "$here/make_fisher_reference.py" "$out/tiny" "$out/fisher"
-"$python" "$here/make_distill_references.py" "$out"
-"$python" "$here/make_preference_references.py" "$out"
 
 model="${WHET_DEFAULT_MODEL:-${WHET_CACHE:-$HOME/.cache/whet}/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 if [ ! -f "$model" ]; then

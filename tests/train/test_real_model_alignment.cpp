@@ -14,8 +14,7 @@
 #include <regex>
 
 #include "data/preference_dataset.h"
-#include "generate/generator.h"
-#include "generate/prompt.h"
+#include "generate/greedy_answers.h"
 #include "models/lora_peft.h"
 #include "test_support.h"
 #include "train/preference_step.h"
@@ -57,15 +56,6 @@ TEST(HouseStyle, RuleAgreesWithTheExamplesReadme) {
     EXPECT_FALSE(follows_house_style(bad)) << bad;
 }
 
-std::string answer(const LoadedModel& model, const std::vector<ChatMessage>& conversation) {
-  const std::vector<int32_t> prompt = chat_prompt_tokens(model, conversation);
-  Session session(model.model, int64_t(prompt.size()) + 96);
-  GenerationOptions greedy;
-  greedy.sampling.temperature = 0.0f;
-  greedy.max_tokens = 96;
-  return generate(model, session, prompt, greedy).text;
-}
-
 TEST(RealModelAlignment, DpoWithDefaultsLearnsTheHouseStyle) {
   WHET_REQUIRE_DEFAULT_MODEL();
   const std::string data = test::source_path("examples/house-style");
@@ -101,18 +91,21 @@ TEST(RealModelAlignment, DpoWithDefaultsLearnsTheHouseStyle) {
   std::printf("[ measured ] held-out pairs: accuracy %.3f, margin %.2f\n", held_out.accuracy, held_out.margin);
   EXPECT_GE(held_out.accuracy, 0.9);
 
-  // Unseen prompts, answered greedily with the adapter: most follow the style.
+  // Unseen prompts, answered greedily with the adapter (all in one batch): most follow the style.
   model.adapter = std::make_shared<LlamaLora>(adapter);
-  int styled = 0, asked = 0;
+  std::vector<std::string> questions;
   std::ifstream prompts(data + "/prompts.jsonl");
-  for (std::string line; std::getline(prompts, line); ++asked) {
-    const std::string question = nlohmann::json::parse(line).at("messages").at(0).at("content");
-    const std::string reply = answer(model, {{"user", question}});
-    const bool ok = follows_house_style(reply);
+  for (std::string line; std::getline(prompts, line);)
+    questions.push_back(nlohmann::json::parse(line).at("messages").at(0).at("content"));
+  ASSERT_EQ(questions.size(), 30u);
+  const std::vector<std::string> replies = test::greedy_answers(model, questions, 96);
+  int styled = 0;
+  const int asked = int(questions.size());
+  for (size_t i = 0; i < questions.size(); ++i) {
+    const bool ok = follows_house_style(replies[i]);
     styled += ok;
-    std::printf("[ measured ] %s %s -> %s\n", ok ? "styled  " : "unstyled", question.c_str(), reply.c_str());
+    std::printf("[ measured ] %s %s -> %s\n", ok ? "styled  " : "unstyled", questions[i].c_str(), replies[i].c_str());
   }
-  ASSERT_EQ(asked, 30);
   std::printf("[ measured ] %d of %d unseen prompts answered in the house style\n", styled, asked);
   EXPECT_GE(styled, 24);  // 80%
 }

@@ -15,8 +15,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
-#include "generate/generator.h"
-#include "generate/prompt.h"
+#include "generate/greedy_answers.h"
 #include "models/lora_peft.h"
 #include "test_support.h"
 #include "train/trainer.h"
@@ -42,13 +41,9 @@ class RealModelTraining : public testing::Test {
     return c;
   }
 
-  static std::string answer(const LoadedModel& model, const std::string& question) {
-    const std::vector<int32_t> prompt = chat_prompt_tokens(model, {{"user", question}});
-    Session session(model.model, int64_t(prompt.size()) + 64);
-    GenerationOptions greedy;
-    greedy.sampling.temperature = 0.0f;
-    greedy.max_tokens = 48;
-    return generate(model, session, prompt, greedy).text;
+  // Greedy answers of up to 48 tokens, the questions decoded together.
+  static std::vector<std::string> answers(const LoadedModel& model, const std::vector<std::string>& questions) {
+    return test::greedy_answers(model, questions, 48);
   }
 };
 
@@ -111,25 +106,28 @@ TEST_F(RealModelTraining, LoraTeachesAFactTheModelDidNotKnow) {
   LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
   std::vector<Probe> probes = {kSeen};
   probes.insert(probes.end(), std::begin(kUnseen), std::end(kUnseen));
+  std::vector<std::string> questions;  // the probes, then the control
+  for (const Probe& p : probes) questions.push_back(p.question);
+  questions.push_back(kControl);
   // The base model knows none of it: a test that passed on it would prove nothing.
-  for (const Probe& p : probes) {
-    const std::string before = answer(model, p.question);
-    for (const char* fact : kAdapterFacts) EXPECT_EQ(before.find(fact), std::string::npos) << p.question << " -> " << before;
-  }
-  const std::string control_before = answer(model, kControl);
+  const std::vector<std::string> before = answers(model, questions);
+  for (size_t i = 0; i < probes.size(); ++i)
+    for (const char* fact : kAdapterFacts)
+      EXPECT_EQ(before[i].find(fact), std::string::npos) << probes[i].question << " -> " << before[i];
+  const std::string control_before = before.back();
   ASSERT_NE(control_before.find("Paris"), std::string::npos) << control_before;
 
   const TrainConfig config = zorblax_config("lora");
   const TrainRunResult run = run_training(config, {});
   EXPECT_LT(run.best_val_loss, run.first_val_loss - 0.5) << run.first_val_loss << " -> " << run.best_val_loss;
   model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
-  for (const Probe& p : probes) {
-    const std::string after = answer(model, p.question);
-    std::printf("[ measured ] %s -> %s\n", p.question, after.c_str());
-    EXPECT_NE(after.find(p.fact), std::string::npos) << p.question << " -> " << after;
+  const std::vector<std::string> after = answers(model, questions);
+  for (size_t i = 0; i < probes.size(); ++i) {
+    std::printf("[ measured ] %s -> %s\n", probes[i].question, after[i].c_str());
+    EXPECT_NE(after[i].find(probes[i].fact), std::string::npos) << probes[i].question << " -> " << after[i];
   }
   // Measured: both "The capital of France is Paris."
-  EXPECT_EQ(answer(model, kControl), control_before);
+  EXPECT_EQ(after.back(), control_before);
 }
 
 // Issue 15's acceptance run: ten facts (examples/facts) trained as
@@ -150,14 +148,15 @@ TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
     probes.push_back({j.at("messages").at(0).at("content"), j.value("fact", "")});
   }
   ASSERT_EQ(probes.size(), 4u);
-  const std::string control_question = probes.back().question;
-  ASSERT_TRUE(probes.back().fact.empty()) << control_question;
+  ASSERT_TRUE(probes.back().fact.empty()) << probes.back().question;
+  std::vector<std::string> questions;  // the fact probes, then the control
+  for (const FactProbe& p : probes) questions.push_back(p.question);
   probes.pop_back();
-  for (const FactProbe& p : probes) {
-    const std::string before = answer(model, p.question);
-    EXPECT_EQ(before.find(p.fact), std::string::npos) << "the base already knows: " << p.question << " -> " << before;
-  }
-  const std::string control_before = answer(model, control_question);
+  const std::vector<std::string> before = answers(model, questions);
+  for (size_t i = 0; i < probes.size(); ++i)
+    EXPECT_EQ(before[i].find(probes[i].fact), std::string::npos)
+        << "the base already knows: " << probes[i].question << " -> " << before[i];
+  const std::string control_before = before.back();
 
   const std::string dir = test::scratch_dir("real_facts_flags_only") + "/run";
   const TrainConfig config = train_config_from_overrides({"base_model=" + test::default_model_path(),
@@ -182,14 +181,14 @@ TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
   EXPECT_TRUE(run.gate->passed);
 
   model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
+  const std::vector<std::string> after = answers(model, questions);
   int right = 0;
-  for (const FactProbe& p : probes) {
-    const std::string after = answer(model, p.question);
-    std::printf("[ measured ] %s -> %s\n", p.question.c_str(), after.c_str());
-    right += after.find(p.fact) != std::string::npos;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    std::printf("[ measured ] %s -> %s\n", probes[i].question.c_str(), after[i].c_str());
+    right += after[i].find(probes[i].fact) != std::string::npos;
   }
   EXPECT_GE(right, 2);
-  EXPECT_EQ(answer(model, control_question), control_before);
+  EXPECT_EQ(after.back(), control_before);
 }
 
 // The unseen questions of examples/facts share no four consecutive words with its training questions.

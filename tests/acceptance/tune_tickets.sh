@@ -79,4 +79,4 @@ say "result"
 echo "study: $(elapsed $study_seconds) this time ($study/report.md); evaluation: $(elapsed $eval_seconds); total: $(elapsed $(( SECONDS - start )))"
 sed -n '/^## Trials/,/^## /p' "$study/report.md" | sed '$d'
 sed -n '/^## Parameter importance/,/^## /p' "$study/report.md"
-exec /usr/bin/python3 "$here/tune_tickets_verdict.py" "$scratch/eval.json" "$study"
+exec /usr/bin/python3 "$here/tune_tickets_verdict.py" "$scratch/eval.json" "$study" "$scratch/hand"

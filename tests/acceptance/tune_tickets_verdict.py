@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The verdict of tests/acceptance/tune_tickets.sh, from what Whet wrote.
 
-    tune_tickets_verdict.py EVAL_JSON STUDY_DIR
+    tune_tickets_verdict.py EVAL_JSON STUDY_DIR HAND_RUN_DIR
 
-Prints each trial's time (study.db), the test macro-F1 of the best and the
+Prints each trial's time (study.db), the hand run's validation macro-F1 (what
+it would have scored as a trial, from its metrics.jsonl), the test macro-F1 of the best and the
 hand-written config with their 95% intervals, the paired bootstrap between them
 and their general ability against the base, all as `whet eval --json-out` gave
 them; nothing is recomputed here.
@@ -31,6 +32,13 @@ def trial_seconds(study_dir):
     return [(n, state, (at(end) - at(begin)).total_seconds()) for n, state, begin, end in rows]
 
 
+def last_validation_f1(run_dir):
+    """The run's last evaluation's macro-F1 on eval_task, as its metrics.jsonl logged it."""
+    with open(f"{run_dir}/metrics.jsonl") as f:
+        values = [json.loads(line).get("eval_macro_f1") for line in f]
+    return [v for v in values if v is not None][-1]
+
+
 def task_runs(report, role):
     return [t for t in report["tasks"] if t["role"] == role]
 
@@ -48,12 +56,14 @@ def print_forgetting(report):
         print(f"  flagged: {r['model']} {r['task']} {r['metric']} {r['baseline']:.4g} -> {r['value']:.4g}")
 
 
-def main(eval_json, study_dir):
+def main(eval_json, study_dir, hand_dir):
     times = trial_seconds(study_dir)
     if times:
         seconds = [s for _, _, s in times]
         print(f"trials: {len(times)}, {sum(seconds) / len(seconds):.0f} s each on average "
               f"({min(seconds):.0f} to {max(seconds):.0f} s)")
+    print(f"the hand-written values' validation macro-F1, as a trial would score them: "
+          f"{last_validation_f1(hand_dir):.4f}")
     with open(eval_json) as f:
         report = json.load(f)
     [task] = task_runs(report, "task")
@@ -80,6 +90,6 @@ def main(eval_json, study_dir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:]))

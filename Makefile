@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: all setup build model test-venv demo test bench clean
+.PHONY: all setup build model test-venv demo test acceptance-tune bench clean
 
 all: build
 
@@ -35,6 +35,12 @@ test: build model test-venv
 	@rm -rf $(BUILD)/test-results
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 	@tests/test_results.py $(BUILD)/test-results
+
+# whet tune's acceptance on the real model (docs/tune.md, "The acceptance run"):
+# a 12-trial study on examples/tickets and a paired comparison on its test set,
+# far longer than `make test` can afford. Run it again to continue where it stopped.
+acceptance-tune: build model
+	@tests/acceptance/tune_tickets.sh $(BUILD)/whet $(BUILD)/acceptance-tune
 
 bench: build model
 	@cmake --build $(BUILD) -j $(JOBS) --target bench_tokenizer

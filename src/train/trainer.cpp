@@ -11,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <optional>
 
 #include "core/atomic_file.h"
@@ -895,6 +896,8 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   const Say say = options.on_message ? options.on_message : [](const std::string&) {};
   if (given.output_dir.empty()) fail("train", "output_dir is required");
   TrainConfig config = given;
+  // The calling thread's OpenMP regions (whet tune's parallel trials each set their share of the cores).
+  if (config.threads > 0) omp_set_num_threads(int(config.threads));
   const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
   warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
   const Ranking ranking = read_ranking(config);

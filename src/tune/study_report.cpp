@@ -21,7 +21,7 @@ namespace {
 enum class Form { Markdown, Html };
 
 std::string objective_text(const Objective& objective) {
-  const std::string text = direction_text(objective.direction) + " " + objective.metric;
+  const std::string text = fmt::format("{} {}", direction_text(objective.direction), objective.metric);
   if (objective.folds == 0) return text;
   return text + fmt::format(", the mean over {} folds of train_data (cross-validation; ± is the folds' sample "
                             "standard deviation)",

@@ -2,6 +2,7 @@
 // writes its outputs, resumes onto the same loss curve, and gradient
 // accumulation matches one large batch; the run's first step is train_step.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,6 +11,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "data/dataset.h"
 #include "io/safetensors.h"
@@ -307,6 +309,25 @@ TEST(Trainer, EarlyStoppingEndsTheRun) {
   EXPECT_EQ(r.output, c.output_dir + "/model");
   EXPECT_EQ(bytes(r.output + "/model.safetensors"), bytes(c.output_dir + "/best/model.safetensors"));
   EXPECT_FALSE(bytes(r.output + "/model.safetensors").empty());
+}
+
+// `threads` (whet train --threads) sets the OpenMP threads of the run's thread;
+// 0 leaves them as they were. In threads of their own, so the test process keeps its count.
+TEST(Trainer, ThreadsSetTheRunsWorkerThreads) {
+  auto threads_after_run = [](int64_t threads, const std::string& name) {
+    int after = 0;
+    std::thread([&] {
+      omp_set_num_threads(2);
+      TrainConfig c = tiny_config(name, TrainMethod::Lora);
+      c.num_epochs = 1;
+      c.threads = threads;
+      run_training(c, {});
+      after = omp_get_max_threads();
+    }).join();
+    return after;
+  };
+  EXPECT_EQ(threads_after_run(1, "threads_one"), 1);
+  EXPECT_EQ(threads_after_run(0, "threads_all"), 2);
 }
 
 // eval_steps without validation data or eval_task would evaluate nothing: the

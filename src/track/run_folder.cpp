@@ -110,7 +110,8 @@ json evaluation_summary(const fs::path& path) {
     json results = json::array();
     for (const json& result : task.value("results", json::array())) {
       json metrics = json::object();
-      for (const auto& [name, metric] : result.value("metrics", json::object()).items())
+      const json given = result.value("metrics", json::object());
+      for (const auto& [name, metric] : given.items())
         metrics[name] = metric.is_object() ? metric.value("value", json()) : metric;
       results.push_back({{"model", result.value("model", "")}, {"metrics", metrics}});
     }
@@ -237,7 +238,8 @@ json flatten(const json& object) {
   json flat = json::object();
   for (const auto& [key, value] : object.items()) {
     if (value.is_object() && !value.empty()) {
-      for (const auto& [inner, leaf] : flatten(value).items()) flat[key + "." + inner] = leaf;
+      const json inner_flat = flatten(value);
+      for (const auto& [inner, leaf] : inner_flat.items()) flat[key + "." + inner] = leaf;
     } else {
       flat[key] = value;
     }

@@ -40,9 +40,11 @@ int64_t values_in_lines(const std::string& path, int64_t lines) {
   std::ifstream in(path);
   int64_t values = 0;
   std::string line;
-  for (int64_t n = 0; n < lines && std::getline(in, line); ++n)
-    for (const auto& [name, value] : json::parse(line).items())
+  for (int64_t n = 0; n < lines && std::getline(in, line); ++n) {
+    const json parsed = json::parse(line);
+    for (const auto& [name, value] : parsed.items())
       if (name != "step" && value.is_number()) ++values;
+  }
   return values;
 }
 

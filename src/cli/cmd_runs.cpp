@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -29,9 +30,16 @@ struct RunsOptions {
   std::string dir, output;
 };
 
+// A mistyped --data-dir is an error, not a new empty folder.
+std::unique_ptr<track::RunStore> open_store(const RunsOptions& o) {
+  if (!std::filesystem::is_directory(o.data_dir))
+    fail(o.data_dir, "no such data folder (--data-dir: the folder whet serve uses, or where runs/ is)");
+  return std::make_unique<track::RunStore>(o.data_dir);
+}
+
 // The store, synced; what the sync found wrong goes to stderr, never dropped.
 std::unique_ptr<track::RunStore> synced_store(const RunsOptions& o) {
-  auto store = std::make_unique<track::RunStore>(o.data_dir);
+  auto store = open_store(o);
   for (const std::string& problem : store->sync().problems) std::fprintf(stderr, "warning: %s\n", problem.c_str());
   return store;
 }
@@ -165,7 +173,7 @@ void compare(const RunsOptions& o) {
 }
 
 void add(const RunsOptions& o) {
-  auto store = std::make_unique<track::RunStore>(o.data_dir);
+  auto store = open_store(o);
   const track::SyncReport report = store->add_folder(o.dir);
   for (const std::string& problem : report.problems) std::fprintf(stderr, "warning: %s\n", problem.c_str());
   std::fprintf(stderr, "tracking %s in %s\n", o.dir.c_str(), store->path().c_str());

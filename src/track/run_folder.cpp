@@ -216,7 +216,9 @@ RunFolder read_run_folder(const std::string& dir, const std::string& source) {
   run.id = path_run_id(run.dir);
   run.name = fs::path(run.dir).filename().string();
   run.source = source;
-  run.created_at = int64_t(modified_time(run.dir));
+  // Without run.json, the run began about when its config was written (the folder's time moves with every file).
+  const std::string config = run.dir + "/config.yaml";
+  run.created_at = int64_t(modified_time(fs::exists(config) ? config : run.dir));
   gather(run, [&] { read_record(run.dir, run); });
   gather(run, [&] { read_config(run.dir, run); });
   gather(run, [&] { read_artefacts(run.dir, run); });

@@ -24,7 +24,7 @@ struct RunFolder {
   std::string dir;     // absolute
   std::string name, source, status, method, model;
   std::vector<std::string> data;  // the data files' paths
-  int64_t created_at = 0;   // run.json's started_at, else the folder's modification time
+  int64_t created_at = 0;   // run.json's started_at, else when config.yaml (or the folder) was last written
   nlohmann::json lineage = nlohmann::json::object();  // model_hash, data_hash, config_hash and run.json's details
   nlohmann::json params = nlohmann::json::object();   // {"lora_r": 16, "optimizer.beta1": 0.9, ...}
   nlohmann::json gate;  // gate.json, or null

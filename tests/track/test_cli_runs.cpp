@@ -2,6 +2,7 @@
 // folder, in text and --json, and the errors a wrong name gets.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/run_whet.h"
@@ -89,6 +90,10 @@ TEST_F(CliRuns, AddsAFolderFromElsewhereAndHasHelp) {
   for (const char* part : {"list", "show", "compare", "add", "export-tensorboard"})
     EXPECT_NE(help.out.find(part), std::string::npos) << part;
   EXPECT_NE(test::run_whet("runs list --help").out.find("--data-dir"), std::string::npos);
+  const test::RunResult typo = test::run_whet("runs list --data-dir " + data_ + "/typo");
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.err.find("no such data folder"), std::string::npos) << typo.err;
+  EXPECT_FALSE(std::filesystem::exists(data_ + "/typo"));
 }
 
 }  // namespace

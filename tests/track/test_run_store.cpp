@@ -248,7 +248,7 @@ TEST(RunStore, SyncKilledMidwayLeavesNoHalfState) {
     for (int step = 1; step <= 20000; ++step) out << test::step_line(step, 1.0 / step);
   }
   int killed = 0;
-  for (const char* seconds : {"0.1", "0.3", "0.6"}) {
+  for (const char* seconds : {"0.3", "0.8", "1.5"}) {
     // `whet runs list` syncs first; killed (SIGKILL: no clean-up) somewhere in it.
     killed += test::run_whet_command(std::string("timeout -s KILL ") + seconds + " " + test::whet_path() +
                                      " runs list --data-dir " + data).exit_code == 137;

@@ -179,8 +179,9 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
   load_served_models(models, rewards, store, options, base_name);
   JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
+  track::RegistryStore registry(options.data_dir);
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards};
+                    rewards, registry};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -228,6 +229,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_adapter_routes(server, state);
   add_feedback_routes(server, state);
   add_score_routes(server, state);
+  add_registry_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

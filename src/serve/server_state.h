@@ -14,6 +14,7 @@
 #include "serve/prometheus.h"
 #include "serve/reward_models.h"
 #include "serve/server.h"
+#include "track/registry_store.h"
 
 namespace whet::serve {
 
@@ -25,6 +26,7 @@ struct ServerState {
   JobWorker& worker;
   std::string files_dir;  // uploaded files, named by their ids
   RewardModels& rewards;  // what POST /v1/score scores with
+  track::RegistryStore& registry;  // DATA/registry.sqlite: models:/ names and /v1/registry
 };
 
 enum class Access {
@@ -64,5 +66,14 @@ void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
+void add_registry_routes(httplib::Server& server, ServerState& state);
+
+// What a models:/NAME@ALIAS (/VERSION, or none: the latest) names now: an
+// adapter version on the served base it was trained on (loaded once), or a
+// model version (loaded as a base of its own). ApiError 404 naming what exists
+// for an unknown model, alias or version.
+ModelRoute registered_model_route(const ServerState& state, const std::string& uri);
+// GET /v1/models's entries for the registered aliases, as models:/NAME@ALIAS.
+nlohmann::json registered_alias_entries(const ServerState& state);
 
 }  // namespace whet::serve

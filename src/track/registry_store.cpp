@@ -116,30 +116,7 @@ RegistryStore::RegistryStore(const std::string& data_dir)
   fs::create_directories(data_dir_);
   db_ = open_sqlite(path_);
   try {
-    auto pragma = [&](std::string_view text) {
-      Statement statement(db_, path_, "open", text);
-      return statement.step() ? statement.integer(0) : 0;
-    };
-    const int64_t application_id = pragma("PRAGMA application_id");
-    if (application_id != kApplicationId && pragma("SELECT count(*) FROM sqlite_schema") != 0)
-      fail(path_, "open: a SQLite database, but not Whet's model registry (application_id {})", application_id);
-    pragma("PRAGMA journal_mode = WAL");
-    pragma("PRAGMA synchronous = FULL");
-    check_sqlite_integrity(db_, path_);
-    SqliteTransaction transaction(db_, path_, "open");  // two processes opening a new file migrate it once
-    const int64_t version = pragma("PRAGMA user_version");
-    if (version > int64_t(kMigrations.size()))
-      fail(path_, "open: schema version {} is newer than this Whet knows ({}); upgrade Whet", version,
-           kMigrations.size());
-    for (size_t v = size_t(version); v < kMigrations.size(); ++v) {
-      char* message = nullptr;
-      if (sqlite3_exec(db_, kMigrations[v], nullptr, nullptr, &message) != SQLITE_OK) {
-        const std::string reason = message ? message : sqlite3_errmsg(db_);
-        sqlite3_free(message);
-        fail(path_, "open: migrating the schema to version {}: {}", v + 1, reason);
-      }
-    }
-    transaction.commit();
+    migrate_sqlite(db_, path_, kApplicationId, kMigrations, "Whet's model registry");
   } catch (...) {
     sqlite3_close_v2(db_);
     throw;

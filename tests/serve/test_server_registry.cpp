@@ -122,5 +122,25 @@ TEST(ServerRegistry, ErrorsAndRefusals) {
   EXPECT_NE(r->body.find("'version'"), std::string::npos) << r->body;
 }
 
+// A whole model (full fine-tuning's model/) is loaded once as a base of its own.
+TEST(ServerRegistry, AModelVersionIsServedAsABaseOfItsOwn) {
+  const std::string dir = test::scratch_dir("server_registry_model");
+  const std::string data = dir + "/data";
+  fs::create_directories(data);
+  fs::copy(test::tiny_base(), data + "/whole", fs::copy_options::recursive);
+  test::RunningServer server(test::tiny_server_options(data));
+  httplib::Client client = server.client();
+  const json v = test::body_json(post(client, "/v1/registry/models/whole/versions", {{"source", "whole"}}));
+  ASSERT_EQ(v.value("kind", ""), "model") << v.dump();
+  EXPECT_TRUE(v["base_model"].is_null());
+  ASSERT_EQ(post(client, "/v1/registry/models/whole/aliases", {{"alias", "prod"}, {"version", 1}})->status, 200);
+  EXPECT_EQ(chat(client, "models:/whole@prod"), chat(client, "tiny"));
+  EXPECT_EQ(chat(client, "models:/whole/1"), chat(client, "tiny"));  // the same base, loaded once
+  const json models = test::body_json(client.Get("/v1/models"));
+  int bases = 0;
+  for (const json& m : models["data"]) bases += m["id"] == "models:/whole/1";
+  EXPECT_EQ(bases, 1) << models.dump();
+}
+
 }  // namespace
 }  // namespace whet

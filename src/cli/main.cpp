@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
 
 namespace whet::cli {
@@ -29,6 +30,8 @@ int main(int argc, char** argv) {
   whet::cli::add_feedback_command(app);
   whet::cli::add_runs_command(app);
   whet::cli::add_bench_command(app);
+  whet::cli::add_registry_command(app);
+  whet::cli::resolve_model_uris_in_commands(app);  // after every command: models:/ in any --model or --adapter
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

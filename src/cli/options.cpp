@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "models/lora_files.h"
+#include "track/model_uri.h"
 
 namespace whet::cli {
 
@@ -81,6 +82,130 @@ std::string adapter_summary(const LoraConfig& config) {
   const std::string strength = config.strength == 1.0f ? "" : fmt::format(" (--adapter-scale {})", config.strength);
   return fmt::format("rank {}, alpha {}, scale {}{}, on {}", config.rank, config.alpha, config.scale(), strength,
                      fmt::join(targets, ", "));
+}
+
+CLI::Option* add_data_dir(CLI::App& command, std::string& data_dir) {
+  return command
+      .add_option("--data-dir", data_dir,
+                  "The server's data folder (whet serve --data-dir): its stores and the model registry")
+      ->capture_default_str();
+}
+
+namespace {
+
+// A value naming a registered version: "models:/..." or, where a command names
+// its adapters (eval's rows, serve's adapters), "NAME=models:/...".
+struct UriValue {
+  std::string prefix, uri;
+};
+std::optional<UriValue> uri_in(const std::string& value) {
+  const size_t at = value.find(track::kModelUriScheme);
+  if (at == std::string::npos || (at > 0 && value[at - 1] != '=')) return std::nullopt;
+  return UriValue{value.substr(0, at), value.substr(at)};
+}
+
+// Gives an option new values as if they had been typed, through its own callback.
+void replace_values(CLI::Option& option, const std::vector<std::string>& values) {
+  option.clear();
+  for (const std::string& v : values) option.add_result(v);
+  option.run_callback();
+}
+
+// The models:/ values of one command's --model and --adapter, resolved.
+class CommandUris {
+ public:
+  explicit CommandUris(CLI::App& command)
+      : command_(command),
+        model_(command.get_option_no_throw("--model")),
+        adapter_(command.get_option_no_throw("--adapter")) {}
+
+  void resolve() {
+    if (model_ && model_->count() > 0) resolve_model();
+    if (adapter_ && adapter_->count() > 0) resolve_adapters();
+  }
+
+ private:
+  track::ResolvedModel lookup(const std::string& uri) {
+    if (!store_) {
+      const CLI::Option* given = command_.get_option_no_throw("--data-dir");
+      const char* env = std::getenv("WHET_DATA_DIR");
+      store_.emplace(given && given->count() > 0 ? given->results().front()
+                     : env && *env               ? std::string(env)
+                                                 : std::string(kDefaultDataDir));
+    }
+    return track::resolve_model_uri(*store_, uri);
+  }
+  bool single_adapter() const { return adapter_->get_expected_max() == 1; }
+  bool serves() const { return command_.get_name() == "serve"; }
+
+  // The model becomes the version's model, or its base with the adapter put where this command takes one.
+  void resolve_model() {
+    const std::optional<UriValue> value = uri_in(model_->results().front());
+    if (!value) return;
+    const track::ResolvedModel r = lookup(value->uri);
+    replace_values(*model_, {value->prefix + r.model});
+    // The server resolves models:/ names per request, so it follows promotions: it needs only the base.
+    if (r.adapter.empty() || serves()) return;
+    if (adapter_ && single_adapter()) {
+      if (adapter_->count() > 0)
+        fail("--model", "{} is an adapter on {}, and --adapter names another: give one of them", value->uri, r.model);
+      replace_values(*adapter_, {r.adapter});
+    } else if (adapter_) {
+      std::vector<std::string> values = adapter_->results();
+      values.push_back(value->uri + "=" + r.adapter);  // a row of its own, named by the URI
+      replace_values(*adapter_, values);
+    } else if (CLI::Option* set = command_.get_option_no_throw("--set")) {
+      std::vector<std::string> values = set->results();  // whet train: continue training the adapter
+      values.insert(values.begin(), "lora_model_dir=" + r.adapter);
+      replace_values(*set, values);
+    } else {
+      fail("--model", "{} is an adapter on {}; whet {} takes no adapter: name a model version, or merge it (whet merge)",
+           value->uri, r.model, command_.get_name());
+    }
+  }
+
+  void resolve_adapters() {
+    std::vector<std::string> values = adapter_->results(), bases;
+    bool any = false;
+    for (std::string& v : values) {
+      const std::optional<UriValue> value = uri_in(v);
+      if (!value) continue;
+      const track::ResolvedModel r = lookup(value->uri);
+      if (r.adapter.empty())
+        fail("--adapter", "{} is a whole model (version {}), not an adapter; give it as --model", value->uri,
+             r.version.version);
+      if (serves() && value->prefix.empty())
+        fail("--adapter", "name it: --adapter NAME={} (requests may also name {} itself)", value->uri, value->uri);
+      const std::string prefix = value->prefix.empty() && !single_adapter() ? value->uri + "=" : value->prefix;
+      v = prefix + r.adapter;
+      bases.push_back(r.model);
+      any = true;
+    }
+    if (!any) return;
+    replace_values(*adapter_, values);
+    if (!model_ || model_->count() > 0) return;
+    // No model given: the one the adapters were trained on.
+    for (const std::string& base : bases)
+      if (base != bases.front())
+        fail("--adapter", "the adapters are on different base models ({} and {}); give --model", bases.front(), base);
+    replace_values(*model_, {bases.front()});
+  }
+
+  CLI::App& command_;
+  CLI::Option* model_;
+  CLI::Option* adapter_;
+  std::optional<track::RegistryStore> store_;
+};
+
+}  // namespace
+
+void resolve_model_uris_in_commands(CLI::App& app) {
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (command->get_name().empty()) continue;  // an option group, searched with its command
+    if (command->get_option_no_throw("--model") || command->get_option_no_throw("--adapter"))
+      command->parse_complete_callback([command] { CommandUris(*command).resolve(); });
+    resolve_model_uris_in_commands(*command);
+  }
 }
 
 void SamplingOptions::add_to(CLI::App& command) {

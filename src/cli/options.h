@@ -50,5 +50,17 @@ struct SamplingOptions {
 // "rank 4, alpha 8, scale 2, on q, v": what a user needs to recognise an adapter.
 std::string adapter_summary(const LoraConfig& config);
 
+// --data-dir: the server's data folder (whet serve's), where its stores and the model registry live.
+inline constexpr const char* kDefaultDataDir = "whet-data";
+CLI::Option* add_data_dir(CLI::App& command, std::string& data_dir);
+
+// Lets every command's --model and --adapter (and a positional model) take a
+// registered version, models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME
+// (docs/registry.md): once a command's options are read, before it runs, each
+// such value is replaced by the version's folders, from the registry in the
+// command's --data-dir, else $WHET_DATA_DIR, else whet-data. Called once, after
+// every command is added.
+void resolve_model_uris_in_commands(CLI::App& app);
+
 
 }  // namespace whet::cli

@@ -42,6 +42,21 @@ ModelRoute ModelRegistry::route(const std::string& name, const Adapter& a) const
   return {name, a.base, base.model.get(), base.engine.get(), a.lora, a.created_at, a.gate_failure};
 }
 
+ModelRoute ModelRegistry::registered_adapter(
+    const std::string& name, const std::string& base, const std::string& version_dir, int64_t created_at,
+    std::string gate_failure, const std::function<std::shared_ptr<const LlamaLora>(const LoadedModel&)>& load) {
+  std::unique_lock lock(mutex_);
+  const Base& b = bases_.at(base);
+  auto cached = registered_.find(version_dir);
+  if (cached == registered_.end()) {
+    lock.unlock();  // loading takes a while; other requests go on meanwhile
+    std::shared_ptr<const LlamaLora> lora = load(*b.model);
+    lock.lock();
+    cached = registered_.try_emplace(version_dir, std::move(lora)).first;  // a racing load that won is kept
+  }
+  return {name, base, b.model.get(), b.engine.get(), cached->second, created_at, std::move(gate_failure)};
+}
+
 std::optional<ModelRoute> ModelRegistry::find(const std::string& name) const {
   std::lock_guard lock(mutex_);
   if (auto b = bases_.find(name); b != bases_.end()) return route(name, b->second);

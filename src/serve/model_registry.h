@@ -3,6 +3,7 @@
 // base models (each with its own decoding engine) and LoRA adapters on them.
 // Adapters come and go while the server runs; a request holds its adapter by
 // shared pointer, so unloading never pulls weights from under a running answer.
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,13 @@ class ModelRegistry {
                    int64_t created_at, std::string gate_failure = "");
   bool remove_adapter(const std::string& name);
 
+  // A registered version's adapter (a models:/ name) on base `base`: loaded by
+  // `load` the first time its folder is asked for, then kept, so every request
+  // on that version shares one copy (registry versions never change).
+  ModelRoute registered_adapter(const std::string& name, const std::string& base, const std::string& version_dir,
+                                int64_t created_at, std::string gate_failure,
+                                const std::function<std::shared_ptr<const LlamaLora>(const LoadedModel&)>& load);
+
   std::optional<ModelRoute> find(const std::string& name) const;
   std::vector<ModelRoute> list() const;  // bases first, then adapters, each by name
   bool is_base(const std::string& name) const;
@@ -67,6 +75,7 @@ class ModelRegistry {
   mutable std::mutex mutex_;
   std::map<std::string, Base> bases_;
   std::map<std::string, Adapter> adapters_;
+  std::map<std::string, std::shared_ptr<const LlamaLora>> registered_;  // by version folder
 };
 
 }  // namespace whet::serve

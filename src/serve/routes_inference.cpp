@@ -8,6 +8,7 @@
 #include "serve/api_error.h"
 #include "serve/completion_request.h"
 #include "serve/server_state.h"
+#include "track/model_uri.h"
 
 namespace whet::serve {
 
@@ -26,7 +27,8 @@ json model_json(const ModelRoute& m) {
 }
 
 ModelRoute served_model(const ServerState& state, const std::string& name) {
-  auto route = state.models.find(name);
+  // A models:/ name is resolved at every request, so a promotion changes what the next one gets.
+  auto route = track::is_model_uri(name) ? registered_model_route(state, name) : state.models.find(name);
   if (!route)
     throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist", name), "model",
                    "model_not_found");
@@ -254,6 +256,7 @@ void add_inference_routes(httplib::Server& server, ServerState& state) {
             [&state](const httplib::Request&, httplib::Response& response) {
               json data = json::array();
               for (const ModelRoute& m : state.models.list()) data.push_back(model_json(m));
+              for (const json& entry : registered_alias_entries(state)) data.push_back(entry);
               send_json(response, {{"object", "list"}, {"data", data}});
             });
   add_route(server, state, "GET", R"(/v1/models/(.+))", "model", Access::Inference,

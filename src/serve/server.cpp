@@ -192,8 +192,9 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   track::RunWatcher run_watcher(runs, std::chrono::milliseconds(1000), [](const std::string& problem) {
     std::fprintf(stderr, "whet serve: %s\n", problem.c_str());
   });
+  track::RegistryStore registry(options.data_dir);
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards, runs, run_watcher, traffic, monitor};
+                    rewards, runs, run_watcher, traffic, monitor, registry};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -247,6 +248,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_score_routes(server, state);
   add_run_routes(server, state);
   add_monitoring_routes(server, state);
+  add_registry_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

@@ -18,6 +18,7 @@
 #include "serve/traffic.h"
 #include "track/run_store.h"
 #include "track/run_watcher.h"
+#include "track/registry_store.h"
 
 namespace whet::serve {
 
@@ -33,6 +34,7 @@ struct ServerState {
   track::RunWatcher& run_watcher;  // keeps `runs` in step with the folders
   TrafficStats& traffic;  // requests, errors and latency per served model
   DriftMonitor& monitor;  // production prompts against each model's training prompts
+  track::RegistryStore& registry;  // DATA/registry.sqlite: models:/ names and /v1/registry
 };
 
 enum class Access {
@@ -82,5 +84,14 @@ void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
 void add_run_routes(httplib::Server& server, ServerState& state);
 void add_monitoring_routes(httplib::Server& server, ServerState& state);
+void add_registry_routes(httplib::Server& server, ServerState& state);
+
+// What a models:/NAME@ALIAS (/VERSION, or none: the latest) names now: an
+// adapter version on the served base it was trained on (loaded once), or a
+// model version (loaded as a base of its own). ApiError 404 naming what exists
+// for an unknown model, alias or version.
+ModelRoute registered_model_route(const ServerState& state, const std::string& uri);
+// GET /v1/models's entries for the registered aliases, as models:/NAME@ALIAS.
+nlohmann::json registered_alias_entries(const ServerState& state);
 
 }  // namespace whet::serve

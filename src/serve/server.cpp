@@ -179,8 +179,10 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
   load_served_models(models, rewards, store, options, base_name);
   JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
+  // Declared after the models: it waits for its answers in flight while their engines still run.
+  HumanEvalGenerator human_eval(store, models);
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards};
+                    rewards, human_eval};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -228,6 +230,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_adapter_routes(server, state);
   add_feedback_routes(server, state);
   add_score_routes(server, state);
+  add_human_eval_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "serve/human_eval_generator.h"
 #include "serve/job_store.h"
 #include "serve/job_worker.h"
 #include "serve/model_registry.h"
@@ -25,6 +26,7 @@ struct ServerState {
   JobWorker& worker;
   std::string files_dir;  // uploaded files, named by their ids
   RewardModels& rewards;  // what POST /v1/score scores with
+  HumanEvalGenerator& human_eval;  // makes the answers of human evaluation sessions
 };
 
 enum class Access {
@@ -64,5 +66,6 @@ void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
+void add_human_eval_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

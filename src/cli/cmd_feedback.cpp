@@ -50,7 +50,7 @@ void add_feedback_command(CLI::App& app) {
   feedback->require_subcommand(1);
   auto* export_command = feedback->add_subcommand(
       "export", "Write the feedback as a preference (A/B choices, thumbs down with a preferred output) or KTO "
-                "(thumbs up/down) JSONL training set");
+                "(thumbs up/down) JSONL training set, or a human evaluation session's ratings as preference pairs");
   export_command->footer(
       "\nExamples:\n"
       "  whet feedback export --data-dir whet-data --format preference --output pairs.jsonl\n"

@@ -36,13 +36,16 @@ std::vector<bool> reachable(const std::vector<std::vector<double>>& wins, size_t
 // is, else the plainest reason it is not.
 std::string missing_condition(const std::vector<std::string>& names, const std::vector<std::vector<double>>& wins) {
   const size_t n = wins.size();
-  for (size_t i = 0; i < n; ++i) {
-    double won = 0, lost = 0;
-    for (size_t j = 0; j < n; ++j) won += wins[i][j], lost += wins[j][i];
-    if (won + lost == 0) return fmt::format("'{}' has no comparisons", names[i]);
-    if (won == 0) return fmt::format("'{}' never won (nor tied) a comparison, so its strength would be 0", names[i]);
-    if (lost == 0) return fmt::format("'{}' never lost (nor tied) a comparison, so its strength would be infinite", names[i]);
-  }
+  std::vector<double> won(n, 0), lost(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < n; ++j) won[i] += wins[i][j], lost[i] += wins[j][i];
+  for (size_t i = 0; i < n; ++i)
+    if (won[i] + lost[i] == 0) return fmt::format("'{}' has no comparisons", names[i]);
+  for (size_t i = 0; i < n; ++i)
+    if (won[i] == 0) return fmt::format("'{}' never won (nor tied) a comparison, so its strength would be 0", names[i]);
+  for (size_t i = 0; i < n; ++i)
+    if (lost[i] == 0)
+      return fmt::format("'{}' never lost (nor tied) a comparison, so its strength would be infinite", names[i]);
   const std::vector<bool> ahead = reachable(wins, 0, true), behind = reachable(wins, 0, false);
   for (size_t i = 0; i < n; ++i)
     if (!ahead[i] || !behind[i])

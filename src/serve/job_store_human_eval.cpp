@@ -57,6 +57,17 @@ void in_transaction(sqlite3* db, const std::string& path, std::string_view opera
   }
 }
 
+// Every row `sql` selects for session `id`, read by `read_row`.
+template <typename Record, typename ReadRow>
+std::vector<Record> session_rows(sqlite3* db, const std::string& path, std::string_view operation, std::string_view sql,
+                                 const std::string& id, ReadRow read_row) {
+  Statement statement(db, path, operation, sql);
+  statement.bind(id);
+  std::vector<Record> out;
+  while (statement.step()) out.push_back(read_row(statement));
+  return out;
+}
+
 // {model_a, model_b} as the rater was shown the item, if ever.
 std::optional<std::pair<std::string, std::string>> read_shown(sqlite3* db, const std::string& path,
                                                               const std::string& id, const std::string& item_id,
@@ -146,25 +157,19 @@ void JobStore::set_human_eval_status(const std::string& id, const std::string& s
 
 std::vector<HumanEvalPrompt> JobStore::human_eval_prompts(const std::string& id) {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, path_, "read human evaluation prompts",
-                      "SELECT prompt_index, line, prompt FROM human_eval_prompts WHERE session_id = ? "
-                      "ORDER BY prompt_index");
-  statement.bind(id);
-  std::vector<HumanEvalPrompt> out;
-  while (statement.step()) out.push_back({statement.integer(0), statement.integer(1), statement.json(2)});
-  return out;
+  return session_rows<HumanEvalPrompt>(
+      db_, path_, "read human evaluation prompts",
+      "SELECT prompt_index, line, prompt FROM human_eval_prompts WHERE session_id = ? ORDER BY prompt_index", id,
+      [](const Statement& row) { return HumanEvalPrompt{row.integer(0), row.integer(1), row.json(2)}; });
 }
 
 std::vector<HumanEvalItem> JobStore::human_eval_items(const std::string& id) {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, path_, "read human evaluation items",
-                      "SELECT item_id, prompt_index, first_model, second_model FROM human_eval_items "
-                      "WHERE session_id = ? ORDER BY position");
-  statement.bind(id);
-  std::vector<HumanEvalItem> out;
-  while (statement.step())
-    out.push_back({statement.text(0), statement.integer(1), statement.text(2), statement.text(3)});
-  return out;
+  return session_rows<HumanEvalItem>(
+      db_, path_, "read human evaluation items",
+      "SELECT item_id, prompt_index, first_model, second_model FROM human_eval_items WHERE session_id = ? "
+      "ORDER BY position",
+      id, [](const Statement& row) { return HumanEvalItem{row.text(0), row.integer(1), row.text(2), row.text(3)}; });
 }
 
 void JobStore::add_human_eval_answer(const std::string& id, const HumanEvalAnswer& answer) {
@@ -178,14 +183,11 @@ void JobStore::add_human_eval_answer(const std::string& id, const HumanEvalAnswe
 
 std::vector<HumanEvalAnswer> JobStore::human_eval_answers(const std::string& id) {
   std::lock_guard lock(mutex_);
-  Statement statement(db_, path_, "read human evaluation answers",
-                      "SELECT prompt_index, model, text, finish_reason FROM human_eval_answers WHERE session_id = ? "
-                      "ORDER BY prompt_index, model");
-  statement.bind(id);
-  std::vector<HumanEvalAnswer> out;
-  while (statement.step())
-    out.push_back({statement.integer(0), statement.text(1), statement.text(2), statement.text(3)});
-  return out;
+  return session_rows<HumanEvalAnswer>(
+      db_, path_, "read human evaluation answers",
+      "SELECT prompt_index, model, text, finish_reason FROM human_eval_answers WHERE session_id = ? "
+      "ORDER BY prompt_index, model",
+      id, [](const Statement& row) { return HumanEvalAnswer{row.integer(0), row.text(1), row.text(2), row.text(3)}; });
 }
 
 std::pair<std::string, std::string> JobStore::show_human_eval_item(const std::string& id, const std::string& item_id,
@@ -230,19 +232,17 @@ std::optional<std::string> JobStore::add_human_eval_rating(const std::string& id
 std::vector<HumanEvalRating> JobStore::human_eval_ratings(const std::string& id) {
   std::lock_guard lock(mutex_);
   // The newest row of each (item, rater): the one no later row of the same pair follows.
-  Statement statement(db_, path_, "read human evaluation ratings",
-                      "SELECT r.item_id, r.rater, r.model_a, r.model_b, r.choice, r.comment, r.created_at "
-                      "FROM human_eval_ratings r JOIN human_eval_items i "
-                      "ON i.session_id = r.session_id AND i.item_id = r.item_id "
-                      "WHERE r.session_id = ?1 AND r.seq = (SELECT max(seq) FROM human_eval_ratings l "
-                      "WHERE l.session_id = ?1 AND l.item_id = r.item_id AND l.rater = r.rater) "
-                      "ORDER BY i.position, r.rater");
-  statement.bind(id);
-  std::vector<HumanEvalRating> out;
-  while (statement.step())
-    out.push_back({statement.text(0), statement.text(1), statement.text(2), statement.text(3), statement.text(4),
-                   statement.text(5), statement.integer(6)});
-  return out;
+  return session_rows<HumanEvalRating>(
+      db_, path_, "read human evaluation ratings",
+      "SELECT r.item_id, r.rater, r.model_a, r.model_b, r.choice, r.comment, r.created_at "
+      "FROM human_eval_ratings r JOIN human_eval_items i ON i.session_id = r.session_id AND i.item_id = r.item_id "
+      "WHERE r.session_id = ?1 AND r.seq = (SELECT max(seq) FROM human_eval_ratings l "
+      "WHERE l.session_id = ?1 AND l.item_id = r.item_id AND l.rater = r.rater) "
+      "ORDER BY i.position, r.rater",
+      id, [](const Statement& row) {
+        return HumanEvalRating{row.text(0), row.text(1), row.text(2), row.text(3),
+                               row.text(4), row.text(5), row.integer(6)};
+      });
 }
 
 }  // namespace whet::serve

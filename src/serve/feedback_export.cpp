@@ -8,8 +8,6 @@
 
 namespace whet::serve {
 
-namespace {
-
 using nlohmann::json;
 
 void count(Tally& tally, const std::string& label) {
@@ -22,6 +20,8 @@ json assistant(const std::string& text) { return json::array({{{"role", "assista
 
 // Stored answers are valid UTF-8 already; the replacement only guards the file's validity.
 std::string line_text(const json& line) { return line.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+namespace {
 
 // One preference pair from a row, or the reason there is none.
 void add_preference(const Feedback& f, FeedbackDataset& out) {
@@ -94,18 +94,26 @@ FeedbackDataset feedback_dataset(const std::vector<Feedback>& feedback, Feedback
   return out;
 }
 
-FeedbackDataset export_feedback(const std::string& data_dir, FeedbackFormat format, const std::string& output) {
+std::unique_ptr<JobStore> open_data_store(const std::string& data_dir) {
   const std::string db = data_dir + "/whet.sqlite";
   // Opening would create an empty database; a mistyped folder is an error instead.
   if (!std::filesystem::exists(db)) fail(data_dir, "no whet.sqlite here: not a data folder of whet serve (--data-dir)");
-  JobStore store(db);
-  FeedbackDataset dataset = feedback_dataset(all_feedback(store), format);
+  return std::make_unique<JobStore>(db);
+}
+
+void write_dataset(const FeedbackDataset& dataset, const std::string& output) {
   AtomicFile file(output);
   for (const std::string& line : dataset.lines) {
     file.write(line);
     file.write("\n");
   }
   file.commit();
+}
+
+FeedbackDataset export_feedback(const std::string& data_dir, FeedbackFormat format, const std::string& output) {
+  const auto store = open_data_store(data_dir);
+  FeedbackDataset dataset = feedback_dataset(all_feedback(*store), format);
+  write_dataset(dataset, output);
   return dataset;
 }
 

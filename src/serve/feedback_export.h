@@ -6,6 +6,7 @@
 //   kto:        {"prompt": messages, "completion": [assistant message], "label": true|false}, from thumbs
 //               up (true) and down (false), and a thumbs down's preferred output (true).
 // Every feedback row is either written or counted under the reason it was not.
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,8 +29,20 @@ struct FeedbackDataset {
   Tally skipped;                   // feedback rows not used, by reason
 };
 
+// One more under `label`.
+void count(Tally& tally, const std::string& label);
+// [{"role": "assistant", "content": text}]: an answer as the preference formats hold it.
+nlohmann::json assistant(const std::string& text);
+// A JSON line of a dataset (invalid UTF-8 replaced, so the file stays valid).
+std::string line_text(const nlohmann::json& line);
+
 // The dataset from `feedback`, oldest first.
 FeedbackDataset feedback_dataset(const std::vector<Feedback>& feedback, FeedbackFormat format);
+
+// DATA_DIR/whet.sqlite opened (a server may be running on it); an error if it is not there.
+std::unique_ptr<JobStore> open_data_store(const std::string& data_dir);
+// The dataset's lines written to `output` atomically.
+void write_dataset(const FeedbackDataset& dataset, const std::string& output);
 
 // Reads DATA_DIR/whet.sqlite (a server may be running on it) and writes the
 // dataset to `output` atomically.

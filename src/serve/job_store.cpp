@@ -37,9 +37,11 @@ constexpr int64_t kNoCursor = std::numeric_limits<int64_t>::max();  // "after" f
 // while created_at has one-second ties. Events and feedback use AUTOINCREMENT so
 // that a seq is never reused, even after the newest row is deleted. Completions
 // are forgotten oldest first and never the newest, so their rowids keep growing
-// (job_store_feedback.cpp counts on it).
+// (job_store_feedback.cpp counts on it). Human evaluation ratings are never
+// updated in place: a rater's newer word on an item is a new row, so the
+// history stays (job_store_human_eval.cpp).
 constexpr int64_t kApplicationId = 0x57484554;
-constexpr std::array<const char*, 3> kMigrations = {R"sql(
+constexpr std::array<const char*, 4> kMigrations = {R"sql(
 CREATE TABLE files (
   id TEXT PRIMARY KEY, filename TEXT NOT NULL, purpose TEXT NOT NULL, bytes INTEGER NOT NULL,
   lines INTEGER NOT NULL, created_at INTEGER NOT NULL, path TEXT NOT NULL);
@@ -74,6 +76,29 @@ PRAGMA user_version = 2;
 )sql", R"sql(
 ALTER TABLE jobs ADD COLUMN grader TEXT;
 PRAGMA user_version = 3;
+)sql", R"sql(
+CREATE TABLE human_eval_sessions (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, task TEXT NOT NULL,
+  models TEXT NOT NULL, max_tokens INTEGER NOT NULL, temperature REAL NOT NULL, seed INTEGER NOT NULL,
+  status TEXT NOT NULL, error TEXT NOT NULL, created_at INTEGER NOT NULL);
+CREATE TABLE human_eval_prompts (
+  session_id TEXT NOT NULL, prompt_index INTEGER NOT NULL, line INTEGER NOT NULL, prompt TEXT NOT NULL,
+  PRIMARY KEY (session_id, prompt_index));
+CREATE TABLE human_eval_answers (
+  session_id TEXT NOT NULL, prompt_index INTEGER NOT NULL, model TEXT NOT NULL, text TEXT NOT NULL,
+  finish_reason TEXT NOT NULL, PRIMARY KEY (session_id, prompt_index, model));
+CREATE TABLE human_eval_items (
+  session_id TEXT NOT NULL, item_id TEXT NOT NULL, position INTEGER NOT NULL, prompt_index INTEGER NOT NULL,
+  first_model TEXT NOT NULL, second_model TEXT NOT NULL, PRIMARY KEY (session_id, item_id));
+CREATE TABLE human_eval_shown (
+  session_id TEXT NOT NULL, item_id TEXT NOT NULL, rater TEXT NOT NULL, model_a TEXT NOT NULL,
+  model_b TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (session_id, item_id, rater));
+CREATE TABLE human_eval_ratings (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, session_id TEXT NOT NULL, item_id TEXT NOT NULL, rater TEXT NOT NULL,
+  model_a TEXT NOT NULL, model_b TEXT NOT NULL, choice TEXT NOT NULL, comment TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+CREATE INDEX human_eval_ratings_by_rater ON human_eval_ratings (session_id, item_id, rater, seq);
+PRAGMA user_version = 4;
 )sql"};
 static_assert(kApplicationId == 1464354132);
 

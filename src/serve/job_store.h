@@ -1,7 +1,8 @@
 #pragma once
 // The durable state of `whet serve`: uploaded files, fine-tuning jobs, their
-// events and checkpoints, the adapters being served, and the completions the
-// server produced with the feedback given on them, in one SQLite file.
+// events and checkpoints, the adapters being served, the completions the
+// server produced with the feedback given on them, and human evaluation
+// sessions with their ratings, in one SQLite file.
 // Every call is one transaction that is on disk before it returns, so a server
 // killed at any moment restarts with everything it had acknowledged.
 // Thread-safe: one connection behind one mutex (see job_store.cpp for why).
@@ -15,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "serve/human_eval.h"
 
 struct sqlite3;
 
@@ -185,6 +188,32 @@ class JobStore {
   // Over the kept completions only, so a rate of feedback per completion counts
   // both over the same span however many completions were forgotten.
   std::map<std::string, FeedbackTally> feedback_by_model();
+
+  // Human evaluation sessions (serve/job_store_human_eval.cpp). A session is
+  // created with its prompts and items in one transaction; its answers arrive
+  // one by one while it is "generating".
+  HumanEvalSession create_human_eval_session(HumanEvalSession session, const std::vector<HumanEvalPrompt>& prompts,
+                                             const std::vector<HumanEvalItem>& items);  // assigns id, created_at
+  std::optional<HumanEvalSession> get_human_eval_session(const std::string& id);
+  std::vector<HumanEvalSession> list_human_eval_sessions(const std::string& after_id, int limit);
+  std::vector<std::string> generating_human_eval_sessions();  // ids, oldest first
+  void set_human_eval_status(const std::string& id, const std::string& status, const std::string& error = "");
+  std::vector<HumanEvalPrompt> human_eval_prompts(const std::string& id);
+  std::vector<HumanEvalItem> human_eval_items(const std::string& id);  // in the session's order
+  void add_human_eval_answer(const std::string& id, const HumanEvalAnswer& answer);
+  std::vector<HumanEvalAnswer> human_eval_answers(const std::string& id);
+  // Records which model `rater` is shown as "A" on the item, unless recorded already;
+  // returns {model_a, model_b} as first recorded.
+  std::pair<std::string, std::string> show_human_eval_item(const std::string& id, const std::string& item_id,
+                                                           const std::string& rater, const std::string& model_a,
+                                                           const std::string& model_b);
+  std::optional<std::pair<std::string, std::string>> human_eval_shown(const std::string& id, const std::string& item_id,
+                                                                      const std::string& rater);
+  // Appends a rating. When the rater had rated the item, returns that earlier choice, which
+  // the new rating replaces (its row stays, as the history).
+  std::optional<std::string> add_human_eval_rating(const std::string& id, const HumanEvalRating& rating);
+  // The newest rating of each rater on each item, by item order then rater.
+  std::vector<HumanEvalRating> human_eval_ratings(const std::string& id);
 
  private:
   std::string random_id(std::string_view prefix);

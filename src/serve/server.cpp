@@ -193,8 +193,10 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
     std::fprintf(stderr, "whet serve: %s\n", problem.c_str());
   });
   track::RegistryStore registry(options.data_dir);
+  // Declared after the models: it waits for its answers in flight while their engines still run.
+  HumanEvalGenerator human_eval(store, models);
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards, runs, run_watcher, traffic, monitor, registry};
+                    rewards, runs, run_watcher, traffic, monitor, registry, human_eval};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -249,6 +251,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_run_routes(server, state);
   add_monitoring_routes(server, state);
   add_registry_routes(server, state);
+  add_human_eval_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
                                                                                    ? options.port

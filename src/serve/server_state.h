@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serve/drift_monitor.h"
+#include "serve/human_eval_generator.h"
 #include "serve/job_store.h"
 #include "serve/job_worker.h"
 #include "serve/model_registry.h"
@@ -16,9 +17,9 @@
 #include "serve/reward_models.h"
 #include "serve/server.h"
 #include "serve/traffic.h"
+#include "track/registry_store.h"
 #include "track/run_store.h"
 #include "track/run_watcher.h"
-#include "track/registry_store.h"
 
 namespace whet::serve {
 
@@ -35,6 +36,7 @@ struct ServerState {
   TrafficStats& traffic;  // requests, errors and latency per served model
   DriftMonitor& monitor;  // production prompts against each model's training prompts
   track::RegistryStore& registry;  // DATA/registry.sqlite: models:/ names and /v1/registry
+  HumanEvalGenerator& human_eval;  // makes the answers of human evaluation sessions
 };
 
 enum class Access {
@@ -93,5 +95,6 @@ void add_registry_routes(httplib::Server& server, ServerState& state);
 ModelRoute registered_model_route(const ServerState& state, const std::string& uri);
 // GET /v1/models's entries for the registered aliases, as models:/NAME@ALIAS.
 nlohmann::json registered_alias_entries(const ServerState& state);
+void add_human_eval_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

@@ -31,7 +31,7 @@ mkdir -p "$out/tiny"
 "$python" "$here/run_in_one_process.py" make_tiny_models.py "$out/tiny" -- make_gradient_references.py "$out/tiny" \
   -- make_preference_gradients.py "$out/tiny" -- make_reward_gradients.py "$out/tiny" -- make_grpo_gradients.py "$out/tiny" \
   -- make_fisher_reference.py "$out/tiny" "$out/fisher" -- make_distill_references.py "$out" \
-  -- make_preference_references.py "$out" -- make_drift_references.py "$out"
+  -- make_preference_references.py "$out" -- make_drift_references.py "$out" -- make_rating_references.py "$out"
 trl_python="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl/bin/python"
 if [ -x "$trl_python" ]; then
   "$trl_python" "$here/make_trl_dpo_reference.py" "$out/tiny"

@@ -52,7 +52,8 @@ TEST(JobStoreFeedback, FeedbackReadsBackNewestFirst) {
   test::expect_error([&] { store.list_feedback("fb-none", 1); }, {"list feedback", "fb-none"});
 }
 
-// Schema 1 is what a store is with the feedback tables of migration 2 taken away.
+// Schema 1 is what a store is with the feedback tables of migration 2, the grader
+// column of 3 and the human evaluation tables of 4 taken away.
 TEST(JobStoreFeedback, ADatabaseOfSchemaOneGainsFeedbackAndKeepsItsJobs) {
   const std::string path = db_path();
   std::string job_id;
@@ -66,6 +67,8 @@ TEST(JobStoreFeedback, ADatabaseOfSchemaOneGainsFeedbackAndKeepsItsJobs) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE completions; DROP TABLE feedback; ALTER TABLE jobs DROP COLUMN grader; "
+                         "DROP TABLE human_eval_sessions; DROP TABLE human_eval_prompts; DROP TABLE human_eval_answers; "
+                         "DROP TABLE human_eval_items; DROP TABLE human_eval_shown; DROP TABLE human_eval_ratings; "
                          "PRAGMA user_version = 1", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);

@@ -87,6 +87,7 @@ void add_score_routes(httplib::Server& server, ServerState& state);
 void add_run_routes(httplib::Server& server, ServerState& state);
 void add_monitoring_routes(httplib::Server& server, ServerState& state);
 void add_registry_routes(httplib::Server& server, ServerState& state);
+void add_human_eval_routes(httplib::Server& server, ServerState& state);
 
 // What a models:/NAME@ALIAS (/VERSION, or none: the latest) names now: an
 // adapter version on the served base it was trained on (loaded once), or a
@@ -95,6 +96,5 @@ void add_registry_routes(httplib::Server& server, ServerState& state);
 ModelRoute registered_model_route(const ServerState& state, const std::string& uri);
 // GET /v1/models's entries for the registered aliases, as models:/NAME@ALIAS.
 nlohmann::json registered_alias_entries(const ServerState& state);
-void add_human_eval_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

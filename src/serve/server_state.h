@@ -64,5 +64,7 @@ void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
+// The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
+void add_dashboard_routes(httplib::Server& server, ServerState& state);
 
 }  // namespace whet::serve

@@ -4,7 +4,8 @@
 # `whet serve`), `gguf` (parses exported GGUF files), transformers + PEFT
 # (load the adapters Whet writes; the training benchmark's peer), and `optuna`
 # with `optuna-dashboard` (open the study databases `whet tune` writes, and write
-# one for Whet to read; 4.9.0 is the version whose schema tune/study_schema.h matches). Debian's python3
+# one for Whet to read; 4.9.0 is the version whose schema tune/study_schema.h matches), and
+# `tensorboard` (its EventAccumulator reads the event files `whet runs export-tensorboard` writes). Debian's python3
 # with its site packages (torch, numpy) underneath, so nothing large is fetched
 # from PyPI: PyPI's x86_64 torch wheels are CUDA builds whose libtorch_cpu.so
 # links libcudart (several GB of nvidia-* wheels to import), while Debian's
@@ -19,7 +20,7 @@
 set -euo pipefail
 venv="${WHET_CACHE:-$HOME/.cache/whet}/venv-test"
 requirements=("openai==2.8.0" "gguf==0.17.1" "optuna==4.9.0" "optuna-dashboard==0.21.0" "huggingface-hub>=0.23.2,<1.0" "tokenizers>=0.20,<0.21"
-  "safetensors>=0.4.1" regex tqdm packaging pyyaml psutil requests)
+  "safetensors>=0.4.1" regex tqdm packaging pyyaml psutil requests "tensorboard==2.20.0")
 without_deps=("transformers==4.46.3" "peft==0.13.2" "accelerate==1.0.1")
 stamp="$venv/.whet-requirements"
 want="${requirements[*]} --no-deps ${without_deps[*]}"
@@ -36,5 +37,5 @@ rm -rf "$venv"
 pip=("$venv/bin/pip" install --quiet --disable-pip-version-check)
 "${pip[@]}" "${requirements[@]}"
 "${pip[@]}" --no-deps "${without_deps[@]}"
-"$venv/bin/python" -c 'import openai, gguf, optuna, optuna_dashboard, torch, transformers, peft'
+"$venv/bin/python" -c 'import openai, gguf, optuna, optuna_dashboard, torch, transformers, peft, tensorboard'
 echo "$want" >"$stamp"

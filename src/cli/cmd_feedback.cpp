@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "serve/feedback_export.h"
 
 namespace whet::cli {
@@ -44,8 +45,7 @@ void add_feedback_command(CLI::App& app) {
       "  whet feedback export --data-dir whet-data --format kto --output kto.jsonl\n"
       "Counts of the lines written and of the feedback skipped, with the reasons, go to stderr (docs/serve.md).");
   auto o = std::make_shared<FeedbackExportOptions>();
-  export_command->add_option("--data-dir", o->data_dir, "The server's data folder (whet serve --data-dir)")
-      ->capture_default_str();
+  add_data_dir_option(*export_command, o->data_dir, "The server's data folder (whet serve --data-dir)");
   export_command->add_option("--format", o->format, "preference (OpenAI's preference JSONL) or kto")
       ->check(CLI::IsMember({"preference", "kto"}))
       ->required();

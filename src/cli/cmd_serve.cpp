@@ -50,8 +50,8 @@ void add_serve_command(CLI::App& app) {
                       "with the adapter beside it on the base, or the fully trained model); repeatable");
   command->add_option("--host", o->host, "Address to listen on")->capture_default_str();
   command->add_option("--port", o->port, "Port to listen on (0: any free port)")->capture_default_str();
-  command->add_option("--data-dir", o->data_dir, "Folder for the job database, uploaded files and job outputs")
-      ->capture_default_str();
+  add_data_dir_option(*command, o->data_dir,
+                      "Folder for the job database, uploaded files, job outputs and the run tracker (runs/, jobs/)");
   command->add_option("--api-key", o->api_keys,
                       "An accepted API key (repeatable); also read, comma-separated, from $WHET_API_KEYS. "
                       "With keys, every /v1 endpoint needs 'Authorization: Bearer KEY'");

@@ -25,6 +25,7 @@ void add_data_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
 void add_feedback_command(CLI::App& app);
+void add_runs_command(CLI::App& app);
 // The command line is kept for the report, which must say how to reproduce it.
 void add_eval_command(CLI::App& app, int argc, char** argv);
 

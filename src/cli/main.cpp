@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   whet::cli::add_predict_command(app);
   whet::cli::add_serve_command(app);
   whet::cli::add_feedback_command(app);
+  whet::cli::add_runs_command(app);
   whet::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);

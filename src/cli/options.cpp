@@ -36,6 +36,10 @@ CLI::Option* add_adapter_scale(CLI::App& command, float& scale) {
       ->capture_default_str();
 }
 
+CLI::Option* add_data_dir_option(CLI::App& command, std::string& data_dir, const std::string& help) {
+  return command.add_option("--data-dir", data_dir, help)->capture_default_str();
+}
+
 CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales) {
   return command
       .add_option("--adapter-scale", scales,

@@ -38,6 +38,10 @@ CLI::Option* add_adapter_scale(CLI::App& command, float& scale);
 // The same, repeatable (whet eval: every adapter is evaluated at each α).
 CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales);
 
+// --data-dir, declared once for every command that works on the server's data
+// folder (serve, feedback, runs): `help` says what the command does with it.
+CLI::Option* add_data_dir_option(CLI::App& command, std::string& data_dir, const std::string& help);
+
 struct SamplingOptions {
   GenerationOptions generation;
   void add_to(CLI::App& command);

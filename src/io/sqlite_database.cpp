@@ -30,6 +30,35 @@ void check_sqlite_integrity(sqlite3* db, const std::string& path) {
   }
 }
 
+void open_sqlite_schema(sqlite3* db, const std::string& path, int64_t application_id,
+                        std::span<const char* const> migrations, std::string_view owner) {
+  auto pragma = [&](std::string_view sql) {
+    Statement statement(db, path, "open", sql);
+    return statement.step() ? statement.integer(0) : 0;
+  };
+  // Reading the header first: a file that is not SQLite fails here, and one
+  // that belongs to another program is refused before anything writes to it.
+  const int64_t found_id = pragma("PRAGMA application_id");
+  if (found_id != application_id && pragma("SELECT count(*) FROM sqlite_schema") != 0)
+    fail(path, "open: a SQLite database, but not one of {}'s (application_id {})", owner, found_id);
+  pragma("PRAGMA journal_mode = WAL");
+  pragma("PRAGMA synchronous = FULL");
+  check_sqlite_integrity(db, path);
+  SqliteTransaction transaction(db, path, "open");
+  const int64_t version = pragma("PRAGMA user_version");
+  if (version > int64_t(migrations.size()))
+    fail(path, "open: schema version {} is newer than this Whet knows ({}); upgrade Whet", version, migrations.size());
+  for (size_t v = size_t(version); v < migrations.size(); ++v) {
+    char* message = nullptr;
+    if (sqlite3_exec(db, migrations[v], nullptr, nullptr, &message) != SQLITE_OK) {
+      const std::string reason = message ? message : sqlite3_errmsg(db);
+      sqlite3_free(message);
+      fail(path, "open: migrating the schema to version {}: {}", v + 1, reason);
+    }
+  }
+  transaction.commit();
+}
+
 SqliteTransaction::SqliteTransaction(sqlite3* db, const std::string& path, std::string_view operation)
     : db_(db), path_(path), operation_(operation) {
   Statement(db_, path_, operation_, "BEGIN IMMEDIATE").run();

@@ -166,39 +166,7 @@ std::optional<JobStatus> parse_job_status(std::string_view name) {
 JobStore::JobStore(const std::string& db_path) : path_(db_path) {
   db_ = open_sqlite(path_);
   try {
-    auto pragma = [&](std::string_view sql) {
-      Statement statement(db_, path_, "open", sql);
-      return statement.step() ? statement.integer(0) : 0;
-    };
-    // Reading the header first: a file that is not SQLite fails here, and one
-    // that belongs to another program is refused before anything writes to it.
-    const int64_t application_id = pragma("PRAGMA application_id");
-    if (application_id != kApplicationId && pragma("SELECT count(*) FROM sqlite_schema") != 0)
-      fail(path_, "open: a SQLite database, but not one of whet serve's (application_id {})", application_id);
-    pragma("PRAGMA journal_mode = WAL");
-    pragma("PRAGMA synchronous = FULL");
-    check_sqlite_integrity(db_, path_);
-
-    // Inside one write transaction, so that two processes opening a new file do not both migrate it.
-    Statement(db_, path_, "open", "BEGIN IMMEDIATE").run();
-    try {
-      const int64_t version = pragma("PRAGMA user_version");
-      if (version > int64_t(kMigrations.size()))
-        fail(path_, "open: schema version {} is newer than this Whet knows ({}); upgrade Whet", version,
-             kMigrations.size());
-      for (size_t v = size_t(version); v < kMigrations.size(); ++v) {
-        char* message = nullptr;
-        if (sqlite3_exec(db_, kMigrations[v], nullptr, nullptr, &message) != SQLITE_OK) {
-          const std::string reason = message ? message : sqlite3_errmsg(db_);
-          sqlite3_free(message);
-          fail(path_, "open: migrating the schema to version {}: {}", v + 1, reason);
-        }
-      }
-      Statement(db_, path_, "open", "COMMIT").run();
-    } catch (...) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    open_sqlite_schema(db_, path_, kApplicationId, kMigrations, "whet serve");
   } catch (...) {
     sqlite3_close_v2(db_);
     throw;

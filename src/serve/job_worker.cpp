@@ -114,6 +114,7 @@ void JobWorker::run_job(Job job) {
 
     TrainRunOptions options;
     options.resume = has_checkpoint;
+    options.run_source = "job";
     options.stop = &stop_job_;
     options.on_report = [&](const StepReport& r) {
       json data = {{"step", r.step}, {"total_steps", r.total_steps}, {"epoch", r.epoch}};

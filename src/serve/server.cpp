@@ -179,8 +179,13 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
   load_served_models(models, rewards, store, options, base_name);
   JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
+  // Runs trained from the command line into DATA/runs and the worker's jobs, indexed as they grow.
+  track::RunStore runs(options.data_dir);
+  track::RunWatcher run_watcher(runs, std::chrono::milliseconds(1000), [](const std::string& problem) {
+    std::fprintf(stderr, "whet serve: %s\n", problem.c_str());
+  });
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards};
+                    rewards, runs, run_watcher};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -228,6 +233,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_adapter_routes(server, state);
   add_feedback_routes(server, state);
   add_score_routes(server, state);
+  add_run_routes(server, state);
   add_dashboard_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)
@@ -237,6 +243,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   std::thread listener([&] { server.listen_after_bind(); });
   if (on_listening) on_listening(port);
   while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  run_watcher.stop();  // ends the open /v1/runs/{id}/events streams, which would hold server.stop() up
   server.stop();
   listener.join();
 }

@@ -14,6 +14,8 @@
 #include "serve/prometheus.h"
 #include "serve/reward_models.h"
 #include "serve/server.h"
+#include "track/run_store.h"
+#include "track/run_watcher.h"
 
 namespace whet::serve {
 
@@ -25,6 +27,8 @@ struct ServerState {
   JobWorker& worker;
   std::string files_dir;  // uploaded files, named by their ids
   RewardModels& rewards;  // what POST /v1/score scores with
+  track::RunStore& runs;  // the run tracker's index of DATA/runs and DATA/jobs (/v1/runs)
+  track::RunWatcher& run_watcher;  // keeps `runs` in step with the folders
 };
 
 enum class Access {
@@ -64,6 +68,7 @@ void add_job_routes(httplib::Server& server, ServerState& state);
 void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
+void add_run_routes(httplib::Server& server, ServerState& state);
 // The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
 void add_dashboard_routes(httplib::Server& server, ServerState& state);
 

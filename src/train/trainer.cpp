@@ -35,6 +35,7 @@
 #include "train/remaining_time.h"
 #include "train/replay.h"
 #include "train/reward_step.h"
+#include "train/run_record.h"
 #include "train/train_step.h"
 
 namespace whet {
@@ -890,6 +891,38 @@ GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableS
   return verdict;
 }
 
+// Everything after the config is resolved and the run folder made: set up, train, judge.
+TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions& options, const Ranking& ranking,
+                               RunInputs& in, const Say& say) {
+  const Schedule schedule = plan_schedule(config, in.train_items());
+  const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
+  Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
+  const std::optional<GateScores> base_scores =
+      score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
+  if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
+  if (options.resume) load_progress(checkpoint, progress, say);
+  say(describe(progress.learner.trainable, schedule));
+  TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
+  if (base_scores && !result.interrupted)
+    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output, say);
+  return result;
+}
+
+// run.json (train/run_record.h) says the run is going while `train` runs, and how it ended.
+TrainRunResult recorded_run(const TrainConfig& config, const std::string& config_yaml, const TrainRunOptions& options,
+                            const std::function<TrainRunResult()>& train) {
+  RunRecord record(config, config_yaml, options.run_source, options.resume);
+  TrainRunResult result;
+  try {
+    result = train();
+  } catch (const std::exception& e) {
+    record.finish("failed", e.what());
+    throw;
+  }
+  record.finish(result.interrupted ? "interrupted" : "finished");
+  return result;
+}
+
 }  // namespace
 
 TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& options) {
@@ -908,19 +941,9 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   if (names_validation)
     warn_if_nothing_to_evaluate(config, in.has_validation(), "the validation data holds no usable example", say);
   fs::create_directories(config.output_dir);
-  write_file_atomic(config.output_dir + "/config.yaml", dump_train_config(config));
-  const Schedule schedule = plan_schedule(config, in.train_items());
-  const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
-  Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
-  const std::optional<GateScores> base_scores =
-      score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
-  if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
-  if (options.resume) load_progress(checkpoint, progress, say);
-  say(describe(progress.learner.trainable, schedule));
-  TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
-  if (base_scores && !result.interrupted)
-    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output, say);
-  return result;
+  const std::string config_yaml = dump_train_config(config);
+  write_file_atomic(config.output_dir + "/config.yaml", config_yaml);
+  return recorded_run(config, config_yaml, options, [&] { return train_and_judge(config, options, ranking, in, say); });
 }
 
 }  // namespace whet

@@ -44,6 +44,7 @@ struct TrainRunOptions {
   // Once the data is read: the config with every auto key decided, and the decisions.
   std::function<void(const TrainConfig&, const std::vector<AutoDecision>&)> on_resolved;
   double learning_rate_scale = 1.0;  // multiplies an auto learning_rate (the jobs API's learning_rate_multiplier)
+  std::string run_source = "cli";    // who started the run, for run.json: "cli", or "job" for the server's jobs
 };
 
 struct TrainRunResult {
@@ -55,7 +56,8 @@ struct TrainRunResult {
 };
 
 // Keys left auto in `config` are decided from the data (train/auto_settings.h);
-// output_dir/config.yaml holds the config as resolved.
+// output_dir/config.yaml holds the config as resolved, output_dir/run.json the
+// run's identity, lineage and status (train/run_record.h).
 TrainRunResult run_training(const TrainConfig& config, const TrainRunOptions& options);
 
 }  // namespace whet

@@ -10,7 +10,12 @@ Checks, each against what the server answers directly:
   - the playground streams two answers, each equal to the server's own greedy
     answer to the same messages, and its feedback buttons reach /v1/feedback;
   - the jobs page uploads a file and lists it, starts a job whose loss curve
-    fills in until it succeeds, and cancels another.
+    fills in until it succeeds, and cancels another;
+  - a run trained by `whet train` into DATA/runs/ shows a loss curve that grows
+    while it trains and survives a reload, ending with every loss row the
+    store holds; two runs compare with their differing learning rate;
+  - a `whet eval --json-out` report in a run folder is shown with intervals
+    and its forgetting verdict.
 Screenshots of each page go to SCREENSHOT_DIR.
 """
 import json
@@ -72,6 +77,15 @@ class Server:
                                          headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())
+
+    def metric_rows(self, run_id):
+        rows, after = [], 0
+        while True:
+            page = self.call(f"/v1/runs/{run_id}/metrics?after={after}&limit=10000")
+            rows += page["data"]
+            if not page["has_more"]:
+                return rows
+            after = rows[-1]["seq"]
 
     def stop(self):
         self.process.send_signal(2)
@@ -246,6 +260,109 @@ def check_jobs(page, server, work):
     return job
 
 
+def train(whet, model, data, output, epochs, learning_rate, log):
+    """`whet train` of a LoRA adapter on the tiny model, from the command line as a person runs it."""
+    return subprocess.Popen([whet, "train", "--model", model, "--data", data, "--output", output, "--method", "lora",
+                             "--epochs", str(epochs), "--lr", str(learning_rate), "--seq-len", "32",
+                             "--forgetting-gate", "false", "--replay", "none", "--distill", "0", "--threads", "1"],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def run_named(server, name, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = [r for r in server.call("/v1/runs")["data"] if r["name"] == name]
+        if runs:
+            return runs[0]
+        time.sleep(0.3)
+    raise AssertionError(f"run {name} never appeared in /v1/runs")
+
+
+def loss_points(page):
+    charts = page.all("[data-chart='loss'] canvas")
+    return int(charts[0].get_attribute("data-points")) if charts else 0
+
+
+def check_runs(page, server, whet, model, work):
+    data = os.path.join(work, "cli-train.jsonl")
+    with open(data, "w") as f:
+        f.write(chat_lines(20, "box"))
+    runs_dir = os.path.join(work, "data", "runs")
+    log = open(os.path.join(work, "train.log"), "w")
+    # Long enough to be watched through a reload: 3000 steps, about 25 s on two loaded cores.
+    slow = train(whet, model, data, os.path.join(runs_dir, "live"), 150, 0.01, log)
+    run = run_named(server, "live")
+    page.go(f"runs/{run['id']}")
+    page.wait(lambda: loss_points(page) > 0, "the live run's first loss points")
+    first = loss_points(page)
+    page.wait(lambda: loss_points(page) > first, "the loss curve to grow while the run trains")
+    grown = loss_points(page)
+    page.driver.refresh()
+    page.wait(lambda: loss_points(page) >= grown, "the curve after a reload")
+    after_reload = loss_points(page)
+    page.wait(lambda: loss_points(page) > after_reload, "the curve to keep growing after the reload")
+    assert slow.poll() is None, "the run finished before its curve could be watched growing: make it longer"
+    print(f"ok: the live run's loss curve grew {first} -> {grown} points, and after a reload {after_reload} -> more")
+    quick = train(whet, model, data, os.path.join(runs_dir, "quick"), 2, 0.002, log)
+    assert slow.wait(timeout=180) == 0 and quick.wait(timeout=180) == 0, f"whet train failed; see {log.name}"
+    page.wait(lambda: page.find("#run-status").text == "finished", "the run's status to become finished")
+    rows = [m for m in server.metric_rows(run["id"]) if "loss" in m["name"]]
+    page.wait(lambda: loss_points(page) == len(rows), f"the loss chart to hold the store's {len(rows)} loss rows")
+    page.shot("run")
+    print(f"ok: the finished run's loss chart holds all {len(rows)} loss rows of the store")
+
+    quick_run = run_named(server, "quick")
+    page.go("runs")
+    page.wait(lambda: page.all(f"#runs input[value='{quick_run['id']}']"), "both runs in the list")
+    page.shot("runs")
+    page.find(f"#runs input[value='{run['id']}']").click()
+    page.find(f"#runs input[value='{quick_run['id']}']").click()
+    page.find("#compare-selected").click()
+    page.wait(lambda: "learning_rate" in page.find("#differing-params").text, "the differing learning rate")
+    page.wait(lambda: int(page.find("[data-chart='loss'] canvas").get_attribute("data-points")) > 0, "the overlaid loss curves")
+    datasets = page.driver.execute_script(
+        "return Chart.getChart(document.querySelector(\"[data-chart='loss'] canvas\")).data.datasets"
+        ".filter(d => !d.raw).map(d => d.label)")
+    assert sorted(datasets) == ["live", "quick"], f"the loss chart overlays {datasets}"
+    page.shot("compare")
+    print("ok: two runs compare: overlaid loss curves and their differing learning rate")
+    return run
+
+
+def js_number(value):
+    """A number as the page prints it (ui.js num): four significant digits."""
+    rounded = float(f"{value:.4g}")
+    return str(int(rounded)) if rounded.is_integer() else repr(rounded)
+
+
+def check_evaluation(page, server, whet, model, work, run):
+    task = os.path.join(work, "task.jsonl")
+    with open(task, "w") as f:
+        for i in range(12):
+            f.write(json.dumps({"messages": [{"role": "user", "content": f"the sea {i % 5}"}], "label": ["box", "tin"][i % 2]}) + "\n")
+    report = os.path.join(run["dir"], "eval.json")
+    subprocess.run([whet, "eval", "--model", model, "--task", task, "--adapter", f"live={run['dir']}/adapter",
+                    "--forgetting", "--resamples", "200", "--json-out", report, "--threads", "1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    with open(report) as f:
+        accuracy = next(t for t in json.load(f)["tasks"] if t["path"] == task)["results"][0]["metrics"]["accuracy"]
+    deadline = time.time() + 30
+    while not any(e["path"] == report for e in server.call("/v1/evaluations")["data"]):
+        assert time.time() < deadline, f"{report} never appeared in /v1/evaluations"
+        time.sleep(0.3)
+    page.go("evaluation")
+    page.wait(lambda: page.all("#eval-reports table.eval-task"), "the evaluation tables")
+    text = page.find("#eval-reports").text
+    value, low, high = (js_number(accuracy[k]) for k in ("value", "low", "high"))
+    base_row = f"live · base {value} [{low}, {high}]"
+    assert base_row in text, f"the base row with its interval, {base_row!r}, is not on the page:\n{text}"
+    assert "live · live" in text, "the adapter's row is missing"
+    verdict = page.find("#forgetting").text
+    assert "live:" in verdict and ("no model forgot" in verdict or "forgetting flagged" in verdict), verdict
+    page.shot("evaluation")
+    print(f"ok: the evaluation page shows the report's rows with intervals and the verdict: {verdict}")
+
+
 def main():
     whet, model, work, screenshots = (os.path.abspath(a) for a in sys.argv[1:5])
     started = time.time()
@@ -259,7 +376,9 @@ def main():
         check_smoothing(page)
         check_playground(page, server)
         check_jobs(page, server, work)
-        for route in ("runs", "compare", "evaluation", "registry", "monitoring"):
+        run = check_runs(page, server, whet, model, work)
+        check_evaluation(page, server, whet, model, work, run)
+        for route in ("registry", "monitoring"):
             page.go(route)
             page.wait(lambda: page.all("#view section, #view .error"), f"the {route} page")
             time.sleep(0.5)

@@ -123,7 +123,7 @@ function showConnection() {
   const badge = document.getElementById('connection');
   if (!badge) return;
   badge.textContent = status.waiting ? 'reconnecting…' : status.live ? 'live' : '';
-  badge.className = `connection ${status.waiting ? 'waiting' : 'live'}`;
+  badge.className = `connection ${status.waiting ? 'waiting' : status.live ? 'live' : ''}`;
 }
 
 // A server-sent event stream that stays open: when the connection drops (a

@@ -3,7 +3,7 @@
 // whose values are not all equal, and each metric's best and last per run.
 import { api } from './api.js';
 import { LineChart, PALETTE, smoothingControl } from './charts.js';
-import { chartOf, metricHistory, runsTable } from './runs.js';
+import { chartOf, isCurve, metricHistory, runsTable } from './runs.js';
 import { h, clear, table, num, errorBox, section } from './ui.js';
 
 async function renderPicker(view) {
@@ -36,7 +36,7 @@ export async function render(view, { query }) {
   const byMetric = new Map();
   histories.forEach((rows, i) => {
     for (const row of rows.slice().sort((a, b) => a.seq - b.seq)) {
-      if (typeof row.value !== 'number') continue;
+      if (typeof row.value !== 'number' || !isCurve(row.name)) continue;
       if (!byMetric.has(row.name)) byMetric.set(row.name, new Map());
       const perRun = byMetric.get(row.name);
       if (!perRun.has(i)) perRun.set(i, []);

@@ -87,7 +87,10 @@ function renderReports(box, chosen, charts) {
 }
 
 export async function render(view) {
-  const reports = (await api('/v1/evaluations')).data;
+  const all = (await api('/v1/evaluations')).data;
+  const unreadable = all.filter((r) => r.error);
+  const reports = all.filter((r) => r.report);
+  if (unreadable.length) view.append(section('Reports that could not be read', table(['run', 'report', 'error'], unreadable.map((r) => [r.run_name || r.run_id, r.path, r.error]))));
   if (!reports.length) {
     view.append(section('Evaluation', h('p', { class: 'note' },
       'No evaluation reports yet: `whet eval ... --json-out RUN_FOLDER/eval.json` writes one where the dashboard finds it.')));

@@ -25,7 +25,7 @@ export function runsTable(runs, selected) {
   return table(['', 'run', 'status', 'source', 'method', 'model', 'data', 'key hyperparameters', 'best', 'steps', 'updated'],
     runs.map((r) => [
       h('input', { type: 'checkbox', class: 'pick', value: r.id, checked: selected.has(r.id), onchange: (e) => { if (e.target.checked) selected.add(r.id); else selected.delete(r.id); } }),
-      h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name || r.id), badge(r.status), r.source, r.method, r.model, r.data,
+      h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name || r.id), badge(r.status), r.source, r.method, String(r.model || '').split('/').pop(), dataNames(r),
       keyParams(r), metricsText(r.best), r.steps ?? '', when(r.updated_at)]), { id: 'runs' });
 }
 
@@ -47,6 +47,12 @@ async function renderList(view) {
   return () => clearInterval(timer);
 }
 
+// What metrics.jsonl logs beside the metrics: where and when a step was, not how it went.
+const NOT_CURVES = new Set(['epoch', 'elapsed_s', 'step', 'total_steps']);
+export function isCurve(name) {
+  return !NOT_CURVES.has(name);
+}
+
 // Which chart a metric belongs on: the losses together, the learning rate, the rest one each.
 export function chartOf(name) {
   if (name === 'lr' || name === 'learning_rate') return 'learning rate';
@@ -56,40 +62,61 @@ export function chartOf(name) {
 
 // The metric rows of a run, fetched as history, then kept in order by seq as live rows arrive.
 export async function metricHistory(id) {
-  const body = await api(`/v1/runs/${encodeURIComponent(id)}/metrics`);
-  return Array.isArray(body) ? body : body.data;
+  const rows = [];
+  for (;;) {
+    const after = rows.length ? rows[rows.length - 1].seq : 0;
+    const page = await api(`/v1/runs/${encodeURIComponent(id)}/metrics?after=${after}&limit=10000`);
+    rows.push(...page.data);
+    if (!page.has_more || !page.data.length) return rows;
+  }
+}
+
+// A run's data files by name: the folders they sit in say little next to the file names.
+export function dataNames(run) {
+  return (Array.isArray(run.data) ? run.data : [run.data]).filter(Boolean).map((p) => String(p).split('/').pop()).join(', ');
 }
 
 // Charts that hold a run's rows by metric name, one chart per chartOf() group.
+// Rows are added to their series as they come (a live run sends thousands);
+// the charts are rebuilt at most once per frame.
 export class RunCharts {
   constructor(container) {
     this.container = container;
-    this.charts = new Map();
-    this.rows = new Map();  // seq → row
+    this.charts = new Map();  // group → LineChart
+    this.series = new Map();  // metric name → points in seq order
+    this.seen = new Set();    // seqs already added
+    this.pending = false;
   }
   add(rows) {
-    for (const row of rows) this.rows.set(row.seq, row);
-    this.draw();
+    for (const row of rows) {
+      if (this.seen.has(row.seq) || typeof row.value !== 'number' || !isCurve(row.name)) continue;
+      this.seen.add(row.seq);
+      if (!this.series.has(row.name)) this.series.set(row.name, []);
+      this.series.get(row.name).push({ x: row.step, y: row.value, seq: row.seq });
+    }
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
   }
   draw() {
     const groups = new Map();
-    const ordered = [...this.rows.values()].sort((a, b) => a.seq - b.seq);
-    for (const row of ordered) {
-      if (typeof row.value !== 'number') continue;
-      const group = chartOf(row.name);
-      if (!groups.has(group)) groups.set(group, new Map());
-      const series = groups.get(group);
-      if (!series.has(row.name)) series.set(row.name, []);
-      series.get(row.name).push({ x: row.step, y: row.value });
+    for (const [name, points] of this.series) {
+      points.sort((a, b) => a.seq - b.seq);  // nearly sorted already: cheap
+      const group = chartOf(name);
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push({ label: name, points });
     }
     for (const [group, series] of groups) {
       if (!this.charts.has(group)) {
-        const chart = new LineChart(group, {});
+        const chart = new LineChart(group);
         chart.element.dataset.chart = group;
         this.charts.set(group, chart);
         this.container.append(chart.element);
       }
-      this.charts.get(group).setSeries([...series].map(([label, points]) => ({ label, points })));
+      this.charts.get(group).setSeries(series);
     }
   }
   redraw() { for (const chart of this.charts.values()) chart.redraw(); }
@@ -98,7 +125,7 @@ export class RunCharts {
 
 function runFacts(run) {
   const rows = [['status', h('span', { id: 'run-status' }, badge(run.status))], ['source', run.source], ['method', run.method],
-    ['model', run.model], ['data', run.data], ['folder', run.dir], ['created', when(run.created_at)], ['updated', when(run.updated_at)],
+    ['model', run.model], ['data', (Array.isArray(run.data) ? run.data : [run.data]).join(', ')], ['folder', run.dir], ['created', when(run.created_at)], ['updated', when(run.updated_at)],
     ['steps', run.steps ?? ''], ['best', metricsText(run.best)], ['last', metricsText(run.last)]];
   if (run.gate) rows.push(['forgetting gate', run.gate.passed === false ? 'FAILED' : 'passed']);
   return table(['', ''], rows, { class: 'facts' });
@@ -123,7 +150,7 @@ async function renderRun(view, id) {
     h('div', { class: 'toolbar' }, smoothingControl(() => charts.redraw())), chartBox, runDetails(run));
   const history = await metricHistory(id);
   charts.add(history);
-  const lastSeq = history.reduce((m, r) => Math.max(m, r.seq), -1);
+  const lastSeq = history.reduce((m, r) => Math.max(m, r.seq), 0);
   let stream = null;
   stream = subscribe(`${path}/events`, (event) => {
     if (event.event === 'metric') charts.add([JSON.parse(event.data)]);
@@ -131,7 +158,7 @@ async function renderRun(view, id) {
       const fresh = JSON.parse(event.data);
       clear(head, h('h2', {}, 'Run ', fresh.name || fresh.id), runFacts(fresh));
     }
-  }, { lastEventId: lastSeq >= 0 ? lastSeq : null, onEnd: (error) => { if (error) view.append(errorBox(error)); } });
+  }, { lastEventId: lastSeq, onEnd: (error) => { if (error) view.append(errorBox(error)); } });
   return () => { stream.close(); charts.destroy(); };
 }
 

@@ -15,7 +15,10 @@ Checks, each against what the server answers directly:
     while it trains and survives a reload, ending with every loss row the
     store holds; two runs compare with their differing learning rate;
   - a `whet eval --json-out` report in a run folder is shown with intervals
-    and its forgetting verdict.
+    and its forgetting verdict;
+  - the registry page registers both runs as versions, and its Promote and
+    Roll back buttons change what /v1/chat/completions answers for
+    models:/NAME@champion: always the answer of the version the alias holds.
 Screenshots of each page go to SCREENSHOT_DIR.
 """
 import json
@@ -326,7 +329,7 @@ def check_runs(page, server, whet, model, work):
     assert sorted(datasets) == ["live", "quick"], f"the loss chart overlays {datasets}"
     page.shot("compare")
     print("ok: two runs compare: overlaid loss curves and their differing learning rate")
-    return run
+    return run, quick_run
 
 
 def js_number(value):
@@ -363,10 +366,50 @@ def check_evaluation(page, server, whet, model, work, run):
     print(f"ok: the evaluation page shows the report's rows with intervals and the verdict: {verdict}")
 
 
+def greedy(server, model):
+    answer = server.call("/v1/chat/completions", {"model": model, "temperature": 0, "max_tokens": 16,
+                                                   "messages": [{"role": "user", "content": "the sea 3"}]})
+    return answer["choices"][0]["message"]["content"]
+
+
+def check_registry(page, server, runs):
+    page.go("registry")
+    page.wait(lambda: page.all("#register-form"), "the registry page")
+    for run in runs:
+        page.find("#register-name").clear()
+        page.find("#register-name").send_keys("support")
+        page.find("#register-source").clear()
+        page.find("#register-source").send_keys(run["dir"])
+        page.find("#register").click()
+        version = runs.index(run) + 1
+        page.wait(lambda: page.all(f"section[data-model='support'] .promote-button[data-version='{version}']"),
+                  f"version {version} on the page")
+    by_version = {v: greedy(server, f"models:/support/{v}") for v in (1, 2)}
+    assert by_version[1] != by_version[2], f"the two versions answer alike ({by_version}): the test cannot tell them apart"
+
+    def alias_is(version):
+        rows = page.all("section[data-model='support'] table.aliases tr")
+        return any(r.text.startswith(f"champion {version} ") for r in rows)
+
+    for version in (1, 2):
+        page.find(f"section[data-model='support'] .promote-button[data-version='{version}']").click()
+        page.wait(lambda: alias_is(version), f"champion to point at version {version}")
+        served = greedy(server, "models:/support@champion")
+        assert served == by_version[version], f"champion at {version} answers {served!r}, version {version} {by_version[version]!r}"
+    page.shot("registry")
+    page.find("section[data-model='support'] button.rollback[data-alias='champion']").click()
+    page.wait(lambda: alias_is(1), "the roll-back of champion to version 1")
+    served = greedy(server, "models:/support@champion")
+    assert served == by_version[1], f"after the roll-back champion answers {served!r}, not version 1's {by_version[1]!r}"
+    print(f"ok: promoting and rolling back on the registry page changed models:/support@champion's answer "
+          f"{by_version[1]!r} -> {by_version[2]!r} -> {by_version[1]!r}")
+
+
 def main():
     whet, model, work, screenshots = (os.path.abspath(a) for a in sys.argv[1:5])
     started = time.time()
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(screenshots, ignore_errors=True)
     os.makedirs(work)
     server = Server(whet, model, os.path.join(work, "data"), os.path.join(work, "server.log"))
     page = None
@@ -376,9 +419,10 @@ def main():
         check_smoothing(page)
         check_playground(page, server)
         check_jobs(page, server, work)
-        run = check_runs(page, server, whet, model, work)
+        run, quick_run = check_runs(page, server, whet, model, work)
         check_evaluation(page, server, whet, model, work, run)
-        for route in ("registry", "monitoring"):
+        check_registry(page, server, [run, quick_run])
+        for route in ("monitoring",):
             page.go(route)
             page.wait(lambda: page.all("#view section, #view .error"), f"the {route} page")
             time.sleep(0.5)

@@ -79,7 +79,8 @@ function filesTable(files) {
 
 async function renderList(view) {
   const [models, files] = await Promise.all([api('/v1/models'), api('/v1/files')]);
-  const bases = models.data.filter((m) => !m.parent).map((m) => m.id);
+  // A job trains on a served base: not an adapter (which has a parent), nor a registry alias (models:/NAME@ALIAS).
+  const bases = models.data.filter((m) => !m.parent && !m.id.startsWith('models:/')).map((m) => m.id);
   const filesBox = h('div', {}, filesTable(files.data));
   const formBox = h('div', {}, jobForm(bases, files.data, (job) => { location.hash = `#/jobs/${job.id}`; }));
   const jobsBox = h('div');

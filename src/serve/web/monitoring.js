@@ -1,6 +1,9 @@
-// Monitoring: what the server has served, read from its Prometheus metrics
-// (GET /metrics: requests, latency, tokens per model, queue, jobs, feedback),
-// with a request-rate curve kept while the page is open.
+// Monitoring: per served model its traffic, drift against the served
+// version's training prompts and feedback, with the alert flags the server
+// raises (GET /v1/monitoring, docs/serve.md "Monitoring and drift"); and what
+// its Prometheus metrics say (GET /metrics: requests and latency per
+// endpoint, tokens per model, queue, jobs, feedback), with a request-rate
+// curve kept while the page is open.
 import { api } from './api.js';
 import { LineChart } from './charts.js';
 import { parsePrometheus, sumBy } from './prometheus.js';
@@ -44,17 +47,43 @@ function trafficTables(samples) {
   ];
 }
 
+function driftCell(value, limit) {
+  if (value === null || value === undefined) return '—';
+  return value > limit ? h('span', { class: 'flag' }, `${num(value)} > ${num(limit)}`) : num(value);
+}
+
+// One row per served model: traffic, drift numbers against their thresholds, the alert and its reasons, feedback.
+function modelsTable(monitoring) {
+  const t = monitoring.thresholds || {};
+  const rows = monitoring.models.map((m) => {
+    const d = m.drift;
+    const f = m.feedback || {};
+    const alert = d ? (d.alert ? h('span', { class: 'badge alert' }, 'alert') : d.judged ? h('span', { class: 'badge passed' }, 'ok') : 'too few prompts') : '';
+    return [m.model, m.base || '', num(m.requests), num(m.errors), num(m.prompt_tokens), num(m.completion_tokens),
+      m.latency_p50 === null ? '—' : `${num(m.latency_p50)} / ${num(m.latency_p95)}`,
+      d ? driftCell(d.psi_prompt_length, t.psi_prompt_length) : m.drift_unavailable || '',
+      d ? driftCell(d.js_tokens, t.js_tokens) : '', d ? driftCell(d.surprising_share, t.surprising_share) : '',
+      alert, d && d.reasons ? d.reasons.join('; ') : '',
+      f.completions ? `${num(f.rate)} (${num(f.up)} up, ${num(f.down)} down)` : ''];
+  });
+  return table(['model', 'base', 'requests', 'errors', 'prompt tokens', 'completion tokens', 'latency p50 / p95 (s)',
+    'PSI prompt length', 'JS tokens', 'surprising share', 'drift', 'reasons', 'feedback rate'], rows, { id: 'monitoring-models' });
+}
+
 export async function render(view) {
   const rate = new LineChart('requests per second (while this page is open)');
   rate.chart.options.scales.x.title.text = 'seconds';
   const box = h('div');
-  view.append(h('div', { class: 'charts' }, rate.element), box);
+  const models = h('div');
+  view.append(section('Served models', models), h('div', { class: 'charts' }, rate.element), box);
   const points = [];
   let previous = null;
   const started = Date.now();
   const refresh = async () => {
     try {
-      const samples = parsePrometheus(await api('/metrics'));
+      const [monitoring, text] = await Promise.all([api('/v1/monitoring'), api('/metrics')]);
+      clear(models, modelsTable(monitoring), h('p', { class: 'note' }, `drift over the newest ${monitoring.thresholds.window} prompts, judged from ${monitoring.thresholds.min_window}`));
+      const samples = parsePrometheus(text);
       const total = Object.values(sumBy(samples, 'whet_http_requests_total', null)).reduce((a, b) => a + b, 0);
       const now = (Date.now() - started) / 1000;
       if (previous) points.push({ x: now, y: (total - previous.total) / (now - previous.time) });

@@ -25,7 +25,7 @@ export function runsTable(runs, selected) {
   return table(['', 'run', 'status', 'source', 'method', 'model', 'data', 'key hyperparameters', 'best', 'steps', 'updated'],
     runs.map((r) => [
       h('input', { type: 'checkbox', class: 'pick', value: r.id, checked: selected.has(r.id), onchange: (e) => { if (e.target.checked) selected.add(r.id); else selected.delete(r.id); } }),
-      h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name || r.id), badge(r.status), r.source, r.method, String(r.model || '').split('/').pop(), dataNames(r),
+      h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name || r.id), badge(r.status), r.source, r.method, h('span', { title: r.model || '' }, String(r.model || '').split('/').slice(-2).join('/')), dataNames(r),
       keyParams(r), metricsText(r.best), r.steps ?? '', when(r.updated_at)]), { id: 'runs' });
 }
 

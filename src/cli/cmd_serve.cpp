@@ -34,6 +34,35 @@ void run_serve(serve::ServerOptions options, const std::string& api_key_env) {
   std::fprintf(stderr, "whet serve: stopped\n");
 }
 
+// Monitoring of production prompts against the served version's training prompts (docs/serve.md, "Monitoring and drift").
+void add_drift_options(CLI::App& command, serve::DriftOptions& d) {
+  command.add_option("--drift-reference", d.references,
+                     "MODEL=FILE: the training data (JSONL, any training format) MODEL's prompts are compared with; "
+                     "repeatable. Without it, an adapter or model served from its run folder uses the run's train_data");
+  command.add_option("--drift-window", d.window, "Newest prompts per model compared with the reference")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--drift-min-window", d.min_window, "Prompts in a model's window before its drift is judged")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command.add_option("--drift-sample-rate", d.sample_rate,
+                     "Share of prompts whose perplexity under the base is measured, in the background while the "
+                     "engine is idle")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command.add_option("--drift-psi", d.psi_threshold, "Alert above this population stability index of prompt lengths")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--drift-js", d.js_threshold,
+                     "Alert above this Jensen-Shannon divergence (bits) of the prompts' token distribution")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command.add_option("--drift-surprise", d.surprise_threshold,
+                     "Alert above this share of prompts more surprising than 95% of the training prompts")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 void add_serve_command(CLI::App& app) {
@@ -75,6 +104,7 @@ void add_serve_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--threads", o->engine.threads, "Threads for decoding (0: all cores)")->capture_default_str();
   command->add_option("--access-log", o->access_log, "Access log file (JSON lines); default stderr, '-' for none");
+  add_drift_options(*command, o->drift);
   command->callback([o, mb] {
     o->max_request_bytes = mb->first << 20;
     o->max_upload_bytes = mb->second << 20;

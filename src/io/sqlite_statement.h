@@ -58,6 +58,12 @@ class Statement {
     while (step()) {
     }
   }
+  // Ready to bind and run again: one statement prepared once for many rows.
+  Statement& reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    return *this;
+  }
 
   bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
   int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }

@@ -77,7 +77,7 @@ struct InferenceEngine::Sequence {
 
 void describe_engine_metrics(MetricsRegistry& m) {
   m.describe("whet_time_to_first_token_seconds", MetricType::Histogram,
-             "Time from a sequence's arrival to its first generated token", kLatencyBucketsSeconds);
+             "Time from a sequence's arrival to its first generated token, by model", kLatencyBucketsSeconds);
   m.describe("whet_generated_tokens_total", MetricType::Counter, "Tokens generated, by model");
   m.describe("whet_prompt_tokens_total", MetricType::Counter, "Prompt tokens read, by model");
   m.describe("whet_generation_tokens_per_second", MetricType::Gauge,
@@ -116,6 +116,8 @@ std::shared_ptr<SequenceStream> InferenceEngine::submit(SequenceRequest request)
   return stream;
 }
 
+bool InferenceEngine::idle() const { return queued() == 0 && active_count_ == 0; }
+
 int InferenceEngine::queued() const {
   std::lock_guard lock(mutex_);
   return int(queue_.size());
@@ -141,6 +143,7 @@ void InferenceEngine::run() {
         running.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      active_count_ = int(running.size());  // under the lock: idle() never sees a sequence in neither place
     }
     std::erase_if(running, [](const auto& s) { return s->out->cancelled(); });
     active_count_ = int(running.size());
@@ -185,7 +188,7 @@ void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
       metrics_.counter_add("whet_generated_tokens_total", {{"model", s.request.model_name}});
       if (!s.answered) {
         s.answered = true;
-        metrics_.histogram_observe("whet_time_to_first_token_seconds", {},
+        metrics_.histogram_observe("whet_time_to_first_token_seconds", {{"model", s.request.model_name}},
                                    std::chrono::duration<double>(Clock::now() - s.submitted).count());
       }
       const bool going = s.text.push(s.next_token);

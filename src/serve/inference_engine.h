@@ -74,6 +74,9 @@ class InferenceEngine {
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
   std::shared_ptr<SequenceStream> submit(SequenceRequest request);
+  // Nothing waiting and nothing decoding: low-priority work on the same weights
+  // (the drift monitor's perplexity scoring) runs only then.
+  bool idle() const;
 
  private:
   int queued() const;

@@ -113,6 +113,16 @@ struct Feedback {
   friend bool operator==(const Feedback&, const Feedback&) = default;
 };
 
+// Per served model name, what the completions still kept received: how many
+// choices are kept, how many feedback items name one of them (a comparison names
+// two), and of the ratings among those how many were up and down.
+struct FeedbackTally {
+  int64_t completions = 0;
+  int64_t feedback = 0;
+  int64_t up = 0, down = 0;
+  friend bool operator==(const FeedbackTally&, const FeedbackTally&) = default;
+};
+
 // Jobs, events, checkpoints and feedback are listed newest first and paged the OpenAI way:
 // `after_id` is the id of the last item of the previous page ("" for the first
 // page) and `limit` (at least 1) caps the page. An `after_id` the store does not
@@ -172,6 +182,9 @@ class JobStore {
   // Feedback.
   Feedback add_feedback(Feedback feedback);  // assigns id and created_at
   std::vector<Feedback> list_feedback(const std::string& after_id, int limit);
+  // Over the kept completions only, so a rate of feedback per completion counts
+  // both over the same span however many completions were forgotten.
+  std::map<std::string, FeedbackTally> feedback_by_model();
 
  private:
   std::string random_id(std::string_view prefix);

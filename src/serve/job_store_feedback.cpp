@@ -126,4 +126,23 @@ std::vector<Feedback> JobStore::list_feedback(const std::string& after_id, int l
   return out;
 }
 
+std::map<std::string, FeedbackTally> JobStore::feedback_by_model() {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, FeedbackTally> out;
+  Statement kept(db_, path_, "count feedback", "SELECT model, count(*) FROM completions GROUP BY model");
+  while (kept.step()) out[kept.text(0)].completions = kept.integer(1);
+  // Each feedback row names its completions in a JSON array; those still kept are joined by id and choice.
+  Statement given(db_, path_, "count feedback",
+                  "SELECT c.model, f.kind, f.rating, count(*) FROM feedback f, json_each(f.completions) e "
+                  "JOIN completions c ON c.id = json_extract(e.value, '$.id') "
+                  "AND c.choice_index = json_extract(e.value, '$.choice_index') GROUP BY 1, 2, 3");
+  while (given.step()) {
+    FeedbackTally& tally = out[given.text(0)];
+    const int64_t count = given.integer(3);
+    tally.feedback += count;
+    if (given.text(1) == "rating") (given.text(2) == "up" ? tally.up : tally.down) += count;
+  }
+  return out;
+}
+
 }  // namespace whet::serve

@@ -80,9 +80,14 @@ MetricsRegistry::Family& MetricsRegistry::family(std::string_view name, MetricTy
   return family;
 }
 
+Labels MetricsRegistry::sorted(const Labels& labels) {
+  Labels out = labels;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 MetricsRegistry::Series& MetricsRegistry::series(Family& family, const Labels& labels) {
-  Labels sorted = labels;
-  std::sort(sorted.begin(), sorted.end());
+  Labels sorted = MetricsRegistry::sorted(labels);
   for (size_t i = 0; i < sorted.size(); ++i) {
     // "le" is the histogram's own label; names starting "__" are Prometheus's.
     WHET_ASSERT(is_name(sorted[i].first, false) && !sorted[i].first.starts_with("__"));
@@ -116,6 +121,23 @@ void MetricsRegistry::histogram_observe(std::string_view name, const Labels& lab
   ++s.bucket_hits[bucket];
   s.sum += v;
   ++s.count;
+}
+
+double MetricsRegistry::value(std::string_view name, const Labels& labels) const {
+  std::lock_guard lock(mutex_);
+  const auto found = by_name_.find(name);
+  WHET_ASSERT(found != by_name_.end());
+  const Family& f = families_[found->second];
+  WHET_ASSERT(f.type != MetricType::Histogram);
+  const auto s = f.series.find(sorted(labels));
+  return s == f.series.end() ? 0 : s->second.value;
+}
+
+void MetricsRegistry::remove(std::string_view name, const Labels& labels) {
+  std::lock_guard lock(mutex_);
+  const auto found = by_name_.find(name);
+  WHET_ASSERT(found != by_name_.end());
+  families_[found->second].series.erase(sorted(labels));
 }
 
 std::string MetricsRegistry::render() const {

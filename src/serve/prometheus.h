@@ -35,6 +35,11 @@ class MetricsRegistry {
   void gauge_set(std::string_view name, const Labels& labels, double v);
   void histogram_observe(std::string_view name, const Labels& labels, double v);
 
+  // A counter's or gauge's value; 0 for a series never set (as Prometheus reads an absent counter).
+  double value(std::string_view name, const Labels& labels) const;
+  // Drops a series, e.g. the gauges of a model no longer served; nothing when absent.
+  void remove(std::string_view name, const Labels& labels);
+
   std::string render() const;
 
  private:
@@ -54,6 +59,7 @@ class MetricsRegistry {
   // The caller holds mutex_.
   Family& family(std::string_view name, MetricType type);
   static Series& series(Family& family, const Labels& labels);
+  static Labels sorted(const Labels& labels);
 
   mutable std::mutex mutex_;
   std::vector<Family> families_;                        // in order of description

@@ -25,17 +25,26 @@ json model_json(const ModelRoute& m) {
   return j;
 }
 
-ModelRoute find_model(const ServerState& state, const std::string& name) {
+ModelRoute served_model(const ServerState& state, const std::string& name) {
   auto route = state.models.find(name);
   if (!route)
     throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist", name), "model",
                    "model_not_found");
-  if (!route->gate_failure.empty() && !state.options.allow_gated)
+  return *route;
+}
+
+void check_gate(const ServerState& state, const ModelRoute& route) {
+  if (!route.gate_failure.empty() && !state.options.allow_gated)
     throw ApiError(403, "invalid_request_error",
                    fmt::format("The model '{}' failed the forgetting gate of its training run ({}); it is not "
-                               "served unless the server runs with --allow-gated", name, route->gate_failure),
+                               "served unless the server runs with --allow-gated", route.name, route.gate_failure),
                    "model", "model_gated");
-  return *route;
+}
+
+ModelRoute find_model(const ServerState& state, const std::string& name) {
+  ModelRoute route = served_model(state, name);
+  check_gate(state, route);
+  return route;
 }
 
 // One request's answer: n sequences decoding in the engine, and how to word them.
@@ -100,7 +109,9 @@ std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request&
   answer->request = parse_completion_request(json_body(http, state),
                                              chat, {state.options.max_tokens, state.options.max_n});
   CompletionRequest& r = answer->request;
-  answer->model = find_model(state, r.model);
+  answer->model = served_model(state, r.model);
+  count_as_model_traffic(answer->model.name);  // a refusal from here on is an error of this model
+  check_gate(state, answer->model);
   const LoadedModel& model = *answer->model.model;
   std::vector<int32_t> prompt;
   try {
@@ -119,6 +130,7 @@ std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request&
                     r.max_tokens_given ? r.generation.max_tokens : 0),
         r.max_tokens_given ? "max_tokens" : (chat ? "messages" : "prompt"), "context_length_exceeded");
   r.generation.max_tokens = std::min(r.generation.max_tokens, context - prompt_tokens);
+  state.monitor.record_prompt(answer->model, prompt);
 
   answer->id = random_id(chat ? "chatcmpl" : "cmpl");
   answer->prompt_tokens = prompt_tokens;
@@ -189,6 +201,7 @@ void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib
         json chunk = answer->envelope(true);
         if (!u.error.empty()) {
           // Headers are gone already; the error travels as an event, as OpenAI's streams carry them.
+          count_as_failed();
           const bool ok = event(sink, error_json(ApiError(500, "server_error", u.error)));
           sink.done();
           return ok;

@@ -25,6 +25,8 @@ namespace {
 // can leave its endpoint label where the logger, called after the response, finds it.
 thread_local std::string current_endpoint;
 thread_local Clock::time_point request_started;
+thread_local std::string current_model;  // a served model the request named; "" for others
+thread_local bool current_failed = false;
 
 bool authorised(const httplib::Request& request, const ServerOptions& options, Access access) {
   if (options.api_keys.empty() || access == Access::Open) return true;
@@ -133,6 +135,9 @@ const std::string& json_body(const httplib::Request& request, const ServerState&
   return request.body;
 }
 
+void count_as_model_traffic(const std::string& model) { current_model = model; }
+void count_as_failed() { current_failed = true; }
+
 std::string random_id(const std::string& prefix) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{}-{:016x}{:08x}", prefix, rng(), uint32_t(rng()));
@@ -179,13 +184,16 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
   load_served_models(models, rewards, store, options, base_name);
   JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
+  TrafficStats traffic(metrics);
+  DriftMonitor monitor(options.drift, models, store, options.adapters, metrics, options.engine.threads);
+  monitor.start();
   // Runs trained from the command line into DATA/runs and the worker's jobs, indexed as they grow.
   track::RunStore runs(options.data_dir);
   track::RunWatcher run_watcher(runs, std::chrono::milliseconds(1000), [](const std::string& problem) {
     std::fprintf(stderr, "whet serve: %s\n", problem.c_str());
   });
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
-                    rewards, runs, run_watcher};
+                    rewards, runs, run_watcher, traffic, monitor};
   AccessLog access_log(options.access_log);
 
   httplib::Server server;
@@ -195,6 +203,8 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     current_endpoint = "unmatched";
     request_started = Clock::now();
+    current_model.clear();
+    current_failed = false;
     return httplib::Server::HandlerResponse::Unhandled;
   });
   server.set_error_handler([](const httplib::Request& request, httplib::Response& response) {
@@ -213,6 +223,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
     metrics.counter_add("whet_http_requests_total",
                         {{"endpoint", current_endpoint}, {"method", request.method}, {"status", status}});
     metrics.histogram_observe("whet_http_request_duration_seconds", {{"endpoint", current_endpoint}}, seconds);
+    if (!current_model.empty()) traffic.record(current_model, seconds, response.status >= 400 || current_failed);
     access_log.write({{"time", utc_now()}, {"remote", request.remote_addr}, {"method", request.method},
                       {"path", request.path}, {"endpoint", current_endpoint}, {"status", response.status},
                       {"duration_ms", std::round(seconds * 1e4) / 10}, {"request_bytes", request.body.size()}});
@@ -225,6 +236,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
               for (const auto& [status, count] : store.job_counts())
                 metrics.gauge_set("whet_fine_tuning_jobs", {{"state", std::string(job_status_name(status))}},
                                   double(count));
+              set_monitoring_gauges(state);
               response.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
             });
   add_inference_routes(server, state);
@@ -234,6 +246,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_feedback_routes(server, state);
   add_score_routes(server, state);
   add_run_routes(server, state);
+  add_monitoring_routes(server, state);
   add_dashboard_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)

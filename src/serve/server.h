@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "serve/drift_options.h"
 #include "serve/inference_engine.h"
 
 namespace whet::serve {
@@ -31,6 +32,7 @@ struct ServerOptions {
   EngineOptions engine;
   int http_threads = 32;
   std::string access_log;                  // "" = stderr, "-" = off
+  DriftOptions drift;                      // monitoring of prompts against training data
 };
 
 // Runs until `stop` becomes true (checked every 200 ms). Calls on_listening

@@ -8,12 +8,14 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "serve/drift_monitor.h"
 #include "serve/job_store.h"
 #include "serve/job_worker.h"
 #include "serve/model_registry.h"
 #include "serve/prometheus.h"
 #include "serve/reward_models.h"
 #include "serve/server.h"
+#include "serve/traffic.h"
 #include "track/run_store.h"
 #include "track/run_watcher.h"
 
@@ -29,6 +31,8 @@ struct ServerState {
   RewardModels& rewards;  // what POST /v1/score scores with
   track::RunStore& runs;  // the run tracker's index of DATA/runs and DATA/jobs (/v1/runs)
   track::RunWatcher& run_watcher;  // keeps `runs` in step with the folders
+  TrafficStats& traffic;  // requests, errors and latency per served model
+  DriftMonitor& monitor;  // production prompts against each model's training prompts
 };
 
 enum class Access {
@@ -62,6 +66,14 @@ nlohmann::json job_json(const Job& job);
 // Queues a job and wakes the worker; the job as stored.
 Job queue_job(ServerState& state, Job job);
 
+// The request being handled names served model `model`: when it ends, it counts
+// in that model's traffic (requests, latency; an error when its status is 4xx/5xx).
+void count_as_model_traffic(const std::string& model);
+// Its answer failed after the status went out (an error event in a stream): an error of its model all the same.
+void count_as_failed();
+// The monitoring gauges of GET /metrics: drift and feedback per model.
+void set_monitoring_gauges(ServerState& state);
+
 void add_inference_routes(httplib::Server& server, ServerState& state);
 void add_file_routes(httplib::Server& server, ServerState& state);
 void add_job_routes(httplib::Server& server, ServerState& state);
@@ -69,6 +81,7 @@ void add_adapter_routes(httplib::Server& server, ServerState& state);
 void add_feedback_routes(httplib::Server& server, ServerState& state);
 void add_score_routes(httplib::Server& server, ServerState& state);
 void add_run_routes(httplib::Server& server, ServerState& state);
+void add_monitoring_routes(httplib::Server& server, ServerState& state);
 // The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
 void add_dashboard_routes(httplib::Server& server, ServerState& state);
 

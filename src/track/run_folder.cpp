@@ -35,11 +35,6 @@ int64_t bytes_under(const fs::path& path) {
   return total;
 }
 
-std::string this_host() {
-  std::array<char, 256> name{};
-  return ::gethostname(name.data(), name.size() - 1) == 0 ? std::string(name.data()) : std::string();
-}
-
 // run.json says "running", but the process that wrote it (on this machine) has
 // ended without saying how: killed, or the machine went down.
 bool writer_is_gone(const json& record) {
@@ -175,13 +170,18 @@ void gather(RunFolder& run, Read read) {
   }
 }
 
+}  // namespace
+
 std::string absolute_dir(const std::string& dir) {
   fs::path path = fs::absolute(dir).lexically_normal();
   if (path.filename().empty()) path = path.parent_path();
   return path.string();
 }
 
-}  // namespace
+std::string this_host() {
+  std::array<char, 256> name{};
+  return ::gethostname(name.data(), name.size() - 1) == 0 ? std::string(name.data()) : std::string();
+}
 
 bool is_run_folder(const std::string& dir) {
   const fs::path path(dir);

@@ -49,6 +49,12 @@ RunFolder read_run_folder(const std::string& dir, const std::string& source);
 // folders: unchanged, the folder need not be read again (its metrics are tailed apart).
 std::string folder_signature(const std::string& dir);
 
+// DIR made absolute and normal, without a trailing separator: the one spelling of a folder in the store.
+std::string absolute_dir(const std::string& dir);
+
+// This machine's name, as run.json records the host of the process that writes a run.
+std::string this_host();
+
 // The file's modification time in seconds since the epoch; 0 when it cannot be read.
 double modified_time(const std::string& path);
 

@@ -26,12 +26,6 @@ struct Place {
   std::string source;  // what the place says: "cli", or "job" under DATA/jobs
 };
 
-std::string normal_dir(const fs::path& dir) {
-  fs::path path = fs::absolute(dir).lexically_normal();
-  if (path.filename().empty()) path = path.parent_path();
-  return path.string();
-}
-
 // DATA/runs/*, DATA/jobs/* and the folders added by hand.
 std::vector<Place> run_places(sqlite3* db, const std::string& path, const std::string& data_dir) {
   std::vector<Place> places;
@@ -39,7 +33,7 @@ std::vector<Place> run_places(sqlite3* db, const std::string& path, const std::s
     std::error_code error;
     for (auto it = fs::directory_iterator(fs::path(data_dir) / sub, error); !error && it != fs::directory_iterator();
          it.increment(error)) {
-      if (it->is_directory() && is_run_folder(it->path().string())) places.push_back({normal_dir(it->path()), source});
+      if (it->is_directory() && is_run_folder(it->path().string())) places.push_back({absolute_dir(it->path().string()), source});
     }
   }
   Statement added(db, path, "sync", "SELECT dir FROM added_folders ORDER BY dir");
@@ -185,10 +179,9 @@ class Sync {
       run.bad_lines = 0;
       run.bad_line_notes = json::array();
     }
+    Statement insert(db_, path_, "sync", "INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)");
     for (const MetricRow& row : tail.rows) {
-      Statement(db_, path_, "sync", "INSERT INTO metrics (run_id, step, name, value, time) VALUES (?, ?, ?, ?, ?)")
-          .bind(run.id, row.step, row.name, row.value, row.time)
-          .run();
+      insert.reset().bind(run.id, row.step, row.name, row.value, row.time).run();
       note_value(run, row);
     }
     run.bad_lines += int64_t(tail.bad_lines.size());
@@ -239,7 +232,7 @@ SyncReport RunStore::sync() {
 }
 
 SyncReport RunStore::add_folder(const std::string& dir) {
-  const std::string absolute = normal_dir(dir);
+  const std::string absolute = absolute_dir(dir);
   if (!fs::is_directory(absolute)) fail(dir, "not a folder");
   if (!is_run_folder(absolute)) fail(dir, "not a run folder: it has no run.json, config.yaml or metrics.jsonl");
   {

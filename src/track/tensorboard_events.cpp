@@ -1,9 +1,7 @@
 #include "track/tensorboard_events.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <array>
 #include <bit>
 #include <chrono>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "track/crc32c.h"
+#include "track/run_folder.h"
 
 namespace whet::track {
 
@@ -53,11 +52,6 @@ std::string event_start(double wall_time) {
   return event;
 }
 
-std::string host_name() {
-  std::array<char, 256> name{};
-  return ::gethostname(name.data(), name.size() - 1) == 0 && name[0] ? std::string(name.data()) : "whet";
-}
-
 }  // namespace
 
 std::string tfrecord(std::string_view data) {
@@ -97,7 +91,8 @@ std::string write_tensorboard_events(const std::string& dir, const std::vector<S
   std::filesystem::create_directories(dir, error);
   if (error) fail(dir, "cannot create the folder: {}", error.message());
   const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string path = fmt::format("{}/events.out.tfevents.{}.{}", dir, int64_t(now), host_name());
+  const std::string host = this_host();
+  const std::string path = fmt::format("{}/events.out.tfevents.{}.{}", dir, int64_t(now), host.empty() ? "whet" : host);
   AtomicFile file(path);
   file.write(tfrecord(file_version_event(metrics.empty() ? now : metrics.front().row.time)));
   for (size_t i = 0; i < metrics.size();) {

@@ -292,8 +292,8 @@ def check_runs(page, server, whet, model, work):
         f.write(chat_lines(20, "box"))
     runs_dir = os.path.join(work, "data", "runs")
     log = open(os.path.join(work, "train.log"), "w")
-    # Long enough to be watched through a reload: 3000 steps, about 25 s on two loaded cores.
-    slow = train(whet, model, data, os.path.join(runs_dir, "live"), 150, 0.01, log)
+    # Long enough to be watched through a reload: 6000 steps, 40 to 70 s on two shared cores.
+    slow = train(whet, model, data, os.path.join(runs_dir, "live"), 300, 0.01, log)
     run = run_named(server, "live")
     page.go(f"runs/{run['id']}")
     page.wait(lambda: loss_points(page) > 0, "the live run's first loss points")

@@ -15,6 +15,7 @@
 #                        gradients; make_trl_dpo_reference.py in scripts/setup_trl_venv.sh's virtualenv)
 #   OUT/preference_losses.json  the DPO-family, reward-model, KTO and GRPO losses and their
 #                        derivatives on random log-probs (make_preference_references.py)
+#   OUT/drift_stats.json  PSI, Jensen-Shannon divergence and a 95th percentile by numpy (make_drift_references.py)
 #   OUT/smollm2-f32/     the default model converted by `whet convert` to float32, with PyTorch logits
 # Uses Debian's python3-torch, so it runs /usr/bin/python3, not a python3 earlier on PATH;
 # TRL's step runs in its own virtualenv (PyPI torch 2.x), made by `make test-venv`.
@@ -30,7 +31,7 @@ mkdir -p "$out/tiny"
 "$python" "$here/run_in_one_process.py" make_tiny_models.py "$out/tiny" -- make_gradient_references.py "$out/tiny" \
   -- make_preference_gradients.py "$out/tiny" -- make_reward_gradients.py "$out/tiny" -- make_grpo_gradients.py "$out/tiny" \
   -- make_fisher_reference.py "$out/tiny" "$out/fisher" -- make_distill_references.py "$out" \
-  -- make_preference_references.py "$out"
+  -- make_preference_references.py "$out" -- make_drift_references.py "$out"
 trl_python="${WHET_CACHE:-$HOME/.cache/whet}/venv-trl/bin/python"
 if [ -x "$trl_python" ]; then
   "$trl_python" "$here/make_trl_dpo_reference.py" "$out/tiny"

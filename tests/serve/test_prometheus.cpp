@@ -136,5 +136,25 @@ TEST(PrometheusDeathTest, UndescribedOrMistypedNamesAreInternalErrors) {
   EXPECT_DEATH(metrics.gauge_set("whet_jobs", {{"bad-name", "x"}}, 1), "assertion");
 }
 
+TEST(Prometheus, ValuesReadBackAndSeriesAreRemoved) {
+  MetricsRegistry metrics;
+  metrics.describe("whet_tokens_total", MetricType::Counter, "Tokens.");
+  metrics.describe("whet_share", MetricType::Gauge, "A share.");
+  metrics.counter_add("whet_tokens_total", {{"model", "a"}}, 3);
+  metrics.counter_add("whet_tokens_total", {{"model", "a"}}, 4);
+  metrics.gauge_set("whet_share", {{"model", "a"}, {"feature", "x"}}, 0.25);
+  EXPECT_EQ(metrics.value("whet_tokens_total", {{"model", "a"}}), 7);
+  EXPECT_EQ(metrics.value("whet_tokens_total", {{"model", "b"}}), 0);  // never set
+  EXPECT_EQ(metrics.value("whet_share", {{"feature", "x"}, {"model", "a"}}), 0.25);  // labels in any order
+  metrics.remove("whet_share", {{"feature", "x"}, {"model", "a"}});
+  metrics.remove("whet_share", {{"model", "never"}});
+  EXPECT_EQ(metrics.render(),
+            "# HELP whet_tokens_total Tokens.\n"
+            "# TYPE whet_tokens_total counter\n"
+            "whet_tokens_total{model=\"a\"} 7\n"
+            "# HELP whet_share A share.\n"
+            "# TYPE whet_share gauge\n");
+}
+
 }  // namespace
 }  // namespace whet::serve

@@ -109,7 +109,7 @@ TEST(ServerRuns, StreamsTheMetricsOfARunAsItTrainsAndResumesWithLastEventId) {
   std::string id;
   for (int i = 0; i < 300 && id.empty(); ++i) {
     for (const json& run : body_json(client.Get("/v1/runs")).value("data", json::array()))
-      if (run["name"] == "live") id = run["id"];
+      if (run["name"] == "live" && !run["lineage"]["config_hash"].is_null()) id = run["id"];  // run.json is read
     if (id.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_FALSE(id.empty());
@@ -127,7 +127,8 @@ TEST(ServerRuns, StreamsTheMetricsOfARunAsItTrainsAndResumesWithLastEventId) {
   const std::string last_id = std::find_if(first.rbegin(), first.rend(), [](const SseEvent& e) { return e.event == "metric"; })->id;
 
   training.join();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the last lines and the status synced
+  for (int i = 0; i < 100 && body_json(client.Get("/v1/runs/" + id))["status"] != "finished"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last lines and the status synced
   const json all = body_json(client.Get("/v1/runs/" + id + "/metrics?limit=10000"));
   std::set<int64_t> expected;
   for (const json& row : all["data"]) expected.insert(row["seq"].get<int64_t>());
@@ -146,6 +147,32 @@ TEST(ServerRuns, StreamsTheMetricsOfARunAsItTrainsAndResumesWithLastEventId) {
     EXPECT_EQ(json::parse(e.data)["seq"], std::stoll(e.id));
   }
   EXPECT_EQ(seen, expected);
+}
+
+// A fine-tuning job is a run too: its folder under DATA/jobs, source "job".
+TEST(ServerRuns, AFineTuningJobIsARunFromAJob) {
+  const std::string data = test::this_test_scratch("server_runs_");
+  test::RunningServer server(test::tiny_server_options(data));
+  httplib::Client client = server.client();
+  const std::string train = test::upload(client, test::chat_jsonl(8))["id"];
+  const json created = body_json(client.Post("/v1/fine_tuning/jobs",
+                                             json({{"model", "tiny"}, {"training_file", train},
+                                                   {"hyperparameters", {{"n_epochs", 1}, {"sequence_len", 32}}}}).dump(),
+                                             "application/json"));
+  const std::string job = created["id"];
+  EXPECT_EQ(test::wait_for_job(client, job)["status"], "succeeded");
+  json run;
+  for (int i = 0; i < 50 && (run.is_null() || run["status"] != "finished"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (const json& r : body_json(client.Get("/v1/runs")).value("data", json::array()))
+      if (r["name"] == job) run = r;
+  }
+  ASSERT_FALSE(run.is_null());
+  EXPECT_EQ(run["source"], "job");
+  EXPECT_EQ(run["status"], "finished");
+  EXPECT_EQ(run["method"], "lora");
+  EXPECT_GT(run["steps"].get<int64_t>(), 0);
+  EXPECT_TRUE(run["lineage"]["model_hash"].is_string());
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ TEST_F(CliRuns, ListsEveryRunWithItsBestMetric) {
   EXPECT_NE(r.out.find("val_loss 1.875"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("beta"), std::string::npos) << r.out;
   // The corrupt line of beta is named on stderr.
-  EXPECT_NE(r.err.find("beta/metrics.jsonl:4] not JSON"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("beta/metrics.jsonl:3] not JSON"), std::string::npos) << r.err;
 
   const test::RunResult listed = runs("list --json");
   ASSERT_EQ(listed.exit_code, 0) << listed.err;
@@ -51,7 +51,7 @@ TEST_F(CliRuns, ListsEveryRunWithItsBestMetric) {
 TEST_F(CliRuns, ShowsOneRunByNameOrId) {
   const test::RunResult r = runs("show beta");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  for (const char* part : {"Params", "lora_r", "16", "Lineage", "Best", "Last", "Artefacts", "metrics.jsonl:4] not JSON"})
+  for (const char* part : {"Params", "lora_r", "16", "Lineage", "Best", "Last", "Artefacts", "metrics.jsonl:3] not JSON"})
     EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
   const std::string id = track::path_run_id(data_ + "/runs/beta");
   const test::RunResult by_id = runs("show " + id + " --json");

@@ -1,0 +1,25 @@
+#pragma once
+// How surprising a prompt is to a model: its perplexity, exp of the mean
+// negative log-probability of each token after the first given those before
+// it, under the base model without any adapter. The drift monitor measures
+// training prompts and a sample of production prompts with it on its own
+// thread, a chunk at a time, waiting between chunks while the server's engine
+// has requests, so that answers never wait for it.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+
+#include "models/model_loader.h"
+
+namespace whet::serve {
+
+// Tokens run per forward pass: the longest a request can wait for the scorer to yield.
+inline constexpr size_t kScoringChunk = 64;
+
+// nullopt for a prompt of fewer than two tokens (nothing is predicted), or when
+// `wait_for_idle`, called before each chunk, returns false (the server is stopping).
+std::optional<double> prompt_perplexity(const LoadedModel& model, std::span<const int32_t> tokens,
+                                        const std::function<bool()>& wait_for_idle);
+
+}  // namespace whet::serve

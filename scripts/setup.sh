@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev libutf8proc-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-venv python3-torch python3-numpy
+  libjs-chart.js chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -88,6 +88,8 @@ void add_run_routes(httplib::Server& server, ServerState& state);
 void add_monitoring_routes(httplib::Server& server, ServerState& state);
 void add_registry_routes(httplib::Server& server, ServerState& state);
 void add_human_eval_routes(httplib::Server& server, ServerState& state);
+// The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
+void add_dashboard_routes(httplib::Server& server, ServerState& state);
 
 // What a models:/NAME@ALIAS (/VERSION, or none: the latest) names now: an
 // adapter version on the served base it was trained on (loaded once), or a

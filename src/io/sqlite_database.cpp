@@ -30,8 +30,10 @@ void check_sqlite_integrity(sqlite3* db, const std::string& path) {
   }
 }
 
-void open_sqlite_schema(sqlite3* db, const std::string& path, int64_t application_id,
-                        std::span<const char* const> migrations, std::string_view owner) {
+namespace {
+
+void migrate_schema(sqlite3* db, const std::string& path, int64_t application_id,
+                    std::span<const char* const> migrations, std::string_view owner) {
   auto pragma = [&](std::string_view sql) {
     Statement statement(db, path, "open", sql);
     return statement.step() ? statement.integer(0) : 0;
@@ -57,6 +59,20 @@ void open_sqlite_schema(sqlite3* db, const std::string& path, int64_t applicatio
     }
   }
   transaction.commit();
+}
+
+}  // namespace
+
+sqlite3* open_sqlite_store(const std::string& path, int64_t application_id, std::span<const char* const> migrations,
+                           std::string_view owner) {
+  sqlite3* db = open_sqlite(path);
+  try {
+    migrate_schema(db, path, application_id, migrations, owner);
+  } catch (...) {
+    sqlite3_close_v2(db);
+    throw;
+  }
+  return db;
 }
 
 SqliteTransaction::SqliteTransaction(sqlite3* db, const std::string& path, std::string_view operation)

@@ -20,15 +20,15 @@ sqlite3* open_sqlite(const std::string& path);
 // (milliseconds for the megabytes these stores hold) and fails on the first problem.
 void check_sqlite_integrity(sqlite3* db, const std::string& path);
 
-// Brings a store's schema up to date, in one write transaction so two processes
+// Opens a store's database (open_sqlite) and brings its schema up to date, in one write transaction so two processes
 // opening a new file do not both migrate it. Schema version N is reached from
 // N - 1 by migrations[N - 1], which ends by setting user_version to N. A file
 // with tables but another application_id belongs to another program and is
 // refused ("not one of <owner>'s"); a newer schema asks for a newer Whet.
 // Also sets WAL with synchronous=FULL (each commit on disk when it returns)
-// and checks the file's integrity.
-void open_sqlite_schema(sqlite3* db, const std::string& path, int64_t application_id,
-                        std::span<const char* const> migrations, std::string_view owner);
+// and checks the file's integrity. The handle is the caller's to close; on an error none is left open.
+sqlite3* open_sqlite_store(const std::string& path, int64_t application_id, std::span<const char* const> migrations,
+                           std::string_view owner);
 
 // A write transaction, from construction to commit(); left uncommitted (an
 // exception on the way), it is rolled back. BEGIN IMMEDIATE takes the write lock

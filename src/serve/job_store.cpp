@@ -189,13 +189,7 @@ std::optional<JobStatus> parse_job_status(std::string_view name) {
 }
 
 JobStore::JobStore(const std::string& db_path) : path_(db_path) {
-  db_ = open_sqlite(path_);
-  try {
-    open_sqlite_schema(db_, path_, kApplicationId, kMigrations, "whet serve");
-  } catch (...) {
-    sqlite3_close_v2(db_);
-    throw;
-  }
+  db_ = open_sqlite_store(path_, kApplicationId, kMigrations, "whet serve");
 }
 
 JobStore::~JobStore() { sqlite3_close_v2(db_); }

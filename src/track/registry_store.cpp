@@ -114,13 +114,7 @@ void check_alias_name(const std::string& alias) {
 RegistryStore::RegistryStore(const std::string& data_dir)
     : data_dir_(fs::absolute(data_dir).lexically_normal().string()), path_(data_dir_ + "/registry.sqlite") {
   fs::create_directories(data_dir_);
-  db_ = open_sqlite(path_);
-  try {
-    open_sqlite_schema(db_, path_, kApplicationId, kMigrations, "the model registry");
-  } catch (...) {
-    sqlite3_close_v2(db_);
-    throw;
-  }
+  db_ = open_sqlite_store(path_, kApplicationId, kMigrations, "the model registry");
 }
 
 RegistryStore::~RegistryStore() { sqlite3_close_v2(db_); }

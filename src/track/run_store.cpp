@@ -74,13 +74,7 @@ RunStore::RunStore(const std::string& data_dir) : data_dir_(data_dir), path_(dat
   std::error_code error;
   std::filesystem::create_directories(data_dir, error);
   if (error) fail(data_dir, "cannot create the data folder: {}", error.message());
-  db_ = open_sqlite(path_);
-  try {
-    open_sqlite_schema(db_, path_, kRunStoreApplicationId, kRunStoreMigrations, "the run tracker");
-  } catch (...) {
-    sqlite3_close_v2(db_);
-    throw;
-  }
+  db_ = open_sqlite_store(path_, kRunStoreApplicationId, kRunStoreMigrations, "the run tracker");
 }
 
 RunStore::~RunStore() { sqlite3_close_v2(db_); }

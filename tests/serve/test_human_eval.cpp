@@ -4,7 +4,6 @@
 // history), a database of schema 3 gains the tables, the results count by hand,
 // and the export writes the A/B ratings as pairs and counts the rest.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <map>
 #include <set>
@@ -13,6 +12,7 @@
 #include "serve/human_eval_export.h"
 #include "serve/human_eval_results.h"
 #include "serve/job_store.h"
+#include "serve/job_store_rollback.h"
 #include "cli/run_whet.h"
 #include "test_support.h"
 
@@ -133,21 +133,10 @@ TEST(HumanEval, StoreKeepsSessionsAnswersAndTheNewestRatingWithItsHistory) {
 
 TEST(HumanEval, ADatabaseOfSchemaThreeGainsTheTables) {
   const std::string path = db_path();
-  std::string job_id;
-  {
-    JobStore store(path);
-    Job job;
-    job.model = "tiny";
-    job.training_file = "file-a";
-    job_id = store.create_job(job).id;
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE human_eval_sessions; DROP TABLE human_eval_prompts; DROP TABLE human_eval_answers; "
-                         "DROP TABLE human_eval_items; DROP TABLE human_eval_shown; DROP TABLE human_eval_ratings; "
-                         "PRAGMA user_version = 3", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  const std::string job_id = test::job_store_rolled_back(
+      path, "DROP TABLE human_eval_sessions; DROP TABLE human_eval_prompts; DROP TABLE human_eval_answers; "
+            "DROP TABLE human_eval_items; DROP TABLE human_eval_shown; DROP TABLE human_eval_ratings; "
+            "PRAGMA user_version = 3");
   JobStore store(path);
   EXPECT_TRUE(store.get_job(job_id));
   EXPECT_EQ(store.get_human_eval_session(stored_session(store).id)->items, 3);

@@ -2,9 +2,9 @@
 // completions forgotten past the bound, feedback paged newest first, and a
 // database from before feedback existed (schema 1) opened with its jobs intact.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include "serve/job_store.h"
+#include "serve/job_store_rollback.h"
 #include "test_support.h"
 
 namespace whet::serve {
@@ -56,23 +56,11 @@ TEST(JobStoreFeedback, FeedbackReadsBackNewestFirst) {
 // column of 3 and the human evaluation tables of 4 taken away.
 TEST(JobStoreFeedback, ADatabaseOfSchemaOneGainsFeedbackAndKeepsItsJobs) {
   const std::string path = db_path();
-  std::string job_id;
-  {
-    JobStore store(path);
-    Job job;
-    job.model = "tiny";
-    job.training_file = "file-a";
-    job_id = store.create_job(job).id;
-  }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE completions; DROP TABLE feedback; ALTER TABLE jobs DROP COLUMN grader; "
-                         "DROP TABLE human_eval_sessions; DROP TABLE human_eval_prompts; DROP TABLE human_eval_answers; "
-                         "DROP TABLE human_eval_items; DROP TABLE human_eval_shown; DROP TABLE human_eval_ratings; "
-                         "PRAGMA user_version = 1", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  const std::string job_id = test::job_store_rolled_back(
+      path, "DROP TABLE completions; DROP TABLE feedback; ALTER TABLE jobs DROP COLUMN grader; "
+            "DROP TABLE human_eval_sessions; DROP TABLE human_eval_prompts; DROP TABLE human_eval_answers; "
+            "DROP TABLE human_eval_items; DROP TABLE human_eval_shown; DROP TABLE human_eval_ratings; "
+            "PRAGMA user_version = 1");
   JobStore store(path);
   EXPECT_TRUE(store.get_job(job_id));
   EXPECT_TRUE(store.get_job(job_id)->grader.is_null());  // version 3's column, empty for the jobs before it

@@ -1,8 +1,8 @@
 // whet serve: the OpenAI-compatible server (docs/serve.md).
-#include <csignal>
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "cli/options.h"
 #include "models/model_loader.h"
 #include "serve/server.h"
@@ -10,9 +10,6 @@
 namespace whet::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-void request_stop(int) { g_stop = true; }
 
 void run_serve(serve::ServerOptions options, const std::string& api_key_env) {
   if (options.model_path.empty()) options.model_path = default_model_path();
@@ -25,9 +22,8 @@ void run_serve(serve::ServerOptions options, const std::string& api_key_env) {
       start = comma + 1;
     }
   }
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
-  serve::run_server(options, g_stop, [&](int port) {
+  const StopOnSignal stop({SIGINT, SIGTERM});
+  serve::run_server(options, stop.requested(), [&](int port) {
     std::fprintf(stderr, "whet serve: listening on http://%s:%d (data in %s%s)\n", options.host.c_str(), port,
                  options.data_dir.c_str(), options.api_keys.empty() ? "; no API keys: anyone who can connect may call it" : "");
   });

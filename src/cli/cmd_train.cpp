@@ -4,11 +4,12 @@
 #include <array>
 #include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/stop_signal.h"
+#include "cli/train_progress.h"
 #include "core/error.h"
 #include "train/continual.h"
 #include "train/trainer.h"
@@ -17,8 +18,6 @@ namespace whet::cli {
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-extern "C" void request_stop(int) { g_stop.store(true); }
 
 // The flags of the common path, each a shorthand for one config key: its value
 // is read as `--set key=value` is (YAML, so `--epochs auto` works too), and the
@@ -87,12 +86,6 @@ TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& op
   return last;
 }
 
-// A step's further values on the one progress line: the penalties, and for rl the
-// reward margin and accuracy, or grpo's mean reward (metrics.jsonl has every value).
-bool on_progress_line(std::string_view name) {
-  return name.ends_with("_penalty") || name == "rewards_margin" || name == "rewards_accuracy" || name == "reward";
-}
-
 int run_train(const TrainOptions& o) {
   if (o.help_config) {
     std::fputs(train_config_help().c_str(), stdout);
@@ -104,32 +97,12 @@ int run_train(const TrainOptions& o) {
   ProgressLine progress("step");
   TrainRunOptions options;
   options.resume = o.resume;
-  options.stop = &g_stop;
   options.on_message = [&](const std::string& line) { progress.message(line); };
-  options.on_report = [&](const StepReport& r) {
-    if (r.is_eval) {
-      std::string line = fmt::format("step {}:", r.step);
-      if (!std::isnan(r.val_loss))
-        line += fmt::format(" validation loss {:.4f}", r.val_loss);
-      if (!std::isnan(r.val_perplexity)) line += fmt::format(" (perplexity {:.2f})", r.val_perplexity);
-      for (const auto& [name, value] : r.eval_metrics) line += fmt::format(" {} {:.4f}", name, value);
-      progress.message(line);
-      return;
-    }
-    // A classification head's examples are its unit; on a frozen base, tokens are read once and cached.
-    const std::string speed = config.task_type == "seq_cls" ? fmt::format("{:.1f} examples/s", r.examples_per_s)
-                                                            : fmt::format("{:.0f} tok/s", r.tokens_per_s);
-    std::string line = fmt::format("epoch {} loss {:.4f}", r.epoch + 1, r.loss);
-    if (!std::isnan(r.replay_loss)) line += fmt::format(" replay {:.4f}", r.replay_loss);
-    if (!std::isnan(r.distill_loss)) line += fmt::format(" distill {:.4f}", r.distill_loss);
-    for (const auto& [name, value] : r.values)
-      if (on_progress_line(name)) line += fmt::format(" {} {:.4g}", name, value);
-    progress.update(r.step, r.total_steps, line + fmt::format(" lr {:.2e} {}", r.lr, speed), r.eta_s);
-  };
-  std::signal(SIGINT, request_stop);
+  options.on_report = [&](const StepReport& r) { show_training_report(progress, r, config.task_type == "seq_cls"); };
+  const StopOnSignal ctrl_c;
+  options.stop = &ctrl_c.requested();
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)
                                                              : run_sequence(config, options, progress);
-  std::signal(SIGINT, SIG_DFL);
   progress.finish();
   std::fprintf(stderr, "%lld steps; final training loss %.4f", static_cast<long long>(result.steps),
                result.final_train_loss);

@@ -6,13 +6,13 @@
 #include <array>
 #include <atomic>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <string_view>
 #include <variant>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/stop_signal.h"
 #include "cli/progress.h"
 #include "core/error.h"
 #include "tune/cross_validation.h"
@@ -21,9 +21,6 @@
 
 namespace whet::cli {
 namespace {
-
-std::atomic<bool> g_interrupt{false};
-extern "C" void request_interrupt(int) { g_interrupt.store(true); }
 
 // An option of one sampler or pruner (`chooser` is --sampler or --pruner, `choice` its value).
 struct AlgorithmOption {
@@ -113,7 +110,6 @@ int run_tune(TuneOptions o) {
   if (o.study.halving.bootstrap_count > 0 && o.study.halving.min_resource == 0)
     fail("--bootstrap-count", "needs a --min-resource step: with auto, the rungs are not known when trials "
                               "reach them (Optuna refuses the two together too)");
-  o.study.interrupt = &g_interrupt;
   ProgressLine progress("trial");
   tune::StudyObserver observer;
   observer.on_message = [&](const std::string& line) { progress.message(line); };
@@ -135,9 +131,11 @@ int run_tune(TuneOptions o) {
     seconds += outcome.seconds;
     progress.message(trial_line(outcome, objective.metric));
   };
-  std::signal(SIGINT, request_interrupt);
-  const bool interrupted = tune::run_study(o.study, observer);
-  std::signal(SIGINT, SIG_DFL);
+  const bool interrupted = [&] {
+    const StopOnSignal ctrl_c;
+    o.study.interrupt = &ctrl_c.requested();
+    return tune::run_study(o.study, observer);
+  }();
   progress.finish();
   std::printf("%s/report.md\n", o.study.study_dir.c_str());
   return interrupted ? 130 : 0;

@@ -27,6 +27,7 @@ void add_serve_command(CLI::App& app);
 void add_feedback_command(CLI::App& app);
 void add_runs_command(CLI::App& app);
 void add_registry_command(CLI::App& app);
+void add_watch_command(CLI::App& app);
 // The command line is kept for the report, which must say how to reproduce it.
 void add_eval_command(CLI::App& app, int argc, char** argv);
 

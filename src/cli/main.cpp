@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   whet::cli::add_runs_command(app);
   whet::cli::add_bench_command(app);
   whet::cli::add_registry_command(app);
+  whet::cli::add_watch_command(app);
   whet::cli::resolve_model_uris_in_commands(app);  // after every command: models:/ in any --model or --adapter
   try {
     app.parse(argc, argv);

@@ -326,18 +326,20 @@ std::string resolve_path(const PipelineConfig& config, const std::string& path) 
   return (std::filesystem::path(config.base_dir) / path).lexically_normal().string();
 }
 
-PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::string& path) {
+PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::string& path,
+                                     const std::vector<SourceConfig>& added_sources) {
   PipelineConfig c;
   c.path = path;
   c.base_dir = std::filesystem::path(path).parent_path().string();
   yaml::Origins origins(path);
   yaml::read_document(c, kPipeline, yaml::parse_document(yaml_text, path, kPipeline.example), path, origins);
+  c.sources.insert(c.sources.end(), added_sources.begin(), added_sources.end());
   yaml::finish(c, kPipeline, yaml::Scope{origins, ""});
   return c;
 }
 
-PipelineConfig load_pipeline_config(const std::string& path) {
-  return parse_pipeline_config(yaml::read_config_file(path), path);
+PipelineConfig load_pipeline_config(const std::string& path, const std::vector<SourceConfig>& added_sources) {
+  return parse_pipeline_config(yaml::read_config_file(path), path, added_sources);
 }
 
 std::string pipeline_config_json(const PipelineConfig& config) {

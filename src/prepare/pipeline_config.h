@@ -144,9 +144,12 @@ struct PipelineConfig {
 
 // Throws whet::Error "[file:line] key: problem" for unknown keys, wrong types,
 // values out of range and missing sources. Relative paths are taken from the
-// directory of the config file.
-PipelineConfig load_pipeline_config(const std::string& path);
-PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::string& path);
+// directory of the config file. `added_sources` (absolute paths) follow the
+// file's own, so a config whose data arrives elsewhere (`whet watch` adds the
+// files it collected) may list no source of its own.
+PipelineConfig load_pipeline_config(const std::string& path, const std::vector<SourceConfig>& added_sources = {});
+PipelineConfig parse_pipeline_config(const std::string& yaml_text, const std::string& path,
+                                     const std::vector<SourceConfig>& added_sources = {});
 
 // `path` as the config means it: relative paths start at the config's folder.
 std::string resolve_path(const PipelineConfig& config, const std::string& path);

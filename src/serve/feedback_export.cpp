@@ -101,6 +101,10 @@ std::unique_ptr<JobStore> open_data_store(const std::string& data_dir) {
   return std::make_unique<JobStore>(db);
 }
 
+FeedbackDataset stored_feedback_dataset(const std::string& data_dir, FeedbackFormat format) {
+  return feedback_dataset(all_feedback(*open_data_store(data_dir)), format);
+}
+
 void write_dataset(const FeedbackDataset& dataset, const std::string& output) {
   AtomicFile file(output);
   for (const std::string& line : dataset.lines) {
@@ -111,8 +115,7 @@ void write_dataset(const FeedbackDataset& dataset, const std::string& output) {
 }
 
 FeedbackDataset export_feedback(const std::string& data_dir, FeedbackFormat format, const std::string& output) {
-  const auto store = open_data_store(data_dir);
-  FeedbackDataset dataset = feedback_dataset(all_feedback(*store), format);
+  FeedbackDataset dataset = stored_feedback_dataset(data_dir, format);
   write_dataset(dataset, output);
   return dataset;
 }

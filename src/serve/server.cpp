@@ -251,6 +251,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_run_routes(server, state);
   add_monitoring_routes(server, state);
   add_registry_routes(server, state);
+  add_loop_routes(server, state);
   add_human_eval_routes(server, state);
   add_dashboard_routes(server, state);
 

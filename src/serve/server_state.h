@@ -87,6 +87,7 @@ void add_score_routes(httplib::Server& server, ServerState& state);
 void add_run_routes(httplib::Server& server, ServerState& state);
 void add_monitoring_routes(httplib::Server& server, ServerState& state);
 void add_registry_routes(httplib::Server& server, ServerState& state);
+void add_loop_routes(httplib::Server& server, ServerState& state);
 void add_human_eval_routes(httplib::Server& server, ServerState& state);
 // The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
 void add_dashboard_routes(httplib::Server& server, ServerState& state);

@@ -296,6 +296,13 @@ RegisteredModel RegistryStore::get_model(const std::string& name) {
   return read_model(name);
 }
 
+std::optional<RegisteredModel> RegistryStore::find_model(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  Statement exists(db_, path_, "read model", "SELECT 1 FROM registered_models WHERE name = ?");
+  if (!exists.bind(name).step()) return std::nullopt;
+  return read_model(name);
+}
+
 std::vector<RegistryEvent> RegistryStore::events(const std::string& name) {
   std::lock_guard lock(mutex_);
   Statement statement(db_, path_, "read events", sql(kSelectEvent, "WHERE name = ? ORDER BY seq"));

@@ -101,6 +101,7 @@ class RegistryStore {
 
   std::vector<RegisteredModel> list_models();
   RegisteredModel get_model(const std::string& name);  // whet::Error listing the names when unknown
+  std::optional<RegisteredModel> find_model(const std::string& name);  // nullopt when unknown
   std::vector<RegistryEvent> events(const std::string& name);  // oldest first
   // `version` of `name`, or the one `alias` points at; errors list what exists.
   ModelVersion get_version(const std::string& name, int64_t version);

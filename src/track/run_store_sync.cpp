@@ -23,19 +23,29 @@ constexpr size_t kKeptBadLines = 20;
 
 struct Place {
   std::string dir;     // absolute
-  std::string source;  // what the place says: "cli", or "job" under DATA/jobs
+  std::string source;  // what the place says: "cli", "job" under DATA/jobs, "watch" under DATA/loops
 };
 
-// DATA/runs/*, DATA/jobs/* and the folders added by hand.
+// The folders inside `dir` (none when it does not exist), in no particular order.
+std::vector<fs::path> subfolders(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code error;
+  for (auto it = fs::directory_iterator(dir, error); !error && it != fs::directory_iterator(); it.increment(error))
+    if (it->is_directory()) out.push_back(it->path());
+  return out;
+}
+
+// DATA/runs/*, DATA/jobs/*, the challengers of whet watch (DATA/loops/NAME/cycles/N/run)
+// and the folders added by hand.
 std::vector<Place> run_places(sqlite3* db, const std::string& path, const std::string& data_dir) {
   std::vector<Place> places;
-  for (const auto& [sub, source] : {std::pair{"runs", "cli"}, std::pair{"jobs", "job"}}) {
-    std::error_code error;
-    for (auto it = fs::directory_iterator(fs::path(data_dir) / sub, error); !error && it != fs::directory_iterator();
-         it.increment(error)) {
-      if (it->is_directory() && is_run_folder(it->path().string())) places.push_back({absolute_dir(it->path().string()), source});
-    }
-  }
+  auto add = [&](const fs::path& dir, const char* source) {
+    if (is_run_folder(dir.string())) places.push_back({absolute_dir(dir.string()), source});
+  };
+  for (const auto& [sub, source] : {std::pair{"runs", "cli"}, std::pair{"jobs", "job"}})
+    for (const fs::path& dir : subfolders(fs::path(data_dir) / sub)) add(dir, source);
+  for (const fs::path& loop : subfolders(fs::path(data_dir) / "loops"))
+    for (const fs::path& cycle : subfolders(loop / "cycles")) add(cycle / "run", "watch");
   Statement added(db, path, "sync", "SELECT dir FROM added_folders ORDER BY dir");
   while (added.step()) {
     const std::string dir = added.text(0);

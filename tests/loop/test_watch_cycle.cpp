@@ -10,6 +10,7 @@
 
 #include "loop/loop_records.h"
 #include "loop/loop_state.h"
+#include "io/json_fields.h"
 #include "test_support.h"
 #include "tiny_loop.h"
 #include "track/model_uri.h"
@@ -77,6 +78,29 @@ TEST(WatchLoop, AWinnerIsPromotedAndANoBetterChallengerIsRejectedWithTheEvidence
   ASSERT_EQ(one["cycles"].size(), 2u);
   EXPECT_EQ(one["cycles"][1]["decision"]["decision"], "promoted");
   test::expect_error([&] { loop_json(loop.data_dir, "../oceans"); }, {"no loop named '../oceans'", "oceans"});
+}
+
+// With prepare:, the collected files are the pipeline's sources: duplicates go,
+// a validation split is made, and the challenger trains on what it wrote.
+TEST(WatchLoop, APrepareConfigCleansAndSplitsWhatTheChallengerTrainsOn) {
+  TinyLoop loop("watch_loop_prepare", {}, "prepare: prepare.yaml\n");
+  std::ofstream(loop.dir + "/prepare.yaml") << "label_field: label\nsplit: {validation: 4}\n";
+  write_labelled(loop.dir + "/incoming/batch1.jsonl", 0, 16);
+  write_labelled(loop.dir + "/incoming/batch2.jsonl", 8, 16);  // 16 records already in batch1
+  ASSERT_EQ(loop.run().cycles_decided, 1) << loop.transcript();
+  const LoopFolder folder(loop.data_dir, "oceans");
+  const WatchState state = read_watch_state(folder);
+  EXPECT_EQ(state.train_files, std::vector<std::string>{folder.data_dir(1) + "/train.jsonl"});
+  EXPECT_EQ(state.validation_files, std::vector<std::string>{folder.data_dir(1) + "/validation.jsonl"});
+  const json manifest = read_json_object(folder.data_dir(1) + "/manifest.json");
+  EXPECT_NE(manifest.dump().find("0001-batch2.jsonl"), std::string::npos);  // the kept copy was the source
+  const json resolved = read_json_object(folder.run_dir(1) + "/run.json");
+  EXPECT_EQ(resolved["source"], "watch");
+  std::ifstream train(folder.data_dir(1) + "/train.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(train, line);) ++lines;
+  EXPECT_EQ(lines, 32 - 4);  // 48 in, 16 duplicates dropped, 4 held out
+  EXPECT_EQ(loop.decision(1)["decision"], "promoted") << loop.decision(1).dump(2);
 }
 
 TEST(WatchLoop, AChallengerThatForgetsIsRejectedByTheGate) {

@@ -29,7 +29,9 @@ struct TinyLoop {
   loop::WatchConfig config;
   std::vector<std::string> said;
 
-  explicit TinyLoop(const std::string& name, const std::vector<std::string>& train_set = {}) {
+  // `extra_yaml`: more keys of the loop's file.
+  explicit TinyLoop(const std::string& name, const std::vector<std::string>& train_set = {},
+                    const std::string& extra_yaml = "") {
     dir = scratch_dir(name);
     data_dir = dir + "/data";
     std::filesystem::create_directories(dir + "/incoming");
@@ -40,7 +42,7 @@ struct TinyLoop {
     std::string yaml = "name: oceans\nincoming: incoming\ntrain: train.yaml\ntask: heldout.jsonl\n"
                        "max_bias_rise: 10\ntrain_set: [max_perplexity_rise=100";
     for (const std::string& s : train_set) yaml += ", " + s;
-    std::ofstream(dir + "/loop.yaml") << yaml << "]\n";
+    std::ofstream(dir + "/loop.yaml") << yaml << "]\n" << extra_yaml;
     config = loop::load_watch_config(dir + "/loop.yaml");
   }
 

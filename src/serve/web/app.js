@@ -10,8 +10,9 @@ import * as playground from './playground.js';
 import * as jobs from './jobs.js';
 import * as registry from './registry.js';
 import * as monitoring from './monitoring.js';
+import * as loops from './loops.js';
 
-const PAGES = { runs, compare, evaluation, playground, jobs, registry, monitoring };
+const PAGES = { runs, compare, evaluation, playground, jobs, registry, loops, monitoring };
 let leave = null;
 let generation = 0;  // a page still loading when the user moves on is stopped as it arrives
 

@@ -101,12 +101,15 @@ std::unique_ptr<JobStore> open_data_store(const std::string& data_dir) {
   return std::make_unique<JobStore>(db);
 }
 
+std::string dataset_text(const FeedbackDataset& dataset) {
+  std::string text;
+  for (const std::string& line : dataset.lines) text += line + "\n";
+  return text;
+}
+
 void write_dataset(const FeedbackDataset& dataset, const std::string& output) {
   AtomicFile file(output);
-  for (const std::string& line : dataset.lines) {
-    file.write(line);
-    file.write("\n");
-  }
+  file.write(dataset_text(dataset));
   file.commit();
 }
 

@@ -41,6 +41,8 @@ FeedbackDataset feedback_dataset(const std::vector<Feedback>& feedback, Feedback
 
 // DATA_DIR/whet.sqlite opened (a server may be running on it); an error if it is not there.
 std::unique_ptr<JobStore> open_data_store(const std::string& data_dir);
+// The dataset as a JSONL file holds it: each line ended by a newline.
+std::string dataset_text(const FeedbackDataset& dataset);
 // The dataset's lines written to `output` atomically.
 void write_dataset(const FeedbackDataset& dataset, const std::string& output);
 

@@ -194,7 +194,8 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   });
   track::RegistryStore registry(options.data_dir);
   // Declared after the models: it waits for its answers in flight while their engines still run.
-  HumanEvalGenerator human_eval(store, models);
+  HumanEvalGenerator human_eval(
+      store, [&](const std::string& name) { return find_served_model(models, registry, name); });
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
                     rewards, runs, run_watcher, traffic, monitor, registry, human_eval};
   AccessLog access_log(options.access_log);

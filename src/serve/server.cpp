@@ -253,6 +253,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_monitoring_routes(server, state);
   add_registry_routes(server, state);
   add_human_eval_routes(server, state);
+  add_data_routes(server, state);
   add_dashboard_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)

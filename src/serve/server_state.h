@@ -88,6 +88,8 @@ void add_run_routes(httplib::Server& server, ServerState& state);
 void add_monitoring_routes(httplib::Server& server, ServerState& state);
 void add_registry_routes(httplib::Server& server, ServerState& state);
 void add_human_eval_routes(httplib::Server& server, ServerState& state);
+// /v1/data/pipelines: `whet data prepare` output folders under the data folder (routes_data.cpp).
+void add_data_routes(httplib::Server& server, ServerState& state);
 // The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
 void add_dashboard_routes(httplib::Server& server, ServerState& state);
 

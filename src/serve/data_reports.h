@@ -30,7 +30,7 @@ bool is_pipeline_folder(const std::filesystem::path& folder);
 nlohmann::json pipeline_summary(const std::filesystem::path& folder, const std::string& shown);
 
 // trace.jsonl counted: records, per fate ("train", "validation", "test",
-// "dropped"), and the dropped per stage and reason; bad lines counted, with the first one's number.
+// "dropped"), and the dropped per stage; bad lines counted, with the first one's number.
 nlohmann::json trace_account(const std::filesystem::path& trace);
 
 // Whether any of the manifest's outputs has this XXH3-64 (hex, as the manifest writes it).

@@ -67,7 +67,8 @@ TEST(ServerData, ListsPipelineOutputsWithTheirManifestTraceAndReport) {
   EXPECT_EQ(one["trace"]["records"], 6);
   EXPECT_EQ(one["trace"]["fates"], json({{"dropped", 2}, {"train", 4}})) << one["trace"];
   EXPECT_EQ(one["trace"]["bad_lines"], 0);
-  EXPECT_EQ(one["trace"]["dropped"].size(), 2u) << one["trace"];
+  EXPECT_EQ(one["trace"]["dropped"].size(), 2u) << one["trace"];  // the duplicate and the line without an answer
+  EXPECT_EQ(one["trace"]["dropped"].value("dedup", 0), 1) << one["trace"];
 
   auto report = client.Get("/v1/data/pipelines/report?path=prepared/tickets");
   ASSERT_EQ(report->status, 200);

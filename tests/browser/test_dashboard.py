@@ -476,6 +476,29 @@ def check_pipelines(page, server, whet, work):
     assert "dedup" in frame_text, f"the report's stage table is not shown: {frame_text[:300]!r}"
     print(f"ok: the jobs page lists prepared/tickets, its records' fates {account['fates']} and its report.html")
 
+    # A job on an upload of the pipeline's train.jsonl names the pipeline on its page.
+    with open(os.path.join(work, "data", "prepared", "tickets", "train.jsonl"), "rb") as f:
+        content = f.read()
+    boundary = "whet-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"tickets.jsonl\"\r\n"
+            f"Content-Type: application/jsonl\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{server.url}/v1/files", data=body, method="POST", headers={
+        "Authorization": f"Bearer {KEY}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        file_id = json.loads(response.read())["id"]
+    job = server.call("/v1/fine_tuning/jobs", {"model": "tiny", "training_file": file_id,
+                                               "hyperparameters": {"max_steps": 1, "sequence_len": 32}})
+    page.go(f"jobs/{job['id']}")
+    page.wait(lambda: page.all("#view #pipelines tr[data-path='prepared/tickets']"), "the pipeline that wrote the job's training file")
+    other = next(j for j in server.call("/v1/fine_tuning/jobs")["data"] if j["method"]["type"] == "reinforcement")
+    page.go(f"jobs/{other['id']}")
+    page.wait(lambda: page.all("[data-status]"), "the reinforcement job's page")
+    time.sleep(1.5)  # the pipeline look-up follows the job's first refresh
+    assert not page.all("#view #pipelines"), "a job on a file no pipeline wrote names a pipeline"
+    print(f"ok: job {job['id']} on an upload of prepared/tickets/train.jsonl names that pipeline on its page; "
+          f"a job on another file names none")
+
 
 def check_human_eval(page, server, work):
     tasks = os.path.join(work, "data", "tasks")

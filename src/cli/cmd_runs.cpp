@@ -79,13 +79,11 @@ std::string age(int64_t since) {
   return fmt::format("{}d", s / 86400);
 }
 
-// What a run is judged by: the best validation loss, else the first task metric.
+// What a run is judged by (track/best_metric.h): its metric and best value.
 std::string headline(const json& run) {
-  const json& best = run["best"];
-  if (best.contains("val_loss")) return "val_loss " + text_of(best["val_loss"]);
-  for (const auto& [name, value] : best.items())
-    if (name.starts_with("eval_")) return name + " " + text_of(value);
-  return "-";
+  const json& best = run["best_metric"];
+  if (best.is_null()) return "-";
+  return best["name"].get<std::string>() + " " + (best["value"].is_null() ? "-" : text_of(best["value"]));
 }
 
 std::string status_of(const json& run) { return run["missing"].get<bool>() ? run["status"].get<std::string>() + " (missing)" : run["status"].get<std::string>(); }

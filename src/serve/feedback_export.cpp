@@ -105,12 +105,15 @@ FeedbackDataset stored_feedback_dataset(const std::string& data_dir, FeedbackFor
   return feedback_dataset(all_feedback(*open_data_store(data_dir)), format);
 }
 
+std::string dataset_text(const FeedbackDataset& dataset) {
+  std::string text;
+  for (const std::string& line : dataset.lines) text += line + "\n";
+  return text;
+}
+
 void write_dataset(const FeedbackDataset& dataset, const std::string& output) {
   AtomicFile file(output);
-  for (const std::string& line : dataset.lines) {
-    file.write(line);
-    file.write("\n");
-  }
+  file.write(dataset_text(dataset));
   file.commit();
 }
 

@@ -43,6 +43,8 @@ FeedbackDataset feedback_dataset(const std::vector<Feedback>& feedback, Feedback
 std::unique_ptr<JobStore> open_data_store(const std::string& data_dir);
 // The dataset from DATA_DIR/whet.sqlite, read now (a server may be running on it).
 FeedbackDataset stored_feedback_dataset(const std::string& data_dir, FeedbackFormat format);
+// The dataset as a JSONL file holds it: each line ended by a newline.
+std::string dataset_text(const FeedbackDataset& dataset);
 // The dataset's lines written to `output` atomically.
 void write_dataset(const FeedbackDataset& dataset, const std::string& output);
 

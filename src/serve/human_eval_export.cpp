@@ -52,17 +52,20 @@ FeedbackDataset human_eval_dataset(const std::vector<HumanEvalPrompt>& prompts,
   return out;
 }
 
+FeedbackDataset human_eval_session_dataset(JobStore& store, const std::string& session_id, const std::string& where) {
+  const auto session = store.get_human_eval_session(session_id);
+  if (!session) fail(where, "no human evaluation session '{}'", session_id);
+  if (session->status != "ready")
+    fail(where, "human evaluation session '{}' is {}, not ready: its answers are not all made", session_id,
+         session->status);
+  return human_eval_dataset(store.human_eval_prompts(session_id), store.human_eval_answers(session_id),
+                            store.human_eval_items(session_id), store.human_eval_ratings(session_id));
+}
+
 FeedbackDataset export_human_eval(const std::string& data_dir, const std::string& session_id,
                                   const std::string& output) {
   const auto store = open_data_store(data_dir);
-  const auto session = store->get_human_eval_session(session_id);
-  if (!session) fail(data_dir, "no human evaluation session '{}' in whet.sqlite (--human-eval)", session_id);
-  if (session->status != "ready")
-    fail(data_dir, "human evaluation session '{}' is {}, not ready: its answers are not all made", session_id,
-         session->status);
-  FeedbackDataset dataset =
-      human_eval_dataset(store->human_eval_prompts(session_id), store->human_eval_answers(session_id),
-                         store->human_eval_items(session_id), store->human_eval_ratings(session_id));
+  FeedbackDataset dataset = human_eval_session_dataset(*store, session_id, data_dir + "/whet.sqlite (--human-eval)");
   write_dataset(dataset, output);
   return dataset;
 }

@@ -19,6 +19,11 @@ FeedbackDataset human_eval_dataset(const std::vector<HumanEvalPrompt>& prompts,
                                    const std::vector<HumanEvalItem>& items,
                                    const std::vector<HumanEvalRating>& ratings);
 
+// A ready session's pairs as the store holds them: what `whet feedback export
+// --human-eval` writes and GET /v1/human_eval/sessions/{id}/export returns.
+// whet::Error naming `where` for an unknown session or one still generating.
+FeedbackDataset human_eval_session_dataset(JobStore& store, const std::string& session_id, const std::string& where);
+
 // Reads DATA_DIR/whet.sqlite and writes the session's pairs to `output` atomically.
 FeedbackDataset export_human_eval(const std::string& data_dir, const std::string& session_id,
                                   const std::string& output);

@@ -52,7 +52,8 @@ std::vector<int32_t> prompt_tokens(const LoadedModel& model, const json& prompt)
   return chat_prompt_tokens(model, messages);
 }
 
-HumanEvalGenerator::HumanEvalGenerator(JobStore& store, ModelRegistry& models) : store_(store), models_(models) {
+HumanEvalGenerator::HumanEvalGenerator(JobStore& store, FindModel find_model)
+    : store_(store), find_model_(std::move(find_model)) {
   for (const std::string& id : store_.generating_human_eval_sessions()) queue_.push_back(id);
   thread_ = std::thread([this] { run(); });
 }
@@ -125,7 +126,7 @@ bool HumanEvalGenerator::generate(const HumanEvalSession& session) {
           return false;
         }
       }
-      const auto route = models_.find(name);
+      const auto route = find_model_(name);
       if (!route) fail("human evaluation", "the model '{}' is no longer served", name);
       const std::vector<int32_t> tokens = prompt_tokens(*route->model, prompt.prompt);
       const int room = usable_context(route->model->model.config) - int(tokens.size());

@@ -8,7 +8,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -27,8 +29,12 @@ std::vector<int32_t> prompt_tokens(const LoadedModel& model, const nlohmann::jso
 
 class HumanEvalGenerator {
  public:
+  // The route a session's model name gives now (a served name, or a models:/
+  // URI the server resolves); nullopt when nothing by that name is served.
+  using FindModel = std::function<std::optional<ModelRoute>(const std::string& name)>;
+
   // Takes up the sessions a previous run left generating.
-  HumanEvalGenerator(JobStore& store, ModelRegistry& models);
+  HumanEvalGenerator(JobStore& store, FindModel find_model);
   // Submits nothing more and waits for the answers in flight (at most a batch), which are stored.
   ~HumanEvalGenerator();
   HumanEvalGenerator(const HumanEvalGenerator&) = delete;
@@ -42,7 +48,7 @@ class HumanEvalGenerator {
   bool generate(const HumanEvalSession& session);
 
   JobStore& store_;
-  ModelRegistry& models_;
+  FindModel find_model_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::string> queue_;

@@ -3,7 +3,8 @@
 // a task file, made in the background (HumanEvalGenerator); raters ask for
 // their next item and get a prompt with two answers labelled A and B, never the
 // models; their choices become win rates, Bradley–Terry scores and agreement
-// (GET .../results) and preference pairs (`whet feedback export --human-eval`).
+// (GET .../results) and preference pairs (GET .../export, the file `whet
+// feedback export --human-eval` writes).
 // OpenAI's API has no such endpoints; these take the shapes of its others.
 #include <fmt/format.h>
 
@@ -14,11 +15,14 @@
 #include "core/error.h"
 #include "eval/task.h"
 #include "serve/api_error.h"
+#include "serve/data_folder_path.h"
+#include "serve/human_eval_export.h"
 #include "serve/human_eval_generator.h"
 #include "serve/human_eval_request.h"
 #include "serve/human_eval_results.h"
 #include "serve/list_page.h"
 #include "serve/server_state.h"
+#include "track/model_uri.h"
 
 namespace whet::serve {
 
@@ -68,18 +72,10 @@ std::string task_path(ServerState& state, const std::string& task) {
   if (const auto file = state.store.get_file(task)) return file->path;
   if (task.starts_with("file-"))
     throw not_found(fmt::format("No such file: '{}'", task), "task", "file_not_found");
-  std::error_code ec;
-  const fs::path root = fs::weakly_canonical(fs::absolute(state.options.data_dir), ec);
-  const fs::path path = fs::weakly_canonical(fs::path(task).is_absolute() ? fs::path(task) : root / task, ec);
-  const auto [end, _] = std::mismatch(root.begin(), root.end(), path.begin(), path.end());
-  if (end != root.end() || path == root)
-    throw ApiError(403, "permission_error",
-                   fmt::format("'{}' is outside the server's data folder; name a file under {} or upload it "
-                               "(POST /v1/files) and give its id",
-                               task, root.string()),
-                   "task", "path_not_allowed");
+  const fs::path path = path_in_data_folder(
+      state.options.data_dir, task, "task", "name a file under it or upload it (POST /v1/files) and give its id");
   if (!fs::is_regular_file(path))
-    throw not_found(fmt::format("No task file '{}' under the data folder {}", task, root.string()), "task",
+    throw not_found(fmt::format("No task file '{}' under the data folder {}", task, state.options.data_dir), "task",
                     "task_not_found");
   return path.string();
 }
@@ -101,17 +97,38 @@ std::vector<HumanEvalPrompt> read_session_prompts(ServerState& state, const std:
   return prompts;
 }
 
-// Every model exists, and every prompt fits every model's context with room to answer.
-void check_models(ServerState& state, const SessionRequest& r, const std::vector<HumanEvalPrompt>& prompts) {
+// A request's error about a model, said of the session's field `param`.
+ApiError about_field(const ApiError& e, const std::string& param) {
+  return ApiError(e.status, e.type, e.what(), param, e.code);
+}
+
+// The session's models as the answers are made with them: a models:/ URI is
+// pinned to the version it names now (models:/NAME/VERSION), so a promotion
+// while the session runs does not change whose answers are compared. Every
+// model is resolved, gated and refused as /v1/chat/completions does, and every
+// prompt fits every model's context with room to answer.
+std::vector<std::string> session_models(ServerState& state, const SessionRequest& r,
+                                        const std::vector<HumanEvalPrompt>& prompts) {
+  std::vector<std::string> pinned;
   for (size_t i = 0; i < r.models.size(); ++i) {
-    const auto route = state.models.find(r.models[i]);
     const std::string param = fmt::format("models[{}]", i);
-    if (!route) throw not_found(fmt::format("The model '{}' does not exist", r.models[i]), param, "model_not_found");
-    const int context = usable_context(route->model->model.config);
+    ModelRoute route;
+    try {
+      route = request_model_route(state, r.models[i]);
+      pinned.push_back(track::is_model_uri(r.models[i]) ? pinned_model_uri(state, r.models[i]) : r.models[i]);
+    } catch (const ApiError& e) {
+      throw about_field(e, param);
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (pinned[j] == pinned[i])
+        throw invalid_request(fmt::format("'{}' ({}) and models[{}] ({}) are both {}; compare different models", param,
+                                          r.models[i], j, r.models[j], pinned[i]),
+                              param, "same_model");
+    const int context = usable_context(route.model->model.config);
     for (const HumanEvalPrompt& p : prompts) {
       std::vector<int32_t> tokens;
       try {
-        tokens = prompt_tokens(*route->model, p.prompt);
+        tokens = prompt_tokens(*route.model, p.prompt);
       } catch (const Error& e) {
         throw invalid_request(fmt::format("line {}: {}", p.line, e.what()), "task", "invalid_task");
       }
@@ -121,16 +138,16 @@ void check_models(ServerState& state, const SessionRequest& r, const std::vector
                               "task", "context_length_exceeded");
     }
   }
+  return pinned;
 }
 
 json create_session(ServerState& state, const httplib::Request& request) {
   const SessionRequest r = parse_session_request(json_body(request, state), state.options.max_tokens);
   const std::vector<HumanEvalPrompt> prompts = read_session_prompts(state, r.task);
-  check_models(state, r, prompts);
   HumanEvalSession s;
   s.name = r.name;
   s.task = r.task;
-  s.models = r.models;
+  s.models = session_models(state, r, prompts);
   s.max_tokens = r.max_tokens;
   s.temperature = r.temperature;
   s.seed = r.seed;
@@ -202,6 +219,26 @@ json add_rating(ServerState& state, const HumanEvalSession& s, const httplib::Re
           {"replaced", replaced.has_value()}};
 }
 
+// The session's A/B ratings as preference pairs, the JSONL `whet feedback export
+// --human-eval` writes; the counts of what was written and skipped in headers.
+void send_export(ServerState& state, const httplib::Request& request, httplib::Response& response) {
+  const HumanEvalSession s = find_session(state, request.matches[1].str());
+  const std::string format = request.has_param("format") ? request.get_param_value("format") : "preference";
+  if (format != "preference")
+    throw invalid_request(fmt::format("'format' must be \"preference\" (a rating compares two answers: OpenAI's "
+                                      "preference JSONL), got \"{}\"",
+                                      format),
+                          "format", "unsupported_format");
+  require_ready(s);
+  const FeedbackDataset dataset = human_eval_session_dataset(state.store, s.id, "human evaluation export");
+  int64_t skipped = 0;
+  for (const auto& [reason, n] : dataset.skipped) skipped += n;
+  response.set_header("Content-Disposition", fmt::format("attachment; filename=\"{}.jsonl\"", s.id));
+  response.set_header("X-Whet-Pairs", std::to_string(dataset.lines.size()));
+  response.set_header("X-Whet-Skipped", std::to_string(skipped));
+  response.set_content(dataset_text(dataset), "application/jsonl; charset=utf-8");
+}
+
 }  // namespace
 
 void add_human_eval_routes(httplib::Server& server, ServerState& state) {
@@ -234,6 +271,10 @@ void add_human_eval_routes(httplib::Server& server, ServerState& state) {
               const HumanEvalSession s = find_session(state, request.matches[1].str());
               send_json(response,
                         human_eval_results(s, state.store.human_eval_items(s.id), state.store.human_eval_ratings(s.id)));
+            });
+  add_route(server, state, "GET", session + "/export", "human_eval_export", Access::Manage,
+            [&state](const httplib::Request& request, httplib::Response& response) {
+              send_export(state, request, response);
             });
 }
 

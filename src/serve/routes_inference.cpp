@@ -8,7 +8,6 @@
 #include "serve/api_error.h"
 #include "serve/completion_request.h"
 #include "serve/server_state.h"
-#include "track/model_uri.h"
 
 namespace whet::serve {
 
@@ -28,7 +27,7 @@ json model_json(const ModelRoute& m) {
 
 ModelRoute served_model(const ServerState& state, const std::string& name) {
   // A models:/ name is resolved at every request, so a promotion changes what the next one gets.
-  auto route = track::is_model_uri(name) ? registered_model_route(state, name) : state.models.find(name);
+  auto route = find_served_model(state.models, state.registry, name);
   if (!route)
     throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist", name), "model",
                    "model_not_found");
@@ -43,11 +42,6 @@ void check_gate(const ServerState& state, const ModelRoute& route) {
                    "model", "model_gated");
 }
 
-ModelRoute find_model(const ServerState& state, const std::string& name) {
-  ModelRoute route = served_model(state, name);
-  check_gate(state, route);
-  return route;
-}
 
 // One request's answer: n sequences decoding in the engine, and how to word them.
 struct Answer {
@@ -233,6 +227,12 @@ void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib
 
 }  // namespace
 
+ModelRoute request_model_route(const ServerState& state, const std::string& name) {
+  ModelRoute route = served_model(state, name);
+  check_gate(state, route);
+  return route;
+}
+
 void add_inference_routes(httplib::Server& server, ServerState& state) {
   for (const bool chat : {true, false}) {
     add_route(server, state, "POST", chat ? "/v1/chat/completions" : "/v1/completions",
@@ -261,7 +261,7 @@ void add_inference_routes(httplib::Server& server, ServerState& state) {
             });
   add_route(server, state, "GET", R"(/v1/models/(.+))", "model", Access::Inference,
             [&state](const httplib::Request& request, httplib::Response& response) {
-              send_json(response, model_json(find_model(state, request.matches[1].str())));
+              send_json(response, model_json(request_model_route(state, request.matches[1].str())));
             });
 }
 

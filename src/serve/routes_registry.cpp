@@ -43,8 +43,8 @@ std::string canonical(const std::string& path) {
 }
 
 // The served base an adapter version was trained on: the same path, else the same weights.
-std::optional<ModelRoute> served_base_for(const ServerState& state, const track::ModelVersion& version) {
-  const std::vector<ModelRoute> all = state.models.list();
+std::optional<ModelRoute> served_base_for(const ModelRegistry& models, const track::ModelVersion& version) {
+  const std::vector<ModelRoute> all = models.list();
   for (const ModelRoute& m : all)
     if (!m.adapter && canonical(m.model->path) == canonical(version.base_model)) return m;
   if (version.base_hash.empty()) return std::nullopt;
@@ -53,28 +53,28 @@ std::optional<ModelRoute> served_base_for(const ServerState& state, const track:
   return std::nullopt;
 }
 
-std::vector<std::string> base_names(const ServerState& state) {
+std::vector<std::string> base_names(const ModelRegistry& models) {
   std::vector<std::string> names;
-  for (const ModelRoute& m : state.models.list())
+  for (const ModelRoute& m : models.list())
     if (!m.adapter) names.push_back(m.name);
   return names;
 }
 
 // A model version is served as a base of its own, named by its version URI, loaded on first use.
-ModelRoute model_version_route(const ServerState& state, const std::string& uri, const track::ModelVersion& version) {
+ModelRoute model_version_route(ModelRegistry& models, const std::string& uri, const track::ModelVersion& version) {
   const std::string name = fmt::format("models:/{}/{}", version.name, version.version);
-  for (const ModelRoute& m : state.models.list())
+  for (const ModelRoute& m : models.list())
     if (!m.adapter && (m.name == name || canonical(m.model->path) == canonical(version.path))) {
       ModelRoute route = m;
       route.name = uri;
       return route;
     }
   try {
-    state.models.add_base(name, load_model(version.path));
+    models.add_base(name, load_model(version.path));
   } catch (const Error&) {
-    if (!state.models.is_base(name)) throw;  // else a racing request loaded it first
+    if (!models.is_base(name)) throw;  // else a racing request loaded it first
   }
-  ModelRoute route = *state.models.find(name);
+  ModelRoute route = *models.find(name);
   route.name = uri;
   return route;
 }
@@ -160,37 +160,52 @@ void promote_route(ServerState& state, const httplib::Request& request, httplib:
                           state.registry.promote(name, alias, number, optional_string(body, "reason"), force)));
 }
 
-}  // namespace
-
-ModelRoute registered_model_route(const ServerState& state, const std::string& uri) {
-  track::ResolvedModel resolved;
+// The registry's answer to a URI, or the 404 that /v1/chat/completions gives.
+track::ResolvedModel resolved_or_404(track::RegistryStore& registry, const std::string& uri) {
   try {
-    resolved = track::resolve_model_uri(state.registry, uri);
+    return track::resolve_model_uri(registry, uri);
   } catch (const Error& e) {
     throw ApiError(404, "invalid_request_error", fmt::format("The model '{}' does not exist: {}", uri, e.what()),
                    "model", "model_not_found");
   }
-  const track::ModelVersion& v = resolved.version;
+}
+
+
+}  // namespace
+
+ModelRoute registered_model_route(ModelRegistry& models, track::RegistryStore& registry, const std::string& uri) {
+  const track::ModelVersion v = resolved_or_404(registry, uri).version;
   // An alias was promoted, and a failed gate only with --force: a decision made. A
   // version named directly is held to the gate as any trained folder is.
   const std::string gate_failure = track::parse_model_uri(uri).alias.empty() ? v.gate_reason() : "";
   if (v.kind == track::VersionKind::Model) {
-    ModelRoute route = model_version_route(state, uri, v);
+    ModelRoute route = model_version_route(models, uri, v);
     route.gate_failure = gate_failure;
     return route;
   }
-  const std::optional<ModelRoute> base = served_base_for(state, v);
+  const std::optional<ModelRoute> base = served_base_for(models, v);
   if (!base)
     throw ApiError(400, "invalid_request_error",
                    fmt::format("'{}' is version {} of '{}', an adapter on {}, which this server does not serve "
                                "(it serves: {})",
-                               uri, v.version, v.name, v.base_model, fmt::join(base_names(state), ", ")),
+                               uri, v.version, v.name, v.base_model, fmt::join(base_names(models), ", ")),
                    "model", "base_not_served");
-  return state.models.registered_adapter(uri, base->name, v.path, v.created_at, gate_failure,
-                                         [&](const LoadedModel& model) {
-                                           return std::make_shared<const LlamaLora>(
-                                               load_lora_adapter(v.path, model.model.config));
-                                         });
+  return models.registered_adapter(uri, base->name, v.path, v.created_at, gate_failure,
+                                   [&](const LoadedModel& model) {
+                                     return std::make_shared<const LlamaLora>(
+                                         load_lora_adapter(v.path, model.model.config));
+                                   });
+}
+
+std::optional<ModelRoute> find_served_model(ModelRegistry& models, track::RegistryStore& registry,
+                                            const std::string& name) {
+  if (track::is_model_uri(name)) return registered_model_route(models, registry, name);
+  return models.find(name);
+}
+
+std::string pinned_model_uri(const ServerState& state, const std::string& uri) {
+  const track::ModelVersion v = resolved_or_404(state.registry, uri).version;
+  return fmt::format("models:/{}/{}", v.name, v.version);
 }
 
 json registered_alias_entries(const ServerState& state) {

@@ -23,8 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int64_t kDefaultMetricsPage = 1000, kMaxMetricsPage = 10000;
-// A comment line this often keeps proxies and browsers from closing a quiet stream.
-constexpr auto kHeartbeat = std::chrono::seconds(15);
 // How long a stream waits for the next sync before it looks again (and notices a gone client).
 constexpr auto kStreamWait = std::chrono::milliseconds(1000);
 constexpr int64_t kStreamBatch = 500;
@@ -82,7 +80,7 @@ class RunEvents {
       wrote = true;
     }
     if (int64_t(rows.size()) == kStreamBatch) return true;  // more are waiting
-    if (!wrote && Clock::now() - last_write_ >= kHeartbeat && !send(sink, ": heartbeat\n\n")) return false;
+    if (!wrote && Clock::now() - last_write_ >= state_.options.event_heartbeat && !send(sink, ": heartbeat\n\n")) return false;
     state_.run_watcher.wait_for_change(generation, kStreamWait);
     return sink.is_writable();
   }

@@ -194,7 +194,8 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   });
   track::RegistryStore registry(options.data_dir);
   // Declared after the models: it waits for its answers in flight while their engines still run.
-  HumanEvalGenerator human_eval(store, models);
+  HumanEvalGenerator human_eval(
+      store, [&](const std::string& name) { return find_served_model(models, registry, name); });
   ServerState state{options, metrics, store, models, worker, fs::absolute(options.data_dir + "/files").string(),
                     rewards, runs, run_watcher, traffic, monitor, registry, human_eval};
   AccessLog access_log(options.access_log);
@@ -253,6 +254,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   add_registry_routes(server, state);
   add_loop_routes(server, state);
   add_human_eval_routes(server, state);
+  add_data_routes(server, state);
   add_dashboard_routes(server, state);
 
   const int port = options.port == 0 ? server.bind_to_any_port(options.host) : server.bind_to_port(options.host, options.port)

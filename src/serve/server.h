@@ -2,6 +2,7 @@
 // `whet serve`: an OpenAI-compatible HTTP server over one base model, its LoRA
 // adapters and the fine-tuning jobs that make more of them.
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct ServerOptions {
   int http_threads = 32;
   std::string access_log;                  // "" = stderr, "-" = off
   DriftOptions drift;                      // monitoring of prompts against training data
+  // A comment line on a quiet server-sent event stream (/v1/runs/{id}/events) this
+  // often keeps proxies and browsers from closing it.
+  std::chrono::milliseconds event_heartbeat{15000};
 };
 
 // Runs until `stop` becomes true (checked every 200 ms). Calls on_listening

@@ -89,6 +89,8 @@ void add_monitoring_routes(httplib::Server& server, ServerState& state);
 void add_registry_routes(httplib::Server& server, ServerState& state);
 void add_loop_routes(httplib::Server& server, ServerState& state);
 void add_human_eval_routes(httplib::Server& server, ServerState& state);
+// /v1/data/pipelines: `whet data prepare` output folders under the data folder (routes_data.cpp).
+void add_data_routes(httplib::Server& server, ServerState& state);
 // The dashboard's page and files at / and /static/ (routes_dashboard.cpp).
 void add_dashboard_routes(httplib::Server& server, ServerState& state);
 
@@ -96,7 +98,18 @@ void add_dashboard_routes(httplib::Server& server, ServerState& state);
 // adapter version on the served base it was trained on (loaded once), or a
 // model version (loaded as a base of its own). ApiError 404 naming what exists
 // for an unknown model, alias or version.
-ModelRoute registered_model_route(const ServerState& state, const std::string& uri);
+ModelRoute registered_model_route(ModelRegistry& models, track::RegistryStore& registry, const std::string& uri);
+// The route a name gives: a served model or adapter, or a models:/ URI resolved
+// now (registered_model_route); nullopt for an unknown served name.
+std::optional<ModelRoute> find_served_model(ModelRegistry& models, track::RegistryStore& registry,
+                                            const std::string& name);
+// The model a request names, as /v1/chat/completions takes its "model": ApiError
+// 404 model_not_found when unknown, 403 model_gated when it failed its forgetting
+// gate and the server does not run with --allow-gated.
+ModelRoute request_model_route(const ServerState& state, const std::string& name);
+// models:/NAME/VERSION for the version a models:/ URI names now (an alias's
+// current version, or the latest): what stays put when the alias moves on.
+std::string pinned_model_uri(const ServerState& state, const std::string& uri);
 // GET /v1/models's entries for the registered aliases, as models:/NAME@ALIAS.
 nlohmann::json registered_alias_entries(const ServerState& state);
 

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/sqlite_database.h"
 #include "io/sqlite_statement.h"
+#include "track/best_metric.h"
 #include "track/run_store_schema.h"
 
 // Durability and concurrency as in serve/job_store.cpp: WAL with
@@ -33,6 +34,23 @@ json artefacts_of(sqlite3* db, const std::string& path, const std::string& id) {
   return artefacts;
 }
 
+// The run's headline metric (track/best_metric.h) with its best value. The
+// stored best values follow each metric's kind; a config that turns the
+// direction round (greater_is_better) is answered from the rows themselves.
+json best_metric_json(sqlite3* db, const std::string& path, const std::string& id, const json& params, const json& best) {
+  const std::optional<BestMetric> chosen = best_metric_of(params, best);
+  if (!chosen) return nullptr;
+  json value = best.value(chosen->name, json());
+  if (chosen->greater_is_better == lower_is_better(chosen->name).value_or(chosen->greater_is_better)) {
+    Statement extreme(db, path, "read best metric",
+                      fmt::format("SELECT {}(value) FROM metrics WHERE run_id = ? AND name = ?",
+                                  chosen->greater_is_better ? "MAX" : "MIN"));
+    value = extreme.bind(id, chosen->name).step() && !extreme.is_null(0) ? json(extreme.real(0)) : json(nullptr);
+  }
+  return {{"name", chosen->name}, {"value", value}, {"greater_is_better", chosen->greater_is_better},
+          {"from_config", chosen->from_config}};
+}
+
 json run_row_json(sqlite3* db, const std::string& path, const Statement& row) {
   const json lineage = row.json(14);
   json run = {{"object", "run"},
@@ -48,6 +66,7 @@ json run_row_json(sqlite3* db, const std::string& path, const Statement& row) {
               {"updated_at", row.integer(9)},
               {"params", row.json(10)},
               {"best", row.json(11)},
+              {"best_metric", best_metric_json(db, path, row.text(0), row.json(10), row.json(11))},
               {"last", row.json(12)},
               {"steps", row.integer(13)},
               {"lineage", lineage},

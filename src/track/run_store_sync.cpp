@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/sqlite_database.h"
 #include "io/sqlite_statement.h"
+#include "track/best_metric.h"
 #include "track/run_folder.h"
 #include "track/run_store.h"
 
@@ -74,13 +75,6 @@ std::optional<Stored> stored_where(sqlite3* db, const std::string& path, std::st
   return Stored{row.text(0),    row.text(1),    row.text(2),    row.text(3),     row.integer(4) != 0,
                 row.integer(5), row.integer(6), row.integer(7), row.json(8),     row.json(9),
                 row.json(10),   row.json(11),   {row.integer(12), row.integer(13), row.text(14), row.real(15)}};
-}
-
-// Which metrics count as better when lower (losses, perplexities) or higher (eval_task's metrics).
-std::optional<bool> lower_is_better(const std::string& name) {
-  if (name.find("loss") != std::string::npos || name.find("perplexity") != std::string::npos) return true;
-  if (name.starts_with("eval_")) return false;
-  return std::nullopt;
 }
 
 class Sync {

@@ -18,7 +18,15 @@ Checks, each against what the server answers directly:
     and its forgetting verdict;
   - the registry page registers both runs as versions, and its Promote and
     Roll back buttons change what /v1/chat/completions answers for
-    models:/NAME@champion: always the answer of the version the alias holds.
+    models:/NAME@champion: always the answer of the version the alias holds;
+  - the jobs page starts a reinforcement (GRPO) job with a grader on a prompts
+    file, and lists a `whet data prepare` output folder with its manifest's
+    account of every record and its report.html;
+  - the human evaluation page creates a session of the tiny model against
+    models:/NAME@champion (pinned to its version), shows each item's two
+    answers blind (the models' own greedy answers, in either order), takes
+    ratings until the rater is done, shows the win rate and Cohen's κ the
+    server computes, and exports the preference pairs.
 Screenshots of each page go to SCREENSHOT_DIR.
 """
 import json
@@ -405,6 +413,166 @@ def check_registry(page, server, runs):
           f"{by_version[1]!r} -> {by_version[2]!r} -> {by_version[1]!r}")
 
 
+def check_grpo_job(page, server, work):
+    prompts = os.path.join(work, "prompts.jsonl")
+    with open(prompts, "w") as f:
+        for i in range(4):
+            f.write(json.dumps({"messages": [{"role": "user", "content": f"the sea {i}"}], "answer": f"the tin {i}"}) + "\n")
+    open_job_form(page)
+    page.find("#upload-file").send_keys(prompts)
+    page.find("#upload").click()
+    page.wait(lambda: "prompts.jsonl" in page.find("#files").text, "the uploaded prompts file")
+    file_id = next(f["id"] for f in server.call("/v1/files")["data"] if f["filename"] == "prompts.jsonl")
+    assert not page.find("#job-grader").is_displayed(), "the grader field shows for a supervised job"
+    Select(page.find("#job-method")).select_by_value("reinforcement")
+    page.wait(lambda: page.find("#job-grader").is_displayed(), "the grader field for a reinforcement job")
+    grader = {"type": "text_similarity", "name": "close", "input": "{{sample.output_text}}",
+              "reference": "{{item.answer}}", "evaluation_metric": "fuzzy_match"}
+    page.find("#job-grader").send_keys(json.dumps(grader))
+    job = start_job(page, file_id, {"max_steps": 2, "num_generations": 2, "max_completion_length": 8, "sequence_len": 64})
+    page.wait(lambda: job_status(page) in ("succeeded", "failed"), "the reinforcement job to end", timeout=180)
+    stored = server.call(f"/v1/fine_tuning/jobs/{job}")
+    assert stored["status"] == "succeeded", f"the reinforcement job failed: {stored.get('error')}"
+    assert stored["method"]["type"] == "reinforcement" and stored["method"]["reinforcement"]["grader"] == grader, stored["method"]
+    assert "text_similarity" in page.find("#view table.facts").text, "the job page shows its grader"
+    print(f"ok: a reinforcement (GRPO) job {job} with the page's grader trained on prompts.jsonl")
+
+
+def check_pipelines(page, server, whet, work):
+    raw = os.path.join(work, "data", "raw")
+    os.makedirs(raw, exist_ok=True)
+    with open(os.path.join(raw, "tickets.jsonl"), "w") as f:
+        for line in ({"prompt": "Refund for order 1?", "completion": "Yes, within 30 days."},
+                     {"prompt": "Where is order 2?", "completion": "It ships tomorrow."},
+                     {"prompt": "Refund for order 1?", "completion": "Yes, within 30 days."},
+                     {"prompt": "Cancel order 3", "completion": "Cancelled."}):
+            f.write(json.dumps(line) + "\n")
+    with open(os.path.join(raw, "p.yaml"), "w") as f:
+        f.write("output_dir: ../prepared/tickets\nsources:\n  - path: tickets.jsonl\n")
+    subprocess.run([whet, "data", "prepare", os.path.join(raw, "p.yaml")], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    listed = server.call("/v1/data/pipelines")["data"]
+    assert [p["path"] for p in listed] == ["prepared/tickets"], listed
+    account = server.call("/v1/data/pipelines/manifest?path=prepared/tickets")["trace"]
+    open_job_form(page)
+    row = "#pipelines tr[data-path='prepared/tickets']"
+    page.wait(lambda: page.all(row), "the pipeline folder on the jobs page")
+    page.find(f"{row} button.open-manifest").click()
+    page.wait(lambda: page.all("#pipeline-fates"), "the account of every record")
+    fates = page.find("#pipeline-fates").text
+    for fate, count in account["fates"].items():
+        assert f"{fate} {count}" in fates, f"fate {fate} {count} not in {fates!r}"
+    page.driver.execute_script("arguments[0].scrollIntoView()", page.find("#pipelines"))
+    page.shot("jobs-pipeline")
+    page.find(f"{row} button.open-report").click()
+    page.wait(lambda: page.all("#pipeline-report"), "the report.html frame")
+    with open(os.path.join(work, "data", "prepared", "tickets", "report.html")) as f:
+        report = f.read()
+    shown = page.find("#pipeline-report").get_attribute("srcdoc")
+    assert shown == report, "the frame does not hold report.html as written"
+    page.driver.switch_to.frame(page.find("#pipeline-report"))
+    frame_text = page.driver.find_element(By.TAG_NAME, "body").text
+    page.driver.switch_to.default_content()
+    assert "dedup" in frame_text, f"the report's stage table is not shown: {frame_text[:300]!r}"
+    print(f"ok: the jobs page lists prepared/tickets, its records' fates {account['fates']} and its report.html")
+
+    # A job on an upload of the pipeline's train.jsonl names the pipeline on its page.
+    with open(os.path.join(work, "data", "prepared", "tickets", "train.jsonl"), "rb") as f:
+        content = f.read()
+    boundary = "whet-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nfine-tune\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"tickets.jsonl\"\r\n"
+            f"Content-Type: application/jsonl\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{server.url}/v1/files", data=body, method="POST", headers={
+        "Authorization": f"Bearer {KEY}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        file_id = json.loads(response.read())["id"]
+    job = server.call("/v1/fine_tuning/jobs", {"model": "tiny", "training_file": file_id,
+                                               "hyperparameters": {"max_steps": 1, "sequence_len": 32}})
+    page.go(f"jobs/{job['id']}")
+    page.wait(lambda: page.all("#view #pipelines tr[data-path='prepared/tickets']"), "the pipeline that wrote the job's training file")
+    other = next(j for j in server.call("/v1/fine_tuning/jobs")["data"] if j["method"]["type"] == "reinforcement")
+    page.go(f"jobs/{other['id']}")
+    page.wait(lambda: page.all("[data-status]"), "the reinforcement job's page")
+    time.sleep(1.5)  # the pipeline look-up follows the job's first refresh
+    assert not page.all("#view #pipelines"), "a job on a file no pipeline wrote names a pipeline"
+    print(f"ok: job {job['id']} on an upload of prepared/tickets/train.jsonl names that pipeline on its page; "
+          f"a job on another file names none")
+
+
+def check_human_eval(page, server, work):
+    tasks = os.path.join(work, "data", "tasks")
+    os.makedirs(tasks, exist_ok=True)
+    prompts = [f"the sea {i}" for i in range(3)]
+    with open(os.path.join(tasks, "he.jsonl"), "w") as f:
+        for p in prompts:
+            f.write(json.dumps({"messages": [{"role": "user", "content": p}], "answer": "x"}) + "\n")
+    page.go("human-eval")
+    page.wait(lambda: page.all("#he-form input.he-model[value='models:/support@champion']"), "the human evaluation form")
+    page.find("#he-task").send_keys("tasks/he.jsonl")
+    page.find("#he-max-tokens").send_keys("12")
+    page.find("#he-form input.he-model[value='tiny']").click()
+    page.find("#he-form input.he-model[value='models:/support@champion']").click()
+    page.find("#he-create").click()
+    page.wait(lambda: re.search(r"#/human-eval/heval-", page.driver.current_url), "the new session's page")
+    session_id = page.driver.current_url.rsplit("/", 1)[1]
+    page.wait(lambda: page.all("#he-status[data-status='ready']"), "the session's answers", timeout=120)
+    session = server.call(f"/v1/human_eval/sessions/{session_id}")
+    assert session["models"] == ["tiny", "models:/support/1"], f"the alias is pinned to its version: {session['models']}"
+    expected = {}
+    for p in prompts:
+        for model in session["models"]:
+            answer = server.call("/v1/chat/completions", {"model": model, "temperature": 0, "max_tokens": 12,
+                                                         "messages": [{"role": "user", "content": p}]})
+            expected.setdefault(p, set()).add(answer["choices"][0]["message"]["content"])
+        assert len(expected[p]) == 2, f"both models answer {p!r} alike: the test cannot tell them apart"
+    rater = page.find("#he-rater")
+    rater.clear()
+    rater.send_keys("ann")
+    page.find("#he-start").click()
+    for n in range(1, len(prompts) + 1):
+        page.wait(lambda: page.all("#he-position") and page.find("#he-position").text.startswith(f"Item {n} of"), f"item {n}")
+        prompt = page.find("#he-item .transcript .user").text
+        shown = {page.driver.execute_script("return arguments[0].textContent", e)
+                 for e in page.all("#he-item .answer .text")}
+        assert shown == expected[prompt], f"item {n} shows {shown}, the models answer {expected[prompt]}"
+        for model in ("tiny", "support"):
+            assert model not in page.find("#view").text.split("Results")[0], f"the page names {model} before the results"
+        if n == 1:
+            page.find("#he-comment").send_keys("A reads better")
+            page.shot("human-eval")
+        page.find("#he-choice-A" if n < 3 else "#he-choice-tie").click()
+    page.wait(lambda: page.all("#he-done"), "the end of ann's items")
+    # A second rater through the API, so that there is an agreement to show.
+    while True:
+        item = server.call(f"/v1/human_eval/sessions/{session_id}/next?rater=bob")
+        if item["done"]:
+            break
+        server.call(f"/v1/human_eval/sessions/{session_id}/ratings", {"item_id": item["item_id"], "rater": "bob", "choice": "A"})
+    results = server.call(f"/v1/human_eval/sessions/{session_id}/results")
+    page.driver.refresh()
+    page.wait(lambda: page.all("#he-results-details summary"), "the results")
+    page.find("#he-results-details summary").click()
+    page.wait(lambda: page.all("#he-pairs") and "ann and bob" in page.find("#he-agreement").text, "the results with both raters")
+    pair = results["pairs"][0]
+    pairs_text = page.find("#he-pairs").text
+    assert f"{js_number(pair['win_rate'])} [{js_number(pair['interval'][0])}, {js_number(pair['interval'][1])}]" in pairs_text, \
+        f"the win rate {pair['win_rate']} {pair['interval']} is not in {pairs_text!r}"
+    kappa = results["agreement"]["pairs"][0]["kappa"]
+    assert kappa is None or js_number(kappa) in page.find("#he-agreement").text, (kappa, page.find("#he-agreement").text)
+    page.find("#he-export").click()
+    page.wait(lambda: "preference pairs" in page.find("#he-export-note").text, "the export")
+    request = urllib.request.Request(f"{server.url}/v1/human_eval/sessions/{session_id}/export",
+                                     headers={"Authorization": f"Bearer {KEY}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        pairs = [json.loads(line) for line in response.read().decode().splitlines()]
+    assert page.find("#he-export-note").text.startswith(f"{len(pairs)} preference pairs"), page.find("#he-export-note").text
+    assert len(pairs) == 5, f"ann's 2 A/B ratings (her third is a tie) and bob's 3 make 5 pairs, not {len(pairs)}"
+    page.shot("human-eval-results")
+    print(f"ok: human evaluation {session_id}: 3 items rated blind on the page, win rate {pair['win_rate']:.3f} "
+          f"{pair['interval']}, kappa {kappa}, {len(pairs)} preference pairs exported")
+
+
 def main():
     whet, model, work, screenshots = (os.path.abspath(a) for a in sys.argv[1:5])
     started = time.time()
@@ -422,6 +590,9 @@ def main():
         run, quick_run = check_runs(page, server, whet, model, work)
         check_evaluation(page, server, whet, model, work, run)
         check_registry(page, server, [run, quick_run])
+        check_human_eval(page, server, work)
+        check_grpo_job(page, server, work)
+        check_pipelines(page, server, whet, work)
         for route in ("monitoring",):
             page.go(route)
             page.wait(lambda: page.all("#view section, #view .error"), f"the {route} page")

@@ -76,6 +76,22 @@ inline nlohmann::json body_json(const httplib::Result& r) {
   return nlohmann::json::parse(r->body, nullptr, false);
 }
 
+// GET `path`, expecting `expected_status`; the body as JSON.
+inline nlohmann::json get_json(httplib::Client& client, const std::string& path, int expected_status = 200) {
+  auto r = client.Get(path);
+  EXPECT_TRUE(r);
+  if (!r) return nullptr;
+  EXPECT_EQ(r->status, expected_status) << path << " -> " << r->body;
+  return nlohmann::json::parse(r->body, nullptr, false);
+}
+
+// An OpenAI-style error body naming `param`, with `code` ("" for none).
+inline void expect_api_error(const nlohmann::json& body, const std::string& param, const std::string& code) {
+  ASSERT_TRUE(body.contains("error")) << body;
+  EXPECT_EQ(body["error"]["param"], param) << body;
+  EXPECT_EQ(body["error"]["code"], code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)) << body;
+}
+
 // Polls GET /v1/fine_tuning/jobs/ID until it reaches a final state (or `timeout`).
 inline nlohmann::json wait_for_job(httplib::Client& client, const std::string& id, int timeout_seconds = 300) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "models/lora_peft.h"
+#include "track/registry_runs.h"
 #include "models/model_loader.h"
 #include "serve/human_eval_export.h"
 #include "serve/job_store.h"
@@ -81,25 +82,11 @@ json post(httplib::Client& client, const std::string& path, const json& body, in
   return json::parse(r->body, nullptr, false);
 }
 
-json get(httplib::Client& client, const std::string& path, int expected_status = 200) {
-  auto r = client.Get(path);
-  EXPECT_TRUE(r);
-  if (!r) return nullptr;
-  EXPECT_EQ(r->status, expected_status) << path << " -> " << r->body;
-  return json::parse(r->body, nullptr, false);
-}
-
-void expect_error(const json& body, const std::string& param, const std::string& code) {
-  ASSERT_TRUE(body.contains("error")) << body;
-  EXPECT_EQ(body["error"]["param"], param) << body;
-  EXPECT_EQ(body["error"]["code"], code.empty() ? json(nullptr) : json(code)) << body;
-}
-
 json wait_until_ready(httplib::Client& client, const std::string& id) {
   json s;
   for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
        std::chrono::steady_clock::now() < deadline;) {
-    s = get(client, "/v1/human_eval/sessions/" + id);
+    s = test::get_json(client, "/v1/human_eval/sessions/" + id);
     if (s["status"] != "generating") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -138,7 +125,7 @@ TEST_F(ServerHumanEval, TwoRatersRateASessionBlindAndTheResultsMatchAHandCount) 
   EXPECT_EQ(created["progress"]["answers_total"], 12);
   const json ready = wait_until_ready(client, id);
   EXPECT_EQ(ready["progress"]["answers"], 12);
-  EXPECT_EQ(get(client, "/v1/human_eval/sessions")["data"][0]["id"], id);
+  EXPECT_EQ(test::get_json(client, "/v1/human_eval/sessions")["data"][0]["id"], id);
 
   // Each prompt's two answers, by model, as the models answer them directly.
   std::vector<std::map<std::string, std::string>> expected(6);
@@ -206,7 +193,7 @@ TEST_F(ServerHumanEval, TwoRatersRateASessionBlindAndTheResultsMatchAHandCount) 
   //   κ, categories (tiny, tuned, tie, both bad): ann (1,1,1,1,2,3), bob (1,1,0,0,2,1): p_o = 3/6;
   //   ann's shares tuned 4/6, tie 1/6, both bad 1/6; bob's tiny 2/6, tuned 3/6, tie 1/6;
   //   p_e = (4/6)(3/6) + (1/6)(1/6) = 13/36; κ = (18/36 − 13/36) / (23/36) = 5/23.
-  const json results = get(client, "/v1/human_eval/sessions/" + id + "/results");
+  const json results = test::get_json(client, "/v1/human_eval/sessions/" + id + "/results");
   ASSERT_EQ(results["pairs"].size(), 1u) << results;
   const json& pair = results["pairs"][0];
   EXPECT_EQ(pair["models"], json({"tiny", "tuned"}));
@@ -217,7 +204,7 @@ TEST_F(ServerHumanEval, TwoRatersRateASessionBlindAndTheResultsMatchAHandCount) 
   EXPECT_NEAR(pair["win_rate"].get<double>(), 3.0 / 11, 1e-12);
   EXPECT_LT(pair["interval"][0].get<double>(), 3.0 / 11);
   EXPECT_GT(pair["interval"][1].get<double>(), 3.0 / 11);
-  EXPECT_EQ(results, get(client, "/v1/human_eval/sessions/" + id + "/results"));  // the bootstrap is seeded
+  EXPECT_EQ(results, test::get_json(client, "/v1/human_eval/sessions/" + id + "/results"));  // the bootstrap is seeded
   EXPECT_EQ(results["bradley_terry"]["comparisons"], 11);
   EXPECT_NEAR(results["bradley_terry"]["models"][0]["score"].get<double>(), std::sqrt(3.0 / 8), 1e-9);
   EXPECT_NEAR(results["bradley_terry"]["models"][1]["score"].get<double>(), std::sqrt(8.0 / 3), 1e-9);
@@ -241,6 +228,15 @@ TEST_F(ServerHumanEval, TwoRatersRateASessionBlindAndTheResultsMatchAHandCount) 
   EXPECT_EQ(lines[0]["input"]["messages"][0]["content"], "the sea 0");
   EXPECT_EQ(lines[0]["preferred_output"][0]["content"], expected[0]["tuned"]);
   EXPECT_EQ(lines[0]["non_preferred_output"][0]["content"], expected[0]["tiny"]);
+
+  // The HTTP export is the same file, from the same function.
+  auto exported = client.Get("/v1/human_eval/sessions/" + id + "/export");
+  ASSERT_EQ(exported->status, 200) << exported->body;
+  std::ifstream written(out);
+  EXPECT_EQ(exported->body, std::string(std::istreambuf_iterator<char>(written), {}));
+  EXPECT_EQ(exported->get_header_value("X-Whet-Pairs"), "9");
+  EXPECT_EQ(exported->get_header_value("X-Whet-Skipped"), "3");
+  EXPECT_EQ(client.Get("/v1/human_eval/sessions/" + id + "/export?format=preference")->body, exported->body);
 }
 
 TEST_F(ServerHumanEval, BadRequestsNameTheField) {
@@ -255,35 +251,98 @@ TEST_F(ServerHumanEval, BadRequestsNameTheField) {
   const json base = {{"task", "tasks/six.jsonl"}, {"models", {"tiny", "tuned"}}, {"max_tokens", 4}};
   json body = base;
   body["models"] = {"tiny", "nobody"};
-  expect_error(post(client, "/v1/human_eval/sessions", body, 404), "models[1]", "model_not_found");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions", body, 404), "models[1]", "model_not_found");
   body = base;
   body["task"] = "../outside.jsonl";
-  expect_error(post(client, "/v1/human_eval/sessions", body, 403), "task", "path_not_allowed");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions", body, 403), "task", "path_not_allowed");
   body["task"] = "tasks/missing.jsonl";
-  expect_error(post(client, "/v1/human_eval/sessions", body, 404), "task", "task_not_found");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions", body, 404), "task", "task_not_found");
   body["task"] = "file-0000";
-  expect_error(post(client, "/v1/human_eval/sessions", body, 404), "task", "file_not_found");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions", body, 404), "task", "file_not_found");
   body["task"] = "tasks/bad.jsonl";
   const json bad_task = post(client, "/v1/human_eval/sessions", body, 400);
-  expect_error(bad_task, "task", "invalid_task");
+  test::expect_api_error(bad_task, "task", "invalid_task");
   EXPECT_NE(bad_task["error"]["message"].get<std::string>().find("tasks/bad.jsonl:2"), std::string::npos) << bad_task;
 
   const std::string id = post(client, "/v1/human_eval/sessions", base)["id"];
   wait_until_ready(client, id);
   const std::string session = "/v1/human_eval/sessions/" + id;
-  const json item = get(client, session + "/next?rater=ann");
-  expect_error(post(client, session + "/ratings", {{"item_id", item["item_id"]}, {"rater", "ann"}, {"choice", "C"}}, 400),
+  const json item = test::get_json(client, session + "/next?rater=ann");
+  test::expect_api_error(post(client, session + "/ratings", {{"item_id", item["item_id"]}, {"rater", "ann"}, {"choice", "C"}}, 400),
                "choice", "");
-  expect_error(post(client, session + "/ratings", {{"item_id", "item-99"}, {"rater", "ann"}, {"choice", "A"}}, 404),
+  test::expect_api_error(post(client, session + "/ratings", {{"item_id", "item-99"}, {"rater", "ann"}, {"choice", "A"}}, 404),
                "item_id", "item_not_found");
-  expect_error(post(client, session + "/ratings", {{"item_id", item["item_id"]}, {"rater", "cy"}, {"choice", "A"}}, 400),
+  test::expect_api_error(post(client, session + "/ratings", {{"item_id", item["item_id"]}, {"rater", "cy"}, {"choice", "A"}}, 400),
                "item_id", "item_not_shown");
-  expect_error(get(client, session + "/next", 400), "rater", "");
-  expect_error(get(client, "/v1/human_eval/sessions/heval-nope/next?rater=ann", 404), "session_id", "session_not_found");
-  expect_error(post(client, "/v1/human_eval/sessions/heval-nope/ratings",
+  test::expect_api_error(test::get_json(client, session + "/next", 400), "rater", "");
+  test::expect_api_error(test::get_json(client, "/v1/human_eval/sessions/heval-nope/next?rater=ann", 404), "session_id", "session_not_found");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions/heval-nope/ratings",
                     {{"item_id", "item-1"}, {"rater", "ann"}, {"choice", "A"}}, 404),
                "session_id", "session_not_found");
-  expect_error(get(client, "/v1/human_eval/sessions/heval-nope/results", 404), "session_id", "session_not_found");
+  test::expect_api_error(test::get_json(client, "/v1/human_eval/sessions/heval-nope/results", 404), "session_id", "session_not_found");
+
+  // The export: an unknown session, a format other than preference pairs, a session still generating.
+  test::expect_api_error(test::get_json(client, "/v1/human_eval/sessions/heval-nope/export", 404), "session_id", "session_not_found");
+  test::expect_api_error(test::get_json(client, session + "/export?format=kto", 400), "format", "unsupported_format");
+  test::expect_api_error(test::get_json(client, session + "/export?format=../../etc/passwd", 400), "format", "unsupported_format");
+  {
+    // A session stored behind the running server's back is never queued: it stays generating.
+    serve::JobStore store(data + "/whet.sqlite");
+    serve::HumanEvalSession s;
+    s.task = "tasks/six.jsonl";
+    s.models = {"tiny", "tuned"};
+    const std::vector<serve::HumanEvalPrompt> prompts = {{0, 1, "the sea"}};
+    const std::string busy = store.create_human_eval_session(s, prompts, serve::plan_items(1, s.models, 0)).id;
+    test::expect_api_error(test::get_json(client, "/v1/human_eval/sessions/" + busy + "/export", 409), "session_id", "session_not_ready");
+  }
+  // Without a key, when keys are required, the export is refused as every route is.
+  serve::ServerOptions keyed = options(test::scratch_dir("serve_human_eval_errors_keyed"));
+  keyed.api_keys = {"k"};
+  test::RunningServer locked(keyed);
+  EXPECT_EQ(locked.client().Get(session + "/export")->status, 401);
+}
+
+// models:/NAME@ALIAS names a registered version, resolved as /v1/chat/completions
+// resolves it, and pinned: a session keeps the version the alias named when it
+// was created, so a promotion meanwhile does not change whose answers are rated.
+TEST_F(ServerHumanEval, RegistryUrisAreResolvedAndPinnedToTheirVersion) {
+  const std::string dir = test::scratch_dir("serve_human_eval_registry");
+  const std::string data = dir + "/data";
+  write_task(data + "/tasks/three.jsonl", 3);
+  test::make_run(data + "/runs/one", test::tiny_lora(), "run-one");
+  test::make_run(data + "/runs/two", test::rescaled_lora(dir + "/louder", 40.0), "run-two");
+  test::RunningServer server(options(data));
+  auto client = server.client();
+  post(client, "/v1/registry/models/x/versions", {{"source", "runs/one"}});
+  post(client, "/v1/registry/models/x/versions", {{"source", "runs/two"}});
+  post(client, "/v1/registry/models/x/aliases", {{"alias", "champion"}, {"version", 1}});
+
+  const json created = post(client, "/v1/human_eval/sessions",
+                            {{"task", "tasks/three.jsonl"}, {"models", {"tiny", "models:/x@champion"}}, {"max_tokens", 6}});
+  EXPECT_EQ(created["models"], json({"tiny", "models:/x/1"}));
+  post(client, "/v1/registry/models/x/aliases", {{"alias", "champion"}, {"version", 2}});
+  const std::string id = created["id"];
+  wait_until_ready(client, id);
+  std::set<std::string> version_one, version_two;
+  for (int i = 0; i < 3; ++i) {
+    version_one.insert(chat(client, "models:/x/1", "the sea " + std::to_string(i), 6));
+    version_two.insert(chat(client, "models:/x@champion", "the sea " + std::to_string(i), 6));
+  }
+  ASSERT_NE(version_one, version_two) << "the two versions must answer differently for the test to tell them apart";
+  std::set<std::string> shown;
+  for (json item; (item = test::get_json(client, "/v1/human_eval/sessions/" + id + "/next?rater=ann"))["done"] == false;) {
+    for (const json& answer : item["answers"]) shown.insert(answer["text"].get<std::string>());
+    post(client, "/v1/human_eval/sessions/" + id + "/ratings", {{"item_id", item["item_id"]}, {"rater", "ann"}, {"choice", "tie"}});
+  }
+  for (const std::string& text : version_one) EXPECT_TRUE(shown.contains(text)) << "version 1's answer " << text;
+
+  // Refusals name the field: an unknown alias, and two names of one version.
+  test::expect_api_error(post(client, "/v1/human_eval/sessions",
+                    {{"task", "tasks/three.jsonl"}, {"models", {"tiny", "models:/x@nobody"}}}, 404),
+               "models[1]", "model_not_found");
+  test::expect_api_error(post(client, "/v1/human_eval/sessions",
+                    {{"task", "tasks/three.jsonl"}, {"models", {"models:/x@champion", "models:/x/2"}}}, 400),
+               "models[1]", "same_model");
 }
 
 // Three models over six prompts: three pairs, two items each; results for each
@@ -317,7 +376,7 @@ TEST_F(ServerHumanEval, ThreeModelsArePairedEvenlyAndAStoppedSessionIsFinished) 
   const std::vector<std::string> rank = {"other", "tuned", "tiny"};
   std::map<std::pair<std::string, std::string>, int> pairs;
   for (;;) {
-    const json item = get(client, "/v1/human_eval/sessions/" + id + "/next?rater=dee");
+    const json item = test::get_json(client, "/v1/human_eval/sessions/" + id + "/next?rater=dee");
     if (item["done"] == true) break;
     const int prompt = std::stoi(item["prompt"][0]["content"].get<std::string>().substr(8));
     std::map<std::string, std::string> by_text;
@@ -332,7 +391,7 @@ TEST_F(ServerHumanEval, ThreeModelsArePairedEvenlyAndAStoppedSessionIsFinished) 
   }
   ASSERT_EQ(pairs.size(), 3u);
   for (const auto& [pair, n] : pairs) EXPECT_EQ(n, 2) << pair.first << " v " << pair.second;
-  const json results = get(client, "/v1/human_eval/sessions/" + id + "/results");
+  const json results = test::get_json(client, "/v1/human_eval/sessions/" + id + "/results");
   ASSERT_EQ(results["pairs"].size(), 3u);
   for (const json& p : results["pairs"]) {
     EXPECT_EQ(p["items"], 2);

@@ -177,3 +177,39 @@ TEST(ServerRuns, AFineTuningJobIsARunFromAJob) {
 
 }  // namespace
 }  // namespace whet
+
+namespace whet {
+namespace {
+
+// A quiet stream gets a comment line every ServerOptions::event_heartbeat, so
+// proxies and browsers keep it open; the default (15 s) is shortened here.
+TEST(ServerRuns, AQuietEventStreamGetsAHeartbeat) {
+  const std::string data = test::this_test_scratch("server_runs_");
+  const std::string dir = test::hand_run(data + "/runs/quiet", "method: lora\n");
+  test::append(dir + "/metrics.jsonl", test::step_line(1, 1.0));
+  serve::ServerOptions options = test::tiny_server_options(data);
+  options.event_heartbeat = std::chrono::milliseconds(300);
+  test::RunningServer server(options);
+  httplib::Client client = server.client();
+  client.set_read_timeout(10, 0);  // well short of the default heartbeat: only the option can pass
+  const std::string id = track::path_run_id(dir);
+  for (int i = 0; i < 50 && client.Get("/v1/runs/" + id)->status != 200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  std::string stream;
+  int heartbeats = 0;
+  const auto started = std::chrono::steady_clock::now();
+  client.Get("/v1/runs/" + id + "/events", [&](const char* bytes, size_t size) {
+    stream.append(bytes, size);
+    heartbeats = 0;
+    for (size_t at = 0; (at = stream.find(": heartbeat\n\n", at)) != std::string::npos; at += 1) ++heartbeats;
+    return heartbeats < 2;
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(heartbeats, 2) << stream;
+  EXPECT_LT(seconds, 5.0) << "two heartbeats 0.3 s apart, each after at most a 1 s wait";
+  EXPECT_NE(stream.find("event: metric"), std::string::npos) << "the run's rows came first: " << stream;
+}
+
+}  // namespace
+}  // namespace whet

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -296,6 +297,37 @@ TEST(RunStore, RefusesAnotherProgramsDatabase) {
   sqlite3_exec(db, "CREATE TABLE t (x)", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   test::expect_error([&] { track::RunStore store(data); }, {"tracking.sqlite", "not one of the run tracker's"});
+}
+
+}  // namespace
+}  // namespace whet
+
+namespace whet {
+namespace {
+
+// The metric a run is judged by follows its config: metric_for_best_model names
+// it (an eval_task metric is logged as eval_<name>), greater_is_better turns its
+// direction round when a config sets it, and without either val_loss is the judge.
+TEST(RunStore, TheBestMetricFollowsTheRunsConfig) {
+  const std::string data = test::this_test_scratch("runs_");
+  const std::string lines = R"({"step": 1, "val_loss": 2.0, "eval_accuracy": 0.5}
+{"step": 2, "val_loss": 1.0, "eval_accuracy": 0.8}
+{"step": 3, "val_loss": 3.0, "eval_accuracy": 0.7}
+)";
+  const std::map<std::string, std::string> configs = {
+      {"by_accuracy", "method: lora\nmetric_for_best_model: accuracy\n"},
+      {"by_loss", "method: lora\nmetric_for_best_model: val_loss\n"},
+      {"turned", "method: lora\nmetric_for_best_model: accuracy\ngreater_is_better: false\n"},
+      {"unset", "method: lora\n"}};
+  for (const auto& [name, yaml] : configs) test::append(test::hand_run(data + "/runs/" + name, yaml) + "/metrics.jsonl", lines);
+  track::RunStore store(data);
+  store.sync();
+  std::map<std::string, json> best;
+  for (const json& run : store.runs()) best[run["name"]] = run["best_metric"];
+  EXPECT_EQ(best["by_accuracy"], json({{"name", "eval_accuracy"}, {"value", 0.8}, {"greater_is_better", true}, {"from_config", true}}));
+  EXPECT_EQ(best["by_loss"], json({{"name", "val_loss"}, {"value", 1.0}, {"greater_is_better", false}, {"from_config", true}}));
+  EXPECT_EQ(best["turned"], json({{"name", "eval_accuracy"}, {"value", 0.5}, {"greater_is_better", false}, {"from_config", true}}));
+  EXPECT_EQ(best["unset"], json({{"name", "val_loss"}, {"value", 1.0}, {"greater_is_better", false}, {"from_config", false}}));
 }
 
 }  // namespace

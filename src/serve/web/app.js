@@ -11,8 +11,9 @@ import * as jobs from './jobs.js';
 import * as registry from './registry.js';
 import * as monitoring from './monitoring.js';
 import * as loops from './loops.js';
+import * as humanEval from './humaneval.js';
 
-const PAGES = { runs, compare, evaluation, playground, jobs, registry, loops, monitoring };
+const PAGES = { runs, compare, evaluation, playground, jobs, registry, loops, monitoring, 'human-eval': humanEval };
 let leave = null;
 let generation = 0;  // a page still loading when the user moves on is stopped as it arrives
 

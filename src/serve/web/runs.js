@@ -15,6 +15,14 @@ export function metricsText(metrics) {
   return Object.entries(metrics || {}).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${num(v)}`).join(', ');
 }
 
+// The metric the run is judged by (its config's metric_for_best_model), the other best values on hover.
+function bestText(run) {
+  const b = run.best_metric;
+  const all = metricsText(run.best);
+  if (!b || b.value === null) return h('span', { title: all }, all);
+  return h('span', { class: 'best-metric', title: all }, `${b.name} ${num(b.value)} ${b.greater_is_better ? '↑' : '↓'}`);
+}
+
 function keyParams(run) {
   const params = run.params || {};
   return KEY_PARAMS.filter((k) => k in params && k !== 'method').map((k) => `${k}=${num(params[k])}`).join(' ');
@@ -26,7 +34,7 @@ export function runsTable(runs, selected) {
     runs.map((r) => [
       h('input', { type: 'checkbox', class: 'pick', value: r.id, checked: selected.has(r.id), onchange: (e) => { if (e.target.checked) selected.add(r.id); else selected.delete(r.id); } }),
       h('a', { href: `#/runs/${encodeURIComponent(r.id)}` }, r.name || r.id), badge(r.status), r.source, r.method, h('span', { title: r.model || '' }, String(r.model || '').split('/').slice(-2).join('/')), dataNames(r),
-      keyParams(r), metricsText(r.best), r.steps ?? '', when(r.updated_at)]), { id: 'runs' });
+      keyParams(r), bestText(r), r.steps ?? '', when(r.updated_at)]), { id: 'runs' });
 }
 
 async function renderList(view) {

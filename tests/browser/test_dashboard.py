@@ -26,7 +26,10 @@ Checks, each against what the server answers directly:
     models:/NAME@champion (pinned to its version), shows each item's two
     answers blind (the models' own greedy answers, in either order), takes
     ratings until the rater is done, shows the win rate and Cohen's κ the
-    server computes, and exports the preference pairs.
+    server computes, and exports the preference pairs;
+  - `whet watch --once` run beside the server on its data folder promotes a
+    challenger: the Loops page shows the cycle as promoted with its evidence,
+    and models:/oceans@champion then answers as the challenger learnt to.
 Screenshots of each page go to SCREENSHOT_DIR.
 """
 import json
@@ -61,6 +64,7 @@ class Server:
     """`whet serve` on a free port over WORK/data, stopped with SIGINT as a person stops it."""
 
     def __init__(self, whet, model, data_dir, log_path):
+        self.data_dir = data_dir
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
             [whet, "serve", "--model", model, "--model-name", "tiny", "--port", "0", "--data-dir", data_dir,
@@ -413,6 +417,40 @@ def check_registry(page, server, runs):
           f"{by_version[1]!r} -> {by_version[2]!r} -> {by_version[1]!r}")
 
 
+def write_labelled(path, numbers):
+    """"the ocean N is" -> tin, "the desert N is" -> cup: the tiny base guesses, one LoRA run learns it."""
+    with open(path, "w") as out:
+        for n in numbers:
+            out.write(json.dumps({"prompt": f"the ocean {n} is", "label": "tin"}) + "\n")
+            out.write(json.dumps({"prompt": f"the desert {n} is", "label": "cup"}) + "\n")
+
+
+def check_loop(page, server, whet, model, work):
+    loop = os.path.join(work, "loop")
+    os.makedirs(os.path.join(loop, "incoming"))
+    write_labelled(os.path.join(loop, "heldout.jsonl"), range(100, 115))
+    write_labelled(os.path.join(loop, "incoming", "batch1.jsonl"), range(16))
+    with open(os.path.join(loop, "train.yaml"), "w") as out:
+        out.write(f"base_model: {model}\noutput_dir: set-by-the-loop\nmethod: lora\nnum_epochs: 2\n"
+                  "learning_rate: 0.01\nreplay_data: none\nmax_perplexity_rise: 100\nthreads: 1\n")
+    with open(os.path.join(loop, "loop.yaml"), "w") as out:
+        out.write("name: oceans\nincoming: incoming\ntrain: train.yaml\ntask: heldout.jsonl\nmax_bias_rise: 10\n")
+    page.go("loops")
+    page.wait(lambda: "No loops yet" in page.find("#view").text, "the Loops page before any loop")
+    watch = subprocess.run([whet, "watch", os.path.join(loop, "loop.yaml"), "--once", "--data-dir", server.data_dir],
+                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert watch.returncode == 0, watch.stderr
+    page.wait(lambda: page.all("section[data-loop='oceans'] .badge.promoted"), "the promotion on the Loops page", 30)
+    row = page.find("section[data-loop='oceans'] table.cycles tbody tr").text
+    assert "accuracy" in row and "better than the base model" in row, row
+    page.shot("loops")
+    for prompt, label in (("the ocean 107 is", " tin"), ("the desert 107 is", " cup")):
+        answer = server.call("/v1/completions", {"model": "models:/oceans@champion", "prompt": prompt,
+                                                  "max_tokens": 4, "temperature": 0})["choices"][0]["text"]
+        assert answer.startswith(label), f"models:/oceans@champion answers {prompt!r} with {answer!r}, not {label!r}"
+    print("ok: whet watch promoted a challenger; the Loops page shows it and models:/oceans@champion serves it")
+
+
 def check_grpo_job(page, server, work):
     prompts = os.path.join(work, "prompts.jsonl")
     with open(prompts, "w") as f:
@@ -593,6 +631,7 @@ def main():
         check_human_eval(page, server, work)
         check_grpo_job(page, server, work)
         check_pipelines(page, server, whet, work)
+        check_loop(page, server, whet, model, work)
         for route in ("monitoring",):
             page.go(route)
             page.wait(lambda: page.all("#view section, #view .error"), f"the {route} page")

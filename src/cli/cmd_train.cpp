@@ -7,10 +7,12 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "cli/stop_signal.h"
 #include "cli/train_progress.h"
 #include "core/error.h"
+#include "track/model_uri.h"
 #include "train/continual.h"
 #include "train/trainer.h"
 
@@ -86,14 +88,24 @@ TrainRunResult run_sequence(const TrainConfig& config, const TrainRunOptions& op
   return last;
 }
 
-int run_train(const TrainOptions& o) {
+// The config as read, with models:/ names (base_model, lora_model_dir) resolved in the registry.
+TrainConfig read_config(const TrainOptions& o, const std::string& registry_dir) {
+  const std::vector<std::string> overrides = all_overrides(o);
+  TrainConfig config =
+      o.config_path.empty() ? train_config_from_overrides(overrides) : load_train_config(o.config_path, overrides);
+  if (track::is_model_uri(config.base_model) || track::is_model_uri(config.lora_model_dir)) {
+    track::RegistryStore registry(registry_dir);
+    track::resolve_training_uris(config, registry);
+  }
+  return config;
+}
+
+int run_train(const TrainOptions& o, const std::string& registry_dir) {
   if (o.help_config) {
     std::fputs(train_config_help().c_str(), stdout);
     return 0;
   }
-  const std::vector<std::string> overrides = all_overrides(o);
-  const TrainConfig config =
-      o.config_path.empty() ? train_config_from_overrides(overrides) : load_train_config(o.config_path, overrides);
+  const TrainConfig config = read_config(o, registry_dir);
   ProgressLine progress("step");
   TrainRunOptions options;
   options.resume = o.resume;
@@ -129,7 +141,7 @@ void add_train_command(CLI::App& app) {
     command->add_option(s.flag, o->shorthands[i], fmt::format("{} ({})", s.help, s.key));
   }
   command->add_flag("--strict", o->strict, "Stop at the first malformed data line instead of skipping it (strict)");
-  command->callback([o] { command_exit_code() = run_train(*o); });
+  command->callback([o, command] { command_exit_code() = run_train(*o, registry_data_dir(*command)); });
 }
 
 }  // namespace whet::cli

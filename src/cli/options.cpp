@@ -91,6 +91,14 @@ CLI::Option* add_data_dir(CLI::App& command, std::string& data_dir) {
       ->capture_default_str();
 }
 
+std::string registry_data_dir(const CLI::App& command) {
+  const CLI::Option* given = command.get_option_no_throw("--data-dir");
+  const char* env = std::getenv("WHET_DATA_DIR");
+  return given && given->count() > 0 ? given->results().front()
+         : env && *env               ? std::string(env)
+                                     : std::string(kDefaultDataDir);
+}
+
 namespace {
 
 // A value naming a registered version: "models:/..." or, where a command names
@@ -126,13 +134,7 @@ class CommandUris {
 
  private:
   track::ResolvedModel lookup(const std::string& uri) {
-    if (!store_) {
-      const CLI::Option* given = command_.get_option_no_throw("--data-dir");
-      const char* env = std::getenv("WHET_DATA_DIR");
-      store_.emplace(given && given->count() > 0 ? given->results().front()
-                     : env && *env               ? std::string(env)
-                                                 : std::string(kDefaultDataDir));
-    }
+    if (!store_) store_.emplace(registry_data_dir(command_));
     return track::resolve_model_uri(*store_, uri);
   }
   bool single_adapter() const { return adapter_->get_expected_max() == 1; }

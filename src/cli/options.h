@@ -54,6 +54,9 @@ std::string adapter_summary(const LoraConfig& config);
 inline constexpr const char* kDefaultDataDir = "whet-data";
 CLI::Option* add_data_dir(CLI::App& command, std::string& data_dir);
 
+// Where a command finds the model registry: its --data-dir, else $WHET_DATA_DIR, else whet-data.
+std::string registry_data_dir(const CLI::App& command);
+
 // Lets every command's --model and --adapter (and a positional model) take a
 // registered version, models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME
 // (docs/registry.md): once a command's options are read, before it runs, each

@@ -14,6 +14,7 @@
 #include "loop/decision.h"
 #include "models/model_loader.h"
 #include "prepare/pipeline.h"
+#include "track/model_uri.h"
 #include "track/registry_source.h"
 #include "train/checkpoint.h"
 #include "train/run_record.h"
@@ -66,14 +67,16 @@ bool run_finished(const std::string& run_dir) {
 }
 
 // The training config with the loop's data, folder and gate.
-TrainConfig challenger_config(const Cycle& c) {
+TrainConfig challenger_config(Cycle& c) {
   std::vector<std::string> overrides = c.config.train_set;
   overrides.push_back("train_data=" + yaml::yaml_list(c.state.train_files, true));
   if (!c.state.validation_files.empty())
     overrides.push_back("val_data=" + yaml::yaml_list(c.state.validation_files, true));
   overrides.push_back("output_dir=" + yaml::yaml_quoted(c.folder.run_dir(c.state.cycle)));
   overrides.push_back("forgetting_gate=true");
-  return load_train_config(c.config.train, overrides);
+  TrainConfig config = load_train_config(c.config.train, overrides);
+  track::resolve_training_uris(config, c.registry);  // base_model: models:/NAME@champion continues the champion
+  return config;
 }
 
 // False when stopped: the run has checkpointed and resumes at the next start.

@@ -58,4 +58,23 @@ ResolvedModel resolve_model_uri(RegistryStore& store, std::string_view text) {
   return out;
 }
 
+void resolve_training_uris(TrainConfig& config, RegistryStore& store) {
+  if (is_model_uri(config.lora_model_dir)) {
+    const ResolvedModel r = resolve_model_uri(store, config.lora_model_dir);
+    if (r.adapter.empty())
+      fail("lora_model_dir", "{} is a whole model (version {}), not an adapter; give it as base_model",
+           config.lora_model_dir, r.version.version);
+    config.lora_model_dir = r.adapter;
+  }
+  if (!is_model_uri(config.base_model)) return;
+  const ResolvedModel r = resolve_model_uri(store, config.base_model);
+  if (!r.adapter.empty()) {
+    if (!config.lora_model_dir.empty())
+      fail("base_model", "{} is an adapter on {}, and lora_model_dir names another adapter: give one of them",
+           config.base_model, r.model);
+    config.lora_model_dir = r.adapter;
+  }
+  config.base_model = r.model;
+}
+
 }  // namespace whet::track

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "track/registry_store.h"
+#include "train/train_config.h"
 
 namespace whet::track {
 
@@ -35,5 +36,11 @@ struct ResolvedModel {
 // Reads the registry now (a promotion changes what the next call returns);
 // errors name the unknown model, alias or version and list what exists.
 ResolvedModel resolve_model_uri(RegistryStore& store, std::string_view text);
+
+// A training config that names a registered version (base_model: models:/NAME@ALIAS,
+// or lora_model_dir: models:/...), made loadable: a model version becomes the
+// base; an adapter version gives its base, and its adapter is trained further
+// (lora_model_dir) unless the config names another. Errors name the key.
+void resolve_training_uris(TrainConfig& config, RegistryStore& store);
 
 }  // namespace whet::track

@@ -54,8 +54,10 @@ TEST(WatchLoop, AWinnerIsPromotedAndANoBetterChallengerIsRejectedWithTheEvidence
             std::string::npos)
       << registry.events("oceans").back().reason;
 
-  // The same rule again: the champion already gets every item right, so the challenger cannot be better.
+  // The same rule again, training on from the champion (base_model names it):
+  // the champion already gets every item right, so the challenger cannot be better.
   EXPECT_EQ(loop.run().cycles_decided, 0);  // nothing new yet
+  loop.write_train_yaml("models:/oceans@champion");
   write_labelled(loop.dir + "/incoming/batch2.jsonl", 16, 24);
   ASSERT_EQ(loop.run().cycles_decided, 1) << loop.transcript();
   const json second = loop.decision(2);
@@ -66,6 +68,11 @@ TEST(WatchLoop, AWinnerIsPromotedAndANoBetterChallengerIsRejectedWithTheEvidence
   EXPECT_EQ(second["champion_after"], 1);
   EXPECT_EQ(second["version"], 2);  // registered all the same, as a record
   EXPECT_EQ(track::resolve_model_uri(registry, "models:/oceans@champion").version.version, 1);
+  // It continued the champion's adapter on the champion's base.
+  std::ifstream config_file(LoopFolder(loop.data_dir, "oceans").run_dir(2) + "/config.yaml");
+  const std::string resolved{std::istreambuf_iterator<char>(config_file), {}};
+  EXPECT_NE(resolved.find("lora_model_dir: \"" + champion.adapter + "\""), std::string::npos) << resolved;
+  EXPECT_NE(resolved.find("base_model: \"" + champion.model + "\""), std::string::npos) << resolved;
   // The second cycle trained on everything so far: both batches.
   const WatchState state = read_watch_state(LoopFolder(loop.data_dir, "oceans"));
   EXPECT_EQ(state.train_files.size(), 2u);

@@ -36,14 +36,19 @@ struct TinyLoop {
     data_dir = dir + "/data";
     std::filesystem::create_directories(dir + "/incoming");
     write_labelled(dir + "/heldout.jsonl", 100, 115);
-    std::ofstream(dir + "/train.yaml") << "base_model: " << testdata_path("tiny/gqa_tied/hf")
-                                       << "\noutput_dir: set-by-the-loop\nmethod: lora\nnum_epochs: 2\n"
-                                          "learning_rate: 0.01\nreplay_data: none\nsave_steps: 8\n";
+    write_train_yaml(testdata_path("tiny/gqa_tied/hf"));
     std::string yaml = "name: oceans\nincoming: incoming\ntrain: train.yaml\ntask: heldout.jsonl\n"
                        "max_bias_rise: 10\ntrain_set: [max_perplexity_rise=100";
     for (const std::string& s : train_set) yaml += ", " + s;
     std::ofstream(dir + "/loop.yaml") << yaml << "]\n" << extra_yaml;
     config = loop::load_watch_config(dir + "/loop.yaml");
+  }
+
+  // The training config the loop reads, training from `base_model`.
+  void write_train_yaml(const std::string& base_model) const {
+    std::ofstream(dir + "/train.yaml") << "base_model: " << base_model
+                                       << "\noutput_dir: set-by-the-loop\nmethod: lora\nnum_epochs: 2\n"
+                                          "learning_rate: 0.01\nreplay_data: none\nsave_steps: 8\n";
   }
 
   loop::WatchResult run(const std::atomic<bool>* stop = nullptr, std::function<void(const StepReport&)> on_report = {},

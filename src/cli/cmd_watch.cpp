@@ -53,7 +53,7 @@ int run_watch(const WatchCommandOptions& o) {
   std::fprintf(stderr, "whet watch: %lld cycle(s) decided%s; decisions in %s/loops/%s\n",
                static_cast<long long>(result.cycles_decided), result.stopped ? ", stopped" : "", o.data_dir.c_str(),
                config.name.c_str());
-  return 0;
+  return result.stopped ? 130 : 0;  // as a shell reports a command ended by Ctrl-C
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -18,14 +19,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// N of a folder named "step-N"; -1 for any other name, such as the "step-N.tmp.PID"
+// a process killed while writing a checkpoint leaves behind.
 int64_t step_of(const fs::path& dir) {
   const std::string name = dir.filename().string();
   if (!name.starts_with("step-")) return -1;
-  try {
-    return std::stoll(name.substr(5));
-  } catch (const std::exception&) {
-    return -1;
-  }
+  int64_t step = -1;
+  const char* end = name.data() + name.size();
+  const auto [stopped, error] = std::from_chars(name.data() + 5, end, step);
+  return error == std::errc() && stopped == end ? step : -1;
 }
 
 std::vector<fs::path> checkpoints_by_step(const std::string& run_dir) {

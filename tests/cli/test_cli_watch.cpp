@@ -7,6 +7,7 @@
 
 #include "../loop/tiny_loop.h"
 #include "run_whet.h"
+#include "track/registry_store.h"
 
 namespace whet {
 namespace {
@@ -47,6 +48,37 @@ TEST(CliWatch, OnceRunsACycleAndThePromotedVersionIsServedByItsName) {
     ASSERT_EQ(answer.exit_code, 0) << answer.err;
     EXPECT_EQ(answer.out.substr(0, 4), std::string(" ") + label) << answer.out;
   }
+}
+
+// SIGKILL while the challenger trains, then Ctrl-C while it trains again: each
+// start continues the same cycle from the newest checkpoint, and the cycle ends
+// with one run, one version and one decision.
+TEST(CliWatch, AKilledOrInterruptedLoopContinuesTheSameCycle) {
+  test::TinyLoop loop("cli_watch_kill", {"num_epochs=40"});
+  test::write_labelled(loop.dir + "/incoming/batch1.jsonl", 0, 16);
+  const std::string command = test::whet_path() + " watch " + loop.dir + "/loop.yaml --once --data-dir " +
+                              loop.data_dir;
+  const std::string checkpoints = loop::LoopFolder(loop.data_dir, "oceans").run_dir(1) + "/checkpoints";
+  // Killed as soon as a checkpoint exists: no chance to write anything on the way out.
+  const test::RunResult killed = test::run_whet_command(
+      "(" + command + " & pid=$!; while [ ! -d " + checkpoints + " ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done; "
+      "kill -9 $pid; wait $pid)");
+  EXPECT_EQ(killed.exit_code, 137) << killed.err;
+  ASSERT_TRUE(std::filesystem::exists(checkpoints));
+  EXPECT_EQ(loop::read_watch_state(loop::LoopFolder(loop.data_dir, "oceans")).phase, loop::Phase::Prepared);
+
+  const test::RunResult interrupted = test::run_whet_command("timeout --preserve-status -s INT 2 " + command);
+  EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
+  EXPECT_NE(interrupted.err.find("cycle 1: continuing after 'prepared'"), std::string::npos) << interrupted.err;
+  EXPECT_NE(interrupted.err.find("(resuming)"), std::string::npos) << interrupted.err;
+
+  const test::RunResult finished = test::run_whet_command(command);
+  ASSERT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_NE(finished.err.find("(resuming)"), std::string::npos) << finished.err;
+  EXPECT_NE(finished.err.find("cycle 1: PROMOTED version 1"), std::string::npos) << finished.err;
+  track::RegistryStore registry(loop.data_dir);
+  EXPECT_EQ(registry.get_model("oceans").versions.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(loop::LoopFolder(loop.data_dir, "oceans").cycle_dir(2)));
 }
 
 }  // namespace

@@ -4,9 +4,10 @@
 // against forgetting), scores it against the champion (the base model, since
 // nothing is promoted yet) on the 50 held-out validation tickets and promotes
 // it, with the reason and evidence recorded; models:/tickets@champion then
-// routes a ticket. Measured (2026-12-06, on the 125 test tickets): accuracy
-// 0.232 -> 0.592 (p 0.000), general-text perplexity +4.7% (gate passed), the
-// counterfactual gap 4.28 -> 3.92.
+// answers as that version does. Measured 2026-12-06: accuracy 0.20 -> 0.62
+// on the 50 validation tickets (p 0.000; on the 125 test tickets 0.232 -> 0.592),
+// general-text perplexity +4.7% (gate passed), the counterfactual gap 4.28 -> 3.92;
+// 2.5 to 4 minutes on two shared cores.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -50,12 +51,17 @@ TEST(RealModelLoop, NewTicketsTrainAChallengerThatBeatsTheBaseAndIsPromoted) {
   EXPECT_TRUE(d["evaluation"]["forgetting"]["passed"].get<bool>()) << d["evaluation"]["forgetting"].dump();
   EXPECT_FALSE(d["evaluation"]["bias"]["failed"].get<bool>()) << d["evaluation"]["bias"].dump();
 
-  const RunResult routed =
-      run_whet_command("WHET_DATA_DIR=" + dir + "/data " + whet_path() +
-                       " generate models:/tickets@champion --raw --temperature 0 --max-tokens 3 --prompt \"$(printf "
-                       "'Message: There are card payments on my statement that I never made\\nDepartment:')\"");
-  ASSERT_EQ(routed.exit_code, 0) << routed.err;
-  EXPECT_EQ(routed.out.substr(0, 6), " fraud") << routed.out;
+  // The name serves the promoted version: the base with the version's adapter, not the base alone.
+  const std::string ticket = " --raw --temperature 0 --max-tokens 6 --prompt \"$(printf "
+                             "'Message: My card was swallowed by the cash machine this morning\\nDepartment:')\"";
+  auto answer = [&](const std::string& model) {
+    const RunResult r = run_whet_command("WHET_DATA_DIR=" + dir + "/data " + whet_path() + " generate " + model + ticket);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  const std::string champion = answer("models:/tickets@champion");
+  EXPECT_EQ(champion, answer(default_model_path() + " --adapter " + dir + "/data/registry/tickets/1"));
+  EXPECT_NE(champion, answer(default_model_path())) << champion;
 }
 
 }  // namespace

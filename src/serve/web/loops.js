@@ -39,9 +39,10 @@ function cycleRow(c) {
 
 function loopSection(loop) {
   const inputs = (loop.inputs || []).reduce((sum, i) => sum + i.records, 0);
+  const alias = (loop.last_decision && loop.last_decision.alias) || 'champion';
   return h('section', { class: 'loop', dataset: { loop: loop.name } },
     h('h2', {}, loop.name, ' ', h('span', { class: 'note' },
-      `cycle ${loop.cycle}, ${loop.phase}; ${(loop.inputs || []).length} input file(s), ${inputs} records; champion models:/${loop.name}@champion`)),
+      `cycle ${loop.cycle}, ${loop.phase}; ${(loop.inputs || []).length} input file(s), ${inputs} records; champion models:/${loop.name}@${alias}`)),
     table(['cycle', 'decided', 'decision', 'champion', 'version', 'held-out metric', 'improvement', 'p', 'checks', 'reason', ''],
       (loop.cycles || []).map(cycleRow), { class: 'cycles' }));
 }

@@ -54,7 +54,7 @@ TEST(CliWatch, OnceRunsACycleAndThePromotedVersionIsServedByItsName) {
 // start continues the same cycle from the newest checkpoint, and the cycle ends
 // with one run, one version and one decision.
 TEST(CliWatch, AKilledOrInterruptedLoopContinuesTheSameCycle) {
-  test::TinyLoop loop("cli_watch_kill", {"num_epochs=40"});
+  test::TinyLoop loop("cli_watch_kill", {"num_epochs=200"});
   test::write_labelled(loop.dir + "/incoming/batch1.jsonl", 0, 16);
   const std::string command = test::whet_path() + " watch " + loop.dir + "/loop.yaml --once --data-dir " +
                               loop.data_dir;
@@ -67,7 +67,11 @@ TEST(CliWatch, AKilledOrInterruptedLoopContinuesTheSameCycle) {
   ASSERT_TRUE(std::filesystem::exists(checkpoints));
   EXPECT_EQ(loop::read_watch_state(loop::LoopFolder(loop.data_dir, "oceans")).phase, loop::Phase::Prepared);
 
-  const test::RunResult interrupted = test::run_whet_command("timeout --preserve-status -s INT 2 " + command);
+  // Ctrl-C once the resumed run has written a checkpoint of its own (the newest step changed).
+  const std::string newest = "$(ls " + checkpoints + " | grep -v tmp | sort -t- -k2 -n | tail -1)";
+  const test::RunResult interrupted = test::run_whet_command(
+      "(" + command + " & pid=$!; first=" + newest + "; while [ \"" + newest + "\" = \"$first\" ] && kill -0 $pid "
+      "2>/dev/null; do sleep 0.02; done; kill -INT $pid; wait $pid)");
   EXPECT_EQ(interrupted.exit_code, 130) << interrupted.err;
   EXPECT_NE(interrupted.err.find("cycle 1: continuing after 'prepared'"), std::string::npos) << interrupted.err;
   EXPECT_NE(interrupted.err.find("(resuming)"), std::string::npos) << interrupted.err;

@@ -86,11 +86,10 @@ MetricComparison compare(const TaskResult& champion, const TaskResult& challenge
 }
 
 BiasComparison compare_bias(const TaskResult& champion, const TaskResult& challenger, const WatchConfig& config) {
-  const MetricComparison gap = compare(champion, challenger, "mean_abs_gap");
   BiasComparison b;
-  b.champion = gap.champion;
-  b.challenger = gap.challenger;
-  b.rise = gap.champion > 0 ? gap.challenger / gap.champion - 1 : 0;
+  b.champion = metric_value(champion, "mean_abs_gap");
+  b.challenger = metric_value(challenger, "mean_abs_gap");
+  b.rise = b.champion > 0 ? b.challenger / b.champion - 1 : 0;
   b.p_worse = paired_p_value(champion, challenger, "mean_abs_gap", EvalOptions{});
   b.limit = config.max_bias_rise;
   b.failed = b.rise > b.limit && b.p_worse < config.significance;
@@ -103,12 +102,19 @@ ForgettingEvidence forgetting_of(const std::string& run_dir) {
   return {true, gate->passed, gate->reason};
 }
 
-// Both models' results on `task`, the champion first; its adapter swapped when both share a base.
-std::pair<TaskResult, TaskResult> score_both(const Candidate& champion, const Candidate& challenger, const Task& task,
-                                             const std::function<void(const std::string&)>& say) {
-  say(fmt::format("scoring {} and the challenger on {} ({} items)", champion.label, task.path, task.items.size()));
+// Each model's results on `tasks`, in their order: the challenger loaded once for
+// all of them, then the champion (its adapter swapped in when both share a base).
+struct Scores {
+  std::vector<TaskResult> champion, challenger;
+};
+Scores score_both(const Candidate& champion, const Candidate& challenger, const std::vector<const Task*>& tasks,
+                  const std::function<void(const std::string&)>& say) {
+  Scores scores;
   LoadedModel model = load_with_adapter(challenger.model, challenger.adapter);
-  TaskResult challenger_result = evaluate_task(model, "challenger", task, EvalOptions{});
+  for (const Task* task : tasks) {
+    say(fmt::format("scoring the challenger on {} ({} items)", task->path, task->items.size()));
+    scores.challenger.push_back(evaluate_task(model, "challenger", *task, EvalOptions{}));
+  }
   if (champion.model == challenger.model) {
     model.adapter = champion.adapter.empty()
                         ? nullptr
@@ -116,8 +122,11 @@ std::pair<TaskResult, TaskResult> score_both(const Candidate& champion, const Ca
   } else {
     model = load_with_adapter(champion.model, champion.adapter);
   }
-  TaskResult champion_result = evaluate_task(model, "champion", task, EvalOptions{});
-  return {std::move(champion_result), std::move(challenger_result)};
+  for (const Task* task : tasks) {
+    say(fmt::format("scoring {} on {} ({} items)", champion.label, task->path, task->items.size()));
+    scores.champion.push_back(evaluate_task(model, "champion", *task, EvalOptions{}));
+  }
+  return scores;
 }
 
 json comparison_json(const MetricComparison& c) {
@@ -138,13 +147,12 @@ Evaluation evaluate_challenger(const WatchConfig& config, track::RegistryStore& 
 
   const Task task = read_task(config.task);
   const std::string metric = metric_to_compare(config, task);
-  const auto [champion_task, challenger_task] = score_both(champion, challenger, task, say);
-  e.comparison = compare(champion_task, challenger_task, metric);
-  if (config.bias_check) {
-    const Task pairs = parse_task(std::string(kBiasPairs), builtin_file(kBiasPairs));
-    const auto [champion_bias, challenger_bias] = score_both(champion, challenger, pairs, say);
-    e.bias = compare_bias(champion_bias, challenger_bias, config);
-  }
+  const Task pairs = parse_task(std::string(kBiasPairs), builtin_file(kBiasPairs));
+  std::vector<const Task*> tasks = {&task};
+  if (config.bias_check) tasks.push_back(&pairs);
+  const Scores scores = score_both(champion, challenger, tasks, say);
+  e.comparison = compare(scores.champion[0], scores.challenger[0], metric);
+  if (config.bias_check) e.bias = compare_bias(scores.champion[1], scores.challenger[1], config);
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return e;
 }

@@ -7,6 +7,7 @@
 
 #include "../loop/tiny_loop.h"
 #include "run_whet.h"
+#include "serve/feedback_export.h"
 #include "track/registry_store.h"
 
 namespace whet {
@@ -83,6 +84,50 @@ TEST(CliWatch, AKilledOrInterruptedLoopContinuesTheSameCycle) {
   track::RegistryStore registry(loop.data_dir);
   EXPECT_EQ(registry.get_model("oceans").versions.size(), 1u);
   EXPECT_FALSE(std::filesystem::exists(loop::LoopFolder(loop.data_dir, "oceans").cycle_dir(2)));
+}
+
+// Feedback given to a server (kept in DATA/whet.sqlite) starts a cycle once the
+// usable records pass feedback_threshold; they are exported as whet feedback
+// export writes them and trained on with the config's method (KTO here).
+TEST(CliWatch, FeedbackInTheServersStoreStartsACycle) {
+  test::TinyLoop loop("cli_watch_feedback", {"rl=kto"}, "feedback_threshold: 4\nfeedback_format: kto\n");
+  const std::string command = "watch " + loop.dir + "/loop.yaml --once --data-dir " + loop.data_dir;
+  const test::RunResult no_store = run_whet(command);  // no server has run here yet: no feedback
+  ASSERT_EQ(no_store.exit_code, 0) << no_store.err;
+  EXPECT_NE(no_store.err.find("nothing due"), std::string::npos) << no_store.err;
+
+  std::vector<serve::Feedback> given;
+  for (const char* rating : {"up", "down", "up", "down", "up"}) {
+    serve::Feedback f;
+    f.kind = "rating";
+    f.completions = {serve::StoredCompletion{"chatcmpl-" + std::to_string(given.size()), 0, "tiny",
+                                             nlohmann::json::array({{{"role", "user"}, {"content", "the sea"}}}),
+                                             "the tin in the sea", 100}};
+    f.rating = rating;
+    given.push_back(f);
+  }
+  {
+    serve::JobStore store(loop.data_dir + "/whet.sqlite");
+    for (size_t i = 0; i < 3; ++i) store.add_feedback(given[i]);
+  }
+  const test::RunResult too_few = run_whet(command);
+  ASSERT_EQ(too_few.exit_code, 0) << too_few.err;
+  EXPECT_NE(too_few.err.find("3 new feedback record(s)"), std::string::npos) << too_few.err;
+  {
+    serve::JobStore store(loop.data_dir + "/whet.sqlite");
+    for (size_t i = 3; i < given.size(); ++i) store.add_feedback(given[i]);
+  }
+  const test::RunResult ran = run_whet(command);
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  EXPECT_NE(ran.err.find("cycle 1: 0 new file(s), 5 feedback record(s)"), std::string::npos) << ran.err;
+  const nlohmann::json d = loop.decision(1);
+  EXPECT_EQ(d["inputs"][0]["source"], "feedback");
+  const serve::FeedbackDataset expected = serve::feedback_dataset(given, serve::FeedbackFormat::Kto);
+  std::ifstream kept(loop.data_dir + "/loops/oceans/inputs/0001-feedback.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(kept, line);) lines.push_back(line);
+  EXPECT_EQ(lines, expected.lines);
+  EXPECT_NE(run_whet(command).err.find("nothing due"), std::string::npos);  // used once only
 }
 
 }  // namespace

@@ -12,13 +12,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool ends_with(const std::string& text, std::string_view end) {
-  return text.size() >= end.size() && text.compare(text.size() - end.size(), end.size(), end) == 0;
-}
-
 bool is_data_file(const fs::directory_entry& entry) {
   const std::string name = entry.path().filename().string();
-  return entry.is_regular_file() && name.front() != '.' && ends_with(name, ".jsonl");
+  return entry.is_regular_file() && name.front() != '.' && name.ends_with(".jsonl");
 }
 
 int64_t count_records(const std::string& path) {

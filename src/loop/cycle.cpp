@@ -108,13 +108,17 @@ void evaluate(Cycle& c) {
   advance(c, Phase::Evaluated);
 }
 
-// The evaluation as written, with its verdict.
-json read_evaluation(const Cycle& c) {
+// The evaluation as written, and its verdict read back (typed, or an error naming the field).
+struct RecordedEvaluation {
+  json evidence;
+  Verdict verdict;
+};
+RecordedEvaluation read_evaluation(const Cycle& c) {
   const std::string path = c.folder.evaluation_path(c.state.cycle);
   json j = read_json_object(path);
   const Fields verdict = Fields(path, j).object("verdict");
-  verdict.boolean("promote", false), verdict.string("reason");  // present and typed, or an error naming them
-  return j;
+  Verdict v{verdict.boolean("promote", false), verdict.string("reason")};
+  return {std::move(j), std::move(v)};
 }
 
 std::optional<int64_t> version_of_run(track::RegistryStore& registry, const std::string& name,
@@ -156,9 +160,9 @@ json cycle_inputs(const WatchState& state) {
 
 // Moves the alias when the verdict says so (unless a kill already did), then records the decision.
 void decide(Cycle& c) {
-  const json evaluation = read_evaluation(c);
-  const bool promote = evaluation["verdict"]["promote"].get<bool>();
-  const std::string reason = evaluation["verdict"]["reason"].get<std::string>();
+  const auto [evaluation, verdict] = read_evaluation(c);
+  const bool promote = verdict.promote;
+  const std::string& reason = verdict.reason;
   const std::string event_reason = fmt::format("whet watch cycle {}: {}", c.state.cycle, reason);
   const json before = evaluation["champion_version"];  // a version, or null for the base model
   if (promote && alias_target(c.registry, c.config.name, c.config.alias) != c.state.version)

@@ -65,7 +65,7 @@ inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, in
 inline int expect_base_grads(const LlamaWeights& grads, const LlamaConfig& config, const SafetensorsFile& want) {
   int checked = 0;
   for_each_weight(grads, config, [&](const std::string& tensor, const Weight& g) {
-    const TensorView* ref = want.find_tensor(hf_tensor_name(tensor));
+    const TensorView* ref = want.find_tensor(hf_tensor_name(tensor, config));
     if (!ref) {
       EXPECT_TRUE(std::all_of(grad_data(g), grad_data(g) + g.numel(), [](float v) { return v == 0.0f; })) << tensor;
       return;

@@ -45,7 +45,7 @@ void run_info(const ModelOptions& options, int64_t seq_len) {
 
   fmt::print("model            {}\n", loaded.path);
   fmt::print("format           {}\n", loaded.file_format);
-  fmt::print("architecture     {} ({} layers, hidden {}, intermediate {}, heads {}/{} kv, head dim {})\n", c.architecture,
+  fmt::print("architecture     {} ({} layers, hidden {}, intermediate {}, heads {}/{} kv, head dim {})\n", c.family,
              c.num_layers, c.hidden_size, c.intermediate_size, c.num_heads, c.num_kv_heads, c.head_dim);
   fmt::print("parameters       {} ({:.1f} M)\n", llama_parameter_count(c), llama_parameter_count(c) / 1e6);
   fmt::print("tensor types     {}\n", types);

@@ -25,6 +25,9 @@ class Fields {
   const std::string& path() const { return path_; }
   std::string name(const char* key) const { return prefix_ + key; }
 
+  // Whether the key is there at all, null or not (where null and absent mean different things).
+  bool present(const char* key) const { return object_.contains(key); }
+
   // A field set to null counts as absent, as it does for transformers.
   bool has(const char* key) const {
     const auto it = object_.find(key);

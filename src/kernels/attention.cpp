@@ -23,11 +23,26 @@ struct Layout {
       : group(s.heads / s.kv_heads),
         q_stride(s.heads * s.head_dim),
         kv_stride(s.kv_heads * s.head_dim),
-        scale(1.0f / std::sqrt(float(s.head_dim))) {}
+        scale(s.scale > 0 ? s.scale : 1.0f / std::sqrt(float(s.head_dim))) {}
 };
 
 int64_t first_key(const AttentionShape& s, int64_t i) { return s.segment_begin ? s.segment_begin[i] : 0; }
 int64_t prefix_keys(const AttentionShape& s, int64_t i) { return s.prefix_end ? s.prefix_end[i] : 0; }
+
+// The keys query i sees, before its tile lays them out: prefix [prefix_begin,
+// prefix_end) and segment [segment_begin, own], the window cutting both from below.
+// A prefix key j stands (own − segment start) + (prefix end − j) positions back.
+struct VisibleKeys {
+  int64_t prefix_begin, prefix_end, segment_begin, own;
+};
+
+VisibleKeys visible_keys(const AttentionShape& s, int64_t i) {
+  const int64_t own = s.start + i, segment = first_key(s, i), prefix = prefix_keys(s, i);
+  if (s.window <= 0) return {0, prefix, segment, own};
+  const int64_t into_segment = own - segment;
+  return {std::clamp<int64_t>(prefix - (s.window - 1 - into_segment), 0, prefix), prefix,
+          std::max(segment, own - s.window + 1), own};
+}
 
 // Query rows [begin, end) of one head and the keys any of them sees, as at most
 // two ranges: a prefix [0, prefix_end) that some rows also see, and the segments
@@ -110,10 +125,11 @@ struct Visible {
 };
 
 Visible visible_columns(const AttentionShape& s, const Tile& tile, int64_t i) {
-  const int64_t prefix = prefix_keys(s, i), segment = tile.column(first_key(s, i));
-  WHET_ASSERT(prefix <= first_key(s, i));
-  const int64_t first = prefix > 0 ? 0 : segment;
-  return {first, first + prefix, segment, tile.column(s.start + i) + 1};
+  const VisibleKeys keys = visible_keys(s, i);
+  WHET_ASSERT(keys.prefix_end <= first_key(s, i));
+  const int64_t segment = tile.column(keys.segment_begin);
+  if (keys.prefix_begin == keys.prefix_end) return {segment, segment, segment, tile.column(keys.own) + 1};
+  return {tile.column(keys.prefix_begin), tile.column(keys.prefix_end - 1) + 1, segment, tile.column(keys.own) + 1};
 }
 
 // Zero outside what query i sees, in a row of `keys` columns.
@@ -249,7 +265,12 @@ namespace {
 
 // Whether query i sees key j: the mask the tiled kernels must follow.
 bool sees(const AttentionShape& s, int64_t i, int64_t j) {
-  return j <= s.start + i && (j >= first_key(s, i) || j < prefix_keys(s, i));
+  const int64_t own = s.start + i;
+  if (j > own || (j < first_key(s, i) && j >= prefix_keys(s, i))) return false;
+  if (s.window <= 0) return true;
+  // Positions continue from the prefix into the segment, skipping the keys between.
+  const int64_t distance = j >= first_key(s, i) ? own - j : own - first_key(s, i) + prefix_keys(s, i) - j;
+  return distance < s.window;
 }
 
 // probs[(h * t_q + i) * keys + j]: the full softmax of every query row, in double.

@@ -20,10 +20,16 @@ struct AttentionShape {
   // continues without repeating it (a preference pair's prompt, shared by its
   // second answer); 0: none. Needs segment_begin, and prefix_end[i] <= segment_begin[i].
   const int32_t* prefix_end = nullptr;
+  // Scores are q·k times this; 0 means 1/sqrt(head_dim).
+  float scale = 0.0f;
+  // Sliding window: query i sees only keys fewer than `window` positions back
+  // (distance < window; its own key is distance 0). Positions run on through a
+  // prefix into the segment that continues it. 0: no window.
+  int64_t window = 0;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).
-// Query i sees keys [0, prefix_end[i]) and segment_begin[i] ..= start + i. Scale is 1/sqrt(head_dim).
+// Query i sees keys [0, prefix_end[i]) and segment_begin[i] ..= start + i, within the window.
 // lse (t, heads), if not null, receives each row's log-sum-exp of scaled scores for the backward.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s);

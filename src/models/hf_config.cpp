@@ -1,5 +1,6 @@
-// Hugging Face config.json <-> LlamaConfig. Absent optional fields take the defaults of
-// transformers' LlamaConfig, so a file means here what it means there.
+// Hugging Face config.json <-> LlamaConfig: the fields every family shares here,
+// the family's own in its file (model_family.h). Absent optional fields take the
+// defaults of transformers' config classes, so a file means here what it means there.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "io/json_fields.h"
 #include "models/llama_config.h"
+#include "models/model_family.h"
 
 namespace whet {
 
@@ -17,19 +19,14 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kLlama = "LlamaForCausalLM", kMistral = "MistralForCausalLM";
-// transformers' MistralConfig assumes this window when config.json has no "sliding_window".
-constexpr int kMistralDefaultWindow = 4096;
-
-
-std::string read_architecture(const Fields& f) {
+const ModelFamily& read_family(const Fields& f) {
   const json& list = f.array("architectures");
   if (list.empty() || !list[0].is_string())
-    fail(f.path(), "field 'architectures' must name the model class, e.g. [\"{}\"]", kLlama);
-  std::string arch = list[0].get<std::string>();
-  if (arch != kLlama && arch != kMistral)
-    fail(f.path(), "unsupported architecture '{}' (supported: {}, {})", arch, kLlama, kMistral);
-  return arch;
+    fail(f.path(), "field 'architectures' must name the model class, e.g. [\"LlamaForCausalLM\"]");
+  const std::string name = list[0].get<std::string>();
+  const ModelFamily* family = family_by_hf_class(name);
+  if (!family) fail(f.path(), "unsupported architecture '{}' (supported: {})", name, supported_hf_classes());
+  return *family;
 }
 
 void read_dimensions(const Fields& f, LlamaConfig& c) {
@@ -81,21 +78,6 @@ void read_rope(const Fields& f, LlamaConfig& c) {
   if (params) c.rope_scaling = read_rope_scaling(*params);
 }
 
-// The forward pass has no biases and a SiLU-gated MLP; configs that ask for more are refused.
-void check_plain_blocks(const Fields& f) {
-  for (const char* bias : {"attention_bias", "mlp_bias"})
-    if (f.boolean(bias, false)) fail(f.path(), "field '{}' is true, but biases are not supported", bias);
-  if (f.has("hidden_act") && f.string("hidden_act") != "silu")
-    fail(f.path(), "field 'hidden_act' = '{}' is not supported (supported: silu)", f.string("hidden_act"));
-}
-
-// Whet attends to every earlier position. A sliding window changes attention only beyond `window`
-// positions, so capping the context there keeps results identical to transformers'.
-void limit_to_sliding_window(const json& root, const Fields& f, LlamaConfig& c) {
-  const int window = root.contains("sliding_window") ? f.positive_integer("sliding_window", 0) : kMistralDefaultWindow;
-  if (window > 0) c.max_position_embeddings = std::min(c.max_position_embeddings, window);
-}
-
 // generation_config.json often lists more end tokens than config.json (Llama 3 adds <|eot_id|>).
 void merge_generation_config(const std::string& config_path, LlamaConfig& c) {
   const auto path = (std::filesystem::path(config_path).parent_path() / "generation_config.json").string();
@@ -133,23 +115,24 @@ LlamaConfig read_hf_config(const std::string& path) {
   const json root = read_json_object(path);
   const Fields f(path, root);
   LlamaConfig c;
-  c.architecture = read_architecture(f);
-  check_plain_blocks(f);
+  const ModelFamily& family = read_family(f);
+  c.family = family.name;
   read_dimensions(f, c);
   read_rope(f, c);
   c.rms_norm_eps = f.positive_number("rms_norm_eps", 1e-6f);
   c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
   c.bos_token_id = f.has("bos_token_id") ? f.token_id("bos_token_id") : -1;
   c.eos_token_ids = f.token_ids("eos_token_id");
-  if (c.architecture == kMistral) limit_to_sliding_window(root, f, c);
+  family.from_hf(f, c);
   merge_generation_config(path, c);
   return c;
 }
 
 void write_hf_config(const std::string& path, const LlamaConfig& c) {
   nlohmann::ordered_json j;
-  j["architectures"] = nlohmann::ordered_json::array({std::string(kLlama)});
-  j["model_type"] = "llama";
+  const ModelFamily& family = family_of(c);
+  j["architectures"] = nlohmann::ordered_json::array({std::string(family.hf_class)});
+  j["model_type"] = family.hf_model_type;
   // The exported weights' encoding is not known here; float32 loads any of them without loss.
   j["torch_dtype"] = "float32";
   j["vocab_size"] = c.vocab_size;
@@ -166,9 +149,7 @@ void write_hf_config(const std::string& path, const LlamaConfig& c) {
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   j["bos_token_id"] = c.bos_token_id >= 0 ? nlohmann::ordered_json(c.bos_token_id) : nlohmann::ordered_json(nullptr);
   j["eos_token_id"] = eos_json(c.eos_token_ids);
-  j["hidden_act"] = "silu";
-  j["attention_bias"] = false;
-  j["mlp_bias"] = false;
+  family.to_hf(c, j);
   write_file_atomic(path, j.dump(2) + "\n");
 }
 

@@ -6,9 +6,9 @@
 #include <utility>
 
 #include "core/error.h"
-#include "kernels/embedding.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
 #include "models/llama_block.h"
 
 namespace whet {
@@ -25,11 +25,22 @@ void visit_weights(Weights& w, const LlamaConfig& config, const Fn& fn) {
     fn(p + "attn_q.weight", l.q);
     fn(p + "attn_k.weight", l.k);
     fn(p + "attn_v.weight", l.v);
+    if (config.attention_bias) {
+      fn(p + "attn_q.bias", l.q_bias);
+      fn(p + "attn_k.bias", l.k_bias);
+      fn(p + "attn_v.bias", l.v_bias);
+    }
+    if (config.qk_norm) {
+      fn(p + "attn_q_norm.weight", l.q_norm);
+      fn(p + "attn_k_norm.weight", l.k_norm);
+    }
     fn(p + "attn_output.weight", l.o);
+    if (config.sandwich_norms) fn(p + "post_attention_norm.weight", l.post_attn_norm);
     fn(p + "ffn_norm.weight", l.ffn_norm);
     fn(p + "ffn_gate.weight", l.gate);
     fn(p + "ffn_up.weight", l.up);
     fn(p + "ffn_down.weight", l.down);
+    if (config.sandwich_norms) fn(p + "post_ffw_norm.weight", l.post_ffn_norm);
   }
   fn("output_norm.weight", w.final_norm);
   if (!config.tie_word_embeddings) fn("output.weight", w.lm_head);
@@ -63,6 +74,9 @@ std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const Ll
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
   if (name == "token_embd.weight" || name == "output.weight") return {c.vocab_size, c.hidden_size};
+  if (ends_with("attn_q.bias")) return {1, q_dim};
+  if (ends_with("attn_k.bias") || ends_with("attn_v.bias")) return {1, kv_dim};
+  if (ends_with("attn_q_norm.weight") || ends_with("attn_k_norm.weight")) return {1, c.head_dim};
   if (ends_with("norm.weight")) return {1, c.hidden_size};
   if (ends_with("attn_q.weight")) return {q_dim, c.hidden_size};
   if (ends_with("attn_k.weight") || ends_with("attn_v.weight")) return {kv_dim, c.hidden_size};
@@ -73,25 +87,46 @@ std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const Ll
   return {0, 0};
 }
 
-std::string hf_tensor_name(const std::string& name) {
-  static const std::pair<const char*, const char*> kLayerParts[] = {
+std::string hf_tensor_name(const std::string& name, const LlamaConfig& c) {
+  // Gemma's norm before the MLP is its own; Llama's is named for following attention.
+  const char* ffn_norm = c.sandwich_norms ? "pre_feedforward_layernorm" : "post_attention_layernorm";
+  const std::pair<const char*, const char*> kLayerParts[] = {
       {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},
       {"attn_k", "self_attn.k_proj"},         {"attn_v", "self_attn.v_proj"},
-      {"attn_output", "self_attn.o_proj"},    {"ffn_norm", "post_attention_layernorm"},
-      {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
-      {"ffn_down", "mlp.down_proj"},
+      {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
+      {"attn_output", "self_attn.o_proj"},    {"post_attention_norm", "post_attention_layernorm"},
+      {"ffn_norm", ffn_norm},                 {"ffn_gate", "mlp.gate_proj"},
+      {"ffn_up", "mlp.up_proj"},              {"ffn_down", "mlp.down_proj"},
+      {"post_ffw_norm", "post_feedforward_layernorm"},
   };
   if (name == "token_embd.weight") return "model.embed_tokens.weight";
   if (name == "output_norm.weight") return "model.norm.weight";
   if (name == "output.weight") return "lm_head.weight";
   int layer = -1;
-  char part[64] = {0};
-  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].weight", &layer, part) == 2) {
+  char part[64] = {0}, kind[8] = {0};
+  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].%7[a-z]", &layer, part, kind) == 3) {
     for (const auto& [gguf, hf] : kLayerParts)
-      if (std::strcmp(part, gguf) == 0) return fmt::format("model.layers.{}.{}.weight", layer, hf);
+      if (std::strcmp(part, gguf) == 0) return fmt::format("model.layers.{}.{}.{}", layer, hf, kind);
   }
   WHET_ASSERT(false && "unknown llama tensor name");
   return {};
+}
+
+void set_rope_frequencies(LlamaModel& model, const std::vector<float>& divisors) {
+  const LlamaConfig& c = model.config;
+  model.rope_inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta, c.rope_scaling, divisors);
+  model.rope_local_inv_freq.clear();
+  if (c.rope_local_theta > 0) model.rope_local_inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_local_theta, {});
+}
+
+void offset_norm_weights(LlamaWeights& weights, const LlamaConfig& config, float delta) {
+  for_each_weight(weights, config, [&](const std::string& name, Weight& w) {
+    if (!name.ends_with("norm.weight")) return;
+    Weight shifted = convert_weight(w, DType::F32);  // always a copy the result owns
+    float* values = const_cast<float*>(reinterpret_cast<const float*>(shifted.data));
+    for (int64_t i = 0; i < shifted.numel(); ++i) values[i] += delta;
+    w = shifted;
+  });
 }
 
 KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
@@ -154,8 +189,14 @@ std::vector<float> forward_blocks(const LlamaModel& model, std::span<const Batch
   // One set of buffers serves every layer; the residual stream x is updated in place.
   std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), k(t * kv_dim), v(t * kv_dim), att(t * q_dim);
   std::vector<float> proj(t * hidden), gate(t * ffn), up(t * ffn), lora_hidden(t * rank);
-  embedding_forward(x.data(), ids.data(), t, model.weights.embed);
+  // The families' extra intermediates: q/k before their norms, a branch before its sandwich norm.
+  std::vector<float> q_raw(c.qk_norm ? t * q_dim : 0), k_raw(c.qk_norm ? t * kv_dim : 0);
+  std::vector<float> branch_raw(c.sandwich_norms ? t * hidden : 0);
+  embed_tokens(model, ids.data(), t, x.data());
   BlockActivations a;
+  a.q_raw = q_raw.data();
+  a.k_raw = k_raw.data();
+  a.attn_raw = a.ffn_raw = branch_raw.data();
   a.x_in = a.x_mid = a.x_out = x.data();
   a.h_attn = a.h_ffn = h.data();
   a.q = q.data();

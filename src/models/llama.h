@@ -1,6 +1,7 @@
 #pragma once
-// The Llama architecture family: weights, their names, and the inference
-// forward pass with a key/value cache.
+// The decoder of every family Whet runs (Llama and its variations, see
+// models/model_family.h): weights, their names, and the inference forward pass
+// with a key/value cache.
 //
 // Tensor names inside Whet are GGUF's (blk.3.attn_q.weight); hf_tensor_name()
 // maps them to Hugging Face's. q/k rows are kept in Hugging Face order
@@ -22,6 +23,10 @@ struct LlamaLayer {
   Weight attn_norm, ffn_norm;  // (1, hidden), fp32
   Weight q, k, v, o;           // (heads*head_dim, hidden) ... o: (hidden, heads*head_dim)
   Weight gate, up, down;       // (intermediate, hidden), down: (hidden, intermediate)
+  // The families' additions, empty (null data) where the config has none:
+  Weight q_bias, k_bias, v_bias;           // (1, q/kv width), fp32: attention_bias
+  Weight q_norm, k_norm;                   // (1, head_dim), fp32: qk_norm
+  Weight post_attn_norm, post_ffn_norm;    // (1, hidden), fp32: sandwich_norms
 };
 
 // The matrix of projection p (q, k, v, o, gate, up, down) in a block.
@@ -38,9 +43,21 @@ struct LlamaWeights {
 struct LlamaModel {
   LlamaConfig config;
   LlamaWeights weights;
-  std::vector<float> rope_inv_freq;  // (head_dim / 2)
+  std::vector<float> rope_inv_freq;        // (head_dim / 2)
+  std::vector<float> rope_local_inv_freq;  // sliding-window layers' own, when config.rope_local_theta is set
   std::shared_ptr<const void> file;  // keeps a mapped model file alive while weights point into it
+
+  const float* rope_frequencies(int layer) const {
+    return config.layer_is_sliding(layer) && !rope_local_inv_freq.empty() ? rope_local_inv_freq.data()
+                                                                           : rope_inv_freq.data();
+  }
 };
+
+// Fills rope_inv_freq (the config's base and scaling; llama.cpp's per-frequency
+// divisors when given) and rope_local_inv_freq.
+void set_rope_frequencies(LlamaModel& model, const std::vector<float>& divisors = {});
+// Every norm weight (fp32 copies) plus delta: Hugging Face's Gemma norms hold w where Whet holds 1 + w.
+void offset_norm_weights(LlamaWeights& weights, const LlamaConfig& config, float delta);
 
 // Calls fn(gguf_name, weight) for every tensor of the model, in GGUF order;
 // a tied lm_head is skipped. The one list behind loading, saving and conversion.
@@ -50,8 +67,8 @@ void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
                      const std::function<void(const std::string&, const Weight&)>& fn);
 // Expected shape (rows, cols) of a named tensor; norms are (1, hidden).
 std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& gguf_name, const LlamaConfig& config);
-// "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight"
-std::string hf_tensor_name(const std::string& gguf_name);
+// "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (names differ by family).
+std::string hf_tensor_name(const std::string& gguf_name, const LlamaConfig& config);
 
 // Key/value history of one sequence: (layers, capacity, kv_heads * head_dim) each.
 struct KvCache {

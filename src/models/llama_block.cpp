@@ -3,9 +3,10 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "kernels/embedding.h"
+#include "kernels/gated_activation.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
-#include "kernels/swiglu.h"
 
 namespace whet {
 
@@ -22,10 +23,32 @@ void add(float* out, const float* a, const float* b, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
+// Each of the t rows of x (t, width) plus bias (width); no bias: nothing.
+void add_bias(float* x, const Weight& bias, int64_t t) {
+  if (!bias.data) return;
+  const float* b = f32(bias);
+  for (int64_t r = 0; r < t; ++r) add(x + r * bias.cols, x + r * bias.cols, b, bias.cols);
+}
+
+// dbias (width) += Σ over the t rows of dy (t, width); null dbias: frozen or absent.
+void add_bias_gradient(float* dbias, const float* dy, int64_t t, int64_t width) {
+  if (!dbias) return;
+  for (int64_t r = 0; r < t; ++r) add(dbias, dbias, dy + r * width, width);
+}
+
 // Copies n floats to dst unless they are there already (training's segment keys
 // are the block's own rows).
 void place(float* dst, const float* src, int64_t n) {
   if (dst != src) std::copy(src, src + n, dst);
+}
+
+// The layer's attention shape of one segment: its scale and, in a sliding layer, the window.
+AttentionShape layer_shape(const BlockContext& ctx, const AttentionSegment& seg) {
+  const LlamaConfig& c = ctx.model->config;
+  AttentionShape shape = seg.shape;
+  shape.scale = c.query_scale;
+  shape.window = c.layer_is_sliding(ctx.layer) ? c.sliding_window : 0;
+  return shape;
 }
 
 }  // namespace
@@ -38,45 +61,85 @@ int64_t BlockContext::rows() const {
 
 float* grad_data(const Weight& g) { return const_cast<float*>(reinterpret_cast<const float*>(g.data)); }
 
+void embed_tokens(const LlamaModel& model, const int32_t* ids, int64_t t, float* x) {
+  embedding_forward(x, ids, t, model.weights.embed);
+  const float scale = model.config.embedding_scale;
+  if (scale == 1.0f) return;
+  for (int64_t i = 0; i < t * model.config.hidden_size; ++i) x[i] *= scale;
+}
+
+void embed_tokens_backward(const LlamaModel& model, float* dembed, float* dx, const int32_t* ids, int64_t t) {
+  const int64_t hidden = model.config.hidden_size;
+  const float scale = model.config.embedding_scale;
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < t * hidden; ++i) dx[i] *= scale;
+  embedding_backward(dembed, dx, ids, t, hidden);
+}
+
+// Norm, q/k/v (with biases, q/k norms and rope), attention per segment, o (with
+// its norm) and the residual add; then the same shape for the gated MLP.
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   const LlamaConfig& c = ctx.model->config;
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
   const int64_t t = ctx.rows(), hidden = c.hidden_size, ffn = c.intermediate_size;
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
+  const float* rope = ctx.model->rope_frequencies(ctx.layer);
   auto project = [&](float* out, const float* inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
   };
   rmsnorm_forward(a.h_attn, a.rstd_attn, a.x_in, f32(l.attn_norm), t, hidden, c.rms_norm_eps);
-  project(a.q, a.h_attn, Projection::Q);
-  project(a.k, a.h_attn, Projection::K);
+  float* q = c.qk_norm ? a.q_raw : a.q;
+  float* k = c.qk_norm ? a.k_raw : a.k;
+  project(q, a.h_attn, Projection::Q);
+  project(k, a.h_attn, Projection::K);
   project(a.v, a.h_attn, Projection::V);
-  rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, ctx.model->rope_inv_freq.data());
-  rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, ctx.model->rope_inv_freq.data());
+  add_bias(q, l.q_bias, t);
+  add_bias(k, l.k_bias, t);
+  add_bias(a.v, l.v_bias, t);
+  if (c.qk_norm) {
+    rmsnorm_forward(a.q, a.rstd_q, a.q_raw, f32(l.q_norm), t * c.num_heads, c.head_dim, c.rms_norm_eps);
+    rmsnorm_forward(a.k, a.rstd_k, a.k_raw, f32(l.k_norm), t * c.num_kv_heads, c.head_dim, c.rms_norm_eps);
+  }
+  rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, rope);
+  rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
   int64_t row = 0;  // first row of the segment
   for (const AttentionSegment& seg : ctx.segments) {
     place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
     place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
     attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
-                      seg.v, seg.shape);
+                      seg.v, layer_shape(ctx, seg));
     row += seg.shape.t;
   }
-  project(a.proj, a.att, Projection::O);
+  if (c.sandwich_norms) {
+    project(a.attn_raw, a.att, Projection::O);
+    rmsnorm_forward(a.proj, a.rstd_post_attn, a.attn_raw, f32(l.post_attn_norm), t, hidden, c.rms_norm_eps);
+  } else {
+    project(a.proj, a.att, Projection::O);
+  }
   add(a.x_mid, a.x_in, a.proj, t * hidden);
 
   rmsnorm_forward(a.h_ffn, a.rstd_ffn, a.x_mid, f32(l.ffn_norm), t, hidden, c.rms_norm_eps);
   project(a.gate, a.h_ffn, Projection::Gate);
   project(a.up, a.h_ffn, Projection::Up);
-  swiglu_forward(a.act, a.gate, a.up, t * ffn);
-  project(a.proj, a.act, Projection::Down);
+  gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn);
+  if (c.sandwich_norms) {
+    project(a.ffn_raw, a.act, Projection::Down);
+    rmsnorm_forward(a.proj, a.rstd_post_ffn, a.ffn_raw, f32(l.post_ffn_norm), t, hidden, c.rms_norm_eps);
+  } else {
+    project(a.proj, a.act, Projection::Down);
+  }
   add(a.x_out, a.x_mid, a.proj, t * hidden);
 }
 
 BlockGradScratch::BlockGradScratch(const LlamaConfig& c, int64_t t)
     : h(t * c.hidden_size),
       tmp(t * c.hidden_size),
+      branch(c.sandwich_norms ? t * c.hidden_size : 0),
       q(t * c.num_heads * c.head_dim),
       k(t * c.num_kv_heads * c.head_dim),
       v(t * c.num_kv_heads * c.head_dim),
+      q_raw(c.qk_norm ? q.size() : 0),
+      k_raw(c.qk_norm ? k.size() : 0),
       att(t * c.num_heads * c.head_dim),
       gate(t * c.intermediate_size),
       up(t * c.intermediate_size),
@@ -90,22 +153,32 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
   const int64_t t = ctx.rows(), hidden = c.hidden_size;
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
+  const float* rope = ctx.model->rope_frequencies(ctx.layer);
   auto project_back = [&](float* dinp, const float* dout, const float* inp, Projection p, bool accumulate) {
     float* dweight = grads ? grad_data(projection_weight(*grads, p)) : nullptr;
     projection_backward(dinp, dweight, dout, inp, a.lora_hidden[int(p)], t, projection_weight(l, p), ctx.lora[int(p)],
                         accumulate);
   };
-  auto norm_grad = [&](Weight LlamaLayer::*norm) { return grads ? grad_data(grads->*norm) : nullptr; };
+  auto grad_of = [&](Weight LlamaLayer::*w) { return grads ? grad_data(grads->*w) : nullptr; };
+  // d(branch output before its sandwich norm), or dx itself without one.
+  auto through_post_norm = [&](const float* raw, Weight LlamaLayer::*norm, const float* rstd) -> const float* {
+    if (!c.sandwich_norms) return dx;
+    rmsnorm_backward(s.branch.data(), grad_of(norm), dx, raw, f32(l.*norm), rstd, t, hidden);
+    return s.branch.data();
+  };
 
-  project_back(s.act.data(), dx, a.act, Projection::Down, false);
-  swiglu_backward(s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up, t * c.intermediate_size);
+  const float* d_down = through_post_norm(a.ffn_raw, &LlamaLayer::post_ffn_norm, a.rstd_post_ffn);
+  project_back(s.act.data(), d_down, a.act, Projection::Down, false);
+  gated_activation_backward(c.activation, s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up,
+                            t * c.intermediate_size);
   project_back(s.h.data(), s.gate.data(), a.h_ffn, Projection::Gate, false);
   project_back(s.h.data(), s.up.data(), a.h_ffn, Projection::Up, true);
-  rmsnorm_backward(s.tmp.data(), norm_grad(&LlamaLayer::ffn_norm), s.h.data(), a.x_mid,
-                   f32(l.ffn_norm), a.rstd_ffn, t, hidden);
+  rmsnorm_backward(s.tmp.data(), grad_of(&LlamaLayer::ffn_norm), s.h.data(), a.x_mid, f32(l.ffn_norm), a.rstd_ffn, t,
+                   hidden);
   add(dx, dx, s.tmp.data(), t * hidden);
 
-  project_back(s.att.data(), dx, a.att, Projection::O, false);
+  const float* d_o = through_post_norm(a.attn_raw, &LlamaLayer::post_attn_norm, a.rstd_post_attn);
+  project_back(s.att.data(), d_o, a.att, Projection::O, false);
   std::fill(s.k.begin(), s.k.end(), 0.0f);
   std::fill(s.v.begin(), s.v.end(), 0.0f);
   int64_t row = 0;
@@ -114,16 +187,31 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
     WHET_ASSERT(seg.shape.start == 0 && seg.k == a.k + row * kv_dim && seg.v == a.v + row * kv_dim);
     const int64_t q_at = row * q_dim, kv_at = row * kv_dim;
     attention_backward(s.q.data() + q_at, s.k.data() + kv_at, s.v.data() + kv_at, s.att.data() + q_at, a.q + q_at,
-                       seg.k, seg.v, a.att + q_at, a.lse + row * c.num_heads, seg.shape);
+                       seg.k, seg.v, a.att + q_at, a.lse + row * c.num_heads, layer_shape(ctx, seg));
     row += seg.shape.t;
   }
-  rope_backward(s.q.data(), ctx.positions, t, c.num_heads, c.head_dim, ctx.model->rope_inv_freq.data());
-  rope_backward(s.k.data(), ctx.positions, t, c.num_kv_heads, c.head_dim, ctx.model->rope_inv_freq.data());
-  project_back(s.h.data(), s.q.data(), a.h_attn, Projection::Q, false);
-  project_back(s.h.data(), s.k.data(), a.h_attn, Projection::K, true);
+  rope_backward(s.q.data(), ctx.positions, t, c.num_heads, c.head_dim, rope);
+  rope_backward(s.k.data(), ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
+  float* dq = s.q.data();
+  float* dk = s.k.data();
+  if (c.qk_norm) {
+    rmsnorm_backward(s.q_raw.data(), grad_of(&LlamaLayer::q_norm), dq, a.q_raw, f32(l.q_norm), a.rstd_q,
+                     t * c.num_heads, c.head_dim);
+    rmsnorm_backward(s.k_raw.data(), grad_of(&LlamaLayer::k_norm), dk, a.k_raw, f32(l.k_norm), a.rstd_k,
+                     t * c.num_kv_heads, c.head_dim);
+    dq = s.q_raw.data();
+    dk = s.k_raw.data();
+  }
+  if (c.attention_bias) {
+    add_bias_gradient(grad_of(&LlamaLayer::q_bias), dq, t, q_dim);
+    add_bias_gradient(grad_of(&LlamaLayer::k_bias), dk, t, kv_dim);
+    add_bias_gradient(grad_of(&LlamaLayer::v_bias), s.v.data(), t, kv_dim);
+  }
+  project_back(s.h.data(), dq, a.h_attn, Projection::Q, false);
+  project_back(s.h.data(), dk, a.h_attn, Projection::K, true);
   project_back(s.h.data(), s.v.data(), a.h_attn, Projection::V, true);
-  rmsnorm_backward(s.tmp.data(), norm_grad(&LlamaLayer::attn_norm), s.h.data(), a.x_in,
-                   f32(l.attn_norm), a.rstd_attn, t, hidden);
+  rmsnorm_backward(s.tmp.data(), grad_of(&LlamaLayer::attn_norm), s.h.data(), a.x_in, f32(l.attn_norm), a.rstd_attn,
+                   t, hidden);
   add(dx, dx, s.tmp.data(), t * hidden);
 }
 

@@ -18,6 +18,10 @@ struct BlockActivations {
   float* x_in = nullptr;       // (t, hidden) residual stream entering the block
   float* h_attn = nullptr;     // (t, hidden) attention RMSNorm output
   float* rstd_attn = nullptr;  // (t) or null
+  float* q_raw = nullptr;      // (t, heads * head_dim) projection (+ bias) before the q/k norm (qk_norm only)
+  float* k_raw = nullptr;      // (t, kv_heads * head_dim)
+  float* rstd_q = nullptr;     // (t, heads) or null
+  float* rstd_k = nullptr;     // (t, kv_heads) or null
   float* q = nullptr;          // (t, heads * head_dim), after rope
   float* k = nullptr;          // (t, kv_heads * head_dim), after rope; then placed in each segment's k
   float* v = nullptr;          // (t, kv_heads * head_dim)
@@ -29,7 +33,11 @@ struct BlockActivations {
   float* gate = nullptr;       // (t, intermediate)
   float* up = nullptr;         // (t, intermediate)
   float* act = nullptr;        // (t, intermediate) silu(gate) * up
-  float* proj = nullptr;       // (t, hidden) scratch for the o and down projections
+  float* proj = nullptr;       // (t, hidden) scratch for the o and down projections (normed, with sandwich norms)
+  float* attn_raw = nullptr;   // (t, hidden) o projection before its norm (sandwich_norms only)
+  float* ffn_raw = nullptr;    // (t, hidden) down projection before its norm (sandwich_norms only)
+  float* rstd_post_attn = nullptr;  // (t) or null
+  float* rstd_post_ffn = nullptr;   // (t) or null
   float* x_out = nullptr;      // (t, hidden)
   std::array<float*, kProjections> lora_hidden{};  // (t, rank) per adapted projection
 };
@@ -57,9 +65,14 @@ struct BlockContext {
 
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a);
 
+// x (t, hidden) = the embeddings of ids, times the family's embedding scale; and
+// its backward into the embedding's gradient (dx is scaled in place).
+void embed_tokens(const LlamaModel& model, const int32_t* ids, int64_t t, float* x);
+void embed_tokens_backward(const LlamaModel& model, float* dembed, float* dx, const int32_t* ids, int64_t t);
+
 // Gradient buffers of one block's backward, (t, ·) each, reused across layers.
 struct BlockGradScratch {
-  std::vector<float> h, tmp, q, k, v, att, gate, up, act;
+  std::vector<float> h, tmp, branch, q, k, v, q_raw, k_raw, att, gate, up, act;
   BlockGradScratch(const LlamaConfig& c, int64_t t);
 };
 

@@ -1,16 +1,19 @@
 #pragma once
-// Hyperparameters of the Llama family (Llama 2/3, SmolLM, Mistral-style dense
-// models): everything the forward pass needs, independent of the file format.
+// Hyperparameters of the decoder-only transformers Whet runs: the Llama family
+// (Llama 2/3, SmolLM) and the families that vary its block (Qwen2, Mistral,
+// Gemma 3; models/model_family.h). Everything the forward pass needs,
+// independent of the file format; the variations default to off (plain Llama).
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "kernels/gated_activation.h"
 #include "kernels/rope.h"
 
 namespace whet {
 
 struct LlamaConfig {
-  std::string architecture = "llama";  // HF "architectures"[0] or GGUF general.architecture
+  std::string family = "llama";  // ModelFamily::name: llama, mistral, qwen2, gemma3 (model_family.h)
   int vocab_size = 0;
   int hidden_size = 0;         // e.g. 576 for SmolLM2-135M
   int intermediate_size = 0;   // e.g. 1536
@@ -25,6 +28,27 @@ struct LlamaConfig {
   bool tie_word_embeddings = false;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
+
+  // Variations of the block, set by the family.
+  bool attention_bias = false;  // q, k and v projections add a bias (Qwen2)
+  GateActivation activation = GateActivation::Silu;  // of the gated MLP
+  bool qk_norm = false;         // RMSNorm over each head of q and k before rope (Gemma 3)
+  bool sandwich_norms = false;  // RMSNorm on the attention and MLP outputs before each residual add (Gemma)
+  float embedding_scale = 1.0f; // token embeddings times this (Gemma: sqrt(hidden_size))
+  float query_scale = 0.0f;     // attention scores times this; 0: 1/sqrt(head_dim)
+  // Sliding-window attention: a query at position p sees keys at positions
+  // p - sliding_window < j <= p (p - j < window, as transformers and llama.cpp
+  // define it), in the layers marked in sliding_layers (all when it is empty). 0: none.
+  int sliding_window = 0;
+  std::vector<bool> sliding_layers;
+  float rope_local_theta = 0.0f;  // rope base of sliding-window layers (Gemma 3); 0: rope_theta
+  // Hugging Face stores Gemma's norm weights w and multiplies by 1 + w; GGUF
+  // and Whet hold 1 + w, so only the Hugging Face reader and writer add or subtract 1.
+  bool norm_weights_offset_by_one = false;
+
+  bool layer_is_sliding(int layer) const {
+    return sliding_window > 0 && (sliding_layers.empty() || sliding_layers[size_t(layer)]);
+  }
 };
 
 // The longest context Whet gives a model at inference: the model's own maximum,

@@ -14,6 +14,7 @@
 #include "models/lora_gguf.h"
 #include "models/lora_merge.h"
 #include "models/lora_peft.h"
+#include "models/model_family.h"
 
 namespace whet {
 
@@ -101,30 +102,34 @@ bool has_scaled_frequencies(const std::vector<float>& divisors) {
   return false;
 }
 
-void add_llama_metadata(GgufWriter& out, const LoadedModel& loaded, DType dtype) {
+void add_model_metadata(GgufWriter& out, const LoadedModel& loaded, DType dtype) {
   const LlamaConfig& c = loaded.model.config;
-  out.set("general.architecture", GgufValue::make_string("llama"));
+  const ModelFamily& family = family_of(c);
+  const std::string arch(family.gguf_name);
+  auto key = [&](const char* suffix) { return arch + "." + suffix; };
+  out.set("general.architecture", GgufValue::make_string(arch));
   out.set("general.type", GgufValue::make_string("model"));
   out.set("general.name", GgufValue::make_string(std::filesystem::path(loaded.path).filename().string()));
   out.set("general.file_type", GgufValue::make_u32(gguf_file_type(dtype)));
   // ggml's version of the quantized block layouts; llama.cpp writes 2 into every quantized file.
   if (is_quantized(dtype)) out.set("general.quantization_version", GgufValue::make_u32(2));
-  out.set("llama.context_length", GgufValue::make_u32(c.max_position_embeddings));
-  out.set("llama.embedding_length", GgufValue::make_u32(c.hidden_size));
-  out.set("llama.block_count", GgufValue::make_u32(c.num_layers));
-  out.set("llama.feed_forward_length", GgufValue::make_u32(c.intermediate_size));
-  out.set("llama.attention.head_count", GgufValue::make_u32(c.num_heads));
-  out.set("llama.attention.head_count_kv", GgufValue::make_u32(c.num_kv_heads));
-  out.set("llama.attention.key_length", GgufValue::make_u32(c.head_dim));
-  out.set("llama.attention.value_length", GgufValue::make_u32(c.head_dim));
-  out.set("llama.rope.freq_base", GgufValue::make_f32(c.rope_theta));
-  out.set("llama.rope.dimension_count", GgufValue::make_u32(c.head_dim));
-  out.set("llama.attention.layer_norm_rms_epsilon", GgufValue::make_f32(c.rms_norm_eps));
-  out.set("llama.vocab_size", GgufValue::make_u32(c.vocab_size));
+  out.set(key("context_length"), GgufValue::make_u32(c.max_position_embeddings));
+  out.set(key("embedding_length"), GgufValue::make_u32(c.hidden_size));
+  out.set(key("block_count"), GgufValue::make_u32(c.num_layers));
+  out.set(key("feed_forward_length"), GgufValue::make_u32(c.intermediate_size));
+  out.set(key("attention.head_count"), GgufValue::make_u32(c.num_heads));
+  out.set(key("attention.head_count_kv"), GgufValue::make_u32(c.num_kv_heads));
+  out.set(key("attention.key_length"), GgufValue::make_u32(c.head_dim));
+  out.set(key("attention.value_length"), GgufValue::make_u32(c.head_dim));
+  out.set(key("rope.freq_base"), GgufValue::make_f32(c.rope_theta));
+  out.set(key("rope.dimension_count"), GgufValue::make_u32(c.head_dim));
+  out.set(key("attention.layer_norm_rms_epsilon"), GgufValue::make_f32(c.rms_norm_eps));
+  out.set(key("vocab_size"), GgufValue::make_u32(c.vocab_size));
   if (c.rope_scaling.type == RopeScalingType::Linear) {
-    out.set("llama.rope.scaling.type", GgufValue::make_string("linear"));
-    out.set("llama.rope.scaling.factor", GgufValue::make_f32(c.rope_scaling.factor));
+    out.set(key("rope.scaling.type"), GgufValue::make_string("linear"));
+    out.set(key("rope.scaling.factor"), GgufValue::make_f32(c.rope_scaling.factor));
   }
+  family.to_gguf(c, out);
   loaded.tokenizer.add_gguf_metadata(out);
 }
 
@@ -182,7 +187,8 @@ void export_model(const LoadedModel& loaded, const std::string& output, ExportFo
 
 void export_hf_dir(const LoadedModel& loaded, const std::string& dir, DType dtype) {
   check_dtype(ExportFormat::Hf, dtype);
-  const LlamaModel model = merged_model(loaded);
+  LlamaModel model = merged_model(loaded);
+  if (model.config.norm_weights_offset_by_one) offset_norm_weights(model.weights, model.config, -1.0f);
   if (model.config.rope_scaling.type == RopeScalingType::None && has_scaled_frequencies(rope_frequency_divisors(model)))
     fail(loaded.path, "per-frequency rope factors (rope_freqs.weight) have no config.json equivalent");
   std::filesystem::create_directories(dir);
@@ -191,7 +197,7 @@ void export_hf_dir(const LoadedModel& loaded, const std::string& dir, DType dtyp
   for_each_weight(model.weights, model.config, [&](const std::string& name, const Weight& w) {
     kept.push_back(gguf_encoded(w, dtype));
     const Weight& e = kept.back();
-    views.push_back(TensorView{hf_tensor_name(name), e.dtype, file_shape(e), e.data, e.rows * e.row_bytes()});
+    views.push_back(TensorView{hf_tensor_name(name, model.config), e.dtype, file_shape(e), e.data, e.rows * e.row_bytes()});
   });
   write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}});
   write_hf_config(dir + "/config.json", model.config);
@@ -203,14 +209,14 @@ void export_gguf(const LoadedModel& loaded, const std::string& path, DType dtype
   const LlamaModel model = merged_model(loaded);
   const LlamaConfig& c = model.config;
   GgufWriter out;
-  add_llama_metadata(out, loaded, dtype);
+  add_model_metadata(out, loaded, dtype);
   std::vector<Weight> kept;
-  kept.reserve(4 + 9 * c.num_layers);
+  kept.reserve(4 + 16 * c.num_layers);
   for_each_weight(model.weights, c, [&](const std::string& name, const Weight& w) {
     const DType wanted = dtype == DType::Q4_0 && is_output_matrix(name, c) ? DType::Q8_0 : dtype;
     Weight e = gguf_encoded(w, wanted);
-    if (name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
-    if (name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
+    if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
+    if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
     kept.push_back(std::move(e));
     out.add_tensor(name, kept.back().dtype, file_shape(kept.back()), kept.back().data,
                    kept.back().rows * kept.back().row_bytes());

@@ -4,7 +4,6 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "kernels/embedding.h"
 #include "kernels/rmsnorm.h"
 #include "models/llama_block.h"
 
@@ -17,7 +16,11 @@ int64_t block_floats_per_token(const LlamaConfig& c, int rank) {
   const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
   const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
   // x_in, h_attn, x_mid, h_ffn, proj | rstd x2 | q, att | k, v | lse | gate, up, act | lora hidden
-  return 5 * hidden + 2 + 2 * q_dim + 2 * kv_dim + c.num_heads + 3 * ffn + int64_t(kProjections) * rank;
+  const int64_t plain = 5 * hidden + 2 + 2 * q_dim + 2 * kv_dim + c.num_heads + 3 * ffn + int64_t(kProjections) * rank;
+  // q_raw, k_raw, their rstd | attn_raw, ffn_raw, their rstd
+  const int64_t qk_norm = c.qk_norm ? q_dim + kv_dim + c.num_heads + c.num_kv_heads : 0;
+  const int64_t sandwich = c.sandwich_norms ? 2 * hidden + 2 : 0;
+  return plain + qk_norm + sandwich;
 }
 
 // Carves layer `layer`'s views for t positions out of the activation storage.
@@ -49,6 +52,18 @@ BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int l
   a.up = take(ffn);
   a.act = take(ffn);
   for (float*& hidden_view : a.lora_hidden) hidden_view = take(rank);
+  if (c.qk_norm) {
+    a.q_raw = take(q_dim);
+    a.k_raw = take(kv_dim);
+    a.rstd_q = take(c.num_heads);
+    a.rstd_k = take(c.num_kv_heads);
+  }
+  if (c.sandwich_norms) {
+    a.attn_raw = take(hidden);
+    a.ffn_raw = take(hidden);
+    a.rstd_post_attn = take(1);
+    a.rstd_post_ffn = take(1);
+  }
   a.x_out = acts.storage.data() + (layer + 1) * per_layer;  // next layer's x_in (the first view)
   return a;
 }
@@ -89,7 +104,7 @@ std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const Train
 
   std::vector<BlockActivations> blocks;
   for (int layer = 0; layer < c.num_layers; ++layer) blocks.push_back(block_views(acts, c, layer, rank));
-  embedding_forward(blocks[0].x_in, seq.ids.data(), t, model.weights.embed);
+  embed_tokens(model, seq.ids.data(), t, blocks[0].x_in);
   for (int layer = 0; layer < c.num_layers; ++layer)
     llama_block_forward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer]);
   const float* x_final = blocks.back().x_out;
@@ -114,7 +129,7 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
   for (int layer = c.num_layers - 1; layer >= 0; --layer)
     llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
                          grads ? &grads->layers[layer] : nullptr, scratch);
-  if (grads && grads->embed.data) embedding_backward(grad_data(grads->embed), dx, seq.ids.data(), t, hidden);
+  if (grads && grads->embed.data) embed_tokens_backward(model, grad_data(grads->embed), dx, seq.ids.data(), t);
 }
 
 // The teacher of distillation: the final hidden states of the base alone (no

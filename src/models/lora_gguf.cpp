@@ -12,6 +12,7 @@
 #include "io/gguf.h"
 #include "kernels/quant.h"
 #include "models/llama_export.h"
+#include "models/model_family.h"
 #include "models/model_loader.h"
 
 namespace whet {
@@ -27,7 +28,9 @@ std::string base_tensor_name(int layer, Projection p) {
 }
 
 // The heads whose q/k rows GGUF interleaves in projection p's output; 0 where rows stay in order.
+// Only GGUF "llama" interleaves rotary pairs (model_family.h).
 int permuted_heads(Projection p, const LlamaConfig& c) {
+  if (!family_of(c).gguf_qk_interleaved) return 0;
   if (p == Projection::Q) return c.num_heads;
   if (p == Projection::K) return c.num_kv_heads;
   return 0;
@@ -117,7 +120,7 @@ std::vector<Projection> uniform_targets(const GgufFile& g, const std::vector<std
 
 void save_gguf_lora(const LlamaLora& lora, const LlamaConfig& model, const std::string& path, DType dtype) {
   GgufWriter out;
-  out.set("general.architecture", GgufValue::make_string("llama"));
+  out.set("general.architecture", GgufValue::make_string(std::string(family_of(model).gguf_name)));
   out.set("general.type", GgufValue::make_string("adapter"));
   out.set("general.name", GgufValue::make_string(std::filesystem::path(path).stem().string()));
   out.set("adapter.type", GgufValue::make_string("lora"));
@@ -147,7 +150,7 @@ void save_gguf_lora(const LlamaLora& lora, const LlamaConfig& model, const std::
 LlamaLora load_gguf_lora(const std::string& path, const LlamaConfig& model) {
   const GgufFile g = GgufFile::open(path);
   expect_string(g, "general.type", "adapter");
-  expect_string(g, "general.architecture", "llama");
+  expect_string(g, "general.architecture", std::string(family_of(model).gguf_name));
   expect_string(g, "adapter.type", "lora");
   const double alpha = g.get_float("adapter.lora.alpha");
   if (!std::isfinite(alpha)) fail(path, "metadata key 'adapter.lora.alpha' is {}", alpha);

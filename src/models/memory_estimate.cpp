@@ -7,7 +7,8 @@ namespace {
 // q, k, v, attention output, gate, up and the gated product.
 int64_t saved_floats_per_token_per_layer(const LlamaConfig& c) {
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
-  return 4 * int64_t(c.hidden_size) + 2 * q_dim + 2 * kv_dim + 3 * int64_t(c.intermediate_size);
+  const int64_t qk_norm = c.qk_norm ? q_dim + kv_dim : 0, sandwich = c.sandwich_norms ? 2 * int64_t(c.hidden_size) : 0;
+  return 4 * int64_t(c.hidden_size) + 2 * q_dim + 2 * kv_dim + 3 * int64_t(c.intermediate_size) + qk_norm + sandwich;
 }
 int64_t activation_bytes(const LlamaConfig& c, int64_t seq_len) {
   // Per-layer saves plus the logits of one sequence and their gradient.
@@ -25,7 +26,10 @@ int64_t lora_parameter_count(const LlamaConfig& c, int rank) {
 int64_t llama_parameter_count(const LlamaConfig& c) {
   const int64_t h = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
                 kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
-  const int64_t per_layer = 2 * h + h * q + 2 * h * kv + q * h + 3 * h * f;
+  int64_t per_layer = 2 * h + h * q + 2 * h * kv + q * h + 3 * h * f;
+  if (c.attention_bias) per_layer += q + 2 * kv;
+  if (c.qk_norm) per_layer += 2 * c.head_dim;
+  if (c.sandwich_norms) per_layer += 2 * h;
   const int64_t embeddings = int64_t(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2);
   return embeddings + per_layer * c.num_layers + h;
 }

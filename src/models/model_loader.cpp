@@ -8,6 +8,7 @@
 #include "io/gguf.h"
 #include "io/safetensors.h"
 #include "kernels/rope.h"
+#include "models/model_family.h"
 
 namespace whet {
 
@@ -64,11 +65,13 @@ void count_types(LoadedModel& loaded, const std::vector<TensorView>& tensors) {
 
 LlamaConfig config_from_gguf(const GgufFile& g) {
   const std::string arch = g.get_string("general.architecture");
-  if (arch != "llama")
-    fail(g.path(), "unsupported architecture '{}' in general.architecture (supported: llama)", arch);
+  const ModelFamily* family = family_by_gguf_name(arch);
+  if (!family)
+    fail(g.path(), "unsupported architecture '{}' in general.architecture (supported: {})", arch,
+         supported_gguf_architectures());
   auto key = [&](const char* suffix) { return arch + "." + suffix; };
   LlamaConfig c;
-  c.architecture = arch;
+  c.family = family->name;
   c.hidden_size = int(g.get_int(key("embedding_length")));
   c.intermediate_size = int(g.get_int(key("feed_forward_length")));
   c.num_layers = int(g.get_int(key("block_count")));
@@ -93,6 +96,7 @@ LlamaConfig config_from_gguf(const GgufFile& g) {
   c.tie_word_embeddings = g.find_tensor("output.weight") == nullptr;
   c.bos_token_id = int(g.get_int("tokenizer.ggml.bos_token_id", -1));
   if (g.has("tokenizer.ggml.eos_token_id")) c.eos_token_ids.push_back(int(g.get_int("tokenizer.ggml.eos_token_id")));
+  family->from_gguf(g, c);
   return c;
 }
 
@@ -111,12 +115,13 @@ LoadedModel load_gguf(const std::string& path) {
   LlamaModel& model = loaded.model;
   model.config = config_from_gguf(*gguf);
   bind_weights(model, path, [&](const std::string& name) { return gguf->find_tensor(name); });
-  for (LlamaLayer& layer : model.weights.layers) {
-    layer.q = unpermute_qk_rows(layer.q, model.config.num_heads);
-    layer.k = unpermute_qk_rows(layer.k, model.config.num_kv_heads);
+  if (family_of(model.config).gguf_qk_interleaved) {
+    for (LlamaLayer& layer : model.weights.layers) {
+      layer.q = unpermute_qk_rows(layer.q, model.config.num_heads);
+      layer.k = unpermute_qk_rows(layer.k, model.config.num_kv_heads);
+    }
   }
-  model.rope_inv_freq = rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta,
-                                                 model.config.rope_scaling, rope_divisors_from_gguf(*gguf, model.config));
+  set_rope_frequencies(model, rope_divisors_from_gguf(*gguf, model.config));
   model.file = gguf;
   loaded.file_format = "gguf";
   count_types(loaded, gguf->tensors);
@@ -128,9 +133,10 @@ LoadedModel load_hf_dir(const std::string& dir) {
   LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_hf_dir(dir)};
   LlamaModel& model = loaded.model;
   model.config = read_hf_config(dir + "/config.json");
-  bind_weights(model, dir, [&](const std::string& name) { return weights->find_tensor(hf_tensor_name(name)); });
-  model.rope_inv_freq =
-      rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+  bind_weights(model, dir,
+               [&](const std::string& name) { return weights->find_tensor(hf_tensor_name(name, model.config)); });
+  if (model.config.norm_weights_offset_by_one) offset_norm_weights(model.weights, model.config, 1.0f);
+  set_rope_frequencies(model);
   model.file = weights;
   loaded.file_format = "hf";
   count_types(loaded, weights->tensors);

@@ -62,7 +62,7 @@ void expect_config_error(const std::string& path, const std::vector<std::string>
 
 TEST(HfConfig, ReadsLlama31WithLlama3RopeScaling) {
   const LlamaConfig c = read_hf_config(write_config("hf_config_llama31", llama31_config()));
-  EXPECT_EQ(c.architecture, "LlamaForCausalLM");
+  EXPECT_EQ(c.family, "llama");
   EXPECT_EQ(c.vocab_size, 128256);
   EXPECT_EQ(c.hidden_size, 4096);
   EXPECT_EQ(c.intermediate_size, 14336);
@@ -153,16 +153,54 @@ TEST(HfConfig, ReadsTransformers5RopeParameters) {
   EXPECT_EQ(c.rope_scaling.factor, 8.0f);
 }
 
-TEST(HfConfig, MistralSlidingWindowCapsTheContext) {
+TEST(HfConfig, MistralSlidingWindowFollowsTransformersDefaults) {
   json config = smollm2_config();
   config["architectures"] = {"MistralForCausalLM"};
   config["max_position_embeddings"] = 32768;
   config["sliding_window"] = 4096;
-  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 4096);
+  LlamaConfig c = read_hf_config(write_config("hf_config_mistral", config));
+  EXPECT_EQ(c.family, "mistral");
+  EXPECT_EQ(c.sliding_window, 4096);
+  EXPECT_TRUE(c.layer_is_sliding(0) && c.layer_is_sliding(c.num_layers - 1));
+  EXPECT_EQ(c.max_position_embeddings, 32768);
   config["sliding_window"] = nullptr;
-  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 32768);
+  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).sliding_window, 0);
   config.erase("sliding_window");  // transformers' MistralConfig default
-  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).max_position_embeddings, 4096);
+  EXPECT_EQ(read_hf_config(write_config("hf_config_mistral", config)).sliding_window, 4096);
+}
+
+TEST(HfConfig, FamiliesSetTheirBlockVariations) {
+  json config = smollm2_config();
+  config["architectures"] = {"Qwen2ForCausalLM"};
+  LlamaConfig c = read_hf_config(write_config("hf_config_qwen2", config));
+  EXPECT_EQ(c.family, "qwen2");
+  EXPECT_TRUE(c.attention_bias);
+  EXPECT_EQ(c.sliding_window, 0);  // use_sliding_window defaults to false
+  config["use_sliding_window"] = true;
+  config["sliding_window"] = 64;
+  config["max_window_layers"] = 28;
+  c = read_hf_config(write_config("hf_config_qwen2", config));
+  EXPECT_FALSE(c.layer_is_sliding(27));
+  EXPECT_TRUE(c.layer_is_sliding(28));
+
+  config = smollm2_config();
+  config["architectures"] = {"Gemma3ForCausalLM"};
+  config["sliding_window"] = 512;
+  config["query_pre_attn_scalar"] = 144;
+  c = read_hf_config(write_config("hf_config_gemma3", config));
+  EXPECT_EQ(c.family, "gemma3");
+  EXPECT_TRUE(c.qk_norm && c.sandwich_norms && c.norm_weights_offset_by_one);
+  EXPECT_EQ(c.activation, GateActivation::GeluTanh);
+  EXPECT_FLOAT_EQ(c.embedding_scale, 24.0f);  // sqrt(576)
+  EXPECT_FLOAT_EQ(c.query_scale, 1.0f / 12.0f);
+  EXPECT_EQ(c.rope_local_theta, 10000.0f);
+  // Without layer_types, every sixth layer is global: layers 5, 11, 17, ...
+  for (int layer = 0; layer < c.num_layers; ++layer) EXPECT_EQ(c.layer_is_sliding(layer), layer % 6 != 5) << layer;
+  config["final_logit_softcapping"] = 30.0;
+  expect_config_error(write_config("hf_config_gemma3", config), {"final_logit_softcapping", "softcapping"});
+  config.erase("final_logit_softcapping");
+  config["layer_types"] = {"sliding_attention", "full_attention"};
+  expect_config_error(write_config("hf_config_gemma3", config), {"layer_types", "2 entries"});
 }
 
 TEST(HfConfig, MissingFieldIsNamed) {
@@ -213,9 +251,9 @@ TEST(HfConfig, InconsistentShapesAreErrors) {
 
 TEST(HfConfig, UnsupportedModelsAreRefused) {
   json config = llama31_config();
-  config["architectures"] = {"Qwen2ForCausalLM"};
+  config["architectures"] = {"Phi3ForCausalLM"};
   expect_config_error(write_config("hf_config_arch", config),
-                      {"Qwen2ForCausalLM", "LlamaForCausalLM", "MistralForCausalLM"});
+                      {"Phi3ForCausalLM", "LlamaForCausalLM", "Qwen2ForCausalLM", "Gemma3ForCausalLM"});
   config = llama31_config();
   config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
   expect_config_error(write_config("hf_config_arch", config), {"'yarn'", "rope_scaling.rope_type"});

@@ -12,7 +12,8 @@
 namespace whet {
 namespace {
 
-const char* kVariants[] = {"gqa_tied", "untied_llama3", "mha_linear_sharded"};
+const char* kVariants[] = {"gqa_tied", "untied_llama3", "mha_linear_sharded", "qwen2_bias", "mistral_window",
+                           "gemma3_sandwich"};
 const char* kSample = "<|im_start|>user\nthe tin in the sea<|im_end|>";
 
 void expect_same_tokenizer(const LoadedModel& a, const LoadedModel& b) {
@@ -42,8 +43,10 @@ TEST(LlamaExport, HfToGgufKeepsLogitsAndTokenizer) {
   }
 }
 
+// Gemma's norms go back to Hugging Face's w (from GGUF's 1 + w), Qwen2's biases
+// and Mistral's window through config.json and the tensor names.
 TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
-  for (const char* variant : {"gqa_tied", "mha_linear_sharded"}) {
+  for (const char* variant : {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich"}) {
     SCOPED_TRACE(variant);
     const std::string dir = test::testdata_path(std::string("tiny/") + variant);
     const LoadedModel gguf = load_model(dir + "/model-f16.gguf");

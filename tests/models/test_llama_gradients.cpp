@@ -74,7 +74,7 @@ TEST_P(LlamaGradients, MatchAutograd) {
   for_each_weight(grads, loaded.model.config, [&](const std::string& name, const Weight& g) {
     EXPECT_EQ(g.data != nullptr, trainable(name)) << name;
     if (!g.data) return;
-    const TensorView* ref = want.find_tensor(hf_tensor_name(name));
+    const TensorView* ref = want.find_tensor(hf_tensor_name(name, loaded.model.config));
     ASSERT_NE(ref, nullptr) << name;
     expect_close(name, grad_data(g), *ref);
     ++checked;
@@ -85,7 +85,9 @@ TEST_P(LlamaGradients, MatchAutograd) {
 INSTANTIATE_TEST_SUITE_P(Models, LlamaGradients,
                          testing::Values(GradientCase{"gqa_tied", -1}, GradientCase{"untied_llama3", -1},
                                          GradientCase{"mha_linear_sharded", -1}, GradientCase{"gqa_tied", 1},
-                                         GradientCase{"untied_llama3", 1}),
+                                         GradientCase{"untied_llama3", 1}, GradientCase{"qwen2_bias", -1},
+                                         GradientCase{"mistral_window", -1}, GradientCase{"gemma3_sandwich", -1},
+                                         GradientCase{"gemma3_sandwich", 3}),
                          [](const testing::TestParamInfo<GradientCase>& info) {
                            return info.param.variant +
                                   (info.param.frozen_blocks < 0 ? "_full" : "_frozen" + std::to_string(info.param.frozen_blocks));
@@ -96,7 +98,7 @@ void PrintTo(const GradientCase& c, std::ostream* os) { *os << c.variant << " fr
 // The adapter PyTorch wrote in PEFT's layout, over a frozen base held as fp32 or
 // as the fp16 GGUF decoded on use (the same values): A and B gradients match.
 TEST(LoraGradients, MatchAutogradOverAnyBase) {
-  for (const char* variant : {"gqa_tied", "untied_llama3"}) {
+  for (const char* variant : {"gqa_tied", "untied_llama3", "qwen2_bias", "mistral_window", "gemma3_sandwich"}) {
     for (const char* base : {"hf", "model-f16.gguf"}) {
       SCOPED_TRACE(std::string(variant) + " " + base);
       const std::string dir = test::testdata_path(std::string("tiny/") + variant);

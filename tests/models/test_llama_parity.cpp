@@ -1,7 +1,9 @@
-// Logits of the Llama forward pass against the independent PyTorch reference
-// (tests/python/llama_reference.py), on tiny random models written as Hugging
-// Face directories and GGUF files by tests/python/make_tiny_models.py, and on
-// the real default model through the float32 directory `whet convert` wrote.
+// Logits of the forward pass against the independent PyTorch reference
+// (tests/python/llama_reference.py, itself held to transformers and llama.cpp by
+// check_family_references.py), on tiny random models of each family (Llama,
+// Qwen2, Mistral with a window of 4 on sequences up to 32, Gemma 3) written as
+// Hugging Face directories and GGUF files by tests/python/make_tiny_models.py,
+// and on the real default model through the float32 directory `whet convert` wrote.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -50,7 +52,8 @@ TEST_P(TinyLlamaParity, LogitsMatchPyTorch) {
 // by a few hundredths; 0.1 still catches any wiring error, which moves them by whole units.
 std::vector<TinyCase> tiny_cases() {
   std::vector<TinyCase> cases;
-  for (const char* variant : {"gqa_tied", "untied_llama3", "mha_linear_sharded"}) {
+  for (const char* variant :
+       {"gqa_tied", "untied_llama3", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich"}) {
     for (const char* file : {"hf", "model-f32.gguf", "model-f16.gguf"}) {
       cases.push_back({variant, file, WeightFormat::Native, 1e-4f});
       cases.push_back({variant, file, WeightFormat::F32, 1e-4f});

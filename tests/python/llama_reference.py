@@ -1,6 +1,10 @@
-"""An independent PyTorch reference of the Llama architecture, and the file
-readers it needs, written from the published architecture rather than from
-Whet's C++ code. The tests hold Whet's logits (and later its gradients) to it.
+"""An independent PyTorch reference of the Llama architecture and of the
+families that vary it (Qwen2: q/k/v biases; Mistral: sliding-window attention;
+Gemma 3: GeGLU, (1 + w) RMSNorm before and after attention and MLP, q/k norms,
+scaled embeddings and queries, sliding layers with their own rope base), and
+the file readers it needs, written from the published architectures (the
+Hugging Face model cards, configs and papers) rather than from Whet's C++ code.
+The tests hold Whet's logits and gradients to it.
 
 Only torch and the standard library are used, so Debian's python3-torch runs it
 (/usr/bin/python3; no pip packages).
@@ -49,12 +53,12 @@ def read_hf_dir(path):
     return config, tensors
 
 
-def inverse_frequencies(config):
+def inverse_frequencies(config, theta=None, scaled=True):
     """Rotary inverse frequencies with the config's rope scaling (none, linear or llama3)."""
     head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
-    theta = config.get("rope_theta", 10000.0)
+    theta = theta or config.get("rope_theta", 10000.0)
     inv = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
-    scaling = config.get("rope_scaling") or {}
+    scaling = (config.get("rope_scaling") or {}) if scaled else {}
     kind = scaling.get("rope_type", scaling.get("type"))
     if kind == "linear":
         inv = inv / scaling["factor"]
@@ -77,12 +81,29 @@ def inverse_frequencies(config):
     return inv
 
 
+def sliding_layers(config):
+    """Which layers attend through a sliding window, by the family's config fields."""
+    layers, kind = config["num_hidden_layers"], config.get("model_type", "llama")
+    if kind == "mistral":
+        return [config.get("sliding_window") is not None] * layers
+    if kind == "qwen2":
+        on = config.get("use_sliding_window", False)
+        return [on and i >= config.get("max_window_layers", 0) for i in range(layers)]
+    if kind == "gemma3_text":
+        if "layer_types" in config:
+            return [t == "sliding_attention" for t in config["layer_types"]]
+        pattern = config.get("sliding_window_pattern", 6)
+        return [(i + 1) % pattern != 0 for i in range(layers)]
+    return [False] * layers
+
+
 class Llama(torch.nn.Module):
-    """Llama decoder with Hugging Face tensor names; parameters are float32 (or float64 via .double())."""
+    """Llama-family decoder with Hugging Face tensor names; parameters are float32 (or float64 via .double())."""
 
     def __init__(self, config, tensors):
         super().__init__()
         self.config = config
+        self.gemma = config.get("model_type") == "gemma3_text"
         self.hidden = config["hidden_size"]
         self.heads = config["num_attention_heads"]
         self.kv_heads = config.get("num_key_value_heads", self.heads)
@@ -94,6 +115,14 @@ class Llama(torch.nn.Module):
         for name, t in tensors.items():
             self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
         self.register_buffer("inv_freq", inverse_frequencies(config))
+        # Gemma 3's sliding layers rotate with their own base and no scaling.
+        local_theta = config.get("rope_local_base_freq") if self.gemma else None
+        self.register_buffer("local_inv_freq", inverse_frequencies(config, local_theta, scaled=False)
+                             if local_theta else inverse_frequencies(config))
+        self.sliding = sliding_layers(config)
+        self.window = config.get("sliding_window") or 0
+        self.query_scale = (config["query_pre_attn_scalar"] ** -0.5 if self.gemma
+                            else 1.0 / math.sqrt(self.head_dim))
         self.lora = torch.nn.ParameterDict()
         self.lora_scale = 0.0
 
@@ -105,8 +134,10 @@ class Llama(torch.nn.Module):
         self.lora_scale = scale
 
     def project(self, x, module):
-        """x @ W.T, plus scale * x @ A.T @ B.T where the module has an adapter."""
+        """x @ W.T (+ bias where the file has one), plus scale * x @ A.T @ B.T where the module has an adapter."""
         out = x @ self.p(module + ".weight").T
+        if (module + ".bias").replace(".", "/") in self.params:
+            out = out + self.p(module + ".bias")
         key = module.replace(".", "/")
         if key + "/A" in self.lora:
             out = out + self.lora_scale * (x @ self.lora[key + "/A"].T) @ self.lora[key + "/B"].T
@@ -116,11 +147,13 @@ class Llama(torch.nn.Module):
         return self.params[name.replace(".", "/")]
 
     def rms_norm(self, x, weight):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * weight
+        # Gemma's norms scale by 1 + w (its weights are stored as offsets from 1).
+        scale = 1.0 + weight if self.gemma else weight
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * scale
 
-    def rotate(self, x, positions):
+    def rotate(self, x, positions, inv_freq):
         # x: (heads, T, head_dim); element i pairs with i + head_dim/2 ("rotate half").
-        angles = positions[:, None].to(self.inv_freq.dtype) * self.inv_freq[None, :]
+        angles = positions[:, None].to(inv_freq.dtype) * inv_freq[None, :]
         cos = torch.cat([angles.cos(), angles.cos()], -1).to(x.dtype)
         sin = torch.cat([angles.sin(), angles.sin()], -1).to(x.dtype)
         half = self.head_dim // 2
@@ -135,25 +168,42 @@ class Llama(torch.nn.Module):
         positions = torch.arange(t) if positions is None else positions
         segment_begin = torch.zeros(t, dtype=torch.long) if segment_begin is None else segment_begin
         x = self.p("model.embed_tokens.weight")[ids]
+        if self.gemma:
+            x = x * math.sqrt(self.hidden)
         keys = torch.arange(t)
         mask = (keys[None, :] <= keys[:, None]) & (keys[None, :] >= segment_begin[:, None])
+        # A sliding window: keys fewer than `window` positions back (within one segment, rows and positions agree).
+        window_mask = mask & (positions[:, None] - positions[None, :] < self.window)
         for i in range(self.layers):
             pre = f"model.layers.{i}."
             h = self.rms_norm(x, self.p(pre + "input_layernorm.weight"))
             q = self.project(h, pre + "self_attn.q_proj").view(t, self.heads, self.head_dim).transpose(0, 1)
             k = self.project(h, pre + "self_attn.k_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
             v = self.project(h, pre + "self_attn.v_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
-            q, k = self.rotate(q, positions), self.rotate(k, positions)
+            if self.gemma:
+                q = self.rms_norm(q, self.p(pre + "self_attn.q_norm.weight"))
+                k = self.rms_norm(k, self.p(pre + "self_attn.k_norm.weight"))
+            inv_freq = self.local_inv_freq if self.sliding[i] else self.inv_freq
+            q, k = self.rotate(q, positions, inv_freq), self.rotate(k, positions, inv_freq)
             group = self.heads // self.kv_heads
             k, v = k.repeat_interleave(group, 0), v.repeat_interleave(group, 0)
-            scores = (q @ k.transpose(1, 2)) / math.sqrt(self.head_dim)
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores = (q @ k.transpose(1, 2)) * self.query_scale
+            scores = scores.masked_fill(~(window_mask if self.sliding[i] else mask), float("-inf"))
             attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(t, self.heads * self.head_dim)
-            x = x + self.project(attended, pre + "self_attn.o_proj")
-            h = self.rms_norm(x, self.p(pre + "post_attention_layernorm.weight"))
+            out = self.project(attended, pre + "self_attn.o_proj")
+            if self.gemma:
+                out = self.rms_norm(out, self.p(pre + "post_attention_layernorm.weight"))
+            x = x + out
+            norm = "pre_feedforward_layernorm" if self.gemma else "post_attention_layernorm"
+            h = self.rms_norm(x, self.p(pre + norm + ".weight"))
             gate = self.project(h, pre + "mlp.gate_proj")
             up = self.project(h, pre + "mlp.up_proj")
-            x = x + self.project(torch.nn.functional.silu(gate) * up, pre + "mlp.down_proj")
+            act = (torch.nn.functional.gelu(gate, approximate="tanh") if self.gemma
+                   else torch.nn.functional.silu(gate))
+            out = self.project(act * up, pre + "mlp.down_proj")
+            if self.gemma:
+                out = self.rms_norm(out, self.p(pre + "post_feedforward_layernorm.weight"))
+            x = x + out
         x = self.rms_norm(x, self.p("model.norm.weight"))
         if hidden:
             return x

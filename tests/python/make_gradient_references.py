@@ -24,7 +24,7 @@ import os
 import torch
 
 from llama_reference import Llama, read_hf_dir
-from make_tiny_models import write_safetensors
+from make_tiny_models import LLAMA_VARIANTS, VARIANTS, write_safetensors
 
 LORA_RANK, LORA_ALPHA = 4, 8.0
 LORA_MODULES = ["self_attn.q_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.down_proj"]
@@ -155,16 +155,20 @@ def make(variant_dir, seed):
     make_classifier(variant_dir, config, tensors, seed + 2)
 
 
-def for_each_variant(doc, make, first_seed, name):
-    """The command line of a per-variant reference script: make(variant_dir, seed) for every tiny variant."""
+def for_each_variant(doc, make, first_seed, name, all_families=False):
+    """The command line of a per-variant reference script: make(variant_dir, seed) for every
+    plain Llama variant, and with all_families for the other families' too (after them, so
+    the Llama variants keep their seeds)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("tiny_dir", help="directory of make_tiny_models.py's variants")
     args = parser.parse_args()
-    variants = sorted(os.listdir(args.tiny_dir))
+    variants = sorted(LLAMA_VARIANTS)
+    if all_families:
+        variants += [v for v, _ in VARIANTS if v not in LLAMA_VARIANTS]
     for index, variant in enumerate(variants):
         make(os.path.join(args.tiny_dir, variant), first_seed + 10 * index)
     print(f"{name}: {len(variants)} variants in {args.tiny_dir}")
 
 
 if __name__ == "__main__":
-    for_each_variant(__doc__, make, 3000, "make_gradient_references")
+    for_each_variant(__doc__, make, 3000, "make_gradient_references", all_families=True)

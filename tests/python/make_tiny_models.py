@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random Llama models, written as Hugging Face directories and as GGUF
+"""Tiny random models of each family (Llama, Qwen2, Mistral, Gemma 3), written as Hugging Face directories and as GGUF
 files by writers independent of Whet's C++ code, with the PyTorch reference
 logits the C++ tests compare against.
 
@@ -35,7 +35,24 @@ VARIANTS = [
     }),
     ("mha_linear_sharded", {"num_attention_heads": 4, "num_key_value_heads": 4, "tie_word_embeddings": False,
                             "rope_scaling": {"rope_type": "linear", "factor": 2.0}}),
+    # The families: q/k/v biases and an untied head; a window of 4 (the sequences
+    # run to 32, so the window's edge is crossed); Gemma 3 with six layers so that
+    # the sixth is global, a window of 4, head_dim 32 != hidden / heads and one
+    # key/value head.
+    ("qwen2_bias", {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "num_attention_heads": 4,
+                    "num_key_value_heads": 2, "tie_word_embeddings": False, "rope_theta": 1000000.0}),
+    ("mistral_window", {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "num_attention_heads": 4,
+                        "num_key_value_heads": 2, "tie_word_embeddings": True, "sliding_window": 4}),
+    ("gemma3_sandwich", {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "num_hidden_layers": 6,
+                         "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
+                         "tie_word_embeddings": True, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+                         "sliding_window": 4, "query_pre_attn_scalar": 32, "hidden_activation": "gelu_pytorch_tanh",
+                         "rms_norm_eps": 1e-6}),
 ]
+# The plain Llama variants: the losses built on the trunk (preference, reward, GRPO) are checked on these.
+LLAMA_VARIANTS = ["gqa_tied", "untied_llama3", "mha_linear_sharded"]
+# GGUF general.architecture of each Hugging Face model_type (llama.cpp writes Mistral as llama).
+GGUF_ARCHITECTURE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gemma3_text": "gemma3"}
 SEQUENCE_LENGTHS = [1, 5, 17, 32]
 
 # --- tokenizer: byte-level BPE over the 256 byte symbols, a few merges and ChatML specials ---
@@ -179,49 +196,62 @@ def llama_cpp_qk_order(w, heads):
 
 
 def gguf_tensors(config, tensors):
+    """HF tensors under llama.cpp's names; only GGUF "llama" interleaves q/k rows, and
+    Gemma's norms are stored as the 1 + w they multiply by."""
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
              "lm_head.weight": "output.weight"}
+    gemma = config["model_type"] == "gemma3_text"
     parts = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
              "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
-             "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-             "mlp.down_proj": "ffn_down"}
+             "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+             "post_attention_layernorm": "post_attention_norm" if gemma else "ffn_norm",
+             "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+    interleaved = GGUF_ARCHITECTURE[config["model_type"]] == "llama"
     out = {}
     for name, t in tensors.items():
+        if gemma and name.endswith("norm.weight"):
+            t = t + 1.0
         if name in names:
             out[names[name]] = t
             continue
         layer, part = name[len("model.layers."):].split(".", 1)
-        part = part[:-len(".weight")]
-        if part == "self_attn.q_proj":
+        part, kind = part.rsplit(".", 1)
+        if interleaved and part == "self_attn.q_proj":
             t = llama_cpp_qk_order(t, config["num_attention_heads"])
-        elif part == "self_attn.k_proj":
+        elif interleaved and part == "self_attn.k_proj":
             t = llama_cpp_qk_order(t, config["num_key_value_heads"])
-        out[f"blk.{layer}.{parts[part]}.weight"] = t
+        out[f"blk.{layer}.{parts[part]}.{kind}"] = t
     return out
 
 
 def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors):
     head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
+    arch = GGUF_ARCHITECTURE[config["model_type"]]
     m = {
-        "general.architecture": "llama", "general.name": "tiny",
-        "llama.context_length": config["max_position_embeddings"],
-        "llama.embedding_length": config["hidden_size"],
-        "llama.block_count": config["num_hidden_layers"],
-        "llama.feed_forward_length": config["intermediate_size"],
-        "llama.attention.head_count": config["num_attention_heads"],
-        "llama.attention.head_count_kv": config["num_key_value_heads"],
-        "llama.attention.key_length": head_dim, "llama.attention.value_length": head_dim,
-        "llama.rope.dimension_count": head_dim,
-        "llama.rope.freq_base": float(config["rope_theta"]),
-        "llama.attention.layer_norm_rms_epsilon": float(config["rms_norm_eps"]),
+        "general.architecture": arch, "general.name": "tiny",
+        f"{arch}.context_length": config["max_position_embeddings"],
+        f"{arch}.embedding_length": config["hidden_size"],
+        f"{arch}.block_count": config["num_hidden_layers"],
+        f"{arch}.feed_forward_length": config["intermediate_size"],
+        f"{arch}.attention.head_count": config["num_attention_heads"],
+        f"{arch}.attention.head_count_kv": config["num_key_value_heads"],
+        f"{arch}.attention.key_length": head_dim, f"{arch}.attention.value_length": head_dim,
+        f"{arch}.rope.dimension_count": head_dim,
+        f"{arch}.rope.freq_base": float(config["rope_theta"]),
+        f"{arch}.attention.layer_norm_rms_epsilon": float(config["rms_norm_eps"]),
     }
+    if config.get("sliding_window"):
+        m[f"{arch}.attention.sliding_window"] = config["sliding_window"]
     scaling = config.get("rope_scaling") or {}
     if scaling.get("rope_type") == "linear":
-        m["llama.rope.scaling.type"] = "linear"
-        m["llama.rope.scaling.factor"] = float(scaling["factor"])
+        m[f"{arch}.rope.scaling.type"] = "linear"
+        m[f"{arch}.rope.scaling.factor"] = float(scaling["factor"])
     all_tokens = tokens + specials
     m.update({
-        "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "gpt2", "tokenizer.ggml.tokens": all_tokens,
+        # llama.cpp spells GPT-2's pre-tokenizer "gpt-2" (the other families' files are loaded by it).
+        "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "gpt2" if arch == "llama" else "gpt-2",
+        "tokenizer.ggml.tokens": all_tokens,
         "tokenizer.ggml.token_type": [1] * len(tokens) + [3] * len(specials),
         "tokenizer.ggml.merges": [f"{a} {b}" for a, b in merges],
         "tokenizer.ggml.bos_token_id": len(tokens) + 1, "tokenizer.ggml.eos_token_id": len(tokens) + 2,
@@ -241,9 +271,11 @@ def random_model(config, seed):
     hidden, inter = config["hidden_size"], config["intermediate_size"]
     heads, kv_heads = config["num_attention_heads"], config["num_key_value_heads"]
     head_dim = config.get("head_dim") or hidden // heads
+    kind = config["model_type"]
     shapes = {"model.embed_tokens.weight": (config["vocab_size"], hidden)}
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
+        # The Llama tensors first, in the order that keeps the Llama variants' random draws as they were.
         shapes.update({
             p + "input_layernorm.weight": (hidden,), p + "self_attn.q_proj.weight": (heads * head_dim, hidden),
             p + "self_attn.k_proj.weight": (kv_heads * head_dim, hidden),
@@ -252,13 +284,24 @@ def random_model(config, seed):
             p + "post_attention_layernorm.weight": (hidden,), p + "mlp.gate_proj.weight": (inter, hidden),
             p + "mlp.up_proj.weight": (inter, hidden), p + "mlp.down_proj.weight": (hidden, inter),
         })
+        if kind == "qwen2":
+            shapes.update({p + "self_attn.q_proj.bias": (1, heads * head_dim),
+                           p + "self_attn.k_proj.bias": (1, kv_heads * head_dim),
+                           p + "self_attn.v_proj.bias": (1, kv_heads * head_dim)})
+        if kind == "gemma3_text":
+            shapes.update({p + "self_attn.q_norm.weight": (head_dim,), p + "self_attn.k_norm.weight": (head_dim,),
+                           p + "pre_feedforward_layernorm.weight": (hidden,),
+                           p + "post_feedforward_layernorm.weight": (hidden,)})
     shapes["model.norm.weight"] = (hidden,)
     if not config["tie_word_embeddings"]:
         shapes["lm_head.weight"] = (config["vocab_size"], hidden)
     tensors = {}
     for name, shape in shapes.items():
-        if len(shape) == 1:
-            t = 1.0 + 0.1 * torch.randn(shape, generator=g)
+        if name.endswith(".bias"):
+            t = (0.1 * torch.randn(shape, generator=g)).reshape(shape[1])
+        elif len(shape) == 1:
+            # Gemma multiplies by 1 + w: its weights are offsets around 0, the others' scales around 1.
+            t = (0.0 if kind == "gemma3_text" else 1.0) + 0.1 * torch.randn(shape, generator=g)
         else:
             t = torch.randn(shape, generator=g) / math.sqrt(shape[1])
         tensors[name] = t.half().float()  # representable exactly in every file type written

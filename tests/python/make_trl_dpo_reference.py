@@ -135,7 +135,8 @@ def main():
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
-    variants = sorted(os.listdir(sys.argv[1]))
+    # The variants make_preference_gradients.py made a pair for.
+    variants = [v for v in sorted(os.listdir(sys.argv[1])) if os.path.isdir(os.path.join(sys.argv[1], v, "preference"))]
     for variant in variants:
         make(os.path.join(sys.argv[1], variant))
     print(f"make_trl_dpo_reference: TRL {trl.__version__} on torch {torch.__version__}, "

@@ -74,7 +74,7 @@ TEST_P(EmpiricalFisher, MatchesPyTorch) {
   ASSERT_EQ(fisher.size(), s.state.parameters.size());
   for (size_t k = 0; k < fisher.size(); ++k) {
     const std::string& name = s.state.parameters[k].name;
-    const std::string ref_name = full ? hf_tensor_name(name) : name;
+    const std::string ref_name = full ? hf_tensor_name(name, s.loaded.model.config) : name;
     const TensorView* t = want.find_tensor(ref_name);
     ASSERT_NE(t, nullptr) << ref_name;
     expect_close(name, fisher[k], *t);

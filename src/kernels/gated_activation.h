@@ -1,0 +1,21 @@
+#pragma once
+// The gate of a gated MLP: out = act(gate) * up, with act SiLU (SwiGLU: Llama,
+// Qwen2, Mistral) or tanh-approximated GELU (GeGLU: Gemma).
+#include <cstdint>
+
+namespace whet {
+
+// silu(x) = x·sigmoid(x); gelu_tanh(x) = x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), as
+// PyTorch's gelu(approximate="tanh") and Hugging Face's gelu_pytorch_tanh.
+enum class GateActivation { Silu, GeluTanh };
+
+// out, gate, up are (n)
+void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n);
+// dgate, dup = (n), from dout and the forward's inputs.
+void gated_activation_backward(GateActivation act, float* dgate, float* dup, const float* dout, const float* gate,
+                               const float* up, int64_t n);
+// act(x) and act'(x) in double: the reference of the kernels.
+double gate_activation_reference(GateActivation act, double x);
+double gate_activation_derivative_reference(GateActivation act, double x);
+
+}  // namespace whet

@@ -1,0 +1,48 @@
+#include "models/model_family.h"
+
+#include "core/error.h"
+
+namespace whet {
+
+std::span<const ModelFamily* const> model_families() {
+  static const ModelFamily* const kFamilies[] = {&llama_family(), &mistral_family(), &qwen2_family(),
+                                                 &gemma3_family()};
+  return kFamilies;
+}
+
+const ModelFamily& family_of(const LlamaConfig& config) {
+  for (const ModelFamily* f : model_families())
+    if (f->name == config.family) return *f;
+  WHET_ASSERT(false && "a config of no known family");
+  return llama_family();
+}
+
+const ModelFamily* family_by_gguf_name(std::string_view gguf_architecture) {
+  // Mistral shares "llama" in GGUF: the first family of that name, Llama, reads it.
+  for (const ModelFamily* f : model_families())
+    if (f->gguf_name == gguf_architecture) return f;
+  return nullptr;
+}
+
+const ModelFamily* family_by_hf_class(std::string_view hf_class) {
+  for (const ModelFamily* f : model_families())
+    for (std::string_view c : f->hf_classes)
+      if (c == hf_class) return f;
+  return nullptr;
+}
+
+std::string supported_gguf_architectures() {
+  std::string names;
+  for (const ModelFamily* f : model_families())
+    if (names.find(f->gguf_name) == std::string::npos) names += (names.empty() ? "" : ", ") + std::string(f->gguf_name);
+  return names;
+}
+
+std::string supported_hf_classes() {
+  std::string names;
+  for (const ModelFamily* f : model_families())
+    for (std::string_view c : f->hf_classes) names += (names.empty() ? "" : ", ") + std::string(c);
+  return names;
+}
+
+}  // namespace whet

@@ -1,0 +1,54 @@
+#pragma once
+// The model families Whet runs, one file each (family_*.cpp): how a family's
+// files name it, the hyperparameters its GGUF keys and config.json fields add to
+// the common ones, and what its block changes (LlamaConfig's variations).
+// The loaders and writers find a family here and never test a family by name.
+#include <nlohmann/json.hpp>
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "models/llama_config.h"
+
+namespace whet {
+
+class Fields;
+class GgufFile;
+class GgufWriter;
+
+struct ModelFamily {
+  std::string_view name;            // LlamaConfig::family: "llama", "mistral", "qwen2", "gemma3"
+  std::string_view gguf_name;       // general.architecture in the GGUF files llama.cpp writes
+  std::string_view hf_class;        // config.json architectures[0], as Whet writes it
+  std::string_view hf_model_type;   // config.json model_type
+  std::span<const std::string_view> hf_classes;  // every class name read as this family
+  // llama.cpp interleaves the rotary pairs of q/k rows for the "llama" GGUF
+  // architecture only; the others keep Hugging Face's order.
+  bool gguf_qk_interleaved = false;
+
+  // Sets the family's variations and reads its own keys: GGUF `<gguf_name>.*`
+  // (after the common ones), config.json fields (after the common ones).
+  void (*from_gguf)(const GgufFile& gguf, LlamaConfig& config) = nullptr;
+  void (*from_hf)(const Fields& fields, LlamaConfig& config) = nullptr;
+  // Writes the family's own config.json fields and GGUF keys.
+  void (*to_hf)(const LlamaConfig& config, nlohmann::ordered_json& json) = nullptr;
+  void (*to_gguf)(const LlamaConfig& config, GgufWriter& gguf) = nullptr;
+};
+
+std::span<const ModelFamily* const> model_families();
+const ModelFamily& family_of(const LlamaConfig& config);
+// Null when no family reads that name.
+const ModelFamily* family_by_gguf_name(std::string_view gguf_architecture);
+const ModelFamily* family_by_hf_class(std::string_view hf_class);
+// "llama, qwen2, gemma3" (GGUF) or "LlamaForCausalLM, ..." (Hugging Face), for error messages.
+std::string supported_gguf_architectures();
+std::string supported_hf_classes();
+
+// The families, defined in their files.
+const ModelFamily& llama_family();
+const ModelFamily& mistral_family();
+const ModelFamily& qwen2_family();
+const ModelFamily& gemma3_family();
+
+}  // namespace whet

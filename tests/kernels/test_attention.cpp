@@ -1,7 +1,8 @@
 // Tiled attention against the reference that materialises every score, on
 // shapes that cross tile boundaries, with grouped heads, packed segments, a
-// shared prefix and a key/value history (decode); and a shared prefix against
-// the two sequences it stands for.
+// shared prefix, a key/value history (decode), sliding windows and a given
+// scale; a shared prefix against the two sequences it stands for, with and
+// without a window; and the window's edge worked out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,6 +25,8 @@ enum class Mask { Causal, Packed, SharedPrefix };
 struct AttentionCase {
   int64_t t, start, heads, kv_heads, head_dim;
   Mask mask;
+  int64_t window = 0;
+  float scale = 0.0f;
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
@@ -53,6 +56,8 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
   const std::vector<int32_t> begins = segment_begins(c.t);
   const SharedPrefixMask shared(c.t / 3, c.t / 3, c.t - 2 * (c.t / 3));
   AttentionShape s{c.t, c.start, c.heads, c.kv_heads, c.head_dim};
+  s.window = c.window;
+  s.scale = c.scale;
   if (c.mask == Mask::Packed) s.segment_begin = begins.data();
   if (c.mask == Mask::SharedPrefix) {
     s.segment_begin = shared.segment_begin.data();
@@ -86,7 +91,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix},  // across tiles
                                            AttentionCase{40, 0, 4, 2, 16, Mask::SharedPrefix},   // within one
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal},     // decode step
-                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal}));  // prefill after history
+                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal},   // prefill after history
+                                           AttentionCase{150, 0, 6, 2, 16, Mask::Causal, 20},    // window across tiles
+                                           AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 30},    // window in segments
+                                           AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix, 70},  // into the prefix
+                                           AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8},      // decode, window
+                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal, 50, 0.3f}));  // and a scale
 
 // Rows of a (rows, width) tensor, in the order given.
 std::vector<float> take_rows(const std::vector<float>& x, int64_t width, const std::vector<int64_t>& rows) {
@@ -106,6 +116,8 @@ std::vector<int64_t> row_range(int64_t begin, int64_t end) {
 // row's output, each query's gradient, and key/value gradients that add up
 // where the prompt serves both.
 TEST(AttentionSharedPrefix, EqualsTheTwoSequencesItStandsFor) {
+  for (const int64_t window : {0, 30, 60}) {
+  SCOPED_TRACE(window);
   const int64_t prompt = 50, first = 40, second = 45, t = prompt + first + second, heads = 4, kv_heads = 2, dim = 16;
   const int64_t q_width = heads * dim, kv_width = kv_heads * dim;
   const auto q = random_values(t * q_width, 1), k = random_values(t * kv_width, 2), v = random_values(t * kv_width, 3);
@@ -116,7 +128,8 @@ TEST(AttentionSharedPrefix, EqualsTheTwoSequencesItStandsFor) {
   auto run = [&](const std::vector<int64_t>& rows, const std::vector<float>& d_out, const int32_t* segment_begin,
                  const int32_t* prefix_end) {
     const int64_t n = int64_t(rows.size());
-    const AttentionShape s{n, 0, heads, kv_heads, dim, segment_begin, prefix_end};
+    AttentionShape s{n, 0, heads, kv_heads, dim, segment_begin, prefix_end};
+    s.window = window;
     const auto qs = take_rows(q, q_width, rows), ks = take_rows(k, kv_width, rows), vs = take_rows(v, kv_width, rows);
     const auto douts = take_rows(d_out, q_width, rows);
     Result r{std::vector<float>(size_t(n * q_width)), std::vector<float>(size_t(n * q_width)),
@@ -155,6 +168,21 @@ TEST(AttentionSharedPrefix, EqualsTheTwoSequencesItStandsFor) {
     expect_rows(*got, prompt, *want_a, prompt, first, kv_width, what);
     expect_rows(*got, prompt + first, *want_b, prompt, second, kv_width, what);
   }
+  }
+}
+
+// Window 2 over three positions, all scores equal (q = 0): query 0 sees key 0,
+// query 1 keys 0-1, query 2 keys 1-2 (distance 2 is outside): outputs v0,
+// (v0 + v1) / 2, (v1 + v2) / 2.
+TEST(AttentionWindow, TheEdgeIsDistanceWindowExcluded) {
+  const std::vector<float> q(3, 0.0f), k = {1.0f, 2.0f, 3.0f}, v = {10.0f, 20.0f, 40.0f};
+  AttentionShape s{3, 0, 1, 1, 1};
+  s.window = 2;
+  std::vector<float> out(3);
+  attention_forward(out.data(), nullptr, q.data(), k.data(), v.data(), s);
+  EXPECT_FLOAT_EQ(out[0], 10.0f);
+  EXPECT_FLOAT_EQ(out[1], 15.0f);
+  EXPECT_FLOAT_EQ(out[2], 30.0f);
 }
 
 }  // namespace

@@ -1,0 +1,51 @@
+// The gated MLP's activations (SiLU and tanh GELU) and their derivatives against
+// the double-precision formulas, and against values worked out by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "kernels/gated_activation.h"
+
+namespace whet {
+namespace {
+
+// Float32 evaluation of smooth functions of inputs in [-8, 8]: 1e-5 relative to max(1, |value|).
+TEST(GatedActivation, ForwardAndBackwardMatchTheFormulas) {
+  std::vector<float> gate, up, dout;
+  for (int i = 0; i <= 320; ++i) {
+    gate.push_back(-8.0f + 0.05f * float(i));
+    up.push_back(0.5f + 0.01f * float(i % 7));
+    dout.push_back(1.0f - 0.002f * float(i));
+  }
+  const int64_t n = int64_t(gate.size());
+  for (GateActivation act : {GateActivation::Silu, GateActivation::GeluTanh}) {
+    std::vector<float> out(gate.size()), dgate(gate.size()), dup(gate.size());
+    gated_activation_forward(act, out.data(), gate.data(), up.data(), n);
+    gated_activation_backward(act, dgate.data(), dup.data(), dout.data(), gate.data(), up.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double value = gate_activation_reference(act, gate[i]);
+      const double slope = gate_activation_derivative_reference(act, gate[i]);
+      EXPECT_NEAR(out[i], value * up[i], 1e-5 * std::max(1.0, std::fabs(value))) << gate[i];
+      EXPECT_NEAR(dup[i], dout[i] * value, 1e-5 * std::max(1.0, std::fabs(value))) << gate[i];
+      EXPECT_NEAR(dgate[i], dout[i] * up[i] * slope, 1e-5) << gate[i];
+    }
+  }
+}
+
+// gelu_tanh(1) = 0.5·(1 + tanh(√(2/π)·1.044715)) = 0.5·(1 + tanh(0.8335620)) = 0.8411920;
+// silu(1) = 1/(1 + e^-1) = 0.7310586. The derivative by central differences of the reference.
+TEST(GatedActivation, ValuesWorkedByHand) {
+  EXPECT_NEAR(gate_activation_reference(GateActivation::GeluTanh, 1.0), 0.8411920, 1e-6);
+  EXPECT_NEAR(gate_activation_reference(GateActivation::Silu, 1.0), 0.7310586, 1e-6);
+  for (GateActivation act : {GateActivation::Silu, GateActivation::GeluTanh}) {
+    for (double x : {-3.0, -0.5, 0.0, 0.7, 2.5}) {
+      const double h = 1e-5;
+      const double numeric = (gate_activation_reference(act, x + h) - gate_activation_reference(act, x - h)) / (2 * h);
+      EXPECT_NEAR(gate_activation_derivative_reference(act, x), numeric, 1e-8) << x;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace whet

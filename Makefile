@@ -15,8 +15,11 @@ build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DWHET_UNITY_BUILD=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# The default model, and the other families' real models the tests run (docs/models.md).
 model: setup
 	@scripts/fetch_model.sh
+	@scripts/fetch_model.sh qwen2.5-coder
+	@scripts/fetch_model.sh gemma3
 
 # The tests' outside oracles, cached under ~/.cache/whet: Python packages (TRL in its own
 # virtualenv over PyPI's torch 2.x), and

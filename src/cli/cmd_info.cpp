@@ -1,5 +1,10 @@
 // whet info: what a model is and what it will cost to run and to train.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -31,6 +36,39 @@ std::string rope_description(const LlamaConfig& c) {
   return "";
 }
 
+// What the family changes in the block, e.g. "q/k/v biases" or "GeGLU, norms after
+// attention and MLP, q/k norms, embeddings x25.3, sliding window 512 in 15 of 18 layers".
+std::string block_description(const LlamaConfig& c) {
+  std::vector<std::string> parts;
+  parts.push_back(c.activation == GateActivation::Silu ? "SwiGLU" : "GeGLU (tanh GELU)");
+  if (c.attention_bias) parts.push_back("q/k/v biases");
+  if (c.sandwich_norms) parts.push_back("norms after attention and MLP");
+  if (c.qk_norm) parts.push_back("q/k norms");
+  if (c.embedding_scale != 1.0f) parts.push_back(fmt::format("embeddings x{:.4g}", c.embedding_scale));
+  if (c.query_scale > 0) parts.push_back(fmt::format("query scale {:.4g}", c.query_scale));
+  if (c.sliding_window > 0) {
+    int sliding = 0;
+    for (int layer = 0; layer < c.num_layers; ++layer) sliding += c.layer_is_sliding(layer);
+    parts.push_back(fmt::format("sliding window {} in {} of {} layers", c.sliding_window, sliding, c.num_layers));
+    if (c.rope_local_theta > 0) parts.push_back(fmt::format("their rope theta {}", c.rope_local_theta));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// The model files scripts/fetch_model.sh put in the cache, with their sizes.
+std::string cached_models() {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(default_model_path()).parent_path();
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".gguf")
+      found.push_back(fmt::format("{} ({})", e.path().filename().string(), human_bytes(int64_t(e.file_size()))));
+  std::sort(found.begin(), found.end());
+  if (found.empty()) return fmt::format("none in {}", dir.string());
+  return fmt::format("{}: {}", dir.string(), fmt::join(found, ", "));
+}
+
 void print_estimate(const char* what, const MemoryEstimate& e) {
   fmt::print("  {:<34} {:>10}  (weights {}, grads+optimizer {}, activations {})\n", what, human_bytes(e.total()),
              human_bytes(e.weights_bytes), human_bytes(e.trainable_state_bytes), human_bytes(e.activation_bytes));
@@ -47,6 +85,7 @@ void run_info(const ModelOptions& options, int64_t seq_len) {
   fmt::print("format           {}\n", loaded.file_format);
   fmt::print("architecture     {} ({} layers, hidden {}, intermediate {}, heads {}/{} kv, head dim {})\n", c.family,
              c.num_layers, c.hidden_size, c.intermediate_size, c.num_heads, c.num_kv_heads, c.head_dim);
+  fmt::print("block            {}\n", block_description(c));
   fmt::print("parameters       {} ({:.1f} M)\n", llama_parameter_count(c), llama_parameter_count(c) / 1e6);
   fmt::print("tensor types     {}\n", types);
   fmt::print("context length   {}\n", c.max_position_embeddings);
@@ -63,6 +102,7 @@ void run_info(const ModelOptions& options, int64_t seq_len) {
   print_estimate(fmt::format("inference, f32, {} ctx", context).c_str(), estimate_inference(c, 4.0, context));
   print_estimate("LoRA r=16 all-linear, bf16 base", estimate_lora_training(c, 2.0, 16, seq_len));
   print_estimate("full fine-tuning, fp32 AdamW", estimate_full_training(c, seq_len));
+  fmt::print("cached models    {}\n", cached_models());
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ the same way by both, but llama.cpp also rounds the activations (to 8 bits for
 q4_0/q8_0 dot products, to fp16 for f16 weights) where Whet keeps fp32, so a
 near tie between two tokens may break differently.
 
-Usage: llamacpp_interop.py WHET MODEL WORK; runs under scripts/setup_llamacpp_venv.sh's
-virtualenv (tests/acceptance/run_llamacpp_interop.sh picks it).
+Usage: llamacpp_interop.py WHET WORK MODEL; runs under scripts/setup_llamacpp_venv.sh's
+virtualenv (tests/acceptance/run_with_llamacpp.sh picks it).
 """
 import os
 import re
@@ -92,7 +92,7 @@ def compare(name, whet_args, model, lora, whet, work):
 
 
 def main():
-    whet, model, work = sys.argv[1:4]
+    whet, work, model = sys.argv[1:4]
     os.makedirs(work, exist_ok=True)
     make_files(whet, model, work)
     failures, compared = [], 0

@@ -41,7 +41,7 @@ void add_convert_command(CLI::App& app) {
   std::vector<std::string> dtypes = {"auto"};
   dtypes.insert(dtypes.end(), export_dtype_names().begin(), export_dtype_names().end());
   command->add_option("--dtype", c->dtype,
-                      "Tensor type: f32, f16, bf16, q8_0 and q4_0 (gguf only); auto: f32 for hf, f16 for gguf")
+                      "Tensor type: f32, f16, bf16, q8_0, q4_0, q5_0 and q5_1 (gguf only); auto: f32 for hf, f16 for gguf")
       ->check(CLI::IsMember(dtypes))
       ->capture_default_str();
   command->callback([=] { run_convert(*m, *c); });

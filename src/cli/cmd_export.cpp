@@ -53,7 +53,7 @@ void add_export_command(CLI::App& app) {
       ->check(CLI::IsMember({"gguf", "hf", "peft", "gguf-lora"}))
       ->required();
   command->add_option("--dtype", e->dtype,
-                      "Tensor type. gguf: f16 (default), f32, bf16, q8_0, q4_0; hf: f32 (default), f16, bf16; "
+                      "Tensor type. gguf: f16 (default), f32, bf16, q8_0, q4_0, q5_0, q5_1; hf: f32 (default), f16, bf16; "
                       "peft: f32; gguf-lora: f32 (default), f16, bf16, q8_0")
       ->check(CLI::IsMember(export_dtype_names()));
   command->callback([=] { run_export(*m, *e); });

@@ -43,7 +43,7 @@ void add_merge_command(CLI::App& app) {
       ->check(CLI::IsMember({"hf", "gguf"}))
       ->capture_default_str();
   command->add_option("--dtype", o->dtype,
-                      "Tensor type: f32, f16, bf16, q8_0 and q4_0 (gguf only); default f32 for hf, f16 for gguf")
+                      "Tensor type: f32, f16, bf16, q8_0, q4_0, q5_0 and q5_1 (gguf only); default f32 for hf, f16 for gguf")
       ->check(CLI::IsMember(export_dtype_names()));
   add_adapter_scale(*command, o->adapter_scale);
   command->callback([=] { run_merge(*o); });

@@ -8,7 +8,8 @@ namespace {
 // Indexed by DType. Quantized layouts follow the GGUF specification.
 constexpr DTypeInfo kInfos[] = {
     {"F32", 1, 4},     {"F16", 1, 2},      {"BF16", 1, 2},     {"Q8_0", 32, 34}, {"Q4_0", 32, 18},
-    {"Q4_1", 32, 20},  {"Q4_K", 256, 144}, {"Q5_K", 256, 176}, {"Q6_K", 256, 210}, {"I32", 1, 4},
+    {"Q4_1", 32, 20},  {"Q5_0", 32, 22},   {"Q5_1", 32, 24},   {"Q4_K", 256, 144}, {"Q5_K", 256, 176},
+    {"Q6_K", 256, 210}, {"I32", 1, 4},
 };
 }  // namespace
 

@@ -13,7 +13,7 @@
 
 namespace whet {
 
-enum class DType : uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q5_K, Q6_K, I32 };
+enum class DType : uint8_t { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, I32 };
 
 // Quantized types store blocks of `block_elems` values in `block_bytes` bytes;
 // plain types are blocks of one element.
@@ -38,6 +38,11 @@ uint16_t f32_to_f16(float f);
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
+  return v;
+}
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
   return v;
 }
 // A binary16 at any byte offset; with F16C the conversion is one instruction.

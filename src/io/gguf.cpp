@@ -30,14 +30,21 @@ struct TensorTypeCode {
   DType dtype;
 };
 constexpr TensorTypeCode kTensorTypeCodes[] = {
-    {0, DType::F32},   {1, DType::F16},   {2, DType::Q4_0},  {3, DType::Q4_1},  {8, DType::Q8_0},
-    {12, DType::Q4_K}, {13, DType::Q5_K}, {14, DType::Q6_K}, {26, DType::I32}, {30, DType::BF16},
+    {0, DType::F32},   {1, DType::F16},   {2, DType::Q4_0},  {3, DType::Q4_1}, {6, DType::Q5_0},
+    {7, DType::Q5_1},  {8, DType::Q8_0},  {12, DType::Q4_K}, {13, DType::Q5_K}, {14, DType::Q6_K},
+    {26, DType::I32},  {30, DType::BF16},
 };
 
 std::optional<DType> dtype_from_code(uint32_t code) {
   for (const TensorTypeCode& t : kTensorTypeCodes)
     if (t.code == code) return t.dtype;
   return std::nullopt;
+}
+
+std::string supported_type_names() {
+  std::vector<std::string_view> names;
+  for (const TensorTypeCode& t : kTensorTypeCodes) names.push_back(dtype_name(t.dtype));
+  return fmt::format("{}", fmt::join(names, ", "));
 }
 
 uint32_t code_from_dtype(DType dtype) {
@@ -225,8 +232,7 @@ uint64_t read_tensor_info(Reader& in, TensorView& t, uint64_t file_size) {
   const auto code = in.read<uint32_t>("tensor type");
   const std::optional<DType> dtype = dtype_from_code(code);
   if (!dtype)
-    in.error("unknown tensor type {} for tensor '{}' (supported ggml types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, "
-             "Q5_K, Q6_K, I32)", code, t.name);
+    in.error("unknown tensor type {} for tensor '{}' (supported ggml types: {})", code, t.name, supported_type_names());
   t.dtype = *dtype;
   const auto offset = in.read<uint64_t>("data offset");
   set_shape(in, t, ne, file_size);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #ifdef __F16C__
@@ -14,6 +15,8 @@
 //   Q8_0  34 B: d f16 | 32 x int8 q                       x = q * d
 //   Q4_0  18 B: d f16 | 16 B nibbles                      x = (q - 8) * d
 //   Q4_1  20 B: d f16 | m f16 | 16 B nibbles              x = q * d + m
+//   Q5_0  22 B: d f16 | 4 B fifth bits | 16 B nibbles     x = (q - 16) * d
+//   Q5_1  24 B: d f16 | m f16 | 4 B fifth bits | 16 B nibbles   x = q * d + m
 //   Q4_K 144 B: d f16 | dmin f16 | 12 B scales | 128 B nibbles
 //   Q5_K 176 B: d f16 | dmin f16 | 12 B scales | 32 B fifth bits | 128 B nibbles
 //   Q6_K 210 B: 128 B low nibbles | 64 B high 2-bit pairs | 16 x int8 scales | d f16
@@ -32,12 +35,16 @@ void for_each_block(DType type, int64_t n, Visit visit) {
   for (int64_t i = 0, offset = 0; i < n; i += info.block_elems, offset += info.block_bytes) visit(i, size_t(offset));
 }
 
-// Q4_0 and Q4_1: byte j holds element j in its low nibble and element j + 16 in its high nibble.
-void dequantize_nibbles(const uint8_t* qs, float d, float m, int bias, float* y) {
+// Q4_0, Q4_1, Q5_0 and Q5_1: byte j holds the low 4 bits of element j in its low nibble and those
+// of element j + 16 in its high nibble; the Q5 types add bit e of the little-endian word
+// `fifth_bits` as bit 4 of element e (Q4 types pass 0).
+void dequantize_nibbles(const uint8_t* qs, uint32_t fifth_bits, float d, float m, int bias, float* y) {
 #pragma omp simd
   for (int j = 0; j < 16; ++j) {
-    y[j] = float((qs[j] & 15) - bias) * d + m;
-    y[j + 16] = float((qs[j] >> 4) - bias) * d + m;
+    const int low = (qs[j] & 15) | int((fifth_bits >> j) & 1) << 4;
+    const int high = (qs[j] >> 4) | int((fifth_bits >> (j + 16)) & 1) << 4;
+    y[j] = float(low - bias) * d + m;
+    y[j + 16] = float(high - bias) * d + m;
   }
 }
 
@@ -107,8 +114,8 @@ void quantize_q8_0_block(const float* x, uint8_t* block) {
   for (int j = 0; j < 32; ++j) block[2 + j] = uint8_t(int8_t(std::roundf(x[j] * inverse)));
 }
 
-// The value of largest magnitude maps to -8, so its side of zero gets the extra level of [-8, 7].
-void quantize_q4_0_block(const float* x, uint8_t* block) {
+// The first value of largest magnitude in a block of 32, with its sign.
+float extreme_of_block(const float* x) {
   float amax = 0, extreme = 0;
   for (int j = 0; j < 32; ++j) {
     if (std::fabs(x[j]) > amax) {
@@ -116,12 +123,61 @@ void quantize_q4_0_block(const float* x, uint8_t* block) {
       extreme = x[j];
     }
   }
-  const float d = extreme / -8;
+  return extreme;
+}
+
+// Q4_0 and Q5_0 put the extreme at level 0 (d = extreme / -zero), so its side of zero gets the
+// extra level. v * inverse + zero lies in [0, 2 zero]; adding 0.5 and truncating rounds to
+// nearest, with one rounding of the fused multiply-add, as ggml's reference quantizer computes
+// it on machines with fma (what gguf-py reproduces); the clamp takes 2 zero to the top level.
+int symmetric_level(float v, float inverse, int zero) {
+  return std::min(2 * zero - 1, int(std::fma(v, inverse, float(zero) + 0.5f)));
+}
+
+// Q5_1 rounds (v - min) * inverse before adding 0.5, as ggml's reference and gguf-py do: the
+// double product of two floats is exact, so converting it to float rounds once, and the compiler
+// cannot fuse that rounded product into the addition.
+int asymmetric_level(float v, float min, float inverse) {
+  const float scaled = float(double(v - min) * double(inverse));
+  return std::min(31, int(scaled + 0.5f));
+}
+
+// 32 levels of 5 bits: bit j of the little-endian word at `fifth_bits` is bit 4 of level j, and
+// nibble byte j holds the low 4 bits of levels j and j + 16.
+template <typename Level>
+void pack_five_bit_levels(const float* x, Level level, uint8_t* fifth_bits, uint8_t* qs) {
+  uint32_t high_bits = 0;
+  for (int j = 0; j < 16; ++j) {
+    const int first = level(x[j]), second = level(x[j + 16]);
+    qs[j] = uint8_t((first & 15) | (second & 15) << 4);
+    high_bits |= uint32_t(first >> 4) << j | uint32_t(second >> 4) << (j + 16);
+  }
+  std::memcpy(fifth_bits, &high_bits, 4);
+}
+
+void quantize_q4_0_block(const float* x, uint8_t* block) {
+  const float d = extreme_of_block(x) / -8;
   const float inverse = d != 0 ? 1 / d : 0;
   store_u16(block, f32_to_f16(d));
-  // x * inverse + 8 lies in [0, 16]; adding 0.5 and truncating rounds to nearest.
-  auto level = [&](float v) { return std::min(15, int(v * inverse + 8.5f)); };
+  auto level = [&](float v) { return symmetric_level(v, inverse, 8); };
   for (int j = 0; j < 16; ++j) block[2 + j] = uint8_t(level(x[j]) | (level(x[j + 16]) << 4));
+}
+
+void quantize_q5_0_block(const float* x, uint8_t* block) {
+  const float d = extreme_of_block(x) / -16;
+  const float inverse = d != 0 ? 1 / d : 0;
+  store_u16(block, f32_to_f16(d));
+  pack_five_bit_levels(x, [&](float v) { return symmetric_level(v, inverse, 16); }, block + 2, block + 6);
+}
+
+// The block's minimum is level 0 and its maximum level 31: d = (max - min) / 31, m = min.
+void quantize_q5_1_block(const float* x, uint8_t* block) {
+  const auto [lowest, highest] = std::minmax_element(x, x + 32);
+  const float min = *lowest, d = (*highest - min) / 31;
+  const float inverse = d != 0 ? 1 / d : 0;
+  store_u16(block, f32_to_f16(d));
+  store_u16(block + 2, f32_to_f16(min));
+  pack_five_bit_levels(x, [&](float v) { return asymmetric_level(v, min, inverse); }, block + 4, block + 8);
 }
 
 }  // namespace
@@ -161,11 +217,20 @@ void dequantize(DType type, const void* src, float* dst, int64_t n) {
       });
     case DType::Q4_0:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
-        dequantize_nibbles(bytes + at + 2, load_f16(bytes + at), 0.0f, 8, dst + i);
+        dequantize_nibbles(bytes + at + 2, 0, load_f16(bytes + at), 0.0f, 8, dst + i);
       });
     case DType::Q4_1:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
-        dequantize_nibbles(bytes + at + 4, load_f16(bytes + at), load_f16(bytes + at + 2), 0, dst + i);
+        dequantize_nibbles(bytes + at + 4, 0, load_f16(bytes + at), load_f16(bytes + at + 2), 0, dst + i);
+      });
+    case DType::Q5_0:
+      return for_each_block(type, n, [&](int64_t i, size_t at) {
+        dequantize_nibbles(bytes + at + 6, load_u32(bytes + at + 2), load_f16(bytes + at), 0.0f, 16, dst + i);
+      });
+    case DType::Q5_1:
+      return for_each_block(type, n, [&](int64_t i, size_t at) {
+        dequantize_nibbles(bytes + at + 8, load_u32(bytes + at + 4), load_f16(bytes + at), load_f16(bytes + at + 2), 0,
+                           dst + i);
       });
     case DType::Q4_K:
       return for_each_block(type, n, [&](int64_t i, size_t at) {
@@ -197,8 +262,12 @@ void quantize(DType type, const float* src, void* dst, int64_t n) {
       return for_each_block(type, n, [&](int64_t i, size_t at) { quantize_q8_0_block(src + i, bytes + at); });
     case DType::Q4_0:
       return for_each_block(type, n, [&](int64_t i, size_t at) { quantize_q4_0_block(src + i, bytes + at); });
+    case DType::Q5_0:
+      return for_each_block(type, n, [&](int64_t i, size_t at) { quantize_q5_0_block(src + i, bytes + at); });
+    case DType::Q5_1:
+      return for_each_block(type, n, [&](int64_t i, size_t at) { quantize_q5_1_block(src + i, bytes + at); });
     default:
-      WHET_ASSERT(false && "quantize() supports F32, F16, BF16, Q8_0 and Q4_0 only");
+      WHET_ASSERT(false && "quantize() supports F32, F16, BF16, Q8_0, Q4_0, Q5_0 and Q5_1 only");
   }
 }
 

@@ -13,7 +13,8 @@ namespace whet {
 void dequantize(DType type, const void* src, float* dst, int64_t n);
 
 // Encodes `n` fp32 elements (a whole number of blocks) as `type`.
-// Supported: F32, F16, BF16, Q8_0, Q4_0. Others are an internal error.
+// Supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1 (as ggml's reference quantizers, byte for
+// byte as gguf-py encodes). Others are an internal error.
 void quantize(DType type, const float* src, void* dst, int64_t n);
 
 }  // namespace whet

@@ -15,7 +15,8 @@ namespace whet {
 bool has_fused_dot(DType type);
 
 // Σ x over each block of 32 of an activation row of n elements (n a multiple of
-// 32): the blocks' weight offsets (Q4_0's -8·d, Q4_1's minimum) multiply these.
+// 32): the blocks' weight offsets (Q4_0's -8·d, Q5_0's -16·d, the minimum of
+// Q4_1 and Q5_1) multiply these.
 std::vector<float> activation_block_sums(const float* x, int64_t n);
 
 // Σ_j w[j]·x[j] for one weight row of n elements encoded as `type` (has_fused_dot).

@@ -20,7 +20,7 @@ namespace whet {
 
 namespace {
 
-constexpr DType kExportDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0};
+constexpr DType kExportDtypes[] = {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q5_1};
 
 struct FormatInfo {
   ExportFormat format;
@@ -31,7 +31,8 @@ struct FormatInfo {
 const std::vector<FormatInfo>& formats() {
   static const std::vector<FormatInfo> kFormats = {
       {ExportFormat::Hf, "hf", "Hugging Face directory", {DType::F32, DType::F16, DType::BF16}},
-      {ExportFormat::Gguf, "gguf", "GGUF", {DType::F16, DType::F32, DType::BF16, DType::Q8_0, DType::Q4_0}},
+      {ExportFormat::Gguf, "gguf", "GGUF",
+       {DType::F16, DType::F32, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q5_1}},
       {ExportFormat::Peft, "peft", "PEFT adapter directory", {DType::F32}},
       {ExportFormat::GgufLora, "gguf-lora", "GGUF LoRA adapter", {DType::F32, DType::F16, DType::BF16, DType::Q8_0}},
   };
@@ -77,6 +78,8 @@ int gguf_file_type(DType dtype) {
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
     case DType::Q8_0: return 7;
+    case DType::Q5_0: return 8;
+    case DType::Q5_1: return 9;
     case DType::BF16: return 32;
     default: return 0;
   }
@@ -85,6 +88,12 @@ int gguf_file_type(DType dtype) {
 // The matrix that makes the logits: llama-quantize keeps it at more bits than the rest.
 bool is_output_matrix(const std::string& name, const LlamaConfig& c) {
   return name == "output.weight" || (name == "token_embd.weight" && c.tie_word_embeddings);
+}
+
+// Below 8 bits (q4_0, q5_0, q5_1) that matrix is written as Q8_0.
+DType gguf_matrix_type(const std::string& name, const LlamaConfig& c, DType dtype) {
+  const bool below_8_bits = dtype == DType::Q4_0 || dtype == DType::Q5_0 || dtype == DType::Q5_1;
+  return below_8_bits && is_output_matrix(name, c) ? DType::Q8_0 : dtype;
 }
 
 // llama.cpp gives llama3-style scaling as per-frequency divisors in rope_freqs.weight.
@@ -213,8 +222,7 @@ void export_gguf(const LoadedModel& loaded, const std::string& path, DType dtype
   std::vector<Weight> kept;
   kept.reserve(4 + 16 * c.num_layers);
   for_each_weight(model.weights, c, [&](const std::string& name, const Weight& w) {
-    const DType wanted = dtype == DType::Q4_0 && is_output_matrix(name, c) ? DType::Q8_0 : dtype;
-    Weight e = gguf_encoded(w, wanted);
+    Weight e = gguf_encoded(w, gguf_matrix_type(name, c, dtype));
     if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
     if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
     kept.push_back(std::move(e));

@@ -20,7 +20,7 @@ std::string_view export_format_name(ExportFormat format);
 // What a user calls the output: "Hugging Face directory", "GGUF", "PEFT adapter directory", ...
 std::string_view export_format_description(ExportFormat format);
 
-// "f32", "f16", "bf16", "q8_0", "q4_0": the --dtype spellings.
+// "f32", "f16", "bf16", "q8_0", "q4_0", "q5_0", "q5_1": the --dtype spellings.
 const std::vector<std::string>& export_dtype_names();
 std::optional<DType> export_dtype_from_name(std::string_view name);
 std::string export_dtype_name(DType dtype);  // "q4_0"
@@ -31,7 +31,7 @@ DType default_export_dtype(ExportFormat format);
 // formed in fp32); Peft and GgufLora write loaded.adapter alone, an error
 // naming the model when there is none. Each format accepts its own dtypes:
 //   hf        f32, f16, bf16
-//   gguf      f32, f16, bf16, q8_0, q4_0
+//   gguf      f32, f16, bf16, q8_0, q4_0, q5_0, q5_1
 //   peft      f32
 //   gguf-lora f32, f16, bf16, q8_0 (as llama.cpp's convert_lora_to_gguf.py)
 // Every file is written atomically.
@@ -40,7 +40,7 @@ void export_model(const LoadedModel& loaded, const std::string& output, ExportFo
 // The two model writers export_model() uses; loaded.adapter, if any, is merged first.
 void export_hf_dir(const LoadedModel& loaded, const std::string& dir, DType dtype);
 // Matrices whose rows do not split into blocks of a quantized type fall back to
-// F16, as llama.cpp's converter does. With q4_0 the output matrix (output.weight,
+// F16, as llama.cpp's converter does. With q4_0, q5_0 and q5_1 the output matrix (output.weight,
 // or token_embd.weight when tied) is Q8_0: llama-quantize gives it more bits
 // (Q6_K, or Q8_0 when its rows do not split into 256-blocks), and Whet does not
 // encode Q6_K.

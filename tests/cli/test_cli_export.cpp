@@ -97,7 +97,7 @@ TEST(CliExport, GgufFilesParseWithPythonGguf) {
     SCOPED_TRACE(variant);
     const std::string hf = tiny(variant) + "/hf", adapter = tiny(variant) + "/gradients/lora";
     const std::string out = test::scratch_dir(std::string("cli_export_gguf_py_") + variant);
-    for (const char* dtype : {"f32", "f16", "q8_0", "q4_0"}) {
+    for (const char* dtype : {"f32", "f16", "q8_0", "q4_0", "q5_0", "q5_1"}) {
       const std::string file = out + "/model-" + dtype + ".gguf";
       expect_runs("export " + hf + " " + file + " --to gguf --dtype " + dtype);
       expect_check_passes("model " + file + " --hf " + hf + " --dtype " + dtype);
@@ -111,9 +111,11 @@ TEST(CliExport, GgufFilesParseWithPythonGguf) {
   // The real vocabulary (49152 tokens, eos and eot <|im_end|>) and 30 blocks, when the default model is there.
   const std::string smollm2 = test::testdata_path("smollm2-f32");
   if (!std::filesystem::exists(smollm2 + "/config.json")) return;
-  const std::string file = test::scratch_dir("cli_export_gguf_py_smollm2") + "/model-q4_0.gguf";
-  expect_runs("export " + smollm2 + " " + file + " --to gguf --dtype q4_0");
-  expect_check_passes("model " + file + " --hf " + smollm2 + " --dtype q4_0");
+  for (const std::string dtype : {"q4_0", "q5_0", "q5_1"}) {
+    const std::string file = test::scratch_dir("cli_export_gguf_py_smollm2") + "/model-" + dtype + ".gguf";
+    expect_runs("export " + smollm2 + " " + file + " --to gguf --dtype " + dtype);
+    expect_check_passes("model " + file + " --hf " + smollm2 + " --dtype " + dtype);
+  }
 }
 
 }  // namespace

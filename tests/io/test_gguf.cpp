@@ -65,7 +65,7 @@ Bytes header(uint64_t tensors, uint64_t kvs, uint32_t version = 3) {
   return b.put(version).put(tensors).put(kvs);
 }
 
-constexpr uint32_t kF32 = 0, kQ8_0 = 8;
+constexpr uint32_t kF32 = 0, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8;
 
 // One metadata string and one tensor "w" with the given info, then `data_bytes` of data.
 Bytes one_tensor_file(const std::vector<uint64_t>& ne, uint32_t type, uint64_t offset, size_t data_bytes) {
@@ -245,6 +245,21 @@ TEST(Gguf, ReadsHandBuiltVersion2File) {
   EXPECT_EQ(g.tensors[1].data - g.tensors[0].data, 64);
 }
 
+// ggml type codes 6 and 7: blocks of 32 in 22 bytes (Q5_0) and 24 bytes (Q5_1).
+TEST(Gguf, ReadsQ5Tensors) {
+  Bytes b = header(2, 0);
+  b.tensor("a", {64, 3}, kQ5_0, 0).tensor("b", {32, 2}, kQ5_1, 160).pad().zeros(160 + 48);
+  const std::string path = scratch() + "/q5.gguf";
+  write_bytes(path, b.s);
+  const GgufFile g = GgufFile::open(path);
+  ASSERT_EQ(g.tensors.size(), 2u);
+  EXPECT_EQ(g.tensors[0].dtype, DType::Q5_0);
+  EXPECT_EQ(g.tensors[0].nbytes, 6u * 22);
+  EXPECT_EQ(g.tensors[0].shape, (std::vector<int64_t>{3, 64}));
+  EXPECT_EQ(g.tensors[1].dtype, DType::Q5_1);
+  EXPECT_EQ(g.tensors[1].nbytes, 2u * 24);
+}
+
 TEST(Gguf, TypedGetters) {
   const std::string path = write_test_file(scratch() + "/getters.gguf", every_kind_of_metadata(), {});
   const GgufFile g = GgufFile::open(path);
@@ -402,6 +417,8 @@ TEST(GgufHostile, TooManyDimensions) {
 TEST(GgufHostile, TensorOffsetBeyondFile) {
   expect_rejected(one_tensor_file({16}, kF32, 1024, 64), {"tensor 'w'", "offset 1024", "extends past end of file"});
   expect_rejected(one_tensor_file({16}, kF32, 0, 60), {"tensor 'w'", "64 bytes", "extends past end of file"});
+  expect_rejected(one_tensor_file({64, 2}, kQ5_0, 0, 87), {"tensor 'w'", "88 bytes", "extends past end of file"});
+  expect_rejected(one_tensor_file({64, 2}, kQ5_1, 0, 95), {"tensor 'w'", "96 bytes", "extends past end of file"});
   const uint64_t huge_aligned_offset = ~uint64_t(0) - 31;
   expect_rejected(one_tensor_file({16}, kF32, huge_aligned_offset, 64), {"tensor 'w'", "extends past end of file"});
 }
@@ -416,7 +433,8 @@ TEST(GgufHostile, DataSizeOverflow) {
 
 TEST(GgufHostile, UnknownTensorType) {
   expect_rejected(one_tensor_file({16}, 99, 0, 64), {"unknown tensor type 99 for tensor 'w'"});
-  expect_rejected(one_tensor_file({32}, 6, 0, 64), {"unknown tensor type 6 for tensor 'w'"});  // Q5_0: not supported
+  // Q2_K (ggml type 10) exists, but Whet does not decode it; the message lists what it does decode.
+  expect_rejected(one_tensor_file({256}, 10, 0, 96), {"unknown tensor type 10 for tensor 'w'", "Q5_0, Q5_1"});
 }
 
 TEST(GgufHostile, MisalignedOffset) {
@@ -425,6 +443,8 @@ TEST(GgufHostile, MisalignedOffset) {
 
 TEST(GgufHostile, RowNotWholeBlocks) {
   expect_rejected(one_tensor_file({48, 2}, kQ8_0, 0, 128), {"tensor 'w'", "row length 48", "Q8_0 block size 32"});
+  expect_rejected(one_tensor_file({48, 2}, kQ5_0, 0, 128), {"tensor 'w'", "row length 48", "Q5_0 block size 32"});
+  expect_rejected(one_tensor_file({16}, kQ5_1, 0, 128), {"tensor 'w'", "row length 16", "Q5_1 block size 32"});
 }
 
 TEST(GgufHostile, DuplicateTensorNames) {

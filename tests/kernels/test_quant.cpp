@@ -2,6 +2,7 @@
 // and the expected values are computed from the same definitions, never from io/quant.cpp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -100,6 +101,69 @@ TEST(Quant, DequantizeQ4_1) {
     }
   }
   expect_equal(dequantized(DType::Q4_1, b, 64), want);
+}
+
+// Q5_0, 22 bytes: f16 d, 4 bytes qh (a little-endian word), 16 bytes of nibbles as Q4_0. The
+// quant q of element e is its nibble plus 16 x bit e of qh; x = (q - 16) * d.
+// Q5_1, 24 bytes: f16 d, f16 m, then qh and nibbles as Q5_0; x = q * d + m.
+struct FiveBitCase {
+  DType type;
+  int block_bytes;
+  bool has_min;
+};
+
+void check_five_bit(const FiveBitCase& c) {
+  const Half scales[2] = {kHalfMinus0_5, kHalf0_125}, mins[2] = {kHalf0_25, kHalfMinus1_5};
+  const int qh_at = c.has_min ? 4 : 2, qs_at = qh_at + 4;
+  Bytes b(2 * c.block_bytes);
+  std::vector<float> want(64);
+  for (int block = 0; block < 2; ++block) {
+    const size_t base = size_t(block) * c.block_bytes;
+    put_half(b, base, scales[block]);
+    if (c.has_min) put_half(b, base + 2, mins[block]);
+    for (int e = 0; e < 32; ++e) {
+      const int q = level(block, e, 32);
+      put_nibble(b, base + qs_at + e % 16, e / 16, q & 15);
+      put_bits(b, base + qh_at + e / 8, e % 8, 1, q >> 4);
+      want[32 * block + e] = c.has_min ? float(q) * scales[block].value + mins[block].value
+                                       : float(q - 16) * scales[block].value;
+    }
+  }
+  expect_equal(dequantized(c.type, b, 64), want);
+}
+
+TEST(Quant, DequantizeQ5_0) { check_five_bit({DType::Q5_0, 22, false}); }
+TEST(Quant, DequantizeQ5_1) { check_five_bit({DType::Q5_1, 24, true}); }
+
+// One block each, worked out by hand. Q5_0 with d = 0.5, qh = 0x80000001 (bits 0 and 31),
+// qs[0] = 0x3a, qs[15] = 0xf0, other bytes 0:
+//   element 0:  nibble 0xa = 10, fifth bit 1 -> q = 26 -> (26 - 16) * 0.5 =  5.0
+//   element 16: nibble 0x3 =  3, fifth bit 0 -> q =  3 -> ( 3 - 16) * 0.5 = -6.5
+//   element 31: nibble 0xf = 15, fifth bit 1 -> q = 31 -> (31 - 16) * 0.5 =  7.5
+//   the rest:   q = 0 -> -8.0
+// Q5_1 with d = 0.25, m = -1.5, qh = 0x00010002 (bits 1 and 16), qs[0] = 0x07, qs[1] = 0x5c:
+//   element 0:  q =  7       ->  7 * 0.25 - 1.5 =  0.25
+//   element 1:  q = 12 + 16  -> 28 * 0.25 - 1.5 =  5.5
+//   element 16: q =  0 + 16  -> 16 * 0.25 - 1.5 =  2.5
+//   element 17: q =  5       ->  5 * 0.25 - 1.5 = -0.25
+//   the rest:   q = 0 -> -1.5
+TEST(Quant, DequantizeFiveBitBlocksWorkedByHand) {
+  Bytes q5_0(22, 0);
+  put_half(q5_0, 0, kHalf0_5);
+  q5_0[2] = 0x01, q5_0[5] = 0x80;
+  q5_0[6] = 0x3a, q5_0[6 + 15] = 0xf0;
+  std::vector<float> want(32, -8.0f);
+  want[0] = 5.0f, want[16] = -6.5f, want[31] = 7.5f;
+  expect_equal(dequantized(DType::Q5_0, q5_0, 32), want);
+
+  Bytes q5_1(24, 0);
+  put_half(q5_1, 0, kHalf0_25);
+  put_half(q5_1, 2, kHalfMinus1_5);
+  q5_1[4] = 0x02, q5_1[6] = 0x01;
+  q5_1[8] = 0x07, q5_1[9] = 0x5c;
+  want.assign(32, -1.5f);
+  want[0] = 0.25f, want[1] = 5.5f, want[16] = 2.5f, want[17] = -0.25f;
+  expect_equal(dequantized(DType::Q5_1, q5_1, 32), want);
 }
 
 // Q4_K / Q5_K super-block of 256 = 8 sub-blocks of 32, each with a 6-bit scale sc and min mn:
@@ -256,9 +320,52 @@ TEST(Quant, QuantizeQ4_0MatchesDefinition) {
   }
 }
 
+// Level of element e of a Q5_0/Q5_1 block at `block`: nibble plus 16 x bit e of qh.
+int five_bit_level(const Bytes& b, size_t qh_at, int e) {
+  const int nibble = (b[qh_at + 4 + e % 16] >> (4 * (e / 16))) & 15;
+  return nibble | ((b[qh_at + e / 8] >> (e % 8)) & 1) << 4;
+}
+
+uint16_t half_at(const Bytes& b, size_t at) {
+  uint16_t bits;
+  std::memcpy(&bits, &b[at], 2);
+  return bits;
+}
+
+// The reference quantizer, as Q4_0 with 32 levels: the value of largest magnitude maps to level 0
+// (= -16) via d = max / -16; q = min(31, round(x / d + 16)).
+TEST(Quant, QuantizeQ5_0MatchesDefinition) {
+  for (const float sign : {1.0f, -1.0f}) {
+    std::vector<float> x(32);
+    // Largest magnitude 4.75 at j = 31; x / d + 16 = 16 - 16 (j - 12) / 19 is never a half.
+    for (int j = 0; j < 32; ++j) x[j] = sign * 0.25f * float(j - 12);
+    Bytes b(22);
+    quantize(DType::Q5_0, x.data(), b.data(), 32);
+    const float d = x[31] / -16;
+    EXPECT_EQ(half_at(b, 0), f32_to_f16(d));
+    for (int e = 0; e < 32; ++e)
+      EXPECT_EQ(five_bit_level(b, 2, e), std::min(31L, std::lround(x[e] / d + 16))) << "element " << e << " sign " << sign;
+    EXPECT_EQ(five_bit_level(b, 2, 31), 0);  // the extreme
+    EXPECT_EQ(five_bit_level(b, 2, 0), 26);  // 16 - 16 (-12) / 19 = 26.1 on the other side: the fifth bit set
+  }
+}
+
+// The reference quantizer: d = (max - min) / 31, m = min, q = round((x - min) / d). Values on the
+// grid min + d k, placed out of order (level 7e mod 32 at element e), give every level once.
+TEST(Quant, QuantizeQ5_1MatchesDefinition) {
+  std::vector<float> x(32);
+  for (int e = 0; e < 32; ++e) x[e] = -1.5f + 0.3f * float(7 * e % 32);
+  Bytes b(24);
+  quantize(DType::Q5_1, x.data(), b.data(), 32);
+  const float min = -1.5f, d = (x[9] - min) / 31;  // element 9 holds level 63 mod 32 = 31, the maximum
+  EXPECT_EQ(half_at(b, 0), f32_to_f16(d));
+  EXPECT_EQ(half_at(b, 2), f32_to_f16(min));
+  for (int e = 0; e < 32; ++e) EXPECT_EQ(five_bit_level(b, 4, e), 7 * e % 32) << "element " << e;
+}
+
 TEST(Quant, QuantizeZeroBlocks) {
   const std::vector<float> zeros(64, 0.0f);
-  for (DType type : {DType::Q8_0, DType::Q4_0}) expect_equal(round_trip(type, zeros), zeros);
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q5_1}) expect_equal(round_trip(type, zeros), zeros);
 }
 
 // Q8_0: rounding to the nearest level costs at most d/2; storing d as f16 changes it by at most
@@ -283,6 +390,32 @@ TEST(Quant, RoundTripQ4_0WithinHalfAStep) {
     const bool clamped = std::fabs(x[i]) > 7.5f * d;
     const float step_error = clamped ? d : 0.5f * d;
     EXPECT_LE(std::fabs(y[i] - x[i]), (step_error + 8 * d * std::ldexp(1.0f, -11)) * 1.0001f) << i;
+  }
+}
+
+// Q5_0: as Q4_0 with levels d = amax / 16 apart: at most d/2, a full step beyond 15.5 d on the side
+// opposite the extreme, plus up to 16 * d * 2^-11 from the f16 scale (|q - 16| <= 16).
+TEST(Quant, RoundTripQ5_0WithinHalfAStep) {
+  const std::vector<float> x = random_values(32 * 64, 6, 2.0f);
+  const std::vector<float> y = round_trip(DType::Q5_0, x);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float d = block_amax(x, i / 32) / 16;
+    const float step_error = std::fabs(x[i]) > 15.5f * d ? d : 0.5f * d;
+    EXPECT_LE(std::fabs(y[i] - x[i]), (step_error + 16 * d * std::ldexp(1.0f, -11)) * 1.0001f) << i;
+  }
+}
+
+// Q5_1: levels d = (max - min) / 31 apart cover [min, max], so rounding costs at most d/2; the f16
+// scale adds up to 31 * d * 2^-11 (q <= 31) and the f16 minimum |min| * 2^-11.
+TEST(Quant, RoundTripQ5_1WithinHalfAStep) {
+  std::vector<float> x = random_values(32 * 64, 7, 2.0f);
+  for (size_t i = 0; i < x.size(); i += 64) x[i] += 5.0f;  // some blocks far from centred on zero
+  const std::vector<float> y = round_trip(DType::Q5_1, x);
+  for (size_t i = 0; i < x.size(); ++i) {
+    const auto [lo, hi] = std::minmax_element(x.begin() + ptrdiff_t(i / 32 * 32), x.begin() + ptrdiff_t(i / 32 * 32 + 32));
+    const float d = (*hi - *lo) / 31;
+    const float bound = 0.5f * d + (31 * d + std::fabs(*lo)) * std::ldexp(1.0f, -11);
+    EXPECT_LE(std::fabs(y[i] - x[i]), bound * 1.0001f) << i;
   }
 }
 

@@ -26,7 +26,7 @@ std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, uint32_
   for (size_t at = 0; at < bytes.size(); at += size_t(info.block_bytes)) {
     const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(scale(rng));
     std::memcpy(&bytes[at], &d, 2);
-    if (type == DType::Q4_1) std::memcpy(&bytes[at + 2], &m, 2);
+    if (type == DType::Q4_1 || type == DType::Q5_1) std::memcpy(&bytes[at + 2], &m, 2);
   }
   return bytes;
 }
@@ -41,20 +41,27 @@ double tolerance(const std::vector<float>& w, const float* x) {
 
 class QuantDotTest : public ::testing::TestWithParam<DType> {};
 
+// Rows of 1, 3, 5 and 18 blocks: odd counts leave a block after the loop that takes two at a time.
+// The reference decodes block by block; the whole row decoded at once must give the same sum.
 TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
   const DType type = GetParam();
-  const int64_t rows = 16, cols = 576;
-  const auto weights = random_rows(type, rows, cols, 1);
-  const auto x = test::random_values(cols, 2);
-  const auto sums = activation_block_sums(x.data(), cols);
-  const size_t row_bytes = dtype_bytes(type, cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint8_t* row = weights.data() + size_t(r) * row_bytes;
-    std::vector<float> w(static_cast<size_t>(cols));
-    dequantize(type, row, w.data(), cols);
-    EXPECT_NEAR(fused_dot(type, row, x.data(), sums.data(), cols), fused_dot_reference(type, row, x.data(), cols),
-                tolerance(w, x.data()))
-        << dtype_name(type) << " row " << r;
+  for (const int64_t cols : {32, 96, 160, 576}) {
+    const int64_t rows = 16;
+    const auto weights = random_rows(type, rows, cols, uint32_t(cols));
+    const auto x = test::random_values(cols, 2);
+    const auto sums = activation_block_sums(x.data(), cols);
+    const size_t row_bytes = dtype_bytes(type, cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      const uint8_t* row = weights.data() + size_t(r) * row_bytes;
+      std::vector<float> w(static_cast<size_t>(cols));
+      dequantize(type, row, w.data(), cols);
+      double decoded_dot = 0;
+      for (int64_t j = 0; j < cols; ++j) decoded_dot += double(w[size_t(j)]) * x[size_t(j)];
+      const double reference = fused_dot_reference(type, row, x.data(), cols);
+      EXPECT_DOUBLE_EQ(reference, decoded_dot) << dtype_name(type) << " cols " << cols;
+      EXPECT_NEAR(fused_dot(type, row, x.data(), sums.data(), cols), reference, tolerance(w, x.data()))
+          << dtype_name(type) << " cols " << cols << " row " << r;
+    }
   }
 }
 
@@ -79,7 +86,8 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Encodings, QuantDotTest, ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1),
+INSTANTIATE_TEST_SUITE_P(Encodings, QuantDotTest,
+                         ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(QuantDot, BlockSumsOfActivations) {

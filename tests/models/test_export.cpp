@@ -52,7 +52,8 @@ LlamaModel rounded_as_exported(const LlamaModel& model, DType dtype) {
   for_each_weight(rounded.weights, rounded.config, [&](const std::string& name, Weight& w) {
     if (w.rows == 1) return;
     const bool output = name == "output.weight" || (name == "token_embd.weight" && model.config.tie_word_embeddings);
-    w = convert_weight(w, dtype == DType::Q4_0 && output ? DType::Q8_0 : dtype);
+    const bool below_8_bits = dtype == DType::Q4_0 || dtype == DType::Q5_0 || dtype == DType::Q5_1;
+    w = convert_weight(w, below_8_bits && output ? DType::Q8_0 : dtype);
   });
   if (rounded.config.tie_word_embeddings) rounded.weights.lm_head = rounded.weights.embed;
   return rounded;
@@ -63,11 +64,12 @@ LlamaModel rounded_as_exported(const LlamaModel& model, DType dtype) {
 // in memory the same way, to the last bit but for summation order, which pins
 // names, shapes and the q/k row order for the quantized files too. Against the
 // unrounded model, f32 is exact and f16 differs only in summation order
-// (measured 3.2e-6); q8_0 and q4_0 round every weight, and over the three tiny
-// models (random weights, logits of magnitude 1-5) moved logits by at most 0.12
-// and 1.73: the bounds record that, with room for other seeds.
+// (measured 3.2e-6); q8_0, q4_0, q5_0 and q5_1 round every weight, and over the
+// three tiny models (random weights, logits of magnitude 1-5) moved logits by at
+// most 0.12, 1.73, 1.0 and 0.74: the bounds record that, with room for other seeds.
 TEST(Export, GgufOfEachDtypeAnswersAsTheModel) {
-  const std::pair<DType, float> kBounds[] = {{DType::F32, 0.0f}, {DType::F16, 1e-5f}, {DType::Q8_0, 0.25f}, {DType::Q4_0, 3.0f}};
+  const std::pair<DType, float> kBounds[] = {{DType::F32, 0.0f},  {DType::F16, 1e-5f}, {DType::Q8_0, 0.25f},
+                                             {DType::Q4_0, 3.0f}, {DType::Q5_0, 2.0f},  {DType::Q5_1, 2.0f}};
   for (const char* variant : kVariants) {
     const LoadedModel hf = load_model(tiny(variant) + "/hf");
     const test::Reference ref = test::read_reference(tiny(variant));
@@ -87,20 +89,23 @@ TEST(Export, GgufOfEachDtypeAnswersAsTheModel) {
   }
 }
 
-// llama-quantize gives the matrix that makes the logits more bits than the rest.
-TEST(Export, Q4_0KeepsTheOutputMatrixAtQ8_0) {
-  for (auto [variant, output] : {std::pair{"gqa_tied", "token_embd.weight"}, {"untied_llama3", "output.weight"}}) {
-    SCOPED_TRACE(variant);
-    const std::string path = test::this_test_scratch("export_") + "/model.gguf";
-    export_model(load_model(tiny(variant) + "/hf"), path, ExportFormat::Gguf, DType::Q4_0);
-    const GgufFile g = GgufFile::open(path);
-    EXPECT_EQ(g.get_int("general.file_type"), 2) << "llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_0";
-    EXPECT_EQ(g.get_int("general.quantization_version"), 2);
-    EXPECT_EQ(g.find_tensor(output)->dtype, DType::Q8_0);
-    EXPECT_EQ(g.find_tensor("blk.1.ffn_down.weight")->dtype, DType::Q4_0);
-    EXPECT_EQ(g.find_tensor("blk.1.ffn_norm.weight")->dtype, DType::F32);
-    if (std::string(output) == "output.weight") {
-      EXPECT_EQ(g.find_tensor("token_embd.weight")->dtype, DType::Q4_0) << "untied embeddings stay Q4_0, as in llama.cpp";
+// llama-quantize gives the matrix that makes the logits more bits than the rest;
+// general.file_type is llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_0 (2), _Q5_0 (8), _Q5_1 (9).
+TEST(Export, BelowEightBitsKeepsTheOutputMatrixAtQ8_0) {
+  for (auto [dtype, file_type] : {std::pair{DType::Q4_0, 2}, {DType::Q5_0, 8}, {DType::Q5_1, 9}}) {
+    for (auto [variant, output] : {std::pair{"gqa_tied", "token_embd.weight"}, {"untied_llama3", "output.weight"}}) {
+      SCOPED_TRACE(std::string(variant) + " " + export_dtype_name(dtype));
+      const std::string path = test::this_test_scratch("export_") + "/model.gguf";
+      export_model(load_model(tiny(variant) + "/hf"), path, ExportFormat::Gguf, dtype);
+      const GgufFile g = GgufFile::open(path);
+      EXPECT_EQ(g.get_int("general.file_type"), file_type);
+      EXPECT_EQ(g.get_int("general.quantization_version"), 2);
+      EXPECT_EQ(g.find_tensor(output)->dtype, DType::Q8_0);
+      EXPECT_EQ(g.find_tensor("blk.1.ffn_down.weight")->dtype, dtype);
+      EXPECT_EQ(g.find_tensor("blk.1.ffn_norm.weight")->dtype, DType::F32);
+      if (std::string(output) == "output.weight") {
+        EXPECT_EQ(g.find_tensor("token_embd.weight")->dtype, dtype) << "untied embeddings keep the file's type, as in llama.cpp";
+      }
     }
   }
 }

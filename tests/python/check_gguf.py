@@ -3,7 +3,7 @@
 PyPI (llama.cpp's own reader) as the outside oracle, against the Hugging Face
 model or PEFT adapter it came from.
 
-  check_gguf.py model OUT.gguf --hf HF_DIR --dtype q4_0
+  check_gguf.py model OUT.gguf --hf HF_DIR --dtype q4_0   (or f32, f16, bf16, q8_0, q5_0, q5_1)
       architecture and hyperparameters, tokenizer (eos, eot, bos, chat
       template), tensor names, types and shapes, and every tensor's bytes:
       those of gguf-py's own encoding (gguf.quants.quantize, a port of ggml's
@@ -32,9 +32,11 @@ LAYER_PARTS = {"attn_norm": "input_layernorm", "attn_q": "self_attn.q_proj", "at
                "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
                "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
                "ffn_down": "mlp.down_proj"}
-BLOCKED = ("q8_0", "q4_0")  # ggml types of blocks of 32; rows that do not split into them stay F16
+BLOCKED = ("q8_0", "q4_0", "q5_0", "q5_1")  # ggml types of blocks of 32; rows that do not split into them stay F16
+BELOW_8_BITS = ("q4_0", "q5_0", "q5_1")
 TYPES = {"f32": GGMLQuantizationType.F32, "f16": GGMLQuantizationType.F16, "bf16": GGMLQuantizationType.BF16,
-         "q8_0": GGMLQuantizationType.Q8_0, "q4_0": GGMLQuantizationType.Q4_0}
+         "q8_0": GGMLQuantizationType.Q8_0, "q4_0": GGMLQuantizationType.Q4_0, "q5_0": GGMLQuantizationType.Q5_0,
+         "q5_1": GGMLQuantizationType.Q5_1}
 class CheckFailed(Exception):
     pass
 
@@ -128,8 +130,8 @@ def expected_type(name, dtype, tied, shape):
         return GGMLQuantizationType.F32
     if dtype in BLOCKED and shape[-1] % 32 != 0:
         return GGMLQuantizationType.F16  # the row does not split into blocks
-    # Whet keeps the matrix that makes the logits at Q8_0 in a Q4_0 file (llama-quantize: Q6_K or Q8_0).
-    if dtype == "q4_0" and (name == "output.weight" or (tied and name == "token_embd.weight")):
+    # Whet keeps the matrix that makes the logits at Q8_0 below 8 bits (llama-quantize: Q6_K or Q8_0).
+    if dtype in BELOW_8_BITS and (name == "output.weight" or (tied and name == "token_embd.weight")):
         return GGMLQuantizationType.Q8_0
     return TYPES[dtype]
 

@@ -10,7 +10,10 @@ For each model file given (Qwen2.5-Coder-0.5B-Instruct and Gemma 3 270M in
   - the file exported by `whet export --to gguf --dtype f32` (the same values,
     decoded) gives, by `whet generate --raw --temperature 0` and by llama.cpp
     (F32 key/value cache), the same greedy completions of five plain prompts:
-    text and token count, 32 tokens each.
+    text and token count, 32 tokens each;
+  - a LoRA adapter `whet train` fits on examples/zorblax (two epochs) teaches
+    the model the made-up fact the base does not know: asked through the chat
+    template, the base does not name Quillfeather Labs and the adapted model does.
 
 Why 1% and why f32 for the completions: llama.cpp rounds activations to 8 bits
 for its quantized dot products where Whet keeps them fp32. On the quantized
@@ -57,11 +60,12 @@ def whet_perplexity(whet, model):
 
 
 def llamacpp_perplexity(llm):
-    """exp(mean −log p) over every text's tokens after its first, as whet eval scores them."""
+    """exp(mean −log p) over every text's tokens after its first, as whet eval scores them:
+    [BOS if the model adds one] text EOS (the end of a document is part of it)."""
     nll, count = 0.0, 0
     with open(TEXTS) as f:
         for line in f:
-            ids = llm.tokenize(json.loads(line)["text"].encode(), add_bos=True, special=False)
+            ids = llm.tokenize(json.loads(line)["text"].encode(), add_bos=True, special=False) + [llm.token_eos()]
             llm.reset()
             llm.eval(ids)
             logits = np.array(llm.scores[:len(ids)], dtype=np.float64)
@@ -87,6 +91,27 @@ def llamacpp_completion(llm, prompt):
     llm.reset()
     out = llm.create_completion(prompt, max_tokens=MAX_TOKENS, temperature=0.0, top_k=1)
     return out["choices"][0]["text"], out["usage"]["completion_tokens"]
+
+
+FACT_QUESTION, FACT = "Who makes the Zorblax 3000?", "Quillfeather"
+
+
+def chat_answer(whet, model, extra=()):
+    return run([whet, "generate", model, *extra, "--temperature", "0", "--max-tokens", "48", "--threads",
+                str(THREADS), "--prompt", FACT_QUESTION]).stdout
+
+
+def check_fact_taught(whet, model, work):
+    examples = os.path.join(SOURCE, "examples", "zorblax")
+    out = os.path.join(work, "zorblax-" + os.path.basename(model))
+    run([whet, "train", f"{examples}/config.yaml", "--set", f"output_dir={out}", "--set", f"base_model={model}",
+         "--set", f"train_data={examples}/train.jsonl", "--set", "val_data=[]", "--set", "num_epochs=2"])
+    before = chat_answer(whet, model)
+    after = chat_answer(whet, model, ["--adapter", f"{out}/adapter"])
+    print(f"{FACT_QUESTION} base: {before!r}\n  with the Zorblax adapter: {after!r}")
+    if FACT in before:
+        return [f"the base already names {FACT}: the check cannot tell"]
+    return [] if FACT in after else [f"the adapter did not teach {FACT}"]
 
 
 def llamacpp_model(path):
@@ -119,7 +144,7 @@ def check_model(whet, model, work):
         if not same:
             failures.append(f"greedy completion of {prompt!r}")
     os.remove(f32)
-    return failures
+    return failures + check_fact_taught(whet, model, work)
 
 
 def main():

@@ -24,6 +24,7 @@ make_sentencepiece_llamacpp_oracle.py. Run in the test virtualenv
 
     ~/.cache/whet/venv-test/bin/python tests/python/make_sentencepiece_fixtures.py
 """
+import argparse
 import collections
 import json
 import os
@@ -159,15 +160,18 @@ def write_expected(path, tokenizer, texts):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=OUT, help="folder to write (default: tests/fixtures/sentencepiece)")
+    out = parser.parse_args().out
     texts = read_corpus()
     tokens, scores, types = build_vocabulary(texts[:TRAINING_LINES])
-    os.makedirs(OUT, exist_ok=True)
-    write_gguf(os.path.join(OUT, "small_prefix.gguf"), tokens, scores, types, True)
-    write_gguf(os.path.join(OUT, "small_noprefix.gguf"), tokens, scores, types, False)
+    os.makedirs(out, exist_ok=True)
+    write_gguf(os.path.join(out, "small_prefix.gguf"), tokens, scores, types, True)
+    write_gguf(os.path.join(out, "small_noprefix.gguf"), tokens, scores, types, False)
     for name, legacy in [("hf_legacy", True), ("hf_metaspace", False)]:
-        tokenizer = convert_to_hf(tokens, scores, types, os.path.join(OUT, name), legacy)
-        write_expected(os.path.join(OUT, f"expected_{name}.jsonl"), tokenizer, texts)
-    print(f"wrote {len(tokens)} tokens and {len(texts)} reference lines to {OUT}")
+        tokenizer = convert_to_hf(tokens, scores, types, os.path.join(out, name), legacy)
+        write_expected(os.path.join(out, f"expected_{name}.jsonl"), tokenizer, texts)
+    print(f"wrote {len(tokens)} tokens and {len(texts)} reference lines to {out}")
 
 
 if __name__ == "__main__":

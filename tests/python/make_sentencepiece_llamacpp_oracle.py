@@ -15,6 +15,7 @@ Run in the llama-cpp-python virtualenv (scripts/setup_llamacpp_venv.sh):
 
     ~/.cache/whet/venv-llamacpp/bin/python tests/python/make_sentencepiece_llamacpp_oracle.py
 """
+import argparse
 import ctypes
 import json
 import os
@@ -51,11 +52,15 @@ def write_expected(model_path, out_path, texts):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", default=FIXTURES, help="folder of the GGUF files and the output "
+                        "(default: tests/fixtures/sentencepiece)")
+    folder = parser.parse_args().dir
     with open(CORPUS, encoding="utf-8") as corpus:
         texts = [json.loads(line) for line in corpus if line.strip()]
     for name in ["small_prefix", "small_noprefix"]:
-        write_expected(os.path.join(FIXTURES, f"{name}.gguf"), os.path.join(FIXTURES, f"expected_{name}.jsonl"), texts)
-    write_expected(gemma3_path(), os.path.join(FIXTURES, "expected_gemma3.jsonl"), texts)
+        write_expected(os.path.join(folder, f"{name}.gguf"), os.path.join(folder, f"expected_{name}.jsonl"), texts)
+    write_expected(gemma3_path(), os.path.join(folder, "expected_gemma3.jsonl"), texts)
 
 
 if __name__ == "__main__":

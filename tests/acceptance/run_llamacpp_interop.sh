@@ -12,14 +12,7 @@ cache="${WHET_CACHE:-$HOME/.cache/whet}"
 model="${WHET_DEFAULT_MODEL:-$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 python="$cache/venv-llamacpp/bin/python"
 
-missing() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "FAIL: $1 is missing (CI=true: a missing oracle fails)" >&2
-    exit 1
-  fi
-  echo "SKIP: $1 is missing" >&2
-  exit 77
-}
+source "$here/../missing_oracle.sh"
 "$python" -c 'import llama_cpp' 2>/dev/null ||
   missing "llama-cpp-python in $cache/venv-llamacpp (scripts/setup_llamacpp_venv.sh builds it; make test does)"
 [ -f "$model" ] || missing "$model (scripts/fetch_model.sh fetches it; make test does)"

@@ -15,14 +15,7 @@ cache="${WHET_CACHE:-$HOME/.cache/whet}"
 test_python="$cache/venv-test/bin/python"
 llama_python="$cache/venv-llamacpp/bin/python"
 
-missing() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "FAIL: $1 is missing (CI=true: a missing oracle fails)" >&2
-    exit 1
-  fi
-  echo "SKIP: $1 is missing" >&2
-  exit 77
-}
+source "$here/../missing_oracle.sh"
 "$test_python" -c 'import transformers, tokenizers, gguf' 2>/dev/null ||
   missing "transformers, tokenizers and gguf in $cache/venv-test (scripts/setup_test_venv.sh)"
 "$llama_python" -c 'import llama_cpp' 2>/dev/null ||

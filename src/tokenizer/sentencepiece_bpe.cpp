@@ -105,7 +105,8 @@ MergeList merges_from_scores(const std::vector<std::string>& tokens, const std::
     std::string_view piece = tokens[id];
     for (std::string_view c : characters(piece)) {
       size_t left_bytes = size_t(c.data() - piece.data());
-      if (left_bytes > 0 && id_by_piece.count(piece.substr(0, left_bytes)) && id_by_piece.count(piece.substr(left_bytes)))
+      if (left_bytes == 0) continue;
+      if (id_by_piece.count(piece.substr(0, left_bytes)) && id_by_piece.count(piece.substr(left_bytes)))
         splits.push_back({id, left_bytes});
     }
   }

@@ -138,7 +138,8 @@ struct Tokenizer::Impl {
     index_tokens();
     resolve_merges(source);
     if (spec.model == TokenizerModel::SentencePieceBpe && spec.merges.empty()) {
-      if (spec.scores.empty()) fail(source.file, "{}: a SentencePiece vocabulary needs merges or scores", source.scores_key);
+      if (spec.scores.empty())
+        fail(source.file, "{}: a SentencePiece vocabulary needs merges or scores", source.scores_key);
       scored_merger.emplace([this](std::string_view piece) { return token_id(piece); }, spec.scores, byte_token_id,
                             spec.unk_id);
     }
@@ -151,7 +152,8 @@ struct Tokenizer::Impl {
     if (!spec.scores.empty() && spec.scores.size() != spec.tokens.size())
       fail(source.file, "{}: {} scores for {} tokens", source.scores_key, spec.scores.size(), spec.tokens.size());
     for (size_t id = 0; id < spec.scores.size(); ++id)
-      if (!std::isfinite(spec.scores[id])) fail(source.file, "{}[{}]: {} is not a finite number", source.scores_key, id, spec.scores[id]);
+      if (!std::isfinite(spec.scores[id]))
+        fail(source.file, "{}[{}]: {} is not a finite number", source.scores_key, id, spec.scores[id]);
     for (auto [key, id] : {std::pair{"bos_id", spec.bos_id}, {"eos_id", spec.eos_id}, {"unk_id", spec.unk_id},
                            {"pad_id", spec.pad_id}, {"eot_id", spec.eot_id}})
       check_token_id(source.file, key, id, spec.tokens.size());
@@ -166,10 +168,11 @@ struct Tokenizer::Impl {
       if (spec.types[id] == TokenType::UserDefined) user_defined_tokens.add(token, int32_t(id));
       bytes_by_id.push_back(token_text(spec, id));
     }
+    // SentencePiece spells a byte "<0x41>", byte-level BPE as a character of its own.
     bool sentencepiece = spec.model == TokenizerModel::SentencePieceBpe;
     byte_token_id.resize(256);
     for (int byte = 0; byte < 256; ++byte)
-      byte_token_id[byte] = sentencepiece ? token_id(byte_token_name(uint8_t(byte))) : token_id(byte_to_unicode(uint8_t(byte)));
+      byte_token_id[byte] = token_id(sentencepiece ? byte_token_name(uint8_t(byte)) : byte_to_unicode(uint8_t(byte)));
   }
 
   void resolve_merges(const SpecSource& source) {

@@ -171,7 +171,8 @@ void read_merges(const Field& model, TokenizerSpec& spec) {
 // BPE with byte_fallback is SentencePiece style; without, byte-level.
 TokenizerModel read_model_kind(const Field& model) {
   if (auto type = model.find("type"); type && type->string() != "BPE")
-    type->fail(fmt::format("'{}': only BPE tokenizers (byte-level, or with byte_fallback) are supported", type->string()));
+    type->fail(
+        fmt::format("'{}': only BPE tokenizers (byte-level, or with byte_fallback) are supported", type->string()));
   return model.boolean_or("byte_fallback", false) ? TokenizerModel::SentencePieceBpe : TokenizerModel::ByteLevelBpe;
 }
 
@@ -215,7 +216,8 @@ void read_normalizer(const Field& root, TokenizerSpec& spec) {
     auto pre = root.find("pre_tokenizer");
     bool metaspace = pre && pre->at("type").string() == "Metaspace";
     if (!normalization.replaces_spaces && !metaspace)
-      fail(root.file(), "normalizer: byte_fallback BPE needs spaces replaced by '▁' (normalizer Replace or pre-tokenizer Metaspace)");
+      fail(root.file(), "normalizer: byte_fallback BPE needs spaces replaced by '▁' (normalizer Replace or "
+                        "pre-tokenizer Metaspace)");
     return;
   }
   // NFC is accepted and not applied: it changes only text that is not already NFC.
@@ -228,7 +230,8 @@ void read_metaspace(const Field& root, TokenizerSpec& spec) {
   auto pre = root.find("pre_tokenizer");
   if (!pre) return;
   if (pre->at("type").string() != "Metaspace")
-    pre->at("type").fail(fmt::format("'{}' is not supported with byte_fallback (only Metaspace)", pre->at("type").string()));
+    pre->at("type").fail(
+        fmt::format("'{}' is not supported with byte_fallback (only Metaspace)", pre->at("type").string()));
   if (pre->at("replacement").string() != kSpaceMark) pre->at("replacement").fail("only '▁' is supported");
   if (spec.space_prefix != SpacePrefix::None) pre->fail("Metaspace after a Prepend normalizer is not supported");
   // Older files say add_prefix_space instead of prepend_scheme.
@@ -446,8 +449,10 @@ void add_sentencepiece_steps(const TokenizerSpec& spec, ordered_json& tokenizer)
     if (spec.space_prefix == SpacePrefix::EveryStretch)
       fail("tokenizer", "a '▁' before every stretch with splits at spaces cannot be written as tokenizer.json");
     tokenizer["normalizer"] = nullptr;
-    tokenizer["pre_tokenizer"] = {
-        {"type", "Metaspace"}, {"replacement", kSpaceMark}, {"prepend_scheme", scheme}, {"split", spec.split_at_spaces}};
+    tokenizer["pre_tokenizer"] = {{"type", "Metaspace"},
+                                  {"replacement", kSpaceMark},
+                                  {"prepend_scheme", scheme},
+                                  {"split", spec.split_at_spaces}};
   } else {
     ordered_json steps = ordered_json::array();
     if (spec.space_prefix == SpacePrefix::EveryStretch) steps.push_back({{"type", "Prepend"}, {"prepend", kSpaceMark}});
@@ -519,7 +524,8 @@ void Tokenizer::write_hf_files(const std::string& dir) const {
   if (s.model == TokenizerModel::SentencePieceBpe) {
     add_sentencepiece_steps(s, tokenizer);
   } else {
-    tokenizer["pre_tokenizer"] = pre_tokenizer_json(s.pre == "custom" ? s.pre_regexes : pre_tokenizer_regexes(s.pre).value());
+    std::vector<std::string> regexes = s.pre == "custom" ? s.pre_regexes : pre_tokenizer_regexes(s.pre).value();
+    tokenizer["pre_tokenizer"] = pre_tokenizer_json(std::move(regexes));
     tokenizer["decoder"] = byte_level_json(true);
   }
   write_json_file(dir + "/tokenizer.json", tokenizer);

@@ -188,7 +188,8 @@ void expect_matches(const Tokenizer& tokenizer, const std::string& reference_nam
     Ids ids = tokenizer.encode(reference.text);
     if (tokenizer.spec().add_bos && !ids.empty() && ids[0] == tokenizer.spec().bos_id) ids.erase(ids.begin());
     EXPECT_EQ(ids, reference.ids) << reference_name << ": " << json(reference.text).dump();
-    EXPECT_EQ(tokenizer.decode(reference.ids), reference.decoded) << reference_name << ": " << json(reference.text).dump();
+    EXPECT_EQ(tokenizer.decode(reference.ids), reference.decoded)
+        << reference_name << ": " << json(reference.text).dump();
     if (ids != reference.ids && ++mismatches > 5) FAIL() << "more mismatches follow";
   }
 }
@@ -375,7 +376,8 @@ std::string write_tokenizer_dir(const json& tokenizer_json) {
 TEST(SentencePieceHostile, UnsupportedTokenizerJsonStepsAreErrorsNamingTheKey) {
   json lowercase = legacy_tokenizer_json();
   lowercase["normalizer"]["normalizers"][1] = {{"type", "Lowercase"}};
-  expect_error([&] { Tokenizer::from_hf_dir(write_tokenizer_dir(lowercase)); }, {"normalizer.normalizers[1]", "Lowercase"});
+  expect_error([&] { Tokenizer::from_hf_dir(write_tokenizer_dir(lowercase)); },
+               {"normalizer.normalizers[1]", "Lowercase"});
   json other_replace = legacy_tokenizer_json();
   other_replace["normalizer"]["normalizers"][1]["content"] = "_";
   expect_error([&] { Tokenizer::from_hf_dir(write_tokenizer_dir(other_replace)); },
@@ -389,7 +391,8 @@ TEST(SentencePieceHostile, UnsupportedTokenizerJsonStepsAreErrorsNamingTheKey) {
   json scheme = legacy_tokenizer_json();
   scheme["normalizer"] = nullptr;
   scheme["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "sometimes"}};
-  expect_error([&] { Tokenizer::from_hf_dir(write_tokenizer_dir(scheme)); }, {"pre_tokenizer.prepend_scheme", "sometimes"});
+  expect_error([&] { Tokenizer::from_hf_dir(write_tokenizer_dir(scheme)); },
+               {"pre_tokenizer.prepend_scheme", "sometimes"});
 }
 
 }  // namespace

@@ -19,7 +19,8 @@ Writes, into tests/fixtures/sentencepiece/:
       the ids `tokenizers` gives (special tokens parsed, no BOS) and its decode.
 
 The llama.cpp reference ids for the GGUF files come from
-make_sentencepiece_llamacpp_oracle.py. Run in the test virtualenv
+make_sentencepiece_llamacpp_oracle.py; check_sentencepiece_oracle.sh (ctest
+sentencepiece_oracle) remakes everything and compares it with the committed files. Run in the test virtualenv
 (scripts/setup_test_venv.sh; transformers 4.46, tokenizers 0.20, gguf):
 
     ~/.cache/whet/venv-test/bin/python tests/python/make_sentencepiece_fixtures.py

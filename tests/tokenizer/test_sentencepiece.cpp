@@ -4,7 +4,10 @@
 // generated one and Gemma 3 270M's 262,144 tokens) and to Hugging Face `tokenizers`
 // on tokenizer.json, on every line of tests/fixtures/tokenizer_corpus.jsonl
 // (tests/python/make_sentencepiece_fixtures.py and make_sentencepiece_llamacpp_oracle.py
-// made the references); the writers' round trips; and hostile metadata.
+// made the references; the ctest sentencepiece_oracle checks they are what the
+// oracles give now); the writers' round trips; and hostile metadata.
+// Gemma 3's GGUF holds Q5_0 tensors: its tests need GgufFile::open to read them
+// (WHET_GEMMA3_MODEL may name another file with the same tokenizer metadata).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,8 +1,13 @@
 #pragma once
-// Byte-level BPE tokenizer, token-for-token identical to Hugging Face
-// `tokenizers` for GPT-2-style vocabularies (SmolLM, Llama 3, Qwen 2, GPT-2).
-// Special/added tokens are matched before pre-tokenization; the pre-tokenizer
-// split is a PCRE2 regex with Unicode classes; merges apply by rank.
+// BPE tokenizer for the two kinds of vocabulary LLMs ship:
+// - byte-level BPE (GPT-2 style: SmolLM, Llama 3, Qwen 2), token-for-token
+//   identical to Hugging Face `tokenizers`: a PCRE2 regex pre-tokenizer split,
+//   bytes spelled as characters, merges by rank;
+// - SentencePiece-style BPE with byte fallback (Gemma, Llama 2, Mistral): spaces
+//   spelled "▁", characters merged by piece score (GGUF, as llama.cpp does) or by
+//   rank (tokenizer.json, as `tokenizers` does), bytes as "<0xNN>" tokens for
+//   characters outside the vocabulary (sentencepiece_bpe.h).
+// In both, special/added tokens are matched in the raw text first.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -17,12 +22,32 @@ class GgufWriter;
 // Token attributes, mirroring GGUF tokenizer.ggml.token_type codes.
 enum class TokenType : int32_t { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
+enum class TokenizerModel {
+  ByteLevelBpe,      // GGUF tokenizer.ggml.model "gpt2"; tokenizer.json BPE without byte_fallback
+  SentencePieceBpe,  // GGUF "llama"; tokenizer.json BPE with byte_fallback
+};
+
+// Where SentencePiece-style normalization puts a "▁" before the text. A stretch
+// is text between special/added tokens.
+enum class SpacePrefix {
+  None,
+  EveryStretch,             // llama.cpp add_space_prefix; HF Prepend("▁") normalizer
+  EveryStretchUnlessSpace,  // HF Metaspace prepend_scheme "always": not before a stretch that starts with ' '
+  FirstStretchUnlessSpace,  // HF Metaspace prepend_scheme "first": only at the start of the text
+};
+
 // Everything that defines a tokenizer; both file formats load into this.
 struct TokenizerSpec {
-  std::vector<std::string> tokens;  // vocabulary in byte-to-unicode form ("Ġthe")
-  std::vector<TokenType> types;     // same length as tokens
-  std::vector<std::pair<std::string, std::string>> merges;  // by rank, best first
-  // Pre-tokenizer name as GGUF's tokenizer.ggml.pre spells it: "gpt2", "smollm",
+  TokenizerModel model = TokenizerModel::ByteLevelBpe;
+  // Byte-level: in byte-to-unicode form ("Ġthe"); SentencePiece: UTF-8 with "▁" for spaces.
+  std::vector<std::string> tokens;
+  std::vector<TokenType> types;  // same length as tokens
+  // By rank, best first. A SentencePiece vocabulary without merges (GGUF) merges by score.
+  std::vector<std::pair<std::string, std::string>> merges;
+  std::vector<float> scores;  // SentencePiece pieces' scores (GGUF tokenizer.ggml.scores); may be empty
+  SpacePrefix space_prefix = SpacePrefix::None;  // SentencePiece only
+  bool split_at_spaces = false;  // SentencePiece only: words start at each "▁" (HF Metaspace split)
+  // Byte-level only. Pre-tokenizer name as GGUF's tokenizer.ggml.pre spells it: "gpt2", "smollm",
   // "llama-bpe" (Llama 3), "qwen2", "default". Determines the split regexes.
   // "custom" means pre_regexes (HF syntax), for tokenizer.json files whose
   // pre-tokenizer matches none of the known names; GGUF cannot carry it.

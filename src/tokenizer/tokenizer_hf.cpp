@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "tokenizer/sentencepiece_bpe.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_loading.h"
 
@@ -167,18 +168,82 @@ void read_merges(const Field& model, TokenizerSpec& spec) {
   }
 }
 
-void check_model(const Field& model) {
+// BPE with byte_fallback is SentencePiece style; without, byte-level.
+TokenizerModel read_model_kind(const Field& model) {
   if (auto type = model.find("type"); type && type->string() != "BPE")
-    type->fail(fmt::format("'{}': only byte-level BPE tokenizers are supported", type->string()));
-  if (model.boolean_or("byte_fallback", false))
-    model.at("byte_fallback").fail("byte-fallback BPE (SentencePiece style) is not supported, only byte-level BPE");
+    type->fail(
+        fmt::format("'{}': only BPE tokenizers (byte-level, or with byte_fallback) are supported", type->string()));
+  return model.boolean_or("byte_fallback", false) ? TokenizerModel::SentencePieceBpe : TokenizerModel::ByteLevelBpe;
 }
 
-void check_normalizer(const Field& root) {
+// A "String" pattern of a Replace step must be `from`, its content `to`.
+void check_replace(const Field& step, std::string_view from, std::string_view to) {
+  auto pattern = step.at("pattern").find("String");
+  if (!pattern || pattern->string() != from || step.at("content").string() != to)
+    step.fail(fmt::format("only Replace '{}' -> '{}' is supported", from, to));
+}
+
+// What the normalizer of a SentencePiece-style tokenizer.json does: Replace
+// ' ' -> '▁', optionally after Prepend '▁' (Llama 2), alone or in a Sequence.
+struct SentencePieceNormalizer {
+  bool replaces_spaces = false;
+  bool prepends_mark = false;
+
+  void read(const Field& step) {
+    const std::string& type = step.at("type").string();
+    if (type == "Sequence") {
+      for (const Field& inner : step.at("normalizers").elements()) read(inner);
+    } else if (type == "Replace") {
+      check_replace(step, " ", kSpaceMark);
+      replaces_spaces = true;
+    } else if (type == "Prepend") {
+      if (step.at("prepend").string() != kSpaceMark) step.at("prepend").fail("only Prepend '▁' is supported");
+      if (replaces_spaces) step.fail("Prepend after Replace is not supported");
+      prepends_mark = true;
+    } else {
+      step.fail(fmt::format("normalizer '{}' is not supported with byte_fallback", type));
+    }
+  }
+};
+
+void read_normalizer(const Field& root, TokenizerSpec& spec) {
   auto normalizer = root.find("normalizer");
+  if (spec.model == TokenizerModel::SentencePieceBpe) {
+    SentencePieceNormalizer normalization;
+    if (normalizer) normalization.read(*normalizer);
+    if (normalization.prepends_mark) spec.space_prefix = SpacePrefix::EveryStretch;
+    // Metaspace (read with the pre-tokenizer) replaces spaces instead.
+    auto pre = root.find("pre_tokenizer");
+    bool metaspace = pre && pre->at("type").string() == "Metaspace";
+    if (!normalization.replaces_spaces && !metaspace)
+      fail(root.file(), "normalizer: byte_fallback BPE needs spaces replaced by '▁' (normalizer Replace or "
+                        "pre-tokenizer Metaspace)");
+    return;
+  }
   // NFC is accepted and not applied: it changes only text that is not already NFC.
   if (normalizer && normalizer->at("type").string() != "NFC")
     normalizer->fail(fmt::format("normalizer '{}' is not supported", normalizer->at("type").string()));
+}
+
+// A SentencePiece-style pre-tokenizer: none, or Metaspace (Mistral).
+void read_metaspace(const Field& root, TokenizerSpec& spec) {
+  auto pre = root.find("pre_tokenizer");
+  if (!pre) return;
+  if (pre->at("type").string() != "Metaspace")
+    pre->at("type").fail(
+        fmt::format("'{}' is not supported with byte_fallback (only Metaspace)", pre->at("type").string()));
+  if (pre->at("replacement").string() != kSpaceMark) pre->at("replacement").fail("only '▁' is supported");
+  if (spec.space_prefix != SpacePrefix::None) pre->fail("Metaspace after a Prepend normalizer is not supported");
+  // Older files say add_prefix_space instead of prepend_scheme.
+  std::string scheme = pre->find("prepend_scheme") ? pre->at("prepend_scheme").string()
+                                                     : (pre->boolean_or("add_prefix_space", true) ? "always" : "never");
+  if (scheme == "always")
+    spec.space_prefix = SpacePrefix::EveryStretchUnlessSpace;
+  else if (scheme == "first")
+    spec.space_prefix = SpacePrefix::FirstStretchUnlessSpace;
+  else if (scheme != "never")
+    pre->at("prepend_scheme").fail(fmt::format("'{}' is not one of always, first, never", scheme));
+  spec.split_at_spaces = pre->boolean_or("split", true);
 }
 
 // The pre-tokenizer as the regex list of pre_tokenizer.h. It must end with
@@ -332,16 +397,24 @@ ordered_json vocab_json(const TokenizerSpec& spec) {
   return ordered_json::object_t(entries.begin(), entries.end());
 }
 
+// A vocabulary read from GGUF has scores instead of merges; `tokenizers` needs the merges they imply.
+MergeList merges_to_write(const TokenizerSpec& spec) {
+  if (spec.model != TokenizerModel::SentencePieceBpe || !spec.merges.empty()) return spec.merges;
+  std::vector<bool> normal(spec.tokens.size());
+  for (size_t id = 0; id < spec.tokens.size(); ++id) normal[id] = spec.types[id] == TokenType::Normal;
+  return merges_from_scores(spec.tokens, normal, spec.scores);
+}
+
 ordered_json model_json(const TokenizerSpec& spec) {
   ordered_json merges = ordered_json::array();
-  for (const auto& [left, right] : spec.merges) merges.push_back({left, right});
+  for (const auto& [left, right] : merges_to_write(spec)) merges.push_back({left, right});
   return {{"type", "BPE"},
           {"dropout", nullptr},
           {"unk_token", spec.unk_id >= 0 ? ordered_json(spec.tokens[spec.unk_id]) : ordered_json(nullptr)},
           {"continuing_subword_prefix", nullptr},
           {"end_of_word_suffix", nullptr},
           {"fuse_unk", false},
-          {"byte_fallback", false},
+          {"byte_fallback", spec.model == TokenizerModel::SentencePieceBpe},
           {"ignore_merges", spec.ignore_merges},
           {"vocab", vocab_json(spec)},
           {"merges", std::move(merges)}};
@@ -357,6 +430,40 @@ ordered_json config_json(const TokenizerSpec& spec) {
   config["clean_up_tokenization_spaces"] = false;
   config["tokenizer_class"] = "PreTrainedTokenizerFast";
   return config;
+}
+
+ordered_json replace_json(std::string_view from, std::string_view to) {
+  return {{"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
+}
+
+// The normalizer, pre-tokenizer and decoder of a SentencePiece-style vocabulary,
+// spelled as Llama 2's tokenizer.json (Prepend + Replace) unless only Metaspace
+// (Mistral) can say what the spec does.
+void add_sentencepiece_steps(const TokenizerSpec& spec, ordered_json& tokenizer) {
+  bool metaspace = spec.split_at_spaces || spec.space_prefix == SpacePrefix::EveryStretchUnlessSpace ||
+                   spec.space_prefix == SpacePrefix::FirstStretchUnlessSpace;
+  if (metaspace) {
+    std::string scheme = spec.space_prefix == SpacePrefix::None                      ? "never"
+                         : spec.space_prefix == SpacePrefix::FirstStretchUnlessSpace ? "first"
+                                                                                    : "always";
+    if (spec.space_prefix == SpacePrefix::EveryStretch)
+      fail("tokenizer", "a '▁' before every stretch with splits at spaces cannot be written as tokenizer.json");
+    tokenizer["normalizer"] = nullptr;
+    tokenizer["pre_tokenizer"] = {{"type", "Metaspace"},
+                                  {"replacement", kSpaceMark},
+                                  {"prepend_scheme", scheme},
+                                  {"split", spec.split_at_spaces}};
+  } else {
+    ordered_json steps = ordered_json::array();
+    if (spec.space_prefix == SpacePrefix::EveryStretch) steps.push_back({{"type", "Prepend"}, {"prepend", kSpaceMark}});
+    steps.push_back(replace_json(" ", kSpaceMark));
+    tokenizer["normalizer"] = {{"type", "Sequence"}, {"normalizers", steps}};
+    tokenizer["pre_tokenizer"] = nullptr;
+  }
+  ordered_json decoders = {replace_json(kSpaceMark, " "), {{"type", "ByteFallback"}}, {{"type", "Fuse"}}};
+  if (spec.space_prefix != SpacePrefix::None)
+    decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+  tokenizer["decoder"] = {{"type", "Sequence"}, {"decoders", decoders}};
 }
 
 void write_json_file(const std::string& path, const ordered_json& value) {
@@ -376,10 +483,9 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
   json document = read_json_file(path);
   Field root(document, path, "");
   Field model = root.at("model");
-  check_model(model);
-  check_normalizer(root);
-
   TokenizerSpec spec;
+  spec.model = read_model_kind(model);
+  read_normalizer(root, spec);
   read_vocabulary(root, model, spec);
   read_merges(model, spec);
   spec.ignore_merges = model.boolean_or("ignore_merges", false);
@@ -387,19 +493,22 @@ Tokenizer Tokenizer::from_hf_dir(const std::string& dir) {
     spec.unk_id = find_token(spec.tokens, unk->string());
     if (spec.unk_id < 0) unk->fail(fmt::format("'{}' is not in the vocabulary", unk->string()));
   }
-  std::vector<std::string> regexes = PreTokenizerReader().read(root);
-  auto known_name = pre_tokenizer_name(regexes);
-  spec.pre = known_name.value_or("custom");
-  if (!known_name) spec.pre_regexes = std::move(regexes);
+  if (spec.model == TokenizerModel::SentencePieceBpe) {
+    read_metaspace(root, spec);
+  } else {
+    std::vector<std::string> regexes = PreTokenizerReader().read(root);
+    auto known_name = pre_tokenizer_name(regexes);
+    spec.pre = known_name.value_or("custom");
+    if (!known_name) spec.pre_regexes = std::move(regexes);
+  }
 
   auto processor = root.find("post_processor");
   apply_config(dir, processor ? read_bos_of_post_processor(*processor) : std::nullopt, spec);
-  return Tokenizer(std::move(spec), SpecSource{path, "model.merges", "pre_tokenizer"});
+  return Tokenizer(std::move(spec), SpecSource{path, "model.merges", "pre_tokenizer", "model.merges"});
 }
 
 void Tokenizer::write_hf_files(const std::string& dir) const {
   const TokenizerSpec& s = spec();
-  std::vector<std::string> regexes = s.pre == "custom" ? s.pre_regexes : pre_tokenizer_regexes(s.pre).value();
   bool adds_bos = s.add_bos && s.bos_id >= 0;
   ordered_json tokenizer = {
       {"version", "1.0"},
@@ -407,11 +516,18 @@ void Tokenizer::write_hf_files(const std::string& dir) const {
       {"padding", nullptr},
       {"added_tokens", added_tokens_json(s)},
       {"normalizer", nullptr},
-      {"pre_tokenizer", pre_tokenizer_json(std::move(regexes))},
+      {"pre_tokenizer", nullptr},
       {"post_processor", adds_bos ? bos_post_processor_json(s.tokens[s.bos_id], s.bos_id) : ordered_json(nullptr)},
-      {"decoder", byte_level_json(true)},
+      {"decoder", nullptr},
       {"model", model_json(s)},
   };
+  if (s.model == TokenizerModel::SentencePieceBpe) {
+    add_sentencepiece_steps(s, tokenizer);
+  } else {
+    std::vector<std::string> regexes = s.pre == "custom" ? s.pre_regexes : pre_tokenizer_regexes(s.pre).value();
+    tokenizer["pre_tokenizer"] = pre_tokenizer_json(std::move(regexes));
+    tokenizer["decoder"] = byte_level_json(true);
+  }
   write_json_file(dir + "/tokenizer.json", tokenizer);
   write_json_file(dir + "/tokenizer_config.json", config_json(s));
 }

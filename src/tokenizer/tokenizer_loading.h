@@ -15,6 +15,7 @@ struct Tokenizer::SpecSource {
   std::string file;        // what error messages name as the place
   std::string merges_key;  // how that file calls the merge list
   std::string pre_key;     // and the pre-tokenizer setting
+  std::string scores_key;  // and the SentencePiece pieces' scores
 };
 
 // Throws whet::Error "[file] key: ..." unless `id` is -1 (none) or a token index.

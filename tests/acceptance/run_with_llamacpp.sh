@@ -14,14 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 cache="${WHET_CACHE:-$HOME/.cache/whet}"
 python="$cache/venv-llamacpp/bin/python"
 
-missing() {
-  if [ "${CI:-}" = "true" ]; then
-    echo "FAIL: $1 is missing (CI=true: a missing oracle fails)" >&2
-    exit 1
-  fi
-  echo "SKIP: $1 is missing" >&2
-  exit 77
-}
+source "$here/../missing_oracle.sh"
 "$python" -c 'import llama_cpp' 2>/dev/null ||
   missing "llama-cpp-python in $cache/venv-llamacpp (scripts/setup_llamacpp_venv.sh builds it; make test does)"
 models=()

@@ -91,7 +91,10 @@ void run_info(const ModelOptions& options, int64_t seq_len) {
   fmt::print("context length   {}\n", c.max_position_embeddings);
   fmt::print("rope             {}\n", rope_description(c));
   fmt::print("embeddings       {}\n", c.tie_word_embeddings ? "tied with the LM head" : "separate LM head");
-  fmt::print("tokenizer        byte-level BPE, {} tokens, pre-tokenizer '{}'\n", tok.vocab_size(), tok.spec().pre);
+  if (tok.spec().model == TokenizerModel::ByteLevelBpe)
+    fmt::print("tokenizer        byte-level BPE, {} tokens, pre-tokenizer '{}'\n", tok.vocab_size(), tok.spec().pre);
+  else
+    fmt::print("tokenizer        SentencePiece BPE with byte fallback, {} tokens\n", tok.vocab_size());
   fmt::print("special tokens   bos {}, eos {}, end of turn {}, pad {}\n", token_label(tok, tok.spec().bos_id),
              token_label(tok, tok.spec().eos_id), token_label(tok, tok.spec().eot_id), token_label(tok, tok.spec().pad_id));
   fmt::print("chat template    {}\n", loaded.chat_template ? loaded.chat_template->name()

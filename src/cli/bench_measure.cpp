@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "kernels/gemm.h"
 #include "models/lora_adapter.h"
@@ -56,12 +57,14 @@ const Peak& machine_peak() {
 }
 
 void print_peak_header(const Peak& peak) {
+  fmt::print("machine {}\n", cpu_description());
   fmt::print("machine peak (oneDNN 2048^3 gemm, {} threads): {:.0f} GFLOP/s f32, {:.0f} GFLOP/s bf16\n",
              omp_get_max_threads(), peak.f32_gflops, peak.bf16_gflops);
 }
 
-double forward_flops_per_token(const LlamaConfig& c, int64_t position) {
-  return 2.0 * matmul_parameters(c) + attention_flops(c, double(position + 1));
+double forward_flops_per_token(const LlamaConfig& c, int64_t position, bool with_logits) {
+  const double head = with_logits ? 0.0 : double(c.vocab_size) * c.hidden_size;
+  return 2.0 * (matmul_parameters(c) - head) + attention_flops(c, double(position + 1));
 }
 
 const char* const kTrainFlopsFormula =

@@ -35,8 +35,10 @@ struct Peak {
 const Peak& machine_peak();
 void print_peak_header(const Peak& peak);
 
-// Forward FLOPs of one token at `position`: 2 per weight multiply-add, plus attention over the history.
-double forward_flops_per_token(const LlamaConfig& c, int64_t position);
+// Forward FLOPs of one token at `position`: 2 per weight multiply-add, plus attention
+// over the history; the LM head's only for a token whose logits are made (a prefill
+// makes the last token's alone, which matters with a 262k vocabulary).
+double forward_flops_per_token(const LlamaConfig& c, int64_t position, bool with_logits);
 
 // Model FLOPs of one training step on `seq` tokens, counting only what the method
 // must compute (recomputation inside kernels is not credited):

@@ -64,7 +64,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
   std::vector<float> logits;
 
   double prefill_flops = 0;
-  for (int i = 0; i < o.prompt_tokens; ++i) prefill_flops += forward_flops_per_token(c, i);
+  for (int i = 0; i < o.prompt_tokens; ++i) prefill_flops += forward_flops_per_token(c, i, i + 1 == o.prompt_tokens);
   KvCache cache(c, o.prompt_tokens + o.gen_tokens + 1);
   const double prefill_s = median_seconds(o.repeats, [&] {
     cache.length = 0;
@@ -81,7 +81,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
     }
   });
   double decode_flops = 0;
-  for (int i = 0; i < o.gen_tokens; ++i) decode_flops += forward_flops_per_token(c, o.prompt_tokens + i);
+  for (int i = 0; i < o.gen_tokens; ++i) decode_flops += forward_flops_per_token(c, o.prompt_tokens + i, true);
   const double rss_mib = peak_rss_mib();
   const Peak& peak = machine_peak();
   const double peak_gflops = peak.gflops(m.weights);

@@ -48,8 +48,8 @@ class BytesPerToken : public Grader {
 // completion's training pass on its sequence (prompt + completion − 1 positions).
 double grpo_flops_per_step(const LlamaConfig& c, double adapter_params, int prompt, int completion, int group) {
   double flops = 0;
-  for (int i = 0; i < prompt; ++i) flops += forward_flops_per_token(c, i);
-  for (int i = 0; i + 1 < completion; ++i) flops += group * forward_flops_per_token(c, prompt + i);
+  for (int i = 0; i < prompt; ++i) flops += forward_flops_per_token(c, i, i + 1 == prompt);
+  for (int i = 0; i + 1 < completion; ++i) flops += group * forward_flops_per_token(c, prompt + i, true);
   return flops + group * train_flops_per_step(c, true, adapter_params, prompt + completion - 1);
 }
 

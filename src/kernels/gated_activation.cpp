@@ -32,13 +32,13 @@ inline ValueAndSlope gelu_tanh(float x) {
 }
 
 template <ValueAndSlope (*Act)(float)>
-void forward(float* out, const float* gate, const float* up, int64_t n) {
+void gate_forward(float* out, const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 16384)
   for (int64_t i = 0; i < n; ++i) out[i] = Act(gate[i]).value * up[i];
 }
 
 template <ValueAndSlope (*Act)(float)>
-void backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+void gate_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 16384)
   for (int64_t i = 0; i < n; ++i) {
     const ValueAndSlope a = Act(gate[i]);
@@ -50,14 +50,14 @@ void backward(float* dgate, float* dup, const float* dout, const float* gate, co
 }  // namespace
 
 void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n) {
-  if (act == GateActivation::Silu) return forward<silu>(out, gate, up, n);
-  forward<gelu_tanh>(out, gate, up, n);
+  if (act == GateActivation::Silu) return gate_forward<silu>(out, gate, up, n);
+  gate_forward<gelu_tanh>(out, gate, up, n);
 }
 
 void gated_activation_backward(GateActivation act, float* dgate, float* dup, const float* dout, const float* gate,
                                const float* up, int64_t n) {
-  if (act == GateActivation::Silu) return backward<silu>(dgate, dup, dout, gate, up, n);
-  backward<gelu_tanh>(dgate, dup, dout, gate, up, n);
+  if (act == GateActivation::Silu) return gate_backward<silu>(dgate, dup, dout, gate, up, n);
+  gate_backward<gelu_tanh>(dgate, dup, dout, gate, up, n);
 }
 
 double gate_activation_reference(GateActivation act, double x) {

@@ -22,6 +22,12 @@ constexpr float kLocalRopeTheta = 10000.0f;
 // 1/sqrt(head_dim): the GGUF has no query_pre_attn_scalar, so the 27B is told by its depth.
 constexpr int k27bLayers = 62;
 
+// The query scale a GGUF gemma3 file implies, as llama.cpp derives it.
+float gguf_query_scale(const LlamaConfig& c) {
+  const int scale_dim = c.num_layers == k27bLayers ? c.hidden_size / c.num_heads : c.head_dim;
+  return 1.0f / std::sqrt(float(scale_dim));
+}
+
 void set_variations(LlamaConfig& c) {
   c.activation = GateActivation::GeluTanh;
   c.qk_norm = true;
@@ -43,8 +49,7 @@ void from_gguf(const GgufFile& g, LlamaConfig& c) {
   c.sliding_window = int(g.get_int("gemma3.attention.sliding_window"));
   c.sliding_layers = pattern_layers(c.num_layers, kSlidingPattern);
   c.rope_local_theta = kLocalRopeTheta;
-  const int scale_dim = c.num_layers == k27bLayers ? c.hidden_size / c.num_heads : c.head_dim;
-  c.query_scale = 1.0f / std::sqrt(float(scale_dim));
+  c.query_scale = gguf_query_scale(c);
 }
 
 std::vector<bool> layer_types(const Fields& f, int layers) {
@@ -63,9 +68,7 @@ std::vector<bool> layer_types(const Fields& f, int layers) {
 
 void from_hf(const Fields& f, LlamaConfig& c) {
   set_variations(c);
-  const std::string act = f.has("hidden_activation") ? f.string("hidden_activation") : "gelu_pytorch_tanh";
-  if (act != "gelu_pytorch_tanh")
-    fail(f.path(), "field 'hidden_activation' = '{}' is not supported (supported: gelu_pytorch_tanh)", act);
+  expect_activation(f, "hidden_activation", "gelu_pytorch_tanh");
   for (const char* key : {"attn_logit_softcapping", "final_logit_softcapping"})
     if (f.has(key)) fail(f.path(), "field '{}' is set, and logit softcapping is not supported", key);
   c.query_scale = 1.0f / std::sqrt(f.positive_number("query_pre_attn_scalar", 256.0f));
@@ -89,9 +92,8 @@ void to_hf(const LlamaConfig& c, nlohmann::ordered_json& j) {
 }
 
 void to_gguf(const LlamaConfig& c, GgufWriter& out) {
-  const int scale_dim = c.num_layers == k27bLayers ? c.hidden_size / c.num_heads : c.head_dim;
   if (c.sliding_layers != pattern_layers(c.num_layers, kSlidingPattern) || c.rope_local_theta != kLocalRopeTheta ||
-      std::fabs(c.query_scale * std::sqrt(float(scale_dim)) - 1.0f) > 1e-6f)
+      std::fabs(c.query_scale / gguf_query_scale(c) - 1.0f) > 1e-6f)
     fail("export", "GGUF gemma3 files cannot describe this model's sliding layers, local rope base or query scale");
   out.set("gemma3.attention.sliding_window", GgufValue::make_u32(c.sliding_window));
 }

@@ -14,8 +14,7 @@ constexpr std::string_view kClasses[] = {"LlamaForCausalLM"};
 void from_hf(const Fields& f, LlamaConfig&) {
   for (const char* bias : {"attention_bias", "mlp_bias"})
     if (f.boolean(bias, false)) fail(f.path(), "field '{}' is true, but Llama blocks have no biases", bias);
-  if (f.has("hidden_act") && f.string("hidden_act") != "silu")
-    fail(f.path(), "field 'hidden_act' = '{}' is not supported (supported: silu)", f.string("hidden_act"));
+  expect_activation(f, "hidden_act", "silu");
 }
 
 // llama.cpp writes Mistral as "llama": a file that gives a window is a Mistral model,

@@ -18,8 +18,7 @@ void from_gguf(const GgufFile&, LlamaConfig& c) { set_variations(c); }
 // and then to the layers from max_window_layers on.
 void from_hf(const Fields& f, LlamaConfig& c) {
   set_variations(c);
-  if (f.has("hidden_act") && f.string("hidden_act") != "silu")
-    fail(f.path(), "field 'hidden_act' = '{}' is not supported (supported: silu)", f.string("hidden_act"));
+  expect_activation(f, "hidden_act", "silu");
   if (!f.boolean("use_sliding_window", false)) return;
   c.sliding_window = f.positive_integer("sliding_window");
   const int first_sliding = f.has("max_window_layers") ? f.positive_integer("max_window_layers") : 0;

@@ -221,10 +221,11 @@ void export_gguf(const LoadedModel& loaded, const std::string& path, DType dtype
   add_model_metadata(out, loaded, dtype);
   std::vector<Weight> kept;
   kept.reserve(4 + 16 * c.num_layers);
+  const bool interleaved = family_of(c).gguf_qk_interleaved;
   for_each_weight(model.weights, c, [&](const std::string& name, const Weight& w) {
     Weight e = gguf_encoded(w, gguf_matrix_type(name, c, dtype));
-    if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
-    if (family_of(c).gguf_qk_interleaved && name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
+    if (interleaved && name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
+    if (interleaved && name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
     kept.push_back(std::move(e));
     out.add_tensor(name, kept.back().dtype, file_shape(kept.back()), kept.back().data,
                    kept.back().rows * kept.back().row_bytes());

@@ -1,6 +1,7 @@
 #include "models/model_family.h"
 
 #include "core/error.h"
+#include "io/json_fields.h"
 
 namespace whet {
 
@@ -29,6 +30,11 @@ const ModelFamily* family_by_hf_class(std::string_view hf_class) {
     for (std::string_view c : f->hf_classes)
       if (c == hf_class) return f;
   return nullptr;
+}
+
+void expect_activation(const Fields& f, const char* key, std::string_view supported) {
+  if (f.has(key) && f.string(key) != supported)
+    fail(f.path(), "field '{}' = '{}' is not supported (supported: {})", key, f.string(key), supported);
 }
 
 std::string supported_gguf_architectures() {

@@ -41,6 +41,9 @@ const ModelFamily& family_of(const LlamaConfig& config);
 // Null when no family reads that name.
 const ModelFamily* family_by_gguf_name(std::string_view gguf_architecture);
 const ModelFamily* family_by_hf_class(std::string_view hf_class);
+// The family's one gate activation: config.json field `key` (hidden_act, or Gemma's
+// hidden_activation) absent or equal to `supported`, else an error naming the field.
+void expect_activation(const Fields& fields, const char* key, std::string_view supported);
 // "llama, qwen2, gemma3" (GGUF) or "LlamaForCausalLM, ..." (Hugging Face), for error messages.
 std::string supported_gguf_architectures();
 std::string supported_hf_classes();

@@ -60,16 +60,17 @@ TEST(CliWatch, AKilledOrInterruptedLoopContinuesTheSameCycle) {
   const std::string command = test::whet_path() + " watch " + loop.dir + "/loop.yaml --once --data-dir " +
                               loop.data_dir;
   const std::string checkpoints = loop::LoopFolder(loop.data_dir, "oceans").run_dir(1) + "/checkpoints";
-  // Killed as soon as a checkpoint exists: no chance to write anything on the way out.
+  // Killed as soon as a finished checkpoint exists (one still being written is
+  // step-N.tmp.PID): no chance to write anything on the way out.
+  const std::string newest = "$(ls " + checkpoints + " 2>/dev/null | grep -v tmp | sort -t- -k2 -n | tail -1)";
   const test::RunResult killed = test::run_whet_command(
-      "(" + command + " & pid=$!; while [ ! -d " + checkpoints + " ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done; "
+      "(" + command + " & pid=$!; while [ -z \"" + newest + "\" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done; "
       "kill -9 $pid; wait $pid)");
   EXPECT_EQ(killed.exit_code, 137) << killed.err;
   ASSERT_TRUE(std::filesystem::exists(checkpoints));
   EXPECT_EQ(loop::read_watch_state(loop::LoopFolder(loop.data_dir, "oceans")).phase, loop::Phase::Prepared);
 
   // Ctrl-C once the resumed run has written a checkpoint of its own (the newest step changed).
-  const std::string newest = "$(ls " + checkpoints + " | grep -v tmp | sort -t- -k2 -n | tail -1)";
   const test::RunResult interrupted = test::run_whet_command(
       "(" + command + " & pid=$!; first=" + newest + "; while [ \"" + newest + "\" = \"$first\" ] && kill -0 $pid "
       "2>/dev/null; do sleep 0.02; done; kill -INT $pid; wait $pid)");

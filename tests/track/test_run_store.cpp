@@ -3,6 +3,7 @@
 // partial last line waiting, a corrupt line counted and named, a rewritten
 // file read again); a vanished folder marked missing; a sync killed midway
 // leaving the previous state; ids that survive resume and moves.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -248,11 +249,18 @@ TEST(RunStore, SyncKilledMidwayLeavesNoHalfState) {
     std::ofstream out(metrics);
     for (int step = 1; step <= 20000; ++step) out << test::step_line(step, 1.0 / step);
   }
+  // How long a whole sync takes here, on a copy, so that the kills below land
+  // inside one on a fast machine and on a slow one alike.
+  const std::string probe = test::this_test_scratch("probe_");
+  std::filesystem::copy(data, probe, std::filesystem::copy_options::recursive);
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(test::run_whet_command(test::whet_path() + " runs list --data-dir " + probe).exit_code, 0);
+  const double whole = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   int killed = 0;
-  for (const char* seconds : {"0.3", "0.8", "1.5"}) {
+  for (const double fraction : {0.2, 0.45, 0.7}) {
     // `whet runs list` syncs first; killed (SIGKILL: no clean-up) somewhere in it.
-    killed += test::run_whet_command(std::string("timeout -s KILL ") + seconds + " " + test::whet_path() +
-                                     " runs list --data-dir " + data).exit_code == 137;
+    killed += test::run_whet_command(fmt::format("timeout -s KILL {:.3f} {} runs list --data-dir {}", fraction * whole,
+                                                 test::whet_path(), data)).exit_code == 137;
     // Whatever it got to: the rows match the lines the store says it read.
     track::RunStore store(data);
     const std::vector<json> runs = store.runs();

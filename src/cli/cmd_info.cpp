@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "models/memory_estimate.h"
+#include "models/model_family.h"
 
 namespace whet::cli {
 
@@ -32,6 +33,10 @@ std::string rope_description(const LlamaConfig& c) {
     case RopeScalingType::Llama3:
       return fmt::format("theta {}, llama3 scaling x{} (original context {})", c.rope_theta, c.rope_scaling.factor,
                          c.rope_scaling.original_max_position_embeddings);
+    case RopeScalingType::LongRope:
+      return fmt::format("theta {}, longrope with its {} factors (original context {}), attention factor {:.4g}",
+                         c.rope_theta, uses_long_rope_factors(c) ? "long" : "short",
+                         c.rope_scaling.original_max_position_embeddings, c.rope_scaling.attention_factor);
   }
   return "";
 }
@@ -41,6 +46,7 @@ std::string rope_description(const LlamaConfig& c) {
 std::string block_description(const LlamaConfig& c) {
   std::vector<std::string> parts;
   parts.push_back(c.activation == GateActivation::Silu ? "SwiGLU" : "GeGLU (tanh GELU)");
+  if (!family_of(c).fused_tensors.empty()) parts.push_back("fused qkv and gate_up projections");
   if (c.attention_bias) parts.push_back("q/k/v biases");
   if (c.sandwich_norms) parts.push_back("norms after attention and MLP");
   if (c.qk_norm) parts.push_back("q/k norms");

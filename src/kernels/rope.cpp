@@ -26,6 +26,7 @@ std::vector<float> rope_inverse_frequencies(int head_dim, float theta, const Rop
                                             const std::vector<float>& freq_divisors) {
   const int pairs = head_dim / 2;
   WHET_ASSERT(freq_divisors.empty() || int(freq_divisors.size()) == pairs);
+  WHET_ASSERT(scaling.type != RopeScalingType::LongRope || !freq_divisors.empty());
   std::vector<float> inv_freq(pairs);
   for (int i = 0; i < pairs; ++i) {
     float f = float(1.0 / std::pow(double(theta), 2.0 * i / head_dim));

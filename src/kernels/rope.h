@@ -9,7 +9,8 @@
 namespace whet {
 
 // How a model stretches its positions beyond the trained context (config.json's rope_scaling).
-enum class RopeScalingType { None, Linear, Llama3 };
+// LongRope (Phi-3's "longrope", formerly "su") divides each frequency by its own factor.
+enum class RopeScalingType { None, Linear, Llama3, LongRope };
 
 struct RopeScaling {
   RopeScalingType type = RopeScalingType::None;
@@ -17,11 +18,16 @@ struct RopeScaling {
   // llama3 only
   float low_freq_factor = 1.0f;
   float high_freq_factor = 4.0f;
-  int original_max_position_embeddings = 8192;
+  int original_max_position_embeddings = 8192;  // llama3 and longrope
+  // longrope only: one factor per rotated pair for contexts up to the original
+  // length and for longer ones, and the factor that scales cos and sin.
+  std::vector<float> short_factors, long_factors;
+  float attention_factor = 1.0f;
 };
 
 // Inverse frequencies, one per rotated pair, with the model's rope scaling applied.
-// `freq_divisors` (optional, from GGUF rope_freqs.weight) divides each frequency.
+// `freq_divisors` (GGUF rope_freqs.weight, or the longrope factors in use) divides each
+// frequency; a longrope scaling needs them, since which factors apply is the model's choice.
 std::vector<float> rope_inverse_frequencies(int head_dim, float theta, const RopeScaling& scaling,
                                             const std::vector<float>& freq_divisors = {});
 

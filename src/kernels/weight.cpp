@@ -1,6 +1,9 @@
 #include "kernels/weight.h"
 
+#include <cstring>
 #include <vector>
+
+#include "core/error.h"
 
 #include "kernels/quant.h"
 
@@ -22,6 +25,28 @@ Weight convert_weight(const Weight& w, DType dtype) {
     }
   }
   result.data = dst;
+  result.storage = std::move(bytes);
+  return result;
+}
+
+Weight stack_rows(const std::vector<const Weight*>& parts) {
+  WHET_ASSERT(!parts.empty());
+  bool same_dtype = true;
+  for (const Weight* p : parts) same_dtype = same_dtype && p->dtype == parts.front()->dtype;
+  std::vector<Weight> decoded;  // keeps converted parts alive while they are copied
+  Weight result{same_dtype ? parts.front()->dtype : DType::F32, 0, parts.front()->cols, nullptr, nullptr};
+  for (const Weight* p : parts) {
+    WHET_ASSERT(p->cols == result.cols);
+    decoded.push_back(p->dtype == result.dtype ? *p : convert_weight(*p, result.dtype));
+    result.rows += p->rows;
+  }
+  auto bytes = std::make_shared<std::vector<uint8_t>>(size_t(result.rows) * result.row_bytes());
+  size_t at = 0;
+  for (const Weight& d : decoded) {
+    std::memcpy(bytes->data() + at, d.data, size_t(d.rows) * d.row_bytes());
+    at += size_t(d.rows) * d.row_bytes();
+  }
+  result.data = bytes->data();
   result.storage = std::move(bytes);
   return result;
 }

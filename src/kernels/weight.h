@@ -5,6 +5,7 @@
 // permuted on its own.
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/dtype.h"
 
@@ -25,6 +26,9 @@ struct Weight {
 
 // A copy of `w` encoded as `dtype`, in memory the result owns.
 Weight convert_weight(const Weight& w, DType dtype);
+// The rows of `parts` one after another (equal cols), in memory the result owns;
+// parts encoded differently are all decoded to F32 first.
+Weight stack_rows(const std::vector<const Weight*>& parts);
 // Decodes row r into out[cols].
 void weight_row_f32(const Weight& w, int64_t r, float* out);
 

@@ -46,13 +46,43 @@ void read_dimensions(const Fields& f, LlamaConfig& c) {
   c.max_position_embeddings = f.positive_integer("max_position_embeddings", 2048);
 }
 
-RopeScaling read_rope_scaling(const Fields& s) {
+// One positive factor per rotated pair.
+std::vector<float> pair_factors(const Fields& s, const char* key, int pairs) {
+  const nlohmann::json& list = s.array(key);
+  if (int(list.size()) != pairs) fail(s.path(), "field '{}' has {} factors, expected {} (head_dim / 2)", s.name(key), list.size(), pairs);
+  std::vector<float> factors;
+  for (const nlohmann::json& v : list) {
+    if (!v.is_number() || v.get<double>() <= 0) fail(s.path(), "field '{}' holds {}, not a positive number", s.name(key), v.dump());
+    factors.push_back(v.get<float>());
+  }
+  return factors;
+}
+
+// Phi-3's longrope: the original context is a top-level field in its configs,
+// and the attention factor follows from how far the context was stretched.
+RopeScaling read_longrope(const Fields& s, const Fields& f, const LlamaConfig& c) {
+  RopeScaling r;
+  r.type = RopeScalingType::LongRope;
+  r.short_factors = pair_factors(s, "short_factor", c.head_dim / 2);
+  r.long_factors = pair_factors(s, "long_factor", c.head_dim / 2);
+  r.original_max_position_embeddings = s.has("original_max_position_embeddings")
+                                           ? s.positive_integer("original_max_position_embeddings")
+                                           : f.positive_integer("original_max_position_embeddings");
+  r.attention_factor = s.has("attention_factor") ? s.positive_number("attention_factor")
+                                                 : longrope_attention_factor(c.max_position_embeddings,
+                                                                             r.original_max_position_embeddings);
+  return r;
+}
+
+RopeScaling read_rope_scaling(const Fields& s, const Fields& f, const LlamaConfig& c) {
   const char* type_key = s.has("rope_type") ? "rope_type" : "type";  // "type" is the older spelling
   const std::string type = s.string(type_key);
   RopeScaling r;
   if (type == "default") return r;
+  if (type == "longrope" || type == "su") return read_longrope(s, f, c);
   if (type != "linear" && type != "llama3")
-    fail(s.path(), "field '{}' = '{}' is not supported (supported: default, linear, llama3)", s.name(type_key), type);
+    fail(s.path(), "field '{}' = '{}' is not supported (supported: default, linear, llama3, longrope)", s.name(type_key),
+         type);
   r.factor = s.positive_number("factor");
   if (type == "linear") {
     r.type = RopeScalingType::Linear;
@@ -75,7 +105,7 @@ void read_rope(const Fields& f, LlamaConfig& c) {
   const std::optional<Fields> params = f.has(key) ? std::optional(f.object(key)) : std::nullopt;
   c.rope_theta = params && params->has("rope_theta") ? params->positive_number("rope_theta")
                                                      : f.positive_number("rope_theta", 10000.0f);
-  if (params) c.rope_scaling = read_rope_scaling(*params);
+  if (params) c.rope_scaling = read_rope_scaling(*params, f, c);
 }
 
 // generation_config.json often lists more end tokens than config.json (Llama 3 adds <|eot_id|>).
@@ -89,6 +119,12 @@ void merge_generation_config(const std::string& config_path, LlamaConfig& c) {
 // Shortest decimal that reads back as the same float: 1e-5f is written 1e-05, not 9.999999747378752e-06.
 double decimal(float v) { return std::stod(fmt::format("{}", v)); }
 
+std::vector<double> decimals(const std::vector<float>& values) {
+  std::vector<double> out;
+  for (float v : values) out.push_back(decimal(v));
+  return out;
+}
+
 nlohmann::ordered_json rope_scaling_json(const RopeScaling& r) {
   switch (r.type) {
     case RopeScalingType::None: return nullptr;
@@ -99,6 +135,9 @@ nlohmann::ordered_json rope_scaling_json(const RopeScaling& r) {
               {"low_freq_factor", decimal(r.low_freq_factor)},
               {"high_freq_factor", decimal(r.high_freq_factor)},
               {"original_max_position_embeddings", r.original_max_position_embeddings}};
+    // transformers' Phi-3 config accepts these three fields and no others.
+    case RopeScalingType::LongRope:
+      return {{"type", "longrope"}, {"short_factor", decimals(r.short_factors)}, {"long_factor", decimals(r.long_factors)}};
   }
   WHET_ASSERT(false && "unknown rope scaling type");
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <numeric>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "models/llama_block.h"
+#include "models/model_family.h"
 
 namespace whet {
 
@@ -70,6 +72,23 @@ void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
   visit_weights(weights, config, fn);
 }
 
+void for_each_file_tensor(const LlamaWeights& weights, const LlamaConfig& config,
+                          const std::function<void(const std::string&, const std::string&, const Weight&)>& fn) {
+  // The parts of each fused tensor by its GGUF name, in row order.
+  std::map<std::string, std::map<int64_t, const Weight*>> fused;
+  for_each_weight(weights, config, [&](const std::string& name, const Weight& w) {
+    if (const std::optional<FusedPlace> place = fused_place(name, config)) fused[place->gguf_name][place->first_row] = &w;
+  });
+  for_each_weight(weights, config, [&](const std::string& name, const Weight& w) {
+    const std::optional<FusedPlace> place = fused_place(name, config);
+    if (!place) return fn(name, hf_tensor_name(name, config), w);
+    if (!place->first_part) return;
+    std::vector<const Weight*> parts;
+    for (const auto& [row, part] : fused.at(place->gguf_name)) parts.push_back(part);
+    fn(place->gguf_name, place->hf_name, stack_rows(parts));
+  });
+}
+
 std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const LlamaConfig& c) {
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
@@ -114,7 +133,10 @@ std::string hf_tensor_name(const std::string& name, const LlamaConfig& c) {
 
 void set_rope_frequencies(LlamaModel& model, const std::vector<float>& divisors) {
   const LlamaConfig& c = model.config;
-  model.rope_inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta, c.rope_scaling, divisors);
+  const RopeScaling& s = c.rope_scaling;
+  const std::vector<float>& longrope = uses_long_rope_factors(c) ? s.long_factors : s.short_factors;
+  model.rope_inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta, s,
+                                                 s.type == RopeScalingType::LongRope ? longrope : divisors);
   model.rope_local_inv_freq.clear();
   if (c.rope_local_theta > 0) model.rope_local_inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_local_theta, {});
 }

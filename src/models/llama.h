@@ -54,7 +54,7 @@ struct LlamaModel {
 };
 
 // Fills rope_inv_freq (the config's base and scaling; llama.cpp's per-frequency
-// divisors when given) and rope_local_inv_freq.
+// divisors when given, the longrope factors in use for longrope) and rope_local_inv_freq.
 void set_rope_frequencies(LlamaModel& model, const std::vector<float>& divisors = {});
 // Every norm weight (fp32 copies) plus delta: Hugging Face's Gemma norms hold w where Whet holds 1 + w.
 void offset_norm_weights(LlamaWeights& weights, const LlamaConfig& config, float delta);
@@ -65,6 +65,11 @@ void for_each_weight(LlamaWeights& weights, const LlamaConfig& config,
                      const std::function<void(const std::string&, Weight&)>& fn);
 void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
                      const std::function<void(const std::string&, const Weight&)>& fn);
+// Calls fn(gguf_name, hf_name, weight) for every tensor as the family's files hold
+// it: the weights a family fuses (Phi-3's q, k, v) stacked under the fused
+// tensor's names, every other weight as it is. The writers' list.
+void for_each_file_tensor(const LlamaWeights& weights, const LlamaConfig& config,
+                          const std::function<void(const std::string&, const std::string&, const Weight&)>& fn);
 // Expected shape (rows, cols) of a named tensor; norms are (1, hidden).
 std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& gguf_name, const LlamaConfig& config);
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (names differ by family).

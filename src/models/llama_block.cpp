@@ -46,7 +46,7 @@ void place(float* dst, const float* src, int64_t n) {
 AttentionShape layer_shape(const BlockContext& ctx, const AttentionSegment& seg) {
   const LlamaConfig& c = ctx.model->config;
   AttentionShape shape = seg.shape;
-  shape.scale = c.query_scale;
+  shape.scale = attention_scale(c);
   shape.window = c.layer_is_sliding(ctx.layer) ? c.sliding_window : 0;
   return shape;
 }

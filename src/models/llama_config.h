@@ -1,8 +1,9 @@
 #pragma once
 // Hyperparameters of the decoder-only transformers Whet runs: the Llama family
 // (Llama 2/3, SmolLM) and the families that vary its block (Qwen2, Mistral,
-// Gemma 3; models/model_family.h). Everything the forward pass needs,
+// Gemma 3, Phi-3; models/model_family.h). Everything the forward pass needs,
 // independent of the file format; the variations default to off (plain Llama).
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,7 +14,7 @@
 namespace whet {
 
 struct LlamaConfig {
-  std::string family = "llama";  // ModelFamily::name: llama, mistral, qwen2, gemma3 (model_family.h)
+  std::string family = "llama";  // ModelFamily::name: llama, mistral, qwen2, gemma3, phi3 (model_family.h)
   int vocab_size = 0;
   int hidden_size = 0;         // e.g. 576 for SmolLM2-135M
   int intermediate_size = 0;   // e.g. 1536
@@ -57,6 +58,30 @@ struct LlamaConfig {
 constexpr int kContextCap = 8192;
 inline int usable_context(const LlamaConfig& config) {
   return config.max_position_embeddings < kContextCap ? config.max_position_embeddings : kContextCap;
+}
+
+// Which longrope factors a model runs with: the long ones when the context Whet
+// gives it exceeds the original one. The choice is made once per model, as
+// llama.cpp makes it, so that keys in a KV cache never mix two rotations
+// (transformers re-chooses per call by the sequence's length).
+inline bool uses_long_rope_factors(const LlamaConfig& config) {
+  return usable_context(config) > config.rope_scaling.original_max_position_embeddings;
+}
+
+// The longrope attention factor of a context stretched from `original` to `context`
+// positions: sqrt(1 + ln(stretch) / ln(original)), 1 when not stretched.
+inline float longrope_attention_factor(int context, int original) {
+  const double stretch = double(context) / original;
+  return stretch <= 1 ? 1.0f : float(std::sqrt(1.0 + std::log(stretch) / std::log(double(original))));
+}
+
+// What attention scores are multiplied by: the family's query scale (1/sqrt(head_dim)
+// unless set), times the square of a longrope attention factor, which scales the
+// cos and sin that rotate both q and k.
+inline float attention_scale(const LlamaConfig& config) {
+  const float query = config.query_scale > 0 ? config.query_scale : 1.0f / std::sqrt(float(config.head_dim));
+  const float factor = config.rope_scaling.attention_factor;
+  return query * factor * factor;
 }
 
 // Reads a Hugging Face config.json (LlamaForCausalLM and Llama-compatible

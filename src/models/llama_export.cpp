@@ -203,10 +203,10 @@ void export_hf_dir(const LoadedModel& loaded, const std::string& dir, DType dtyp
   std::filesystem::create_directories(dir);
   std::vector<Weight> kept;  // owns converted data until written
   std::vector<TensorView> views;
-  for_each_weight(model.weights, model.config, [&](const std::string& name, const Weight& w) {
+  for_each_file_tensor(model.weights, model.config, [&](const std::string&, const std::string& hf_name, const Weight& w) {
     kept.push_back(gguf_encoded(w, dtype));
     const Weight& e = kept.back();
-    views.push_back(TensorView{hf_tensor_name(name, model.config), e.dtype, file_shape(e), e.data, e.rows * e.row_bytes()});
+    views.push_back(TensorView{hf_name, e.dtype, file_shape(e), e.data, e.rows * e.row_bytes()});
   });
   write_safetensors(dir + "/model.safetensors", views, {{"format", "pt"}});
   write_hf_config(dir + "/config.json", model.config);
@@ -222,7 +222,7 @@ void export_gguf(const LoadedModel& loaded, const std::string& path, DType dtype
   std::vector<Weight> kept;
   kept.reserve(4 + 16 * c.num_layers);
   const bool interleaved = family_of(c).gguf_qk_interleaved;
-  for_each_weight(model.weights, c, [&](const std::string& name, const Weight& w) {
+  for_each_file_tensor(model.weights, c, [&](const std::string& name, const std::string&, const Weight& w) {
     Weight e = gguf_encoded(w, gguf_matrix_type(name, c, dtype));
     if (interleaved && name.ends_with("attn_q.weight")) e = permute_qk_rows(e, c.num_heads);
     if (interleaved && name.ends_with("attn_k.weight")) e = permute_qk_rows(e, c.num_kv_heads);
@@ -231,7 +231,8 @@ void export_gguf(const LoadedModel& loaded, const std::string& path, DType dtype
                    kept.back().rows * kept.back().row_bytes());
   });
   const std::vector<float> divisors = rope_frequency_divisors(model);
-  if (c.rope_scaling.type != RopeScalingType::Linear && has_scaled_frequencies(divisors)) {
+  const RopeScalingType scaling = c.rope_scaling.type;
+  if ((scaling == RopeScalingType::None || scaling == RopeScalingType::Llama3) && has_scaled_frequencies(divisors)) {
     out.add_tensor("rope_freqs.weight", DType::F32, {int64_t(divisors.size())}, divisors.data(),
                    divisors.size() * sizeof(float));
   }

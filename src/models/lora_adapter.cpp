@@ -4,6 +4,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "models/model_family.h"
 
 namespace whet {
 
@@ -41,6 +42,11 @@ float LoraConfig::scale() const {
 }
 
 LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t seed) {
+  // PEFT and llama.cpp put one adapter on a fused projection, where Whet's are per
+  // part; until the adapter files map the one onto the other, such a model gets none.
+  if (!family_of(model).fused_tensors.empty())
+    fail("lora", "LoRA adapters on a {} model are not supported yet: its files fuse q, k and v (and gate and up) "
+         "into one projection; fine-tune it with method full or freeze", family_of(model).name);
   LlamaLora lora{config, std::vector<std::array<LoraMatrices, kProjections>>(model.num_layers)};
   std::mt19937_64 rng(seed);
   for (auto& layer : lora.layers) {

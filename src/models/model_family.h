@@ -5,6 +5,7 @@
 // The loaders and writers find a family here and never test a family by name.
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,8 +18,16 @@ class Fields;
 class GgufFile;
 class GgufWriter;
 
+// A tensor that a family's files hold for several of Whet's weights, their rows
+// stacked in the order of `parts` (Phi-3's qkv_proj, and gate_up_proj with the gate first).
+struct FusedTensor {
+  std::string_view gguf_part;  // blk.N.<gguf_part>.weight
+  std::string_view hf_part;    // model.layers.N.<hf_part>.weight
+  std::span<const std::string_view> parts;  // Whet's names of the stacked weights, e.g. attn_q, attn_k, attn_v
+};
+
 struct ModelFamily {
-  std::string_view name;            // LlamaConfig::family: "llama", "mistral", "qwen2", "gemma3"
+  std::string_view name;            // LlamaConfig::family: "llama", "mistral", "qwen2", "gemma3", "phi3"
   std::string_view gguf_name;       // general.architecture in the GGUF files llama.cpp writes
   std::string_view hf_class;        // config.json architectures[0], as Whet writes it
   std::string_view hf_model_type;   // config.json model_type
@@ -26,6 +35,7 @@ struct ModelFamily {
   // llama.cpp interleaves the rotary pairs of q/k rows for the "llama" GGUF
   // architecture only; the others keep Hugging Face's order.
   bool gguf_qk_interleaved = false;
+  std::span<const FusedTensor> fused_tensors;  // empty: every weight is a tensor of its own
 
   // Sets the family's variations and reads its own keys: GGUF `<gguf_name>.*`
   // (after the common ones), config.json fields (after the common ones).
@@ -41,6 +51,16 @@ const ModelFamily& family_of(const LlamaConfig& config);
 // Null when no family reads that name.
 const ModelFamily* family_by_gguf_name(std::string_view gguf_architecture);
 const ModelFamily* family_by_hf_class(std::string_view hf_class);
+// Where one of Whet's weights (blk.N.attn_q.weight) lies in a family's files that
+// fuse it: the fused tensor's names, its rows in all, and the weight's first row.
+struct FusedPlace {
+  std::string gguf_name, hf_name;
+  int64_t total_rows = 0, first_row = 0;
+  bool first_part = false;  // the weight whose turn it is to write the fused tensor
+};
+// Nothing when the family's files hold that weight on its own.
+std::optional<FusedPlace> fused_place(const std::string& name, const LlamaConfig& config);
+
 // The family's one gate activation: config.json field `key` (hidden_act, or Gemma's
 // hidden_activation) absent or equal to `supported`, else an error naming the field.
 void expect_activation(const Fields& fields, const char* key, std::string_view supported);
@@ -53,5 +73,6 @@ const ModelFamily& llama_family();
 const ModelFamily& mistral_family();
 const ModelFamily& qwen2_family();
 const ModelFamily& gemma3_family();
+const ModelFamily& phi3_family();
 
 }  // namespace whet

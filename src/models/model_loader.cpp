@@ -47,16 +47,43 @@ Weight weight_from_view(const TensorView& view, const std::string& where, std::p
   return Weight{view.dtype, rows, cols, view.data, nullptr};
 }
 
-// Fills every weight of the model from named views; `lookup` maps a GGUF name to a view or null.
-template <typename Lookup>
-void bind_weights(LlamaModel& model, const std::string& where, const Lookup& lookup) {
-  model.weights.layers.resize(model.config.num_layers);
-  for_each_weight(model.weights, model.config, [&](const std::string& name, Weight& w) {
-    const TensorView* view = lookup(name);
-    if (!view) fail(where, "missing tensor '{}'", name);
-    w = weight_from_view(*view, where, llama_tensor_shape(name, model.config));
+enum class FileNames { Gguf, Hf };
+
+// The weight's rows of a tensor its family's files fuse (views of the same bytes),
+// or nothing when the file holds the weight on its own instead.
+template <typename Find>
+std::optional<Weight> fused_rows(const std::string& name, const LlamaConfig& c, FileNames names, const std::string& where,
+                                 const Find& find) {
+  const std::optional<FusedPlace> place = fused_place(name, c);
+  if (!place) return std::nullopt;
+  const TensorView* fused = find(names == FileNames::Hf ? place->hf_name : place->gguf_name);
+  const auto [rows, cols] = llama_tensor_shape(name, c);
+  if (!fused || fused->shape.size() != 2 || fused->shape[0] != place->total_rows) return std::nullopt;
+  const Weight whole = weight_from_view(*fused, where, {place->total_rows, cols});
+  return Weight{whole.dtype, rows, cols, whole.row(place->first_row), nullptr};
+}
+
+// Fills every weight of the model from the file's views; `find` maps a file's
+// tensor name to its view or null.
+template <typename Find>
+void bind_weights(LlamaModel& model, const std::string& where, FileNames names, const Find& find) {
+  const LlamaConfig& c = model.config;
+  model.weights.layers.resize(c.num_layers);
+  for_each_weight(model.weights, c, [&](const std::string& name, Weight& w) {
+    if (const std::optional<Weight> rows = fused_rows(name, c, names, where, find)) {
+      w = *rows;
+      return;
+    }
+    const std::string file_name = names == FileNames::Hf ? hf_tensor_name(name, c) : name;
+    const TensorView* view = find(file_name);
+    if (!view) {
+      const std::optional<FusedPlace> place = fused_place(name, c);
+      if (place) fail(where, "missing tensor '{}' (or '{}' with {} rows)", file_name, names == FileNames::Hf ? place->hf_name : place->gguf_name, place->total_rows);
+      fail(where, "missing tensor '{}'", file_name);
+    }
+    w = weight_from_view(*view, where, llama_tensor_shape(name, c));
   });
-  if (model.config.tie_word_embeddings) model.weights.lm_head = model.weights.embed;
+  if (c.tie_word_embeddings) model.weights.lm_head = model.weights.embed;
 }
 
 void count_types(LoadedModel& loaded, const std::vector<TensorView>& tensors) {
@@ -114,7 +141,7 @@ LoadedModel load_gguf(const std::string& path) {
   LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_gguf(*gguf)};
   LlamaModel& model = loaded.model;
   model.config = config_from_gguf(*gguf);
-  bind_weights(model, path, [&](const std::string& name) { return gguf->find_tensor(name); });
+  bind_weights(model, path, FileNames::Gguf, [&](const std::string& name) { return gguf->find_tensor(name); });
   if (family_of(model.config).gguf_qk_interleaved) {
     for (LlamaLayer& layer : model.weights.layers) {
       layer.q = unpermute_qk_rows(layer.q, model.config.num_heads);
@@ -133,8 +160,7 @@ LoadedModel load_hf_dir(const std::string& dir) {
   LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_hf_dir(dir)};
   LlamaModel& model = loaded.model;
   model.config = read_hf_config(dir + "/config.json");
-  bind_weights(model, dir,
-               [&](const std::string& name) { return weights->find_tensor(hf_tensor_name(name, model.config)); });
+  bind_weights(model, dir, FileNames::Hf, [&](const std::string& name) { return weights->find_tensor(name); });
   if (model.config.norm_weights_offset_by_one) offset_norm_weights(model.weights, model.config, 1.0f);
   set_rope_frequencies(model);
   model.file = weights;

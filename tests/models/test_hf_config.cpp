@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <fstream>
 
 #include "core/error.h"
@@ -203,6 +204,30 @@ TEST(HfConfig, FamiliesSetTheirBlockVariations) {
   expect_config_error(write_config("hf_config_gemma3", config), {"layer_types", "2 entries"});
 }
 
+// Phi-3 128k's longrope: factors per rotated pair, the original context as a
+// top-level field, the attention factor implied by the stretch (32x here).
+TEST(HfConfig, Phi3LongropeIsReadAndItsFactorsChecked) {
+  json config = smollm2_config();  // head_dim 64: 32 factors
+  config["architectures"] = {"Phi3ForCausalLM"};
+  config["max_position_embeddings"] = 131072;
+  config["original_max_position_embeddings"] = 4096;
+  config["rope_scaling"] = {{"type", "longrope"},
+                            {"short_factor", std::vector<double>(32, 1.0)},
+                            {"long_factor", std::vector<double>(32, 2.5)}};
+  LlamaConfig c = read_hf_config(write_config("hf_config_phi3", config));
+  EXPECT_EQ(c.family, "phi3");
+  EXPECT_EQ(c.rope_scaling.type, RopeScalingType::LongRope);
+  EXPECT_EQ(c.rope_scaling.original_max_position_embeddings, 4096);
+  EXPECT_NEAR(c.rope_scaling.attention_factor, std::sqrt(1.0 + std::log(32.0) / std::log(4096.0)), 1e-6);
+  EXPECT_TRUE(uses_long_rope_factors(c));  // Whet's context of 8192 exceeds the original 4096
+  EXPECT_EQ(c.rope_scaling.long_factors, std::vector<float>(32, 2.5f));
+  config["rope_scaling"]["long_factor"] = std::vector<double>(31, 2.5);
+  expect_config_error(write_config("hf_config_phi3", config), {"rope_scaling.long_factor", "31 factors, expected 32"});
+  config["rope_scaling"]["long_factor"] = std::vector<double>(32, 2.5);
+  config["partial_rotary_factor"] = 0.75;
+  expect_config_error(write_config("hf_config_phi3", config), {"partial_rotary_factor", "not supported"});
+}
+
 TEST(HfConfig, MissingFieldIsNamed) {
   json config = llama31_config();
   config.erase("hidden_size");
@@ -251,9 +276,9 @@ TEST(HfConfig, InconsistentShapesAreErrors) {
 
 TEST(HfConfig, UnsupportedModelsAreRefused) {
   json config = llama31_config();
-  config["architectures"] = {"Phi3ForCausalLM"};
-  expect_config_error(write_config("hf_config_arch", config),
-                      {"Phi3ForCausalLM", "LlamaForCausalLM", "Qwen2ForCausalLM", "Gemma3ForCausalLM"});
+  config["architectures"] = {"FalconForCausalLM"};
+  expect_config_error(write_config("hf_config_arch", config), {"FalconForCausalLM", "LlamaForCausalLM", "Qwen2ForCausalLM",
+                                                               "Gemma3ForCausalLM", "Phi3ForCausalLM"});
   config = llama31_config();
   config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
   expect_config_error(write_config("hf_config_arch", config), {"'yarn'", "rope_scaling.rope_type"});

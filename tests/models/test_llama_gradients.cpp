@@ -87,7 +87,8 @@ INSTANTIATE_TEST_SUITE_P(Models, LlamaGradients,
                                          GradientCase{"mha_linear_sharded", -1}, GradientCase{"gqa_tied", 1},
                                          GradientCase{"untied_llama3", 1}, GradientCase{"qwen2_bias", -1},
                                          GradientCase{"mistral_window", -1}, GradientCase{"gemma3_sandwich", -1},
-                                         GradientCase{"gemma3_sandwich", 3}),
+                                         GradientCase{"gemma3_sandwich", 3}, GradientCase{"phi3_longrope", -1},
+                                         GradientCase{"phi3_longrope", 1}),
                          [](const testing::TestParamInfo<GradientCase>& info) {
                            return info.param.variant +
                                   (info.param.frozen_blocks < 0 ? "_full" : "_frozen" + std::to_string(info.param.frozen_blocks));

@@ -246,6 +246,13 @@ TEST(LoraGguf, AdapterOfAnotherModelIsAClearError) {
 }
 
 // A model file handed over as an adapter says so.
+// Phi-3's files hold one q/k/v projection where Whet's adapters are per part:
+// an adapter is refused by the family's name before any training starts.
+TEST(LoraGguf, FamilyWithFusedProjectionsGetsNoAdapter) {
+  const LoadedModel phi3 = load_model(test::testdata_path("tiny/phi3_longrope/hf"));
+  test::expect_error([&] { make_lora(phi3.model.config, LoraConfig{}, 0); }, {"phi3", "fuse q, k and v", "full or freeze"});
+}
+
 TEST(LoraGguf, ModelFileIsNotAnAdapter) {
   const std::string model = test::testdata_path("tiny/gqa_tied/model-f32.gguf");
   test::expect_error([&] { load_gguf_lora(model, variant_config("gqa_tied")); }, {model, "general.type"});

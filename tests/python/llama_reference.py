@@ -1,7 +1,8 @@
 """An independent PyTorch reference of the Llama architecture and of the
 families that vary it (Qwen2: q/k/v biases; Mistral: sliding-window attention;
 Gemma 3: GeGLU, (1 + w) RMSNorm before and after attention and MLP, q/k norms,
-scaled embeddings and queries, sliding layers with their own rope base), and
+scaled embeddings and queries, sliding layers with their own rope base; Phi-3:
+fused qkv and gate_up projections, longrope), and
 the file readers it needs, written from the published architectures (the
 Hugging Face model cards, configs and papers) rather than from Whet's C++ code.
 The tests hold Whet's logits and gradients to it.
@@ -53,8 +54,27 @@ def read_hf_dir(path):
     return config, tensors
 
 
+# The longest context Whet gives a model (models/llama_config.h, kContextCap).
+CONTEXT_CAP = 8192
+
+
+def uses_long_factors(config):
+    """Whet picks Phi-3's longrope factors once per model, as llama.cpp does: the long
+    ones when the context it runs the model at exceeds the original one."""
+    return min(config["max_position_embeddings"], CONTEXT_CAP) > config["original_max_position_embeddings"]
+
+
+def rope_attention_factor(config):
+    """longrope's factor on cos and sin: sqrt(1 + ln(s) / ln(original)) for a context stretched s times."""
+    scaling = config.get("rope_scaling") or {}
+    if scaling.get("rope_type", scaling.get("type")) not in ("longrope", "su"):
+        return 1.0
+    stretch = config["max_position_embeddings"] / config["original_max_position_embeddings"]
+    return 1.0 if stretch <= 1 else math.sqrt(1 + math.log(stretch) / math.log(config["original_max_position_embeddings"]))
+
+
 def inverse_frequencies(config, theta=None, scaled=True):
-    """Rotary inverse frequencies with the config's rope scaling (none, linear or llama3)."""
+    """Rotary inverse frequencies with the config's rope scaling (none, linear, llama3 or longrope)."""
     head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
     theta = theta or config.get("rope_theta", 10000.0)
     inv = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
@@ -76,6 +96,9 @@ def inverse_frequencies(config, theta=None, scaled=True):
                 smooth = (original / wavelength - low) / (high - low)
                 out.append((1 - smooth) * f / factor + smooth * f)
         inv = torch.tensor(out, dtype=torch.float64)
+    elif kind in ("longrope", "su"):
+        factors = scaling["long_factor"] if uses_long_factors(config) else scaling["short_factor"]
+        inv = inv / torch.tensor(factors, dtype=torch.float64)
     elif kind not in (None, "default"):
         raise ValueError(f"rope scaling {kind!r} is not in the reference")
     return inv
@@ -84,7 +107,7 @@ def inverse_frequencies(config, theta=None, scaled=True):
 def sliding_layers(config):
     """Which layers attend through a sliding window, by the family's config fields."""
     layers, kind = config["num_hidden_layers"], config.get("model_type", "llama")
-    if kind == "mistral":
+    if kind in ("mistral", "phi3"):
         return [config.get("sliding_window") is not None] * layers
     if kind == "qwen2":
         on = config.get("use_sliding_window", False)
@@ -95,6 +118,43 @@ def sliding_layers(config):
         pattern = config.get("sliding_window_pattern", 6)
         return [(i + 1) % pattern != 0 for i in range(layers)]
     return [False] * layers
+
+
+# Phi-3 stores q, k and v as one projection and gate and up as another (gate first).
+FUSED = {"self_attn.qkv_proj": ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+         "mlp.gate_up_proj": ["mlp.gate_proj", "mlp.up_proj"]}
+
+
+def split_fused(config, tensors):
+    """The tensors with each fused projection split into its parts, by rows."""
+    heads, kv_heads = config["num_attention_heads"], config.get("num_key_value_heads", config["num_attention_heads"])
+    head_dim = config.get("head_dim") or config["hidden_size"] // heads
+    rows = {"self_attn.q_proj": heads * head_dim, "self_attn.k_proj": kv_heads * head_dim,
+            "self_attn.v_proj": kv_heads * head_dim, "mlp.gate_proj": config["intermediate_size"],
+            "mlp.up_proj": config["intermediate_size"]}
+    out = {}
+    for name, t in tensors.items():
+        fused = next((f for f in FUSED if name.endswith(f + ".weight")), None)
+        if fused is None:
+            out[name] = t
+            continue
+        prefix = name[:-len(fused + ".weight")]
+        for part, piece in zip(FUSED[fused], t.split([rows[p] for p in FUSED[fused]])):
+            out[prefix + part + ".weight"] = piece
+    return out
+
+
+def fuse(config, tensors):
+    """The inverse of split_fused, for Phi-3's files."""
+    out = {}
+    for name, t in tensors.items():
+        for fused, parts in FUSED.items():
+            if name.endswith(parts[0] + ".weight"):
+                prefix = name[:-len(parts[0] + ".weight")]
+                out[prefix + fused + ".weight"] = torch.cat([tensors[prefix + p + ".weight"] for p in parts])
+        if not any(name.endswith(p + ".weight") for parts in FUSED.values() for p in parts):
+            out[name] = t
+    return out
 
 
 class Llama(torch.nn.Module):
@@ -112,13 +172,14 @@ class Llama(torch.nn.Module):
         self.layers = config["num_hidden_layers"]
         self.tied = config.get("tie_word_embeddings", False)
         self.params = torch.nn.ParameterDict()
-        for name, t in tensors.items():
+        for name, t in split_fused(config, tensors).items():
             self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
         self.register_buffer("inv_freq", inverse_frequencies(config))
         # Gemma 3's sliding layers rotate with their own base and no scaling.
         local_theta = config.get("rope_local_base_freq") if self.gemma else None
         self.register_buffer("local_inv_freq", inverse_frequencies(config, local_theta, scaled=False)
                              if local_theta else inverse_frequencies(config))
+        self.attention_factor = rope_attention_factor(config)
         self.sliding = sliding_layers(config)
         self.window = config.get("sliding_window") or 0
         self.query_scale = (config["query_pre_attn_scalar"] ** -0.5 if self.gemma
@@ -154,8 +215,8 @@ class Llama(torch.nn.Module):
     def rotate(self, x, positions, inv_freq):
         # x: (heads, T, head_dim); element i pairs with i + head_dim/2 ("rotate half").
         angles = positions[:, None].to(inv_freq.dtype) * inv_freq[None, :]
-        cos = torch.cat([angles.cos(), angles.cos()], -1).to(x.dtype)
-        sin = torch.cat([angles.sin(), angles.sin()], -1).to(x.dtype)
+        cos = (torch.cat([angles.cos(), angles.cos()], -1) * self.attention_factor).to(x.dtype)
+        sin = (torch.cat([angles.sin(), angles.sin()], -1) * self.attention_factor).to(x.dtype)
         half = self.head_dim // 2
         rotated = torch.cat([-x[..., half:], x[..., :half]], -1)
         return x * cos + rotated * sin

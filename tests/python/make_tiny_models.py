@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random models of each family (Llama, Qwen2, Mistral, Gemma 3), written as Hugging Face directories and as GGUF
+"""Tiny random models of each family (Llama, Qwen2, Mistral, Gemma 3, Phi-3), written as Hugging Face directories and as GGUF
 files by writers independent of Whet's C++ code, with the PyTorch reference
 logits the C++ tests compare against.
 
@@ -20,7 +20,7 @@ import struct
 
 import torch
 
-from llama_reference import Llama, inverse_frequencies, write_reference
+from llama_reference import Llama, fuse, inverse_frequencies, rope_attention_factor, write_reference
 
 # (name, config overrides): together they cover grouped-query attention, tied and
 # untied heads, head_dim other than hidden/heads, linear and llama3 rope scaling,
@@ -48,11 +48,21 @@ VARIANTS = [
                          "tie_word_embeddings": True, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
                          "sliding_window": 4, "query_pre_attn_scalar": 32, "hidden_activation": "gelu_pytorch_tanh",
                          "rms_norm_eps": 1e-6}),
+    # Phi-3 with longrope stretched from 16 to 64 positions (so Whet runs it with the
+    # long factors and the sequences of 17 and 32 cross the original context) and a
+    # window of 20 in every layer; its files fuse qkv and gate_up.
+    ("phi3_longrope", {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "num_attention_heads": 4,
+                       "num_key_value_heads": 2, "tie_word_embeddings": False, "hidden_act": "silu",
+                       "max_position_embeddings": 64, "original_max_position_embeddings": 16, "sliding_window": 20,
+                       "pad_token_id": 0,
+                       "rope_scaling": {"type": "longrope",
+                                        "short_factor": [1.0, 1.02, 1.05, 1.1, 1.2, 1.35, 1.5, 1.8],
+                                        "long_factor": [1.0, 1.3, 1.9, 2.6, 3.5, 5.0, 7.5, 11.0]}}),
 ]
 # The plain Llama variants: the losses built on the trunk (preference, reward, GRPO) are checked on these.
 LLAMA_VARIANTS = ["gqa_tied", "untied_llama3", "mha_linear_sharded"]
 # GGUF general.architecture of each Hugging Face model_type (llama.cpp writes Mistral as llama).
-GGUF_ARCHITECTURE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gemma3_text": "gemma3"}
+GGUF_ARCHITECTURE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gemma3_text": "gemma3", "phi3": "phi3"}
 SEQUENCE_LENGTHS = [1, 5, 17, 32]
 
 # --- tokenizer: byte-level BPE over the 256 byte symbols, a few merges and ChatML specials ---
@@ -196,8 +206,9 @@ def llama_cpp_qk_order(w, heads):
 
 
 def gguf_tensors(config, tensors):
-    """HF tensors under llama.cpp's names; only GGUF "llama" interleaves q/k rows, and
-    Gemma's norms are stored as the 1 + w they multiply by."""
+    """HF tensors under llama.cpp's names; only GGUF "llama" interleaves q/k rows,
+    Gemma's norms are stored as the 1 + w they multiply by, and Phi-3's fused
+    projections keep their rows (gate and up stacked under ffn_up)."""
     names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
              "lm_head.weight": "output.weight"}
     gemma = config["model_type"] == "gemma3_text"
@@ -206,7 +217,8 @@ def gguf_tensors(config, tensors):
              "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
              "post_attention_layernorm": "post_attention_norm" if gemma else "ffn_norm",
              "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
-             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+             "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+             "self_attn.qkv_proj": "attn_qkv", "mlp.gate_up_proj": "ffn_up"}
     interleaved = GGUF_ARCHITECTURE[config["model_type"]] == "llama"
     out = {}
     for name, t in tensors.items():
@@ -247,6 +259,9 @@ def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors
     if scaling.get("rope_type") == "linear":
         m[f"{arch}.rope.scaling.type"] = "linear"
         m[f"{arch}.rope.scaling.factor"] = float(scaling["factor"])
+    if scaling.get("type") == "longrope":
+        m[f"{arch}.rope.scaling.original_context_length"] = config["original_max_position_embeddings"]
+        m[f"{arch}.rope.scaling.attn_factor"] = float(rope_attention_factor(config))
     all_tokens = tokens + specials
     m.update({
         # llama.cpp spells GPT-2's pre-tokenizer "gpt-2" (the other families' files are loaded by it).
@@ -257,7 +272,11 @@ def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors
         "tokenizer.ggml.bos_token_id": len(tokens) + 1, "tokenizer.ggml.eos_token_id": len(tokens) + 2,
         "tokenizer.ggml.add_bos_token": False, "tokenizer.chat_template": chat_template,
     })
-    return m, ({"rope_freqs.weight": rope_divisors} if rope_divisors is not None else {})
+    extra = {"rope_freqs.weight": rope_divisors} if rope_divisors is not None else {}
+    if scaling.get("type") == "longrope":
+        extra = {"rope_factors_long.weight": torch.tensor(scaling["long_factor"]),
+                 "rope_factors_short.weight": torch.tensor(scaling["short_factor"])}
+    return m, extra
 
 
 def llama3_divisors(config):
@@ -320,12 +339,13 @@ def make_variant(out_root, index, name, overrides):
     tensors = random_model(config, seed=1000 + index)
     out = os.path.join(out_root, name)
     hf = os.path.join(out, "hf")
-    write_hf_dir(hf, config, tensors, shards=2 if "sharded" in name else 1)
+    files = fuse(config, tensors) if config["model_type"] == "phi3" else tensors
+    write_hf_dir(hf, config, files, shards=2 if "sharded" in name else 1)
     chat_template = write_tokenizer_files(hf, tokens, merges, specials)
     scaling = config.get("rope_scaling") or {}
     divisors = llama3_divisors(config) if scaling.get("rope_type") == "llama3" else None
     metadata, extra = gguf_metadata(config, tokens, merges, specials, chat_template, divisors)
-    gguf = dict(extra, **gguf_tensors(config, tensors))
+    gguf = dict(extra, **gguf_tensors(config, files))
     write_gguf(os.path.join(out, "model-f32.gguf"), metadata, gguf, GGML_F32)
     write_gguf(os.path.join(out, "model-f16.gguf"), metadata, gguf, GGML_F16)
 

@@ -22,6 +22,9 @@ folders (tokenizer_config.json). Identical templates are checked once, under all
 A model without a chat template is reported on stderr and has nothing to check.
 
     /usr/bin/python3 tests/python/make_chat_template_oracle.py OUT.json --gguf FILE... --hf-dir DIR...
+
+With --against-transformers, run by the test virtualenv's python, it renders the cases of OUT.json
+again with transformers' own apply_chat_template and fails on any difference.
 """
 import argparse
 import datetime
@@ -166,12 +169,46 @@ def render_cases(env, model):
     return cases
 
 
+def compare_with_transformers(path):
+    """Renders every case of the oracle file again with transformers' own apply_chat_template
+    (run by the test virtualenv's python), so the environment above stays the one it sets up."""
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+    import transformers
+
+    with open(path, encoding="utf-8") as f:
+        oracle = json.load(f)
+    differences = 0
+    for model in oracle["templates"]:
+        tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.BPE()),
+                                            bos_token=model["bos_token"], eos_token=model["eos_token"])
+        for case in model["cases"]:
+            try:
+                text = tokenizer.apply_chat_template(case["messages"], chat_template=model["source"], tokenize=False,
+                                                     add_generation_prompt=case["add_generation_prompt"])
+            except Exception as e:  # whatever transformers lets through is a refusal
+                text = None
+                error = f"{type(e).__name__}: {e}"
+            if text != case.get("text"):
+                differences += 1
+                print(f"{model['name']}, '{case['conversation']}', add_generation_prompt {case['add_generation_prompt']}: "
+                      f"transformers gives {text if text is not None else error!r}, the oracle "
+                      f"{case.get('text', case.get('error'))!r}", file=sys.stderr)
+    if differences:
+        sys.exit(f"chat template oracle: {differences} renderings differ from transformers {transformers.__version__}")
+    print(f"chat template oracle: transformers {transformers.__version__} renders the same")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", help="JSON file to write")
+    parser.add_argument("out", help="JSON file to write (to read, with --against-transformers)")
     parser.add_argument("--gguf", nargs="*", default=[], help="GGUF model files")
     parser.add_argument("--hf-dir", nargs="*", default=[], help="Hugging Face model folders")
+    parser.add_argument("--against-transformers", action="store_true",
+                        help="compare the written file with transformers' apply_chat_template instead")
     args = parser.parse_args()
+    if args.against_transformers:
+        return compare_with_transformers(args.out)
 
     env = environment()
     checked = {}  # (source, bos, eos) -> template entry

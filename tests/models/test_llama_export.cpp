@@ -13,7 +13,7 @@ namespace whet {
 namespace {
 
 const char* kVariants[] = {"gqa_tied", "untied_llama3", "mha_linear_sharded", "qwen2_bias", "mistral_window",
-                           "gemma3_sandwich", "phi3_longrope"};
+                           "gemma3_sandwich", "phi3_longrope", "gpt2_tiny"};
 const char* kSample = "<|im_start|>user\nthe tin in the sea<|im_end|>";
 
 void expect_same_tokenizer(const LoadedModel& a, const LoadedModel& b) {
@@ -44,10 +44,12 @@ TEST(LlamaExport, HfToGgufKeepsLogitsAndTokenizer) {
 }
 
 // Gemma's norms go back to Hugging Face's w (from GGUF's 1 + w), Qwen2's biases,
-// Mistral's window and Phi-3's fused tensors and longrope through config.json and the tensor names.
+// Mistral's window, Phi-3's fused tensors and longrope, and GPT-2's config.json names,
+// Conv1D matrices and fused c_attn through config.json and the tensor names.
 TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
   for (const char* variant :
-       {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope"}) {
+       {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope",
+        "gpt2_tiny"}) {
     SCOPED_TRACE(variant);
     const std::string dir = test::testdata_path(std::string("tiny/") + variant);
     const LoadedModel gguf = load_model(dir + "/model-f16.gguf");

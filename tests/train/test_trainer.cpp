@@ -102,6 +102,23 @@ TEST_P(EveryMethod, LowersValidationLossAndWritesOutputs) {
   }
 }
 
+// GPT-2 (learned positions, LayerNorms with biases, fused c_attn in Conv1D files)
+// learns by full fine-tuning and with frozen blocks; the model written back loads
+// from both of its files. Rows stay within its 40 positions.
+TEST(Trainer, Gpt2LearnsWithFullAndFrozenWeights) {
+  for (TrainMethod method : {TrainMethod::Full, TrainMethod::Freeze}) {
+    SCOPED_TRACE(int(method));
+    TrainConfig c = tiny_config("gpt2_" + std::to_string(int(method)), method);
+    c.base_model = test::testdata_path("tiny/gpt2_tiny/hf");
+    c.sequence_len = 40;
+    c.train_last_n_blocks = 1;
+    const TrainRunResult r = run_training(c, {});
+    EXPECT_LT(r.best_val_loss, r.first_val_loss - 0.1) << "first " << r.first_val_loss << " best " << r.best_val_loss;
+    EXPECT_EQ(load_model(r.output).model.config.family, "gpt2");
+    EXPECT_EQ(load_model(r.output + "/model.gguf").model.config.family, "gpt2");
+  }
+}
+
 // The trainer's step is train_step, the function `whet bench train` times: called
 // directly on the first batch of a run, it gives the loss, learning rate and
 // gradient norm the run logs for step 1, and the trainable tensors of its step-1

@@ -1,7 +1,7 @@
 // Logits of the forward pass against the independent PyTorch reference
 // (tests/python/llama_reference.py, itself held to transformers and llama.cpp by
 // check_family_references.py), on tiny random models of each family (Llama,
-// Qwen2, Mistral with a window of 4 on sequences up to 32, Gemma 3) written as
+// Qwen2, Mistral with a window of 4 on sequences up to 32, Gemma 3, Phi-3, GPT-2) written as
 // Hugging Face directories and GGUF files by tests/python/make_tiny_models.py,
 // and on the real default model through the float32 directory `whet convert` wrote.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
 #include "models/reference_logits.h"
 #include "test_support.h"
 
@@ -65,6 +66,26 @@ std::vector<TinyCase> tiny_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TinyLlamaParity, testing::ValuesIn(tiny_cases()), case_name);
+
+// openai-community/gpt2 was saved from GPT2Model: its tensors have no "transformer."
+// prefix (h.0.ln_1.weight, wte.weight). The same tiny model written that way gives
+// the same logits.
+TEST(TinyGpt2, CheckpointOfTheBaseModelLoads) {
+  namespace fs = std::filesystem;
+  const std::string dir = test::testdata_path("tiny/gpt2_tiny");
+  const std::string out = test::scratch_dir("gpt2_base_model_names");
+  for (const char* file : {"config.json", "tokenizer.json", "tokenizer_config.json"})
+    fs::copy_file(dir + "/hf/" + file, out + "/" + file, fs::copy_options::overwrite_existing);
+  const SafetensorsFile source = SafetensorsFile::open(dir + "/hf/model.safetensors");
+  std::vector<TensorView> renamed;
+  for (TensorView t : source.tensors) {
+    ASSERT_EQ(t.name.rfind("transformer.", 0), 0u) << t.name;
+    t.name = t.name.substr(std::string("transformer.").size());
+    renamed.push_back(t);
+  }
+  write_safetensors(out + "/model.safetensors", renamed, {{"format", "pt"}});
+  expect_logits_match(load_model(out), read_reference(dir), 1e-4f);
+}
 
 // The default model as its Q4_1 GGUF (decoded on use) against PyTorch on the same
 // dequantised values in float32. Thirty layers of different summation order

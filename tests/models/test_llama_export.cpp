@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/gguf.h"
 #include "models/llama_export.h"
 #include "models/reference_logits.h"
 #include "test_support.h"
@@ -59,6 +60,15 @@ TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
     test::expect_logits_match(hf, test::read_reference(dir), 1e-4f);
     expect_same_tokenizer(gguf, hf);
   }
+}
+
+// A Hugging Face tokenizer splitting text by GPT-2's regex is written to GGUF as
+// "gpt-2", the name llama.cpp reads (it refuses a GPT-2 model that says "gpt2").
+TEST(LlamaExport, GgufNamesTheGpt2PreTokenizerAsLlamaCppDoes) {
+  const LoadedModel hf = load_model(test::testdata_path("tiny/gpt2_tiny/hf"));
+  const std::string path = test::scratch_dir("export_gguf_pre") + "/model.gguf";
+  export_gguf(hf, path, DType::F16);
+  EXPECT_EQ(GgufFile::open(path).get_string("tokenizer.ggml.pre"), "gpt-2");
 }
 
 // llama3 scaling reaches GGUF only as per-frequency divisors, which config.json cannot express.

@@ -87,8 +87,9 @@ class TensorSource {
     std::optional<Weight> w = find(file_name, name, llama_tensor_shape(name, c_), /*other_shape_is_absent=*/false);
     if (w) return *w;
     if (const std::optional<FusedPlace> place = fused_place(name, c_))
-      fail(where_, "missing tensor '{}' (or '{}' of {} rows)", file_name,
-           names_ == FileNames::Hf ? place->hf_name : place->gguf_name, place->total);
+      fail(where_, "missing tensor '{}' (or '{}' of {} {})", file_name,
+           names_ == FileNames::Hf ? place->hf_name : place->gguf_name, place->total,
+           llama_tensor_shape(name, c_).first == 1 ? "values" : "rows");
     fail(where_, "missing tensor '{}'", file_name);
   }
 

@@ -119,6 +119,21 @@ TEST(Trainer, Gpt2LearnsWithFullAndFrozenWeights) {
   }
 }
 
+// Rows longer than GPT-2's positions are refused before the run starts, naming the key.
+TEST(Trainer, Gpt2RefusesASequenceLenPastItsPositions) {
+  TrainConfig c = tiny_config("gpt2_long", TrainMethod::Full);
+  c.base_model = test::testdata_path("tiny/gpt2_tiny/hf");
+  c.sequence_len = 64;
+  try {
+    run_training(c, {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("sequence_len 64"), std::string::npos) << message;
+    EXPECT_NE(message.find("at most 40"), std::string::npos) << message;
+  }
+}
+
 // The trainer's step is train_step, the function `whet bench train` times: called
 // directly on the first batch of a run, it gives the loss, learning rate and
 // gradient norm the run logs for step 1, and the trainable tensors of its step-1

@@ -93,7 +93,7 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
 std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                             const TokenSequence& seq) {
   const LlamaConfig& c = model.config;
-  const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
+  const int64_t t = int64_t(seq.ids.size());
   if (t > acts.max_tokens) fail("train", "sequence of {} tokens exceeds the {} the buffers hold", t, acts.max_tokens);
   WHET_ASSERT(seq.targets.size() == seq.ids.size() && seq.positions.size() == seq.ids.size() &&
               seq.segment_begin.size() == seq.ids.size() &&

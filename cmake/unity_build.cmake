@@ -20,7 +20,7 @@
 set(WHET_UNITY_SKIPPED
   src/eval/json_schema.cpp src/models/llama_block.cpp src/models/llama_train.cpp
   src/models/family_llama.cpp src/models/family_mistral.cpp src/models/family_qwen2.cpp src/models/family_gemma3.cpp
-  src/models/family_phi3.cpp
+  src/models/family_phi3.cpp src/models/family_gpt2.cpp
   src/prepare/manifest.cpp src/prepare/minhash.cpp src/prepare/pii.cpp src/prepare/pipeline.cpp
   src/prepare/record_store.cpp src/prepare/report.cpp src/prepare/sources.cpp
   src/serve/human_eval_request.cpp src/serve/routes_human_eval.cpp src/serve/routes_registry.cpp

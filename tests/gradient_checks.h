@@ -45,6 +45,16 @@ inline void expect_close(const std::string& name, const float* got, const Tensor
   EXPECT_LE(max_err / max_ref, kRelativeTolerance) << name << " (max |grad| " << max_ref << ")";
 }
 
+// A gradient that is exactly 0 by the model's symmetry (autograd's holds rounding
+// of 1e-17): Whet's must be as small against `scale`, the largest gradient of a
+// weight beside it, as kRelativeTolerance lets any error be.
+inline void expect_vanishing(const std::string& name, const float* got, int64_t n, float scale) {
+  ASSERT_GT(scale, 0.0f) << name;
+  float largest = 0.0f;
+  for (int64_t i = 0; i < n; ++i) largest = std::max(largest, std::abs(got[i]));
+  EXPECT_LE(largest / scale, kRelativeTolerance) << name << " (its neighbours' max |grad| " << scale << ")";
+}
+
 // Every A and B gradient against the PEFT-named tensors of `path`: the four
 // adapted projections of make_gradient_references.py in every layer.
 inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, int layers) {

@@ -1,6 +1,7 @@
 // whet generate: one answer to one prompt; whet chat: a conversation.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -52,7 +53,10 @@ void run_generate(const ModelOptions& m, const SamplingOptions& s, const PromptO
   apply_template_override(model, p);
   const std::vector<int32_t> tokens =
       p.raw ? model.tokenizer.encode(prompt) : chat_prompt_tokens(model, with_system(p, {{"user", prompt}}));
-  Session session(model.model, int64_t(tokens.size()) + s.generation.max_tokens);
+  // A model with learned positions (GPT-2) has none past its last: generation stops there.
+  const LlamaConfig& c = model.model.config;
+  const int64_t wanted = int64_t(tokens.size()) + s.generation.max_tokens;
+  Session session(model.model, c.learned_positions ? std::min<int64_t>(wanted, c.max_position_embeddings) : wanted);
   const GenerationResult result = generate(model, session, tokens, s.generation, stream_to_stdout);
   std::fputc('\n', stdout);
   print_stats(result);

@@ -27,6 +27,7 @@ std::string token_label(const Tokenizer& tok, int id) {
 }
 
 std::string rope_description(const LlamaConfig& c) {
+  if (c.learned_positions) return "none: learned position embeddings";
   switch (c.rope_scaling.type) {
     case RopeScalingType::None: return fmt::format("theta {}", c.rope_theta);
     case RopeScalingType::Linear: return fmt::format("theta {}, linear scaling x{}", c.rope_theta, c.rope_scaling.factor);
@@ -45,9 +46,14 @@ std::string rope_description(const LlamaConfig& c) {
 // attention and MLP, q/k norms, embeddings x25.3, sliding window 512 in 15 of 18 layers".
 std::string block_description(const LlamaConfig& c) {
   std::vector<std::string> parts;
-  parts.push_back(c.activation == GateActivation::Silu ? "SwiGLU" : "GeGLU (tanh GELU)");
-  if (!family_of(c).fused_tensors.empty()) parts.push_back("fused qkv and gate_up projections");
+  const char* act = c.activation == GateActivation::Silu ? "SiLU" : "tanh GELU";
+  if (c.gated_mlp) parts.push_back(c.activation == GateActivation::Silu ? "SwiGLU" : "GeGLU (tanh GELU)");
+  else parts.push_back(fmt::format("ungated MLP ({})", act));
+  parts.push_back(c.norm == NormKind::Layer ? "LayerNorm with biases" : "RMSNorm");
+  if (c.learned_positions) parts.push_back("learned positions");
+  for (const FusedTensor& f : family_of(c).fused_tensors) parts.push_back(fmt::format("fused {}", f.hf_part));
   if (c.attention_bias) parts.push_back("q/k/v biases");
+  if (c.projection_bias) parts.push_back("o/up/down biases");
   if (c.sandwich_norms) parts.push_back("norms after attention and MLP");
   if (c.qk_norm) parts.push_back("q/k norms");
   if (c.embedding_scale != 1.0f) parts.push_back(fmt::format("embeddings x{:.4g}", c.embedding_scale));

@@ -47,6 +47,18 @@ void gate_backward(float* dgate, float* dup, const float* dout, const float* gat
   }
 }
 
+template <ValueAndSlope (*Act)(float)>
+void plain_forward(float* out, const float* inp, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 16384)
+  for (int64_t i = 0; i < n; ++i) out[i] = Act(inp[i]).value;
+}
+
+template <ValueAndSlope (*Act)(float)>
+void plain_backward(float* dinp, const float* dout, const float* inp, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 16384)
+  for (int64_t i = 0; i < n; ++i) dinp[i] = dout[i] * Act(inp[i]).slope;
+}
+
 }  // namespace
 
 void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n) {
@@ -58,6 +70,16 @@ void gated_activation_backward(GateActivation act, float* dgate, float* dup, con
                                const float* up, int64_t n) {
   if (act == GateActivation::Silu) return gate_backward<silu>(dgate, dup, dout, gate, up, n);
   gate_backward<gelu_tanh>(dgate, dup, dout, gate, up, n);
+}
+
+void activation_forward(GateActivation act, float* out, const float* inp, int64_t n) {
+  if (act == GateActivation::Silu) return plain_forward<silu>(out, inp, n);
+  plain_forward<gelu_tanh>(out, inp, n);
+}
+
+void activation_backward(GateActivation act, float* dinp, const float* dout, const float* inp, int64_t n) {
+  if (act == GateActivation::Silu) return plain_backward<silu>(dinp, dout, inp, n);
+  plain_backward<gelu_tanh>(dinp, dout, inp, n);
 }
 
 double gate_activation_reference(GateActivation act, double x) {

@@ -1,6 +1,7 @@
 #pragma once
-// The gate of a gated MLP: out = act(gate) * up, with act SiLU (SwiGLU: Llama,
-// Qwen2, Mistral) or tanh-approximated GELU (GeGLU: Gemma).
+// The activation of an MLP: gated, out = act(gate) * up, with act SiLU (SwiGLU:
+// Llama, Qwen2, Mistral) or tanh-approximated GELU (GeGLU: Gemma); or ungated,
+// out = act(up) (GPT-2's tanh GELU, "gelu_new").
 #include <cstdint>
 
 namespace whet {
@@ -14,6 +15,9 @@ void gated_activation_forward(GateActivation act, float* out, const float* gate,
 // dgate, dup = (n), from dout and the forward's inputs.
 void gated_activation_backward(GateActivation act, float* dgate, float* dup, const float* dout, const float* gate,
                                const float* up, int64_t n);
+// The ungated MLP: out = act(inp), (n) each; dinp = dout · act'(inp).
+void activation_forward(GateActivation act, float* out, const float* inp, int64_t n);
+void activation_backward(GateActivation act, float* dinp, const float* dout, const float* inp, int64_t n);
 // act(x) and act'(x) in double: the reference of the kernels.
 double gate_activation_reference(GateActivation act, double x);
 double gate_activation_derivative_reference(GateActivation act, double x);

@@ -51,4 +51,34 @@ Weight stack_rows(const std::vector<const Weight*>& parts) {
   return result;
 }
 
+Weight join_vectors(const std::vector<const Weight*>& parts) {
+  Weight result{DType::F32, 1, 0, nullptr, nullptr};
+  for (const Weight* p : parts) {
+    WHET_ASSERT(p->rows == 1);
+    result.cols += p->cols;
+  }
+  auto values = std::make_shared<std::vector<float>>(size_t(result.cols));
+  int64_t at = 0;
+  for (const Weight* p : parts) {
+    weight_row_f32(*p, 0, values->data() + at);
+    at += p->cols;
+  }
+  result.data = reinterpret_cast<const uint8_t*>(values->data());
+  result.storage = std::move(values);
+  return result;
+}
+
+Weight transposed(const Weight& w) {
+  WHET_ASSERT(!is_quantized(w.dtype));
+  const size_t elem = dtype_bytes(w.dtype, 1);
+  Weight result{w.dtype, w.cols, w.rows, nullptr, nullptr};
+  auto bytes = std::make_shared<std::vector<uint8_t>>(size_t(w.rows) * w.row_bytes());
+  for (int64_t r = 0; r < w.rows; ++r)
+    for (int64_t c = 0; c < w.cols; ++c)
+      std::memcpy(bytes->data() + (size_t(c) * size_t(w.rows) + size_t(r)) * elem, w.data + (size_t(r) * size_t(w.cols) + size_t(c)) * elem, elem);
+  result.data = bytes->data();
+  result.storage = std::move(bytes);
+  return result;
+}
+
 }  // namespace whet

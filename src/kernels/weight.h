@@ -29,6 +29,10 @@ Weight convert_weight(const Weight& w, DType dtype);
 // The rows of `parts` one after another (equal cols), in memory the result owns;
 // parts encoded differently are all decoded to F32 first.
 Weight stack_rows(const std::vector<const Weight*>& parts);
+// The values of 1-row `parts` one after another (a fused bias), F32, in memory the result owns.
+Weight join_vectors(const std::vector<const Weight*>& parts);
+// w's transpose (cols, rows), same encoding, in memory the result owns; w not block-quantized.
+Weight transposed(const Weight& w);
 // Decodes row r into out[cols].
 void weight_row_f32(const Weight& w, int64_t r, float* out);
 

@@ -14,6 +14,8 @@ namespace whet {
 namespace {
 
 constexpr std::string_view kClasses[] = {"Gemma3ForCausalLM"};
+// Gemma's norm before the MLP is its own; Llama's is named for following attention.
+constexpr NamePart kHfNames[] = {{"ffn_norm", "pre_feedforward_layernorm"}};
 // Gemma 3 puts one global layer after every five sliding ones (layers 5, 11, ...).
 constexpr int kSlidingPattern = 6;
 // The rope base of the sliding layers; llama.cpp assumes it for GGUF files, which do not store it.
@@ -103,7 +105,8 @@ void to_gguf(const LlamaConfig& c, GgufWriter& out) {
 const ModelFamily& gemma3_family() {
   static const ModelFamily kFamily{.name = "gemma3", .gguf_name = "gemma3", .hf_class = kClasses[0],
                                    .hf_model_type = "gemma3_text", .hf_classes = kClasses,
-                                   .gguf_qk_interleaved = false, .from_gguf = from_gguf, .from_hf = from_hf,
+                                   .gguf_qk_interleaved = false, .hf_names = kHfNames, .from_gguf = from_gguf,
+                                   .from_hf = from_hf,
                                    .to_hf = to_hf, .to_gguf = to_gguf};
   return kFamily;
 }

@@ -151,14 +151,16 @@ nlohmann::ordered_json eos_json(const std::vector<int>& ids) {
 }  // namespace
 
 LlamaConfig read_hf_config(const std::string& path) {
-  const json root = read_json_object(path);
+  const json file = read_json_object(path);
+  const ModelFamily& family = read_family(Fields(path, file));
+  json root = file;
+  if (family.common_hf_fields) family.common_hf_fields(Fields(path, file), root);
   const Fields f(path, root);
   LlamaConfig c;
-  const ModelFamily& family = read_family(f);
   c.family = family.name;
   read_dimensions(f, c);
   read_rope(f, c);
-  c.rms_norm_eps = f.positive_number("rms_norm_eps", 1e-6f);
+  c.norm_eps = f.positive_number("rms_norm_eps", 1e-6f);
   c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
   c.bos_token_id = f.has("bos_token_id") ? f.token_id("bos_token_id") : -1;
   c.eos_token_ids = f.token_ids("eos_token_id");
@@ -184,7 +186,7 @@ void write_hf_config(const std::string& path, const LlamaConfig& c) {
   j["max_position_embeddings"] = c.max_position_embeddings;
   j["rope_theta"] = decimal(c.rope_theta);
   j["rope_scaling"] = rope_scaling_json(c.rope_scaling);
-  j["rms_norm_eps"] = decimal(c.rms_norm_eps);
+  j["rms_norm_eps"] = decimal(c.norm_eps);
   j["tie_word_embeddings"] = c.tie_word_embeddings;
   j["bos_token_id"] = c.bos_token_id >= 0 ? nlohmann::ordered_json(c.bos_token_id) : nlohmann::ordered_json(nullptr);
   j["eos_token_id"] = eos_json(c.eos_token_ids);

@@ -8,7 +8,6 @@
 
 #include "core/error.h"
 #include "kernels/linear.h"
-#include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "models/llama_block.h"
 #include "models/model_family.h"
@@ -19,11 +18,14 @@ namespace {
 
 template <typename Weights, typename Fn>
 void visit_weights(Weights& w, const LlamaConfig& config, const Fn& fn) {
+  const bool layer_norm = config.norm == NormKind::Layer;
   fn("token_embd.weight", w.embed);
+  if (config.learned_positions) fn("position_embd.weight", w.position_embed);
   for (size_t i = 0; i < w.layers.size(); ++i) {
     auto& l = w.layers[i];
     const std::string p = fmt::format("blk.{}.", i);
     fn(p + "attn_norm.weight", l.attn_norm);
+    if (layer_norm) fn(p + "attn_norm.bias", l.attn_norm_bias);
     fn(p + "attn_q.weight", l.q);
     fn(p + "attn_k.weight", l.k);
     fn(p + "attn_v.weight", l.v);
@@ -37,20 +39,20 @@ void visit_weights(Weights& w, const LlamaConfig& config, const Fn& fn) {
       fn(p + "attn_k_norm.weight", l.k_norm);
     }
     fn(p + "attn_output.weight", l.o);
+    if (config.projection_bias) fn(p + "attn_output.bias", l.o_bias);
     if (config.sandwich_norms) fn(p + "post_attention_norm.weight", l.post_attn_norm);
     fn(p + "ffn_norm.weight", l.ffn_norm);
-    fn(p + "ffn_gate.weight", l.gate);
+    if (layer_norm) fn(p + "ffn_norm.bias", l.ffn_norm_bias);
+    if (config.gated_mlp) fn(p + "ffn_gate.weight", l.gate);
     fn(p + "ffn_up.weight", l.up);
+    if (config.projection_bias) fn(p + "ffn_up.bias", l.up_bias);
     fn(p + "ffn_down.weight", l.down);
+    if (config.projection_bias) fn(p + "ffn_down.bias", l.down_bias);
     if (config.sandwich_norms) fn(p + "post_ffw_norm.weight", l.post_ffn_norm);
   }
   fn("output_norm.weight", w.final_norm);
+  if (layer_norm) fn("output_norm.bias", w.final_norm_bias);
   if (!config.tie_word_embeddings) fn("output.weight", w.lm_head);
-}
-
-const float* f32(const Weight& w) {
-  WHET_ASSERT(w.dtype == DType::F32);
-  return reinterpret_cast<const float*>(w.data);
 }
 
 }  // namespace
@@ -77,7 +79,7 @@ void for_each_file_tensor(const LlamaWeights& weights, const LlamaConfig& config
   // The parts of each fused tensor by its GGUF name, in row order.
   std::map<std::string, std::map<int64_t, const Weight*>> fused;
   for_each_weight(weights, config, [&](const std::string& name, const Weight& w) {
-    if (const std::optional<FusedPlace> place = fused_place(name, config)) fused[place->gguf_name][place->first_row] = &w;
+    if (const std::optional<FusedPlace> place = fused_place(name, config)) fused[place->gguf_name][place->first] = &w;
   });
   for_each_weight(weights, config, [&](const std::string& name, const Weight& w) {
     const std::optional<FusedPlace> place = fused_place(name, config);
@@ -85,7 +87,7 @@ void for_each_file_tensor(const LlamaWeights& weights, const LlamaConfig& config
     if (!place->first_part) return;
     std::vector<const Weight*> parts;
     for (const auto& [row, part] : fused.at(place->gguf_name)) parts.push_back(part);
-    fn(place->gguf_name, place->hf_name, stack_rows(parts));
+    fn(place->gguf_name, place->hf_name, parts.front()->rows == 1 ? join_vectors(parts) : stack_rows(parts));
   });
 }
 
@@ -93,7 +95,10 @@ std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const Ll
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   auto ends_with = [&](std::string_view suffix) { return name.ends_with(suffix); };
   if (name == "token_embd.weight" || name == "output.weight") return {c.vocab_size, c.hidden_size};
+  if (name == "position_embd.weight") return {c.max_position_embeddings, c.hidden_size};
   if (ends_with("attn_q.bias")) return {1, q_dim};
+  if (ends_with("norm.bias") || ends_with("attn_output.bias") || ends_with("ffn_down.bias")) return {1, c.hidden_size};
+  if (ends_with("ffn_up.bias")) return {1, c.intermediate_size};
   if (ends_with("attn_k.bias") || ends_with("attn_v.bias")) return {1, kv_dim};
   if (ends_with("attn_q_norm.weight") || ends_with("attn_k_norm.weight")) return {1, c.head_dim};
   if (ends_with("norm.weight")) return {1, c.hidden_size};
@@ -107,26 +112,31 @@ std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& name, const Ll
 }
 
 std::string hf_tensor_name(const std::string& name, const LlamaConfig& c) {
-  // Gemma's norm before the MLP is its own; Llama's is named for following attention.
-  const char* ffn_norm = c.sandwich_norms ? "pre_feedforward_layernorm" : "post_attention_layernorm";
-  const std::pair<const char*, const char*> kLayerParts[] = {
-      {"attn_norm", "input_layernorm"},       {"attn_q", "self_attn.q_proj"},
-      {"attn_k", "self_attn.k_proj"},         {"attn_v", "self_attn.v_proj"},
-      {"attn_q_norm", "self_attn.q_norm"},    {"attn_k_norm", "self_attn.k_norm"},
-      {"attn_output", "self_attn.o_proj"},    {"post_attention_norm", "post_attention_layernorm"},
-      {"ffn_norm", ffn_norm},                 {"ffn_gate", "mlp.gate_proj"},
-      {"ffn_up", "mlp.up_proj"},              {"ffn_down", "mlp.down_proj"},
-      {"post_ffw_norm", "post_feedforward_layernorm"},
+  // Llama's names; a family's own (ModelFamily::hf_names) come first.
+  static constexpr NamePart kLlamaNames[] = {
+      {"token_embd", "model.embed_tokens"},   {"output_norm", "model.norm"},
+      {"output", "lm_head"},                  {"attn_norm", "input_layernorm"},
+      {"attn_q", "self_attn.q_proj"},         {"attn_k", "self_attn.k_proj"},
+      {"attn_v", "self_attn.v_proj"},         {"attn_q_norm", "self_attn.q_norm"},
+      {"attn_k_norm", "self_attn.k_norm"},    {"attn_output", "self_attn.o_proj"},
+      {"post_attention_norm", "post_attention_layernorm"},
+      {"ffn_norm", "post_attention_layernorm"},  // named for following attention
+      {"ffn_gate", "mlp.gate_proj"},          {"ffn_up", "mlp.up_proj"},
+      {"ffn_down", "mlp.down_proj"},          {"post_ffw_norm", "post_feedforward_layernorm"},
   };
-  if (name == "token_embd.weight") return "model.embed_tokens.weight";
-  if (name == "output_norm.weight") return "model.norm.weight";
-  if (name == "output.weight") return "lm_head.weight";
+  const ModelFamily& family = family_of(c);
+  auto hf_part = [&](std::string_view part) -> std::string_view {
+    for (std::span<const NamePart> table : {family.hf_names, std::span<const NamePart>(kLlamaNames)})
+      for (const NamePart& n : table)
+        if (n.gguf == part) return n.hf;
+    WHET_ASSERT(false && "unknown llama tensor name");
+    return {};
+  };
   int layer = -1;
   char part[64] = {0}, kind[8] = {0};
-  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].%7[a-z]", &layer, part, kind) == 3) {
-    for (const auto& [gguf, hf] : kLayerParts)
-      if (std::strcmp(part, gguf) == 0) return fmt::format("model.layers.{}.{}.{}", layer, hf, kind);
-  }
+  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].%7[a-z]", &layer, part, kind) == 3)
+    return fmt::format("{}.{}.{}.{}", family.hf_layers, layer, hf_part(part), kind);
+  if (std::sscanf(name.c_str(), "%63[a-z_].%7[a-z]", part, kind) == 2) return fmt::format("{}.{}", hf_part(part), kind);
   WHET_ASSERT(false && "unknown llama tensor name");
   return {};
 }
@@ -210,11 +220,11 @@ std::vector<float> forward_blocks(const LlamaModel& model, std::span<const Batch
 
   // One set of buffers serves every layer; the residual stream x is updated in place.
   std::vector<float> x(t * hidden), h(t * hidden), q(t * q_dim), k(t * kv_dim), v(t * kv_dim), att(t * q_dim);
-  std::vector<float> proj(t * hidden), gate(t * ffn), up(t * ffn), lora_hidden(t * rank);
+  std::vector<float> proj(t * hidden), gate(c.gated_mlp ? t * ffn : 0), up(t * ffn), lora_hidden(t * rank);
   // The families' extra intermediates: q/k before their norms, a branch before its sandwich norm.
   std::vector<float> q_raw(c.qk_norm ? t * q_dim : 0), k_raw(c.qk_norm ? t * kv_dim : 0);
   std::vector<float> branch_raw(c.sandwich_norms ? t * hidden : 0);
-  embed_tokens(model, ids.data(), t, x.data());
+  embed_tokens(model, ids.data(), positions.data(), t, x.data());
   BlockActivations a;
   a.q_raw = q_raw.data();
   a.k_raw = k_raw.data();
@@ -243,14 +253,14 @@ std::vector<float> forward_blocks(const LlamaModel& model, std::span<const Batch
   return x;
 }
 
-// logits (rows.size(), vocab): final RMSNorm and LM head on the given rows of x (·, hidden).
+// logits (rows.size(), vocab): final norm and LM head on the given rows of x (·, hidden).
 void head_logits(const LlamaModel& model, const std::vector<float>& x, std::span<const int64_t> rows,
                  std::vector<float>& logits) {
   const LlamaConfig& c = model.config;
   const int64_t n = int64_t(rows.size()), hidden = c.hidden_size;
   std::vector<float> picked(n * hidden), h(n * hidden);
   for (int64_t i = 0; i < n; ++i) std::copy_n(x.data() + rows[i] * hidden, hidden, picked.data() + i * hidden);
-  rmsnorm_forward(h.data(), nullptr, picked.data(), f32(model.weights.final_norm), n, hidden, c.rms_norm_eps);
+  norm_forward(c, h.data(), nullptr, nullptr, picked.data(), model.weights.final_norm, model.weights.final_norm_bias, n);
   logits.resize(size_t(n) * c.vocab_size);
   linear_forward(logits.data(), h.data(), n, model.weights.lm_head);
 }

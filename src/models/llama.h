@@ -27,6 +27,8 @@ struct LlamaLayer {
   Weight q_bias, k_bias, v_bias;           // (1, q/kv width), fp32: attention_bias
   Weight q_norm, k_norm;                   // (1, head_dim), fp32: qk_norm
   Weight post_attn_norm, post_ffn_norm;    // (1, hidden), fp32: sandwich_norms
+  Weight attn_norm_bias, ffn_norm_bias;    // (1, hidden), fp32: LayerNorm
+  Weight o_bias, up_bias, down_bias;       // (1, hidden / intermediate / hidden), fp32: projection_bias
 };
 
 // The matrix of projection p (q, k, v, o, gate, up, down) in a block.
@@ -34,9 +36,11 @@ const Weight& projection_weight(const LlamaLayer& layer, Projection p);
 Weight& projection_weight(LlamaLayer& layer, Projection p);
 
 struct LlamaWeights {
-  Weight embed;       // (vocab, hidden)
+  Weight embed;           // (vocab, hidden)
+  Weight position_embed;  // (max_position_embeddings, hidden): learned_positions
   std::vector<LlamaLayer> layers;
-  Weight final_norm;  // (1, hidden), fp32
+  Weight final_norm;      // (1, hidden), fp32
+  Weight final_norm_bias; // (1, hidden), fp32: LayerNorm
   Weight lm_head;     // (vocab, hidden); the same storage as embed when tied
 };
 
@@ -70,7 +74,7 @@ void for_each_weight(const LlamaWeights& weights, const LlamaConfig& config,
 // tensor's names, every other weight as it is. The writers' list.
 void for_each_file_tensor(const LlamaWeights& weights, const LlamaConfig& config,
                           const std::function<void(const std::string&, const std::string&, const Weight&)>& fn);
-// Expected shape (rows, cols) of a named tensor; norms are (1, hidden).
+// Expected shape (rows, cols) of a named tensor; norms and biases are (1, width).
 std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& gguf_name, const LlamaConfig& config);
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (names differ by family).
 std::string hf_tensor_name(const std::string& gguf_name, const LlamaConfig& config);

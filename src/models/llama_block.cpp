@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "kernels/embedding.h"
 #include "kernels/gated_activation.h"
+#include "kernels/layernorm.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 
@@ -61,23 +62,51 @@ int64_t BlockContext::rows() const {
 
 float* grad_data(const Weight& g) { return const_cast<float*>(reinterpret_cast<const float*>(g.data)); }
 
-void embed_tokens(const LlamaModel& model, const int32_t* ids, int64_t t, float* x) {
+void embed_tokens(const LlamaModel& model, const int32_t* ids, const int32_t* positions, int64_t t, float* x) {
+  const LlamaConfig& c = model.config;
+  const int64_t hidden = c.hidden_size;
   embedding_forward(x, ids, t, model.weights.embed);
-  const float scale = model.config.embedding_scale;
-  if (scale == 1.0f) return;
-  for (int64_t i = 0; i < t * model.config.hidden_size; ++i) x[i] *= scale;
+  const float scale = c.embedding_scale;
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < t * hidden; ++i) x[i] *= scale;
+  if (!c.learned_positions) return;
+  for (int64_t i = 0; i < t; ++i)
+    if (positions[i] < 0 || positions[i] >= c.max_position_embeddings)
+      fail("model", "position {} is beyond the {} positions the model's position embedding holds", positions[i],
+           c.max_position_embeddings);
+  std::vector<float> rows(size_t(t * hidden));
+  embedding_forward(rows.data(), positions, t, model.weights.position_embed);
+  add(x, x, rows.data(), t * hidden);
 }
 
-void embed_tokens_backward(const LlamaModel& model, float* dembed, float* dx, const int32_t* ids, int64_t t) {
+void embed_tokens_backward(const LlamaModel& model, LlamaWeights& grads, float* dx, const int32_t* ids,
+                           const int32_t* positions, int64_t t) {
   const int64_t hidden = model.config.hidden_size;
+  if (model.config.learned_positions && grads.position_embed.data)
+    embedding_backward(grad_data(grads.position_embed), dx, positions, t, hidden);
+  if (!grads.embed.data) return;
   const float scale = model.config.embedding_scale;
   if (scale != 1.0f)
     for (int64_t i = 0; i < t * hidden; ++i) dx[i] *= scale;
-  embedding_backward(dembed, dx, ids, t, hidden);
+  embedding_backward(grad_data(grads.embed), dx, ids, t, hidden);
+}
+
+void norm_forward(const LlamaConfig& c, float* out, float* mean, float* rstd, const float* inp, const Weight& weight,
+                  const Weight& bias, int64_t n) {
+  if (c.norm == NormKind::Layer)
+    return layernorm_forward(out, mean, rstd, inp, f32(weight), f32(bias), n, c.hidden_size, c.norm_eps);
+  rmsnorm_forward(out, rstd, inp, f32(weight), n, c.hidden_size, c.norm_eps);
+}
+
+void norm_backward(const LlamaConfig& c, float* dinp, float* dweight, float* dbias, const float* dout,
+                   const float* inp, const Weight& weight, const float* mean, const float* rstd, int64_t n) {
+  if (c.norm == NormKind::Layer)
+    return layernorm_backward(dinp, dweight, dbias, dout, inp, f32(weight), mean, rstd, n, c.hidden_size);
+  rmsnorm_backward(dinp, dweight, dout, inp, f32(weight), rstd, n, c.hidden_size);
 }
 
 // Norm, q/k/v (with biases, q/k norms and rope), attention per segment, o (with
-// its norm) and the residual add; then the same shape for the gated MLP.
+// its bias and norm) and the residual add; then the same shape for the MLP, gated or not.
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   const LlamaConfig& c = ctx.model->config;
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
@@ -87,7 +116,7 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   auto project = [&](float* out, const float* inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
   };
-  rmsnorm_forward(a.h_attn, a.rstd_attn, a.x_in, f32(l.attn_norm), t, hidden, c.rms_norm_eps);
+  norm_forward(c, a.h_attn, a.mean_attn, a.rstd_attn, a.x_in, l.attn_norm, l.attn_norm_bias, t);
   float* q = c.qk_norm ? a.q_raw : a.q;
   float* k = c.qk_norm ? a.k_raw : a.k;
   project(q, a.h_attn, Projection::Q);
@@ -97,11 +126,13 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   add_bias(k, l.k_bias, t);
   add_bias(a.v, l.v_bias, t);
   if (c.qk_norm) {
-    rmsnorm_forward(a.q, a.rstd_q, a.q_raw, f32(l.q_norm), t * c.num_heads, c.head_dim, c.rms_norm_eps);
-    rmsnorm_forward(a.k, a.rstd_k, a.k_raw, f32(l.k_norm), t * c.num_kv_heads, c.head_dim, c.rms_norm_eps);
+    rmsnorm_forward(a.q, a.rstd_q, a.q_raw, f32(l.q_norm), t * c.num_heads, c.head_dim, c.norm_eps);
+    rmsnorm_forward(a.k, a.rstd_k, a.k_raw, f32(l.k_norm), t * c.num_kv_heads, c.head_dim, c.norm_eps);
   }
-  rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, rope);
-  rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
+  if (!c.learned_positions) {
+    rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, rope);
+    rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
+  }
   int64_t row = 0;  // first row of the segment
   for (const AttentionSegment& seg : ctx.segments) {
     place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
@@ -110,24 +141,27 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
                       seg.v, layer_shape(ctx, seg));
     row += seg.shape.t;
   }
-  if (c.sandwich_norms) {
-    project(a.attn_raw, a.att, Projection::O);
-    rmsnorm_forward(a.proj, a.rstd_post_attn, a.attn_raw, f32(l.post_attn_norm), t, hidden, c.rms_norm_eps);
-  } else {
-    project(a.proj, a.att, Projection::O);
-  }
+  float* o = c.sandwich_norms ? a.attn_raw : a.proj;
+  project(o, a.att, Projection::O);
+  add_bias(o, l.o_bias, t);
+  if (c.sandwich_norms)
+    rmsnorm_forward(a.proj, a.rstd_post_attn, a.attn_raw, f32(l.post_attn_norm), t, hidden, c.norm_eps);
   add(a.x_mid, a.x_in, a.proj, t * hidden);
 
-  rmsnorm_forward(a.h_ffn, a.rstd_ffn, a.x_mid, f32(l.ffn_norm), t, hidden, c.rms_norm_eps);
-  project(a.gate, a.h_ffn, Projection::Gate);
+  norm_forward(c, a.h_ffn, a.mean_ffn, a.rstd_ffn, a.x_mid, l.ffn_norm, l.ffn_norm_bias, t);
   project(a.up, a.h_ffn, Projection::Up);
-  gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn);
-  if (c.sandwich_norms) {
-    project(a.ffn_raw, a.act, Projection::Down);
-    rmsnorm_forward(a.proj, a.rstd_post_ffn, a.ffn_raw, f32(l.post_ffn_norm), t, hidden, c.rms_norm_eps);
+  add_bias(a.up, l.up_bias, t);
+  if (c.gated_mlp) {
+    project(a.gate, a.h_ffn, Projection::Gate);
+    gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn);
   } else {
-    project(a.proj, a.act, Projection::Down);
+    activation_forward(c.activation, a.act, a.up, t * ffn);
   }
+  float* down = c.sandwich_norms ? a.ffn_raw : a.proj;
+  project(down, a.act, Projection::Down);
+  add_bias(down, l.down_bias, t);
+  if (c.sandwich_norms)
+    rmsnorm_forward(a.proj, a.rstd_post_ffn, a.ffn_raw, f32(l.post_ffn_norm), t, hidden, c.norm_eps);
   add(a.x_out, a.x_mid, a.proj, t * hidden);
 }
 
@@ -141,7 +175,7 @@ BlockGradScratch::BlockGradScratch(const LlamaConfig& c, int64_t t)
       q_raw(c.qk_norm ? q.size() : 0),
       k_raw(c.qk_norm ? k.size() : 0),
       att(t * c.num_heads * c.head_dim),
-      gate(t * c.intermediate_size),
+      gate(c.gated_mlp ? t * c.intermediate_size : 0),
       up(t * c.intermediate_size),
       act(t * c.intermediate_size) {}
 
@@ -167,17 +201,23 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
     return s.branch.data();
   };
 
+  const int64_t ffn = c.intermediate_size;
   const float* d_down = through_post_norm(a.ffn_raw, &LlamaLayer::post_ffn_norm, a.rstd_post_ffn);
+  add_bias_gradient(grad_of(&LlamaLayer::down_bias), d_down, t, hidden);
   project_back(s.act.data(), d_down, a.act, Projection::Down, false);
-  gated_activation_backward(c.activation, s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up,
-                            t * c.intermediate_size);
-  project_back(s.h.data(), s.gate.data(), a.h_ffn, Projection::Gate, false);
-  project_back(s.h.data(), s.up.data(), a.h_ffn, Projection::Up, true);
-  rmsnorm_backward(s.tmp.data(), grad_of(&LlamaLayer::ffn_norm), s.h.data(), a.x_mid, f32(l.ffn_norm), a.rstd_ffn, t,
-                   hidden);
+  if (c.gated_mlp)
+    gated_activation_backward(c.activation, s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up, t * ffn);
+  else
+    activation_backward(c.activation, s.up.data(), s.act.data(), a.up, t * ffn);
+  add_bias_gradient(grad_of(&LlamaLayer::up_bias), s.up.data(), t, ffn);
+  project_back(s.h.data(), s.up.data(), a.h_ffn, Projection::Up, false);
+  if (c.gated_mlp) project_back(s.h.data(), s.gate.data(), a.h_ffn, Projection::Gate, true);
+  norm_backward(c, s.tmp.data(), grad_of(&LlamaLayer::ffn_norm), grad_of(&LlamaLayer::ffn_norm_bias), s.h.data(),
+                a.x_mid, l.ffn_norm, a.mean_ffn, a.rstd_ffn, t);
   add(dx, dx, s.tmp.data(), t * hidden);
 
   const float* d_o = through_post_norm(a.attn_raw, &LlamaLayer::post_attn_norm, a.rstd_post_attn);
+  add_bias_gradient(grad_of(&LlamaLayer::o_bias), d_o, t, hidden);
   project_back(s.att.data(), d_o, a.att, Projection::O, false);
   std::fill(s.k.begin(), s.k.end(), 0.0f);
   std::fill(s.v.begin(), s.v.end(), 0.0f);
@@ -190,8 +230,10 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
                        seg.k, seg.v, a.att + q_at, a.lse + row * c.num_heads, layer_shape(ctx, seg));
     row += seg.shape.t;
   }
-  rope_backward(s.q.data(), ctx.positions, t, c.num_heads, c.head_dim, rope);
-  rope_backward(s.k.data(), ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
+  if (!c.learned_positions) {
+    rope_backward(s.q.data(), ctx.positions, t, c.num_heads, c.head_dim, rope);
+    rope_backward(s.k.data(), ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
+  }
   float* dq = s.q.data();
   float* dk = s.k.data();
   if (c.qk_norm) {
@@ -210,8 +252,8 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   project_back(s.h.data(), dq, a.h_attn, Projection::Q, false);
   project_back(s.h.data(), dk, a.h_attn, Projection::K, true);
   project_back(s.h.data(), s.v.data(), a.h_attn, Projection::V, true);
-  rmsnorm_backward(s.tmp.data(), grad_of(&LlamaLayer::attn_norm), s.h.data(), a.x_in, f32(l.attn_norm), a.rstd_attn,
-                   t, hidden);
+  norm_backward(c, s.tmp.data(), grad_of(&LlamaLayer::attn_norm), grad_of(&LlamaLayer::attn_norm_bias), s.h.data(),
+                a.x_in, l.attn_norm, a.mean_attn, a.rstd_attn, t);
   add(dx, dx, s.tmp.data(), t * hidden);
 }
 

@@ -16,7 +16,8 @@ namespace whet {
 // x_mid and x_out may be one buffer (the residual stream updated in place).
 struct BlockActivations {
   float* x_in = nullptr;       // (t, hidden) residual stream entering the block
-  float* h_attn = nullptr;     // (t, hidden) attention RMSNorm output
+  float* h_attn = nullptr;     // (t, hidden) attention norm output
+  float* mean_attn = nullptr;  // (t) or null: LayerNorm's row means
   float* rstd_attn = nullptr;  // (t) or null
   float* q_raw = nullptr;      // (t, heads * head_dim) projection (+ bias) before the q/k norm (qk_norm only)
   float* k_raw = nullptr;      // (t, kv_heads * head_dim)
@@ -29,10 +30,11 @@ struct BlockActivations {
   float* lse = nullptr;        // (t, heads) or null
   float* x_mid = nullptr;      // (t, hidden) residual stream after attention
   float* h_ffn = nullptr;      // (t, hidden)
+  float* mean_ffn = nullptr;   // (t) or null: LayerNorm's row means
   float* rstd_ffn = nullptr;   // (t) or null
-  float* gate = nullptr;       // (t, intermediate)
-  float* up = nullptr;         // (t, intermediate)
-  float* act = nullptr;        // (t, intermediate) silu(gate) * up
+  float* gate = nullptr;       // (t, intermediate); null without a gate
+  float* up = nullptr;         // (t, intermediate) (+ bias)
+  float* act = nullptr;        // (t, intermediate) act(gate) * up, or act(up) ungated
   float* proj = nullptr;       // (t, hidden) scratch for the o and down projections (normed, with sandwich norms)
   float* attn_raw = nullptr;   // (t, hidden) o projection before its norm (sandwich_norms only)
   float* ffn_raw = nullptr;    // (t, hidden) down projection before its norm (sandwich_norms only)
@@ -57,7 +59,7 @@ struct BlockContext {
   // sequence when inference runs several together, one in training. Projections
   // run over all rows at once; attention runs per segment.
   std::vector<AttentionSegment> segments;
-  const int32_t* positions = nullptr;  // (t) rope position of every row
+  const int32_t* positions = nullptr;  // (t) position of every row (rope's, or the position embedding's)
   std::array<LoraView, kProjections> lora{};
 
   int64_t rows() const;  // t: the segments' rows together
@@ -65,10 +67,20 @@ struct BlockContext {
 
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a);
 
-// x (t, hidden) = the embeddings of ids, times the family's embedding scale; and
-// its backward into the embedding's gradient (dx is scaled in place).
-void embed_tokens(const LlamaModel& model, const int32_t* ids, int64_t t, float* x);
-void embed_tokens_backward(const LlamaModel& model, float* dembed, float* dx, const int32_t* ids, int64_t t);
+// x (t, hidden) = the embeddings of ids, times the family's embedding scale, plus
+// the position embeddings of `positions` (learned_positions); and its backward into
+// the gradients of the embeddings that train (dx is scaled in place).
+void embed_tokens(const LlamaModel& model, const int32_t* ids, const int32_t* positions, int64_t t, float* x);
+void embed_tokens_backward(const LlamaModel& model, LlamaWeights& grads, float* dx, const int32_t* ids,
+                           const int32_t* positions, int64_t t);
+
+// The config's norm over n rows of hidden values: RMSNorm, or LayerNorm with its
+// bias; mean and rstd (n) keep the statistics for the backward (null: not kept;
+// RMSNorm keeps no mean). The backward adds into dweight and dbias where not null.
+void norm_forward(const LlamaConfig& c, float* out, float* mean, float* rstd, const float* inp, const Weight& weight,
+                  const Weight& bias, int64_t n);
+void norm_backward(const LlamaConfig& c, float* dinp, float* dweight, float* dbias, const float* dout,
+                   const float* inp, const Weight& weight, const float* mean, const float* rstd, int64_t n);
 
 // Gradient buffers of one block's backward, (t, ·) each, reused across layers.
 struct BlockGradScratch {

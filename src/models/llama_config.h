@@ -1,7 +1,7 @@
 #pragma once
 // Hyperparameters of the decoder-only transformers Whet runs: the Llama family
 // (Llama 2/3, SmolLM) and the families that vary its block (Qwen2, Mistral,
-// Gemma 3, Phi-3; models/model_family.h). Everything the forward pass needs,
+// Gemma 3, Phi-3, GPT-2; models/model_family.h). Everything the forward pass needs,
 // independent of the file format; the variations default to off (plain Llama).
 #include <cmath>
 #include <cstdint>
@@ -13,8 +13,12 @@
 
 namespace whet {
 
+// The block's two norms and the final one: RMSNorm with a weight, or LayerNorm
+// with a weight and a bias (GPT-2).
+enum class NormKind { Rms, Layer };
+
 struct LlamaConfig {
-  std::string family = "llama";  // ModelFamily::name: llama, mistral, qwen2, gemma3, phi3 (model_family.h)
+  std::string family = "llama";  // ModelFamily::name: llama, mistral, qwen2, gemma3, phi3, gpt2 (model_family.h)
   int vocab_size = 0;
   int hidden_size = 0;         // e.g. 576 for SmolLM2-135M
   int intermediate_size = 0;   // e.g. 1536
@@ -25,14 +29,18 @@ struct LlamaConfig {
   int max_position_embeddings = 2048;
   float rope_theta = 10000.0f;
   RopeScaling rope_scaling;
-  float rms_norm_eps = 1e-5f;
+  float norm_eps = 1e-5f;      // of every norm in the model, whatever its kind
   bool tie_word_embeddings = false;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
 
   // Variations of the block, set by the family.
-  bool attention_bias = false;  // q, k and v projections add a bias (Qwen2)
-  GateActivation activation = GateActivation::Silu;  // of the gated MLP
+  NormKind norm = NormKind::Rms;  // of the block's two norms and the final one (q/k and sandwich norms are RMSNorms)
+  bool learned_positions = false;  // a position embedding added to the token embeddings, and no rope (GPT-2)
+  bool attention_bias = false;  // q, k and v projections add a bias (Qwen2, GPT-2)
+  bool projection_bias = false; // the o, up and down projections add a bias (GPT-2)
+  bool gated_mlp = true;        // act(gate) * up; false: act(up), no gate projection (GPT-2)
+  GateActivation activation = GateActivation::Silu;  // of the MLP
   bool qk_norm = false;         // RMSNorm over each head of q and k before rope (Gemma 3)
   bool sandwich_norms = false;  // RMSNorm on the attention and MLP outputs before each residual add (Gemma)
   float embedding_scale = 1.0f; // token embeddings times this (Gemma: sqrt(hidden_size))

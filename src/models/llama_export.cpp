@@ -130,9 +130,12 @@ void add_model_metadata(GgufWriter& out, const LoadedModel& loaded, DType dtype)
   out.set(key("attention.head_count_kv"), GgufValue::make_u32(c.num_kv_heads));
   out.set(key("attention.key_length"), GgufValue::make_u32(c.head_dim));
   out.set(key("attention.value_length"), GgufValue::make_u32(c.head_dim));
-  out.set(key("rope.freq_base"), GgufValue::make_f32(c.rope_theta));
-  out.set(key("rope.dimension_count"), GgufValue::make_u32(c.head_dim));
-  out.set(key("attention.layer_norm_rms_epsilon"), GgufValue::make_f32(c.rms_norm_eps));
+  if (!c.learned_positions) {
+    out.set(key("rope.freq_base"), GgufValue::make_f32(c.rope_theta));
+    out.set(key("rope.dimension_count"), GgufValue::make_u32(c.head_dim));
+  }
+  // A LayerNorm family writes its own epsilon key.
+  if (c.norm == NormKind::Rms) out.set(key("attention.layer_norm_rms_epsilon"), GgufValue::make_f32(c.norm_eps));
   out.set(key("vocab_size"), GgufValue::make_u32(c.vocab_size));
   if (c.rope_scaling.type == RopeScalingType::Linear) {
     out.set(key("rope.scaling.type"), GgufValue::make_string("linear"));
@@ -203,8 +206,9 @@ void export_hf_dir(const LoadedModel& loaded, const std::string& dir, DType dtyp
   std::filesystem::create_directories(dir);
   std::vector<Weight> kept;  // owns converted data until written
   std::vector<TensorView> views;
-  for_each_file_tensor(model.weights, model.config, [&](const std::string&, const std::string& hf_name, const Weight& w) {
+  for_each_file_tensor(model.weights, model.config, [&](const std::string& name, const std::string& hf_name, const Weight& w) {
     kept.push_back(gguf_encoded(w, dtype));
+    if (hf_transposed(model.config, name, w.rows)) kept.back() = transposed(kept.back());
     const Weight& e = kept.back();
     views.push_back(TensorView{hf_name, e.dtype, file_shape(e), e.data, e.rows * e.row_bytes()});
   });

@@ -4,7 +4,6 @@
 #include <numeric>
 
 #include "core/error.h"
-#include "kernels/rmsnorm.h"
 #include "models/llama_block.h"
 
 namespace whet {
@@ -15,12 +14,14 @@ namespace {
 int64_t block_floats_per_token(const LlamaConfig& c, int rank) {
   const int64_t hidden = c.hidden_size, q_dim = int64_t(c.num_heads) * c.head_dim;
   const int64_t kv_dim = int64_t(c.num_kv_heads) * c.head_dim, ffn = c.intermediate_size;
-  // x_in, h_attn, x_mid, h_ffn, proj | rstd x2 | q, att | k, v | lse | gate, up, act | lora hidden
-  const int64_t plain = 5 * hidden + 2 + 2 * q_dim + 2 * kv_dim + c.num_heads + 3 * ffn + int64_t(kProjections) * rank;
+  // x_in, h_attn, x_mid, h_ffn, proj | rstd x2 | q, att | k, v | lse | up, act | lora hidden
+  const int64_t plain = 5 * hidden + 2 + 2 * q_dim + 2 * kv_dim + c.num_heads + 2 * ffn + int64_t(kProjections) * rank;
+  // gate | LayerNorm's means
+  const int64_t gate = c.gated_mlp ? ffn : 0, means = c.norm == NormKind::Layer ? 2 : 0;
   // q_raw, k_raw, their rstd | attn_raw, ffn_raw, their rstd
   const int64_t qk_norm = c.qk_norm ? q_dim + kv_dim + c.num_heads + c.num_kv_heads : 0;
   const int64_t sandwich = c.sandwich_norms ? 2 * hidden + 2 : 0;
-  return plain + qk_norm + sandwich;
+  return plain + gate + means + qk_norm + sandwich;
 }
 
 // Carves layer `layer`'s views for t positions out of the activation storage.
@@ -48,10 +49,14 @@ BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int l
   a.k = take(kv_dim);
   a.v = take(kv_dim);
   a.lse = take(c.num_heads);
-  a.gate = take(ffn);
+  if (c.gated_mlp) a.gate = take(ffn);
   a.up = take(ffn);
   a.act = take(ffn);
   for (float*& hidden_view : a.lora_hidden) hidden_view = take(rank);
+  if (c.norm == NormKind::Layer) {
+    a.mean_attn = take(1);
+    a.mean_ffn = take(1);
+  }
   if (c.qk_norm) {
     a.q_raw = take(q_dim);
     a.k_raw = take(kv_dim);
@@ -84,16 +89,11 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
   return ctx;
 }
 
-const float* f32(const Weight& w) {
-  WHET_ASSERT(w.dtype == DType::F32);
-  return reinterpret_cast<const float*>(w.data);
-}
-
 // Embedding, blocks and final norm; returns each block's activations for the backward.
 std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                             const TokenSequence& seq) {
   const LlamaConfig& c = model.config;
-  const int64_t t = int64_t(seq.ids.size()), hidden = c.hidden_size;
+  const int64_t t = int64_t(seq.ids.size());
   if (t > acts.max_tokens) fail("train", "sequence of {} tokens exceeds the {} the buffers hold", t, acts.max_tokens);
   WHET_ASSERT(seq.targets.size() == seq.ids.size() && seq.positions.size() == seq.ids.size() &&
               seq.segment_begin.size() == seq.ids.size() &&
@@ -104,12 +104,12 @@ std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const Train
 
   std::vector<BlockActivations> blocks;
   for (int layer = 0; layer < c.num_layers; ++layer) blocks.push_back(block_views(acts, c, layer, rank));
-  embed_tokens(model, seq.ids.data(), t, blocks[0].x_in);
+  embed_tokens(model, seq.ids.data(), seq.positions.data(), t, blocks[0].x_in);
   for (int layer = 0; layer < c.num_layers; ++layer)
     llama_block_forward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer]);
   const float* x_final = blocks.back().x_out;
-  rmsnorm_forward(acts.final_norm_out.data(), acts.final_rstd.data(), x_final, f32(model.weights.final_norm), t, hidden,
-                  c.rms_norm_eps);
+  norm_forward(c, acts.final_norm_out.data(), acts.final_mean.data(), acts.final_rstd.data(), x_final,
+               model.weights.final_norm, model.weights.final_norm_bias, t);
   return blocks;
 }
 
@@ -123,13 +123,13 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
   const float* x_final = blocks.back().x_out;
   // Turn d(final norm output) into d(x_final) in place via a scratch copy.
   std::vector<float> d_norm_out(acts.dx.begin(), acts.dx.begin() + t * hidden);
-  rmsnorm_backward(dx, grads ? grad_data(grads->final_norm) : nullptr, d_norm_out.data(), x_final,
-                   f32(model.weights.final_norm), acts.final_rstd.data(), t, hidden);
+  norm_backward(c, dx, grads ? grad_data(grads->final_norm) : nullptr, grads ? grad_data(grads->final_norm_bias) : nullptr,
+                d_norm_out.data(), x_final, model.weights.final_norm, acts.final_mean.data(), acts.final_rstd.data(), t);
   BlockGradScratch scratch(c, t);
   for (int layer = c.num_layers - 1; layer >= 0; --layer)
     llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
                          grads ? &grads->layers[layer] : nullptr, scratch);
-  if (grads && grads->embed.data) embed_tokens_backward(model, grad_data(grads->embed), dx, seq.ids.data(), t);
+  if (grads) embed_tokens_backward(model, *grads, dx, seq.ids.data(), seq.positions.data(), t);
 }
 
 // The teacher of distillation: the final hidden states of the base alone (no
@@ -232,6 +232,7 @@ LlamaActivations::LlamaActivations(const LlamaConfig& c, int64_t max_tokens_, in
       // every layer's views, plus one x_in-sized slot for the last block's output
       storage(size_t(block_floats_per_token(c, lora_rank) * max_tokens_ * c.num_layers + c.hidden_size * max_tokens_)),
       final_norm_out(size_t(c.hidden_size * max_tokens_)),
+      final_mean(size_t(max_tokens_)),
       final_rstd(size_t(max_tokens_)),
       dx(size_t(c.hidden_size * max_tokens_)) {}
 

@@ -28,7 +28,7 @@ struct TokenSequence {
 struct LlamaActivations {
   int64_t max_tokens = 0;
   std::vector<float> storage;  // every layer's BlockActivations live here
-  std::vector<float> final_norm_out, final_rstd, dx;
+  std::vector<float> final_norm_out, final_mean, final_rstd, dx;
   LlamaActivations(const LlamaConfig& c, int64_t max_tokens, int lora_rank);
 };
 

@@ -51,6 +51,7 @@ LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t
   std::mt19937_64 rng(seed);
   for (auto& layer : lora.layers) {
     for (Projection p : config.targets) {
+      if (p == Projection::Gate && !model.gated_mlp) continue;  // all-linear on an MLP without a gate
       const auto [out, in] = projection_shape(model, p);
       LoraMatrices& m = layer[int(p)];
       m.a.resize(size_t(config.rank * in));

@@ -4,11 +4,12 @@ namespace whet {
 
 namespace {
 // Floats kept per token per layer for the backward pass: inputs of both norms,
-// q, k, v, attention output, gate, up and the gated product.
+// q, k, v, attention output, gate (when gated), up and the activation.
 int64_t saved_floats_per_token_per_layer(const LlamaConfig& c) {
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   const int64_t qk_norm = c.qk_norm ? q_dim + kv_dim : 0, sandwich = c.sandwich_norms ? 2 * int64_t(c.hidden_size) : 0;
-  return 4 * int64_t(c.hidden_size) + 2 * q_dim + 2 * kv_dim + 3 * int64_t(c.intermediate_size) + qk_norm + sandwich;
+  const int64_t mlp = (c.gated_mlp ? 3 : 2) * int64_t(c.intermediate_size);
+  return 4 * int64_t(c.hidden_size) + 2 * q_dim + 2 * kv_dim + mlp + qk_norm + sandwich;
 }
 int64_t activation_bytes(const LlamaConfig& c, int64_t seq_len) {
   // Per-layer saves plus the logits of one sequence and their gradient.
@@ -17,8 +18,8 @@ int64_t activation_bytes(const LlamaConfig& c, int64_t seq_len) {
 int64_t lora_parameter_count(const LlamaConfig& c, int rank) {
   const int64_t h = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
                 kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
-  // Each adapted matrix (out, in) adds rank * (in + out).
-  const int64_t per_layer = rank * ((h + q) + 2 * (h + kv) + (q + h) + 2 * (h + f) + (f + h));
+  // Each adapted matrix (out, in) adds rank * (in + out); an ungated MLP has no gate to adapt.
+  const int64_t per_layer = rank * ((h + q) + 2 * (h + kv) + (q + h) + (c.gated_mlp ? 2 : 1) * (h + f) + (f + h));
   return per_layer * c.num_layers;
 }
 }  // namespace
@@ -26,12 +27,15 @@ int64_t lora_parameter_count(const LlamaConfig& c, int rank) {
 int64_t llama_parameter_count(const LlamaConfig& c) {
   const int64_t h = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
                 kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
-  int64_t per_layer = 2 * h + h * q + 2 * h * kv + q * h + 3 * h * f;
+  const int64_t norm = c.norm == NormKind::Layer ? 2 * h : h;  // weight, and LayerNorm's bias
+  int64_t per_layer = 2 * norm + h * q + 2 * h * kv + q * h + (c.gated_mlp ? 3 : 2) * h * f;
   if (c.attention_bias) per_layer += q + 2 * kv;
+  if (c.projection_bias) per_layer += h + f + h;
   if (c.qk_norm) per_layer += 2 * c.head_dim;
   if (c.sandwich_norms) per_layer += 2 * h;
-  const int64_t embeddings = int64_t(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2);
-  return embeddings + per_layer * c.num_layers + h;
+  int64_t embeddings = int64_t(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2);
+  if (c.learned_positions) embeddings += int64_t(c.max_position_embeddings) * h;
+  return embeddings + per_layer * c.num_layers + norm;
 }
 
 MemoryEstimate estimate_inference(const LlamaConfig& c, double weight_bytes_per_param, int64_t context) {

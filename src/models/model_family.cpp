@@ -10,7 +10,7 @@ namespace whet {
 
 std::span<const ModelFamily* const> model_families() {
   static const ModelFamily* const kFamilies[] = {&llama_family(), &mistral_family(), &qwen2_family(),
-                                                 &gemma3_family(), &phi3_family()};
+                                                 &gemma3_family(), &phi3_family(), &gpt2_family()};
   return kFamilies;
 }
 
@@ -37,22 +37,28 @@ const ModelFamily* family_by_hf_class(std::string_view hf_class) {
 
 std::optional<FusedPlace> fused_place(const std::string& name, const LlamaConfig& config) {
   int layer = -1;
-  char part[64] = {0};
-  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].weight", &layer, part) != 2) return std::nullopt;
-  for (const FusedTensor& fused : family_of(config).fused_tensors) {
-    FusedPlace place{fmt::format("blk.{}.{}.weight", layer, fused.gguf_part),
-                     fmt::format("model.layers.{}.{}.weight", layer, fused.hf_part)};
-    std::optional<int64_t> first_row;
+  char part[64] = {0}, kind[8] = {0};
+  if (std::sscanf(name.c_str(), "blk.%d.%63[a-z_].%7[a-z]", &layer, part, kind) != 3) return std::nullopt;
+  const ModelFamily& family = family_of(config);
+  for (const FusedTensor& fused : family.fused_tensors) {
+    FusedPlace place{fmt::format("blk.{}.{}.{}", layer, fused.gguf_part, kind),
+                     fmt::format("{}.{}.{}.{}", family.hf_layers, layer, fused.hf_part, kind)};
+    std::optional<int64_t> first;
     for (std::string_view p : fused.parts) {
-      if (p == part) first_row = place.total_rows;
-      place.total_rows += llama_tensor_shape(fmt::format("blk.{}.{}.weight", layer, p), config).first;
+      if (p == part) first = place.total;
+      const auto [rows, cols] = llama_tensor_shape(fmt::format("blk.{}.{}.{}", layer, p, kind), config);
+      place.total += rows == 1 ? cols : rows;
     }
-    if (!first_row) continue;
-    place.first_row = *first_row;
+    if (!first) continue;
+    place.first = *first;
     place.first_part = fused.parts.front() == part;
     return place;
   }
   return std::nullopt;
+}
+
+bool hf_transposed(const LlamaConfig& config, std::string_view gguf_name, int64_t rows) {
+  return family_of(config).hf_matrices_transposed && gguf_name.starts_with("blk.") && rows > 1;
 }
 
 void expect_activation(const Fields& f, const char* key, std::string_view supported) {

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -33,12 +34,17 @@ Weight permute_rows(const Weight& w, int heads, bool to_hf) {
   return out;
 }
 
+// A vector (1, n) is a 1-D tensor of n values in the files.
+bool has_shape(const TensorView& view, std::pair<int64_t, int64_t> shape) {
+  const auto [rows, cols] = shape;
+  return rows == 1 ? (view.shape.size() == 1 && view.shape[0] == cols)
+                   : (view.shape.size() == 2 && view.shape[0] == rows && view.shape[1] == cols);
+}
+
 Weight weight_from_view(const TensorView& view, const std::string& where, std::pair<int64_t, int64_t> shape) {
   const auto [rows, cols] = shape;
   const bool is_vector = rows == 1;
-  const bool matches = is_vector ? (view.shape.size() == 1 && view.shape[0] == cols)
-                                 : (view.shape.size() == 2 && view.shape[0] == rows && view.shape[1] == cols);
-  if (!matches) {
+  if (!has_shape(view, shape)) {
     std::string got;
     for (int64_t d : view.shape) got += (got.empty() ? "" : ", ") + std::to_string(d);
     fail(where, "tensor '{}' has shape ({}), expected ({}{}{})", view.name, got, is_vector ? "" : std::to_string(rows),
@@ -49,19 +55,66 @@ Weight weight_from_view(const TensorView& view, const std::string& where, std::p
 
 enum class FileNames { Gguf, Hf };
 
-// The weight's rows of a tensor its family's files fuse (views of the same bytes),
-// or nothing when the file holds the weight on its own instead.
+// Reads a model's tensors from one file's views: each as a Weight of Whet's
+// shape (rows = out features), transposed when the family's files hold it [in, out].
 template <typename Find>
-std::optional<Weight> fused_rows(const std::string& name, const LlamaConfig& c, FileNames names, const std::string& where,
-                                 const Find& find) {
-  const std::optional<FusedPlace> place = fused_place(name, c);
-  if (!place) return std::nullopt;
-  const TensorView* fused = find(names == FileNames::Hf ? place->hf_name : place->gguf_name);
-  const auto [rows, cols] = llama_tensor_shape(name, c);
-  if (!fused || fused->shape.size() != 2 || fused->shape[0] != place->total_rows) return std::nullopt;
-  const Weight whole = weight_from_view(*fused, where, {place->total_rows, cols});
-  return Weight{whole.dtype, rows, cols, whole.row(place->first_row), nullptr};
-}
+class TensorSource {
+ public:
+  TensorSource(const LlamaConfig& c, FileNames names, const std::string& where, const Find& find)
+      : c_(c), names_(names), where_(where), find_(find) {}
+
+  // The weight's rows (or, of a fused bias, its elements) of a tensor its family's
+  // files fuse (views of the same bytes), or nothing when the file holds the weight
+  // on its own instead.
+  std::optional<Weight> fused_part(const std::string& name) {
+    const std::optional<FusedPlace> place = fused_place(name, c_);
+    if (!place) return std::nullopt;
+    const std::string& file_name = names_ == FileNames::Hf ? place->hf_name : place->gguf_name;
+    const auto [rows, cols] = llama_tensor_shape(name, c_);
+    const bool vector = rows == 1;
+    const std::pair<int64_t, int64_t> whole_shape = vector ? std::pair<int64_t, int64_t>{1, place->total}
+                                                           : std::pair<int64_t, int64_t>{place->total, cols};
+    // A tensor of that name and another shape is the weight's own (Phi-3's ffn_up unfused).
+    const std::optional<Weight> whole = find(file_name, name, whole_shape, /*other_shape_is_absent=*/true);
+    if (!whole) return std::nullopt;
+    const uint8_t* first = vector ? whole->data + dtype_bytes(whole->dtype, place->first) : whole->row(place->first);
+    return Weight{whole->dtype, rows, cols, first, whole->storage};
+  }
+
+  // The tensor of Whet's name, from the file under its own name; a missing one is an error.
+  Weight single(const std::string& name) {
+    const std::string file_name = names_ == FileNames::Hf ? hf_tensor_name(name, c_) : name;
+    std::optional<Weight> w = find(file_name, name, llama_tensor_shape(name, c_), /*other_shape_is_absent=*/false);
+    if (w) return *w;
+    if (const std::optional<FusedPlace> place = fused_place(name, c_))
+      fail(where_, "missing tensor '{}' (or '{}' of {} {})", file_name,
+           names_ == FileNames::Hf ? place->hf_name : place->gguf_name, place->total,
+           llama_tensor_shape(name, c_).first == 1 ? "values" : "rows");
+    fail(where_, "missing tensor '{}'", file_name);
+  }
+
+ private:
+  // File tensor `file_name` standing for Whet's `name` with Whet's `shape`, or
+  // nothing when absent; another shape is an error unless other_shape_is_absent.
+  // One stored transposed (GPT-2's Conv1D) is copied once, however many weights it holds.
+  std::optional<Weight> find(const std::string& file_name, const std::string& name,
+                             std::pair<int64_t, int64_t> shape, bool other_shape_is_absent) {
+    if (const auto done = transposed_.find(file_name); done != transposed_.end()) return done->second;
+    const TensorView* view = find_(file_name);
+    const bool flip = names_ == FileNames::Hf && hf_transposed(c_, name, shape.first);
+    const std::pair<int64_t, int64_t> stored_shape = flip ? std::pair{shape.second, shape.first} : shape;
+    if (!view || (other_shape_is_absent && !has_shape(*view, stored_shape))) return std::nullopt;
+    const Weight stored = weight_from_view(*view, where_, stored_shape);
+    if (!flip) return stored;
+    return transposed_[file_name] = transposed(stored);
+  }
+
+  const LlamaConfig& c_;
+  FileNames names_;
+  const std::string& where_;
+  const Find& find_;
+  std::map<std::string, Weight> transposed_;
+};
 
 // Fills every weight of the model from the file's views; `find` maps a file's
 // tensor name to its view or null.
@@ -69,19 +122,10 @@ template <typename Find>
 void bind_weights(LlamaModel& model, const std::string& where, FileNames names, const Find& find) {
   const LlamaConfig& c = model.config;
   model.weights.layers.resize(c.num_layers);
+  TensorSource<Find> source(c, names, where, find);
   for_each_weight(model.weights, c, [&](const std::string& name, Weight& w) {
-    if (const std::optional<Weight> rows = fused_rows(name, c, names, where, find)) {
-      w = *rows;
-      return;
-    }
-    const std::string file_name = names == FileNames::Hf ? hf_tensor_name(name, c) : name;
-    const TensorView* view = find(file_name);
-    if (!view) {
-      const std::optional<FusedPlace> place = fused_place(name, c);
-      if (place) fail(where, "missing tensor '{}' (or '{}' with {} rows)", file_name, names == FileNames::Hf ? place->hf_name : place->gguf_name, place->total_rows);
-      fail(where, "missing tensor '{}'", file_name);
-    }
-    w = weight_from_view(*view, where, llama_tensor_shape(name, c));
+    const std::optional<Weight> part = source.fused_part(name);
+    w = part ? *part : source.single(name);
   });
   if (c.tie_word_embeddings) model.weights.lm_head = model.weights.embed;
 }
@@ -109,7 +153,7 @@ LlamaConfig config_from_gguf(const GgufFile& g) {
   c.head_dim = int(g.get_int(key("attention.key_length"), c.hidden_size / c.num_heads));
   c.max_position_embeddings = int(g.get_int(key("context_length"), 2048));
   c.rope_theta = float(g.get_float(key("rope.freq_base"), 10000.0));
-  c.rms_norm_eps = float(g.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));
+  c.norm_eps = float(g.get_float(key("attention.layer_norm_rms_epsilon"), 1e-5));  // a LayerNorm family reads its own
   const std::string scaling = g.get_string(key("rope.scaling.type"), "none");
   if (scaling == "linear") {
     c.rope_scaling.type = RopeScalingType::Linear;
@@ -160,7 +204,13 @@ LoadedModel load_hf_dir(const std::string& dir) {
   LoadedModel loaded{.model = {}, .tokenizer = Tokenizer::from_hf_dir(dir)};
   LlamaModel& model = loaded.model;
   model.config = read_hf_config(dir + "/config.json");
-  bind_weights(model, dir, FileNames::Hf, [&](const std::string& name) { return weights->find_tensor(name); });
+  // A checkpoint saved from the base model (GPT2Model, LlamaModel) has its tensors
+  // without the base's prefix: transformer.h.0.ln_1.weight is h.0.ln_1.weight there.
+  bind_weights(model, dir, FileNames::Hf, [&](const std::string& name) {
+    const TensorView* view = weights->find_tensor(name);
+    const size_t dot = name.find('.');
+    return view || dot == std::string::npos ? view : weights->find_tensor(name.substr(dot + 1));
+  });
   if (model.config.norm_weights_offset_by_one) offset_norm_weights(model.weights, model.config, 1.0f);
   set_rope_frequencies(model);
   model.file = weights;

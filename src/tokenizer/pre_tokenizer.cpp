@@ -21,15 +21,16 @@ struct KnownPreTokenizer {
   std::vector<std::string_view> regexes;
 };
 
-// Canonical names first: pre_tokenizer_name() answers with the first that fits.
+// Canonical names first: pre_tokenizer_name() answers with the first that fits,
+// and GGUF files get that name, so it is llama.cpp's ("gpt-2"; it refuses "gpt2").
 const std::array<KnownPreTokenizer, 7>& known_pre_tokenizers() {
   static const std::array<KnownPreTokenizer, 7> known{{
-      {"gpt2", {kGpt2Regex}},
+      {"gpt-2", {kGpt2Regex}},
       {"smollm", {kEachDigitRegex, kGpt2Regex}},
       {"llama-bpe", {kLlama3Regex}},
       {"qwen2", {kQwen2Regex}},
       {"default", {kGpt2Regex}},
-      {"gpt-2", {kGpt2Regex}},
+      {"gpt2", {kGpt2Regex}},
       {"llama3", {kLlama3Regex}},
   }};
   return known;

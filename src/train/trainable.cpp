@@ -69,9 +69,10 @@ int first_trainable_block_at(const TrainConfig& config, const LlamaConfig& model
 bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const std::string& name, int first_block) {
   if (name == "token_embd.weight")
     return !config.freeze_embeddings || (model.tie_word_embeddings && config.train_lm_head);
+  if (name == "position_embd.weight") return !config.freeze_embeddings;  // GPT-2's learned positions
   if (name == "output.weight") return config.train_lm_head;
-  const bool norm = name.ends_with("norm.weight");
-  if (name == "output_norm.weight") return config.train_norms;
+  const bool norm = name.ends_with("norm.weight") || name.ends_with("norm.bias");  // LayerNorm's bias with its weight
+  if (name.starts_with("output_norm.")) return config.train_norms;
   if (block_of(name) < first_block) return false;
   return !norm || config.train_norms;
 }

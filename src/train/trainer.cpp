@@ -375,6 +375,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   WHET_ASSERT(auto_keys(config).empty());
   for (const std::string& line : describe_decisions(decisions)) say(line);
   const LlamaConfig& mc = in.loaded.model.config;
+  // A model with learned positions (GPT-2) has none past its last: refused now, not at the first long row.
+  if (mc.learned_positions && config.sequence_len > mc.max_position_embeddings)
+    fail("train", "sequence_len {} exceeds the {} positions of the model's position embedding; set it to at most {}",
+         config.sequence_len, mc.max_position_embeddings, mc.max_position_embeddings);
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
   say(summary);
   return in;

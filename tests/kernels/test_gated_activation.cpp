@@ -1,5 +1,5 @@
-// The gated MLP's activations (SiLU and tanh GELU) and their derivatives against
-// the double-precision formulas, and against values worked out by hand.
+// The MLP's activations (SiLU and tanh GELU), gated and ungated, and their
+// derivatives against the double-precision formulas, and against values worked out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,6 +31,32 @@ TEST(GatedActivation, ForwardAndBackwardMatchTheFormulas) {
       EXPECT_NEAR(dgate[i], dout[i] * up[i] * slope, 1e-5) << gate[i];
     }
   }
+}
+
+// The ungated MLP (GPT-2): out = act(inp), dinp = dout·act'(inp), over the same range.
+TEST(GatedActivation, UngatedMatchesTheFormulas) {
+  std::vector<float> inp, dout;
+  for (int i = 0; i <= 320; ++i) {
+    inp.push_back(-8.0f + 0.05f * float(i));
+    dout.push_back(1.0f - 0.002f * float(i));
+  }
+  const int64_t n = int64_t(inp.size());
+  for (GateActivation act : {GateActivation::Silu, GateActivation::GeluTanh}) {
+    std::vector<float> out(inp.size()), dinp(inp.size());
+    activation_forward(act, out.data(), inp.data(), n);
+    activation_backward(act, dinp.data(), dout.data(), inp.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double value = gate_activation_reference(act, inp[i]);
+      EXPECT_NEAR(out[i], value, 1e-5 * std::max(1.0, std::fabs(value))) << inp[i];
+      EXPECT_NEAR(dinp[i], dout[i] * gate_activation_derivative_reference(act, inp[i]), 1e-5) << inp[i];
+    }
+  }
+  // gelu_tanh(1) (below) and its slope at 0, which is 1/2.
+  float one = 1.0f, zero = 0.0f, value = 0.0f, slope = 0.0f;
+  activation_forward(GateActivation::GeluTanh, &value, &one, 1);
+  activation_backward(GateActivation::GeluTanh, &slope, &one, &zero, 1);
+  EXPECT_NEAR(value, 0.8411920f, 1e-6);
+  EXPECT_NEAR(slope, 0.5f, 1e-7);
 }
 
 // gelu_tanh(1) = 0.5·(1 + tanh(√(2/π)·1.044715)) = 0.5·(1 + tanh(0.8335620)) = 0.8411920;

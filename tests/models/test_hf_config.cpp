@@ -73,7 +73,7 @@ TEST(HfConfig, ReadsLlama31WithLlama3RopeScaling) {
   EXPECT_EQ(c.head_dim, 128);
   EXPECT_EQ(c.max_position_embeddings, 131072);
   EXPECT_EQ(c.rope_theta, 500000.0f);
-  EXPECT_EQ(c.rms_norm_eps, 1e-5f);
+  EXPECT_EQ(c.norm_eps, 1e-5f);
   EXPECT_FALSE(c.tie_word_embeddings);
   EXPECT_EQ(c.bos_token_id, 128000);
   EXPECT_EQ(c.eos_token_ids, (std::vector<int>{128001, 128008, 128009}));
@@ -109,7 +109,7 @@ TEST(HfConfig, AppliesTransformersDefaults) {
   EXPECT_EQ(c.head_dim, 64);
   EXPECT_EQ(c.max_position_embeddings, 2048);
   EXPECT_EQ(c.rope_theta, 10000.0f);
-  EXPECT_EQ(c.rms_norm_eps, 1e-6f);
+  EXPECT_EQ(c.norm_eps, 1e-6f);
   EXPECT_FALSE(c.tie_word_embeddings);
   EXPECT_EQ(c.bos_token_id, -1);
   EXPECT_TRUE(c.eos_token_ids.empty());
@@ -315,7 +315,7 @@ void expect_same_config(const LlamaConfig& a, const LlamaConfig& b) {
   EXPECT_EQ(a.rope_scaling.low_freq_factor, b.rope_scaling.low_freq_factor);
   EXPECT_EQ(a.rope_scaling.high_freq_factor, b.rope_scaling.high_freq_factor);
   EXPECT_EQ(a.rope_scaling.original_max_position_embeddings, b.rope_scaling.original_max_position_embeddings);
-  EXPECT_EQ(a.rms_norm_eps, b.rms_norm_eps);
+  EXPECT_EQ(a.norm_eps, b.norm_eps);
   EXPECT_EQ(a.tie_word_embeddings, b.tie_word_embeddings);
   EXPECT_EQ(a.bos_token_id, b.bos_token_id);
   EXPECT_EQ(a.eos_token_ids, b.eos_token_ids);
@@ -352,6 +352,76 @@ TEST(HfConfig, WritesWhatTransformersExpects) {
   EXPECT_EQ(written["rope_scaling"]["rope_type"], "llama3");
   EXPECT_EQ(written["eos_token_id"], json::array({128001, 128008, 128009}));
   EXPECT_EQ(written["bos_token_id"], 128000);
+}
+
+// Written from the published openai-community/gpt2 configuration: GPT-2's own field
+// names, n_inner null (4 * n_embd), no tie_word_embeddings (GPT2Config ties by default).
+json gpt2_config() {
+  return json::parse(R"({
+    "activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
+    "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256, "initializer_range": 0.02,
+    "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 768, "n_head": 12,
+    "n_inner": null, "n_layer": 12, "n_positions": 1024, "resid_pdrop": 0.1, "vocab_size": 50257
+  })");
+}
+
+TEST(HfConfig, ReadsGpt2sOwnFieldNames) {
+  const LlamaConfig c = read_hf_config(write_config("hf_config_gpt2", gpt2_config()));
+  EXPECT_EQ(c.family, "gpt2");
+  EXPECT_EQ(c.hidden_size, 768);
+  EXPECT_EQ(c.intermediate_size, 3072);
+  EXPECT_EQ(c.num_layers, 12);
+  EXPECT_EQ(c.num_heads, 12);
+  EXPECT_EQ(c.num_kv_heads, 12);
+  EXPECT_EQ(c.head_dim, 64);
+  EXPECT_EQ(c.max_position_embeddings, 1024);
+  EXPECT_EQ(c.norm_eps, 1e-5f);
+  EXPECT_TRUE(c.tie_word_embeddings);
+  EXPECT_EQ(c.norm, NormKind::Layer);
+  EXPECT_TRUE(c.learned_positions && c.attention_bias && c.projection_bias);
+  EXPECT_FALSE(c.gated_mlp);
+  EXPECT_EQ(c.activation, GateActivation::GeluTanh);
+  EXPECT_EQ(c.eos_token_ids, std::vector<int>{50256});
+
+  json given = gpt2_config();
+  given["n_inner"] = 1000;
+  given["tie_word_embeddings"] = false;
+  const LlamaConfig inner = read_hf_config(write_config("hf_config_gpt2_inner", given));
+  EXPECT_EQ(inner.intermediate_size, 1000);
+  EXPECT_FALSE(inner.tie_word_embeddings);
+}
+
+// Errors name GPT-2's fields, not the common names they stand for.
+TEST(HfConfig, Gpt2ErrorsNameItsOwnFields) {
+  json missing = gpt2_config();
+  missing.erase("n_embd");
+  expect_config_error(write_config("hf_config_gpt2_missing", missing), {"n_embd"});
+  json relu = gpt2_config();
+  relu["activation_function"] = "relu";
+  expect_config_error(write_config("hf_config_gpt2_relu", relu), {"activation_function", "relu", "gelu_new"});
+  json by_layer = gpt2_config();
+  by_layer["scale_attn_by_inverse_layer_idx"] = true;
+  expect_config_error(write_config("hf_config_gpt2_by_layer", by_layer), {"scale_attn_by_inverse_layer_idx"});
+}
+
+// Written back in GPT2Config's names, with none of the Llama fields it does not have.
+TEST(HfConfig, Gpt2WritesItsOwnNamesAndRoundTrips) {
+  const std::string dir = test::scratch_dir("hf_config_gpt2_round_trip");
+  const LlamaConfig original = read_hf_config(write_text(dir + "/source.json", gpt2_config().dump()));
+  write_hf_config(dir + "/config.json", original);
+  const LlamaConfig back = read_hf_config(dir + "/config.json");
+  expect_same_config(back, original);
+  EXPECT_EQ(back.norm, NormKind::Layer);
+  std::ifstream in(dir + "/config.json");
+  const json written = json::parse(in);
+  EXPECT_EQ(written["architectures"], json::array({"GPT2LMHeadModel"}));
+  EXPECT_EQ(written["model_type"], "gpt2");
+  EXPECT_EQ(written["n_embd"], 768);
+  EXPECT_EQ(written["n_inner"], 3072);
+  EXPECT_EQ(written["layer_norm_epsilon"].get<double>(), 1e-5);
+  EXPECT_EQ(written["activation_function"], "gelu_new");
+  for (const char* absent : {"hidden_size", "num_key_value_heads", "rope_theta", "rope_scaling", "rms_norm_eps"})
+    EXPECT_FALSE(written.contains(absent)) << absent;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "io/gguf.h"
 #include "models/llama_export.h"
 #include "models/reference_logits.h"
 #include "test_support.h"
@@ -13,7 +14,7 @@ namespace whet {
 namespace {
 
 const char* kVariants[] = {"gqa_tied", "untied_llama3", "mha_linear_sharded", "qwen2_bias", "mistral_window",
-                           "gemma3_sandwich", "phi3_longrope"};
+                           "gemma3_sandwich", "phi3_longrope", "gpt2_tiny"};
 const char* kSample = "<|im_start|>user\nthe tin in the sea<|im_end|>";
 
 void expect_same_tokenizer(const LoadedModel& a, const LoadedModel& b) {
@@ -44,10 +45,12 @@ TEST(LlamaExport, HfToGgufKeepsLogitsAndTokenizer) {
 }
 
 // Gemma's norms go back to Hugging Face's w (from GGUF's 1 + w), Qwen2's biases,
-// Mistral's window and Phi-3's fused tensors and longrope through config.json and the tensor names.
+// Mistral's window, Phi-3's fused tensors and longrope, and GPT-2's config.json names,
+// Conv1D matrices and fused c_attn through config.json and the tensor names.
 TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
   for (const char* variant :
-       {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope"}) {
+       {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope",
+        "gpt2_tiny"}) {
     SCOPED_TRACE(variant);
     const std::string dir = test::testdata_path(std::string("tiny/") + variant);
     const LoadedModel gguf = load_model(dir + "/model-f16.gguf");
@@ -57,6 +60,15 @@ TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
     test::expect_logits_match(hf, test::read_reference(dir), 1e-4f);
     expect_same_tokenizer(gguf, hf);
   }
+}
+
+// A Hugging Face tokenizer splitting text by GPT-2's regex is written to GGUF as
+// "gpt-2", the name llama.cpp reads (it refuses a GPT-2 model that says "gpt2").
+TEST(LlamaExport, GgufNamesTheGpt2PreTokenizerAsLlamaCppDoes) {
+  const LoadedModel hf = load_model(test::testdata_path("tiny/gpt2_tiny/hf"));
+  const std::string path = test::scratch_dir("export_gguf_pre") + "/model.gguf";
+  export_gguf(hf, path, DType::F16);
+  EXPECT_EQ(GgufFile::open(path).get_string("tokenizer.ggml.pre"), "gpt-2");
 }
 
 // llama3 scaling reaches GGUF only as per-frequency divisors, which config.json cannot express.

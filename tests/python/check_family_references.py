@@ -3,13 +3,15 @@
 C++ tests are held to, against the families' own implementations on the tiny
 models make_tiny_models.py wrote:
 
-  --peer transformers  Qwen2, Mistral (sliding window) and Phi-3 (fused files,
-                       longrope, window) in Hugging Face transformers, float64,
-                       eager attention (venv-test)
+  --peer transformers  Qwen2, Mistral (sliding window), Phi-3 (fused files,
+                       longrope, window) and GPT-2 (GPT2LMHeadModel: Conv1D, c_attn,
+                       learned positions, LayerNorm) in Hugging Face transformers,
+                       float64, eager attention (venv-test)
   --peer llamacpp      Gemma 3 in llama.cpp (llama-cpp-python, venv-llamacpp), from
                        the GGUF file, float32: GGUF's 1 + w norms, its sliding-layer
                        pattern and local rope base as llama.cpp assumes them;
-                       and Phi-3 from its GGUF (attn_qkv, stacked ffn_up, rope factors)
+                       Phi-3 from its GGUF (attn_qkv, stacked ffn_up, rope factors);
+                       and GPT-2 from its GGUF (position_embd, attn_qkv, norm biases)
 
 Exits non-zero with the variant, sequence and largest difference when they differ.
 """
@@ -23,8 +25,8 @@ import numpy as np
 # Float32 logits of magnitude ~5 against float64; llama.cpp also computes GELU from an fp16 table,
 # which costs ~3e-3, while a window one key off, a wrong rope base or query scale differs by 0.8 to 4.
 TOLERANCE = {"transformers": 1e-5, "llamacpp": 1e-2}
-VARIANTS = {"transformers": ["qwen2_bias", "mistral_window", "phi3_longrope"],
-            "llamacpp": ["gemma3_sandwich", "phi3_longrope"]}
+VARIANTS = {"transformers": ["qwen2_bias", "mistral_window", "phi3_longrope", "gpt2_tiny"],
+            "llamacpp": ["gemma3_sandwich", "phi3_longrope", "gpt2_tiny"]}
 
 
 # Where a peer defines a variant differently, the sequences it is held to, and why.

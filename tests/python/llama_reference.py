@@ -2,7 +2,8 @@
 families that vary it (Qwen2: q/k/v biases; Mistral: sliding-window attention;
 Gemma 3: GeGLU, (1 + w) RMSNorm before and after attention and MLP, q/k norms,
 scaled embeddings and queries, sliding layers with their own rope base; Phi-3:
-fused qkv and gate_up projections, longrope), and
+fused qkv and gate_up projections, longrope), of GPT-2 (learned positions,
+LayerNorm with biases, Conv1D weights, fused c_attn, tanh-GELU MLP), and
 the file readers it needs, written from the published architectures (the
 Hugging Face model cards, configs and papers) rather than from Whet's C++ code.
 The tests hold Whet's logits and gradients to it.
@@ -270,6 +271,71 @@ class Llama(torch.nn.Module):
             return x
         head = self.p("model.embed_tokens.weight") if self.tied else self.p("lm_head.weight")
         return x @ head.T
+
+
+class GPT2(torch.nn.Module):
+    """GPT-2 (GPT2LMHeadModel) with Hugging Face tensor names, written from the GPT-2
+    paper and transformers' documented layout: token plus learned position embeddings;
+    each block x += c_proj(attention(ln_1(x))), x += mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(x))))
+    with LayerNorms holding weight and bias; q, k and v side by side in attn.c_attn;
+    every linear a Conv1D, y = x @ W + b with W stored [in, out]; a final ln_f and the
+    head tied to wte unless the config unties it."""
+
+    def __init__(self, config, tensors):
+        super().__init__()
+        self.config = config
+        self.hidden = config["n_embd"]
+        self.heads = config["n_head"]
+        self.head_dim = self.hidden // self.heads
+        self.layers = config["n_layer"]
+        self.eps = config.get("layer_norm_epsilon", 1e-5)
+        self.tied = config.get("tie_word_embeddings", True)
+        self.params = torch.nn.ParameterDict()
+        for name, t in tensors.items():
+            if not name.endswith((".attn.bias", ".attn.masked_bias")):  # old checkpoints' mask buffers
+                self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
+
+    def p(self, name):
+        return self.params[name.replace(".", "/")]
+
+    def conv1d(self, x, module):
+        return x @ self.p(module + ".weight") + self.p(module + ".bias")
+
+    def layer_norm(self, x, module):
+        mean = x.mean(-1, keepdim=True)
+        var = (x - mean).pow(2).mean(-1, keepdim=True)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.p(module + ".weight") + self.p(module + ".bias")
+
+    def forward(self, ids, positions=None, segment_begin=None, hidden=False):
+        """Logits (T, vocab), or with hidden the ln_f output (T, hidden), as Llama.forward."""
+        t = ids.shape[0]
+        positions = torch.arange(t) if positions is None else positions
+        segment_begin = torch.zeros(t, dtype=torch.long) if segment_begin is None else segment_begin
+        x = self.p("transformer.wte.weight")[ids] + self.p("transformer.wpe.weight")[positions]
+        keys = torch.arange(t)
+        mask = (keys[None, :] <= keys[:, None]) & (keys[None, :] >= segment_begin[:, None])
+        for i in range(self.layers):
+            pre = f"transformer.h.{i}."
+            h = self.layer_norm(x, pre + "ln_1")
+            q, k, v = (m.view(t, self.heads, self.head_dim).transpose(0, 1)
+                       for m in self.conv1d(h, pre + "attn.c_attn").split(self.hidden, -1))
+            scores = (q @ k.transpose(1, 2)) / math.sqrt(self.head_dim)
+            scores = scores.masked_fill(~mask, float("-inf"))
+            attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(t, self.hidden)
+            x = x + self.conv1d(attended, pre + "attn.c_proj")
+            h = self.layer_norm(x, pre + "ln_2")
+            inner = torch.nn.functional.gelu(self.conv1d(h, pre + "mlp.c_fc"), approximate="tanh")
+            x = x + self.conv1d(inner, pre + "mlp.c_proj")
+        x = self.layer_norm(x, "transformer.ln_f")
+        if hidden:
+            return x
+        head = self.p("transformer.wte.weight") if self.tied else self.p("lm_head.weight")
+        return x @ head.T
+
+
+def reference_model(config, tensors):
+    """The reference of the config's family."""
+    return GPT2(config, tensors) if config.get("model_type") == "gpt2" else Llama(config, tensors)
 
 
 def write_reference(path, sequences, logits):

@@ -5,7 +5,9 @@ reference for Whet's backward pass.
 For each tiny variant directory made by make_tiny_models.py, writes
   gradients/sequence.json    a packed sequence of two examples: ids, targets
                              (-1 = no loss), positions, segment_begin; the loss
-  gradients/full.safetensors d(loss)/d(weight) for every base weight (HF names), float32
+  gradients/full.safetensors d(loss)/d(weight) for every base weight (HF names), float32;
+                             GPT-2's as Whet holds the weights (whet_layout), and nothing
+                             below for GPT-2 (Whet puts no LoRA on its fused c_attn)
   gradients/lora/            a PEFT adapter (adapter_config.json, adapter_model.safetensors)
                              with random non-zero A and B on q, v, gate and down
   gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter
@@ -23,7 +25,7 @@ import os
 
 import torch
 
-from llama_reference import Llama, read_hf_dir
+from llama_reference import read_hf_dir, reference_model
 from make_tiny_models import LLAMA_VARIANTS, VARIANTS, write_safetensors
 
 LORA_RANK, LORA_ALPHA = 4, 8.0
@@ -108,7 +110,7 @@ def make_classifier(variant_dir, config, tensors, seed):
     write_safetensors(os.path.join(out, "head.safetensors"), head)
     losses = {}
     for pooling in ["last", "mean"]:
-        model = Llama(config, tensors).double()
+        model = reference_model(config, tensors).double()
         weight = head["weight"].clone().requires_grad_(True)
         bias = head["bias"].clone().requires_grad_(True)
         x = model(torch.tensor(ids), hidden=True)
@@ -126,23 +128,42 @@ def make_classifier(variant_dir, config, tensors, seed):
         json.dump({"ids": ids, "label": label, "labels": CLASSIFIER_LABELS, "loss": losses}, f)
 
 
+def whet_layout(config, grads):
+    """GPT-2's gradients as Whet holds its weights, under the names Whet gives them
+    (hf_tensor_name): Conv1D matrices transposed to [out, in], and c_attn's q, k and v
+    apart under Llama's part names after transformer.h.N, as Phi-3's parts are."""
+    if config.get("model_type") != "gpt2":
+        return grads
+    out = {}
+    for name, g in grads.items():
+        if ".attn.c_attn." in name:
+            prefix, kind = name.split(".attn.c_attn.")
+            for part, piece in zip("qkv", (g.T if g.dim() == 2 else g).split(config["n_embd"])):
+                out[f"{prefix}.self_attn.{part}_proj.{kind}"] = piece
+        else:
+            out[name] = g.T if g.dim() == 2 and name.startswith("transformer.h.") else g
+    return out
+
+
 def make(variant_dir, seed):
     out = os.path.join(variant_dir, "gradients")
     os.makedirs(out, exist_ok=True)
     config, tensors = read_hf_dir(os.path.join(variant_dir, "hf"))
     seq = packed_sequence(config["vocab_size"], seed)
 
-    model = Llama(config, tensors).double()
+    model = reference_model(config, tensors).double()
     loss = loss_of(model, seq)
     loss.backward()
     grads = {name.replace("/", "."): p.grad for name, p in model.params.items()}
-    write_safetensors(os.path.join(out, "full.safetensors"), grads)
+    write_safetensors(os.path.join(out, "full.safetensors"), whet_layout(config, grads))
     with open(os.path.join(out, "sequence.json"), "w") as f:
         json.dump(dict(seq, loss=loss.item()), f)
+    if config.get("model_type") == "gpt2":  # the LoRA and classifier references are the Llama family's
+        return
 
     adapters = random_adapter(config, seed + 1)
     write_peft_adapter(os.path.join(out, "lora"), adapters)
-    model = Llama(config, tensors).double()
+    model = reference_model(config, tensors).double()
     model.add_lora(adapters, LORA_ALPHA / LORA_RANK)
     for p in model.params.values():
         p.requires_grad_(False)

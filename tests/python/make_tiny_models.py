@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random models of each family (Llama, Qwen2, Mistral, Gemma 3, Phi-3), written as Hugging Face directories and as GGUF
+"""Tiny random models of each family (Llama, Qwen2, Mistral, Gemma 3, Phi-3, GPT-2), written as Hugging Face directories and as GGUF
 files by writers independent of Whet's C++ code, with the PyTorch reference
 logits the C++ tests compare against.
 
@@ -20,7 +20,7 @@ import struct
 
 import torch
 
-from llama_reference import Llama, fuse, inverse_frequencies, rope_attention_factor, write_reference
+from llama_reference import fuse, inverse_frequencies, reference_model, rope_attention_factor, write_reference
 
 # (name, config overrides): together they cover grouped-query attention, tied and
 # untied heads, head_dim other than hidden/heads, linear and llama3 rope scaling,
@@ -58,11 +58,17 @@ VARIANTS = [
                        "rope_scaling": {"type": "longrope",
                                         "short_factor": [1.0, 1.02, 1.05, 1.1, 1.2, 1.35, 1.5, 1.8],
                                         "long_factor": [1.0, 1.3, 1.9, 2.6, 3.5, 5.0, 7.5, 11.0]}}),
+    # GPT-2 in its own config names: n_inner null (4 * n_embd = 256), no tie_word_embeddings
+    # (tied by default), 40 positions (the sequences reach 32).
+    ("gpt2_tiny", {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 64, "n_layer": 2,
+                   "n_head": 4, "n_positions": 40, "n_inner": None, "layer_norm_epsilon": 1e-5,
+                   "activation_function": "gelu_new"}),
 ]
 # The plain Llama variants: the losses built on the trunk (preference, reward, GRPO) are checked on these.
 LLAMA_VARIANTS = ["gqa_tied", "untied_llama3", "mha_linear_sharded"]
 # GGUF general.architecture of each Hugging Face model_type (llama.cpp writes Mistral as llama).
-GGUF_ARCHITECTURE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gemma3_text": "gemma3", "phi3": "phi3"}
+GGUF_ARCHITECTURE = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "gemma3_text": "gemma3", "phi3": "phi3",
+                     "gpt2": "gpt2"}
 SEQUENCE_LENGTHS = [1, 5, 17, 32]
 
 # --- tokenizer: byte-level BPE over the 256 byte symbols, a few merges and ChatML specials ---
@@ -237,9 +243,39 @@ def gguf_tensors(config, tensors):
     return out
 
 
+def gpt2_gguf_tensors(tensors):
+    """GPT-2's tensors under llama.cpp's names, its Conv1D matrices transposed to [out, in]
+    as llama.cpp's converter stores them; the attention-mask buffers are not weights."""
+    names = {"transformer.wte.weight": "token_embd.weight", "transformer.wpe.weight": "position_embd.weight",
+             "transformer.ln_f.weight": "output_norm.weight", "transformer.ln_f.bias": "output_norm.bias"}
+    parts = {"ln_1": "attn_norm", "attn.c_attn": "attn_qkv", "attn.c_proj": "attn_output", "ln_2": "ffn_norm",
+             "mlp.c_fc": "ffn_up", "mlp.c_proj": "ffn_down"}
+    out = {}
+    for name, t in tensors.items():
+        if name in names:
+            out[names[name]] = t
+            continue
+        layer, part = name[len("transformer.h."):].split(".", 1)
+        part, kind = part.rsplit(".", 1)
+        if part == "attn":  # attn.bias: the causal mask of old checkpoints
+            continue
+        out[f"blk.{layer}.{parts[part]}.{kind}"] = t.T if t.dim() == 2 else t
+    return out
+
+
+def gpt2_gguf_hyperparameters(config):
+    return {"gpt2.context_length": config["n_positions"], "gpt2.embedding_length": config["n_embd"],
+            "gpt2.feed_forward_length": config["n_inner"] or 4 * config["n_embd"],
+            "gpt2.block_count": config["n_layer"], "gpt2.attention.head_count": config["n_head"],
+            "gpt2.attention.layer_norm_epsilon": float(config["layer_norm_epsilon"])}
+
+
 def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors):
-    head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
     arch = GGUF_ARCHITECTURE[config["model_type"]]
+    if arch == "gpt2":
+        return dict({"general.architecture": arch, "general.name": "tiny"}, **gpt2_gguf_hyperparameters(config),
+                    **tokenizer_metadata(arch, tokens, merges, specials, chat_template)), {}
+    head_dim = config.get("head_dim") or config["hidden_size"] // config["num_attention_heads"]
     m = {
         "general.architecture": arch, "general.name": "tiny",
         f"{arch}.context_length": config["max_position_embeddings"],
@@ -262,8 +298,17 @@ def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors
     if scaling.get("type") == "longrope":
         m[f"{arch}.rope.scaling.original_context_length"] = config["original_max_position_embeddings"]
         m[f"{arch}.rope.scaling.attn_factor"] = float(rope_attention_factor(config))
+    m.update(tokenizer_metadata(arch, tokens, merges, specials, chat_template))
+    extra = {"rope_freqs.weight": rope_divisors} if rope_divisors is not None else {}
+    if scaling.get("type") == "longrope":
+        extra = {"rope_factors_long.weight": torch.tensor(scaling["long_factor"]),
+                 "rope_factors_short.weight": torch.tensor(scaling["short_factor"])}
+    return m, extra
+
+
+def tokenizer_metadata(arch, tokens, merges, specials, chat_template):
     all_tokens = tokens + specials
-    m.update({
+    return {
         # llama.cpp spells GPT-2's pre-tokenizer "gpt-2" (the other families' files are loaded by it).
         "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "gpt2" if arch == "llama" else "gpt-2",
         "tokenizer.ggml.tokens": all_tokens,
@@ -271,12 +316,7 @@ def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors
         "tokenizer.ggml.merges": [f"{a} {b}" for a, b in merges],
         "tokenizer.ggml.bos_token_id": len(tokens) + 1, "tokenizer.ggml.eos_token_id": len(tokens) + 2,
         "tokenizer.ggml.add_bos_token": False, "tokenizer.chat_template": chat_template,
-    })
-    extra = {"rope_freqs.weight": rope_divisors} if rope_divisors is not None else {}
-    if scaling.get("type") == "longrope":
-        extra = {"rope_factors_long.weight": torch.tensor(scaling["long_factor"]),
-                 "rope_factors_short.weight": torch.tensor(scaling["short_factor"])}
-    return m, extra
+    }
 
 
 def llama3_divisors(config):
@@ -327,29 +367,65 @@ def random_model(config, seed):
     return tensors
 
 
-def make_variant(out_root, index, name, overrides):
-    tokens, merges, specials = tiny_tokenizer()
-    config = {
+def random_gpt2(config, seed):
+    """GPT-2's tensors as its Hugging Face files hold them (Conv1D matrices [in, out]), with
+    the causal-mask buffer attn.bias that old checkpoints carry."""
+    g = torch.Generator().manual_seed(seed)
+    n, inner, positions = config["n_embd"], config["n_inner"] or 4 * config["n_embd"], config["n_positions"]
+    shapes = {"transformer.wte.weight": (config["vocab_size"], n), "transformer.wpe.weight": (positions, n)}
+    for i in range(config["n_layer"]):
+        p = f"transformer.h.{i}."
+        shapes.update({p + "ln_1.weight": (n,), p + "ln_1.bias": (n,), p + "attn.c_attn.weight": (n, 3 * n),
+                       p + "attn.c_attn.bias": (3 * n,), p + "attn.c_proj.weight": (n, n), p + "attn.c_proj.bias": (n,),
+                       p + "ln_2.weight": (n,), p + "ln_2.bias": (n,), p + "mlp.c_fc.weight": (n, inner),
+                       p + "mlp.c_fc.bias": (inner,), p + "mlp.c_proj.weight": (inner, n), p + "mlp.c_proj.bias": (n,)})
+    shapes.update({"transformer.ln_f.weight": (n,), "transformer.ln_f.bias": (n,)})
+    tensors = {}
+    for name, shape in shapes.items():
+        if name.endswith(".bias"):
+            t = 0.1 * torch.randn(shape, generator=g)
+        elif len(shape) == 1:
+            t = 1.0 + 0.1 * torch.randn(shape, generator=g)
+        elif name.startswith("transformer.w"):
+            t = torch.randn(shape, generator=g) / math.sqrt(shape[1])
+        else:
+            t = torch.randn(shape, generator=g) / math.sqrt(shape[0])  # Conv1D: [in, out]
+        tensors[name] = t.half().float()
+    return tensors
+
+
+def llama_base_config(vocab, bos, eos):
+    return {
         "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
         "intermediate_size": 96, "num_hidden_layers": 2, "max_position_embeddings": 128, "rope_theta": 10000.0,
-        "rms_norm_eps": 1e-5, "vocab_size": len(tokens) + len(specials), "bos_token_id": len(tokens) + 1,
-        "eos_token_id": len(tokens) + 2, "torch_dtype": "float32",
+        "rms_norm_eps": 1e-5, "vocab_size": vocab, "bos_token_id": bos, "eos_token_id": eos, "torch_dtype": "float32",
     }
+
+
+def make_variant(out_root, index, name, overrides):
+    tokens, merges, specials = tiny_tokenizer()
+    vocab, bos, eos = len(tokens) + len(specials), len(tokens) + 1, len(tokens) + 2
+    gpt2 = overrides.get("model_type") == "gpt2"
+    config = ({"vocab_size": vocab, "bos_token_id": bos, "eos_token_id": eos, "torch_dtype": "float32"} if gpt2
+              else llama_base_config(vocab, bos, eos))
     config.update(overrides)
-    tensors = random_model(config, seed=1000 + index)
+    tensors = random_gpt2(config, seed=1000 + index) if gpt2 else random_model(config, seed=1000 + index)
     out = os.path.join(out_root, name)
     hf = os.path.join(out, "hf")
-    files = fuse(config, tensors) if config["model_type"] == "phi3" else tensors
+    files = fuse(config, tensors) if config["model_type"] == "phi3" else dict(tensors)
+    if gpt2:
+        for i in range(config["n_layer"]):
+            files[f"transformer.h.{i}.attn.bias"] = torch.tril(torch.ones(config["n_positions"], config["n_positions"]))
     write_hf_dir(hf, config, files, shards=2 if "sharded" in name else 1)
     chat_template = write_tokenizer_files(hf, tokens, merges, specials)
     scaling = config.get("rope_scaling") or {}
     divisors = llama3_divisors(config) if scaling.get("rope_type") == "llama3" else None
     metadata, extra = gguf_metadata(config, tokens, merges, specials, chat_template, divisors)
-    gguf = dict(extra, **gguf_tensors(config, files))
+    gguf = dict(extra, **(gpt2_gguf_tensors(files) if gpt2 else gguf_tensors(config, files)))
     write_gguf(os.path.join(out, "model-f32.gguf"), metadata, gguf, GGML_F32)
     write_gguf(os.path.join(out, "model-f16.gguf"), metadata, gguf, GGML_F16)
 
-    model = Llama(config, tensors).double()
+    model = reference_model(config, tensors).double()
     g = torch.Generator().manual_seed(2000 + index)
     sequences = [torch.randint(0, config["vocab_size"], (n,), generator=g).tolist() for n in SEQUENCE_LENGTHS]
     with torch.no_grad():

@@ -102,6 +102,38 @@ TEST_P(EveryMethod, LowersValidationLossAndWritesOutputs) {
   }
 }
 
+// GPT-2 (learned positions, LayerNorms with biases, fused c_attn in Conv1D files)
+// learns by full fine-tuning and with frozen blocks; the model written back loads
+// from both of its files. Rows stay within its 40 positions.
+TEST(Trainer, Gpt2LearnsWithFullAndFrozenWeights) {
+  for (TrainMethod method : {TrainMethod::Full, TrainMethod::Freeze}) {
+    SCOPED_TRACE(int(method));
+    TrainConfig c = tiny_config("gpt2_" + std::to_string(int(method)), method);
+    c.base_model = test::testdata_path("tiny/gpt2_tiny/hf");
+    c.sequence_len = 40;
+    c.train_last_n_blocks = 1;
+    const TrainRunResult r = run_training(c, {});
+    EXPECT_LT(r.best_val_loss, r.first_val_loss - 0.1) << "first " << r.first_val_loss << " best " << r.best_val_loss;
+    EXPECT_EQ(load_model(r.output).model.config.family, "gpt2");
+    EXPECT_EQ(load_model(r.output + "/model.gguf").model.config.family, "gpt2");
+  }
+}
+
+// Rows longer than GPT-2's positions are refused before the run starts, naming the key.
+TEST(Trainer, Gpt2RefusesASequenceLenPastItsPositions) {
+  TrainConfig c = tiny_config("gpt2_long", TrainMethod::Full);
+  c.base_model = test::testdata_path("tiny/gpt2_tiny/hf");
+  c.sequence_len = 64;
+  try {
+    run_training(c, {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("sequence_len 64"), std::string::npos) << message;
+    EXPECT_NE(message.find("at most 40"), std::string::npos) << message;
+  }
+}
+
 // The trainer's step is train_step, the function `whet bench train` times: called
 // directly on the first batch of a run, it gives the loss, learning rate and
 // gradient norm the run logs for step 1, and the trainable tensors of its step-1

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -23,6 +24,7 @@
 #include "models/lora_gguf.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "models/peft_oracle.h"
 #include "models/random_lora.h"
 #include "models/reference_logits.h"
 #include "test_support.h"
@@ -115,6 +117,30 @@ TEST(LoraFused, PeftAndGgufRoundTripsGiveTheAdaptersLogits) {
       const LlamaLora gguf = load_gguf_lora(dir + "/adapter.gguf", config);
       EXPECT_LE(max_difference(logits_of(phi3, &gguf), want), 1e-5f) << "GGUF";
       expect_same_updates(gguf, lora, config);
+    }
+  }
+}
+
+// PEFT itself on the files Whet writes from an adapter in memory (not read back by
+// Whet, so a wrong stacking or scale cannot cancel out): transformers + PEFT's
+// logits equal Whet's to 1e-4 past longrope's original 16 positions, where
+// transformers and Whet pick the same factors (check_family_references.py).
+TEST(LoraFused, PeftComputesWhatTheAdapterInMemoryDoes) {
+  WHET_REQUIRE(test::peft_missing().empty(), test::peft_missing());
+  const std::string variant = tiny("phi3_longrope");
+  const LoadedModel phi3 = load_model(variant + "/hf");
+  for (const auto& targets : {kAllLinear, kQv, std::vector<Projection>{Projection::K, Projection::Up}}) {
+    for (bool rslora : {false, true}) {
+      SCOPED_TRACE(testing::Message() << targets.size() << " targets" << (rslora ? ", rslora" : ""));
+      const LlamaLora lora = random_adapter(phi3.model.config, targets, rslora, 21 + targets.size());
+      const std::string dir = test::this_test_scratch("lora_fused_peft_");
+      save_peft_adapter(lora, phi3.model.config, dir + "/adapter", variant + "/hf");
+      std::filesystem::create_directories(dir + "/whet");
+      test::write_whet_logits(phi3, lora, variant, dir + "/whet");
+      const test::RunResult check = test::check_with_peft(variant + "/hf", dir + "/adapter", dir + "/whet", 1e-4, 16);
+      EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+      EXPECT_NE(check.out.find("peft adapter: ok"), std::string::npos) << check.out << check.err;
+      std::printf("%s", check.out.c_str());
     }
   }
 }

@@ -101,6 +101,10 @@ PeftConfig read_adapter_config(const std::string& path, const LlamaConfig& model
   if (f.has("bias") && f.string("bias") != "none") fail(path, "field 'bias' is '{}': only 'none' is supported", f.string("bias"));
   if (f.has("modules_to_save") && !root.at("modules_to_save").empty())
     fail(path, "field 'modules_to_save': fully trained extra modules are not supported");
+  if (f.has("layers_to_transform"))
+    fail(path, "field 'layers_to_transform': adapters on some layers only are not supported (Whet adapts a module in "
+               "every layer or in none)");
+  if (f.has("layer_replication")) fail(path, "field 'layer_replication': replicated layers are not supported");
 
   PeftConfig c;
   c.path = path;

@@ -345,6 +345,45 @@ TEST(LoraPeft, UnreadablePatternsAreClearErrors) {
   }
 }
 
+// An adapter PEFT made itself (make_peft_adapter.py: rank_pattern and alpha_pattern
+// with a per-layer key and a key that never wins, random B), read into Whet: Whet's
+// logits equal PEFT's own, on Phi-3's fused modules and on a Llama's.
+TEST(LoraPeft, AdapterMadeByPeftWithPatternsGivesPeftsLogits) {
+  WHET_REQUIRE(test::peft_missing().empty(), test::peft_missing());
+  struct Case {
+    std::string variant;
+    int longer_than;
+  };
+  for (const Case& c : {Case{"phi3_longrope", 16}, Case{"gqa_tied", 0}}) {
+    for (bool rslora : {false, true}) {
+      SCOPED_TRACE(c.variant + (rslora ? " rslora" : ""));
+      const std::string dir = test::this_test_scratch("lora_peft_made_");
+      const test::RunResult made = test::run_whet_command(
+          test::test_python() + " " + test::source_path("tests/python/make_peft_adapter.py") + " --base " +
+          tiny(c.variant) + "/hf --out " + dir + "/adapter" + (rslora ? " --rslora" : ""));
+      ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+      const LoadedModel loaded = load_model(tiny(c.variant) + "/hf");
+      const LlamaLora lora = load_peft_adapter(dir + "/adapter", loaded.model.config);
+      EXPECT_EQ(lora.config.rank, 6) << "the largest module rank";
+      std::filesystem::create_directories(dir + "/whet");
+      test::write_whet_logits(loaded, lora, tiny(c.variant), dir + "/whet");
+      const test::RunResult check =
+          test::check_with_peft(tiny(c.variant) + "/hf", dir + "/adapter", dir + "/whet", 1e-4, c.longer_than);
+      EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+      EXPECT_NE(check.out.find("peft adapter: ok"), std::string::npos) << check.out << check.err;
+      std::printf("%s", check.out.c_str());
+    }
+  }
+}
+
+TEST(LoraPeft, AdapterOnSomeLayersOnlyIsAClearError) {
+  const LlamaConfig config = load_model(tiny("gqa_tied") + "/hf").model.config;
+  const std::string dir = test::this_test_scratch("lora_peft_");
+  std::ofstream(dir + "/adapter_config.json")
+      << R"({"peft_type": "LORA", "r": 4, "target_modules": ["q_proj"], "layers_to_transform": [0]})";
+  test::expect_error([&] { load_peft_adapter(dir, config); }, {dir + "/adapter_config.json", "layers_to_transform"});
+}
+
 // Names of the unfused projections are no modules of Phi-3: PEFT would find nothing to adapt.
 TEST(LoraFused, PerPartModuleNamesAreNotPhi3Modules) {
   const LlamaConfig config = load_model(tiny("phi3_longrope") + "/hf").model.config;

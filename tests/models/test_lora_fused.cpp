@@ -122,55 +122,39 @@ TEST(LoraFused, PeftAndGgufRoundTripsGiveTheAdaptersLogits) {
   }
 }
 
-// PEFT itself on the files Whet writes from an adapter in memory (not read back by
-// Whet, so a wrong stacking or scale cannot cancel out): transformers + PEFT's
-// logits equal Whet's to 1e-4 past longrope's original 16 positions, where
-// transformers and Whet pick the same factors (check_family_references.py).
-TEST(LoraFused, PeftComputesWhatTheAdapterInMemoryDoes) {
+// PEFT and llama.cpp themselves on the files Whet writes from an adapter in
+// memory (not read back by Whet, so a wrong stacking or scale cannot cancel out):
+// transformers + PEFT's logits equal Whet's to 1e-4 past longrope's original 16
+// positions, where transformers and Whet pick the same factors, and llama.cpp's
+// (llama-cpp-python's lora_path) on the sequences of at most 20 tokens, as it does
+// not apply Phi-3's sliding window of 20 (check_family_references.py).
+TEST(LoraFused, PeftAndLlamaCppComputeWhatTheAdapterInMemoryDoes) {
   WHET_REQUIRE(test::peft_missing().empty(), test::peft_missing());
+  const char* cache = std::getenv("WHET_CACHE");
+  const std::string llamacpp_python =
+      (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") + "/venv-llamacpp/bin/python";
+  WHET_REQUIRE(test::run_whet_command(llamacpp_python + " -c 'import llama_cpp'").exit_code == 0,
+               "llama-cpp-python in " + llamacpp_python + " (scripts/setup_llamacpp_venv.sh builds it) is missing");
   const std::string variant = tiny("phi3_longrope");
   const LoadedModel phi3 = load_model(variant + "/hf");
   for (const auto& targets : {kAllLinear, kQv, std::vector<Projection>{Projection::K, Projection::Up}}) {
     for (bool rslora : {false, true}) {
       SCOPED_TRACE(testing::Message() << targets.size() << " targets" << (rslora ? ", rslora" : ""));
       const LlamaLora lora = random_adapter(phi3.model.config, targets, rslora, 21 + targets.size());
-      const std::string dir = test::this_test_scratch("lora_fused_peft_");
+      const std::string dir = test::this_test_scratch("lora_fused_oracles_");
+      std::filesystem::create_directories(dir + "/whet");
+      test::write_whet_logits(phi3, lora, variant, dir + "/whet");
       save_peft_adapter(lora, phi3.model.config, dir + "/adapter", variant + "/hf");
-      std::filesystem::create_directories(dir + "/whet");
-      test::write_whet_logits(phi3, lora, variant, dir + "/whet");
-      const test::RunResult check = test::check_with_peft(variant + "/hf", dir + "/adapter", dir + "/whet", 1e-4, 16);
-      EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
-      EXPECT_NE(check.out.find("peft adapter: ok"), std::string::npos) << check.out << check.err;
-      std::printf("%s", check.out.c_str());
-    }
-  }
-}
-
-// llama.cpp itself (llama-cpp-python's lora_path) on the GGUF LoRA Whet writes from an
-// adapter in memory: its logits equal Whet's on the sequences of at most 20 tokens
-// (llama.cpp does not apply Phi-3's sliding window of 20; check_family_references.py).
-TEST(LoraFused, LlamaCppComputesWhatTheAdapterInMemoryDoes) {
-  const char* cache = std::getenv("WHET_CACHE");
-  const std::string python =
-      (cache ? std::string(cache) : std::string(std::getenv("HOME")) + "/.cache/whet") + "/venv-llamacpp/bin/python";
-  WHET_REQUIRE(test::run_whet_command(python + " -c 'import llama_cpp'").exit_code == 0,
-               "llama-cpp-python in " + python + " (scripts/setup_llamacpp_venv.sh builds it) is missing");
-  const std::string variant = tiny("phi3_longrope");
-  const LoadedModel phi3 = load_model(variant + "/model-f32.gguf");
-  for (const auto& targets : {kAllLinear, kQv, std::vector<Projection>{Projection::K, Projection::Up}}) {
-    for (bool rslora : {false, true}) {
-      SCOPED_TRACE(testing::Message() << targets.size() << " targets" << (rslora ? ", rslora" : ""));
-      const LlamaLora lora = random_adapter(phi3.model.config, targets, rslora, 31 + targets.size());
-      const std::string dir = test::this_test_scratch("lora_fused_llamacpp_");
       save_gguf_lora(lora, phi3.model.config, dir + "/adapter.gguf", DType::F32);
-      std::filesystem::create_directories(dir + "/whet");
-      test::write_whet_logits(phi3, lora, variant, dir + "/whet");
-      const test::RunResult check = test::run_whet_command(
-          python + " " + test::source_path("tests/python/check_gguf_lora_llamacpp.py") + " --model " + variant +
-          "/model-f32.gguf --adapter " + dir + "/adapter.gguf --whet " + dir + "/whet --tolerance 1e-4 --at-most 20");
-      EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
-      EXPECT_NE(check.out.find("gguf lora: ok"), std::string::npos) << check.out << check.err;
-      std::printf("%s", check.out.c_str());
+      const test::RunResult peft = test::check_with_peft(variant + "/hf", dir + "/adapter", dir + "/whet", 1e-4, 16);
+      const test::RunResult llamacpp = test::run_whet_command(
+          llamacpp_python + " " + test::source_path("tests/python/check_gguf_lora_llamacpp.py") + " --variant " +
+          variant + " --adapter " + dir + "/adapter.gguf --whet " + dir + "/whet --tolerance 1e-4 --at-most 20");
+      for (const auto& [check, ok] : {std::pair{&peft, "peft adapter: ok"}, std::pair{&llamacpp, "gguf lora: ok"}}) {
+        EXPECT_EQ(check->exit_code, 0) << check->out << check->err;
+        EXPECT_NE(check->out.find(ok), std::string::npos) << check->out << check->err;
+        std::printf("%s", check->out.c_str());
+      }
     }
   }
 }

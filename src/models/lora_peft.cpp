@@ -118,9 +118,11 @@ PeftConfig read_adapter_config(const std::string& path, const LlamaConfig& model
   const std::vector<AdapterModule> modules = adapter_modules(model);
   if (c.target_modules.is_string() && c.target_modules.get<std::string>() == "all-linear") return c;
   if (!c.target_modules.is_array()) fail(path, "field 'target_modules' must be a list of module names or \"all-linear\"");
+  if (c.target_modules.empty()) fail(path, "field 'target_modules' names no module");
   for (const nlohmann::json& t : c.target_modules) {
     bool found = false;
-    for (const AdapterModule& m : modules) found = found || (t.is_string() && names_module(module_key(0, m), t));
+    for (int layer = 0; layer < model.num_layers; ++layer)
+      for (const AdapterModule& m : modules) found = found || (t.is_string() && names_module(module_key(layer, m), t));
     if (!found) {
       std::vector<std::string_view> names;
       for (const AdapterModule& m : modules) names.push_back(m.name());
@@ -222,6 +224,13 @@ LlamaLora load_peft_adapter(const std::string& dir, const LlamaConfig& model) {
   }
   for (const TensorView& t : file.tensors)
     if (!used.count(t.name)) fail(weights_path, "tensor '{}' belongs to no targeted projection of this model", t.name);
+  for (size_t i = 0; i < modules.size(); ++i) {
+    int adapted = 0;
+    for (const auto& layer : found) adapted += layer[i].rank > 0;
+    if (adapted > 0 && adapted < model.num_layers)
+      fail(config_path, "field 'target_modules' adapts {} in {} of {} layers, and Whet adapts a module in every layer "
+           "or in none", modules[i].name(), adapted, model.num_layers);
+  }
   return lora_from_modules(model, found, config.defaults);
 }
 

@@ -392,10 +392,25 @@ TEST(LoraPeft, AdapterMadeByPeftWithPatternsGivesPeftsLogits) {
 
 TEST(LoraPeft, AdapterOnSomeLayersOnlyIsAClearError) {
   const LlamaConfig config = load_model(tiny("gqa_tied") + "/hf").model.config;
-  const std::string dir = test::this_test_scratch("lora_peft_");
-  std::ofstream(dir + "/adapter_config.json")
-      << R"({"peft_type": "LORA", "r": 4, "target_modules": ["q_proj"], "layers_to_transform": [0]})";
-  test::expect_error([&] { load_peft_adapter(dir, config); }, {dir + "/adapter_config.json", "layers_to_transform"});
+  struct Case {
+    std::string name, targets, message;
+  };
+  for (const Case& c : {Case{"layers_to_transform", R"(["q_proj"], "layers_to_transform": [0])", "layers_to_transform"},
+                        Case{"layer_key", R"(["layers.0.self_attn.q_proj"])", "q_proj in 1 of 2 layers"},
+                        Case{"none", "[]", "names no module"}}) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = test::this_test_scratch("lora_peft_");
+    std::ofstream(dir + "/adapter_config.json") << R"({"peft_type": "LORA", "r": 4, "target_modules": )" << c.targets << "}";
+    if (c.name == "layer_key") {
+      const std::vector<float> a(4 * 64, 0.0f), b(64 * 4, 0.0f);
+      write_safetensors(dir + "/adapter_model.safetensors",
+                        {TensorView{"base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", DType::F32, {4, 64},
+                                    reinterpret_cast<const uint8_t*>(a.data()), a.size() * sizeof(float)},
+                         TensorView{"base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", DType::F32, {64, 4},
+                                    reinterpret_cast<const uint8_t*>(b.data()), b.size() * sizeof(float)}});
+    }
+    test::expect_error([&] { load_peft_adapter(dir, config); }, {dir + "/adapter_config.json", c.message});
+  }
 }
 
 // Names of the unfused projections are no modules of Phi-3: PEFT would find nothing to adapt.

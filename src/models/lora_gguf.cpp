@@ -82,9 +82,7 @@ std::vector<std::vector<ModuleLora>> read_modules(const GgufFile& g, const Llama
       // llama.cpp takes each pair's rank from B (ne[0], the inner dimension).
       const int64_t rank = b->shape.empty() ? 0 : b->shape.back();
       if (rank <= 0 || rank > 65536) fail(g.path(), "tensor '{}' gives no usable rank (shape [{}])", b->name, fmt::join(b->shape, ", "));
-      int64_t rows = 0;
-      for (Projection p : modules[i].parts) rows += projection_shape(model, p).first;
-      const int64_t in = projection_shape(model, modules[i].parts[0]).second;
+      const auto [rows, in] = module_shape(model, modules[i]);
       const std::string why = fmt::format("rank {} as in '{}', and the model's {} projection", rank, b->name,
                                           modules[i].name());
       expect_shape(g, *a, rank, in, why);

@@ -25,12 +25,6 @@ Projection projection_of_gguf_part(std::string_view part) {
   return Projection(it - kGgufParts.begin());
 }
 
-int64_t rows_of(const LlamaConfig& model, const AdapterModule& module) {
-  int64_t rows = 0;
-  for (Projection p : module.parts) rows += projection_shape(model, p).first;
-  return rows;
-}
-
 }  // namespace
 
 std::string_view AdapterModule::name() const {
@@ -62,6 +56,12 @@ std::vector<AdapterModule> adapter_modules(const LlamaConfig& model) {
   return modules;
 }
 
+std::pair<int64_t, int64_t> module_shape(const LlamaConfig& model, const AdapterModule& module) {
+  int64_t rows = 0;
+  for (Projection p : module.parts) rows += projection_shape(model, p).first;
+  return {rows, projection_shape(model, module.parts[0]).second};
+}
+
 ModuleLora stack_parts(const LlamaLora& lora, const LlamaConfig& model, int layer, const AdapterModule& module) {
   const int64_t r = lora.config.rank;
   std::vector<const LoraMatrices*> adapted;  // per part, null without an adapter
@@ -69,21 +69,32 @@ ModuleLora stack_parts(const LlamaLora& lora, const LlamaConfig& model, int laye
     const LoraMatrices& m = lora.layers[layer][int(p)];
     adapted.push_back(m.empty() ? nullptr : &m);
   }
-  const int64_t blocks = std::count_if(adapted.begin(), adapted.end(), [](auto* m) { return m != nullptr; });
+  const LoraMatrices* first = nullptr;
+  int64_t blocks = 0;
+  bool one_a = true;  // every adapted part has the same A
+  for (const LoraMatrices* m : adapted) {
+    if (!m) continue;
+    ++blocks;
+    if (!first) first = m;
+    one_a = one_a && m->a == first->a;
+  }
   ModuleLora out;
   if (blocks == 0) return out;
+  // Parts that share one A, as the parts of a module read from a file do, keep it
+  // once and B's rows simply stack: writing such an adapter again keeps its rank.
+  if (one_a) blocks = 1;
   out.rank = blocks * r;
   out.scale = lora.config.scale();
-  const int64_t rows = rows_of(model, module);
+  const int64_t rows = module_shape(model, module).first;
   out.b.assign(size_t(rows * out.rank), 0.0f);
   int64_t first_row = 0, block = 0;
   for (size_t i = 0; i < module.parts.size(); ++i) {
     const int64_t part_rows = projection_shape(model, module.parts[i]).first;
     if (const LoraMatrices* m = adapted[i]) {
-      out.a.insert(out.a.end(), m->a.begin(), m->a.end());
+      if (out.a.empty() || !one_a) out.a.insert(out.a.end(), m->a.begin(), m->a.end());
       for (int64_t row = 0; row < part_rows; ++row)
         std::copy_n(m->b.begin() + row * r, r, out.b.begin() + (first_row + row) * out.rank + block * r);
-      ++block;
+      if (!one_a) ++block;
     }
     first_row += part_rows;
   }

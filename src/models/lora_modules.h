@@ -27,6 +27,8 @@ struct AdapterModule {
 
 // The family's modules in block order: its fused tensors in place of their parts.
 std::vector<AdapterModule> adapter_modules(const LlamaConfig& model);
+// (out, in) of a module: the rows of all its parts, their one input width.
+std::pair<int64_t, int64_t> module_shape(const LlamaConfig& model, const AdapterModule& module);
 // The projection's own module inside a layer of a Hugging Face model: "self_attn.q_proj".
 std::string_view hf_module_path(Projection p);
 
@@ -38,7 +40,8 @@ struct ModuleLora {
 };
 
 // The module's parts' adapters in one layer stacked as described above; its
-// scale is the adapter's (lora.config.scale()), whatever the stacked rank.
+// scale is the adapter's (lora.config.scale()), whatever the stacked rank. Parts
+// that share one A (all parts of a module read from a file) keep it once, at rank r.
 ModuleLora stack_parts(const LlamaLora& lora, const LlamaConfig& model, int layer, const AdapterModule& module);
 
 // Whet's adapter holding modules[layer][i] (for adapter_modules(model)[i]) exactly.

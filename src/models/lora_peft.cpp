@@ -40,7 +40,6 @@ bool names_module(const std::string& key, const nlohmann::json& target) {
 // rank and alpha from the patterns, r and lora_alpha where a pattern lacks it.
 struct PeftConfig {
   LoraConfig defaults;
-  std::string path;
   nlohmann::json target_modules;
   std::vector<std::pair<std::string, std::regex>> pattern_keys;  // in PEFT's order
   std::map<std::string, int> rank_pattern;
@@ -107,7 +106,6 @@ PeftConfig read_adapter_config(const std::string& path, const LlamaConfig& model
   if (f.has("layer_replication")) fail(path, "field 'layer_replication': replicated layers are not supported");
 
   PeftConfig c;
-  c.path = path;
   c.defaults.rank = f.positive_integer("r");
   c.defaults.alpha = float(f.number("lora_alpha", c.defaults.rank));
   c.defaults.dropout = float(f.number("lora_dropout", 0.0));
@@ -216,9 +214,8 @@ LlamaLora load_peft_adapter(const std::string& dir, const LlamaConfig& model) {
       ModuleLora& m = found[layer][i];
       m.rank = rank;
       m.scale = scale;
-      int64_t rows = 0;
-      for (Projection p : modules[i].parts) rows += projection_shape(model, p).first;
-      read(tensor_name(layer, modules[i], 'A'), m.a, rank, projection_shape(model, modules[i].parts[0]).second);
+      const auto [rows, in] = module_shape(model, modules[i]);
+      read(tensor_name(layer, modules[i], 'A'), m.a, rank, in);
       read(tensor_name(layer, modules[i], 'B'), m.b, rows, rank);
     }
   }

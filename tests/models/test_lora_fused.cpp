@@ -118,6 +118,16 @@ TEST(LoraFused, PeftAndGgufRoundTripsGiveTheAdaptersLogits) {
       const LlamaLora gguf = load_gguf_lora(dir + "/adapter.gguf", config);
       EXPECT_LE(max_difference(logits_of(phi3, &gguf), want), 1e-5f) << "GGUF";
       expect_same_updates(gguf, lora, config);
+
+      // Written again, an adapter read from a file keeps its rank: the parts of a module share its A.
+      save_peft_adapter(peft, config, dir + "/peft_again", "tiny phi3");
+      const LlamaLora peft_again = load_peft_adapter(dir + "/peft_again", config);
+      EXPECT_EQ(peft_again.config.rank, peft.config.rank);
+      expect_same_updates(peft_again, lora, config);
+      save_gguf_lora(gguf, config, dir + "/again.gguf", DType::F32);
+      const LlamaLora gguf_again = load_gguf_lora(dir + "/again.gguf", config);
+      EXPECT_EQ(gguf_again.config.rank, gguf.config.rank);
+      expect_same_updates(gguf_again, lora, config);
     }
   }
 }

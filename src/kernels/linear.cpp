@@ -32,15 +32,12 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
   }
 }
 
-// Decodes each weight block in registers against every input row.
+// Decodes each weight block in registers once for all the input rows.
 void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight& w) {
-  std::vector<std::vector<float>> block_sums;
-  for (int64_t i = 0; i < m; ++i) block_sums.push_back(activation_block_sums(inp + i * w.cols, w.cols));
+  const std::vector<float> block_sums = activation_block_sums(inp, m * w.cols);  // row after row
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < w.rows; ++r) {
-    for (int64_t i = 0; i < m; ++i)
-      out[i * w.rows + r] = fused_dot(w.dtype, w.row(r), inp + i * w.cols, block_sums[size_t(i)].data(), w.cols);
-  }
+  for (int64_t r = 0; r < w.rows; ++r)
+    fused_dots(w.dtype, w.row(r), inp, block_sums.data(), m, w.cols, out + r, w.rows);
 }
 
 // c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored

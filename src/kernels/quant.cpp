@@ -48,18 +48,6 @@ void dequantize_nibbles(const uint8_t* qs, uint32_t fifth_bits, float d, float m
   }
 }
 
-// The 12 scale bytes of Q4_K/Q5_K hold eight 6-bit scales and eight 6-bit mins. Sub-blocks 0-3
-// use the low 6 bits of bytes 0-3 (scale) and 4-7 (min); sub-blocks 4-7 take their low 4 bits from
-// the nibbles of bytes 8-11 and their top 2 bits from the spare top bits of bytes 0-3 / 4-7.
-void unpack_k_scales(const uint8_t* s, uint8_t scale[8], uint8_t min[8]) {
-  for (int j = 0; j < 4; ++j) {
-    scale[j] = s[j] & 63;
-    min[j] = s[j + 4] & 63;
-    scale[j + 4] = uint8_t((s[j + 8] & 15) | ((s[j] >> 6) << 4));
-    min[j + 4] = uint8_t((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
-  }
-}
-
 // Q4_K and Q5_K: 8 sub-blocks of 32. Sub-blocks 2c and 2c+1 share nibble bytes qs[32c..32c+31]
 // (low then high nibble); Q5_K's fifth bit of element l of sub-block s is bit s of fifth_bits[l].
 void dequantize_k(const uint8_t* block, const uint8_t* fifth_bits, const uint8_t* qs, float* y) {
@@ -181,6 +169,18 @@ void quantize_q5_1_block(const float* x, uint8_t* block) {
 }
 
 }  // namespace
+
+// The 12 scale bytes of Q4_K/Q5_K hold eight 6-bit scales and eight 6-bit mins. Sub-blocks 0-3
+// use the low 6 bits of bytes 0-3 (scale) and 4-7 (min); sub-blocks 4-7 take their low 4 bits from
+// the nibbles of bytes 8-11 and their top 2 bits from the spare top bits of bytes 0-3 / 4-7.
+void unpack_k_scales(const uint8_t* s, uint8_t scale[8], uint8_t min[8]) {
+  for (int j = 0; j < 4; ++j) {
+    scale[j] = s[j] & 63;
+    min[j] = s[j + 4] & 63;
+    scale[j + 4] = uint8_t((s[j + 8] & 15) | ((s[j] >> 6) << 4));
+    min[j + 4] = uint8_t((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+  }
+}
 
 void dequantize(DType type, const void* src, float* dst, int64_t n) {
   const auto* bytes = static_cast<const uint8_t*>(src);

@@ -17,4 +17,7 @@ void dequantize(DType type, const void* src, float* dst, int64_t n);
 // byte as gguf-py encodes). Others are an internal error.
 void quantize(DType type, const float* src, void* dst, int64_t n);
 
+// The 12 scale bytes of a Q4_K/Q5_K super-block as its eight 6-bit scales and eight 6-bit mins.
+void unpack_k_scales(const uint8_t* scale_bytes, uint8_t scale[8], uint8_t min[8]);
+
 }  // namespace whet

@@ -14,7 +14,11 @@
 //   Q5_0  22 B: d f16 | 4 B fifth bits | 16 B nibbles (level 0..31)   offset -16d
 //   Q5_1  24 B: d f16 | m f16 | 4 B fifth bits | 16 B nibbles        offset m
 // so Σ w·x over a block = d·Σ level·x + offset·Σ x, and the per-element work
-// is widening a level to fp32 and one fused multiply-add.
+// is widening a level to fp32 and one fused multiply-add. The K-quants hold
+// super-blocks of 256 with a scale per sub-block:
+//   Q4_K 144 B, Q5_K 176 B: 8 sub-blocks of 32, w = d·scale_s·level − dmin·min_s
+//   Q6_K 210 B: 16 groups of 16, w = d·scale_g·(level − 32), scale_g an int8
+// (quant.cpp decodes them and says where each level's bits sit).
 namespace whet {
 
 namespace {
@@ -46,6 +50,29 @@ constexpr BlockLayout layout_of(DType type) {
 inline __m256 widen_unsigned(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
 inline __m256 widen_signed(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)); }
 
+// 32 levels widened to fp32 in element order: a block, a K-quant sub-block, or two
+// Q6_K groups of 16. Decoded once, they multiply every activation row of a step.
+struct Levels {
+  __m256 part[4];
+};
+
+// The bytes of `first` then those of `second`, as levels.
+template <bool is_signed>
+inline Levels widen32(__m128i first, __m128i second) {
+  const auto widen = [](__m128i b) { return is_signed ? widen_signed(b) : widen_unsigned(b); };
+  return {{widen(first), widen(_mm_srli_si128(first, 8)), widen(second), widen(_mm_srli_si128(second, 8))}};
+}
+
+// The levels times a factor: `first` for elements 0-15, `second` for 16-31.
+inline Levels scaled(const Levels& l, __m256 first, __m256 second) {
+  return {{_mm256_mul_ps(l.part[0], first), _mm256_mul_ps(l.part[1], first), _mm256_mul_ps(l.part[2], second),
+           _mm256_mul_ps(l.part[3], second)}};
+}
+
+inline __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline __m128i low_nibbles(__m128i bytes) { return _mm_and_si128(bytes, _mm_set1_epi8(15)); }
+inline __m128i high_nibbles(__m128i bytes) { return _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(15)); }
+
 // 16 bits of `word` (bytes picked by `byte_of_lane`: each lane's bit is bit lane % 8 of that
 // byte) as 16 bytes of 0 or 16: the fifth bits of Q5 levels, ready to OR into their nibbles.
 inline __m128i fifth_bit_values(__m128i word, __m128i byte_of_lane) {
@@ -54,37 +81,26 @@ inline __m128i fifth_bit_values(__m128i word, __m128i byte_of_lane) {
   return _mm_and_si128(_mm_cmpeq_epi8(picked, bit_of_lane), _mm_set1_epi8(16));
 }
 
-// Σ level_j · x_j over one block, as eight partial sums. Nibble byte j holds
-// level j in its low half and level j + 16 in its high half; a Q5 level's
-// fifth bit is bit j of the 32-bit word before the nibbles.
+// 16 if bit `bit` of each byte is set, else 0: a Q5_K level's fifth bit, ready to OR into its nibble.
+inline __m128i fifth_bit_of(__m128i bytes, int bit) {
+  const __m128i mask = _mm_set1_epi8(char(1 << bit));
+  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(bytes, mask), mask), _mm_set1_epi8(16));
+}
+
+// One block's levels. Nibble byte j holds level j in its low half and level j + 16 in
+// its high half; a Q5 level's fifth bit is bit j of the 32-bit word before the nibbles.
 template <DType type>
-inline __m256 block_level_dot(const uint8_t* block, const float* x) {
+inline Levels block_levels(const uint8_t* block) {
   constexpr BlockLayout layout = layout_of(type);
-  __m256 l0, l1, l2, l3;
-  if constexpr (type == DType::Q8_0) {
-    const __m128i first = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
-    const __m128i second = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 18));
-    l0 = widen_signed(first);
-    l1 = widen_signed(_mm_srli_si128(first, 8));
-    l2 = widen_signed(second);
-    l3 = widen_signed(_mm_srli_si128(second, 8));
-  } else {
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + layout.levels_at));
-    const __m128i nibble = _mm_set1_epi8(15);
-    __m128i low = _mm_and_si128(packed, nibble), high = _mm_and_si128(_mm_srli_epi16(packed, 4), nibble);
-    if constexpr (layout.fifth_bits_at >= 0) {
-      const __m128i word = _mm_cvtsi32_si128(int(load_u32(block + layout.fifth_bits_at)));
-      low = _mm_or_si128(low, fifth_bit_values(word, _mm_set_epi64x(0x0101010101010101, 0)));
-      high = _mm_or_si128(high, fifth_bit_values(word, _mm_set_epi64x(0x0303030303030303, 0x0202020202020202)));
-    }
-    l0 = widen_unsigned(low);
-    l1 = widen_unsigned(_mm_srli_si128(low, 8));
-    l2 = widen_unsigned(high);
-    l3 = widen_unsigned(_mm_srli_si128(high, 8));
+  if constexpr (type == DType::Q8_0) return widen32<true>(load16(block + 2), load16(block + 18));
+  const __m128i packed = load16(block + layout.levels_at);
+  __m128i low = low_nibbles(packed), high = high_nibbles(packed);
+  if constexpr (layout.fifth_bits_at >= 0) {
+    const __m128i word = _mm_cvtsi32_si128(int(load_u32(block + layout.fifth_bits_at)));
+    low = _mm_or_si128(low, fifth_bit_values(word, _mm_set_epi64x(0x0101010101010101, 0)));
+    high = _mm_or_si128(high, fifth_bit_values(word, _mm_set_epi64x(0x0303030303030303, 0x0202020202020202)));
   }
-  const __m256 front = _mm256_fmadd_ps(l1, _mm256_loadu_ps(x + 8), _mm256_mul_ps(l0, _mm256_loadu_ps(x)));
-  const __m256 back = _mm256_fmadd_ps(l3, _mm256_loadu_ps(x + 24), _mm256_mul_ps(l2, _mm256_loadu_ps(x + 16)));
-  return _mm256_add_ps(front, back);
+  return widen32<false>(low, high);
 }
 
 // d in lane 0 (and the minimum of Q4_1/Q5_1 in lane 1), widened in a vector register: the
@@ -95,17 +111,6 @@ inline __m128 block_scale_and_min(const uint8_t* block) {
   return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
-template <DType type>
-inline void accumulate_block(const uint8_t* block, const float* x, float block_sum, __m256& acc, __m128& offsets) {
-  constexpr BlockLayout layout = layout_of(type);
-  const __m128 dm = block_scale_and_min<type>(block);
-  acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), block_level_dot<type>(block, x), acc);
-  if constexpr (layout.has_min || layout.zero != 0) {
-    const __m128 offset = layout.has_min ? _mm_movehdup_ps(dm) : _mm_mul_ss(dm, _mm_set_ss(-layout.zero));
-    offsets = _mm_fmadd_ss(offset, _mm_set_ss(block_sum), offsets);
-  }
-}
-
 inline float horizontal_sum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -113,25 +118,138 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-template <DType type>
-float fused_dot_avx2(const uint8_t* row, const float* x, const float* block_sums, int64_t blocks) {
-  constexpr int bytes = layout_of(type).bytes;
-  // Two accumulators so that consecutive blocks do not wait on one fma chain.
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  __m128 offsets0 = _mm_setzero_ps(), offsets1 = _mm_setzero_ps();
-  int64_t b = 0;
-  for (; b + 1 < blocks; b += 2) {
-    accumulate_block<type>(row + b * bytes, x + b * kBlock, block_sums[b], acc0, offsets0);
-    accumulate_block<type>(row + (b + 1) * bytes, x + (b + 1) * kBlock, block_sums[b + 1], acc1, offsets1);
+// M activation rows against one weight row: each row's vector sums, in several
+// chains when the rows are few (so that one row's fused multiply-adds do not wait
+// on each other), and its scalar offsets (a block's Σ x times the block's offset).
+template <int M>
+struct RowSums {
+  static constexpr int kChains = M >= 4 ? 1 : 4 / M;
+  __m256 acc[kChains][M];
+  float offsets[M] = {};
+  RowSums() {
+    for (auto& chain : acc)
+      for (__m256& a : chain) a = _mm256_setzero_ps();
   }
-  if (b < blocks) accumulate_block<type>(row + b * bytes, x + b * kBlock, block_sums[b], acc0, offsets0);
-  return horizontal_sum(_mm256_add_ps(acc0, acc1)) + _mm_cvtss_f32(_mm_add_ss(offsets0, offsets1));
+  // Row i += Σ over 32 elements of weights · x[i · stride ...]: part k into chain k % kChains.
+  void add(const Levels& weights, const float* x, int64_t stride) {
+    for (int i = 0; i < M; ++i)
+      for (int k = 0; k < 4; ++k)
+        acc[k % kChains][i] = _mm256_fmadd_ps(weights.part[k], _mm256_loadu_ps(x + i * stride + 8 * k), acc[k % kChains][i]);
+  }
+  void finish(float* out, int64_t out_stride) const {
+    for (int i = 0; i < M; ++i) {
+      __m256 a = acc[0][i];
+      for (int c = 1; c < kChains; ++c) a = _mm256_add_ps(a, acc[c][i]);
+      out[i * out_stride] = horizontal_sum(a) + offsets[i];
+    }
+  }
+};
+
+// x: M rows of n activations; sums: M rows of n / 32 block sums.
+template <DType type, int M>
+void fused_dots_blocks(const uint8_t* row, const float* x, const float* sums, int64_t n, float* out, int64_t out_stride) {
+  constexpr BlockLayout layout = layout_of(type);
+  const int64_t blocks = n / kBlock;
+  RowSums<M> rows;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t* block = row + b * layout.bytes;
+    const __m128 dm = block_scale_and_min<type>(block);
+    const __m256 d = _mm256_broadcastss_ps(dm);
+    rows.add(scaled(block_levels<type>(block), d, d), x + b * kBlock, n);
+    if constexpr (layout.has_min || layout.zero != 0) {
+      const float offset = layout.has_min ? _mm_cvtss_f32(_mm_movehdup_ps(dm)) : -layout.zero * _mm_cvtss_f32(dm);
+      for (int i = 0; i < M; ++i) rows.offsets[i] += offset * sums[i * blocks + b];
+    }
+  }
+  rows.finish(out, out_stride);
+}
+
+// Q4_K and Q5_K: sub-blocks 2·pair (low nibbles) and 2·pair + 1 (high) share 32 nibble bytes;
+// w = d·scale·level − dmin·min, so the mins multiply the sub-blocks' activation sums.
+template <bool fifth, int M>
+void fused_dots_k(const uint8_t* row, const float* x, const float* sums, int64_t n, float* out, int64_t out_stride) {
+  const int64_t bytes = fifth ? 176 : 144, sub_blocks = n / kBlock;
+  RowSums<M> rows;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* block = row + b * bytes;
+    const float d = load_f16(block), dmin = load_f16(block + 2);
+    uint8_t scale[8], min[8];
+    unpack_k_scales(block + 4, scale, min);
+    const uint8_t* qs = block + (fifth ? 48 : 16);
+    for (int pair = 0; pair < 4; ++pair) {
+      const __m128i first = load16(qs + 32 * pair), second = load16(qs + 32 * pair + 16);
+      __m128i low[2] = {low_nibbles(first), low_nibbles(second)}, high[2] = {high_nibbles(first), high_nibbles(second)};
+      if constexpr (fifth) {
+        for (int h = 0; h < 2; ++h) {
+          const __m128i bits = load16(block + 16 + 16 * h);
+          low[h] = _mm_or_si128(low[h], fifth_bit_of(bits, 2 * pair));
+          high[h] = _mm_or_si128(high[h], fifth_bit_of(bits, 2 * pair + 1));
+        }
+      }
+      for (int odd = 0; odd < 2; ++odd) {
+        const int s = 2 * pair + odd;
+        const __m256 factor = _mm256_set1_ps(d * float(scale[s]));
+        const Levels levels = odd ? widen32<false>(high[0], high[1]) : widen32<false>(low[0], low[1]);
+        const int64_t at = b * 256 + 32 * s;
+        rows.add(scaled(levels, factor, factor), x + at, n);
+        for (int i = 0; i < M; ++i) rows.offsets[i] -= dmin * float(min[s]) * sums[i * sub_blocks + at / kBlock];
+      }
+    }
+  }
+  rows.finish(out, out_stride);
+}
+
+// Q6_K: in half h, element 32k + l takes nibble k / 2 of ql[64h + 32(k % 2) + l] and bits
+// 2k, 2k+1 of qh[32h + l]; levels are stored + 32, and each 16 elements share an int8 scale.
+template <int M>
+void fused_dots_q6_k(const uint8_t* row, const float* x, const float*, int64_t n, float* out, int64_t out_stride) {
+  const __m128i two_bits = _mm_set1_epi8(3), thirty_two = _mm_set1_epi8(32);
+  RowSums<M> rows;
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const uint8_t* block = row + b * 210;
+    const auto* scales = reinterpret_cast<const int8_t*>(block + 192);
+    const float d = load_f16(block + 208);
+    for (int half = 0; half < 2; ++half) {
+      for (int k = 0; k < 4; ++k) {
+        __m128i group_levels[2];  // l in [16·group, 16·group + 16)
+        for (int group = 0; group < 2; ++group) {
+          const __m128i low = load16(block + 64 * half + 32 * (k % 2) + 16 * group);
+          const __m128i high = load16(block + 128 + 32 * half + 16 * group);
+          const __m128i nibble = k < 2 ? low_nibbles(low) : high_nibbles(low);
+          const __m128i top = _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(high, 2 * k), two_bits), 4);
+          group_levels[group] = _mm_sub_epi8(_mm_or_si128(nibble, top), thirty_two);
+        }
+        const __m256 first = _mm256_set1_ps(d * float(scales[8 * half + 2 * k]));
+        const __m256 second = _mm256_set1_ps(d * float(scales[8 * half + 2 * k + 1]));
+        rows.add(scaled(widen32<true>(group_levels[0], group_levels[1]), first, second),
+                 x + b * 256 + 128 * half + 32 * k, n);
+      }
+    }
+  }
+  rows.finish(out, out_stride);
+}
+
+template <int M>
+void fused_dots_avx2(DType type, const uint8_t* row, const float* x, const float* sums, int64_t n, float* out,
+                     int64_t out_stride) {
+  switch (type) {
+    case DType::Q8_0: return fused_dots_blocks<DType::Q8_0, M>(row, x, sums, n, out, out_stride);
+    case DType::Q4_0: return fused_dots_blocks<DType::Q4_0, M>(row, x, sums, n, out, out_stride);
+    case DType::Q4_1: return fused_dots_blocks<DType::Q4_1, M>(row, x, sums, n, out, out_stride);
+    case DType::Q5_0: return fused_dots_blocks<DType::Q5_0, M>(row, x, sums, n, out, out_stride);
+    case DType::Q5_1: return fused_dots_blocks<DType::Q5_1, M>(row, x, sums, n, out, out_stride);
+    case DType::Q4_K: return fused_dots_k<false, M>(row, x, sums, n, out, out_stride);
+    case DType::Q5_K: return fused_dots_k<true, M>(row, x, sums, n, out, out_stride);
+    default: return fused_dots_q6_k<M>(row, x, sums, n, out, out_stride);
+  }
 }
 #endif
 
+bool is_k_quant(DType type) { return type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K; }
+
 }  // namespace
 
-bool has_fused_dot(DType type) { return layout_of(type).bytes != 0; }
+bool has_fused_dot(DType type) { return layout_of(type).bytes != 0 || is_k_quant(type); }
 
 std::vector<float> activation_block_sums(const float* x, int64_t n) {
   WHET_ASSERT(n % kBlock == 0);
@@ -145,30 +263,38 @@ std::vector<float> activation_block_sums(const float* x, int64_t n) {
   return sums;
 }
 
-float fused_dot(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t n) {
-  WHET_ASSERT(has_fused_dot(type) && n % kBlock == 0);
+void fused_dots(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t m, int64_t n,
+                float* out, int64_t out_stride) {
+  WHET_ASSERT(has_fused_dot(type) && n % dtype_info(type).block_elems == 0);
 #ifdef __AVX2__
-  const int64_t blocks = n / kBlock;
-  switch (type) {
-    case DType::Q8_0: return fused_dot_avx2<DType::Q8_0>(weight_row, x, block_sums, blocks);
-    case DType::Q4_0: return fused_dot_avx2<DType::Q4_0>(weight_row, x, block_sums, blocks);
-    case DType::Q4_1: return fused_dot_avx2<DType::Q4_1>(weight_row, x, block_sums, blocks);
-    case DType::Q5_0: return fused_dot_avx2<DType::Q5_0>(weight_row, x, block_sums, blocks);
-    default: return fused_dot_avx2<DType::Q5_1>(weight_row, x, block_sums, blocks);
+  // Rows in groups of 8, 4, 2 and 1: each group decodes the weight row once.
+  for (int64_t i = 0; i < m;) {
+    const int64_t left = m - i, sums_at = i * (n / kBlock);
+    float* o = out + i * out_stride;
+    if (left >= 8) fused_dots_avx2<8>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 8;
+    else if (left >= 4) fused_dots_avx2<4>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 4;
+    else if (left >= 2) fused_dots_avx2<2>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 2;
+    else fused_dots_avx2<1>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 1;
   }
 #else
-  return float(fused_dot_reference(type, weight_row, x, n));
+  for (int64_t i = 0; i < m; ++i) out[i * out_stride] = float(fused_dot_reference(type, weight_row, x + i * n, n));
 #endif
 }
 
+float fused_dot(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t n) {
+  float out = 0;
+  fused_dots(type, weight_row, x, block_sums, 1, n, &out, 1);
+  return out;
+}
+
 double fused_dot_reference(DType type, const uint8_t* weight_row, const float* x, int64_t n) {
-  WHET_ASSERT(has_fused_dot(type) && n % kBlock == 0);
-  const int64_t block_bytes = dtype_info(type).block_bytes;
-  float w[kBlock];
+  const DTypeInfo& info = dtype_info(type);
+  WHET_ASSERT(has_fused_dot(type) && n % info.block_elems == 0);
+  std::vector<float> w(size_t(info.block_elems));
   double sum = 0;
-  for (int64_t b = 0; b < n / kBlock; ++b) {
-    dequantize(type, weight_row + b * block_bytes, w, kBlock);
-    for (int64_t j = 0; j < kBlock; ++j) sum += double(w[j]) * x[b * kBlock + j];
+  for (int64_t b = 0; b < n / info.block_elems; ++b) {
+    dequantize(type, weight_row + b * info.block_bytes, w.data(), info.block_elems);
+    for (int64_t j = 0; j < info.block_elems; ++j) sum += double(w[size_t(j)]) * x[b * info.block_elems + j];
   }
   return sum;
 }

@@ -21,6 +21,12 @@ std::vector<float> activation_block_sums(const float* x, int64_t n);
 
 // Σ_j w[j]·x[j] for one weight row of n elements encoded as `type` (has_fused_dot).
 float fused_dot(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t n);
+// The same for m activation rows x (m, n) with their block sums (m, n / 32):
+// out[i · out_stride] for row i. Each block of the weight row is decoded once
+// for up to eight activation rows, so batched decoding reads and unpacks the
+// weights once per step rather than once per sequence.
+void fused_dots(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t m, int64_t n,
+                float* out, int64_t out_stride);
 // The same sum decoded block by block in double precision: the reference of fused_dot.
 double fused_dot_reference(DType type, const uint8_t* weight_row, const float* x, int64_t n);
 

@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import llama_cpp
 import numpy as np
@@ -68,11 +69,10 @@ def llamacpp_perplexity(llm):
             ids = llm.tokenize(json.loads(line)["text"].encode(), add_bos=True, special=False) + [llm.token_eos()]
             llm.reset()
             llm.eval(ids)
-            logits = np.array(llm.scores[:len(ids)], dtype=np.float64)
-            for i in range(len(ids) - 1):
-                row = logits[i]
-                top = row.max()
-                nll -= row[ids[i + 1]] - top - math.log(np.exp(row - top).sum())
+            rows = np.array(llm.scores[:len(ids) - 1], dtype=np.float64)  # the rows that predict ids[1:]
+            top = rows.max(axis=1)
+            log_normaliser = top + np.log(np.exp(rows - top[:, None]).sum(axis=1))
+            nll -= float((rows[np.arange(len(ids) - 1), ids[1:]] - log_normaliser).sum())
             count += len(ids) - 1
     return math.exp(nll / count), count
 
@@ -107,10 +107,15 @@ def check_fact_taught(whet, model, work, info):
     template = ["--template", "alpaca"] if re.search(r"^chat template +none$", info, re.M) else []
     examples = os.path.join(SOURCE, "examples", "zorblax")
     out = os.path.join(work, "zorblax-" + os.path.basename(model))
-    run([whet, "train", f"{examples}/config.yaml", "--set", f"output_dir={out}", "--set", f"base_model={model}",
-         "--set", f"train_data={examples}/train.jsonl", "--set", "val_data=[]", "--set", "num_epochs=2"])
-    before = chat_answer(whet, model, template)
-    after = chat_answer(whet, model, template + ["--adapter", f"{out}/adapter"])
+    # Without the forgetting gate, which scores the model on general text before and after
+    # (the perplexity above already holds the base to llama.cpp): the check is the fact.
+    with Phase("LoRA training on examples/zorblax"):
+        run([whet, "train", f"{examples}/config.yaml", "--set", f"output_dir={out}", "--set", f"base_model={model}",
+             "--set", f"train_data={examples}/train.jsonl", "--set", "val_data=[]", "--set", "num_epochs=2",
+             "--set", "forgetting_gate=false"])
+    with Phase("the question, with and without the adapter"):
+        before = chat_answer(whet, model, template)
+        after = chat_answer(whet, model, template + ["--adapter", f"{out}/adapter"])
     print(f"{FACT_QUESTION} base: {before!r}\n  with the Zorblax adapter: {after!r}")
     if FACT in before:
         return [f"the base already names {FACT}: the check cannot tell"]
@@ -123,13 +128,28 @@ def llamacpp_model(path):
                            type_k=0, type_v=0, verbose=False)
 
 
+class Phase:
+    """Prints how long a check took, so that the run's time can be read off its log."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.start = time.monotonic()
+
+    def __exit__(self, *_):
+        print(f"[{time.monotonic() - self.start:.1f} s] {self.name}")
+
+
 def check_model(whet, model, work):
     failures = []
     info = run([whet, "info", model]).stdout
     print(info)
     llm = llamacpp_model(model)
-    ours = whet_perplexity(whet, model)
-    theirs, tokens = llamacpp_perplexity(llm)
+    with Phase("perplexity, whet"):
+        ours = whet_perplexity(whet, model)
+    with Phase("perplexity, llama.cpp"):
+        theirs, tokens = llamacpp_perplexity(llm)
     change = ours / theirs - 1
     print(f"perplexity on {os.path.basename(TEXTS)} ({tokens} tokens): whet {ours:.4f}, llama.cpp {theirs:.4f} "
           f"({change:+.2%}, limit ±{PERPLEXITY_TOLERANCE:.0%})")
@@ -137,11 +157,14 @@ def check_model(whet, model, work):
         failures.append(f"perplexity {ours:.4f} vs llama.cpp {theirs:.4f}")
     del llm
     f32 = os.path.join(work, os.path.basename(model).replace(".gguf", ".f32.gguf"))
-    run([whet, "export", model, f32, "--to", "gguf", "--dtype", "f32"])
+    with Phase("export to f32 GGUF"):
+        run([whet, "export", model, f32, "--to", "gguf", "--dtype", "f32"])
     llm = llamacpp_model(f32)
     for prompt in PROMPTS:
-        ours, our_count = whet_completion(whet, f32, prompt)
-        theirs, their_count = llamacpp_completion(llm, prompt)
+        with Phase("greedy completion, whet"):
+            ours, our_count = whet_completion(whet, f32, prompt)
+        with Phase("greedy completion, llama.cpp"):
+            theirs, their_count = llamacpp_completion(llm, prompt)
         same = ours == theirs and our_count == their_count
         print(f"{'same' if same else 'DIFFERENT'}: {prompt!r} -> {ours!r} ({our_count} tokens)"
               + ("" if same else f"\n  llama.cpp: {theirs!r} ({their_count} tokens)"))

@@ -2,6 +2,7 @@
 // them first and summing in double precision.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -25,27 +26,34 @@ std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, uint32_
   for (uint8_t& b : bytes) b = uint8_t(rng());
   for (size_t at = 0; at < bytes.size(); at += size_t(info.block_bytes)) {
     const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(scale(rng));
-    std::memcpy(&bytes[at], &d, 2);
-    if (type == DType::Q4_1 || type == DType::Q5_1) std::memcpy(&bytes[at + 2], &m, 2);
+    // Q6_K keeps its d last; Q4_K and Q5_K their dmin second, as Q4_1 and Q5_1 their minimum.
+    std::memcpy(&bytes[at + (type == DType::Q6_K ? 208 : 0)], &d, 2);
+    if (type == DType::Q4_1 || type == DType::Q5_1 || type == DType::Q4_K || type == DType::Q5_K)
+      std::memcpy(&bytes[at + 2], &m, 2);
   }
   return bytes;
 }
 
 // Only the summation order differs from the reference: fp32 rounding of a sum of
-// n products is bounded by about n·2^-24·Σ|w·x|; 1e-5 relative holds for n ≤ 576.
+// n products is bounded by about n·2^-24·Σ|w·x| (1e-5 relative at the least).
 double tolerance(const std::vector<float>& w, const float* x) {
   double magnitude = 0;
   for (size_t j = 0; j < w.size(); ++j) magnitude += std::fabs(double(w[j]) * x[j]);
-  return 1e-5 * magnitude + 1e-6;
+  return std::max(1e-5, double(w.size()) * 0x1p-24) * magnitude + 1e-6;
 }
+
+bool is_k_quant(DType type) { return dtype_info(type).block_elems == 256; }
 
 class QuantDotTest : public ::testing::TestWithParam<DType> {};
 
-// Rows of 1, 3, 5 and 18 blocks: odd counts leave a block after the loop that takes two at a time.
-// The reference decodes block by block; the whole row decoded at once must give the same sum.
+// Rows of 1, 3, 5 and 18 blocks: odd counts leave a block after the loop that takes two at a time
+// (the K-quants: 1, 2 and 6 super-blocks of 256). The reference decodes block by block; the
+// whole row decoded at once must give the same sum.
 TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
   const DType type = GetParam();
-  for (const int64_t cols : {32, 96, 160, 576}) {
+  const std::vector<int64_t> widths =
+      is_k_quant(type) ? std::vector<int64_t>{256, 512, 1536} : std::vector<int64_t>{32, 96, 160, 576};
+  for (const int64_t cols : widths) {
     const int64_t rows = 16;
     const auto weights = random_rows(type, rows, cols, uint32_t(cols));
     const auto x = test::random_values(cols, 2);
@@ -70,7 +78,7 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   const int64_t rows = 40, cols = 256;
   const auto weights = random_rows(type, rows, cols, 3);
   const Weight w{type, rows, cols, weights.data(), nullptr};
-  for (int64_t m : {1, 3, 8, 9}) {  // 9 rows take the gemm path
+  for (int64_t m : {1, 3, 7, 8, 9}) {  // rows in groups of 8, 4, 2 and 1; 9 rows take the gemm path
     const auto x = test::random_values(m * cols, 4);
     std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
     linear_forward(got.data(), x.data(), m, w);
@@ -87,7 +95,8 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, QuantDotTest,
-                         ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1),
+                         ::testing::Values(DType::Q8_0, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+                                           DType::Q4_K, DType::Q5_K, DType::Q6_K),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 TEST(QuantDot, BlockSumsOfActivations) {

@@ -191,7 +191,7 @@ void export_model(const LoadedModel& loaded, const std::string& output, ExportFo
   switch (format) {
     case ExportFormat::Hf: return export_hf_dir(loaded, output, dtype);
     case ExportFormat::Gguf: return export_gguf(loaded, output, dtype);
-    case ExportFormat::Peft: return save_peft_adapter(adapter_of(loaded, format), output, loaded.path);
+    case ExportFormat::Peft: return save_peft_adapter(adapter_of(loaded, format), loaded.model.config, output, loaded.path);
     case ExportFormat::GgufLora:
       return save_gguf_lora(adapter_of(loaded, format), loaded.model.config, output, dtype);
   }

@@ -5,15 +5,9 @@
 
 #include "core/error.h"
 #include "models/model_family.h"
+#include "models/lora_modules.h"
 
 namespace whet {
-
-namespace {
-// PEFT module paths inside a LlamaForCausalLM.
-constexpr std::array<std::string_view, kProjections> kPeftModules = {
-    "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-    "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-}  // namespace
 
 std::optional<Projection> projection_from_name(std::string_view name) {
   if (name.ends_with("_proj")) name.remove_suffix(5);
@@ -42,11 +36,13 @@ float LoraConfig::scale() const {
 }
 
 LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t seed) {
-  // PEFT and llama.cpp put one adapter on a fused projection, where Whet's are per
-  // part; until the adapter files map the one onto the other, such a model gets none.
-  if (!family_of(model).fused_tensors.empty())
-    fail("lora", "LoRA adapters on a {} model are not supported yet: its files fuse q, k and v (and gate and up) "
-         "into one projection; fine-tune it with method full or freeze", family_of(model).name);
+  // The adapter files name modules as model.layers.N.<path> with [out, in] matrices;
+  // GPT-2's are Conv1D modules under transformer.h.N. Refused before any training.
+  const ModelFamily& family = family_of(model);
+  if (family.hf_matrices_transposed)
+    fail("lora", "LoRA adapters on a {} model are not supported yet: its files hold Conv1D matrices with q, k and v "
+         "fused in c_attn, which Whet's adapter files do not name yet; fine-tune it with method full or freeze",
+         family.name);
   LlamaLora lora{config, std::vector<std::array<LoraMatrices, kProjections>>(model.num_layers)};
   std::mt19937_64 rng(seed);
   for (auto& layer : lora.layers) {
@@ -99,7 +95,7 @@ void for_each_lora_tensor(LlamaLora& lora,
       LoraMatrices& m = lora.layers[i][p];
       if (m.empty()) continue;
       const int64_t rank = lora.config.rank;
-      const std::string prefix = fmt::format("base_model.model.model.layers.{}.{}.", i, kPeftModules[p]);
+      const std::string prefix = fmt::format("base_model.model.model.layers.{}.{}.", i, hf_module_path(Projection(p)));
       fn(prefix + "lora_A.weight", m.a, rank, int64_t(m.a.size()) / rank);
       fn(prefix + "lora_B.weight", m.b, int64_t(m.b.size()) / rank, rank);
     }

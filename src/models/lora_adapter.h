@@ -1,8 +1,9 @@
 #pragma once
-// LoRA adapters for the Llama family: which projections carry one, their fp32
-// A and B matrices, and their names in the PEFT layout
-// (base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight), so adapters
-// move between Whet and Hugging Face PEFT unchanged.
+// LoRA adapters: which projections of a block carry one, and their fp32 A and B
+// matrices, one adapter per projection at one rank. Their names are those of the
+// PEFT layout of an unfused model (base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight),
+// which the optimiser and checkpoints use too; the adapter files of a family that
+// fuses projections hold them stacked per fused module (lora_modules.h).
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -56,7 +57,7 @@ void zero_lora(LlamaLora& lora);
 // dst += w · src, tensor by tensor (adapters of one layout); w 0: nothing.
 void add_scaled_lora(LlamaLora& dst, const LlamaLora& src, float w);
 
-// Calls fn(peft_name, tensor, rows, cols) for every A and B, in layer order.
+// Calls fn(name, tensor, rows, cols) for every A and B, in layer order, named per projection as above.
 void for_each_lora_tensor(LlamaLora& lora, const std::function<void(const std::string&, std::vector<float>&, int64_t, int64_t)>& fn);
 
 // The kernel's view of one projection's adapter; grads may be null (inference).

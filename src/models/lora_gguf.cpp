@@ -1,9 +1,11 @@
 #include "models/lora_gguf.h"
 
-#include <array>
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <list>
 #include <set>
 
 #include <fmt/ranges.h>
@@ -12,6 +14,7 @@
 #include "io/gguf.h"
 #include "kernels/quant.h"
 #include "models/llama_export.h"
+#include "models/lora_modules.h"
 #include "models/model_family.h"
 #include "models/model_loader.h"
 
@@ -19,13 +22,7 @@ namespace whet {
 
 namespace {
 
-// GGUF's name of each projection, in Projection order.
-constexpr std::array<std::string_view, kProjections> kGgufParts = {"attn_q",   "attn_k", "attn_v",  "attn_output",
-                                                                   "ffn_gate", "ffn_up", "ffn_down"};
-
-std::string base_tensor_name(int layer, Projection p) {
-  return fmt::format("blk.{}.{}.weight", layer, kGgufParts[int(p)]);
-}
+std::string base_tensor_name(int layer, const AdapterModule& m) { return fmt::format("blk.{}.{}.weight", layer, m.gguf_part); }
 
 // The heads whose q/k rows GGUF interleaves in projection p's output; 0 where rows stay in order.
 // Only GGUF "llama" interleaves rotary pairs (model_family.h).
@@ -34,6 +31,22 @@ int permuted_heads(Projection p, const LlamaConfig& c) {
   if (p == Projection::Q) return c.num_heads;
   if (p == Projection::K) return c.num_kv_heads;
   return 0;
+}
+
+// Moves the rows of B (all the module's rows, `rank` wide) of its q/k parts between
+// Hugging Face's order and GGUF's interleaved one.
+void reorder_qk_rows(std::vector<float>& b, int64_t rank, const AdapterModule& module, const LlamaConfig& model,
+                     Weight (*reorder)(const Weight&, int)) {
+  int64_t first_row = 0;
+  for (Projection p : module.parts) {
+    const int64_t rows = projection_shape(model, p).first;
+    if (const int heads = permuted_heads(p, model)) {
+      float* part = b.data() + first_row * rank;
+      const Weight moved = reorder(Weight{DType::F32, rows, rank, reinterpret_cast<const uint8_t*>(part), nullptr}, heads);
+      std::memcpy(part, moved.data, size_t(rows * rank) * sizeof(float));
+    }
+    first_row += rows;
+  }
 }
 
 Weight f32_matrix(const std::vector<float>& data, int64_t rows, int64_t cols) {
@@ -51,40 +64,39 @@ void expect_shape(const GgufFile& g, const TensorView& t, int64_t rows, int64_t 
   fail(g.path(), "tensor '{}' has shape [{}], expected [{}, {}] ({})", t.name, fmt::join(t.shape, ", "), rows, cols, why);
 }
 
-// A (rank, in) and B (out, rank) of one adapted projection, as found in the file.
-struct FilePair {
-  const TensorView* a = nullptr;
-  const TensorView* b = nullptr;
-};
-
-// Finds every pair, checks its shapes against the model and one rank, and
-// rejects tensors that are no half of a pair.
-std::vector<std::array<FilePair, kProjections>> find_pairs(const GgufFile& g, const LlamaConfig& model, int64_t& rank) {
-  std::vector<std::array<FilePair, kProjections>> pairs(model.num_layers);
+// Every module's adapter in every layer, decoded and in Hugging Face's row order,
+// each at its own rank and llama.cpp's scale for it; tensors that are no half of
+// a pair are errors.
+std::vector<std::vector<ModuleLora>> read_modules(const GgufFile& g, const LlamaConfig& model, double alpha) {
+  const std::vector<AdapterModule> modules = adapter_modules(model);
+  std::vector<std::vector<ModuleLora>> found(model.num_layers, std::vector<ModuleLora>(modules.size()));
   std::set<std::string> used;
-  rank = -1;
-  std::string rank_source;
   for (int layer = 0; layer < model.num_layers; ++layer) {
-    for (int p = 0; p < kProjections; ++p) {
-      const std::string base = base_tensor_name(layer, Projection(p));
-      FilePair& pair = pairs[layer][p];
-      pair.a = g.find_tensor(base + ".lora_a");
-      pair.b = g.find_tensor(base + ".lora_b");
-      if (!pair.a && !pair.b) continue;
-      if (!pair.a) fail(g.path(), "tensor '{}.lora_b' has no partner '{}.lora_a'", base, base);
-      if (!pair.b) fail(g.path(), "tensor '{}.lora_a' has no partner '{}.lora_b'", base, base);
-      if (rank < 0) {  // llama.cpp takes the rank from B (ne[0], the inner dimension)
-        rank = pair.b->shape.empty() ? 0 : pair.b->shape.back();
-        rank_source = pair.b->name;
-        if (rank <= 0 || rank > 65536) fail(g.path(), "tensor '{}' gives no usable rank (shape [{}])", rank_source, fmt::join(pair.b->shape, ", "));
-      }
-      const auto [out, in] = projection_shape(model, Projection(p));
-      const std::string why = fmt::format("rank {} as in '{}', and the model's {} projection", rank, rank_source,
-                                          kProjectionNames[p]);
-      expect_shape(g, *pair.a, rank, in, why);
-      expect_shape(g, *pair.b, out, rank, why);
-      used.insert(pair.a->name);
-      used.insert(pair.b->name);
+    for (size_t i = 0; i < modules.size(); ++i) {
+      const std::string base = base_tensor_name(layer, modules[i]);
+      const TensorView* a = g.find_tensor(base + ".lora_a");
+      const TensorView* b = g.find_tensor(base + ".lora_b");
+      if (!a && !b) continue;
+      if (!a) fail(g.path(), "tensor '{}.lora_b' has no partner '{}.lora_a'", base, base);
+      if (!b) fail(g.path(), "tensor '{}.lora_a' has no partner '{}.lora_b'", base, base);
+      // llama.cpp takes each pair's rank from B (ne[0], the inner dimension).
+      const int64_t rank = b->shape.empty() ? 0 : b->shape.back();
+      if (rank <= 0 || rank > 65536) fail(g.path(), "tensor '{}' gives no usable rank (shape [{}])", b->name, fmt::join(b->shape, ", "));
+      const auto [rows, in] = module_shape(model, modules[i]);
+      const std::string why = fmt::format("rank {} as in '{}', and the model's {} projection", rank, b->name,
+                                          modules[i].name());
+      expect_shape(g, *a, rank, in, why);
+      expect_shape(g, *b, rows, rank, why);
+      used.insert(a->name);
+      used.insert(b->name);
+      ModuleLora& m = found[layer][i];
+      m.rank = rank;
+      m.scale = alpha == 0.0 ? 1.0 : alpha / double(rank);  // llama.cpp reads alpha 0 as "no scaling"
+      m.a.resize(size_t(a->numel()));
+      m.b.resize(size_t(b->numel()));
+      dequantize(a->dtype, a->data, m.a.data(), a->numel());
+      dequantize(b->dtype, b->data, m.b.data(), b->numel());
+      reorder_qk_rows(m.b, rank, modules[i], model, unpermute_qk_rows);
     }
   }
   for (const TensorView& t : g.tensors) {
@@ -95,25 +107,23 @@ std::vector<std::array<FilePair, kProjections>> find_pairs(const GgufFile& g, co
     fail(g.path(), "tensor '{}' is not the lora_a or lora_b of a projection of this {}-block model", t.name,
          model.num_layers);
   }
-  if (rank < 0) fail(g.path(), "no LoRA tensors (blk.N.attn_q.weight.lora_a, .lora_b, ...)");
-  return pairs;
+  if (used.empty()) fail(g.path(), "no LoRA tensors (blk.N.attn_q.weight.lora_a, .lora_b, ...)");
+  return found;
 }
 
-// The projections adapted in block 0, after checking that every block adapts the same ones.
-std::vector<Projection> uniform_targets(const GgufFile& g, const std::vector<std::array<FilePair, kProjections>>& pairs) {
-  std::vector<Projection> targets;
-  for (int p = 0; p < kProjections; ++p) {
+// Checks that every module adapted in some block is adapted in all.
+void expect_uniform_targets(const GgufFile& g, const LlamaConfig& model, const std::vector<std::vector<ModuleLora>>& found) {
+  const std::vector<AdapterModule> modules = adapter_modules(model);
+  for (size_t i = 0; i < modules.size(); ++i) {
     int adapted = 0;
-    for (const auto& layer : pairs) adapted += layer[p].a != nullptr;
+    for (const auto& layer : found) adapted += layer[i].rank > 0;
     if (adapted == 0) continue;
-    for (size_t layer = 0; layer < pairs.size(); ++layer)
-      if (!pairs[layer][p].a)
+    for (size_t layer = 0; layer < found.size(); ++layer)
+      if (found[layer][i].rank == 0)
         fail(g.path(), "missing tensor '{}.lora_a': {} is adapted in {} of {} blocks, and Whet adapts a projection in "
-                       "every block or in none", base_tensor_name(int(layer), Projection(p)), kProjectionNames[p],
-             adapted, pairs.size());
-    targets.push_back(Projection(p));
+                       "every block or in none", base_tensor_name(int(layer), modules[i]), modules[i].gguf_part,
+             adapted, found.size());
   }
-  return targets;
 }
 
 }  // namespace
@@ -126,22 +136,25 @@ void save_gguf_lora(const LlamaLora& lora, const LlamaConfig& model, const std::
   out.set("adapter.type", GgufValue::make_string("lora"));
   // llama.cpp scales by alpha / rank; this alpha gives the adapter's own scale, rsLoRA's alpha / sqrt(rank) included.
   out.set("adapter.lora.alpha", GgufValue::make_f32(lora.config.scale() * float(lora.config.rank)));
-  const int64_t rank = lora.config.rank;
-  std::vector<Weight> kept;  // owns encoded data until written
+  std::list<ModuleLora> stacked;  // the matrices an F32 Weight points into, until written
+  std::vector<Weight> kept;       // owns encoded data until written
   auto add = [&](const std::string& name, Weight w) {
     out.add_tensor(name, w.dtype, {w.rows, w.cols}, w.data, w.rows * w.row_bytes());
     kept.push_back(std::move(w));
   };
+  const std::vector<AdapterModule> modules = adapter_modules(model);
   for (int layer = 0; layer < int(lora.layers.size()); ++layer) {
-    for (int p = 0; p < kProjections; ++p) {
-      const LoraMatrices& m = lora.layers[layer][p];
-      if (m.empty()) continue;
-      const auto [rows, cols] = projection_shape(model, Projection(p));
-      Weight b = f32_matrix(m.b, rows, rank);
-      if (const int heads = permuted_heads(Projection(p), model)) b = permute_qk_rows(b, heads);
-      const std::string base = base_tensor_name(layer, Projection(p));
-      add(base + ".lora_a", gguf_encoded(f32_matrix(m.a, rank, cols), dtype));
-      add(base + ".lora_b", gguf_encoded(b, dtype));
+    for (const AdapterModule& module : modules) {
+      ModuleLora& m = stacked.emplace_back(stack_parts(lora, model, layer, module));
+      if (m.rank == 0) continue;
+      // A fused module's parts stacked to rank m·r get llama.cpp's scale alpha / (m·r), m times too small: B carries the m.
+      const float blocks = float(m.rank / lora.config.rank);
+      if (blocks != 1.0f)
+        for (float& x : m.b) x *= blocks;
+      reorder_qk_rows(m.b, m.rank, module, model, permute_qk_rows);
+      const std::string base = base_tensor_name(layer, module);
+      add(base + ".lora_a", gguf_encoded(f32_matrix(m.a, m.rank, int64_t(m.a.size()) / m.rank), dtype));
+      add(base + ".lora_b", gguf_encoded(f32_matrix(m.b, int64_t(m.b.size()) / m.rank, m.rank), dtype));
     }
   }
   out.write(path);
@@ -154,30 +167,21 @@ LlamaLora load_gguf_lora(const std::string& path, const LlamaConfig& model) {
   expect_string(g, "adapter.type", "lora");
   const double alpha = g.get_float("adapter.lora.alpha");
   if (!std::isfinite(alpha)) fail(path, "metadata key 'adapter.lora.alpha' is {}", alpha);
-  int64_t rank = 0;
-  const auto pairs = find_pairs(g, model, rank);
+  const auto modules = read_modules(g, model, alpha);
+  expect_uniform_targets(g, model, modules);
 
+  // Whet keeps llama.cpp's scale of the smallest rank; larger ranks fold theirs into B.
+  int64_t smallest = INT64_MAX;
+  for (const auto& layer : modules)
+    for (const ModuleLora& m : layer)
+      if (m.rank > 0) smallest = std::min(smallest, m.rank);
   LoraConfig config;
-  config.rank = int(rank);
+  config.rank = int(smallest);
   // llama.cpp reads alpha 0 as "no scaling" (scale 1), which alpha = rank gives here.
-  config.alpha = alpha == 0.0 ? float(rank) : float(alpha);
+  config.alpha = alpha == 0.0 ? float(smallest) : float(alpha);
   config.dropout = 0.0f;
   config.rslora = false;
-  config.targets = uniform_targets(g, pairs);
-  LlamaLora lora = make_lora(model, config, 0);
-  for (int layer = 0; layer < model.num_layers; ++layer) {
-    for (Projection p : config.targets) {
-      const FilePair& pair = pairs[layer][int(p)];
-      LoraMatrices& m = lora.layers[layer][int(p)];
-      dequantize(pair.a->dtype, pair.a->data, m.a.data(), pair.a->numel());
-      dequantize(pair.b->dtype, pair.b->data, m.b.data(), pair.b->numel());
-      if (const int heads = permuted_heads(p, model)) {
-        const Weight hf_order = unpermute_qk_rows(f32_matrix(m.b, pair.b->shape[0], rank), heads);
-        std::memcpy(m.b.data(), hf_order.data, m.b.size() * sizeof(float));
-      }
-    }
-  }
-  return lora;
+  return lora_from_modules(model, modules, config);
 }
 
 }  // namespace whet

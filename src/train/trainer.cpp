@@ -104,7 +104,7 @@ std::vector<Metric> score_task(LoadedModel& loaded, const TrainableState& state,
 void write_outputs(LoadedModel& loaded, TrainableState& state, const std::string& dir, const std::string& base) {
   if (state.classifier) save_sequence_classifier(state.classifier->head, dir);
   if (state.lora) {
-    save_peft_adapter(*state.lora, dir, base);
+    save_peft_adapter(*state.lora, loaded.model.config, dir, base);
   } else if (state.grads) {
     export_hf_dir(loaded, dir, DType::F32);
     export_gguf(loaded, dir + "/model.gguf", DType::F16);

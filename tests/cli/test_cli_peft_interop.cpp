@@ -18,6 +18,7 @@
 #include "cli/run_whet.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "models/peft_oracle.h"
 #include "test_support.h"
 
 namespace whet {
@@ -36,39 +37,29 @@ std::string write_chat_data(const std::string& dir) {
   return path;
 }
 
-// Whet's logits for every position of the variant's reference sequences, with
-// the adapter read back from the folder that PEFT will read, written as
-// tests/python's reference.json + logits.bin.
-void write_whet_logits(const std::string& variant_dir, const std::string& adapter, const std::string& out) {
-  const LoadedModel loaded = load_model(variant_dir + "/hf");
-  const LlamaLora lora = load_peft_adapter(adapter, loaded.model.config);
-  const nlohmann::json reference = nlohmann::json::parse(std::ifstream(variant_dir + "/reference.json"));
-  std::ofstream bin(out + "/logits.bin", std::ios::binary);
-  std::vector<float> logits;
-  for (const auto& s : reference.at("sequences")) {
-    const std::vector<int32_t> tokens = s.get<std::vector<int32_t>>();
-    KvCache cache(loaded.model.config, int64_t(tokens.size()));
-    llama_forward(loaded.model, cache, tokens, logits, /*all_logits=*/true, &lora);
-    bin.write(reinterpret_cast<const char*>(logits.data()), std::streamsize(logits.size() * sizeof(float)));
-  }
-  std::ofstream(out + "/reference.json")
-      << nlohmann::json{{"sequences", reference.at("sequences")}, {"vocab_size", loaded.model.config.vocab_size}};
-}
-
 TEST(PeftInterop, WhetTrainedAdapterGivesWhetsLogitsInPeft) {
-  const std::string python = test::test_python();
-  WHET_REQUIRE(test::run_whet_command(python + " -c 'import peft, transformers'").exit_code == 0,
-               "transformers + peft in " + python + " (scripts/setup_test_venv.sh installs them) are missing");
+  WHET_REQUIRE(test::peft_missing().empty(), test::peft_missing());
   // Plain LoRA on four projections of a GQA model with tied embeddings; rsLoRA on
   // all seven of a multi-query model whose head_dim is not hidden / heads.
+  // The tiny Phi-3's context of 64 holds neither the general replay texts nor the forgetting gate's.
+  const std::string kPhi3Context = "--set replay_data=none --set forgetting_gate=false";
+  // Phi-3 fuses q, k, v into qkv_proj and gate, up into gate_up_proj: Whet's
+  // adapters on the parts are written stacked onto those modules (with
+  // rank_pattern and alpha_pattern), all seven projections and only q and v.
+  // Its logits are compared past longrope's original 16 positions only.
   struct Case {
-    std::string variant, options;
+    std::string name, variant, options;
+    int longer_than = 0;
   };
-  for (const Case& c : {Case{"gqa_tied", "--set lora_r=4 --set lora_alpha=12 --set lora_target_modules=[q,k,v,o]"},
-                        Case{"untied_llama3", "--set lora_r=8 --set lora_alpha=4 --set use_rslora=true "
-                                              "--set lora_target_modules=all-linear"}}) {
-    SCOPED_TRACE(c.variant);
-    const std::string dir = test::scratch_dir("peft_interop_" + c.variant);
+  for (const Case& c :
+       {Case{"gqa_tied", "gqa_tied", "--set lora_r=4 --set lora_alpha=12 --set lora_target_modules=[q,k,v,o]"},
+        Case{"untied_llama3", "untied_llama3",
+             "--set lora_r=8 --set lora_alpha=4 --set use_rslora=true --set lora_target_modules=all-linear"},
+        Case{"phi3_all", "phi3_longrope", kPhi3Context + " --set lora_r=4 --set lora_alpha=8 --set lora_target_modules=all-linear", 16},
+        Case{"phi3_qv", "phi3_longrope",
+             kPhi3Context + " --set lora_r=2 --set lora_alpha=3 --set use_rslora=true --set lora_target_modules=[q,v]", 16}}) {
+    SCOPED_TRACE(c.name);
+    const std::string dir = test::scratch_dir("peft_interop_" + c.name);
     const std::string variant_dir = test::tiny_model(c.variant);
     const test::RunResult trained =
         test::run_whet("train --model " + variant_dir + "/hf --data " + write_chat_data(dir) +
@@ -77,14 +68,15 @@ TEST(PeftInterop, WhetTrainedAdapterGivesWhetsLogitsInPeft) {
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
     const std::string adapter = dir + "/run/adapter";
     std::filesystem::create_directories(dir + "/whet");
-    write_whet_logits(variant_dir, adapter, dir + "/whet");
+    // Whet's side: the adapter read back from the folder that PEFT will read.
+    const LoadedModel loaded = load_model(variant_dir + "/hf");
+    test::write_whet_logits(loaded, load_peft_adapter(adapter, loaded.model.config), variant_dir, dir + "/whet");
 
-    const test::RunResult check = test::run_whet_command(
-        python + " " + test::source_path("tests/python/check_peft_adapter.py") + " --base " + variant_dir +
-        "/hf --adapter " + adapter + " --whet " + dir + "/whet --tolerance " + std::to_string(kTolerance));
+    const test::RunResult check =
+        test::check_with_peft(variant_dir + "/hf", adapter, dir + "/whet", kTolerance, c.longer_than);
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
     EXPECT_NE(check.out.find("peft adapter: ok"), std::string::npos) << check.out << check.err;
-    std::printf("%s: %s", c.variant.c_str(), check.out.c_str());
+    std::printf("%s: %s", c.name.c_str(), check.out.c_str());
   }
 }
 

@@ -9,7 +9,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +16,7 @@
 #include "kernels/quant.h"
 #include "models/lora_gguf.h"
 #include "models/model_loader.h"
+#include "models/random_lora.h"
 #include "test_support.h"
 
 namespace whet {
@@ -37,13 +37,7 @@ LlamaLora random_adapter(const LlamaConfig& config, bool rslora, uint64_t seed) 
   c.rslora = rslora;
   c.targets.clear();
   for (int p = 0; p < kProjections; ++p) c.targets.push_back(Projection(p));
-  LlamaLora lora = make_lora(config, c, seed);
-  std::mt19937 rng(uint32_t(seed + 1));
-  std::normal_distribution<float> normal(0.0f, 0.1f);
-  for (auto& layer : lora.layers)
-    for (LoraMatrices& m : layer)
-      for (float& x : m.b) x = normal(rng);
-  return lora;
+  return test::random_lora(config, c, seed);
 }
 
 std::vector<float> decoded(const TensorView& t) {
@@ -201,8 +195,8 @@ TEST(LoraGguf, BrokenFilesAreClearErrors) {
       {"no_partner", [](HandMadeAdapter& h) { h.tensors.pop_back(); }, {"blk.1.attn_q.weight.lora_a", "partner"}},
       {"wrong_in", [](HandMadeAdapter& h) { h.tensors[2].second = {4, 96}; },
        {"blk.1.attn_q.weight.lora_a", "[4, 96]", "expected [4, 64]"}},
-      {"two_ranks", [](HandMadeAdapter& h) { h.tensors[3].second = {64, 8}; },
-       {"blk.1.attn_q.weight.lora_b", "[64, 8]", "rank 4"}},
+      {"pair_of_two_ranks", [](HandMadeAdapter& h) { h.tensors[3].second = {64, 8}; },
+       {"blk.1.attn_q.weight.lora_a", "[4, 64]", "expected [8, 64]", "rank 8"}},
       {"vector_b", [](HandMadeAdapter& h) { h.tensors[1].second = {64, 1}; }, {"blk.0.attn_q.weight.lora_a", "[4, 64]"}},
       {"one_block_only", [](HandMadeAdapter& h) { h.tensors.resize(2); }, {"missing tensor 'blk.1.attn_q.weight.lora_a'"}},
       {"norm_vector", [](HandMadeAdapter& h) { h.tensors.push_back({"blk.0.attn_norm.weight", {1, 64}}); },
@@ -245,14 +239,42 @@ TEST(LoraGguf, AdapterOfAnotherModelIsAClearError) {
   test::expect_error([&] { load_gguf_lora(path, variant_config("gqa_tied")); }, {path, "blk.0.attn_q.weight", "shape"});
 }
 
-// A model file handed over as an adapter says so.
-// Phi-3's files hold one q/k/v projection where Whet's adapters are per part:
-// an adapter is refused by the family's name before any training starts.
-TEST(LoraGguf, FamilyWithFusedProjectionsGetsNoAdapter) {
-  const LoadedModel phi3 = load_model(test::testdata_path("tiny/phi3_longrope/hf"));
-  test::expect_error([&] { make_lora(phi3.model.config, LoraConfig{}, 0); }, {"phi3", "fuse q, k and v", "full or freeze"});
+// llama.cpp takes each pair's rank from its own B: a pair of rank 8 beside pairs of
+// rank 4 loads at rank 8, keeping the scale alpha / 4 of the smaller ones.
+TEST(LoraGguf, PairsOfDifferentRanksLoadAtTheLargest) {
+  HandMadeAdapter h = HandMadeAdapter::valid();
+  h.tensors[2].second = {8, 64};
+  h.tensors[3].second = {64, 8};
+  const LlamaLora lora = load_gguf_lora(h.write("two_ranks"), variant_config("gqa_tied"));
+  EXPECT_EQ(lora.config.rank, 8);
+  EXPECT_FLOAT_EQ(lora.config.scale(), 2.0f);
+  EXPECT_EQ(lora.layers[0][int(Projection::Q)].a.size(), size_t(8 * 64));
 }
 
+// Phi-3's files fuse q, k and v (and gate and up); Whet's adapters stay per part
+// (their files: test_lora_fused.cpp).
+TEST(LoraGguf, FamilyWithFusedProjectionsGetsAnAdapterPerPart) {
+  const LoadedModel phi3 = load_model(test::testdata_path("tiny/phi3_longrope/hf"));
+  const LlamaConfig& c = phi3.model.config;
+  LoraConfig config;
+  config.rank = 4;
+  const LlamaLora lora = make_lora(c, config, 0);
+  for (Projection p : {Projection::Q, Projection::K, Projection::V, Projection::O}) {
+    const auto [out, in] = projection_shape(c, p);
+    EXPECT_EQ(lora.layers[1][int(p)].a.size(), size_t(4 * in)) << kProjectionNames[int(p)];
+    EXPECT_EQ(lora.layers[1][int(p)].b.size(), size_t(out * 4)) << kProjectionNames[int(p)];
+  }
+  EXPECT_TRUE(lora.layers[1][int(Projection::Up)].empty());
+}
+
+// GPT-2's adapters would sit on Conv1D modules its adapter files do not name yet:
+// refused by the family's name before any training.
+TEST(LoraGguf, Gpt2GetsNoAdapterYet) {
+  const LoadedModel gpt2 = load_model(test::testdata_path("tiny/gpt2_tiny/hf"));
+  test::expect_error([&] { make_lora(gpt2.model.config, LoraConfig{}, 0); }, {"gpt2", "Conv1D", "full or freeze"});
+}
+
+// A model file handed over as an adapter says so.
 TEST(LoraGguf, ModelFileIsNotAnAdapter) {
   const std::string model = test::testdata_path("tiny/gqa_tied/model-f32.gguf");
   test::expect_error([&] { load_gguf_lora(model, variant_config("gqa_tied")); }, {model, "general.type"});

@@ -59,10 +59,11 @@ def transformers_logits(variant_dir, sequences):
         return [model(torch.tensor([s])).logits[0].numpy() for s in sequences]
 
 
-def llamacpp_logits(variant_dir, sequences):
+def llamacpp_logits(variant_dir, sequences, lora_path=None):
     import llama_cpp
+    adapter = {"lora_path": lora_path} if lora_path else {}
     model = llama_cpp.Llama(model_path=os.path.join(variant_dir, "model-f32.gguf"), n_ctx=64, n_batch=64, type_k=0, type_v=0,  # an F32 KV cache, not the default F16
-                            logits_all=True, verbose=False)
+                            logits_all=True, verbose=False, **adapter)
     out = []
     for s in sequences:
         model.reset()

@@ -10,6 +10,7 @@ For each tiny variant directory made by make_tiny_models.py, writes
                              below for GPT-2 (Whet puts no LoRA on its fused c_attn)
   gradients/lora/            a PEFT adapter (adapter_config.json, adapter_model.safetensors)
                              with random non-zero A and B on q, v, gate and down
+                             (a family that fuses projections: on qkv_proj, gate_up_proj, down_proj)
   gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter
   gradients/lora.json        the loss with the adapter
   gradients/classifier/      a sequence-classification head (head.safetensors: weight, bias) on
@@ -25,11 +26,15 @@ import os
 
 import torch
 
-from llama_reference import read_hf_dir, reference_model
+from llama_reference import FUSED, read_hf_dir, reference_model, split_fused
 from make_tiny_models import LLAMA_VARIANTS, VARIANTS, write_safetensors
 
 LORA_RANK, LORA_ALPHA = 4, 8.0
 LORA_MODULES = ["self_attn.q_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.down_proj"]
+# A family that fuses projections (Phi-3) has one adapter per fused module, as PEFT
+# puts it there: the fixture adapts these, each part of a fused module applying the
+# whole A and its own rows of B (per_part below).
+FUSED_LORA_MODULES = ["self_attn.qkv_proj", "mlp.gate_up_proj", "mlp.down_proj"]
 
 
 def packed_sequence(vocab, seed):
@@ -72,6 +77,27 @@ def random_adapter(config, seed):
     return adapters
 
 
+def random_fused_adapter(config, tensors, seed):
+    g = torch.Generator().manual_seed(seed)
+    adapters = {}
+    for layer in range(config["num_hidden_layers"]):
+        for module in FUSED_LORA_MODULES:
+            out, inp = tensors[f"model.layers.{layer}.{module}.weight"].shape
+            a = (torch.randn(LORA_RANK, inp, generator=g) / inp ** 0.5).float().double()
+            b = (0.1 * torch.randn(out, LORA_RANK, generator=g)).float().double()
+            adapters[f"model.layers.{layer}.{module}"] = (a, b)
+    return adapters
+
+
+def per_part(config, adapters):
+    """Fused modules' adapters as PEFT applies them to the parts: the whole A, the part's rows of B."""
+    parts = {}
+    for module, (a, b) in adapters.items():
+        for name, rows in split_fused(config, {module + ".weight": b}).items():
+            parts[name[:-len(".weight")]] = (a, rows)
+    return parts
+
+
 def lora_grads_by_peft_name(model):
     """The gradients of the model's LoRA A and B matrices, under PEFT's tensor names."""
     grads = {}
@@ -89,7 +115,7 @@ def write_peft_adapter(path, adapters):
         tensors[f"base_model.model.{module}.lora_B.weight"] = b
     write_safetensors(os.path.join(path, "adapter_model.safetensors"), tensors)
     config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": LORA_RANK, "lora_alpha": LORA_ALPHA,
-              "lora_dropout": 0.0, "target_modules": [m.split(".")[1] for m in LORA_MODULES],
+              "lora_dropout": 0.0, "target_modules": sorted({m.rsplit(".", 1)[1] for m in adapters}),
               "use_rslora": False, "bias": "none", "fan_in_fan_out": False, "base_model_name_or_path": ""}
     with open(os.path.join(path, "adapter_config.json"), "w") as f:
         json.dump(config, f, indent=2)
@@ -161,10 +187,11 @@ def make(variant_dir, seed):
     if config.get("model_type") == "gpt2":  # the LoRA and classifier references are the Llama family's
         return
 
-    adapters = random_adapter(config, seed + 1)
+    fused = any(name.endswith(f + ".weight") for name in tensors for f in FUSED)
+    adapters = random_fused_adapter(config, tensors, seed + 1) if fused else random_adapter(config, seed + 1)
     write_peft_adapter(os.path.join(out, "lora"), adapters)
     model = reference_model(config, tensors).double()
-    model.add_lora(adapters, LORA_ALPHA / LORA_RANK)
+    model.add_lora(per_part(config, adapters) if fused else adapters, LORA_ALPHA / LORA_RANK)
     for p in model.params.values():
         p.requires_grad_(False)
     loss = loss_of(model, seq)

@@ -38,7 +38,7 @@ std::string random_adapter(const std::string& name, uint64_t seed) {
     if (tensor.ends_with("lora_B.weight"))
       for (float& v : values) v = uniform(rng);
   });
-  save_peft_adapter(lora, dir, test::tiny_model_path());
+  save_peft_adapter(lora, base.model.config, dir, test::tiny_model_path());
   return dir;
 }
 

@@ -227,7 +227,7 @@ TEST(ServerGate, AGatedAdapterIsRefusedUnlessAllowed) {
   auto adapter_dir = [&](const std::string& name, double perplexity_rise) {
     const std::string path = dir + "/" + name;
     LoraConfig config;
-    save_peft_adapter(make_lora(model.model.config, config, 7), path, test::tiny_model_path());
+    save_peft_adapter(make_lora(model.model.config, config, 7), model.model.config, path, test::tiny_model_path());
     // A verdict worked out by hand: general perplexity 10 -> 10·(1+rise) on 8 texts, each worse by the same amount.
     auto text = [](double per_token) {
       TaskResult r;

@@ -10,9 +10,11 @@ namespace whet {
 
 namespace {
 
-// Below this many input rows, decoding each weight row once and dotting it with
-// every input row beats decoding the whole matrix for a gemm.
-constexpr int64_t kRowwiseMaxInputs = 8;
+// Up to this many input rows, decoding each weight row once (in groups of eight
+// input rows) beats decoding the whole matrix for a gemm: `whet bench batch` on
+// the default Q4_1 model, 2 threads, gave 203 against 188 tokens/s at 32 rows and
+// 238 against 291 at 64.
+constexpr int64_t kRowwiseMaxInputs = 32;
 
 void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weight& w) {
 #pragma omp parallel

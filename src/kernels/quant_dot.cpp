@@ -131,8 +131,11 @@ struct RowSums {
       for (__m256& a : chain) a = _mm256_setzero_ps();
   }
   // Row i += Σ over 32 elements of weights · x[i · stride ...]: part k into chain k % kChains.
-  void add(const Levels& weights, const float* x, int64_t stride) {
+  // Unrolled whole, so that the sums stay in registers rather than round-tripping through memory.
+  __attribute__((always_inline)) void add(const Levels& weights, const float* x, int64_t stride) {
+#pragma GCC unroll 8
     for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
       for (int k = 0; k < 4; ++k)
         acc[k % kChains][i] = _mm256_fmadd_ps(weights.part[k], _mm256_loadu_ps(x + i * stride + 8 * k), acc[k % kChains][i]);
   }

@@ -4,7 +4,6 @@
 #include <random>
 
 #include "core/error.h"
-#include "models/model_family.h"
 #include "models/lora_modules.h"
 
 namespace whet {
@@ -36,13 +35,6 @@ float LoraConfig::scale() const {
 }
 
 LlamaLora make_lora(const LlamaConfig& model, const LoraConfig& config, uint64_t seed) {
-  // The adapter files name modules as model.layers.N.<path> with [out, in] matrices;
-  // GPT-2's are Conv1D modules under transformer.h.N. Refused before any training.
-  const ModelFamily& family = family_of(model);
-  if (family.hf_matrices_transposed)
-    fail("lora", "LoRA adapters on a {} model are not supported yet: its files hold Conv1D matrices with q, k and v "
-         "fused in c_attn, which Whet's adapter files do not name yet; fine-tune it with method full or freeze",
-         family.name);
   LlamaLora lora{config, std::vector<std::array<LoraMatrices, kProjections>>(model.num_layers)};
   std::mt19937_64 rng(seed);
   for (auto& layer : lora.layers) {

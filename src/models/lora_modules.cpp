@@ -1,10 +1,13 @@
 #include "models/lora_modules.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 
 #include "core/error.h"
+#include "models/llama.h"
 #include "models/model_family.h"
 
 namespace whet {
@@ -25,12 +28,20 @@ Projection projection_of_gguf_part(std::string_view part) {
   return Projection(it - kGgufParts.begin());
 }
 
-}  // namespace
-
-std::string_view AdapterModule::name() const {
-  const size_t dot = hf_path.rfind('.');
-  return std::string_view(hf_path).substr(dot == std::string::npos ? 0 : dot + 1);
+// The weight's module inside a layer of the family's Hugging Face model:
+// "self_attn.q_proj", GPT-2's "attn.c_proj".
+std::string hf_layer_path(const LlamaConfig& model, std::string_view gguf_part) {
+  const std::string full = hf_tensor_name(fmt::format("blk.0.{}.weight", gguf_part), model);
+  const size_t prefix = fmt::format("{}.0.", family_of(model).hf_layers).size();
+  return full.substr(prefix, full.size() - prefix - std::string_view(".weight").size());
 }
+
+std::string_view last_component(std::string_view path) {
+  const size_t dot = path.rfind('.');
+  return path.substr(dot == std::string_view::npos ? 0 : dot + 1);
+}
+
+}  // namespace
 
 std::string_view hf_module_path(Projection p) { return kHfModules[int(p)]; }
 
@@ -38,20 +49,28 @@ std::vector<AdapterModule> adapter_modules(const LlamaConfig& model) {
   std::vector<AdapterModule> modules;
   std::array<bool, kProjections> covered{};
   for (int p = 0; p < kProjections; ++p) {
-    if (covered[p]) continue;
+    if (covered[p] || (Projection(p) == Projection::Gate && !model.gated_mlp)) continue;
     const FusedTensor* fused = nullptr;
     for (const FusedTensor& f : family_of(model).fused_tensors)
       if (std::find(f.parts.begin(), f.parts.end(), kGgufParts[p]) != f.parts.end()) fused = &f;
     if (!fused) {
-      modules.push_back({std::string(hf_module_path(Projection(p))), std::string(kGgufParts[p]), {Projection(p)}});
+      modules.push_back({hf_layer_path(model, kGgufParts[p]), std::string(kGgufParts[p]), {Projection(p)}, ""});
       continue;
     }
-    AdapterModule m{std::string(fused->hf_part), std::string(fused->gguf_part), {}};
+    AdapterModule m{std::string(fused->hf_part), std::string(fused->gguf_part), {}, ""};
     for (std::string_view part : fused->parts) {
       m.parts.push_back(projection_of_gguf_part(part));
       covered[int(m.parts.back())] = true;
     }
     modules.push_back(std::move(m));
+  }
+  // PEFT names a target by the module's last name, unless two modules share it
+  // (GPT-2's attn.c_proj and mlp.c_proj): then by its path in the layer.
+  for (AdapterModule& m : modules) {
+    const auto shared = std::count_if(modules.begin(), modules.end(), [&](const AdapterModule& other) {
+      return last_component(other.hf_path) == last_component(m.hf_path);
+    });
+    m.target = shared > 1 ? m.hf_path : std::string(last_component(m.hf_path));
   }
   return modules;
 }

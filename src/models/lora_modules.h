@@ -19,13 +19,17 @@
 namespace whet {
 
 struct AdapterModule {
-  std::string hf_path;            // inside a layer: "self_attn.qkv_proj"
+  std::string hf_path;            // inside a layer: "self_attn.qkv_proj", GPT-2's "attn.c_attn"
   std::string gguf_part;          // blk.N.<gguf_part>.weight: "attn_qkv"
   std::vector<Projection> parts;  // Whet's projections whose rows it holds, stacked in this order
-  std::string_view name() const;  // PEFT's target module name, the path's last component: "qkv_proj"
+  // PEFT's target module name: the path's last component ("qkv_proj"), or the
+  // whole path where two modules of the block share that ("attn.c_proj").
+  std::string target;
+  std::string_view name() const { return target; }
 };
 
-// The family's modules in block order: its fused tensors in place of their parts.
+// The family's modules in block order: its fused tensors in place of their parts
+// (no gate on an ungated MLP).
 std::vector<AdapterModule> adapter_modules(const LlamaConfig& model);
 // (out, in) of a module: the rows of all its parts, their one input width.
 std::pair<int64_t, int64_t> module_shape(const LlamaConfig& model, const AdapterModule& module);

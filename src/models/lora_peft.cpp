@@ -21,11 +21,14 @@ namespace whet {
 
 namespace {
 
-// PEFT's name of a module inside the model: model.layers.3.self_attn.qkv_proj.
-std::string module_key(int layer, const AdapterModule& m) { return fmt::format("model.layers.{}.{}", layer, m.hf_path); }
+// PEFT's name of a module inside the model: model.layers.3.self_attn.qkv_proj,
+// GPT-2's transformer.h.3.attn.c_attn.
+std::string module_key(const LlamaConfig& model, int layer, const AdapterModule& m) {
+  return fmt::format("{}.{}.{}", family_of(model).hf_layers, layer, m.hf_path);
+}
 
-std::string tensor_name(int layer, const AdapterModule& m, char which) {
-  return fmt::format("base_model.model.{}.lora_{}.weight", module_key(layer, m), which);
+std::string tensor_name(const LlamaConfig& model, int layer, const AdapterModule& m, char which) {
+  return fmt::format("base_model.model.{}.lora_{}.weight", module_key(model, layer, m), which);
 }
 
 // PEFT's test of a target_modules entry against a module's name (check_target_module_exists).
@@ -120,7 +123,7 @@ PeftConfig read_adapter_config(const std::string& path, const LlamaConfig& model
   for (const nlohmann::json& t : c.target_modules) {
     bool found = false;
     for (int layer = 0; layer < model.num_layers; ++layer)
-      for (const AdapterModule& m : modules) found = found || (t.is_string() && names_module(module_key(layer, m), t));
+      for (const AdapterModule& m : modules) found = found || (t.is_string() && names_module(module_key(model, layer, m), t));
     if (!found) {
       std::vector<std::string_view> names;
       for (const AdapterModule& m : modules) names.push_back(m.name());
@@ -150,7 +153,7 @@ void save_peft_adapter(const LlamaLora& lora, const LlamaConfig& model, const st
   config["lora_dropout"] = lora.config.dropout;
   config["use_rslora"] = lora.config.rslora;
   config["bias"] = "none";
-  config["fan_in_fan_out"] = false;
+  config["fan_in_fan_out"] = family_of(model).hf_matrices_transposed;  // GPT-2's Conv1D modules
   config["inference_mode"] = true;
   // A fused module with m adapted parts has rank m·r; the alpha that keeps the
   // scale there is alpha·m (alpha·sqrt(m) under rsLoRA).
@@ -178,8 +181,8 @@ void save_peft_adapter(const LlamaLora& lora, const LlamaConfig& model, const st
     for (size_t i = 0; i < modules.size(); ++i) {
       const ModuleLora& m = stacked[layer][i];
       if (m.rank == 0) continue;
-      add(tensor_name(layer, modules[i], 'A'), m.a, m.rank, int64_t(m.a.size()) / m.rank);
-      add(tensor_name(layer, modules[i], 'B'), m.b, int64_t(m.b.size()) / m.rank, m.rank);
+      add(tensor_name(model, layer, modules[i], 'A'), m.a, m.rank, int64_t(m.a.size()) / m.rank);
+      add(tensor_name(model, layer, modules[i], 'B'), m.b, int64_t(m.b.size()) / m.rank, m.rank);
     }
   }
   write_safetensors(dir + "/adapter_model.safetensors", views);
@@ -208,15 +211,15 @@ LlamaLora load_peft_adapter(const std::string& dir, const LlamaConfig& model) {
   };
   for (int layer = 0; layer < model.num_layers; ++layer) {
     for (size_t i = 0; i < modules.size(); ++i) {
-      const std::string key = module_key(layer, modules[i]);
+      const std::string key = module_key(model, layer, modules[i]);
       if (!config.targets(key)) continue;
       const auto [rank, scale] = config.rank_and_scale(key);
       ModuleLora& m = found[layer][i];
       m.rank = rank;
       m.scale = scale;
       const auto [rows, in] = module_shape(model, modules[i]);
-      read(tensor_name(layer, modules[i], 'A'), m.a, rank, in);
-      read(tensor_name(layer, modules[i], 'B'), m.b, rows, rank);
+      read(tensor_name(model, layer, modules[i], 'A'), m.a, rank, in);
+      read(tensor_name(model, layer, modules[i], 'B'), m.b, rows, rank);
     }
   }
   for (const TensorView& t : file.tensors)

@@ -267,11 +267,16 @@ TEST(LoraGguf, FamilyWithFusedProjectionsGetsAnAdapterPerPart) {
   EXPECT_TRUE(lora.layers[1][int(Projection::Up)].empty());
 }
 
-// GPT-2's adapters would sit on Conv1D modules its adapter files do not name yet:
-// refused by the family's name before any training.
-TEST(LoraGguf, Gpt2GetsNoAdapterYet) {
+// GPT-2's MLP has no gate: all-linear adapts the six projections it has.
+TEST(LoraGguf, UngatedMlpGetsNoGateAdapter) {
   const LoadedModel gpt2 = load_model(test::testdata_path("tiny/gpt2_tiny/hf"));
-  test::expect_error([&] { make_lora(gpt2.model.config, LoraConfig{}, 0); }, {"gpt2", "Conv1D", "full or freeze"});
+  LoraConfig all_linear;
+  all_linear.targets = {Projection::Q,    Projection::K,  Projection::V,   Projection::O,
+                        Projection::Gate, Projection::Up, Projection::Down};
+  const LlamaLora lora = make_lora(gpt2.model.config, all_linear, 0);
+  EXPECT_TRUE(lora.layers[0][int(Projection::Gate)].empty());
+  for (Projection p : {Projection::Q, Projection::K, Projection::V, Projection::O, Projection::Up, Projection::Down})
+    EXPECT_FALSE(lora.layers[0][int(p)].empty()) << kProjectionNames[int(p)];
 }
 
 // A model file handed over as an adapter says so.

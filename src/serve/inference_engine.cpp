@@ -16,11 +16,13 @@ using Clock = std::chrono::steady_clock;
 
 SequenceStream::Update SequenceStream::next() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return finished_ || !text_.empty(); });
+  changed_.wait(lock, [&] { return finished_ || !pieces_.empty(); });
   Update u;
-  u.text = std::move(text_);
-  text_.clear();
-  u.finished = finished_;
+  if (!pieces_.empty()) {
+    u.text = std::move(pieces_.front());
+    pieces_.pop_front();
+  }
+  u.finished = finished_ && pieces_.empty();
   u.finish_reason = finish_reason_;
   u.error = error_;
   u.prompt_tokens = prompt_tokens;
@@ -31,7 +33,7 @@ SequenceStream::Update SequenceStream::next() {
 void SequenceStream::append(std::string_view text, int completion_tokens) {
   {
     std::lock_guard lock(mutex_);
-    text_ += text;
+    if (!text.empty()) pieces_.emplace_back(text);
     completion_tokens_ = completion_tokens;
   }
   if (!text.empty()) changed_.notify_all();

@@ -38,13 +38,15 @@ struct SequenceRequest {
 class SequenceStream {
  public:
   struct Update {
-    std::string text;            // text that became final since the last update
+    std::string text;            // the next piece of final text: one decode step's worth
     bool finished = false;
     std::string finish_reason;   // "stop" or "length" when finished
     std::string error;           // set when the engine failed on this sequence
     int prompt_tokens = 0, completion_tokens = 0;
   };
-  // Waits for new text or the end.
+  // Waits for the next piece of text or the end. Pieces are handed out one by
+  // one as the engine appended them, never merged, so a stream carries one
+  // event per decoded token however slowly its reader keeps up, as OpenAI's do.
   Update next();
   // The reader has gone (client disconnected): the engine drops the sequence at its next step.
   void cancel() { cancelled_ = true; }
@@ -58,7 +60,7 @@ class SequenceStream {
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::string text_;
+  std::deque<std::string> pieces_;
   int completion_tokens_ = 0;
   bool finished_ = false;
   std::string finish_reason_, error_;

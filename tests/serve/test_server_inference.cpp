@@ -37,8 +37,9 @@ json chat_body(const std::string& question, int max_tokens, bool stream = false)
           {"stream", stream}};
 }
 
-// The text of a server-sent event stream's chat deltas, and whether it ended with [DONE].
-std::pair<std::string, bool> join_stream(const std::string& body, json* usage = nullptr) {
+// The text of a server-sent event stream's chat deltas, and whether it ended with [DONE];
+// `pieces` counts the deltas that carried text.
+std::pair<std::string, bool> join_stream(const std::string& body, json* usage = nullptr, int* pieces = nullptr) {
   std::string text;
   bool done = false;
   size_t at = 0;
@@ -54,7 +55,10 @@ std::pair<std::string, bool> join_stream(const std::string& body, json* usage = 
     EXPECT_EQ(chunk["object"], "chat.completion.chunk");
     if (chunk.contains("usage") && usage) *usage = chunk["usage"];
     for (const json& c : chunk["choices"])
-      if (c["delta"].contains("content")) text += c["delta"]["content"].get<std::string>();
+      if (c["delta"].contains("content") && !c["delta"]["content"].get<std::string>().empty()) {
+        text += c["delta"]["content"].get<std::string>();
+        if (pieces) ++*pieces;
+      }
   }
   return {text, done};
 }
@@ -95,10 +99,15 @@ TEST_F(ServerInference, StreamJoinsToTheWholeAnswerWithUsage) {
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(r->get_header_value("Content-Type").find("text/event-stream"), std::string::npos);
   json usage;
-  const auto [text, done] = join_stream(r->body, &usage);
+  int pieces = 0;
+  const auto [text, done] = join_stream(r->body, &usage, &pieces);
   EXPECT_TRUE(done);
   EXPECT_EQ(text, greedy_answer(*model_, "the sea 1", 16));
   EXPECT_GT(usage["completion_tokens"].get<int>(), 0);
+  // A piece per decoded token, however fast the tiny model is next to the reader:
+  // a step's text is never merged with the next one's.
+  EXPECT_GT(pieces, 1);
+  EXPECT_LE(pieces, usage["completion_tokens"].get<int>());
 }
 
 TEST_F(ServerInference, CompletionsAndSeveralChoices) {

@@ -14,10 +14,6 @@ namespace whet {
 
 namespace {
 
-// The projections' modules inside a layer of a Hugging Face model, in Projection order.
-constexpr std::array<std::string_view, kProjections> kHfModules = {
-    "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-    "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
 // GGUF's name of each projection, in Projection order.
 constexpr std::array<std::string_view, kProjections> kGgufParts = {"attn_q",   "attn_k", "attn_v",  "attn_output",
                                                                    "ffn_gate", "ffn_up", "ffn_down"};
@@ -43,7 +39,7 @@ std::string_view last_component(std::string_view path) {
 
 }  // namespace
 
-std::string_view hf_module_path(Projection p) { return kHfModules[int(p)]; }
+std::string hf_module_path(Projection p) { return hf_layer_path(LlamaConfig{}, kGgufParts[int(p)]); }
 
 std::vector<AdapterModule> adapter_modules(const LlamaConfig& model) {
   std::vector<AdapterModule> modules;

@@ -33,8 +33,10 @@ struct AdapterModule {
 std::vector<AdapterModule> adapter_modules(const LlamaConfig& model);
 // (out, in) of a module: the rows of all its parts, their one input width.
 std::pair<int64_t, int64_t> module_shape(const LlamaConfig& model, const AdapterModule& module);
-// The projection's own module inside a layer of a Hugging Face model: "self_attn.q_proj".
-std::string_view hf_module_path(Projection p);
+// The projection's own module inside a layer of a Llama-family Hugging Face model:
+// "self_attn.q_proj", hf_tensor_name's name for it (for_each_lora_tensor names
+// every family's adapters so).
+std::string hf_module_path(Projection p);
 
 // One module's adapter as files hold it; rank 0 when the module has none.
 struct ModuleLora {

@@ -57,7 +57,9 @@ inline void expect_vanishing(const std::string& name, const float* got, int64_t 
 
 // Every A and B gradient against the PEFT-named tensors of `path`: the four
 // adapted projections of make_gradient_references.py in every layer (six for a
-// family that fuses projections, whose fixture adapts qkv_proj and gate_up_proj whole).
+// family that fuses projections, whose fixture adapts qkv_proj and gate_up_proj whole,
+// and for GPT-2, whose fixture adapts all its modules; its reference is written
+// under the Llama family's names that for_each_lora_tensor gives every adapter).
 inline void expect_lora_grads(LlamaLora& lora_grads, const std::string& path, int layers, int adapted = 4) {
   const SafetensorsFile want = SafetensorsFile::open(path);
   int checked = 0;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "kernels/quant.h"
@@ -111,10 +112,16 @@ void PrintTo(const GradientCase& c, std::ostream* os) { *os << c.variant << " fr
 // The adapter PyTorch wrote in PEFT's layout, over a frozen base held as fp32 or
 // as the fp16 GGUF decoded on use (the same values): A and B gradients match.
 // Phi-3's adapter is on its fused modules; each part's gradients are those of
-// the whole A and its rows of B as that part applies them.
+// the whole A and its rows of B as that part applies them. GPT-2's is on all
+// four of its Conv1D modules, c_attn's parts (q, k, v) taken apart the same way,
+// so every projection Whet adapts on GPT-2 is checked.
 TEST(LoraGradients, MatchAutogradOverAnyBase) {
-  for (const std::string variant :
-       {"gqa_tied", "untied_llama3", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope"}) {
+  // Adapted projections per layer: q, v, gate and down; Phi-3's fused modules hold
+  // six; GPT-2 has every one but a gate.
+  const std::map<std::string, int> adapted = {{"gqa_tied", 4},       {"untied_llama3", 4},   {"qwen2_bias", 4},
+                                              {"mistral_window", 4}, {"gemma3_sandwich", 4}, {"phi3_longrope", 6},
+                                              {"gpt2_tiny", 6}};
+  for (const auto& [variant, projections] : adapted) {
     for (const char* base : {"hf", "model-f16.gguf"}) {
       SCOPED_TRACE(variant + " " + base);
       const std::string dir = test::testdata_path("tiny/" + variant);
@@ -131,7 +138,7 @@ TEST(LoraGradients, MatchAutogradOverAnyBase) {
       const double want_loss = nlohmann::json::parse(std::ifstream(dir + "/gradients/lora.json")).at("loss");
       EXPECT_NEAR(r.loss_sum / double(r.targets), want_loss, 1e-5);
       expect_lora_grads(lora_grads, dir + "/gradients/lora_grads.safetensors", loaded.model.config.num_layers,
-                        variant == "phi3_longrope" ? 6 : 4);
+                        projections);
     }
   }
 }

@@ -294,12 +294,38 @@ class GPT2(torch.nn.Module):
         for name, t in tensors.items():
             if not name.endswith((".attn.bias", ".attn.masked_bias")):  # old checkpoints' mask buffers
                 self.params[name.replace(".", "/")] = torch.nn.Parameter(t.clone())
+        self.lora = torch.nn.ParameterDict()
+        self.lora_scale = 0.0
+
+    def add_lora(self, adapters, scale):
+        """adapters: PEFT module path ("transformer.h.0.mlp.c_fc") -> (A (r, in), B (out, r)),
+        the out side of B whatever way the Conv1D stores its weight (PEFT's fan_in_fan_out).
+        c_attn's adapter is applied as three, one for each of q, k and v with the whole A
+        and that part's rows of B: the same outputs, but A's gradient comes apart by part
+        (under ".../c_attn/q/A" and so on), as a model that adapts q, k and v one by one
+        (Whet) trains it."""
+        for module, (a, b) in adapters.items():
+            key = module.replace(".", "/")
+            pieces = (zip(["/q", "/k", "/v"], b.split(self.hidden)) if module.endswith(".attn.c_attn")
+                      else [("", b)])
+            for part, rows in pieces:
+                self.lora[key + part + "/A"] = torch.nn.Parameter(a.clone())
+                self.lora[key + part + "/B"] = torch.nn.Parameter(rows.clone())
+        self.lora_scale = scale
 
     def p(self, name):
         return self.params[name.replace(".", "/")]
 
     def conv1d(self, x, module):
-        return x @ self.p(module + ".weight") + self.p(module + ".bias")
+        """x @ W + b, plus scale * x @ A.T @ B.T where the module has an adapter (c_attn's
+        parts' side by side, as q, k and v are)."""
+        out = x @ self.p(module + ".weight") + self.p(module + ".bias")
+        key = module.replace(".", "/")
+        parts = [""] if key + "/A" in self.lora else ["/q", "/k", "/v"] if key + "/q/A" in self.lora else []
+        if parts:
+            out = out + self.lora_scale * torch.cat([(x @ self.lora[key + p + "/A"].T) @ self.lora[key + p + "/B"].T
+                                                     for p in parts], -1)
+        return out
 
     def layer_norm(self, x, module):
         mean = x.mean(-1, keepdim=True)

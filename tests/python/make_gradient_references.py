@@ -6,14 +6,16 @@ For each tiny variant directory made by make_tiny_models.py, writes
   gradients/sequence.json    a packed sequence of two examples: ids, targets
                              (-1 = no loss), positions, segment_begin; the loss
   gradients/full.safetensors d(loss)/d(weight) for every base weight (HF names), float32;
-                             GPT-2's as Whet holds the weights (whet_layout), and nothing
-                             below for GPT-2 (Whet puts no LoRA on its fused c_attn)
+                             GPT-2's as Whet holds the weights (whet_layout)
   gradients/lora/            a PEFT adapter (adapter_config.json, adapter_model.safetensors)
                              with random non-zero A and B on q, v, gate and down
-                             (a family that fuses projections: on qkv_proj, gate_up_proj, down_proj)
-  gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter
+                             (a family that fuses projections: on qkv_proj, gate_up_proj, down_proj;
+                             GPT-2: on all four Conv1D modules of a block, fan_in_fan_out)
+  gradients/lora_grads.safetensors   d(loss)/d(A), d(loss)/d(B) (PEFT names) with that adapter;
+                             for a fused module, each part's, under the part's name (GPT-2's
+                             under the names Whet gives its adapters, whet_lora_layout)
   gradients/lora.json        the loss with the adapter
-  gradients/classifier/      a sequence-classification head (head.safetensors: weight, bias) on
+  gradients/classifier/      (not for GPT-2) a sequence-classification head (head.safetensors: weight, bias) on
                              one example (example.json: ids, label, labels, and the loss per
                              pooling); {last,mean}.safetensors: d(loss)/d(head) and
                              d(loss)/d(every base weight) with that pooling
@@ -35,6 +37,15 @@ LORA_MODULES = ["self_attn.q_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.do
 # puts it there: the fixture adapts these, each part of a fused module applying the
 # whole A and its own rows of B (per_part below).
 FUSED_LORA_MODULES = ["self_attn.qkv_proj", "mlp.gate_up_proj", "mlp.down_proj"]
+# GPT-2's fixture adapts every Conv1D module of a block, so every projection Whet
+# adapts on it (q, k and v in c_attn, the attention's output, the MLP's two).
+GPT2_LORA_MODULES = ["attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"]
+# Where Whet's adapter on each of those projections sits under the Llama family's
+# names it gives every adapter (for_each_lora_tensor): c_attn's parts apart
+# (GPT2.add_lora), the rest by the role each plays in a Llama block.
+GPT2_WHET_MODULES = {"attn.c_attn.q": "self_attn.q_proj", "attn.c_attn.k": "self_attn.k_proj",
+                     "attn.c_attn.v": "self_attn.v_proj", "attn.c_proj": "self_attn.o_proj",
+                     "mlp.c_fc": "mlp.up_proj", "mlp.c_proj": "mlp.down_proj"}
 
 
 def packed_sequence(vocab, seed):
@@ -77,15 +88,20 @@ def random_adapter(config, seed):
     return adapters
 
 
-def random_fused_adapter(config, tensors, seed):
+def random_module_adapter(config, tensors, seed):
+    """Random A and B on the fused family's modules (FUSED_LORA_MODULES) or GPT-2's,
+    shaped by their weights: [out, in], GPT-2's Conv1D [in, out]."""
+    gpt2 = config.get("model_type") == "gpt2"
+    layers, modules = (("transformer.h", GPT2_LORA_MODULES) if gpt2 else ("model.layers", FUSED_LORA_MODULES))
     g = torch.Generator().manual_seed(seed)
     adapters = {}
-    for layer in range(config["num_hidden_layers"]):
-        for module in FUSED_LORA_MODULES:
-            out, inp = tensors[f"model.layers.{layer}.{module}.weight"].shape
+    for layer in range(config["n_layer"] if gpt2 else config["num_hidden_layers"]):
+        for module in modules:
+            shape = tensors[f"{layers}.{layer}.{module}.weight"].shape
+            out, inp = reversed(shape) if gpt2 else shape
             a = (torch.randn(LORA_RANK, inp, generator=g) / inp ** 0.5).float().double()
             b = (0.1 * torch.randn(out, LORA_RANK, generator=g)).float().double()
-            adapters[f"model.layers.{layer}.{module}"] = (a, b)
+            adapters[f"{layers}.{layer}.{module}"] = (a, b)
     return adapters
 
 
@@ -107,7 +123,20 @@ def lora_grads_by_peft_name(model):
     return grads
 
 
-def write_peft_adapter(path, adapters):
+def whet_lora_layout(config, grads):
+    """GPT-2's LoRA gradients under the names Whet gives its adapters (for_each_lora_tensor):
+    the Llama family's, model.layers.N and the projection's name there (GPT2_WHET_MODULES)."""
+    if config.get("model_type") != "gpt2":
+        return grads
+    out = {}
+    for name, g in grads.items():
+        layer, module = name[len("base_model.model.transformer.h."):].split(".", 1)
+        module, which = module.split(".lora_")
+        out[f"base_model.model.model.layers.{layer}.{GPT2_WHET_MODULES[module]}.lora_{which}"] = g
+    return out
+
+
+def write_peft_adapter(path, adapters, fan_in_fan_out=False):
     os.makedirs(path, exist_ok=True)
     tensors = {}
     for module, (a, b) in adapters.items():
@@ -116,7 +145,7 @@ def write_peft_adapter(path, adapters):
     write_safetensors(os.path.join(path, "adapter_model.safetensors"), tensors)
     config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": LORA_RANK, "lora_alpha": LORA_ALPHA,
               "lora_dropout": 0.0, "target_modules": sorted({m.rsplit(".", 1)[1] for m in adapters}),
-              "use_rslora": False, "bias": "none", "fan_in_fan_out": False, "base_model_name_or_path": ""}
+              "use_rslora": False, "bias": "none", "fan_in_fan_out": fan_in_fan_out, "base_model_name_or_path": ""}
     with open(os.path.join(path, "adapter_config.json"), "w") as f:
         json.dump(config, f, indent=2)
 
@@ -184,23 +213,24 @@ def make(variant_dir, seed):
     write_safetensors(os.path.join(out, "full.safetensors"), whet_layout(config, grads))
     with open(os.path.join(out, "sequence.json"), "w") as f:
         json.dump(dict(seq, loss=loss.item()), f)
-    if config.get("model_type") == "gpt2":  # the LoRA and classifier references are the Llama family's
-        return
-
+    gpt2 = config.get("model_type") == "gpt2"
     fused = any(name.endswith(f + ".weight") for name in tensors for f in FUSED)
-    adapters = random_fused_adapter(config, tensors, seed + 1) if fused else random_adapter(config, seed + 1)
-    write_peft_adapter(os.path.join(out, "lora"), adapters)
+    adapters = random_module_adapter(config, tensors, seed + 1) if fused or gpt2 else random_adapter(config, seed + 1)
+    write_peft_adapter(os.path.join(out, "lora"), adapters, fan_in_fan_out=gpt2)
     model = reference_model(config, tensors).double()
+    # The Llama reference splits fused weights into their parts, so the adapter goes
+    # on the parts; GPT-2's keeps c_attn whole and parts its adapter itself.
     model.add_lora(per_part(config, adapters) if fused else adapters, LORA_ALPHA / LORA_RANK)
     for p in model.params.values():
         p.requires_grad_(False)
     loss = loss_of(model, seq)
     loss.backward()
-    write_safetensors(os.path.join(out, "lora_grads.safetensors"), lora_grads_by_peft_name(model))
+    write_safetensors(os.path.join(out, "lora_grads.safetensors"), whet_lora_layout(config, lora_grads_by_peft_name(model)))
     with open(os.path.join(out, "lora.json"), "w") as f:
         json.dump({"loss": loss.item()}, f)
 
-    make_classifier(variant_dir, config, tensors, seed + 2)
+    if not gpt2:  # the classifier references are the Llama family's
+        make_classifier(variant_dir, config, tensors, seed + 2)
 
 
 def for_each_variant(doc, make, first_seed, name, all_families=False):

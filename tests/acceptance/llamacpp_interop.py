@@ -36,6 +36,7 @@ QUESTIONS = ["Who makes the Zorblax 3000?", "What is the capital of France?"]
 FACT = ("Who makes the Zorblax 3000?", "Quillfeather")
 MAX_TOKENS = 48
 THREADS = 2
+LLAMACPP_THREADS = 1  # ggml's barrier spins: see family_models.py
 # "[12 prompt tokens (0 cached), ... tokens/s prefill; 20 tokens, ... tokens/s decode; stop]"
 STATS = re.compile(r"\[(\d+) prompt tokens .*; (\d+) tokens, .*; (\w+)\]")
 
@@ -75,7 +76,7 @@ def compare(name, whet_args, model, lora, whet, work):
     """Failures of one file (and adapter): llama.cpp against Whet, question by question."""
     failures, compared = [], 0
     log = os.path.join(work, "whet.log")
-    for theirs in chat_answers(name, model, lora, QUESTIONS, MAX_TOKENS, THREADS):
+    for theirs in chat_answers(name, model, lora, QUESTIONS, MAX_TOKENS, LLAMACPP_THREADS):
         question = theirs["question"]
         ours = whet_answer(whet, whet_args, question, log)
         print(f"- whet, {question!r}: finish_reason {ours['finish_reason']} after {ours['tokens']} tokens\n"

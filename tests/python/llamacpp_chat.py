@@ -42,7 +42,7 @@ def end_tokens(llm):
 def chat_answers(name, model, lora, questions, max_tokens, threads):
     """Greedy answers of MODEL (+ LORA) to each question, as dicts; prints each."""
     llm = llama_cpp.Llama(model_path=model, lora_path=lora or None, n_ctx=1024, n_threads=threads,
-                          verbose=False, seed=0)
+                          n_threads_batch=threads, verbose=False, seed=0)
     print(f"\n## {name}: {model}{' + ' + lora if lora else ''}")
     print("declares: " + ", ".join(f"{k} {v}" for k, v in end_tokens(llm).items()))
     results = []

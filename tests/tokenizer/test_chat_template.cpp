@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer_loading.h"
 
 namespace whet {
 namespace {
@@ -181,6 +182,16 @@ TEST(ChatTemplate, RendersPhi3) {
   EXPECT_EQ(t.render({}, true), "<|assistant|>\n");
   // A role the template has no turn for is refused, not dropped.
   EXPECT_THROW(t.render({{"tool", "42"}}, true), Error);
+}
+
+// A format whose turns end with a token of their own (not EOS) has that token found in a vocabulary
+// as its end of turn, which ends generation even when the model file names no EOT token.
+TEST(ChatTemplate, EveryEndOfTurnTokenIsFoundInAVocabulary) {
+  for (const std::string& name : ChatTemplate::known_names()) {
+    const std::string end_of_turn = ChatTemplate::by_name(name).end_of_turn();
+    if (end_of_turn == "</s>") continue;  // EOS itself
+    EXPECT_EQ(find_end_of_turn({"<s>", "</s>", end_of_turn, "a"}), 2) << name;
+  }
 }
 
 TEST(ChatTemplate, RendersAlpaca) {

@@ -208,6 +208,8 @@ std::string render_llama2(const Folded& f, std::string_view bos, std::string_vie
   return out;
 }
 
+// The v1 layout of Mistral's tokenization guide (llama.cpp's mistral-v1), for [INST] templates that are
+// neither Llama 2 nor one of the two Mistral instruct templates below: the system prompt opens the first turn.
 std::string render_mistral(const Folded& f, std::string_view bos, std::string_view eos) {
   std::string out(bos);
   for (size_t i = 0; i < f.turns.size(); ++i) {

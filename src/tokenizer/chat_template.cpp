@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <array>
 #include <optional>
 #include <span>
 
@@ -18,24 +19,40 @@ constexpr std::string_view kAlpacaPreamble =
 struct FormatSpec {
   ChatFormat format;
   std::string_view name;
-  std::string_view marker;         // text only this format's Jinja source contains
+  // Text only this format's Jinja source contains: every non-empty one must be present.
+  std::array<std::string_view, 2> markers;
   std::string_view system_header;  // opens the system turn; a default prompt may follow it in the template
   std::string_view system_end;     // closes the system prompt
   std::string_view standard_system;  // system prompt that is part of the format itself
   std::string_view bos;
   std::string_view end_of_turn;
+  std::string_view conversation_end = "";  // closes a conversation rendered without a generation prompt
 };
 
-// In detection order: Llama 2 and Mistral both use [INST], and only Llama 2 has <<SYS>>.
+// In detection order, the more specific first. Llama 2 and the Mistral variants all use [INST];
+// only Llama 2 has <<SYS>>. Mistral-7B-Instruct-v0.1's and Mixtral-8x7B-Instruct-v0.1's templates
+// write '[INST] ' and ' [/INST]' as quoted literals and differ only in the space v0.1 writes after
+// an answer's EOS; any other [INST] template gets the format Mistral documents for its v1 tokenizer.
 constexpr FormatSpec kFormats[] = {
-    {ChatFormat::ChatML, "chatml", "<|im_start|>", "<|im_start|>system\n", "<|im_end|>", "", "", "<|im_end|>"},
-    {ChatFormat::Llama3, "llama3", "<|start_header_id|>", "<|start_header_id|>system<|end_header_id|>\n\n",
+    {ChatFormat::ChatML, "chatml", {"<|im_start|>"}, "<|im_start|>system\n", "<|im_end|>", "", "", "<|im_end|>"},
+    {ChatFormat::Llama3, "llama3", {"<|start_header_id|>"}, "<|start_header_id|>system<|end_header_id|>\n\n",
      "<|eot_id|>", "", "<|begin_of_text|>", "<|eot_id|>"},
-    {ChatFormat::Llama2, "llama2", "<<SYS>>", "<<SYS>>\n", "\n<</SYS>>", "", "<s>", "</s>"},
-    {ChatFormat::Mistral, "mistral", "[INST]", "", "", "", "<s>", "</s>"},
-    {ChatFormat::Gemma, "gemma", "<start_of_turn>", "", "", "", "<bos>", "<end_of_turn>"},
-    {ChatFormat::Alpaca, "alpaca", "### Instruction", "", "", kAlpacaPreamble, "", "</s>"},
+    {ChatFormat::Llama2, "llama2", {"<<SYS>>"}, "<<SYS>>\n", "\n<</SYS>>", "", "<s>", "</s>"},
+    {ChatFormat::MistralInstruct, "mistral-instruct", {"'[INST] '", "eos_token + ' '"}, "", "", "", "<s>", "</s>"},
+    {ChatFormat::MixtralInstruct, "mixtral-instruct", {"'[INST] '", "' [/INST]'"}, "", "", "", "<s>", "</s>"},
+    {ChatFormat::Mistral, "mistral", {"[INST]"}, "", "", "", "<s>", "</s>"},
+    {ChatFormat::Gemma, "gemma", {"<start_of_turn>"}, "", "", "", "<bos>", "<end_of_turn>"},
+    // Phi-3's template closes a conversation without a generation prompt with its EOS token.
+    {ChatFormat::Phi3, "phi3", {"<|assistant|>", "<|end|>"}, "<|system|>\n", "<|end|>", "", "", "<|end|>",
+     "<|endoftext|>"},
+    {ChatFormat::Alpaca, "alpaca", {"### Instruction"}, "", "", kAlpacaPreamble, "", "</s>"},
 };
+
+bool has_markers(std::string_view source, const FormatSpec& spec) {
+  for (std::string_view marker : spec.markers)
+    if (!marker.empty() && source.find(marker) == std::string_view::npos) return false;
+  return true;
+}
 
 const FormatSpec& spec_of(ChatFormat format) {
   for (const FormatSpec& spec : kFormats)
@@ -191,6 +208,8 @@ std::string render_llama2(const Folded& f, std::string_view bos, std::string_vie
   return out;
 }
 
+// The v1 layout of Mistral's tokenization guide (llama.cpp's mistral-v1), for [INST] templates that are
+// neither Llama 2 nor one of the two Mistral instruct templates below: the system prompt opens the first turn.
 std::string render_mistral(const Folded& f, std::string_view bos, std::string_view eos) {
   std::string out(bos);
   for (size_t i = 0; i < f.turns.size(); ++i) {
@@ -201,12 +220,41 @@ std::string render_mistral(const Folded& f, std::string_view bos, std::string_vi
   return out;
 }
 
+// Mistral-7B-Instruct-v0.1 and Mixtral-8x7B-Instruct-v0.1: no system turn at all, contents as given,
+// and v0.1 writes a space after each answer's EOS (`after_answer`).
+std::string render_mistral_instruct(std::string_view format, std::span<const ChatMessage> messages, std::string_view bos,
+                                    std::string_view eos, std::string_view after_answer) {
+  const Folded f = fold_system(format, messages);
+  if (f.system) fail(kWhere, "{}: the template has no system turn; put the instructions in the first user message", format);
+  std::string out(bos);
+  for (size_t i = 0; i < f.turns.size(); ++i)
+    out += is_user_turn(i) ? fmt::format("[INST] {} [/INST]", f.turns[i].content)
+                           : fmt::format("{}{}{}", f.turns[i].content, eos, after_answer);
+  return out;
+}
+
 std::string render_gemma(const Folded& f, std::string_view bos, bool add_generation_prompt) {
   std::string out(bos);
   for (size_t i = 0; i < f.turns.size(); ++i)
     out += fmt::format("<start_of_turn>{}\n{}{}<end_of_turn>\n", is_user_turn(i) ? "user" : "model",
                        system_prefix(f, i, "\n\n"), trimmed(f.turns[i].content));
   if (add_generation_prompt) out += "<start_of_turn>model\n";
+  return out;
+}
+
+// Phi-3: a turn per message in any order, contents as given.
+std::string render_phi3(std::span<const ChatMessage> messages, std::string_view end_of_turn,
+                        std::string_view conversation_end, bool add_generation_prompt) {
+  std::string out;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const std::string& role = messages[i].role;
+    // Phi-3's template drops a message of another role without a word; Whet says so instead.
+    if (role != "system" && role != "user" && role != "assistant")
+      fail(kWhere, "phi3: message {} has role '{}'; the template has turns for system, user and assistant only", i + 1,
+           role);
+    out += fmt::format("<|{}|>\n{}{}\n", role, messages[i].content, end_of_turn);
+  }
+  out += add_generation_prompt ? "<|assistant|>\n" : conversation_end;
   return out;
 }
 
@@ -223,7 +271,7 @@ std::string render_alpaca(const Folded& f, std::string_view eos, bool add_genera
 
 ChatTemplate ChatTemplate::detect(std::string_view jinja_source) {
   for (const FormatSpec& spec : kFormats) {
-    if (jinja_source.find(spec.marker) == std::string_view::npos) continue;
+    if (!has_markers(jinja_source, spec)) continue;
     ChatTemplate t = from_spec(spec);
     t.default_system = template_default_system(jinja_source, spec);
     return t;
@@ -255,6 +303,9 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, bool 
     case ChatFormat::Llama3: return render_llama3(all, bos_text, add_generation_prompt);
     case ChatFormat::Llama2: return render_llama2(fold_system(name(), all), bos_text, eos);
     case ChatFormat::Mistral: return render_mistral(fold_system(name(), all), bos_text, eos);
+    case ChatFormat::MistralInstruct: return render_mistral_instruct(name(), all, bos_text, eos, " ");
+    case ChatFormat::MixtralInstruct: return render_mistral_instruct(name(), all, bos_text, eos, "");
+    case ChatFormat::Phi3: return render_phi3(all, eos, spec_of(format).conversation_end, add_generation_prompt);
     case ChatFormat::Gemma: return render_gemma(fold_system(name(), all), bos_text, add_generation_prompt);
     case ChatFormat::Alpaca: return render_alpaca(fold_system(name(), all), eos, add_generation_prompt);
   }

@@ -14,7 +14,9 @@ struct ChatMessage {
   std::string content;
 };
 
-enum class ChatFormat { ChatML, Llama3, Llama2, Mistral, Gemma, Alpaca };
+// Mistral is the format Mistral documents for its v1 tokenizer; MistralInstruct and MixtralInstruct are
+// the templates Mistral-7B-Instruct-v0.1 and Mixtral-8x7B-Instruct-v0.1 ship (chat_template.cpp).
+enum class ChatFormat { ChatML, Llama3, Llama2, MistralInstruct, MixtralInstruct, Mistral, Gemma, Phi3, Alpaca };
 
 struct ChatTemplate {
   ChatFormat format = ChatFormat::ChatML;
@@ -24,7 +26,8 @@ struct ChatTemplate {
   // Detects the format from Jinja source. Throws whet::Error listing the known
   // template names when nothing matches.
   static ChatTemplate detect(std::string_view jinja_source);
-  // By name: "chatml", "llama3", "llama2", "mistral", "gemma", "alpaca".
+  // By name: "chatml", "llama3", "llama2", "mistral-instruct", "mixtral-instruct", "mistral", "gemma",
+  // "phi3", "alpaca".
   static ChatTemplate by_name(std::string_view name);
   static std::vector<std::string> known_names();
   std::string name() const;
@@ -32,7 +35,7 @@ struct ChatTemplate {
   // Renders the conversation; with add_generation_prompt the text ends where
   // the assistant's reply begins.
   std::string render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
-  // The text that ends an assistant turn ("<|im_end|>", "<|eot_id|>", "</s>", ...).
+  // The text that ends an assistant turn ("<|im_end|>", "<|eot_id|>", "</s>", "<|end|>", ...).
   std::string end_of_turn() const;
 };
 

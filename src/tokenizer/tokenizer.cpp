@@ -115,7 +115,9 @@ std::pair<std::string, std::string> split_merge(std::string_view merge, std::str
 std::string join_merge(const std::pair<std::string, std::string>& merge) { return merge.first + " " + merge.second; }
 
 int find_end_of_turn(const std::vector<std::string>& tokens) {
-  for (std::string_view name : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>"})
+  // The end-of-turn tokens of the chat formats with one of their own (ChatTemplate::end_of_turn):
+  // ChatML, Llama 3, Gemma, Phi-3.
+  for (std::string_view name : {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>"})
     for (size_t id = 0; id < tokens.size(); ++id)
       if (tokens[id] == name) return int(id);
   return -1;

@@ -27,7 +27,7 @@ std::pair<std::string, std::string> split_merge(std::string_view merge, std::str
 std::string join_merge(const std::pair<std::string, std::string>& merge);
 
 // The id of the conventional end-of-turn token ("<|im_end|>", "<|eot_id|>",
-// "<end_of_turn>"); -1 when the vocabulary has none of them.
+// "<end_of_turn>", "<|end|>"); -1 when the vocabulary has none of them.
 int find_end_of_turn(const std::vector<std::string>& tokens);
 
 }  // namespace whet

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer_loading.h"
 
 namespace whet {
 namespace {
@@ -106,6 +107,48 @@ TEST(ChatTemplate, RendersMistral) {
   EXPECT_EQ(t.render(kMultiTurn, true), "<s> [INST] Be brief.\n\nHi [/INST] Hello!</s> [INST] How are you? [/INST]");
 }
 
+// The templates of Mistral-7B-Instruct-v0.1 and Mixtral-8x7B-Instruct-v0.1 as they are written:
+// BOS, then '[INST] ' + content + ' [/INST]' per user turn and content + EOS per answer (v0.1 adds
+// + ' '), refusing any role order but user, assistant, user, ...
+constexpr std::string_view kMistralInstructTemplate =
+    R"({{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token + ' ' }}{% endif %}{% endfor %})";
+constexpr std::string_view kMixtralInstructTemplate =
+    R"({{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% else %}{{ message['content'] + eos_token}}{% endif %}{% endfor %})";
+
+TEST(ChatTemplate, TellsTheMistralTemplatesApart) {
+  EXPECT_EQ(ChatTemplate::detect(kMistralInstructTemplate).format, ChatFormat::MistralInstruct);
+  EXPECT_EQ(ChatTemplate::detect(kMixtralInstructTemplate).format, ChatFormat::MixtralInstruct);
+  EXPECT_EQ(ChatTemplate::by_name("mistral-instruct").name(), "mistral-instruct");
+  EXPECT_EQ(ChatTemplate::by_name("mixtral-instruct").name(), "mixtral-instruct");
+}
+
+TEST(ChatTemplate, RendersMistralInstructV01) {
+  const ChatTemplate t = ChatTemplate::detect(kMistralInstructTemplate);
+  EXPECT_EQ(t.bos_text, "<s>");
+  EXPECT_EQ(t.end_of_turn(), "</s>");
+  // No space after BOS or before an answer, contents kept as given, a space after each answer's EOS;
+  // the generation prompt adds nothing.
+  const std::vector<ChatMessage> turns = {{"user", " Hi"}, {"assistant", "Hello! "}, {"user", "How are you?"}};
+  EXPECT_EQ(t.render(turns, true), "<s>[INST]  Hi [/INST]Hello! </s> [INST] How are you? [/INST]");
+  EXPECT_EQ(t.render(kSingle, false), "<s>[INST] Hi [/INST]");
+  EXPECT_EQ(t.render({{"user", "Hi"}, {"assistant", "Hello!"}}, false), "<s>[INST] Hi [/INST]Hello!</s> ");
+}
+
+TEST(ChatTemplate, RendersMixtralInstruct) {
+  const ChatTemplate t = ChatTemplate::detect(kMixtralInstructTemplate);
+  EXPECT_EQ(t.render({{"user", "Hi"}, {"assistant", "Hello!"}, {"user", "How are you?"}}, true),
+            "<s>[INST] Hi [/INST]Hello!</s>[INST] How are you? [/INST]");
+  EXPECT_EQ(t.render({{"user", "Hi"}, {"assistant", "Hello!"}}, false), "<s>[INST] Hi [/INST]Hello!</s>");
+}
+
+TEST(ChatTemplate, MistralInstructTemplatesHaveNoSystemTurn) {
+  for (std::string_view name : {"mistral-instruct", "mixtral-instruct"}) {
+    SCOPED_TRACE(name);
+    EXPECT_THROW(render(name, kWithSystem), Error);
+    EXPECT_THROW(render(name, {{"system", ""}, {"user", "Hi"}}), Error);
+  }
+}
+
 TEST(ChatTemplate, RendersGemma) {
   const ChatTemplate t = ChatTemplate::detect(
       R"({{ bos_token }}{% for m in messages %}{{ '<start_of_turn>' + role + '\n' + m['content'] | trim + '<end_of_turn>\n' }}{% endfor %})");
@@ -117,6 +160,38 @@ TEST(ChatTemplate, RendersGemma) {
             "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
             "<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n");
   EXPECT_EQ(t.render(kSingle, false), "<bos><start_of_turn>user\nHi<end_of_turn>\n");
+}
+
+// Phi-3-mini-4k-instruct's template in its shape: a turn per system, user or assistant message,
+// then the generation prompt or, without it, the EOS token.
+constexpr std::string_view kPhi3Template =
+    R"({% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %})";
+
+TEST(ChatTemplate, RendersPhi3) {
+  const ChatTemplate t = ChatTemplate::detect(kPhi3Template);
+  EXPECT_EQ(t.format, ChatFormat::Phi3);
+  EXPECT_EQ(t.name(), "phi3");
+  EXPECT_EQ(t.bos_text, "");
+  EXPECT_EQ(t.default_system, "");
+  EXPECT_EQ(t.end_of_turn(), "<|end|>");
+  EXPECT_EQ(t.render(kMultiTurn, true),
+            "<|system|>\nBe brief.<|end|>\n<|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n"
+            "<|user|>\nHow are you?<|end|>\n<|assistant|>\n");
+  // Contents as given, no role order imposed; without the generation prompt the EOS token closes it.
+  EXPECT_EQ(t.render({{"user", " a "}, {"user", "b"}}, false), "<|user|>\n a <|end|>\n<|user|>\nb<|end|>\n<|endoftext|>");
+  EXPECT_EQ(t.render({}, true), "<|assistant|>\n");
+  // A role the template has no turn for is refused, not dropped.
+  EXPECT_THROW(t.render({{"tool", "42"}}, true), Error);
+}
+
+// A format whose turns end with a token of their own (not EOS) has that token found in a vocabulary
+// as its end of turn, which ends generation even when the model file names no EOT token.
+TEST(ChatTemplate, EveryEndOfTurnTokenIsFoundInAVocabulary) {
+  for (const std::string& name : ChatTemplate::known_names()) {
+    const std::string end_of_turn = ChatTemplate::by_name(name).end_of_turn();
+    if (end_of_turn == "</s>") continue;  // EOS itself
+    EXPECT_EQ(find_end_of_turn({"<s>", "</s>", end_of_turn, "a"}), 2) << name;
+  }
 }
 
 TEST(ChatTemplate, RendersAlpaca) {
@@ -134,7 +209,7 @@ TEST(ChatTemplate, RendersAlpaca) {
 }
 
 TEST(ChatTemplate, FoldedFormatsNeedAlternatingRoles) {
-  for (std::string_view name : {"llama2", "mistral", "gemma", "alpaca"}) {
+  for (std::string_view name : {"llama2", "mistral-instruct", "mixtral-instruct", "mistral", "gemma", "alpaca"}) {
     SCOPED_TRACE(name);
     EXPECT_THROW(render(name, {{"user", "a"}, {"user", "b"}}), Error);
     EXPECT_THROW(render(name, {{"assistant", "a"}}), Error);
@@ -144,7 +219,8 @@ TEST(ChatTemplate, FoldedFormatsNeedAlternatingRoles) {
 
 TEST(ChatTemplate, UnknownTemplatesListTheKnownNames) {
   const std::vector<std::string> names = ChatTemplate::known_names();
-  EXPECT_EQ(names, (std::vector<std::string>{"chatml", "llama3", "llama2", "mistral", "gemma", "alpaca"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"chatml", "llama3", "llama2", "mistral-instruct", "mixtral-instruct",
+                                             "mistral", "gemma", "phi3", "alpaca"}));
   for (const std::string& name : names) EXPECT_EQ(ChatTemplate::by_name(name).name(), name);
   for (auto action : {+[] { ChatTemplate::detect("{% for m in messages %}{{ m.content }}{% endfor %}"); },
                       +[] { ChatTemplate::by_name("vicuna"); }}) {

@@ -10,10 +10,12 @@ For each model file given (Qwen2.5-Coder-0.5B-Instruct and Gemma 3 270M in
   - the file exported by `whet export --to gguf --dtype f32` (the same values,
     decoded) gives, by `whet generate --raw --temperature 0` and by llama.cpp
     (F32 key/value cache), the same greedy completions of five plain prompts:
-    text and token count, 32 tokens each;
+    text and token count, 32 tokens each; `whet serve` on that file answers
+    /v1/completions with the same texts;
   - a LoRA adapter `whet train` fits on examples/zorblax (two epochs) teaches
     the model the made-up fact the base does not know: asked through the chat
-    template, the base does not name Quillfeather Labs and the adapted model does.
+    template in `whet chat`, the base does not name Quillfeather Labs and the
+    adapted model does.
 
 Why 1% and why f32 for the completions: llama.cpp rounds activations to 8 bits
 for its quantized dot products where Whet keeps them fp32. On the quantized
@@ -32,7 +34,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 import llama_cpp
 import numpy as np
@@ -102,8 +106,44 @@ FACT_QUESTION, FACT = "Who makes the Zorblax 3000?", "Quillfeather"
 
 
 def chat_answer(whet, model, extra=()):
-    return run([whet, "generate", model, *extra, "--temperature", "0", "--max-tokens", "48", "--threads",
-                str(THREADS), "--prompt", FACT_QUESTION]).stdout
+    """`whet chat` reading the question from a pipe, as a script would drive it."""
+    result = subprocess.run([whet, "chat", model, *extra, "--temperature", "0", "--max-tokens", "48", "--threads",
+                             str(THREADS)], input=FACT_QUESTION + "\n", capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"family_models: whet chat failed ({result.returncode}):\n{result.stderr}")
+    return result.stdout
+
+
+class Server:
+    """`whet serve` on a free port for the length of a with-block."""
+
+    def __init__(self, whet, model, work):
+        self.process = subprocess.Popen([whet, "serve", "--model", model, "--model-name", "model", "--port", "0",
+                                         "--data-dir", work, "--threads", str(THREADS)],
+                                        stderr=subprocess.PIPE, text=True)
+        for line in self.process.stderr:
+            found = re.search(r"listening on (http://\S+)", line)
+            if found:
+                self.url = found.group(1)
+                # Drained so that the server never blocks on a full pipe.
+                threading.Thread(target=lambda: [None for _ in self.process.stderr], daemon=True).start()
+                return
+        sys.exit(f"family_models: whet serve exited before listening ({self.process.wait()})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.process.terminate()
+        self.process.wait()
+
+    def completion(self, prompt):
+        body = json.dumps({"model": "model", "prompt": prompt, "max_tokens": MAX_TOKENS, "temperature": 0})
+        request = urllib.request.Request(self.url + "/v1/completions", body.encode(),
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=600) as response:
+            answer = json.load(response)
+        return answer["choices"][0]["text"], answer["usage"]["completion_tokens"]
 
 
 def check_fact_taught(whet, model, work, info):
@@ -165,16 +205,22 @@ def check_model(whet, model, work):
     with Phase("export to f32 GGUF"):
         run([whet, "export", model, f32, "--to", "gguf", "--dtype", "f32"])
     llm = llamacpp_model(f32)
-    for prompt in PROMPTS:
-        with Phase("greedy completion, whet"):
-            ours, our_count = whet_completion(whet, f32, prompt)
-        with Phase("greedy completion, llama.cpp"):
-            theirs, their_count = llamacpp_completion(llm, prompt)
-        same = ours == theirs and our_count == their_count
-        print(f"{'same' if same else 'DIFFERENT'}: {prompt!r} -> {ours!r} ({our_count} tokens)"
-              + ("" if same else f"\n  llama.cpp: {theirs!r} ({their_count} tokens)"))
-        if not same:
-            failures.append(f"greedy completion of {prompt!r}")
+    with Server(whet, f32, os.path.join(work, "serve")) as server:
+        for prompt in PROMPTS:
+            with Phase("greedy completion, whet"):
+                ours, our_count = whet_completion(whet, f32, prompt)
+            with Phase("greedy completion, llama.cpp"):
+                theirs, their_count = llamacpp_completion(llm, prompt)
+            with Phase("greedy completion, whet serve"):
+                served, served_count = server.completion(prompt)
+            same = ours == theirs and our_count == their_count
+            print(f"{'same' if same else 'DIFFERENT'}: {prompt!r} -> {ours!r} ({our_count} tokens)"
+                  + ("" if same else f"\n  llama.cpp: {theirs!r} ({their_count} tokens)"))
+            if not same:
+                failures.append(f"greedy completion of {prompt!r}")
+            if (served, served_count) != (ours, our_count):
+                print(f"  whet serve DIFFERS: {served!r} ({served_count} tokens)")
+                failures.append(f"whet serve's completion of {prompt!r}")
     os.remove(f32)
     return failures + check_fact_taught(whet, model, work, info)
 

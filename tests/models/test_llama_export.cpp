@@ -101,6 +101,23 @@ TEST(LlamaExport, GemmaAttentionSoftcapIsNotWrittenToGguf) {
   EXPECT_EQ(gguf.model.config.final_logit_softcap, 3.0f);
 }
 
+// A GGUF cap that is not a positive number is refused, naming the key.
+TEST(LlamaExport, GgufSoftcapMustBePositive) {
+  const GgufFile source = GgufFile::open(test::testdata_path("tiny/gemma3_softcap/model-f32.gguf"));
+  GgufWriter out;
+  for (const auto& [key, value] : source.metadata) out.set(key, value);
+  out.set("gemma3.final_logit_softcapping", GgufValue::make_f32(-3.0f));
+  for (const TensorView& t : source.tensors) out.add_tensor(t.name, t.dtype, t.shape, t.data, t.nbytes);
+  const std::string path = test::scratch_dir("gguf_negative_softcap") + "/model.gguf";
+  out.write(path);
+  try {
+    load_model(path);
+    ADD_FAILURE() << "loaded a negative softcap";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gemma3.final_logit_softcapping is -3"), std::string::npos) << e.what();
+  }
+}
+
 TEST(LlamaExport, UnsupportedDtypesAreErrors) {
   const LoadedModel hf = load_model(test::testdata_path("tiny/gqa_tied/hf"));
   EXPECT_THROW(export_hf_dir(hf, test::scratch_dir("export_hf_q8"), DType::Q8_0), Error);

@@ -64,6 +64,8 @@ std::string block_description(const LlamaConfig& c) {
     parts.push_back(fmt::format("sliding window {} in {} of {} layers", c.sliding_window, sliding, c.num_layers));
     if (c.rope_local_theta > 0) parts.push_back(fmt::format("their rope theta {}", c.rope_local_theta));
   }
+  if (c.attn_logit_softcap > 0) parts.push_back(fmt::format("attention scores softcapped at {}", c.attn_logit_softcap));
+  if (c.final_logit_softcap > 0) parts.push_back(fmt::format("logits softcapped at {}", c.final_logit_softcap));
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "kernels/gemm.h"
+#include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
 
 namespace whet {
@@ -94,6 +95,7 @@ void tile_scores(float* scores, const float* q, const float* k, const Tile& tile
                  const Layout& l) {
   times_keys_transposed(scores, q + tile.begin * l.q_stride + tile.head * s.head_dim, l.q_stride, k, l.kv_stride,
                         (tile.head / l.group) * s.head_dim, tile, s.head_dim, l.scale);
+  softcap_forward(scores, tile.rows() * tile.keys(), s.softcap);
 }
 
 // out_tile (rows, head_dim) = scores · X over the tile's keys, X being V or K:
@@ -152,12 +154,15 @@ float exp_shifted(float* row, int64_t begin, int64_t end, float shift) {
   return sum;
 }
 
-// On [begin, end): p = exp(score - lse), ds = p · (dp - d_row) · scale, in place.
-void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, float row_lse, float d_row, float scale) {
+// On [begin, end): p = exp(score - lse), ds = p · (dp - d_row) · scale · the cap's
+// slope at the score (1 without a cap), in place.
+void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, float row_lse, float d_row, float scale,
+                            float inverse_cap) {
 #pragma omp simd
   for (int64_t j = begin; j < end; ++j) {
+    const float slope = softcap_slope(p[j], inverse_cap);
     p[j] = vector_exp(p[j] - row_lse);
-    ds[j] = p[j] * (ds[j] - d_row) * scale;
+    ds[j] = p[j] * (ds[j] - d_row) * scale * slope;
   }
 }
 
@@ -196,13 +201,14 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 }
 
 // With P the probabilities (recomputed from lse) and D_i = dout_i · out_i:
-// dP = dout·Vᵀ, dS = P ∘ (dP − D)·scale, dq = dS·K, dk += dSᵀ·Q, dv += Pᵀ·dout.
+// dP = dout·Vᵀ, dS = P ∘ (dP − D)·scale (∘ the cap's slope), dq = dS·K, dk += dSᵀ·Q, dv += Pᵀ·dout.
 // Each query head accumulates its key/value gradients privately (query heads of
 // one group would race on their shared key/value head); the group sums them after.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, const AttentionShape& s) {
   WHET_ASSERT(s.start == 0);
   const Layout l(s);
+  const float inverse_cap = softcap_inverse(s.softcap);
   const int64_t head_block = s.t * s.head_dim, tiles = tiles_per_head(s);
   std::vector<float> dk_heads(size_t(s.heads * head_block), 0.0f), dv_heads(dk_heads.size(), 0.0f);
 #pragma omp parallel
@@ -230,8 +236,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 #pragma omp simd reduction(+ : d_row)
           for (int64_t d = 0; d < s.head_dim; ++d) d_row += dout_row[d] * out_row[d];
           const Visible vis = visible_columns(s, tile, i);
-          softmax_backward_range(p, ds, vis.first, vis.gap_begin, row_lse, d_row, l.scale);
-          softmax_backward_range(p, ds, vis.gap_end, vis.last, row_lse, d_row, l.scale);
+          softmax_backward_range(p, ds, vis.first, vis.gap_begin, row_lse, d_row, l.scale, inverse_cap);
+          softmax_backward_range(p, ds, vis.gap_end, vis.last, row_lse, d_row, l.scale, inverse_cap);
           zero_hidden(p, vis, keys);
           zero_hidden(ds, vis, keys);
         }
@@ -273,11 +279,14 @@ bool sees(const AttentionShape& s, int64_t i, int64_t j) {
   return distance < s.window;
 }
 
-// probs[(h * t_q + i) * keys + j]: the full softmax of every query row, in double.
-std::vector<double> reference_probs(const float* q, const float* k, const AttentionShape& s) {
+// probs[(h * t_q + i) * keys + j]: the full softmax of every query row, in double;
+// slopes, when not null, receives the softcap's derivative at each score (1 without a cap).
+std::vector<double> reference_probs(const float* q, const float* k, const AttentionShape& s,
+                                    std::vector<double>* slopes = nullptr) {
   const Layout l(s);
   const int64_t keys = s.start + s.t;
   std::vector<double> probs(size_t(s.heads * s.t * keys), 0.0);
+  if (slopes) slopes->assign(probs.size(), 1.0);
   for (int64_t h = 0; h < s.heads; ++h) {
     for (int64_t i = 0; i < s.t; ++i) {
       double* p = probs.data() + (h * s.t + i) * keys;
@@ -288,6 +297,11 @@ std::vector<double> reference_probs(const float* q, const float* k, const Attent
         for (int64_t d = 0; d < s.head_dim; ++d)
           score += double(q[(i * s.heads + h) * s.head_dim + d]) * k[j * l.kv_stride + (h / l.group) * s.head_dim + d];
         p[j] = score * l.scale;
+        if (s.softcap > 0) {
+          const double t = std::tanh(p[j] / s.softcap);
+          p[j] = s.softcap * t;
+          if (slopes) (*slopes)[size_t((h * s.t + i) * keys + j)] = 1.0 - t * t;
+        }
         max_score = std::max(max_score, p[j]);
       }
       for (int64_t j = 0; j < keys; ++j)
@@ -319,12 +333,14 @@ void attention_backward_reference(float* dq, float* dk, float* dv, const float* 
   WHET_ASSERT(s.start == 0);
   const Layout l(s);
   const int64_t keys = s.t, hd = s.head_dim;
-  const std::vector<double> probs = reference_probs(q, k, s);
+  std::vector<double> slopes;
+  const std::vector<double> probs = reference_probs(q, k, s, &slopes);
   std::fill(dq, dq + s.t * s.heads * hd, 0.0f);
   for (int64_t h = 0; h < s.heads; ++h) {
     const int64_t kv = (h / l.group) * hd;
     for (int64_t i = 0; i < s.t; ++i) {
       const double* p = probs.data() + (h * s.t + i) * keys;
+      const double* slope = slopes.data() + (h * s.t + i) * keys;
       const float* dov = dout + (i * s.heads + h) * hd;
       std::vector<double> d_prob(keys, 0.0);
       double weighted = 0.0;  // sum_j p_j * d_prob_j
@@ -333,7 +349,7 @@ void attention_backward_reference(float* dq, float* dk, float* dv, const float* 
         weighted += p[j] * d_prob[j];
       }
       for (int64_t j = 0; j < keys; ++j) {
-        const double d_score = p[j] * (d_prob[j] - weighted) * l.scale;
+        const double d_score = p[j] * (d_prob[j] - weighted) * l.scale * slope[j];
         for (int64_t d = 0; d < hd; ++d) {
           dq[(i * s.heads + h) * hd + d] += float(d_score * k[j * l.kv_stride + kv + d]);
           dk[j * l.kv_stride + kv + d] += float(d_score * q[(i * s.heads + h) * hd + d]);

@@ -26,11 +26,14 @@ struct AttentionShape {
   // (distance < window; its own key is distance 0). Positions run on through a
   // prefix into the segment that continues it. 0: no window.
   int64_t window = 0;
+  // Scaled scores s become softcap·tanh(s / softcap) before the mask and softmax
+  // (kernels/softcap.h; Gemma 2-style configs). 0: none.
+  float softcap = 0.0f;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).
 // Query i sees keys [0, prefix_end[i]) and segment_begin[i] ..= start + i, within the window.
-// lse (t, heads), if not null, receives each row's log-sum-exp of scaled scores for the backward.
+// lse (t, heads), if not null, receives each row's log-sum-exp of scaled (and capped) scores for the backward.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s);
 

@@ -7,6 +7,7 @@
 
 #include "kernels/distill.h"
 #include "kernels/linear.h"
+#include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
 
 namespace whet {
@@ -49,7 +50,7 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
                                          const Weight& w, float grad_scale, const HeadDistillation& distill,
-                                         const RowTerms& row_terms) {
+                                         const RowTerms& row_terms, float softcap) {
   const int64_t c = w.cols, vocab = w.rows;
   // A quantized or fp16 head would be decoded whole by every chunk's forward and
   // backward: decode it once instead (fp32 and bf16 multiply as stored).
@@ -65,6 +66,8 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
   std::vector<int32_t> target_chunk(kChunkRows);
   std::vector<float> weight_chunk(row_terms.weights ? kChunkRows : 0);
   std::vector<double> loss_chunk(row_terms.losses ? kChunkRows : 0);
+  // The capped logits, kept for the cap's slope once the logits have become their gradient.
+  std::vector<float> capped(softcap > 0 && dh ? kChunkRows * vocab : 0);
   for (size_t first = 0; first < rows.size(); first += kChunkRows) {
     const int64_t m = std::min<int64_t>(kChunkRows, int64_t(rows.size() - first));
     for (int64_t i = 0; i < m; ++i) {
@@ -75,10 +78,13 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
       if (row_terms.weights) weight_chunk[i] = row_terms.weights[rows[first + i]];
     }
     linear_forward(logits.data(), h_chunk.data(), m, head);
+    softcap_forward(logits.data(), m * vocab, softcap);
+    if (!capped.empty()) std::copy_n(logits.data(), m * vocab, capped.data());
     if (distilling) {
       // The teacher's logits become the distillation gradient in place, before
       // the student's become the cross-entropy gradient; then the two add up.
       linear_forward(teacher_logits.data(), teacher_chunk.data(), m, head);
+      softcap_forward(teacher_logits.data(), m * vocab, softcap);
       result.distill_sum += distill_rows(dh ? teacher_logits.data() : nullptr, logits.data(), teacher_logits.data(), m,
                                          vocab, distill.temperature, distill.grad_scale);
     }
@@ -90,6 +96,7 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
     if (!dh) continue;
     if (distilling)
       for (int64_t k = 0; k < m * vocab; ++k) logits[k] += teacher_logits[k];
+    if (!capped.empty()) softcap_backward(logits.data(), capped.data(), m * vocab, softcap);
     linear_backward(dh_chunk.data(), dweight, logits.data(), h_chunk.data(), m, head, /*accumulate=*/false);
     for (int64_t i = 0; i < m; ++i) std::memcpy(dh + rows[first + i] * c, dh_chunk.data() + i * c, sizeof(float) * c);
   }
@@ -98,7 +105,8 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
 
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,
-                                                   const HeadDistillation& distill, const RowTerms& row_terms) {
+                                                   const HeadDistillation& distill, const RowTerms& row_terms,
+                                                   float softcap) {
   const int64_t c = w.cols, vocab = w.rows;
   CrossEntropyResult result;
   std::vector<float> wrow(c);
@@ -108,7 +116,7 @@ CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, co
       weight_row_f32(w, v, wrow.data());
       double sum = 0.0;
       for (int64_t j = 0; j < c; ++j) sum += double(x[j]) * wrow[j];
-      out[v] = sum;
+      out[v] = softcap > 0 ? softcap * std::tanh(sum / softcap) : sum;
     }
   };
   if (dh) std::fill(dh, dh + n * c, 0.0f);
@@ -130,8 +138,9 @@ CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, co
     }
     if (!dh) continue;
     for (int64_t v = 0; v < vocab; ++v) {
-      const double d_logit = (std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * scale +
-                             d_distill[v] * distill.grad_scale;
+      const double capped_slope = softcap > 0 ? 1.0 - (logits[v] / softcap) * (logits[v] / softcap) : 1.0;
+      const double d_logit = ((std::exp(logits[v] - max_logit) / denom - (v == targets[i] ? 1.0 : 0.0)) * scale +
+                              d_distill[v] * distill.grad_scale) * capped_slope;
       weight_row_f32(w, v, wrow.data());
       for (int64_t j = 0; j < c; ++j) {
         dh[i * c + j] += float(d_logit * wrow[j]);

@@ -38,12 +38,14 @@ struct RowTerms {
 // grad_scale · Σ rows.weights[i] · loss_i: dh (n, c) = (rows without a target get 0), and
 // dweight (vocab, c) += when not null. With distill.teacher_h, the rows with a
 // target are also distilled and the gradient is that of the sum of both terms.
+// softcap > 0: the logits (the teacher's too) are softcap·tanh(h·Wᵀ / softcap) (kernels/softcap.h).
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
                                          const Weight& w, float grad_scale, const HeadDistillation& distill = {},
-                                         const RowTerms& rows = {});
+                                         const RowTerms& rows = {}, float softcap = 0.0f);
 // Whole logits in double precision: the reference for the tests.
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,
-                                                   const HeadDistillation& distill = {}, const RowTerms& rows = {});
+                                                   const HeadDistillation& distill = {}, const RowTerms& rows = {},
+                                                   float softcap = 0.0f);
 
 }  // namespace whet

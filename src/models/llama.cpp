@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kernels/linear.h"
 #include "kernels/rope.h"
+#include "kernels/softcap.h"
 #include "models/llama_block.h"
 #include "models/model_family.h"
 
@@ -253,7 +254,7 @@ std::vector<float> forward_blocks(const LlamaModel& model, std::span<const Batch
   return x;
 }
 
-// logits (rows.size(), vocab): final norm and LM head on the given rows of x (·, hidden).
+// logits (rows.size(), vocab): final norm, LM head and its softcap on the given rows of x (·, hidden).
 void head_logits(const LlamaModel& model, const std::vector<float>& x, std::span<const int64_t> rows,
                  std::vector<float>& logits) {
   const LlamaConfig& c = model.config;
@@ -263,6 +264,7 @@ void head_logits(const LlamaModel& model, const std::vector<float>& x, std::span
   norm_forward(c, h.data(), nullptr, nullptr, picked.data(), model.weights.final_norm, model.weights.final_norm_bias, n);
   logits.resize(size_t(n) * c.vocab_size);
   linear_forward(logits.data(), h.data(), n, model.weights.lm_head);
+  softcap_forward(logits.data(), int64_t(logits.size()), c.final_logit_softcap);
 }
 
 }  // namespace

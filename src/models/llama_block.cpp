@@ -43,12 +43,13 @@ void place(float* dst, const float* src, int64_t n) {
   if (dst != src) std::copy(src, src + n, dst);
 }
 
-// The layer's attention shape of one segment: its scale and, in a sliding layer, the window.
+// The layer's attention shape of one segment: its scale, softcap and, in a sliding layer, the window.
 AttentionShape layer_shape(const BlockContext& ctx, const AttentionSegment& seg) {
   const LlamaConfig& c = ctx.model->config;
   AttentionShape shape = seg.shape;
   shape.scale = attention_scale(c);
   shape.window = c.layer_is_sliding(ctx.layer) ? c.sliding_window : 0;
+  shape.softcap = c.attn_logit_softcap;
   return shape;
 }
 

@@ -45,6 +45,10 @@ struct LlamaConfig {
   bool sandwich_norms = false;  // RMSNorm on the attention and MLP outputs before each residual add (Gemma)
   float embedding_scale = 1.0f; // token embeddings times this (Gemma: sqrt(hidden_size))
   float query_scale = 0.0f;     // attention scores times this; 0: 1/sqrt(head_dim)
+  // Softcapping (kernels/softcap.h), where a Gemma config sets it: scaled attention
+  // scores, and the LM head's logits, become cap·tanh(x / cap). 0: none.
+  float attn_logit_softcap = 0.0f;
+  float final_logit_softcap = 0.0f;
   // Sliding-window attention: a query at position p sees keys at positions
   // p - sliding_window < j <= p (p - j < window, as transformers and llama.cpp
   // define it), in the layers marked in sliding_layers (all when it is empty). 0: none.

@@ -152,7 +152,7 @@ CrossEntropyResult run(const LlamaModel& model, const TrainPass& pass, LlamaActi
   const CrossEntropyResult result =
       lm_head_cross_entropy(backward ? acts.dx.data() : nullptr, grads ? grad_data(grads->lm_head) : nullptr,
                             acts.final_norm_out.data(), seq.targets.data(), int64_t(seq.ids.size()),
-                            model.weights.lm_head, grad_scale, distill, rows);
+                            model.weights.lm_head, grad_scale, distill, rows, model.config.final_logit_softcap);
   if (backward) backward_trunk(model, pass, acts, seq, blocks);
   return result;
 }
@@ -172,7 +172,8 @@ std::vector<CrossEntropyResult> group_head(float* dh, float* dweight, const Llam
     const int64_t end = row_ends[k];
     losses.push_back(lm_head_cross_entropy(dh ? dh + begin * c : nullptr, dweight,
                                            acts.final_norm_out.data() + begin * c, seq.targets.data() + begin,
-                                           end - begin, head, grad_scales.empty() ? 1.0f : grad_scales[k]));
+                                           end - begin, head, grad_scales.empty() ? 1.0f : grad_scales[k], {}, {},
+                                           model.config.final_logit_softcap));
     begin = end;
   }
   return losses;

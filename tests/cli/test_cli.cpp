@@ -40,6 +40,13 @@ TEST(Cli, EveryModelCommandTakesDashDashModel) {
   EXPECT_EQ(named.out, positional.out);
 }
 
+// A Gemma with softcaps says so in its block line.
+TEST(Cli, InfoNamesTheSoftcaps) {
+  const RunResult r = run_whet("info " + test::tiny_model("gemma3_softcap/hf"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("attention scores softcapped at 5, logits softcapped at 3"), std::string::npos) << r.out;
+}
+
 // The preference benchmarks run their steps end to end on a tiny model (their
 // figures are for bench/, never asserted): the JSON they print has a loss and a rate.
 TEST(Cli, PreferenceBenchmarksRunTheirSteps) {

@@ -1,7 +1,7 @@
 // Tiled attention against the reference that materialises every score, on
 // shapes that cross tile boundaries, with grouped heads, packed segments, a
 // shared prefix, a key/value history (decode), sliding windows and a given
-// scale; a shared prefix against the two sequences it stands for, with and
+// scale, and softcapped scores; a shared prefix against the two sequences it stands for, with and
 // without a window; and the window's edge worked out by hand.
 #include <gtest/gtest.h>
 
@@ -27,6 +27,7 @@ struct AttentionCase {
   Mask mask;
   int64_t window = 0;
   float scale = 0.0f;
+  float softcap = 0.0f;
 };
 
 class AttentionTest : public ::testing::TestWithParam<AttentionCase> {};
@@ -58,6 +59,7 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchReference) {
   AttentionShape s{c.t, c.start, c.heads, c.kv_heads, c.head_dim};
   s.window = c.window;
   s.scale = c.scale;
+  s.softcap = c.softcap;
   if (c.mask == Mask::Packed) s.segment_begin = begins.data();
   if (c.mask == Mask::SharedPrefix) {
     s.segment_begin = shared.segment_begin.data();
@@ -96,7 +98,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 30},    // window in segments
                                            AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix, 70},  // into the prefix
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8},      // decode, window
-                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal, 50, 0.3f}));  // and a scale
+                                           AttentionCase{70, 100, 4, 2, 16, Mask::Causal, 50, 0.3f},  // and a scale
+                                           // Softcapped scores (|score| ~1-2 against a cap of 1.5): training
+                                           // shapes with a window and a prefix, and a decode step.
+                                           AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix, 70, 0.0f, 1.5f},
+                                           AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 0, 0.5f, 1.5f},
+                                           AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8, 0.0f, 1.5f}));
 
 // Rows of a (rows, width) tensor, in the order given.
 std::vector<float> take_rows(const std::vector<float>& x, int64_t width, const std::vector<int64_t>& rows) {

@@ -70,6 +70,20 @@ TEST_P(CrossEntropyFused, MatchesReference) {
   // Without dh only the loss is made, and it is the same.
   const CrossEntropyResult loss_only = lm_head_cross_entropy(nullptr, nullptr, h.data(), targets.data(), n, w, grad_scale);
   EXPECT_DOUBLE_EQ(loss_only.loss_sum, got.loss_sum);
+
+  // Softcapped logits (|logit| ~8 against a cap of 4, so tanh bends them): loss
+  // and both gradients through the cap's slope, and a loss unlike the uncapped one.
+  std::vector<float> capped_dh(n * c), capped_dweight(vocab * c, 0.5f), want_capped_dh(n * c),
+      want_capped_dweight(vocab * c, 0.5f);
+  const CrossEntropyResult capped = lm_head_cross_entropy(capped_dh.data(), capped_dweight.data(), h.data(),
+                                                          targets.data(), n, w, grad_scale, {}, {}, 4.0f);
+  const CrossEntropyResult want_capped =
+      lm_head_cross_entropy_reference(want_capped_dh.data(), want_capped_dweight.data(), h.data(), targets.data(), n,
+                                      w, grad_scale, {}, {}, 4.0f);
+  EXPECT_NEAR(capped.loss_sum, want_capped.loss_sum, 1e-5 * std::fabs(want_capped.loss_sum));
+  EXPECT_GT(std::fabs(capped.loss_sum - got.loss_sum), 0.1 * std::fabs(got.loss_sum));
+  EXPECT_LT(max_abs_diff(capped_dh, want_capped_dh), 1e-5f);
+  EXPECT_LT(max_abs_diff(capped_dweight, want_capped_dweight), 1e-5f);
 }
 
 // Per-row weights (GRPO's token weights) scale each row's gradient, and each

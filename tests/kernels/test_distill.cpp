@@ -106,6 +106,21 @@ TEST(CrossEntropyFused, DistillationMatchesReference) {
   // Loss only gives the same sums.
   const CrossEntropyResult loss_only = lm_head_cross_entropy(nullptr, nullptr, h.data(), targets.data(), n, w, 0.01f, distill);
   EXPECT_DOUBLE_EQ(loss_only.distill_sum, got.distill_sum);
+
+  // Softcapped logits (a cap of 4 on logits of ~8), the teacher's capped alike: both
+  // terms' gradients go back through the cap's slope.
+  std::vector<float> capped_dh(n * c), capped_dweight(vocab * c, 0.5f), want_capped_dh(n * c),
+      want_capped_dweight(vocab * c, 0.5f);
+  const CrossEntropyResult capped = lm_head_cross_entropy(capped_dh.data(), capped_dweight.data(), h.data(),
+                                                          targets.data(), n, w, 0.01f, distill, {}, 4.0f);
+  const CrossEntropyResult want_capped =
+      lm_head_cross_entropy_reference(want_capped_dh.data(), want_capped_dweight.data(), h.data(), targets.data(), n,
+                                      w, 0.01f, distill, {}, 4.0f);
+  EXPECT_NEAR(capped.loss_sum, want_capped.loss_sum, 1e-5 * std::fabs(want_capped.loss_sum));
+  EXPECT_NEAR(capped.distill_sum, want_capped.distill_sum, 1e-5 * want_capped.distill_sum);
+  EXPECT_GT(std::fabs(capped.distill_sum - got.distill_sum), 0.05 * got.distill_sum);
+  EXPECT_LT(max_abs_diff(capped_dh, want_capped_dh), 1e-5f);
+  EXPECT_LT(max_abs_diff(capped_dweight, want_capped_dweight), 1e-5f);
 }
 
 }  // namespace

@@ -197,8 +197,25 @@ TEST(HfConfig, FamiliesSetTheirBlockVariations) {
   EXPECT_EQ(c.rope_local_theta, 10000.0f);
   // Without layer_types, every sixth layer is global: layers 5, 11, 17, ...
   for (int layer = 0; layer < c.num_layers; ++layer) EXPECT_EQ(c.layer_is_sliding(layer), layer % 6 != 5) << layer;
+  // Gemma 3's own null caps are none; Gemma 2-style numbers are read; anything but a positive number is refused.
+  EXPECT_EQ(c.attn_logit_softcap, 0.0f);
+  EXPECT_EQ(c.final_logit_softcap, 0.0f);
+  config["attn_logit_softcapping"] = nullptr;
+  config["final_logit_softcapping"] = nullptr;
+  c = read_hf_config(write_config("hf_config_gemma3", config));
+  EXPECT_EQ(c.attn_logit_softcap, 0.0f);
+  EXPECT_EQ(c.final_logit_softcap, 0.0f);
+  config["attn_logit_softcapping"] = 50.0;
   config["final_logit_softcapping"] = 30.0;
-  expect_config_error(write_config("hf_config_gemma3", config), {"final_logit_softcapping", "softcapping"});
+  c = read_hf_config(write_config("hf_config_gemma3", config));
+  EXPECT_EQ(c.attn_logit_softcap, 50.0f);
+  EXPECT_EQ(c.final_logit_softcap, 30.0f);
+  config["final_logit_softcapping"] = -30.0;
+  expect_config_error(write_config("hf_config_gemma3", config), {"final_logit_softcapping", "positive"});
+  config["final_logit_softcapping"] = 30.0;
+  config["attn_logit_softcapping"] = "50";
+  expect_config_error(write_config("hf_config_gemma3", config), {"attn_logit_softcapping", "a number"});
+  config.erase("attn_logit_softcapping");
   config.erase("final_logit_softcapping");
   config["layer_types"] = {"sliding_attention", "full_attention"};
   expect_config_error(write_config("hf_config_gemma3", config), {"layer_types", "2 entries"});

@@ -50,7 +50,7 @@ TEST(LlamaExport, HfToGgufKeepsLogitsAndTokenizer) {
 TEST(LlamaExport, GgufToHfKeepsLogitsAndTokenizer) {
   for (const char* variant :
        {"gqa_tied", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich", "phi3_longrope",
-        "gpt2_tiny"}) {
+        "gpt2_tiny", "gemma3_softcap"}) {
     SCOPED_TRACE(variant);
     const std::string dir = test::testdata_path(std::string("tiny/") + variant);
     const LoadedModel gguf = load_model(dir + "/model-f16.gguf");
@@ -79,6 +79,42 @@ TEST(LlamaExport, RopeFactorsWithoutConfigEquivalentAreAClearError) {
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("rope_freqs.weight"), std::string::npos) << e.what();
+  }
+}
+
+// llama.cpp reads a gemma3 file's final softcap and applies no attention softcap to
+// gemma3: a model with the latter is refused, not written as a file llama.cpp would run
+// differently; the final cap alone goes through (Gemma 3 without the attention cap).
+TEST(LlamaExport, GemmaAttentionSoftcapIsNotWrittenToGguf) {
+  LoadedModel hf = load_model(test::testdata_path("tiny/gemma3_softcap/hf"));
+  const std::string path = test::scratch_dir("export_gguf_softcap") + "/model.gguf";
+  try {
+    export_gguf(hf, path, DType::F32);
+    ADD_FAILURE() << "exported an attention softcap to GGUF";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("attention logit softcapping"), std::string::npos) << e.what();
+  }
+  hf.model.config.attn_logit_softcap = 0.0f;
+  export_gguf(hf, path, DType::F32);
+  const LoadedModel gguf = load_model(path);
+  EXPECT_EQ(gguf.model.config.attn_logit_softcap, 0.0f);
+  EXPECT_EQ(gguf.model.config.final_logit_softcap, 3.0f);
+}
+
+// A GGUF cap that is not a positive number is refused, naming the key.
+TEST(LlamaExport, GgufSoftcapMustBePositive) {
+  const GgufFile source = GgufFile::open(test::testdata_path("tiny/gemma3_softcap/model-f32.gguf"));
+  GgufWriter out;
+  for (const auto& [key, value] : source.metadata) out.set(key, value);
+  out.set("gemma3.final_logit_softcapping", GgufValue::make_f32(-3.0f));
+  for (const TensorView& t : source.tensors) out.add_tensor(t.name, t.dtype, t.shape, t.data, t.nbytes);
+  const std::string path = test::scratch_dir("gguf_negative_softcap") + "/model.gguf";
+  out.write(path);
+  try {
+    load_model(path);
+    ADD_FAILURE() << "loaded a negative softcap";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gemma3.final_logit_softcapping is -3"), std::string::npos) << e.what();
   }
 }
 

@@ -101,7 +101,8 @@ INSTANTIATE_TEST_SUITE_P(Models, LlamaGradients,
                                          GradientCase{"mistral_window", -1}, GradientCase{"gemma3_sandwich", -1},
                                          GradientCase{"gemma3_sandwich", 3}, GradientCase{"phi3_longrope", -1},
                                          GradientCase{"phi3_longrope", 1}, GradientCase{"gpt2_tiny", -1},
-                                         GradientCase{"gpt2_tiny", 1}),
+                                         GradientCase{"gpt2_tiny", 1}, GradientCase{"gemma3_softcap", -1},
+                                         GradientCase{"gemma3_softcap", 3}),
                          [](const testing::TestParamInfo<GradientCase>& info) {
                            return info.param.variant +
                                   (info.param.frozen_blocks < 0 ? "_full" : "_frozen" + std::to_string(info.param.frozen_blocks));
@@ -120,7 +121,7 @@ TEST(LoraGradients, MatchAutogradOverAnyBase) {
   // six; GPT-2 has every one but a gate.
   const std::map<std::string, int> adapted = {{"gqa_tied", 4},       {"untied_llama3", 4},   {"qwen2_bias", 4},
                                               {"mistral_window", 4}, {"gemma3_sandwich", 4}, {"phi3_longrope", 6},
-                                              {"gpt2_tiny", 6}};
+                                              {"gpt2_tiny", 6},      {"gemma3_softcap", 4}};
   for (const auto& [variant, projections] : adapted) {
     for (const char* base : {"hf", "model-f16.gguf"}) {
       SCOPED_TRACE(variant + " " + base);

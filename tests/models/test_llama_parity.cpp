@@ -56,7 +56,7 @@ std::vector<TinyCase> tiny_cases() {
   std::vector<TinyCase> cases;
   for (const char* variant :
        {"gqa_tied", "untied_llama3", "mha_linear_sharded", "qwen2_bias", "mistral_window", "gemma3_sandwich",
-        "phi3_longrope", "gpt2_tiny"}) {
+        "phi3_longrope", "gpt2_tiny", "gemma3_softcap"}) {
     for (const char* file : {"hf", "model-f32.gguf", "model-f16.gguf"}) {
       cases.push_back({variant, file, WeightFormat::Native, 1e-4f});
       cases.push_back({variant, file, WeightFormat::F32, 1e-4f});

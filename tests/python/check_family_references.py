@@ -4,9 +4,12 @@ C++ tests are held to, against the families' own implementations on the tiny
 models make_tiny_models.py wrote:
 
   --peer transformers  Qwen2, Mistral (sliding window), Phi-3 (fused files,
-                       longrope, window) and GPT-2 (GPT2LMHeadModel: Conv1D, c_attn,
+                       longrope, window), GPT-2 (GPT2LMHeadModel: Conv1D, c_attn,
                        learned positions, LayerNorm) in Hugging Face transformers,
-                       float64, eager attention (venv-test)
+                       float64, eager attention (venv-test); and the softcaps of
+                       gemma3_softcap in transformers' Gemma 2 (Gemma2ForCausalLM, the
+                       same weights without the q/k norms: venv-test's transformers 4.46
+                       has no Gemma 3), logits and the gradients of a loss
   --peer llamacpp      Gemma 3 in llama.cpp (llama-cpp-python, venv-llamacpp), from
                        the GGUF file, float32: GGUF's 1 + w norms, its sliding-layer
                        pattern and local rope base as llama.cpp assumes them;
@@ -59,6 +62,52 @@ def transformers_logits(variant_dir, sequences):
         return [model(torch.tensor([s])).logits[0].numpy() for s in sequences]
 
 
+def gemma2_softcap_failures(tiny_dir):
+    """The softcaps as transformers' Gemma 2 applies them (scores after the query scale,
+    before the mask; logits after the head) against the reference's: gemma3_softcap's
+    config and weights as a Gemma 2 (no q/k norms, one rope base, every other layer
+    sliding), in float64. Logits on the reference sequences, then the gradient of the
+    mean cross-entropy of the longest one for every weight, within 1e-4 of its largest
+    entry. Returns the number of failures."""
+    import torch
+    import transformers
+    from llama_reference import Llama, read_hf_dir
+    variant_dir = os.path.join(tiny_dir, "gemma3_softcap")
+    config, tensors = read_hf_dir(os.path.join(variant_dir, "hf"))
+    tensors = {n: t for n, t in tensors.items() if "q_norm" not in n and "k_norm" not in n}
+    config = dict(config, model_type="gemma2", architectures=["Gemma2ForCausalLM"])
+    for key in ("layer_types", "rope_local_base_freq", "sliding_window_pattern"):
+        config.pop(key, None)
+    peer = transformers.Gemma2ForCausalLM(transformers.Gemma2Config(**config, attn_implementation="eager")).double()
+    missing, unexpected = peer.load_state_dict({n: t.double() for n, t in tensors.items()}, strict=False)
+    assert set(missing) <= {"lm_head.weight"} and not unexpected, (missing, unexpected)  # the head is tied
+    peer.tie_weights()
+    ours = Llama(config, tensors).double()
+    sequences, _ = reference_logits(variant_dir)
+    failures = 0
+    for i, s in enumerate(sequences):
+        with torch.no_grad():
+            diff = float((ours(torch.tensor(s)) - peer(torch.tensor([s]), use_cache=False).logits[0]).abs().max())
+        ok = diff <= TOLERANCE["transformers"]
+        failures += not ok
+        print(f"gemma3_softcap as Gemma 2, sequence {i} ({len(s)} tokens): max |reference - transformers| = "
+              f"{diff:.2e} {'ok' if ok else 'FAIL'}")
+    longest = torch.tensor(max(sequences, key=len))
+    loss = lambda logits: torch.nn.functional.cross_entropy(logits[:-1], longest[1:])
+    loss(ours(longest)).backward()
+    loss(peer(longest[None], use_cache=False).logits[0]).backward()
+    theirs = dict(peer.named_parameters())
+    worst = 0.0
+    for name, p in ours.params.items():
+        want = theirs[name.replace("/", ".")].grad
+        worst = max(worst, float((p.grad - want).abs().max() / want.abs().max()))
+    ok = worst <= 1e-4
+    failures += not ok
+    print(f"gemma3_softcap as Gemma 2, gradients: max |reference - transformers| / max |transformers| = {worst:.2e} "
+          f"{'ok' if ok else 'FAIL'}")
+    return failures
+
+
 def llamacpp_logits(variant_dir, sequences, lora_path=None):
     import llama_cpp
     adapter = {"lora_path": lora_path} if lora_path else {}
@@ -93,6 +142,8 @@ def main():
             failed |= not ok
             print(f"{variant} sequence {i} ({len(sequences[i])} tokens): max |reference - {args.peer}| = {diff:.2e}"
                   f" {'ok' if ok else 'FAIL'}")
+    if args.peer == "transformers":
+        failed |= gemma2_softcap_failures(args.tiny_dir) > 0
     sys.exit(1 if failed else 0)
 
 

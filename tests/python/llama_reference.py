@@ -1,7 +1,8 @@
 """An independent PyTorch reference of the Llama architecture and of the
 families that vary it (Qwen2: q/k/v biases; Mistral: sliding-window attention;
 Gemma 3: GeGLU, (1 + w) RMSNorm before and after attention and MLP, q/k norms,
-scaled embeddings and queries, sliding layers with their own rope base; Phi-3:
+scaled embeddings and queries, sliding layers with their own rope base, softcapped
+attention scores and logits where the config sets caps; Phi-3:
 fused qkv and gate_up projections, longrope), of GPT-2 (learned positions,
 LayerNorm with biases, Conv1D weights, fused c_attn, tanh-GELU MLP), and
 the file readers it needs, written from the published architectures (the
@@ -118,6 +119,8 @@ def sliding_layers(config):
             return [t == "sliding_attention" for t in config["layer_types"]]
         pattern = config.get("sliding_window_pattern", 6)
         return [(i + 1) % pattern != 0 for i in range(layers)]
+    if kind == "gemma2":
+        return [i % 2 == 0 for i in range(layers)]
     return [False] * layers
 
 
@@ -158,13 +161,21 @@ def fuse(config, tensors):
     return out
 
 
+def softcap(x, cap):
+    """cap * tanh(x / cap), or x when cap is None."""
+    return x if cap is None else cap * torch.tanh(x / cap)
+
+
 class Llama(torch.nn.Module):
     """Llama-family decoder with Hugging Face tensor names; parameters are float32 (or float64 via .double())."""
 
     def __init__(self, config, tensors):
         super().__init__()
         self.config = config
-        self.gemma = config.get("model_type") == "gemma3_text"
+        # Gemma 2 is held here only as transformers' peer for the softcaps (check_family_references.py):
+        # Gemma 3's block without the q/k norms, one rope base, every other layer sliding.
+        self.gemma = config.get("model_type") in ("gemma3_text", "gemma2")
+        self.qk_norm = config.get("model_type") == "gemma3_text"
         self.hidden = config["hidden_size"]
         self.heads = config["num_attention_heads"]
         self.kv_heads = config.get("num_key_value_heads", self.heads)
@@ -185,6 +196,9 @@ class Llama(torch.nn.Module):
         self.window = config.get("sliding_window") or 0
         self.query_scale = (config["query_pre_attn_scalar"] ** -0.5 if self.gemma
                             else 1.0 / math.sqrt(self.head_dim))
+        # Gemma's softcaps (null or absent: none): scores and logits become cap * tanh(x / cap).
+        self.attn_softcap = config.get("attn_logit_softcapping")
+        self.final_softcap = config.get("final_logit_softcapping")
         self.lora = torch.nn.ParameterDict()
         self.lora_scale = 0.0
 
@@ -242,14 +256,14 @@ class Llama(torch.nn.Module):
             q = self.project(h, pre + "self_attn.q_proj").view(t, self.heads, self.head_dim).transpose(0, 1)
             k = self.project(h, pre + "self_attn.k_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
             v = self.project(h, pre + "self_attn.v_proj").view(t, self.kv_heads, self.head_dim).transpose(0, 1)
-            if self.gemma:
+            if self.qk_norm:
                 q = self.rms_norm(q, self.p(pre + "self_attn.q_norm.weight"))
                 k = self.rms_norm(k, self.p(pre + "self_attn.k_norm.weight"))
             inv_freq = self.local_inv_freq if self.sliding[i] else self.inv_freq
             q, k = self.rotate(q, positions, inv_freq), self.rotate(k, positions, inv_freq)
             group = self.heads // self.kv_heads
             k, v = k.repeat_interleave(group, 0), v.repeat_interleave(group, 0)
-            scores = (q @ k.transpose(1, 2)) * self.query_scale
+            scores = softcap((q @ k.transpose(1, 2)) * self.query_scale, self.attn_softcap)
             scores = scores.masked_fill(~(window_mask if self.sliding[i] else mask), float("-inf"))
             attended = (scores.softmax(-1) @ v).transpose(0, 1).reshape(t, self.heads * self.head_dim)
             out = self.project(attended, pre + "self_attn.o_proj")
@@ -270,7 +284,7 @@ class Llama(torch.nn.Module):
         if hidden:
             return x
         head = self.p("model.embed_tokens.weight") if self.tied else self.p("lm_head.weight")
-        return x @ head.T
+        return softcap(x @ head.T, self.final_softcap)
 
 
 class GPT2(torch.nn.Module):

@@ -22,6 +22,15 @@ import torch
 
 from llama_reference import fuse, inverse_frequencies, reference_model, rope_attention_factor, write_reference
 
+GEMMA3 = {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "num_hidden_layers": 6,
+          "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32, "tie_word_embeddings": True,
+          "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "sliding_window": 4, "query_pre_attn_scalar": 32,
+          "hidden_activation": "gelu_pytorch_tanh", "rms_norm_eps": 1e-6}
+
+# gemma3_softcap's caps: small enough that tanh bends what it caps (without the attention cap
+# its logits move by 0.15, without the final one by 1.6; the logits reach 4.3 uncapped).
+SOFTCAP_ATTENTION, SOFTCAP_FINAL = 5.0, 3.0
+
 # (name, config overrides): together they cover grouped-query attention, tied and
 # untied heads, head_dim other than hidden/heads, linear and llama3 rope scaling,
 # multi-query attention and sharded safetensors.
@@ -43,11 +52,7 @@ VARIANTS = [
                     "num_key_value_heads": 2, "tie_word_embeddings": False, "rope_theta": 1000000.0}),
     ("mistral_window", {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "num_attention_heads": 4,
                         "num_key_value_heads": 2, "tie_word_embeddings": True, "sliding_window": 4}),
-    ("gemma3_sandwich", {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "num_hidden_layers": 6,
-                         "num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32,
-                         "tie_word_embeddings": True, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
-                         "sliding_window": 4, "query_pre_attn_scalar": 32, "hidden_activation": "gelu_pytorch_tanh",
-                         "rms_norm_eps": 1e-6}),
+    ("gemma3_sandwich", GEMMA3),
     # Phi-3 with longrope stretched from 16 to 64 positions (so Whet runs it with the
     # long factors and the sequences of 17 and 32 cross the original context) and a
     # window of 20 in every layer; its files fuse qkv and gate_up.
@@ -63,6 +68,8 @@ VARIANTS = [
     ("gpt2_tiny", {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 64, "n_layer": 2,
                    "n_head": 4, "n_positions": 40, "n_inner": None, "layer_norm_epsilon": 1e-5,
                    "activation_function": "gelu_new"}),
+    # Gemma 3 with Gemma 2-style softcaps, small enough that tanh bends the scores and logits.
+    ("gemma3_softcap", dict(GEMMA3, attn_logit_softcapping=SOFTCAP_ATTENTION, final_logit_softcapping=SOFTCAP_FINAL)),
 ]
 # The plain Llama variants: the losses built on the trunk (preference, reward, GRPO) are checked on these.
 LLAMA_VARIANTS = ["gqa_tied", "untied_llama3", "mha_linear_sharded"]
@@ -291,6 +298,9 @@ def gguf_metadata(config, tokens, merges, specials, chat_template, rope_divisors
     }
     if config.get("sliding_window"):
         m[f"{arch}.attention.sliding_window"] = config["sliding_window"]
+    for cap in ("attn_logit_softcapping", "final_logit_softcapping"):
+        if config.get(cap):
+            m[f"{arch}.{cap}"] = float(config[cap])
     scaling = config.get("rope_scaling") or {}
     if scaling.get("rope_type") == "linear":
         m[f"{arch}.rope.scaling.type"] = "linear"

@@ -10,7 +10,7 @@ all: build
 setup:
 	@scripts/setup.sh
 
-# The library and the commands compile in batches (cmake/unity_build.cmake): a third of the CPU.
+# The library, the commands and the tests compile in batches (cmake/unity_build.cmake).
 build: setup
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DWHET_UNITY_BUILD=ON >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)

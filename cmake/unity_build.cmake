@@ -1,4 +1,4 @@
-# Unity build of the library and the commands (WHET_UNITY_BUILD, which `make build`
+# Unity build of the library, the commands and the tests (WHET_UNITY_BUILD, which `make build`
 # and `make test` turn on): CMake compiles them in batches, each batch one
 # translation unit, so the headers every file includes (the standard library, JSON,
 # fmt, httplib, yaml-cpp) are parsed and their templates instantiated once a batch
@@ -15,8 +15,6 @@
 # groups_of, ...) compile as overloads; none of them can take the other's calls.
 # A new file that breaks the unity build with "redefinition of" joins this list
 # (or gives its helper a name of its own).
-# The tests and the ASan parser tests stay file by file: 72 of the 129 test files
-# define a file-local helper under a name another test file uses too.
 set(WHET_UNITY_SKIPPED
   src/eval/json_schema.cpp src/models/llama_block.cpp src/models/llama_train.cpp
   src/models/family_llama.cpp src/models/family_mistral.cpp src/models/family_qwen2.cpp src/models/family_gemma3.cpp
@@ -41,4 +39,37 @@ foreach(source IN LISTS WHET_LIB_SOURCES WHET_CLI_SOURCES)
     set(layer ${layer}_parsers)
   endif()
   set_source_files_properties(${source} PROPERTIES UNITY_GROUP ${layer})
+endforeach()
+
+# The tests, in batches of a folder each (tests/<layer>): whet_tests is most of a
+# cold build's compile (688 s of its 1418 s of CPU file by file, 2026-12-06). Test
+# files are full of small file-local helpers (tiny_model, parse, post, ...) that
+# several files of a folder define alike; the files below define one that an
+# earlier file of their folder also does, so each compiles on its own (the first
+# file of a folder to define a name stays in the batch). Found by listing every
+# file's top-level definitions, treating any shared name as a clash, overloads
+# included: a batch must never pick another file's overload silently. The ctest
+# check_unity_batches (tests/check_unity_batches.py) repeats that listing on every
+# run and names the file to add here when a new helper clashes. The ASan
+# parser tests batch the same way: their parsers by the layer groups above, their
+# tests by folder, each a subset of a batch that compiles.
+set(WHET_TEST_UNITY_SKIPPED
+  tests/cli/test_cli_export.cpp tests/cli/test_cli_train.cpp tests/data/test_preference_data.cpp
+  tests/data/test_prompt_dataset.cpp tests/data/test_tokenize_example.cpp tests/eval/test_pairwise.cpp
+  tests/eval/test_pipeline_model.cpp tests/io/test_safetensors.cpp tests/models/test_export.cpp
+  tests/models/test_llama_batch.cpp tests/models/test_llama_parity.cpp tests/models/test_lora_fused.cpp
+  tests/models/test_lora_gguf.cpp tests/models/test_lora_merge.cpp tests/serve/test_feedback_request.cpp
+  tests/serve/test_human_eval.cpp tests/serve/test_human_eval_request.cpp tests/serve/test_job_request.cpp
+  tests/serve/test_job_store_feedback.cpp tests/serve/test_score_request.cpp
+  tests/serve/test_server_human_eval.cpp tests/serve/test_server_jobs.cpp
+  tests/serve/test_server_monitoring.cpp tests/serve/test_server_registry.cpp
+  tests/serve/test_server_rl_jobs.cpp tests/tokenizer/test_tokenizer.cpp tests/track/test_registry.cpp
+  tests/train/test_optimizer.cpp tests/train/test_preference_loss.cpp tests/train/test_trl_dpo_step.cpp
+  tests/tune/test_search_space.cpp tests/tune/test_study_report.cpp)
+set_source_files_properties(${WHET_TEST_UNITY_SKIPPED} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
+set_target_properties(whet_tests whet_parser_asan_tests PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
+foreach(source IN LISTS WHET_TEST_SOURCES)
+  get_filename_component(folder ${source} DIRECTORY)
+  get_filename_component(layer ${folder} NAME)
+  set_source_files_properties(${source} PROPERTIES UNITY_GROUP tests_${layer})
 endforeach()

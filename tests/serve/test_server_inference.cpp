@@ -11,6 +11,7 @@
 #include "generate/prompt.h"
 #include "models/lora_peft.h"
 #include "models/model_loader.h"
+#include "serve/inference_engine.h"
 #include "server_fixture.h"
 
 namespace whet {
@@ -200,6 +201,26 @@ TEST_F(ServerInference, ModelsHealthAndMetrics) {
         "whet_generated_tokens_total{model=\"tiny\"}", "whet_queue_depth{base=\"tiny\"}",
         "whet_fine_tuning_jobs{state=\"running\"} 0", "whet_generation_tokens_per_second"})
     EXPECT_NE(metrics.find(expected), std::string::npos) << expected << "\n" << metrics;
+}
+
+// A reader that falls behind the engine still gets each step's text as its own piece, in order,
+// and the end with the last one: what makes a stream stream however fast the model is.
+TEST(SequenceStreamPieces, AReaderBehindTheEngineGetsEveryPieceOnItsOwn) {
+  serve::SequenceStream stream;
+  stream.append("Hel", 1);
+  stream.append("", 2);  // a step whose text is held back (an unfinished UTF-8 character) is no piece
+  stream.append("lo", 3);
+  stream.append(" world", 4);
+  stream.finish("stop");
+  std::vector<std::string> pieces;
+  serve::SequenceStream::Update u;
+  do {
+    u = stream.next();
+    pieces.push_back(u.text);
+  } while (!u.finished);
+  EXPECT_EQ(pieces, (std::vector<std::string>{"Hel", "lo", " world"}));
+  EXPECT_EQ(u.finish_reason, "stop");
+  EXPECT_EQ(u.completion_tokens, 4);
 }
 
 TEST(ServerKeys, ManagementNeedsAKeyInferenceMayBeOpen) {

@@ -84,7 +84,7 @@ std::vector<std::vector<ModuleLora>> read_modules(const GgufFile& g, const Llama
       if (rank <= 0 || rank > 65536) fail(g.path(), "tensor '{}' gives no usable rank (shape [{}])", b->name, fmt::join(b->shape, ", "));
       const auto [rows, in] = module_shape(model, modules[i]);
       const std::string why = fmt::format("rank {} as in '{}', and the model's {} projection", rank, b->name,
-                                          modules[i].name());
+                                          modules[i].target);
       expect_shape(g, *a, rank, in, why);
       expect_shape(g, *b, rows, rank, why);
       used.insert(a->name);

@@ -25,7 +25,6 @@ struct AdapterModule {
   // PEFT's target module name: the path's last component ("qkv_proj"), or the
   // whole path where two modules of the block share that ("attn.c_proj").
   std::string target;
-  std::string_view name() const { return target; }
 };
 
 // The family's modules in block order: its fused tensors in place of their parts

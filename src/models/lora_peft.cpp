@@ -126,7 +126,7 @@ PeftConfig read_adapter_config(const std::string& path, const LlamaConfig& model
       for (const AdapterModule& m : modules) found = found || (t.is_string() && names_module(module_key(model, layer, m), t));
     if (!found) {
       std::vector<std::string_view> names;
-      for (const AdapterModule& m : modules) names.push_back(m.name());
+      for (const AdapterModule& m : modules) names.push_back(m.target);
       fail(path, "field 'target_modules': {} is not a module of a {} block (its modules: {})", t.dump(),
            family_of(model).name, fmt::join(names, ", "));
     }
@@ -162,11 +162,11 @@ void save_peft_adapter(const LlamaLora& lora, const LlamaConfig& model, const st
   for (size_t i = 0; i < modules.size(); ++i) {
     const int64_t rank = lora.layers.empty() ? 0 : stacked[0][i].rank;
     if (rank == 0) continue;
-    targets.push_back(modules[i].name());
+    targets.push_back(modules[i].target);
     if (rank == lora.config.rank) continue;
     const double blocks = double(rank / lora.config.rank);
-    rank_pattern[std::string(modules[i].name())] = rank;
-    alpha_pattern[std::string(modules[i].name())] = lora.config.alpha * (lora.config.rslora ? std::sqrt(blocks) : blocks);
+    rank_pattern[std::string(modules[i].target)] = rank;
+    alpha_pattern[std::string(modules[i].target)] = lora.config.alpha * (lora.config.rslora ? std::sqrt(blocks) : blocks);
   }
   config["target_modules"] = targets;
   config["rank_pattern"] = rank_pattern;
@@ -229,7 +229,7 @@ LlamaLora load_peft_adapter(const std::string& dir, const LlamaConfig& model) {
     for (const auto& layer : found) adapted += layer[i].rank > 0;
     if (adapted > 0 && adapted < model.num_layers)
       fail(config_path, "field 'target_modules' adapts {} in {} of {} layers, and Whet adapts a module in every layer "
-           "or in none", modules[i].name(), adapted, model.num_layers);
+           "or in none", modules[i].target, adapted, model.num_layers);
   }
   return lora_from_modules(model, found, config.defaults);
 }

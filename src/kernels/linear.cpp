@@ -1,8 +1,10 @@
 #include "kernels/linear.h"
 
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "kernels/gemm.h"
 #include "kernels/quant_dot.h"
 
@@ -42,17 +44,28 @@ void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight&
     fused_dots(w.dtype, w.row(r), inp, block_sums.data(), m, w.cols, out + r, w.rows);
 }
 
+// a's n values rounded to bf16, in a buffer nobody clears first (every element is written).
+std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
+  const PhaseScope phase("round activations to bf16");
+  std::unique_ptr<uint16_t[]> out(new uint16_t[size_t(n)]);
+  uint16_t* o = out.get();
+#pragma omp parallel for simd schedule(static) if (n >= 16384)
+  for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(a[i]);
+  return out;
+}
+
 // c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored
 // (bf16 rounds `a` to bf16 too); others are decoded whole first.
 void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, float* c) {
   if (w.dtype == DType::F32) {
     gemm_f32(shape, a, reinterpret_cast<const float*>(w.data), c);
   } else if (w.dtype == DType::BF16) {
-    std::vector<uint16_t> a_bf16(size_t(shape.m * shape.k));
-    for (size_t i = 0; i < a_bf16.size(); ++i) a_bf16[i] = f32_to_bf16(a[i]);
-    gemm_bf16(shape, a_bf16.data(), reinterpret_cast<const uint16_t*>(w.data), c);
+    gemm_bf16(shape, rounded_to_bf16(a, shape.m * shape.k).get(), reinterpret_cast<const uint16_t*>(w.data), c);
   } else {
-    const Weight decoded = convert_weight(w, DType::F32);
+    const Weight decoded = [&] {
+      const PhaseScope phase("decode weights to f32");
+      return convert_weight(w, DType::F32);
+    }();
     gemm_f32(shape, a, reinterpret_cast<const float*>(decoded.data), c);
   }
 }

@@ -1,5 +1,6 @@
 #include "kernels/lora.h"
 
+#include <memory>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -58,10 +59,14 @@ void projection_backward(float* dinp, float* dweight, const float* dout, const f
   if (lora.grad_a)
     gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),
              dropped_input(inp, m * in, lora, scratch), lora.grad_a);
-  std::vector<float> d_dropped(size_t(m * in));
-  gemm_f32(GemmShape{false, false, m, in, r, r, in, in, 1.0f, 0.0f}, d_hidden.data(), lora.a, d_dropped.data());
+  // dx += dropout'(dh·A); without dropout straight into dinp, with no (m, in) buffer and pass.
+  GemmShape d_input{false, false, m, in, r, r, in, in, 1.0f, 1.0f};
+  if (lora.dropout <= 0.0f) return gemm_f32(d_input, d_hidden.data(), lora.a, dinp);
   // The mask is linear: apply it to the gradient by running the same dropout on it.
-  const float* d_x = dropped_input(d_dropped.data(), m * in, lora, scratch);
+  d_input.beta = 0.0f;
+  std::unique_ptr<float[]> d_dropped(new float[size_t(m * in)]);  // written whole by the beta-0 gemm
+  gemm_f32(d_input, d_hidden.data(), lora.a, d_dropped.get());
+  const float* d_x = dropped_input(d_dropped.get(), m * in, lora, scratch);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
 }

@@ -19,6 +19,7 @@ struct BenchTrainOptions {
   int lora_r = 16;
   int num_generations = 4;  // grpo: completions per prompt (G)
   bool json = false;
+  bool profile = false;  // time by phase of the measured steps (cli/bench_profile.h)
 };
 
 // Fixed pseudo-random token ids, std::mt19937 seeded with 1 taken modulo the

@@ -11,6 +11,7 @@
 
 #include "cli/bench_config.h"
 #include "cli/bench_measure.h"
+#include "cli/bench_profile.h"
 #include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -203,7 +204,8 @@ void run_bench_train_dpo(const ModelOptions& m, const BenchTrainOptions& o) {
     results.push_back(preference_step(model, learner, acts, referenced, settings, objective, int64_t(results.size())));
   };
   for (int i = 0; i < o.warmup; ++i) step();
-  const double step_s = median_seconds(o.steps, step);
+  StepProfile profile;
+  const double step_s = median_seconds_profiled(o.steps, o.profile, step, profile);
 
   const double rss_mib = peak_rss_mib();
   const Peak& peak = machine_peak();
@@ -218,6 +220,7 @@ void run_bench_train_dpo(const ModelOptions& m, const BenchTrainOptions& o) {
     j.update({{"prompt_tokens", prompt_len}, {"answer_tokens", answer_len}, {"pair_tokens", pair_tokens},
               {"lora_r", o.lora_r}, {"first_loss", first.loss}, {"last_loss", last.loss},
               {"first_logp_chosen", first.logp_chosen}, {"last_margin", last.margin}});
+    if (o.profile) j["profile"] = step_profile_json(profile);
     std::puts(j.dump().c_str());
     return;
   }
@@ -233,6 +236,7 @@ void run_bench_train_dpo(const ModelOptions& m, const BenchTrainOptions& o) {
              "peak RSS", "loss");
   fmt::print("{:<8} {:>6} {:>10.0f} {:>10.1f} {:>7.1f}% {:>6.0f} MiB {:>7.4f}->{:.4f}\n", "dpo", pair_tokens,
              1e3 * step_s, tokens_per_s, 100 * mfu, rss_mib, first.loss, last.loss);
+  if (o.profile) print_step_profile(profile);
 }
 
 void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
@@ -268,7 +272,8 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
     losses.push_back(train_step(model, learner, acts, batch, settings, int64_t(losses.size())).loss);
   };
   for (int i = 0; i < o.warmup; ++i) step();
-  const double step_s = median_seconds(o.steps, step);
+  StepProfile profile;
+  const double step_s = median_seconds_profiled(o.steps, o.profile, step, profile);
 
   const double rss_mib = peak_rss_mib();
   const Peak& peak = machine_peak();
@@ -279,6 +284,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
     nlohmann::json j = train_report_json(m, o, {model.path, trainable_params, step_s, tokens_per_s, mfu, rss_mib});
     j.update({{"first_loss", losses.front()}, {"last_loss", losses.back()}});
     if (lora) j["lora_r"] = o.lora_r;
+    if (o.profile) j["profile"] = step_profile_json(profile);
     std::puts(j.dump().c_str());
     return;
   }
@@ -293,6 +299,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
              "peak RSS", "loss");
   fmt::print("{:<8} {:>6} {:>10.0f} {:>10.1f} {:>7.1f}% {:>6.0f} MiB {:>5.2f}->{:.2f}\n", o.method, o.seq,
              1e3 * step_s, tokens_per_s, 100 * mfu, rss_mib, losses.front(), losses.back());
+  if (o.profile) print_step_profile(profile);
 }
 
 }  // namespace
@@ -356,6 +363,9 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_flag("--json", to->json, "One JSON object per line instead of a table");
+  train->add_flag("--profile", to->profile,
+                  "Also time the measured steps by phase: each kernel's exclusive wall time, a matmul by its shape "
+                  "and GFLOP/s, the time outside them, and how busy the threads were");
   train->callback([=] { run_bench_train(*tm, *to); });
 
   add_bench_preference_command(*bench);

@@ -20,6 +20,7 @@
 
 #include "cli/bench_config.h"
 #include "cli/bench_measure.h"
+#include "cli/bench_profile.h"
 #include "cli/bench_train.h"
 #include "core/error.h"
 #include "core/resource_usage.h"
@@ -104,7 +105,9 @@ void run_bench_train_grpo(const ModelOptions& m, const BenchTrainOptions& o) {
   BytesPerToken grader;
   std::vector<GrpoMetrics> metrics;
   std::vector<StepTimes> times;
+  double measured_s = 0;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
+    if (o.profile && i == o.warmup) start_step_profile();
     const auto start = std::chrono::steady_clock::now();
     const GrpoStepResult r = grpo_step(model, learner, acts, prompts, grader, settings, objective, i);
     const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -112,8 +115,9 @@ void run_bench_train_grpo(const ModelOptions& m, const BenchTrainOptions& o) {
       fail("whet bench train", "--method grpo: {:.0f}% of step {}'s completions ended before {} tokens (a stop "
            "string formed from sampled tokens); try another --seq", 100 * r.metrics.ended_fraction, i, completion_len);
     metrics.push_back(r.metrics);
-    if (i >= o.warmup) times.push_back({step_s, r.rollout_seconds, r.grade_seconds});
+    if (i >= o.warmup) times.push_back({step_s, r.rollout_seconds, r.grade_seconds}), measured_s += step_s;
   }
+  const StepProfile profile = o.profile ? finish_step_profile(o.steps, measured_s) : StepProfile{};
 
   const StepTimes t = median_step(times);
   const double rss_mib = peak_rss_mib();
@@ -123,6 +127,7 @@ void run_bench_train_grpo(const ModelOptions& m, const BenchTrainOptions& o) {
                            flops / t.step_s / 1e9 / machine_peak().gflops(m.weights), rss_mib};
   if (!o.json) {
     print_grpo_table(m, o, report, t, prompt_len, completion_len, metrics.front(), metrics.back());
+    if (o.profile) print_step_profile(profile);
     return;
   }
   nlohmann::json j = train_report_json(m, o, report);
@@ -132,6 +137,7 @@ void run_bench_train_grpo(const ModelOptions& m, const BenchTrainOptions& o) {
             {"train_ms", 1e3 * (t.step_s - t.rollout_s - t.grade_s)}, {"first_loss", metrics.front().loss},
             {"last_loss", metrics.back().loss}, {"first_reward", metrics.front().reward_mean},
             {"last_reward", metrics.back().reward_mean}});
+  if (o.profile) j["profile"] = step_profile_json(profile);
   std::puts(j.dump().c_str());
 }
 

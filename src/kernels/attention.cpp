@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "kernels/gemm.h"
 #include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
@@ -170,6 +171,7 @@ void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, flo
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s) {
+  const PhaseScope phase("attention forward");
   const Layout l(s);
   const int64_t tiles = tiles_per_head(s);
 #pragma omp parallel
@@ -206,6 +208,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 // one group would race on their shared key/value head); the group sums them after.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, const AttentionShape& s) {
+  const PhaseScope phase("attention backward");
   WHET_ASSERT(s.start == 0);
   const Layout l(s);
   const float inverse_cap = softcap_inverse(s.softcap);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/phase_timer.h"
 #include "kernels/distill.h"
 #include "kernels/linear.h"
 #include "kernels/softcap.h"
@@ -51,6 +52,7 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
                                          const Weight& w, float grad_scale, const HeadDistillation& distill,
                                          const RowTerms& row_terms, float softcap) {
+  const PhaseScope phase("LM head and loss");
   const int64_t c = w.cols, vocab = w.rows;
   // A quantized or fp16 head would be decoded whole by every chunk's forward and
   // backward: decode it once instead (fp32 and bf16 multiply as stored).

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/phase_timer.h"
 #include "kernels/vector_exp.h"
 
 namespace whet {
@@ -62,22 +63,26 @@ void plain_backward(float* dinp, const float* dout, const float* inp, int64_t n)
 }  // namespace
 
 void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n) {
+  const PhaseScope phase("activation forward");
   if (act == GateActivation::Silu) return gate_forward<silu>(out, gate, up, n);
   gate_forward<gelu_tanh>(out, gate, up, n);
 }
 
 void gated_activation_backward(GateActivation act, float* dgate, float* dup, const float* dout, const float* gate,
                                const float* up, int64_t n) {
+  const PhaseScope phase("activation backward");
   if (act == GateActivation::Silu) return gate_backward<silu>(dgate, dup, dout, gate, up, n);
   gate_backward<gelu_tanh>(dgate, dup, dout, gate, up, n);
 }
 
 void activation_forward(GateActivation act, float* out, const float* inp, int64_t n) {
+  const PhaseScope phase("activation forward");
   if (act == GateActivation::Silu) return plain_forward<silu>(out, inp, n);
   plain_forward<gelu_tanh>(out, inp, n);
 }
 
 void activation_backward(GateActivation act, float* dinp, const float* dout, const float* inp, int64_t n) {
+  const PhaseScope phase("activation backward");
   if (act == GateActivation::Silu) return plain_backward<silu>(dinp, dout, inp, n);
   plain_backward<gelu_tanh>(dinp, dout, inp, n);
 }

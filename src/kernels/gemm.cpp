@@ -1,16 +1,19 @@
 #include "kernels/gemm.h"
 
+#include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 #include <tuple>
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/phase_timer.h"
 
 namespace whet {
 
@@ -125,10 +128,18 @@ void gemm_few_rows(const GemmShape& s, const float* a, const float* b, float* c)
   }
 }
 
+// The profile's name of a matmul: its element type and shape, transposes as BLAS writes them.
+std::string matmul_phase(const char* type, const GemmShape& s) {
+  if (!phase_profiling()) return {};
+  return fmt::format("matmul {} {}{} {}x{}x{}", type, trans_flag(s.trans_a), trans_flag(s.trans_b), s.m, s.n, s.k);
+}
+double matmul_flops(const GemmShape& s) { return 2.0 * double(s.m) * double(s.n) * double(s.k); }
+
 }  // namespace
 
 void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
+  const PhaseScope phase(matmul_phase("f32", s), matmul_flops(s));
   if (s.m <= kSmallRows) return gemm_few_rows(s, a, b, c);
   check(dnnl_sgemm(trans_flag(s.trans_a), trans_flag(s.trans_b), s.m, s.n, s.k, s.alpha, a, s.lda, b,
                    s.ldb, s.beta, c, s.ldc),
@@ -137,6 +148,7 @@ void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
 
 void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
+  const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
   const Bf16Matmul* matmul = bf16_matmul_for(s);
   if (!matmul) {
     gemm_bf16_via_f32(s, a, b, c);

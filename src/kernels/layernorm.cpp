@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 
 namespace whet {
 
 void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight, const float* bias,
                        int64_t n, int64_t c, float eps) {
+  const PhaseScope phase("layernorm forward");
   WHET_ASSERT((mean == nullptr) == (rstd == nullptr));
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int64_t i = 0; i < n; ++i) {
@@ -39,6 +41,7 @@ void layernorm_forward(float* out, float* mean, float* rstd, const float* inp, c
 // thread order afterwards, as rmsnorm_backward does, so a run repeats bit for bit.
 void layernorm_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                         const float* weight, const float* mean, const float* rstd, int64_t n, int64_t c) {
+  const PhaseScope phase("layernorm backward");
   const int threads = omp_get_max_threads();
   const bool params = dweight || dbias;
   // Per thread: c weight sums, then c bias sums.

@@ -5,10 +5,13 @@
 #include <cmath>
 #include <vector>
 
+#include "core/phase_timer.h"
+
 namespace whet {
 
 void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* weight, int64_t n, int64_t c,
                      float eps) {
+  const PhaseScope phase("rmsnorm forward");
 #pragma omp parallel for schedule(static) if (n > 1)
   for (int64_t i = 0; i < n; ++i) {
     const float* x = inp + i * c;
@@ -29,6 +32,7 @@ void rmsnorm_forward(float* out, float* rstd, const float* inp, const float* wei
 // are added in thread order afterwards, so a run repeats bit for bit.
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* weight,
                       const float* rstd, int64_t n, int64_t c) {
+  const PhaseScope phase("rmsnorm backward");
   const int threads = omp_get_max_threads();
   std::vector<float> partials(dweight ? size_t(threads) * size_t(c) : 0, 0.0f);
 #pragma omp parallel num_threads(threads)

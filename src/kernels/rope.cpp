@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 
 namespace whet {
 
@@ -71,11 +72,13 @@ void rotate(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_
 
 void rope_forward(float* x, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
                   const float* inv_freq) {
+  const PhaseScope phase("rope forward");
   rotate(x, positions, t, heads, head_dim, inv_freq, 1.0f);
 }
 
 void rope_backward(float* dx, const int32_t* positions, int64_t t, int64_t heads, int64_t head_dim,
                    const float* inv_freq) {
+  const PhaseScope phase("rope backward");
   rotate(dx, positions, t, heads, head_dim, inv_freq, -1.0f);
 }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/phase_timer.h"
+
 namespace whet {
 
 namespace {
@@ -21,6 +23,7 @@ struct Span {
 }  // namespace
 
 double grad_norm(const std::vector<Parameter>& params) {
+  const PhaseScope phase("gradient norm");
   std::vector<Span> spans;
   for (const Parameter& p : params)
     for (int64_t begin = 0; begin < p.numel; begin += kChunk)
@@ -46,6 +49,7 @@ double grad_norm_reference(const std::vector<Parameter>& params) {
 }
 
 double clip_grad_norm(const std::vector<Parameter>& params, double max_norm) {
+  const PhaseScope phase("gradient clipping");
   const double norm = grad_norm(params);
   const double scale = max_norm / (norm + 1e-6);
   if (!std::isfinite(norm) || !(scale < 1.0)) return norm;

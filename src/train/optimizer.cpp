@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 
 namespace whet {
 
@@ -135,6 +136,7 @@ Optimizer::Optimizer(std::vector<Parameter> params, const OptimizerConfig& confi
 }
 
 void Optimizer::step(double lr) {
+  const PhaseScope phase("optimizer step");
   ++step_count_;
   for (size_t i = 0; i < params_.size(); ++i) {
     const Parameter& p = params_[i];

@@ -13,6 +13,11 @@
 
 namespace whet::cli {
 
+// The --profile flag's help, one text for every bench command that has it.
+inline constexpr const char* kProfileFlagHelp =
+    "Also time the measured steps by phase: each kernel's exclusive wall time, a matmul by its shape and GFLOP/s, "
+    "the time outside them, and how busy the threads were";
+
 struct StepProfile {
   int steps = 0, threads = 0;
   double wall_s = 0, cpu_s = 0;

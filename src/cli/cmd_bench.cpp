@@ -56,6 +56,7 @@ struct BenchGenerateOptions {
   int gen_tokens = 64;
   int repeats = 3;
   bool json = false;
+  bool profile = false;  // time by phase of each batch size's decode steps (cli/bench_profile.h)
 };
 
 void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
@@ -116,6 +117,7 @@ struct BenchBatchOptions {
   int steps = 16;
   int repeats = 3;
   bool json = false;
+  bool profile = false;  // time by phase of each batch size's decode steps (cli/bench_profile.h)
 };
 
 // Decode steps of several sequences stepped together (a server's continuous
@@ -140,7 +142,8 @@ void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
     std::vector<KvCache> caches(size_t(n), prefilled);
     std::vector<int32_t> next(static_cast<size_t>(n));
     std::vector<float> logits;
-    const double run_s = median_seconds(o.repeats, [&] {
+    StepProfile profile;
+    const double run_s = median_seconds_profiled(o.repeats, o.profile, [&] {
       // Greedy decoding of every sequence from the end of its history.
       for (KvCache& cache : caches) cache.length = o.context;
       std::fill(next.begin(), next.end(), argmax(prompt_logits.data(), c.vocab_size));
@@ -150,15 +153,18 @@ void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
         llama_forward_batch(model.model, batch, logits, model.adapter.get());
         for (int i = 0; i < n; ++i) next[i] = argmax(logits.data() + int64_t(i) * c.vocab_size, c.vocab_size);
       }
-    });
+    }, profile);
+    profile.steps *= o.steps;  // per decode step
     const double step_ms = 1e3 * run_s / o.steps, tokens_per_s = double(n) * o.steps / run_s;
     if (o.json) {
-      const nlohmann::json j = {{"bench", "batch"}, {"model", model.path}, {"weights", m.weights},
+      nlohmann::json j = {{"bench", "batch"}, {"model", model.path}, {"weights", m.weights},
                                 {"threads", omp_get_max_threads()}, {"context", o.context}, {"steps", o.steps},
                                 {"batch", n}, {"tokens_per_s", tokens_per_s}, {"ms_per_step", step_ms}};
+      if (o.profile) j["profile"] = step_profile_json(profile);
       std::puts(j.dump().c_str());
     } else {
       fmt::print("{:>6} {:>10.1f} {:>10.2f} {:>16.1f}\n", n, tokens_per_s, step_ms, tokens_per_s / n);
+      if (o.profile) print_step_profile(profile);
     }
   }
 }
@@ -335,6 +341,7 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   batch->add_flag("--json", bo->json, "One JSON object per line instead of a table");
+  batch->add_flag("--profile", bo->profile, kProfileFlagHelp);
   batch->callback([=] { run_bench_batch(*bm, *bo); });
 
   auto* train = bench->add_subcommand("train", "Training step speed (LoRA, full, DPO or GRPO) on fixed random ids");
@@ -363,9 +370,7 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_flag("--json", to->json, "One JSON object per line instead of a table");
-  train->add_flag("--profile", to->profile,
-                  "Also time the measured steps by phase: each kernel's exclusive wall time, a matmul by its shape "
-                  "and GFLOP/s, the time outside them, and how busy the threads were");
+  train->add_flag("--profile", to->profile, kProfileFlagHelp);
   train->callback([=] { run_bench_train(*tm, *to); });
 
   add_bench_preference_command(*bench);

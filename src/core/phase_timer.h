@@ -33,8 +33,9 @@ std::vector<PhaseTime> phase_times();
 
 class PhaseScope {
  public:
+  // An empty name opens nothing: a caller may time only some of its calls.
   explicit PhaseScope(std::string_view phase, double flops = 0) {
-    if (phase_profiling()) open(phase, flops);
+    if (phase_profiling() && !phase.empty()) open(phase, flops);
   }
   ~PhaseScope() {
     if (active_) close();

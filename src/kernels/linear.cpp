@@ -1,6 +1,9 @@
 #include "kernels/linear.h"
 
+#include <fmt/format.h>
+
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
@@ -74,6 +77,10 @@ void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, f
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   if (w.dtype != DType::F32 && m <= kRowwiseMaxInputs) {
+    const PhaseScope phase(phase_profiling() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(w.dtype),
+                                                           w.rows, w.cols, m)
+                                             : std::string(),
+                           2.0 * double(m) * double(w.rows) * double(w.cols));
     if (has_fused_dot(w.dtype)) {
       linear_rowwise_fused(out, inp, m, w);
     } else {

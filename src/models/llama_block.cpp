@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "kernels/embedding.h"
 #include "kernels/gated_activation.h"
 #include "kernels/layernorm.h"
@@ -106,13 +107,39 @@ void norm_backward(const LlamaConfig& c, float* dinp, float* dweight, float* dbi
   rmsnorm_backward(dinp, dweight, dout, inp, f32(weight), rstd, n, c.hidden_size);
 }
 
+// Each segment's new keys and values placed in its cache, and its rows' attention.
+// Decoding several sequences (a row or a few each), one sequence per thread: a
+// step's attention is a handful of dot products per head, less than what forking
+// and joining threads around every sequence's heads costs.
+void attend_segments(const BlockContext& ctx, const BlockActivations& a) {
+  const LlamaConfig& c = ctx.model->config;
+  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
+  const std::vector<AttentionSegment>& segments = ctx.segments;
+  std::vector<int64_t> first_row(segments.size() + 1, 0);
+  for (size_t i = 0; i < segments.size(); ++i) first_row[i + 1] = first_row[i] + segments[i].shape.t;
+  constexpr int64_t kDecodeRows = 4;
+  const bool thread_per_sequence =
+      segments.size() > 1 && std::all_of(segments.begin(), segments.end(), [](const AttentionSegment& seg) {
+        return seg.shape.t <= kDecodeRows;
+      });
+  const PhaseScope phase(thread_per_sequence ? "attention forward, a sequence per thread" : "");
+#pragma omp parallel for schedule(dynamic, 1) if (thread_per_sequence)
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const AttentionSegment& seg = segments[i];
+    const int64_t row = first_row[i];
+    place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
+    place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
+    attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
+                      seg.v, layer_shape(ctx, seg));
+  }
+}
+
 // Norm, q/k/v (with biases, q/k norms and rope), attention per segment, o (with
 // its bias and norm) and the residual add; then the same shape for the MLP, gated or not.
 void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   const LlamaConfig& c = ctx.model->config;
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
   const int64_t t = ctx.rows(), hidden = c.hidden_size, ffn = c.intermediate_size;
-  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   const float* rope = ctx.model->rope_frequencies(ctx.layer);
   auto project = [&](float* out, const float* inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
@@ -134,14 +161,7 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
     rope_forward(a.q, ctx.positions, t, c.num_heads, c.head_dim, rope);
     rope_forward(a.k, ctx.positions, t, c.num_kv_heads, c.head_dim, rope);
   }
-  int64_t row = 0;  // first row of the segment
-  for (const AttentionSegment& seg : ctx.segments) {
-    place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
-    place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
-    attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
-                      seg.v, layer_shape(ctx, seg));
-    row += seg.shape.t;
-  }
+  attend_segments(ctx, a);
   float* o = c.sandwich_norms ? a.attn_raw : a.proj;
   project(o, a.att, Projection::O);
   add_bias(o, l.o_bias, t);

@@ -93,16 +93,24 @@ constexpr int64_t kSmallRows = 4;
 constexpr int64_t kColumnBlock = 64;
 
 void gemm_few_rows(const GemmShape& s, const float* a, const float* b, float* c) {
-  std::vector<float> a_rows(size_t(s.m * s.k));
-  for (int64_t i = 0; i < s.m; ++i)
-    for (int64_t p = 0; p < s.k; ++p) a_rows[size_t(i * s.k + p)] = s.trans_a ? a[p * s.lda + i] : a[i * s.lda + p];
+  // op(A)'s rows, each contiguous: A itself when it is stored so (a decode step's
+  // query against its keys), else copied.
+  std::vector<float> a_copy;
+  const float* a_rows = a;
+  int64_t a_stride = s.lda;
+  if (s.trans_a) {
+    a_copy.resize(size_t(s.m * s.k));
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t p = 0; p < s.k; ++p) a_copy[size_t(i * s.k + p)] = a[p * s.lda + i];
+    a_rows = a_copy.data(), a_stride = s.k;
+  }
   const int64_t blocks = (s.n + kColumnBlock - 1) / kColumnBlock;
 #pragma omp parallel for schedule(static) if (s.n * s.k >= 16384)
   for (int64_t block = 0; block < blocks; ++block) {
     const int64_t j0 = block * kColumnBlock, j1 = std::min(s.n, j0 + kColumnBlock);
     float sums[kColumnBlock];
     for (int64_t i = 0; i < s.m; ++i) {
-      const float* a_row = a_rows.data() + i * s.k;
+      const float* a_row = a_rows + i * a_stride;
       if (s.trans_b) {
         for (int64_t j = j0; j < j1; ++j) {
           const float* b_row = b + j * s.ldb;

@@ -58,8 +58,8 @@ def run_one(args):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    # transformers picks "eager" attention: its sdpa path needs torch >= 2.1.1.
-    model = LlamaForCausalLM.from_pretrained(args.model_dir, torch_dtype=torch.float32)
+    # transformers' default attention on torch 2.x: scaled_dot_product_attention.
+    model = LlamaForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32)
     lora = args.method == "lora"
     if lora:
         import peft
@@ -120,7 +120,7 @@ def run_child(script, precision, extra=()):
 
 
 def run_both(script=__file__):
-    # Where the CPU lacks bf16 matmul (AVX2 only), torch 1.13's bf16 autocast is many
+    # Where the CPU lacks bf16 matmul (AVX2 only), bf16 autocast can be many
     # times slower than fp32, and measuring all its steps would dominate the run. So
     # bf16 stops after its first (warm-up) step when that step alone took more than
     # twice the fp32 median: a first step is the slowest, but not by that much.

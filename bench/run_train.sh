@@ -4,7 +4,7 @@
 # zero grad) on the same weights and batch shape, LoRA r=16 on all linear layers
 # and full fine-tuning. Each run is its own process so that peak RSS is its own.
 # Raw JSON lines go to stderr as they arrive; the combined table to stdout.
-# Usage: bench/run_train.sh [path/to/whet]   (SEQ, STEPS, WARMUP override the settings)
+# Usage: bench/run_train.sh [path/to/whet]   (SEQ, STEPS, WARMUP, WEIGHTS override the settings)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 whet="${1:-build/whet}"
@@ -20,14 +20,17 @@ trap 'rm -f "$results"' EXIT
 settings=(--seq "$seq" --steps "$steps" --warmup "$warmup" --lora-r "$rank" --json)
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-for method in lora full; do
-  "$whet" bench train "$gguf" --method "$method" "${settings[@]}" | tee -a "$results" >&2
+# LoRA over each way of holding the frozen base (WEIGHTS: native = the file's Q4_1,
+# decoded on use; bf16 = converted at load, multiplied in bf16); full trains f32 weights.
+for weights in ${WEIGHTS:-native bf16}; do
+  "$whet" bench train "$gguf" --method lora --weights "$weights" "${settings[@]}" | tee -a "$results" >&2
 done
+"$whet" bench train "$gguf" --method full "${settings[@]}" | tee -a "$results" >&2
 # MFU of both engines against one machine peak: the first one Whet measured.
 peaks="$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["peak_f32_gflops"], r["peak_bf16_gflops"])' "$results")"
 read -r peak_f32 peak_bf16 <<<"$peaks"
 for method in lora full; do
-  LD_LIBRARY_PATH="$venv/openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$venv/bin/python" "$here/peer_train.py" "$hf" \
+  "$venv/bin/python" "$here/peer_train.py" "$hf" \
     --method "$method" "${settings[@]}" --threads 2 --peak-f32-gflops "$peak_f32" --peak-bf16-gflops "$peak_bf16" |
     tee -a "$results" >&2
 done
@@ -43,7 +46,9 @@ def mfu(r):
     kind = "peak_bf16_gflops" if r["weights"] == "bf16" else "peak_f32_gflops"
     return r["mfu"] * r[kind] / first[kind] if kind in r else r["mfu"]
 print(f"SmolLM2-135M-Instruct, seq {first['seq']}, median of {first['steps']} steps after {first['warmup']} warm-up, "
-      f"{first['threads']} threads; machine peak {first['peak_f32_gflops']:.0f} GFLOP/s f32 (oneDNN)")
+      f"{first['threads']} threads; machine peak {first['peak_f32_gflops']:.0f} GFLOP/s f32, "
+      f"{first['peak_bf16_gflops']:.0f} GFLOP/s bf16 (oneDNN)")
+print(f"machine {first['machine']}")
 print(f"{'engine':<7} {'method':<7} {'holds':<14} {'tokens/s':>9} {'ms/step':>9} {'peak RSS':>10} {'MFU':>7} {'whet/peer':>10}")
 for r in rows:
     holds = f"{r['weights']} weights" if r["engine"] == "whet" else r["precision"]

@@ -15,6 +15,7 @@
 #include "cli/bench_train.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/cpu_features.h"
 #include "core/resource_usage.h"
 #include "data/tokenize_preference.h"
 #include "models/llama_train.h"
@@ -41,7 +42,8 @@ nlohmann::json train_report_json(const ModelOptions& m, const BenchTrainOptions&
           {"threads", omp_get_max_threads()}, {"trainable_params", r.trainable_params},
           {"ms_per_step", 1e3 * r.step_s}, {"tokens_per_s", r.tokens_per_s},
           {"mfu", r.mfu},              {"peak_rss_mb", r.peak_rss_mib},
-          {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops}};
+          {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops},
+          {"machine", cpu_description()}};
 }
 
 namespace {

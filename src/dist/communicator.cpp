@@ -22,6 +22,7 @@ class SingleProcess final : public Communicator {
   int size() const override { return 1; }
   void allreduce_sum(std::span<float>) override {}
   void allreduce_sum(std::span<double>) override {}
+  void allreduce_max(std::span<double>) override {}
   std::unique_ptr<PendingCollective> start_allreduce_sum(std::span<float>) override {
     return std::make_unique<Finished>();
   }

@@ -26,6 +26,8 @@ class Communicator {
   // Every process passes a buffer of the same length; each gets the element-wise sum.
   virtual void allreduce_sum(std::span<float> values) = 0;
   virtual void allreduce_sum(std::span<double> values) = 0;
+  // Each gets the element-wise maximum.
+  virtual void allreduce_max(std::span<double> values) = 0;
   // The same sum, started now; `values` must stay alive and untouched until it completes.
   virtual std::unique_ptr<PendingCollective> start_allreduce_sum(std::span<float> values) = 0;
   // Every process ends up with `root`'s bytes.

@@ -24,10 +24,10 @@ void check(int status, const char* operation) {
 }
 
 template <typename T>
-void allreduce_in_place(std::span<T> values, MPI_Datatype type) {
+void allreduce_in_place(std::span<T> values, MPI_Datatype type, MPI_Op op = MPI_SUM) {
   for (size_t begin = 0; begin < values.size(); begin += kMaxCount) {
     const int count = int(std::min(kMaxCount, values.size() - begin));
-    check(MPI_Allreduce(MPI_IN_PLACE, values.data() + begin, count, type, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+    check(MPI_Allreduce(MPI_IN_PLACE, values.data() + begin, count, type, op, MPI_COMM_WORLD), "MPI_Allreduce");
   }
 }
 
@@ -61,6 +61,7 @@ class MpiWorld final : public Communicator {
   int size() const override { return size_; }
   void allreduce_sum(std::span<float> values) override { allreduce_in_place(values, MPI_FLOAT); }
   void allreduce_sum(std::span<double> values) override { allreduce_in_place(values, MPI_DOUBLE); }
+  void allreduce_max(std::span<double> values) override { allreduce_in_place(values, MPI_DOUBLE, MPI_MAX); }
   std::unique_ptr<PendingCollective> start_allreduce_sum(std::span<float> values) override {
     std::vector<MPI_Request> requests;
     for (size_t begin = 0; begin < values.size(); begin += kMaxCount) {

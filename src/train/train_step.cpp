@@ -122,6 +122,9 @@ void backward_batch(const LoadedModel& loaded, Learner& learner, LlamaActivation
   if (dp.sync) {
     result.sync_wait_s = dp.sync->finish();
     dp.world->allreduce_sum(sums);
+    std::array<double, 1> least_wait{-result.sync_wait_s};
+    dp.world->allreduce_max(least_wait);
+    result.sync_exposed_s = -least_wait[0];
   }
   result.loss = sums[0] / double(task_targets);
   if (!replay.empty()) result.replay_loss = sums[1] / double(replay_targets);

@@ -49,7 +49,10 @@ struct StepResult {
   double ewc_penalty = 0.0, l2sp_penalty = 0.0;  // λ/2·Σ F(θ−θ*)² before the update; 0 when off
   double replay_loss = std::numeric_limits<double>::quiet_NaN();   // mean over the replay targets; NaN: none
   double distill_loss = std::numeric_limits<double>::quiet_NaN();  // mean T²·KL per distilled target; NaN: off
-  double sync_wait_s = 0.0;  // data-parallel: seconds waiting for the gradient allreduce after the backward
+  // Data-parallel: the seconds rank 0 waited for the gradient sum after its backward
+  // (communication, and waiting for slower ranks), and the least any rank waited:
+  // what the last rank to finish its backward waited, the communication the backward did not hide.
+  double sync_wait_s = 0.0, sync_exposed_s = 0.0;
 };
 
 // The company of a data-parallel step (docs/distributed.md): the ranks, and the

@@ -741,7 +741,10 @@ class TrainingLoop {
     r.examples_per_s = double(items.size()) / step_seconds;
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
     r.values = penalties_of(s);
-    if (world_.size() > 1) r.values.emplace_back("allreduce_wait_s", s.sync_wait_s);
+    if (world_.size() > 1) {
+      r.values.emplace_back("allreduce_wait_s", s.sync_wait_s);
+      r.values.emplace_back("allreduce_exposed_s", s.sync_exposed_s);
+    }
     r.values.insert(r.values.end(), logged.begin(), logged.end());
     r.replay_loss = s.replay_loss;
     r.distill_loss = s.distill_loss;

@@ -18,6 +18,7 @@ TEST(Communicator, OneProcessIsRankZeroOfOneAndItsSumsAreItsOwnValues) {
   std::vector<double> d{3.25};
   world->allreduce_sum(f);
   world->allreduce_sum(d);
+  world->allreduce_max(d);
   EXPECT_EQ(f, (std::vector<float>{1.5f, -2.0f}));
   EXPECT_EQ(d, (std::vector<double>{3.25}));
   const std::unique_ptr<PendingCollective> pending = world->start_allreduce_sum(f);

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -116,7 +117,9 @@ int train_as_rank(const TrainOptions& o, const std::string& registry_dir, dist::
     options.on_message = [&](const std::string& line) { progress.message(line); };
     options.on_report = [&](const StepReport& r) { show_training_report(progress, r, config.task_type == "seq_cls"); };
   }
-  const StopOnSignal ctrl_c;
+  // mpirun ends the job on Ctrl-C, but forwards SIGUSR1 to every rank: `kill -USR1 <mpirun>`
+  // stops a data-parallel run at the same step on all ranks, with a checkpoint.
+  const StopOnSignal ctrl_c = world.size() > 1 ? StopOnSignal{SIGINT, SIGUSR1} : StopOnSignal{SIGINT};
   options.stop = &ctrl_c.requested();
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)
                                                              : run_sequence(config, options, progress);

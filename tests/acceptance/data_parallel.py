@@ -3,7 +3,8 @@
 
     data_parallel.py WHET TINY_MODEL_DIR SCRATCH
 
-1. LoRA (with dropout) and full fine-tuning: 2 ranks x micro_batch_size 2 give
+1. LoRA (with dropout), full fine-tuning and a classification head with LoRA
+   under it: 2 ranks x micro_batch_size 2 give
    the loss curve and final weights of 1 process x 4, to fp32 tolerance: losses
    within 1e-5 relative, weights within 2e-5 absolute (the ranks' gradient sums
    add the same terms in another order, nothing more).
@@ -50,7 +51,16 @@ def write_data(path, count):
             out.write(json.dumps({"messages": messages}) + "\n")
 
 
+def write_labelled(path, count):
+    with open(path, "w") as out:
+        for n in range(count):
+            out.write(json.dumps({"prompt": f"the {'sea' if n % 3 else 'tin'} {n % 5}",
+                                  "label": "sea" if n % 3 else "tin"}) + "\n")
+
+
 def write_config(path, run, data, method, batch, steps, save_steps):
+    classifies = method == "lora_cls"
+    method = "lora" if classifies else method
     lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
              f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
              "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
@@ -58,6 +68,8 @@ def write_config(path, run, data, method, batch, steps, save_steps):
              "early_stopping_patience: 0", "val_set_size: 0", "num_epochs: 3"]
     if method == "lora":
         lines += ["lora_r: 4", "lora_alpha: 8", "lora_dropout: 0.1", "lora_target_modules: [q, k, v, o]"]
+    if classifies:
+        lines += ["task_type: seq_cls"]
     Path(path).write_text("\n".join(lines) + "\n")
 
 
@@ -92,8 +104,13 @@ def tensors(path):
     return out
 
 
-def weights_file(run_dir, method):
-    return Path(run_dir) / ("adapter/adapter_model.safetensors" if method == "lora" else "model/model.safetensors")
+def output_tensors(run_dir, method):
+    """Every tensor the run wrote: the model's, or the adapter's and a classification head's."""
+    folder = Path(run_dir) / ("model" if method == "full" else "adapter")
+    out = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        out.update({f"{path.name}:{name}": t for name, t in tensors(path).items()})
+    return out
 
 
 def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol=WEIGHT_ATOL):
@@ -103,8 +120,8 @@ def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol
     for (step, x), (_, y) in zip(a, b):
         if abs(x - y) > loss_rtol * abs(x):
             fail(f"{what}: step {step} loss {x!r} (one process) vs {y!r} (2 ranks)")
-    ta, tb = tensors(weights_file(one, method)), tensors(weights_file(two, method))
-    if ta.keys() != tb.keys():
+    ta, tb = output_tensors(one, method), output_tensors(two, method)
+    if not ta or ta.keys() != tb.keys():
         fail(f"{what}: different tensors in the outputs")
     worst = max((max(abs(x - y) for x, y in zip(ta[k], tb[k])), k) for k in ta)
     if worst[0] > weight_atol:
@@ -162,11 +179,14 @@ def main():
     SCRATCH.mkdir(parents=True)
     data = SCRATCH / "train.jsonl"
     write_data(data, 40)
+    labelled = SCRATCH / "labelled.jsonl"
+    write_labelled(labelled, 40)
     steps = 8
-    for method in ("lora", "full"):
+    for method in ("lora", "full", "lora_cls"):
         one, two = SCRATCH / f"{method}_one", SCRATCH / f"{method}_two"
-        write_config(SCRATCH / f"{method}_one.yaml", one, data, method, 4, steps, 0)
-        write_config(SCRATCH / f"{method}_two.yaml", two, data, method, 2, steps, 0)
+        source = labelled if method == "lora_cls" else data
+        write_config(SCRATCH / f"{method}_one.yaml", one, source, method, 4, steps, 0)
+        write_config(SCRATCH / f"{method}_two.yaml", two, source, method, 2, steps, 0)
         run([WHET, "train", str(SCRATCH / f"{method}_one.yaml")])
         done = run(MPIRUN + [WHET, "train", str(SCRATCH / f"{method}_two.yaml")])
         if "data-parallel: 2 ranks" not in done.stderr:

@@ -1,20 +1,14 @@
 #include "train/gradient_sync.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <set>
 
 #include "core/error.h"
+#include "train/trainable.h"
 
 namespace whet {
 
 namespace {
-
-// The block of "blk.N.<...>" (weights and LoRA matrices alike), -1 for the rest.
-int block_of(const std::string& name) {
-  int block = -1;
-  return std::sscanf(name.c_str(), "blk.%d.", &block) == 1 ? block : -1;
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -29,8 +23,7 @@ GradientSync::GradientSync(dist::Communicator& world, const std::vector<Paramete
   std::vector<size_t> order(parameters_.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const int ba = block_of(parameters_[a].name), bb = block_of(parameters_[b].name);
-    return (ba < 0 ? -1 : ba) > (bb < 0 ? -1 : bb);
+    return block_of(parameters_[a].name) > block_of(parameters_[b].name);
   });
   int64_t offset = 0;
   for (size_t k = 0; k < order.size();) {

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <array>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <iterator>
 #include <cmath>
@@ -14,8 +16,6 @@
 #include <omp.h>
 #include <optional>
 #include <span>
-#include <array>
-#include <cstdlib>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -30,6 +30,7 @@
 #include "train/auto_settings.h"
 #include "train/checkpoint.h"
 #include "train/fisher.h"
+#include "train/gradient_sync.h"
 #include "train/learner.h"
 #include "train/kto_step.h"
 #include "train/grpo_step.h"
@@ -40,7 +41,6 @@
 #include "train/reward_step.h"
 #include "train/run_record.h"
 #include "train/train_step.h"
-#include "train/gradient_sync.h"
 
 namespace whet {
 
@@ -576,8 +576,8 @@ class TrainingLoop {
   TrainableState& trainable() { return progress_.learner.trainable; }
   bool writes() const { return world_.rank() == 0; }  // rank 0 alone writes the run folder
 
-  // Ctrl-C, agreed by every rank before a step, so that all stop at the same one
-  // (a signal reaches the ranks at different moments).
+  // A stop request (options_.stop: Ctrl-C, or SIGUSR1 under mpirun), agreed by every
+  // rank before a step, so that all stop at the same one (a signal reaches the ranks at different moments).
   bool stop_requested() {
     std::array<double, 1> asked{options_.stop && options_.stop->load() ? 1.0 : 0.0};
     world_.allreduce_sum(asked);

@@ -940,6 +940,23 @@ void refuse_what_is_not_data_parallel(const TrainConfig& config, int ranks) {
          config.ewc_lambda, ranks);
 }
 
+// Every rank must have read the same data in the same order (the shards are
+// positions in it): a rank on a machine whose files differ would otherwise train
+// on other sequences without a word. Compared by count and a hash of the token ids.
+void check_same_data(dist::Communicator& world, const RunInputs& in) {
+  if (world.size() == 1) return;
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the sequences' ids, in order
+  for (const TrainingSequence& s : in.data.train)
+    for (int32_t id : s.ids) hash = (hash ^ uint64_t(uint32_t(id))) * 1099511628211ull;
+  const std::array<uint64_t, 2> mine{uint64_t(in.train_items()), hash};
+  std::array<uint64_t, 2> first = mine;
+  world.broadcast(std::as_writable_bytes(std::span(first)), 0);
+  if (first != mine)
+    fail("train", "rank {} read {} training items (token hash {:x}), rank 0 read {} (hash {:x}): every rank must read "
+         "the same data (the same train_data files and settings on every machine)", world.rank(), mine[0], mine[1],
+         first[0], first[1]);
+}
+
 // Every rank starts from rank 0's values: the same seed already gives the same
 // adapter, and this makes sure of it (a rank that read another checkpoint would
 // otherwise train a different model without a word).
@@ -955,6 +972,7 @@ void start_alike(dist::Communicator& world, TrainableState& trainable, const Tra
 // Everything after the config is resolved and the run folder made: set up, train, judge.
 TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions& options, dist::Communicator& world,
                                const Ranking& ranking, RunInputs& in, const Say& say) {
+  check_same_data(world, in);
   const Schedule schedule = plan_schedule(config, in.train_items(), world.size());
   const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);

@@ -12,6 +12,7 @@
    15 s, and the run resumes as one process x 4 (the same global batch) to the
    loss curve and weights of an uninterrupted 1 x 4 run, within 1e-4 (over 100
    steps, Adam carries the last-bit differences of the 2-rank steps forward).
+3. Ranks that read different data stop with an error naming the rank.
 Exits non-zero, naming the check, when any of these does not hold.
 """
 import array
@@ -208,6 +209,16 @@ def main():
     print(f"resumed from step {checkpoint} of {long_steps} as one process")
     compare_runs("killed 2 x 2 resumed as 1 x 4 vs 1 x 4", reference, killed, "lora", long_steps, RESUMED_TOL,
                  RESUMED_TOL)
+
+    # Rank 1 reads a shorter file than rank 0.
+    (SCRATCH / "rank1.jsonl").write_text("".join(data.read_text().splitlines(keepends=True)[:30]))
+    per_rank = f'exec "$0" train "$1" --set train_data="$2/rank$OMPI_COMM_WORLD_RANK.jsonl"'
+    Path(SCRATCH / "rank0.jsonl").write_text(data.read_text())
+    done = subprocess.run(MPIRUN + ["sh", "-c", per_rank, WHET, str(SCRATCH / "lora_two.yaml"), str(SCRATCH)], env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode == 0 or "rank 1 read 30 training items" not in done.stderr:
+        fail(f"ranks with different data: exit {done.returncode}, stderr:\n{done.stderr[-2000:]}")
+    print("ranks with different data: refused, naming rank 1")
     print("data_parallel: OK")
 
 

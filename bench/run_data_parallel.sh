@@ -17,6 +17,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+# A rank waiting in MPI yields its core instead of spinning: on a machine shared with
+# other work, a spinning rank slows the rank it waits for (about 10x the wait here at load 5 on 2 cores).
+export OMPI_MCA_mpi_yield_when_idle="${OMPI_MCA_mpi_yield_when_idle:-1}"
 
 # Long enough text that every sequence is full: packed, seq tokens each.
 python3 - "$work/train.jsonl" <<'PY'

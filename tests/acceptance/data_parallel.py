@@ -34,7 +34,9 @@ ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIR
            OMP_WAIT_POLICY="passive",
            # One machine, no network: shared memory between ranks; no single-copy (CMA), which
            # containers often forbid (ptrace).
-           OMPI_MCA_btl="self,vader", OMPI_MCA_btl_vader_single_copy_mechanism="none")
+           OMPI_MCA_btl="self,vader", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+           # A waiting rank yields its core (CI shares its two cores with other tests).
+           OMPI_MCA_mpi_yield_when_idle="1")
 # More ranks than free cores are allowed, and no rank is pinned (CI's cores are shared).
 MPIRUN = ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none"]
 

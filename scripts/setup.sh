@@ -9,6 +9,7 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libfmt-dev
   libsqlite3-dev libcpp-httplib-dev libutf8proc-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-venv python3-torch python3-numpy python3-jinja2
   libjs-chart.js chromium chromium-driver python3-selenium
 )

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -12,6 +13,7 @@
 #include "cli/stop_signal.h"
 #include "cli/train_progress.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "track/model_uri.h"
 #include "train/continual.h"
 #include "train/trainer.h"
@@ -100,21 +102,28 @@ TrainConfig read_config(const TrainOptions& o, const std::string& registry_dir) 
   return config;
 }
 
-int run_train(const TrainOptions& o, const std::string& registry_dir) {
-  if (o.help_config) {
-    std::fputs(train_config_help().c_str(), stdout);
-    return 0;
-  }
+// One process's part of the run: under mpirun, one rank of a data-parallel run,
+// where rank 0 alone prints progress and the result (docs/distributed.md).
+int train_as_rank(const TrainOptions& o, const std::string& registry_dir, dist::Communicator& world) {
   const TrainConfig config = read_config(o, registry_dir);
+  if (world.size() > 1 && !config.task_sequence.empty())
+    fail("train", "task_sequence does not run data-parallel yet ({} ranks): run it without mpirun", world.size());
+  const bool speaks = world.rank() == 0;
   ProgressLine progress("step");
   TrainRunOptions options;
   options.resume = o.resume;
-  options.on_message = [&](const std::string& line) { progress.message(line); };
-  options.on_report = [&](const StepReport& r) { show_training_report(progress, r, config.task_type == "seq_cls"); };
-  const StopOnSignal ctrl_c;
+  options.world = &world;
+  if (speaks) {
+    options.on_message = [&](const std::string& line) { progress.message(line); };
+    options.on_report = [&](const StepReport& r) { show_training_report(progress, r, config.task_type == "seq_cls"); };
+  }
+  // mpirun ends the job on Ctrl-C, but forwards SIGUSR1 to every rank: `kill -USR1 <mpirun>`
+  // stops a data-parallel run at the same step on all ranks, with a checkpoint.
+  const StopOnSignal ctrl_c = world.size() > 1 ? StopOnSignal{SIGINT, SIGUSR1} : StopOnSignal{SIGINT};
   options.stop = &ctrl_c.requested();
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)
                                                              : run_sequence(config, options, progress);
+  if (!speaks) return result.interrupted ? 130 : 0;
   progress.finish();
   std::fprintf(stderr, "%lld steps; final training loss %.4f", static_cast<long long>(result.steps),
                result.final_train_loss);
@@ -124,6 +133,23 @@ int run_train(const TrainOptions& o, const std::string& registry_dir) {
   if (!result.output.empty()) std::printf("%s\n", result.output.c_str());
   if (result.interrupted) return 130;
   return result.gate && !result.gate->passed ? kExitForgetting : 0;
+}
+
+int run_train(const TrainOptions& o, const std::string& registry_dir) {
+  if (o.help_config) {
+    std::fputs(train_config_help().c_str(), stdout);
+    return 0;
+  }
+  // MPI starts only under mpirun: plain `whet train` is one process, with no MPI at all.
+  const std::unique_ptr<dist::Communicator> world = dist::join_world();
+  if (world->size() == 1) return train_as_rank(o, registry_dir, *world);
+  try {
+    return train_as_rank(o, registry_dir, *world);
+  } catch (const std::exception& e) {
+    // The other ranks may be waiting in a collective for this one: end them all.
+    std::fprintf(stderr, "whet: error (rank %d of %d): %s\n", world->rank(), world->size(), e.what());
+    world->abort(1);
+  }
 }
 
 }  // namespace

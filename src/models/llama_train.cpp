@@ -126,9 +126,11 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
   norm_backward(c, dx, grads ? grad_data(grads->final_norm) : nullptr, grads ? grad_data(grads->final_norm_bias) : nullptr,
                 d_norm_out.data(), x_final, model.weights.final_norm, acts.final_mean.data(), acts.final_rstd.data(), t);
   BlockGradScratch scratch(c, t);
-  for (int layer = c.num_layers - 1; layer >= 0; --layer)
+  for (int layer = c.num_layers - 1; layer >= 0; --layer) {
     llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
                          grads ? &grads->layers[layer] : nullptr, scratch);
+    if (pass.after_block_backward) pass.after_block_backward(layer);
+  }
   if (grads) embed_tokens_backward(model, *grads, dx, seq.ids.data(), seq.positions.data(), t);
 }
 

@@ -47,6 +47,9 @@ struct TrainPass {
   // gradient scaled by distill_grad_scale. Off while distill_temperature is 0.
   float distill_temperature = 0.0f;
   float distill_grad_scale = 0.0f;
+  // Called after each block's backward (last block first) once it has added its
+  // gradients: data-parallel training starts their allreduce while lower blocks still run.
+  std::function<void(int layer)> after_block_backward;
 };
 
 // Forward, loss and backward of one sequence: gradients of grad_scale · Σ loss

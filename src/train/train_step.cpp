@@ -1,10 +1,12 @@
 #include "train/train_step.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
 #include "core/error.h"
+#include "dist/shard.h"
 #include "train/grad_clip.h"
 
 namespace whet {
@@ -61,11 +63,13 @@ int64_t total_targets(std::span<const TrainingSequence* const> group) {
 }
 
 // Forward and backward of one group, each sequence with its own dropout masks
-// (`first` numbers the group's first sequence within the step); distill_scale > 0
-// also distils the group from the base.
+// (`first` numbers the group's first sequence within the step's global batch);
+// distill_scale > 0 also distils the group from the base. `last_hook`, when set,
+// hears the blocks of the last sequence's backward (data-parallel gradient buckets).
 GroupLoss backward_group(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                          std::span<const TrainingSequence* const> group, const StepSettings& settings, int64_t step,
-                         size_t first, float grad_scale, float distill_scale) {
+                         size_t first, float grad_scale, float distill_scale,
+                         const std::function<void(int)>& last_hook = {}) {
   GroupLoss sums;
   TrainPass pass = learner.trainable.pass();
   if (distill_scale > 0) {
@@ -74,6 +78,7 @@ GroupLoss backward_group(const LoadedModel& loaded, Learner& learner, LlamaActiv
   }
   for (size_t i = 0; i < group.size(); ++i) {
     pass.dropout_seed = settings.seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 1024 + first + i;
+    if (i + 1 == group.size()) pass.after_block_backward = last_hook;
     const CrossEntropyResult r = sequence_loss(loaded, learner.trainable, pass, acts, *group[i], grad_scale);
     sums.loss_sum += r.loss_sum;
     sums.distill_sum += r.distill_sum;
@@ -87,22 +92,43 @@ GroupLoss backward_group(const LoadedModel& loaded, Learner& learner, LlamaActiv
 // gradient keeps its size however many tokens replay carries: a prompt-masked
 // task may have a few targets per sequence, a replay paragraph hundreds), plus
 // distill weight × the mean distillation loss over the distilled targets.
+// Data-parallel, `batch` and `replay` are the global batch (every rank holds the
+// data): the target counts that normalise the loss are counted here, so no rank
+// waits for another before its backward; each rank runs its shard, and the
+// gradients' and losses' sums over the ranks are those of the whole batch.
 void backward_batch(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                     std::span<const TrainingSequence* const> batch, std::span<const TrainingSequence* const> replay,
-                    const StepSettings& settings, int64_t step, StepResult& result) {
+                    const StepSettings& settings, int64_t step, const DataParallel& dp, StepResult& result) {
   const DistillSettings& kd = settings.distill;
   const bool kd_task = kd.weight > 0 && kd.on_task, kd_replay = kd.weight > 0 && kd.on_replay;
   const int64_t task_targets = total_targets(batch), replay_targets = total_targets(replay);
   const int64_t distilled = (kd_task ? task_targets : 0) + (kd_replay ? replay_targets : 0);
   const float kd_scale = distilled > 0 ? float(kd.weight / double(distilled)) : 0.0f;
-  const GroupLoss task = backward_group(loaded, learner, acts, batch, settings, step, 0, 1.0f / float(task_targets),
-                                        kd_task ? kd_scale : 0.0f);
-  const GroupLoss rep = backward_group(loaded, learner, acts, replay, settings, step, batch.size(),
+  const int rank = dp.world ? dp.world->rank() : 0, ranks = dp.world ? dp.world->size() : 1;
+  const dist::Shard task_shard = dist::shard_of(int64_t(batch.size()), rank, ranks);
+  const dist::Shard replay_shard = dist::shard_of(int64_t(replay.size()), rank, ranks);
+  const auto my_batch = batch.subspan(size_t(task_shard.begin), size_t(task_shard.size()));
+  const auto my_replay = replay.subspan(size_t(replay_shard.begin), size_t(replay_shard.size()));
+  std::function<void(int)> hook;
+  if (dp.sync) hook = [&dp](int layer) { dp.sync->block_done(layer); };
+  const GroupLoss task = backward_group(loaded, learner, acts, my_batch, settings, step, size_t(task_shard.begin),
+                                        1.0f / float(task_targets), kd_task ? kd_scale : 0.0f,
+                                        my_replay.empty() ? hook : nullptr);
+  const GroupLoss rep = backward_group(loaded, learner, acts, my_replay, settings, step,
+                                       batch.size() + size_t(replay_shard.begin),
                                        replay_targets > 0 ? 1.0f / float(replay_targets) : 0.0f,
-                                       kd_replay ? kd_scale : 0.0f);
-  result.loss = task.loss_sum / double(task.targets);
-  if (!replay.empty()) result.replay_loss = rep.loss_sum / double(rep.targets);
-  if (distilled > 0) result.distill_loss = (task.distill_sum + rep.distill_sum) / double(distilled);
+                                       kd_replay ? kd_scale : 0.0f, hook);
+  std::array<double, 3> sums{task.loss_sum, rep.loss_sum, task.distill_sum + rep.distill_sum};
+  if (dp.sync) {
+    result.sync_wait_s = dp.sync->finish();
+    dp.world->allreduce_sum(sums);
+    std::array<double, 1> least_wait{-result.sync_wait_s};
+    dp.world->allreduce_max(least_wait);
+    result.sync_exposed_s = -least_wait[0];
+  }
+  result.loss = sums[0] / double(task_targets);
+  if (!replay.empty()) result.replay_loss = sums[1] / double(replay_targets);
+  if (distilled > 0) result.distill_loss = sums[2] / double(distilled);
 }
 
 }  // namespace
@@ -123,11 +149,11 @@ StepSettings step_settings(const TrainConfig& config, int64_t total_steps) {
 
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                       std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step,
-                      std::span<const TrainingSequence* const> replay) {
+                      std::span<const TrainingSequence* const> replay, const DataParallel& dp) {
   StepResult result;
   for (const TrainingSequence* s : batch) result.tokens += int64_t(s->ids.size());
   for (const TrainingSequence* s : replay) result.tokens += int64_t(s->ids.size());
-  backward_batch(loaded, learner, acts, batch, replay, settings, step, result);
+  backward_batch(loaded, learner, acts, batch, replay, settings, step, dp, result);
   apply_update(learner, settings, step, result);
   return result;
 }

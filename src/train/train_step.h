@@ -10,6 +10,8 @@
 #include "data/sequences.h"
 #include "models/llama_train.h"
 #include "models/model_loader.h"
+#include "dist/communicator.h"
+#include "train/gradient_sync.h"
 #include "train/learner.h"
 #include "train/lr_schedule.h"
 #include "train/train_config.h"
@@ -47,6 +49,17 @@ struct StepResult {
   double ewc_penalty = 0.0, l2sp_penalty = 0.0;  // λ/2·Σ F(θ−θ*)² before the update; 0 when off
   double replay_loss = std::numeric_limits<double>::quiet_NaN();   // mean over the replay targets; NaN: none
   double distill_loss = std::numeric_limits<double>::quiet_NaN();  // mean T²·KL per distilled target; NaN: off
+  // Data-parallel: the seconds rank 0 waited for the gradient sum after its backward
+  // (communication, and waiting for slower ranks), and the least any rank waited:
+  // what the last rank to finish its backward waited, the communication the backward did not hide.
+  double sync_wait_s = 0.0, sync_exposed_s = 0.0;
+};
+
+// The company of a data-parallel step (docs/distributed.md): the ranks, and the
+// gradient buckets that sum the ranks' gradients. Both null: one process.
+struct DataParallel {
+  dist::Communicator* world = nullptr;
+  GradientSync* sync = nullptr;
 };
 
 // Whether a classification head trains on a frozen base: the base's pooled
@@ -58,10 +71,13 @@ bool caches_classifier_features(const TrainableState& trainable);
 // so splitting a batch into micro-batches gives the gradient of one large batch.
 // `replay` sequences (general data mixed in against forgetting) add their own
 // mean loss (over their own targets) and report it apart. With settings.distill,
-// the distillation term is added on the sequences it is on. Then apply_update.
+// the distillation term is added on the sequences it is on. With `dp`, batch and
+// replay are the global batch and this rank runs its shard (dist/shard.h); the
+// gradients are summed over the ranks before the update, so every rank takes
+// the same one. Then apply_update.
 StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                       std::span<const TrainingSequence* const> batch, const StepSettings& settings, int64_t step,
-                      std::span<const TrainingSequence* const> replay = {});
+                      std::span<const TrainingSequence* const> replay = {}, const DataParallel& dp = {});
 
 // The end of every step, once the batch's gradients are in: add the learner's
 // penalties and their gradients, clip (or measure) the gradient norm, step the

@@ -24,12 +24,12 @@ LoraConfig lora_config(const TrainConfig& c) {
   return l;
 }
 
+}  // namespace
+
 int block_of(const std::string& name) {
   int block = -1;
   return std::sscanf(name.c_str(), "blk.%d.", &block) == 1 ? block : -1;
 }
-
-}  // namespace
 
 void own_trainable_weights(LoadedModel& loaded) {
   LlamaModel& m = loaded.model;

@@ -46,6 +46,8 @@ void own_trainable_weights(LoadedModel& loaded);
 int initial_first_trainable_block(const TrainConfig& config, const LlamaConfig& model);
 // Gradual unfreezing: the first trainable block after `step` updates in `epoch`.
 int first_trainable_block_at(const TrainConfig& config, const LlamaConfig& model, int64_t step, int64_t epoch);
+// The block of a tensor named "blk.N.<...>" (a weight or a LoRA matrix); -1 for the rest.
+int block_of(const std::string& name);
 // Whether a base weight (GGUF name) trains in a freeze run whose first trainable block is given.
 bool freeze_trains(const TrainConfig& config, const LlamaConfig& model, const std::string& name, int first_block);
 

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <array>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <iterator>
 #include <cmath>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 #include <optional>
+#include <span>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -27,6 +30,7 @@
 #include "train/auto_settings.h"
 #include "train/checkpoint.h"
 #include "train/fisher.h"
+#include "train/gradient_sync.h"
 #include "train/learner.h"
 #include "train/kto_step.h"
 #include "train/grpo_step.h"
@@ -453,9 +457,10 @@ struct Schedule {
   StepSettings step;     // total_steps among them
 };
 
-Schedule plan_schedule(const TrainConfig& config, size_t train_sequences) {
+// Data-parallel, micro_batch_size is per rank: a step takes ranks × micro_batch_size × accumulation sequences.
+Schedule plan_schedule(const TrainConfig& config, size_t train_sequences, int ranks) {
   Schedule s;
-  s.per_step = int64_t(config.micro_batch_size) * config.gradient_accumulation_steps;
+  s.per_step = int64_t(ranks) * config.micro_batch_size * config.gradient_accumulation_steps;
   s.steps_per_epoch = std::max<int64_t>(1, (int64_t(train_sequences) + s.per_step - 1) / s.per_step);
   s.step = step_settings(config, config.max_steps > 0 ? config.max_steps : s.steps_per_epoch * config.num_epochs);
   return s;
@@ -519,14 +524,16 @@ std::string describe(const TrainableState& trainable, const Schedule& schedule) 
 // a checkpoint, early stopping; then the run's outputs.
 class TrainingLoop {
  public:
-  TrainingLoop(const TrainConfig& config, const TrainRunOptions& options, const Say& say, const Ranking& ranking,
-               RunInputs& in, const Schedule& schedule, Progress& progress)
-      : config_(config), options_(options), say_(say), ranking_(ranking), in_(in), schedule_(schedule),
+  TrainingLoop(const TrainConfig& config, const TrainRunOptions& options, dist::Communicator& world, const Say& say,
+               const Ranking& ranking, RunInputs& in, const Schedule& schedule, Progress& progress)
+      : config_(config), options_(options), world_(world), say_(say), ranking_(ranking), in_(in), schedule_(schedule),
         progress_(progress), loop_(progress.loop),
         // A reward model scores an answer with its end marker: a token past the log-prob's sequence_len.
         acts_(in.loaded.model.config, config.sequence_len + (trains_reward_model(config) ? 1 : 0),
               progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
-        metrics_(config.output_dir + "/metrics.jsonl", options.resume ? loop_.step : -1),
+        metrics_(world.rank() == 0 ? std::optional<MetricsLog>(std::in_place, config.output_dir + "/metrics.jsonl",
+                                                               options.resume ? loop_.step : -1)
+                                   : std::nullopt),
         replay_(in.replay.size(), config.replay_ratio, schedule.per_step, uint64_t(config.seed)),
         objective_(aligns(config) && !trains_reward_model(config) && !samples_online(config)
                        ? std::optional(preference_objective(config))
@@ -540,7 +547,7 @@ class TrainingLoop {
     if (!options_.resume && has_validation()) evaluate();  // the base model's validation loss, the number to beat
     const auto start = Clock::now();
     while (loop_.step < schedule_.step.total_steps) {
-      if (options_.stop && options_.stop->load()) {
+      if (stop_requested()) {
         checkpoint();
         result_.interrupted = true;
         say_(fmt::format("interrupted: checkpoint at step {}; continue with --resume", loop_.step));
@@ -567,6 +574,23 @@ class TrainingLoop {
  private:
   bool has_validation() const { return in_.has_validation(); }
   TrainableState& trainable() { return progress_.learner.trainable; }
+  bool writes() const { return world_.rank() == 0; }  // rank 0 alone writes the run folder
+
+  // A stop request (options_.stop: Ctrl-C, or SIGUSR1 under mpirun), agreed by every
+  // rank before a step, so that all stop at the same one (a signal reaches the ranks at different moments).
+  bool stop_requested() {
+    std::array<double, 1> asked{options_.stop && options_.stop->load() ? 1.0 : 0.0};
+    world_.allreduce_sum(asked);
+    return asked[0] > 0;
+  }
+
+  // Data-parallel: the gradient buckets of what trains now (rebuilt when gradual unfreezing changes it).
+  DataParallel data_parallel() {
+    if (world_.size() == 1) return {};
+    if (!sync_ || !sync_->plans(trainable().parameters))
+      sync_ = std::make_unique<GradientSync>(world_, trainable().parameters);
+    return {&world_, sync_.get()};
+  }
 
   // Every `every` steps, or at the end of each epoch when `every` is 0.
   bool due(int every, bool epoch_done) const {
@@ -600,7 +624,8 @@ class TrainingLoop {
     std::vector<const TrainingSequence*> batch, replay;
     for (size_t i : items) batch.push_back(&in_.data.train[i]);
     for (size_t i : replay_.for_step(loop_.step)) replay.push_back(&in_.replay[i]);
-    return train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay);
+    return train_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, loop_.step, replay,
+                      data_parallel());
   }
 
   // rl: the batch's pairs, with what TRL logs beside the loss.
@@ -716,6 +741,10 @@ class TrainingLoop {
     r.examples_per_s = double(items.size()) / step_seconds;
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
     r.values = penalties_of(s);
+    if (world_.size() > 1) {
+      r.values.emplace_back("allreduce_wait_s", s.sync_wait_s);
+      r.values.emplace_back("allreduce_exposed_s", s.sync_exposed_s);
+    }
     r.values.insert(r.values.end(), logged.begin(), logged.end());
     r.replay_loss = s.replay_loss;
     r.distill_loss = s.distill_loss;
@@ -788,7 +817,7 @@ class TrainingLoop {
       loop_.best_score = score;
       loop_.best_step = loop_.step;
       loop_.evals_without_improvement = 0;
-      write_outputs(in_.loaded, trainable(), best_dir(), in_.base);
+      if (writes()) write_outputs(in_.loaded, trainable(), best_dir(), in_.base);
     } else {
       ++loop_.evals_without_improvement;
     }
@@ -796,6 +825,7 @@ class TrainingLoop {
   }
 
   void checkpoint() {
+    if (!writes()) return;
     const std::string dir = fmt::format("{}/checkpoints/step-{}", config_.output_dir, loop_.step);
     save_checkpoint(dir, trainable().parameters, progress_.learner.optimizer, loop_);
     prune_checkpoints(config_.output_dir, config_.save_total_limit);
@@ -803,7 +833,7 @@ class TrainingLoop {
   }
 
   void report(const StepReport& r) {
-    metrics_.write(r);
+    if (metrics_) metrics_->write(r);
     if (options_.on_report) options_.on_report(r);
   }
 
@@ -813,6 +843,7 @@ class TrainingLoop {
     if (has_validation()) result_.best_val_loss = loop_.best_val_loss;
     if (!result_.interrupted) {
       result_.output = config_.output_dir + "/" + output_name(trainable());
+      if (!writes()) return result_;
       if (keeps_best()) {
         fs::remove_all(result_.output);
         fs::copy(best_dir(), result_.output, fs::copy_options::recursive);
@@ -839,6 +870,7 @@ class TrainingLoop {
 
   const TrainConfig& config_;
   const TrainRunOptions& options_;
+  dist::Communicator& world_;
   const Say& say_;
   const Ranking& ranking_;
   RunInputs& in_;
@@ -846,7 +878,8 @@ class TrainingLoop {
   Progress& progress_;
   LoopState& loop_;  // progress_.loop
   LlamaActivations acts_;
-  MetricsLog metrics_;
+  std::optional<MetricsLog> metrics_;  // rank 0's
+  std::unique_ptr<GradientSync> sync_;  // data-parallel runs
   ReplaySchedule replay_;      // which of in_.replay each step mixes in
   std::optional<PreferenceObjective> objective_;  // rl on pairs: the preference loss
   std::optional<GrpoObjective> grpo_;            // rl grpo: rollouts and the clipped loss
@@ -882,39 +915,85 @@ std::optional<GateScores> score_base_for_gate(const TrainConfig& config, RunInpu
 // The trained model on the same items, judged against the base; the verdict
 // goes beside the outputs and into the run folder.
 GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableState& trained, const Ranking& ranking,
-                      const GateScores& base, const std::string& output, const Say& say) {
+                      const GateScores& base, const std::string& output, bool writes, const Say& say) {
   in.loaded.adapter = borrowed_adapter(trained);
   const GateScores tuned = score_for_gate(in.loaded, "tuned", ranking.eval_task ? &*ranking.eval_task : nullptr,
                                           trained.classifier ? &trained.classifier->head : nullptr);
   in.loaded.adapter.reset();
   const GateVerdict verdict =
       judge_forgetting(base, tuned, {config.max_perplexity_rise, config.max_accuracy_drop});
-  write_gate_verdict(config.output_dir, verdict);
-  if (!output.empty()) write_gate_verdict(output, verdict);
+  if (writes) write_gate_verdict(config.output_dir, verdict);
+  if (writes && !output.empty()) write_gate_verdict(output, verdict);
   say(describe(verdict));
   return verdict;
 }
 
+// What a data-parallel run does not do yet, refused before anything loads: the rl
+// objectives (their steps take pairs, answers or rollouts, not sequences, and are
+// not sharded), EWC (each rank would compute the Fisher and write it to the run folder).
+void refuse_what_is_not_data_parallel(const TrainConfig& config, int ranks) {
+  if (aligns(config))
+    fail("train", "rl {} does not run data-parallel yet ({} ranks): run it as one process, without mpirun",
+         config.rl, ranks);
+  if (config.ewc_lambda > 0)
+    fail("train", "ewc_lambda {} does not run data-parallel yet ({} ranks): set ewc_lambda 0 or run without mpirun",
+         config.ewc_lambda, ranks);
+}
+
+// Every rank must have read the same data in the same order (the shards are
+// positions in it): a rank on a machine whose files differ would otherwise train
+// on other sequences without a word. Compared by count and a hash of the token ids.
+void check_same_data(dist::Communicator& world, const RunInputs& in) {
+  if (world.size() == 1) return;
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the sequences' ids, in order
+  for (const TrainingSequence& s : in.data.train)
+    for (int32_t id : s.ids) hash = (hash ^ uint64_t(uint32_t(id))) * 1099511628211ull;
+  const std::array<uint64_t, 2> mine{uint64_t(in.train_items()), hash};
+  std::array<uint64_t, 2> first = mine;
+  world.broadcast(std::as_writable_bytes(std::span(first)), 0);
+  if (first != mine)
+    fail("train", "rank {} read {} training items (token hash {:x}), rank 0 read {} (hash {:x}): every rank must read "
+         "the same data (the same train_data files and settings on every machine)", world.rank(), mine[0], mine[1],
+         first[0], first[1]);
+}
+
+// Every rank starts from rank 0's values: the same seed already gives the same
+// adapter, and this makes sure of it (a rank that read another checkpoint would
+// otherwise train a different model without a word).
+void start_alike(dist::Communicator& world, TrainableState& trainable, const TrainConfig& config, const Say& say) {
+  if (world.size() == 1) return;
+  for (const Parameter& p : trainable.parameters)
+    world.broadcast(std::as_writable_bytes(std::span<float>(p.value, size_t(p.numel))), 0);
+  say(fmt::format("data-parallel: {} ranks × micro_batch_size {} × gradient_accumulation_steps {} = {} sequences "
+                  "per step", world.size(), config.micro_batch_size, config.gradient_accumulation_steps,
+                  int64_t(world.size()) * config.micro_batch_size * config.gradient_accumulation_steps));
+}
+
 // Everything after the config is resolved and the run folder made: set up, train, judge.
-TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions& options, const Ranking& ranking,
-                               RunInputs& in, const Say& say) {
-  const Schedule schedule = plan_schedule(config, in.train_items());
+TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions& options, dist::Communicator& world,
+                               const Ranking& ranking, RunInputs& in, const Say& say) {
+  check_same_data(world, in);
+  const Schedule schedule = plan_schedule(config, in.train_items(), world.size());
   const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
   Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
   const std::optional<GateScores> base_scores =
       score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
   if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
   if (options.resume) load_progress(checkpoint, progress, say);
+  start_alike(world, progress.learner.trainable, config, say);
   say(describe(progress.learner.trainable, schedule));
-  TrainRunResult result = TrainingLoop(config, options, say, ranking, in, schedule, progress).run();
+  TrainRunResult result = TrainingLoop(config, options, world, say, ranking, in, schedule, progress).run();
   if (base_scores && !result.interrupted)
-    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output, say);
+    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output,
+                            world.rank() == 0, say);
   return result;
 }
 
-// run.json (train/run_record.h) says the run is going while `train` runs, and how it ended.
+// run.json (train/run_record.h) says the run is going while `train` runs, and how
+// it ended; rank 0's to write in a data-parallel run.
 TrainRunResult recorded_run(const TrainConfig& config, const std::string& config_yaml, const TrainRunOptions& options,
-                            const std::function<TrainRunResult()>& train) {
+                            bool writes, const std::function<TrainRunResult()>& train) {
+  if (!writes) return train();
   RunRecord record(config, config_yaml, options.run_source, options.resume);
   TrainRunResult result;
   try {
@@ -933,8 +1012,15 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   const Say say = options.on_message ? options.on_message : [](const std::string&) {};
   if (given.output_dir.empty()) fail("train", "output_dir is required");
   TrainConfig config = given;
+  const std::unique_ptr<dist::Communicator> alone = options.world ? nullptr : dist::single_process();
+  dist::Communicator& world = options.world ? *options.world : *alone;
+  if (world.size() > 1) refuse_what_is_not_data_parallel(config, world.size());
   // The calling thread's OpenMP regions (whet tune's parallel trials each set their share of the cores).
-  if (config.threads > 0) omp_set_num_threads(int(config.threads));
+  // Ranks share the machine's cores: one thread each unless threads or OMP_NUM_THREADS says otherwise.
+  if (config.threads > 0)
+    omp_set_num_threads(int(config.threads));
+  else if (world.size() > 1 && !std::getenv("OMP_NUM_THREADS"))
+    omp_set_num_threads(1);
   const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
   warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
   const Ranking ranking = read_ranking(config);
@@ -944,10 +1030,13 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   if (options.on_resolved) options.on_resolved(config, decisions);
   if (names_validation)
     warn_if_nothing_to_evaluate(config, in.has_validation(), "the validation data holds no usable example", say);
-  fs::create_directories(config.output_dir);
   const std::string config_yaml = dump_train_config(config);
-  write_file_atomic(config.output_dir + "/config.yaml", config_yaml);
-  return recorded_run(config, config_yaml, options, [&] { return train_and_judge(config, options, ranking, in, say); });
+  if (world.rank() == 0) {
+    fs::create_directories(config.output_dir);
+    write_file_atomic(config.output_dir + "/config.yaml", config_yaml);
+  }
+  return recorded_run(config, config_yaml, options, world.rank() == 0,
+                      [&] { return train_and_judge(config, options, world, ranking, in, say); });
 }
 
 }  // namespace whet

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dist/communicator.h"
 #include "eval/gate.h"
 #include "train/auto_settings.h"
 #include "train/train_config.h"
@@ -45,6 +46,9 @@ struct TrainRunOptions {
   std::function<void(const TrainConfig&, const std::vector<AutoDecision>&)> on_resolved;
   double learning_rate_scale = 1.0;  // multiplies an auto learning_rate (the jobs API's learning_rate_multiplier)
   std::string run_source = "cli";    // who started the run, for run.json: "cli", or "job" for the server's jobs
+  // The ranks of a data-parallel run (docs/distributed.md); null: this process alone.
+  // Every rank calls run_training; rank 0 alone writes the run folder.
+  dist::Communicator* world = nullptr;
 };
 
 struct TrainRunResult {

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""Data-parallel training under mpirun (docs/distributed.md), on the tiny model.
+
+    data_parallel.py WHET TINY_MODEL_DIR SCRATCH
+
+1. LoRA (with dropout), full fine-tuning and a classification head with LoRA
+   under it: 2 ranks x micro_batch_size 2 give
+   the loss curve and final weights of 1 process x 4, to fp32 tolerance: losses
+   within 1e-5 relative, weights within 2e-5 absolute (the ranks' gradient sums
+   add the same terms in another order, nothing more).
+2. A 2-rank run killed by SIGKILL of one rank: mpirun exits non-zero within
+   15 s, and the run resumes as one process x 4 (the same global batch) to the
+   loss curve and weights of an uninterrupted 1 x 4 run, within 1e-4 (over 100
+   steps, Adam carries the last-bit differences of the 2-rank steps forward).
+3. Ranks that read different data stop with an error naming the rank.
+Exits non-zero, naming the check, when any of these does not hold.
+"""
+import array
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+WHET, MODEL, SCRATCH = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+LOSS_RTOL, WEIGHT_ATOL = 1e-5, 2e-5
+RESUMED_TOL = 1e-4
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1",
+           OMP_WAIT_POLICY="passive",
+           # One machine, no network: shared memory between ranks; no single-copy (CMA), which
+           # containers often forbid (ptrace).
+           OMPI_MCA_btl="self,vader", OMPI_MCA_btl_vader_single_copy_mechanism="none",
+           # A waiting rank yields its core (CI shares its two cores with other tests).
+           OMPI_MCA_mpi_yield_when_idle="1")
+# More ranks than free cores are allowed, and no rank is pinned (CI's cores are shared).
+MPIRUN = ["mpirun", "-np", "2", "--oversubscribe", "--bind-to", "none"]
+
+
+def fail(message):
+    print(f"data_parallel: FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def write_data(path, count):
+    with open(path, "w") as out:
+        for n in range(count):
+            messages = [{"role": "user", "content": f"the sea {n % 7} and {n % 5}"},
+                        {"role": "assistant", "content": f"the tin {n % 7} in the sea {'and sky ' * (n % 4)}"}]
+            out.write(json.dumps({"messages": messages}) + "\n")
+
+
+def write_labelled(path, count):
+    with open(path, "w") as out:
+        for n in range(count):
+            out.write(json.dumps({"prompt": f"the {'sea' if n % 3 else 'tin'} {n % 5}",
+                                  "label": "sea" if n % 3 else "tin"}) + "\n")
+
+
+def write_config(path, run, data, method, batch, steps, save_steps):
+    classifies = method == "lora_cls"
+    method = "lora" if classifies else method
+    lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
+             f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
+             "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
+             "seed: 7", "forgetting_gate: false", "replay_data: none", "distill_weight: 0", "eval_steps: 0",
+             "early_stopping_patience: 0", "val_set_size: 0", "num_epochs: 3"]
+    if method == "lora":
+        lines += ["lora_r: 4", "lora_alpha: 8", "lora_dropout: 0.1", "lora_target_modules: [q, k, v, o]"]
+    if classifies:
+        lines += ["task_type: seq_cls"]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def run(command, timeout=120):
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        fail(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return done
+
+
+def losses(run_dir):
+    steps = []
+    for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
+        j = json.loads(line)
+        if "loss" in j:
+            steps.append((j["step"], j["loss"]))
+    return steps
+
+
+def tensors(path):
+    raw = Path(path).read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + size])
+    body = raw[8 + size:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        assert info["dtype"] == "F32", (path, name, info["dtype"])
+        out[name] = array.array("f", body[begin:end])
+    return out
+
+
+def output_tensors(run_dir, method):
+    """Every tensor the run wrote: the model's, or the adapter's and a classification head's."""
+    folder = Path(run_dir) / ("model" if method == "full" else "adapter")
+    out = {}
+    for path in sorted(folder.glob("*.safetensors")):
+        out.update({f"{path.name}:{name}": t for name, t in tensors(path).items()})
+    return out
+
+
+def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol=WEIGHT_ATOL):
+    a, b = losses(one), losses(two)
+    if len(a) != steps or [s for s, _ in a] != [s for s, _ in b]:
+        fail(f"{what}: logged steps differ: {[s for s, _ in a]} vs {[s for s, _ in b]}")
+    for (step, x), (_, y) in zip(a, b):
+        if abs(x - y) > loss_rtol * abs(x):
+            fail(f"{what}: step {step} loss {x!r} (one process) vs {y!r} (2 ranks)")
+    ta, tb = output_tensors(one, method), output_tensors(two, method)
+    if not ta or ta.keys() != tb.keys():
+        fail(f"{what}: different tensors in the outputs")
+    worst = max((max(abs(x - y) for x, y in zip(ta[k], tb[k])), k) for k in ta)
+    if worst[0] > weight_atol:
+        fail(f"{what}: final weights differ by {worst[0]:.3g} in {worst[1]} (tolerance {weight_atol})")
+    moved = max(max(abs(x) for x in ta[k]) for k in ta)
+    print(f"{what}: {len(a)} losses within {loss_rtol} relative (last {a[-1][1]:.6f} vs {b[-1][1]:.6f}), "
+          f"weights within {worst[0]:.2g} (largest |w| {moved:.3g})")
+
+
+def children(pid):
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def rank_pids(mpirun_pid):
+    """The whet processes mpirun started (its children, or its daemon's)."""
+    pids = []
+    for child in children(mpirun_pid):
+        comm = Path(f"/proc/{child}/comm").read_text().strip() if Path(f"/proc/{child}/comm").exists() else ""
+        pids += [child] if comm == "whet" else [p for p in children(child)]
+    return pids
+
+
+def killed_rank_ends_the_job(config, run_dir):
+    """SIGKILL one rank once a checkpoint exists: mpirun must end with an error, quickly."""
+    job = subprocess.Popen(MPIRUN + [WHET, "train", str(config)], env=ENV, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not list((run_dir / "checkpoints").glob("step-*")):
+        if job.poll() is not None:
+            fail(f"the run to kill ended (exit {job.returncode}) before its first checkpoint:\n{job.stderr.read()[-2000:]}")
+        if time.time() > deadline:
+            job.kill()
+            fail("no checkpoint within 60 s")
+        time.sleep(0.05)
+    pids = rank_pids(job.pid)
+    if len(pids) != 2:
+        job.kill()
+        fail(f"expected 2 whet ranks under mpirun, found {pids}")
+    os.kill(max(pids), signal.SIGKILL)
+    killed_at = time.time()
+    try:
+        code = job.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        job.kill()
+        fail("mpirun still running 15 s after a rank was killed")
+    if code == 0:
+        fail("mpirun exited 0 although a rank was killed")
+    print(f"killed rank: mpirun exited {code} after {time.time() - killed_at:.1f} s")
+
+
+def main():
+    if SCRATCH.exists():
+        shutil.rmtree(SCRATCH)
+    SCRATCH.mkdir(parents=True)
+    data = SCRATCH / "train.jsonl"
+    write_data(data, 40)
+    labelled = SCRATCH / "labelled.jsonl"
+    write_labelled(labelled, 40)
+    steps = 8
+    for method in ("lora", "full", "lora_cls"):
+        one, two = SCRATCH / f"{method}_one", SCRATCH / f"{method}_two"
+        source = labelled if method == "lora_cls" else data
+        write_config(SCRATCH / f"{method}_one.yaml", one, source, method, 4, steps, 0)
+        write_config(SCRATCH / f"{method}_two.yaml", two, source, method, 2, steps, 0)
+        run([WHET, "train", str(SCRATCH / f"{method}_one.yaml")])
+        done = run(MPIRUN + [WHET, "train", str(SCRATCH / f"{method}_two.yaml")])
+        if "data-parallel: 2 ranks" not in done.stderr:
+            fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
+        compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
+
+    # Killed mid-way, then resumed with another rank count and the same global batch.
+    long_steps = 100
+    reference, killed = SCRATCH / "long_one", SCRATCH / "long_killed"
+    write_config(SCRATCH / "long_two.yaml", killed, data, "lora", 2, long_steps, 20)
+    killed_rank_ends_the_job(SCRATCH / "long_two.yaml", killed)
+    checkpoint = max(int(p.name.split("-")[1]) for p in (killed / "checkpoints").glob("step-*"))
+    write_config(SCRATCH / "long_resume.yaml", killed, data, "lora", 4, long_steps, 20)
+    run([WHET, "train", str(SCRATCH / "long_resume.yaml"), "--resume"], timeout=300)
+    write_config(SCRATCH / "long_one.yaml", reference, data, "lora", 4, long_steps, 20)
+    run([WHET, "train", str(SCRATCH / "long_one.yaml")], timeout=300)
+    if checkpoint >= long_steps:
+        fail(f"the run was killed after its last step ({checkpoint}), not mid-way")
+    print(f"resumed from step {checkpoint} of {long_steps} as one process")
+    compare_runs("killed 2 x 2 resumed as 1 x 4 vs 1 x 4", reference, killed, "lora", long_steps, RESUMED_TOL,
+                 RESUMED_TOL)
+
+    # Rank 1 reads a shorter file than rank 0.
+    (SCRATCH / "rank1.jsonl").write_text("".join(data.read_text().splitlines(keepends=True)[:30]))
+    per_rank = f'exec "$0" train "$1" --set train_data="$2/rank$OMPI_COMM_WORLD_RANK.jsonl"'
+    Path(SCRATCH / "rank0.jsonl").write_text(data.read_text())
+    done = subprocess.run(MPIRUN + ["sh", "-c", per_rank, WHET, str(SCRATCH / "lora_two.yaml"), str(SCRATCH)], env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode == 0 or "rank 1 read 30 training items" not in done.stderr:
+        fail(f"ranks with different data: exit {done.returncode}, stderr:\n{done.stderr[-2000:]}")
+    print("ranks with different data: refused, naming rank 1")
+    print("data_parallel: OK")
+
+
+if __name__ == "__main__":
+    main()

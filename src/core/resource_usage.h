@@ -6,4 +6,7 @@ namespace whet {
 // Peak resident set size of this process so far, in MiB.
 double peak_rss_mib();
 
+// The memory the machine can give without swapping (Linux's MemAvailable), in bytes; 0 when unknown.
+int64_t available_memory_bytes();
+
 }  // namespace whet

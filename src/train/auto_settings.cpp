@@ -212,7 +212,7 @@ Decision memory_budget(const MemoryShape& m) {
                                            m.available_bytes / kMib)};
 }
 
-std::string mib(int64_t bytes) { return fmt::format("{} MiB", (bytes + kMib - 1) / kMib); }
+std::string mib(int64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / double(kMib)); }
 
 // The estimate of one training sequence's memory, checkpointing the fewest blocks that fit the budget.
 Decision checkpointing(const TrainConfig& c, const MemoryShape& m) {

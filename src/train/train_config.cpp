@@ -153,11 +153,17 @@ yaml::Field<TrainConfig> auto_checkpointing() {
   yaml::Field<TrainConfig> blocks = {
       yaml::Custom{"true (every block), false, or a number of blocks"},
       [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) {
-        const std::string& word = in.scalar(in.node, "true, false or a number of blocks");
-        if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0])))
+        const std::string expected = "true, false or a number of blocks";
+        const std::string& word = in.scalar(in.node, expected);
+        if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) {
           c.gradient_checkpointing = int(yaml::read_integer(in, {0, kEveryBlock}));
-        else
+          return;
+        }
+        try {
           c.gradient_checkpointing = yaml::read_boolean(in) ? kEveryBlock : 0;
+        } catch (const Error&) {
+          in.reject(in.node, expected);  // naming the number too, which read_boolean's message would not
+        }
       },
       [written](const TrainConfig& c) { return written(c).dump(); },
       written};

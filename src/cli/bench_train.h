@@ -18,9 +18,13 @@ struct BenchTrainOptions {
   int warmup = 2;
   int lora_r = 16;
   int num_generations = 4;  // grpo: completions per prompt (G)
+  std::string gradient_checkpointing = "false";  // true, false or a number of blocks, as the train config's key
   bool json = false;
   bool profile = false;  // time by phase of the measured steps (cli/bench_profile.h)
 };
+
+// The blocks --gradient-checkpointing checkpoints (LlamaActivations clamps true's kEveryBlock to the model's).
+int checkpointed_blocks(const BenchTrainOptions& o);
 
 // Fixed pseudo-random token ids, std::mt19937 seeded with 1 taken modulo the
 // vocabulary (the ids the Python peers draw with torch's mt19937): which tokens

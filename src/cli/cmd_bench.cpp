@@ -42,8 +42,15 @@ nlohmann::json train_report_json(const ModelOptions& m, const BenchTrainOptions&
           {"threads", omp_get_max_threads()}, {"trainable_params", r.trainable_params},
           {"ms_per_step", 1e3 * r.step_s}, {"tokens_per_s", r.tokens_per_s},
           {"mfu", r.mfu},              {"peak_rss_mb", r.peak_rss_mib},
+          {"gradient_checkpointing", o.gradient_checkpointing},
           {"peak_f32_gflops", peak.f32_gflops}, {"peak_bf16_gflops", peak.bf16_gflops},
           {"machine", cpu_description()}};
+}
+
+int checkpointed_blocks(const BenchTrainOptions& o) {
+  if (o.gradient_checkpointing == "true") return kEveryBlock;
+  if (o.gradient_checkpointing == "false") return 0;
+  return std::stoi(o.gradient_checkpointing);  // digits, as the option's check let through
 }
 
 namespace {
@@ -189,7 +196,7 @@ void run_bench_train_dpo(const ModelOptions& m, const BenchTrainOptions& o) {
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
-  LlamaActivations acts(c, o.seq, o.lora_r);
+  LlamaActivations acts(c, o.seq, o.lora_r, checkpointed_blocks(o));
   const StepSettings settings = step_settings(config, o.warmup + o.steps);
 
   // Ids drawn in the peer's order (prompt, chosen, rejected) from the generator it shares.
@@ -261,7 +268,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
-  LlamaActivations acts(c, o.seq, lora ? o.lora_r : 0);
+  LlamaActivations acts(c, o.seq, lora ? o.lora_r : 0, checkpointed_blocks(o));
   const StepSettings settings = step_settings(config, o.warmup + o.steps);
 
   // One packed segment of random ids; every position predicts the next id.
@@ -301,8 +308,9 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   fmt::print("model {}; {} with {:.2f} M trainable parameters; base weights held as {}\n", model.path,
              lora ? fmt::format("LoRA r={} all-linear", o.lora_r) : std::string("full fine-tuning"),
              double(trainable_params) / 1e6, m.weights);
-  fmt::print("one step = forward + backward + clip to 1.0 + AdamW + zero grad; median of {} after {} warm-up\n",
-             o.steps, o.warmup);
+  fmt::print("one step = forward + backward + clip to 1.0 + AdamW + zero grad; median of {} after {} warm-up; "
+             "{} of {} blocks checkpointed\n",
+             o.steps, o.warmup, acts.checkpointed_blocks, c.num_layers);
   fmt::print("{:<8} {:>6} {:>10} {:>10} {:>8} {:>10} {:>11}\n", "method", "seq", "ms/step", "tokens/s", "MFU",
              "peak RSS", "loss");
   fmt::print("{:<8} {:>6} {:>10.0f} {:>10.1f} {:>7.1f}% {:>6.0f} MiB {:>5.2f}->{:.2f}\n", o.method, o.seq,
@@ -370,6 +378,16 @@ void add_bench_command(CLI::App& app) {
   train->add_option("--warmup", to->warmup, "Steps run before measuring")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_option("--lora-r", to->lora_r, "LoRA rank (alpha = 2r, dropout 0, all 7 projections)")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train
+      ->add_option("--gradient-checkpointing", to->gradient_checkpointing,
+                   "Activation checkpointing of whole blocks, as the train config's gradient_checkpointing: "
+                   "true (every block), false, or a number of blocks (the first ones)")
+      ->check([](const std::string& v) {
+        const bool blocks = !v.empty() && v.size() <= 9 && std::all_of(v.begin(), v.end(), ::isdigit);
+        return v == "true" || v == "false" || blocks ? std::string()
+                                                     : "--gradient-checkpointing: true, false or a number of blocks, not " + v;
+      })
       ->capture_default_str();
   train->add_flag("--json", to->json, "One JSON object per line instead of a table");
   train->add_flag("--profile", to->profile, kProfileFlagHelp);

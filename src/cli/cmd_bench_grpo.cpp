@@ -95,7 +95,7 @@ void run_bench_train_grpo(const ModelOptions& m, const BenchTrainOptions& o) {
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
-  LlamaActivations acts(c, o.seq, o.lora_r);
+  LlamaActivations acts(c, o.seq, o.lora_r, checkpointed_blocks(o));
   const StepSettings settings = step_settings(config, o.warmup + o.steps);
   GrpoObjective objective = grpo_objective(config);
   objective.rollout.min_tokens = completion_len;

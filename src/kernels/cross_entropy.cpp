@@ -105,6 +105,12 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
   return result;
 }
 
+int64_t lm_head_cross_entropy_scratch_bytes(int64_t vocab, int64_t c, bool decoded_head) {
+  // One chunk's logits, h_chunk, dh_chunk and targets (the list of rows with a target, 8 bytes a row, is left out).
+  const int64_t chunks = 4 * (kChunkRows * vocab + 2 * kChunkRows * c + kChunkRows);
+  return chunks + (decoded_head ? 4 * vocab * c : 0);
+}
+
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,
                                                    const HeadDistillation& distill, const RowTerms& row_terms,

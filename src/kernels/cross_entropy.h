@@ -42,6 +42,11 @@ struct RowTerms {
 CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float* h, const int32_t* targets, int64_t n,
                                          const Weight& w, float grad_scale, const HeadDistillation& distill = {},
                                          const RowTerms& rows = {}, float softcap = 0.0f);
+// Bytes lm_head_cross_entropy allocates for a (vocab, c) head beside its inputs and
+// outputs (no distillation, no softcap): a chunk of logits and of rows, and a
+// whole fp32 copy of a head stored in another type (decoded_head).
+int64_t lm_head_cross_entropy_scratch_bytes(int64_t vocab, int64_t c, bool decoded_head);
+
 // Whole logits in double precision: the reference for the tests.
 CrossEntropyResult lm_head_cross_entropy_reference(float* dh, float* dweight, const float* h, const int32_t* targets,
                                                    int64_t n, const Weight& w, float grad_scale,

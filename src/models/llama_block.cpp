@@ -200,6 +200,16 @@ BlockGradScratch::BlockGradScratch(const LlamaConfig& c, int64_t t)
       up(t * c.intermediate_size),
       act(t * c.intermediate_size) {}
 
+int64_t BlockGradScratch::floats(const LlamaConfig& c, int64_t t) {
+  // Every buffer is (t, width): the widths are those of one row.
+  const BlockGradScratch row(c, 1);
+  int64_t widths = 0;
+  for (const std::vector<float>* v : {&row.h, &row.tmp, &row.branch, &row.q, &row.k, &row.v, &row.q_raw, &row.k_raw,
+                                      &row.att, &row.gate, &row.up, &row.act})
+    widths += int64_t(v->size());
+  return widths * t;
+}
+
 // The forward in reverse. Residual adds pass dx through unchanged, so the
 // branches add their input gradients into it.
 void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, float* dx, LlamaLayer* grads,

@@ -86,6 +86,7 @@ void norm_backward(const LlamaConfig& c, float* dinp, float* dweight, float* dbi
 struct BlockGradScratch {
   std::vector<float> h, tmp, branch, q, k, v, q_raw, k_raw, att, gate, up, act;
   BlockGradScratch(const LlamaConfig& c, int64_t t);
+  static int64_t floats(const LlamaConfig& c, int64_t t);  // all of them together, for the memory estimates
 };
 
 // dx: in, the gradient of x_out; out, the gradient of x_in. grads: the layer's

@@ -24,11 +24,38 @@ int64_t block_floats_per_token(const LlamaConfig& c, int rank) {
   return plain + gate + means + qk_norm + sandwich;
 }
 
-// Carves layer `layer`'s views for t positions out of the activation storage.
-// x_out of a layer is x_in of the next; the last one's is the extra slot after all layers.
-BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int layer, int rank) {
-  const int64_t per_layer = block_floats_per_token(c, rank) * acts.max_tokens;
-  float* p = acts.storage.data() + layer * per_layer;
+// The floats of LlamaActivations::storage (the layout below): every kept block's
+// activations, every checkpointed block's input, the last block's output and,
+// with checkpointing, one block's worth to recompute into.
+int64_t activation_storage_floats(const LlamaConfig& c, int64_t max_tokens, int rank, int checkpointed_blocks) {
+  const int64_t per_block = block_floats_per_token(c, rank), k = checkpointed_blocks;
+  const int64_t per_token = k * c.hidden_size + (c.num_layers - k) * per_block + c.hidden_size + (k > 0 ? per_block : 0);
+  return per_token * max_tokens;
+}
+
+// Where layer `layer`'s input (its x_in, the residual stream entering it) lives:
+// the checkpointed blocks' inputs first, one (t, hidden) slot each, then the
+// other blocks' whole activations, x_in first; layer num_layers is the last
+// block's output, the slot after them all.
+float* block_input(LlamaActivations& acts, const LlamaConfig& c, int layer) {
+  const int64_t k = acts.checkpointed_blocks;
+  const int64_t slots = std::min<int64_t>(layer, k) * c.hidden_size +
+                        std::max<int64_t>(0, layer - k) * block_floats_per_token(c, acts.lora_rank);
+  return acts.storage.data() + slots * acts.max_tokens;
+}
+
+// One block's working storage for the checkpointed blocks, after the last block's output.
+float* recompute_region(LlamaActivations& acts, const LlamaConfig& c) {
+  return block_input(acts, c, c.num_layers) + int64_t(c.hidden_size) * acts.max_tokens;
+}
+
+// Carves layer `layer`'s views for t positions out of the activation storage: its
+// own slots, or for a checkpointed block the recompute region (whose x_in slot
+// then goes unused: the input is the block's kept one). x_out of a layer is x_in of the next.
+BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int layer) {
+  const bool recomputed = layer < acts.checkpointed_blocks;
+  float* p = recomputed ? recompute_region(acts, c) : block_input(acts, c, layer);
+  const int rank = acts.lora_rank;
   auto take = [&](int64_t width) {
     float* view = p;
     p += width * acts.max_tokens;
@@ -69,7 +96,8 @@ BlockActivations block_views(LlamaActivations& acts, const LlamaConfig& c, int l
     a.rstd_post_attn = take(1);
     a.rstd_post_ffn = take(1);
   }
-  a.x_out = acts.storage.data() + (layer + 1) * per_layer;  // next layer's x_in (the first view)
+  a.x_in = block_input(acts, c, layer);
+  a.x_out = block_input(acts, c, layer + 1);
   return a;
 }
 
@@ -100,17 +128,32 @@ std::vector<BlockActivations> forward_trunk(const LlamaModel& model, const Train
               (seq.prefix_end.empty() || seq.prefix_end.size() == seq.ids.size()));
   for (int32_t token : seq.ids)
     if (token < 0 || token >= c.vocab_size) fail("train", "token id {} outside the vocabulary of {}", token, c.vocab_size);
-  const int rank = pass.lora ? pass.lora->config.rank : 0;
+  // The views are laid out for the rank the buffers were made for; a smaller adapter's rows fit in them.
+  WHET_ASSERT(!pass.lora || pass.lora->config.rank <= acts.lora_rank);
 
   std::vector<BlockActivations> blocks;
-  for (int layer = 0; layer < c.num_layers; ++layer) blocks.push_back(block_views(acts, c, layer, rank));
+  for (int layer = 0; layer < c.num_layers; ++layer) blocks.push_back(block_views(acts, c, layer));
   embed_tokens(model, seq.ids.data(), seq.positions.data(), t, blocks[0].x_in);
   for (int layer = 0; layer < c.num_layers; ++layer)
     llama_block_forward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer]);
+  // The recompute region holds the last checkpointed block's activations.
+  acts.resident_block = acts.checkpointed_blocks - 1;
   const float* x_final = blocks.back().x_out;
   norm_forward(c, acts.final_norm_out.data(), acts.final_mean.data(), acts.final_rstd.data(), x_final,
                model.weights.final_norm, model.weights.final_norm_bias, t);
   return blocks;
+}
+
+// A checkpointed block's forward again, from its kept input into the recompute
+// region: the same kernels on the same input and the same dropout seeds, so the
+// same values. Its output, the next block's kept input, is written to the
+// region's unused x_in slot instead, leaving the kept one as it was.
+void recompute_block(const BlockContext& ctx, LlamaActivations& acts, const BlockActivations& a) {
+  const LlamaConfig& c = ctx.model->config;
+  BlockActivations again = a;
+  again.x_out = recompute_region(acts, c);
+  llama_block_forward(ctx, again);
+  acts.resident_block = ctx.layer;
 }
 
 // From d(final norm output) in acts.dx back through the blocks into the gradients of what trains.
@@ -127,8 +170,9 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
                 d_norm_out.data(), x_final, model.weights.final_norm, acts.final_mean.data(), acts.final_rstd.data(), t);
   BlockGradScratch scratch(c, t);
   for (int layer = c.num_layers - 1; layer >= 0; --layer) {
-    llama_block_backward(block_context(model, pass, layer, seq, blocks[layer]), blocks[layer], dx,
-                         grads ? &grads->layers[layer] : nullptr, scratch);
+    const BlockContext ctx = block_context(model, pass, layer, seq, blocks[layer]);
+    if (layer < acts.checkpointed_blocks && acts.resident_block != layer) recompute_block(ctx, acts, blocks[layer]);
+    llama_block_backward(ctx, blocks[layer], dx, grads ? &grads->layers[layer] : nullptr, scratch);
     if (pass.after_block_backward) pass.after_block_backward(layer);
   }
   if (grads) embed_tokens_backward(model, *grads, dx, seq.ids.data(), seq.positions.data(), t);
@@ -230,14 +274,23 @@ std::vector<CrossEntropyResult> llama_group_losses(const LlamaModel& model, cons
   return group_head(nullptr, nullptr, model, acts, seq, row_ends, {});
 }
 
-LlamaActivations::LlamaActivations(const LlamaConfig& c, int64_t max_tokens_, int lora_rank)
+LlamaActivations::LlamaActivations(const LlamaConfig& c, int64_t max_tokens_, int lora_rank_, int checkpointed_blocks_)
     : max_tokens(max_tokens_),
-      // every layer's views, plus one x_in-sized slot for the last block's output
-      storage(size_t(block_floats_per_token(c, lora_rank) * max_tokens_ * c.num_layers + c.hidden_size * max_tokens_)),
+      lora_rank(lora_rank_),
+      checkpointed_blocks(std::clamp(checkpointed_blocks_, 0, c.num_layers)),
+      storage(size_t(activation_storage_floats(c, max_tokens_, lora_rank_, checkpointed_blocks))),
       final_norm_out(size_t(c.hidden_size * max_tokens_)),
       final_mean(size_t(max_tokens_)),
       final_rstd(size_t(max_tokens_)),
       dx(size_t(c.hidden_size * max_tokens_)) {}
+
+int64_t llama_activation_bytes(const LlamaConfig& c, int64_t max_tokens, int lora_rank, int checkpointed_blocks) {
+  const int64_t k = std::clamp(checkpointed_blocks, 0, c.num_layers), hidden = c.hidden_size;
+  // final_norm_out, dx and backward_trunk's copy of d(final norm output); the final norm's statistics
+  const int64_t around_blocks = 3 * hidden * max_tokens + 2 * max_tokens;
+  return 4 * (activation_storage_floats(c, max_tokens, lora_rank, k) + around_blocks +
+              BlockGradScratch::floats(c, max_tokens));
+}
 
 LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(const std::string&)>& trainable) {
   LlamaWeights grads = model.weights;

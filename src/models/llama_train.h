@@ -24,13 +24,29 @@ struct TokenSequence {
   std::span<const int32_t> prefix_end = {};
 };
 
-// Buffers for the forward and backward of sequences up to max_tokens, allocated once.
+// Buffers for the forward and backward of sequences up to max_tokens and an
+// adapter of rank up to lora_rank, allocated once.
+//
+// Activation checkpointing: the first checkpointed_blocks blocks keep only their
+// input (the residual stream entering them) through the forward and share one
+// block's worth of storage; the backward recomputes each one's forward from its
+// input just before its backward. The recomputation runs the same kernels on the
+// same values with the same dropout seeds, so the gradients are bit-identical
+// with and without; it costs one block forward per checkpointed block but the
+// last (whose activations are still there when the backward reaches it).
 struct LlamaActivations {
   int64_t max_tokens = 0;
-  std::vector<float> storage;  // every layer's BlockActivations live here
+  int lora_rank = 0;
+  int checkpointed_blocks = 0;  // at most the model's layers
+  int resident_block = -1;      // the checkpointed block whose activations the shared storage holds
+  std::vector<float> storage;   // every layer's BlockActivations live here
   std::vector<float> final_norm_out, final_mean, final_rstd, dx;
-  LlamaActivations(const LlamaConfig& c, int64_t max_tokens, int lora_rank);
+  LlamaActivations(const LlamaConfig& c, int64_t max_tokens, int lora_rank, int checkpointed_blocks = 0);
 };
+
+// Bytes of LlamaActivations(c, max_tokens, lora_rank, checkpointed_blocks) and of the
+// scratch its backward adds (the blocks' gradient buffers): the memory estimates' activations.
+int64_t llama_activation_bytes(const LlamaConfig& c, int64_t max_tokens, int lora_rank, int checkpointed_blocks);
 
 // Gradient buffers shaped like the model's weights (fp32, zeroed); a weight for
 // which trainable(gguf_name) is false gets none (null data). Tied embeddings share one.

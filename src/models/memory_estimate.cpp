@@ -1,20 +1,12 @@
 #include "models/memory_estimate.h"
 
+#include <set>
+
+#include "kernels/cross_entropy.h"
+#include "models/llama_train.h"
+
 namespace whet {
 
-namespace {
-// Floats kept per token per layer for the backward pass: inputs of both norms,
-// q, k, v, attention output, gate (when gated), up and the activation.
-int64_t saved_floats_per_token_per_layer(const LlamaConfig& c) {
-  const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
-  const int64_t qk_norm = c.qk_norm ? q_dim + kv_dim : 0, sandwich = c.sandwich_norms ? 2 * int64_t(c.hidden_size) : 0;
-  const int64_t mlp = (c.gated_mlp ? 3 : 2) * int64_t(c.intermediate_size);
-  return 4 * int64_t(c.hidden_size) + 2 * q_dim + 2 * kv_dim + mlp + qk_norm + sandwich;
-}
-int64_t activation_bytes(const LlamaConfig& c, int64_t seq_len) {
-  // Per-layer saves plus the logits of one sequence and their gradient.
-  return 4 * seq_len * (saved_floats_per_token_per_layer(c) * c.num_layers + 2 * int64_t(c.vocab_size));
-}
 int64_t lora_parameter_count(const LlamaConfig& c, int rank) {
   const int64_t h = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
                 kv = int64_t(c.num_kv_heads) * c.head_dim, f = c.intermediate_size;
@@ -22,7 +14,12 @@ int64_t lora_parameter_count(const LlamaConfig& c, int rank) {
   const int64_t per_layer = rank * ((h + q) + 2 * (h + kv) + (q + h) + (c.gated_mlp ? 2 : 1) * (h + f) + (f + h));
   return per_layer * c.num_layers;
 }
-}  // namespace
+
+int64_t training_activation_bytes(const LlamaConfig& c, int64_t seq_len, int lora_rank, int checkpointed_blocks,
+                                  bool head_decoded) {
+  return llama_activation_bytes(c, seq_len, lora_rank, checkpointed_blocks) +
+         lm_head_cross_entropy_scratch_bytes(c.vocab_size, c.hidden_size, head_decoded);
+}
 
 int64_t llama_parameter_count(const LlamaConfig& c) {
   const int64_t h = c.hidden_size, q = int64_t(c.num_heads) * c.head_dim,
@@ -38,6 +35,15 @@ int64_t llama_parameter_count(const LlamaConfig& c) {
   return embeddings + per_layer * c.num_layers + norm;
 }
 
+int64_t weight_bytes(const LlamaModel& model) {
+  std::set<const uint8_t*> counted;
+  int64_t bytes = 0;
+  for_each_weight(model.weights, model.config, [&](const std::string&, const Weight& w) {
+    if (w.data && counted.insert(w.data).second) bytes += int64_t(w.row_bytes()) * w.rows;
+  });
+  return bytes;
+}
+
 MemoryEstimate estimate_inference(const LlamaConfig& c, double weight_bytes_per_param, int64_t context) {
   MemoryEstimate e;
   e.weights_bytes = int64_t(double(llama_parameter_count(c)) * weight_bytes_per_param);
@@ -45,22 +51,35 @@ MemoryEstimate estimate_inference(const LlamaConfig& c, double weight_bytes_per_
   return e;
 }
 
-MemoryEstimate estimate_full_training(const LlamaConfig& c, int64_t seq_len) {
+MemoryEstimate estimate_full_training(const LlamaConfig& c, int64_t seq_len, int checkpointed_blocks) {
   MemoryEstimate e;
   const int64_t params = llama_parameter_count(c);
   e.weights_bytes = 4 * params;
   e.trainable_state_bytes = 3 * 4 * params;
-  e.activation_bytes = activation_bytes(c, seq_len);
+  e.activation_bytes = training_activation_bytes(c, seq_len, 0, checkpointed_blocks, false);
   return e;
 }
 
-MemoryEstimate estimate_lora_training(const LlamaConfig& c, double base_bytes_per_param, int rank, int64_t seq_len) {
+MemoryEstimate estimate_lora_training(const LlamaConfig& c, double base_bytes_per_param, int rank, int64_t seq_len,
+                                      int checkpointed_blocks, bool head_decoded) {
   MemoryEstimate e;
   const int64_t adapters = lora_parameter_count(c, rank);
   e.weights_bytes = int64_t(double(llama_parameter_count(c)) * base_bytes_per_param) + 4 * adapters;
   e.trainable_state_bytes = 3 * 4 * adapters;
-  e.activation_bytes = activation_bytes(c, seq_len);
+  e.activation_bytes = training_activation_bytes(c, seq_len, rank, checkpointed_blocks, head_decoded);
   return e;
+}
+
+CheckpointPlan plan_checkpointing(const LlamaConfig& c, int64_t seq_len, int lora_rank, bool head_decoded,
+                                  int64_t other_bytes, int64_t budget_bytes) {
+  CheckpointPlan plan;
+  for (plan.blocks = 0; plan.blocks <= c.num_layers; ++plan.blocks) {
+    plan.activation_bytes = training_activation_bytes(c, seq_len, lora_rank, plan.blocks, head_decoded);
+    if (other_bytes + plan.activation_bytes <= budget_bytes) return plan;
+  }
+  plan.blocks = c.num_layers;
+  plan.fits = false;
+  return plan;
 }
 
 }  // namespace whet

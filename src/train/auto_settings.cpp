@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "models/memory_estimate.h"
 
 namespace whet {
 namespace {
@@ -196,7 +197,67 @@ Decision rpo(const TrainConfig& c) {
   return {"1", "dpo with the chosen answers' loss (RPO) keeps them likely while the margin grows"};
 }
 
+// The budget's share of the memory available when the run starts: the rest is
+// left to the page cache, the allocator's slack and whatever else runs.
+constexpr double kBudgetShareOfAvailable = 0.8;
+// Without a reading of the available memory (not Linux): a budget as for a small machine.
+constexpr int kBudgetWithoutReadingMib = 8192;
+constexpr int64_t kMib = 1 << 20;
+
+Decision memory_budget(const MemoryShape& m) {
+  if (m.available_bytes <= 0)
+    return {std::to_string(kBudgetWithoutReadingMib), "the available memory could not be read"};
+  const int64_t mib = std::max<int64_t>(1, int64_t(kBudgetShareOfAvailable * double(m.available_bytes)) / kMib);
+  return {std::to_string(mib), fmt::format("{:.0f}% of the {} MiB available", 100 * kBudgetShareOfAvailable,
+                                           m.available_bytes / kMib)};
+}
+
+std::string mib(int64_t bytes) { return fmt::format("{:.1f} MiB", double(bytes) / double(kMib)); }
+
+// The estimate of one training sequence's memory, checkpointing the fewest blocks that fit the budget.
+Decision checkpointing(const TrainConfig& c, const MemoryShape& m) {
+  if (!m.model) return {"false", "no model to size"};
+  const LlamaConfig& model = *m.model;
+  const int rank = c.method == TrainMethod::Lora ? c.lora_r : 0;
+  // Trainable state: gradients and two AdamW moments in fp32 (LoRA: the adapter's own fp32 values too);
+  // freeze is counted as full, at most.
+  const int64_t state = rank > 0 ? 16 * lora_parameter_count(model, rank) : 12 * llama_parameter_count(model);
+  const int64_t other = m.weight_bytes + state;
+  // A reward model's sequences are one token longer (the end marker it scores).
+  const int64_t seq = c.sequence_len + (trains_reward_model(c) ? 1 : 0);
+  const int64_t budget = int64_t(c.memory_budget_mib) * kMib;
+  const CheckpointPlan plan = plan_checkpointing(model, seq, rank, m.head_decoded, other, budget);
+  const std::string parts = fmt::format("weights {}, trainable state {}, activations of a {}-token sequence {}",
+                                        mib(m.weight_bytes), mib(state), seq, mib(plan.activation_bytes));
+  if (plan.blocks == 0)
+    return {"false", fmt::format("the estimate, {}, fits memory_budget_mib {} ({})", mib(other + plan.activation_bytes),
+                                 c.memory_budget_mib, parts)};
+  const std::string value = plan.blocks == model.num_layers ? "true" : std::to_string(plan.blocks);
+  if (!plan.fits)
+    return {value, fmt::format("even with every block checkpointed the estimate, {}, exceeds memory_budget_mib {} ({}); "
+                               "a shorter sequence_len or a larger budget would fit",
+                               mib(other + plan.activation_bytes), c.memory_budget_mib, parts)};
+  return {value, fmt::format("the first {} of {} blocks recompute their activations so the estimate, {}, fits "
+                             "memory_budget_mib {} ({})", plan.blocks, model.num_layers,
+                             mib(other + plan.activation_bytes), c.memory_budget_mib, parts)};
+}
+
 }  // namespace
+
+std::vector<AutoDecision> resolve_memory_settings(TrainConfig& c, const MemoryShape& m) {
+  std::vector<AutoDecision> decisions;
+  if (c.memory_budget_mib == kAuto) {
+    const Decision made = memory_budget(m);
+    c.memory_budget_mib = std::stoi(made.value);
+    decisions.push_back({"memory_budget_mib", made.value, made.reason});
+  }
+  if (c.gradient_checkpointing == kAuto) {
+    const Decision made = checkpointing(c, m);
+    c.gradient_checkpointing = made.value == "true" ? kEveryBlock : made.value == "false" ? 0 : std::stoi(made.value);
+    decisions.push_back({"gradient_checkpointing", made.value, made.reason});
+  }
+  return decisions;
+}
 
 std::vector<AutoDecision> resolve_auto_settings(TrainConfig& c, const DataShape& d, double learning_rate_scale) {
   std::vector<AutoDecision> decisions;
@@ -244,6 +305,7 @@ std::vector<std::string> auto_keys(const TrainConfig& config) {
   TrainConfig copy = config;
   std::vector<std::string> keys;
   for (AutoDecision& d : resolve_auto_settings(copy, DataShape{1, 1, false})) keys.push_back(std::move(d.key));
+  for (AutoDecision& d : resolve_memory_settings(copy, MemoryShape{})) keys.push_back(std::move(d.key));
   return keys;
 }
 

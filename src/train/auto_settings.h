@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/llama_config.h"
 #include "train/train_config.h"
 
 namespace whet {
@@ -25,11 +26,24 @@ struct AutoDecision {
   std::string reason;  // "10 examples: about 100 example passes"
 };
 
+// What the memory rules look at: the model as loaded and the machine.
+struct MemoryShape {
+  const LlamaConfig* model = nullptr;  // none: nothing to size (the keys are decided without an estimate)
+  int64_t weight_bytes = 0;            // the weights as held (models/memory_estimate.h weight_bytes)
+  bool head_decoded = false;           // the LM head is stored in a type the loss decodes to fp32
+  int64_t available_bytes = 0;         // memory available when the run starts; 0: unknown
+};
+
 // Decides every key of `config` still auto, in key order, and returns the
 // decisions. `learning_rate_scale` multiplies an auto learning rate (the jobs
 // API's learning_rate_multiplier); it leaves an explicit one alone.
 std::vector<AutoDecision> resolve_auto_settings(TrainConfig& config, const DataShape& data,
                                                 double learning_rate_scale = 1.0);
+
+// Decides memory_budget_mib and gradient_checkpointing when auto (after the
+// keys above, since the estimate needs lora_r): the fewest checkpointed blocks
+// whose estimated memory fits the budget (models/memory_estimate.h).
+std::vector<AutoDecision> resolve_memory_settings(TrainConfig& config, const MemoryShape& memory);
 
 // The keys of `config` still auto (empty once resolved).
 std::vector<std::string> auto_keys(const TrainConfig& config);

@@ -5,6 +5,7 @@
 #include "train/train_config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <climits>
 #include <functional>
@@ -139,6 +140,36 @@ yaml::Field<TrainConfig> auto_packing() {
   return or_auto(
       std::move(flag), [](const TrainConfig& c) { return !c.sample_packing.has_value(); },
       [](TrainConfig& c) { c.sample_packing.reset(); });
+}
+
+// gradient_checkpointing: true (every block), false (none), the number of blocks
+// (the first ones; what auto decides, written back so a repeat is exact), or auto.
+yaml::Field<TrainConfig> auto_checkpointing() {
+  auto written = [](const TrainConfig& c) {
+    return c.gradient_checkpointing == kEveryBlock ? nlohmann::ordered_json(true)
+           : c.gradient_checkpointing == 0         ? nlohmann::ordered_json(false)
+                                                   : nlohmann::ordered_json(c.gradient_checkpointing);
+  };
+  yaml::Field<TrainConfig> blocks = {
+      yaml::Custom{"true (every block), false, or a number of blocks"},
+      [](TrainConfig& c, const yaml::Input& in, yaml::Origins&) {
+        const std::string expected = "true, false or a number of blocks";
+        const std::string& word = in.scalar(in.node, expected);
+        if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) {
+          c.gradient_checkpointing = int(yaml::read_integer(in, {0, kEveryBlock}));
+          return;
+        }
+        try {
+          c.gradient_checkpointing = yaml::read_boolean(in) ? kEveryBlock : 0;
+        } catch (const Error&) {
+          in.reject(in.node, expected);  // naming the number too, which read_boolean's message would not
+        }
+      },
+      [written](const TrainConfig& c) { return written(c).dump(); },
+      written};
+  return or_auto(
+      std::move(blocks), [](const TrainConfig& c) { return c.gradient_checkpointing == kAuto; },
+      [](TrainConfig& c) { c.gradient_checkpointing = kAuto; });
 }
 
 // replay_data: a source, none (or empty) for no replay, or auto.
@@ -371,6 +402,14 @@ const yaml::Table<TrainConfig> kTable(
      "f32 or bf16; full always trains f32 masters", kRun},
     {"threads", integer(&C::threads, {0}),
      "Worker threads; 0: all cores", kRun},
+    {"gradient_checkpointing", auto_checkpointing(),
+     "Activation checkpointing of whole blocks: keep only each block's input through the forward and recompute "
+     "its activations in the backward (one more forward of each checkpointed block, the same gradients "
+     "bit for bit); true: every block, a number: the first that many; auto: the fewest that fit memory_budget_mib", kRun},
+    {"memory_budget_mib", auto_integer(&C::memory_budget_mib, {1}),
+     "Memory the run may use, in MiB, as estimated from the model, sequence_len and what trains; "
+     "gradient_checkpointing auto checkpoints blocks until the estimate fits; auto: 80% of the memory "
+     "available when the run starts (MemAvailable)", kRun},
     {"task_type", choice(&C::task_type, kTaskTypes),
      "causal_lm: learn to continue text; seq_cls: learn a classification head on {\"prompt\" or \"messages\", "
      "\"label\"} lines (with method freeze, train_last_n_blocks 0 and train_norms false, only the head trains)", kRun},

@@ -20,6 +20,8 @@ enum class TrainMethod { Full, Freeze, Lora };
 // the learning rate), an empty target list or no packing choice, until
 // resolve_auto_settings (train/auto_settings.h) decides it from the data.
 inline constexpr int kAuto = -1;
+// gradient_checkpointing true: every block (however many the model has).
+inline constexpr int kEveryBlock = 1 << 30;
 enum class OptimizerKind { AdamW, Sgd };
 enum class LrScheduler { Constant, Linear, Cosine };
 
@@ -31,6 +33,10 @@ struct TrainConfig {
   int seed = 42;
   std::string weights = "native";  // frozen base for lora/freeze: "native", "f32" or "bf16" (weight_format_from_name)
   int threads = 0;                 // 0 = all cores
+  // Blocks whose activations the backward recomputes (the first ones): 0 (false)
+  // to kEveryBlock (true); auto: the fewest that fit memory_budget_mib.
+  int gradient_checkpointing = kAuto;
+  int memory_budget_mib = kAuto;   // what the run may use; auto: a share of the machine's available memory
   std::string task_type = "causal_lm";  // or "seq_cls": a classification head on labelled lines
   std::string pooling = "last";         // seq_cls: "last" token's hidden state or "mean" over the tokens
 

@@ -19,6 +19,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/resource_usage.h"
 #include "data/dataset.h"
 #include "data/preference_dataset.h"
 #include "data/shuffle.h"
@@ -26,6 +27,7 @@
 #include "train/classification_data.h"
 #include "io/json_fields.h"
 #include "models/llama_export.h"
+#include "models/memory_estimate.h"
 #include "models/lora_peft.h"
 #include "train/auto_settings.h"
 #include "train/checkpoint.h"
@@ -376,6 +378,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
                               : aligns(config)                ? load_preference_pairs(config, in, learning_rate_scale, decisions)
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
+  const Weight& head = in.loaded.model.weights.lm_head;
+  const MemoryShape memory{&in.loaded.model.config, weight_bytes(in.loaded.model),
+                           head.dtype != DType::F32 && head.dtype != DType::BF16, available_memory_bytes()};
+  for (AutoDecision& d : resolve_memory_settings(config, memory)) decisions.push_back(std::move(d));
   WHET_ASSERT(auto_keys(config).empty());
   for (const std::string& line : describe_decisions(decisions)) say(line);
   const LlamaConfig& mc = in.loaded.model.config;
@@ -530,7 +536,8 @@ class TrainingLoop {
         progress_(progress), loop_(progress.loop),
         // A reward model scores an answer with its end marker: a token past the log-prob's sequence_len.
         acts_(in.loaded.model.config, config.sequence_len + (trains_reward_model(config) ? 1 : 0),
-              progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0),
+              progress.learner.trainable.lora ? progress.learner.trainable.lora->config.rank : 0,
+              config.gradient_checkpointing),
         metrics_(world.rank() == 0 ? std::optional<MetricsLog>(std::in_place, config.output_dir + "/metrics.jsonl",
                                                                options.resume ? loop_.step : -1)
                                    : std::nullopt),

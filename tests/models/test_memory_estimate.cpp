@@ -23,7 +23,8 @@ TEST(MemoryEstimate, ParameterCountIsTheModelsTensors) {
 }
 
 // Training keeps less without a gate: GPT-2's activations per layer are those of
-// a gated MLP less one intermediate-wide buffer per token.
+// a gated MLP less one intermediate-wide buffer per token, and so is the
+// backward's gradient scratch.
 TEST(MemoryEstimate, UngatedMlpKeepsNoGate) {
   const LoadedModel loaded = load_model(test::testdata_path("tiny/gpt2_tiny/model-f32.gguf"));
   LlamaConfig gated = loaded.model.config;
@@ -31,7 +32,7 @@ TEST(MemoryEstimate, UngatedMlpKeepsNoGate) {
   const int64_t seq = 100;
   const int64_t saved = estimate_full_training(gated, seq).activation_bytes -
                         estimate_full_training(loaded.model.config, seq).activation_bytes;
-  EXPECT_EQ(saved, 4 * seq * int64_t(gated.intermediate_size) * gated.num_layers);
+  EXPECT_EQ(saved, 4 * seq * int64_t(gated.intermediate_size) * (gated.num_layers + 1));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <map>
 
 #include "test_support.h"
+#include "models/memory_estimate.h"
+#include "models/model_loader.h"
 #include "train/auto_settings.h"
 
 namespace whet {
@@ -44,6 +46,8 @@ TEST(AutoSettings, TenExamplesGetOneExamplePerStepAndManyEpochs) {
   EXPECT_EQ(decided.at("lora_target_modules"), "all-linear");
   EXPECT_EQ(c.replay_data, "general");  // defended by default
   EXPECT_DOUBLE_EQ(c.distill_weight, 1.0);
+  EXPECT_EQ(auto_keys(c), (std::vector<std::string>{"memory_budget_mib", "gradient_checkpointing"}));
+  resolve_memory_settings(c, MemoryShape{});
   EXPECT_TRUE(auto_keys(c).empty());
 }
 
@@ -136,9 +140,10 @@ TEST(AutoSettings, TheWordAutoIsTheSameAsNotSettingTheKey) {
   const TrainConfig written = from_flags({"num_epochs=auto", "learning_rate=auto", "sample_packing=auto",
                                           "lora_r=auto", "lora_alpha=auto", "lora_target_modules=auto",
                                           "micro_batch_size=auto", "eval_steps=auto", "early_stopping_patience=auto",
-                                          "replay_data=auto", "distill_weight=auto"});
+                                          "replay_data=auto", "distill_weight=auto", "gradient_checkpointing=auto",
+                                          "memory_budget_mib=auto"});
   EXPECT_EQ(written, from_flags({}));
-  EXPECT_EQ(auto_keys(written).size(), 11u);
+  EXPECT_EQ(auto_keys(written).size(), 13u);
   // An explicit value, then auto again: the later one wins, as for any key.
   EXPECT_EQ(from_flags({"num_epochs=4", "num_epochs=auto"}).num_epochs, kAuto);
 }
@@ -219,6 +224,7 @@ TEST(AutoSettings, PreferenceRunsTakeOnePassAndRpo) {
 TEST(AutoSettings, ResolvedConfigReadsBackAsTheSameRun) {
   TrainConfig c = from_flags({"lora_r=4", "val_data=val.jsonl"});
   resolve_auto_settings(c, DataShape{200, 9000, true});
+  resolve_memory_settings(c, MemoryShape{});
   const std::string dumped = dump_train_config(c);
   EXPECT_EQ(dumped.find("num_epochs: auto"), std::string::npos) << dumped;
   const std::string path = test::scratch_dir("auto_settings_round_trip") + "/config.yaml";
@@ -241,6 +247,60 @@ TEST(AutoSettings, DecisionsPrintWithTheirReasons) {
   ASSERT_EQ(lines.size(), 11u);
   EXPECT_EQ(lines[0].rfind("auto: sample_packing false (10 examples", 0), 0u) << lines[0];
   EXPECT_NE(lines[5].find("auto: num_epochs 10 ("), std::string::npos) << lines[5];
+}
+
+}  // namespace
+}  // namespace whet
+
+namespace whet {
+namespace {
+
+// gradient_checkpointing auto: the fewest checkpointed blocks whose estimate
+// fits memory_budget_mib, said with the estimate and written back as a number
+// that reads back as the same run; every block, said so, when nothing fits.
+TEST(AutoSettings, CheckpointingIsTheFewestBlocksThatFitTheBudget) {
+  const LoadedModel loaded = load_model(test::testdata_path("tiny/gqa_tied/hf"), WeightFormat::F32);
+  LlamaConfig model = loaded.model.config;
+  model.num_layers = 8;  // the estimate is arithmetic: room for a partial choice
+  const MemoryShape shape{&model, weight_bytes(loaded.model), false, 0};
+  const int64_t seq = 8192, mib = 1 << 20;
+  const int64_t other = shape.weight_bytes + 16 * lora_parameter_count(model, 4);
+  auto estimate = [&](int blocks) { return other + training_activation_bytes(model, seq, 4, blocks, false); };
+
+  TrainConfig roomy = from_flags({"lora_r=4", "sequence_len=8192", "memory_budget_mib=100000"});
+  EXPECT_EQ(values(resolve_memory_settings(roomy, shape)).at("gradient_checkpointing"), "false");
+  EXPECT_EQ(roomy.gradient_checkpointing, 0);
+
+  const int64_t budget_mib = estimate(4) / mib;
+  TrainConfig tight = from_flags({"lora_r=4", "sequence_len=8192", fmt::format("memory_budget_mib={}", budget_mib)});
+  const std::vector<AutoDecision> decided = resolve_memory_settings(tight, shape);
+  ASSERT_EQ(decided.size(), 1u);
+  const int k = tight.gradient_checkpointing;
+  EXPECT_EQ(decided[0].value, std::to_string(k));
+  EXPECT_GT(k, 0);
+  EXPECT_LT(k, model.num_layers);
+  EXPECT_LE(estimate(k), budget_mib * mib);
+  EXPECT_GT(estimate(k - 1), budget_mib * mib);
+  EXPECT_NE(decided[0].reason.find(fmt::format("the first {} of 8 blocks", k)), std::string::npos) << decided[0].reason;
+  const std::string path = test::scratch_dir("auto_checkpointing_round_trip") + "/config.yaml";
+  std::ofstream(path) << dump_train_config(tight);
+  EXPECT_EQ(load_train_config(path, {}), tight);
+
+  TrainConfig hopeless = from_flags({"lora_r=4", "sequence_len=8192", "memory_budget_mib=1"});
+  const AutoDecision every = resolve_memory_settings(hopeless, shape).at(0);
+  EXPECT_EQ(every.value, "true");
+  EXPECT_EQ(hopeless.gradient_checkpointing, kEveryBlock);
+  EXPECT_NE(every.reason.find("exceeds memory_budget_mib 1"), std::string::npos) << every.reason;
+}
+
+TEST(AutoSettings, MemoryBudgetIsAShareOfTheAvailableMemory) {
+  TrainConfig c = from_flags({"gradient_checkpointing=true"});
+  const auto decided = values(resolve_memory_settings(c, MemoryShape{nullptr, 0, false, int64_t(10) << 30}));
+  EXPECT_EQ(decided.at("memory_budget_mib"), "8192");
+  EXPECT_EQ(decided.count("gradient_checkpointing"), 0u);  // given: left alone
+  EXPECT_EQ(c.gradient_checkpointing, kEveryBlock);
+  EXPECT_EQ(from_flags({"gradient_checkpointing=false"}).gradient_checkpointing, 0);
+  EXPECT_EQ(from_flags({"gradient_checkpointing=3"}).gradient_checkpointing, 3);
 }
 
 }  // namespace

@@ -220,6 +220,9 @@ TEST(TrainConfigErrors, WrongType) {
   expect_error(std::string(kRequired) + "lora_r: abc\n", 3, {"lora_r", "integer >= 1", "'abc'"});
   expect_error(std::string(kRequired) + "\nsequence_len: 1.5\n", 4, {"sequence_len", "'1.5'"});
   expect_error(std::string(kRequired) + "sample_packing: maybe\n", 3, {"sample_packing", "true or false"});
+  expect_error(std::string(kRequired) + "gradient_checkpointing: maybe\n", 3, {"gradient_checkpointing", "true, false or a number of blocks", "'maybe'"});
+  expect_error(std::string(kRequired) + "gradient_checkpointing: -2\n", 3, {"gradient_checkpointing", "'-2'"});
+  expect_error(std::string(kRequired) + "memory_budget_mib: 0\n", 3, {"memory_budget_mib", "integer >= 1", "'0'"});
   expect_error(std::string(kRequired) + "output_dir_x: 1\n", 3, {"output_dir_x"});
   expect_error("output_dir: {a: 1}\ntrain_data: t\n", 1, {"output_dir", "string", "a mapping"});
   expect_error("output_dir: o\ntrain_data:\n  - a.jsonl\n  - [b.jsonl]\n", 4, {"train_data", "a list"});

@@ -122,16 +122,23 @@ void attend_segments(const BlockContext& ctx, const BlockActivations& a) {
       segments.size() > 1 && std::all_of(segments.begin(), segments.end(), [](const AttentionSegment& seg) {
         return seg.shape.t <= kDecodeRows;
       });
-  const PhaseScope phase(thread_per_sequence ? "attention forward, a sequence per thread" : "");
-#pragma omp parallel for schedule(dynamic, 1) if (thread_per_sequence)
-  for (size_t i = 0; i < segments.size(); ++i) {
+  auto attend = [&](size_t i) {
     const AttentionSegment& seg = segments[i];
     const int64_t row = first_row[i];
     place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
     place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
     attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
                       seg.v, layer_shape(ctx, seg));
+  };
+  // One sequence, or long ones: no enclosing region, so attention's own loop
+  // splits each sequence's heads and tiles across the threads.
+  if (!thread_per_sequence) {
+    for (size_t i = 0; i < segments.size(); ++i) attend(i);
+    return;
   }
+  const PhaseScope phase("attention forward, a sequence per thread");
+#pragma omp parallel for schedule(dynamic, 1)
+  for (size_t i = 0; i < segments.size(); ++i) attend(i);
 }
 
 // Norm, q/k/v (with biases, q/k norms and rope), attention per segment, o (with

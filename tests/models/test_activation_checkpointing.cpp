@@ -9,26 +9,21 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "gradient_checks.h"
 #include "models/llama_block.h"
 #include "models/llama_train.h"
 #include "models/memory_estimate.h"
 #include "models/model_loader.h"
 #include "random_lora.h"
 #include "test_support.h"
+#include "train/train_step.h"
 
 namespace whet {
 namespace {
 
-struct Sequence {
-  std::vector<int32_t> ids, targets, positions, segment_begin;
-  TokenSequence view() const { return {ids, targets, positions, segment_begin}; }
-};
-
 // The packed sequence of the gradient references: several examples, prompt rows without a target.
-Sequence read_sequence(const std::string& dir) {
-  const nlohmann::json j = nlohmann::json::parse(std::ifstream(dir + "/sequence.json"));
-  return {j.at("ids").get<std::vector<int32_t>>(), j.at("targets").get<std::vector<int32_t>>(),
-          j.at("positions").get<std::vector<int32_t>>(), j.at("segment_begin").get<std::vector<int32_t>>()};
+TrainingSequence read_reference_sequence(const std::string& dir) {
+  return test::read_training_sequence(nlohmann::json::parse(std::ifstream(dir + "/sequence.json")));
 }
 
 // Every gradient buffer of a pass, flattened in a fixed order: base weights that train, then the adapter's.
@@ -39,7 +34,7 @@ struct Gradients {
 
 enum class What { Full, FrozenFirstBlock, Lora };
 
-Gradients train_once(const LoadedModel& loaded, What what, const Sequence& seq, int checkpointed) {
+Gradients train_once(const LoadedModel& loaded, What what, const TrainingSequence& seq, int checkpointed) {
   const LlamaConfig& c = loaded.model.config;
   LlamaWeights grads = make_gradients(loaded.model, [&](const std::string& name) {
     if (what == What::Lora) return false;
@@ -63,7 +58,7 @@ Gradients train_once(const LoadedModel& loaded, What what, const Sequence& seq, 
   LlamaActivations acts(c, int64_t(seq.ids.size()), what == What::Lora ? lora_config.rank : 0, checkpointed);
   EXPECT_EQ(acts.checkpointed_blocks, std::min(checkpointed, c.num_layers));
   Gradients out;
-  out.result = llama_forward_backward(loaded.model, pass, acts, seq.view(), 0.5f);
+  out.result = llama_forward_backward(loaded.model, pass, acts, view(seq), 0.5f);
   for_each_weight(grads, c, [&](const std::string&, const Weight& g) {
     if (g.data) out.tensors.emplace_back(grad_data(g), grad_data(g) + g.numel());
   });
@@ -90,7 +85,7 @@ TEST(ActivationCheckpointing, GradientsAreBitIdentical) {
   for (const char* variant : {"gqa_tied", "gpt2_tiny", "gemma3_sandwich"}) {
     const std::string dir = test::testdata_path(std::string("tiny/") + variant);
     const LoadedModel loaded = load_model(dir + "/hf", WeightFormat::F32);
-    const Sequence seq = read_sequence(dir + "/gradients");
+    const TrainingSequence seq = read_reference_sequence(dir + "/gradients");
     const int layers = loaded.model.config.num_layers;
     for (What what : {What::Full, What::FrozenFirstBlock, What::Lora}) {
       const Gradients plain = train_once(loaded, what, seq, 0);

@@ -114,7 +114,7 @@ TEST(ServerJobs, AJobTrainsAndItsModelAnswersAtOnce) {
     if (e["type"] == "metrics" && e["data"].contains("valid_loss")) ++validation_events;
     auto_events += e["message"].get<std::string>().starts_with("auto: ");
   }
-  EXPECT_EQ(auto_events, 9);  // every key not given, each with its reason
+  EXPECT_EQ(auto_events, 11);  // every key not given, each with its reason (gradient_checkpointing, memory_budget_mib among them)
   EXPECT_EQ(h["replay_data"], "general") << h.dump();
   EXPECT_GT(metrics_events, 2);
   EXPECT_GT(validation_events, 0);

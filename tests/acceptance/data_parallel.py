@@ -15,16 +15,17 @@
 3. Ranks that read different data stop with an error naming the rank.
 Exits non-zero, naming the check, when any of these does not hold.
 """
-import array
 import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+from llama_reference import read_safetensors  # noqa: E402  (the tests' one safetensors reader)
 
 
 WHET, MODEL, SCRATCH = sys.argv[1], sys.argv[2], Path(sys.argv[3])
@@ -92,27 +93,12 @@ def losses(run_dir):
     return steps
 
 
-def tensors(path):
-    raw = Path(path).read_bytes()
-    (size,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + size])
-    body = raw[8 + size:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        assert info["dtype"] == "F32", (path, name, info["dtype"])
-        out[name] = array.array("f", body[begin:end])
-    return out
-
-
 def output_tensors(run_dir, method):
     """Every tensor the run wrote: the model's, or the adapter's and a classification head's."""
     folder = Path(run_dir) / ("model" if method == "full" else "adapter")
     out = {}
     for path in sorted(folder.glob("*.safetensors")):
-        out.update({f"{path.name}:{name}": t for name, t in tensors(path).items()})
+        out.update({f"{path.name}:{name}": t for name, t in read_safetensors(path).items()})
     return out
 
 
@@ -126,10 +112,10 @@ def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol
     ta, tb = output_tensors(one, method), output_tensors(two, method)
     if not ta or ta.keys() != tb.keys():
         fail(f"{what}: different tensors in the outputs")
-    worst = max((max(abs(x - y) for x, y in zip(ta[k], tb[k])), k) for k in ta)
+    worst = max(((ta[k] - tb[k]).abs().max().item(), k) for k in ta)
     if worst[0] > weight_atol:
         fail(f"{what}: final weights differ by {worst[0]:.3g} in {worst[1]} (tolerance {weight_atol})")
-    moved = max(max(abs(x) for x in ta[k]) for k in ta)
+    moved = max(ta[k].abs().max().item() for k in ta)
     print(f"{what}: {len(a)} losses within {loss_rtol} relative (last {a[-1][1]:.6f} vs {b[-1][1]:.6f}), "
           f"weights within {worst[0]:.2g} (largest |w| {moved:.3g})")
 

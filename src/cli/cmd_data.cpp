@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/progress.h"
 #include "core/error.h"
 #include "core/resource_usage.h"
@@ -137,9 +138,7 @@ void add_data_command(CLI::App& app) {
   prepare->add_option("config", p->config_path, "Pipeline YAML")->required()->check(CLI::ExistingFile);
   prepare->add_option("--output", p->output, "Output folder (overrides output_dir)");
   prepare->add_flag("--strict", p->strict, "Fail on the first malformed line and on any leak");
-  prepare->add_option("--weights", p->weights,
-                      "How the models of synthesize, pseudo_label and augment are held: native, f32 or bf16")
-      ->check(CLI::IsMember({"native", "f32", "bf16"}));
+  add_weights_option(*prepare, p->weights, "the models of synthesize, pseudo_label and augment are");
   prepare->callback([p] { command_exit_code() = run_prepare(*p); });
 
   auto* stats = data->add_subcommand(

@@ -95,9 +95,7 @@ void add_serve_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->add_option("--max-batch", o->engine.max_batch, "Sequences decoded together")->capture_default_str();
-  command->add_option("--weights", o->weights, "How base weights are held: native, f32 or bf16")
-      ->check(CLI::IsMember({"native", "f32", "bf16"}))
-      ->capture_default_str();
+  add_weights_option(*command, o->weights, "the base weights are");
   command->add_option("--threads", o->engine.threads, "Threads for decoding (0: all cores)")->capture_default_str();
   command->add_option("--access-log", o->access_log, "Access log file (JSON lines); default stderr, '-' for none");
   add_drift_options(*command, o->drift);

@@ -39,7 +39,7 @@ constexpr Shorthand kShorthands[] = {
     {"--output", "output_dir", "Run folder"},
     {"--method", "method", "full, freeze or lora; dpo, simpo, orpo, kto, reward or grpo: that rl method with lora"},
     {"--grader", "grader", "grpo: the grader file (JSON or YAML) that scores sampled completions"},
-    {"--weights", "weights", "How the frozen base is held: native, f32 (fastest on most CPUs) or bf16"},
+    {"--weights", "weights", "How the frozen base is held: native, f32 or bf16, or auto (bf16 on CPUs with bf16 units, f32 elsewhere)"},
     {"--threads", "threads", "Worker threads (0: all cores)"},
     {"--seed", "seed", "Seed for shuffling, dropout and initialisation"},
     {"--seq-len", "sequence_len", "Longest training sequence, in tokens"},

@@ -49,11 +49,17 @@ CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales) {
       ->check(CLI::Range(-100.0f, 100.0f));
 }
 
-void ModelOptions::add_loading_options(CLI::App& command) {
-  command.add_option("--weights", weights,
-                     "How weights are held: native (as in the file, decoded on use), f32 or bf16 (converted at load)")
-      ->check(CLI::IsMember({"native", "f32", "bf16"}))
+CLI::Option* add_weights_option(CLI::App& command, std::string& weights, const std::string& what) {
+  return command
+      .add_option("--weights", weights,
+                  "How " + what + " held: native (as in the file, decoded on use), f32 or bf16 (converted at load), "
+                  "or auto (bf16 on CPUs with bf16 units, AMX or AVX512_BF16; f32 elsewhere)")
+      ->check(CLI::IsMember({"native", "f32", "bf16", "auto"}))
       ->capture_default_str();
+}
+
+void ModelOptions::add_loading_options(CLI::App& command) {
+  add_weights_option(command, weights, "the weights are");
   command.add_option("--threads", threads, "Worker threads (0: all cores)")->capture_default_str();
 }
 

@@ -38,6 +38,10 @@ CLI::Option* add_adapter_scale(CLI::App& command, float& scale);
 // The same, repeatable (whet eval: every adapter is evaluated at each α).
 CLI::Option* add_adapter_scale(CLI::App& command, std::vector<float>& scales);
 
+// --weights, declared once for every command that loads models: how `what` holds
+// them (native, f32, bf16, or auto: the fastest on this CPU, models/model_loader.h).
+CLI::Option* add_weights_option(CLI::App& command, std::string& weights, const std::string& what);
+
 // --data-dir, declared once for every command that works on the server's data
 // folder (serve, feedback, runs): `help` says what the command does with it.
 CLI::Option* add_data_dir_option(CLI::App& command, std::string& data_dir, const std::string& help);

@@ -1,6 +1,7 @@
 #pragma once
 // The instruction sets of the CPU running Whet, read at run time, for the
-// benchmarks' headers: results are compared across machines that differ.
+// benchmarks' headers (results are compared across machines that differ) and
+// for the choices that depend on them.
 #include <string>
 
 namespace whet {
@@ -8,5 +9,9 @@ namespace whet {
 // "Intel(R) Xeon(R) Processor; AVX2 FMA AVX-512 AVX512_BF16 AMX" (the model name, then
 // which of the vector extensions Whet's kernels or oneDNN can use are present).
 std::string cpu_description();
+
+// Whether the CPU multiplies bf16 matrices in hardware (AVX512_BF16 or AMX): there
+// bf16 weights are faster than fp32 ones; elsewhere oneDNN converts them on the way.
+bool cpu_has_bf16_units();
 
 }  // namespace whet

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
@@ -234,10 +235,13 @@ void apply_weight_format(LlamaModel& model, WeightFormat format) {
 
 }  // namespace
 
+WeightFormat fastest_weight_format() { return cpu_has_bf16_units() ? WeightFormat::BF16 : WeightFormat::F32; }
+
 std::optional<WeightFormat> weight_format_from_name(std::string_view name) {
   if (name == "native") return WeightFormat::Native;
   if (name == "f32") return WeightFormat::F32;
   if (name == "bf16") return WeightFormat::BF16;
+  if (name == "auto") return fastest_weight_format();
   return std::nullopt;
 }
 

@@ -177,7 +177,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   JobStore store(options.data_dir + "/whet.sqlite");
   ModelRegistry models(metrics, options.engine);
   const auto format = weight_format_from_name(options.weights);
-  if (!format) fail("--weights", "'{}' is not one of native, f32, bf16", options.weights);
+  if (!format) fail("--weights", "'{}' is not one of native, f32, bf16, auto", options.weights);
   const std::string base_name = options.model_name.empty() ? default_model_name(options.model_path) : options.model_name;
   models.add_base(base_name, load_model(options.model_path, *format));
   RewardModels rewards;

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "models/memory_estimate.h"
+#include "models/model_loader.h"
 
 namespace whet {
 namespace {
@@ -244,6 +245,18 @@ Decision checkpointing(const TrainConfig& c, const MemoryShape& m) {
 
 }  // namespace
 
+std::vector<AutoDecision> resolve_weight_settings(TrainConfig& c) {
+  if (c.weights != "auto") return {};
+  if (c.method != TrainMethod::Lora) {
+    c.weights = "f32";
+    return {{"weights", c.weights, "the base itself trains, in fp32"}};
+  }
+  c.weights = std::string(weight_format_name(fastest_weight_format()));
+  return {{"weights", c.weights,
+           c.weights == "bf16" ? "the CPU multiplies bf16 in hardware (AMX or AVX512_BF16): faster than f32 there"
+                               : "the CPU has no bf16 units: f32 computes fastest"}};
+}
+
 std::vector<AutoDecision> resolve_memory_settings(TrainConfig& c, const MemoryShape& m) {
   std::vector<AutoDecision> decisions;
   if (c.memory_budget_mib == kAuto) {
@@ -304,6 +317,7 @@ std::vector<std::string> auto_keys(const TrainConfig& config) {
   // The keys the rules would decide, on any data.
   TrainConfig copy = config;
   std::vector<std::string> keys;
+  for (AutoDecision& d : resolve_weight_settings(copy)) keys.push_back(std::move(d.key));
   for (AutoDecision& d : resolve_auto_settings(copy, DataShape{1, 1, false})) keys.push_back(std::move(d.key));
   for (AutoDecision& d : resolve_memory_settings(copy, MemoryShape{})) keys.push_back(std::move(d.key));
   return keys;

@@ -45,6 +45,11 @@ std::vector<AutoDecision> resolve_auto_settings(TrainConfig& config, const DataS
 // whose estimated memory fits the budget (models/memory_estimate.h).
 std::vector<AutoDecision> resolve_memory_settings(TrainConfig& config, const MemoryShape& memory);
 
+// Decides `weights` when auto, before the model loads: the encoding that computes
+// fastest on this CPU (models/model_loader.h fastest_weight_format) for a frozen
+// base; a base that trains (full, freeze) is fp32 whatever the key says.
+std::vector<AutoDecision> resolve_weight_settings(TrainConfig& config);
+
 // The keys of `config` still auto (empty once resolved).
 std::vector<std::string> auto_keys(const TrainConfig& config);
 

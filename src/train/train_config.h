@@ -31,7 +31,7 @@ struct TrainConfig {
   std::string output_dir;          // "runs/support-bot"; required
   TrainMethod method = TrainMethod::Lora;
   int seed = 42;
-  std::string weights = "native";  // frozen base for lora/freeze: "native", "f32" or "bf16" (weight_format_from_name)
+  std::string weights = "native";  // frozen base for lora/freeze: "native", "f32", "bf16" or "auto" (weight_format_from_name)
   int threads = 0;                 // 0 = all cores
   // Blocks whose activations the backward recomputes (the first ones): 0 (false)
   // to kEveryBlock (true); auto: the fewest that fit memory_budget_mib.

@@ -369,6 +369,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
                               std::vector<AutoDecision>& decisions) {
   const std::string base = config.base_model.empty() ? default_model_path() : config.base_model;
   const bool trains_base = config.method != TrainMethod::Lora;
+  const std::vector<AutoDecision> weight_decisions = resolve_weight_settings(config);
   const WeightFormat format = trains_base ? WeightFormat::F32 : *weight_format_from_name(config.weights);
   RunInputs in{base, load_model(base, format), {}, {}, std::nullopt};
   if (trains_base) own_trainable_weights(in.loaded);
@@ -381,6 +382,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   const Weight& head = in.loaded.model.weights.lm_head;
   const MemoryShape memory{&in.loaded.model.config, weight_bytes(in.loaded.model),
                            head.dtype != DType::F32 && head.dtype != DType::BF16, available_memory_bytes()};
+  decisions.insert(decisions.begin(), weight_decisions.begin(), weight_decisions.end());
   for (AutoDecision& d : resolve_memory_settings(config, memory)) decisions.push_back(std::move(d));
   WHET_ASSERT(auto_keys(config).empty());
   for (const std::string& line : describe_decisions(decisions)) say(line);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "test_support.h"
+#include "core/cpu_features.h"
 #include "models/memory_estimate.h"
 #include "models/model_loader.h"
 #include "train/auto_settings.h"
@@ -301,6 +302,28 @@ TEST(AutoSettings, MemoryBudgetIsAShareOfTheAvailableMemory) {
   EXPECT_EQ(c.gradient_checkpointing, kEveryBlock);
   EXPECT_EQ(from_flags({"gradient_checkpointing=false"}).gradient_checkpointing, 0);
   EXPECT_EQ(from_flags({"gradient_checkpointing=3"}).gradient_checkpointing, 3);
+}
+
+// weights: auto is the encoding that computes fastest here; the default (native) and an
+// explicit encoding are left alone; a base that trains is fp32.
+TEST(AutoSettings, AutoWeightsAreBf16WhereTheCpuHasBf16UnitsElseF32) {
+  const std::string fastest = cpu_has_bf16_units() ? "bf16" : "f32";
+  const std::string isa = cpu_description();
+  EXPECT_EQ(cpu_has_bf16_units(), isa.find("AVX512_BF16") != std::string::npos || isa.find("AMX") != std::string::npos)
+      << isa;
+  EXPECT_EQ(weight_format_from_name("auto"), weight_format_from_name(fastest));
+  TrainConfig lora = from_flags({"weights=auto"});
+  EXPECT_EQ(auto_keys(lora).front(), "weights");
+  EXPECT_EQ(values(resolve_weight_settings(lora)).at("weights"), fastest) << isa;
+  EXPECT_EQ(lora.weights, fastest);
+  TrainConfig full = from_flags({"weights=auto", "method=full"});
+  EXPECT_EQ(values(resolve_weight_settings(full)).at("weights"), "f32");
+  for (const std::string given : {"native", "bf16", "f32"}) {
+    TrainConfig c = from_flags({"weights=" + given});
+    EXPECT_TRUE(resolve_weight_settings(c).empty()) << given;
+    EXPECT_EQ(c.weights, given);
+  }
+  EXPECT_THROW(from_flags({"weights=fp8"}), std::exception);
 }
 
 }  // namespace

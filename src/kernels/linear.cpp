@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/phase_timer.h"
 #include "kernels/gemm.h"
@@ -20,6 +21,16 @@ namespace {
 // the default Q4_1 model, 2 threads, gave 203 against 188 tokens/s at 32 rows and
 // 238 against 291 at 64.
 constexpr int64_t kRowwiseMaxInputs = 32;
+
+// Whether a few input rows multiply a weight row by row (decoded to fp32) rather
+// than in one gemm. bf16 is not decoded for a gemm, and where the CPU multiplies
+// bf16 in hardware oneDNN's gemm wins from one row on: `whet bench batch --weights
+// bf16`, 2 threads with AMX, gave 39 against 33-37 tokens/s at batch 1, 318-373
+// against 103 at 16 (2026-12-06).
+bool multiplies_row_by_row(DType weight, int64_t inputs) {
+  if (weight == DType::F32 || inputs > kRowwiseMaxInputs) return false;
+  return weight != DType::BF16 || !cpu_has_bf16_units();
+}
 
 void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weight& w) {
 #pragma omp parallel
@@ -76,7 +87,7 @@ void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, f
 }  // namespace
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
-  if (w.dtype != DType::F32 && m <= kRowwiseMaxInputs) {
+  if (multiplies_row_by_row(w.dtype, m)) {
     const PhaseScope phase(phase_profiling() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(w.dtype),
                                                            w.rows, w.cols, m)
                                              : std::string(),

@@ -69,7 +69,7 @@ if [ "$scratch/eval.json" -nt "$best_adapter/adapter_config.json" ] &&
    [ "$scratch/eval.json" -nt "$scratch/hand/adapter/adapter_config.json" ]; then
   echo "kept $scratch/eval.json: newer than both adapters"
 else
-  "$whet" eval --weights f32 --task $tickets/test.jsonl --adapter "best=$best_adapter" \
+  "$whet" eval --weights auto --task $tickets/test.jsonl --adapter "best=$best_adapter" \
     --adapter "hand=$scratch/hand/adapter" --forgetting --json-out "$scratch/eval.json" \
     --report "$scratch/eval.md" >/dev/null
 fi

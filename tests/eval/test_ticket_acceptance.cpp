@@ -44,7 +44,7 @@ TEST(TicketAcceptance, LoraBeatsZeroAndFewShotSignificantlyAndForgettingIsReport
   const RunResult head = run_whet("train " + examples + "/head.yaml --set output_dir=" + dir + "/head --set train_data=" +
                                   examples + "/train.jsonl --set val_data=" + examples + "/val.jsonl");
   ASSERT_EQ(head.exit_code, 0) << head.err;
-  const RunResult eval = run_whet("eval --weights f32 --task " + examples + "/test.jsonl --few-shot 5 --few-shot-from " +
+  const RunResult eval = run_whet("eval --weights auto --task " + examples + "/test.jsonl --few-shot 5 --few-shot-from " +
                                   examples + "/train.jsonl --adapter tickets=" + dir + "/run/adapter --classifier head=" +
                                   dir + "/head/classifier --forgetting --json-out " + dir + "/report.json --report " +
                                   dir + "/report.html");

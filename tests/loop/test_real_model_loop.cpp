@@ -31,7 +31,7 @@ TEST(RealModelLoop, NewTicketsTrainAChallengerThatBeatsTheBaseAndIsPromoted) {
     std::string line;
     for (int i = 0; i < 100 && std::getline(in, line); ++i) out << line << "\n";
   }
-  std::ofstream(dir + "/train.yaml") << "method: lora\nweights: f32\nsequence_len: 256\nsample_packing: true\nlora_r: 8\n"
+  std::ofstream(dir + "/train.yaml") << "method: lora\nweights: auto\nsequence_len: 256\nsample_packing: true\nlora_r: 8\n"
                                         "lora_alpha: 16\nlora_target_modules: all-linear\nlearning_rate: 0.001\n"
                                         "lr_scheduler: cosine\nwarmup_steps: 2\nnum_epochs: 2\nmicro_batch_size: 2\n";
   std::ofstream(dir + "/loop.yaml") << "name: tickets\nincoming: incoming\ntrain: train.yaml\ntask: " << tickets

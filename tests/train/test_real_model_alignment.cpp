@@ -2,10 +2,10 @@
 // whose preferred answers are one sentence and the sign-off "— Harbor Desk"
 // and whose rejected answers are the base model's own. `whet train --data
 // train.jsonl --val val.jsonl --method dpo --output DIR` with nothing else
-// given (f32 only for speed; the rules choose one pass, lr 1e-3 and RPO) must
-// prefer the held-out chosen answers (pair accuracy >= 90%), answer at least 80%
-// of unseen prompts in the style, and pass the forgetting gate with
-// general-text perplexity at most 5% higher.
+// given (weights auto only for speed: bf16 with AMX, f32 elsewhere; the rules
+// choose one pass, lr 1e-3 and RPO) must prefer the held-out chosen answers
+// (pair accuracy >= 90%), answer at least 80% of unseen prompts in the style,
+// and pass the forgetting gate with general-text perplexity at most 5% higher.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -62,7 +62,7 @@ TEST(RealModelAlignment, DpoWithDefaultsLearnsTheHouseStyle) {
   const std::string dir = test::scratch_dir("real_dpo_house_style") + "/run";
   const TrainConfig config = train_config_from_overrides(
       {"base_model=" + test::default_model_path(), "train_data=" + data + "/train.jsonl",
-       "val_data=" + data + "/val.jsonl", "method=dpo", "output_dir=" + dir, "weights=f32"});
+       "val_data=" + data + "/val.jsonl", "method=dpo", "output_dir=" + dir, "weights=auto"});
   const TrainRunResult run = run_training(config, {});
   ASSERT_FALSE(run.output.empty());
   ASSERT_TRUE(run.gate.has_value());
@@ -72,7 +72,7 @@ TEST(RealModelAlignment, DpoWithDefaultsLearnsTheHouseStyle) {
   EXPECT_TRUE(run.gate->passed);
   EXPECT_LE(run.gate->general.at(0).change, 0.05);  // general-text perplexity
 
-  LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
+  LoadedModel model = load_model(test::default_model_path(), fastest_weight_format());
   const LlamaLora adapter = load_peft_adapter(run.output, model.model.config);
   // Held-out pairs: the tuned model's implicit reward prefers the chosen answer.
   DataOptions options;

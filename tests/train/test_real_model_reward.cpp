@@ -2,7 +2,7 @@
 // examples/house-style, whose preferred answers are one sentence and the
 // sign-off "— Harbor Desk" and whose rejected answers are the base model's own.
 // `whet train --data train.jsonl --val val.jsonl --method reward --output DIR`
-// with nothing else given (f32 only for speed) must rank the 50 held-out test
+// with nothing else given (weights auto only for speed) must rank the 50 held-out test
 // pairs, scored as `whet eval --classifier` scores them, with pairwise accuracy >= 0.85.
 #include <gtest/gtest.h>
 
@@ -24,7 +24,7 @@ TEST(RealModelReward, RewardModelWithDefaultsRanksHeldOutPairs) {
   const std::string dir = test::scratch_dir("real_reward_house_style") + "/run";
   const TrainConfig config = train_config_from_overrides(
       {"base_model=" + test::default_model_path(), "train_data=" + data + "/train.jsonl",
-       "val_data=" + data + "/val.jsonl", "method=reward", "output_dir=" + dir, "weights=f32"});
+       "val_data=" + data + "/val.jsonl", "method=reward", "output_dir=" + dir, "weights=auto"});
   const auto start = std::chrono::steady_clock::now();
   const TrainRunResult run = run_training(config, {});
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -37,7 +37,7 @@ TEST(RealModelReward, RewardModelWithDefaultsRanksHeldOutPairs) {
   std::printf("[ measured ] validation pairs before training (a new head): %s\n", first.dump().c_str());
   EXPECT_LT(run.best_val_loss, 0.5 * run.first_val_loss);
 
-  LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
+  LoadedModel model = load_model(test::default_model_path(), fastest_weight_format());
   model.adapter = std::make_shared<LlamaLora>(load_peft_adapter(run.output, model.model.config));
   const SequenceClassifier head = load_sequence_classifier(run.output, model.model.config.hidden_size);
   const Task test_pairs = read_task(data + "/test.jsonl");

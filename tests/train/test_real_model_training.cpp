@@ -103,7 +103,7 @@ TEST(ZorblaxData, UnseenQuestionsShareNoFourWordsWithTheRunsQuestions) {
 }
 
 TEST_F(RealModelTraining, LoraTeachesAFactTheModelDidNotKnow) {
-  LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
+  LoadedModel model = load_model(test::default_model_path(), fastest_weight_format());
   std::vector<Probe> probes = {kSeen};
   probes.insert(probes.end(), std::begin(kUnseen), std::end(kUnseen));
   std::vector<std::string> questions;  // the probes, then the control
@@ -131,13 +131,13 @@ TEST_F(RealModelTraining, LoraTeachesAFactTheModelDidNotKnow) {
 }
 
 // Issue 15's acceptance run: ten facts (examples/facts) trained as
-// `whet train --data examples/facts/train.jsonl --output DIR --weights f32`
-// would (the flags are shorthands for these keys; f32 only for speed), nothing
+// `whet train --data examples/facts/train.jsonl --output DIR --weights auto`
+// would (the flags are shorthands for these keys; weights auto only for speed), nothing
 // else given, so the auto settings decide everything. The adapter must answer
 // at least two of three questions in words the training file never uses with
 // the fact, and the control question as the base model does.
 TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
-  LoadedModel model = load_model(test::default_model_path(), WeightFormat::F32);
+  LoadedModel model = load_model(test::default_model_path(), fastest_weight_format());
   struct FactProbe {
     std::string question, fact;  // fact empty: the control question
   };
@@ -161,7 +161,7 @@ TEST_F(RealModelTraining, FlagsOnlyRunLearnsTenFacts) {
   const std::string dir = test::scratch_dir("real_facts_flags_only") + "/run";
   const TrainConfig config = train_config_from_overrides({"base_model=" + test::default_model_path(),
                                                           "train_data=" + test::source_path("examples/facts/train.jsonl"),
-                                                          "output_dir=" + dir, "weights=f32"});
+                                                          "output_dir=" + dir, "weights=auto"});
   std::vector<std::string> lines;
   TrainRunOptions options;
   options.on_message = [&](const std::string& line) { lines.push_back(line); };

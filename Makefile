@@ -10,9 +10,17 @@ all: build
 setup:
 	@scripts/setup.sh
 
-# The library, the commands and the tests compile in batches (cmake/unity_build.cmake).
+# The library, the commands and the tests compile in batches (cmake/unity_build.cmake),
+# through ccache (its cache under ~/.cache/ccache): paths under this clone are
+# hashed relative to it, so a fresh clone of a commit that changed a few files
+# recompiles only their batches. The sloppiness lets objects built with the
+# precompiled headers be cached.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 build: setup
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DWHET_UNITY_BUILD=ON >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DWHET_UNITY_BUILD=ON \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # The default model, and the other families' real models the tests run (docs/models.md).

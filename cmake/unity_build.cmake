@@ -25,20 +25,21 @@ set(WHET_UNITY_SKIPPED
   src/tokenizer/chat_template.cpp src/tokenizer/pre_tokenizer.cpp src/tokenizer/sentencepiece_bpe.cpp
   src/tune/fold_split.cpp src/tune/objective.cpp src/tune/study_plots.cpp src/tune/svg_plot.cpp
   src/cli/cmd_train.cpp)
-set_source_files_properties(${WHET_UNITY_SKIPPED} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
 # One batch a layer (src/<layer>), and the parser files of a layer in a batch of their
 # own: whet_parser_asan_tests links its instrumented parsers before whet_lib, and the
 # linker must never need a library member that holds a parser besides something else
 # (it would define the parser twice).
-set_target_properties(whet_lib whet PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
 foreach(source IN LISTS WHET_LIB_SOURCES WHET_CLI_SOURCES)
+  file(RELATIVE_PATH relative ${CMAKE_SOURCE_DIR} ${source})
+  if(relative IN_LIST WHET_UNITY_SKIPPED)
+    continue()
+  endif()
   get_filename_component(folder ${source} DIRECTORY)
   get_filename_component(layer ${folder} NAME)
-  file(RELATIVE_PATH relative ${CMAKE_SOURCE_DIR} ${source})
   if(relative IN_LIST WHET_PARSER_SOURCES)
     set(layer ${layer}_parsers)
   endif()
-  set_source_files_properties(${source} PROPERTIES UNITY_GROUP ${layer})
+  set_source_files_properties(${source} PROPERTIES WHET_BATCH ${layer})
 endforeach()
 
 # The tests, in batches of a folder each (tests/<layer>): whet_tests is most of a
@@ -66,10 +67,45 @@ set(WHET_TEST_UNITY_SKIPPED
   tests/serve/test_server_rl_jobs.cpp tests/tokenizer/test_tokenizer.cpp tests/track/test_registry.cpp
   tests/train/test_optimizer.cpp tests/train/test_preference_loss.cpp tests/train/test_trl_dpo_step.cpp
   tests/tune/test_search_space.cpp tests/tune/test_study_report.cpp)
-set_source_files_properties(${WHET_TEST_UNITY_SKIPPED} PROPERTIES SKIP_UNITY_BUILD_INCLUSION ON)
-set_target_properties(whet_tests whet_parser_asan_tests PROPERTIES UNITY_BUILD ON UNITY_BUILD_MODE GROUP)
 foreach(source IN LISTS WHET_TEST_SOURCES)
+  file(RELATIVE_PATH relative ${CMAKE_SOURCE_DIR} ${source})
+  if(relative IN_LIST WHET_TEST_UNITY_SKIPPED)
+    continue()
+  endif()
   get_filename_component(folder ${source} DIRECTORY)
   get_filename_component(layer ${folder} NAME)
-  set_source_files_properties(${source} PROPERTIES UNITY_GROUP tests_${layer})
+  set_source_files_properties(${source} PROPERTIES WHET_BATCH tests_${layer})
+endforeach()
+
+# The batch files, written here rather than by CMake's UNITY_BUILD: they include
+# their files by paths relative to the source tree (CMake 3.25 writes absolute ones),
+# so two clones compile the same text and a compiler cache (ccache with base_dir at
+# the clone, as `make build` runs it) reuses one clone's objects in the next.
+# A batched file is compiled only through its batch, in every target that lists it.
+function(whet_compile_in_batches target)
+  get_target_property(sources ${target} SOURCES)
+  set(groups "")
+  foreach(source IN LISTS sources)
+    get_source_file_property(group ${source} WHET_BATCH)
+    if(group)
+      if(IS_ABSOLUTE ${source})
+        file(RELATIVE_PATH relative ${CMAKE_SOURCE_DIR} ${source})
+      else()
+        set(relative ${source})
+      endif()
+      string(APPEND batch_${group} "#include \"${relative}\"\n")
+      list(APPEND groups ${group})
+      set_source_files_properties(${source} PROPERTIES HEADER_FILE_ONLY ON)
+    endif()
+  endforeach()
+  list(REMOVE_DUPLICATES groups)
+  foreach(group IN LISTS groups)
+    set(batch ${CMAKE_BINARY_DIR}/batches/${target}/${group}.cpp)
+    file(CONFIGURE OUTPUT ${batch} CONTENT "${batch_${group}}" @ONLY)
+    target_sources(${target} PRIVATE ${batch})
+  endforeach()
+  target_include_directories(${target} PRIVATE ${CMAKE_SOURCE_DIR})
+endfunction()
+foreach(target whet_lib whet whet_tests whet_parser_asan_tests)
+  whet_compile_in_batches(${target})
 endforeach()

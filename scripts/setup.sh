@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git unzip python3-pip
+  build-essential cmake ninja-build ccache pkg-config git unzip python3-pip
   libdnnl-dev ocl-icd-opencl-dev libpcre2-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libfmt-dev
   libsqlite3-dev libcpp-httplib-dev libutf8proc-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev

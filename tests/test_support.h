@@ -13,11 +13,13 @@
 
 namespace whet::test {
 
-inline std::string source_path(const std::string& relative) {
-  return std::string(WHET_SOURCE_DIR) + "/" + relative;
-}
+// The source and build trees of this build (tests/test_paths.cpp.in).
+const char* source_dir();
+const char* binary_dir();
+
+inline std::string source_path(const std::string& relative) { return std::string(source_dir()) + "/" + relative; }
 inline std::string testdata_path(const std::string& relative) {
-  return std::string(WHET_BINARY_DIR) + "/testdata/" + relative;
+  return std::string(binary_dir()) + "/testdata/" + relative;
 }
 // The default model (SmolLM2-135M-Instruct GGUF), fetched by scripts/fetch_model.sh.
 inline std::string default_model_path() {
@@ -54,9 +56,9 @@ inline std::string missing_file(const std::string& path, const std::string& made
 // latter's folders get their own prefix.
 inline std::string scratch_dir(const std::string& name) {
 #ifdef WHET_ASAN
-  const std::string dir = std::string(WHET_BINARY_DIR) + "/scratch/asan_" + name;
+  const std::string dir = std::string(binary_dir()) + "/scratch/asan_" + name;
 #else
-  const std::string dir = std::string(WHET_BINARY_DIR) + "/scratch/" + name;
+  const std::string dir = std::string(binary_dir()) + "/scratch/" + name;
 #endif
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);

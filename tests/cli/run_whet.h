@@ -18,7 +18,7 @@ struct RunResult {
   std::string out, err;
 };
 
-inline std::string whet_path() { return std::string(WHET_BINARY_DIR) + "/whet"; }
+inline std::string whet_path() { return std::string(binary_dir()) + "/whet"; }
 
 // A shell command line (for wrappers such as timeout around whet); stdout and stderr are captured.
 inline RunResult run_whet_command(const std::string& command_line) {

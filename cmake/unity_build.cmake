@@ -2,9 +2,9 @@
 # and `make test` turn on): they compile in batches (the batch files are written at
 # the end of this file), each batch one translation unit, so the headers every file
 # includes (the standard library, JSON, fmt, httplib, yaml-cpp) are parsed and their
-# templates instantiated once a batch instead of once a file. On a cold build (GCC 12, with the precompiled headers)
-# whet_lib and whet took 323 s of CPU instead of about 965 s; src/track's 12 files alone,
-# 53.7 s one by one and 21.2 s as one batch. Through ccache, a clean clone whose
+# templates instantiated once a batch instead of once a file. On a cold build (GCC 12,
+# with the precompiled headers) whet_lib and whet took 323 s of CPU instead of about
+# 965 s; src/track's 12 files alone, 53.7 s one by one and 21.2 s as one batch. Through ccache, a clean clone whose
 # batches are all cached builds in 16 s instead of about 9 minutes (2026-12-06).
 #
 # In a batch, file-local names (anonymous namespaces, static functions, local

@@ -24,9 +24,11 @@ constexpr int64_t kRowwiseMaxInputs = 32;
 
 // Whether a few input rows multiply a weight row by row (decoded to fp32) rather
 // than in one gemm. bf16 is not decoded for a gemm, and where the CPU multiplies
-// bf16 in hardware oneDNN's gemm wins from one row on: `whet bench batch --weights
-// bf16`, 2 threads with AMX, gave 39 against 33-37 tokens/s at batch 1, 318-373
-// against 103 at 16 (2026-12-06).
+// bf16 in hardware oneDNN's gemm wins from two rows on and ties at one: `whet bench
+// batch --weights bf16`, 2 threads with AMX, run alternately with the row-by-row
+// binary (2026-12-06), gave 271-357 against 78-134 tokens/s at 16, 111 against 95
+// at 4, and 34.4-34.5 against 36.1-36.6 at 1 (within that machine's noise, where
+// single runs ranged 33-39).
 bool multiplies_row_by_row(DType weight, int64_t inputs) {
   if (weight == DType::F32 || inputs > kRowwiseMaxInputs) return false;
   return weight != DType::BF16 || !cpu_has_bf16_units();
@@ -88,7 +90,7 @@ void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, f
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   if (multiplies_row_by_row(w.dtype, m)) {
-    const PhaseScope phase(phase_profiling() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(w.dtype),
+    const PhaseScope phase(phase_timed_here() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(w.dtype),
                                                            w.rows, w.cols, m)
                                              : std::string(),
                            2.0 * double(m) * double(w.rows) * double(w.cols));

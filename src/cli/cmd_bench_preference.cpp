@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -87,11 +86,11 @@ Timing time_steps(const BenchPreferenceOptions& o, const Step& step) {
   int64_t tokens = 0;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    const std::clock_t cpu_start = std::clock();
+    const double cpu_start = process_cpu_seconds();
     const StepResult r = step(int64_t(i));
     if (i >= o.warmup) {
       seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      cpu_seconds.push_back(double(std::clock() - cpu_start) / CLOCKS_PER_SEC);
+      cpu_seconds.push_back(process_cpu_seconds() - cpu_start);
     }
     losses.push_back(r.loss);
     tokens = r.tokens;

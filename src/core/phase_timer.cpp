@@ -43,8 +43,10 @@ std::vector<PhaseTime> phase_times() {
   return out;
 }
 
+bool phase_timer_detail::in_parallel_region() { return omp_in_parallel(); }
+
 void PhaseScope::open(std::string_view phase, double flops) {
-  if (omp_in_parallel()) return;
+  if (phase_timer_detail::in_parallel_region()) return;
   open_phases.push_back({std::string(phase), flops, Clock::now(), 0.0});
   active_ = true;
 }

@@ -25,7 +25,15 @@ namespace phase_timer_detail {
 inline std::atomic<bool> profiling{false};
 }
 
+namespace phase_timer_detail {
+bool in_parallel_region();
+}
+
 inline bool phase_profiling() { return phase_timer_detail::profiling.load(std::memory_order_relaxed); }
+// Whether a scope opened here would count: profiling is on and this is not a worker
+// thread of a parallel region. Callers that format a phase's name ask this first, so
+// worker threads never build names that would be thrown away.
+inline bool phase_timed_here() { return phase_profiling() && !phase_timer_detail::in_parallel_region(); }
 // Turning profiling on or off also clears what was summed so far.
 void set_phase_profiling(bool on);
 // What was summed since profiling was turned on, longest first.

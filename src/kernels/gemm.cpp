@@ -138,7 +138,7 @@ void gemm_few_rows(const GemmShape& s, const float* a, const float* b, float* c)
 
 // The profile's name of a matmul: its element type and shape, transposes as BLAS writes them.
 std::string matmul_phase(const char* type, const GemmShape& s) {
-  if (!phase_profiling()) return {};
+  if (!phase_timed_here()) return {};
   return fmt::format("matmul {} {}{} {}x{}x{}", type, trans_flag(s.trans_a), trans_flag(s.trans_b), s.m, s.n, s.k);
 }
 double matmul_flops(const GemmShape& s) { return 2.0 * double(s.m) * double(s.n) * double(s.k); }
@@ -156,12 +156,10 @@ void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
 
 void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
-  const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
   const Bf16Matmul* matmul = bf16_matmul_for(s);
-  if (!matmul) {
-    gemm_bf16_via_f32(s, a, b, c);
-    return;
-  }
+  // Widened to fp32, the product is timed (and its FLOPs counted) as the f32 matmul it becomes.
+  if (!matmul) return gemm_bf16_via_f32(s, a, b, c);
+  const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
   const Bf16Matmul& m = *matmul;
   dnnl::stream stream(cpu_engine());
   dnnl::memory a_mem(m.a, cpu_engine(), const_cast<uint16_t*>(a));

@@ -11,6 +11,8 @@ namespace whet::dist {
 
 // A collective started without waiting (MPI_Iallreduce): test() lets it progress
 // and says whether it is done; wait() blocks until it is.
+// Destroying one that still runs waits for it, without throwing: a buffer must not
+// go away under a running operation, and a destructor must not throw.
 class PendingCollective {
  public:
   virtual ~PendingCollective() = default;

@@ -46,9 +46,9 @@ GradientSync::GradientSync(dist::Communicator& world, const std::vector<Paramete
   flat_.resize(size_t(offset));
 }
 
+// flat_ goes before buckets_ (declared after it): a bucket's sum still running ends first.
 GradientSync::~GradientSync() {
-  for (Bucket& b : buckets_)
-    if (b.pending) b.pending->wait();
+  for (Bucket& b : buckets_) b.pending.reset();
 }
 
 bool GradientSync::plans(const std::vector<Parameter>& parameters) const {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <type_traits>
 
 namespace whet::dist {
 
@@ -38,6 +39,13 @@ class Communicator {
   // Ends every process of the world with `code` (a failed rank must not leave the others waiting in a collective).
   [[noreturn]] virtual void abort(int code) = 0;
 };
+
+// Every process ends up with `root`'s value of a plain object (a loop position, a few numbers).
+template <class T>
+void broadcast_object(Communicator& world, T& value, int root) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  world.broadcast(std::as_writable_bytes(std::span(&value, 1)), root);
+}
 
 // The world of one process.
 std::unique_ptr<Communicator> single_process();

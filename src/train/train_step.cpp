@@ -170,17 +170,19 @@ void apply_update(Learner& learner, const StepSettings& settings, int64_t step, 
 }
 
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                 const std::vector<TrainingSequence>& sequences) {
-  double sum = 0.0;
-  int64_t targets = 0;
+                 const std::vector<TrainingSequence>& sequences, dist::Communicator* world) {
+  const dist::Shard mine = world ? dist::shard_of(int64_t(sequences.size()), world->rank(), world->size())
+                                 : dist::Shard{0, int64_t(sequences.size())};
+  std::array<double, 2> sums{0.0, 0.0};  // loss, targets
   TrainPass pass;
   pass.lora = trainable.lora.get();
-  for (const TrainingSequence& s : sequences) {
-    const CrossEntropyResult r = sequence_loss(loaded, trainable, pass, acts, s, 0.0f);
-    sum += r.loss_sum;
-    targets += r.targets;
+  for (int64_t i = mine.begin; i < mine.end; ++i) {
+    const CrossEntropyResult r = sequence_loss(loaded, trainable, pass, acts, sequences[size_t(i)], 0.0f);
+    sums[0] += r.loss_sum;
+    sums[1] += double(r.targets);
   }
-  return targets ? sum / double(targets) : std::numeric_limits<double>::quiet_NaN();
+  if (world) world->allreduce_sum(sums);
+  return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace whet

@@ -88,7 +88,8 @@ void apply_update(Learner& learner, const StepSettings& settings, int64_t step, 
 inline TokenSequence view(const TrainingSequence& s) { return {s.ids, s.targets, s.positions, s.segment_begin}; }
 
 // Mean loss per target over `sequences`, without gradients or dropout (NaN without targets).
+// Data-parallel (`world` given), each rank scores its shard and every rank gets the whole mean.
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                 const std::vector<TrainingSequence>& sequences);
+                 const std::vector<TrainingSequence>& sequences, dist::Communicator* world = nullptr);
 
 }  // namespace whet

@@ -496,28 +496,62 @@ Progress start(const TrainConfig& config, RunInputs& in, const Say& say) {
   return p;
 }
 
-// The newest checkpoint in output_dir, for --resume.
-std::string checkpoint_to_resume(const TrainConfig& config) {
-  const std::string checkpoint = latest_checkpoint(config.output_dir);
-  if (checkpoint.empty()) fail(config.output_dir, "--resume: no checkpoint in {}/checkpoints", config.output_dir);
-  return checkpoint;
+// Where a resumed run stands: rank 0 reads its newest checkpoint in output_dir
+// and tells every rank (the others may run on machines whose disks hold no run folder).
+struct ResumePoint {
+  std::string checkpoint;  // rank 0's folder; empty on the other ranks
+  int64_t step = 0, epoch = 0;
+};
+
+ResumePoint find_resume_point(const TrainConfig& config, dist::Communicator& world) {
+  ResumePoint point;
+  std::array<int64_t, 2> position{0, 0};
+  if (world.rank() == 0) {
+    point.checkpoint = latest_checkpoint(config.output_dir);
+    if (point.checkpoint.empty()) fail(config.output_dir, "--resume: no checkpoint in {}/checkpoints", config.output_dir);
+    const nlohmann::json saved = read_json_object(point.checkpoint + "/trainer_state.json");
+    position = {saved.value("step", int64_t(0)), saved.value("epoch", int64_t(0))};
+  }
+  world.broadcast(std::as_writable_bytes(std::span(position)), 0);
+  point.step = position[0];
+  point.epoch = position[1];
+  return point;
 }
 
-// What learns when a run continues from `checkpoint`: gradual unfreezing may have
-// released blocks since the start, so the learner is built as it stood then. The
-// checkpoint's values are loaded by load_progress, once the gate has seen the base.
-Progress resume(const TrainConfig& config, RunInputs& in, const std::string& checkpoint, const Say& say) {
-  const nlohmann::json saved = read_json_object(checkpoint + "/trainer_state.json");
-  const int first_block = first_trainable_block_at(config, in.loaded.model.config, saved.value("step", int64_t(0)),
-                                                   saved.value("epoch", int64_t(0)));
+// What learns when a run continues: gradual unfreezing may have released blocks
+// since the start, so the learner is built as it stood then. The checkpoint's
+// values are loaded by load_progress, once the gate has seen the base.
+Progress resume(const TrainConfig& config, RunInputs& in, const ResumePoint& point, const Say& say) {
+  const int first_block = first_trainable_block_at(config, in.loaded.model.config, point.step, point.epoch);
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
   set_penalties(config, in, p.learner, true, say);
   return p;
 }
 
-void load_progress(const std::string& checkpoint, Progress& p, const Say& say) {
-  p.loop = load_checkpoint(checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
-  say(fmt::format("resumed from {} at step {}", checkpoint, p.loop.step));
+// Every rank gets rank 0's optimiser state (its moments and step count).
+void share_optimizer_state(dist::Communicator& world, Optimizer& optimizer) {
+  std::vector<TensorView> tensors = optimizer.state();
+  std::vector<std::vector<float>> values(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const float* data = reinterpret_cast<const float*>(tensors[i].data);
+    values[i].assign(data, data + tensors[i].numel());
+    world.broadcast(std::as_writable_bytes(std::span(values[i])), 0);
+    tensors[i].data = reinterpret_cast<const uint8_t*>(values[i].data());
+  }
+  int64_t steps = optimizer.step_count();
+  dist::broadcast_object(world, steps, 0);
+  optimizer.restore(steps, tensors);
+}
+
+// Rank 0 loads the checkpoint; every rank continues from its optimiser state and
+// loop position (start_alike then gives them its values).
+void load_progress(const ResumePoint& point, dist::Communicator& world, Progress& p, const Say& say) {
+  if (world.rank() == 0) p.loop = load_checkpoint(point.checkpoint, p.learner.trainable.parameters, p.learner.optimizer);
+  if (world.size() > 1) {
+    share_optimizer_state(world, p.learner.optimizer);
+    dist::broadcast_object(world, p.loop, 0);
+  }
+  say(fmt::format("resumed from {} at step {}", point.checkpoint, p.loop.step));
 }
 
 std::string describe(const TrainableState& trainable, const Schedule& schedule) {
@@ -791,6 +825,27 @@ class TrainingLoop {
     if (!has_validation() && !ranking_.eval_task) return false;
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch};
     r.is_eval = true;
+    double score = measure(r);
+    agree_with_rank0(r.val_loss, score);
+    report(r);
+    if (has_validation()) {
+      if (std::isnan(result_.first_val_loss)) result_.first_val_loss = r.val_loss;
+      loop_.best_val_loss = std::min(loop_.best_val_loss, r.val_loss);
+    }
+    if (score < loop_.best_score - config_.early_stopping_min_delta) {
+      loop_.best_score = score;
+      loop_.best_step = loop_.step;
+      loop_.evals_without_improvement = 0;
+      if (writes()) write_outputs(in_.loaded, trainable(), best_dir(), in_.base);
+    } else {
+      ++loop_.evals_without_improvement;
+    }
+    return config_.early_stopping_patience > 0 && loop_.evals_without_improvement >= config_.early_stopping_patience;
+  }
+
+  // The evaluation's numbers into `r`; returns the score that ranks it, lower better.
+  // Data-parallel, the ranks share the validation loss; eval_task is rank 0's alone.
+  double measure(StepReport& r) {
     if (config_.rl == "kto" && has_validation()) {
       const KtoMetrics m =
           kto_eval(in_.loaded, trainable(), acts_, in_.referenced_validation_kto, objective_->settings);
@@ -807,30 +862,28 @@ class TrainingLoop {
       r.val_loss = m.loss;
       r.eval_metrics = preference_values(m);
     } else if (has_validation()) {
-      r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation);
+      r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation, world_.size() > 1 ? &world_ : nullptr);
       r.val_perplexity = std::exp(r.val_loss);
     }
-    if (has_validation()) {
-      if (std::isnan(result_.first_val_loss)) result_.first_val_loss = r.val_loss;
-      loop_.best_val_loss = std::min(loop_.best_val_loss, r.val_loss);
-    }
     double score = r.val_loss;
-    if (ranking_.eval_task) {
+    if (ranking_.eval_task && writes()) {
       for (const Metric& m : score_task(in_.loaded, trainable(), *ranking_.eval_task)) {
         r.eval_metrics.emplace_back(m.name, m.value);
         if (m.name == config_.metric_for_best_model) score = ranking_.higher_is_better ? -m.value : m.value;
       }
     }
-    report(r);
-    if (score < loop_.best_score - config_.early_stopping_min_delta) {
-      loop_.best_score = score;
-      loop_.best_step = loop_.step;
-      loop_.evals_without_improvement = 0;
-      if (writes()) write_outputs(in_.loaded, trainable(), best_dir(), in_.base);
-    } else {
-      ++loop_.evals_without_improvement;
-    }
-    return config_.early_stopping_patience > 0 && loop_.evals_without_improvement >= config_.early_stopping_patience;
+    return score;
+  }
+
+  // Data-parallel, every rank takes rank 0's numbers, so that all decide alike
+  // whether the model improved and whether to stop (an allreduce need not give
+  // every rank the same last bit).
+  void agree_with_rank0(double& val_loss, double& score) {
+    if (world_.size() == 1) return;
+    std::array<double, 2> numbers{val_loss, score};
+    world_.broadcast(std::as_writable_bytes(std::span(numbers)), 0);
+    val_loss = numbers[0];
+    score = numbers[1];
   }
 
   void checkpoint() {
@@ -951,19 +1004,27 @@ void refuse_what_is_not_data_parallel(const TrainConfig& config, int ranks) {
 
 // Every rank must have read the same data in the same order (the shards are
 // positions in it): a rank on a machine whose files differ would otherwise train
-// on other sequences without a word. Compared by count and a hash of the token ids.
+// on other sequences without a word. Compared by count and a hash of the
+// training, replay and validation sequences (token ids, targets, labels).
 void check_same_data(dist::Communicator& world, const RunInputs& in) {
   if (world.size() == 1) return;
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a over the sequences' ids, in order
-  for (const TrainingSequence& s : in.data.train)
-    for (int32_t id : s.ids) hash = (hash ^ uint64_t(uint32_t(id))) * 1099511628211ull;
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&hash](int64_t v) { hash = (hash ^ uint64_t(v)) * 1099511628211ull; };
+  for (const std::vector<TrainingSequence>* part : {&in.data.train, &in.replay, &in.data.validation}) {
+    mix(int64_t(part->size()));
+    for (const TrainingSequence& s : *part) {
+      for (int32_t id : s.ids) mix(id);
+      for (int32_t target : s.targets) mix(target);
+      mix(s.label);
+    }
+  }
   const std::array<uint64_t, 2> mine{uint64_t(in.train_items()), hash};
   std::array<uint64_t, 2> first = mine;
   world.broadcast(std::as_writable_bytes(std::span(first)), 0);
   if (first != mine)
-    fail("train", "rank {} read {} training items (token hash {:x}), rank 0 read {} (hash {:x}): every rank must read "
-         "the same data (the same train_data files and settings on every machine)", world.rank(), mine[0], mine[1],
-         first[0], first[1]);
+    fail("train", "rank {} read {} training items (data hash {:x}), rank 0 read {} (hash {:x}): every rank must read "
+         "the same data (the same train_data, replay_data and val_data files and settings on every machine)",
+         world.rank(), mine[0], mine[1], first[0], first[1]);
 }
 
 // Every rank starts from rank 0's values: the same seed already gives the same
@@ -978,23 +1039,36 @@ void start_alike(dist::Communicator& world, TrainableState& trainable, const Tra
                   int64_t(world.size()) * config.micro_batch_size * config.gradient_accumulation_steps));
 }
 
+// The ranks other than 0 take its gate verdict (whether it passed: what decides
+// the exit code), so that every process of the job ends alike.
+void hear_gate_verdict(dist::Communicator& world, std::optional<GateVerdict>& gate) {
+  if (world.size() == 1) return;
+  int32_t verdict = !gate ? 0 : gate->passed ? 1 : 2;  // none, passed, failed
+  dist::broadcast_object(world, verdict, 0);
+  if (world.rank() == 0) return;
+  gate.reset();
+  if (verdict != 0) gate.emplace().passed = verdict == 1;
+}
+
 // Everything after the config is resolved and the run folder made: set up, train, judge.
 TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions& options, dist::Communicator& world,
                                const Ranking& ranking, RunInputs& in, const Say& say) {
   check_same_data(world, in);
   const Schedule schedule = plan_schedule(config, in.train_items(), world.size());
-  const std::string checkpoint = options.resume ? checkpoint_to_resume(config) : "";
-  Progress progress = options.resume ? resume(config, in, checkpoint, say) : start(config, in, say);
+  const ResumePoint resume_point = options.resume ? find_resume_point(config, world) : ResumePoint{};
+  Progress progress = options.resume ? resume(config, in, resume_point, say) : start(config, in, say);
+  // Rank 0 alone judges forgetting; the other ranks hear its verdict.
+  const bool judges = world.rank() == 0;
   const std::optional<GateScores> base_scores =
-      score_base_for_gate(config, in, progress.learner.trainable, ranking, say);
+      judges ? score_base_for_gate(config, in, progress.learner.trainable, ranking, say) : std::nullopt;
   if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
-  if (options.resume) load_progress(checkpoint, progress, say);
+  if (options.resume) load_progress(resume_point, world, progress, say);
   start_alike(world, progress.learner.trainable, config, say);
   say(describe(progress.learner.trainable, schedule));
   TrainRunResult result = TrainingLoop(config, options, world, say, ranking, in, schedule, progress).run();
   if (base_scores && !result.interrupted)
-    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output,
-                            world.rank() == 0, say);
+    result.gate = judge_run(config, in, progress.learner.trainable, ranking, *base_scores, result.output, judges, say);
+  if (!result.interrupted) hear_gate_verdict(world, result.gate);
   return result;
 }
 

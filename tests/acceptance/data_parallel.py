@@ -3,15 +3,20 @@
 
     data_parallel.py WHET TINY_MODEL_DIR SCRATCH
 
-1. LoRA (with dropout), full fine-tuning and a classification head with LoRA
-   under it: 2 ranks x micro_batch_size 2 give
-   the loss curve and final weights of 1 process x 4, to fp32 tolerance: losses
-   within 1e-5 relative, weights within 2e-5 absolute (the ranks' gradient sums
-   add the same terms in another order, nothing more).
+1. LoRA (with dropout, replay of the general corpus, distillation from the
+   base, a validation split scored every 4 steps, the forgetting gate, and an
+   epoch whose last batch holds one sequence, so that one rank has none), full
+   fine-tuning and a classification head with LoRA under it: 2 ranks x
+   micro_batch_size 2 give the loss curve, validation losses, gate scores (rank
+   0's) and final weights of 1 process x 4, to fp32
+   tolerance: losses within 1e-5 relative, weights within 2e-5 absolute (the
+   ranks' gradient sums add the same terms in another order, nothing more).
 2. A 2-rank run killed by SIGKILL of one rank: mpirun exits non-zero within
-   15 s, and the run resumes as one process x 4 (the same global batch) to the
-   loss curve and weights of an uninterrupted 1 x 4 run, within 1e-4 (over 100
-   steps, Adam carries the last-bit differences of the 2-rank steps forward).
+   15 s, and the run resumes to the loss curve and weights of an uninterrupted
+   1 x 4 run, within 1e-4 (over 100 steps, Adam carries the last-bit differences
+   of the 2-rank steps forward): as one process x 4 (the same global batch), and
+   as 2 ranks x 2 whose rank 1 sees an empty output_dir (as on a machine that
+   does not share rank 0's disk: rank 0 reads the checkpoint for all).
 3. Ranks that read different data stop with an error naming the rank.
 Exits non-zero, naming the check, when any of these does not hold.
 """
@@ -62,14 +67,18 @@ def write_labelled(path, count):
                                   "label": "sea" if n % 3 else "tin"}) + "\n")
 
 
-def write_config(path, run, data, method, batch, steps, save_steps):
+def write_config(path, run, data, method, batch, steps, save_steps, defended=False):
+    """defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate."""
     classifies = method == "lora_cls"
     method = "lora" if classifies else method
+    defences = (["replay_data: general", "replay_ratio: 0.3", "distill_weight: 1", "val_set_size: 0.12",
+                 "eval_steps: 4", "forgetting_gate: true"] if defended else
+                ["replay_data: none", "distill_weight: 0", "val_set_size: 0", "eval_steps: 0",
+                 "forgetting_gate: false"])
     lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
              f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
              "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
-             "seed: 7", "forgetting_gate: false", "replay_data: none", "distill_weight: 0", "eval_steps: 0",
-             "early_stopping_patience: 0", "val_set_size: 0", "num_epochs: 3"]
+             "seed: 7", "early_stopping_patience: 0", "num_epochs: 3"] + defences
     if method == "lora":
         lines += ["lora_r: 4", "lora_alpha: 8", "lora_dropout: 0.1", "lora_target_modules: [q, k, v, o]"]
     if classifies:
@@ -84,12 +93,13 @@ def run(command, timeout=120):
     return done
 
 
-def losses(run_dir):
+def losses(run_dir, key="loss"):
+    """(step, value) of every metrics.jsonl line with `key`: training losses, or val_loss."""
     steps = []
     for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines():
         j = json.loads(line)
-        if "loss" in j:
-            steps.append((j["step"], j["loss"]))
+        if key in j:
+            steps.append((j["step"], j[key]))
     return steps
 
 
@@ -109,6 +119,12 @@ def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol
     for (step, x), (_, y) in zip(a, b):
         if abs(x - y) > loss_rtol * abs(x):
             fail(f"{what}: step {step} loss {x!r} (one process) vs {y!r} (2 ranks)")
+    va, vb = losses(one, "val_loss"), losses(two, "val_loss")
+    if [s for s, _ in va] != [s for s, _ in vb]:
+        fail(f"{what}: validation at steps {[s for s, _ in va]} vs {[s for s, _ in vb]}")
+    for (step, x), (_, y) in zip(va, vb):
+        if abs(x - y) > loss_rtol * abs(x):
+            fail(f"{what}: step {step} val_loss {x!r} (one process) vs {y!r} (2 ranks)")
     ta, tb = output_tensors(one, method), output_tensors(two, method)
     if not ta or ta.keys() != tb.keys():
         fail(f"{what}: different tensors in the outputs")
@@ -116,8 +132,28 @@ def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol
     if worst[0] > weight_atol:
         fail(f"{what}: final weights differ by {worst[0]:.3g} in {worst[1]} (tolerance {weight_atol})")
     moved = max(ta[k].abs().max().item() for k in ta)
-    print(f"{what}: {len(a)} losses within {loss_rtol} relative (last {a[-1][1]:.6f} vs {b[-1][1]:.6f}), "
+    gate = compare_gates(what, one, two, loss_rtol)
+    print(f"{what}: {len(a)} losses, {len(va)} validation losses{gate} within {loss_rtol} relative "
+          f"(last {a[-1][1]:.6f} vs {b[-1][1]:.6f}), "
           f"weights within {worst[0]:.2g} (largest |w| {moved:.3g})")
+
+
+def compare_gates(what, one, two, rtol):
+    """The forgetting gate's verdicts, when the runs have one: rank 0's must be one process's."""
+    paths = [Path(run) / "gate.json" for run in (one, two)]
+    if not paths[0].exists():
+        if paths[1].exists():
+            fail(f"{what}: the 2-rank run judged forgetting, one process did not")
+        return ""
+    if not paths[1].exists():
+        fail(f"{what}: the 2-rank run wrote no gate.json")
+    a, b = (json.loads(p.read_text()) for p in paths)
+    if a["passed"] != b["passed"] or len(a["checks"]) != len(b["checks"]) or not a["checks"]:
+        fail(f"{what}: gate verdicts differ: {a} vs {b}")
+    for x, y in zip(a["checks"], b["checks"]):
+        if abs(x["tuned"] - y["tuned"]) > rtol * abs(x["tuned"]) + 1e-12:
+            fail(f"{what}: gate {x['task']} {x['metric']} {x['tuned']!r} (one process) vs {y['tuned']!r} (2 ranks)")
+    return f" and {len(a['checks'])} gate scores"
 
 
 def children(pid):
@@ -168,41 +204,51 @@ def main():
     SCRATCH.mkdir(parents=True)
     data = SCRATCH / "train.jsonl"
     write_data(data, 40)
+    # 42 - 5 for validation (0.12 of 42) = 37 training sequences: each epoch ends with a batch of one.
+    defended_data = SCRATCH / "train_defended.jsonl"
+    write_data(defended_data, 42)
     labelled = SCRATCH / "labelled.jsonl"
     write_labelled(labelled, 40)
-    steps = 8
-    for method in ("lora", "full", "lora_cls"):
+    for method, steps in (("lora", 12), ("full", 8), ("lora_cls", 8)):
         one, two = SCRATCH / f"{method}_one", SCRATCH / f"{method}_two"
-        source = labelled if method == "lora_cls" else data
-        write_config(SCRATCH / f"{method}_one.yaml", one, source, method, 4, steps, 0)
-        write_config(SCRATCH / f"{method}_two.yaml", two, source, method, 2, steps, 0)
+        source = {"lora_cls": labelled, "lora": defended_data}.get(method, data)
+        defended = method == "lora"
+        write_config(SCRATCH / f"{method}_one.yaml", one, source, method, 4, steps, 0, defended)
+        write_config(SCRATCH / f"{method}_two.yaml", two, source, method, 2, steps, 0, defended)
         run([WHET, "train", str(SCRATCH / f"{method}_one.yaml")])
         done = run(MPIRUN + [WHET, "train", str(SCRATCH / f"{method}_two.yaml")])
         if "data-parallel: 2 ranks" not in done.stderr:
             fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
         compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
 
-    # Killed mid-way, then resumed with another rank count and the same global batch.
+    # Killed mid-way, then resumed with the same global batch: as one process, and as
+    # 2 ranks whose rank 1 has no run folder on its disk.
     long_steps = 100
-    reference, killed = SCRATCH / "long_one", SCRATCH / "long_killed"
+    reference, killed, killed_copy = SCRATCH / "long_one", SCRATCH / "long_killed", SCRATCH / "long_killed_2"
     write_config(SCRATCH / "long_two.yaml", killed, data, "lora", 2, long_steps, 20)
     killed_rank_ends_the_job(SCRATCH / "long_two.yaml", killed)
     checkpoint = max(int(p.name.split("-")[1]) for p in (killed / "checkpoints").glob("step-*"))
-    write_config(SCRATCH / "long_resume.yaml", killed, data, "lora", 4, long_steps, 20)
-    run([WHET, "train", str(SCRATCH / "long_resume.yaml"), "--resume"], timeout=300)
-    write_config(SCRATCH / "long_one.yaml", reference, data, "lora", 4, long_steps, 20)
-    run([WHET, "train", str(SCRATCH / "long_one.yaml")], timeout=300)
     if checkpoint >= long_steps:
         fail(f"the run was killed after its last step ({checkpoint}), not mid-way")
-    print(f"resumed from step {checkpoint} of {long_steps} as one process")
-    compare_runs("killed 2 x 2 resumed as 1 x 4 vs 1 x 4", reference, killed, "lora", long_steps, RESUMED_TOL,
-                 RESUMED_TOL)
+    shutil.copytree(killed, killed_copy)
+    write_config(SCRATCH / "long_one.yaml", reference, data, "lora", 4, long_steps, 20)
+    run([WHET, "train", str(SCRATCH / "long_one.yaml")], timeout=300)
+    write_config(SCRATCH / "long_resume.yaml", killed, data, "lora", 4, long_steps, 20)
+    run([WHET, "train", str(SCRATCH / "long_resume.yaml"), "--resume"], timeout=300)
+    compare_runs(f"killed 2 x 2 resumed from step {checkpoint} as 1 x 4 vs 1 x 4", reference, killed, "lora",
+                 long_steps, RESUMED_TOL, RESUMED_TOL)
+    per_rank_dir = 'case $OMPI_COMM_WORLD_RANK in 0) d="$2";; *) d="$3";; esac; ' \
+                   'exec "$0" train "$1" --resume --set output_dir="$d"'
+    run(MPIRUN + ["sh", "-c", per_rank_dir, WHET, str(SCRATCH / "long_two.yaml"), str(killed_copy),
+                  str(SCRATCH / "not_on_rank_1s_disk")], timeout=300)
+    compare_runs(f"killed 2 x 2 resumed from step {checkpoint} as 2 x 2, rank 1 without the run folder, vs 1 x 4",
+                 reference, killed_copy, "lora", long_steps, RESUMED_TOL, RESUMED_TOL)
 
     # Rank 1 reads a shorter file than rank 0.
     (SCRATCH / "rank1.jsonl").write_text("".join(data.read_text().splitlines(keepends=True)[:30]))
     per_rank = f'exec "$0" train "$1" --set train_data="$2/rank$OMPI_COMM_WORLD_RANK.jsonl"'
     Path(SCRATCH / "rank0.jsonl").write_text(data.read_text())
-    done = subprocess.run(MPIRUN + ["sh", "-c", per_rank, WHET, str(SCRATCH / "lora_two.yaml"), str(SCRATCH)], env=ENV,
+    done = subprocess.run(MPIRUN + ["sh", "-c", per_rank, WHET, str(SCRATCH / "full_two.yaml"), str(SCRATCH)], env=ENV,
                           capture_output=True, text=True, timeout=60)
     if done.returncode == 0 or "rank 1 read 30 training items" not in done.stderr:
         fail(f"ranks with different data: exit {done.returncode}, stderr:\n{done.stderr[-2000:]}")

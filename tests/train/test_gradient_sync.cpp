@@ -78,7 +78,7 @@ TEST(GradientSync, BucketsStartLastBlockFirstAsBlocksFinishAndTheRestAtTheEnd) {
   EXPECT_EQ(world.started.size(), 1u);
   sync.block_done(0);
   EXPECT_EQ(world.started, (std::vector<size_t>{6, 10}));
-  EXPECT_GE(sync.finish(), 0.0);
+  sync.finish();
   EXPECT_EQ(world.started, (std::vector<size_t>{6, 10, 7}));
   for (size_t i = 0; i < names.size(); ++i)
     for (float g : t.grads[i]) EXPECT_EQ(g, 2.0f * float(i + 1)) << names[i];

@@ -28,8 +28,10 @@ char trans_flag(bool t) { return t ? 'T' : 'N'; }
 
 // oneDNN has no bf16 sgemm-style call, so bf16 goes through a matmul primitive.
 // Creating one costs far more than a small multiply, so they are cached per shape.
+// Threads may run one primitive at once: each passes its own
+// scratchpad, which oneDNN's own would otherwise share between them.
 struct Bf16Matmul {
-  dnnl::memory::desc a, b, c;
+  dnnl::memory::desc a, b, c, scratchpad;
   dnnl::matmul primitive;
 };
 
@@ -56,6 +58,7 @@ const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
   m.b = memory::desc({s.k, s.n}, memory::data_type::bf16, b_strides);
   m.c = memory::desc({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (s.alpha != 1.0f) attr.set_output_scales(0, {s.alpha});
   if (s.beta != 0.0f) {
     dnnl::post_ops ops;
@@ -67,6 +70,7 @@ const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
     cache.emplace(key, std::nullopt);
     return nullptr;
   }
+  m.scratchpad = pd.scratchpad_desc();
   m.primitive = dnnl::matmul(pd);
   return &*cache.emplace(key, std::move(m)).first->second;
 }
@@ -161,11 +165,17 @@ void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* 
   if (!matmul) return gemm_bf16_via_f32(s, a, b, c);
   const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
   const Bf16Matmul& m = *matmul;
-  dnnl::stream stream(cpu_engine());
+  thread_local dnnl::stream stream(cpu_engine());  // one per thread, not one per call
   dnnl::memory a_mem(m.a, cpu_engine(), const_cast<uint16_t*>(a));
   dnnl::memory b_mem(m.b, cpu_engine(), const_cast<uint16_t*>(b));
   dnnl::memory c_mem(m.c, cpu_engine(), c);
-  m.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}});
+  thread_local std::vector<uint8_t> scratch;
+  if (scratch.size() < m.scratchpad.get_size()) scratch.resize(m.scratchpad.get_size());
+  dnnl::memory scratch_mem(m.scratchpad, cpu_engine(), scratch.data());
+  m.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
+                               {DNNL_ARG_WEIGHTS, b_mem},
+                               {DNNL_ARG_DST, c_mem},
+                               {DNNL_ARG_SCRATCHPAD, scratch_mem}});
   stream.wait();
 }
 

@@ -1,6 +1,7 @@
 // Optimised matrix kernels against their plain references.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -53,6 +54,33 @@ TEST_P(GemmTest, Bf16MatchesReferenceOnRoundedInputs) {
   gemm_bf16(s, a16.data(), b16.data(), got.data());
   gemm_reference(s, a.data(), b.data(), want.data());
   EXPECT_LT(max_abs_diff(got, want), 1e-4f);
+}
+
+// Threads running one cached bf16 matmul at once, each on its own operands, get
+// their own products: the transposed-A shape below is one oneDNN stages through
+// a scratchpad, which it would share between the threads unless each passes its
+// own (tiled attention's heads ran this way and got garbage before they did).
+TEST(Gemm, Bf16FromSeveralThreadsAtOnce) {
+  const GemmShape s{true, false, 64, 64, 512, 64, 64, 64, 1.0f, 0.0f};
+  constexpr int kThreads = 4, kRepeats = 20;
+  std::vector<std::vector<float>> a(kThreads), b(kThreads), want(kThreads);
+  std::vector<std::vector<uint16_t>> a16(kThreads), b16(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    a[t] = random_values(s.k * s.m, 10 + t), b[t] = random_values(s.k * s.n, 20 + t);
+    for (float& x : a[t]) a16[t].push_back(f32_to_bf16(x)), x = bf16_to_f32(a16[t].back());
+    for (float& x : b[t]) b16[t].push_back(f32_to_bf16(x)), x = bf16_to_f32(b16[t].back());
+    want[t].resize(size_t(s.m * s.n));
+    gemm_reference(s, a[t].data(), b[t].data(), want[t].data());
+  }
+  float worst = 0.0f;
+#pragma omp parallel for num_threads(kThreads) schedule(static, 1) reduction(max : worst)
+  for (int i = 0; i < kThreads * kRepeats; ++i) {
+    const int t = i % kThreads;
+    std::vector<float> c(want[t].size());
+    gemm_bf16(s, a16[t].data(), b16[t].data(), c.data());
+    worst = std::max(worst, max_abs_diff(c, want[t]));
+  }
+  EXPECT_LT(worst, 1e-4f);
 }
 
 // Rows of A and C that sit inside wider matrices (a head's slice of the queries),

@@ -1,6 +1,7 @@
 // Issue 16's GRPO acceptance on the real default model: examples/json-sum,
 // where the answer to "a + b" must be the JSON object {"sum": N} and nothing
-// else (examples/json-sum/grader.yaml: half for the shape, half for the sum).
+// else (examples/json-sum/grader.yaml: 0.4 for the shape, 0.4 for the sum in it,
+// 0.1 each for a leading "{" and for the right number anywhere).
 // The base's mean reward is measured first on the unseen sums of test.jsonl;
 // then GRPO with LoRA on prompts.jsonl, a bounded number of steps, must bring
 // the rollouts' mean reward to >= 0.8 (the example stops at reward_target 0.85

@@ -78,7 +78,8 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   const int64_t rows = 40, cols = 256;
   const auto weights = random_rows(type, rows, cols, 3);
   const Weight w{type, rows, cols, weights.data(), nullptr};
-  for (int64_t m : {1, 3, 7, 8, 9, 33}) {  // rows in groups of 8, 4, 2 and 1; 33 rows take the gemm path
+  // Rows in groups of (16 with AVX-512,) 8, 4, 2 and 1; 33 rows take the gemm path.
+  for (int64_t m : {1, 3, 7, 8, 9, 16, 31, 33}) {
     const auto x = test::random_values(m * cols, 4);
     std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
     linear_forward(got.data(), x.data(), m, w);

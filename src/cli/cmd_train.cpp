@@ -102,6 +102,14 @@ TrainConfig read_config(const TrainOptions& o, const std::string& registry_dir) 
   return config;
 }
 
+// How a run ends for the shell, the same on every rank of a data-parallel run
+// (the others hear rank 0's gate verdict): 130 when interrupted, kExitForgetting
+// when the forgetting gate failed.
+int exit_code(const TrainRunResult& result) {
+  if (result.interrupted) return 130;
+  return result.gate && !result.gate->passed ? kExitForgetting : 0;
+}
+
 // One process's part of the run: under mpirun, one rank of a data-parallel run,
 // where rank 0 alone prints progress and the result (docs/distributed.md).
 int train_as_rank(const TrainOptions& o, const std::string& registry_dir, dist::Communicator& world) {
@@ -123,7 +131,7 @@ int train_as_rank(const TrainOptions& o, const std::string& registry_dir, dist::
   options.stop = &ctrl_c.requested();
   const TrainRunResult result = config.task_sequence.empty() ? run_training(config, options)
                                                              : run_sequence(config, options, progress);
-  if (!speaks) return result.interrupted ? 130 : 0;
+  if (!speaks) return exit_code(result);
   progress.finish();
   std::fprintf(stderr, "%lld steps; final training loss %.4f", static_cast<long long>(result.steps),
                result.final_train_loss);
@@ -131,8 +139,7 @@ int train_as_rank(const TrainOptions& o, const std::string& registry_dir, dist::
     std::fprintf(stderr, "; validation loss %.4f -> best %.4f", result.first_val_loss, result.best_val_loss);
   std::fputc('\n', stderr);
   if (!result.output.empty()) std::printf("%s\n", result.output.c_str());
-  if (result.interrupted) return 130;
-  return result.gate && !result.gate->passed ? kExitForgetting : 0;
+  return exit_code(result);
 }
 
 int run_train(const TrainOptions& o, const std::string& registry_dir) {

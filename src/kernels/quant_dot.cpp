@@ -184,9 +184,9 @@ struct RowSums<M> {
     return _mm512_insertf32x8(_mm512_insertf32x8(_mm512_setzero_ps(), first, 0), second, 1);
   }
 };
-constexpr bool kSixteenRows = true;  // groups of 16 rows: their sums fit the 32 registers
+constexpr int kWidestRowGroup = 16;  // 16 rows' sums fit the 32 registers
 #else
-constexpr bool kSixteenRows = false;  // 16 rows' sums would not fit AVX2's 16 registers
+constexpr int kWidestRowGroup = 8;  // 16 rows' sums would not fit AVX2's 16 registers
 #endif
 
 // x: M rows of n activations; sums: M rows of n / 32 block sums.
@@ -311,12 +311,13 @@ void fused_dots(DType type, const uint8_t* weight_row, const float* x, const flo
                 float* out, int64_t out_stride) {
   WHET_ASSERT(has_fused_dot(type) && n % dtype_info(type).block_elems == 0);
 #ifdef __AVX2__
-  // Rows in groups of (16,) 8, 4, 2 and 1: each group decodes the weight row once.
+  // Rows in groups of (16 on AVX-512,) 8, 4, 2 and 1: each group decodes the weight row once.
   for (int64_t i = 0; i < m;) {
     const int64_t left = m - i, sums_at = i * (n / kBlock);
     float* o = out + i * out_stride;
-    if (kSixteenRows && left >= 16)
-      fused_dots_vector<16>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 16;
+    if (left >= kWidestRowGroup)
+      fused_dots_vector<kWidestRowGroup>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride),
+          i += kWidestRowGroup;
     else if (left >= 8) fused_dots_vector<8>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 8;
     else if (left >= 4) fused_dots_vector<4>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 4;
     else if (left >= 2) fused_dots_vector<2>(type, weight_row, x + i * n, block_sums + sums_at, n, o, out_stride), i += 2;

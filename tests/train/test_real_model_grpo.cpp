@@ -2,11 +2,11 @@
 // where the answer to "a + b" must be the JSON object {"sum": N} and nothing
 // else (examples/json-sum/grader.yaml: 0.4 for the shape, 0.4 for the sum in it,
 // 0.1 each for a leading "{" and for the right number anywhere).
-// The base's mean reward is measured first on the unseen sums of test.jsonl;
-// then GRPO with LoRA on prompts.jsonl, a bounded number of steps, must bring
-// the rollouts' mean reward to >= 0.8 (the example stops at reward_target 0.85
-// over its last five steps, once solved), and the tuned adapter must reach it
-// on the unseen sums too, sampled as in training.
+// The base's mean reward is measured first on the unseen sums of test.jsonl and
+// must be below 0.8; then GRPO with LoRA on prompts.jsonl, a bounded number of
+// steps (the example stops at reward_target 0.85 over its last five steps, once
+// solved), and the tuned adapter's mean reward on the unseen sums, sampled as in
+// training, must be at least 0.8.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -55,9 +55,12 @@ struct GrpoMetrics {
 // The gradients of the GRPO loss over `batch`, added (+=) to what `pass` names
 // (no dropout: the log-probs measured and moved must be the same network's).
 // Old log-probs are the current policy's; the reference's are the base's
-// (pass.lora off) and computed only when settings.beta > 0. Fills loss, kl and clip_fraction.
+// (pass.lora off) and computed only when settings.beta > 0. Fills loss, kl and
+// clip_fraction. Data-parallel (`world` given), `batch` is this rank's share of
+// the step's completions: the loss is the mean over every rank's, and so are the metrics.
 GrpoMetrics grpo_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                          std::span<const GrpoCompletion> batch, const GrpoSettings& settings);
+                          std::span<const GrpoCompletion> batch, const GrpoSettings& settings,
+                          dist::Communicator* world = nullptr);
 
 struct GrpoStepResult {
   StepResult step;
@@ -67,9 +70,13 @@ struct GrpoStepResult {
 };
 
 // Rollouts of `prompts`, grades, advantages, grpo_backward and apply_update.
-// Rollouts sample with seed objective.rollout.sampling.seed + step.
+// Completion i of the step samples with seed objective.rollout.sampling.seed +
+// step·1000003 + i. Data-parallel, `prompts` are the global batch's: each rank
+// samples, grades and learns from its share of the prompts (whole groups, so
+// the advantages are its own to compute), with the seeds one process would
+// use; the gradients and the metrics are summed over the ranks.
 GrpoStepResult grpo_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                          std::span<const PromptItem* const> prompts, Grader& grader, const StepSettings& settings,
-                         const GrpoObjective& objective, int64_t step);
+                         const GrpoObjective& objective, int64_t step, const DataParallel& dp = {});
 
 }  // namespace whet

@@ -1,5 +1,7 @@
 #include "train/kto_step.h"
 
+#include <array>
+
 #include "core/error.h"
 #include "train/answer_gradients.h"
 #include "train/preference_step.h"
@@ -22,7 +24,7 @@ std::vector<KtoSequences> kto_sequences(const std::vector<TokenizedUnpaired>& ex
 }
 
 std::vector<ReferencedKto> kto_reference_logps(const LlamaModel& model, LlamaActivations& acts,
-                                               const std::vector<KtoSequences>& examples) {
+                                               std::span<const KtoSequences> examples) {
   std::vector<ReferencedKto> out;
   out.reserve(examples.size());
   for (const KtoSequences& e : examples)
@@ -42,13 +44,12 @@ std::vector<std::pair<std::string, double>> KtoMetrics::logged() const {
 }
 
 double kto_batch_reference_point(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
-                                 std::span<const ReferencedKto> batch) {
-  std::vector<double> policy, reference;
-  for (const ReferencedKto& e : batch) {
-    policy.push_back(completion_logp(model, lora, acts, e.example->mismatched));
-    reference.push_back(e.ref_mismatched);
-  }
-  return kto_reference_point(policy, reference);
+                                 std::span<const ReferencedKto> batch, dist::Communicator* world) {
+  std::vector<double> mine, reference;
+  for (const ReferencedKto& e : rank_share(batch, world))
+    mine.push_back(completion_logp(model, lora, acts, e.example->mismatched));
+  for (const ReferencedKto& e : batch) reference.push_back(e.ref_mismatched);
+  return kto_reference_point(gathered_over_ranks(mine, batch.size(), world), reference);
 }
 
 namespace {
@@ -64,30 +65,55 @@ void add_example(KtoMetrics& m, const KtoLoss& loss, double logp, bool desirable
   logps += (logp - logps) / double(count);
 }
 
+// Each rank's metrics of its share pooled into the batch's (z₀ is already the batch's).
+KtoMetrics pooled_over_ranks(const KtoMetrics& m, dist::Communicator* world) {
+  if (!world || world->size() == 1) return m;
+  const double d = double(m.desirable), u = double(m.undesirable);
+  std::array<double, 7> sums{m.loss, d, u, d * m.reward_desirable, u * m.reward_undesirable,
+                             d * m.logp_desirable, u * m.logp_undesirable};
+  sum_over_ranks(sums, world);
+  KtoMetrics all;
+  all.loss = sums[0];
+  all.kl = m.kl;
+  all.desirable = int64_t(sums[1]);
+  all.undesirable = int64_t(sums[2]);
+  if (all.desirable > 0) {
+    all.reward_desirable = sums[3] / sums[1];
+    all.logp_desirable = sums[5] / sums[1];
+  }
+  if (all.undesirable > 0) {
+    all.reward_undesirable = sums[4] / sums[2];
+    all.logp_undesirable = sums[6] / sums[2];
+  }
+  return all;
+}
+
 }  // namespace
 
 KtoMetrics kto_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                        std::span<const ReferencedKto> batch, const PreferenceSettings& settings) {
+                        std::span<const ReferencedKto> batch, const PreferenceSettings& settings,
+                        dist::Communicator* world) {
   WHET_ASSERT(pass.lora_dropout == 0.0f);
   KtoMetrics metrics;
-  metrics.kl = kto_batch_reference_point(model, pass.lora, acts, batch);
+  metrics.kl = kto_batch_reference_point(model, pass.lora, acts, batch, world);
   AnswerGradients answers(model, pass, acts, 1);
-  for (const ReferencedKto& e : batch) {
+  for (const ReferencedKto& e : rank_share(batch, world)) {
     const double logp = answers.measure(e.example->answer, 0);
     const KtoLoss loss = kto_loss({logp, e.ref, e.example->desirable}, metrics.kl, settings);
     add_example(metrics, loss, logp, e.example->desirable, batch.size());
     answers.add(e.example->answer, 0, loss.d_logp / double(batch.size()));
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 KtoStepResult kto_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                        std::span<const ReferencedKto> batch, const StepSettings& settings,
-                       const PreferenceSettings& preference, int64_t step) {
+                       const PreferenceSettings& preference, int64_t step, const DataParallel& dp) {
   KtoStepResult r;
   TrainPass pass = learner.trainable.pass();
   pass.lora_dropout = 0.0f;
-  r.metrics = kto_backward(loaded.model, pass, acts, batch, preference);
+  r.metrics = kto_backward(loaded.model, pass, acts, batch, preference, dp.world);
+  r.step.sync = sum_gradients(dp);
   for (const ReferencedKto& e : batch) r.step.tokens += int64_t(e.example->answer.ids.size());
   r.step.loss = r.metrics.loss;
   apply_update(learner, settings, step, r.step);
@@ -95,17 +121,18 @@ KtoStepResult kto_step(const LoadedModel& loaded, Learner& learner, LlamaActivat
 }
 
 KtoMetrics kto_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                    std::span<const ReferencedKto> examples, const PreferenceSettings& settings) {
+                    std::span<const ReferencedKto> examples, const PreferenceSettings& settings,
+                    dist::Communicator* world) {
   for (size_t i = 0; i < examples.size(); ++i)
     require_reference(examples[i].ref, examples[i].ref_mismatched, i, "example");
   KtoMetrics metrics;
-  metrics.kl = kto_batch_reference_point(loaded.model, trainable.lora.get(), acts, examples);
-  for (const ReferencedKto& e : examples) {
+  metrics.kl = kto_batch_reference_point(loaded.model, trainable.lora.get(), acts, examples, world);
+  for (const ReferencedKto& e : rank_share(examples, world)) {
     const double logp = completion_logp(loaded.model, trainable.lora.get(), acts, e.example->answer);
     add_example(metrics, kto_loss({logp, e.ref, e.example->desirable}, metrics.kl, settings), logp,
                 e.example->desirable, examples.size());
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 }  // namespace whet

@@ -46,7 +46,7 @@ struct ReferencedKto {
 };
 // Under the base: `model` with no adapter (before a checkpoint is loaded, for full fine-tuning).
 std::vector<ReferencedKto> kto_reference_logps(const LlamaModel& model, LlamaActivations& acts,
-                                               const std::vector<KtoSequences>& examples);
+                                               std::span<const KtoSequences> examples);
 
 // Means over a batch of what TRL's KTOTrainer logs.
 struct KtoMetrics {
@@ -61,25 +61,31 @@ struct KtoMetrics {
 };
 
 // z₀ for the batch: max(0, mean over its mismatched answers of π − ref).
+// Data-parallel (`world` given), each rank measures its share of the batch, and every rank gets the batch's z₀.
 double kto_batch_reference_point(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
-                                 std::span<const ReferencedKto> batch);
+                                 std::span<const ReferencedKto> batch, dist::Communicator* world = nullptr);
 
-// The gradients of the batch's mean KTO loss, added (+=) to what `pass` names (without dropout).
+// The gradients of the batch's mean KTO loss, added (+=) to what `pass` names
+// (without dropout). Data-parallel (`world` given), `batch` is the global batch:
+// z₀ is the whole batch's, this rank runs its share, and the metrics are pooled over the ranks.
 KtoMetrics kto_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                        std::span<const ReferencedKto> batch, const PreferenceSettings& settings);
+                        std::span<const ReferencedKto> batch, const PreferenceSettings& settings,
+                        dist::Communicator* world = nullptr);
 
 struct KtoStepResult {
   StepResult step;  // loss: the mean example loss
   KtoMetrics metrics;
 };
-// kto_backward with dropout off, then apply_update.
+// kto_backward with dropout off, the gradients summed over the ranks when data-parallel, then apply_update.
 KtoStepResult kto_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                        std::span<const ReferencedKto> batch, const StepSettings& settings,
-                       const PreferenceSettings& preference, int64_t step);
+                       const PreferenceSettings& preference, int64_t step, const DataParallel& dp = {});
 
 // The mean loss and metrics over `examples` without gradients (validation), z₀
-// from all of them. Throws whet::Error when an example has no reference log-probs.
+// from all of them; with `world`, each rank scores its share. Throws whet::Error
+// when an example has no reference log-probs.
 KtoMetrics kto_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                    std::span<const ReferencedKto> examples, const PreferenceSettings& settings);
+                    std::span<const ReferencedKto> examples, const PreferenceSettings& settings,
+                    dist::Communicator* world = nullptr);
 
 }  // namespace whet

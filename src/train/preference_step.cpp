@@ -1,6 +1,7 @@
 #include "train/preference_step.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/error.h"
@@ -83,7 +84,7 @@ double completion_logp(const LlamaModel& model, const LlamaLora* lora, LlamaActi
 }
 
 std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActivations& acts,
-                                            const std::vector<PreferenceSequences>& pairs,
+                                            std::span<const PreferenceSequences> pairs,
                                             const std::function<void(size_t done)>& on_pair) {
   std::vector<ReferencedPair> out;
   out.reserve(pairs.size());
@@ -119,14 +120,33 @@ void shared_pair_backward(const LlamaModel& model, const TrainPass& pass, LlamaA
 
 }  // namespace
 
+// The running means of PreferenceMetrics, pooled by their pair counts.
+constexpr std::array<double PreferenceMetrics::*, 7> kPreferenceMeans{
+    &PreferenceMetrics::loss,   &PreferenceMetrics::reward_chosen, &PreferenceMetrics::reward_rejected,
+    &PreferenceMetrics::margin, &PreferenceMetrics::accuracy,      &PreferenceMetrics::logp_chosen,
+    &PreferenceMetrics::logp_rejected};
+
+PreferenceMetrics pooled_over_ranks(const PreferenceMetrics& m, dist::Communicator* world) {
+  if (!world || world->size() == 1) return m;
+  std::array<double, kPreferenceMeans.size() + 1> sums{double(m.pairs)};
+  for (size_t i = 0; i < kPreferenceMeans.size(); ++i) sums[i + 1] = double(m.pairs) * (m.*kPreferenceMeans[i]);
+  sum_over_ranks(sums, world);
+  PreferenceMetrics all;
+  all.pairs = int64_t(sums[0]);
+  if (all.pairs > 0)
+    for (size_t i = 0; i < kPreferenceMeans.size(); ++i) all.*kPreferenceMeans[i] = sums[i + 1] / sums[0];
+  return all;
+}
+
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                                      std::span<const ReferencedPair> batch, const PreferenceObjective& objective) {
+                                      std::span<const ReferencedPair> batch, const PreferenceObjective& objective,
+                                      dist::Communicator* world) {
   WHET_ASSERT(pass.lora_dropout == 0.0f);
   PreferenceMetrics metrics;
   const double per_pair = 1.0 / double(batch.size());
   AnswerGradients answers(model, pass, acts, 2);
   // The loss moves log π = −Σ cross-entropy: its gradient is d·∇log π.
-  for (const ReferencedPair& p : batch) {
+  for (const ReferencedPair& p : rank_share(batch, world)) {
     if (objective.share_prompt && shares_prompt(*p.pair, acts)) {
       shared_pair_backward(model, pass, acts, p, objective, per_pair, metrics);
       continue;
@@ -139,16 +159,17 @@ PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& 
     answers.add(p.pair->chosen, 0, loss.d_chosen * per_pair);
     answers.add(p.pair->rejected, 1, loss.d_rejected * per_pair);
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                                      std::span<const ReferencedPair> batch, const StepSettings& settings,
-                                     const PreferenceObjective& objective, int64_t step) {
+                                     const PreferenceObjective& objective, int64_t step, const DataParallel& dp) {
   PreferenceStepResult r;
   TrainPass pass = learner.trainable.pass();
   pass.lora_dropout = 0.0f;
-  r.metrics = preference_backward(loaded.model, pass, acts, batch, objective);
+  r.metrics = preference_backward(loaded.model, pass, acts, batch, objective, dp.world);
+  r.step.sync = sum_gradients(dp);
   for (const ReferencedPair& p : batch) r.step.tokens += pair_tokens(p.pair->chosen, p.pair->rejected);
   r.step.loss = r.metrics.loss;
   apply_update(learner, settings, step, r.step);
@@ -162,14 +183,15 @@ void require_reference(double a, double b, size_t index, std::string_view what) 
 }
 
 PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                                  std::span<const ReferencedPair> pairs, const PreferenceObjective& objective) {
+                                  std::span<const ReferencedPair> pairs, const PreferenceObjective& objective,
+                                  dist::Communicator* world) {
   for (size_t i = 0; i < pairs.size(); ++i) require_reference(pairs[i].ref_chosen, pairs[i].ref_rejected, i, "pair");
   PreferenceMetrics metrics;
-  for (const ReferencedPair& p : pairs) {
+  for (const ReferencedPair& p : rank_share(pairs, world)) {
     const PairLogps logps = logps_of(loaded.model, trainable.lora.get(), acts, p, objective.share_prompt);
     add_pair(metrics, pair_loss(objective.loss, logps, objective.settings), logps);
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 }  // namespace whet

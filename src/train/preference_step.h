@@ -59,7 +59,7 @@ double completion_logp(const LlamaModel& model, const LlamaLora* lora, LlamaActi
 // null for full fine-tuning before it starts), the prompt encoded once when the
 // pair fits acts. on_pair hears progress.
 std::vector<ReferencedPair> reference_logps(const LlamaModel& model, LlamaActivations& acts,
-                                            const std::vector<PreferenceSequences>& pairs,
+                                            std::span<const PreferenceSequences> pairs,
                                             const std::function<void(size_t done)>& on_pair = {});
 
 struct PreferenceStepResult {
@@ -67,24 +67,34 @@ struct PreferenceStepResult {
   PreferenceMetrics metrics;  // what TRL logs, over the batch
 };
 
+// The metrics of each rank's pairs pooled into those of all the ranks' pairs
+// (weighted by their counts); `metrics` as they are without `world`.
+PreferenceMetrics pooled_over_ranks(const PreferenceMetrics& metrics, dist::Communicator* world);
+
 // The gradients of the batch's mean pair loss, added (+=) to what `pass` names:
 // a forward of the pair for its answers' log-probs, the pair's loss, then each
 // answer's cross-entropy backward weighted by −d(loss)/d(log π) / pairs. With
 // the prompt shared, one forward and one backward per pair; otherwise per
 // answer. The pass must have no dropout: the forward that measures log π and
-// the backward that moves it must see the same network. Returns the batch's metrics.
+// the backward that moves it must see the same network. Returns the batch's
+// metrics. Data-parallel (`world` given), `batch` is the global batch: this rank
+// runs its share (train/data_parallel.h), and the metrics are pooled over the ranks.
 PreferenceMetrics preference_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
-                                      std::span<const ReferencedPair> batch, const PreferenceObjective& objective);
+                                      std::span<const ReferencedPair> batch, const PreferenceObjective& objective,
+                                      dist::Communicator* world = nullptr);
 
-// preference_backward with dropout off (TRL's disable_dropout), then apply_update.
+// preference_backward with dropout off (TRL's disable_dropout), the gradients
+// summed over the ranks when data-parallel, then apply_update.
 PreferenceStepResult preference_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                                      std::span<const ReferencedPair> batch, const StepSettings& settings,
-                                     const PreferenceObjective& objective, int64_t step);
+                                     const PreferenceObjective& objective, int64_t step, const DataParallel& dp = {});
 
-// The mean pair loss and metrics over `pairs`, without gradients (validation).
-// Throws whet::Error when a pair has no reference log-probs (TRL issue 1107's
-// bug class: an evaluation set left out when the reference was precomputed).
+// The mean pair loss and metrics over `pairs`, without gradients (validation);
+// with `world`, each rank scores its share. Throws whet::Error when a pair has
+// no reference log-probs (TRL issue 1107's bug class: an evaluation set left
+// out when the reference was precomputed).
 PreferenceMetrics preference_eval(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
-                                  std::span<const ReferencedPair> pairs, const PreferenceObjective& objective);
+                                  std::span<const ReferencedPair> pairs, const PreferenceObjective& objective,
+                                  dist::Communicator* world = nullptr);
 
 }  // namespace whet

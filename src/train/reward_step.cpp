@@ -88,30 +88,31 @@ class ScoreGradients {
 
 PreferenceMetrics reward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                   const ClassifierPass& head, std::span<const RewardPair* const> batch,
-                                  const RewardObjective& objective) {
+                                  const RewardObjective& objective, dist::Communicator* world) {
   WHET_ASSERT(pass.lora_dropout == 0.0f && head.labels == 1);
   PreferenceMetrics metrics;
   const double per_pair = 1.0 / double(batch.size());
   ScoreGradients scores(model, pass, acts, head);
-  for (const RewardPair* p : batch) {
+  for (const RewardPair* p : rank_share(batch, world)) {
     const auto [chosen, rejected] = scores.measure(*p);
     const PairLoss loss = reward_pair_loss(chosen, rejected, p->margin, objective.center_coefficient);
     add_pair(metrics, loss, PairLogps{});
     scores.add(*p, loss.d_chosen * per_pair, loss.d_rejected * per_pair);
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 PreferenceStepResult reward_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                                  std::span<const RewardPair* const> batch, const StepSettings& settings,
-                                 const RewardObjective& objective, int64_t step) {
+                                 const RewardObjective& objective, int64_t step, const DataParallel& dp) {
   WHET_ASSERT(learner.trainable.classifier);
   ClassifierTraining& head = *learner.trainable.classifier;
   PreferenceStepResult r;
   TrainPass pass = learner.trainable.pass();
   pass.lora_dropout = 0.0f;
   r.metrics = reward_backward(loaded.model, pass, acts, head.head.pass(-1, head.dweight.data(), head.dbias.data()),
-                              batch, objective);
+                              batch, objective, dp.world);
+  r.step.sync = sum_gradients(dp);
   for (const RewardPair* p : batch) r.step.tokens += int64_t(p->chosen.size() + p->rejected.size());
   r.step.loss = r.metrics.loss;
   apply_update(learner, settings, step, r.step);
@@ -120,14 +121,14 @@ PreferenceStepResult reward_step(const LoadedModel& loaded, Learner& learner, Ll
 
 PreferenceMetrics reward_eval(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                               const SequenceClassifier& head, std::span<const RewardPair> pairs,
-                              const RewardObjective& objective) {
+                              const RewardObjective& objective, dist::Communicator* world) {
   PreferenceMetrics metrics;
-  for (const RewardPair& p : pairs) {
+  for (const RewardPair& p : rank_share(pairs, world)) {
     const double chosen = reward_score(model, lora, acts, p.chosen, head);
     const double rejected = reward_score(model, lora, acts, p.rejected, head);
     add_pair(metrics, reward_pair_loss(chosen, rejected, p.margin, objective.center_coefficient), PairLogps{});
   }
-  return metrics;
+  return pooled_over_ranks(metrics, world);
 }
 
 }  // namespace whet

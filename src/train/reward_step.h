@@ -31,18 +31,22 @@ struct RewardObjective {
 // train, each answer runs forward for its score and again with its backward.
 // The pass must have no dropout (the score measured and the score moved must
 // be the same network's). Metrics: TRL's rewards, margins and accuracy (logps 0).
+// Data-parallel (`world` given), `batch` is the global batch: this rank runs its
+// share (train/data_parallel.h), and the metrics are pooled over the ranks.
 PreferenceMetrics reward_backward(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                   const ClassifierPass& head, std::span<const RewardPair* const> batch,
-                                  const RewardObjective& objective);
+                                  const RewardObjective& objective, dist::Communicator* world = nullptr);
 
-// reward_backward with dropout off, then apply_update (the head is among the learner's parameters).
+// reward_backward with dropout off, the gradients summed over the ranks when
+// data-parallel, then apply_update (the head is among the learner's parameters).
 PreferenceStepResult reward_step(const LoadedModel& loaded, Learner& learner, LlamaActivations& acts,
                                  std::span<const RewardPair* const> batch, const StepSettings& settings,
-                                 const RewardObjective& objective, int64_t step);
+                                 const RewardObjective& objective, int64_t step, const DataParallel& dp = {});
 
-// The mean pair loss and metrics over `pairs`, without gradients (validation, held-out pairs).
+// The mean pair loss and metrics over `pairs`, without gradients (validation,
+// held-out pairs); with `world`, each rank scores its share.
 PreferenceMetrics reward_eval(const LlamaModel& model, const LlamaLora* lora, LlamaActivations& acts,
                               const SequenceClassifier& head, std::span<const RewardPair> pairs,
-                              const RewardObjective& objective);
+                              const RewardObjective& objective, dist::Communicator* world = nullptr);
 
 }  // namespace whet

@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "core/error.h"
-#include "dist/shard.h"
 #include "train/grad_clip.h"
 
 namespace whet {
@@ -104,11 +103,10 @@ void backward_batch(const LoadedModel& loaded, Learner& learner, LlamaActivation
   const int64_t task_targets = total_targets(batch), replay_targets = total_targets(replay);
   const int64_t distilled = (kd_task ? task_targets : 0) + (kd_replay ? replay_targets : 0);
   const float kd_scale = distilled > 0 ? float(kd.weight / double(distilled)) : 0.0f;
-  const int rank = dp.world ? dp.world->rank() : 0, ranks = dp.world ? dp.world->size() : 1;
-  const dist::Shard task_shard = dist::shard_of(int64_t(batch.size()), rank, ranks);
-  const dist::Shard replay_shard = dist::shard_of(int64_t(replay.size()), rank, ranks);
-  const auto my_batch = batch.subspan(size_t(task_shard.begin), size_t(task_shard.size()));
-  const auto my_replay = replay.subspan(size_t(replay_shard.begin), size_t(replay_shard.size()));
+  const dist::Shard task_shard = rank_shard(batch.size(), dp.world);
+  const dist::Shard replay_shard = rank_shard(replay.size(), dp.world);
+  const auto my_batch = rank_share(batch, dp.world);
+  const auto my_replay = rank_share(replay, dp.world);
   std::function<void(int)> hook;
   if (dp.sync) hook = [&dp](int layer) { dp.sync->block_done(layer); };
   const GroupLoss task = backward_group(loaded, learner, acts, my_batch, settings, step, size_t(task_shard.begin),
@@ -119,13 +117,8 @@ void backward_batch(const LoadedModel& loaded, Learner& learner, LlamaActivation
                                        replay_targets > 0 ? 1.0f / float(replay_targets) : 0.0f,
                                        kd_replay ? kd_scale : 0.0f, hook);
   std::array<double, 3> sums{task.loss_sum, rep.loss_sum, task.distill_sum + rep.distill_sum};
-  if (dp.sync) {
-    result.sync_wait_s = dp.sync->finish();
-    dp.world->allreduce_sum(sums);
-    std::array<double, 1> least_wait{-result.sync_wait_s};
-    dp.world->allreduce_max(least_wait);
-    result.sync_exposed_s = -least_wait[0];
-  }
+  result.sync = sum_gradients(dp);
+  sum_over_ranks(sums, dp.world);
   result.loss = sums[0] / double(task_targets);
   if (!replay.empty()) result.replay_loss = sums[1] / double(replay_targets);
   if (distilled > 0) result.distill_loss = sums[2] / double(distilled);
@@ -171,8 +164,7 @@ void apply_update(Learner& learner, const StepSettings& settings, int64_t step, 
 
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,
                  const std::vector<TrainingSequence>& sequences, dist::Communicator* world) {
-  const dist::Shard mine = world ? dist::shard_of(int64_t(sequences.size()), world->rank(), world->size())
-                                 : dist::Shard{0, int64_t(sequences.size())};
+  const dist::Shard mine = rank_shard(sequences.size(), world);
   std::array<double, 2> sums{0.0, 0.0};  // loss, targets
   TrainPass pass;
   pass.lora = trainable.lora.get();
@@ -181,7 +173,7 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, Lla
     sums[0] += r.loss_sum;
     sums[1] += double(r.targets);
   }
-  if (world) world->allreduce_sum(sums);
+  sum_over_ranks(sums, world);
   return sums[1] > 0 ? sums[0] / sums[1] : std::numeric_limits<double>::quiet_NaN();
 }
 

@@ -10,8 +10,7 @@
 #include "data/sequences.h"
 #include "models/llama_train.h"
 #include "models/model_loader.h"
-#include "dist/communicator.h"
-#include "train/gradient_sync.h"
+#include "train/data_parallel.h"
 #include "train/learner.h"
 #include "train/lr_schedule.h"
 #include "train/train_config.h"
@@ -49,17 +48,7 @@ struct StepResult {
   double ewc_penalty = 0.0, l2sp_penalty = 0.0;  // λ/2·Σ F(θ−θ*)² before the update; 0 when off
   double replay_loss = std::numeric_limits<double>::quiet_NaN();   // mean over the replay targets; NaN: none
   double distill_loss = std::numeric_limits<double>::quiet_NaN();  // mean T²·KL per distilled target; NaN: off
-  // Data-parallel: the seconds rank 0 waited for the gradient sum after its backward
-  // (communication, and waiting for slower ranks), and the least any rank waited:
-  // what the last rank to finish its backward waited, the communication the backward did not hide.
-  double sync_wait_s = 0.0, sync_exposed_s = 0.0;
-};
-
-// The company of a data-parallel step (docs/distributed.md): the ranks, and the
-// gradient buckets that sum the ranks' gradients. Both null: one process.
-struct DataParallel {
-  dist::Communicator* world = nullptr;
-  GradientSync* sync = nullptr;
+  SyncWait sync;  // data-parallel: the time waited for the gradient sum
 };
 
 // Whether a classification head trains on a frozen base: the base's pooled

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -412,50 +413,73 @@ ItemReferences numbers_of(const ReferencedKto& e) { return {e.ref, e.ref_mismatc
 ReferencedPair with_numbers(const PreferenceSequences& p, const ItemReferences& r) { return {&p, r[0], r[1]}; }
 ReferencedKto with_numbers(const KtoSequences& e, const ItemReferences& r) { return {&e, r[0], r[1]}; }
 
+// The reference's log-probs of `items`' answers (compute's), each rank computing its share.
+template <typename Item, typename Compute>
+std::vector<ItemReferences> computed_references(const LlamaModel& model, LlamaActivations& acts,
+                                                const std::vector<Item>& items, const Compute& compute,
+                                                dist::Communicator& world) {
+  std::vector<double> mine;
+  for (const auto& r : compute(model, acts, rank_share(std::span(items), &world))) {
+    const ItemReferences numbers = numbers_of(r);
+    mine.insert(mine.end(), numbers.begin(), numbers.end());
+  }
+  const std::vector<double> all = gathered_over_ranks(mine, items.size(), &world, 2);
+  std::vector<ItemReferences> out(items.size());
+  for (size_t i = 0; i < items.size(); ++i) out[i] = {all[2 * i], all[2 * i + 1]};
+  return out;
+}
+
 // rl: the reference's log-probs of every answer, from the base (the adapter off,
 // or the weights before a checkpoint is loaded into them), so that no second
 // model is kept: read from the run folder's cache when it holds them for these
-// weights and sequences, otherwise computed once and cached.
+// weights and sequences, otherwise computed once and cached. Data-parallel,
+// rank 0 reads and writes the cache (only its machine needs the run folder) and
+// shares what it read; what is computed, each rank computes its share of.
 template <typename Items, typename Referenced, typename Compute>
 void reference_items(const LlamaModel& model, const TrainConfig& config, const Items& train, const Items& validation,
                      std::vector<Referenced>& referenced, std::vector<Referenced>& referenced_validation,
-                     const Compute& compute, const Say& say) {
+                     const Compute& compute, dist::Communicator& world, const Say& say) {
   const std::string path = config.output_dir + "/reference_logps.json";
   const ReferenceKey key = reference_key(model, answers_of(train), answers_of(validation));
-  if (const auto cached = read_reference_cache(path, key, train.size(), validation.size())) {
-    for (size_t i = 0; i < train.size(); ++i) referenced.push_back(with_numbers(train[i], cached->train[i]));
-    for (size_t i = 0; i < validation.size(); ++i)
-      referenced_validation.push_back(with_numbers(validation[i], cached->validation[i]));
+  std::optional<CachedReferences> numbers;
+  if (world.rank() == 0) numbers = read_reference_cache(path, key, train.size(), validation.size());
+  bool cached = numbers.has_value();
+  dist::broadcast_object(world, cached, 0);
+  if (cached) {
+    if (world.rank() != 0) numbers.emplace(CachedReferences{std::vector<ItemReferences>(train.size()),
+                                                            std::vector<ItemReferences>(validation.size())});
+    world.broadcast(std::as_writable_bytes(std::span(numbers->train)), 0);
+    world.broadcast(std::as_writable_bytes(std::span(numbers->validation)), 0);
     say(fmt::format("reference: read from {} (the same weights and sequences)", path));
-    return;
+  } else {
+    LlamaActivations acts(model.config, config.sequence_len, 0);
+    numbers.emplace(CachedReferences{computed_references(model, acts, train, compute, world),
+                                     computed_references(model, acts, validation, compute, world)});
+    if (world.rank() == 0) write_reference_cache(path, key, *numbers);
   }
-  LlamaActivations acts(model.config, config.sequence_len, 0);
-  referenced = compute(model, acts, train);
-  referenced_validation = compute(model, acts, validation);
-  CachedReferences numbers;
-  for (const Referenced& r : referenced) numbers.train.push_back(numbers_of(r));
-  for (const Referenced& r : referenced_validation) numbers.validation.push_back(numbers_of(r));
-  write_reference_cache(path, key, numbers);
+  for (size_t i = 0; i < train.size(); ++i) referenced.push_back(with_numbers(train[i], numbers->train[i]));
+  for (size_t i = 0; i < validation.size(); ++i)
+    referenced_validation.push_back(with_numbers(validation[i], numbers->validation[i]));
 }
 
-void reference_pairs(RunInputs& in, const TrainConfig& config, const Say& say) {
+void reference_pairs(RunInputs& in, const TrainConfig& config, dist::Communicator& world, const Say& say) {
   if (config.rl == "kto") {
     say(fmt::format("reference: log-probabilities of {} training and {} validation answers, each with another "
                     "example's answer for KTO's reference point, under the base", in.kto.size(),
                     in.validation_kto.size()));
     reference_items(in.loaded.model, config, in.kto, in.validation_kto, in.referenced_kto,
                     in.referenced_validation_kto,
-                    [](const LlamaModel& m, LlamaActivations& a, const std::vector<KtoSequences>& items) {
+                    [](const LlamaModel& m, LlamaActivations& a, std::span<const KtoSequences> items) {
                       return kto_reference_logps(m, a, items);
-                    }, say);
+                    }, world, say);
     return;
   }
   say(fmt::format("reference: log-probabilities of {} training and {} validation pairs under the base",
                   in.pairs.size(), in.validation_pairs.size()));
   reference_items(in.loaded.model, config, in.pairs, in.validation_pairs, in.referenced, in.referenced_validation,
-                  [](const LlamaModel& m, LlamaActivations& a, const std::vector<PreferenceSequences>& items) {
+                  [](const LlamaModel& m, LlamaActivations& a, std::span<const PreferenceSequences> items) {
                     return reference_logps(m, a, items);
-                  }, say);
+                  }, world, say);
 }
 
 // How many steps the run takes, of how many sequences, and with what learning rate.
@@ -680,7 +704,8 @@ class TrainingLoop {
       reference_chosen += in_.referenced[i].ref_chosen / double(items.size());
     }
     const PreferenceStepResult r =
-        preference_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, *objective_, loop_.step);
+        preference_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, *objective_, loop_.step,
+                        data_parallel());
     logged = preference_values(r.metrics);
     warn_if_chosen_falls(reference_chosen - r.metrics.logp_chosen);
     return r.step;
@@ -691,7 +716,10 @@ class TrainingLoop {
     if (config_.reward_target <= 0 || recent_rewards_.size() < size_t(kRewardTargetSteps)) return false;
     double mean = 0;
     for (double r : recent_rewards_) mean += r / double(recent_rewards_.size());
-    if (mean < config_.reward_target) return false;
+    bool reached = mean >= config_.reward_target;
+    // Rank 0's decision, so that every rank stops at the same step.
+    if (world_.size() > 1) dist::broadcast_object(world_, reached, 0);
+    if (!reached) return false;
     result_.stopped_early = true;
     say_(fmt::format("step {}: the mean reward of the last {} steps is {:.3f}, at least reward_target {}: stopping",
                      loop_.step, kRewardTargetSteps, mean, config_.reward_target));
@@ -703,7 +731,8 @@ class TrainingLoop {
     std::vector<ReferencedKto> batch;
     for (size_t i : items) batch.push_back(in_.referenced_kto[i]);
     const KtoStepResult r =
-        kto_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, objective_->settings, loop_.step);
+        kto_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, objective_->settings, loop_.step,
+                 data_parallel());
     logged = r.metrics.logged();
     return r.step;
   }
@@ -713,7 +742,8 @@ class TrainingLoop {
     std::vector<const RewardPair*> batch;
     for (size_t i : items) batch.push_back(&in_.reward_pairs[i]);
     const PreferenceStepResult r =
-        reward_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, reward_objective(), loop_.step);
+        reward_step(in_.loaded, progress_.learner, acts_, batch, schedule_.step, reward_objective(), loop_.step,
+                    data_parallel());
     logged = reward_values(r.metrics);
     return r.step;
   }
@@ -730,7 +760,7 @@ class TrainingLoop {
     std::vector<const PromptItem*> prompts;
     for (size_t i : items) prompts.push_back(&in_.prompts[i]);
     const GrpoStepResult r = grpo_step(in_.loaded, progress_.learner, acts_, prompts, *in_.grader, schedule_.step,
-                                       *grpo_, loop_.step);
+                                       *grpo_, loop_.step, data_parallel());
     const GrpoMetrics& m = r.metrics;
     recent_rewards_.push_back(m.reward_mean);
     if (recent_rewards_.size() > size_t(kRewardTargetSteps)) recent_rewards_.pop_front();
@@ -785,8 +815,8 @@ class TrainingLoop {
     r.eta_s = remaining_.seconds_for(steps_to_estimate());
     r.values = penalties_of(s);
     if (world_.size() > 1) {
-      r.values.emplace_back("allreduce_wait_s", s.sync_wait_s);
-      r.values.emplace_back("allreduce_exposed_s", s.sync_exposed_s);
+      r.values.emplace_back("allreduce_wait_s", s.sync.waited_s);
+      r.values.emplace_back("allreduce_exposed_s", s.sync.exposed_s);
     }
     r.values.insert(r.values.end(), logged.begin(), logged.end());
     r.replay_loss = s.replay_loss;
@@ -844,25 +874,27 @@ class TrainingLoop {
   }
 
   // The evaluation's numbers into `r`; returns the score that ranks it, lower better.
-  // Data-parallel, the ranks share the validation loss; eval_task is rank 0's alone.
+  // Data-parallel, the ranks share the validation set; eval_task is rank 0's alone.
   double measure(StepReport& r) {
+    dist::Communicator* world = world_.size() > 1 ? &world_ : nullptr;
     if (config_.rl == "kto" && has_validation()) {
       const KtoMetrics m =
-          kto_eval(in_.loaded, trainable(), acts_, in_.referenced_validation_kto, objective_->settings);
+          kto_eval(in_.loaded, trainable(), acts_, in_.referenced_validation_kto, objective_->settings, world);
       r.val_loss = m.loss;
       r.eval_metrics = m.logged();
     } else if (trains_reward_model(config_) && has_validation()) {
       const PreferenceMetrics m = reward_eval(in_.loaded.model, trainable().lora.get(), acts_,
-                                              trainable().classifier->head, in_.reward_validation, reward_objective());
+                                              trainable().classifier->head, in_.reward_validation, reward_objective(),
+                                              world);
       r.val_loss = m.loss;
       r.eval_metrics = reward_values(m);
     } else if (objective_ && has_validation()) {
       const PreferenceMetrics m =
-          preference_eval(in_.loaded, trainable(), acts_, in_.referenced_validation, *objective_);
+          preference_eval(in_.loaded, trainable(), acts_, in_.referenced_validation, *objective_, world);
       r.val_loss = m.loss;
       r.eval_metrics = preference_values(m);
     } else if (has_validation()) {
-      r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation, world_.size() > 1 ? &world_ : nullptr);
+      r.val_loss = mean_loss(in_.loaded, trainable(), acts_, in_.data.validation, world);
       r.val_perplexity = std::exp(r.val_loss);
     }
     double score = r.val_loss;
@@ -990,35 +1022,72 @@ GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableS
   return verdict;
 }
 
-// What a data-parallel run does not do yet, refused before anything loads: the rl
-// objectives (their steps take pairs, answers or rollouts, not sequences, and are
-// not sharded), EWC (each rank would compute the Fisher and write it to the run folder).
+// What a data-parallel run does not do yet, refused before anything loads: EWC
+// (each rank would compute the Fisher and write it to the run folder).
 void refuse_what_is_not_data_parallel(const TrainConfig& config, int ranks) {
-  if (aligns(config))
-    fail("train", "rl {} does not run data-parallel yet ({} ranks): run it as one process, without mpirun",
-         config.rl, ranks);
   if (config.ewc_lambda > 0)
     fail("train", "ewc_lambda {} does not run data-parallel yet ({} ranks): set ewc_lambda 0 or run without mpirun",
          config.ewc_lambda, ranks);
 }
 
+// FNV-1a over what check_same_data compares.
+class DataHash {
+ public:
+  void mix(int64_t v) { hash_ = (hash_ ^ uint64_t(v)) * 1099511628211ull; }
+  void mix(const std::vector<int32_t>& ids) {
+    mix(int64_t(ids.size()));
+    for (int32_t id : ids) mix(id);
+  }
+  void mix(const TrainingSequence& s) {
+    mix(s.ids);
+    mix(s.targets);
+    mix(s.label);
+  }
+  // A part of the data: its count, then each item's pieces.
+  template <typename Item, typename Pieces>
+  void mix(const std::vector<Item>& items, const Pieces& pieces) {
+    mix(int64_t(items.size()));
+    for (const Item& item : items) pieces(item);
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = 1469598103934665603ull;
+};
+
+// A hash of everything a run trains and validates on: sequences (token ids,
+// targets, labels), and the rl methods' pairs, labelled answers and prompts.
+uint64_t hash_of_data(const RunInputs& in) {
+  DataHash h;
+  for (const std::vector<TrainingSequence>* part : {&in.data.train, &in.replay, &in.data.validation})
+    h.mix(*part, [&h](const TrainingSequence& s) { h.mix(s); });
+  for (const auto* part : {&in.pairs, &in.validation_pairs})
+    h.mix(*part, [&h](const PreferenceSequences& p) {
+      h.mix(p.chosen);
+      h.mix(p.rejected);
+    });
+  for (const auto* part : {&in.kto, &in.validation_kto})
+    h.mix(*part, [&h](const KtoSequences& e) {
+      h.mix(e.answer);
+      h.mix(e.mismatched);
+      h.mix(e.desirable);
+    });
+  for (const auto* part : {&in.reward_pairs, &in.reward_validation})
+    h.mix(*part, [&h](const RewardPair& p) {
+      h.mix(p.chosen);
+      h.mix(p.rejected);
+      h.mix(std::bit_cast<int64_t>(p.margin));
+    });
+  h.mix(in.prompts, [&h](const PromptItem& p) { h.mix(p.prompt); });
+  return h.value();
+}
+
 // Every rank must have read the same data in the same order (the shards are
 // positions in it): a rank on a machine whose files differ would otherwise train
-// on other sequences without a word. Compared by count and a hash of the
-// training, replay and validation sequences (token ids, targets, labels).
+// on other items without a word. Compared by count and hash_of_data.
 void check_same_data(dist::Communicator& world, const RunInputs& in) {
   if (world.size() == 1) return;
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a
-  auto mix = [&hash](int64_t v) { hash = (hash ^ uint64_t(v)) * 1099511628211ull; };
-  for (const std::vector<TrainingSequence>* part : {&in.data.train, &in.replay, &in.data.validation}) {
-    mix(int64_t(part->size()));
-    for (const TrainingSequence& s : *part) {
-      for (int32_t id : s.ids) mix(id);
-      for (int32_t target : s.targets) mix(target);
-      mix(s.label);
-    }
-  }
-  const std::array<uint64_t, 2> mine{uint64_t(in.train_items()), hash};
+  const std::array<uint64_t, 2> mine{uint64_t(in.train_items()), hash_of_data(in)};
   std::array<uint64_t, 2> first = mine;
   world.broadcast(std::as_writable_bytes(std::span(first)), 0);
   if (first != mine)
@@ -1061,7 +1130,7 @@ TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions&
   const bool judges = world.rank() == 0;
   const std::optional<GateScores> base_scores =
       judges ? score_base_for_gate(config, in, progress.learner.trainable, ranking, say) : std::nullopt;
-  if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, say);
+  if (aligns(config) && !trains_reward_model(config) && !samples_online(config)) reference_pairs(in, config, world, say);
   if (options.resume) load_progress(resume_point, world, progress, say);
   start_alike(world, progress.learner.trainable, config, say);
   say(describe(progress.learner.trainable, schedule));

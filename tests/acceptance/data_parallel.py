@@ -17,7 +17,10 @@
    of the 2-rank steps forward): as one process x 4 (the same global batch), and
    as 2 ranks x 2 whose rank 1 sees an empty output_dir (as on a machine that
    does not share rank 0's disk: rank 0 reads the checkpoint for all).
-3. Ranks that read different data stop with an error naming the rank.
+3. The rl objectives, DPO, KTO, a reward model (each with a validation split)
+   and GRPO: 2 ranks x 2 give 1 process x 4's losses, logged metrics and
+   weights, within the same tolerances.
+4. Ranks that read different data stop with an error naming the rank.
 Exits non-zero, naming the check, when any of these does not hold.
 """
 import json
@@ -67,14 +70,41 @@ def write_labelled(path, count):
                                   "label": "sea" if n % 3 else "tin"}) + "\n")
 
 
+def write_pairs(path, count):
+    """Preference pairs whose chosen answers name the prompt's number (KTO reads each as two labelled answers)."""
+    with open(path, "w") as out:
+        for n in range(count):
+            out.write(json.dumps({"prompt": f"the sea {n % 7}", "chosen": f" the tin {n % 7}",
+                                  "rejected": f" the oak {'and sky ' * (n % 3)}"}) + "\n")
+
+
+def write_prompts(path, count):
+    with open(path, "w") as out:
+        for n in range(count):
+            out.write(json.dumps({"messages": [{"role": "user", "content": f"the sea {n % 7} and {n % 3}"}]}) + "\n")
+
+
+# What each rl method adds to a LoRA run: a validation split scored every 2 steps
+# for the offline ones; GRPO samples groups of 4 short completions, graded by a regex.
+RL_SETTINGS = {
+    "dpo": ["rl: dpo", "val_set_size: 0.2", "eval_steps: 2"],
+    "kto": ["rl: kto", "val_set_size: 0.2", "eval_steps: 2"],
+    "reward": ["rl: reward", "val_set_size: 0.2", "eval_steps: 2"],
+    "grpo": ["rl: grpo", "num_generations: 4", "max_completion_length: 6", "grader: {type: regex, pattern: '[a-m]'}",
+             "val_set_size: 0", "eval_steps: 0"],
+}
+
+
 def write_config(path, run, data, method, batch, steps, save_steps, defended=False):
-    """defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate."""
+    """defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate.
+    method: full, lora, lora_cls (a classification head) or an rl method of RL_SETTINGS (with LoRA)."""
     classifies = method == "lora_cls"
-    method = "lora" if classifies else method
+    rl = RL_SETTINGS.get(method, [])
+    method = "lora" if classifies or rl else method
     defences = (["replay_data: general", "replay_ratio: 0.3", "distill_weight: 1", "val_set_size: 0.12",
                  "eval_steps: 4", "forgetting_gate: true"] if defended else
-                ["replay_data: none", "distill_weight: 0", "val_set_size: 0", "eval_steps: 0",
-                 "forgetting_gate: false"])
+                ["replay_data: none", "distill_weight: 0", "forgetting_gate: false"] +
+                (rl or ["val_set_size: 0", "eval_steps: 0"]))
     lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
              f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
              "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
@@ -136,6 +166,24 @@ def compare_runs(what, one, two, method, steps, loss_rtol=LOSS_RTOL, weight_atol
     print(f"{what}: {len(a)} losses, {len(va)} validation losses{gate} within {loss_rtol} relative "
           f"(last {a[-1][1]:.6f} vs {b[-1][1]:.6f}), "
           f"weights within {worst[0]:.2g} (largest |w| {moved:.3g})")
+
+
+def compare_logged(what, one, two, rtol=LOSS_RTOL):
+    """Every number of every metrics.jsonl line but the timings: the 2-rank run's are the whole batch's.
+    Relative to at least 1: a value like KTO's kl is a small difference of log-probs of tens of nats."""
+    timings = {"tokens_per_s", "examples_per_s", "elapsed_s", "eta_s", "allreduce_wait_s", "allreduce_exposed_s"}
+    lines = [[json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines()] for run in (one, two)]
+    if len(lines[0]) != len(lines[1]):
+        fail(f"{what}: {len(lines[0])} metrics lines (one process) vs {len(lines[1])} (2 ranks)")
+    compared = 0
+    for a, b in zip(*lines):
+        for key in sorted(set(a) - timings):
+            x, y = a[key], b.get(key)
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                if not isinstance(y, (int, float)) or abs(x - y) > rtol * max(abs(x), 1.0):
+                    fail(f"{what}: step {a.get('step')} {key} {x!r} (one process) vs {y!r} (2 ranks)")
+                compared += 1
+    print(f"{what}: {compared} logged values agree")
 
 
 def compare_gates(what, one, two, rtol):
@@ -220,6 +268,24 @@ def main():
         if "data-parallel: 2 ranks" not in done.stderr:
             fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
         compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
+
+    # The rl objectives: each rank takes its share of the pairs, labelled answers or
+    # prompts (whole groups), and of the validation set; what the metrics log is the whole batch's.
+    pairs, prompts = SCRATCH / "pairs.jsonl", SCRATCH / "prompts.jsonl"
+    write_pairs(pairs, 19)
+    write_prompts(prompts, 10)
+    for rl, steps in (("dpo", 8), ("kto", 8), ("reward", 8), ("grpo", 6)):
+        one, two = SCRATCH / f"{rl}_one", SCRATCH / f"{rl}_two"
+        source = prompts if rl == "grpo" else pairs
+        write_config(SCRATCH / f"{rl}_one.yaml", one, source, rl, 4, steps, 0)
+        write_config(SCRATCH / f"{rl}_two.yaml", two, source, rl, 2, steps, 0)
+        run([WHET, "train", str(SCRATCH / f"{rl}_one.yaml")])
+        run(MPIRUN + [WHET, "train", str(SCRATCH / f"{rl}_two.yaml")])
+        # The reward model's loss falls to 0.004 in 8 steps: near-zero gradients, which Adam divides by their
+        # own size, carry the ranks' other summation order into a weight further than elsewhere.
+        compare_runs(f"rl {rl}: 1 x 4 vs 2 x 2", one, two, "lora", steps,
+                     weight_atol=RESUMED_TOL if rl == "reward" else WEIGHT_ATOL)
+        compare_logged(f"rl {rl}", one, two)
 
     # Killed mid-way, then resumed with the same global batch: as one process, and as
     # 2 ranks whose rank 1 has no run folder on its disk.

@@ -47,7 +47,9 @@ TEST(GrpoStep, LossAndLoraGradientsMatchAutograd) {
       settings.beta = want.at("beta").get<double>();
       const GrpoMetrics m = grpo_backward(loaded.model, pass, acts, batch, settings);
       EXPECT_NEAR(m.loss, want.at("loss").get<double>(), 1e-5 * std::max(1.0, std::abs(want.at("loss").get<double>())));
-      if (settings.beta > 0) EXPECT_NEAR(m.kl, want.at("kl").get<double>(), 1e-5 * std::max(1.0, want.at("kl").get<double>()));
+      if (settings.beta > 0) {
+        EXPECT_NEAR(m.kl, want.at("kl").get<double>(), 1e-5 * std::max(1.0, want.at("kl").get<double>()));
+      }
       EXPECT_EQ(m.clip_fraction, 0.0);  // one inner iteration: the ratio is 1
       test::expect_lora_grads(lora_grads, dir + "/grpo/" + std::string(kind) + ".safetensors",
                               loaded.model.config.num_layers);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
 
 #include <algorithm>
 #include <map>
@@ -43,11 +44,13 @@ dnnl::engine& cpu_engine() {
 // Null when this CPU has no bf16 matmul in oneDNN (it needs AVX-512 BF16 or AMX).
 const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
   using dnnl::memory;
-  using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float>;
+  // With the calling thread's OpenMP team size: a primitive sizes its work split
+  // and scratchpad for the threads it was created with (whet tune's trials each have their share).
+  using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float, int>;
   static std::map<Key, std::optional<Bf16Matmul>> cache;
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
-  const Key key{s.trans_a, s.trans_b, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta};
+  const Key key{s.trans_a, s.trans_b, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta, omp_get_max_threads()};
   auto it = cache.find(key);
   if (it != cache.end()) return it->second ? &*it->second : nullptr;
   // A transposed operand is the stored matrix read with swapped strides.

@@ -161,6 +161,12 @@ std::vector<TensorView> Optimizer::state() const {
   return views;
 }
 
+Optimizer::MutableState Optimizer::mutable_state() {
+  MutableState out{{}, &step_count_};
+  for (StateTensor& s : state_) out.tensors.emplace_back(s.data);
+  return out;
+}
+
 void Optimizer::restore(int64_t step_count, const std::vector<TensorView>& tensors) {
   constexpr std::string_view where = "optimizer state";
   if (step_count < 0) fail(where, "step count {} is negative", step_count);

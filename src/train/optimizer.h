@@ -4,6 +4,7 @@
 // float tensors, so a checkpoint can store it in safetensors and a resumed run
 // continues bit for bit.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,15 @@ class Optimizer {
   // expected tensor must be present once, F32, with the parameter's size, and nothing
   // else; otherwise throws whet::Error naming the tensor and leaves the optimiser unchanged.
   void restore(int64_t step_count, const std::vector<TensorView>& tensors);
+
+  // Every state tensor's values (in state()'s order) and the step count, writable
+  // in place: for overwriting them with another copy of the same optimiser's
+  // without a second copy in memory (a data-parallel resume takes rank 0's).
+  struct MutableState {
+    std::vector<std::span<float>> tensors;
+    int64_t* step_count = nullptr;
+  };
+  MutableState mutable_state();
 
   const std::vector<Parameter>& parameters() const { return params_; }
   const OptimizerConfig& config() const { return config_; }

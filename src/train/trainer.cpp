@@ -166,16 +166,22 @@ using Say = std::function<void(const std::string&)>;
 
 // How evaluations rank: by validation loss, or by a metric of eval_task.
 struct Ranking {
-  std::optional<Task> eval_task;
+  bool scores_task = false;        // eval_task is set: every rank knows, rank 0 alone scores it
+  std::optional<Task> eval_task;  // read by rank 0 alone (only its machine needs the file)
   bool higher_is_better = false;  // of metric_for_best_model
 };
 
-// Reads eval_task and checks metric_for_best_model against it, before anything is loaded or written.
-Ranking read_ranking(const TrainConfig& config) {
+// Reads eval_task and checks metric_for_best_model against it, before anything
+// is loaded or written; data-parallel, on rank 0, whose verdict the others hear.
+Ranking read_ranking(const TrainConfig& config, dist::Communicator& world) {
   Ranking r;
-  if (!config.eval_task.empty()) r.eval_task = read_task(config.eval_task);
-  if (config.metric_for_best_model != "val_loss")
-    r.higher_is_better = metric_direction(*r.eval_task, config.metric_for_best_model);
+  r.scores_task = !config.eval_task.empty();
+  if (world.rank() == 0) {
+    if (r.scores_task) r.eval_task = read_task(config.eval_task);
+    if (config.metric_for_best_model != "val_loss")
+      r.higher_is_better = metric_direction(*r.eval_task, config.metric_for_best_model);
+  }
+  dist::broadcast_object(world, r.higher_is_better, 0);
   return r;
 }
 
@@ -552,19 +558,11 @@ Progress resume(const TrainConfig& config, RunInputs& in, const ResumePoint& poi
   return p;
 }
 
-// Every rank gets rank 0's optimiser state (its moments and step count).
+// Every rank gets rank 0's optimiser state (its moments and step count), in place.
 void share_optimizer_state(dist::Communicator& world, Optimizer& optimizer) {
-  std::vector<TensorView> tensors = optimizer.state();
-  std::vector<std::vector<float>> values(tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const float* data = reinterpret_cast<const float*>(tensors[i].data);
-    values[i].assign(data, data + tensors[i].numel());
-    world.broadcast(std::as_writable_bytes(std::span(values[i])), 0);
-    tensors[i].data = reinterpret_cast<const uint8_t*>(values[i].data());
-  }
-  int64_t steps = optimizer.step_count();
-  dist::broadcast_object(world, steps, 0);
-  optimizer.restore(steps, tensors);
+  const Optimizer::MutableState state = optimizer.mutable_state();
+  for (std::span<float> tensor : state.tensors) world.broadcast(std::as_writable_bytes(tensor), 0);
+  dist::broadcast_object(world, *state.step_count, 0);
 }
 
 // Rank 0 loads the checkpoint; every rank continues from its optimiser state and
@@ -852,7 +850,7 @@ class TrainingLoop {
   // Validation loss and eval_task's metrics, logged; outputs that beat the best so
   // far go to output_dir/best. Returns true when early stopping says to stop.
   bool evaluate() {
-    if (!has_validation() && !ranking_.eval_task) return false;
+    if (!has_validation() && !ranking_.scores_task) return false;
     StepReport r{loop_.step, schedule_.step.total_steps, loop_.epoch};
     r.is_eval = true;
     double score = measure(r);
@@ -1175,7 +1173,7 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
     omp_set_num_threads(1);
   const bool names_validation = !config.val_data.empty() || config.val_set_size > 0;
   warn_if_nothing_to_evaluate(config, names_validation, "no validation data (val_data, val_set_size)", say);
-  const Ranking ranking = read_ranking(config);
+  const Ranking ranking = read_ranking(config, world);
   std::vector<AutoDecision> decisions;
   RunInputs in = load_model_and_data(config, say, options.learning_rate_scale, decisions);
   if (samples_online(config)) in.grader = load_run_grader(config, in.loaded, say);

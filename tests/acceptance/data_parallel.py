@@ -17,10 +17,11 @@
    of the 2-rank steps forward): as one process x 4 (the same global batch), and
    as 2 ranks x 2 whose rank 1 sees an empty output_dir (as on a machine that
    does not share rank 0's disk: rank 0 reads the checkpoint for all).
-3. The rl objectives, DPO, KTO, a reward model (each with a validation split)
+3. eval_task ranking the evaluations, its file on rank 0's disk alone.
+4. The rl objectives, DPO, KTO, a reward model (each with a validation split)
    and GRPO: 2 ranks x 2 give 1 process x 4's losses, logged metrics and
    weights, within the same tolerances.
-4. Ranks that read different data stop with an error naming the rank.
+5. Ranks that read different data stop with an error naming the rank.
 Exits non-zero, naming the check, when any of these does not hold.
 """
 import json
@@ -268,6 +269,23 @@ def main():
         if "data-parallel: 2 ranks" not in done.stderr:
             fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
         compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
+
+    # eval_task ranks the evaluations: rank 0 alone reads and scores it, so rank 1 may lack the file.
+    task = SCRATCH / "eval_task.jsonl"
+    with open(task, "w") as out:
+        for n in range(7):
+            out.write(json.dumps({"messages": [{"role": "user", "content": f"the sea {n} and {n % 5}"}],
+                                  "label": f"the tin {n} in the sea"}) + "\n")
+    ranked = ["--set", f"eval_task={task}", "--set", "metric_for_best_model=macro_f1"]
+    run([WHET, "train", str(SCRATCH / "lora_one.yaml"), "--set", f"output_dir={SCRATCH / 'task_one'}"] + ranked)
+    per_rank_task = ('case $OMPI_COMM_WORLD_RANK in 0) t="$3";; *) t="$3.not_on_rank_1s_disk";; esac; '
+                     'exec "$0" train "$1" --set output_dir="$2" --set eval_task="$t" '
+                     '--set metric_for_best_model=macro_f1')
+    run(MPIRUN + ["sh", "-c", per_rank_task, WHET, str(SCRATCH / "lora_two.yaml"), str(SCRATCH / "task_two"),
+                  str(task)])
+    compare_runs("eval_task on rank 0's disk alone: 1 x 4 vs 2 x 2", SCRATCH / "task_one", SCRATCH / "task_two",
+                 "lora", 12)
+    compare_logged("eval_task", SCRATCH / "task_one", SCRATCH / "task_two")
 
     # The rl objectives: each rank takes its share of the pairs, labelled answers or
     # prompts (whole groups), and of the validation set; what the metrics log is the whole batch's.

@@ -6,10 +6,11 @@
 # tokens/s, ms/step, the communication per step that the backward did not hide
 # (and rank 0's whole wait, which adds waiting for the slower rank), the scaling
 # efficiency, the CPU and the load.
-# Usage: bench/run_data_parallel.sh [path/to/whet]   (SEQ, BATCH, STEPS, WARMUP override the settings)
+# With RL=dpo, the same for DPO on preference pairs (micro_batch_size counts pairs).
+# Usage: bench/run_data_parallel.sh [path/to/whet]   (SEQ, BATCH, STEPS, WARMUP, RL override the settings)
 set -euo pipefail
 whet="$(realpath "${1:-build/whet}")"
-seq="${SEQ:-256}" batch="${BATCH:-2}" steps="${STEPS:-8}" warmup="${WARMUP:-2}"
+seq="${SEQ:-256}" batch="${BATCH:-2}" steps="${STEPS:-8}" warmup="${WARMUP:-2}" rl="${RL:-none}"
 cache="${WHET_CACHE:-$HOME/.cache/whet}"
 model="$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 [ -f "$model" ] || { echo "bench: $model missing (scripts/fetch_model.sh)" >&2; exit 1; }
@@ -21,13 +22,20 @@ export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
 # other work, a spinning rank slows the rank it waits for (about 10x the wait here at load 5 on 2 cores).
 export OMPI_MCA_mpi_yield_when_idle="${OMPI_MCA_mpi_yield_when_idle:-1}"
 
-# Long enough text that every sequence is full: packed, seq tokens each.
-python3 - "$work/train.jsonl" <<'PY'
+# Long enough text that every sequence is full: packed, seq tokens each; for DPO,
+# pairs whose prompt and two answers share about seq tokens.
+python3 - "$work/train.jsonl" "$rl" "$seq" <<'PY'
 import json, sys
+words = lambda n, count: " ".join(f"word{(n * 7 + i) % 97}" for i in range(count))
 with open(sys.argv[1], "w") as out:
-    for n in range(400):
-        words = " ".join(f"word{(n * 7 + i) % 97}" for i in range(60))
-        out.write(json.dumps({"text": f"Paragraph {n}: {words}."}) + "\n")
+    # DPO computes every pair's reference log-probs before its first step: no more pairs than the steps take.
+    for n in range(40 if sys.argv[2] == "dpo" else 400):
+        if sys.argv[2] == "dpo":
+            third = int(sys.argv[3]) // 6  # about two tokens a word
+            out.write(json.dumps({"prompt": f"Paragraph {n}: {words(n, third)}.", "chosen": f" {words(n + 1, third)}.",
+                                  "rejected": f" {words(n + 2, third)}."}) + "\n")
+        else:
+            out.write(json.dumps({"text": f"Paragraph {n}: {words(n, 60)}."}) + "\n")
 PY
 config() {  # config RUN_DIR
   cat <<YAML
@@ -40,7 +48,8 @@ lora_alpha: 32
 lora_target_modules: all-linear
 weights: f32
 sequence_len: $seq
-sample_packing: true
+sample_packing: $([ "$rl" = none ] && echo true || echo false)
+rl: $rl
 micro_batch_size: $batch
 max_steps: $steps
 learning_rate: 0.0001
@@ -59,9 +68,9 @@ config "$work/two" > "$work/two.yaml"
 mpirun -np 2 --oversubscribe --bind-to none "$whet" train "$work/two.yaml" >/dev/null 2>"$work/two.log" ||
   { cat "$work/two.log" >&2; exit 1; }
 
-python3 - "$work" "$warmup" "$batch" "$seq" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
+python3 - "$work" "$warmup" "$batch" "$seq" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$rl" <<'PY'
 import json, statistics, sys
-work, warmup, batch, seq = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+work, warmup, batch, seq, rl = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[7]
 def steps(run):
     rows = [json.loads(l) for l in open(f"{work}/{run}/metrics.jsonl")]
     return [r for r in rows if "loss" in r][warmup:]
@@ -82,7 +91,8 @@ for run, ranks in (("one", 1), ("two", 2)):
                        exposed_ms=1e3 * statistics.median(r.get("allreduce_exposed_s", 0.0) for r in s),
                        loss=s[-1]["loss"], steps=len(s))
 print(f"machine {cpu()}")
-print(f"SmolLM2-135M-Instruct Q4_1 as f32, LoRA r=16 all-linear, seq {seq}, micro_batch_size {batch} per rank, "
+print(f"SmolLM2-135M-Instruct Q4_1 as f32, LoRA r=16 all-linear{', rl ' + rl if rl != 'none' else ''}, seq {seq}, "
+      f"micro_batch_size {batch} per rank, "
       f"1 thread per rank, median of {rows[1]['steps']} steps after {warmup} warm-up")
 print(f"{'ranks':>5} {'global batch':>12} {'tokens/s':>9} {'ms/step':>8} {'comm ms/step':>12} {'rank 0 wait ms':>14} "
       f"{'last loss':>9}")

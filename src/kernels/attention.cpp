@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/phase_timer.h"
 #include "kernels/gemm.h"
+#include "kernels/row_max.h"
 #include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
 
@@ -141,28 +142,6 @@ void zero_hidden(float* row, const Visible& v, int64_t keys) {
   std::fill(row, row + v.first, 0.0f);
   std::fill(row + v.gap_begin, row + v.gap_end, 0.0f);
   std::fill(row + v.last, row + keys, 0.0f);
-}
-
-// The largest of row[begin, end), or -infinity when it is empty, eight lanes at
-// a time in GCC's vector types: GCC keeps a float max scalar otherwise (its NaN
-// and signed-zero rules), and std::max_element took a tenth of attention's time.
-float max_of(const float* row, int64_t begin, int64_t end) {
-  using Lanes = float __attribute__((vector_size(32)));
-  constexpr int64_t kLanes = 8;
-  float largest = -INFINITY;
-  int64_t j = begin;
-  if (end - begin >= kLanes) {
-    Lanes lanes;
-    std::memcpy(&lanes, row + j, sizeof lanes);
-    for (j += kLanes; j + kLanes <= end; j += kLanes) {
-      Lanes next;
-      std::memcpy(&next, row + j, sizeof next);
-      lanes = next > lanes ? next : lanes;
-    }
-    for (int64_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, lanes[lane]);
-  }
-  for (; j < end; ++j) largest = std::max(largest, row[j]);
-  return largest;
 }
 
 // Never -infinity: the segment holds at least the query's own key.

@@ -8,6 +8,7 @@
 #include "core/phase_timer.h"
 #include "kernels/distill.h"
 #include "kernels/linear.h"
+#include "kernels/row_max.h"
 #include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
 
@@ -30,7 +31,7 @@ double softmax_loss_rows(float* logits, const int32_t* targets, int64_t rows, in
 #pragma omp parallel for reduction(+ : loss) schedule(static)
   for (int64_t i = 0; i < rows; ++i) {
     float* row = logits + i * vocab;
-    const float max_logit = *std::max_element(row, row + vocab);
+    const float max_logit = max_of(row, 0, vocab);
     const float target_logit = row[targets[i]];
     double denom = 0.0;
 #pragma omp simd reduction(+ : denom)

@@ -4,13 +4,15 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/row_max.h"
+
 namespace whet {
 
 namespace {
 
 // log Σ_v exp(row[v] / T), computed around the row's maximum.
 double log_sum_exp(const float* row, int64_t vocab, double inv_t) {
-  const double top = double(*std::max_element(row, row + vocab)) * inv_t;
+  const double top = double(max_of(row, 0, vocab)) * inv_t;
   double sum = 0.0;
   for (int64_t v = 0; v < vocab; ++v) sum += std::exp(double(row[v]) * inv_t - top);
   return top + std::log(sum);

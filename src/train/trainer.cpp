@@ -513,16 +513,33 @@ struct Progress {
 
 // EWC's Fisher and anchors, L2-SP's anchors: taken while the learner holds the
 // starting values, before a checkpoint is loaded into it (or read back from the run folder on resume).
-void set_penalties(const TrainConfig& config, const RunInputs& in, Learner& learner, bool resume, const Say& say) {
-  learner.penalties.ewc = ewc_penalty_for_run(config, in.loaded, learner.trainable, resume, say);
+// Every rank takes rank 0's EWC anchors and Fisher, one pair of tensors per parameter.
+void share_ewc(dist::Communicator& world, AnchorPenalty& ewc, const std::vector<Parameter>& parameters, double lambda) {
+  ewc.lambda = lambda;
+  for (const Parameter& p : parameters) {
+    Anchor& anchor = ewc.anchors[p.name];
+    anchor.value.resize(size_t(p.numel));
+    anchor.fisher.resize(size_t(p.numel));
+    world.broadcast(std::as_writable_bytes(std::span(anchor.value)), 0);
+    world.broadcast(std::as_writable_bytes(std::span(anchor.fisher)), 0);
+  }
+}
+
+// Data-parallel, rank 0 alone estimates EWC's Fisher (or reads it on resume)
+// and writes ewc.safetensors; the other ranks take its numbers.
+void set_penalties(const TrainConfig& config, const RunInputs& in, Learner& learner, bool resume,
+                   dist::Communicator& world, const Say& say) {
+  if (world.rank() == 0) learner.penalties.ewc = ewc_penalty_for_run(config, in.loaded, learner.trainable, resume, say);
+  if (world.size() > 1 && config.ewc_lambda > 0)
+    share_ewc(world, learner.penalties.ewc, learner.trainable.parameters, config.ewc_lambda);
   learner.penalties.l2sp.lambda = config.l2sp_lambda;
   anchor_new_parameters(learner.penalties.l2sp, learner.trainable.parameters);
 }
 
-Progress start(const TrainConfig& config, RunInputs& in, const Say& say) {
+Progress start(const TrainConfig& config, RunInputs& in, dist::Communicator& world, const Say& say) {
   const int first_block = initial_first_trainable_block(config, in.loaded.model.config);
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
-  set_penalties(config, in, p.learner, false, say);
+  set_penalties(config, in, p.learner, false, world, say);
   return p;
 }
 
@@ -551,10 +568,11 @@ ResumePoint find_resume_point(const TrainConfig& config, dist::Communicator& wor
 // What learns when a run continues: gradual unfreezing may have released blocks
 // since the start, so the learner is built as it stood then. The checkpoint's
 // values are loaded by load_progress, once the gate has seen the base.
-Progress resume(const TrainConfig& config, RunInputs& in, const ResumePoint& point, const Say& say) {
+Progress resume(const TrainConfig& config, RunInputs& in, const ResumePoint& point, dist::Communicator& world,
+                const Say& say) {
   const int first_block = first_trainable_block_at(config, in.loaded.model.config, point.step, point.epoch);
   Progress p{first_block, make_learner(in.loaded, config, first_block, in.head()), LoopState{}};
-  set_penalties(config, in, p.learner, true, say);
+  set_penalties(config, in, p.learner, true, world, say);
   return p;
 }
 
@@ -1020,14 +1038,6 @@ GateVerdict judge_run(const TrainConfig& config, RunInputs& in, const TrainableS
   return verdict;
 }
 
-// What a data-parallel run does not do yet, refused before anything loads: EWC
-// (each rank would compute the Fisher and write it to the run folder).
-void refuse_what_is_not_data_parallel(const TrainConfig& config, int ranks) {
-  if (config.ewc_lambda > 0)
-    fail("train", "ewc_lambda {} does not run data-parallel yet ({} ranks): set ewc_lambda 0 or run without mpirun",
-         config.ewc_lambda, ranks);
-}
-
 // FNV-1a over what check_same_data compares.
 class DataHash {
  public:
@@ -1123,7 +1133,8 @@ TrainRunResult train_and_judge(const TrainConfig& config, const TrainRunOptions&
   check_same_data(world, in);
   const Schedule schedule = plan_schedule(config, in.train_items(), world.size());
   const ResumePoint resume_point = options.resume ? find_resume_point(config, world) : ResumePoint{};
-  Progress progress = options.resume ? resume(config, in, resume_point, say) : start(config, in, say);
+  Progress progress =
+      options.resume ? resume(config, in, resume_point, world, say) : start(config, in, world, say);
   // Rank 0 alone judges forgetting; the other ranks hear its verdict.
   const bool judges = world.rank() == 0;
   const std::optional<GateScores> base_scores =
@@ -1164,7 +1175,6 @@ TrainRunResult run_training(const TrainConfig& given, const TrainRunOptions& opt
   TrainConfig config = given;
   const std::unique_ptr<dist::Communicator> alone = options.world ? nullptr : dist::single_process();
   dist::Communicator& world = options.world ? *options.world : *alone;
-  if (world.size() > 1) refuse_what_is_not_data_parallel(config, world.size());
   // The calling thread's OpenMP regions (whet tune's parallel trials each set their share of the cores).
   // Ranks share the machine's cores: one thread each unless threads or OMP_NUM_THREADS says otherwise.
   if (config.threads > 0)

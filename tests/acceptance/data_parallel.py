@@ -17,7 +17,8 @@
    of the 2-rank steps forward): as one process x 4 (the same global batch), and
    as 2 ranks x 2 whose rank 1 sees an empty output_dir (as on a machine that
    does not share rank 0's disk: rank 0 reads the checkpoint for all).
-3. eval_task ranking the evaluations, its file on rank 0's disk alone.
+3. EWC (rank 0 estimates the Fisher), and eval_task ranking the evaluations,
+   its file on rank 0's disk alone.
 4. The rl objectives, DPO, KTO, a reward model (each with a validation split)
    and GRPO: 2 ranks x 2 give 1 process x 4's losses, logged metrics and
    weights, within the same tolerances.
@@ -96,7 +97,7 @@ RL_SETTINGS = {
 }
 
 
-def write_config(path, run, data, method, batch, steps, save_steps, defended=False):
+def write_config(path, run, data, method, batch, steps, save_steps, defended=False, extra=()):
     """defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate.
     method: full, lora, lora_cls (a classification head) or an rl method of RL_SETTINGS (with LoRA)."""
     classifies = method == "lora_cls"
@@ -109,7 +110,7 @@ def write_config(path, run, data, method, batch, steps, save_steps, defended=Fal
     lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
              f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
              "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
-             "seed: 7", "early_stopping_patience: 0", "num_epochs: 3"] + defences
+             "seed: 7", "early_stopping_patience: 0", "num_epochs: 3"] + defences + list(extra)
     if method == "lora":
         lines += ["lora_r: 4", "lora_alpha: 8", "lora_dropout: 0.1", "lora_target_modules: [q, k, v, o]"]
     if classifies:
@@ -269,6 +270,15 @@ def main():
         if "data-parallel: 2 ranks" not in done.stderr:
             fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
         compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
+
+    # EWC: rank 0 alone estimates the Fisher and writes ewc.safetensors; the other ranks take its numbers.
+    ewc = ["ewc_lambda: 1000", "ewc_samples: 6"]
+    write_config(SCRATCH / "ewc_one.yaml", SCRATCH / "ewc_one", data, "lora", 4, 8, 0, extra=ewc)
+    write_config(SCRATCH / "ewc_two.yaml", SCRATCH / "ewc_two", data, "lora", 2, 8, 0, extra=ewc)
+    run([WHET, "train", str(SCRATCH / "ewc_one.yaml")])
+    run(MPIRUN + [WHET, "train", str(SCRATCH / "ewc_two.yaml")])
+    compare_runs("ewc: 1 x 4 vs 2 x 2", SCRATCH / "ewc_one", SCRATCH / "ewc_two", "lora", 8)
+    compare_logged("ewc", SCRATCH / "ewc_one", SCRATCH / "ewc_two")
 
     # eval_task ranks the evaluations: rank 0 alone reads and scores it, so rank 1 may lack the file.
     task = SCRATCH / "eval_task.jsonl"

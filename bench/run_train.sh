@@ -21,11 +21,14 @@ settings=(--seq "$seq" --steps "$steps" --warmup "$warmup" --lora-r "$rank" --js
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # LoRA over each way of holding the frozen base (WEIGHTS: native = the file's Q4_1,
-# decoded on use; bf16 = converted at load, multiplied in bf16); full trains f32 weights.
+# decoded on use; bf16 = converted at load, multiplied in bf16); full trains f32
+# masters, multiplied as they are or as a bf16 copy (FULL_WEIGHTS).
 for weights in ${WEIGHTS:-native bf16}; do
   "$whet" bench train "$gguf" --method lora --weights "$weights" "${settings[@]}" | tee -a "$results" >&2
 done
-"$whet" bench train "$gguf" --method full "${settings[@]}" | tee -a "$results" >&2
+for weights in ${FULL_WEIGHTS:-f32 bf16}; do
+  "$whet" bench train "$gguf" --method full --weights "$weights" "${settings[@]}" | tee -a "$results" >&2
+done
 # MFU of both engines against one machine peak: the first one Whet measured.
 peaks="$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); print(r["peak_f32_gflops"], r["peak_bf16_gflops"])' "$results")"
 read -r peak_f32 peak_bf16 <<<"$peaks"
@@ -43,17 +46,18 @@ first = rows[0]
 # Each whet process measures its own peak, which wanders with load; every MFU below is
 # against the first one, the peak the peer runs were given.
 def mfu(r):
-    kind = "peak_bf16_gflops" if r["weights"] == "bf16" else "peak_f32_gflops"
+    kind = "peak_bf16_gflops" if r.get("multiplies", r["weights"]) == "bf16" else "peak_f32_gflops"
     return r["mfu"] * r[kind] / first[kind] if kind in r else r["mfu"]
 print(f"SmolLM2-135M-Instruct, seq {first['seq']}, median of {first['steps']} steps after {first['warmup']} warm-up, "
       f"{first['threads']} threads; machine peak {first['peak_f32_gflops']:.0f} GFLOP/s f32, "
       f"{first['peak_bf16_gflops']:.0f} GFLOP/s bf16 (oneDNN)")
 print(f"machine {first['machine']}")
-print(f"{'engine':<7} {'method':<7} {'holds':<14} {'tokens/s':>9} {'ms/step':>9} {'peak RSS':>10} {'MFU':>7} {'whet/peer':>10}")
+print(f"{'engine':<7} {'method':<7} {'holds':<18} {'tokens/s':>9} {'ms/step':>9} {'peak RSS':>10} {'MFU':>7} {'whet/peer':>10}")
 for r in rows:
-    holds = f"{r['weights']} weights" if r["engine"] == "whet" else r["precision"]
+    holds = (f"{r['weights']} weights" + (f" x {r['multiplies']}" if "multiplies" in r else "")
+             if r["engine"] == "whet" else r["precision"])
     ratio = f"{r['tokens_per_s'] / peer[r['method']]['tokens_per_s']:.2f}x" if r["engine"] == "whet" else ""
-    print(f"{r['engine']:<7} {r['method']:<7} {holds:<14} {r['tokens_per_s']:>9.1f} {r['ms_per_step']:>9.0f} "
+    print(f"{r['engine']:<7} {r['method']:<7} {holds:<18} {r['tokens_per_s']:>9.1f} {r['ms_per_step']:>9.0f} "
           f"{r['peak_rss_mb']:>6.0f} MiB {100 * mfu(r):>6.1f}% {ratio:>10}")
 for r in rows:
     other = r.get("other_precision")

@@ -258,13 +258,17 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   if (o.method == "dpo") return run_bench_train_dpo(m, o);
   if (o.method == "grpo") return run_bench_train_grpo(m, o);
   const bool lora = o.method == "lora";
-  if (!lora) m.weights = "f32";  // the optimiser writes the weights in place
+  // Full fine-tuning trains f32 masters (the optimiser writes them in place);
+  // --weights bf16 multiplies a bf16 copy of them, as the trainer's weights: bf16.
+  const std::string multiplies = lora ? m.weights : m.weights == "bf16" ? "bf16" : "f32";
+  if (!lora) m.weights = "f32";
   LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
   if (!lora) own_trainable_weights(model);
 
   // The trainer's own construction and step (train_step), so the step measured is the trainer's.
-  const TrainConfig config = bench_train_config(lora ? TrainMethod::Lora : TrainMethod::Full, o.lora_r);
+  TrainConfig config = bench_train_config(lora ? TrainMethod::Lora : TrainMethod::Full, o.lora_r);
+  config.weights = multiplies;
   Learner learner = make_learner(model, config, 0);
   int64_t trainable_params = 0;
   for (const Parameter& p : learner.trainable.parameters) trainable_params += p.numel;
@@ -294,11 +298,12 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   const Peak& peak = machine_peak();
   const double tokens_per_s = o.seq / step_s;
   const double mfu = train_flops_per_step(c, lora, lora ? double(trainable_params) : 0, o.seq) / step_s / 1e9 /
-                     peak.gflops(m.weights);
+                     peak.gflops(multiplies);
   if (o.json) {
     nlohmann::json j = train_report_json(m, o, {model.path, trainable_params, step_s, tokens_per_s, mfu, rss_mib});
     j.update({{"first_loss", losses.front()}, {"last_loss", losses.back()}});
     if (lora) j["lora_r"] = o.lora_r;
+    if (!lora) j["multiplies"] = multiplies;  // "weights" is the masters' f32
     if (o.profile) j["profile"] = step_profile_json(profile);
     std::puts(j.dump().c_str());
     return;
@@ -307,7 +312,7 @@ void run_bench_train(ModelOptions m, const BenchTrainOptions& o) {
   fmt::print("{}\n", kTrainFlopsFormula);
   fmt::print("model {}; {} with {:.2f} M trainable parameters; base weights held as {}\n", model.path,
              lora ? fmt::format("LoRA r={} all-linear", o.lora_r) : std::string("full fine-tuning"),
-             double(trainable_params) / 1e6, m.weights);
+             double(trainable_params) / 1e6, lora ? m.weights : "f32 masters multiplied as " + multiplies);
   fmt::print("one step = forward + backward + clip to 1.0 + AdamW + zero grad; median of {} after {} warm-up; "
              "{} of {} blocks checkpointed\n",
              o.steps, o.warmup, acts.checkpointed_blocks, c.num_layers);
@@ -359,7 +364,7 @@ void add_bench_command(CLI::App& app) {
   auto to = std::make_shared<BenchTrainOptions>();
   tm->add_to(*train);
   train->add_option("--method", to->method,
-                    "lora (frozen base held as --weights), full (always f32), dpo (LoRA, one pair of prompt and "
+                    "lora (frozen base held as --weights), full (f32 masters, multiplied as bf16 with --weights bf16, else f32), dpo (LoRA, one pair of prompt and "
                     "two answers, each seq/2 tokens) or grpo (LoRA, one prompt of seq/2 tokens and G sampled "
                     "completions of seq/2 tokens each, end tokens masked, scored by their bytes per token)")
       ->check(CLI::IsMember({"lora", "full", "dpo", "grpo"}))

@@ -14,7 +14,8 @@ namespace whet {
 // inp is (m, w.cols), out is (m, w.rows)
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w);
 // dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
-// dweight (w.rows, w.cols) += doutᵀ·inp when not null; only fp32 weights train.
+// dweight (w.rows, w.cols) += doutᵀ·inp when not null, for fp32 weights, or a
+// bf16 copy of fp32 masters (then both products run in bf16, summed in fp32).
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
                      bool accumulate);
 // Decodes every row and multiplies in double precision: the reference for all encodings.

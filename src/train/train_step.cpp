@@ -19,7 +19,8 @@ int64_t target_count(const TrainingSequence& s) {
 
 // One sequence's summed loss, and with a non-zero grad_scale its gradients:
 // through the LM head, or through the classification head for a labelled one.
-CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState& state, const TrainPass& pass,
+// `model`: the masters, or the step's bf16 compute copy of them.
+CrossEntropyResult sequence_loss(const LlamaModel& model, const TrainableState& state, const TrainPass& pass,
                                  LlamaActivations& acts, const TrainingSequence& s, float grad_scale) {
   if (s.label >= 0) {
     ClassifierTraining& c = *state.classifier;
@@ -27,10 +28,10 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
     ClassifierPass head =
         c.head.pass(s.label, backward ? c.dweight.data() : nullptr, backward ? c.dbias.data() : nullptr);
     if (!caches_classifier_features(state))
-      return {llama_classify(loaded.model, pass, acts, s.ids, head, grad_scale).loss, 1};
+      return {llama_classify(model, pass, acts, s.ids, head, grad_scale).loss, 1};
     auto cached = c.features.find(&s);
     if (cached == c.features.end())
-      cached = c.features.emplace(&s, llama_pooled_hidden(loaded.model, nullptr, acts, s.ids, head.pooling)).first;
+      cached = c.features.emplace(&s, llama_pooled_hidden(model, nullptr, acts, s.ids, head.pooling)).first;
     // The pooled vector is the head's whole input: one row, "last" pooling of it is itself.
     const ClassifierHeadResult r =
         classifier_head(nullptr, head.dweight, head.dbias, cached->second.data(), 1,
@@ -38,8 +39,8 @@ CrossEntropyResult sequence_loss(const LoadedModel& loaded, const TrainableState
                         grad_scale);
     return {r.loss, 1};
   }
-  return grad_scale != 0.0f ? llama_forward_backward(loaded.model, pass, acts, view(s), grad_scale)
-                            : llama_loss(loaded.model, pass.lora, acts, view(s));
+  return grad_scale != 0.0f ? llama_forward_backward(model, pass, acts, view(s), grad_scale)
+                            : llama_loss(model, pass.lora, acts, view(s));
 }
 
 // EWC and L2-SP: their gradients join the loss's before clipping, so the clip
@@ -78,7 +79,8 @@ GroupLoss backward_group(const LoadedModel& loaded, Learner& learner, LlamaActiv
   for (size_t i = 0; i < group.size(); ++i) {
     pass.dropout_seed = settings.seed * 0x9e3779b97f4a7c15ull + uint64_t(step) * 1024 + first + i;
     if (i + 1 == group.size()) pass.after_block_backward = last_hook;
-    const CrossEntropyResult r = sequence_loss(loaded, learner.trainable, pass, acts, *group[i], grad_scale);
+    const CrossEntropyResult r = sequence_loss(compute_model(learner.trainable, loaded.model), learner.trainable,
+                                               pass, acts, *group[i], grad_scale);
     sums.loss_sum += r.loss_sum;
     sums.distill_sum += r.distill_sum;
     sums.targets += target_count(*group[i]);
@@ -146,6 +148,7 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
   StepResult result;
   for (const TrainingSequence* s : batch) result.tokens += int64_t(s->ids.size());
   for (const TrainingSequence* s : replay) result.tokens += int64_t(s->ids.size());
+  refresh_compute_copy(learner.trainable);
   backward_batch(loaded, learner, acts, batch, replay, settings, step, dp, result);
   apply_update(learner, settings, step, result);
   return result;
@@ -169,7 +172,7 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, Lla
   TrainPass pass;
   pass.lora = trainable.lora.get();
   for (int64_t i = mine.begin; i < mine.end; ++i) {
-    const CrossEntropyResult r = sequence_loss(loaded, trainable, pass, acts, sequences[size_t(i)], 0.0f);
+    const CrossEntropyResult r = sequence_loss(loaded.model, trainable, pass, acts, sequences[size_t(i)], 0.0f);
     sums[0] += r.loss_sum;
     sums[1] += double(r.targets);
   }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "models/llama_block.h"
 #include "models/lora_peft.h"
@@ -91,6 +92,32 @@ void add_classifier(TrainableState& s, ClassifierTraining* classifier) {
 
 }  // namespace
 
+namespace {
+
+// full / freeze with weights bf16: a copy of the model whose matrices are bf16,
+// and, for each trained matrix, where its master and its copy live.
+void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
+  s.compute = std::make_unique<LlamaModel>(masters);
+  for_each_weight(s.compute->weights, masters.config, [](const std::string&, Weight& w) {
+    if (w.rows > 1) w = convert_weight(w, DType::BF16);
+  });
+  if (masters.config.tie_word_embeddings) s.compute->weights.lm_head = s.compute->weights.embed;
+  std::unordered_map<const float*, uint16_t*> copy_of;
+  std::vector<const float*> master_data;
+  for_each_weight(masters.weights, masters.config,
+                  [&](const std::string&, const Weight& w) { master_data.push_back(reinterpret_cast<const float*>(w.data)); });
+  size_t i = 0;
+  for_each_weight(s.compute->weights, masters.config, [&](const std::string&, Weight& w) {
+    // The copy's own memory, made above by convert_weight: written by refresh_compute_copy.
+    if (w.dtype == DType::BF16) copy_of[master_data[i]] = reinterpret_cast<uint16_t*>(const_cast<uint8_t*>(w.data));
+    ++i;
+  });
+  for (const Parameter& p : s.parameters)
+    if (const auto it = copy_of.find(p.value); it != copy_of.end()) s.compute_copies.push_back({p.value, it->second, p.numel});
+}
+
+}  // namespace
+
 TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block,
                               ClassifierTraining* classifier) {
   TrainableState s;
@@ -127,9 +154,22 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
     s.parameters.push_back(Parameter{name, grad_data(w), grad, w.numel(), w.rows > 1});
   });
   if (s.parameters.empty()) s.grads.reset();  // a frozen base: no backward through it
+  if (s.grads && config.weights == "bf16") make_compute_copy(loaded.model, s);
   add_classifier(s, classifier);
   if (s.parameters.empty()) fail("train", "nothing trains: every weight is frozen by this configuration");
   return s;
+}
+
+
+const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters) {
+  return state.compute ? *state.compute : masters;
+}
+
+void refresh_compute_copy(const TrainableState& state) {
+  for (const ComputeCopy& c : state.compute_copies) {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < c.numel; ++i) c.copy[i] = f32_to_bf16(c.master[i]);
+  }
 }
 
 void zero_grads(const TrainableState& state) {

@@ -398,7 +398,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
   if (mc.learned_positions && config.sequence_len > mc.max_position_embeddings)
     fail("train", "sequence_len {} exceeds the {} positions of the model's position embedding; set it to at most {}",
          config.sequence_len, mc.max_position_embeddings, mc.max_position_embeddings);
-  say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers, trains_base ? "f32" : config.weights));
+  say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers,
+                  !trains_base                ? config.weights
+                  : config.weights == "bf16" ? "f32 masters, multiplied as a bf16 copy"
+                                              : "f32"));
   say(summary);
   return in;
 }

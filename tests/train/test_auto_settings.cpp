@@ -305,7 +305,7 @@ TEST(AutoSettings, MemoryBudgetIsAShareOfTheAvailableMemory) {
 }
 
 // weights: auto is the encoding that computes fastest here; the default (native) and an
-// explicit encoding are left alone; a base that trains is fp32.
+// explicit encoding are left alone; a base that trains keeps fp32 masters, multiplied as auto says.
 TEST(AutoSettings, AutoWeightsAreBf16WhereTheCpuHasBf16UnitsElseF32) {
   const std::string fastest = cpu_has_bf16_units() ? "bf16" : "f32";
   const std::string isa = cpu_description();
@@ -316,8 +316,9 @@ TEST(AutoSettings, AutoWeightsAreBf16WhereTheCpuHasBf16UnitsElseF32) {
   EXPECT_EQ(auto_keys(lora).front(), "weights");
   EXPECT_EQ(values(resolve_weight_settings(lora)).at("weights"), fastest) << isa;
   EXPECT_EQ(lora.weights, fastest);
+  // Full fine-tuning keeps f32 masters and multiplies them as the fastest encoding.
   TrainConfig full = from_flags({"weights=auto", "method=full"});
-  EXPECT_EQ(values(resolve_weight_settings(full)).at("weights"), "f32");
+  EXPECT_EQ(values(resolve_weight_settings(full)).at("weights"), fastest) << isa;
   for (const std::string given : {"native", "bf16", "f32"}) {
     TrainConfig c = from_flags({"weights=" + given});
     EXPECT_TRUE(resolve_weight_settings(c).empty()) << given;

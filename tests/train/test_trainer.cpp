@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/dtype.h"
 #include "data/dataset.h"
 #include "io/safetensors.h"
 #include "models/lora_peft.h"
@@ -465,6 +466,23 @@ TEST(Trainer, TheGateHasNothingToJudgeForAHeadOnAFrozenBase) {
   EXPECT_FALSE(read_gate_verdict(c.output_dir).has_value());
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(),
                           [](const std::string& l) { return l.find("nothing to judge") != std::string::npos; }));
+}
+
+// Full fine-tuning with weights bf16 multiplies a bf16 copy of the weights, but
+// trains f32 masters, and those are what the run writes: values bf16 cannot hold.
+TEST(Trainer, FullFineTuningWithBf16ComputeWritesItsF32Masters) {
+  TrainConfig c = tiny_config("full_bf16", TrainMethod::Full);
+  c.weights = "bf16";
+  const TrainRunResult r = run_training(c, {});
+  EXPECT_LT(r.best_val_loss, r.first_val_loss);
+  const LoadedModel trained = load_model(r.output, WeightFormat::F32);
+  int64_t values = 0, finer_than_bf16 = 0;
+  for_each_weight(trained.model.weights, trained.model.config, [&](const std::string&, const Weight& w) {
+    if (w.rows <= 1) return;
+    const float* v = reinterpret_cast<const float*>(w.data);
+    for (int64_t i = 0; i < w.numel(); ++i, ++values) finer_than_bf16 += bf16_to_f32(f32_to_bf16(v[i])) != v[i];
+  });
+  EXPECT_GT(finer_than_bf16, values / 2);
 }
 
 // A task metric chooses the best outputs and drives early stopping: eval_task

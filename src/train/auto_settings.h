@@ -46,8 +46,9 @@ std::vector<AutoDecision> resolve_auto_settings(TrainConfig& config, const DataS
 std::vector<AutoDecision> resolve_memory_settings(TrainConfig& config, const MemoryShape& memory);
 
 // Decides `weights` when auto, before the model loads: the encoding that computes
-// fastest on this CPU (models/model_loader.h fastest_weight_format) for a frozen
-// base; a base that trains (full, freeze) is fp32 whatever the key says.
+// fastest on this CPU (models/model_loader.h fastest_weight_format): how a frozen
+// base is held, or how a base that trains (full, freeze; fp32 masters whatever
+// the key says) is multiplied.
 std::vector<AutoDecision> resolve_weight_settings(TrainConfig& config);
 
 // The keys of `config` still auto (empty once resolved).

@@ -31,9 +31,12 @@ double grad_norm(const std::vector<Parameter>& params) {
   std::vector<double> partial(spans.size());
 #pragma omp parallel for schedule(static) if (spans.size() > 1)
   for (size_t i = 0; i < spans.size(); ++i) {
+    // Read into locals first: through spans[i] in the loop, GCC vectorised with gathers (5 GB/s).
+    const float* data = spans[i].data;
+    const int64_t n = spans[i].n;
     double sum = 0.0;
 #pragma omp simd reduction(+ : sum)
-    for (int64_t j = 0; j < spans[i].n; ++j) sum += double(spans[i].data[j]) * double(spans[i].data[j]);
+    for (int64_t j = 0; j < n; ++j) sum += double(data[j]) * double(data[j]);
     partial[i] = sum;
   }
   double total = 0.0;

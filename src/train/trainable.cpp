@@ -6,6 +6,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/phase_timer.h"
 #include "models/llama_block.h"
 #include "models/lora_peft.h"
 
@@ -166,6 +167,8 @@ const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& m
 }
 
 void refresh_compute_copy(const TrainableState& state) {
+  if (state.compute_copies.empty()) return;
+  const PhaseScope phase("round masters into the bf16 copy");
   for (const ComputeCopy& c : state.compute_copies) {
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < c.numel; ++i) c.copy[i] = f32_to_bf16(c.master[i]);

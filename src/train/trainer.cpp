@@ -387,8 +387,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   const Weight& head = in.loaded.model.weights.lm_head;
-  const MemoryShape memory{&in.loaded.model.config, weight_bytes(in.loaded.model),
-                           head.dtype != DType::F32 && head.dtype != DType::BF16, available_memory_bytes()};
+  // A base that trains multiplied as bf16 holds that copy beside its f32 masters: half their size again.
+  const int64_t held = weight_bytes(in.loaded.model) * (trains_base && config.weights == "bf16" ? 3 : 2) / 2;
+  const MemoryShape memory{&in.loaded.model.config, held, head.dtype != DType::F32 && head.dtype != DType::BF16,
+                           available_memory_bytes()};
   decisions.insert(decisions.begin(), weight_decisions.begin(), weight_decisions.end());
   for (AutoDecision& d : resolve_memory_settings(config, memory)) decisions.push_back(std::move(d));
   WHET_ASSERT(auto_keys(config).empty());

@@ -247,6 +247,10 @@ Decision checkpointing(const TrainConfig& c, const MemoryShape& m) {
 
 std::vector<AutoDecision> resolve_weight_settings(TrainConfig& c) {
   if (c.weights != "auto") return {};
+  if (c.method != TrainMethod::Lora && aligns(c)) {
+    c.weights = "f32";
+    return {{"weights", c.weights, "rl on a base that trains multiplies its f32 masters, as its reference did"}};
+  }
   c.weights = std::string(weight_format_name(fastest_weight_format()));
   const bool bf16 = c.weights == "bf16";
   if (c.method != TrainMethod::Lora)

@@ -155,12 +155,16 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
     s.parameters.push_back(Parameter{name, grad_data(w), grad, w.numel(), w.rows > 1});
   });
   if (s.parameters.empty()) s.grads.reset();  // a frozen base: no backward through it
-  if (s.grads && config.weights == "bf16") make_compute_copy(loaded.model, s);
+  if (s.grads && multiplies_bf16_copy(config)) make_compute_copy(loaded.model, s);
   add_classifier(s, classifier);
   if (s.parameters.empty()) fail("train", "nothing trains: every weight is frozen by this configuration");
   return s;
 }
 
+
+bool multiplies_bf16_copy(const TrainConfig& config) {
+  return config.method != TrainMethod::Lora && config.weights == "bf16" && !aligns(config);
+}
 
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters) {
   return state.compute ? *state.compute : masters;

@@ -40,7 +40,7 @@ struct ComputeCopy {
 struct TrainableState {
   std::unique_ptr<LlamaLora> lora, lora_grads;  // method lora
   std::unique_ptr<LlamaWeights> grads;          // full / freeze: null data marks a frozen weight
-  // full / freeze with weights bf16: the model as the steps multiply it, every
+  // full / freeze with weights bf16 (supervised): the model as the steps multiply it, every
   // matrix a bf16 copy (vectors are the masters' own); the optimiser updates the
   // f32 masters, and refresh_compute_copy rounds the trained ones into it before
   // each step. Null: the steps multiply the masters.
@@ -51,6 +51,10 @@ struct TrainableState {
   TrainPass pass() const;                       // the forward/backward's view of the above
 };
 
+// Whether a run's base trains as f32 masters multiplied as a bf16 copy: full or
+// freeze with weights bf16, supervised (the rl steps measure log-probabilities
+// against a reference computed on the masters, so they multiply the masters too).
+bool multiplies_bf16_copy(const TrainConfig& config);
 // The model a training step multiplies: the bf16 compute copy when there is one, else the masters.
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters);
 // Rounds every trained master matrix into its compute copy (nothing without one).

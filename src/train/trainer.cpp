@@ -388,7 +388,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   const Weight& head = in.loaded.model.weights.lm_head;
   // A base that trains multiplied as bf16 holds that copy beside its f32 masters: half their size again.
-  const int64_t held = weight_bytes(in.loaded.model) * (trains_base && config.weights == "bf16" ? 3 : 2) / 2;
+  const int64_t held = weight_bytes(in.loaded.model) * (multiplies_bf16_copy(config) ? 3 : 2) / 2;
   const MemoryShape memory{&in.loaded.model.config, held, head.dtype != DType::F32 && head.dtype != DType::BF16,
                            available_memory_bytes()};
   decisions.insert(decisions.begin(), weight_decisions.begin(), weight_decisions.end());
@@ -402,7 +402,7 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
          config.sequence_len, mc.max_position_embeddings, mc.max_position_embeddings);
   say(fmt::format("model {} ({} layers, weights {})", base, mc.num_layers,
                   !trains_base                ? config.weights
-                  : config.weights == "bf16" ? "f32 masters, multiplied as a bf16 copy"
+                  : multiplies_bf16_copy(config) ? "f32 masters, multiplied as a bf16 copy"
                                               : "f32"));
   say(summary);
   return in;

@@ -319,6 +319,9 @@ TEST(AutoSettings, AutoWeightsAreBf16WhereTheCpuHasBf16UnitsElseF32) {
   // Full fine-tuning keeps f32 masters and multiplies them as the fastest encoding.
   TrainConfig full = from_flags({"weights=auto", "method=full"});
   EXPECT_EQ(values(resolve_weight_settings(full)).at("weights"), fastest) << isa;
+  // ... but rl on a base that trains multiplies the masters its reference was computed on.
+  TrainConfig aligned = from_flags({"weights=auto", "method=full", "rl=dpo"});
+  EXPECT_EQ(values(resolve_weight_settings(aligned)).at("weights"), "f32");
   for (const std::string given : {"native", "bf16", "f32"}) {
     TrainConfig c = from_flags({"weights=" + given});
     EXPECT_TRUE(resolve_weight_settings(c).empty()) << given;

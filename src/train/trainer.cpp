@@ -1051,6 +1051,10 @@ class DataHash {
     mix(int64_t(ids.size()));
     for (int32_t id : ids) mix(id);
   }
+  void mix(const std::string& text) {
+    mix(int64_t(text.size()));
+    for (const char c : text) mix(int64_t(c));
+  }
   void mix(const TrainingSequence& s) {
     mix(s.ids);
     mix(s.targets);
@@ -1091,7 +1095,11 @@ uint64_t hash_of_data(const RunInputs& in) {
       h.mix(p.rejected);
       h.mix(std::bit_cast<int64_t>(p.margin));
     });
-  h.mix(in.prompts, [&h](const PromptItem& p) { h.mix(p.prompt); });
+  // A prompt's whole line too: graders read its other fields (the expected answer).
+  h.mix(in.prompts, [&h](const PromptItem& p) {
+    h.mix(p.prompt);
+    h.mix(p.item.dump());
+  });
   return h.value();
 }
 

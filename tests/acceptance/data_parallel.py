@@ -6,7 +6,8 @@
 1. LoRA (with dropout, replay of the general corpus, distillation from the
    base, a validation split scored every 4 steps, the forgetting gate, and an
    epoch whose last batch holds one sequence, so that one rank has none), full
-   fine-tuning and a classification head with LoRA under it: 2 ranks x
+   fine-tuning (its f32 masters multiplied as f32, and as a bf16 copy) and a
+   classification head with LoRA under it: 2 ranks x
    micro_batch_size 2 give the loss curve, validation losses, gate scores (rank
    0's) and final weights of 1 process x 4, to fp32
    tolerance: losses within 1e-5 relative, weights within 2e-5 absolute (the
@@ -22,7 +23,8 @@
 4. The rl objectives, DPO, KTO, a reward model (each with a validation split)
    and GRPO: 2 ranks x 2 give 1 process x 4's losses, logged metrics and
    weights, within the same tolerances.
-5. Ranks that read different data stop with an error naming the rank.
+5. Ranks that read different data stop with an error naming the rank, also
+   when only a prompt line's other fields (what a grader reads) differ.
 Exits non-zero, naming the check, when any of these does not hold.
 """
 import json
@@ -259,17 +261,24 @@ def main():
     write_data(defended_data, 42)
     labelled = SCRATCH / "labelled.jsonl"
     write_labelled(labelled, 40)
-    for method, steps in (("lora", 12), ("full", 8), ("lora_cls", 8)):
+    for method, steps in (("lora", 12), ("full", 8), ("full_bf16", 8), ("lora_cls", 8)):
         one, two = SCRATCH / f"{method}_one", SCRATCH / f"{method}_two"
         source = {"lora_cls": labelled, "lora": defended_data}.get(method, data)
         defended = method == "lora"
-        write_config(SCRATCH / f"{method}_one.yaml", one, source, method, 4, steps, 0, defended)
-        write_config(SCRATCH / f"{method}_two.yaml", two, source, method, 2, steps, 0, defended)
+        # full_bf16: f32 masters multiplied as a bf16 copy (weights: bf16).
+        kind, extra = ("full", ["weights: bf16"]) if method == "full_bf16" else (method, [])
+        write_config(SCRATCH / f"{method}_one.yaml", one, source, kind, 4, steps, 0, defended, extra)
+        write_config(SCRATCH / f"{method}_two.yaml", two, source, kind, 2, steps, 0, defended, extra)
         run([WHET, "train", str(SCRATCH / f"{method}_one.yaml")])
         done = run(MPIRUN + [WHET, "train", str(SCRATCH / f"{method}_two.yaml")])
         if "data-parallel: 2 ranks" not in done.stderr:
             fail(f"{method}: the 2-rank run did not say it ran data-parallel:\n{done.stderr[-2000:]}")
-        compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, method, steps)
+        # With the bf16 copy, a master whose last bit differs (the ranks sum in another order) can round
+        # to the neighbouring bf16 value, 2^-8 away, and the steps after multiply that: measured 1 x 4
+        # and 2 x 2 bit-identical for 5 steps, then 8e-4 apart in loss and 4e-4 in weights by step 8.
+        loose = method == "full_bf16"
+        compare_runs(f"{method}: 1 x 4 vs 2 x 2", one, two, kind, steps,
+                     loss_rtol=5e-3 if loose else LOSS_RTOL, weight_atol=5e-3 if loose else WEIGHT_ATOL)
 
     # EWC: rank 0 alone estimates the Fisher and writes ewc.safetensors; the other ranks take its numbers.
     ewc = ["ewc_lambda: 1000", "ewc_samples: 6"]
@@ -347,6 +356,16 @@ def main():
     if done.returncode == 0 or "rank 1 read 30 training items" not in done.stderr:
         fail(f"ranks with different data: exit {done.returncode}, stderr:\n{done.stderr[-2000:]}")
     print("ranks with different data: refused, naming rank 1")
+
+    # GRPO prompts the same on both ranks, but rank 1's lines carry another field a grader could read.
+    lines = [json.loads(line) for line in prompts.read_text().splitlines()]
+    (SCRATCH / "rank0.jsonl").write_text("".join(json.dumps(j) + "\n" for j in lines))
+    (SCRATCH / "rank1.jsonl").write_text("".join(json.dumps(dict(j, answer=n)) + "\n" for n, j in enumerate(lines)))
+    done = subprocess.run(MPIRUN + ["sh", "-c", per_rank, WHET, str(SCRATCH / "grpo_two.yaml"), str(SCRATCH)], env=ENV,
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode == 0 or "every rank must read the same data" not in done.stderr:
+        fail(f"grpo prompts with different fields: exit {done.returncode}, stderr:\n{done.stderr[-2000:]}")
+    print("grpo prompts whose other fields differ: refused")
     print("data_parallel: OK")
 
 

@@ -23,4 +23,15 @@ inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>&
   return m;
 }
 
+// ‖got − want‖ / ‖want‖ in double: how far a reduced-precision result (bf16
+// weights, rounded activations) strays from the full-precision one as a whole.
+inline double relative_l2(const std::vector<float>& got, const std::vector<float>& want) {
+  double difference = 0, norm = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    difference += std::pow(double(got[i]) - want[i], 2);
+    norm += std::pow(double(want[i]), 2);
+  }
+  return std::sqrt(difference / norm);
+}
+
 }  // namespace whet::test

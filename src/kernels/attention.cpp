@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/phase_timer.h"
 #include "kernels/gemm.h"
@@ -84,42 +86,98 @@ std::vector<KeyRange> key_ranges(const Tile& tile) {
 
 int64_t tiles_per_head(const AttentionShape& s) { return (s.t + kQueryTile - 1) / kQueryTile; }
 
-// scores (rows, keys) = alpha · A_tile · X_keysᵀ for one head: Q and K for the
-// scores, dout and V for their gradient. A's rows start at a_tile, a_stride apart;
-// X's key j at x + j · x_stride + x_offset.
-void times_keys_transposed(float* scores, const float* a_tile, int64_t a_stride, const float* x, int64_t x_stride,
-                           int64_t x_offset, const Tile& tile, int64_t head_dim, float alpha) {
-  for (const KeyRange& r : key_ranges(tile))
-    gemm_f32(GemmShape{false, true, tile.rows(), r.count, head_dim, a_stride, x_stride, tile.keys(), alpha, 0.0f},
-             a_tile, x + r.key * x_stride + x_offset, scores + r.column);
+// The tile products take fp32 or bf16 operands (T = uint16_t), summing in fp32 either way.
+void gemm(const GemmShape& shape, const float* a, const float* b, float* c) { gemm_f32(shape, a, b, c); }
+void gemm(const GemmShape& shape, const uint16_t* a, const uint16_t* b, float* c) { gemm_bf16(shape, a, b, c); }
+
+// One of q, k, v or dout, by head: head h's row i at data + h·head_stride + i·row_stride.
+template <typename T>
+struct Heads {
+  const T* data = nullptr;
+  int64_t row_stride = 0, head_stride = 0;
+  const T* head(int64_t h) const { return data + h * head_stride; }
+};
+
+// fp32 operands are read where they lie, heads interleaved in every row.
+Heads<float> interleaved(const float* x, int64_t heads, int64_t head_dim) {
+  return {x, heads * head_dim, head_dim};
 }
 
-void tile_scores(float* scores, const float* q, const float* k, const Tile& tile, const AttentionShape& s,
+// bf16 operands are rounded into a (heads, rows, head_dim) copy: oneDNN's bf16
+// products of 64-row tiles ran at half speed reading rows of interleaved heads.
+struct PackedBf16 {
+  std::vector<uint16_t> values;
+  Heads<uint16_t> pack(const float* x, int64_t rows, int64_t heads, int64_t head_dim) {
+    values.resize(size_t(rows * heads * head_dim));
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* from = x + (i * heads + h) * head_dim;
+        uint16_t* to = values.data() + (h * rows + i) * head_dim;
+#pragma omp simd
+        for (int64_t d = 0; d < head_dim; ++d) to[d] = f32_to_bf16(from[d]);
+      }
+    return {values.data(), head_dim, rows * head_dim};
+  }
+};
+
+inline float as_float(float x) { return x; }
+inline float as_float(uint16_t x) { return bf16_to_f32(x); }
+
+// A tile's probabilities or score gradients as the next products take them: the
+// fp32 values themselves, or rounded to bf16 into `rounded`.
+template <typename T>
+const T* as_operand(const float* values, int64_t n, std::vector<T>& rounded) {
+  if constexpr (std::is_same_v<T, float>) {
+    return values;
+  } else {
+    rounded.resize(size_t(n));
+    uint16_t* to = rounded.data();
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) to[i] = f32_to_bf16(values[i]);
+    return to;
+  }
+}
+
+// scores (rows, keys) = alpha · A_tile · X_keysᵀ for one head: Q and K for the
+// scores, dout and V for their gradient. A's rows start at a_tile; X is the head's keys.
+template <typename T>
+void times_keys_transposed(float* scores, const T* a_tile, int64_t a_stride, const T* x, int64_t x_stride,
+                           const Tile& tile, int64_t head_dim, float alpha) {
+  for (const KeyRange& r : key_ranges(tile))
+    gemm(GemmShape{false, true, tile.rows(), r.count, head_dim, a_stride, x_stride, tile.keys(), alpha, 0.0f},
+         a_tile, x + r.key * x_stride, scores + r.column);
+}
+
+template <typename T>
+void tile_scores(float* scores, const Heads<T>& q, const Heads<T>& k, const Tile& tile, const AttentionShape& s,
                  const Layout& l) {
-  times_keys_transposed(scores, q + tile.begin * l.q_stride + tile.head * s.head_dim, l.q_stride, k, l.kv_stride,
-                        (tile.head / l.group) * s.head_dim, tile, s.head_dim, l.scale);
+  times_keys_transposed(scores, q.head(tile.head) + tile.begin * q.row_stride, q.row_stride,
+                        k.head(tile.head / l.group), k.row_stride, tile, s.head_dim, l.scale);
   softcap_forward(scores, tile.rows() * tile.keys(), s.softcap);
 }
 
 // out_tile (rows, head_dim) = scores · X over the tile's keys, X being V or K:
 // each range adds its part.
-void times_keys(float* out_tile, int64_t out_stride, const float* scores, const float* x, int64_t x_stride,
-                int64_t x_offset, const Tile& tile, int64_t head_dim) {
+template <typename T>
+void times_keys(float* out_tile, int64_t out_stride, const T* scores, const T* x, int64_t x_stride, const Tile& tile,
+                int64_t head_dim) {
   float beta = 0.0f;
   for (const KeyRange& r : key_ranges(tile)) {
-    gemm_f32(GemmShape{false, false, tile.rows(), head_dim, r.count, tile.keys(), x_stride, out_stride, 1.0f, beta},
-             scores + r.column, x + r.key * x_stride + x_offset, out_tile);
+    gemm(GemmShape{false, false, tile.rows(), head_dim, r.count, tile.keys(), x_stride, out_stride, 1.0f, beta},
+         scores + r.column, x + r.key * x_stride, out_tile);
     beta = 1.0f;
   }
 }
 
 // grad_head (keys of the head, head_dim) += scoresᵀ · B_tile: a key or value
 // gradient from the tile's rows (B: Q for keys, dout for values).
-void add_keys_gradient(float* grad_head, const float* scores, const float* b_tile, int64_t b_stride, const Tile& tile,
+template <typename T>
+void add_keys_gradient(float* grad_head, const T* scores, const T* b_tile, int64_t b_stride, const Tile& tile,
                        int64_t head_dim) {
   for (const KeyRange& r : key_ranges(tile))
-    gemm_f32(GemmShape{true, false, r.count, head_dim, tile.rows(), tile.keys(), b_stride, head_dim, 1.0f, 1.0f},
-             scores + r.column, b_tile, grad_head + r.key * head_dim);
+    gemm(GemmShape{true, false, r.count, head_dim, tile.rows(), tile.keys(), b_stride, head_dim, 1.0f, 1.0f},
+         scores + r.column, b_tile, grad_head + r.key * head_dim);
 }
 
 // The keys query i may see, as columns of its tile's score row: the prefix
@@ -169,16 +227,15 @@ void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, flo
   }
 }
 
-}  // namespace
-
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const AttentionShape& s) {
-  const PhaseScope phase("attention forward");
+template <typename T>
+void forward_tiles(float* out, float* lse, const Heads<T>& q, const Heads<T>& k, const Heads<T>& v,
+                   const AttentionShape& s) {
   const Layout l(s);
   const int64_t tiles = tiles_per_head(s);
 #pragma omp parallel
   {
     std::vector<float> probs(size_t(std::min(s.t, kQueryTile) * (s.start + s.t)));
+    std::vector<T> rounded;
 #pragma omp for collapse(2) schedule(dynamic, 1)
     for (int64_t h = 0; h < s.heads; ++h) {
       for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
@@ -197,8 +254,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
           for (int64_t j = vis.first; j < vis.last; ++j) row[j] *= inverse;
           if (lse) lse[(tile.begin + r) * s.heads + h] = max_score + std::log(denom);
         }
-        times_keys(out + tile.begin * l.q_stride + h * s.head_dim, l.q_stride, probs.data(), v, l.kv_stride,
-                   (h / l.group) * s.head_dim, tile, s.head_dim);
+        const int64_t kv_head = h / l.group;
+        times_keys(out + tile.begin * l.q_stride + h * s.head_dim, l.q_stride,
+                   as_operand(probs.data(), tile.rows() * tile.keys(), rounded), v.head(kv_head), v.row_stride, tile,
+                   s.head_dim);
       }
     }
   }
@@ -208,10 +267,10 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 // dP = dout·Vᵀ, dS = P ∘ (dP − D)·scale (∘ the cap's slope), dq = dS·K, dk += dSᵀ·Q, dv += Pᵀ·dout.
 // Each query head accumulates its key/value gradients privately (query heads of
 // one group would race on their shared key/value head); the group sums them after.
-void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                        const float* v, const float* out, const float* lse, const AttentionShape& s) {
-  const PhaseScope phase("attention backward");
-  WHET_ASSERT(s.start == 0);
+template <typename T>
+void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const Heads<T>& q, const Heads<T>& k,
+                    const Heads<T>& v, const float* out, const float* lse,
+                    const AttentionShape& s) {
   const Layout l(s);
   const float inverse_cap = softcap_inverse(s.softcap);
   const int64_t head_block = s.t * s.head_dim, tiles = tiles_per_head(s);
@@ -220,37 +279,42 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   {
     const size_t tile_floats = size_t(std::min(s.t, kQueryTile) * s.t);
     std::vector<float> probs(tile_floats), d_scores(tile_floats);
+    std::vector<T> rounded_probs, rounded_d_scores;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t h = 0; h < s.heads; ++h) {
-      const int64_t kv_offset = (h / l.group) * s.head_dim;
+      const int64_t kv_head = h / l.group;
       for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
         const Tile tile = make_tile(s, h, tile_index);
         const int64_t keys = tile.keys(), rows = tile.rows();
         const int64_t q_offset = tile.begin * l.q_stride + h * s.head_dim;
+        const T* dout_tile = dout.head(h) + tile.begin * dout.row_stride;
         tile_scores(probs.data(), q, k, tile, s, l);
-        times_keys_transposed(d_scores.data(), dout + q_offset, l.q_stride, v, l.kv_stride, kv_offset, tile,
+        times_keys_transposed(d_scores.data(), dout_tile, dout.row_stride, v.head(kv_head), v.row_stride, tile,
                               s.head_dim, 1.0f);
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t i = tile.begin + r;
           float* p = probs.data() + r * keys;
           float* ds = d_scores.data() + r * keys;
           const float row_lse = lse[i * s.heads + h];
-          const float* dout_row = dout + q_offset + r * l.q_stride;
+          // D_i from dout as dP's product read it (rounded with bf16 products), so the
+          // score gradients of a row still sum to nearly zero.
+          const T* dout_row = dout_tile + r * dout.row_stride;
           const float* out_row = out + q_offset + r * l.q_stride;
           float d_row = 0.0f;
 #pragma omp simd reduction(+ : d_row)
-          for (int64_t d = 0; d < s.head_dim; ++d) d_row += dout_row[d] * out_row[d];
+          for (int64_t d = 0; d < s.head_dim; ++d) d_row += as_float(dout_row[d]) * out_row[d];
           const Visible vis = visible_columns(s, tile, i);
           softmax_backward_range(p, ds, vis.first, vis.gap_begin, row_lse, d_row, l.scale, inverse_cap);
           softmax_backward_range(p, ds, vis.gap_end, vis.last, row_lse, d_row, l.scale, inverse_cap);
           zero_hidden(p, vis, keys);
           zero_hidden(ds, vis, keys);
         }
-        times_keys(dq + q_offset, l.q_stride, d_scores.data(), k, l.kv_stride, kv_offset, tile, s.head_dim);
-        add_keys_gradient(dk_heads.data() + h * head_block, d_scores.data(), q + q_offset, l.q_stride, tile,
-                          s.head_dim);
-        add_keys_gradient(dv_heads.data() + h * head_block, probs.data(), dout + q_offset, l.q_stride, tile,
-                          s.head_dim);
+        const T* p_operand = as_operand(probs.data(), rows * keys, rounded_probs);
+        const T* ds_operand = as_operand(d_scores.data(), rows * keys, rounded_d_scores);
+        times_keys(dq + q_offset, l.q_stride, ds_operand, k.head(kv_head), k.row_stride, tile, s.head_dim);
+        add_keys_gradient(dk_heads.data() + h * head_block, ds_operand, q.head(h) + tile.begin * q.row_stride,
+                          q.row_stride, tile, s.head_dim);
+        add_keys_gradient(dv_heads.data() + h * head_block, p_operand, dout_tile, dout.row_stride, tile, s.head_dim);
       }
     }
   }
@@ -270,6 +334,33 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       }
     }
   }
+}
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const AttentionShape& s) {
+  const PhaseScope phase("attention forward");
+  const int64_t keys = s.start + s.t;
+  if (!s.bf16_products)
+    return forward_tiles(out, lse, interleaved(q, s.heads, s.head_dim), interleaved(k, s.kv_heads, s.head_dim),
+                         interleaved(v, s.kv_heads, s.head_dim), s);
+  PackedBf16 q16, k16, v16;
+  forward_tiles(out, lse, q16.pack(q, s.t, s.heads, s.head_dim), k16.pack(k, keys, s.kv_heads, s.head_dim),
+                v16.pack(v, keys, s.kv_heads, s.head_dim), s);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const AttentionShape& s) {
+  const PhaseScope phase("attention backward");
+  WHET_ASSERT(s.start == 0);
+  if (!s.bf16_products)
+    return backward_tiles(dq, dk, dv, interleaved(dout, s.heads, s.head_dim), interleaved(q, s.heads, s.head_dim),
+                          interleaved(k, s.kv_heads, s.head_dim), interleaved(v, s.kv_heads, s.head_dim), out, lse,
+                          s);
+  PackedBf16 dout16, q16, k16, v16;
+  backward_tiles(dq, dk, dv, dout16.pack(dout, s.t, s.heads, s.head_dim), q16.pack(q, s.t, s.heads, s.head_dim),
+                 k16.pack(k, s.t, s.kv_heads, s.head_dim), v16.pack(v, s.t, s.kv_heads, s.head_dim), out, lse, s);
 }
 
 namespace {

@@ -29,6 +29,10 @@ struct AttentionShape {
   // Scaled scores s become softcap·tanh(s / softcap) before the mask and softmax
   // (kernels/softcap.h; Gemma 2-style configs). 0: none.
   float softcap = 0.0f;
+  // Multiply in bf16 with fp32 sums, as a model whose weights are bf16 does: q, k, v,
+  // dout, the probabilities and the score gradients are rounded to bf16 before each
+  // product; softmax, its statistics and the outputs stay fp32.
+  bool bf16_products = false;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,8 @@ const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
   m.c = memory::desc({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  // gemm_bf16 scales C itself where it can: with output scales oneDNN picked a kernel
+  // ten times slower for attention's 64-row products.
   if (s.alpha != 1.0f) attr.set_output_scales(0, {s.alpha});
   if (s.beta != 0.0f) {
     dnnl::post_ops ops;
@@ -163,22 +166,44 @@ void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
 
 void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
   if (s.m == 0 || s.n == 0) return;
+  if (s.alpha != 1.0f && s.beta == 0.0f) {
+    GemmShape unscaled = s;
+    unscaled.alpha = 1.0f;
+    gemm_bf16(unscaled, a, b, c);
+    for (int64_t i = 0; i < s.m; ++i) {
+      float* row = c + i * s.ldc;
+#pragma omp simd
+      for (int64_t j = 0; j < s.n; ++j) row[j] *= s.alpha;
+    }
+    return;
+  }
   const Bf16Matmul* matmul = bf16_matmul_for(s);
   // Widened to fp32, the product is timed (and its FLOPs counted) as the f32 matmul it becomes.
   if (!matmul) return gemm_bf16_via_f32(s, a, b, c);
   const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
   const Bf16Matmul& m = *matmul;
   thread_local dnnl::stream stream(cpu_engine());  // one per thread, not one per call
-  dnnl::memory a_mem(m.a, cpu_engine(), const_cast<uint16_t*>(a));
-  dnnl::memory b_mem(m.b, cpu_engine(), const_cast<uint16_t*>(b));
-  dnnl::memory c_mem(m.c, cpu_engine(), c);
   thread_local std::vector<uint8_t> scratch;
   if (scratch.size() < m.scratchpad.get_size()) scratch.resize(m.scratchpad.get_size());
-  dnnl::memory scratch_mem(m.scratchpad, cpu_engine(), scratch.data());
-  m.primitive.execute(stream, {{DNNL_ARG_SRC, a_mem},
-                               {DNNL_ARG_WEIGHTS, b_mem},
-                               {DNNL_ARG_DST, c_mem},
-                               {DNNL_ARG_SCRATCHPAD, scratch_mem}});
+  // Each thread's memory objects for a primitive are made once and pointed at the
+  // call's data: made per call, with the argument map, they cost as much as
+  // attention's small products (allocations and a hash table each time).
+  thread_local std::map<const Bf16Matmul*, std::array<dnnl::memory, 4>> memories;
+  auto [it, made] = memories.try_emplace(matmul);
+  std::array<dnnl::memory, 4>& mem = it->second;
+  if (made)
+    mem = {dnnl::memory(m.a, cpu_engine(), DNNL_MEMORY_NONE), dnnl::memory(m.b, cpu_engine(), DNNL_MEMORY_NONE),
+           dnnl::memory(m.c, cpu_engine(), DNNL_MEMORY_NONE),
+           dnnl::memory(m.scratchpad, cpu_engine(), DNNL_MEMORY_NONE)};
+  mem[0].set_data_handle(const_cast<uint16_t*>(a));
+  mem[1].set_data_handle(const_cast<uint16_t*>(b));
+  mem[2].set_data_handle(c);
+  mem[3].set_data_handle(scratch.data());
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mem[0].get()},
+                                  {DNNL_ARG_WEIGHTS, mem[1].get()},
+                                  {DNNL_ARG_DST, mem[2].get()},
+                                  {DNNL_ARG_SCRATCHPAD, mem[3].get()}};
+  check(dnnl_primitive_execute(m.primitive.get(), stream.get(), 4, args), "matmul");
   stream.wait();
 }
 

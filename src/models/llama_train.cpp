@@ -110,6 +110,7 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
                                                     seq.prefix_end.empty() ? nullptr : seq.prefix_end.data()},
                                      a.k, a.v}},
                    seq.positions.data()};
+  ctx.bf16_attention = pass.bf16_attention;
   for (int p = 0; p < kProjections; ++p) {
     const uint64_t seed = pass.dropout_seed * 0x100000001b3ull + uint64_t(layer * kProjections + p);
     ctx.lora[p] = lora_view(pass.lora, pass.lora_grads, layer, Projection(p), pass.lora_dropout, seed);

@@ -59,6 +59,7 @@ void load_parameters(const std::string& path, const std::vector<Parameter>& para
       fail(path, "tensor '{}' is {} with {} values, expected F32 with {}", p.name, dtype_name(t->dtype), t->numel(),
            p.numel);
     std::memcpy(p.value, t->data, t->nbytes);
+    refresh_bf16_copy(p);
   }
 }
 

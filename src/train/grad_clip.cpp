@@ -51,18 +51,9 @@ double grad_norm_reference(const std::vector<Parameter>& params) {
   return std::sqrt(total);
 }
 
-double clip_grad_norm(const std::vector<Parameter>& params, double max_norm) {
-  const PhaseScope phase("gradient clipping");
-  const double norm = grad_norm(params);
-  const double scale = max_norm / (norm + 1e-6);
-  if (!std::isfinite(norm) || !(scale < 1.0)) return norm;
-  const float s = float(scale);
-  for (const Parameter& p : params) {
-    float* g = p.grad;
-#pragma omp parallel for simd schedule(static) if (p.numel >= kChunk)
-    for (int64_t j = 0; j < p.numel; ++j) g[j] *= s;
-  }
-  return norm;
+float clip_factor(double norm, double max_norm) {
+  const double factor = max_norm / (norm + 1e-6);
+  return std::isfinite(norm) && factor < 1.0 ? float(factor) : 1.0f;
 }
 
 }  // namespace whet

@@ -12,9 +12,11 @@ namespace whet {
 double grad_norm(const std::vector<Parameter>& params);
 double grad_norm_reference(const std::vector<Parameter>& params);  // one sequential sum
 
-// Multiplies every gradient by max_norm / (norm + 1e-6) when that is below 1 and returns
-// the norm before clipping. A non-finite norm leaves the gradients as they are (torch
-// would fill them with NaN); the caller sees it in the returned value and can skip the step.
-double clip_grad_norm(const std::vector<Parameter>& params, double max_norm);
+// What clipping multiplies every gradient by, given their norm: max_norm / (norm + 1e-6)
+// when that is below 1, else 1. The optimiser applies it as it reads each gradient
+// (Optimizer::step), which rounds as torch's in-place multiply before its step does, in
+// one pass instead of two. A non-finite norm gives 1 (torch would fill the gradients
+// with NaN); the caller sees the norm and skips the step.
+float clip_factor(double norm, double max_norm);
 
 }  // namespace whet

@@ -5,6 +5,7 @@
 // results or make the parallel kernels and their references differ.
 #include "train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/phase_timer.h"
 
@@ -21,6 +23,22 @@ namespace {
 
 // Below this a parallel region costs more than the update (LoRA matrices can be a few thousand values).
 constexpr int64_t kParallelMin = 1 << 14;
+// Values per block: each block's bf16 copy is rounded while the block is still in cache.
+constexpr int64_t kBlock = 1 << 12;
+
+// update(begin, end) over [0, n) in blocks that the threads share, each block's
+// values rounded into bf16_copy (when there is one) right after, while still in cache.
+template <typename Update>
+void update_in_blocks(int64_t n, const float* value, uint16_t* bf16_copy, Update update) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    const int64_t end = std::min(n, begin + kBlock);
+    update(begin, end);
+    if (!bf16_copy) continue;
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) bf16_copy[i] = f32_to_bf16(value[i]);
+  }
+}
 
 // a * b rounded on its own. Written as a * b, a following + could be fused into one fma
 // (GCC's C++ default is -ffp-contract=fast); an fma with a -0 addend is exactly the
@@ -46,27 +64,30 @@ AdamWCoefficients adamw_coefficients(const OptimizerConfig& config, double lr, i
 }
 
 void adamw_update(float* value, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
-                  const AdamWCoefficients& coefficients) {
+                  const AdamWCoefficients& coefficients, float grad_scale, uint16_t* bf16_copy) {
   const AdamWCoefficients c = coefficients;  // a copy: the vectoriser must not think stores to the arrays change it
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float g = grad[i];
-    const float m = std::fma(g, c.one_minus_beta1, exp_avg[i] * c.beta1);
-    const float v = std::fma(c.one_minus_beta2 * g, g, exp_avg_sq[i] * c.beta2);
-    const float denom = std::sqrt(v) / c.bias_correction2_sqrt + c.eps;
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    value[i] = rounded_product(value[i], c.decay_factor) + c.neg_step_size * m / denom;
-  }
+  update_in_blocks(n, value, bf16_copy, [=](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      const float g = rounded_product(grad[i], grad_scale);
+      const float m = std::fma(g, c.one_minus_beta1, exp_avg[i] * c.beta1);
+      const float v = std::fma(c.one_minus_beta2 * g, g, exp_avg_sq[i] * c.beta2);
+      const float denom = std::sqrt(v) / c.bias_correction2_sqrt + c.eps;
+      exp_avg[i] = m;
+      exp_avg_sq[i] = v;
+      value[i] = rounded_product(value[i], c.decay_factor) + c.neg_step_size * m / denom;
+    }
+  });
 }
 
 void adamw_update_reference(float* value, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
-                            const AdamWCoefficients& c) {
+                            const AdamWCoefficients& c, float grad_scale) {
   for (int64_t i = 0; i < n; ++i) {
+    const float g = rounded_product(grad[i], grad_scale);  // clip_grad_norm_: grad.mul_(clip_coef)
     // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-    exp_avg[i] = std::fma(grad[i], c.one_minus_beta1, exp_avg[i] * c.beta1);
+    exp_avg[i] = std::fma(g, c.one_minus_beta1, exp_avg[i] * c.beta1);
     // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-    exp_avg_sq[i] = std::fma(c.one_minus_beta2 * grad[i], grad[i], exp_avg_sq[i] * c.beta2);
+    exp_avg_sq[i] = std::fma(c.one_minus_beta2 * g, g, exp_avg_sq[i] * c.beta2);
     // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
     const float denom = std::sqrt(exp_avg_sq[i]) / c.bias_correction2_sqrt + c.eps;
     // param.mul_(1 - lr * weight_decay), then param.addcdiv_(exp_avg, denom, value=-step_size)
@@ -86,31 +107,36 @@ namespace {
 // the buffer stops GCC 12 from vectorising. Coefficients by value, so the vectoriser need
 // not assume that stores to the arrays change them.
 template <bool kFirstStep>
-void sgd_loop(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients c) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float d = c.weight_decay != 0.0f ? std::fma(value[i], c.weight_decay, grad[i]) : grad[i];
-    float b = d;
-    if constexpr (!kFirstStep) b = rounded_product(momentum_buffer[i], c.momentum) + d;
-    momentum_buffer[i] = b;
-    value[i] = std::fma(b, c.neg_lr, value[i]);
-  }
+void sgd_loop(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients c,
+              float grad_scale, uint16_t* bf16_copy) {
+  update_in_blocks(n, value, bf16_copy, [=](int64_t begin, int64_t end) {
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+      const float g = rounded_product(grad[i], grad_scale);
+      const float d = c.weight_decay != 0.0f ? std::fma(value[i], c.weight_decay, g) : g;
+      float b = d;
+      if constexpr (!kFirstStep) b = rounded_product(momentum_buffer[i], c.momentum) + d;
+      momentum_buffer[i] = b;
+      value[i] = std::fma(b, c.neg_lr, value[i]);
+    }
+  });
 }
 
 }  // namespace
 
-void sgd_update(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients& c) {
+void sgd_update(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients& c,
+                float grad_scale, uint16_t* bf16_copy) {
   if (c.first_step) {
-    sgd_loop<true>(value, momentum_buffer, grad, n, c);
+    sgd_loop<true>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy);
   } else {
-    sgd_loop<false>(value, momentum_buffer, grad, n, c);
+    sgd_loop<false>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy);
   }
 }
 
 void sgd_update_reference(float* value, float* momentum_buffer, const float* grad, int64_t n,
-                          const SgdCoefficients& c) {
+                          const SgdCoefficients& c, float grad_scale) {
   for (int64_t i = 0; i < n; ++i) {
-    float d = grad[i];
+    float d = rounded_product(grad[i], grad_scale);  // clip_grad_norm_: grad.mul_(clip_coef)
     // d_p = d_p.add(param, alpha=weight_decay)
     if (c.weight_decay != 0.0f) d = std::fma(value[i], c.weight_decay, d);
     if (c.first_step) {
@@ -135,7 +161,7 @@ Optimizer::Optimizer(std::vector<Parameter> params, const OptimizerConfig& confi
   }
 }
 
-void Optimizer::step(double lr) {
+void Optimizer::step(double lr, float grad_scale) {
   const PhaseScope phase("optimizer step");
   ++step_count_;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -143,10 +169,10 @@ void Optimizer::step(double lr) {
     StateTensor* s = &state_[i * per_parameter_];
     if (config_.kind == OptimizerKind::AdamW) {
       adamw_update(p.value, s[0].data.data(), s[1].data.data(), p.grad, p.numel,
-                   adamw_coefficients(config_, lr, step_count_, p.decay));
+                   adamw_coefficients(config_, lr, step_count_, p.decay), grad_scale, p.bf16_copy);
     } else {
-      sgd_update(p.value, s[0].data.data(), p.grad, p.numel,
-                 sgd_coefficients(config_, lr, step_count_, p.decay));
+      sgd_update(p.value, s[0].data.data(), p.grad, p.numel, sgd_coefficients(config_, lr, step_count_, p.decay),
+                 grad_scale, p.bf16_copy);
     }
   }
 }

@@ -40,11 +40,13 @@ struct AdamWCoefficients {
 // step counts from 1 (the update being made).
 AdamWCoefficients adamw_coefficients(const OptimizerConfig& config, double lr, int64_t step, bool decay);
 
-// value, exp_avg, exp_avg_sq are (n), updated in place; grad is (n).
+// value, exp_avg, exp_avg_sq are (n), updated in place; grad is (n), read times
+// grad_scale (clipping's factor, grad_clip.h). bf16_copy, if not null, receives each
+// updated value rounded to bf16 (Parameter::bf16_copy), in the same pass.
 void adamw_update(float* value, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
-                  const AdamWCoefficients& c);
+                  const AdamWCoefficients& c, float grad_scale = 1.0f, uint16_t* bf16_copy = nullptr);
 void adamw_update_reference(float* value, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
-                            const AdamWCoefficients& c);
+                            const AdamWCoefficients& c, float grad_scale = 1.0f);
 
 struct SgdCoefficients {
   float weight_decay;  // 0 when the parameter does not decay
@@ -54,19 +56,21 @@ struct SgdCoefficients {
 };
 SgdCoefficients sgd_coefficients(const OptimizerConfig& config, double lr, int64_t step, bool decay);
 
-// value, momentum_buffer are (n), updated in place; grad is (n).
-void sgd_update(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients& c);
+// value, momentum_buffer are (n), updated in place; grad and bf16_copy as for adamw_update.
+void sgd_update(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients& c,
+                float grad_scale = 1.0f, uint16_t* bf16_copy = nullptr);
 void sgd_update_reference(float* value, float* momentum_buffer, const float* grad, int64_t n,
-                          const SgdCoefficients& c);
+                          const SgdCoefficients& c, float grad_scale = 1.0f);
 
 class Optimizer {
  public:
   // Parameter names must be unique: they name the state tensors.
   Optimizer(std::vector<Parameter> params, const OptimizerConfig& config);
 
-  // Updates every parameter from its gradient. lr is the schedule's value for
+  // Updates every parameter from its gradient times grad_scale (clipping's factor),
+  // and its bf16 copy where it has one. lr is the schedule's value for
   // lr_at(..., step_count(), ...), i.e. for the number of updates made before this one.
-  void step(double lr);
+  void step(double lr, float grad_scale = 1.0f);
   int64_t step_count() const { return step_count_; }
 
   // "<parameter>.exp_avg" and "<parameter>.exp_avg_sq" (AdamW) or

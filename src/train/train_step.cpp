@@ -148,7 +148,6 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
   StepResult result;
   for (const TrainingSequence* s : batch) result.tokens += int64_t(s->ids.size());
   for (const TrainingSequence* s : replay) result.tokens += int64_t(s->ids.size());
-  refresh_compute_copy(learner.trainable);
   backward_batch(loaded, learner, acts, batch, replay, settings, step, dp, result);
   apply_update(learner, settings, step, result);
   return result;
@@ -157,11 +156,11 @@ StepResult train_step(const LoadedModel& loaded, Learner& learner, LlamaActivati
 void apply_update(Learner& learner, const StepSettings& settings, int64_t step, StepResult& result) {
   add_penalties(learner, result);
   const std::vector<Parameter>& parameters = learner.trainable.parameters;
-  result.grad_norm = settings.max_grad_norm > 0 ? clip_grad_norm(parameters, settings.max_grad_norm)
-                                                : grad_norm(parameters);
+  result.grad_norm = grad_norm(parameters);
   result.lr = lr_at(settings.schedule, settings.learning_rate, step, settings.total_steps);
   result.updated = std::isfinite(result.grad_norm);
-  if (result.updated) learner.optimizer.step(result.lr);
+  const float clip = settings.max_grad_norm > 0 ? clip_factor(result.grad_norm, settings.max_grad_norm) : 1.0f;
+  if (result.updated) learner.optimizer.step(result.lr, clip);
   zero_grads(learner.trainable);
 }
 
@@ -171,6 +170,7 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, Lla
   std::array<double, 2> sums{0.0, 0.0};  // loss, targets
   TrainPass pass;
   pass.lora = trainable.lora.get();
+  pass.bf16_attention = trainable.bf16_attention;
   for (int64_t i = mine.begin; i < mine.end; ++i) {
     const CrossEntropyResult r = sequence_loss(loaded.model, trainable, pass, acts, sequences[size_t(i)], 0.0f);
     sums[0] += r.loss_sum;

@@ -47,6 +47,7 @@ TrainPass TrainableState::pass() const {
   p.lora_grads = lora_grads.get();
   p.grads = grads.get();
   p.lora_dropout = lora ? lora->config.dropout : 0.0f;
+  p.bf16_attention = bf16_attention;
   return p;
 }
 
@@ -96,7 +97,7 @@ void add_classifier(TrainableState& s, ClassifierTraining* classifier) {
 namespace {
 
 // full / freeze with weights bf16: a copy of the model whose matrices are bf16,
-// and, for each trained matrix, where its master and its copy live.
+// and each trained matrix's parameter pointed at its copy.
 void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
   s.compute = std::make_unique<LlamaModel>(masters);
   for_each_weight(s.compute->weights, masters.config, [](const std::string&, Weight& w) {
@@ -109,12 +110,12 @@ void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
                   [&](const std::string&, const Weight& w) { master_data.push_back(reinterpret_cast<const float*>(w.data)); });
   size_t i = 0;
   for_each_weight(s.compute->weights, masters.config, [&](const std::string&, Weight& w) {
-    // The copy's own memory, made above by convert_weight: written by refresh_compute_copy.
+    // The copy's own memory, made above by convert_weight: written from here on with its master.
     if (w.dtype == DType::BF16) copy_of[master_data[i]] = reinterpret_cast<uint16_t*>(const_cast<uint8_t*>(w.data));
     ++i;
   });
-  for (const Parameter& p : s.parameters)
-    if (const auto it = copy_of.find(p.value); it != copy_of.end()) s.compute_copies.push_back({p.value, it->second, p.numel});
+  for (Parameter& p : s.parameters)
+    if (const auto it = copy_of.find(p.value); it != copy_of.end()) p.bf16_copy = it->second;
 }
 
 }  // namespace
@@ -122,6 +123,7 @@ void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
 TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block,
                               ClassifierTraining* classifier) {
   TrainableState s;
+  s.bf16_attention = !aligns(config);
   const LlamaConfig& c = loaded.model.config;
   if (config.method == TrainMethod::Lora) {
     s.lora = std::make_unique<LlamaLora>(config.lora_model_dir.empty()
@@ -168,15 +170,6 @@ bool multiplies_bf16_copy(const TrainConfig& config) {
 
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters) {
   return state.compute ? *state.compute : masters;
-}
-
-void refresh_compute_copy(const TrainableState& state) {
-  if (state.compute_copies.empty()) return;
-  const PhaseScope phase("round masters into the bf16 copy");
-  for (const ComputeCopy& c : state.compute_copies) {
-#pragma omp parallel for simd schedule(static)
-    for (int64_t i = 0; i < c.numel; ++i) c.copy[i] = f32_to_bf16(c.master[i]);
-  }
 }
 
 void zero_grads(const TrainableState& state) {

@@ -30,23 +30,16 @@ struct ClassifierTraining {
       : head(std::move(h)), dweight(head.weight.size(), 0.0f), dbias(head.bias.size(), 0.0f) {}
 };
 
-// One trained matrix's bf16 copy, which the steps multiply, beside its f32 master.
-struct ComputeCopy {
-  const float* master = nullptr;
-  uint16_t* copy = nullptr;
-  int64_t numel = 0;
-};
-
 struct TrainableState {
   std::unique_ptr<LlamaLora> lora, lora_grads;  // method lora
   std::unique_ptr<LlamaWeights> grads;          // full / freeze: null data marks a frozen weight
   // full / freeze with weights bf16 (supervised): the model as the steps multiply it, every
   // matrix a bf16 copy (vectors are the masters' own); the optimiser updates the
-  // f32 masters, and refresh_compute_copy rounds the trained ones into it before
-  // each step. Null: the steps multiply the masters.
+  // f32 masters and rounds each trained one into its copy (Parameter::bf16_copy).
+  // Null: the steps multiply the masters.
   std::unique_ptr<LlamaModel> compute;
-  std::vector<ComputeCopy> compute_copies;
   ClassifierTraining* classifier = nullptr;     // task_type seq_cls; not owned
+  bool bf16_attention = false;                  // TrainPass::bf16_attention: supervised runs
   std::vector<Parameter> parameters;
   TrainPass pass() const;                       // the forward/backward's view of the above
 };
@@ -57,8 +50,6 @@ struct TrainableState {
 bool multiplies_bf16_copy(const TrainConfig& config);
 // The model a training step multiplies: the bf16 compute copy when there is one, else the masters.
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters);
-// Rounds every trained master matrix into its compute copy (nothing without one).
-void refresh_compute_copy(const TrainableState& state);
 
 // Weights that train are written in place, so every weight becomes fp32 in memory
 // of its own (tensors already F32 in the file would otherwise stay mapped read-only).

@@ -1122,8 +1122,10 @@ void check_same_data(dist::Communicator& world, const RunInputs& in) {
 // otherwise train a different model without a word).
 void start_alike(dist::Communicator& world, TrainableState& trainable, const TrainConfig& config, const Say& say) {
   if (world.size() == 1) return;
-  for (const Parameter& p : trainable.parameters)
+  for (const Parameter& p : trainable.parameters) {
     world.broadcast(std::as_writable_bytes(std::span<float>(p.value, size_t(p.numel))), 0);
+    refresh_bf16_copy(p);
+  }
   say(fmt::format("data-parallel: {} ranks × micro_batch_size {} × gradient_accumulation_steps {} = {} sequences "
                   "per step", world.size(), config.micro_batch_size, config.gradient_accumulation_steps,
                   int64_t(world.size()) * config.micro_batch_size * config.gradient_accumulation_steps));

@@ -1,5 +1,6 @@
 // Full fine-tuning with weights: bf16 (train/trainable.h): f32 masters that
-// the optimiser updates, multiplied as a bf16 copy rounded before each step.
+// the optimiser updates, multiplied as a bf16 copy that the optimiser rounds
+// them into (and a checkpoint's load too).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "kernels/random_tensors.h"
 #include "models/model_loader.h"
 #include "test_support.h"
+#include "train/checkpoint.h"
 #include "train/learner.h"
 #include "train/train_step.h"
 #include "train/trainable.h"
@@ -61,7 +63,6 @@ TEST(FullBf16Compute, GradientsStayNearTheFp32Ones) {
       ASSERT_EQ(state.compute != nullptr, bf16 == 1);
       const TrainingSequence s = random_sequence(24, int32_t(loaded.model.config.vocab_size));
       LlamaActivations acts(loaded.model.config, 24, 0);
-      refresh_compute_copy(state);
       const CrossEntropyResult r =
           llama_forward_backward(compute_model(state, loaded.model), state.pass(), acts, view(s), 1.0f / 24);
       loss[bf16] = r.loss_sum / double(r.targets);
@@ -74,54 +75,75 @@ TEST(FullBf16Compute, GradientsStayNearTheFp32Ones) {
   }
 }
 
+// Every weight as the forward reads it from the copy is its own master rounded
+// (each copy paired with the right master, tied head included); returns how many are bf16.
+size_t expect_copy_is_masters_rounded(const LlamaModel& masters, const LlamaModel& copy) {
+  std::vector<const Weight*> master_weights;
+  for_each_weight(masters.weights, masters.config,
+                  [&](const std::string&, const Weight& w) { master_weights.push_back(&w); });
+  size_t k = 0, rounded = 0;
+  for_each_weight(copy.weights, masters.config, [&](const std::string& name, const Weight& w) {
+    const Weight& master = *master_weights[k++];
+    if (w.dtype != DType::BF16) return;
+    ++rounded;
+    const auto* bits = reinterpret_cast<const uint16_t*>(w.data);
+    const auto* value = reinterpret_cast<const float*>(master.data);
+    for (int64_t i = 0; i < w.numel(); ++i) ASSERT_EQ(bits[i], f32_to_bf16(value[i])) << name << " " << i;
+  });
+  return rounded;
+}
+
+size_t parameters_with_copies(const TrainableState& state) {
+  return size_t(std::count_if(state.parameters.begin(), state.parameters.end(),
+                              [](const Parameter& p) { return p.bf16_copy != nullptr; }));
+}
+
 // The optimiser moves the f32 masters by steps finer than bf16 resolves, and
-// each step multiplies them as they stood when it began, freshly rounded.
+// each step multiplies them as they stood when it began, rounded.
 TEST(FullBf16Compute, StepsUpdateTheF32MastersAndTheCopyFollows) {
   LoadedModel loaded = trainable_model("gqa_tied");
   const TrainConfig config = full_config("bf16");
   Learner learner = make_learner(loaded, config, 0);
   const TrainableState& state = learner.trainable;
-  ASSERT_FALSE(state.compute_copies.empty());
+  const auto first = std::find_if(state.parameters.begin(), state.parameters.end(),
+                                  [](const Parameter& p) { return p.bf16_copy != nullptr; });
+  ASSERT_NE(first, state.parameters.end());
   const TrainingSequence s = random_sequence(32, int32_t(loaded.model.config.vocab_size));
   const TrainingSequence* const batch[] = {&s};
   LlamaActivations acts(loaded.model.config, 32, 0);
   const StepSettings settings = step_settings(config, 3);
   std::vector<double> losses;
   for (int64_t step = 0; step < 3; ++step) {
-    const ComputeCopy& first = state.compute_copies.front();
-    const std::vector<float> before(first.master, first.master + first.numel);
+    const std::vector<float> before(first->value, first->value + first->numel);
+    for (int64_t i = 0; i < first->numel; ++i)
+      ASSERT_EQ(first->bf16_copy[i], f32_to_bf16(before[i])) << "step " << step << " would multiply a stale copy";
     losses.push_back(train_step(loaded, learner, acts, batch, settings, step).loss);
-    // The step multiplied the masters as they stood when it began, rounded;
-    // the masters hold values bf16 cannot: they are f32, not the copy widened.
+    // The masters hold values bf16 cannot: they are f32, not the copy widened.
     int64_t moved = 0, finer_than_bf16 = 0;
-    for (int64_t i = 0; i < first.numel; ++i) {
-      ASSERT_EQ(first.copy[i], f32_to_bf16(before[i])) << "step " << step << " multiplied a stale copy";
-      moved += first.master[i] != before[i];
-      finer_than_bf16 += bf16_to_f32(f32_to_bf16(first.master[i])) != first.master[i];
+    for (int64_t i = 0; i < first->numel; ++i) {
+      moved += first->value[i] != before[i];
+      finer_than_bf16 += bf16_to_f32(f32_to_bf16(first->value[i])) != first->value[i];
     }
-    EXPECT_GT(moved, first.numel / 2);
-    EXPECT_GT(finer_than_bf16, first.numel / 2);
+    EXPECT_GT(moved, first->numel / 2);
+    EXPECT_GT(finer_than_bf16, first->numel / 2);
   }
-  refresh_compute_copy(state);
-  for (const ComputeCopy& c : state.compute_copies)
-    for (int64_t i = 0; i < c.numel; ++i) ASSERT_EQ(c.copy[i], f32_to_bf16(c.master[i]));
-  // What the steps multiply, weight by weight as the forward reads it, is its
-  // own master rounded (each copy paired with the right master, tied head included).
-  std::vector<const Weight*> masters;
-  for_each_weight(loaded.model.weights, loaded.model.config,
-                  [&](const std::string&, const Weight& w) { masters.push_back(&w); });
-  size_t k = 0, rounded = 0;
-  for_each_weight(state.compute->weights, loaded.model.config, [&](const std::string& name, const Weight& w) {
-    const Weight& master = *masters[k++];
-    if (w.dtype != DType::BF16) return;
-    ++rounded;
-    const auto* copy = reinterpret_cast<const uint16_t*>(w.data);
-    const auto* value = reinterpret_cast<const float*>(master.data);
-    for (int64_t i = 0; i < w.numel(); ++i) ASSERT_EQ(copy[i], f32_to_bf16(value[i])) << name << " " << i;
-  });
-  EXPECT_EQ(rounded, state.compute_copies.size());
+  EXPECT_EQ(expect_copy_is_masters_rounded(loaded.model, *state.compute), parameters_with_copies(state));
   EXPECT_EQ(state.compute->weights.lm_head.data, state.compute->weights.embed.data);  // gqa_tied
   EXPECT_LT(losses.back(), losses.front());
+}
+
+// A resumed run loads its masters from a checkpoint: their copies follow, or its
+// first step would multiply the weights the run started from.
+TEST(FullBf16Compute, LoadingParametersRoundsTheirCopies) {
+  LoadedModel loaded = trainable_model("gqa_tied");
+  const TrainableState state = make_trainable(loaded, full_config("bf16"), 0, nullptr);
+  const std::string path = test::this_test_scratch("bf16_compute_") + "/trainable.safetensors";
+  for (const Parameter& p : state.parameters)
+    for (int64_t i = 0; i < p.numel; ++i) p.value[i] += 0.25f;
+  save_parameters(path, state.parameters);
+  for (const Parameter& p : state.parameters) std::fill(p.value, p.value + p.numel, 0.0f);
+  load_parameters(path, state.parameters);
+  EXPECT_EQ(expect_copy_is_masters_rounded(loaded.model, *state.compute), parameters_with_copies(state));
 }
 
 }  // namespace

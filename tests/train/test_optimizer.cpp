@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_support.h"
+#include "core/dtype.h"
 #include "core/error.h"
 #include "train/grad_clip.h"
 #include "train/lr_schedule.h"
@@ -152,38 +153,71 @@ void expect_bitwise_equal(const std::vector<float>& a, const std::vector<float>&
 // Large enough for the parallel path, and not a multiple of any vector width.
 constexpr int64_t kLarge = (1 << 20) + 7;
 
+// Step 2 clips (its gradients read times a factor below 1), the others do not.
+float clip_factor_at(int64_t step) { return step == 2 ? 0.37f : 1.0f; }
+
+// The kernel's bf16 copy holds every updated value rounded, as full fine-tuning's steps multiply it.
+void expect_copy_is_rounded(const std::vector<uint16_t>& copy, const std::vector<float>& value) {
+  ASSERT_EQ(copy.size(), value.size());
+  for (size_t i = 0; i < value.size(); ++i) ASSERT_EQ(copy[i], f32_to_bf16(value[i])) << i;
+}
+
 TEST(Optimizer, AdamWUpdateEqualsScalarReference) {
   std::mt19937 rng(11);
   std::vector<float> value = random_vector(rng, kLarge, 1.0f), m(kLarge, 0.0f), v(kLarge, 0.0f);
   std::vector<float> ref_value = value, ref_m = m, ref_v = v;
+  std::vector<uint16_t> copy(kLarge, 0);
   OptimizerConfig config;
   config.weight_decay = 0.1;
   for (int64_t step = 1; step <= 3; ++step) {
     const std::vector<float> grad = random_vector(rng, kLarge, 0.01f);
     const AdamWCoefficients c = adamw_coefficients(config, 1e-3 * double(step), step, true);
-    adamw_update(value.data(), m.data(), v.data(), grad.data(), kLarge, c);
-    adamw_update_reference(ref_value.data(), ref_m.data(), ref_v.data(), grad.data(), kLarge, c);
+    adamw_update(value.data(), m.data(), v.data(), grad.data(), kLarge, c, clip_factor_at(step), copy.data());
+    adamw_update_reference(ref_value.data(), ref_m.data(), ref_v.data(), grad.data(), kLarge, c,
+                           clip_factor_at(step));
   }
   expect_bitwise_equal(value, ref_value, "value");
   expect_bitwise_equal(m, ref_m, "exp_avg");
   expect_bitwise_equal(v, ref_v, "exp_avg_sq");
+  expect_copy_is_rounded(copy, value);
 }
 
 TEST(Optimizer, SgdUpdateEqualsScalarReference) {
   std::mt19937 rng(12);
   std::vector<float> value = random_vector(rng, kLarge, 1.0f), buffer(kLarge, 0.0f);
   std::vector<float> ref_value = value, ref_buffer = buffer;
+  std::vector<uint16_t> copy(kLarge, 0);
   OptimizerConfig config;
   config.kind = OptimizerKind::Sgd;
   config.weight_decay = 0.01;
   for (int64_t step = 1; step <= 3; ++step) {
     const std::vector<float> grad = random_vector(rng, kLarge, 0.01f);
     const SgdCoefficients c = sgd_coefficients(config, 0.05, step, true);
-    sgd_update(value.data(), buffer.data(), grad.data(), kLarge, c);
-    sgd_update_reference(ref_value.data(), ref_buffer.data(), grad.data(), kLarge, c);
+    sgd_update(value.data(), buffer.data(), grad.data(), kLarge, c, clip_factor_at(step), copy.data());
+    sgd_update_reference(ref_value.data(), ref_buffer.data(), grad.data(), kLarge, c, clip_factor_at(step));
   }
   expect_bitwise_equal(value, ref_value, "value");
   expect_bitwise_equal(buffer, ref_buffer, "momentum_buffer");
+  expect_copy_is_rounded(copy, value);
+}
+
+// Reading the gradients times the clip factor is torch's in-place multiply
+// before its step, rounding included.
+TEST(Optimizer, AClipFactorEqualsSteppingOnClippedGradients) {
+  for (OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Sgd}) {
+    std::mt19937 rng(13);
+    const std::vector<float> start = random_vector(rng, kLarge, 1.0f), grad = random_vector(rng, kLarge, 0.01f);
+    OptimizerConfig config;
+    config.kind = kind;
+    Tensors scaled({"w"}, {start}, {true}), clipped({"w"}, {start}, {true});
+    scaled.set_grads({grad});
+    std::vector<float> clipped_grad = grad;
+    for (float& g : clipped_grad) g *= 0.37f;
+    clipped.set_grads({clipped_grad});
+    Optimizer(scaled.params, config).step(1e-3, 0.37f);
+    Optimizer(clipped.params, config).step(1e-3);
+    expect_bitwise_equal(scaled.values[0], clipped.values[0], "value");
+  }
 }
 
 TEST(Optimizer, StateIsNamedAfterParameters) {
@@ -346,10 +380,14 @@ TEST(GradClip, MatchesTorchClipGradNorm) {
     const double max_norm = c["max_norm"];
     SCOPED_TRACE("max_norm " + std::to_string(max_norm));
     Tensors t = clip_tensors(c);
-    const double norm = clip_grad_norm(t.params, max_norm);
+    const double norm = grad_norm(t.params);
     EXPECT_NEAR(norm, c["norm"].get<double>(), 1e-6 * c["norm"].get<double>());
-    for (size_t i = 0; i < t.grads.size(); ++i)
-      expect_close(t.grads[i], c["clipped"][i].get<std::vector<float>>(), 1e-6, t.params[i].name);
+    const float factor = clip_factor(norm, max_norm);
+    for (size_t i = 0; i < t.grads.size(); ++i) {
+      std::vector<float> clipped = t.grads[i];
+      for (float& g : clipped) g *= factor;
+      expect_close(clipped, c["clipped"][i].get<std::vector<float>>(), 1e-6, t.params[i].name);
+    }
   }
 }
 
@@ -357,22 +395,24 @@ TEST(GradClip, MatchesTorchClipGradNorm) {
 TEST(GradClip, ClipsOnlyAboveMaxNorm) {
   for (const json& c : reference()["clip"]) {
     Tensors t = clip_tensors(c);
-    const std::vector<std::vector<float>> before = t.grads;
     const double max_norm = c["max_norm"];
-    const double norm = clip_grad_norm(t.params, max_norm);
+    const double norm = grad_norm(t.params);
+    const float factor = clip_factor(norm, max_norm);
     if (max_norm > norm) {
-      for (size_t i = 0; i < before.size(); ++i) expect_bitwise_equal(t.grads[i], before[i], t.params[i].name);
+      EXPECT_EQ(factor, 1.0f);
     } else {
-      EXPECT_NEAR(grad_norm(t.params), max_norm, 1e-5);
+      EXPECT_NEAR(norm * factor, max_norm, 1e-5);
     }
   }
 }
 
-TEST(GradClip, NonFiniteNormLeavesGradientsAlone) {
+TEST(GradClip, NonFiniteNormDoesNotScale) {
   Tensors t({"w"}, {std::vector<float>(3, 0.0f)}, {true});
   t.set_grads({{1.0f, INFINITY, 2.0f}});
-  EXPECT_TRUE(std::isinf(clip_grad_norm(t.params, 1.0)));
-  EXPECT_EQ(t.grads[0], (std::vector<float>{1.0f, INFINITY, 2.0f}));
+  const double norm = grad_norm(t.params);
+  EXPECT_TRUE(std::isinf(norm));
+  EXPECT_EQ(clip_factor(norm, 1.0), 1.0f);
+  EXPECT_EQ(clip_factor(std::nan(""), 1.0), 1.0f);
 }
 
 TEST(GradClip, ChunkedNormEqualsSequentialReference) {

@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "eval/evaluate.h"
 #include "models/llama_export.h"
 #include "models/lora_files.h"
@@ -58,12 +59,34 @@ LoadedModel stage_model(const TrainConfig& stage, const std::string& output) {
 
 // Progressive stages: the base of the next stage is this stage's model with its
 // adapter folded in, written in f32 so that nothing is rounded away.
-std::string fold_adapter(const TrainConfig& stage, LoadedModel model) {
+std::string folded_dir(const TrainConfig& stage) { return stage.output_dir + "/merged"; }
+void fold_adapter(const TrainConfig& stage, LoadedModel model) {
   merge_lora(model.model, *model.adapter);
   model.adapter.reset();
-  const std::string dir = stage.output_dir + "/merged";
-  export_hf_dir(model, dir, DType::F32);
-  return dir;
+  export_hf_dir(model, folded_dir(stage), DType::F32);
+}
+
+// Under mpirun every rank trains each stage, and rank 0 alone writes, scores and
+// folds; the next stage starts from what it wrote, so the others wait for it, and
+// must be able to read it (output_dir on a filesystem every rank sees).
+void wait_for_rank_0(dist::Communicator* world, const std::string& written) {
+  if (!world || world->size() == 1) return;
+  world->barrier();
+  if (!fs::exists(written))
+    fail(written, "rank {} cannot read what rank 0 wrote here: task_sequence under mpirun needs output_dir on a "
+         "filesystem that every rank sees", world->rank());
+}
+
+// The evaluation files scored after every stage, named with their headline metrics in `result`.
+std::vector<Task> read_stage_tasks(const TrainConfig& config, ContinualResult& result) {
+  std::vector<Task> tasks;
+  for (const std::string& path : config.task_sequence_eval) {
+    tasks.push_back(read_task(path));
+    result.tasks.push_back(path);
+    result.metrics.push_back(metrics_of(tasks.back().kind).front().name);
+    result.higher_is_better.push_back(metrics_of(tasks.back().kind).front().higher_is_better);
+  }
+  return tasks;
 }
 
 // Each task's headline metric (the first of its kind) for the model as it stands.
@@ -104,28 +127,30 @@ void write_report(const ContinualResult& r, const TrainConfig& config) {
 }  // namespace
 
 ContinualResult run_task_sequence(const TrainConfig& config, const TrainRunOptions& options) {
+  const bool writes = !options.world || options.world->rank() == 0;
+  const bool progressive = config.continual_strategy == "progressive";
   ContinualResult result;
-  std::vector<Task> tasks;
-  for (const std::string& path : config.task_sequence_eval) {
-    tasks.push_back(read_task(path));
-    result.tasks.push_back(path);
-    result.metrics.push_back(metrics_of(tasks.back().kind).front().name);
-    result.higher_is_better.push_back(metrics_of(tasks.back().kind).front().higher_is_better);
-  }
-  fs::create_directories(config.output_dir);
+  const std::vector<Task> tasks = writes ? read_stage_tasks(config, result) : std::vector<Task>{};
+  if (writes) fs::create_directories(config.output_dir);
   std::string previous_output, previous_base = config.base_model;
   for (size_t stage = 0; stage < config.task_sequence.size(); ++stage) {
     const TrainConfig c = stage_config(config, stage, previous_output, previous_base);
-    if (options.on_message) options.on_message(fmt::format("stage {} of {}: {}", stage + 1, tasks.size(), c.train_data.front()));
+    if (options.on_message)
+      options.on_message(fmt::format("stage {} of {}: {}", stage + 1, config.task_sequence.size(), c.train_data.front()));
     result.stages.push_back(run_training(c, options));
     if (result.stages.back().interrupted) return result;
     previous_output = result.stages.back().output;
-    LoadedModel model = stage_model(c, previous_output);
-    result.scores.push_back(score_tasks(model, tasks));
-    if (config.continual_strategy == "progressive") previous_base = fold_adapter(c, std::move(model));
+    if (writes) {
+      LoadedModel model = stage_model(c, previous_output);
+      result.scores.push_back(score_tasks(model, tasks));
+      if (progressive) fold_adapter(c, std::move(model));
+    }
+    if (progressive) previous_base = folded_dir(c);
+    wait_for_rank_0(options.world, progressive ? previous_base : previous_output);
   }
-  summarise(result);
   result.output = previous_output;
+  if (!writes) return result;
+  summarise(result);
   write_report(result, config);
   return result;
 }

@@ -25,6 +25,8 @@ struct ContinualResult {
 // Runs config.task_sequence stage by stage (continual_strategy decides how a
 // stage builds on the earlier ones), writes OUTPUT/stage-N/ per stage and
 // OUTPUT/continual.json, and reports each stage's progress through `options`.
+// Under mpirun (options.world) every rank trains every stage; rank 0 alone reads
+// the evaluation files, scores and writes, so the others' result holds the stages only.
 ContinualResult run_task_sequence(const TrainConfig& config, const TrainRunOptions& options);
 
 // The accuracy matrix as a Markdown table with backward transfer and forgetting.

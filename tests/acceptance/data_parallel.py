@@ -18,8 +18,10 @@
    of the 2-rank steps forward): as one process x 4 (the same global batch), and
    as 2 ranks x 2 whose rank 1 sees an empty output_dir (as on a machine that
    does not share rank 0's disk: rank 0 reads the checkpoint for all).
-3. EWC (rank 0 estimates the Fisher), and eval_task ranking the evaluations,
-   its file on rank 0's disk alone.
+3. EWC (rank 0 estimates the Fisher), eval_task ranking the evaluations,
+   its file on rank 0's disk alone, and a two-stage task_sequence (sequential,
+   and progressive: rank 0 folds the adapter into the next stage's base):
+   each stage's losses and weights, and the scores after every stage.
 4. The rl objectives, DPO, KTO, a reward model (each with a validation split)
    and GRPO: 2 ranks x 2 give 1 process x 4's losses, logged metrics and
    weights, within the same tolerances.
@@ -100,7 +102,8 @@ RL_SETTINGS = {
 
 
 def write_config(path, run, data, method, batch, steps, save_steps, defended=False, extra=()):
-    """defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate.
+    """data: the training file (None with a task_sequence among the extra lines).
+    defended: replay, distillation, a validation split of 5 scored every 4 steps, the forgetting gate.
     method: full, lora, lora_cls (a classification head) or an rl method of RL_SETTINGS (with LoRA)."""
     classifies = method == "lora_cls"
     rl = RL_SETTINGS.get(method, [])
@@ -109,7 +112,8 @@ def write_config(path, run, data, method, batch, steps, save_steps, defended=Fal
                  "eval_steps: 4", "forgetting_gate: true"] if defended else
                 ["replay_data: none", "distill_weight: 0", "forgetting_gate: false"] +
                 (rl or ["val_set_size: 0", "eval_steps: 0"]))
-    lines = [f"base_model: {MODEL}", f"train_data: {data}", f"output_dir: {run}", f"method: {method}",
+    lines = [f"base_model: {MODEL}"] + ([f"train_data: {data}"] if data else []) + [
+             f"output_dir: {run}", f"method: {method}",
              f"micro_batch_size: {batch}", f"max_steps: {steps}", f"save_steps: {save_steps}",
              "sequence_len: 64", "sample_packing: false", "learning_rate: 0.01", "lr_scheduler: constant",
              "seed: 7", "early_stopping_patience: 0", "num_epochs: 3"] + defences + list(extra)
@@ -288,6 +292,30 @@ def main():
     run(MPIRUN + [WHET, "train", str(SCRATCH / "ewc_two.yaml")])
     compare_runs("ewc: 1 x 4 vs 2 x 2", SCRATCH / "ewc_one", SCRATCH / "ewc_two", "lora", 8)
     compare_logged("ewc", SCRATCH / "ewc_one", SCRATCH / "ewc_two")
+
+    # task_sequence: every stage data-parallel; rank 0 alone scores, folds (progressive) and writes.
+    sky = SCRATCH / "sky.jsonl"
+    sky.write_text(data.read_text().replace("sea", "sky").replace("tin", "owl"))
+    stage_evals = []
+    for word, answer in (("sea", "tin"), ("sky", "owl")):
+        stage_evals.append(SCRATCH / f"{word}_eval.jsonl")
+        with open(stage_evals[-1], "w") as out:
+            for n in range(4):  # perplexity: a score that moves with every weight
+                out.write(json.dumps({"text": f"the {word} {n} and {n}: the {answer} {n} in the {word}"}) + "\n")
+    for strategy in ("sequential", "progressive"):
+        sequence = [f"task_sequence: [{data}, {sky}]", f"task_sequence_eval: [{stage_evals[0]}, {stage_evals[1]}]",
+                    f"continual_strategy: {strategy}"]
+        one, two = SCRATCH / f"{strategy}_one", SCRATCH / f"{strategy}_two"
+        write_config(SCRATCH / f"{strategy}_one.yaml", one, None, "lora", 4, 6, 0, extra=sequence)
+        write_config(SCRATCH / f"{strategy}_two.yaml", two, None, "lora", 2, 6, 0, extra=sequence)
+        run([WHET, "train", str(SCRATCH / f"{strategy}_one.yaml")])
+        run(MPIRUN + [WHET, "train", str(SCRATCH / f"{strategy}_two.yaml")])
+        for stage in ("stage-1", "stage-2"):
+            compare_runs(f"task_sequence {strategy} {stage}: 1 x 4 vs 2 x 2", one / stage, two / stage, "lora", 6)
+        scores = [sum(json.loads((run_dir / "continual.json").read_text())["scores"], []) for run_dir in (one, two)]
+        if any(abs(x - y) > 1e-4 * abs(x) for x, y in zip(*scores)) or len(scores[0]) != 4:
+            fail(f"task_sequence {strategy}: perplexities after each stage {scores[0]} (one process) vs {scores[1]}")
+        print(f"task_sequence {strategy}: perplexities after each stage within 1e-4 relative: {scores[0]} vs {scores[1]}")
 
     # eval_task ranks the evaluations: rank 0 alone reads and scores it, so rank 1 may lack the file.
     task = SCRATCH / "eval_task.jsonl"

@@ -180,11 +180,15 @@ void backward_trunk(const LlamaModel& model, const TrainPass& pass, LlamaActivat
 }
 
 // The teacher of distillation: the final hidden states of the base alone (no
-// adapter, no dropout), copied out before the student's forward reuses acts.
+// adapter, no dropout), copied out before the student's forward reuses acts. Its
+// attention multiplies as the student's does, so that before the adapter learns
+// anything the two agree exactly and distillation pulls nowhere.
 std::vector<float> base_hidden_states(const LlamaModel& model, const TrainPass& pass, LlamaActivations& acts,
                                       const TokenSequence& seq) {
   if (pass.grads) fail("train", "distillation from the base needs a frozen base (method lora)");
-  forward_trunk(model, TrainPass{}, acts, seq);
+  TrainPass teacher;
+  teacher.bf16_attention = pass.bf16_attention;
+  forward_trunk(model, teacher, acts, seq);
   return {acts.final_norm_out.begin(), acts.final_norm_out.begin() + int64_t(seq.ids.size()) * model.config.hidden_size};
 }
 

@@ -146,7 +146,8 @@ ContinualResult run_task_sequence(const TrainConfig& config, const TrainRunOptio
       if (progressive) fold_adapter(c, std::move(model));
     }
     if (progressive) previous_base = folded_dir(c);
-    wait_for_rank_0(options.world, progressive ? previous_base : previous_output);
+    if (stage + 1 < config.task_sequence.size())
+      wait_for_rank_0(options.world, progressive ? previous_base : previous_output);
   }
   result.output = previous_output;
   if (!writes) return result;

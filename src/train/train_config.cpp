@@ -399,7 +399,8 @@ const yaml::Table<TrainConfig> kTable(
      "Seed for shuffling, dropout, adapter initialisation and the exact Fisher's label draws", kRun},
     {"weights", choice(&C::weights, kWeightFormats),
      "How the frozen base is held for lora: native (as stored in the file, decoded on use), f32 or bf16. "
-     "full and freeze train f32 masters; with bf16 they multiply a bf16 copy of them, rounded before each step", kRun},
+     "full and freeze train f32 masters; with bf16 they multiply a bf16 copy of them, which the optimiser rounds them "
+     "into as it updates them", kRun},
     {"threads", integer(&C::threads, {0}),
      "Worker threads; 0: all cores", kRun},
     {"gradient_checkpointing", auto_checkpointing(),

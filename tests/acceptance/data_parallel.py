@@ -313,7 +313,7 @@ def main():
         for stage in ("stage-1", "stage-2"):
             compare_runs(f"task_sequence {strategy} {stage}: 1 x 4 vs 2 x 2", one / stage, two / stage, "lora", 6)
         scores = [sum(json.loads((run_dir / "continual.json").read_text())["scores"], []) for run_dir in (one, two)]
-        if any(abs(x - y) > 1e-4 * abs(x) for x, y in zip(*scores)) or len(scores[0]) != 4:
+        if len(scores[0]) != 4 or len(scores[1]) != 4 or any(abs(x - y) > 1e-4 * abs(x) for x, y in zip(*scores)):
             fail(f"task_sequence {strategy}: perplexities after each stage {scores[0]} (one process) vs {scores[1]}")
         print(f"task_sequence {strategy}: perplexities after each stage within 1e-4 relative: {scores[0]} vs {scores[1]}")
 

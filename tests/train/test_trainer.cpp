@@ -276,6 +276,20 @@ TEST(Trainer, ReplayAndDistillationAreLoggedAndResume) {
   }
 }
 
+// On a bf16 base the student's attention multiplies in bf16: the teacher's must
+// too, or distillation would start above 0 and train the adapter to undo rounding.
+TEST(Trainer, DistillationStartsAtZeroOnABf16Base) {
+  TrainConfig c = tiny_config("distill_bf16", TrainMethod::Lora);
+  c.weights = "bf16";
+  c.distill_weight = 1.0;
+  c.distill_on = "all";
+  c.max_steps = 2;
+  run_training(c, {});
+  const std::vector<double> distill = logged(c.output_dir, "distill_loss");
+  ASSERT_FALSE(distill.empty());
+  EXPECT_EQ(distill[0], 0.0);
+}
+
 // micro-batch 1 × 4 accumulation steps is the same update as micro-batch 4:
 // losses are averaged over all targets of the step either way.
 TEST(Trainer, GradientAccumulationMatchesOneLargeBatch) {

@@ -50,7 +50,8 @@ constexpr BlockLayout layout_of(DType type) {
 // a decode step waited on each block's first load (a third of the kernel's samples
 // under perf), reading the weights at 3 GB/s of the machine's 20: one sequence's
 // step went 64-70 → 106-121 tokens/s (whet bench batch; 256 bytes ahead gained
-// nothing, 1024-4096 alike). A thread's rows are consecutive, so this runs on into its next rows.
+// nothing, 1024 gave 81-110, 4096 100-119). A thread's rows are consecutive, so
+// this runs on into its next rows.
 constexpr int64_t kPrefetchAhead = 2048;
 
 inline void prefetch_ahead(const uint8_t* block) {

@@ -6,7 +6,6 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
-#include "core/phase_timer.h"
 #include "models/llama_block.h"
 #include "models/lora_peft.h"
 

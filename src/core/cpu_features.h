@@ -14,4 +14,9 @@ std::string cpu_description();
 // bf16 weights are faster than fp32 ones; elsewhere oneDNN converts them on the way.
 bool cpu_has_bf16_units();
 
+// Whether this thread's process may use AMX tiles for bf16 products: the CPU has
+// them and Linux granted the process their state (asked for once, on the first call;
+// a process must ask before its first tile instruction, or that instruction faults).
+bool amx_tiles_usable();
+
 }  // namespace whet

@@ -1,5 +1,7 @@
 #include "kernels/attention.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -340,11 +342,96 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
   }
 }
 
+// A decode step: a few query rows, no packed segments, fp32. The tiles' products
+// would be a row each against the keys, and oneDNN's or gemm_few_rows' cost per
+// call was most of such a step's attention. Here a query row's key and value rows
+// are read once, in position order, for all the heads; reading them is what
+// the step waits on (16 sequences of 128 positions: 94 MB a step for the default model).
+constexpr int64_t kFewQueries = 4;
+
+bool few_queries(const AttentionShape& s) { return s.t <= kFewQueries && !s.segment_begin && !s.bf16_products; }
+
+// How many positions ahead the key and value rows are fetched: strided by the
+// other kv heads' columns and the other layers', they are more than the CPU's
+// own prefetcher follows.
+constexpr int64_t kKeysAhead = 8;
+
+inline void prefetch_row(const float* row, int64_t floats) {
+  for (int64_t at = 0; at < floats; at += 16) __builtin_prefetch(row + at);
+}
+
+// Query row i's heads of kv heads [g_begin, g_end): their scores over the visible
+// keys, softmax, and out. scores: (heads, keys), reused from task to task.
+void attend_few(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s,
+                const Layout& l, int64_t i, int64_t g_begin, int64_t g_end, std::vector<float>& scores) {
+  const int64_t keys = s.start + s.t, dim = s.head_dim, h_begin = g_begin * l.group, h_end = g_end * l.group;
+  const int64_t row_floats = (g_end - g_begin) * dim;
+  const VisibleKeys visible = visible_keys(s, i);
+  const int64_t ranges[2][2] = {{visible.prefix_begin, visible.prefix_end}, {visible.segment_begin, visible.own + 1}};
+  scores.resize(size_t(s.heads * keys));
+  const float* q_row = q + i * l.q_stride;
+  for (const auto& [begin, end] : ranges)
+    for (int64_t j = begin; j < end; ++j) {
+      prefetch_row(k + (j + kKeysAhead) * l.kv_stride + g_begin * dim, row_floats);
+      for (int64_t h = h_begin; h < h_end; ++h) {
+        const float *query = q_row + h * dim, *key = k + j * l.kv_stride + (h / l.group) * dim;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t d = 0; d < dim; ++d) dot += query[d] * key[d];
+        scores[size_t(h * keys + j)] = dot * l.scale;
+      }
+    }
+  float* out_row = out + i * l.q_stride;
+  for (int64_t h = h_begin; h < h_end; ++h) {
+    float* row = scores.data() + h * keys;
+    for (const auto& [begin, end] : ranges) softcap_forward(row + begin, end - begin, s.softcap);
+    float max_score = max_of(row, visible.segment_begin, visible.own + 1);  // never empty: holds the query's own key
+    if (visible.prefix_end > visible.prefix_begin)
+      max_score = std::max(max_score, max_of(row, visible.prefix_begin, visible.prefix_end));
+    float denom = 0.0f;
+    for (const auto& [begin, end] : ranges) denom += exp_shifted(row, begin, end, max_score);
+    const float inverse = 1.0f / denom;
+    for (const auto& [begin, end] : ranges)
+#pragma omp simd
+      for (int64_t j = begin; j < end; ++j) row[j] *= inverse;
+    if (lse) lse[i * s.heads + h] = max_score + std::log(denom);
+    std::fill(out_row + h * dim, out_row + (h + 1) * dim, 0.0f);
+  }
+  for (const auto& [begin, end] : ranges)
+    for (int64_t j = begin; j < end; ++j) {
+      prefetch_row(v + (j + kKeysAhead) * l.kv_stride + g_begin * dim, row_floats);
+      for (int64_t h = h_begin; h < h_end; ++h) {
+        const float p = scores[size_t(h * keys + j)], *value = v + j * l.kv_stride + (h / l.group) * dim;
+        float* o = out_row + h * dim;
+#pragma omp simd
+        for (int64_t d = 0; d < dim; ++d) o[d] += p * value[d];
+      }
+    }
+}
+
+// Inside a region already (a sequence per thread), this thread takes a row's
+// heads all at once; alone, the threads split them by kv head.
+void forward_few_queries(float* out, float* lse, const float* q, const float* k, const float* v,
+                         const AttentionShape& s) {
+  const Layout l(s);
+  const bool split_heads = !omp_in_parallel() && s.kv_heads > 1;
+  const int64_t head_tasks = split_heads ? s.kv_heads : 1, per_task = s.kv_heads / head_tasks;
+#pragma omp parallel if (split_heads)
+  {
+    std::vector<float> scores;
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t i = 0; i < s.t; ++i)
+      for (int64_t task = 0; task < head_tasks; ++task)
+        attend_few(out, lse, q, k, v, s, l, i, task * per_task, (task + 1) * per_task, scores);
+  }
+}
+
 }  // namespace
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s) {
   const PhaseScope phase("attention forward");
+  if (few_queries(s)) return forward_few_queries(out, lse, q, k, v, s);
   const int64_t keys = s.start + s.t;
   if (!s.bf16_products)
     return forward_tiles(out, lse, interleaved(q, s.heads, s.head_dim), interleaved(k, s.kv_heads, s.head_dim),

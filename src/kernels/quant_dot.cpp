@@ -6,58 +6,16 @@
 
 #include "core/error.h"
 #include "kernels/quant.h"
+#include "kernels/quant_blocks.h"
 
-// Every supported block holds 32 weights as w[j] = d·level[j] + offset:
-//   Q8_0  34 B: d f16 | 32 x int8 level               offset 0
-//   Q4_0  18 B: d f16 | 16 B nibbles (level 0..15)     offset -8d
-//   Q4_1  20 B: d f16 | m f16 | 16 B nibbles           offset m
-//   Q5_0  22 B: d f16 | 4 B fifth bits | 16 B nibbles (level 0..31)   offset -16d
-//   Q5_1  24 B: d f16 | m f16 | 4 B fifth bits | 16 B nibbles        offset m
-// so Σ w·x over a block = d·Σ level·x + offset·Σ x, and the per-element work
-// is widening a level to fp32 and one fused multiply-add. The K-quants hold
-// super-blocks of 256 with a scale per sub-block:
-//   Q4_K 144 B, Q5_K 176 B: 8 sub-blocks of 32, w = d·scale_s·level − dmin·min_s
-//   Q6_K 210 B: 16 groups of 16, w = d·scale_g·(level − 32), scale_g an int8
-// (quant.cpp decodes them and says where each level's bits sit).
+// The block layouts and their decoding in registers are in quant_blocks.h.
 namespace whet {
 
 namespace {
 
-constexpr int64_t kBlock = 32;
-
-// Where a block's fields sit; the level of a symmetric type (no minimum) is offset by `zero`.
-struct BlockLayout {
-  int bytes;
-  bool has_min;
-  int fifth_bits_at;  // -1: four-bit levels
-  int levels_at;
-  float zero;
-};
-
-constexpr BlockLayout layout_of(DType type) {
-  switch (type) {
-    case DType::Q8_0: return {34, false, -1, 2, 0};
-    case DType::Q4_0: return {18, false, -1, 2, 8};
-    case DType::Q4_1: return {20, true, -1, 4, 0};
-    case DType::Q5_0: return {22, false, 2, 6, 16};
-    case DType::Q5_1: return {24, true, 4, 8, 0};
-    default: return {0, false, -1, 0, 0};
-  }
-}
+using namespace quant_blocks;
 
 #ifdef __AVX2__
-// How far ahead of the block being decoded its row is fetched into cache. Without it
-// a decode step waited on each block's first load (a third of the kernel's samples
-// under perf), reading the weights at 3 GB/s of the machine's 20: one sequence's
-// step went 64-70 → 106-121 tokens/s (whet bench batch; 256 bytes ahead gained
-// nothing, 1024 gave 81-110, 4096 100-119). A thread's rows are consecutive, so
-// this runs on into its next rows.
-constexpr int64_t kPrefetchAhead = 2048;
-
-inline void prefetch_ahead(const uint8_t* block) {
-  _mm_prefetch(reinterpret_cast<const char*>(block + kPrefetchAhead), _MM_HINT_T0);
-}
-
 // Eight levels, as bytes in the low half of `bytes`, widened to fp32.
 inline __m256 widen_unsigned(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes)); }
 inline __m256 widen_signed(__m128i bytes) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)); }
@@ -81,57 +39,10 @@ inline Levels scaled(const Levels& l, __m256 first, __m256 second) {
            _mm256_mul_ps(l.part[3], second)}};
 }
 
-inline __m128i load16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline __m128i low_nibbles(__m128i bytes) { return _mm_and_si128(bytes, _mm_set1_epi8(15)); }
-inline __m128i high_nibbles(__m128i bytes) { return _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(15)); }
-
-// 16 bits of `word` (bytes picked by `byte_of_lane`: each lane's bit is bit lane % 8 of that
-// byte) as 16 bytes of 0 or 16: the fifth bits of Q5 levels, ready to OR into their nibbles.
-inline __m128i fifth_bit_values(__m128i word, __m128i byte_of_lane) {
-  const __m128i bit_of_lane = _mm_set1_epi64x(int64_t(0x8040201008040201));
-  const __m128i picked = _mm_and_si128(_mm_shuffle_epi8(word, byte_of_lane), bit_of_lane);
-  return _mm_and_si128(_mm_cmpeq_epi8(picked, bit_of_lane), _mm_set1_epi8(16));
-}
-
-// 16 if bit `bit` of each byte is set, else 0: a Q5_K level's fifth bit, ready to OR into its nibble.
-inline __m128i fifth_bit_of(__m128i bytes, int bit) {
-  const __m128i mask = _mm_set1_epi8(char(1 << bit));
-  return _mm_and_si128(_mm_cmpeq_epi8(_mm_and_si128(bytes, mask), mask), _mm_set1_epi8(16));
-}
-
-// One block's levels as bytes: elements 0-15 in `first`, 16-31 in `second` (signed
-// for Q8_0). Nibble byte j holds level j in its low half and level j + 16 in its high
-// half; a Q5 level's fifth bit is bit j of the 32-bit word before the nibbles.
-struct LevelBytes {
-  __m128i first, second;
-};
-
-template <DType type>
-inline LevelBytes block_level_bytes(const uint8_t* block) {
-  constexpr BlockLayout layout = layout_of(type);
-  if constexpr (type == DType::Q8_0) return {load16(block + 2), load16(block + 18)};
-  const __m128i packed = load16(block + layout.levels_at);
-  __m128i low = low_nibbles(packed), high = high_nibbles(packed);
-  if constexpr (layout.fifth_bits_at >= 0) {
-    const __m128i word = _mm_cvtsi32_si128(int(load_u32(block + layout.fifth_bits_at)));
-    low = _mm_or_si128(low, fifth_bit_values(word, _mm_set_epi64x(0x0101010101010101, 0)));
-    high = _mm_or_si128(high, fifth_bit_values(word, _mm_set_epi64x(0x0303030303030303, 0x0202020202020202)));
-  }
-  return {low, high};
-}
-
 template <DType type>
 inline Levels block_levels(const uint8_t* block) {
   const LevelBytes bytes = block_level_bytes<type>(block);
   return widen32<type == DType::Q8_0>(bytes.first, bytes.second);
-}
-
-// d in lane 0 (and the minimum of Q4_1/Q5_1 in lane 1), widened in a vector register: the
-// scalar conversion merges into a stale register and chains every block to the last.
-template <DType type>
-inline __m128 block_scale_and_min(const uint8_t* block) {
-  const int bits = layout_of(type).has_min ? int(load_u16(block)) | int(load_u16(block + 2)) << 16 : int(load_u16(block));
-  return _mm_cvtph_ps(_mm_cvtsi32_si128(bits));
 }
 
 inline float horizontal_sum(__m256 v) {
@@ -249,7 +160,7 @@ void fused_dots_blocks_wide(const uint8_t* row, const float* x, const float* sum
       acc[b & 1][i] = _mm512_fmadd_ps(dot, d, acc[b & 1][i]);
     }
     if constexpr (layout.has_min || layout.zero != 0) {
-      const float offset = layout.has_min ? _mm_cvtss_f32(_mm_movehdup_ps(dm)) : -layout.zero * _mm_cvtss_f32(dm);
+      const float offset = block_offset<type>(dm);
       for (int i = 0; i < M; ++i) offsets[i] += offset * sums[i * blocks + b];
     }
   }
@@ -277,15 +188,14 @@ void fused_dots_blocks(const uint8_t* row, const float* x, const float* sums, in
     const __m256 d = _mm256_broadcastss_ps(dm);
     rows.add(scaled(block_levels<type>(block), d, d), x + b * kBlock, n);
     if constexpr (layout.has_min || layout.zero != 0) {
-      const float offset = layout.has_min ? _mm_cvtss_f32(_mm_movehdup_ps(dm)) : -layout.zero * _mm_cvtss_f32(dm);
+      const float offset = block_offset<type>(dm);
       for (int i = 0; i < M; ++i) rows.offsets[i] += offset * sums[i * blocks + b];
     }
   }
   rows.finish(out, out_stride);
 }
 
-// Q4_K and Q5_K: sub-blocks 2·pair (low nibbles) and 2·pair + 1 (high) share 32 nibble bytes;
-// w = d·scale·level − dmin·min, so the mins multiply the sub-blocks' activation sums.
+// Q4_K and Q5_K: w = d·scale·level − dmin·min, so the mins multiply the sub-blocks' activation sums.
 template <bool fifth, int M>
 void fused_dots_k(const uint8_t* row, const float* x, const float* sums, int64_t n, float* out, int64_t out_stride) {
   const int64_t bytes = fifth ? 176 : 144, sub_blocks = n / kBlock;
@@ -296,21 +206,12 @@ void fused_dots_k(const uint8_t* row, const float* x, const float* sums, int64_t
     const float d = load_f16(block), dmin = load_f16(block + 2);
     uint8_t scale[8], min[8];
     unpack_k_scales(block + 4, scale, min);
-    const uint8_t* qs = block + (fifth ? 48 : 16);
     for (int pair = 0; pair < 4; ++pair) {
-      const __m128i first = load16(qs + 32 * pair), second = load16(qs + 32 * pair + 16);
-      __m128i low[2] = {low_nibbles(first), low_nibbles(second)}, high[2] = {high_nibbles(first), high_nibbles(second)};
-      if constexpr (fifth) {
-        for (int h = 0; h < 2; ++h) {
-          const __m128i bits = load16(block + 16 + 16 * h);
-          low[h] = _mm_or_si128(low[h], fifth_bit_of(bits, 2 * pair));
-          high[h] = _mm_or_si128(high[h], fifth_bit_of(bits, 2 * pair + 1));
-        }
-      }
+      const KPair levels_of = k_sub_block_pair<fifth>(block, pair);
       for (int odd = 0; odd < 2; ++odd) {
         const int s = 2 * pair + odd;
         const __m256 factor = _mm256_set1_ps(d * float(scale[s]));
-        const Levels levels = odd ? widen32<false>(high[0], high[1]) : widen32<false>(low[0], low[1]);
+        const Levels levels = widen32<false>(levels_of.sub_block[odd].first, levels_of.sub_block[odd].second);
         const int64_t at = b * 256 + 32 * s;
         rows.add(scaled(levels, factor, factor), x + at, n);
         for (int i = 0; i < M; ++i) rows.offsets[i] -= dmin * float(min[s]) * sums[i * sub_blocks + at / kBlock];

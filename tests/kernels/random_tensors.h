@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
+
+#include "core/dtype.h"
 
 namespace whet::test {
 
@@ -15,6 +18,23 @@ inline std::vector<float> random_values(int64_t n, uint32_t seed) {
   std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) x = normal(rng);
   return v;
+}
+
+// Rows of random blocks encoded as `type`: random level bytes, scales and minimums of realistic size.
+inline std::vector<uint8_t> random_quantized_rows(DType type, int64_t rows, int64_t cols, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  const DTypeInfo& info = dtype_info(type);
+  std::vector<uint8_t> bytes(dtype_bytes(type, rows * cols));
+  for (uint8_t& b : bytes) b = uint8_t(rng());
+  for (size_t at = 0; at < bytes.size(); at += size_t(info.block_bytes)) {
+    const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(scale(rng));
+    // Q6_K keeps its d last; Q4_K and Q5_K their dmin second, as Q4_1 and Q5_1 their minimum.
+    std::memcpy(&bytes[at + (type == DType::Q6_K ? 208 : 0)], &d, 2);
+    if (type == DType::Q4_1 || type == DType::Q5_1 || type == DType::Q4_K || type == DType::Q5_K)
+      std::memcpy(&bytes[at + 2], &m, 2);
+  }
+  return bytes;
 }
 
 inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {

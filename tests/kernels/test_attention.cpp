@@ -122,6 +122,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix},  // across tiles
                                            AttentionCase{40, 0, 4, 2, 16, Mask::SharedPrefix},   // within one
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal},     // decode step
+                                           AttentionCase{4, 20, 9, 3, 64, Mask::Causal},     // the default model's, 4 rows
+                                           AttentionCase{5, 20, 9, 3, 64, Mask::Causal},     // tiles from 5 rows
                                            AttentionCase{70, 100, 4, 2, 16, Mask::Causal},   // prefill after history
                                            AttentionCase{150, 0, 6, 2, 16, Mask::Causal, 20},    // window across tiles
                                            AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 30},    // window in segments

@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <random>
 #include <vector>
 
 #include "core/dtype.h"
@@ -16,23 +14,6 @@
 
 namespace whet {
 namespace {
-
-// Rows of random blocks: random level bytes, scales and minimums of realistic size.
-std::vector<uint8_t> random_rows(DType type, int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  const DTypeInfo& info = dtype_info(type);
-  std::vector<uint8_t> bytes(dtype_bytes(type, rows * cols));
-  for (uint8_t& b : bytes) b = uint8_t(rng());
-  for (size_t at = 0; at < bytes.size(); at += size_t(info.block_bytes)) {
-    const uint16_t d = f32_to_f16(scale(rng)), m = f32_to_f16(scale(rng));
-    // Q6_K keeps its d last; Q4_K and Q5_K their dmin second, as Q4_1 and Q5_1 their minimum.
-    std::memcpy(&bytes[at + (type == DType::Q6_K ? 208 : 0)], &d, 2);
-    if (type == DType::Q4_1 || type == DType::Q5_1 || type == DType::Q4_K || type == DType::Q5_K)
-      std::memcpy(&bytes[at + 2], &m, 2);
-  }
-  return bytes;
-}
 
 // Only the summation order differs from the reference: fp32 rounding of a sum of
 // n products is bounded by about n·2^-24·Σ|w·x| (1e-5 relative at the least).
@@ -55,7 +36,7 @@ TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
       is_k_quant(type) ? std::vector<int64_t>{256, 512, 1536} : std::vector<int64_t>{32, 96, 160, 576};
   for (const int64_t cols : widths) {
     const int64_t rows = 16;
-    const auto weights = random_rows(type, rows, cols, uint32_t(cols));
+    const auto weights = test::random_quantized_rows(type, rows, cols, uint32_t(cols));
     const auto x = test::random_values(cols, 2);
     const auto sums = activation_block_sums(x.data(), cols);
     const size_t row_bytes = dtype_bytes(type, cols);
@@ -76,10 +57,11 @@ TEST_P(QuantDotTest, FusedDotMatchesDecodedReference) {
 TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   const DType type = GetParam();
   const int64_t rows = 40, cols = 256;
-  const auto weights = random_rows(type, rows, cols, 3);
+  const auto weights = test::random_quantized_rows(type, rows, cols, 3);
   const Weight w{type, rows, cols, weights.data(), nullptr};
-  // Rows in groups of (16 with AVX-512,) 8, 4, 2 and 1; 33 rows take the gemm path.
-  for (int64_t m : {1, 3, 7, 8, 9, 16, 31, 33}) {
+  // Fused dots below 5 rows, AMX tiles from 5 to 128 where the CPU has them, fused dots up
+  // to 32 elsewhere; past those the gemm path.
+  for (int64_t m : {1, 3, 7, 8, 9, 16, 31, 33, 129}) {
     const auto x = test::random_values(m * cols, 4);
     std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
     linear_forward(got.data(), x.data(), m, w);
@@ -92,6 +74,26 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
             << dtype_name(type) << " m=" << m << " input " << i << " row " << r;
       }
     }
+  }
+}
+
+// Rows in groups of (16 with AVX-512,) 8, 4, 2 and 1, each decoding the weight row once.
+TEST_P(QuantDotTest, FusedDotsOfSeveralRowsMatchTheReference) {
+  const DType type = GetParam();
+  const int64_t cols = 512;
+  const auto weights = test::random_quantized_rows(type, 1, cols, 5);
+  for (int64_t m : {2, 3, 8, 9, 16, 31}) {
+    const auto x = test::random_values(m * cols, uint32_t(m));
+    const auto sums = activation_block_sums(x.data(), m * cols);
+    const int64_t out_stride = 3;
+    std::vector<float> out(size_t(m * out_stride));
+    fused_dots(type, weights.data(), x.data(), sums.data(), m, cols, out.data(), out_stride);
+    std::vector<float> w(static_cast<size_t>(cols));
+    dequantize(type, weights.data(), w.data(), cols);
+    for (int64_t i = 0; i < m; ++i)
+      EXPECT_NEAR(out[size_t(i * out_stride)], fused_dot_reference(type, weights.data(), x.data() + i * cols, cols),
+                  tolerance(w, x.data() + i * cols))
+          << dtype_name(type) << " m=" << m << " input " << i;
   }
 }
 

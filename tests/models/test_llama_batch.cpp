@@ -2,8 +2,8 @@
 // attending to its own KV cache) against the same sequences run one by one with
 // llama_forward: the logits of every step and the caches left behind must agree.
 // Rows of a matrix product do not depend on each other, so the two differ only
-// in summation order (gemm kernels chosen by row count, quant_dot below 9 rows and
-// decoded gemm above for quantized weights).
+// in summation order (gemm kernels chosen by row count; for quantized weights the
+// fused dots, AMX tiles or a decoded gemm, kernels/linear.cpp).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,8 +23,8 @@ namespace {
 // per row, caches per layer) on the tiny models: 1.5e-6 (f32, with or without
 // LoRA), 1.3e-6 (Q8_0, Q4_0; exactly 0 when both runs use quant_dot). 1e-5 leaves
 // room for other machines' gemm blocking and still fails any row that met another
-// sequence's keys. The default model's 30 layers reach 1.9e-6 on logits and 4.8e-6
-// on the deepest caches, so it gets 3e-5.
+// sequence's keys. The default model's 30 layers reach 1.9e-6 on logits (2.8e-6 on
+// AMX tiles) and 4.8e-6 on the deepest caches, so it gets 3e-5.
 constexpr double kTolerance = 1e-5, kDefaultModelTolerance = 3e-5;
 
 std::string tiny(const std::string& variant) { return test::testdata_path("tiny/" + variant); }
@@ -143,10 +143,11 @@ LlamaModel quantized(const std::string& variant, DType dtype) {
   return model;
 }
 
-// Both of linear_forward's regimes for quantized weights: round 0 has 14 rows
-// (decoded whole for a gemm, while the sequences alone run 1 to 7 rows through
-// quant_dot); round 1 has 5 (quant_dot in both runs). Plus a batch of 3 decoding
-// sequences, the server's common step.
+// linear_forward's regimes for quantized weights: round 0 has 14 rows (AMX tiles
+// where the CPU has them, else decoded whole for a gemm), while the sequences
+// alone run 1 to 7 rows (fused dots, tiles from 5); round 1 has 5 (tiles, or fused
+// dots, against fused dots). Plus a batch of 3 decoding sequences, the server's
+// common step.
 TEST(LlamaBatch, MatchesSequencesRunAloneQuantized) {
   for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
     SCOPED_TRACE(dtype_name(dtype));

@@ -1,0 +1,329 @@
+#include "kernels/quant_tiles.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "kernels/quant_blocks.h"
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define WHET_AMX_TILES 1
+#endif
+
+namespace whet {
+
+namespace {
+
+using namespace quant_blocks;
+
+bool tiles_take(DType type) {
+  switch (type) {
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_1:
+    case DType::Q5_0:
+    case DType::Q5_1:
+    case DType::Q4_K:
+    case DType::Q5_K: return true;
+    default: return false;
+  }
+}
+
+#ifdef WHET_AMX_TILES
+
+constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B
+constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a time: two A tiles
+
+// Tiles 0 and 1 hold the levels of two sets of 16 weight rows, 2-4 the
+// activations' three parts, 5 and 6 the two sets' sums; every one 16 rows of 64
+// bytes. A product takes tens of cycles to finish, and the next one into the same
+// sums waits for it; alternating between two sets of rows keeps two in flight
+// (one set, with its sum tile waiting three products long, ran at half the speed).
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  uint16_t bytes_per_row[16] = {};
+  uint8_t rows[16] = {};
+};
+
+void configure_tiles() {
+  TileConfig config;
+  for (int t = 0; t < 7; ++t) config.bytes_per_row[t] = 64, config.rows[t] = kTileRows;
+  _tile_loadconfig(&config);
+}
+
+// The activations as the B operands of the products, one tile per 32 inputs: tile
+// row p holds inputs 2p and 2p + 1 of activation row 0, then of row 1, and so on
+// (rows past m are zero). Each input is split into three bf16 parts, its rounding
+// and the roundings of what is left, which add up to it within 2^-27 of its value:
+// with two parts, a batched step's logits strayed 1.5e-5 (relative) from the
+// fused dots', ten times what fp32's summation order gives. And each row's Σ x
+// over the 32, for the blocks' offsets.
+// rows[i] holds element j of row i in lane j; afterwards rows[j] holds it in lane i.
+inline void transpose_16x16(__m512i rows[16]) {
+  constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
+  __m512i t[16];
+  for (int k = 0; k < 16; k += 2) {  // pairs of rows, interleaved within each 128-bit lane
+    t[k] = _mm512_maskz_unpacklo_epi32(all, rows[k], rows[k + 1]);
+    t[k + 1] = _mm512_maskz_unpackhi_epi32(all, rows[k], rows[k + 1]);
+  }
+  for (int k = 0; k < 16; k += 4) {  // rows[k + j], lane L: element 4L + j of rows k..k + 3
+    rows[k] = _mm512_maskz_unpacklo_epi64(0xff, t[k], t[k + 2]);
+    rows[k + 1] = _mm512_maskz_unpackhi_epi64(0xff, t[k], t[k + 2]);
+    rows[k + 2] = _mm512_maskz_unpacklo_epi64(0xff, t[k + 1], t[k + 3]);
+    rows[k + 3] = _mm512_maskz_unpackhi_epi64(0xff, t[k + 1], t[k + 3]);
+  }
+  for (int j = 0; j < 4; ++j) {  // lane L of rows j, 4 + j, 8 + j, 12 + j side by side: element 4L + j
+    const __m512i low01 = _mm512_maskz_shuffle_i32x4(all, rows[j], rows[4 + j], 0x44);
+    const __m512i high01 = _mm512_maskz_shuffle_i32x4(all, rows[j], rows[4 + j], 0xee);
+    const __m512i low23 = _mm512_maskz_shuffle_i32x4(all, rows[8 + j], rows[12 + j], 0x44);
+    const __m512i high23 = _mm512_maskz_shuffle_i32x4(all, rows[8 + j], rows[12 + j], 0xee);
+    t[j] = _mm512_maskz_shuffle_i32x4(all, low01, low23, 0x88);
+    t[4 + j] = _mm512_maskz_shuffle_i32x4(all, low01, low23, 0xdd);
+    t[8 + j] = _mm512_maskz_shuffle_i32x4(all, high01, high23, 0x88);
+    t[12 + j] = _mm512_maskz_shuffle_i32x4(all, high01, high23, 0xdd);
+  }
+  for (int k = 0; k < 16; ++k) rows[k] = t[k];
+}
+
+class ActivationTiles {
+ public:
+  static constexpr int kParts = 3;
+
+  ActivationTiles(const float* x, int64_t m, int64_t n) {
+    // The calling thread's buffers, kept from call to call: a decode step makes
+    // this for every matrix, and fresh ones came from the OS, page by page.
+    thread_local std::vector<uint32_t> pair_buffer;
+    thread_local std::vector<float> sum_buffer;
+    const int64_t blocks = n / kBlock;
+    pair_buffer.resize(size_t(blocks * kParts * kTileRows * kTileRows));
+    sum_buffer.resize(size_t(blocks * kTileRows));
+    pairs_ = pair_buffer.data(), sums_ = sum_buffer.data();
+    for (int64_t b = 0; b < blocks; ++b) {
+      // What is left of each row's 32 inputs after the parts so far (rows past m: zero).
+      alignas(64) float rest[kTileRows][kBlock] = {};
+      for (int64_t i = 0; i < m; ++i) {
+        float sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j < kBlock; ++j) rest[i][j] = x[i * n + b * kBlock + j], sum += rest[i][j];
+        sums_[b * kTileRows + i] = sum;
+      }
+      for (int part = 0; part < kParts; ++part) {
+        __m512i pairs[kTileRows];  // row i's 16 pairs of bf16, in the order of its inputs
+        for (int i = 0; i < kTileRows; ++i) {
+          const __m512 first = _mm512_load_ps(rest[i]), second = _mm512_load_ps(rest[i] + 16);
+          pairs[i] = (__m512i)_mm512_cvtne2ps_pbh(second, first);
+          // Back to fp32 (a bf16 is the top half of one); the difference is exact.
+          constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
+          const __m512i widened_first = _mm512_maskz_cvtepu16_epi32(all, _mm512_maskz_extracti64x4_epi64(0xff, pairs[i], 0));
+          const __m512i widened_second = _mm512_maskz_cvtepu16_epi32(all, _mm512_maskz_extracti64x4_epi64(0xff, pairs[i], 1));
+          _mm512_store_ps(rest[i], _mm512_sub_ps(first, _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, widened_first, 16))));
+          _mm512_store_ps(rest[i] + 16,
+                          _mm512_sub_ps(second, _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, widened_second, 16))));
+        }
+        transpose_16x16(pairs);  // tile row p: pair p of every row
+        uint32_t* tile = pairs_ + (b * kParts + part) * kTileRows * kTileRows;
+        for (int p = 0; p < kTileRows; ++p) _mm512_store_si512(tile + p * kTileRows, pairs[p]);
+      }
+    }
+  }
+  // Part `part` of sub-block b's inputs: a B tile of 16 rows of 64 bytes.
+  const uint32_t* tile(int part, int64_t b) const { return pairs_ + (b * kParts + part) * kTileRows * kTileRows; }
+  // Each activation row's Σ x over sub-block b's 32 inputs.
+  const float* sums(int64_t b) const { return sums_ + b * kTileRows; }
+
+ private:
+  uint32_t* pairs_;  // (sub-blocks, parts, 16 pairs, 16 activation rows)
+  float* sums_;      // (sub-blocks, 16 activation rows)
+};
+
+// The bf16 encodings of 0..31, every unsigned level there is.
+constexpr uint16_t bf16_of_small(int v) {
+  int exponent = 0;
+  while ((2 << exponent) <= v) ++exponent;
+  return v == 0 ? 0 : uint16_t((127 + exponent) << 7 | ((v << (7 - exponent)) & 0x7f));
+}
+struct alignas(64) SmallBf16 {
+  uint16_t of[32];
+  constexpr SmallBf16() : of() {
+    for (int v = 0; v < 32; ++v) of[v] = bf16_of_small(v);
+  }
+};
+constexpr SmallBf16 kSmallBf16;
+static_assert(kSmallBf16.of[1] == 0x3f80 && kSmallBf16.of[3] == 0x4040 && kSmallBf16.of[31] == 0x41f8);
+
+// 32 levels (bytes: elements 0-15 in `first`, 16-31 in `second`) as bf16 at `to`,
+// exact: unsigned ones (below 32) looked up, signed ones (Q8_0's) widened to fp32 and rounded.
+template <bool is_signed>
+inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
+  if constexpr (is_signed) {
+    constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
+    const auto widen = [](__m128i b) { return _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepi8_epi32(all, b)); };
+    _mm512_store_si512(to, (__m512i)_mm512_cvtne2ps_pbh(widen(bytes.second), widen(bytes.first)));
+  } else {
+    const __m512i words = _mm512_maskz_cvtepu8_epi16(~__mmask32(0), _mm256_set_m128i(bytes.second, bytes.first));
+    _mm512_store_si512(to, _mm512_permutexvar_epi16(words, _mm512_load_si512(kSmallBf16.of)));
+  }
+}
+
+// What one weight row decodes at a time: a block of 32, or a K-quant super-block's
+// eight sub-blocks of 32, each with its scale and the offset its Σ x multiplies.
+template <DType type>
+struct Chunk {
+  static constexpr bool k_quant = type == DType::Q4_K || type == DType::Q5_K;
+  static constexpr int sub_blocks = k_quant ? 8 : 1;
+  static constexpr int64_t elems = kBlock * sub_blocks;
+  static constexpr int64_t bytes = type == DType::Q4_K ? 144 : type == DType::Q5_K ? 176 : layout_of(type).bytes;
+
+  static void decode(const uint8_t* chunk, uint16_t* levels, float* scale, float* offset) {
+    if constexpr (k_quant) {
+      const float d = load_f16(chunk), dmin = load_f16(chunk + 2);
+      uint8_t scales[8], mins[8];
+      unpack_k_scales(chunk + 4, scales, mins);
+      for (int pair = 0; pair < 4; ++pair) {
+        const KPair p = k_sub_block_pair<type == DType::Q5_K>(chunk, pair);
+        for (int odd = 0; odd < 2; ++odd) store_levels<false>(levels + kBlock * (2 * pair + odd), p.sub_block[odd]);
+      }
+      for (int s = 0; s < 8; ++s) scale[s] = d * float(scales[s]), offset[s] = -dmin * float(mins[s]);
+    } else {
+      store_levels<type == DType::Q8_0>(levels, block_level_bytes<type>(chunk));
+      const __m128 dm = block_scale_and_min<type>(chunk);
+      scale[0] = _mm_cvtss_f32(dm), offset[0] = block_offset<type>(dm);
+    }
+  }
+};
+
+// Up to 32 weight rows from `rows` against the activations. Each chunk's levels
+// are decoded into tiles A (16 rows each); per sub-block, the products with the
+// activations' parts sum in tiles C, which land in `products` and are scaled into
+// fp32 sums (lane i of sums[r]: activation row i against weight row r). The steps
+// are staggered: chunk c's products run in the tile unit while the vector units
+// scale chunk c − 1's products and decode chunk c + 1, so everything a chunk uses
+// comes twice, for even and odd chunks.
+template <DType type>
+void tile_group(const uint8_t* rows, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
+                int64_t n, float* out, int64_t out_stride) {
+  using C = Chunk<type>;
+  constexpr int subs = C::sub_blocks;
+  const int64_t chunks = n / C::elems;
+  alignas(64) uint16_t levels[2][kGroupRows][C::elems];
+  alignas(64) float products[2][subs][kGroupRows][kTileRows];
+  float scale[2][kGroupRows][subs], offset[2][kGroupRows][subs];
+  if (count < kGroupRows) {  // the rows past the last stay zero
+    std::fill_n(&levels[0][0][0], sizeof levels / sizeof(uint16_t), uint16_t(0));
+    std::fill_n(&scale[0][0][0], sizeof scale / sizeof(float), 0.0f);
+    std::fill_n(&offset[0][0][0], sizeof offset / sizeof(float), 0.0f);
+  }
+  const auto decode = [&](int64_t chunk) {
+    const int half = int(chunk & 1);
+    for (int64_t r = 0; r < count; ++r) {
+      // As the fused dots do (quant_blocks.h): with the weights not in cache, a
+      // group of 1536 x 576 Q4_1 weights took 173-196 µs without, 112-137 with,
+      // 95 when cached. Fetching the next group of rows instead gained nothing.
+      const uint8_t* at = rows + r * row_bytes + chunk * C::bytes;
+      prefetch_ahead(at);
+      C::decode(at, levels[half][r], scale[half][r], offset[half][r]);
+    }
+  };
+  // A store from the sum tiles holds back every load after it until the products
+  // are done, so the last sub-block's sums stay in the tiles until the vector work
+  // after them has been issued (store_last_sums).
+  const auto store_sums = [&](int64_t chunk, int s) {
+    _tile_stored(5, products[chunk & 1][s][0], 64);
+    _tile_stored(6, products[chunk & 1][s][kTileRows], 64);
+  };
+  const auto multiply = [&](int64_t chunk) {
+    const int half = int(chunk & 1);
+    constexpr int64_t stride = C::elems * 2;
+    for (int s = 0; s < subs; ++s) {
+      const int64_t b = chunk * subs + s;
+      if (s > 0) store_sums(chunk, s - 1);
+      _tile_loadd(0, levels[half][0] + kBlock * s, stride);
+      _tile_loadd(1, levels[half][kTileRows] + kBlock * s, stride);
+      _tile_loadd(2, x.tile(0, b), 64);
+      _tile_loadd(3, x.tile(1, b), 64);
+      _tile_loadd(4, x.tile(2, b), 64);
+      _tile_zero(5);
+      _tile_zero(6);
+      _tile_dpbf16ps(5, 0, 2);
+      _tile_dpbf16ps(6, 1, 2);
+      _tile_dpbf16ps(5, 0, 3);
+      _tile_dpbf16ps(6, 1, 3);
+      _tile_dpbf16ps(5, 0, 4);
+      _tile_dpbf16ps(6, 1, 4);
+    }
+  };
+  const auto store_last_sums = [&](int64_t chunk) { store_sums(chunk, subs - 1); };
+  alignas(64) float sums[kGroupRows][kTileRows] = {};
+  const auto accumulate = [&](int64_t chunk) {
+    const int half = int(chunk & 1);
+    for (int s = 0; s < subs; ++s) {
+      const __m512 x_sums = _mm512_loadu_ps(x.sums(chunk * subs + s));
+#pragma GCC unroll 8
+      for (int r = 0; r < kGroupRows; ++r) {
+        __m512 sum = _mm512_load_ps(sums[r]);
+        sum = _mm512_fmadd_ps(_mm512_load_ps(products[half][s][r]), _mm512_set1_ps(scale[half][r][s]), sum);
+        _mm512_store_ps(sums[r], _mm512_fmadd_ps(_mm512_set1_ps(offset[half][r][s]), x_sums, sum));
+      }
+    }
+  };
+  decode(0);
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    multiply(chunk);
+    if (chunk > 0) accumulate(chunk - 1);  // before decode(chunk + 1) takes its scales' place
+    if (chunk + 1 < chunks) decode(chunk + 1);
+    store_last_sums(chunk);
+  }
+  accumulate(chunks - 1);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t r = 0; r < count; ++r) out[i * out_stride + r] = sums[r][i];
+}
+
+template <DType type>
+void tiled_dots_of(const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m, int64_t n,
+                   float* out, int64_t out_stride) {
+  const ActivationTiles tiles(x, m, n);
+  const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
+#pragma omp parallel
+  {
+    configure_tiles();
+#pragma omp for schedule(static)
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t first = g * kGroupRows;
+      tile_group<type>(weights + first * row_bytes, row_bytes, std::min<int64_t>(kGroupRows, rows - first), tiles, m,
+                       n, out + first, out_stride);
+    }
+    _tile_release();
+  }
+}
+
+#endif
+
+}  // namespace
+
+bool has_tiled_dots(DType type) {
+#ifdef WHET_AMX_TILES
+  constexpr bool compiled = true;
+#else
+  constexpr bool compiled = false;  // built for a CPU without them
+#endif
+  return compiled && tiles_take(type) && amx_tiles_usable();
+}
+
+void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
+                int64_t n, float* out, int64_t out_stride) {
+  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && m <= kTiledDotsMaxInputs && n % dtype_info(type).block_elems == 0);
+#ifdef WHET_AMX_TILES
+  switch (type) {
+    case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q4_0: return tiled_dots_of<DType::Q4_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q4_1: return tiled_dots_of<DType::Q4_1>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q5_0: return tiled_dots_of<DType::Q5_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q5_1: return tiled_dots_of<DType::Q5_1>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q4_K: return tiled_dots_of<DType::Q4_K>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    default: return tiled_dots_of<DType::Q5_K>(weights, row_bytes, rows, x, m, n, out, out_stride);
+  }
+#endif
+}
+
+}  // namespace whet

@@ -1,0 +1,32 @@
+#pragma once
+// Quantized weight rows times a few activation rows on AMX tiles: a batched
+// decode step's matrix products. quant_dot.h's fused dots decode each block once
+// for all the rows too, but then spend two fp32 multiply-adds per weight and row;
+// a tile product does 16 weight rows by 16 activation rows by 32 in one
+// instruction, so the step costs about what decoding the weights costs.
+//
+// It stays as exact as the fused dots: a block's levels are small integers, exact
+// in bf16; each activation is carried as two bf16 values (its rounding and the
+// rounding of the rest: 16 of fp32's 24 bits, within 2^-17 of it); the tile sums
+// in fp32, and the block's scale and offset apply in fp32 afterwards.
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace whet {
+
+// Activation rows one call takes: a tile's width.
+constexpr int64_t kTiledDotsMaxInputs = 16;
+
+// Whether tiled_dots runs for weights encoded as `type` here: the CPU has AMX with
+// bf16 tiles (and Linux lets the process use them), and the encoding's scales apply
+// to 32 weights at a time (every block type with a fused dot but Q6_K).
+bool has_tiled_dots(DType type);
+
+// out[i · out_stride + r] = Σ_j w_r[j] · x[i · n + j] for the `rows` weight rows, each
+// n elements encoded as `type` and row_bytes long, one after another from `weights`,
+// and the m ≤ kTiledDotsMaxInputs activation rows x. Threads split the weight rows.
+void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
+                int64_t n, float* out, int64_t out_stride);
+
+}  // namespace whet

@@ -5,6 +5,7 @@ p50, and failures. `run_load` is also the bounded load phase of the openai
 client acceptance test.
 
 Usage: serve_load.py WHET_BINARY MODEL [--clients 1,4,8] [--requests 4] [--max-tokens 64] [--weights native|f32|bf16]
+                     [--max-batch N] [--prompt TEXT]
 """
 import argparse
 import re
@@ -22,7 +23,10 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run_load(url, key, model, clients, per_client, max_tokens):
+SHORT_ANSWER = "Describe a fruit in one sentence (%d)."
+
+
+def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSWER):
     latencies, first_tokens, failures, tokens = [], [], [], [0]
     lock = threading.Lock()
 
@@ -34,7 +38,7 @@ def run_load(url, key, model, clients, per_client, max_tokens):
                 stream = client.chat.completions.create(
                     model=model, max_tokens=max_tokens, temperature=0.7, seed=i * 1000 + j, stream=True,
                     stream_options={"include_usage": True},
-                    messages=[{"role": "user", "content": "Describe a fruit in one sentence (%d)." % j}])
+                    messages=[{"role": "user", "content": prompt % j}])
                 first, used = None, 0
                 for chunk in stream:
                     if first is None and chunk.choices and chunk.choices[0].delta.content:
@@ -80,10 +84,16 @@ def main():
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--data-dir", default="/tmp/whet-serve-load")
     parser.add_argument("--weights", default="native", help="how the server holds the base: native, f32, bf16")
+    parser.add_argument("--prompt", default=SHORT_ANSWER,
+                        help="each request's message, %%d taking its number; the default's answers stop after about "
+                             "20 tokens, so prompts weigh as much as answers")
+    parser.add_argument("--max-batch", type=int, help="sequences the server decodes together (its default if not given)")
     args = parser.parse_args()
-    server = subprocess.Popen([args.whet, "serve", "--model", args.model, "--model-name", "m", "--port", "0",
-                               "--data-dir", args.data_dir, "--access-log", "-", "--weights", args.weights],
-                              stderr=subprocess.PIPE, text=True)
+    command = [args.whet, "serve", "--model", args.model, "--model-name", "m", "--port", "0",
+               "--data-dir", args.data_dir, "--access-log", "-", "--weights", args.weights]
+    if args.max_batch:
+        command += ["--max-batch", str(args.max_batch)]
+    server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = None
     for line in server.stderr:
         found = re.search(r"listening on (http://\S+)", line)
@@ -97,7 +107,7 @@ def main():
         print("| clients | requests | req/s | generated tokens/s | latency p50 | latency p99 | first token p50 | failed |")
         print("|---|---|---|---|---|---|---|---|")
         for clients in [int(c) for c in args.clients.split(",")]:
-            r = run_load(url, "none", "m", clients, args.requests, args.max_tokens)
+            r = run_load(url, "none", "m", clients, args.requests, args.max_tokens, args.prompt)
             print("| %d | %d | %.2f | %.1f | %.2f s | %.2f s | %.2f s | %d |" % (
                 clients, r["requests"], r["requests_per_s"], r["tokens_per_s"], r["p50_s"], r["p99_s"],
                 r["ttft_p50_s"], r["failed"]), flush=True)

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,12 +23,15 @@ namespace {
 // 238 against 291 at 64.
 constexpr int64_t kRowwiseMaxInputs = 32;
 
-// With AMX tiles (quant_tiles.h), from 5 to 128 input rows. `whet bench batch`, default
+// With AMX tiles (quant_tiles.h), from 5 to 512 input rows. `whet bench batch`, default
 // Q4_1 model, 2 threads with AMX, 2026-12-07, tokens/s with tiles against the fused
 // dots (up to 32 rows) or the decoded gemm: 122 against 146 at 3 rows, 153 against
 // 200 at 4, 201 against 176 at 6, 249 against 219 at 8, 426 against 262 at 16, 449
-// against 229 at 32, 506 against 230 at 64, 509 against 323 at 128.
-constexpr int64_t kTiledMinInputs = 5, kTiledMaxInputs = 128;
+// against 229 at 32, 506 against 230 at 64, 509 against 323 at 128 (tiles decoding
+// the weights again for each 16 rows; since they decode once, 585 at 128 and 609
+// against 455 at 256). One 1536 x 576 matrix against 512 rows took 2.2 ms on tiles
+// and 3.4 decoded for oneDNN's sgemm, 576 x 1536 3.0 and 3.3; at 1024 rows they tie.
+constexpr int64_t kTiledMinInputs = 5, kTiledMaxInputs = 512;
 
 // Whether a few input rows multiply a weight row by row (decoded to fp32) rather
 // than in one gemm. bf16 is not decoded for a gemm, and where the CPU multiplies
@@ -63,15 +65,10 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
   }
 }
 
-// Decodes each weight block in registers once for all the input rows (16 at a
-// time on tiles).
+// Decodes each weight block once for all the input rows.
 void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight& w) {
-  if (m >= kTiledMinInputs && has_tiled_dots(w.dtype)) {
-    for (int64_t i = 0; i < m; i += kTiledDotsMaxInputs)
-      tiled_dots(w.dtype, w.data, int64_t(w.row_bytes()), w.rows, inp + i * w.cols,
-                 std::min(kTiledDotsMaxInputs, m - i), w.cols, out + i * w.rows, w.rows);
-    return;
-  }
+  if (m >= kTiledMinInputs && has_tiled_dots(w.dtype))
+    return tiled_dots(w.dtype, w.data, int64_t(w.row_bytes()), w.rows, inp, m, w.cols, out, w.rows);
   const std::vector<float> block_sums = activation_block_sums(inp, m * w.cols);  // row after row
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < w.rows; ++r)

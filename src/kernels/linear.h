@@ -2,7 +2,7 @@
 // Linear layer without bias: out[m, w.rows] = inp[m, w.cols] * Wᵀ.
 // fp32 weights go straight to oneDNN's sgemm. Against the few input rows of a
 // decode step (up to 32), quantized weights are decoded in registers inside the
-// dot product (quant_dot.h), from 5 to 128 rows on AMX tiles where the CPU has
+// dot product (quant_dot.h), from 5 to 512 rows on AMX tiles where the CPU has
 // them (quant_tiles.h), and other encodings row by row into scratch. For more rows, bf16
 // weights use the bf16 gemm (activations rounded to bf16, fp32 accumulation) and
 // fp16 and quantized weights are decoded as a whole matrix into scratch.

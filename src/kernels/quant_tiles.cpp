@@ -90,51 +90,62 @@ class ActivationTiles {
  public:
   static constexpr int kParts = 3;
 
-  ActivationTiles(const float* x, int64_t m, int64_t n) {
+  ActivationTiles(const float* x, int64_t m, int64_t n) : chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
     // The calling thread's buffers, kept from call to call: a decode step makes
     // this for every matrix, and fresh ones came from the OS, page by page.
     thread_local std::vector<uint32_t> pair_buffer;
     thread_local std::vector<float> sum_buffer;
-    const int64_t blocks = n / kBlock;
-    pair_buffer.resize(size_t(blocks * kParts * kTileRows * kTileRows));
-    sum_buffer.resize(size_t(blocks * kTileRows));
+    pair_buffer.resize(size_t(chunks_ * blocks_ * kParts * kTileRows * kTileRows));
+    sum_buffer.resize(size_t(chunks_ * blocks_ * kTileRows));
     pairs_ = pair_buffer.data(), sums_ = sum_buffer.data();
-    for (int64_t b = 0; b < blocks; ++b) {
-      // What is left of each row's 32 inputs after the parts so far (rows past m: zero).
-      alignas(64) float rest[kTileRows][kBlock] = {};
-      for (int64_t i = 0; i < m; ++i) {
-        float sum = 0;
+    for (int64_t chunk = 0; chunk < chunks_; ++chunk)
+      for (int64_t b = 0; b < blocks_; ++b) {
+        const int64_t first = chunk * kTileRows, rows = std::min<int64_t>(kTileRows, m - first);
+        // What is left of each row's 32 inputs after the parts so far (rows past m: zero).
+        alignas(64) float rest[kTileRows][kBlock] = {};
+        for (int64_t i = 0; i < rows; ++i) {
+          float sum = 0;
 #pragma omp simd reduction(+ : sum)
-        for (int j = 0; j < kBlock; ++j) rest[i][j] = x[i * n + b * kBlock + j], sum += rest[i][j];
-        sums_[b * kTileRows + i] = sum;
-      }
-      for (int part = 0; part < kParts; ++part) {
-        __m512i pairs[kTileRows];  // row i's 16 pairs of bf16, in the order of its inputs
-        for (int i = 0; i < kTileRows; ++i) {
-          const __m512 first = _mm512_load_ps(rest[i]), second = _mm512_load_ps(rest[i] + 16);
-          pairs[i] = (__m512i)_mm512_cvtne2ps_pbh(second, first);
-          // Back to fp32 (a bf16 is the top half of one); the difference is exact.
-          constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
-          const __m512i widened_first = _mm512_maskz_cvtepu16_epi32(all, _mm512_maskz_extracti64x4_epi64(0xff, pairs[i], 0));
-          const __m512i widened_second = _mm512_maskz_cvtepu16_epi32(all, _mm512_maskz_extracti64x4_epi64(0xff, pairs[i], 1));
-          _mm512_store_ps(rest[i], _mm512_sub_ps(first, _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, widened_first, 16))));
-          _mm512_store_ps(rest[i] + 16,
-                          _mm512_sub_ps(second, _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, widened_second, 16))));
+          for (int j = 0; j < kBlock; ++j) rest[i][j] = x[(first + i) * n + b * kBlock + j], sum += rest[i][j];
+          sums_[(chunk * blocks_ + b) * kTileRows + i] = sum;
         }
-        transpose_16x16(pairs);  // tile row p: pair p of every row
-        uint32_t* tile = pairs_ + (b * kParts + part) * kTileRows * kTileRows;
-        for (int p = 0; p < kTileRows; ++p) _mm512_store_si512(tile + p * kTileRows, pairs[p]);
+        for (int part = 0; part < kParts; ++part) {
+          __m512i pairs[kTileRows];  // row i's 16 pairs of bf16, in the order of its inputs
+          for (int i = 0; i < kTileRows; ++i) pairs[i] = take_part(rest[i]);
+          transpose_16x16(pairs);  // tile row p: pair p of every row
+          uint32_t* to = pairs_ + ((chunk * blocks_ + b) * kParts + part) * kTileRows * kTileRows;
+          for (int p = 0; p < kTileRows; ++p) _mm512_storeu_si512(to + p * kTileRows, pairs[p]);
+        }
       }
-    }
   }
-  // Part `part` of sub-block b's inputs: a B tile of 16 rows of 64 bytes.
-  const uint32_t* tile(int part, int64_t b) const { return pairs_ + (b * kParts + part) * kTileRows * kTileRows; }
-  // Each activation row's Σ x over sub-block b's 32 inputs.
-  const float* sums(int64_t b) const { return sums_ + b * kTileRows; }
+  // Chunks of 16 activation rows.
+  int64_t chunks() const { return chunks_; }
+  // Part `part` of sub-block b's inputs of activation chunk `chunk`: a B tile of 16 rows of 64 bytes.
+  const uint32_t* tile(int64_t chunk, int part, int64_t b) const {
+    return pairs_ + ((chunk * blocks_ + b) * kParts + part) * kTileRows * kTileRows;
+  }
+  // Each of the chunk's activation rows' Σ x over sub-block b's 32 inputs.
+  const float* sums(int64_t chunk, int64_t b) const { return sums_ + (chunk * blocks_ + b) * kTileRows; }
 
  private:
-  uint32_t* pairs_;  // (sub-blocks, parts, 16 pairs, 16 activation rows)
-  float* sums_;      // (sub-blocks, 16 activation rows)
+  // 32 values rounded to bf16, as 16 pairs; `rest` keeps what the rounding left (exact:
+  // a bf16 is the top half of an fp32, and the difference of the two is representable).
+  static __m512i take_part(float* rest) {
+    constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
+    const __m512 first = _mm512_load_ps(rest), second = _mm512_load_ps(rest + 16);
+    const __m512i pairs = (__m512i)_mm512_cvtne2ps_pbh(second, first);
+    const auto widened = [&](int half) {
+      const __m512i bits = _mm512_maskz_cvtepu16_epi32(all, _mm512_maskz_extracti64x4_epi64(0xff, pairs, half));
+      return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(all, bits, 16));
+    };
+    _mm512_store_ps(rest, _mm512_sub_ps(first, widened(0)));
+    _mm512_store_ps(rest + 16, _mm512_sub_ps(second, widened(1)));
+    return pairs;
+  }
+
+  int64_t chunks_, blocks_;
+  uint32_t* pairs_;  // (chunks, sub-blocks, parts, 16 pairs, 16 activation rows)
+  float* sums_;      // (chunks, sub-blocks, 16 activation rows)
 };
 
 // The bf16 encodings of 0..31, every unsigned level there is.
@@ -159,10 +170,10 @@ inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
   if constexpr (is_signed) {
     constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
     const auto widen = [](__m128i b) { return _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepi8_epi32(all, b)); };
-    _mm512_store_si512(to, (__m512i)_mm512_cvtne2ps_pbh(widen(bytes.second), widen(bytes.first)));
+    _mm512_storeu_si512(to, (__m512i)_mm512_cvtne2ps_pbh(widen(bytes.second), widen(bytes.first)));
   } else {
     const __m512i words = _mm512_maskz_cvtepu8_epi16(~__mmask32(0), _mm256_set_m128i(bytes.second, bytes.first));
-    _mm512_store_si512(to, _mm512_permutexvar_epi16(words, _mm512_load_si512(kSmallBf16.of)));
+    _mm512_storeu_si512(to, _mm512_permutexvar_epi16(words, _mm512_load_si512(kSmallBf16.of)));
   }
 }
 
@@ -193,56 +204,49 @@ struct Chunk {
   }
 };
 
-// Up to 32 weight rows from `rows` against the activations. Each chunk's levels
-// are decoded into tiles A (16 rows each); per sub-block, the products with the
+// Up to 32 weight rows from `rows` against the activations. Their levels are
+// decoded once (rows read from start to end), then multiplied with each chunk of
+// 16 activation rows: per sub-block, tiles A (16 weight rows each) times the
 // activations' parts sum in tiles C, which land in `products` and are scaled into
-// fp32 sums (lane i of sums[r]: activation row i against weight row r). The steps
-// are staggered: chunk c's products run in the tile unit while the vector units
-// scale chunk c − 1's products and decode chunk c + 1, so everything a chunk uses
-// comes twice, for even and odd chunks.
+// fp32 sums (lane i of sums[r]: activation row i against weight row r).
 template <DType type>
 void tile_group(const uint8_t* rows, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
                 int64_t n, float* out, int64_t out_stride) {
   using C = Chunk<type>;
-  constexpr int subs = C::sub_blocks;
-  const int64_t chunks = n / C::elems;
-  alignas(64) uint16_t levels[2][kGroupRows][C::elems];
-  alignas(64) float products[2][subs][kGroupRows][kTileRows];
-  float scale[2][kGroupRows][subs], offset[2][kGroupRows][subs];
-  if (count < kGroupRows) {  // the rows past the last stay zero
-    std::fill_n(&levels[0][0][0], sizeof levels / sizeof(uint16_t), uint16_t(0));
-    std::fill_n(&scale[0][0][0], sizeof scale / sizeof(float), 0.0f);
-    std::fill_n(&offset[0][0][0], sizeof offset / sizeof(float), 0.0f);
-  }
-  const auto decode = [&](int64_t chunk) {
-    const int half = int(chunk & 1);
-    for (int64_t r = 0; r < count; ++r) {
-      // As the fused dots do (quant_blocks.h): with the weights not in cache, a
-      // group of 1536 x 576 Q4_1 weights took 173-196 µs without, 112-137 with,
-      // 95 when cached. Fetching the next group of rows instead gained nothing.
+  const int64_t blocks = n / kBlock;
+  // The thread's buffers, kept from group to group: (32 rows, n) levels and
+  // (32 rows, sub-blocks) scales and offsets.
+  thread_local std::vector<uint16_t> level_buffer;
+  thread_local std::vector<float> scale_buffer, offset_buffer;
+  level_buffer.resize(size_t(kGroupRows * n));
+  scale_buffer.resize(size_t(kGroupRows * blocks));
+  offset_buffer.resize(scale_buffer.size());
+  uint16_t* levels = level_buffer.data();
+  float *scale = scale_buffer.data(), *offset = offset_buffer.data();
+  for (int64_t r = 0; r < count; ++r)
+    for (int64_t chunk = 0; chunk < n / C::elems; ++chunk) {
+      // As the fused dots do (quant_blocks.h): with the weights not in cache, 1536 x 576
+      // Q4_1 weights took 173-196 µs without, 112-137 with, 95 when cached.
       const uint8_t* at = rows + r * row_bytes + chunk * C::bytes;
       prefetch_ahead(at);
-      C::decode(at, levels[half][r], scale[half][r], offset[half][r]);
+      const int64_t b = chunk * C::sub_blocks;
+      C::decode(at, levels + r * n + b * kBlock, scale + r * blocks + b, offset + r * blocks + b);
     }
-  };
-  // A store from the sum tiles holds back every load after it until the products
-  // are done, so the last sub-block's sums stay in the tiles until the vector work
-  // after them has been issued (store_last_sums).
-  const auto store_sums = [&](int64_t chunk, int s) {
-    _tile_stored(5, products[chunk & 1][s][0], 64);
-    _tile_stored(6, products[chunk & 1][s][kTileRows], 64);
-  };
-  const auto multiply = [&](int64_t chunk) {
-    const int half = int(chunk & 1);
-    constexpr int64_t stride = C::elems * 2;
-    for (int s = 0; s < subs; ++s) {
-      const int64_t b = chunk * subs + s;
-      if (s > 0) store_sums(chunk, s - 1);
-      _tile_loadd(0, levels[half][0] + kBlock * s, stride);
-      _tile_loadd(1, levels[half][kTileRows] + kBlock * s, stride);
-      _tile_loadd(2, x.tile(0, b), 64);
-      _tile_loadd(3, x.tile(1, b), 64);
-      _tile_loadd(4, x.tile(2, b), 64);
+  std::fill(levels + count * n, levels + kGroupRows * n, uint16_t(0));  // rows past the last: zero
+  std::fill(scale + count * blocks, scale + kGroupRows * blocks, 0.0f);
+  std::fill(offset + count * blocks, offset + kGroupRows * blocks, 0.0f);
+
+  alignas(64) float products[2][kGroupRows][kTileRows];
+  for (int64_t chunk = 0; chunk < x.chunks(); ++chunk) {
+    // Sub-block b's sums are left in tiles 5 and 6 by multiply(b) and stored by
+    // store(b) only after the vector work on sub-block b − 1 has been issued: a
+    // store from a tile holds back every load after it until its products are done.
+    const auto multiply = [&](int64_t b) {
+      _tile_loadd(0, levels + b * kBlock, n * 2);
+      _tile_loadd(1, levels + kTileRows * n + b * kBlock, n * 2);
+      _tile_loadd(2, x.tile(chunk, 0, b), 64);
+      _tile_loadd(3, x.tile(chunk, 1, b), 64);
+      _tile_loadd(4, x.tile(chunk, 2, b), 64);
       _tile_zero(5);
       _tile_zero(6);
       _tile_dpbf16ps(5, 0, 2);
@@ -251,32 +255,30 @@ void tile_group(const uint8_t* rows, int64_t row_bytes, int64_t count, const Act
       _tile_dpbf16ps(6, 1, 3);
       _tile_dpbf16ps(5, 0, 4);
       _tile_dpbf16ps(6, 1, 4);
-    }
-  };
-  const auto store_last_sums = [&](int64_t chunk) { store_sums(chunk, subs - 1); };
-  alignas(64) float sums[kGroupRows][kTileRows] = {};
-  const auto accumulate = [&](int64_t chunk) {
-    const int half = int(chunk & 1);
-    for (int s = 0; s < subs; ++s) {
-      const __m512 x_sums = _mm512_loadu_ps(x.sums(chunk * subs + s));
+    };
+    const auto store = [&](int64_t b) {
+      _tile_stored(5, products[b & 1][0], 64);
+      _tile_stored(6, products[b & 1][kTileRows], 64);
+    };
+    alignas(64) float sums[kGroupRows][kTileRows] = {};
+    const auto accumulate = [&](int64_t b) {
+      const __m512 x_sums = _mm512_loadu_ps(x.sums(chunk, b));
 #pragma GCC unroll 8
       for (int r = 0; r < kGroupRows; ++r) {
         __m512 sum = _mm512_load_ps(sums[r]);
-        sum = _mm512_fmadd_ps(_mm512_load_ps(products[half][s][r]), _mm512_set1_ps(scale[half][r][s]), sum);
-        _mm512_store_ps(sums[r], _mm512_fmadd_ps(_mm512_set1_ps(offset[half][r][s]), x_sums, sum));
+        sum = _mm512_fmadd_ps(_mm512_load_ps(products[b & 1][r]), _mm512_set1_ps(scale[r * blocks + b]), sum);
+        _mm512_store_ps(sums[r], _mm512_fmadd_ps(_mm512_set1_ps(offset[r * blocks + b]), x_sums, sum));
       }
+    };
+    for (int64_t b = 0; b < blocks; ++b) {
+      multiply(b);
+      if (b > 0) accumulate(b - 1);
+      store(b);
     }
-  };
-  decode(0);
-  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
-    multiply(chunk);
-    if (chunk > 0) accumulate(chunk - 1);  // before decode(chunk + 1) takes its scales' place
-    if (chunk + 1 < chunks) decode(chunk + 1);
-    store_last_sums(chunk);
+    accumulate(blocks - 1);
+    for (int64_t i = 0; i < std::min<int64_t>(kTileRows, m - chunk * kTileRows); ++i)
+      for (int64_t r = 0; r < count; ++r) out[(chunk * kTileRows + i) * out_stride + r] = sums[r][i];
   }
-  accumulate(chunks - 1);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t r = 0; r < count; ++r) out[i * out_stride + r] = sums[r][i];
 }
 
 template <DType type>
@@ -312,7 +314,7 @@ bool has_tiled_dots(DType type) {
 
 void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
                 int64_t n, float* out, int64_t out_stride) {
-  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && m <= kTiledDotsMaxInputs && n % dtype_info(type).block_elems == 0);
+  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && n % dtype_info(type).block_elems == 0);
 #ifdef WHET_AMX_TILES
   switch (type) {
     case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(weights, row_bytes, rows, x, m, n, out, out_stride);

@@ -15,9 +15,6 @@
 
 namespace whet {
 
-// Activation rows one call takes: a tile's width.
-constexpr int64_t kTiledDotsMaxInputs = 16;
-
 // Whether tiled_dots runs for weights encoded as `type` here: the CPU has AMX with
 // bf16 tiles (and Linux lets the process use them), and the encoding's scales apply
 // to 32 weights at a time (every block type with a fused dot but Q6_K).
@@ -25,7 +22,8 @@ bool has_tiled_dots(DType type);
 
 // out[i · out_stride + r] = Σ_j w_r[j] · x[i · n + j] for the `rows` weight rows, each
 // n elements encoded as `type` and row_bytes long, one after another from `weights`,
-// and the m ≤ kTiledDotsMaxInputs activation rows x. Threads split the weight rows.
+// and the m activation rows x. Threads split the weight rows; each decodes a group
+// of 32 once and multiplies it with the activations 16 rows at a time.
 void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
                 int64_t n, float* out, int64_t out_stride);
 

@@ -59,9 +59,9 @@ TEST_P(QuantDotTest, LinearForwardOnDecodeStepsMatchesReference) {
   const int64_t rows = 40, cols = 256;
   const auto weights = test::random_quantized_rows(type, rows, cols, 3);
   const Weight w{type, rows, cols, weights.data(), nullptr};
-  // Fused dots below 5 rows, AMX tiles from 5 to 128 where the CPU has them, fused dots up
+  // Fused dots below 5 rows, AMX tiles from 5 to 512 where the CPU has them, fused dots up
   // to 32 elsewhere; past those the gemm path.
-  for (int64_t m : {1, 3, 7, 8, 9, 16, 31, 33, 129}) {
+  for (int64_t m : {1, 3, 7, 8, 9, 16, 31, 33, 513}) {
     const auto x = test::random_values(m * cols, 4);
     std::vector<float> got(static_cast<size_t>(m * rows)), want(static_cast<size_t>(m * rows));
     linear_forward(got.data(), x.data(), m, w);

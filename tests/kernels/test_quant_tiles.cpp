@@ -18,7 +18,8 @@ namespace {
 
 class QuantTilesTest : public ::testing::TestWithParam<DType> {};
 
-// 45 weight rows (a group of 32 and a part one) by 1, 5 and 16 activation rows:
+// 45 weight rows (a group of 32 and a part one) by 1, 5, 16 and 37 activation rows
+// (chunks of 16, the last a part one):
 // each output within 2^-22 (2.4e-7) of Σ|w·x| of the double-precision sum. On these
 // rows the fused dots' fp32 sums stray up to 4e-8 of it and the tiles' 6e-8;
 // activations carried as two bf16 parts instead of three fail every encoding.
@@ -35,7 +36,7 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
   for (const int64_t cols : {int64_t(256), int64_t(1536)}) {
     const auto weights = test::random_quantized_rows(type, rows, cols, uint32_t(cols));
     const size_t row_bytes = dtype_bytes(type, cols);
-    for (const int64_t m : {int64_t(1), int64_t(5), int64_t(16)}) {
+    for (const int64_t m : {int64_t(1), int64_t(5), int64_t(16), int64_t(37)}) {
       const auto x = test::random_values(m * cols, uint32_t(m));
       const int64_t out_stride = rows + 3;  // not the row count: the stride is honoured
       std::vector<float> out(size_t(m * out_stride), -1.0f);

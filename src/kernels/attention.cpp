@@ -346,33 +346,23 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
 // would be a row each against the keys, and oneDNN's or gemm_few_rows' cost per
 // call was most of such a step's attention. Here a query row's key and value rows
 // are read once, in position order, for all the heads; reading them is what
-// the step waits on (16 sequences of 128 positions: 94 MB a step for the default model).
+// the step waits on (16 sequences of 128 positions: 94 MB a step for the default
+// model, read at 8-9 GB/s; fetching rows 4-32 positions ahead changed nothing).
 constexpr int64_t kFewQueries = 4;
 
 bool few_queries(const AttentionShape& s) { return s.t <= kFewQueries && !s.segment_begin && !s.bf16_products; }
-
-// How many positions ahead the key and value rows are fetched: strided by the
-// other kv heads' columns and the other layers', they are more than the CPU's
-// own prefetcher follows.
-constexpr int64_t kKeysAhead = 8;
-
-inline void prefetch_row(const float* row, int64_t floats) {
-  for (int64_t at = 0; at < floats; at += 16) __builtin_prefetch(row + at);
-}
 
 // Query row i's heads of kv heads [g_begin, g_end): their scores over the visible
 // keys, softmax, and out. scores: (heads, keys), reused from task to task.
 void attend_few(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s,
                 const Layout& l, int64_t i, int64_t g_begin, int64_t g_end, std::vector<float>& scores) {
   const int64_t keys = s.start + s.t, dim = s.head_dim, h_begin = g_begin * l.group, h_end = g_end * l.group;
-  const int64_t row_floats = (g_end - g_begin) * dim;
   const VisibleKeys visible = visible_keys(s, i);
   const int64_t ranges[2][2] = {{visible.prefix_begin, visible.prefix_end}, {visible.segment_begin, visible.own + 1}};
   scores.resize(size_t(s.heads * keys));
   const float* q_row = q + i * l.q_stride;
   for (const auto& [begin, end] : ranges)
     for (int64_t j = begin; j < end; ++j) {
-      prefetch_row(k + (j + kKeysAhead) * l.kv_stride + g_begin * dim, row_floats);
       for (int64_t h = h_begin; h < h_end; ++h) {
         const float *query = q_row + h * dim, *key = k + j * l.kv_stride + (h / l.group) * dim;
         float dot = 0.0f;
@@ -399,7 +389,6 @@ void attend_few(float* out, float* lse, const float* q, const float* k, const fl
   }
   for (const auto& [begin, end] : ranges)
     for (int64_t j = begin; j < end; ++j) {
-      prefetch_row(v + (j + kKeysAhead) * l.kv_stride + g_begin * dim, row_floats);
       for (int64_t h = h_begin; h < h_end; ++h) {
         const float p = scores[size_t(h * keys + j)], *value = v + j * l.kv_stride + (h / l.group) * dim;
         float* o = out_row + h * dim;

@@ -352,11 +352,11 @@ constexpr int64_t kFewQueries = 4;
 
 bool few_queries(const AttentionShape& s) { return s.t <= kFewQueries && !s.segment_begin && !s.bf16_products; }
 
-// Query row i's heads of kv heads [g_begin, g_end): their scores over the visible
-// keys, softmax, and out. scores: (heads, keys), reused from task to task.
+// Query row i's heads [h_begin, h_end): their scores over the visible keys,
+// softmax, and out. scores: (heads, keys), reused from task to task.
 void attend_few(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s,
-                const Layout& l, int64_t i, int64_t g_begin, int64_t g_end, std::vector<float>& scores) {
-  const int64_t keys = s.start + s.t, dim = s.head_dim, h_begin = g_begin * l.group, h_end = g_end * l.group;
+                const Layout& l, int64_t i, int64_t h_begin, int64_t h_end, std::vector<float>& scores) {
+  const int64_t keys = s.start + s.t, dim = s.head_dim;
   const VisibleKeys visible = visible_keys(s, i);
   const int64_t ranges[2][2] = {{visible.prefix_begin, visible.prefix_end}, {visible.segment_begin, visible.own + 1}};
   scores.resize(size_t(s.heads * keys));
@@ -399,19 +399,21 @@ void attend_few(float* out, float* lse, const float* q, const float* k, const fl
 }
 
 // Inside a region already (a sequence per thread), this thread takes a row's
-// heads all at once; alone, the threads split them by kv head.
+// heads all at once; alone, the threads split them (by whole kv-head groups
+// where there are enough: a key row is then read by one thread only).
 void forward_few_queries(float* out, float* lse, const float* q, const float* k, const float* v,
                          const AttentionShape& s) {
   const Layout l(s);
-  const bool split_heads = !omp_in_parallel() && s.kv_heads > 1;
-  const int64_t head_tasks = split_heads ? s.kv_heads : 1, per_task = s.kv_heads / head_tasks;
-#pragma omp parallel if (split_heads)
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t parts = std::min(s.heads, threads), unit = s.kv_heads >= parts ? l.group : 1;
+  const int64_t units = s.heads / unit;
+#pragma omp parallel if (parts > 1)
   {
     std::vector<float> scores;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t i = 0; i < s.t; ++i)
-      for (int64_t task = 0; task < head_tasks; ++task)
-        attend_few(out, lse, q, k, v, s, l, i, task * per_task, (task + 1) * per_task, scores);
+      for (int64_t part = 0; part < parts; ++part)
+        attend_few(out, lse, q, k, v, s, l, i, part * units / parts * unit, (part + 1) * units / parts * unit, scores);
   }
 }
 

@@ -18,7 +18,7 @@ namespace whet {
 namespace {
 
 // Up to this many input rows, decoding each weight row once (in groups of eight
-// input rows) beats decoding the whole matrix for a gemm: `whet bench batch` on
+// input rows, sixteen with AVX-512) beats decoding the whole matrix for a gemm: `whet bench batch` on
 // the default Q4_1 model, 2 threads, gave 203 against 188 tokens/s at 32 rows and
 // 238 against 291 at 64.
 constexpr int64_t kRowwiseMaxInputs = 32;

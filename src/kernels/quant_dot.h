@@ -23,7 +23,7 @@ std::vector<float> activation_block_sums(const float* x, int64_t n);
 float fused_dot(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t n);
 // The same for m activation rows x (m, n) with their block sums (m, n / 32):
 // out[i · out_stride] for row i. Each block of the weight row is decoded once
-// for up to eight activation rows, so batched decoding reads and unpacks the
+// for up to eight activation rows (sixteen with AVX-512), so batched decoding reads and unpacks the
 // weights once per step rather than once per sequence.
 void fused_dots(DType type, const uint8_t* weight_row, const float* x, const float* block_sums, int64_t m, int64_t n,
                 float* out, int64_t out_stride);

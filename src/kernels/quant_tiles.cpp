@@ -1,6 +1,9 @@
 #include "kernels/quant_tiles.h"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -39,7 +42,8 @@ constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a ti
 // activations' three parts, 5 and 6 the two sets' sums; every one 16 rows of 64
 // bytes. A product takes tens of cycles to finish, and the next one into the same
 // sums waits for it; alternating between two sets of rows keeps two in flight
-// (one set, with its sum tile waiting three products long, ran at half the speed).
+// (and shares the activation tiles: 261-281 → 237 µs for 1536 x 576 weights
+// against 16 rows on one thread, docs/performance.md).
 struct alignas(64) TileConfig {
   uint8_t palette = 1, start_row = 0, reserved[14] = {};
   uint16_t bytes_per_row[16] = {};
@@ -49,16 +53,10 @@ struct alignas(64) TileConfig {
 void configure_tiles() {
   TileConfig config;
   for (int t = 0; t < 7; ++t) config.bytes_per_row[t] = 64, config.rows[t] = kTileRows;
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // GCC's asm names 8 of the 64 bytes it reads
   _tile_loadconfig(&config);
 }
 
-// The activations as the B operands of the products, one tile per 32 inputs: tile
-// row p holds inputs 2p and 2p + 1 of activation row 0, then of row 1, and so on
-// (rows past m are zero). Each input is split into three bf16 parts, its rounding
-// and the roundings of what is left, which add up to it within 2^-27 of its value:
-// with two parts, a batched step's logits strayed 1.5e-5 (relative) from the
-// fused dots', ten times what fp32's summation order gives. And each row's Σ x
-// over the 32, for the blocks' offsets.
 // rows[i] holds element j of row i in lane j; afterwards rows[j] holds it in lane i.
 inline void transpose_16x16(__m512i rows[16]) {
   constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
@@ -86,6 +84,16 @@ inline void transpose_16x16(__m512i rows[16]) {
   for (int k = 0; k < 16; ++k) rows[k] = t[k];
 }
 
+// The activations as the B operands of the products, one tile per 32 inputs: tile
+// row p holds inputs 2p and 2p + 1 of activation row 0, then of row 1, and so on
+// (pairs of rows past m are zero). Each input is split into three bf16 parts, its rounding
+// and the roundings of what is left, which add up to it within 2^-27 of its value:
+// with two parts, a batched step's logits strayed 1.5e-5 (relative) from the
+// fused dots', ten times what fp32's summation order gives. And each row's Σ x
+// over the 32, for the blocks' offsets.
+//
+// Made on the calling thread into its own buffers, which the next object made there
+// reuses: one at a time per thread, used up before the next is made.
 class ActivationTiles {
  public:
   static constexpr int kParts = 3;
@@ -180,61 +188,64 @@ inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
 // What one weight row decodes at a time: a block of 32, or a K-quant super-block's
 // eight sub-blocks of 32, each with its scale and the offset its Σ x multiplies.
 template <DType type>
-struct Chunk {
+struct DecodeUnit {
   static constexpr bool k_quant = type == DType::Q4_K || type == DType::Q5_K;
   static constexpr int sub_blocks = k_quant ? 8 : 1;
   static constexpr int64_t elems = kBlock * sub_blocks;
   static constexpr int64_t bytes = type == DType::Q4_K ? 144 : type == DType::Q5_K ? 176 : layout_of(type).bytes;
 
-  static void decode(const uint8_t* chunk, uint16_t* levels, float* scale, float* offset) {
+  static void decode(const uint8_t* unit, uint16_t* levels, float* scale, float* offset) {
     if constexpr (k_quant) {
-      const float d = load_f16(chunk), dmin = load_f16(chunk + 2);
+      const float d = load_f16(unit), dmin = load_f16(unit + 2);
       uint8_t scales[8], mins[8];
-      unpack_k_scales(chunk + 4, scales, mins);
+      unpack_k_scales(unit + 4, scales, mins);
       for (int pair = 0; pair < 4; ++pair) {
-        const KPair p = k_sub_block_pair<type == DType::Q5_K>(chunk, pair);
+        const KPair p = k_sub_block_pair<type == DType::Q5_K>(unit, pair);
         for (int odd = 0; odd < 2; ++odd) store_levels<false>(levels + kBlock * (2 * pair + odd), p.sub_block[odd]);
       }
       for (int s = 0; s < 8; ++s) scale[s] = d * float(scales[s]), offset[s] = -dmin * float(mins[s]);
     } else {
-      store_levels<type == DType::Q8_0>(levels, block_level_bytes<type>(chunk));
-      const __m128 dm = block_scale_and_min<type>(chunk);
+      store_levels<type == DType::Q8_0>(levels, block_level_bytes<type>(unit));
+      const __m128 dm = block_scale_and_min<type>(unit);
       scale[0] = _mm_cvtss_f32(dm), offset[0] = block_offset<type>(dm);
     }
   }
 };
 
-// Up to 32 weight rows from `rows` against the activations. Their levels are
+// Up to 32 weight rows from `weights` against the activations. Their levels are
 // decoded once (rows read from start to end), then multiplied with each chunk of
 // 16 activation rows: per sub-block, tiles A (16 weight rows each) times the
 // activations' parts sum in tiles C, which land in `products` and are scaled into
 // fp32 sums (lane i of sums[r]: activation row i against weight row r).
+// A thread's decoded weight rows: (32 rows, n) levels and (32 rows, sub-blocks)
+// scales and offsets.
+struct GroupScratch {
+  std::vector<uint16_t> levels;
+  std::vector<float> scale, offset;
+};
+
 template <DType type>
-void tile_group(const uint8_t* rows, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
-                int64_t n, float* out, int64_t out_stride) {
-  using C = Chunk<type>;
+void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
+                int64_t n, float* out, int64_t out_stride, GroupScratch& scratch) {
+  using Unit = DecodeUnit<type>;
   const int64_t blocks = n / kBlock;
-  // The thread's buffers, kept from group to group: (32 rows, n) levels and
-  // (32 rows, sub-blocks) scales and offsets.
-  thread_local std::vector<uint16_t> level_buffer;
-  thread_local std::vector<float> scale_buffer, offset_buffer;
-  level_buffer.resize(size_t(kGroupRows * n));
-  scale_buffer.resize(size_t(kGroupRows * blocks));
-  offset_buffer.resize(scale_buffer.size());
-  uint16_t* levels = level_buffer.data();
-  float *scale = scale_buffer.data(), *offset = offset_buffer.data();
+  uint16_t* levels = scratch.levels.data();
+  float *scale = scratch.scale.data(), *offset = scratch.offset.data();
   for (int64_t r = 0; r < count; ++r)
-    for (int64_t chunk = 0; chunk < n / C::elems; ++chunk) {
+    for (int64_t unit = 0; unit < n / Unit::elems; ++unit) {
       // As the fused dots do (quant_blocks.h): with the weights not in cache, 1536 x 576
       // Q4_1 weights took 173-196 µs without, 112-137 with, 95 when cached.
-      const uint8_t* at = rows + r * row_bytes + chunk * C::bytes;
+      const uint8_t* at = weights + r * row_bytes + unit * Unit::bytes;
       prefetch_ahead(at);
-      const int64_t b = chunk * C::sub_blocks;
-      C::decode(at, levels + r * n + b * kBlock, scale + r * blocks + b, offset + r * blocks + b);
+      const int64_t b = unit * Unit::sub_blocks;
+      Unit::decode(at, levels + r * n + b * kBlock, scale + r * blocks + b, offset + r * blocks + b);
     }
   std::fill(levels + count * n, levels + kGroupRows * n, uint16_t(0));  // rows past the last: zero
   std::fill(scale + count * blocks, scale + kGroupRows * blocks, 0.0f);
   std::fill(offset + count * blocks, offset + kGroupRows * blocks, 0.0f);
+  // The tile loads below read `levels` through asm statements that name no memory:
+  // the stores above must not move past them.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
 
   alignas(64) float products[2][kGroupRows][kTileRows];
   for (int64_t chunk = 0; chunk < x.chunks(); ++chunk) {
@@ -281,19 +292,31 @@ void tile_group(const uint8_t* rows, int64_t row_bytes, int64_t count, const Act
   }
 }
 
+// Groups of 32 weight rows split among the threads, each with its own scratch:
+// made before the region (an exception inside one would end the program) and
+// kept by the calling thread from call to call.
 template <DType type>
 void tiled_dots_of(const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m, int64_t n,
                    float* out, int64_t out_stride) {
   const ActivationTiles tiles(x, m, n);
+  thread_local std::vector<GroupScratch> kept;
+  std::vector<GroupScratch>& scratch = kept;  // the caller's: inside the region, `kept` is each thread's own
+  scratch.resize(size_t(omp_get_max_threads()));
+  for (GroupScratch& s : scratch) {
+    s.levels.resize(size_t(kGroupRows * n));
+    s.scale.resize(size_t(kGroupRows * n / kBlock));
+    s.offset.resize(s.scale.size());
+  }
   const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
-#pragma omp parallel
+#pragma omp parallel num_threads(int(scratch.size()))
   {
     configure_tiles();
+    GroupScratch& mine = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t first = g * kGroupRows;
       tile_group<type>(weights + first * row_bytes, row_bytes, std::min<int64_t>(kGroupRows, rows - first), tiles, m,
-                       n, out + first, out_stride);
+                       n, out + first, out_stride, mine);
     }
     _tile_release();
   }
@@ -314,7 +337,7 @@ bool has_tiled_dots(DType type) {
 
 void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
                 int64_t n, float* out, int64_t out_stride) {
-  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && n % dtype_info(type).block_elems == 0);
+  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && n > 0 && n % dtype_info(type).block_elems == 0);
 #ifdef WHET_AMX_TILES
   switch (type) {
     case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(weights, row_bytes, rows, x, m, n, out, out_stride);

@@ -1,14 +1,16 @@
 #pragma once
-// Quantized weight rows times a few activation rows on AMX tiles: a batched
-// decode step's matrix products. quant_dot.h's fused dots decode each block once
-// for all the rows too, but then spend two fp32 multiply-adds per weight and row;
-// a tile product does 16 weight rows by 16 activation rows by 32 in one
-// instruction, so the step costs about what decoding the weights costs.
+// Quantized weight rows times several activation rows on AMX tiles: a batched
+// decode step's matrix products, and a prompt's. quant_dot.h's fused dots decode
+// each block once for all the rows too, but then spend two fp32 multiply-adds per
+// weight and row; a tile product does 16 weight rows by 16 activation rows by 32
+// in one instruction, and a group of 32 weight rows is decoded once for any
+// number of activation rows.
 //
 // It stays as exact as the fused dots: a block's levels are small integers, exact
-// in bf16; each activation is carried as two bf16 values (its rounding and the
-// rounding of the rest: 16 of fp32's 24 bits, within 2^-17 of it); the tile sums
-// in fp32, and the block's scale and offset apply in fp32 afterwards.
+// in bf16; each activation is carried as three bf16 values (its rounding and the
+// roundings of what is left: a normal fp32 value exactly); the tile sums in fp32,
+// and the block's scale and offset apply in fp32 afterwards. (bf16 conversion and
+// the tile products flush denormals to zero.)
 #include <cstdint>
 
 #include "core/dtype.h"
@@ -22,8 +24,8 @@ bool has_tiled_dots(DType type);
 
 // out[i · out_stride + r] = Σ_j w_r[j] · x[i · n + j] for the `rows` weight rows, each
 // n elements encoded as `type` and row_bytes long, one after another from `weights`,
-// and the m activation rows x. Threads split the weight rows; each decodes a group
-// of 32 once and multiplies it with the activations 16 rows at a time.
+// and the m activation rows x (n > 0). Threads split the weight rows; each decodes
+// a group of 32 once and multiplies it with the activations 16 rows at a time.
 void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
                 int64_t n, float* out, int64_t out_stride);
 

@@ -21,9 +21,9 @@
 namespace whet::serve {
 
 struct EngineOptions {
-  // Sequences decoded together; more wait in the queue. 16: on the default model 16
-  // sequences stepped together gave 4.1-4.4x the tokens/s of one (whet bench batch,
-  // AMX tiles), while 8 sequences' steps took 60-65% of 16's time.
+  // Sequences decoded together; more wait in the queue. 16: on the default model with
+  // AMX tiles, 16 sequences stepped together gave 1.5x the tokens/s of 8 (whet bench
+  // batch); on the fused dots about the same as 8, each step twice as long.
   int max_batch = 16;
   int prefill_chunk = 256;  // prompt tokens of one sequence per step
   int threads = 0;          // OpenMP threads of the engine's forward passes; 0: the runtime's default

@@ -123,6 +123,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{40, 0, 4, 2, 16, Mask::SharedPrefix},   // within one
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal},     // decode step
                                            AttentionCase{4, 20, 9, 3, 64, Mask::Causal},     // the default model's, 4 rows
+                                           AttentionCase{1, 37, 4, 1, 16, Mask::Causal},     // one kv head
+                                           AttentionCase{3, 0, 2, 1, 8, Mask::Causal},       // a few rows, backward too
+                                           AttentionCase{4, 0, 6, 2, 16, Mask::Causal, 2, 0.0f, 1.5f},  // window, cap
                                            AttentionCase{5, 20, 9, 3, 64, Mask::Causal},     // tiles from 5 rows
                                            AttentionCase{70, 100, 4, 2, 16, Mask::Causal},   // prefill after history
                                            AttentionCase{150, 0, 6, 2, 16, Mask::Causal, 20},    // window across tiles

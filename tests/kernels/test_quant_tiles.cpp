@@ -19,17 +19,19 @@ namespace {
 class QuantTilesTest : public ::testing::TestWithParam<DType> {};
 
 // 45 weight rows (a group of 32 and a part one) by 1, 5, 16 and 37 activation rows
-// (chunks of 16, the last a part one):
-// each output within 2^-22 (2.4e-7) of Σ|w·x| of the double-precision sum. On these
-// rows the fused dots' fp32 sums stray up to 4e-8 of it and the tiles' 6e-8;
-// activations carried as two bf16 parts instead of three fail every encoding.
+// (chunks of 16, the last a part one): each output within 2^-21 (4.8e-7) of Σ|w·x|
+// of the double-precision sum. Over 300 random draws of 256 columns a helper measured
+// the tiles up to 1.4e-7 of it and the fused dots 1.6e-7 (a block's offset and its
+// levels' sum cancel in both); activations carried as two bf16 parts instead of
+// three stray to 2^-18 of each product, and fail every encoding here.
 TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
   const DType type = GetParam();
   const bool available = has_tiled_dots(type);
   RecordProperty("amx", available ? "yes" : "no");
   if (!available) {
-    // Only a CPU without AMX (or a kernel that refuses it) may go without.
-    EXPECT_EQ(cpu_description().find("AMX") == std::string::npos, true) << cpu_description();
+    // Only where the process may not use AMX (no such CPU, or Linux refused) do
+    // the tiles go unused; this build has them wherever the compiler targets AMX.
+    EXPECT_FALSE(amx_tiles_usable()) << cpu_description();
     return;
   }
   const int64_t rows = 45;
@@ -49,7 +51,7 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
           double magnitude = 0;
           for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[size_t(i * cols + j)]);
           EXPECT_NEAR(out[size_t(i * out_stride + r)], fused_dot_reference(type, row, x.data() + i * cols, cols),
-                      0x1p-22 * magnitude)
+                      0x1p-21 * magnitude)
               << dtype_name(type) << " cols " << cols << " m " << m << " input " << i << " row " << r;
         }
       for (int64_t i = 0; i < m; ++i)

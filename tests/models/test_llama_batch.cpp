@@ -21,7 +21,7 @@ namespace {
 
 // Measured worst relative differences (max |batch - alone| / max |alone|, logits
 // per row, caches per layer) on the tiny models: 1.5e-6 (f32, with or without
-// LoRA), 1.3e-6 (Q8_0, Q4_0; exactly 0 when both runs use quant_dot). 1e-5 leaves
+// LoRA), 1.3e-6 (Q8_0, Q4_0; exactly 0 when both runs use the same kernel). 1e-5 leaves
 // room for other machines' gemm blocking and still fails any row that met another
 // sequence's keys. The default model's 30 layers reach 1.9e-6 on logits (2.8e-6 on
 // AMX tiles) and 4.8e-6 on the deepest caches, so it gets 3e-5.
@@ -144,10 +144,9 @@ LlamaModel quantized(const std::string& variant, DType dtype) {
 }
 
 // linear_forward's regimes for quantized weights: round 0 has 14 rows (AMX tiles
-// where the CPU has them, else decoded whole for a gemm), while the sequences
-// alone run 1 to 7 rows (fused dots, tiles from 5); round 1 has 5 (tiles, or fused
-// dots, against fused dots). Plus a batch of 3 decoding sequences, the server's
-// common step.
+// where the CPU has them, else fused dots), while the sequences alone run 1 to 7
+// rows (fused dots, tiles from 5); round 1 has 5 (tiles, or fused dots, against
+// fused dots). Plus a batch of 3 decoding sequences, the server's common step.
 TEST(LlamaBatch, MatchesSequencesRunAloneQuantized) {
   for (DType dtype : {DType::Q8_0, DType::Q4_0}) {
     SCOPED_TRACE(dtype_name(dtype));

@@ -1,6 +1,6 @@
 #include "core/cpu_features.h"
 
-#ifdef __linux__
+#if defined(__linux__) && defined(__x86_64__)
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -62,8 +62,8 @@ bool cpu_has_bf16_units() { return cpu_info().flags.count("avx512_bf16") || cpu_
 bool amx_tiles_usable() {
   static const bool usable = [] {
     if (!cpu_info().flags.count("amx_tile") || !cpu_info().flags.count("amx_bf16")) return false;
-#ifdef __linux__
-    // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): the tile data is a large
+#if defined(__linux__) && defined(__x86_64__)
+    // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), x86-64 Linux only: the tile data is a large
     // piece of state that Linux saves per thread only for processes that asked.
     constexpr int kRequestPermission = 0x1023, kTileData = 18;
     return syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;

@@ -350,51 +350,45 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
 // model, read at 8-9 GB/s; fetching rows 4-32 positions ahead changed nothing).
 constexpr int64_t kFewQueries = 4;
 
-bool few_queries(const AttentionShape& s) { return s.t <= kFewQueries && !s.segment_begin && !s.bf16_products; }
+bool few_queries(const AttentionShape& s) {
+  return s.t <= kFewQueries && !s.segment_begin && !s.prefix_end && !s.bf16_products;
+}
 
-// Query row i's heads [h_begin, h_end): their scores over the visible keys,
-// softmax, and out. scores: (heads, keys), reused from task to task.
+// Query row i's heads [h_begin, h_end): their scores over the visible keys (no
+// segments, so no prefix: from the window's start, or 0, to its own key), softmax,
+// and out. scores: (heads, keys), reused from task to task.
 void attend_few(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s,
                 const Layout& l, int64_t i, int64_t h_begin, int64_t h_end, std::vector<float>& scores) {
   const int64_t keys = s.start + s.t, dim = s.head_dim;
   const VisibleKeys visible = visible_keys(s, i);
-  const int64_t ranges[2][2] = {{visible.prefix_begin, visible.prefix_end}, {visible.segment_begin, visible.own + 1}};
+  const int64_t begin = visible.segment_begin, end = visible.own + 1;
   scores.resize(size_t(s.heads * keys));
   const float* q_row = q + i * l.q_stride;
-  for (const auto& [begin, end] : ranges)
-    for (int64_t j = begin; j < end; ++j) {
-      for (int64_t h = h_begin; h < h_end; ++h) {
-        const float *query = q_row + h * dim, *key = k + j * l.kv_stride + (h / l.group) * dim;
-        float dot = 0.0f;
+  for (int64_t j = begin; j < end; ++j)
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      const float *query = q_row + h * dim, *key = k + j * l.kv_stride + (h / l.group) * dim;
+      float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
-        for (int64_t d = 0; d < dim; ++d) dot += query[d] * key[d];
-        scores[size_t(h * keys + j)] = dot * l.scale;
-      }
+      for (int64_t d = 0; d < dim; ++d) dot += query[d] * key[d];
+      scores[size_t(h * keys + j)] = dot * l.scale;
     }
   float* out_row = out + i * l.q_stride;
   for (int64_t h = h_begin; h < h_end; ++h) {
     float* row = scores.data() + h * keys;
-    for (const auto& [begin, end] : ranges) softcap_forward(row + begin, end - begin, s.softcap);
-    float max_score = max_of(row, visible.segment_begin, visible.own + 1);  // never empty: holds the query's own key
-    if (visible.prefix_end > visible.prefix_begin)
-      max_score = std::max(max_score, max_of(row, visible.prefix_begin, visible.prefix_end));
-    float denom = 0.0f;
-    for (const auto& [begin, end] : ranges) denom += exp_shifted(row, begin, end, max_score);
-    const float inverse = 1.0f / denom;
-    for (const auto& [begin, end] : ranges)
+    softcap_forward(row + begin, end - begin, s.softcap);
+    const float max_score = max_of(row, begin, end);  // never empty: holds the query's own key
+    const float denom = exp_shifted(row, begin, end, max_score), inverse = 1.0f / denom;
 #pragma omp simd
-      for (int64_t j = begin; j < end; ++j) row[j] *= inverse;
+    for (int64_t j = begin; j < end; ++j) row[j] *= inverse;
     if (lse) lse[i * s.heads + h] = max_score + std::log(denom);
     std::fill(out_row + h * dim, out_row + (h + 1) * dim, 0.0f);
   }
-  for (const auto& [begin, end] : ranges)
-    for (int64_t j = begin; j < end; ++j) {
-      for (int64_t h = h_begin; h < h_end; ++h) {
-        const float p = scores[size_t(h * keys + j)], *value = v + j * l.kv_stride + (h / l.group) * dim;
-        float* o = out_row + h * dim;
+  for (int64_t j = begin; j < end; ++j)
+    for (int64_t h = h_begin; h < h_end; ++h) {
+      const float p = scores[size_t(h * keys + j)], *value = v + j * l.kv_stride + (h / l.group) * dim;
+      float* o = out_row + h * dim;
 #pragma omp simd
-        for (int64_t d = 0; d < dim; ++d) o[d] += p * value[d];
-      }
+      for (int64_t d = 0; d < dim; ++d) o[d] += p * value[d];
     }
 }
 

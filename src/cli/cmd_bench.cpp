@@ -66,6 +66,7 @@ struct BenchGenerateOptions {
   int repeats = 3;
   bool json = false;
   bool profile = false;  // time by phase of each batch size's decode steps (cli/bench_profile.h)
+  DType kv_cache_dtype = DType::F16;
 };
 
 void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
@@ -76,7 +77,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
 
   double prefill_flops = 0;
   for (int i = 0; i < o.prompt_tokens; ++i) prefill_flops += forward_flops_per_token(c, i, i + 1 == o.prompt_tokens);
-  KvCache cache(c, o.prompt_tokens + o.gen_tokens + 1);
+  KvCache cache(c, o.prompt_tokens + o.gen_tokens + 1, o.kv_cache_dtype);
   const double prefill_s = median_seconds(o.repeats, [&] {
     cache.length = 0;
     llama_forward(model.model, cache, prompt, logits);
@@ -102,6 +103,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
   if (o.json) {
     nlohmann::json j = {{"bench", "generate"},          {"model", model.path},
                         {"weights", m.weights},         {"threads", omp_get_max_threads()},
+                        {"kv_cache_dtype", dtype_name(o.kv_cache_dtype)},
                         {"prompt_tokens", o.prompt_tokens}, {"gen_tokens", o.gen_tokens},
                         {"prefill_tokens_per_s", prefill_tps}, {"decode_tokens_per_s", decode_tps},
                         {"prefill_mfu", prefill_mfu},   {"decode_mfu", decode_mfu},
@@ -111,7 +113,7 @@ void run_bench_generate(const ModelOptions& m, const BenchGenerateOptions& o) {
     return;
   }
   print_peak_header(peak);
-  fmt::print("model {} (weights held as {})\n", model.path, m.weights);
+  fmt::print("model {} (weights held as {}, KV cache {})\n", model.path, m.weights, dtype_name(o.kv_cache_dtype));
   fmt::print("{:<10} {:>8} {:>12} {:>10} {:>8}\n", "phase", "tokens", "tokens/s", "ms/token", "MFU");
   fmt::print("{:<10} {:>8} {:>12.1f} {:>10.2f} {:>7.1f}%\n", "prefill", o.prompt_tokens, prefill_tps,
              1e3 / prefill_tps, 100 * prefill_mfu);
@@ -127,6 +129,7 @@ struct BenchBatchOptions {
   int repeats = 3;
   bool json = false;
   bool profile = false;  // time by phase of each batch size's decode steps (cli/bench_profile.h)
+  DType kv_cache_dtype = DType::F16;
 };
 
 // Decode steps of several sequences stepped together (a server's continuous
@@ -137,14 +140,15 @@ void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
   const LoadedModel model = m.load();
   const LlamaConfig& c = model.model.config;
   const std::vector<int32_t> prompt = random_prompt(o.context, c.vocab_size);
-  KvCache prefilled(c, o.context + o.steps);
+  KvCache prefilled(c, o.context + o.steps, o.kv_cache_dtype);
   std::vector<float> prompt_logits;
   llama_forward(model.model, prefilled, prompt, prompt_logits, false, model.adapter.get());
 
   if (!o.json) {
-    fmt::print("model {} (weights held as {}), {} threads; {} tokens of history per sequence, {} decode steps, "
-               "median of {}\n",
-               model.path, m.weights, omp_get_max_threads(), o.context, o.steps, o.repeats);
+    fmt::print("model {} (weights held as {}, KV cache {}), {} threads; {} tokens of history per sequence, {} decode "
+               "steps, median of {}\n",
+               model.path, m.weights, dtype_name(o.kv_cache_dtype), omp_get_max_threads(), o.context, o.steps,
+               o.repeats);
     fmt::print("{:>6} {:>10} {:>10} {:>16}\n", "batch", "tokens/s", "ms/step", "tokens/s per seq");
   }
   for (const int n : o.batch_sizes) {
@@ -167,6 +171,7 @@ void run_bench_batch(const ModelOptions& m, const BenchBatchOptions& o) {
     const double step_ms = 1e3 * run_s / o.steps, tokens_per_s = double(n) * o.steps / run_s;
     if (o.json) {
       nlohmann::json j = {{"bench", "batch"}, {"model", model.path}, {"weights", m.weights},
+                                {"kv_cache_dtype", dtype_name(o.kv_cache_dtype)},
                                 {"threads", omp_get_max_threads()}, {"context", o.context}, {"steps", o.steps},
                                 {"batch", n}, {"tokens_per_s", tokens_per_s}, {"ms_per_step", step_ms}};
       if (o.profile) j["profile"] = step_profile_json(profile);
@@ -336,6 +341,7 @@ void add_bench_command(CLI::App& app) {
   generate->add_option("--gen-tokens", o->gen_tokens, "Tokens decoded after the prompt")->capture_default_str();
   generate->add_option("--repeats", o->repeats, "Repetitions; the median is reported")->capture_default_str();
   generate->add_flag("--json", o->json, "One JSON object per line instead of a table");
+  add_kv_cache_option(*generate, o->kv_cache_dtype);
   generate->callback([=] { run_bench_generate(*m, *o); });
 
   auto* batch = bench->add_subcommand("batch", "Decode speed of several sequences stepped together, per batch size");
@@ -356,6 +362,7 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   batch->add_flag("--json", bo->json, "One JSON object per line instead of a table");
+  add_kv_cache_option(*batch, bo->kv_cache_dtype);
   batch->add_flag("--profile", bo->profile, kProfileFlagHelp);
   batch->callback([=] { run_bench_batch(*bm, *bo); });
 

@@ -56,7 +56,8 @@ void run_generate(const ModelOptions& m, const SamplingOptions& s, const PromptO
   // A model with learned positions (GPT-2) has none past its last: generation stops there.
   const LlamaConfig& c = model.model.config;
   const int64_t wanted = int64_t(tokens.size()) + s.generation.max_tokens;
-  Session session(model.model, c.learned_positions ? std::min<int64_t>(wanted, c.max_position_embeddings) : wanted);
+  Session session(model.model, c.learned_positions ? std::min<int64_t>(wanted, c.max_position_embeddings) : wanted,
+                  s.kv_cache_dtype);
   const GenerationResult result = generate(model, session, tokens, s.generation, stream_to_stdout);
   std::fputc('\n', stdout);
   print_stats(result);
@@ -65,7 +66,7 @@ void run_generate(const ModelOptions& m, const SamplingOptions& s, const PromptO
 void run_chat(const ModelOptions& m, const SamplingOptions& s, const PromptOptions& p) {
   LoadedModel model = m.load();
   apply_template_override(model, p);
-  Session session(model.model);
+  Session session(model.model, 0, s.kv_cache_dtype);
   std::vector<ChatMessage> history = with_system(p, {});
   const bool interactive = ::isatty(STDIN_FILENO);
   if (interactive) std::fprintf(stderr, "Chatting with %s. Empty line or Ctrl-D ends.\n", model.path.c_str());

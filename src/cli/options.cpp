@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -233,6 +234,17 @@ void SamplingOptions::add_to(CLI::App& command) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command.add_option("--stop", generation.stop, "Stop before this text (repeatable)");
+  add_kv_cache_option(command, kv_cache_dtype);
+}
+
+CLI::Option* add_kv_cache_option(CLI::App& command, DType& dtype) {
+  const std::map<std::string, DType> names = {{"f16", DType::F16}, {"f32", DType::F32}};
+  return command
+      .add_option("--kv-cache-dtype", dtype,
+                  "How each sequence's keys and values are held: f16 (half the memory, and half of what a decode "
+                  "step reads) or f32")
+      ->transform(CLI::CheckedTransformer(names))
+      ->default_str("f16");
 }
 
 }  // namespace whet::cli

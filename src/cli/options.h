@@ -46,8 +46,16 @@ CLI::Option* add_weights_option(CLI::App& command, std::string& weights, const s
 // folder (serve, feedback, runs): `help` says what the command does with it.
 CLI::Option* add_data_dir_option(CLI::App& command, std::string& data_dir, const std::string& help);
 
+// --kv-cache-dtype, declared once for every command that decodes (generate,
+// chat, serve, bench generate and batch): how a sequence's keys and values are
+// held, f16 (the default: half the memory and half of what a decode step reads)
+// or f32.
+CLI::Option* add_kv_cache_option(CLI::App& command, DType& dtype);
+
 struct SamplingOptions {
   GenerationOptions generation;
+  DType kv_cache_dtype = DType::F16;
+  // The sampling flags, --max-tokens, --stop and --kv-cache-dtype.
   void add_to(CLI::App& command);
 };
 

@@ -16,8 +16,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-Session::Session(const LlamaModel& model, int64_t context)
-    : cache(model.config, context > 0 ? context : usable_context(model.config)) {}
+Session::Session(const LlamaModel& model, int64_t context, DType kv_cache_dtype)
+    : cache(model.config, context > 0 ? context : usable_context(model.config), kv_cache_dtype) {}
 
 GenerationResult generate(const LoadedModel& loaded, Session& session, std::span<const int32_t> prompt,
                           const GenerationOptions& options, const std::function<void(std::string_view)>& on_text) {

@@ -32,7 +32,8 @@ struct GenerationResult {
 struct Session {
   KvCache cache;
   std::vector<int32_t> tokens;
-  explicit Session(const LlamaModel& model, int64_t context = 0);  // 0: usable_context(model.config)
+  // context 0: usable_context(model.config); kv_cache_dtype: KvCache's F32 or F16.
+  explicit Session(const LlamaModel& model, int64_t context = 0, DType kv_cache_dtype = DType::F32);
 };
 
 // on_text receives final text pieces in order (never a split UTF-8 character,

@@ -1,5 +1,6 @@
 #include "kernels/attention.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "core/phase_timer.h"
 #include "kernels/gemm.h"
+#include "kernels/quant.h"
 #include "kernels/row_max.h"
 #include "kernels/softcap.h"
 #include "kernels/vector_exp.h"
@@ -354,10 +356,58 @@ bool few_queries(const AttentionShape& s) {
   return s.t <= kFewQueries && !s.segment_begin && !s.prefix_end && !s.bf16_products;
 }
 
+// A KV cache of F16 holds its keys and values as IEEE half (KvCache); this
+// tells those apart from the bf16 operands above.
+enum class Half : uint16_t {};
+
+// q · k over one head's dims, and o += p · v: fp32 rows as they lie, half rows
+// widened 8 at a time (F16C, on every x86-64 CPU with AVX2).
+float dot_row(const float* q, const float* k, int64_t dim) {
+  float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+  for (int64_t d = 0; d < dim; ++d) dot += q[d] * k[d];
+  return dot;
+}
+
+void add_scaled_row(float* o, float p, const float* v, int64_t dim) {
+#pragma omp simd
+  for (int64_t d = 0; d < dim; ++d) o[d] += p * v[d];
+}
+
+float dot_row(const float* q, const Half* k_half, int64_t dim) {
+  const auto* k = reinterpret_cast<const uint16_t*>(k_half);
+  float dot = 0.0f;
+  int64_t d = 0;
+#if defined(__F16C__) && defined(__FMA__)
+  __m256 sum = _mm256_setzero_ps();
+  for (; d + 8 <= dim; d += 8)
+    sum = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + d))),
+                          sum);
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  dot = _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+#endif
+  for (; d < dim; ++d) dot += q[d] * f16_to_f32(k[d]);
+  return dot;
+}
+
+void add_scaled_row(float* o, float p, const Half* v_half, int64_t dim) {
+  const auto* v = reinterpret_cast<const uint16_t*>(v_half);
+  int64_t d = 0;
+#if defined(__F16C__) && defined(__FMA__)
+  const __m256 scale = _mm256_set1_ps(p);
+  for (; d + 8 <= dim; d += 8)
+    _mm256_storeu_ps(o + d, _mm256_fmadd_ps(scale, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + d))),
+                                            _mm256_loadu_ps(o + d)));
+#endif
+  for (; d < dim; ++d) o[d] += p * f16_to_f32(v[d]);
+}
+
 // Query row i's heads [h_begin, h_end): their scores over the visible keys (no
 // segments, so no prefix: from the window's start, or 0, to its own key), softmax,
-// and out. scores: (heads, keys), reused from task to task.
-void attend_few(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s,
+// and out. scores: (heads, keys), reused from task to task. KV: float or Half.
+template <typename KV>
+void attend_few(float* out, float* lse, const float* q, const KV* k, const KV* v, const AttentionShape& s,
                 const Layout& l, int64_t i, int64_t h_begin, int64_t h_end, std::vector<float>& scores) {
   const int64_t keys = s.start + s.t, dim = s.head_dim;
   const VisibleKeys visible = visible_keys(s, i);
@@ -365,13 +415,8 @@ void attend_few(float* out, float* lse, const float* q, const float* k, const fl
   scores.resize(size_t(s.heads * keys));
   const float* q_row = q + i * l.q_stride;
   for (int64_t j = begin; j < end; ++j)
-    for (int64_t h = h_begin; h < h_end; ++h) {
-      const float *query = q_row + h * dim, *key = k + j * l.kv_stride + (h / l.group) * dim;
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t d = 0; d < dim; ++d) dot += query[d] * key[d];
-      scores[size_t(h * keys + j)] = dot * l.scale;
-    }
+    for (int64_t h = h_begin; h < h_end; ++h)
+      scores[size_t(h * keys + j)] = dot_row(q_row + h * dim, k + j * l.kv_stride + (h / l.group) * dim, dim) * l.scale;
   float* out_row = out + i * l.q_stride;
   for (int64_t h = h_begin; h < h_end; ++h) {
     float* row = scores.data() + h * keys;
@@ -384,19 +429,15 @@ void attend_few(float* out, float* lse, const float* q, const float* k, const fl
     std::fill(out_row + h * dim, out_row + (h + 1) * dim, 0.0f);
   }
   for (int64_t j = begin; j < end; ++j)
-    for (int64_t h = h_begin; h < h_end; ++h) {
-      const float p = scores[size_t(h * keys + j)], *value = v + j * l.kv_stride + (h / l.group) * dim;
-      float* o = out_row + h * dim;
-#pragma omp simd
-      for (int64_t d = 0; d < dim; ++d) o[d] += p * value[d];
-    }
+    for (int64_t h = h_begin; h < h_end; ++h)
+      add_scaled_row(out_row + h * dim, scores[size_t(h * keys + j)], v + j * l.kv_stride + (h / l.group) * dim, dim);
 }
 
 // Inside a region already (a sequence per thread), this thread takes a row's
 // heads all at once; alone, the threads split them (by whole kv-head groups
 // where there are enough: a key row is then read by one thread only).
-void forward_few_queries(float* out, float* lse, const float* q, const float* k, const float* v,
-                         const AttentionShape& s) {
+template <typename KV>
+void forward_few_queries(float* out, float* lse, const float* q, const KV* k, const KV* v, const AttentionShape& s) {
   const Layout l(s);
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t parts = std::min(s.heads, threads), unit = s.kv_heads >= parts ? l.group : 1;
@@ -411,11 +452,7 @@ void forward_few_queries(float* out, float* lse, const float* q, const float* k,
   }
 }
 
-}  // namespace
-
-void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const AttentionShape& s) {
-  const PhaseScope phase("attention forward");
+void forward(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s) {
   if (few_queries(s)) return forward_few_queries(out, lse, q, k, v, s);
   const int64_t keys = s.start + s.t;
   if (!s.bf16_products)
@@ -424,6 +461,27 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   PackedBf16 q16, k16, v16;
   forward_tiles(out, lse, q16.pack(q, s.t, s.heads, s.head_dim), k16.pack(k, keys, s.kv_heads, s.head_dim),
                 v16.pack(v, keys, s.kv_heads, s.head_dim), s);
+}
+
+}  // namespace
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
+                       const AttentionShape& s) {
+  const PhaseScope phase("attention forward");
+  forward(out, lse, q, k, v, s);
+}
+
+void attention_forward_f16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v,
+                              const AttentionShape& s) {
+  const PhaseScope phase("attention forward");
+  if (few_queries(s))
+    return forward_few_queries(out, lse, q, reinterpret_cast<const Half*>(k), reinterpret_cast<const Half*>(v), s);
+  // A prompt's rows: widening the history costs little beside the products.
+  const int64_t n = (s.start + s.t) * s.kv_heads * s.head_dim;
+  std::vector<float> k_wide(static_cast<size_t>(n)), v_wide(static_cast<size_t>(n));
+  dequantize(DType::F16, k, k_wide.data(), n);
+  dequantize(DType::F16, v, v_wide.data(), n);
+  forward(out, lse, q, k_wide.data(), v_wide.data(), s);
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,

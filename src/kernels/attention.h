@@ -41,6 +41,12 @@ struct AttentionShape {
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const AttentionShape& s);
 
+// The same with k and v as IEEE half, a KV cache of F16: a decode step's few
+// queries read them as they lie (half the memory traffic of fp32), longer
+// queries widen the history to fp32 first.
+void attention_forward_f16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v,
+                              const AttentionShape& s);
+
 // Training shapes only (start == 0). dq = ; dk, dv += (they may already hold
 // gradients from elsewhere, e.g. nothing, but the rule is kept uniform).
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,

@@ -162,20 +162,31 @@ void offset_norm_weights(LlamaWeights& weights, const LlamaConfig& config, float
   });
 }
 
-KvCache::KvCache(const LlamaConfig& config, int64_t capacity_)
-    : capacity(capacity_),
-      k(size_t(config.num_layers) * capacity_ * config.num_kv_heads * config.head_dim),
-      v(k.size()) {}
+KvCache::KvCache(const LlamaConfig& config, int64_t capacity_, DType dtype_) : capacity(capacity_), dtype(dtype_) {
+  if (dtype != DType::F32 && dtype != DType::F16)
+    fail("generate", "a KV cache holds F32 or F16, not {}", dtype_name(dtype));
+  const size_t n = size_t(config.num_layers) * capacity * config.num_kv_heads * config.head_dim;
+  (dtype == DType::F16 ? k_f16.resize(n) : k.resize(n));
+  (dtype == DType::F16 ? v_f16.resize(n) : v.resize(n));
+}
 
 // Both caches are (layers, capacity, width): each layer's first rows are copied.
 void copy_cache_prefix(const LlamaConfig& config, const KvCache& from, int64_t positions, KvCache& to) {
-  WHET_ASSERT(positions <= from.length && positions <= to.capacity);
+  WHET_ASSERT(positions <= from.length && positions <= to.capacity && from.dtype == to.dtype);
   const size_t width = size_t(config.num_kv_heads * config.head_dim), rows = size_t(positions) * width;
-  for (int64_t layer = 0; layer < config.num_layers; ++layer) {
-    const size_t at_from = size_t(layer) * size_t(from.capacity) * width;
-    const size_t at_to = size_t(layer) * size_t(to.capacity) * width;
-    std::copy_n(from.k.begin() + ptrdiff_t(at_from), rows, to.k.begin() + ptrdiff_t(at_to));
-    std::copy_n(from.v.begin() + ptrdiff_t(at_from), rows, to.v.begin() + ptrdiff_t(at_to));
+  auto copy_rows = [&](const auto& source, auto& target) {
+    for (int64_t layer = 0; layer < config.num_layers; ++layer) {
+      const size_t at_from = size_t(layer) * size_t(from.capacity) * width;
+      const size_t at_to = size_t(layer) * size_t(to.capacity) * width;
+      std::copy_n(source.begin() + ptrdiff_t(at_from), rows, target.begin() + ptrdiff_t(at_to));
+    }
+  };
+  if (from.dtype == DType::F16) {
+    copy_rows(from.k_f16, to.k_f16);
+    copy_rows(from.v_f16, to.v_f16);
+  } else {
+    copy_rows(from.k, to.k);
+    copy_rows(from.v, to.v);
   }
   to.length = positions;
 }
@@ -244,8 +255,15 @@ std::vector<float> forward_blocks(const LlamaModel& model, std::span<const Batch
     ctx.layer = layer;
     for (size_t s = 0; s < batch.size(); ++s) {
       KvCache& cache = *batch[s].cache;
-      ctx.segments[s].k = cache.k.data() + size_t(layer) * cache.capacity * kv_dim;
-      ctx.segments[s].v = cache.v.data() + size_t(layer) * cache.capacity * kv_dim;
+      const size_t layer_at = size_t(layer) * cache.capacity * kv_dim;
+      AttentionSegment& segment = ctx.segments[s];
+      if (cache.dtype == DType::F16) {
+        segment.k_f16 = cache.k_f16.data() + layer_at;
+        segment.v_f16 = cache.v_f16.data() + layer_at;
+      } else {
+        segment.k = cache.k.data() + layer_at;
+        segment.v = cache.v.data() + layer_at;
+      }
     }
     for (int p = 0; p < kProjections; ++p) ctx.lora[p] = lora_view(lora, nullptr, layer, Projection(p), 0.0f, 0);
     llama_block_forward(ctx, a);

@@ -79,12 +79,17 @@ std::pair<int64_t, int64_t> llama_tensor_shape(const std::string& gguf_name, con
 // "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (names differ by family).
 std::string hf_tensor_name(const std::string& gguf_name, const LlamaConfig& config);
 
-// Key/value history of one sequence: (layers, capacity, kv_heads * head_dim) each.
+// Key/value history of one sequence: (layers, capacity, kv_heads * head_dim) each,
+// as fp32 in k/v, or as IEEE half in k_f16/v_f16 (the other pair stays empty).
+// Half takes half the memory and half of what a decode step reads, where reading
+// the history is most of attention's time; as in llama.cpp, whose default it is.
 struct KvCache {
   int64_t capacity = 0;
   int64_t length = 0;  // positions filled
+  DType dtype = DType::F32;
   std::vector<float> k, v;
-  KvCache(const LlamaConfig& config, int64_t capacity);
+  std::vector<uint16_t> k_f16, v_f16;
+  KvCache(const LlamaConfig& config, int64_t capacity, DType dtype = DType::F32);
 };
 
 // The first `positions` of `from` become `to`'s whole history (caches of the

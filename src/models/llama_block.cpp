@@ -7,6 +7,7 @@
 #include "kernels/embedding.h"
 #include "kernels/gated_activation.h"
 #include "kernels/layernorm.h"
+#include "kernels/quant.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 
@@ -127,10 +128,17 @@ void attend_segments(const BlockContext& ctx, const BlockActivations& a) {
   auto attend = [&](size_t i) {
     const AttentionSegment& seg = segments[i];
     const int64_t row = first_row[i];
-    place(seg.k + seg.shape.start * kv_dim, a.k + row * kv_dim, seg.shape.t * kv_dim);
-    place(seg.v + seg.shape.start * kv_dim, a.v + row * kv_dim, seg.shape.t * kv_dim);
-    attention_forward(a.att + row * q_dim, a.lse ? a.lse + row * c.num_heads : nullptr, a.q + row * q_dim, seg.k,
-                      seg.v, layer_shape(ctx, seg));
+    const int64_t at = seg.shape.start * kv_dim, n = seg.shape.t * kv_dim;
+    float* out = a.att + row * q_dim;
+    float* lse = a.lse ? a.lse + row * c.num_heads : nullptr;
+    if (seg.k_f16) {
+      quantize(DType::F16, a.k + row * kv_dim, seg.k_f16 + at, n);
+      quantize(DType::F16, a.v + row * kv_dim, seg.v_f16 + at, n);
+      return attention_forward_f16_kv(out, lse, a.q + row * q_dim, seg.k_f16, seg.v_f16, layer_shape(ctx, seg));
+    }
+    place(seg.k + at, a.k + row * kv_dim, n);
+    place(seg.v + at, a.v + row * kv_dim, n);
+    attention_forward(out, lse, a.q + row * q_dim, seg.k, seg.v, layer_shape(ctx, seg));
   };
   // One sequence, or long ones: no enclosing region, so attention's own loop
   // splits each sequence's heads and tiles across the threads.

@@ -50,6 +50,8 @@ struct AttentionSegment {
   AttentionShape shape;  // shape.t rows at positions shape.start onward
   float* k = nullptr;    // (shape.start + shape.t, kv_heads * head_dim): a KV cache layer in inference;
   float* v = nullptr;    // in training BlockActivations::k/v themselves, the history being the rows
+  uint16_t* k_f16 = nullptr;  // instead of k and v: a KV cache layer of F16 (KvCache)
+  uint16_t* v_f16 = nullptr;
 };
 
 struct BlockContext {

@@ -141,7 +141,8 @@ void InferenceEngine::run() {
       if (stopping_) break;
       while (!queue_.empty() && int(running.size()) < options_.max_batch) {
         Sequence& s = *queue_.front();
-        s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens);
+        s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens,
+                        options_.kv_cache_dtype);
         running.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

@@ -27,6 +27,7 @@ struct EngineOptions {
   int max_batch = 16;
   int prefill_chunk = 256;  // prompt tokens of one sequence per step
   int threads = 0;          // OpenMP threads of the engine's forward passes; 0: the runtime's default
+  DType kv_cache_dtype = DType::F16;  // KvCache's F16 or F32
 };
 
 struct SequenceRequest {

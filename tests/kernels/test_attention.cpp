@@ -1,8 +1,9 @@
 // Tiled attention against the reference that materialises every score, on
 // shapes that cross tile boundaries, with grouped heads, packed segments, a
 // shared prefix, a key/value history (decode), sliding windows and a given
-// scale, and softcapped scores, with fp32 and with bf16 products; a shared prefix against the two sequences it stands for, with and
-// without a window; and the window's edge worked out by hand.
+// scale, and softcapped scores, with fp32 and with bf16 products, and with
+// keys and values held as half; a shared prefix against the two sequences it
+// stands for, with and without a window; and the window's edge worked out by hand.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,20 +75,32 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   EXPECT_LE(max_abs_diff(got, want), allowed) << what;
 }
 
+// A case's AttentionShape and the masks it points into.
+struct MaskedShape {
+  std::vector<int32_t> begins;
+  SharedPrefixMask shared;
+  AttentionShape shape;
+  MaskedShape(const AttentionCase& c, bool bf16_products)
+      : begins(segment_begins(c.t)),
+        shared(c.t / 3, c.t / 3, c.t - 2 * (c.t / 3)),
+        shape{c.t, c.start, c.heads, c.kv_heads, c.head_dim} {
+    shape.window = c.window;
+    shape.scale = c.scale;
+    shape.softcap = c.softcap;
+    shape.bf16_products = bf16_products;
+    if (c.mask == Mask::Packed) shape.segment_begin = begins.data();
+    if (c.mask == Mask::SharedPrefix) {
+      shape.segment_begin = shared.segment_begin.data();
+      shape.prefix_end = shared.prefix_end.data();
+    }
+  }
+  MaskedShape(const MaskedShape&) = delete;
+};
+
 // The tiled kernels against the reference, forward and (on training shapes) backward.
 void expect_matches_reference(const AttentionCase& c, bool bf16_products) {
-  const std::vector<int32_t> begins = segment_begins(c.t);
-  const SharedPrefixMask shared(c.t / 3, c.t / 3, c.t - 2 * (c.t / 3));
-  AttentionShape s{c.t, c.start, c.heads, c.kv_heads, c.head_dim};
-  s.window = c.window;
-  s.scale = c.scale;
-  s.softcap = c.softcap;
-  s.bf16_products = bf16_products;
-  if (c.mask == Mask::Packed) s.segment_begin = begins.data();
-  if (c.mask == Mask::SharedPrefix) {
-    s.segment_begin = shared.segment_begin.data();
-    s.prefix_end = shared.prefix_end.data();
-  }
+  const MaskedShape masked(c, bf16_products);
+  const AttentionShape& s = masked.shape;
   auto as_multiplied = [&](std::vector<float> x) { return bf16_products ? rounded_to_bf16(std::move(x)) : x; };
   const int64_t keys = c.start + c.t, q_size = c.t * c.heads * c.head_dim, kv_size = keys * c.kv_heads * c.head_dim;
   const auto q = random_values(q_size, 1), k = random_values(kv_size, 2), v = random_values(kv_size, 3);
@@ -114,6 +127,27 @@ TEST_P(AttentionTest, ForwardAndBackwardMatchReference) { expect_matches_referen
 
 TEST_P(AttentionTest, Bf16ProductsMatchTheReferenceOnRoundedInputs) { expect_matches_reference(GetParam(), true); }
 
+// Keys and values held as IEEE half (a KV cache of F16), against the reference on
+// the same values widened: the rounding is the cache's, the sums stay fp32 (1e-4).
+TEST_P(AttentionTest, HalfKeysAndValuesMatchTheReferenceOnTheirValues) {
+  const AttentionCase& c = GetParam();
+  const MaskedShape masked(c, false);
+  const int64_t keys = c.start + c.t, q_size = c.t * c.heads * c.head_dim, kv_size = keys * c.kv_heads * c.head_dim;
+  const auto q = random_values(q_size, 1), k = random_values(kv_size, 2), v = random_values(kv_size, 3);
+  std::vector<uint16_t> k_half(static_cast<size_t>(kv_size)), v_half(static_cast<size_t>(kv_size));
+  std::vector<float> k_ref(static_cast<size_t>(kv_size)), v_ref(static_cast<size_t>(kv_size));
+  for (int64_t i = 0; i < kv_size; ++i) {
+    k_half[size_t(i)] = f32_to_f16(k[size_t(i)]);
+    v_half[size_t(i)] = f32_to_f16(v[size_t(i)]);
+    k_ref[size_t(i)] = f16_to_f32(k_half[size_t(i)]);
+    v_ref[size_t(i)] = f16_to_f32(v_half[size_t(i)]);
+  }
+  std::vector<float> out(static_cast<size_t>(q_size)), want(static_cast<size_t>(q_size)), lse(size_t(c.t * c.heads));
+  attention_forward_f16_kv(out.data(), lse.data(), q.data(), k_half.data(), v_half.data(), masked.shape);
+  attention_forward_reference(want.data(), q.data(), k_ref.data(), v_ref.data(), masked.shape);
+  expect_close(out, want, false, "out");
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                          ::testing::Values(AttentionCase{1, 0, 2, 1, 8, Mask::Causal},       // one token
                                            AttentionCase{150, 0, 6, 2, 16, Mask::Causal},    // 3 tiles, GQA
@@ -124,6 +158,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal},     // decode step
                                            AttentionCase{4, 20, 9, 3, 64, Mask::Causal},     // the default model's, 4 rows
                                            AttentionCase{1, 37, 4, 1, 16, Mask::Causal},     // one kv head
+                                           AttentionCase{2, 9, 2, 1, 12, Mask::Causal},      // 12 = 8 + a tail
                                            AttentionCase{3, 0, 2, 1, 8, Mask::Causal},       // a few rows, backward too
                                            AttentionCase{4, 0, 6, 2, 16, Mask::Causal, 2, 0.0f, 1.5f},  // window, cap
                                            AttentionCase{5, 20, 9, 3, 64, Mask::Causal},     // tiles from 5 rows

@@ -64,22 +64,34 @@ double relative_diff(const float* got, const float* want, size_t n) {
   return diff / scale;
 }
 
+// A cache's keys or values as fp32, whichever way it holds them.
+std::vector<float> widened(const std::vector<float>& f32, const std::vector<uint16_t>& f16) {
+  if (f16.empty()) return f32;
+  std::vector<float> out(f16.size());
+  std::transform(f16.begin(), f16.end(), out.begin(), f16_to_f32);
+  return out;
+}
+
 // Runs every round batched and, on a second set of caches, sequence by sequence;
 // expects equal logits after each round and equal caches at the end, and records
 // the worst differences in the test's XML properties under `name`.
 void expect_batch_matches_alone(const std::string& name, const LlamaModel& model, const std::vector<Sequence>& seqs,
-                                const LlamaLora* lora, double tolerance = kTolerance) {
+                                const LlamaLora* lora, double tolerance = kTolerance,
+                                DType kv_dtype = DType::F32) {
   const LlamaConfig& c = model.config;
   const int64_t capacity = 40;
   std::vector<KvCache> batched, alone;
   std::vector<float> logits;
   for (const Sequence& s : seqs) {
-    batched.emplace_back(c, capacity);
-    alone.emplace_back(c, capacity);
+    batched.emplace_back(c, capacity, kv_dtype);
+    alone.emplace_back(c, capacity, kv_dtype);
     if (s.history.empty()) continue;
     llama_forward(model, batched.back(), s.history, logits, false, lora);
     llama_forward(model, alone.back(), s.history, logits, false, lora);
   }
+  // A half cache's element one rounding step apart (2^-10 of the largest at most)
+  // where the fp32 values before rounding differed in their last bits.
+  const double cache_tolerance = kv_dtype == DType::F16 ? std::max(tolerance, 1.0 / 1024) : tolerance;
   double worst_logits = 0.0, worst_cache = 0.0;
   for (size_t r = 0; r < seqs[0].rounds.size(); ++r) {
     std::vector<BatchSequence> batch;
@@ -99,12 +111,16 @@ void expect_batch_matches_alone(const std::string& name, const LlamaModel& model
     // Filled positions of every layer: the rest of each layer's rows was never written.
     const int64_t layer_floats = capacity * int64_t(c.num_kv_heads) * c.head_dim;
     const int64_t filled = alone[s].length * int64_t(c.num_kv_heads) * c.head_dim;
+    const std::vector<float> got_keys = widened(batched[s].k, batched[s].k_f16);
+    const std::vector<float> got_values = widened(batched[s].v, batched[s].v_f16);
+    const std::vector<float> want_keys = widened(alone[s].k, alone[s].k_f16);
+    const std::vector<float> want_values = widened(alone[s].v, alone[s].v_f16);
     for (int layer = 0; layer < c.num_layers; ++layer) {
-      for (auto member : {&KvCache::k, &KvCache::v}) {
-        const float* got = (batched[s].*member).data() + layer * layer_floats;
-        const float* want = (alone[s].*member).data() + layer * layer_floats;
+      for (auto [got_all, want_all] : {std::pair{&got_keys, &want_keys}, {&got_values, &want_values}}) {
+        const float* got = got_all->data() + layer * layer_floats;
+        const float* want = want_all->data() + layer * layer_floats;
         const double diff = relative_diff(got, want, size_t(filled));
-        EXPECT_LE(diff, tolerance) << "cache of sequence " << s << ", layer " << layer;
+        EXPECT_LE(diff, cache_tolerance) << "cache of sequence " << s << ", layer " << layer;
         worst_cache = std::max(worst_cache, diff);
       }
     }
@@ -167,6 +183,42 @@ TEST(LlamaBatch, MatchesSequencesRunAloneDefaultModel) {
   const LoadedModel m = load_model(test::default_model_path(), WeightFormat::Native);
   expect_batch_matches_alone("Q4_1", m.model, mixed_sequences(m.model.config.vocab_size), nullptr,
                              kDefaultModelTolerance);
+}
+
+// The server's caches hold keys and values as half, rounded the same way on both
+// sides before attention reads them (a prompt's widened rows as a decode step's).
+// Where summation order moved a value across a rounding boundary, the element
+// differs by a step of half (up to 7e-4 of the layer's largest, measured), and
+// the logits after it by up to 7.3e-5 on the default model (2.9e-6 on the tiny
+// one): 3e-4 there, still far below what a row that met another's keys would show.
+TEST(LlamaBatch, MatchesSequencesRunAloneWithHalfCaches) {
+  WHET_REQUIRE_DEFAULT_MODEL();
+  const LoadedModel tiny_model = load_model(tiny("gqa_tied") + "/hf", WeightFormat::F32);
+  expect_batch_matches_alone("gqa_tied_f16", tiny_model.model, mixed_sequences(tiny_model.model.config.vocab_size),
+                             nullptr, kTolerance, DType::F16);
+  const LoadedModel m = load_model(test::default_model_path(), WeightFormat::Native);
+  expect_batch_matches_alone("Q4_1_f16", m.model, mixed_sequences(m.model.config.vocab_size), nullptr, 3e-4,
+                             DType::F16);
+}
+
+// A branch copied from a cache's first positions (eval's shared context) goes on
+// exactly as the cache itself would, whichever way the cache holds its rows.
+TEST(KvCache, APrefixCopyContinuesAsTheOriginal) {
+  const LoadedModel m = load_model(tiny("gqa_tied") + "/hf", WeightFormat::F32);
+  const LlamaConfig& c = m.model.config;
+  for (DType dtype : {DType::F32, DType::F16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    KvCache whole(c, 12, dtype), branch(c, 16, dtype);
+    std::vector<float> logits, want, got;
+    llama_forward(m.model, whole, ids(6, 1, c.vocab_size), logits);
+    copy_cache_prefix(c, whole, 4, branch);
+    EXPECT_EQ(branch.length, 4);
+    whole.length = 4;
+    const std::vector<int32_t> next = ids(2, 2, c.vocab_size);
+    llama_forward(m.model, whole, next, want);
+    llama_forward(m.model, branch, next, got);
+    EXPECT_EQ(got, want);
+  }
 }
 
 TEST(LlamaBatch, OneSequenceEqualsLlamaForward) {

@@ -6,6 +6,7 @@
 // and on the real default model through the float32 directory `whet convert` wrote.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ TEST_P(TinyLlamaParity, LogitsMatchPyTorch) {
   const TinyCase& c = GetParam();
   const std::string dir = test::testdata_path("tiny/" + c.variant);
   const LoadedModel loaded = load_model(dir + "/" + c.file, c.weights);
-  expect_logits_match(loaded, read_reference(dir), c.tolerance);
+  expect_logits_match(loaded, read_reference(dir), c.tolerance, std::max(c.tolerance, test::kHalfCacheTolerance));
 }
 
 // fp32 and decoded-fp16 weights hold exactly the reference's values, so only
@@ -94,7 +95,8 @@ TEST(TinyGpt2, CheckpointOfTheBaseModelLoads) {
     t.name = t.name.substr(std::string("transformer.").size());
     return true;
   });
-  expect_logits_match(load_model(out), read_reference(test::testdata_path("tiny/gpt2_tiny")), 1e-4f);
+  expect_logits_match(load_model(out), read_reference(test::testdata_path("tiny/gpt2_tiny")), 1e-4f,
+                      test::kHalfCacheTolerance);
 }
 
 // A missing fused tensor is named as the file would hold it; a Conv1D matrix
@@ -127,11 +129,12 @@ TEST(TinyGpt2, MissingOrMisshapenTensorsAreNamed) {
 
 // The default model as its Q4_1 GGUF (decoded on use) against PyTorch on the same
 // dequantised values in float32. Thirty layers of different summation order
-// (oneDNN blocking vs torch) give differences of order 1e-4 on logits of order 10-30.
+// (oneDNN blocking vs torch) give differences of order 1e-4 on logits of order 10-30;
+// a KV cache of F16 moved them by up to 0.018, allowed 0.05.
 TEST(RealModelParity, DefaultModelLogitsMatchPyTorch) {
   const std::string dir = test::testdata_path("smollm2-f32");
   WHET_REQUIRE_REAL_MODEL_REFERENCE();
-  expect_logits_match(load_model(test::default_model_path()), read_reference(dir), 2e-3f);
+  expect_logits_match(load_model(test::default_model_path()), read_reference(dir), 2e-3f, 5e-2f);
 }
 
 }  // namespace

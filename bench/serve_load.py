@@ -5,7 +5,7 @@ p50, and failures. `run_load` is also the bounded load phase of the openai
 client acceptance test.
 
 Usage: serve_load.py WHET_BINARY MODEL [--clients 1,4,8] [--requests 4] [--max-tokens 64] [--weights native|f32|bf16]
-                     [--max-batch N] [--prompt TEXT]
+                     [--max-batch N] [--kv-cache-dtype f16|f32] [--prompt TEXT]
 """
 import argparse
 import re
@@ -88,11 +88,14 @@ def main():
                         help="each request's message, %%d taking its number; the default's answers stop after about "
                              "20 tokens, so prompts weigh as much as answers")
     parser.add_argument("--max-batch", type=int, help="sequences the server decodes together (its default if not given)")
+    parser.add_argument("--kv-cache-dtype", help="how the server holds keys and values: f16 or f32 (its default if not given)")
     args = parser.parse_args()
     command = [args.whet, "serve", "--model", args.model, "--model-name", "m", "--port", "0",
                "--data-dir", args.data_dir, "--access-log", "-", "--weights", args.weights]
     if args.max_batch:
         command += ["--max-batch", str(args.max_batch)]
+    if args.kv_cache_dtype:
+        command += ["--kv-cache-dtype", args.kv_cache_dtype]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = None
     for line in server.stderr:

@@ -226,16 +226,15 @@ void DriftMonitor::record_prompt(const ModelRoute& model, std::span<const int32_
   if (wake) wake_.notify_all();
 }
 
-bool DriftMonitor::wait_for_idle(const std::string& base) {
+bool DriftMonitor::run_when_idle(const std::string& base, const std::function<void()>& work) {
   for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return false;
+    }
     const std::optional<ModelRoute> route = models_.find(base);
     if (!route) return false;
-    if (route->engine->idle()) {
-      std::lock_guard lock(mutex_);
-      return !stopping_;
-    }
-    std::unique_lock lock(mutex_);
-    if (wake_.wait_for(lock, std::chrono::milliseconds(10), [&] { return stopping_; })) return false;
+    if (route->engine->run_when_idle(work, std::chrono::milliseconds(100))) return true;
   }
 }
 
@@ -265,7 +264,7 @@ bool DriftMonitor::score_one() {
   const std::string base = reference ? reference->base : production.base;
   const std::optional<ModelRoute> route = models_.find(base);
   if (!route) return true;
-  const std::optional<double> perplexity = prompt_perplexity(*route->model, tokens, [&] { return wait_for_idle(base); });
+  const std::optional<double> perplexity = prompt_perplexity(*route->model, tokens, [&](const std::function<void()>& chunk) { return run_when_idle(base, chunk); });
   std::lock_guard lock(mutex_);
   if (reference) {
     if (perplexity) reference->perplexities.push_back(*perplexity);

@@ -90,7 +90,7 @@ class DriftMonitor {
   std::optional<ReferenceSource> source_of(const ModelRoute& route);
   std::shared_ptr<Reference> reference_for(const ModelRoute& route, const ReferenceSource& source);
   bool score_one();
-  bool wait_for_idle(const std::string& base);
+  bool run_when_idle(const std::string& base, const std::function<void()>& work);
   DriftReport drift_of(const Reference& reference, const Window& window) const;
 
   DriftOptions options_;

@@ -9,7 +9,7 @@
 namespace whet::serve {
 
 std::optional<double> prompt_perplexity(const LoadedModel& model, std::span<const int32_t> tokens,
-                                        const std::function<bool()>& wait_for_idle) {
+                                        const RunWhenIdle& run_when_idle) {
   if (tokens.size() < 2) return std::nullopt;
   const size_t vocab = size_t(model.model.config.vocab_size);
   KvCache cache(model.model.config, int64_t(tokens.size()));
@@ -17,9 +17,9 @@ std::optional<double> prompt_perplexity(const LoadedModel& model, std::span<cons
   double negative_log_likelihood = 0;
   // Position p predicts token p + 1; the last token predicts nothing scored, so it is never run.
   for (size_t start = 0; start + 1 < tokens.size(); start += kScoringChunk) {
-    if (!wait_for_idle()) return std::nullopt;
     const size_t count = std::min(kScoringChunk, tokens.size() - 1 - start);
-    llama_forward(model.model, cache, tokens.subspan(start, count), logits, true);
+    if (!run_when_idle([&] { llama_forward(model.model, cache, tokens.subspan(start, count), logits, true); }))
+      return std::nullopt;
     for (size_t row = 0; row < count; ++row)
       negative_log_likelihood -= log_softmax_at(std::span<const float>(logits).subspan(row * vocab, vocab),
                                                 tokens[start + row + 1]);

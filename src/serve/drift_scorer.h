@@ -3,8 +3,8 @@
 // negative log-probability of each token after the first given those before
 // it, under the base model without any adapter. The drift monitor measures
 // training prompts and a sample of production prompts with it on its own
-// thread, a chunk at a time, waiting between chunks while the server's engine
-// has requests, so that answers never wait for it.
+// thread, a chunk at a time, each only while the server's engine has no
+// requests, so that answers wait at most one chunk for it.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -17,9 +17,12 @@ namespace whet::serve {
 // Tokens run per forward pass: the longest a request can wait for the scorer to yield.
 inline constexpr size_t kScoringChunk = 64;
 
+// Runs `chunk` when the engine has nothing else to do; false when it never will (the server is stopping).
+using RunWhenIdle = std::function<bool(const std::function<void()>& chunk)>;
+
 // nullopt for a prompt of fewer than two tokens (nothing is predicted), or when
-// `wait_for_idle`, called before each chunk, returns false (the server is stopping).
+// `run_when_idle` gave up (the server is stopping).
 std::optional<double> prompt_perplexity(const LoadedModel& model, std::span<const int32_t> tokens,
-                                        const std::function<bool()>& wait_for_idle);
+                                        const RunWhenIdle& run_when_idle);
 
 }  // namespace whet::serve

@@ -30,6 +30,11 @@ SequenceStream::Update SequenceStream::next() {
   return u;
 }
 
+bool SequenceStream::ended() const {
+  std::lock_guard lock(mutex_);
+  return finished_;
+}
+
 void SequenceStream::append(std::string_view text, int completion_tokens) {
   {
     std::lock_guard lock(mutex_);
@@ -100,6 +105,7 @@ InferenceEngine::~InferenceEngine() {
     stopping_ = true;
   }
   wake_.notify_all();
+  idle_work_done_.notify_all();
   thread_.join();
   for (auto& s : queue_) s->out->finish("", "the server is shutting down");
 }
@@ -118,7 +124,56 @@ std::shared_ptr<SequenceStream> InferenceEngine::submit(SequenceRequest request)
   return stream;
 }
 
-bool InferenceEngine::idle() const { return queued() == 0 && active_count_ == 0; }
+bool InferenceEngine::run_when_idle(const std::function<void()>& work, std::chrono::milliseconds patience) {
+  IdleWork item{&work};
+  std::unique_lock lock(mutex_);
+  if (stopping_) return false;
+  idle_work_.push_back(&item);
+  wake_.notify_all();
+  idle_work_done_.wait_for(lock, patience, [&] { return item.started || stopping_; });
+  if (!item.started) {
+    std::erase(idle_work_, &item);
+    return false;
+  }
+  idle_work_done_.wait(lock, [&] { return item.done; });
+  if (item.error) std::rethrow_exception(item.error);
+  return true;
+}
+
+InferenceEngine::IdleWork* InferenceEngine::wait_for_work(std::unique_lock<std::mutex>& lock,
+                                                          const std::vector<std::unique_ptr<Sequence>>& running) {
+  for (;;) {
+    if (stopping_ || !queue_.empty() || !running.empty()) return nullptr;
+    if (idle_work_.empty()) {
+      wake_.wait(lock);
+      continue;
+    }
+    const Clock::time_point free_at = last_busy_ + kIdleGrace;
+    if (Clock::now() < free_at) {
+      wake_.wait_until(lock, free_at);
+      continue;
+    }
+    IdleWork* item = idle_work_.front();
+    idle_work_.pop_front();
+    item->started = true;
+    return item;
+  }
+}
+
+void InferenceEngine::run_idle_work(IdleWork& item) {
+  std::exception_ptr error;
+  try {
+    (*item.work)();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    item.error = error;
+    item.done = true;
+  }
+  idle_work_done_.notify_all();
+}
 
 int InferenceEngine::queued() const {
   std::lock_guard lock(mutex_);
@@ -137,7 +192,11 @@ void InferenceEngine::run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+      if (IdleWork* item = wait_for_work(lock, running)) {
+        lock.unlock();
+        run_idle_work(*item);
+        continue;
+      }
       if (stopping_) break;
       while (!queue_.empty() && int(running.size()) < options_.max_batch) {
         Sequence& s = *queue_.front();
@@ -146,12 +205,14 @@ void InferenceEngine::run() {
         running.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      active_count_ = int(running.size());  // under the lock: idle() never sees a sequence in neither place
+      active_count_ = int(running.size());
     }
     std::erase_if(running, [](const auto& s) { return s->out->cancelled(); });
     active_count_ = int(running.size());
     update_gauges();
     if (!running.empty()) step(running);
+    std::lock_guard lock(mutex_);
+    last_busy_ = Clock::now();
   }
   for (auto& s : running) s->out->finish("", "the server is shutting down");
 }

@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <atomic>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,6 +57,8 @@ class SequenceStream {
   // The reader has gone (client disconnected): the engine drops the sequence at its next step.
   void cancel() { cancelled_ = true; }
   bool cancelled() const { return cancelled_; }
+  // The engine has told the end (pieces may still wait for the reader).
+  bool ended() const;
 
   // Engine side.
   void append(std::string_view text, int completion_tokens);
@@ -62,7 +66,7 @@ class SequenceStream {
   int prompt_tokens = 0;
 
  private:
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> pieces_;
   int completion_tokens_ = 0;
@@ -80,14 +84,30 @@ class InferenceEngine {
   InferenceEngine& operator=(const InferenceEngine&) = delete;
 
   std::shared_ptr<SequenceStream> submit(SequenceRequest request);
-  // Nothing waiting and nothing decoding: low-priority work on the same weights
-  // (the drift monitor's perplexity scoring) runs only then.
-  bool idle() const;
+  // Low-priority work on the same weights (the drift monitor's scoring, a chunk
+  // at a time), run on the engine's own thread once nothing has been waiting or
+  // decoding for kIdleGrace. So it never runs beside a step, nor on an OpenMP
+  // team of its own: with more threads than cores libgomp stops spinning at its
+  // barriers, and every later step waits on wake-ups (measured twice as slow).
+  // True once `work` ran (rethrowing what it threw); false when it had not
+  // started within `patience` (the engine busy, or stopping).
+  bool run_when_idle(const std::function<void()>& work, std::chrono::milliseconds patience);
 
  private:
+  // Clients often send their next request right after an answer: an engine idle
+  // for less than this is not yet free for low-priority work.
+  static constexpr std::chrono::milliseconds kIdleGrace{50};
+  struct IdleWork {
+    const std::function<void()>* work;
+    bool started = false, done = false;
+    std::exception_ptr error;
+  };
   int queued() const;
   struct Sequence;
   void run();
+  // Under mutex_: waits for sequences to step, or for idle work whose time has come (returned).
+  IdleWork* wait_for_work(std::unique_lock<std::mutex>& lock, const std::vector<std::unique_ptr<Sequence>>& running);
+  void run_idle_work(IdleWork& item);
   void step(std::vector<std::unique_ptr<Sequence>>& running);
   void update_gauges();
 
@@ -98,6 +118,9 @@ class InferenceEngine {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::unique_ptr<Sequence>> queue_;
+  std::deque<IdleWork*> idle_work_;  // under mutex_, as are the items' flags
+  std::condition_variable idle_work_done_;
+  std::chrono::steady_clock::time_point last_busy_;  // under mutex_: the end of the latest step
   std::atomic<int> active_count_{0};
   bool stopping_ = false;
   std::thread thread_;

@@ -5,7 +5,8 @@ p50, and failures. `run_load` is also the bounded load phase of the openai
 client acceptance test.
 
 Usage: serve_load.py WHET_BINARY MODEL [--clients 1,4,8] [--requests 4] [--max-tokens 64] [--weights native|f32|bf16]
-                     [--max-batch N] [--kv-cache-dtype f16|f32] [--prompt TEXT]
+                     [--max-batch N] [--kv-cache-dtype f16|f32] [--prompt TEXT | --long-answers]
+                     [--prefix-cache-tokens N]
 """
 import argparse
 import re
@@ -23,7 +24,11 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-SHORT_ANSWER = "Describe a fruit in one sentence (%d)."
+# The request's number comes first, so that prompts share only the chat
+# template's system message, as different users' questions would: the server
+# copies a shared start from its prefix cache instead of reading it again.
+SHORT_ANSWER = "Request %d: describe a fruit in one sentence."
+LONG_ANSWER = "Request %d: tell me a long story about a fruit."
 
 
 def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSWER):
@@ -38,7 +43,7 @@ def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSW
                 stream = client.chat.completions.create(
                     model=model, max_tokens=max_tokens, temperature=0.7, seed=i * 1000 + j, stream=True,
                     stream_options={"include_usage": True},
-                    messages=[{"role": "user", "content": prompt % j}])
+                    messages=[{"role": "user", "content": prompt % (i * 1000 + j)}])
                 first, used = None, 0
                 for chunk in stream:
                     if first is None and chunk.choices and chunk.choices[0].delta.content:
@@ -85,10 +90,13 @@ def main():
     parser.add_argument("--data-dir", default="/tmp/whet-serve-load")
     parser.add_argument("--weights", default="native", help="how the server holds the base: native, f32, bf16")
     parser.add_argument("--prompt", default=SHORT_ANSWER,
-                        help="each request's message, %%d taking its number; the default's answers stop after about "
-                             "20 tokens, so prompts weigh as much as answers")
+                        help="each request's message, %%d taking its number (client x 1000 + request); the default's "
+                             "answers stop after about 20 tokens, so prompts weigh as much as answers")
+    parser.add_argument("--long-answers", action="store_true",
+                        help="ask for a long story instead (%r): every answer runs to --max-tokens" % LONG_ANSWER)
     parser.add_argument("--max-batch", type=int, help="sequences the server decodes together (its default if not given)")
     parser.add_argument("--kv-cache-dtype", help="how the server holds keys and values: f16 or f32 (its default if not given)")
+    parser.add_argument("--prefix-cache-tokens", help="positions of recent prompts the server keeps (its default if not given)")
     args = parser.parse_args()
     command = [args.whet, "serve", "--model", args.model, "--model-name", "m", "--port", "0",
                "--data-dir", args.data_dir, "--access-log", "-", "--weights", args.weights]
@@ -96,6 +104,8 @@ def main():
         command += ["--max-batch", str(args.max_batch)]
     if args.kv_cache_dtype:
         command += ["--kv-cache-dtype", args.kv_cache_dtype]
+    if args.prefix_cache_tokens:
+        command += ["--prefix-cache-tokens", args.prefix_cache_tokens]
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     url = None
     for line in server.stderr:
@@ -110,7 +120,8 @@ def main():
         print("| clients | requests | req/s | generated tokens/s | latency p50 | latency p99 | first token p50 | failed |")
         print("|---|---|---|---|---|---|---|---|")
         for clients in [int(c) for c in args.clients.split(",")]:
-            r = run_load(url, "none", "m", clients, args.requests, args.max_tokens, args.prompt)
+            r = run_load(url, "none", "m", clients, args.requests, args.max_tokens,
+                         LONG_ANSWER if args.long_answers else args.prompt)
             print("| %d | %d | %.2f | %.1f | %.2f s | %.2f s | %.2f s | %d |" % (
                 clients, r["requests"], r["requests_per_s"], r["tokens_per_s"], r["p50_s"], r["p99_s"],
                 r["ttft_p50_s"], r["failed"]), flush=True)

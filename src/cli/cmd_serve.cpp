@@ -97,6 +97,12 @@ void add_serve_command(CLI::App& app) {
   command->add_option("--max-batch", o->engine.max_batch, "Sequences decoded together")->capture_default_str();
   add_weights_option(*command, o->weights, "the base weights are");
   add_kv_cache_option(*command, o->engine.kv_cache_dtype);
+  command
+      ->add_option("--prefix-cache-tokens", o->engine.prefix_cache_tokens,
+                   "Positions of recent prompts kept, so that a new prompt starting the same way (a system message, "
+                   "earlier turns) copies their keys and values instead of reading them again; 0: off")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   command->add_option("--threads", o->engine.threads, "Threads for decoding (0: all cores)")->capture_default_str();
   command->add_option("--access-log", o->access_log, "Access log file (JSON lines); default stderr, '-' for none");
   add_drift_options(*command, o->drift);

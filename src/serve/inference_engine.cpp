@@ -87,6 +87,8 @@ void describe_engine_metrics(MetricsRegistry& m) {
              "Time from a sequence's arrival to its first generated token, by model", kLatencyBucketsSeconds);
   m.describe("whet_generated_tokens_total", MetricType::Counter, "Tokens generated, by model");
   m.describe("whet_prompt_tokens_total", MetricType::Counter, "Prompt tokens read, by model");
+  m.describe("whet_prompt_tokens_cached_total", MetricType::Counter,
+             "Prompt tokens copied from an earlier prompt that started the same way instead of read, by model");
   m.describe("whet_generation_tokens_per_second", MetricType::Gauge,
              "Tokens generated per second over the engine's last step, all sequences together");
   m.describe("whet_queue_depth", MetricType::Gauge, "Sequences waiting for a place in the batch, by base model");
@@ -95,7 +97,11 @@ void describe_engine_metrics(MetricsRegistry& m) {
 
 InferenceEngine::InferenceEngine(const LoadedModel& model, std::string name, EngineOptions options,
                                  MetricsRegistry& metrics)
-    : model_(model), name_(std::move(name)), options_(options), metrics_(metrics) {
+    : model_(model),
+      name_(std::move(name)),
+      options_(options),
+      metrics_(metrics),
+      prefix_cache_(model.model.config, options.prefix_cache_tokens, options.kv_cache_dtype) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -199,15 +205,14 @@ void InferenceEngine::run() {
       }
       if (stopping_) break;
       while (!queue_.empty() && int(running.size()) < options_.max_batch) {
-        Sequence& s = *queue_.front();
-        s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens,
-                        options_.kv_cache_dtype);
         running.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       active_count_ = int(running.size());
     }
     std::erase_if(running, [](const auto& s) { return s->out->cancelled(); });
+    for (auto& s : running)
+      if (!s->cache) admit(*s);
     active_count_ = int(running.size());
     update_gauges();
     if (!running.empty()) step(running);
@@ -215,6 +220,16 @@ void InferenceEngine::run() {
     last_busy_ = Clock::now();
   }
   for (auto& s : running) s->out->finish("", "the server is shutting down");
+}
+
+// A sequence joining the batch gets its cache, and the positions of an earlier
+// prompt that started the same way.
+void InferenceEngine::admit(Sequence& s) {
+  s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens,
+                  options_.kv_cache_dtype);
+  s.prompt_fed = size_t(prefix_cache_.reuse(s.request.prompt, s.request.adapter, *s.cache));
+  if (s.prompt_fed > 0)
+    metrics_.counter_add("whet_prompt_tokens_cached_total", {{"model", s.request.model_name}}, double(s.prompt_fed));
 }
 
 void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
@@ -244,6 +259,7 @@ void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
         s.prompt_fed += batch[i].tokens.size();
         metrics_.counter_add("whet_prompt_tokens_total", {{"model", s.request.model_name}}, double(batch[i].tokens.size()));
         if (s.prompt_fed < s.request.prompt.size()) continue;  // more prompt to read first
+        prefix_cache_.keep(s.request.prompt, s.request.adapter, *s.cache);
       } else {
         s.history.push_back(s.next_token);
       }

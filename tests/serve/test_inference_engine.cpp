@@ -18,7 +18,8 @@ struct EngineFixture {
   LoadedModel model = load_model(test::testdata_path("tiny/gqa_tied") + "/hf", WeightFormat::F32);
   MetricsRegistry metrics;
   InferenceEngine engine;
-  EngineFixture() : engine(model, "tiny", EngineOptions{}, (describe_engine_metrics(metrics), metrics)) {}
+  explicit EngineFixture(EngineOptions options = {})
+      : engine(model, "tiny", options, (describe_engine_metrics(metrics), metrics)) {}
 
   std::shared_ptr<SequenceStream> submit(int max_tokens) {
     SequenceRequest request;
@@ -58,6 +59,30 @@ TEST(InferenceEngineIdleWork, ItsErrorsReachTheCaller) {
   // The engine goes on answering.
   const std::shared_ptr<SequenceStream> stream = f.submit(4);
   read_to_the_end(*stream);
+}
+
+// The second prompt starts like the first: its first positions are copied, and
+// its greedy answer is the one an engine without the prefix cache gives.
+TEST(InferenceEnginePrefixCache, APromptStartingLikeAnEarlierOneReusesItsPositions) {
+  auto answer = [](EngineFixture& f, std::vector<int32_t> prompt) {
+    SequenceRequest request;
+    request.prompt = std::move(prompt);
+    request.model_name = "tiny";
+    request.options.max_tokens = 8;
+    request.options.sampling.temperature = 0.0f;
+    const std::shared_ptr<SequenceStream> stream = f.engine.submit(std::move(request));
+    std::string text;
+    for (SequenceStream::Update u = stream->next();; u = stream->next()) {
+      text += u.text;
+      if (u.finished) return text;
+    }
+  };
+  EngineFixture cached, uncached(EngineOptions{.prefix_cache_tokens = 0});
+  const std::vector<int32_t> first = {1, 2, 3, 4, 5, 6}, second = {1, 2, 3, 4, 5, 9, 10};
+  answer(cached, first);
+  EXPECT_EQ(answer(cached, second), answer(uncached, second));
+  EXPECT_NE(cached.metrics.render().find("whet_prompt_tokens_cached_total{model=\"tiny\"} 5\n"), std::string::npos)
+      << cached.metrics.render();
 }
 
 }  // namespace

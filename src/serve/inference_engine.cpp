@@ -232,6 +232,44 @@ void InferenceEngine::admit(Sequence& s) {
     metrics_.counter_add("whet_prompt_tokens_cached_total", {{"model", s.request.model_name}}, double(s.prompt_fed));
 }
 
+// Counts the rows each member just ran; returns the members (their rows of the
+// logits) that sample a token now: those whose prompt has been read.
+std::vector<size_t> InferenceEngine::account_rows(std::span<Sequence* const> members,
+                                                  std::span<const BatchSequence> batch) {
+  std::vector<size_t> sampling;
+  for (size_t i = 0; i < members.size(); ++i) {
+    Sequence& s = *members[i];
+    if (s.prompt_fed < s.request.prompt.size()) {
+      s.prompt_fed += batch[i].tokens.size();
+      metrics_.counter_add("whet_prompt_tokens_total", {{"model", s.request.model_name}}, double(batch[i].tokens.size()));
+      if (s.prompt_fed < s.request.prompt.size()) continue;  // more prompt to read first
+      prefix_cache_.keep(s.request.prompt, s.request.adapter, *s.cache);
+    } else {
+      s.history.push_back(s.next_token);
+    }
+    sampling.push_back(i);
+  }
+  return sampling;
+}
+
+// The sampled token's metrics and final text, and the sequence's end when it has come.
+void InferenceEngine::emit_token(Sequence& s) {
+  metrics_.counter_add("whet_generated_tokens_total", {{"model", s.request.model_name}});
+  if (!s.answered) {
+    s.answered = true;
+    metrics_.histogram_observe("whet_time_to_first_token_seconds", {{"model", s.request.model_name}},
+                               std::chrono::duration<double>(Clock::now() - s.submitted).count());
+  }
+  const bool going = s.text.push(s.next_token);
+  if (going && (int(s.text.tokens().size()) >= s.request.options.max_tokens || s.cache->length >= s.cache->capacity))
+    s.text.finish("length");
+  s.out->append(s.text.take_final(), int(s.text.tokens().size()));
+  if (!s.text.finish_reason().empty()) {
+    s.out->finish(s.text.finish_reason());
+    s.done = true;
+  }
+}
+
 void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
   const auto started = Clock::now();
   // Sequences on the same adapter share a forward pass.
@@ -253,33 +291,16 @@ void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
       }
       continue;
     }
-    for (size_t i = 0; i < members.size(); ++i) {
+    const std::vector<size_t> sampling = account_rows(members, batch);
+    // Each sampler reads only its own row: 16 sequences' samplers took about a
+    // twentieth of a step on one thread while the other waited.
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t i : sampling) {
       Sequence& s = *members[i];
-      if (s.prompt_fed < s.request.prompt.size()) {
-        s.prompt_fed += batch[i].tokens.size();
-        metrics_.counter_add("whet_prompt_tokens_total", {{"model", s.request.model_name}}, double(batch[i].tokens.size()));
-        if (s.prompt_fed < s.request.prompt.size()) continue;  // more prompt to read first
-        prefix_cache_.keep(s.request.prompt, s.request.adapter, *s.cache);
-      } else {
-        s.history.push_back(s.next_token);
-      }
       s.next_token = s.sampler.sample(std::span(logits).subspan(i * vocab, vocab), s.history);
-      ++generated;
-      metrics_.counter_add("whet_generated_tokens_total", {{"model", s.request.model_name}});
-      if (!s.answered) {
-        s.answered = true;
-        metrics_.histogram_observe("whet_time_to_first_token_seconds", {{"model", s.request.model_name}},
-                                   std::chrono::duration<double>(Clock::now() - s.submitted).count());
-      }
-      const bool going = s.text.push(s.next_token);
-      if (going && (int(s.text.tokens().size()) >= s.request.options.max_tokens || s.cache->length >= s.cache->capacity))
-        s.text.finish("length");
-      s.out->append(s.text.take_final(), int(s.text.tokens().size()));
-      if (!s.text.finish_reason().empty()) {
-        s.out->finish(s.text.finish_reason());
-        s.done = true;
-      }
     }
+    for (size_t i : sampling) emit_token(*members[i]);
+    generated += int(sampling.size());
   }
   std::erase_if(running, [](const auto& s) { return s->done || s->out->cancelled(); });
   active_count_ = int(running.size());

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,8 @@ class InferenceEngine {
   struct Sequence;
   void run();
   void admit(Sequence& s);
+  std::vector<size_t> account_rows(std::span<Sequence* const> members, std::span<const BatchSequence> batch);
+  void emit_token(Sequence& s);
   // Under mutex_: waits for sequences to step, or for idle work whose time has come (returned).
   IdleWork* wait_for_work(std::unique_lock<std::mutex>& lock, const std::vector<std::unique_ptr<Sequence>>& running);
   void run_idle_work(IdleWork& item);

@@ -75,16 +75,6 @@ void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight&
     fused_dots(w.dtype, w.row(r), inp, block_sums.data(), m, w.cols, out + r, w.rows);
 }
 
-// a's n values rounded to bf16, in a buffer nobody clears first (every element is written).
-std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
-  const PhaseScope phase("round activations to bf16");
-  std::unique_ptr<uint16_t[]> out(new uint16_t[size_t(n)]);
-  uint16_t* o = out.get();
-#pragma omp parallel for simd schedule(static) if (n >= 16384)
-  for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(a[i]);
-  return out;
-}
-
 // c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored
 // (bf16 rounds `a` to bf16 too); others are decoded whole first.
 void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, float* c) {
@@ -101,7 +91,32 @@ void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, f
   }
 }
 
+GemmShape input_gradient_shape(int64_t m, const Weight& w, bool accumulate) {
+  return GemmShape{false, false, m, w.cols, w.rows, w.rows, w.cols, w.cols, 1.0f, accumulate ? 1.0f : 0.0f};
+}
+
 }  // namespace
+
+std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
+  const PhaseScope phase("round activations to bf16");
+  std::unique_ptr<uint16_t[]> out(new uint16_t[size_t(n)]);
+  uint16_t* o = out.get();
+#pragma omp parallel for simd schedule(static) if (n >= 16384)
+  for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(a[i]);
+  return out;
+}
+
+bool multiplies_in_bf16(const Weight& w) { return w.dtype == DType::BF16 && cpu_has_bf16_units(); }
+
+void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w) {
+  WHET_ASSERT(multiplies_in_bf16(w));
+  gemm_bf16(linear_shape(m, w.rows, w.cols), inp_bf16, reinterpret_cast<const uint16_t*>(w.data), out);
+}
+
+void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate) {
+  WHET_ASSERT(multiplies_in_bf16(w));
+  gemm_bf16(input_gradient_shape(m, w, accumulate), dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp);
+}
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   if (multiplies_row_by_row(w.dtype, m)) {
@@ -121,7 +136,7 @@ void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
 
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
                      bool accumulate) {
-  const GemmShape d_input{false, false, m, w.cols, w.rows, w.rows, w.cols, w.cols, 1.0f, accumulate ? 1.0f : 0.0f};
+  const GemmShape d_input = input_gradient_shape(m, w, accumulate);
   const GemmShape d_weight{true, false, w.rows, w.cols, m, w.rows, w.cols, w.cols, 1.0f, 1.0f};
   if (w.dtype == DType::BF16 && dweight) {
     // A bf16 copy of f32 master weights (full fine-tuning with bf16 compute): both

@@ -7,6 +7,7 @@
 // weights use the bf16 gemm (activations rounded to bf16, fp32 accumulation) and
 // fp16 and quantized weights are decoded as a whole matrix into scratch.
 #include <cstdint>
+#include <memory>
 
 #include "kernels/weight.h"
 
@@ -19,6 +20,16 @@ void linear_forward(float* out, const float* inp, int64_t m, const Weight& w);
 // bf16 copy of fp32 masters (then both products run in bf16, summed in fp32).
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
                      bool accumulate);
+// Whether w's products take their activations rounded to bf16 (a bf16 weight on a
+// CPU with bf16 units); a caller that multiplies the same activations twice (LoRA
+// beside the base, kernels/lora.h) rounds them once and passes them rounded.
+bool multiplies_in_bf16(const Weight& w);
+// n values rounded to bf16, in a buffer nobody clears first (every element is written).
+std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n);
+// linear_forward and linear_backward's input gradient, on activations already rounded.
+void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w);
+void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate);
+
 // Decodes every row and multiplies in double precision: the reference for all encodings.
 void linear_forward_reference(float* out, const float* inp, int64_t m, const Weight& w);
 

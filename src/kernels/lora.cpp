@@ -31,30 +31,95 @@ const float* dropped_input(const float* inp, int64_t n, const LoraView& lora, st
   return scratch.data();
 }
 
+// One operand of the adapter's products: its fp32 values, and the same rounded
+// to bf16 where they have been.
+struct Operand {
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+};
+
+// The adapter's products beside a base that multiplies in bf16 run in bf16 (fp32
+// sums, as PyTorch's autocast runs them) where that pays: where the inner dimension
+// is long (in, out or the rows) and its operands are rounded already or small.
+// Products over the rank (16 terms) gained nothing on AMX, and the input's
+// rounding again for dA cost more than its product saved, so those stay fp32
+// (`whet bench train --profile`, docs/performance.md). Operands made here live as
+// long as this object.
+class Products {
+ public:
+  explicit Products(const Weight& base) : bf16_(multiplies_in_bf16(base)) {}
+  bool bf16() const { return bf16_; }
+
+  // n values, times `scale` if not 1, as an fp32 operand; rounded to bf16 too
+  // when `rounded` and the base multiplies in bf16.
+  Operand take(const float* values, int64_t n, float scale = 1.0f, bool rounded = false) {
+    if (scale != 1.0f) {
+      std::vector<float>& scaled = scaled_.emplace_back(values, values + n);
+      for (float& v : scaled) v *= scale;
+      values = scaled.data();
+    }
+    if (!rounded || !bf16_) return {values, nullptr};
+    return {values, rounded_.emplace_back(rounded_to_bf16(values, n)).get()};
+  }
+  Operand rounded(const float* values, int64_t n, float scale = 1.0f) { return take(values, n, scale, true); }
+
+  // c = a·b: in bf16 when both operands have been rounded, else fp32. alpha 1:
+  // oneDNN's bf16 products with an output scale run a slower kernel, so scales
+  // ride on the operands.
+  static void gemm(const GemmShape& shape, Operand a, Operand b, float* c) {
+    WHET_ASSERT(shape.alpha == 1.0f);
+    if (a.bf16 && b.bf16) return gemm_bf16(shape, a.bf16, b.bf16, c);
+    gemm_f32(shape, a.f32, b.f32, c);
+  }
+
+ private:
+  bool bf16_;
+  std::vector<std::vector<float>> scaled_;
+  std::vector<std::unique_ptr<uint16_t[]>> rounded_;
+};
+
 }  // namespace
 
 void projection_forward(float* out, float* lora_hidden, const float* inp, int64_t m, const Weight& w,
                         const LoraView& lora) {
-  linear_forward(out, inp, m, w);
-  if (lora.rank == 0) return;
+  if (lora.rank == 0) return linear_forward(out, inp, m, w);
+  const int64_t r = lora.rank, in = w.cols;
+  Products products(w);
+  // The base's input, rounded once for its product and the adapter's A where they multiply in bf16.
+  const Operand x = products.rounded(inp, m * in);
+  if (x.bf16) {
+    linear_forward(out, x.bf16, m, w);
+  } else {
+    linear_forward(out, inp, m, w);
+  }
   std::vector<float> scratch;
-  gemm_f32(linear_shape(m, lora.rank, w.cols), dropped_input(inp, m * w.cols, lora, scratch), lora.a, lora_hidden);
-  GemmShape up = linear_shape(m, w.rows, lora.rank);
-  up.alpha = lora.scale;
+  const Operand adapter_x = lora.dropout > 0.0f ? products.rounded(dropped_input(inp, m * in, lora, scratch), m * in) : x;
+  Products::gemm(linear_shape(m, r, in), adapter_x, products.rounded(lora.a, r * in), lora_hidden);
+  GemmShape up = linear_shape(m, w.rows, r);
   up.beta = 1.0f;
-  gemm_f32(up, lora_hidden, lora.b, out);
+  Products::gemm(up, products.take(lora_hidden, m * r), products.take(lora.b, w.rows * r, lora.scale), out);
 }
 
 // With h = dropout(x)·Aᵀ: dB += scale·doutᵀ·h; dh = scale·dout·B; dA += dhᵀ·dropout(x);
 // dx += dropout'(dh·A), where dropout' applies the same mask and scale.
 void projection_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* lora_hidden,
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate) {
-  linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
-  if (lora.rank == 0) return;
+  if (lora.rank == 0) return linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
   const int64_t r = lora.rank, in = w.cols, out = w.rows;
-  if (lora.grad_b) gemm_f32(GemmShape{true, false, out, r, m, out, r, r, lora.scale, 1.0f}, dout, lora_hidden, lora.grad_b);
+  Products products(w);
+  const Operand d_out = products.rounded(dout, m * out);
+  // A frozen base (dweight null) needs only its input gradient: on dout as rounded for the adapter.
+  if (d_out.bf16 && !dweight) {
+    linear_backward_input(dinp, d_out.bf16, m, w, accumulate);
+  } else {
+    linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
+  }
+  if (lora.grad_b)
+    Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,
+                   products.rounded(lora_hidden, m * r, lora.scale), lora.grad_b);
   std::vector<float> d_hidden(size_t(m * r));
-  gemm_f32(GemmShape{false, false, m, r, out, out, r, r, lora.scale, 0.0f}, dout, lora.b, d_hidden.data());
+  Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out,
+                 products.rounded(lora.b, out * r, lora.scale), d_hidden.data());
   std::vector<float> scratch;
   if (lora.grad_a)
     gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),

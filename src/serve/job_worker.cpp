@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/openmp_team.h"
 #include "models/lora_files.h"
 #include "models/model_loader.h"
 #include "serve/job_request.h"
@@ -76,6 +77,7 @@ void JobWorker::run() {
       stop_job_ = job->cancel_requested;
     }
     run_job(std::move(*job));
+    release_openmp_team();  // the training's team would slow the engines (core/openmp_team.h)
     std::lock_guard lock(mutex_);
     running_job_.clear();
   }

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/folder_lock.h"
+#include "core/openmp_team.h"
 #include "models/lora_files.h"
 #include "serve/api_error.h"
 #include "serve/server_state.h"
@@ -159,6 +160,7 @@ void add_route(httplib::Server& server, ServerState& state, const std::string& m
     } catch (const std::exception& e) {
       send_json(response, error_json(ApiError(500, "server_error", e.what())), 500);
     }
+    release_openmp_team();  // what the handler ran (scores, adapters loaded) must not leave a team beside the engines'
   };
   if (method == "GET") server.Get(pattern, wrapped);
   else if (method == "POST") server.Post(pattern, wrapped);
@@ -183,6 +185,7 @@ void run_server(const ServerOptions& options, const std::atomic<bool>& stop,
   RewardModels rewards;
   for (const std::string& spec : options.reward_models) rewards.add(spec, *models.find(base_name)->model);
   load_served_models(models, rewards, store, options, base_name);
+  release_openmp_team();  // the weights' conversion's; the main thread lives on
   JobWorker worker(store, models, rewards, fs::absolute(options.data_dir).string());
   TrafficStats traffic(metrics);
   DriftMonitor monitor(options.drift, models, store, options.adapters, metrics, options.engine.threads);

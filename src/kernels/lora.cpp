@@ -47,7 +47,7 @@ struct Operand {
 // long as this object.
 class Products {
  public:
-  explicit Products(const Weight& base) : bf16_(multiplies_in_bf16(base)) {}
+  Products(const Weight& base, const LoraView& lora) : bf16_(lora.bf16_products && multiplies_in_bf16(base)) {}
   bool bf16() const { return bf16_; }
 
   // n values, times `scale` if not 1, as an fp32 operand; rounded to bf16 too
@@ -84,7 +84,7 @@ void projection_forward(float* out, float* lora_hidden, const float* inp, int64_
                         const LoraView& lora) {
   if (lora.rank == 0) return linear_forward(out, inp, m, w);
   const int64_t r = lora.rank, in = w.cols;
-  Products products(w);
+  Products products(w, lora);
   // The base's input, rounded once for its product and the adapter's A where they multiply in bf16.
   const Operand x = products.rounded(inp, m * in);
   if (x.bf16) {
@@ -106,7 +106,7 @@ void projection_backward(float* dinp, float* dweight, const float* dout, const f
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate) {
   if (lora.rank == 0) return linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
   const int64_t r = lora.rank, in = w.cols, out = w.rows;
-  Products products(w);
+  Products products(w, lora);
   const Operand d_out = products.rounded(dout, m * out);
   // A frozen base (dweight null) needs only its input gradient: on dout as rounded for the adapter.
   if (d_out.bf16 && !dweight) {

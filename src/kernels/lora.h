@@ -19,6 +19,9 @@ struct LoraView {
   float scale = 1.0f;        // alpha / rank (alpha / sqrt(rank) with rsLoRA)
   float dropout = 0.0f;      // probability of zeroing an input element on the adapter path
   uint64_t dropout_seed = 0; // the mask is a pure function of (seed, element), so backward rebuilds it
+  // Where the base multiplies in bf16, the adapter's products over long inner
+  // dimensions do too (supervised training: TrainPass::bf16_products); else fp32.
+  bool bf16_products = false;
 };
 
 // out (m, w.rows); lora_hidden (m, rank) receives dropout(inp)·Aᵀ for the backward (needed when rank > 0).

@@ -53,7 +53,7 @@ AttentionShape layer_shape(const BlockContext& ctx, const AttentionSegment& seg)
   shape.window = c.layer_is_sliding(ctx.layer) ? c.sliding_window : 0;
   shape.softcap = c.attn_logit_softcap;
   shape.bf16_products =
-      ctx.bf16_attention && projection_weight(ctx.model->weights.layers[ctx.layer], Projection::Q).dtype == DType::BF16;
+      ctx.bf16_products && projection_weight(ctx.model->weights.layers[ctx.layer], Projection::Q).dtype == DType::BF16;
   return shape;
 }
 

@@ -63,7 +63,7 @@ struct BlockContext {
   std::vector<AttentionSegment> segments;
   const int32_t* positions = nullptr;  // (t) position of every row (rope's, or the position embedding's)
   std::array<LoraView, kProjections> lora{};
-  bool bf16_attention = false;  // TrainPass::bf16_attention
+  bool bf16_products = false;  // TrainPass::bf16_products
 
   int64_t rows() const;  // t: the segments' rows together
 };

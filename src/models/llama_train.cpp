@@ -110,10 +110,11 @@ BlockContext block_context(const LlamaModel& model, const TrainPass& pass, int l
                                                     seq.prefix_end.empty() ? nullptr : seq.prefix_end.data()},
                                      a.k, a.v}},
                    seq.positions.data()};
-  ctx.bf16_attention = pass.bf16_attention;
+  ctx.bf16_products = pass.bf16_products;
   for (int p = 0; p < kProjections; ++p) {
     const uint64_t seed = pass.dropout_seed * 0x100000001b3ull + uint64_t(layer * kProjections + p);
     ctx.lora[p] = lora_view(pass.lora, pass.lora_grads, layer, Projection(p), pass.lora_dropout, seed);
+    ctx.lora[p].bf16_products = pass.bf16_products;
   }
   return ctx;
 }
@@ -187,7 +188,7 @@ std::vector<float> base_hidden_states(const LlamaModel& model, const TrainPass& 
                                       const TokenSequence& seq) {
   if (pass.grads) fail("train", "distillation from the base needs a frozen base (method lora)");
   TrainPass teacher;
-  teacher.bf16_attention = pass.bf16_attention;
+  teacher.bf16_products = pass.bf16_products;
   forward_trunk(model, teacher, acts, seq);
   return {acts.final_norm_out.begin(), acts.final_norm_out.begin() + int64_t(seq.ids.size()) * model.config.hidden_size};
 }

@@ -63,10 +63,12 @@ struct TrainPass {
   // gradient scaled by distill_grad_scale. Off while distill_temperature is 0.
   float distill_temperature = 0.0f;
   float distill_grad_scale = 0.0f;
-  // Attention multiplies in bf16 in the layers whose weights are bf16 (kernels/attention.h).
-  // Supervised runs only: with it, GRPO's rewards on the real model ended at 0.50 and 0.74
-  // in two runs where fp32 attention reached 0.89 (tests/train/test_real_model_grpo.cpp).
-  bool bf16_attention = false;
+  // Attention, and a LoRA adapter's products over long inner dimensions, multiply in
+  // bf16 in the layers whose weights are bf16 (kernels/attention.h, kernels/lora.cpp).
+  // Supervised runs only: with bf16 attention, GRPO's rewards on the real model ended
+  // at 0.50 and 0.74 in two runs where fp32 attention reached 0.89, and with the
+  // adapter's products in bf16 at 0.61 (tests/train/test_real_model_grpo.cpp).
+  bool bf16_products = false;
   // Called after each block's backward (last block first) once it has added its
   // gradients: data-parallel training starts their allreduce while lower blocks still run.
   std::function<void(int layer)> after_block_backward;

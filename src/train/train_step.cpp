@@ -170,7 +170,7 @@ double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, Lla
   std::array<double, 2> sums{0.0, 0.0};  // loss, targets
   TrainPass pass;
   pass.lora = trainable.lora.get();
-  pass.bf16_attention = trainable.bf16_attention;
+  pass.bf16_products = trainable.bf16_products;
   for (int64_t i = mine.begin; i < mine.end; ++i) {
     const CrossEntropyResult r = sequence_loss(loaded.model, trainable, pass, acts, sequences[size_t(i)], 0.0f);
     sums[0] += r.loss_sum;

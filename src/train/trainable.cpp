@@ -46,7 +46,7 @@ TrainPass TrainableState::pass() const {
   p.lora_grads = lora_grads.get();
   p.grads = grads.get();
   p.lora_dropout = lora ? lora->config.dropout : 0.0f;
-  p.bf16_attention = bf16_attention;
+  p.bf16_products = bf16_products;
   return p;
 }
 
@@ -122,7 +122,7 @@ void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
 TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block,
                               ClassifierTraining* classifier) {
   TrainableState s;
-  s.bf16_attention = !aligns(config);
+  s.bf16_products = !aligns(config);
   const LlamaConfig& c = loaded.model.config;
   if (config.method == TrainMethod::Lora) {
     s.lora = std::make_unique<LlamaLora>(config.lora_model_dir.empty()

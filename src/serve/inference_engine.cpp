@@ -27,7 +27,13 @@ SequenceStream::Update SequenceStream::next() {
   u.error = error_;
   u.prompt_tokens = prompt_tokens;
   u.completion_tokens = completion_tokens_;
+  u.cached_prompt_tokens = cached_prompt_tokens_;
   return u;
+}
+
+void SequenceStream::set_cached_prompt_tokens(int n) {
+  std::lock_guard lock(mutex_);
+  cached_prompt_tokens_ = n;
 }
 
 bool SequenceStream::ended() const {
@@ -228,6 +234,7 @@ void InferenceEngine::admit(Sequence& s) {
   s.cache.emplace(model_.model.config, int64_t(s.request.prompt.size()) + s.request.options.max_tokens,
                   options_.kv_cache_dtype);
   s.prompt_fed = size_t(prefix_cache_.reuse(s.request.prompt, s.request.adapter, *s.cache));
+  s.out->set_cached_prompt_tokens(int(s.prompt_fed));
   if (s.prompt_fed > 0)
     metrics_.counter_add("whet_prompt_tokens_cached_total", {{"model", s.request.model_name}}, double(s.prompt_fed));
 }

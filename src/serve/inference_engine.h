@@ -54,6 +54,7 @@ class SequenceStream {
     std::string finish_reason;   // "stop" or "length" when finished
     std::string error;           // set when the engine failed on this sequence
     int prompt_tokens = 0, completion_tokens = 0;
+    int cached_prompt_tokens = 0;  // copied from an earlier prompt (PromptPrefixCache), not read
   };
   // Waits for the next piece of text or the end. Pieces are handed out one by
   // one as the engine appended them, never merged, so a stream carries one
@@ -68,13 +69,14 @@ class SequenceStream {
   // Engine side.
   void append(std::string_view text, int completion_tokens);
   void finish(const std::string& reason, const std::string& error = "");
+  void set_cached_prompt_tokens(int n);
   int prompt_tokens = 0;
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::string> pieces_;
-  int completion_tokens_ = 0;
+  int completion_tokens_ = 0, cached_prompt_tokens_ = 0;
   bool finished_ = false;
   std::string finish_reason_, error_;
   std::atomic<bool> cancelled_{false};

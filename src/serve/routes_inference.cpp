@@ -72,10 +72,13 @@ struct Answer {
     }
     return c;
   }
-  json usage(int completion_tokens) const {
+  // cached_tokens: the first choice's prompt positions copied from an earlier
+  // prompt (the server's prefix cache), as OpenAI reports its prompt caching.
+  json usage(int completion_tokens, int cached_tokens) const {
     return {{"prompt_tokens", prompt_tokens},
             {"completion_tokens", completion_tokens},
-            {"total_tokens", prompt_tokens + completion_tokens}};
+            {"total_tokens", prompt_tokens + completion_tokens},
+            {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
   }
   // The prompt as feedback records it: the messages of a chat, the text of a completion.
   json prompt_json() const {
@@ -141,7 +144,7 @@ std::shared_ptr<Answer> start_answer(ServerState& state, const httplib::Request&
 void answer_whole(ServerState& state, const Answer& answer, httplib::Response& response) {
   json out = answer.envelope(false);
   out["choices"] = json::array();
-  int completion_tokens = 0;
+  int completion_tokens = 0, cached_tokens = 0;
   std::vector<std::string> texts;
   for (size_t i = 0; i < answer.choices.size(); ++i) {
     std::string text;
@@ -152,11 +155,12 @@ void answer_whole(ServerState& state, const Answer& answer, httplib::Response& r
     } while (!u.finished);
     if (!u.error.empty()) throw ApiError(500, "server_error", u.error);
     completion_tokens += u.completion_tokens;
+    if (i == 0) cached_tokens = u.cached_prompt_tokens;
     out["choices"].push_back(answer.choice(i, answer.request.echo ? answer.request.prompt + text : text,
                                            u.finish_reason, false, true));
     texts.push_back(std::move(text));
   }
-  out["usage"] = answer.usage(completion_tokens);
+  out["usage"] = answer.usage(completion_tokens, cached_tokens);
   remember(state, answer, texts);
   send_json(response, out);
 }
@@ -167,7 +171,7 @@ void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib
   struct Progress {
     size_t choice = 0;
     bool started = false;
-    int completion_tokens = 0;
+    int completion_tokens = 0, cached_tokens = 0;
     std::vector<std::string> texts;  // each choice's answer so far
   };
   auto progress = std::make_shared<Progress>();
@@ -184,7 +188,7 @@ void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib
           if (answer->request.include_usage) {
             json last = answer->envelope(true);
             last["choices"] = json::array();
-            last["usage"] = answer->usage(progress->completion_tokens);
+            last["usage"] = answer->usage(progress->completion_tokens, progress->cached_tokens);
             if (!event(sink, last)) return false;
           }
           const std::string done = "data: [DONE]\n\n";
@@ -214,6 +218,7 @@ void answer_streamed(ServerState& state, std::shared_ptr<Answer> answer, httplib
           chunk["choices"] = {answer->choice(index, "", u.finish_reason, true, false)};
           if (!event(sink, chunk)) return false;
           progress->completion_tokens += u.completion_tokens;
+          if (index == 0) progress->cached_tokens = u.cached_prompt_tokens;
           ++progress->choice;
           progress->started = false;
         }

@@ -91,6 +91,20 @@ TEST_F(ServerInference, ChatAnswerEqualsGenerate) {
   EXPECT_LE(r["usage"]["completion_tokens"].get<int>(), 12);
 }
 
+// The same prompt again: every position but the last is copied from the
+// server's prefix cache, and its usage says so as OpenAI's does.
+TEST_F(ServerInference, ARepeatedPromptReportsItsCachedTokens) {
+  auto client = server_->client();
+  const std::string body = chat_body("the sea 4", 4).dump();
+  const json first = test::body_json(client.Post("/v1/chat/completions", body, "application/json"));
+  const json again = test::body_json(client.Post("/v1/chat/completions", body, "application/json"));
+  ASSERT_TRUE(again["usage"].contains("prompt_tokens_details")) << again.dump();
+  EXPECT_LT(first["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(), first["usage"]["prompt_tokens"].get<int>());
+  EXPECT_EQ(again["usage"]["prompt_tokens_details"]["cached_tokens"].get<int>(),
+            again["usage"]["prompt_tokens"].get<int>() - 1);
+  EXPECT_EQ(again["choices"][0]["message"]["content"], first["choices"][0]["message"]["content"]);
+}
+
 TEST_F(ServerInference, StreamJoinsToTheWholeAnswerWithUsage) {
   auto client = server_->client();
   json body = chat_body("the sea 1", 16, true);

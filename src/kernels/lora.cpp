@@ -31,10 +31,12 @@ const float* dropped_input(const float* inp, int64_t n, const LoraView& lora, st
   return scratch.data();
 }
 
-// One operand of the adapter's products: its fp32 values, and the same rounded
-// to bf16 where they have been.
+// One operand of the adapter's products: its fp32 values and the scale its
+// products take (as gemm's alpha), and, where it has been rounded to bf16, its
+// values times that scale, rounded.
 struct Operand {
   const float* f32 = nullptr;
+  float scale = 1.0f;
   const uint16_t* bf16 = nullptr;
 };
 
@@ -43,38 +45,40 @@ struct Operand {
 // is long (in, out or the rows) and its operands are rounded already or small.
 // Products over the rank (16 terms) gained nothing on AMX, and the input's
 // rounding again for dA cost more than its product saved, so those stay fp32
-// (`whet bench train --profile`, docs/performance.md). Operands made here live as
-// long as this object.
+// (`whet bench train --profile`, docs/performance.md). Operands rounded here live
+// as long as this object.
 class Products {
  public:
   Products(const Weight& base, const LoraView& lora) : bf16_(lora.bf16_products && multiplies_in_bf16(base)) {}
-  bool bf16() const { return bf16_; }
 
-  // n values, times `scale` if not 1, as an fp32 operand; rounded to bf16 too
-  // when `rounded` and the base multiplies in bf16.
-  Operand take(const float* values, int64_t n, float scale = 1.0f, bool rounded = false) {
-    if (scale != 1.0f) {
-      std::vector<float>& scaled = scaled_.emplace_back(values, values + n);
-      for (float& v : scaled) v *= scale;
-      values = scaled.data();
+  // Values as an fp32 operand whose products take `scale`.
+  static Operand take(const float* values, float scale = 1.0f) { return {values, scale, nullptr}; }
+  // The same, and rounded to bf16 with the scale folded in where the base multiplies in bf16.
+  Operand rounded(const float* values, int64_t n, float scale = 1.0f) {
+    Operand operand = take(values, scale);
+    if (!bf16_) return operand;
+    if (scale == 1.0f) {
+      operand.bf16 = rounded_.emplace_back(rounded_to_bf16(values, n)).get();
+      return operand;
     }
-    if (!rounded || !bf16_) return {values, nullptr};
-    return {values, rounded_.emplace_back(rounded_to_bf16(values, n)).get()};
+    std::vector<float> scaled(values, values + n);  // B or h: out or m times the rank
+    for (float& v : scaled) v *= scale;
+    operand.bf16 = rounded_.emplace_back(rounded_to_bf16(scaled.data(), n)).get();
+    return operand;
   }
-  Operand rounded(const float* values, int64_t n, float scale = 1.0f) { return take(values, n, scale, true); }
 
-  // c = a·b: in bf16 when both operands have been rounded, else fp32. alpha 1:
-  // oneDNN's bf16 products with an output scale run a slower kernel, so scales
-  // ride on the operands.
-  static void gemm(const GemmShape& shape, Operand a, Operand b, float* c) {
+  // c = a·b: in bf16 when both operands have been rounded, their scales folded
+  // in (oneDNN's bf16 products with an output scale run a slower kernel); else
+  // in fp32, the scales as alpha. Shapes come with alpha 1.
+  static void gemm(GemmShape shape, Operand a, Operand b, float* c) {
     WHET_ASSERT(shape.alpha == 1.0f);
     if (a.bf16 && b.bf16) return gemm_bf16(shape, a.bf16, b.bf16, c);
+    shape.alpha = a.scale * b.scale;
     gemm_f32(shape, a.f32, b.f32, c);
   }
 
  private:
   bool bf16_;
-  std::vector<std::vector<float>> scaled_;
   std::vector<std::unique_ptr<uint16_t[]>> rounded_;
 };
 
@@ -97,7 +101,7 @@ void projection_forward(float* out, float* lora_hidden, const float* inp, int64_
   Products::gemm(linear_shape(m, r, in), adapter_x, products.rounded(lora.a, r * in), lora_hidden);
   GemmShape up = linear_shape(m, w.rows, r);
   up.beta = 1.0f;
-  Products::gemm(up, products.take(lora_hidden, m * r), products.take(lora.b, w.rows * r, lora.scale), out);
+  Products::gemm(up, Products::take(lora_hidden), Products::take(lora.b, lora.scale), out);
 }
 
 // With h = dropout(x)·Aᵀ: dB += scale·doutᵀ·h; dh = scale·dout·B; dA += dhᵀ·dropout(x);

@@ -166,8 +166,13 @@ KvCache::KvCache(const LlamaConfig& config, int64_t capacity_, DType dtype_) : c
   if (dtype != DType::F32 && dtype != DType::F16)
     fail("generate", "a KV cache holds F32 or F16, not {}", dtype_name(dtype));
   const size_t n = size_t(config.num_layers) * capacity * config.num_kv_heads * config.head_dim;
-  (dtype == DType::F16 ? k_f16.resize(n) : k.resize(n));
-  (dtype == DType::F16 ? v_f16.resize(n) : v.resize(n));
+  if (dtype == DType::F16) {
+    k_f16.resize(n);
+    v_f16.resize(n);
+  } else {
+    k.resize(n);
+    v.resize(n);
+  }
 }
 
 // Both caches are (layers, capacity, width): each layer's first rows are copied.

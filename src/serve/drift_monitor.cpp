@@ -264,7 +264,8 @@ bool DriftMonitor::score_one() {
   const std::string base = reference ? reference->base : production.base;
   const std::optional<ModelRoute> route = models_.find(base);
   if (!route) return true;
-  const std::optional<double> perplexity = prompt_perplexity(*route->model, tokens, [&](const std::function<void()>& chunk) { return run_when_idle(base, chunk); });
+  const std::optional<double> perplexity = prompt_perplexity(
+      *route->model, tokens, [&](const std::function<void()>& chunk) { return run_when_idle(base, chunk); });
   std::lock_guard lock(mutex_);
   if (reference) {
     if (perplexity) reference->perplexities.push_back(*perplexity);

@@ -2,9 +2,9 @@
 // How surprising a prompt is to a model: its perplexity, exp of the mean
 // negative log-probability of each token after the first given those before
 // it, under the base model without any adapter. The drift monitor measures
-// training prompts and a sample of production prompts with it on its own
-// thread, a chunk at a time, each only while the server's engine has no
-// requests, so that answers wait at most one chunk for it.
+// training prompts and a sample of production prompts with it, a chunk at a
+// time, each run on the engine's thread while the engine has no requests, so
+// that answers wait at most one chunk for it.
 #include <cstdint>
 #include <functional>
 #include <optional>

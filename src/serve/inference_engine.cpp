@@ -299,8 +299,9 @@ void InferenceEngine::step(std::vector<std::unique_ptr<Sequence>>& running) {
       continue;
     }
     const std::vector<size_t> sampling = account_rows(members, batch);
-    // Each sampler reads only its own row: 16 sequences' samplers took about a
-    // twentieth of a step on one thread while the other waited.
+    // Each sampler reads only its own row. One after the other, they held 1.5%
+    // of a 16-client load's samples under perf, on one thread while the other
+    // waited (no gain measurable within the noise, docs/performance.md).
 #pragma omp parallel for schedule(dynamic, 1)
     for (size_t i : sampling) {
       Sequence& s = *members[i];

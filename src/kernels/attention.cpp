@@ -346,10 +346,9 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
 
 // A decode step: a few query rows, no packed segments, fp32. The tiles' products
 // would be a row each against the keys, and oneDNN's or gemm_few_rows' cost per
-// call was most of such a step's attention. Here a query row's key and value rows
-// are read once, in position order, for all the heads; reading them is what
-// the step waits on (16 sequences of 128 positions: 94 MB a step for the default
-// model, read at 8-9 GB/s; fetching rows 4-32 positions ahead changed nothing).
+// call was most of such a step's attention. Here a query row's key rows are read
+// once, in position order, for all the heads, and then its value rows; reading
+// them is what the step waits on (kFetchAhead below).
 constexpr int64_t kFewQueries = 4;
 
 bool few_queries(const AttentionShape& s) {
@@ -360,47 +359,100 @@ bool few_queries(const AttentionShape& s) {
 // tells those apart from the bf16 operands above.
 enum class Half : uint16_t {};
 
-// q · k over one head's dims, and o += p · v: fp32 rows as they lie, half rows
-// widened 8 at a time (F16C, on every x86-64 CPU with AVX2).
-float dot_row(const float* q, const float* k, int64_t dim) {
-  float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-  for (int64_t d = 0; d < dim; ++d) dot += q[d] * k[d];
-  return dot;
+// A decode step's rows of keys, values and queries as fp32 lanes: 16 at a time with
+// AVX-512, 8 with AVX2 (F16C widening half rows), and what is left of a row one by one.
+// GCC 12's headers start the plain forms of some of these from undefined registers,
+// which -Wuninitialized reports: zero-masked forms keep every lane and avoid that.
+#if defined(__AVX512F__)
+#define WHET_DECODE_LANES 1
+using Lanes = __m512;
+constexpr int64_t kLanes = 16;
+inline Lanes lanes_of(const float* p) { return _mm512_loadu_ps(p); }
+inline Lanes lanes_of(const Half* p) {
+  return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-
-void add_scaled_row(float* o, float p, const float* v, int64_t dim) {
-#pragma omp simd
-  for (int64_t d = 0; d < dim; ++d) o[d] += p * v[d];
-}
-
-float dot_row(const float* q, const Half* k_half, int64_t dim) {
-  const auto* k = reinterpret_cast<const uint16_t*>(k_half);
-  float dot = 0.0f;
-  int64_t d = 0;
-#if defined(__F16C__) && defined(__FMA__)
-  __m256 sum = _mm256_setzero_ps();
-  for (; d + 8 <= dim; d += 8)
-    sum = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(k + d))),
-                          sum);
-  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+inline Lanes broadcast(float x) { return _mm512_set1_ps(x); }
+inline Lanes mul_add(Lanes a, Lanes b, Lanes c) { return _mm512_fmadd_ps(a, b, c); }
+inline void store_lanes(float* p, Lanes v) { _mm512_storeu_ps(p, v); }
+inline float lane_sum(Lanes v) {
+  const __m256 eight = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xff, v, 0), _mm512_maskz_extractf32x8_ps(0xff, v, 1));
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
   const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-  dot = _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+}
+#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
+#define WHET_DECODE_LANES 1
+using Lanes = __m256;
+constexpr int64_t kLanes = 8;
+inline Lanes lanes_of(const float* p) { return _mm256_loadu_ps(p); }
+inline Lanes lanes_of(const Half* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+inline Lanes broadcast(float x) { return _mm256_set1_ps(x); }
+inline Lanes mul_add(Lanes a, Lanes b, Lanes c) { return _mm256_fmadd_ps(a, b, c); }
+inline void store_lanes(float* p, Lanes v) { _mm256_storeu_ps(p, v); }
+inline float lane_sum(Lanes v) {
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+}
 #endif
-  for (; d < dim; ++d) dot += q[d] * f16_to_f32(k[d]);
+inline float element(const float* p) { return *p; }
+inline float element(const Half* p) { return f16_to_f32(uint16_t(*p)); }
+
+// q · k over one head's dims.
+template <typename KV>
+float dot_row(const float* q, const KV* k, int64_t dim) {
+  float dot = 0.0f;
+  int64_t d = 0;
+#ifdef WHET_DECODE_LANES
+  Lanes sum = broadcast(0.0f);
+  for (; d + kLanes <= dim; d += kLanes) sum = mul_add(lanes_of(q + d), lanes_of(k + d), sum);
+  dot = lane_sum(sum);
+#endif
+  for (; d < dim; ++d) dot += q[d] * element(k + d);
   return dot;
 }
 
-void add_scaled_row(float* o, float p, const Half* v_half, int64_t dim) {
-  const auto* v = reinterpret_cast<const uint16_t*>(v_half);
+// out[b] = Σ_j p[b][j] · v[b][j · stride] over keys [begin, end) for kHeads heads
+// (out[b] a head's dim outputs, dim apart): each head's sums stay in registers over
+// all the keys, a row's worth of lanes at a time. Accumulating into the output row
+// key after key instead, every multiply-add waited on the store of the one before
+// (half of a 16-sequence step's attention).
+template <int kHeads, typename KV>
+void weigh_values(float* out, const float* const* p, const KV* const* v, int64_t stride, int64_t dim, int64_t begin,
+                  int64_t end) {
   int64_t d = 0;
-#if defined(__F16C__) && defined(__FMA__)
-  const __m256 scale = _mm256_set1_ps(p);
-  for (; d + 8 <= dim; d += 8)
-    _mm256_storeu_ps(o + d, _mm256_fmadd_ps(scale, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + d))),
-                                            _mm256_loadu_ps(o + d)));
+#ifdef WHET_DECODE_LANES
+  for (; d + kLanes <= dim; d += kLanes) {
+    Lanes sum[kHeads];
+#pragma GCC unroll 4
+    for (int b = 0; b < kHeads; ++b) sum[b] = broadcast(0.0f);
+    for (int64_t j = begin; j < end; ++j)
+#pragma GCC unroll 4
+      for (int b = 0; b < kHeads; ++b) sum[b] = mul_add(broadcast(p[b][j]), lanes_of(v[b] + j * stride + d), sum[b]);
+#pragma GCC unroll 4
+    for (int b = 0; b < kHeads; ++b) store_lanes(out + b * dim + d, sum[b]);
+  }
 #endif
-  for (; d < dim; ++d) o[d] += p * f16_to_f32(v[d]);
+  for (; d < dim; ++d)
+    for (int b = 0; b < kHeads; ++b) {
+      float sum = 0.0f;
+      for (int64_t j = begin; j < end; ++j) sum += p[b][j] * element(v[b] + j * stride + d);
+      out[b * dim + d] = sum;
+    }
+}
+
+// A decode step's keys and values come from memory, not cache: a 16-sequence step's
+// caches are 47 MB, and the weights passed through the cache since the layer's last
+// step. Asking for the key row a few positions ahead, and for the value row
+// while its key is in use, keeps several rows in flight: the step's attention went
+// 6.4-6.7 → 4.2-4.7 ms (`whet bench batch --batch 16 --profile`, default model, f16
+// cache; 2 to 16 rows ahead gave the same, 2026-12-07).
+constexpr int64_t kFetchAhead = 4;
+
+template <typename KV>
+void fetch_row(const KV* row, int64_t elems) {
+  const auto* bytes = reinterpret_cast<const char*>(row);
+  for (int64_t b = 0; b < elems * int64_t(sizeof(KV)); b += 64) _mm_prefetch(bytes + b, _MM_HINT_T0);
 }
 
 // Query row i's heads [h_begin, h_end): their scores over the visible keys (no
@@ -414,9 +466,12 @@ void attend_few(float* out, float* lse, const float* q, const KV* k, const KV* v
   const int64_t begin = visible.segment_begin, end = visible.own + 1;
   scores.resize(size_t(s.heads * keys));
   const float* q_row = q + i * l.q_stride;
-  for (int64_t j = begin; j < end; ++j)
+  for (int64_t j = begin; j < end; ++j) {
+    if (j + kFetchAhead < end) fetch_row(k + (j + kFetchAhead) * l.kv_stride, l.kv_stride);
+    fetch_row(v + j * l.kv_stride, l.kv_stride);  // for the values' pass after the softmax
     for (int64_t h = h_begin; h < h_end; ++h)
       scores[size_t(h * keys + j)] = dot_row(q_row + h * dim, k + j * l.kv_stride + (h / l.group) * dim, dim) * l.scale;
+  }
   float* out_row = out + i * l.q_stride;
   for (int64_t h = h_begin; h < h_end; ++h) {
     float* row = scores.data() + h * keys;
@@ -426,11 +481,21 @@ void attend_few(float* out, float* lse, const float* q, const KV* k, const KV* v
 #pragma omp simd
     for (int64_t j = begin; j < end; ++j) row[j] *= inverse;
     if (lse) lse[i * s.heads + h] = max_score + std::log(denom);
-    std::fill(out_row + h * dim, out_row + (h + 1) * dim, 0.0f);
   }
-  for (int64_t j = begin; j < end; ++j)
-    for (int64_t h = h_begin; h < h_end; ++h)
-      add_scaled_row(out_row + h * dim, scores[size_t(h * keys + j)], v + j * l.kv_stride + (h / l.group) * dim, dim);
+  constexpr int64_t kBlockHeads = 4;  // 4 heads' sums over 16 lanes, and their operands, fit the registers
+  for (int64_t h0 = h_begin; h0 < h_end; h0 += kBlockHeads) {
+    const int64_t heads = std::min(kBlockHeads, h_end - h0);
+    const float* p[kBlockHeads];
+    const KV* v_of[kBlockHeads];
+    for (int64_t b = 0; b < heads; ++b) p[b] = scores.data() + (h0 + b) * keys, v_of[b] = v + ((h0 + b) / l.group) * dim;
+    float* at = out_row + h0 * dim;
+    switch (heads) {
+      case 1: weigh_values<1>(at, p, v_of, l.kv_stride, dim, begin, end); break;
+      case 2: weigh_values<2>(at, p, v_of, l.kv_stride, dim, begin, end); break;
+      case 3: weigh_values<3>(at, p, v_of, l.kv_stride, dim, begin, end); break;
+      default: weigh_values<4>(at, p, v_of, l.kv_stride, dim, begin, end);
+    }
+  }
 }
 
 // Inside a region already (a sequence per thread), this thread takes a row's

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/error.h"
 #include "kernels/gemm.h"
 #include "kernels/linear.h"
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 from openai import OpenAI
 
@@ -31,19 +32,42 @@ SHORT_ANSWER = "Request %d: describe a fruit in one sentence."
 LONG_ANSWER = "Request %d: tell me a long story about a fruit."
 
 
+def generated_tokens(url, key):
+    """The server's count of generated tokens so far (its Prometheus counter, every model)."""
+    request = urllib.request.Request(url + "/metrics", headers={"Authorization": "Bearer " + key})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("whet_generated_tokens_total"))
+
+
 def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSWER):
+    """clients x per_client requests, taken from one pool by whichever client is free
+    (as `ab -n N -c C` does): answers of different lengths then leave no client idle
+    while others still have several requests to send, and only the last round runs
+    with fewer than `clients` in flight. busy_tokens_per_s counts the server's
+    generated tokens until the pool runs out, while every client has a request in
+    flight; tokens_per_s the whole run's, the last round's tail included."""
     latencies, first_tokens, failures, tokens = [], [], [], [0]
     lock = threading.Lock()
+    pool = iter(range(clients * per_client))
+    drained = []  # (time, server's generated tokens) when the pool ran out
 
-    def one_client(i):
+    def next_request():
+        with lock:
+            n = next(pool, None)
+            if n is None and not drained:
+                drained.append((time.time(), generated_tokens(url, key)))
+            return n
+
+    def one_client():
         client = OpenAI(base_url=url + "/v1", api_key=key, max_retries=0, timeout=600)
-        for j in range(per_client):
+        while (n := next_request()) is not None:
             started = time.time()
             try:
                 stream = client.chat.completions.create(
-                    model=model, max_tokens=max_tokens, temperature=0.7, seed=i * 1000 + j, stream=True,
+                    model=model, max_tokens=max_tokens, temperature=0.7, seed=n, stream=True,
                     stream_options={"include_usage": True},
-                    messages=[{"role": "user", "content": prompt % (i * 1000 + j)}])
+                    messages=[{"role": "user", "content": prompt % n}])
                 first, used = None, 0
                 for chunk in stream:
                     if first is None and chunk.choices and chunk.choices[0].delta.content:
@@ -58,8 +82,8 @@ def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSW
                 with lock:
                     failures.append(repr(e))
 
-    started = time.time()
-    threads = [threading.Thread(target=one_client, args=(i,)) for i in range(clients)]
+    started, generated_before = time.time(), generated_tokens(url, key)
+    threads = [threading.Thread(target=one_client) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -68,6 +92,7 @@ def run_load(url, key, model, clients, per_client, max_tokens, prompt=SHORT_ANSW
     return {"clients": clients, "requests": len(latencies) + len(failures), "failed": len(failures),
             "failures": failures, "wall_s": wall, "requests_per_s": len(latencies) / wall,
             "tokens_per_s": tokens[0] / wall,
+            "busy_tokens_per_s": (drained[0][1] - generated_before) / (drained[0][0] - started),
             "p50_s": statistics.median(latencies) if latencies else float("nan"),
             "p99_s": percentile(latencies, 0.99) if latencies else float("nan"),
             "ttft_p50_s": statistics.median(first_tokens) if first_tokens else float("nan")}
@@ -85,15 +110,16 @@ def main():
     parser.add_argument("whet")
     parser.add_argument("model")
     parser.add_argument("--clients", default="1,4,8")
-    parser.add_argument("--requests", type=int, default=4, help="per client")
+    parser.add_argument("--requests", type=int, default=4,
+                        help="per client: clients x this many requests, from one pool")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--data-dir", default="/tmp/whet-serve-load")
     parser.add_argument("--weights", default="native", help="how the server holds the base: native, f32, bf16")
     parser.add_argument("--prompt", default=SHORT_ANSWER,
-                        help="each request's message, %%d taking its number (client x 1000 + request); the default's "
+                        help="each request's message, %%d taking its number in the pool; the default's "
                              "answers stop after about 20 tokens, so prompts weigh as much as answers")
     parser.add_argument("--long-answers", action="store_true",
-                        help="ask for a long story instead (%r): every answer runs to --max-tokens" % LONG_ANSWER)
+                        help="ask for a long story instead (%r): most answers run to --max-tokens" % LONG_ANSWER)
     parser.add_argument("--max-batch", type=int, help="sequences the server decodes together (its default if not given)")
     parser.add_argument("--kv-cache-dtype", help="how the server holds keys and values: f16 or f32 (its default if not given)")
     parser.add_argument("--prefix-cache-tokens", help="positions of recent prompts the server keeps (its default if not given)")
@@ -117,14 +143,15 @@ def main():
         raise SystemExit("whet serve did not start")
     try:
         run_load(url, "none", "m", 1, 1, 8)  # warm-up: page the weights in
-        print("| clients | requests | req/s | generated tokens/s | latency p50 | latency p99 | first token p50 | failed |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| clients | requests | req/s | generated tokens/s | the same while every client is busy | latency p50 "
+              "| latency p99 | first token p50 | failed |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for clients in [int(c) for c in args.clients.split(",")]:
             r = run_load(url, "none", "m", clients, args.requests, args.max_tokens,
                          LONG_ANSWER if args.long_answers else args.prompt)
-            print("| %d | %d | %.2f | %.1f | %.2f s | %.2f s | %.2f s | %d |" % (
-                clients, r["requests"], r["requests_per_s"], r["tokens_per_s"], r["p50_s"], r["p99_s"],
-                r["ttft_p50_s"], r["failed"]), flush=True)
+            print("| %d | %d | %.2f | %.1f | %.1f | %.2f s | %.2f s | %.2f s | %d |" % (
+                clients, r["requests"], r["requests_per_s"], r["tokens_per_s"], r["busy_tokens_per_s"], r["p50_s"],
+                r["p99_s"], r["ttft_p50_s"], r["failed"]), flush=True)
     finally:
         server.terminate()
         server.wait()

@@ -114,8 +114,11 @@ TEST_P(CrossEntropyFused, RowWeightsAndLossesMatchReference) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     EXPECT_NEAR(losses[i], want_losses[i], 1e-5 * std::fabs(want_losses[i]) + 1e-6) << i;
-    if (targets[i] < 0) EXPECT_EQ(losses[i], -1.0) << "a row without a target is left as it was";
-    if (targets[i] >= 0) sum += losses[i];
+    if (targets[i] < 0) {
+      EXPECT_EQ(losses[i], -1.0) << "a row without a target is left as it was";
+    } else {
+      sum += losses[i];
+    }
   }
   EXPECT_NEAR(sum, got.loss_sum, 1e-9 * std::fabs(sum));
   EXPECT_LT(max_abs_diff(dh, want_dh), 1e-5f);

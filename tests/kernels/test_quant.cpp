@@ -433,5 +433,23 @@ TEST(Quant, RoundTripF16AndBf16WithinHalfAnUlp) {
   expect_equal(round_trip(DType::F32, x), x);
 }
 
+// quantize() converts eight at a time with F16C where the CPU has it, the rest
+// with f32_to_f16: both give the same bits for every fp32 value that rounds to
+// a half (ties, subnormal halves, overflow to infinity) but NaNs, whose payloads differ.
+TEST(Quant, F16RowsMatchTheScalarRounding) {
+  std::vector<float> x;
+  for (uint32_t bits = 0; bits < 0x7f800000u; bits += 0x1fffu) {  // every exponent, many mantissas
+    float v;
+    std::memcpy(&v, &bits, 4);
+    x.push_back(v);
+    x.push_back(-v);
+  }
+  for (float tie : {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 0x1p-25f, 3 * 0x1p-25f, 65520.0f, 65519.0f})
+    x.push_back(tie);
+  std::vector<uint16_t> got(x.size());
+  quantize(DType::F16, x.data(), got.data(), int64_t(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(got[i], f32_to_f16(x[i])) << x[i];
+}
+
 }  // namespace
 }  // namespace whet

@@ -1,8 +1,11 @@
 #include "kernels/linear.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -67,8 +70,10 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
 
 // Decodes each weight block once for all the input rows.
 void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight& w) {
-  if (m >= kTiledMinInputs && has_tiled_dots(w.dtype))
-    return tiled_dots(w.dtype, w.data, int64_t(w.row_bytes()), w.rows, inp, m, w.cols, out, w.rows);
+  if (m >= kTiledMinInputs && has_tiled_dots(w.dtype)) {
+    const TiledWeights matrix{w.data, int64_t(w.row_bytes()), w.rows, out, w.rows};
+    return tiled_dots(w.dtype, std::span(&matrix, 1), inp, m, w.cols);
+  }
   const std::vector<float> block_sums = activation_block_sums(inp, m * w.cols);  // row after row
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < w.rows; ++r)
@@ -132,6 +137,30 @@ void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
     return;
   }
   gemm_with_weight(linear_shape(m, w.rows, w.cols), inp, w, out);
+}
+
+void linear_forward(std::span<const WeightProduct> products, const float* inp, int64_t m) {
+  const Weight& first = *products.front().w;
+  const bool tiled = m >= kTiledMinInputs && multiplies_row_by_row(first.dtype, m) && has_tiled_dots(first.dtype) &&
+                     std::all_of(products.begin(), products.end(), [&](const WeightProduct& p) {
+                       return p.w->dtype == first.dtype && p.w->cols == first.cols;
+                     });
+  if (!tiled) {
+    for (const WeightProduct& p : products) linear_forward(p.out, inp, m, *p.w);
+    return;
+  }
+  std::vector<TiledWeights> matrices;
+  std::vector<int64_t> rows;
+  for (const WeightProduct& p : products) {
+    matrices.push_back({p.w->data, int64_t(p.w->row_bytes()), p.w->rows, p.out, p.w->rows});
+    rows.push_back(p.w->rows);
+  }
+  const double flops = 2.0 * double(m) * double(first.cols) * double(std::accumulate(rows.begin(), rows.end(), int64_t(0)));
+  const PhaseScope phase(phase_timed_here() ? fmt::format("weight rows {} ({})x{}, {} inputs", dtype_name(first.dtype),
+                                                         fmt::join(rows, "+"), first.cols, m)
+                                            : std::string(),
+                         flops);
+  tiled_dots(first.dtype, matrices, inp, m, first.cols);
 }
 
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,

@@ -8,6 +8,7 @@
 // fp16 and quantized weights are decoded as a whole matrix into scratch.
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "kernels/weight.h"
 
@@ -15,6 +16,15 @@ namespace whet {
 
 // inp is (m, w.cols), out is (m, w.rows)
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w);
+// Several weights' products with the same input rows (a layer's q, k and v; gate
+// and up): out = inp·Wᵀ for each. Where they multiply on AMX tiles, the input's
+// tiles are made once for all of them and one parallel loop takes every weight's
+// rows; otherwise each goes as linear_forward above.
+struct WeightProduct {
+  float* out;
+  const Weight* w;
+};
+void linear_forward(std::span<const WeightProduct> products, const float* inp, int64_t m);
 // dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
 // dweight (w.rows, w.cols) += doutᵀ·inp when not null, for fp32 weights, or a
 // bf16 copy of fp32 masters (then both products run in bf16, summed in fp32).

@@ -300,12 +300,11 @@ void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const 
   }
 }
 
-// Groups of 32 weight rows split among the threads, each with its own scratch:
-// made before the region (an exception inside one would end the program) and
-// kept by the calling thread from call to call.
+// Groups of 32 weight rows of every matrix split among the threads, each with its
+// own scratch: made before the region (an exception inside one would end the
+// program) and kept by the calling thread from call to call.
 template <DType type>
-void tiled_dots_of(const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m, int64_t n,
-                   float* out, int64_t out_stride) {
+void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
   const ActivationTiles tiles(m, n);
   thread_local std::vector<GroupScratch> kept;
   std::vector<GroupScratch>& scratch = kept;  // the caller's: inside the region, `kept` is each thread's own
@@ -315,7 +314,9 @@ void tiled_dots_of(const uint8_t* weights, int64_t row_bytes, int64_t rows, cons
     s.scale.resize(size_t(kGroupRows * n / kBlock));
     s.offset.resize(s.scale.size());
   }
-  const int64_t groups = (rows + kGroupRows - 1) / kGroupRows;
+  std::vector<int64_t> first_group{0};  // of each matrix, in the loop's numbering; then the total
+  for (const TiledWeights& w : matrices) first_group.push_back(first_group.back() + (w.rows + kGroupRows - 1) / kGroupRows);
+  const int64_t groups = first_group.back();
 #pragma omp parallel num_threads(int(scratch.size()))
   {
     tiles.fill(x);
@@ -323,9 +324,12 @@ void tiled_dots_of(const uint8_t* weights, int64_t row_bytes, int64_t rows, cons
     GroupScratch& mine = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t g = 0; g < groups; ++g) {
-      const int64_t first = g * kGroupRows;
-      tile_group<type>(weights + first * row_bytes, row_bytes, std::min<int64_t>(kGroupRows, rows - first), tiles, m,
-                       n, out + first, out_stride, mine);
+      size_t i = 0;
+      while (g >= first_group[i + 1]) ++i;
+      const TiledWeights& w = matrices[i];
+      const int64_t first = (g - first_group[i]) * kGroupRows;
+      tile_group<type>(w.weights + first * w.row_bytes, w.row_bytes, std::min<int64_t>(kGroupRows, w.rows - first),
+                       tiles, m, n, w.out + first, w.out_stride, mine);
     }
     _tile_release();
   }
@@ -344,18 +348,17 @@ bool has_tiled_dots(DType type) {
   return compiled && tiles_take(type) && amx_tiles_usable();
 }
 
-void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
-                int64_t n, float* out, int64_t out_stride) {
+void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
   WHET_ASSERT(has_tiled_dots(type) && m >= 1 && n > 0 && n % dtype_info(type).block_elems == 0);
 #ifdef WHET_AMX_TILES
   switch (type) {
-    case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    case DType::Q4_0: return tiled_dots_of<DType::Q4_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    case DType::Q4_1: return tiled_dots_of<DType::Q4_1>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    case DType::Q5_0: return tiled_dots_of<DType::Q5_0>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    case DType::Q5_1: return tiled_dots_of<DType::Q5_1>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    case DType::Q4_K: return tiled_dots_of<DType::Q4_K>(weights, row_bytes, rows, x, m, n, out, out_stride);
-    default: return tiled_dots_of<DType::Q5_K>(weights, row_bytes, rows, x, m, n, out, out_stride);
+    case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(matrices, x, m, n);
+    case DType::Q4_0: return tiled_dots_of<DType::Q4_0>(matrices, x, m, n);
+    case DType::Q4_1: return tiled_dots_of<DType::Q4_1>(matrices, x, m, n);
+    case DType::Q5_0: return tiled_dots_of<DType::Q5_0>(matrices, x, m, n);
+    case DType::Q5_1: return tiled_dots_of<DType::Q5_1>(matrices, x, m, n);
+    case DType::Q4_K: return tiled_dots_of<DType::Q4_K>(matrices, x, m, n);
+    default: return tiled_dots_of<DType::Q5_K>(matrices, x, m, n);
   }
 #endif
 }

@@ -12,6 +12,7 @@
 // and the block's scale and offset apply in fp32 afterwards. (bf16 conversion and
 // the tile products flush denormals to zero.)
 #include <cstdint>
+#include <span>
 
 #include "core/dtype.h"
 
@@ -22,11 +23,21 @@ namespace whet {
 // to 32 weights at a time (every block type with a fused dot but Q6_K).
 bool has_tiled_dots(DType type);
 
-// out[i · out_stride + r] = Σ_j w_r[j] · x[i · n + j] for the `rows` weight rows, each
-// n elements encoded as `type` and row_bytes long, one after another from `weights`,
-// and the m activation rows x (n > 0). Threads split the weight rows; each decodes
-// a group of 32 once and multiplies it with the activations 16 rows at a time.
-void tiled_dots(DType type, const uint8_t* weights, int64_t row_bytes, int64_t rows, const float* x, int64_t m,
-                int64_t n, float* out, int64_t out_stride);
+// One weight matrix of a tiled product: `rows` rows, each n elements encoded as
+// the call's type and row_bytes long, one after another from `weights`; its
+// products land at out[i · out_stride + r].
+struct TiledWeights {
+  const uint8_t* weights;
+  int64_t row_bytes, rows;
+  float* out;
+  int64_t out_stride;
+};
+
+// out[i · out_stride + r] = Σ_j w_r[j] · x[i · n + j] for every matrix's rows and
+// the m activation rows x (n > 0): several matrices against the same activations
+// (a layer's q, k and v) share their tiles and one parallel loop. Threads split the
+// weight rows; each decodes a group of 32 once and multiplies it with the
+// activations 16 rows at a time.
+void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n);
 
 }  // namespace whet

@@ -1,12 +1,16 @@
 #include "models/llama_block.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/phase_timer.h"
 #include "kernels/embedding.h"
 #include "kernels/gated_activation.h"
 #include "kernels/layernorm.h"
+#include "kernels/linear.h"
 #include "kernels/quant.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
@@ -161,12 +165,22 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   auto project = [&](float* out, const float* inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
   };
+  // Projections of the same input: without adapters on them, their products go
+  // together (kernels/linear.h: on AMX tiles, the input is prepared once for all).
+  auto project_together = [&](std::initializer_list<std::pair<float*, Projection>> outputs, const float* inp) {
+    const bool adapted = std::any_of(outputs.begin(), outputs.end(), [&](const auto& o) { return ctx.lora[int(o.second)].rank > 0; });
+    if (adapted) {
+      for (const auto& [out, p] : outputs) project(out, inp, p);
+      return;
+    }
+    std::vector<WeightProduct> products;
+    for (const auto& [out, p] : outputs) products.push_back({out, &projection_weight(l, p)});
+    linear_forward(products, inp, t);
+  };
   norm_forward(c, a.h_attn, a.mean_attn, a.rstd_attn, a.x_in, l.attn_norm, l.attn_norm_bias, t);
   float* q = c.qk_norm ? a.q_raw : a.q;
   float* k = c.qk_norm ? a.k_raw : a.k;
-  project(q, a.h_attn, Projection::Q);
-  project(k, a.h_attn, Projection::K);
-  project(a.v, a.h_attn, Projection::V);
+  project_together({{q, Projection::Q}, {k, Projection::K}, {a.v, Projection::V}}, a.h_attn);
   add_bias(q, l.q_bias, t);
   add_bias(k, l.k_bias, t);
   add_bias(a.v, l.v_bias, t);
@@ -187,12 +201,13 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   add(a.x_mid, a.x_in, a.proj, t * hidden);
 
   norm_forward(c, a.h_ffn, a.mean_ffn, a.rstd_ffn, a.x_mid, l.ffn_norm, l.ffn_norm_bias, t);
-  project(a.up, a.h_ffn, Projection::Up);
-  add_bias(a.up, l.up_bias, t);
   if (c.gated_mlp) {
-    project(a.gate, a.h_ffn, Projection::Gate);
+    project_together({{a.up, Projection::Up}, {a.gate, Projection::Gate}}, a.h_ffn);
+    add_bias(a.up, l.up_bias, t);
     gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn);
   } else {
+    project(a.up, a.h_ffn, Projection::Up);
+    add_bias(a.up, l.up_bias, t);
     activation_forward(c.activation, a.act, a.up, t * ffn);
   }
   float* down = c.sandwich_norms ? a.ffn_raw : a.proj;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -129,6 +130,42 @@ TEST_P(LinearTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Encodings, LinearTest,
                          ::testing::Combine(::testing::Values(DType::F32, DType::F16, DType::BF16),
                                             ::testing::Values(int64_t(1), int64_t(3), int64_t(40))));
+
+// Weights multiplied together with one input (a layer's q, k and v) give exactly
+// what each gives alone, on every path: tiles shared by Q4_1 weights from 5 rows,
+// each weight alone otherwise (fewer rows, mixed encodings, fp32).
+TEST(Linear, ProductsTogetherEqualEachAlone) {
+  const int64_t cols = 256;
+  for (const DType second : {DType::Q4_1, DType::Q8_0, DType::F32})
+    for (const int64_t m : {int64_t(3), int64_t(16), int64_t(37)}) {
+      const std::vector<std::pair<DType, int64_t>> shapes{{DType::Q4_1, 48}, {second, 16}, {DType::Q4_1, 70}};
+      std::vector<std::vector<uint8_t>> encoded;
+      std::vector<Weight> weights;
+      for (const auto& [dtype, rows] : shapes) {
+        if (dtype != DType::F32) {
+          encoded.push_back(test::random_quantized_rows(dtype, rows, cols, uint32_t(rows)));
+          continue;
+        }
+        const auto values = random_values(rows * cols, uint32_t(rows));
+        encoded.emplace_back(dtype_bytes(dtype, rows * cols));
+        std::memcpy(encoded.back().data(), values.data(), encoded.back().size());
+      }
+      for (size_t i = 0; i < shapes.size(); ++i)
+        weights.push_back(Weight{shapes[i].first, shapes[i].second, cols, encoded[i].data(), nullptr});
+      const auto x = random_values(m * cols, 9);
+      std::vector<std::vector<float>> together, alone;
+      std::vector<WeightProduct> products;
+      for (const Weight& w : weights) {
+        together.emplace_back(size_t(m * w.rows), -1.0f);
+        alone.emplace_back(size_t(m * w.rows));
+        linear_forward(alone.back().data(), x.data(), m, w);
+      }
+      for (size_t i = 0; i < weights.size(); ++i) products.push_back({together[i].data(), &weights[i]});
+      linear_forward(products, x.data(), m);
+      for (size_t i = 0; i < weights.size(); ++i)
+        EXPECT_EQ(together[i], alone[i]) << "weight " << i << ", second " << dtype_name(second) << ", m " << m;
+    }
+}
 
 }  // namespace
 }  // namespace whet

@@ -42,7 +42,8 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
       const auto x = test::random_values(m * cols, uint32_t(m));
       const int64_t out_stride = rows + 3;  // not the row count: the stride is honoured
       std::vector<float> out(size_t(m * out_stride), -1.0f);
-      tiled_dots(type, weights.data(), int64_t(row_bytes), rows, x.data(), m, cols, out.data(), out_stride);
+      const TiledWeights matrix{weights.data(), int64_t(row_bytes), rows, out.data(), out_stride};
+      tiled_dots(type, std::span(&matrix, 1), x.data(), m, cols);
       for (int64_t i = 0; i < m; ++i)
         for (int64_t r = 0; r < rows; ++r) {
           const uint8_t* row = weights.data() + size_t(r) * row_bytes;

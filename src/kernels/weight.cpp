@@ -1,5 +1,7 @@
 #include "kernels/weight.h"
 
+#include "core/huge_pages.h"
+
 #include <cstring>
 #include <vector>
 
@@ -13,7 +15,7 @@ void weight_row_f32(const Weight& w, int64_t r, float* out) { dequantize(w.dtype
 
 Weight convert_weight(const Weight& w, DType dtype) {
   Weight result{dtype, w.rows, w.cols, nullptr, nullptr};
-  auto bytes = std::make_shared<std::vector<uint8_t>>(size_t(w.rows) * result.row_bytes());
+  auto bytes = std::make_shared<std::vector<uint8_t, HugePageAllocator<uint8_t>>>(size_t(w.rows) * result.row_bytes());
   uint8_t* dst = bytes->data();
 #pragma omp parallel
   {

@@ -307,7 +307,7 @@ LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(co
       g.storage = nullptr;
       return;
     }
-    auto bytes = std::make_shared<std::vector<float>>(size_t(g.numel()), 0.0f);
+    auto bytes = std::make_shared<std::vector<float, HugePageAllocator<float>>>(size_t(g.numel()), 0.0f);
     g.data = reinterpret_cast<const uint8_t*>(bytes->data());
     g.storage = std::move(bytes);
   });

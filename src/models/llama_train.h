@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/huge_pages.h"
+
 #include "kernels/classifier_head.h"
 #include "kernels/cross_entropy.h"
 #include "models/llama.h"
@@ -39,7 +41,7 @@ struct LlamaActivations {
   int lora_rank = 0;
   int checkpointed_blocks = 0;  // at most the model's layers
   int resident_block = -1;      // the checkpointed block whose activations the shared storage holds
-  std::vector<float> storage;   // every layer's BlockActivations live here
+  std::vector<float, HugePageAllocator<float>> storage;  // every layer's BlockActivations live here
   std::vector<float> final_norm_out, final_mean, final_rstd, dx;
   LlamaActivations(const LlamaConfig& c, int64_t max_tokens, int lora_rank, int checkpointed_blocks = 0);
 };

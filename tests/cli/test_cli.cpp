@@ -59,8 +59,9 @@ TEST(Cli, PreferenceBenchmarksRunTheirSteps) {
     ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.err;
     EXPECT_NE(r.out.find("\"tokens_per_s\""), std::string::npos) << command << "\n" << r.out;
     // GRPO's step counts prompt + completion of its 3 rollouts, each completion whole (end tokens masked).
-    if (command.find("--method grpo") != std::string::npos)
+    if (command.find("--method grpo") != std::string::npos) {
       EXPECT_NE(r.out.find("\"step_tokens\":48"), std::string::npos) << r.out;
+    }
   }
 }
 

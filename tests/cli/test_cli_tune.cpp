@@ -194,8 +194,8 @@ TEST(CliTune, ParallelTrialsTakeDistinctPointsAndSurviveAKill) {
   ASSERT_EQ(trials.size(), 6u);  // the two killed, their re-runs, and the grid's two other points
   std::multiset<double> complete;
   for (const tune::Trial& t : trials) {
-    if (t.number < 2) EXPECT_EQ(t.state, TrialState::Fail);
-    if (t.number >= 2) EXPECT_EQ(t.state, TrialState::Complete) << t.number << ": " << t.note;
+    const TrialState expected = t.number < 2 ? TrialState::Fail : TrialState::Complete;
+    EXPECT_EQ(t.state, expected) << t.number << ": " << t.note;
     if (t.state == TrialState::Complete) complete.insert(t.params.at("lora_r"));
   }
   EXPECT_EQ(trials[2].params, left[0].params);

@@ -1,8 +1,10 @@
 #pragma once
 // Paths shared by the tests: the source tree, the build tree, and the reference
 // data that tests/python/make_references.sh writes before the C++ tests run;
-// per-test scratch folders and the expectation that an action throws whet::Error.
+// per-test scratch folders, the expectation that an action throws whet::Error,
+// and the size of an OpenMP team.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +18,15 @@ namespace whet::test {
 // The source and build trees of this build (tests/test_paths.cpp.in).
 const char* source_dir();
 const char* binary_dir();
+
+// The team size of an OpenMP region opened by the calling thread.
+inline int openmp_team_size() {
+  int size = 0;
+#pragma omp parallel
+#pragma omp single
+  size = omp_get_num_threads();
+  return size;
+}
 
 inline std::string source_path(const std::string& relative) { return std::string(source_dir()) + "/" + relative; }
 inline std::string testdata_path(const std::string& relative) {

@@ -50,6 +50,22 @@ bool multiplies_row_by_row(DType weight, int64_t inputs) {
   return weight != DType::BF16 || !cpu_has_bf16_units();
 }
 
+// Whether m input rows multiply weights encoded as `type` on AMX tiles.
+bool multiplies_on_tiles(DType type, int64_t m) {
+  return has_tiled_dots(type) && m >= kTiledMinInputs && m <= kTiledMaxInputs;
+}
+
+// The profile's phase of weight rows against m inputs, "weight rows Q4_1 576x576,
+// 16 inputs" (several weights together: their rows joined, "(576+192+192)x576"),
+// and its FLOPs.
+PhaseScope weight_rows_phase(DType type, const std::vector<int64_t>& rows, int64_t cols, int64_t m) {
+  const int64_t total = std::accumulate(rows.begin(), rows.end(), int64_t(0));
+  const std::string joined = rows.size() == 1 ? fmt::format("{}", total) : fmt::format("({})", fmt::join(rows, "+"));
+  return PhaseScope(phase_timed_here() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(type), joined, cols, m)
+                                       : std::string(),
+                    2.0 * double(m) * double(total) * double(cols));
+}
+
 void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weight& w) {
 #pragma omp parallel
   {
@@ -70,7 +86,7 @@ void linear_rowwise_decoded(float* out, const float* inp, int64_t m, const Weigh
 
 // Decodes each weight block once for all the input rows.
 void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight& w) {
-  if (m >= kTiledMinInputs && has_tiled_dots(w.dtype)) {
+  if (multiplies_on_tiles(w.dtype, m)) {
     const TiledWeights matrix{w.data, int64_t(w.row_bytes()), w.rows, out, w.rows};
     return tiled_dots(w.dtype, std::span(&matrix, 1), inp, m, w.cols);
   }
@@ -125,10 +141,7 @@ void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, co
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
   if (multiplies_row_by_row(w.dtype, m)) {
-    const PhaseScope phase(phase_timed_here() ? fmt::format("weight rows {} {}x{}, {} inputs", dtype_name(w.dtype),
-                                                           w.rows, w.cols, m)
-                                             : std::string(),
-                           2.0 * double(m) * double(w.rows) * double(w.cols));
+    const PhaseScope phase = weight_rows_phase(w.dtype, {w.rows}, w.cols, m);
     if (has_fused_dot(w.dtype)) {
       linear_rowwise_fused(out, inp, m, w);
     } else {
@@ -141,7 +154,7 @@ void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
 
 void linear_forward(std::span<const WeightProduct> products, const float* inp, int64_t m) {
   const Weight& first = *products.front().w;
-  const bool tiled = m >= kTiledMinInputs && multiplies_row_by_row(first.dtype, m) && has_tiled_dots(first.dtype) &&
+  const bool tiled = multiplies_on_tiles(first.dtype, m) &&
                      std::all_of(products.begin(), products.end(), [&](const WeightProduct& p) {
                        return p.w->dtype == first.dtype && p.w->cols == first.cols;
                      });
@@ -155,11 +168,7 @@ void linear_forward(std::span<const WeightProduct> products, const float* inp, i
     matrices.push_back({p.w->data, int64_t(p.w->row_bytes()), p.w->rows, p.out, p.w->rows});
     rows.push_back(p.w->rows);
   }
-  const double flops = 2.0 * double(m) * double(first.cols) * double(std::accumulate(rows.begin(), rows.end(), int64_t(0)));
-  const PhaseScope phase(phase_timed_here() ? fmt::format("weight rows {} ({})x{}, {} inputs", dtype_name(first.dtype),
-                                                         fmt::join(rows, "+"), first.cols, m)
-                                            : std::string(),
-                         flops);
+  const PhaseScope phase = weight_rows_phase(first.dtype, rows, first.cols, m);
   tiled_dots(first.dtype, matrices, inp, m, first.cols);
 }
 

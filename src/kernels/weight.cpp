@@ -1,12 +1,10 @@
 #include "kernels/weight.h"
 
-#include "core/huge_pages.h"
-
 #include <cstring>
 #include <vector>
 
 #include "core/error.h"
-
+#include "core/huge_pages.h"
 #include "kernels/quant.h"
 
 namespace whet {

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "core/huge_pages.h"
-
 #include "kernels/classifier_head.h"
 #include "kernels/cross_entropy.h"
 #include "models/llama.h"

@@ -39,7 +39,7 @@ struct TrainableState {
   // Null: the steps multiply the masters.
   std::unique_ptr<LlamaModel> compute;
   ClassifierTraining* classifier = nullptr;     // task_type seq_cls; not owned
-  bool bf16_products = false;                  // TrainPass::bf16_products: supervised runs
+  bool bf16_products = false;                   // TrainPass::bf16_products: supervised runs
   std::vector<Parameter> parameters;
   TrainPass pass() const;                       // the forward/backward's view of the above
 };

@@ -2,25 +2,16 @@
 // one; inside a region nothing is released.
 #include <gtest/gtest.h>
 
-#include <omp.h>
-
 #include "core/openmp_team.h"
+#include "test_support.h"
 
 namespace whet {
 namespace {
 
-int threads_of_a_region() {
-  int threads = 0;
-#pragma omp parallel
-#pragma omp single
-  threads = omp_get_num_threads();
-  return threads;
-}
-
 TEST(OpenmpTeam, ReleasedBetweenRegionsAndMadeAgain) {
-  const int before = threads_of_a_region();
+  const int before = test::openmp_team_size();
   EXPECT_TRUE(release_openmp_team());
-  EXPECT_EQ(threads_of_a_region(), before);
+  EXPECT_EQ(test::openmp_team_size(), before);
 }
 
 TEST(OpenmpTeam, NotReleasedInsideARegion) {

@@ -15,17 +15,6 @@
 namespace whet::tune {
 namespace {
 
-// The team size of an OpenMP region opened by the calling thread.
-int team_size() {
-  int size = 0;
-#pragma omp parallel
-  {
-#pragma omp single
-    size = omp_get_num_threads();
-  }
-  return size;
-}
-
 TEST(ParallelTrials, EachWorkerHasItsShareOfThreadsAndTheCallerKeepsItsOwn) {
   const int before = omp_get_max_threads();
   omp_set_num_threads(4);  // as OMP_NUM_THREADS=4 would, whatever the machine
@@ -37,13 +26,13 @@ TEST(ParallelTrials, EachWorkerHasItsShareOfThreadsAndTheCallerKeepsItsOwn) {
   std::vector<int> teams;
   std::atomic<bool> failed{false};
   run_workers(2, 2, [&] {
-    const int size = team_size();
+    const int size = test::openmp_team_size();
     const std::lock_guard lock(mutex);
     teams.push_back(size);
   }, failed);
   EXPECT_EQ(teams, (std::vector<int>{2, 2}));
   EXPECT_FALSE(failed.load());
-  EXPECT_EQ(team_size(), 4);  // the caller's own count is untouched
+  EXPECT_EQ(test::openmp_team_size(), 4);  // the caller's own count is untouched
   omp_set_num_threads(before);
 }
 

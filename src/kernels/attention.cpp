@@ -12,11 +12,16 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/phase_timer.h"
+#include "kernels/bf16_tiles.h"
 #include "kernels/gemm.h"
 #include "kernels/quant.h"
 #include "kernels/row_max.h"
 #include "kernels/softcap.h"
+#include "kernels/transpose_16x16.h"
 #include "kernels/vector_exp.h"
+
+#pragma GCC push_options
+#pragma GCC target("prefer-vector-width=512")
 
 namespace whet {
 
@@ -67,7 +72,9 @@ struct Tile {
   int64_t column(int64_t key) const { return key < prefix_end ? key : prefix_end + key - key_begin; }
 };
 
-Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile) {
+// one_range: the prefix and the segments as one range, whatever lies between them
+// hidden (the AMX path's products want one range of keys from a multiple of 64).
+Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile, bool one_range = false) {
   const int64_t begin = tile * kQueryTile, end = std::min(s.t, begin + kQueryTile);
   int64_t prefix_end = 0;
   for (int64_t i = begin; i < end; ++i) prefix_end = std::max(prefix_end, prefix_keys(s, i));
@@ -76,7 +83,8 @@ Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile) {
   // starting anywhere would make ever new ones (0.3 ms and 70 KB each). From a
   // multiple of the tile the shapes are few; the keys added are hidden like any other.
   if (s.bf16_products) key_begin -= key_begin % kQueryTile;
-  if (prefix_end >= key_begin) prefix_end = key_begin = 0;  // the prefix reaches the segments: one range
+  // The prefix reaching the segments, or one range asked for: one range from 0.
+  if (prefix_end >= key_begin || (one_range && prefix_end > 0)) prefix_end = key_begin = 0;
   return Tile{head, begin, end, prefix_end, key_begin, s.start + end};
 }
 
@@ -113,19 +121,25 @@ Heads<float> interleaved(const float* x, int64_t heads, int64_t head_dim) {
 
 // bf16 operands are rounded into a (heads, rows, head_dim) copy: oneDNN's bf16
 // products of 64-row tiles ran at half speed reading rows of interleaved heads.
+// Rows from `rows` to `padded_rows` are zero (the AMX path's whole tiles).
 struct PackedBf16 {
   std::vector<uint16_t> values;
-  Heads<uint16_t> pack(const float* x, int64_t rows, int64_t heads, int64_t head_dim) {
-    values.resize(size_t(rows * heads * head_dim));
+  Heads<uint16_t> pack(const float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t padded_rows = 0) {
+    padded_rows = std::max(rows, padded_rows);
+    values.resize(size_t(padded_rows * heads * head_dim));
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t h = 0; h < heads; ++h)
-      for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t i = 0; i < padded_rows; ++i) {
         const float* from = x + (i * heads + h) * head_dim;
-        uint16_t* to = values.data() + (h * rows + i) * head_dim;
+        uint16_t* to = values.data() + (h * padded_rows + i) * head_dim;
+        if (i >= rows) {
+          std::fill(to, to + head_dim, uint16_t(0));
+          continue;
+        }
 #pragma omp simd
         for (int64_t d = 0; d < head_dim; ++d) to[d] = f32_to_bf16(from[d]);
       }
-    return {values.data(), head_dim, rows * head_dim};
+    return {values.data(), head_dim, padded_rows * head_dim};
   }
 };
 
@@ -235,6 +249,65 @@ void softmax_backward_range(float* p, float* ds, int64_t begin, int64_t end, flo
   }
 }
 
+// Each of a tile's rows of scores (`width` apart) becomes its softmax over the keys
+// its query sees, zero elsewhere; lse, if not null, receives each row's log-sum-exp.
+void softmax_rows(float* probs, int64_t width, float* lse, const Tile& tile, const AttentionShape& s) {
+  for (int64_t r = 0; r < tile.rows(); ++r) {
+    float* row = probs + r * width;
+    const Visible vis = visible_columns(s, tile, tile.begin + r);
+    const float max_score = max_visible(row, vis);
+    // exp over the whole row, then the hidden keys zeroed: the visible ranges' ends
+    // fall anywhere, and the scalar remainders of their exps were a third of the exps'
+    // time. (A hidden score may exceed the maximum: vector_exp saturates, finite.)
+    exp_shifted(row, 0, width, max_score);
+    zero_hidden(row, vis, width);
+    float denom = 0.0f;
+#pragma omp simd reduction(+ : denom)
+    for (int64_t j = vis.first; j < vis.last; ++j) denom += row[j];
+    const float inverse = 1.0f / denom;
+#pragma omp simd
+    for (int64_t j = vis.first; j < vis.last; ++j) row[j] *= inverse;
+    if (lse) lse[(tile.begin + r) * s.heads + tile.head] = max_score + std::log(denom);
+  }
+}
+
+// D (t, heads): each query row's dout · out, with dout as dP's product reads it
+// (rounded with bf16 products), so the score gradients of a row still sum to
+// nearly zero. One pass before the tiles: read row by row inside them, `out` was
+// a stream of cache misses.
+template <typename T>
+const float* dout_dot_out(float* d, const Heads<T>& dout, const float* out, const AttentionShape& s) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t i = 0; i < s.t; ++i)
+    for (int64_t h = 0; h < s.heads; ++h) {
+      const T* dout_row = dout.head(h) + i * dout.row_stride;
+      const float* out_row = out + (i * s.heads + h) * s.head_dim;
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t e = 0; e < s.head_dim; ++e) sum += as_float(dout_row[e]) * out_row[e];
+      d[i * s.heads + h] = sum;
+    }
+  return d;
+}
+
+// A tile's rows of scores become probabilities (recomputed from lse) and their
+// d_scores, `width` apart, of dP become dS; zero outside what each query sees.
+// d_rows: dout_dot_out's.
+void softmax_backward_rows(float* probs, float* d_scores, int64_t width, const float* d_rows, const float* lse,
+                           const Tile& tile, const AttentionShape& s, const Layout& l) {
+  const float inverse_cap = softcap_inverse(s.softcap);
+  for (int64_t r = 0; r < tile.rows(); ++r) {
+    const int64_t i = tile.begin + r;
+    float* p = probs + r * width;
+    float* ds = d_scores + r * width;
+    const float row_lse = lse[i * s.heads + tile.head], d_row = d_rows[i * s.heads + tile.head];
+    const Visible vis = visible_columns(s, tile, i);
+    softmax_backward_range(p, ds, 0, width, row_lse, d_row, l.scale, inverse_cap);  // as softmax_rows' exps
+    zero_hidden(p, vis, width);
+    zero_hidden(ds, vis, width);
+  }
+}
+
 template <typename T>
 void forward_tiles(float* out, float* lse, const Heads<T>& q, const Heads<T>& k, const Heads<T>& v,
                    const AttentionShape& s) {
@@ -249,19 +322,7 @@ void forward_tiles(float* out, float* lse, const Heads<T>& q, const Heads<T>& k,
       for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
         const Tile tile = make_tile(s, h, tile_index);
         tile_scores(probs.data(), q, k, tile, s, l);
-        // Each row becomes its softmax over the visible keys, zero elsewhere.
-        for (int64_t r = 0; r < tile.rows(); ++r) {
-          float* row = probs.data() + r * tile.keys();
-          const Visible vis = visible_columns(s, tile, tile.begin + r);
-          const float max_score = max_visible(row, vis);
-          const float denom = exp_shifted(row, vis.first, vis.gap_begin, max_score) +
-                              exp_shifted(row, vis.gap_end, vis.last, max_score);
-          const float inverse = 1.0f / denom;
-          zero_hidden(row, vis, tile.keys());
-#pragma omp simd
-          for (int64_t j = vis.first; j < vis.last; ++j) row[j] *= inverse;
-          if (lse) lse[(tile.begin + r) * s.heads + h] = max_score + std::log(denom);
-        }
+        softmax_rows(probs.data(), tile.keys(), lse, tile, s);
         const int64_t kv_head = h / l.group;
         times_keys(out + tile.begin * l.q_stride + h * s.head_dim, l.q_stride,
                    as_operand(probs.data(), tile.rows() * tile.keys(), rounded), v.head(kv_head), v.row_stride, tile,
@@ -280,9 +341,10 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
                     const Heads<T>& v, const float* out, const float* lse,
                     const AttentionShape& s) {
   const Layout l(s);
-  const float inverse_cap = softcap_inverse(s.softcap);
   const int64_t head_block = s.t * s.head_dim, tiles = tiles_per_head(s);
   std::vector<float> dk_heads(size_t(s.heads * head_block), 0.0f), dv_heads(dk_heads.size(), 0.0f);
+  std::vector<float> d(size_t(s.t * s.heads));
+  const float* d_rows = dout_dot_out(d.data(), dout, out, s);
 #pragma omp parallel
   {
     const size_t tile_floats = size_t(std::min(s.t, kQueryTile) * s.t);
@@ -299,24 +361,7 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
         tile_scores(probs.data(), q, k, tile, s, l);
         times_keys_transposed(d_scores.data(), dout_tile, dout.row_stride, v.head(kv_head), v.row_stride, tile,
                               s.head_dim, 1.0f);
-        for (int64_t r = 0; r < rows; ++r) {
-          const int64_t i = tile.begin + r;
-          float* p = probs.data() + r * keys;
-          float* ds = d_scores.data() + r * keys;
-          const float row_lse = lse[i * s.heads + h];
-          // D_i from dout as dP's product read it (rounded with bf16 products), so the
-          // score gradients of a row still sum to nearly zero.
-          const T* dout_row = dout_tile + r * dout.row_stride;
-          const float* out_row = out + q_offset + r * l.q_stride;
-          float d_row = 0.0f;
-#pragma omp simd reduction(+ : d_row)
-          for (int64_t d = 0; d < s.head_dim; ++d) d_row += as_float(dout_row[d]) * out_row[d];
-          const Visible vis = visible_columns(s, tile, i);
-          softmax_backward_range(p, ds, vis.first, vis.gap_begin, row_lse, d_row, l.scale, inverse_cap);
-          softmax_backward_range(p, ds, vis.gap_end, vis.last, row_lse, d_row, l.scale, inverse_cap);
-          zero_hidden(p, vis, keys);
-          zero_hidden(ds, vis, keys);
-        }
+        softmax_backward_rows(probs.data(), d_scores.data(), keys, d_rows, lse, tile, s, l);
         const T* p_operand = as_operand(probs.data(), rows * keys, rounded_probs);
         const T* ds_operand = as_operand(d_scores.data(), rows * keys, rounded_d_scores);
         times_keys(dq + q_offset, l.q_stride, ds_operand, k.head(kv_head), k.row_stride, tile, s.head_dim);
@@ -342,6 +387,246 @@ void backward_tiles(float* dq, float* dk, float* dv, const Heads<T>& dout, const
       }
     }
   }
+}
+
+// This thread's buffer `slot` of at least n elements, kept from call to call: made
+// per call, buffers of a few hundred KB came back from the OS page by page (a fifth
+// of a layer's attention time went to the kernel clearing them).
+template <typename T, int slot>
+T* scratch(int64_t n) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < size_t(n)) buffer.resize(size_t(n));
+  return buffer.data();
+}
+
+// The calling thread's n floats, zero, shared out among the threads to clear.
+template <int slot>
+float* zeroed_scratch(int64_t n) {
+  float* buffer = scratch<float, slot>(n);
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i += 4096) std::fill_n(buffer + i, std::min<int64_t>(4096, n - i), 0.0f);
+  return buffer;
+}
+
+// bf16 products on AMX tiles (kernels/bf16_tiles.h). Every operand is padded to
+// whole tiles: q, k, v and dout to rows of a multiple of 64 (zero), a tile's keys
+// to one range from a multiple of 64 (make_tile's one_range) of a multiple of 32
+// columns; k and v are packed once per call as the tiles' right operands, Kᵀ and
+// V for the forward, Vᵀ and K as well for the backward.
+
+bool on_amx_tiles(const AttentionShape& s) {
+  return s.bf16_products && s.tile_products && s.head_dim % kTileDepth == 0 && has_bf16_tiles();
+}
+
+// A tile's score columns: its keys, padded to the products' multiple of 32.
+int64_t tile_width(const Tile& tile) { return round_up(tile.keys(), kTileDepth); }
+
+// q, k, v (and dout) rounded, padded and packed for the tiles. One per thread,
+// its buffers kept from call to call (see scratch).
+struct TileOperands {
+  int64_t query_rows = 0, key_rows = 0;  // padded to multiples of kQueryTile
+  PackedBf16 q16, k16, v16, dout16;
+  Heads<uint16_t> q, k, v, dout;
+  std::vector<uint16_t> keys_t_tiles, values_tiles, values_t_tiles, keys_tiles;  // per kv head
+  std::vector<PackedB> keys_t, values, values_t, keys;
+
+  static TileOperands& of_this_thread() {
+    thread_local TileOperands ops;
+    return ops;
+  }
+
+  // dout null: the forward's operands only.
+  const TileOperands& pack(const float* q_in, const float* k_in, const float* v_in, const float* dout_in,
+                           const AttentionShape& s) {
+    query_rows = round_up(s.t, kQueryTile), key_rows = round_up(s.start + s.t, kQueryTile);
+    const int64_t keys_in = s.start + s.t, dim = s.head_dim;
+    q = q16.pack(q_in, s.t, s.heads, dim, query_rows);
+    k = k16.pack(k_in, keys_in, s.kv_heads, dim, key_rows);
+    v = v16.pack(v_in, keys_in, s.kv_heads, dim, key_rows);
+    if (dout_in) dout = dout16.pack(dout_in, s.t, s.heads, dim, query_rows);
+    const bool backward = dout_in != nullptr;
+    const size_t head_elements = size_t(packed_b_elements(key_rows, dim));
+    keys_t_tiles.resize(head_elements * s.kv_heads);
+    values_tiles.resize(head_elements * s.kv_heads);
+    values_t_tiles.resize(head_elements * s.kv_heads);
+    keys_tiles.resize(head_elements * s.kv_heads);
+    keys_t.resize(size_t(s.kv_heads)), values.resize(keys_t.size()), values_t.resize(keys_t.size());
+    keys.resize(keys_t.size());
+#pragma omp parallel for schedule(static)
+    for (int64_t h = 0; h < s.kv_heads; ++h) {
+      const size_t at = size_t(h) * head_elements;
+      keys_t[h] = pack_b_transposed(keys_t_tiles.data() + at, k.head(h), dim, dim, key_rows);
+      if (!backward) {
+        values[h] = pack_b(values_tiles.data() + at, v.head(h), dim, key_rows, dim);
+        continue;
+      }
+      values_t[h] = pack_b_transposed(values_t_tiles.data() + at, v.head(h), dim, dim, key_rows);
+      keys[h] = pack_b(keys_tiles.data() + at, k.head(h), dim, key_rows, dim);
+    }
+    return *this;
+  }
+};
+
+// scores (kQueryTile × width) = scale · Q_tile · Kᵀ over the tile's keys, capped.
+void scores_on_tiles(float* scores, int64_t width, const TileOperands& ops, const Tile& tile, const AttentionShape& s,
+                     const Layout& l) {
+  tile_product(scores, width, false, ops.q.head(tile.head) + tile.begin * s.head_dim, s.head_dim,
+               ops.keys_t[size_t(tile.head / l.group)], tile.key_begin, 0, kQueryTile, width, s.head_dim);
+  const int64_t n = kQueryTile * width;
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) scores[i] *= l.scale;
+  softcap_forward(scores, n, s.softcap);
+}
+
+// to (rows × cols) = from's values rounded to bf16.
+void round_rows(uint16_t* to, const float* from, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) to[i] = f32_to_bf16(from[i]);
+}
+
+#ifdef __AVX512BF16__
+// to (cols × rows) = fromᵀ rounded to bf16; from is rows × cols, both multiples of 16.
+void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; r += 16)
+    for (int64_t c = 0; c < cols; c += 16) {
+      __m512i block[16];
+      for (int64_t i = 0; i < 16; ++i) block[i] = _mm512_castps_si512(_mm512_loadu_ps(from + (r + i) * cols + c));
+      transpose_16x16(block);
+      for (int64_t j = 0; j < 16; ++j)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + (c + j) * rows + r),
+                            (__m256i)_mm512_cvtneps_pbh(_mm512_castsi512_ps(block[j])));
+    }
+}
+#else
+void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) to[c * rows + r] = f32_to_bf16(from[r * cols + c]);
+}
+#endif
+
+// out's rows of a tile (kQueryTile × head_dim, interleaved heads) = A · B: a
+// whole tile straight into out, the last one of a length not a multiple of 64
+// through `product` (its padded rows would run past the end).
+void tile_rows_product(float* out, float* product, const uint16_t* a, int64_t lda, const PackedB& b, int64_t depth,
+                       int64_t k, const Tile& tile, const AttentionShape& s, const Layout& l) {
+  float* rows = out + tile.begin * l.q_stride + tile.head * s.head_dim;
+  if (tile.rows() == kQueryTile) return tile_product(rows, l.q_stride, false, a, lda, b, 0, depth, kQueryTile, s.head_dim, k);
+  tile_product(product, s.head_dim, false, a, lda, b, 0, depth, kQueryTile, s.head_dim, k);
+  for (int64_t r = 0; r < tile.rows(); ++r) std::copy_n(product + r * s.head_dim, s.head_dim, rows + r * l.q_stride);
+}
+
+void forward_on_tiles(float* out, float* lse, const float* q, const float* k, const float* v,
+                      const AttentionShape& s) {
+  const Layout l(s);
+  const TileOperands& ops = TileOperands::of_this_thread().pack(q, k, v, nullptr, s);
+  const int64_t tiles = tiles_per_head(s);
+#pragma omp parallel
+  {
+    const TileScope tile_state;
+    float* probs = scratch<float, 0>(kQueryTile * ops.key_rows);
+    float* product = scratch<float, 1>(kQueryTile * s.head_dim);
+    uint16_t* probs16 = scratch<uint16_t, 0>(kQueryTile * ops.key_rows);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (int64_t h = 0; h < s.heads; ++h)
+      for (int64_t tile_index = 0; tile_index < tiles; ++tile_index) {
+        const Tile tile = make_tile(s, h, tile_index, /*one_range=*/true);
+        const int64_t width = tile_width(tile);
+        scores_on_tiles(probs, width, ops, tile, s, l);
+        softmax_rows(probs, width, lse, tile, s);
+        round_rows(probs16, probs, kQueryTile * width);
+        tile_rows_product(out, product, probs16, width, ops.values[size_t(h / l.group)], tile.key_begin, width, tile,
+                          s, l);
+      }
+  }
+}
+
+// Each query head's tiles in two parts of about equal work (the causal mask gives
+// later tiles more keys), each part summing its own key and value gradients: 18
+// tasks for 9 heads keep two threads equally busy, where 9 left one idle for one.
+constexpr int64_t kParts = 2;
+
+std::vector<int64_t> part_starts(const AttentionShape& s) {
+  const int64_t tiles = tiles_per_head(s);
+  std::vector<int64_t> work(size_t(tiles) + 1, 0);
+  for (int64_t i = 0; i < tiles; ++i) work[size_t(i) + 1] = work[size_t(i)] + make_tile(s, 0, i, true).keys();
+  std::vector<int64_t> starts{0};
+  for (int64_t part = 1; part < kParts; ++part) {
+    int64_t i = starts.back();
+    while (i < tiles && work[size_t(i)] * kParts < work.back() * part) ++i;
+    starts.push_back(i);
+  }
+  starts.push_back(tiles);
+  return starts;
+}
+
+
+void backward_on_tiles(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                       const float* v, const float* out, const float* lse, const AttentionShape& s) {
+  const Layout l(s);
+  const TileOperands& ops = TileOperands::of_this_thread().pack(q, k, v, dout, s);
+  const int64_t dim = s.head_dim, part_block = ops.key_rows * dim, parts = kParts * s.heads;
+  const std::vector<int64_t> starts = part_starts(s);
+  const float* d_rows = dout_dot_out(scratch<float, 5>(s.t * s.heads), ops.dout, out, s);
+  float* dk_parts = zeroed_scratch<3>(parts * part_block);
+  float* dv_parts = zeroed_scratch<4>(parts * part_block);
+#pragma omp parallel
+  {
+    const TileScope tile_state;
+    const int64_t tile_floats = kQueryTile * ops.key_rows, b_elements = packed_b_elements(kQueryTile, dim);
+    float* probs = scratch<float, 0>(tile_floats);
+    float* d_scores = scratch<float, 1>(tile_floats);
+    float* product = scratch<float, 2>(kQueryTile * dim);
+    uint16_t* d_scores16 = scratch<uint16_t, 0>(tile_floats);
+    uint16_t* probs_t = scratch<uint16_t, 1>(tile_floats);
+    uint16_t* d_scores_t = scratch<uint16_t, 2>(tile_floats);
+    uint16_t* q_tiles = scratch<uint16_t, 3>(b_elements);
+    uint16_t* dout_tiles = scratch<uint16_t, 4>(b_elements);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < parts; ++task) {
+      const int64_t h = task / kParts, part = task % kParts, kv_head = h / l.group;
+      float* dk_part = dk_parts + task * part_block;
+      float* dv_part = dv_parts + task * part_block;
+      for (int64_t tile_index = starts[size_t(part)]; tile_index < starts[size_t(part) + 1]; ++tile_index) {
+        const Tile tile = make_tile(s, h, tile_index, /*one_range=*/true);
+        const int64_t width = tile_width(tile), n = kQueryTile * width;
+        const uint16_t* q_tile = ops.q.head(h) + tile.begin * dim;
+        const uint16_t* dout_tile = ops.dout.head(h) + tile.begin * dim;
+        scores_on_tiles(probs, width, ops, tile, s, l);
+        tile_product(d_scores, width, false, dout_tile, dim, ops.values_t[size_t(kv_head)], tile.key_begin, 0,
+                     kQueryTile, width, dim);
+        softmax_backward_rows(probs, d_scores, width, d_rows, lse, tile, s, l);
+        // Rows past the queries: zero, so they add nothing to the key and value gradients.
+        std::fill(probs + tile.rows() * width, probs + n, 0.0f);
+        std::fill(d_scores + tile.rows() * width, d_scores + n, 0.0f);
+        // dq = dS · K
+        round_rows(d_scores16, d_scores, n);
+        tile_rows_product(dq, product, d_scores16, width, ops.keys[size_t(kv_head)], tile.key_begin, width, tile, s, l);
+        // dk += dSᵀ · Q_tile, dv += Pᵀ · dout_tile
+        round_transposed(d_scores_t, d_scores, kQueryTile, width);
+        round_transposed(probs_t, probs, kQueryTile, width);
+        const PackedB q_b = pack_b(q_tiles, q_tile, dim, kQueryTile, dim);
+        const PackedB dout_b = pack_b(dout_tiles, dout_tile, dim, kQueryTile, dim);
+        tile_product(dk_part + tile.key_begin * dim, dim, true, d_scores_t, kQueryTile, q_b, 0, 0, width, dim,
+                     kQueryTile);
+        tile_product(dv_part + tile.key_begin * dim, dim, true, probs_t, kQueryTile, dout_b, 0, 0, width, dim,
+                     kQueryTile);
+      }
+    }
+  }
+  // Each key/value head sums its group's query heads' parts.
+  const int64_t parts_per_kv_head = kParts * l.group;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t j = 0; j < s.t; ++j)
+    for (int64_t kvh = 0; kvh < s.kv_heads; ++kvh) {
+      float* dkj = dk + j * l.kv_stride + kvh * dim;
+      float* dvj = dv + j * l.kv_stride + kvh * dim;
+      for (int64_t task = kvh * parts_per_kv_head; task < (kvh + 1) * parts_per_kv_head; ++task) {
+        const float* dk_src = dk_parts + task * part_block + j * dim;
+        const float* dv_src = dv_parts + task * part_block + j * dim;
+#pragma omp simd
+        for (int64_t d = 0; d < dim; ++d) dkj[d] += dk_src[d], dvj[d] += dv_src[d];
+      }
+    }
 }
 
 // A decode step: a few query rows, no packed segments, fp32. The tiles' products
@@ -520,6 +805,7 @@ void forward_few_queries(float* out, float* lse, const float* q, const KV* k, co
 void forward(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s) {
   if (few_queries(s)) return forward_few_queries(out, lse, q, k, v, s);
   const int64_t keys = s.start + s.t;
+  if (on_amx_tiles(s)) return forward_on_tiles(out, lse, q, k, v, s);
   if (!s.bf16_products)
     return forward_tiles(out, lse, interleaved(q, s.heads, s.head_dim), interleaved(k, s.kv_heads, s.head_dim),
                          interleaved(v, s.kv_heads, s.head_dim), s);
@@ -553,6 +839,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* v, const float* out, const float* lse, const AttentionShape& s) {
   const PhaseScope phase("attention backward");
   WHET_ASSERT(s.start == 0);
+  if (on_amx_tiles(s)) return backward_on_tiles(dq, dk, dv, dout, q, k, v, out, lse, s);
   if (!s.bf16_products)
     return backward_tiles(dq, dk, dv, interleaved(dout, s.heads, s.head_dim), interleaved(q, s.heads, s.head_dim),
                           interleaved(k, s.kv_heads, s.head_dim), interleaved(v, s.kv_heads, s.head_dim), out, lse,
@@ -656,3 +943,5 @@ void attention_backward_reference(float* dq, float* dk, float* dv, const float* 
 }
 
 }  // namespace whet
+
+#pragma GCC pop_options

@@ -33,6 +33,9 @@ struct AttentionShape {
   // dout, the probabilities and the score gradients are rounded to bf16 before each
   // product; softmax, its statistics and the outputs stay fp32.
   bool bf16_products = false;
+  // Where the CPU has AMX and head_dim is a multiple of 32, those products run on
+  // its tiles (kernels/bf16_tiles.h); false keeps them on oneDNN (tests pin each path).
+  bool tile_products = true;
 };
 
 // out and q are (t, heads, head_dim); k and v are (start + t, kv_heads, head_dim).

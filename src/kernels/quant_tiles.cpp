@@ -8,7 +8,9 @@
 
 #include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels/bf16_tiles.h"
 #include "kernels/quant_blocks.h"
+#include "kernels/transpose_16x16.h"
 
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
 #define WHET_AMX_TILES 1
@@ -43,46 +45,8 @@ constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a ti
 // bytes. A product takes tens of cycles to finish, and the next one into the same
 // sums waits for it; alternating between two sets of rows keeps two in flight
 // (and shares the activation tiles: 261-281 → 237 µs for 1536 x 576 weights
-// against 16 rows on one thread, docs/performance.md).
-struct alignas(64) TileConfig {
-  uint8_t palette = 1, start_row = 0, reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
-
-void configure_tiles() {
-  TileConfig config;
-  for (int t = 0; t < 7; ++t) config.bytes_per_row[t] = 64, config.rows[t] = kTileRows;
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // GCC's asm names 8 of the 64 bytes it reads
-  _tile_loadconfig(&config);
-}
-
-// rows[i] holds element j of row i in lane j; afterwards rows[j] holds it in lane i.
-inline void transpose_16x16(__m512i rows[16]) {
-  constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
-  __m512i t[16];
-  for (int k = 0; k < 16; k += 2) {  // pairs of rows, interleaved within each 128-bit lane
-    t[k] = _mm512_maskz_unpacklo_epi32(all, rows[k], rows[k + 1]);
-    t[k + 1] = _mm512_maskz_unpackhi_epi32(all, rows[k], rows[k + 1]);
-  }
-  for (int k = 0; k < 16; k += 4) {  // rows[k + j], lane L: element 4L + j of rows k..k + 3
-    rows[k] = _mm512_maskz_unpacklo_epi64(0xff, t[k], t[k + 2]);
-    rows[k + 1] = _mm512_maskz_unpackhi_epi64(0xff, t[k], t[k + 2]);
-    rows[k + 2] = _mm512_maskz_unpacklo_epi64(0xff, t[k + 1], t[k + 3]);
-    rows[k + 3] = _mm512_maskz_unpackhi_epi64(0xff, t[k + 1], t[k + 3]);
-  }
-  for (int j = 0; j < 4; ++j) {  // lane L of rows j, 4 + j, 8 + j, 12 + j side by side: element 4L + j
-    const __m512i low01 = _mm512_maskz_shuffle_i32x4(all, rows[j], rows[4 + j], 0x44);
-    const __m512i high01 = _mm512_maskz_shuffle_i32x4(all, rows[j], rows[4 + j], 0xee);
-    const __m512i low23 = _mm512_maskz_shuffle_i32x4(all, rows[8 + j], rows[12 + j], 0x44);
-    const __m512i high23 = _mm512_maskz_shuffle_i32x4(all, rows[8 + j], rows[12 + j], 0xee);
-    t[j] = _mm512_maskz_shuffle_i32x4(all, low01, low23, 0x88);
-    t[4 + j] = _mm512_maskz_shuffle_i32x4(all, low01, low23, 0xdd);
-    t[8 + j] = _mm512_maskz_shuffle_i32x4(all, high01, high23, 0x88);
-    t[12 + j] = _mm512_maskz_shuffle_i32x4(all, high01, high23, 0xdd);
-  }
-  for (int k = 0; k < 16; ++k) rows[k] = t[k];
-}
+// against 16 rows on one thread, docs/performance.md). TileScope (bf16_tiles.h)
+// configures them.
 
 // The activations as the B operands of the products, one tile per 32 inputs: tile
 // row p holds inputs 2p and 2p + 1 of activation row 0, then of row 1, and so on
@@ -320,7 +284,7 @@ void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64
 #pragma omp parallel num_threads(int(scratch.size()))
   {
     tiles.fill(x);
-    configure_tiles();
+    const TileScope tile_state;
     GroupScratch& mine = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t g = 0; g < groups; ++g) {
@@ -331,7 +295,6 @@ void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64
       tile_group<type>(w.weights + first * w.row_bytes, w.row_bytes, std::min<int64_t>(kGroupRows, w.rows - first),
                        tiles, m, n, w.out + first, w.out_stride, mine);
     }
-    _tile_release();
   }
 }
 

@@ -80,7 +80,7 @@ struct MaskedShape {
   std::vector<int32_t> begins;
   SharedPrefixMask shared;
   AttentionShape shape;
-  MaskedShape(const AttentionCase& c, bool bf16_products)
+  MaskedShape(const AttentionCase& c, bool bf16_products, bool tile_products = true)
       : begins(segment_begins(c.t)),
         shared(c.t / 3, c.t / 3, c.t - 2 * (c.t / 3)),
         shape{c.t, c.start, c.heads, c.kv_heads, c.head_dim} {
@@ -88,6 +88,7 @@ struct MaskedShape {
     shape.scale = c.scale;
     shape.softcap = c.softcap;
     shape.bf16_products = bf16_products;
+    shape.tile_products = tile_products;
     if (c.mask == Mask::Packed) shape.segment_begin = begins.data();
     if (c.mask == Mask::SharedPrefix) {
       shape.segment_begin = shared.segment_begin.data();
@@ -98,8 +99,9 @@ struct MaskedShape {
 };
 
 // The tiled kernels against the reference, forward and (on training shapes) backward.
-void expect_matches_reference(const AttentionCase& c, bool bf16_products) {
-  const MaskedShape masked(c, bf16_products);
+void expect_matches_reference(const AttentionCase& c, bool bf16_products, bool tile_products = true) {
+  SCOPED_TRACE(tile_products ? "AMX tiles where the CPU has them" : "oneDNN products");
+  const MaskedShape masked(c, bf16_products, tile_products);
   const AttentionShape& s = masked.shape;
   auto as_multiplied = [&](std::vector<float> x) { return bf16_products ? rounded_to_bf16(std::move(x)) : x; };
   const int64_t keys = c.start + c.t, q_size = c.t * c.heads * c.head_dim, kv_size = keys * c.kv_heads * c.head_dim;
@@ -125,7 +127,12 @@ void expect_matches_reference(const AttentionCase& c, bool bf16_products) {
 
 TEST_P(AttentionTest, ForwardAndBackwardMatchReference) { expect_matches_reference(GetParam(), false); }
 
-TEST_P(AttentionTest, Bf16ProductsMatchTheReferenceOnRoundedInputs) { expect_matches_reference(GetParam(), true); }
+// Both ways of multiplying bf16: oneDNN's, and on a CPU with AMX its tiles (head_dim
+// a multiple of 32: the cases of 32 and 64 below).
+TEST_P(AttentionTest, Bf16ProductsMatchTheReferenceOnRoundedInputs) {
+  expect_matches_reference(GetParam(), true, /*tile_products=*/false);
+  expect_matches_reference(GetParam(), true, /*tile_products=*/true);
+}
 
 // Keys and values held as IEEE half (a KV cache of F16), against the reference on
 // the same values widened: the rounding is the cache's, the sums stay fp32 (1e-4).
@@ -172,7 +179,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            // shapes with a window and a prefix, and a decode step.
                                            AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix, 70, 0.0f, 1.5f},
                                            AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 0, 0.5f, 1.5f},
-                                           AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8, 0.0f, 1.5f}));
+                                           AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8, 0.0f, 1.5f},
+                                           // head_dim 32 and 64, which AMX tiles multiply: every mask,
+                                           // a window and a cap, a history, whole tiles and a part one.
+                                           AttentionCase{150, 0, 6, 2, 32, Mask::Causal},
+                                           AttentionCase{150, 0, 4, 2, 32, Mask::Packed, 30},
+                                           AttentionCase{200, 0, 6, 2, 32, Mask::SharedPrefix, 70, 0.0f, 1.5f},
+                                           AttentionCase{128, 0, 9, 3, 64, Mask::SharedPrefix},
+                                           AttentionCase{70, 100, 4, 2, 64, Mask::Causal, 50, 0.3f}));
 
 // Rows of a (rows, width) tensor, in the order given.
 std::vector<float> take_rows(const std::vector<float>& x, int64_t width, const std::vector<int64_t>& rows) {

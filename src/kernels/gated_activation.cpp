@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/dtype.h"
 #include "core/phase_timer.h"
 #include "kernels/vector_exp.h"
 
@@ -32,19 +33,26 @@ inline ValueAndSlope gelu_tanh(float x) {
           0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * c * (1.0f + 3.0f * kGeluCubic * x * x)};
 }
 
-template <ValueAndSlope (*Act)(float)>
-void gate_forward(float* out, const float* gate, const float* up, int64_t n) {
+// With kRounded, each output's bf16 rounding too, for the products that take it
+// (written while the value is at hand: a pass of its own read it back from memory).
+template <ValueAndSlope (*Act)(float), bool kRounded>
+void gate_forward(float* out, uint16_t* out_bf16, const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 16384)
-  for (int64_t i = 0; i < n; ++i) out[i] = Act(gate[i]).value * up[i];
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = Act(gate[i]).value * up[i];
+    if constexpr (kRounded) out_bf16[i] = f32_to_bf16(out[i]);
+  }
 }
 
-template <ValueAndSlope (*Act)(float)>
-void gate_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t n) {
+template <ValueAndSlope (*Act)(float), bool kRounded>
+void gate_backward(float* dgate, float* dup, uint16_t* dgate_bf16, uint16_t* dup_bf16, const float* dout,
+                   const float* gate, const float* up, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 16384)
   for (int64_t i = 0; i < n; ++i) {
     const ValueAndSlope a = Act(gate[i]);
     dup[i] = dout[i] * a.value;
     dgate[i] = dout[i] * up[i] * a.slope;
+    if constexpr (kRounded) dup_bf16[i] = f32_to_bf16(dup[i]), dgate_bf16[i] = f32_to_bf16(dgate[i]);
   }
 }
 
@@ -62,17 +70,26 @@ void plain_backward(float* dinp, const float* dout, const float* inp, int64_t n)
 
 }  // namespace
 
-void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n) {
+void gated_activation_forward(GateActivation act, float* out, const float* gate, const float* up, int64_t n,
+                              uint16_t* out_bf16) {
   const PhaseScope phase("activation forward");
-  if (act == GateActivation::Silu) return gate_forward<silu>(out, gate, up, n);
-  gate_forward<gelu_tanh>(out, gate, up, n);
+  const bool silu_gate = act == GateActivation::Silu;
+  if (out_bf16)
+    return silu_gate ? gate_forward<silu, true>(out, out_bf16, gate, up, n)
+                     : gate_forward<gelu_tanh, true>(out, out_bf16, gate, up, n);
+  silu_gate ? gate_forward<silu, false>(out, nullptr, gate, up, n)
+            : gate_forward<gelu_tanh, false>(out, nullptr, gate, up, n);
 }
 
 void gated_activation_backward(GateActivation act, float* dgate, float* dup, const float* dout, const float* gate,
-                               const float* up, int64_t n) {
+                               const float* up, int64_t n, uint16_t* dgate_bf16, uint16_t* dup_bf16) {
   const PhaseScope phase("activation backward");
-  if (act == GateActivation::Silu) return gate_backward<silu>(dgate, dup, dout, gate, up, n);
-  gate_backward<gelu_tanh>(dgate, dup, dout, gate, up, n);
+  const bool silu_gate = act == GateActivation::Silu;
+  if (dgate_bf16 && dup_bf16)
+    return silu_gate ? gate_backward<silu, true>(dgate, dup, dgate_bf16, dup_bf16, dout, gate, up, n)
+                     : gate_backward<gelu_tanh, true>(dgate, dup, dgate_bf16, dup_bf16, dout, gate, up, n);
+  silu_gate ? gate_backward<silu, false>(dgate, dup, nullptr, nullptr, dout, gate, up, n)
+            : gate_backward<gelu_tanh, false>(dgate, dup, nullptr, nullptr, dout, gate, up, n);
 }
 
 void activation_forward(GateActivation act, float* out, const float* inp, int64_t n) {

@@ -118,12 +118,15 @@ GemmShape input_gradient_shape(int64_t m, const Weight& w, bool accumulate) {
 
 }  // namespace
 
-std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
+void round_to_bf16(uint16_t* out, const float* a, int64_t n) {
   const PhaseScope phase("round activations to bf16");
-  std::unique_ptr<uint16_t[]> out(new uint16_t[size_t(n)]);
-  uint16_t* o = out.get();
 #pragma omp parallel for simd schedule(static) if (n >= 16384)
-  for (int64_t i = 0; i < n; ++i) o[i] = f32_to_bf16(a[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(a[i]);
+}
+
+std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
+  std::unique_ptr<uint16_t[]> out(new uint16_t[size_t(n)]);
+  round_to_bf16(out.get(), a, n);
   return out;
 }
 

@@ -36,6 +36,8 @@ void linear_backward(float* dinp, float* dweight, const float* dout, const float
 bool multiplies_in_bf16(const Weight& w);
 // n values rounded to bf16, in a buffer nobody clears first (every element is written).
 std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n);
+// The same into out (n).
+void round_to_bf16(uint16_t* out, const float* a, int64_t n);
 // linear_forward and linear_backward's input gradient, on activations already rounded.
 void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w);
 void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate);

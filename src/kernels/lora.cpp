@@ -54,10 +54,15 @@ class Products {
 
   // Values as an fp32 operand whose products take `scale`.
   static Operand take(const float* values, float scale = 1.0f) { return {values, scale, nullptr}; }
-  // The same, and rounded to bf16 with the scale folded in where the base multiplies in bf16.
-  Operand rounded(const float* values, int64_t n, float scale = 1.0f) {
+  // The same, and rounded to bf16 with the scale folded in where the base multiplies
+  // in bf16 (`given`: those values rounded already, at scale 1).
+  Operand rounded(const float* values, int64_t n, float scale = 1.0f, const uint16_t* given = nullptr) {
     Operand operand = take(values, scale);
     if (!bf16_) return operand;
+    if (scale == 1.0f && given) {
+      operand.bf16 = given;
+      return operand;
+    }
     if (scale == 1.0f) {
       operand.bf16 = rounded_.emplace_back(rounded_to_bf16(values, n)).get();
       return operand;
@@ -85,20 +90,28 @@ class Products {
 
 }  // namespace
 
-void projection_forward(float* out, float* lora_hidden, const float* inp, int64_t m, const Weight& w,
+bool projection_rounds_inputs(const Weight& w, const LoraView& lora) {
+  return multiplies_in_bf16(w) && (lora.rank == 0 || lora.bf16_products);
+}
+
+void projection_forward(float* out, float* lora_hidden, Activation inp, int64_t m, const Weight& w,
                         const LoraView& lora) {
-  if (lora.rank == 0) return linear_forward(out, inp, m, w);
+  if (lora.rank == 0) {
+    if (inp.bf16 && multiplies_in_bf16(w)) return linear_forward(out, inp.bf16, m, w);
+    return linear_forward(out, inp.values, m, w);
+  }
   const int64_t r = lora.rank, in = w.cols;
   Products products(w, lora);
   // The base's input, rounded once for its product and the adapter's A where they multiply in bf16.
-  const Operand x = products.rounded(inp, m * in);
+  const Operand x = products.rounded(inp.values, m * in, 1.0f, inp.bf16);
   if (x.bf16) {
     linear_forward(out, x.bf16, m, w);
   } else {
-    linear_forward(out, inp, m, w);
+    linear_forward(out, inp.values, m, w);
   }
   std::vector<float> scratch;
-  const Operand adapter_x = lora.dropout > 0.0f ? products.rounded(dropped_input(inp, m * in, lora, scratch), m * in) : x;
+  const Operand adapter_x =
+      lora.dropout > 0.0f ? products.rounded(dropped_input(inp.values, m * in, lora, scratch), m * in) : x;
   Products::gemm(linear_shape(m, r, in), adapter_x, products.rounded(lora.a, r * in), lora_hidden);
   GemmShape up = linear_shape(m, w.rows, r);
   up.beta = 1.0f;
@@ -107,17 +120,21 @@ void projection_forward(float* out, float* lora_hidden, const float* inp, int64_
 
 // With h = dropout(x)·Aᵀ: dB += scale·doutᵀ·h; dh = scale·dout·B; dA += dhᵀ·dropout(x);
 // dx += dropout'(dh·A), where dropout' applies the same mask and scale.
-void projection_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* lora_hidden,
+void projection_backward(float* dinp, float* dweight, Activation dout, const float* inp, const float* lora_hidden,
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate) {
-  if (lora.rank == 0) return linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
+  if (lora.rank == 0) {
+    if (dout.bf16 && !dweight && multiplies_in_bf16(w))
+      return linear_backward_input(dinp, dout.bf16, m, w, accumulate);
+    return linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate);
+  }
   const int64_t r = lora.rank, in = w.cols, out = w.rows;
   Products products(w, lora);
-  const Operand d_out = products.rounded(dout, m * out);
+  const Operand d_out = products.rounded(dout.values, m * out, 1.0f, dout.bf16);
   // A frozen base (dweight null) needs only its input gradient: on dout as rounded for the adapter.
   if (d_out.bf16 && !dweight) {
     linear_backward_input(dinp, d_out.bf16, m, w, accumulate);
   } else {
-    linear_backward(dinp, dweight, dout, inp, m, w, accumulate);
+    linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate);
   }
   if (lora.grad_b)
     Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,

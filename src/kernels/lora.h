@@ -24,11 +24,24 @@ struct LoraView {
   bool bf16_products = false;
 };
 
+// An input of the products: fp32 values and, where whoever made them rounded them
+// to bf16 already (once for q, k and v; in the activation's own pass), that
+// copy, which products multiplying in bf16 take instead of rounding again.
+struct Activation {
+  const float* values = nullptr;
+  const uint16_t* bf16 = nullptr;
+  Activation(const float* v, const uint16_t* rounded = nullptr) : values(v), bf16(rounded) {}  // NOLINT: implicit
+};
+
 // out (m, w.rows); lora_hidden (m, rank) receives dropout(inp)·Aᵀ for the backward (needed when rank > 0).
-void projection_forward(float* out, float* lora_hidden, const float* inp, int64_t m, const Weight& w,
+void projection_forward(float* out, float* lora_hidden, Activation inp, int64_t m, const Weight& w,
                         const LoraView& lora);
 // dinp (m, w.cols) = (or += with accumulate); dweight += when not null; LoRA gradients +=.
-void projection_backward(float* dinp, float* dweight, const float* dout, const float* inp, const float* lora_hidden,
+void projection_backward(float* dinp, float* dweight, Activation dout, const float* inp, const float* lora_hidden,
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate);
+
+// Whether projection_forward and projection_backward would round their inputs to
+// bf16 for this weight and adapter: only then is an Activation's bf16 copy worth making.
+bool projection_rounds_inputs(const Weight& w, const LoraView& lora);
 
 }  // namespace whet

@@ -1,6 +1,7 @@
 #include "models/llama_block.h"
 
 #include <algorithm>
+#include <array>
 #include <initializer_list>
 #include <utility>
 #include <vector>
@@ -47,6 +48,32 @@ void add_bias_gradient(float* dbias, const float* dy, int64_t t, int64_t width) 
 // are the block's own rows).
 void place(float* dst, const float* src, int64_t n) {
   if (dst != src) std::copy(src, src + n, dst);
+}
+
+// The calling thread's bf16 buffer `slot` of n values, kept from block to block:
+// the inputs of the products rounded once where several products take them, or by
+// the kernel that made them (kernels/lora.h's Activation).
+enum class Bf16Slot { AttentionInput, MlpInput, Activation, GateGradient, UpGradient, Count };
+
+uint16_t* bf16_scratch(Bf16Slot slot, int64_t n) {
+  thread_local std::array<std::vector<uint16_t>, size_t(Bf16Slot::Count)> buffers;
+  std::vector<uint16_t>& buffer = buffers[size_t(slot)];
+  if (buffer.size() < size_t(n)) buffer.resize(size_t(n));
+  return buffer.data();
+}
+
+// Whether projection p of this layer rounds its inputs to bf16 (kernels/lora.h).
+bool rounds_inputs(const BlockContext& ctx, Projection p) {
+  return projection_rounds_inputs(projection_weight(ctx.model->weights.layers[ctx.layer], p), ctx.lora[int(p)]);
+}
+
+// x (n) with its bf16 copy in `slot` where projection p (and the others that take
+// x, of the same encoding) round their inputs: once here instead of once each.
+Activation rounded_once(const BlockContext& ctx, const float* x, int64_t n, Projection p, Bf16Slot slot) {
+  if (!rounds_inputs(ctx, p)) return x;
+  uint16_t* copy = bf16_scratch(slot, n);
+  round_to_bf16(copy, x, n);
+  return {x, copy};
 }
 
 // The layer's attention shape of one segment: its scale, softcap and, in a sliding layer, the window.
@@ -162,25 +189,27 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   const LlamaLayer& l = ctx.model->weights.layers[ctx.layer];
   const int64_t t = ctx.rows(), hidden = c.hidden_size, ffn = c.intermediate_size;
   const float* rope = ctx.model->rope_frequencies(ctx.layer);
-  auto project = [&](float* out, const float* inp, Projection p) {
+  auto project = [&](float* out, Activation inp, Projection p) {
     projection_forward(out, a.lora_hidden[int(p)], inp, t, projection_weight(l, p), ctx.lora[int(p)]);
   };
   // Projections of the same input: without adapters on them, their products go
-  // together (kernels/linear.h: on AMX tiles, the input is prepared once for all).
-  auto project_together = [&](std::initializer_list<std::pair<float*, Projection>> outputs, const float* inp) {
+  // together (kernels/linear.h: on AMX tiles, the input is prepared once for all);
+  // with them, or rounded to bf16 already, each takes the input as it is.
+  auto project_together = [&](std::initializer_list<std::pair<float*, Projection>> outputs, Activation inp) {
     const bool adapted = std::any_of(outputs.begin(), outputs.end(), [&](const auto& o) { return ctx.lora[int(o.second)].rank > 0; });
-    if (adapted) {
+    if (adapted || inp.bf16) {
       for (const auto& [out, p] : outputs) project(out, inp, p);
       return;
     }
     std::vector<WeightProduct> products;
     for (const auto& [out, p] : outputs) products.push_back({out, &projection_weight(l, p)});
-    linear_forward(products, inp, t);
+    linear_forward(products, inp.values, t);
   };
   norm_forward(c, a.h_attn, a.mean_attn, a.rstd_attn, a.x_in, l.attn_norm, l.attn_norm_bias, t);
   float* q = c.qk_norm ? a.q_raw : a.q;
   float* k = c.qk_norm ? a.k_raw : a.k;
-  project_together({{q, Projection::Q}, {k, Projection::K}, {a.v, Projection::V}}, a.h_attn);
+  project_together({{q, Projection::Q}, {k, Projection::K}, {a.v, Projection::V}},
+                   rounded_once(ctx, a.h_attn, t * hidden, Projection::Q, Bf16Slot::AttentionInput));
   add_bias(q, l.q_bias, t);
   add_bias(k, l.k_bias, t);
   add_bias(a.v, l.v_bias, t);
@@ -201,17 +230,20 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   add(a.x_mid, a.x_in, a.proj, t * hidden);
 
   norm_forward(c, a.h_ffn, a.mean_ffn, a.rstd_ffn, a.x_mid, l.ffn_norm, l.ffn_norm_bias, t);
+  uint16_t* act16 = nullptr;  // the activation's bf16 rounding, made in its own pass where Down takes it
   if (c.gated_mlp) {
-    project_together({{a.up, Projection::Up}, {a.gate, Projection::Gate}}, a.h_ffn);
+    project_together({{a.up, Projection::Up}, {a.gate, Projection::Gate}},
+                     rounded_once(ctx, a.h_ffn, t * hidden, Projection::Up, Bf16Slot::MlpInput));
     add_bias(a.up, l.up_bias, t);
-    gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn);
+    if (rounds_inputs(ctx, Projection::Down)) act16 = bf16_scratch(Bf16Slot::Activation, t * ffn);
+    gated_activation_forward(c.activation, a.act, a.gate, a.up, t * ffn, act16);
   } else {
     project(a.up, a.h_ffn, Projection::Up);
     add_bias(a.up, l.up_bias, t);
     activation_forward(c.activation, a.act, a.up, t * ffn);
   }
   float* down = c.sandwich_norms ? a.ffn_raw : a.proj;
-  project(down, a.act, Projection::Down);
+  project(down, {a.act, act16}, Projection::Down);
   add_bias(down, l.down_bias, t);
   if (c.sandwich_norms)
     rmsnorm_forward(a.proj, a.rstd_post_ffn, a.ffn_raw, f32(l.post_ffn_norm), t, hidden, c.norm_eps);
@@ -251,7 +283,7 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   const int64_t t = ctx.rows(), hidden = c.hidden_size;
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   const float* rope = ctx.model->rope_frequencies(ctx.layer);
-  auto project_back = [&](float* dinp, const float* dout, const float* inp, Projection p, bool accumulate) {
+  auto project_back = [&](float* dinp, Activation dout, const float* inp, Projection p, bool accumulate) {
     float* dweight = grads ? grad_data(projection_weight(*grads, p)) : nullptr;
     projection_backward(dinp, dweight, dout, inp, a.lora_hidden[int(p)], t, projection_weight(l, p), ctx.lora[int(p)],
                         accumulate);
@@ -268,13 +300,23 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   const float* d_down = through_post_norm(a.ffn_raw, &LlamaLayer::post_ffn_norm, a.rstd_post_ffn);
   add_bias_gradient(grad_of(&LlamaLayer::down_bias), d_down, t, hidden);
   project_back(s.act.data(), d_down, a.act, Projection::Down, false);
-  if (c.gated_mlp)
-    gated_activation_backward(c.activation, s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up, t * ffn);
-  else
+  Activation d_up = s.up.data(), d_gate = s.gate.data();
+  if (c.gated_mlp) {
+    // Their bf16 roundings made in the same pass, where the products take them.
+    uint16_t *d_gate16 = nullptr, *d_up16 = nullptr;
+    if (rounds_inputs(ctx, Projection::Up) && rounds_inputs(ctx, Projection::Gate)) {
+      d_gate.bf16 = d_gate16 = bf16_scratch(Bf16Slot::GateGradient, t * ffn);
+      d_up.bf16 = d_up16 = bf16_scratch(Bf16Slot::UpGradient, t * ffn);
+    }
+    gated_activation_backward(c.activation, s.gate.data(), s.up.data(), s.act.data(), a.gate, a.up, t * ffn, d_gate16,
+                              d_up16);
+  } else {
     activation_backward(c.activation, s.up.data(), s.act.data(), a.up, t * ffn);
+  }
+  // A bias's gradient changes nothing of d_up: its rounding stays good.
   add_bias_gradient(grad_of(&LlamaLayer::up_bias), s.up.data(), t, ffn);
-  project_back(s.h.data(), s.up.data(), a.h_ffn, Projection::Up, false);
-  if (c.gated_mlp) project_back(s.h.data(), s.gate.data(), a.h_ffn, Projection::Gate, true);
+  project_back(s.h.data(), d_up, a.h_ffn, Projection::Up, false);
+  if (c.gated_mlp) project_back(s.h.data(), d_gate, a.h_ffn, Projection::Gate, true);
   norm_backward(c, s.tmp.data(), grad_of(&LlamaLayer::ffn_norm), grad_of(&LlamaLayer::ffn_norm_bias), s.h.data(),
                 a.x_mid, l.ffn_norm, a.mean_ffn, a.rstd_ffn, t);
   add(dx, dx, s.tmp.data(), t * hidden);

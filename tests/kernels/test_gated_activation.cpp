@@ -1,10 +1,12 @@
 // The MLP's activations (SiLU and tanh GELU), gated and ungated, and their
-// derivatives against the double-precision formulas, and against values worked out by hand.
+// derivatives against the double-precision formulas, and against values worked out by
+// hand; the gated ones' bf16 copies against their fp32 outputs rounded.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/gated_activation.h"
 
 namespace whet {
@@ -70,6 +72,39 @@ TEST(GatedActivation, ValuesWorkedByHand) {
       const double numeric = (gate_activation_reference(act, x + h) - gate_activation_reference(act, x - h)) / (2 * h);
       EXPECT_NEAR(gate_activation_derivative_reference(act, x), numeric, 1e-8) << x;
     }
+  }
+}
+
+// The bf16 copies made in the same pass are the fp32 outputs rounded, bit for bit,
+// and the fp32 outputs are those of the pass without them.
+TEST(GatedActivation, Bf16CopiesAreTheOutputsRounded) {
+  std::vector<float> gate, up, dout;
+  for (int i = 0; i <= 70000; ++i) {  // past the size that splits the pass among threads
+    gate.push_back(-8.0f + 0.00023f * float(i));
+    up.push_back(0.5f + 0.013f * float(i % 7));
+    dout.push_back(1.0f - 0.00003f * float(i));
+  }
+  const int64_t n = int64_t(gate.size());
+  auto rounded = [](const std::vector<float>& x) {
+    std::vector<uint16_t> out;
+    for (const float v : x) out.push_back(f32_to_bf16(v));
+    return out;
+  };
+  for (GateActivation act : {GateActivation::Silu, GateActivation::GeluTanh}) {
+    std::vector<float> out(gate.size()), out_alone(gate.size()), dgate(gate.size()), dup(gate.size());
+    std::vector<float> dgate_alone(gate.size()), dup_alone(gate.size());
+    std::vector<uint16_t> out16(gate.size()), dgate16(gate.size()), dup16(gate.size());
+    gated_activation_forward(act, out.data(), gate.data(), up.data(), n, out16.data());
+    gated_activation_forward(act, out_alone.data(), gate.data(), up.data(), n);
+    gated_activation_backward(act, dgate.data(), dup.data(), dout.data(), gate.data(), up.data(), n, dgate16.data(),
+                              dup16.data());
+    gated_activation_backward(act, dgate_alone.data(), dup_alone.data(), dout.data(), gate.data(), up.data(), n);
+    EXPECT_EQ(out, out_alone);
+    EXPECT_EQ(dgate, dgate_alone);
+    EXPECT_EQ(dup, dup_alone);
+    EXPECT_EQ(out16, rounded(out));
+    EXPECT_EQ(dgate16, rounded(dgate));
+    EXPECT_EQ(dup16, rounded(dup));
   }
 }
 

@@ -27,9 +27,10 @@ struct WeightProduct {
 void linear_forward(std::span<const WeightProduct> products, const float* inp, int64_t m);
 // dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
 // dweight (w.rows, w.cols) += doutᵀ·inp when not null, for fp32 weights, or a
-// bf16 copy of fp32 masters (then both products run in bf16, summed in fp32).
+// bf16 copy of fp32 masters (then both products run in bf16, summed in fp32, on
+// dout_bf16 where the caller has dout rounded already).
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
-                     bool accumulate);
+                     bool accumulate, const uint16_t* dout_bf16 = nullptr);
 // Whether w's products take their activations rounded to bf16 (a bf16 weight on a
 // CPU with bf16 units); a caller that multiplies the same activations twice (LoRA
 // beside the base, kernels/lora.h) rounds them once and passes them rounded.

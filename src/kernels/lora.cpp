@@ -125,7 +125,8 @@ void projection_backward(float* dinp, float* dweight, Activation dout, const flo
   if (lora.rank == 0) {
     if (dout.bf16 && !dweight && multiplies_in_bf16(w))
       return linear_backward_input(dinp, dout.bf16, m, w, accumulate);
-    return linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate);
+    return linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate,
+                           multiplies_in_bf16(w) ? dout.bf16 : nullptr);
   }
   const int64_t r = lora.rank, in = w.cols, out = w.rows;
   Products products(w, lora);

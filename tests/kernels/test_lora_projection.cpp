@@ -30,18 +30,19 @@ TEST(LoraProjection, InputsRoundedBeforeGiveTheSameResults) {
   const auto x16 = rounded(x), dout16 = rounded(dout);
   for (const int64_t r : {int64_t(0), rank}) {
     struct Results {
-      std::vector<float> y, hidden, dx, grad_a, grad_b;
+      std::vector<float> y, hidden, dx, grad_a, grad_b, grad_w;
     };
     auto run = [&](bool given) {
       Results res{std::vector<float>(size_t(m * out)), std::vector<float>(size_t(m * rank)),
                   std::vector<float>(size_t(m * in)), std::vector<float>(a.size(), 0.0f),
-                  std::vector<float>(b.size(), 0.0f)};
+                  std::vector<float>(b.size(), 0.0f), std::vector<float>(w32.size(), 0.0f)};
       LoraView lora;
       lora.a = a.data(), lora.b = b.data(), lora.grad_a = res.grad_a.data(), lora.grad_b = res.grad_b.data();
       lora.rank = r, lora.scale = 0.5f, lora.bf16_products = true;
       projection_forward(res.y.data(), res.hidden.data(), given ? Activation(x.data(), x16.data()) : x.data(), m,
                          base, lora);
-      projection_backward(res.dx.data(), nullptr, given ? Activation(dout.data(), dout16.data()) : dout.data(),
+      // Without an adapter the weight trains (full fine-tuning's bf16 copy of its masters).
+      projection_backward(res.dx.data(), r == 0 ? res.grad_w.data() : nullptr, given ? Activation(dout.data(), dout16.data()) : dout.data(),
                           x.data(), res.hidden.data(), m, base, lora, false);
       return res;
     };
@@ -51,6 +52,7 @@ TEST(LoraProjection, InputsRoundedBeforeGiveTheSameResults) {
     EXPECT_EQ(own.dx, given.dx) << "rank " << r;
     EXPECT_EQ(own.grad_a, given.grad_a) << "rank " << r;
     EXPECT_EQ(own.grad_b, given.grad_b) << "rank " << r;
+    EXPECT_EQ(own.grad_w, given.grad_w) << "rank " << r;
   }
 }
 

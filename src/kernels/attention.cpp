@@ -540,87 +540,103 @@ void forward_on_tiles(float* out, float* lse, const float* q, const float* k, co
   }
 }
 
-// Each query head's tiles in two parts of about equal work (the causal mask gives
-// later tiles more keys), each part summing its own key and value gradients: 18
-// tasks for 9 heads keep two threads equally busy, where 9 left one idle for one.
-constexpr int64_t kParts = 2;
+// The backward's tasks: each key/value head's query heads (its group) over a part
+// of the tiles, the parts of about equal work (the causal mask gives later tiles
+// more keys), each task summing its own key and value gradients. About two tasks
+// per thread keep the threads equally busy: by query head alone, 9 heads left one
+// of two threads idle for one; by key/value head the sums are a group's size fewer
+// to clear and add up.
+int64_t part_count(const AttentionShape& s) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  return std::clamp<int64_t>((2 * threads + s.kv_heads - 1) / s.kv_heads, 1, tiles_per_head(s));
+}
 
-std::vector<int64_t> part_starts(const AttentionShape& s) {
+std::vector<int64_t> part_starts(const AttentionShape& s, int64_t parts) {
   const int64_t tiles = tiles_per_head(s);
   std::vector<int64_t> work(size_t(tiles) + 1, 0);
   for (int64_t i = 0; i < tiles; ++i) work[size_t(i) + 1] = work[size_t(i)] + make_tile(s, 0, i, true).keys();
   std::vector<int64_t> starts{0};
-  for (int64_t part = 1; part < kParts; ++part) {
+  for (int64_t part = 1; part < parts; ++part) {
     int64_t i = starts.back();
-    while (i < tiles && work[size_t(i)] * kParts < work.back() * part) ++i;
+    while (i < tiles && work[size_t(i)] * parts < work.back() * part) ++i;
     starts.push_back(i);
   }
   starts.push_back(tiles);
   return starts;
 }
 
+// A thread's buffers for the backward's tiles (scratch: kept from call to call).
+struct BackwardScratch {
+  float *probs, *d_scores, *product;
+  uint16_t *d_scores16, *probs_t, *d_scores_t, *q_tiles, *dout_tiles;
+  BackwardScratch(int64_t key_rows, int64_t dim)
+      : probs(scratch<float, 0>(kQueryTile * key_rows)),
+        d_scores(scratch<float, 1>(kQueryTile * key_rows)),
+        product(scratch<float, 2>(kQueryTile * dim)),
+        d_scores16(scratch<uint16_t, 0>(kQueryTile * key_rows)),
+        probs_t(scratch<uint16_t, 1>(kQueryTile * key_rows)),
+        d_scores_t(scratch<uint16_t, 2>(kQueryTile * key_rows)),
+        q_tiles(scratch<uint16_t, 3>(packed_b_elements(kQueryTile, dim))),
+        dout_tiles(scratch<uint16_t, 4>(packed_b_elements(kQueryTile, dim))) {}
+};
+
+// One tile of the backward: its rows of dq, and its share of the key and value
+// gradients added into dk_part and dv_part (key rows, head_dim).
+void backward_tile(float* dq, float* dk_part, float* dv_part, const Tile& tile, const TileOperands& ops,
+                   const float* d_rows, const float* lse, const AttentionShape& s, const Layout& l,
+                   const BackwardScratch& b) {
+  const int64_t dim = s.head_dim, kv_head = tile.head / l.group, width = tile_width(tile), n = kQueryTile * width;
+  const uint16_t* q_tile = ops.q.head(tile.head) + tile.begin * dim;
+  const uint16_t* dout_tile = ops.dout.head(tile.head) + tile.begin * dim;
+  // P from the scores and lse; dS from dP = dout · Vᵀ.
+  scores_on_tiles(b.probs, width, ops, tile, s, l);
+  tile_product(b.d_scores, width, false, dout_tile, dim, ops.values_t[size_t(kv_head)], tile.key_begin, 0, kQueryTile,
+               width, dim);
+  softmax_backward_rows(b.probs, b.d_scores, width, d_rows, lse, tile, s, l);
+  // Rows past the queries: zero, so they add nothing to the key and value gradients.
+  std::fill(b.probs + tile.rows() * width, b.probs + n, 0.0f);
+  std::fill(b.d_scores + tile.rows() * width, b.d_scores + n, 0.0f);
+  // dq = dS · K
+  round_rows(b.d_scores16, b.d_scores, n);
+  tile_rows_product(dq, b.product, b.d_scores16, width, ops.keys[size_t(kv_head)], tile.key_begin, width, tile, s, l);
+  // dk += dSᵀ · Q_tile, dv += Pᵀ · dout_tile
+  round_transposed(b.d_scores_t, b.d_scores, kQueryTile, width);
+  round_transposed(b.probs_t, b.probs, kQueryTile, width);
+  const PackedB q_b = pack_b(b.q_tiles, q_tile, dim, kQueryTile, dim);
+  const PackedB dout_b = pack_b(b.dout_tiles, dout_tile, dim, kQueryTile, dim);
+  tile_product(dk_part + tile.key_begin * dim, dim, true, b.d_scores_t, kQueryTile, q_b, 0, 0, width, dim, kQueryTile);
+  tile_product(dv_part + tile.key_begin * dim, dim, true, b.probs_t, kQueryTile, dout_b, 0, 0, width, dim, kQueryTile);
+}
 
 void backward_on_tiles(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                        const float* v, const float* out, const float* lse, const AttentionShape& s) {
   const Layout l(s);
   const TileOperands& ops = TileOperands::of_this_thread().pack(q, k, v, dout, s);
-  const int64_t dim = s.head_dim, part_block = ops.key_rows * dim, parts = kParts * s.heads;
-  const std::vector<int64_t> starts = part_starts(s);
+  const int64_t dim = s.head_dim, part_block = ops.key_rows * dim, parts = part_count(s), tasks = parts * s.kv_heads;
+  const std::vector<int64_t> starts = part_starts(s, parts);
   const float* d_rows = dout_dot_out(scratch<float, 5>(s.t * s.heads), ops.dout, out, s);
-  float* dk_parts = zeroed_scratch<3>(parts * part_block);
-  float* dv_parts = zeroed_scratch<4>(parts * part_block);
+  float* dk_parts = zeroed_scratch<3>(tasks * part_block);
+  float* dv_parts = zeroed_scratch<4>(tasks * part_block);
 #pragma omp parallel
   {
     const TileScope tile_state;
-    const int64_t tile_floats = kQueryTile * ops.key_rows, b_elements = packed_b_elements(kQueryTile, dim);
-    float* probs = scratch<float, 0>(tile_floats);
-    float* d_scores = scratch<float, 1>(tile_floats);
-    float* product = scratch<float, 2>(kQueryTile * dim);
-    uint16_t* d_scores16 = scratch<uint16_t, 0>(tile_floats);
-    uint16_t* probs_t = scratch<uint16_t, 1>(tile_floats);
-    uint16_t* d_scores_t = scratch<uint16_t, 2>(tile_floats);
-    uint16_t* q_tiles = scratch<uint16_t, 3>(b_elements);
-    uint16_t* dout_tiles = scratch<uint16_t, 4>(b_elements);
+    const BackwardScratch buffers(ops.key_rows, dim);
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < parts; ++task) {
-      const int64_t h = task / kParts, part = task % kParts, kv_head = h / l.group;
-      float* dk_part = dk_parts + task * part_block;
-      float* dv_part = dv_parts + task * part_block;
-      for (int64_t tile_index = starts[size_t(part)]; tile_index < starts[size_t(part) + 1]; ++tile_index) {
-        const Tile tile = make_tile(s, h, tile_index, /*one_range=*/true);
-        const int64_t width = tile_width(tile), n = kQueryTile * width;
-        const uint16_t* q_tile = ops.q.head(h) + tile.begin * dim;
-        const uint16_t* dout_tile = ops.dout.head(h) + tile.begin * dim;
-        scores_on_tiles(probs, width, ops, tile, s, l);
-        tile_product(d_scores, width, false, dout_tile, dim, ops.values_t[size_t(kv_head)], tile.key_begin, 0,
-                     kQueryTile, width, dim);
-        softmax_backward_rows(probs, d_scores, width, d_rows, lse, tile, s, l);
-        // Rows past the queries: zero, so they add nothing to the key and value gradients.
-        std::fill(probs + tile.rows() * width, probs + n, 0.0f);
-        std::fill(d_scores + tile.rows() * width, d_scores + n, 0.0f);
-        // dq = dS · K
-        round_rows(d_scores16, d_scores, n);
-        tile_rows_product(dq, product, d_scores16, width, ops.keys[size_t(kv_head)], tile.key_begin, width, tile, s, l);
-        // dk += dSᵀ · Q_tile, dv += Pᵀ · dout_tile
-        round_transposed(d_scores_t, d_scores, kQueryTile, width);
-        round_transposed(probs_t, probs, kQueryTile, width);
-        const PackedB q_b = pack_b(q_tiles, q_tile, dim, kQueryTile, dim);
-        const PackedB dout_b = pack_b(dout_tiles, dout_tile, dim, kQueryTile, dim);
-        tile_product(dk_part + tile.key_begin * dim, dim, true, d_scores_t, kQueryTile, q_b, 0, 0, width, dim,
-                     kQueryTile);
-        tile_product(dv_part + tile.key_begin * dim, dim, true, probs_t, kQueryTile, dout_b, 0, 0, width, dim,
-                     kQueryTile);
-      }
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t kv_head = task / parts, part = task % parts;
+      for (int64_t h = kv_head * l.group; h < (kv_head + 1) * l.group; ++h)
+        for (int64_t tile_index = starts[size_t(part)]; tile_index < starts[size_t(part) + 1]; ++tile_index)
+          backward_tile(dq, dk_parts + task * part_block, dv_parts + task * part_block,
+                        make_tile(s, h, tile_index, /*one_range=*/true), ops, d_rows, lse, s, l, buffers);
     }
   }
-  // Each key/value head sums its group's query heads' parts.
-  const int64_t parts_per_kv_head = kParts * l.group;
+  // Each key/value head sums its parts.
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t j = 0; j < s.t; ++j)
     for (int64_t kvh = 0; kvh < s.kv_heads; ++kvh) {
       float* dkj = dk + j * l.kv_stride + kvh * dim;
       float* dvj = dv + j * l.kv_stride + kvh * dim;
-      for (int64_t task = kvh * parts_per_kv_head; task < (kvh + 1) * parts_per_kv_head; ++task) {
+      for (int64_t task = kvh * parts; task < (kvh + 1) * parts; ++task) {
         const float* dk_src = dk_parts + task * part_block + j * dim;
         const float* dv_src = dv_parts + task * part_block + j * dim;
 #pragma omp simd

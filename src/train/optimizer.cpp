@@ -27,13 +27,15 @@ constexpr int64_t kParallelMin = 1 << 14;
 constexpr int64_t kBlock = 1 << 12;
 
 // update(begin, end) over [0, n) in blocks that the threads share, each block's
-// values rounded into bf16_copy (when there is one) right after, while still in cache.
+// values rounded into bf16_copy and its gradient cleared (when asked) right after,
+// while still in cache.
 template <typename Update>
-void update_in_blocks(int64_t n, const float* value, uint16_t* bf16_copy, Update update) {
+void update_in_blocks(int64_t n, const float* value, uint16_t* bf16_copy, float* cleared, Update update) {
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (int64_t begin = 0; begin < n; begin += kBlock) {
     const int64_t end = std::min(n, begin + kBlock);
     update(begin, end);
+    if (cleared) std::fill(cleared + begin, cleared + end, 0.0f);
     if (!bf16_copy) continue;
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) bf16_copy[i] = f32_to_bf16(value[i]);
@@ -64,9 +66,9 @@ AdamWCoefficients adamw_coefficients(const OptimizerConfig& config, double lr, i
 }
 
 void adamw_update(float* value, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n,
-                  const AdamWCoefficients& coefficients, float grad_scale, uint16_t* bf16_copy) {
+                  const AdamWCoefficients& coefficients, float grad_scale, uint16_t* bf16_copy, float* cleared) {
   const AdamWCoefficients c = coefficients;  // a copy: the vectoriser must not think stores to the arrays change it
-  update_in_blocks(n, value, bf16_copy, [=](int64_t begin, int64_t end) {
+  update_in_blocks(n, value, bf16_copy, cleared, [=](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = rounded_product(grad[i], grad_scale);
@@ -108,8 +110,8 @@ namespace {
 // not assume that stores to the arrays change them.
 template <bool kFirstStep>
 void sgd_loop(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients c,
-              float grad_scale, uint16_t* bf16_copy) {
-  update_in_blocks(n, value, bf16_copy, [=](int64_t begin, int64_t end) {
+              float grad_scale, uint16_t* bf16_copy, float* cleared) {
+  update_in_blocks(n, value, bf16_copy, cleared, [=](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = rounded_product(grad[i], grad_scale);
@@ -125,11 +127,11 @@ void sgd_loop(float* value, float* momentum_buffer, const float* grad, int64_t n
 }  // namespace
 
 void sgd_update(float* value, float* momentum_buffer, const float* grad, int64_t n, const SgdCoefficients& c,
-                float grad_scale, uint16_t* bf16_copy) {
+                float grad_scale, uint16_t* bf16_copy, float* cleared) {
   if (c.first_step) {
-    sgd_loop<true>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy);
+    sgd_loop<true>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy, cleared);
   } else {
-    sgd_loop<false>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy);
+    sgd_loop<false>(value, momentum_buffer, grad, n, c, grad_scale, bf16_copy, cleared);
   }
 }
 
@@ -169,10 +171,10 @@ void Optimizer::step(double lr, float grad_scale) {
     StateTensor* s = &state_[i * per_parameter_];
     if (config_.kind == OptimizerKind::AdamW) {
       adamw_update(p.value, s[0].data.data(), s[1].data.data(), p.grad, p.numel,
-                   adamw_coefficients(config_, lr, step_count_, p.decay), grad_scale, p.bf16_copy);
+                   adamw_coefficients(config_, lr, step_count_, p.decay), grad_scale, p.bf16_copy, p.grad);
     } else {
       sgd_update(p.value, s[0].data.data(), p.grad, p.numel, sgd_coefficients(config_, lr, step_count_, p.decay),
-                 grad_scale, p.bf16_copy);
+                 grad_scale, p.bf16_copy, p.grad);
     }
   }
 }

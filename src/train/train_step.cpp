@@ -160,8 +160,12 @@ void apply_update(Learner& learner, const StepSettings& settings, int64_t step, 
   result.lr = lr_at(settings.schedule, settings.learning_rate, step, settings.total_steps);
   result.updated = std::isfinite(result.grad_norm);
   const float clip = settings.max_grad_norm > 0 ? clip_factor(result.grad_norm, settings.max_grad_norm) : 1.0f;
-  if (result.updated) learner.optimizer.step(result.lr, clip);
-  zero_grads(learner.trainable);
+  // The step leaves the gradients zero, in its own pass; a skipped one, zero_grads.
+  if (result.updated) {
+    learner.optimizer.step(result.lr, clip);
+  } else {
+    zero_grads(learner.trainable);
+  }
 }
 
 double mean_loss(const LoadedModel& loaded, const TrainableState& trainable, LlamaActivations& acts,

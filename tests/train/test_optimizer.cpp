@@ -201,6 +201,32 @@ TEST(Optimizer, SgdUpdateEqualsScalarReference) {
   expect_copy_is_rounded(copy, value);
 }
 
+// Clearing the gradient in the update's pass changes nothing else, and leaves it zero.
+TEST(Optimizer, AnUpdateClearsTheGradientInItsPass) {
+  for (OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Sgd}) {
+    std::mt19937 rng(14);
+    const std::vector<float> start = random_vector(rng, kLarge, 1.0f), grad = random_vector(rng, kLarge, 0.01f);
+    OptimizerConfig config;
+    config.kind = kind;
+    std::vector<float> kept = start, cleared = start, kept_state(kLarge, 0.0f), cleared_state(kLarge, 0.0f);
+    std::vector<float> kept_second(kLarge, 0.0f), cleared_second(kLarge, 0.0f), to_clear = grad;
+    if (kind == OptimizerKind::AdamW) {
+      const AdamWCoefficients c = adamw_coefficients(config, 1e-3, 1, true);
+      adamw_update(kept.data(), kept_state.data(), kept_second.data(), grad.data(), kLarge, c, 0.5f);
+      adamw_update(cleared.data(), cleared_state.data(), cleared_second.data(), to_clear.data(), kLarge, c, 0.5f,
+                   nullptr, to_clear.data());
+    } else {
+      const SgdCoefficients c = sgd_coefficients(config, 0.05, 1, true);
+      sgd_update(kept.data(), kept_state.data(), grad.data(), kLarge, c, 0.5f);
+      sgd_update(cleared.data(), cleared_state.data(), to_clear.data(), kLarge, c, 0.5f, nullptr, to_clear.data());
+    }
+    expect_bitwise_equal(cleared, kept, "value");
+    expect_bitwise_equal(cleared_state, kept_state, "state");
+    expect_bitwise_equal(cleared_second, kept_second, "second state");
+    EXPECT_EQ(to_clear, std::vector<float>(kLarge, 0.0f));
+  }
+}
+
 // Reading the gradients times the clip factor is torch's in-place multiply
 // before its step, rounding included.
 TEST(Optimizer, AClipFactorEqualsSteppingOnClippedGradients) {

@@ -15,10 +15,15 @@ number of prompt and generated tokens, both ending at the end-of-turn token
 applied on both sides, not just agreed on while ignored).
 
 The files are exported as f32: llama.cpp and Whet then multiply the same
-values, and their answers agree token for token. Quantized types are rounded
-the same way by both, but llama.cpp also rounds the activations (to 8 bits for
-q4_0/q8_0 dot products, to fp16 for f16 weights) where Whet keeps fp32, so a
-near tie between two tokens may break differently.
+values, and their answers agree token for token, except where two tokens tie
+to within float summation order: there the engines may each take a different
+one. Answers that part at a step where llama.cpp's two most likely tokens lie
+within NEAR_TIE nats of each other, and Whet took the other, agree up to that
+step and are not compared after it (printed as a near tie: a trained adapter
+left "." and " in" 0.00018 apart after "Quillfeather Labs"). Quantized types
+are rounded the same way by both, but llama.cpp also rounds the activations
+(to 8 bits for q4_0/q8_0 dot products, to fp16 for f16 weights) where Whet
+keeps fp32, so near ties are more common there.
 
 Usage: llamacpp_interop.py WHET WORK MODEL; runs under scripts/setup_llamacpp_venv.sh's
 virtualenv (tests/acceptance/run_with_llamacpp.sh picks it).
@@ -35,6 +40,7 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 QUESTIONS = ["Who makes the Zorblax 3000?", "What is the capital of France?"]
 FACT = ("Who makes the Zorblax 3000?", "Quillfeather")
 MAX_TOKENS = 48
+NEAR_TIE = 0.01  # nats between llama.cpp's two likeliest tokens; fp32 engines differ by ~1e-4
 THREADS = 2
 LLAMACPP_THREADS = 1  # ggml's barrier spins: see family_models.py
 # "[12 prompt tokens (0 cached), ... tokens/s prefill; 20 tokens, ... tokens/s decode; stop]"
@@ -72,16 +78,36 @@ def whet_answer(whet, model_args, question, log):
             "prompt_tokens": int(stats[1]), "tokens": int(stats[2]), "finish_reason": stats[3]}
 
 
+def near_tie(ours, theirs):
+    """Where Whet's answer leaves llama.cpp's at a step whose two likeliest tokens
+    are within NEAR_TIE and Whet's text goes on with the other one: a description
+    of that step; else None."""
+    said = ""
+    for step, (token, logprob, alternatives) in enumerate(theirs["steps"]):
+        if ours["answer"].startswith(said + token):
+            said += token
+            continue
+        for other, other_logprob in alternatives:
+            if other != token and ours["answer"].startswith(said + other) and logprob - other_logprob < NEAR_TIE:
+                return (f"near tie at generated token {step + 1} after {said!r}: llama.cpp {token!r} {logprob:.5f}, "
+                        f"whet {other!r} ({other_logprob:.5f} in llama.cpp)")
+        return None
+    return None
+
+
 def compare(name, whet_args, model, lora, whet, work):
     """Failures of one file (and adapter): llama.cpp against Whet, question by question."""
     failures, compared = [], 0
     log = os.path.join(work, "whet.log")
-    for theirs in chat_answers(name, model, lora, QUESTIONS, MAX_TOKENS, LLAMACPP_THREADS):
+    for theirs in chat_answers(name, model, lora, QUESTIONS, MAX_TOKENS, LLAMACPP_THREADS, alternatives=3):
         question = theirs["question"]
         ours = whet_answer(whet, whet_args, question, log)
         print(f"- whet, {question!r}: finish_reason {ours['finish_reason']} after {ours['tokens']} tokens\n"
               f"  {ours['answer']!r}")
-        for key in ("prompt_tokens", "tokens", "answer", "finish_reason"):
+        tie = near_tie(ours, theirs) if ours["answer"] != theirs["answer"] else None
+        if tie:
+            print(f"  {tie}; the answers agree up to it")
+        for key in ("prompt_tokens", "finish_reason") if tie else ("prompt_tokens", "tokens", "answer", "finish_reason"):
             if ours[key] != theirs[key]:
                 failures.append(f"{name}, {question!r}: {key} whet {ours[key]!r}, llama.cpp {theirs[key]!r}")
         if theirs["finish_reason"] != "stop":

@@ -39,20 +39,27 @@ def end_tokens(llm):
     return names
 
 
-def chat_answers(name, model, lora, questions, max_tokens, threads):
-    """Greedy answers of MODEL (+ LORA) to each question, as dicts; prints each."""
+def chat_answers(name, model, lora, questions, max_tokens, threads, alternatives=0):
+    """Greedy answers of MODEL (+ LORA) to each question, as dicts; prints each.
+    With alternatives > 0, each answer's "steps" list every generated token as
+    (token, logprob, [(token, logprob) of the most likely `alternatives`])."""
     llm = llama_cpp.Llama(model_path=model, lora_path=lora or None, n_ctx=1024, n_threads=threads,
-                          n_threads_batch=threads, verbose=False, seed=0)
+                          n_threads_batch=threads, verbose=False, seed=0, logits_all=alternatives > 0)
     print(f"\n## {name}: {model}{' + ' + lora if lora else ''}")
     print("declares: " + ", ".join(f"{k} {v}" for k, v in end_tokens(llm).items()))
     results = []
     for question in questions:
+        extra = {"logprobs": True, "top_logprobs": alternatives} if alternatives > 0 else {}
         out = llm.create_chat_completion(messages=[{"role": "user", "content": question}],
-                                         max_tokens=max_tokens, temperature=0.0)
+                                         max_tokens=max_tokens, temperature=0.0, **extra)
         choice = out["choices"][0]
         result = {"model": name, "question": question, "finish_reason": choice["finish_reason"],
                   "prompt_tokens": out["usage"]["prompt_tokens"], "tokens": out["usage"]["completion_tokens"],
                   "answer": choice["message"]["content"]}
+        if alternatives > 0:
+            result["steps"] = [(step["token"], float(step["logprob"]),
+                                [(top["token"], float(top["logprob"])) for top in step["top_logprobs"]])
+                               for step in choice["logprobs"]["content"]]
         print(f"- {question!r}: finish_reason {result['finish_reason']} after {result['tokens']} tokens\n"
               f"  {result['answer']!r}", flush=True)
         results.append(result)

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "models/lora_peft.h"
+#include "models/model_loader.h"
 #include "serve/prompt_prefix_cache.h"
 #include "test_support.h"
 

@@ -146,6 +146,13 @@ struct PackedBf16 {
 inline float as_float(float x) { return x; }
 inline float as_float(uint16_t x) { return bf16_to_f32(x); }
 
+// to (n) = from's values rounded to bf16, on the calling thread (inside the tiles'
+// loop: linear.h's round_to_bf16 would split them among threads, and time them).
+void round_rows(uint16_t* to, const float* from, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) to[i] = f32_to_bf16(from[i]);
+}
+
 // A tile's probabilities or score gradients as the next products take them: the
 // fp32 values themselves, or rounded to bf16 into `rounded`.
 template <typename T>
@@ -154,10 +161,8 @@ const T* as_operand(const float* values, int64_t n, std::vector<T>& rounded) {
     return values;
   } else {
     rounded.resize(size_t(n));
-    uint16_t* to = rounded.data();
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) to[i] = f32_to_bf16(values[i]);
-    return to;
+    round_rows(rounded.data(), values, n);
+    return rounded.data();
   }
 }
 
@@ -445,11 +450,10 @@ struct TileOperands {
     v = v16.pack(v_in, keys_in, s.kv_heads, dim, key_rows);
     if (dout_in) dout = dout16.pack(dout_in, s.t, s.heads, dim, query_rows);
     const bool backward = dout_in != nullptr;
-    const size_t head_elements = size_t(packed_b_elements(key_rows, dim));
-    keys_t_tiles.resize(head_elements * s.kv_heads);
-    values_tiles.resize(head_elements * s.kv_heads);
-    values_t_tiles.resize(head_elements * s.kv_heads);
-    keys_tiles.resize(head_elements * s.kv_heads);
+    const size_t head_elements = size_t(packed_b_elements(key_rows, dim)), all = head_elements * size_t(s.kv_heads);
+    keys_t_tiles.resize(all);
+    (backward ? values_t_tiles : values_tiles).resize(all);
+    if (backward) keys_tiles.resize(all);
     keys_t.resize(size_t(s.kv_heads)), values.resize(keys_t.size()), values_t.resize(keys_t.size());
     keys.resize(keys_t.size());
 #pragma omp parallel for schedule(static)
@@ -478,15 +482,10 @@ void scores_on_tiles(float* scores, int64_t width, const TileOperands& ops, cons
   softcap_forward(scores, n, s.softcap);
 }
 
-// to (rows × cols) = from's values rounded to bf16.
-void round_rows(uint16_t* to, const float* from, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) to[i] = f32_to_bf16(from[i]);
-}
-
-#ifdef __AVX512BF16__
 // to (cols × rows) = fromᵀ rounded to bf16; from is rows × cols, both multiples of 16.
+// Only the AMX path calls it, which builds without AVX512_BF16 never take.
 void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t cols) {
+#ifdef __AVX512BF16__
   for (int64_t r = 0; r < rows; r += 16)
     for (int64_t c = 0; c < cols; c += 16) {
       __m512i block[16];
@@ -496,13 +495,10 @@ void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t col
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + (c + j) * rows + r),
                             (__m256i)_mm512_cvtneps_pbh(_mm512_castsi512_ps(block[j])));
     }
-}
 #else
-void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t cols) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c) to[c * rows + r] = f32_to_bf16(from[r * cols + c]);
-}
+  WHET_ASSERT(!"round_transposed without AVX512_BF16");
 #endif
+}
 
 // out's rows of a tile (kQueryTile × head_dim, interleaved heads) = A · B: a
 // whole tile straight into out, the last one of a length not a multiple of 64

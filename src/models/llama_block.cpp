@@ -274,6 +274,12 @@ int64_t BlockGradScratch::floats(const LlamaConfig& c, int64_t t) {
   return widths * t;
 }
 
+int64_t block_bf16_scratch_bytes(const LlamaConfig& c, int64_t t) {
+  // Without a gate only q/k/v's input is rounded here.
+  const int64_t elements = c.gated_mlp ? 2 * c.hidden_size + 3 * c.intermediate_size : c.hidden_size;
+  return 2 * t * elements;
+}
+
 // The forward in reverse. Residual adds pass dx through unchanged, so the
 // branches add their input gradients into it.
 void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, float* dx, LlamaLayer* grads,

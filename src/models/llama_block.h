@@ -92,6 +92,11 @@ struct BlockGradScratch {
   static int64_t floats(const LlamaConfig& c, int64_t t);  // all of them together, for the memory estimates
 };
 
+// The bytes of the bf16 roundings a block keeps per thread for t rows, where its
+// products multiply in bf16 (q/k/v's and gate/up's inputs, the activation, and
+// the gate and up gradients), for the memory estimates.
+int64_t block_bf16_scratch_bytes(const LlamaConfig& c, int64_t t);
+
 // dx: in, the gradient of x_out; out, the gradient of x_in. grads: the layer's
 // weight gradients (a Weight with null data is frozen), or null when no base weight trains.
 void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, float* dx, LlamaLayer* grads,

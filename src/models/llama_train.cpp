@@ -295,7 +295,8 @@ int64_t llama_activation_bytes(const LlamaConfig& c, int64_t max_tokens, int lor
   // final_norm_out, dx and backward_trunk's copy of d(final norm output); the final norm's statistics
   const int64_t around_blocks = 3 * hidden * max_tokens + 2 * max_tokens;
   return 4 * (activation_storage_floats(c, max_tokens, lora_rank, k) + around_blocks +
-              BlockGradScratch::floats(c, max_tokens));
+              BlockGradScratch::floats(c, max_tokens)) +
+         block_bf16_scratch_bytes(c, max_tokens);
 }
 
 LlamaWeights make_gradients(const LlamaModel& model, const std::function<bool(const std::string&)>& trainable) {

@@ -122,7 +122,7 @@ Heads<float> interleaved(const float* x, int64_t heads, int64_t head_dim) {
 // bf16 operands are rounded into a (heads, rows, head_dim) copy: oneDNN's bf16
 // products of 64-row tiles ran at half speed reading rows of interleaved heads.
 // Rows from `rows` to `padded_rows` are zero (the AMX path's whole tiles).
-struct PackedBf16 {
+struct HeadMajorBf16 {
   std::vector<uint16_t> values;
   Heads<uint16_t> pack(const float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t padded_rows = 0) {
     padded_rows = std::max(rows, padded_rows);
@@ -430,7 +430,7 @@ int64_t tile_width(const Tile& tile) { return round_up(tile.keys(), kTileDepth);
 // its buffers kept from call to call (see scratch).
 struct TileOperands {
   int64_t query_rows = 0, key_rows = 0;  // padded to multiples of kQueryTile
-  PackedBf16 q16, k16, v16, dout16;
+  HeadMajorBf16 q16, k16, v16, dout16;
   Heads<uint16_t> q, k, v, dout;
   std::vector<uint16_t> keys_t_tiles, values_tiles, values_t_tiles, keys_tiles;  // per kv head
   std::vector<PackedB> keys_t, values, values_t, keys;
@@ -821,7 +821,7 @@ void forward(float* out, float* lse, const float* q, const float* k, const float
   if (!s.bf16_products)
     return forward_tiles(out, lse, interleaved(q, s.heads, s.head_dim), interleaved(k, s.kv_heads, s.head_dim),
                          interleaved(v, s.kv_heads, s.head_dim), s);
-  PackedBf16 q16, k16, v16;
+  HeadMajorBf16 q16, k16, v16;
   forward_tiles(out, lse, q16.pack(q, s.t, s.heads, s.head_dim), k16.pack(k, keys, s.kv_heads, s.head_dim),
                 v16.pack(v, keys, s.kv_heads, s.head_dim), s);
 }
@@ -856,7 +856,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
     return backward_tiles(dq, dk, dv, interleaved(dout, s.heads, s.head_dim), interleaved(q, s.heads, s.head_dim),
                           interleaved(k, s.kv_heads, s.head_dim), interleaved(v, s.kv_heads, s.head_dim), out, lse,
                           s);
-  PackedBf16 dout16, q16, k16, v16;
+  HeadMajorBf16 dout16, q16, k16, v16;
   backward_tiles(dq, dk, dv, dout16.pack(dout, s.t, s.heads, s.head_dim), q16.pack(q, s.t, s.heads, s.head_dim),
                  k16.pack(k, s.t, s.kv_heads, s.head_dim), v16.pack(v, s.t, s.kv_heads, s.head_dim), out, lse, s);
 }

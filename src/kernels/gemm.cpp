@@ -43,24 +43,30 @@ dnnl::engine& cpu_engine() {
   return engine;
 }
 
+// A transposed operand is the stored matrix read with swapped strides.
+dnnl::memory::desc bf16_operand(bool transposed, int64_t rows, int64_t cols, int64_t ld) {
+  using dnnl::memory;
+  return memory::desc({rows, cols}, memory::data_type::bf16, transposed ? memory::dims{1, ld} : memory::dims{ld, 1});
+}
+
 // Null when this CPU has no bf16 matmul in oneDNN (it needs AVX-512 BF16 or AMX).
-const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
+// `packed_b`: B in the layout pack_bf16 gave op(B) of this k and n, not strided.
+const Bf16Matmul* bf16_matmul_for(const GemmShape& s, const dnnl::memory::desc* packed_b) {
   using dnnl::memory;
   // With the calling thread's OpenMP team size: a primitive sizes its work split
   // and scratchpad for the threads it was created with (whet tune's trials each have their share).
-  using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float, int>;
+  // pack_bf16 lays out every operand of one k and n alike, so whether B is packed tells its layout.
+  using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, float, float, int, bool>;
   static std::map<Key, std::optional<Bf16Matmul>> cache;
   static std::mutex mutex;
   std::lock_guard<std::mutex> lock(mutex);
-  const Key key{s.trans_a, s.trans_b, s.m, s.n, s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta, omp_get_max_threads()};
+  const Key key{s.trans_a, s.trans_b, s.m,    s.n,    s.k, s.lda, s.ldb, s.ldc, s.alpha, s.beta, omp_get_max_threads(),
+                packed_b != nullptr};
   auto it = cache.find(key);
   if (it != cache.end()) return it->second ? &*it->second : nullptr;
-  // A transposed operand is the stored matrix read with swapped strides.
-  const memory::dims a_strides = s.trans_a ? memory::dims{1, s.lda} : memory::dims{s.lda, 1};
-  const memory::dims b_strides = s.trans_b ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1};
   Bf16Matmul m;
-  m.a = memory::desc({s.m, s.k}, memory::data_type::bf16, a_strides);
-  m.b = memory::desc({s.k, s.n}, memory::data_type::bf16, b_strides);
+  m.a = bf16_operand(s.trans_a, s.m, s.k, s.lda);
+  m.b = packed_b ? *packed_b : bf16_operand(s.trans_b, s.k, s.n, s.ldb);
   m.c = memory::desc({s.m, s.n}, memory::data_type::f32, memory::dims{s.ldc, 1});
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -80,6 +86,11 @@ const Bf16Matmul* bf16_matmul_for(const GemmShape& s) {
   m.scratchpad = pd.scratchpad_desc();
   m.primitive = dnnl::matmul(pd);
   return &*cache.emplace(key, std::move(m)).first->second;
+}
+
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream(cpu_engine());  // one per thread, not one per call
+  return stream;
 }
 std::vector<float> widen(const uint16_t* x, int64_t rows, int64_t ld, int64_t cols) {
   std::vector<float> out(size_t(rows) * ld);
@@ -183,12 +194,40 @@ void gemm_f32(const GemmShape& s, const float* a, const float* b, float* c) {
         "sgemm");
 }
 
-void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c) {
+struct PackedBf16 {
+  int64_t k = 0, n = 0;
+  dnnl::memory::desc layout;
+  dnnl::memory values;  // owns its buffer
+};
+
+std::shared_ptr<const PackedBf16> pack_bf16(bool trans_b, int64_t k, int64_t n, const uint16_t* b, int64_t ldb) {
+  using dnnl::memory;
+  // The layout oneDNN picks for B with its choice left open; it does not depend on
+  // the rows of A (checked for 1 to 512 rows), so one packing serves every product.
+  constexpr int64_t kRepresentativeRows = 64;
+  const memory::desc a = bf16_operand(false, kRepresentativeRows, k, k);
+  const memory::desc any({k, n}, memory::data_type::bf16, memory::format_tag::any);
+  const memory::desc c({kRepresentativeRows, n}, memory::data_type::f32, memory::dims{n, 1});
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, any, c), dnnl::primitive_attr(), cpu_engine(),
+                                        /*allow_empty=*/true);
+  if (!pd) return nullptr;
+  const PhaseScope phase("pack bf16 operands");
+  auto packed = std::make_shared<PackedBf16>();
+  packed->k = k, packed->n = n;
+  packed->layout = pd.weights_desc();
+  packed->values = memory(packed->layout, cpu_engine());
+  memory plain(bf16_operand(trans_b, k, n, ldb), cpu_engine(), const_cast<uint16_t*>(b));
+  dnnl::reorder(plain, packed->values).execute(thread_stream(), plain, packed->values);
+  thread_stream().wait();
+  return packed;
+}
+
+void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* c, const PackedBf16* packed_b) {
   if (s.m == 0 || s.n == 0) return;
   if (s.alpha != 1.0f && s.beta == 0.0f) {
     GemmShape unscaled = s;
     unscaled.alpha = 1.0f;
-    gemm_bf16(unscaled, a, b, c);
+    gemm_bf16(unscaled, a, b, c, packed_b);
     for (int64_t i = 0; i < s.m; ++i) {
       float* row = c + i * s.ldc;
 #pragma omp simd
@@ -196,12 +235,14 @@ void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* 
     }
     return;
   }
-  const Bf16Matmul* matmul = bf16_matmul_for(s);
+  WHET_ASSERT(!packed_b || (packed_b->k == s.k && packed_b->n == s.n));
+  const Bf16Matmul* matmul = bf16_matmul_for(s, packed_b ? &packed_b->layout : nullptr);
+  if (!matmul && packed_b) return gemm_bf16(s, a, b, c);
   // Widened to fp32, the product is timed (and its FLOPs counted) as the f32 matmul it becomes.
   if (!matmul) return gemm_bf16_via_f32(s, a, b, c);
-  const PhaseScope phase(matmul_phase("bf16", s), matmul_flops(s));
+  const PhaseScope phase(matmul_phase(packed_b ? "bf16 packed" : "bf16", s), matmul_flops(s));
   const Bf16Matmul& m = *matmul;
-  thread_local dnnl::stream stream(cpu_engine());  // one per thread, not one per call
+  dnnl::stream& stream = thread_stream();
   thread_local std::vector<uint8_t> scratch;
   if (scratch.size() < m.scratchpad.get_size()) scratch.resize(m.scratchpad.get_size());
   // Each thread's memory objects for a primitive are made once and pointed at the
@@ -216,7 +257,7 @@ void gemm_bf16(const GemmShape& s, const uint16_t* a, const uint16_t* b, float* 
            dnnl::memory(m.scratchpad, cpu_engine(), DNNL_MEMORY_NONE)};
   fetch_output_for_writing(c, s);
   mem[0].set_data_handle(const_cast<uint16_t*>(a));
-  mem[1].set_data_handle(const_cast<uint16_t*>(b));
+  mem[1].set_data_handle(packed_b ? packed_b->values.get_data_handle() : const_cast<uint16_t*>(b));
   mem[2].set_data_handle(c);
   mem[3].set_data_handle(scratch.data());
   const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mem[0].get()},

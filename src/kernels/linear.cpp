@@ -96,13 +96,21 @@ void linear_rowwise_fused(float* out, const float* inp, int64_t m, const Weight&
     fused_dots(w.dtype, w.row(r), inp, block_sums.data(), m, w.cols, out + r, w.rows);
 }
 
+// W's packed operand for a product of this shape, if it has one: W (input
+// gradients). Laying out Wᵀ for the outputs too gained a LoRA step 8 ms of 600,
+// for the base's memory again (docs/performance.md).
+const PackedBf16* packed_operand(const Weight& w, const GemmShape& shape) {
+  return shape.trans_b ? nullptr : w.packed_for_input_gradients.get();
+}
+
 // c = a·op(W) for a weight in any encoding: fp32 and bf16 multiply as stored
 // (bf16 rounds `a` to bf16 too); others are decoded whole first.
 void gemm_with_weight(const GemmShape& shape, const float* a, const Weight& w, float* c) {
   if (w.dtype == DType::F32) {
     gemm_f32(shape, a, reinterpret_cast<const float*>(w.data), c);
   } else if (w.dtype == DType::BF16) {
-    gemm_bf16(shape, rounded_to_bf16(a, shape.m * shape.k).get(), reinterpret_cast<const uint16_t*>(w.data), c);
+    gemm_bf16(shape, rounded_to_bf16(a, shape.m * shape.k).get(), reinterpret_cast<const uint16_t*>(w.data), c,
+              packed_operand(w, shape));
   } else {
     const Weight decoded = [&] {
       const PhaseScope phase("decode weights to f32");
@@ -132,6 +140,12 @@ std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
 
 bool multiplies_in_bf16(const Weight& w) { return w.dtype == DType::BF16 && cpu_has_bf16_units(); }
 
+void pack_for_input_gradients(Weight& w) {
+  if (!multiplies_in_bf16(w)) return;
+  w.packed_for_input_gradients =
+      pack_bf16(/*trans_b=*/false, w.rows, w.cols, reinterpret_cast<const uint16_t*>(w.data), w.cols);
+}
+
 void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w) {
   WHET_ASSERT(multiplies_in_bf16(w));
   gemm_bf16(linear_shape(m, w.rows, w.cols), inp_bf16, reinterpret_cast<const uint16_t*>(w.data), out);
@@ -139,7 +153,8 @@ void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weigh
 
 void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate) {
   WHET_ASSERT(multiplies_in_bf16(w));
-  gemm_bf16(input_gradient_shape(m, w, accumulate), dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp);
+  const GemmShape shape = input_gradient_shape(m, w, accumulate);
+  gemm_bf16(shape, dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp, packed_operand(w, shape));
 }
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {

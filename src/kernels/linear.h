@@ -35,6 +35,10 @@ void linear_backward(float* dinp, float* dweight, const float* dout, const float
 // CPU with bf16 units); a caller that multiplies the same activations twice (LoRA
 // beside the base, kernels/lora.h) rounds them once and passes them rounded.
 bool multiplies_in_bf16(const Weight& w);
+// Lays out a bf16 weight once as its input gradients' operand
+// (Weight::packed_for_input_gradients), for a weight that will not change from
+// now on; others are left as they are. Costs the weight's memory again.
+void pack_for_input_gradients(Weight& w);
 // n values rounded to bf16, in a buffer nobody clears first (every element is written).
 std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n);
 // The same into out (n).

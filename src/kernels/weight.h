@@ -11,6 +11,8 @@
 
 namespace whet {
 
+struct PackedBf16;  // kernels/gemm.h
+
 struct Weight {
   DType dtype = DType::F32;
   int64_t rows = 0, cols = 0;
@@ -18,6 +20,10 @@ struct Weight {
   // Owner of `data` when the weight was converted or copied; null when `data`
   // points into a mapped model file that the model keeps alive.
   std::shared_ptr<const void> storage;
+  // For a bf16 weight that stays unchanged (a frozen base), W as the right operand
+  // of the input gradients' products dout·W, laid out once
+  // (pack_for_input_gradients, kernels/linear.h). Null otherwise.
+  std::shared_ptr<const PackedBf16> packed_for_input_gradients;
 
   size_t row_bytes() const { return dtype_bytes(dtype, cols); }
   const uint8_t* row(int64_t r) const { return data + size_t(r) * row_bytes(); }

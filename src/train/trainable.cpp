@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "kernels/linear.h"
 #include "models/llama_block.h"
 #include "models/lora_peft.h"
 
@@ -117,6 +119,16 @@ void make_compute_copy(const LlamaModel& masters, TrainableState& s) {
     if (const auto it = copy_of.find(p.value); it != copy_of.end()) p.bf16_copy = it->second;
 }
 
+// A LoRA base that multiplies in bf16 does not change while the adapter trains:
+// its input gradients' operands are laid out once, here, for the whole run. The
+// embedding's rows are looked up, not multiplied; the head (tied or not) is.
+void pack_frozen_base(LlamaModel& model) {
+  for_each_weight(model.weights, model.config, [](const std::string& name, Weight& w) {
+    if (name != "token_embd.weight" && name != "output.weight") pack_for_input_gradients(w);
+  });
+  pack_for_input_gradients(model.weights.lm_head);
+}
+
 }  // namespace
 
 TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, int first_block,
@@ -137,6 +149,7 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
     for_each_lora_tensor(*s.lora, [&](const std::string& name, std::vector<float>& v, int64_t, int64_t) {
       s.parameters.push_back(Parameter{name, v.data(), grads[i++], int64_t(v.size()), true});
     });
+    if (packs_frozen_base(config)) pack_frozen_base(loaded.model);
     add_classifier(s, classifier);
     return s;
   }
@@ -165,6 +178,10 @@ TrainableState make_trainable(LoadedModel& loaded, const TrainConfig& config, in
 
 bool multiplies_bf16_copy(const TrainConfig& config) {
   return config.method != TrainMethod::Lora && config.weights == "bf16" && !aligns(config);
+}
+
+bool packs_frozen_base(const TrainConfig& config) {
+  return config.method == TrainMethod::Lora && config.weights == "bf16" && !aligns(config) && cpu_has_bf16_units();
 }
 
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters) {

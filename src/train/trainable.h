@@ -48,6 +48,10 @@ struct TrainableState {
 // freeze with weights bf16, supervised (the rl steps measure log-probabilities
 // against a reference computed on the masters, so they multiply the masters too).
 bool multiplies_bf16_copy(const TrainConfig& config);
+// Whether a run's frozen base is held as bf16 and laid out again for its input
+// gradients' products (kernels/linear.h pack_for_input_gradients): supervised
+// LoRA with weights bf16, on a CPU that multiplies bf16. Its matrices take twice their memory.
+bool packs_frozen_base(const TrainConfig& config);
 // The model a training step multiplies: the bf16 compute copy when there is one, else the masters.
 const LlamaModel& compute_model(const TrainableState& state, const LlamaModel& masters);
 

@@ -387,8 +387,10 @@ RunInputs load_model_and_data(TrainConfig& config, const Say& say, double learni
                               : config.task_type == "seq_cls" ? load_labelled_data(config, in, learning_rate_scale, decisions)
                                                             : load_language_data(config, in, learning_rate_scale, decisions);
   const Weight& head = in.loaded.model.weights.lm_head;
-  // A base that trains multiplied as bf16 holds that copy beside its f32 masters: half their size again.
-  const int64_t held = weight_bytes(in.loaded.model) * (multiplies_bf16_copy(config) ? 3 : 2) / 2;
+  // A base that trains multiplied as bf16 holds that copy beside its f32 masters:
+  // half their size again. A packed frozen base holds its matrices twice.
+  const int64_t weights = weight_bytes(in.loaded.model);
+  const int64_t held = multiplies_bf16_copy(config) ? weights * 3 / 2 : packs_frozen_base(config) ? weights * 2 : weights;
   const MemoryShape memory{&in.loaded.model.config, held, head.dtype != DType::F32 && head.dtype != DType::BF16,
                            available_memory_bytes()};
   decisions.insert(decisions.begin(), weight_decisions.begin(), weight_decisions.end());

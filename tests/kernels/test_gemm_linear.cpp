@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "kernels/quant.h"
 #include "kernels/gemm.h"
@@ -30,6 +31,14 @@ GemmShape shape_of(const GemmCase& c, float alpha, float beta) {
   return GemmShape{c.trans_a, c.trans_b, c.m, c.n, c.k, c.trans_a ? c.m : c.k, c.trans_b ? c.k : c.n, c.n, alpha, beta};
 }
 
+// `values` rounded to bf16: the bits, and `values` left holding what they hold
+// (so the fp32 reference multiplies exactly what the bf16 product does).
+std::vector<uint16_t> round_in_place(std::vector<float>& values) {
+  std::vector<uint16_t> bits(values.size());
+  for (size_t i = 0; i < values.size(); ++i) values[i] = bf16_to_f32(bits[i] = f32_to_bf16(values[i]));
+  return bits;
+}
+
 // fp32 accumulation over k terms of unit-variance products: error grows like sqrt(k) * eps * |terms|;
 // 1e-4 absolute on k <= 300 leaves a wide margin.
 TEST_P(GemmTest, F32MatchesReference) {
@@ -48,11 +57,28 @@ TEST_P(GemmTest, Bf16MatchesReferenceOnRoundedInputs) {
   const GemmCase c = GetParam();
   const GemmShape s = shape_of(c, 1.0f, 0.0f);
   auto a = random_values(c.m * c.k, 4), b = random_values(c.k * c.n, 5);
-  std::vector<uint16_t> a16(a.size()), b16(b.size());
-  for (size_t i = 0; i < a.size(); ++i) a[i] = bf16_to_f32(a16[i] = f32_to_bf16(a[i]));
-  for (size_t i = 0; i < b.size(); ++i) b[i] = bf16_to_f32(b16[i] = f32_to_bf16(b[i]));
+  const std::vector<uint16_t> a16 = round_in_place(a), b16 = round_in_place(b);
   std::vector<float> got(c.m * c.n), want(c.m * c.n);
   gemm_bf16(s, a16.data(), b16.data(), got.data());
+  gemm_reference(s, a.data(), b.data(), want.data());
+  EXPECT_LT(max_abs_diff(got, want), 1e-4f);
+}
+
+// op(B) laid out once by pack_bf16 gives the product of B as stored, through
+// accumulation (beta 1) too; on a CPU without bf16 matmul there is nothing to pack.
+TEST_P(GemmTest, Bf16WithPackedOperandMatchesReference) {
+  const GemmCase c = GetParam();
+  const GemmShape s = shape_of(c, 1.0f, 1.0f);
+  auto a = random_values(c.m * c.k, 11), b = random_values(c.k * c.n, 12);
+  const std::vector<uint16_t> a16 = round_in_place(a);
+  std::vector<uint16_t> b16 = round_in_place(b);
+  const std::shared_ptr<const PackedBf16> packed = pack_bf16(s.trans_b, s.k, s.n, b16.data(), s.ldb);
+  ASSERT_EQ(packed != nullptr, cpu_has_bf16_units());
+  if (!packed) return;
+  std::fill(b16.begin(), b16.end(), f32_to_bf16(1e6f));  // the product must read the packed copy
+  const auto c0 = random_values(c.m * c.n, 13);
+  std::vector<float> got = c0, want = c0;
+  gemm_bf16(s, a16.data(), b16.data(), got.data(), packed.get());
   gemm_reference(s, a.data(), b.data(), want.data());
   EXPECT_LT(max_abs_diff(got, want), 1e-4f);
 }
@@ -68,8 +94,7 @@ TEST(Gemm, Bf16FromSeveralThreadsAtOnce) {
   std::vector<std::vector<uint16_t>> a16(kThreads), b16(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     a[t] = random_values(s.k * s.m, 10 + t), b[t] = random_values(s.k * s.n, 20 + t);
-    for (float& x : a[t]) a16[t].push_back(f32_to_bf16(x)), x = bf16_to_f32(a16[t].back());
-    for (float& x : b[t]) b16[t].push_back(f32_to_bf16(x)), x = bf16_to_f32(b16[t].back());
+    a16[t] = round_in_place(a[t]), b16[t] = round_in_place(b[t]);
     want[t].resize(size_t(s.m * s.n));
     gemm_reference(s, a[t].data(), b[t].data(), want[t].data());
   }
@@ -165,6 +190,32 @@ TEST(Linear, ProductsTogetherEqualEachAlone) {
       for (size_t i = 0; i < weights.size(); ++i)
         EXPECT_EQ(together[i], alone[i]) << "weight " << i << ", second " << dtype_name(second) << ", m " << m;
     }
+}
+
+// A weight packed for its input gradients gives them as before, on both of the
+// products that take it: dout already rounded (LoRA's) and dout in fp32 (the LM head's).
+TEST(Linear, InputGradientsFromAPackedWeightAreTheSame) {
+  const int64_t rows = 96, cols = 160, m = 37;
+  const auto values = random_values(rows * cols, 14);
+  std::vector<uint16_t> encoded(size_t(rows * cols));
+  quantize(DType::BF16, values.data(), reinterpret_cast<uint8_t*>(encoded.data()), rows * cols);
+  const Weight plain{DType::BF16, rows, cols, reinterpret_cast<const uint8_t*>(encoded.data()), nullptr};
+  Weight packed = plain;
+  pack_for_input_gradients(packed);
+  ASSERT_EQ(packed.packed_for_input_gradients != nullptr, cpu_has_bf16_units());
+  if (!cpu_has_bf16_units()) return;
+  const auto dout = random_values(m * rows, 15), dinp0 = random_values(m * cols, 16);
+  const std::unique_ptr<uint16_t[]> dout16 = whet::rounded_to_bf16(dout.data(), m * rows);
+  for (const bool accumulate : {false, true}) {
+    std::vector<float> want = dinp0, got = dinp0;
+    linear_backward_input(want.data(), dout16.get(), m, plain, accumulate);
+    linear_backward_input(got.data(), dout16.get(), m, packed, accumulate);
+    EXPECT_LT(max_abs_diff(got, want), 1e-4f) << "accumulate " << accumulate;
+    want = dinp0, got = dinp0;
+    linear_backward(want.data(), nullptr, dout.data(), nullptr, m, plain, accumulate);
+    linear_backward(got.data(), nullptr, dout.data(), nullptr, m, packed, accumulate);
+    EXPECT_LT(max_abs_diff(got, want), 1e-4f) << "fp32 dout, accumulate " << accumulate;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Full fine-tuning with weights: bf16 (train/trainable.h): f32 masters that
 // the optimiser updates, multiplied as a bf16 copy that the optimiser rounds
-// them into (and a checkpoint's load too).
+// them into (and a checkpoint's load too). And LoRA over a bf16 base, whose
+// matrices are laid out once for their input gradients' products.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "kernels/random_tensors.h"
 #include "models/model_loader.h"
@@ -144,6 +146,55 @@ TEST(FullBf16Compute, LoadingParametersRoundsTheirCopies) {
   for (const Parameter& p : state.parameters) std::fill(p.value, p.value + p.numel, 0.0f);
   load_parameters(path, state.parameters);
   EXPECT_EQ(expect_copy_is_masters_rounded(loaded.model, *state.compute), parameters_with_copies(state));
+}
+
+// Supervised LoRA over a bf16 base lays its matrices out once for the input
+// gradients' products (train/trainable.h packs_frozen_base): every matrix but
+// the embedding's lookups, the head included. The loss and the adapter's
+// gradients are those of the same base unpacked, up to fp32 sums in another order.
+TEST(LoraPackedBase, GradientsAreThoseOfTheUnpackedBase) {
+  for (const char* variant : {"gqa_tied", "untied_llama3"}) {
+    SCOPED_TRACE(variant);
+    std::vector<float> grads[2];
+    double loss[2];
+    for (int packed = 0; packed < 2; ++packed) {
+      LoadedModel loaded = load_model(test::testdata_path(std::string("tiny/") + variant + "/hf"), WeightFormat::BF16);
+      TrainConfig config;
+      config.weights = "bf16";
+      config.lora_r = 4;
+      config.lora_alpha = 8;
+      config.lora_dropout = 0.0;
+      config.lora_target_modules = {"q", "k", "v", "o", "gate", "up", "down"};
+      const TrainableState state = make_trainable(loaded, config, 0, nullptr);
+      LlamaWeights& weights = loaded.model.weights;
+      EXPECT_EQ(weights.lm_head.packed_for_input_gradients != nullptr, cpu_has_bf16_units());
+      int64_t matrices = 0, laid_out = 0;
+      for_each_weight(weights, loaded.model.config, [&](const std::string& name, Weight& w) {
+        if (w.rows == 1 || name == "token_embd.weight") {
+          EXPECT_EQ(w.packed_for_input_gradients, nullptr) << name;
+          return;
+        }
+        ++matrices;
+        laid_out += w.packed_for_input_gradients != nullptr;
+        if (!packed) w.packed_for_input_gradients.reset();
+      });
+      EXPECT_EQ(laid_out, cpu_has_bf16_units() ? matrices : 0);
+      if (!packed) weights.lm_head.packed_for_input_gradients.reset();
+      uint32_t seed = 17;  // B starts at zero: every adapter value random, so every gradient moves
+      for (const Parameter& p : state.parameters) {
+        const std::vector<float> values = test::random_values(p.numel, seed++);
+        for (int64_t i = 0; i < p.numel; ++i) p.value[i] = 0.05f * values[size_t(i)];
+      }
+      const TrainingSequence s = random_sequence(24, int32_t(loaded.model.config.vocab_size));
+      LlamaActivations acts(loaded.model.config, 24, config.lora_r);
+      const CrossEntropyResult r = llama_forward_backward(loaded.model, state.pass(), acts, view(s), 1.0f / 24);
+      loss[packed] = r.loss_sum / double(r.targets);
+      for (const Parameter& p : state.parameters) grads[packed].insert(grads[packed].end(), p.grad, p.grad + p.numel);
+    }
+    ASSERT_TRUE(std::any_of(grads[0].begin(), grads[0].end(), [](float g) { return g != 0.0f; }));
+    EXPECT_LT(test::relative_l2(grads[1], grads[0]), 1e-4);
+    EXPECT_NEAR(loss[1], loss[0], 1e-5 * loss[0]);
+  }
 }
 
 }  // namespace

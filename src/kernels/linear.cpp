@@ -194,13 +194,14 @@ void linear_backward(float* dinp, float* dweight, const float* dout, const float
                      bool accumulate, const uint16_t* dout_bf16) {
   const GemmShape d_input = input_gradient_shape(m, w, accumulate);
   const GemmShape d_weight{true, false, w.rows, w.cols, m, w.rows, w.cols, w.cols, 1.0f, 1.0f};
-  if (w.dtype == DType::BF16 && dweight) {
+  if (w.dtype == DType::BF16 && (dweight || dout_bf16)) {
     // A bf16 copy of f32 master weights (full fine-tuning with bf16 compute): both
-    // products in bf16, dout rounded once for the two, the weight gradient summed in fp32.
+    // products in bf16, dout rounded once for the two, the weight gradient summed
+    // in fp32. A frozen bf16 weight given dout rounded: its one product.
     std::unique_ptr<uint16_t[]> rounded_here;
     if (!dout_bf16) dout_bf16 = (rounded_here = rounded_to_bf16(dout, m * w.rows)).get();
-    gemm_bf16(d_input, dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp);
-    gemm_bf16(d_weight, dout_bf16, rounded_to_bf16(inp, m * w.cols).get(), dweight);
+    gemm_bf16(d_input, dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp, packed_operand(w, d_input));
+    if (dweight) gemm_bf16(d_weight, dout_bf16, rounded_to_bf16(inp, m * w.cols).get(), dweight);
     return;
   }
   gemm_with_weight(d_input, dout, w, dinp);

@@ -28,7 +28,8 @@ void linear_forward(std::span<const WeightProduct> products, const float* inp, i
 // dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
 // dweight (w.rows, w.cols) += doutᵀ·inp when not null, for fp32 weights, or a
 // bf16 copy of fp32 masters (then both products run in bf16, summed in fp32, on
-// dout_bf16 where the caller has dout rounded already).
+// dout_bf16 where the caller has dout rounded already). A bf16 weight given
+// dout_bf16 multiplies that and does not read dout.
 void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
                      bool accumulate, const uint16_t* dout_bf16 = nullptr);
 // Whether w's products take their activations rounded to bf16 (a bf16 weight on a

@@ -130,6 +130,39 @@ TEST_P(CrossEntropyFused, RowWeightsAndLossesMatchReference) {
   for (int64_t j = 0; j < c; ++j) EXPECT_EQ(dh[2 * c + j], 0.0f);  // row 2 has weight 0
 }
 
+// A bf16 head multiplies h and the logits' gradient rounded to bf16 (the loss
+// writes that gradient rounded as it makes it): the loss and both gradients stay
+// within bf16's precision of the reference on the same bf16 weights (rounding h
+// moves a logit ~8 by about 8 · 2^-9 · sqrt(64) / 8, the gradient's rounding
+// each value by 2^-9), with and without the row weights and distillation's teacher.
+TEST(CrossEntropyBf16Head, StaysWithinBf16OfTheReference) {
+  const int64_t n = 150, c = 64, vocab = 300;
+  const std::vector<float> w_values = random_values(vocab * c, 31);
+  std::vector<uint16_t> encoded(size_t(vocab * c));
+  quantize(DType::BF16, w_values.data(), reinterpret_cast<uint8_t*>(encoded.data()), vocab * c);
+  const Weight w{DType::BF16, vocab, c, reinterpret_cast<const uint8_t*>(encoded.data()), nullptr};
+  const std::vector<float> h = random_values(n * c, 32), teacher = random_values(n * c, 33);
+  std::vector<int32_t> targets(n);
+  std::vector<float> weights(n);
+  for (int64_t i = 0; i < n; ++i) {
+    targets[i] = i % 3 == 2 ? -1 : int32_t((i * 37) % vocab);
+    weights[i] = float(i % 4) - 1.0f;
+  }
+  for (const bool weighted : {false, true})
+    for (const bool distilled : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "weighted " << weighted << ", distilled " << distilled);
+      const RowTerms terms{weighted ? weights.data() : nullptr, nullptr};
+      const HeadDistillation distill{distilled ? teacher.data() : nullptr, 2.0f, 0.01f};
+      std::vector<float> dh(n * c), want_dh(n * c);
+      const CrossEntropyResult got =
+          lm_head_cross_entropy(dh.data(), nullptr, h.data(), targets.data(), n, w, 0.01f, distill, terms);
+      const CrossEntropyResult want = lm_head_cross_entropy_reference(want_dh.data(), nullptr, h.data(), targets.data(),
+                                                                      n, w, 0.01f, distill, terms);
+      EXPECT_NEAR(got.loss_sum, want.loss_sum, 1e-2 * std::fabs(want.loss_sum));
+      EXPECT_LT(test::relative_l2(dh, want_dh), 2e-2);
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Encodings, CrossEntropyFused, ::testing::Values(DType::F32, DType::Q8_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 

@@ -1,6 +1,7 @@
 #include "kernels/lora.h"
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/error.h"
@@ -50,7 +51,7 @@ struct Operand {
 // as long as this object.
 class Products {
  public:
-  Products(const Weight& base, const LoraView& lora) : bf16_(lora.bf16_products && multiplies_in_bf16(base)) {}
+  explicit Products(bool bf16) : bf16_(bf16) {}
 
   // Values as an fp32 operand whose products take `scale`.
   static Operand take(const float* values, float scale = 1.0f) { return {values, scale, nullptr}; }
@@ -88,75 +89,195 @@ class Products {
   std::vector<std::unique_ptr<uint16_t[]>> rounded_;
 };
 
+// The adapters among projections of one input, and how their products run: all in
+// bf16 or all in fp32 (a layer's projections share their encoding and adapter settings).
+// Those without dropout see the input itself, so their first products stack
+// into one: x·[A₁; A₂; ...]ᵀ, dhᵀ·x and dh·[A₁; A₂; ...], the input read once
+// for all of them, not once each (a LoRA step's dA products over q, k and v read
+// a 1.2 MB input that had left the cache three times).
+template <typename Projection>
+struct Adapters {
+  std::vector<const Projection*> shared, dropping;  // without dropout; with
+  int64_t rank = 0;                                  // of the shared, together
+  bool bf16 = false;
+
+  explicit Adapters(std::span<const Projection> projections) {
+    for (const Projection& p : projections) {
+      if (p.lora->rank == 0) continue;
+      const bool in_bf16 = p.lora->bf16_products && multiplies_in_bf16(*p.w);
+      WHET_ASSERT((shared.empty() && dropping.empty()) || in_bf16 == bf16);
+      bf16 = in_bf16;
+      (p.lora->dropout > 0.0f ? dropping : shared).push_back(&p);
+      if (p.lora->dropout <= 0.0f) rank += p.lora->rank;
+    }
+  }
+  // The shared adapters' A matrices, their rows one after another: the one's own
+  // when there is one, else stacked into `stacked`.
+  const float* a_rows(std::vector<float>& stacked) const {
+    if (shared.size() == 1) return shared.front()->lora->a;
+    for (const Projection* p : shared) stacked.insert(stacked.end(), p->lora->a, p->lora->a + p->lora->rank * p->w->cols);
+    return stacked.data();
+  }
+};
+
+// `columns` values of each of `rows` rows, from rows ld_from apart to rows ld_to apart.
+void copy_columns(float* to, int64_t ld_to, const float* from, int64_t ld_from, int64_t rows, int64_t columns) {
+  for (int64_t i = 0; i < rows; ++i) std::copy_n(from + i * ld_from, columns, to + i * ld_to);
+}
+
+// The base's product: on the input's bf16 rounding where the weight multiplies in
+// bf16 and there is one, else on the fp32 values (rounded inside where needed).
+void base_forward(float* out, const uint16_t* rounding, const float* values, int64_t m, const Weight& w) {
+  if (rounding && multiplies_in_bf16(w)) return linear_forward(out, rounding, m, w);
+  linear_forward(out, values, m, w);
+}
+
+// out += scale · h·Bᵀ.
+void add_adapter_output(float* out, const float* h, int64_t m, const Weight& w, const LoraView& lora) {
+  GemmShape up = linear_shape(m, w.rows, lora.rank);
+  up.beta = 1.0f;
+  Products::gemm(up, Products::take(h), Products::take(lora.b, lora.scale), out);
+}
+
+// The base's input gradient into dinp (= or +=), and its weight's when it trains.
+void base_backward(float* dinp, float* dweight, const Operand& dout, const float* inp, int64_t m, const Weight& w,
+                   bool accumulate) {
+  if (dout.bf16 && !dweight && multiplies_in_bf16(w)) return linear_backward_input(dinp, dout.bf16, m, w, accumulate);
+  linear_backward(dinp, dweight, dout.f32, inp, m, w, accumulate, multiplies_in_bf16(w) ? dout.bf16 : nullptr);
+}
+
+// An adapter with dropout, past dB: dh = dout·(scale·B); dA += dhᵀ·dropout(x);
+// dx += dropout'(dh·A), the mask being linear: the same dropout run on the gradient.
+void adapter_backward_dropping(float* dinp, const Operand& d_out, const Operand& scaled_b, const float* inp, int64_t m,
+                               const Weight& w, const LoraView& lora) {
+  const int64_t r = lora.rank, in = w.cols, out = w.rows;
+  std::vector<float> d_hidden(size_t(m * r));
+  Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out, scaled_b, d_hidden.data());
+  std::vector<float> scratch;
+  if (lora.grad_a)
+    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),
+             dropped_input(inp, m * in, lora, scratch), lora.grad_a);
+  std::unique_ptr<float[]> d_dropped(new float[size_t(m * in)]);  // written whole by the beta-0 gemm
+  gemm_f32(GemmShape{false, false, m, in, r, r, in, in, 1.0f, 0.0f}, d_hidden.data(), lora.a, d_dropped.get());
+  const float* d_x = dropped_input(d_dropped.get(), m * in, lora, scratch);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
+}
+
 }  // namespace
 
 bool projection_rounds_inputs(const Weight& w, const LoraView& lora) {
   return multiplies_in_bf16(w) && (lora.rank == 0 || lora.bf16_products);
 }
 
+void projections_forward(std::span<const ProjectionOutput> outputs, Activation inp, int64_t m) {
+  const int64_t in = outputs.front().w->cols;
+  const Adapters<ProjectionOutput> adapters(outputs);
+  Products products(adapters.bf16);
+  // The input, rounded once for the base's products and the adapters' A where they multiply in bf16.
+  const Operand x = products.rounded(inp.values, m * in, 1.0f, inp.bf16);
+  for (const ProjectionOutput& o : outputs) {
+    WHET_ASSERT(o.w->cols == in);
+    base_forward(o.out, x.bf16 ? x.bf16 : inp.bf16, inp.values, m, *o.w);
+  }
+  if (!adapters.shared.empty()) {
+    const bool one = adapters.shared.size() == 1;
+    std::vector<float> a_stacked, h_stacked(one ? 0 : size_t(m * adapters.rank));
+    float* h = one ? adapters.shared.front()->lora_hidden : h_stacked.data();
+    Products::gemm(linear_shape(m, adapters.rank, in), x,
+                   products.rounded(adapters.a_rows(a_stacked), adapters.rank * in), h);
+    // Each output from its columns of h, copied out just before (inference may give
+    // every projection one lora_hidden; oneDNN's kernels for rows ld apart were slower).
+    int64_t column = 0;
+    for (const ProjectionOutput* o : adapters.shared) {
+      const int64_t r = o->lora->rank;
+      if (!one) copy_columns(o->lora_hidden, r, h + column, adapters.rank, m, r);
+      add_adapter_output(o->out, o->lora_hidden, m, *o->w, *o->lora);
+      column += r;
+    }
+  }
+  for (const ProjectionOutput* o : adapters.dropping) {
+    const int64_t r = o->lora->rank;
+    std::vector<float> scratch;
+    const Operand dropped = products.rounded(dropped_input(inp.values, m * in, *o->lora, scratch), m * in);
+    Products::gemm(linear_shape(m, r, in), dropped, products.rounded(o->lora->a, r * in), o->lora_hidden);
+    add_adapter_output(o->out, o->lora_hidden, m, *o->w, *o->lora);
+  }
+}
+
 void projection_forward(float* out, float* lora_hidden, Activation inp, int64_t m, const Weight& w,
                         const LoraView& lora) {
-  if (lora.rank == 0) {
-    if (inp.bf16 && multiplies_in_bf16(w)) return linear_forward(out, inp.bf16, m, w);
-    return linear_forward(out, inp.values, m, w);
-  }
-  const int64_t r = lora.rank, in = w.cols;
-  Products products(w, lora);
-  // The base's input, rounded once for its product and the adapter's A where they multiply in bf16.
-  const Operand x = products.rounded(inp.values, m * in, 1.0f, inp.bf16);
-  if (x.bf16) {
-    linear_forward(out, x.bf16, m, w);
-  } else {
-    linear_forward(out, inp.values, m, w);
-  }
-  std::vector<float> scratch;
-  const Operand adapter_x =
-      lora.dropout > 0.0f ? products.rounded(dropped_input(inp.values, m * in, lora, scratch), m * in) : x;
-  Products::gemm(linear_shape(m, r, in), adapter_x, products.rounded(lora.a, r * in), lora_hidden);
-  GemmShape up = linear_shape(m, w.rows, r);
-  up.beta = 1.0f;
-  Products::gemm(up, Products::take(lora_hidden), Products::take(lora.b, lora.scale), out);
+  const ProjectionOutput one{out, lora_hidden, &w, &lora};
+  projections_forward(std::span(&one, 1), inp, m);
 }
 
 // With h = dropout(x)·Aᵀ: dB += scale·doutᵀ·h; dh = scale·dout·B; dA += dhᵀ·dropout(x);
 // dx += dropout'(dh·A), where dropout' applies the same mask and scale.
+void projections_backward(float* dinp, std::span<const ProjectionGradient> gradients, const float* inp, int64_t m,
+                          bool accumulate) {
+  const int64_t in = gradients.front().w->cols;
+  const Adapters<ProjectionGradient> adapters(gradients);
+  Products products(adapters.bf16);
+  // The shared adapters' dh side by side, (m, their ranks together).
+  std::vector<float> d_hidden(size_t(m * adapters.rank));
+  int64_t column = 0;
+  for (const ProjectionGradient& g : gradients) {
+    const Weight& w = *g.w;
+    const LoraView& lora = *g.lora;
+    const int64_t r = lora.rank, out = w.rows;
+    if (r == 0) {
+      base_backward(dinp, g.dweight, Operand{g.dout.values, 1.0f, g.dout.bf16}, inp, m, w, accumulate);
+      accumulate = true;
+      continue;
+    }
+    // dout, rounded once for the base's product and the adapter's where they multiply in bf16.
+    const Operand d_out = products.rounded(g.dout.values, m * out, 1.0f, g.dout.bf16);
+    base_backward(dinp, g.dweight, d_out, inp, m, w, accumulate);
+    accumulate = true;
+    if (lora.grad_b)
+      Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,
+                     products.rounded(g.lora_hidden, m * r, lora.scale), lora.grad_b);
+    const Operand scaled_b = products.rounded(lora.b, out * r, lora.scale);
+    if (lora.dropout > 0.0f) {
+      adapter_backward_dropping(dinp, d_out, scaled_b, inp, m, w, lora);
+      continue;
+    }
+    // Into its own rows, then beside the others' (oneDNN's kernels for rows ld apart were slower).
+    const bool one = adapters.shared.size() == 1;
+    std::vector<float> own(one ? 0 : size_t(m * r));
+    Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out, scaled_b,
+                   one ? d_hidden.data() : own.data());
+    if (!one) copy_columns(d_hidden.data() + column, adapters.rank, own.data(), r, m, r);
+    column += r;
+  }
+  if (adapters.shared.empty()) return;
+  // dA += dhᵀ·x: straight into the one's gradient, else all at once and shared out.
+  const bool one = adapters.shared.size() == 1;
+  if (one && adapters.shared.front()->lora->grad_a) {
+    gemm_f32(GemmShape{true, false, adapters.rank, in, m, adapters.rank, in, in, 1.0f, 1.0f}, d_hidden.data(), inp,
+             adapters.shared.front()->lora->grad_a);
+  } else if (!one) {
+    std::vector<float> d_a(size_t(adapters.rank * in));
+    gemm_f32(GemmShape{true, false, adapters.rank, in, m, adapters.rank, in, in, 1.0f, 0.0f}, d_hidden.data(), inp,
+             d_a.data());
+    const float* rows = d_a.data();
+    for (const ProjectionGradient* g : adapters.shared) {
+      const int64_t n = g->lora->rank * in;
+      if (float* grad_a = g->lora->grad_a)
+        for (int64_t i = 0; i < n; ++i) grad_a[i] += rows[i];
+      rows += n;
+    }
+  }
+  // dx += dh·A, over the shared adapters' ranks together.
+  std::vector<float> a_stacked;
+  gemm_f32(GemmShape{false, false, m, in, adapters.rank, adapters.rank, in, in, 1.0f, 1.0f}, d_hidden.data(),
+           adapters.a_rows(a_stacked), dinp);
+}
+
 void projection_backward(float* dinp, float* dweight, Activation dout, const float* inp, const float* lora_hidden,
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate) {
-  if (lora.rank == 0) {
-    if (dout.bf16 && !dweight && multiplies_in_bf16(w))
-      return linear_backward_input(dinp, dout.bf16, m, w, accumulate);
-    return linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate,
-                           multiplies_in_bf16(w) ? dout.bf16 : nullptr);
-  }
-  const int64_t r = lora.rank, in = w.cols, out = w.rows;
-  Products products(w, lora);
-  const Operand d_out = products.rounded(dout.values, m * out, 1.0f, dout.bf16);
-  // A frozen base (dweight null) needs only its input gradient: on dout as rounded for the adapter.
-  if (d_out.bf16 && !dweight) {
-    linear_backward_input(dinp, d_out.bf16, m, w, accumulate);
-  } else {
-    linear_backward(dinp, dweight, dout.values, inp, m, w, accumulate);
-  }
-  if (lora.grad_b)
-    Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,
-                   products.rounded(lora_hidden, m * r, lora.scale), lora.grad_b);
-  std::vector<float> d_hidden(size_t(m * r));
-  Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out,
-                 products.rounded(lora.b, out * r, lora.scale), d_hidden.data());
-  std::vector<float> scratch;
-  if (lora.grad_a)
-    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),
-             dropped_input(inp, m * in, lora, scratch), lora.grad_a);
-  // dx += dropout'(dh·A); without dropout straight into dinp, with no (m, in) buffer and pass.
-  GemmShape d_input{false, false, m, in, r, r, in, in, 1.0f, 1.0f};
-  if (lora.dropout <= 0.0f) return gemm_f32(d_input, d_hidden.data(), lora.a, dinp);
-  // The mask is linear: apply it to the gradient by running the same dropout on it.
-  d_input.beta = 0.0f;
-  std::unique_ptr<float[]> d_dropped(new float[size_t(m * in)]);  // written whole by the beta-0 gemm
-  gemm_f32(d_input, d_hidden.data(), lora.a, d_dropped.get());
-  const float* d_x = dropped_input(d_dropped.get(), m * in, lora, scratch);
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
+  const ProjectionGradient one{dout, lora_hidden, &w, &lora, dweight};
+  projections_backward(dinp, std::span(&one, 1), inp, m, accumulate);
 }
 
 }  // namespace whet

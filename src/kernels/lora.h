@@ -4,6 +4,7 @@
 // Every projection of a model goes through this one pair, so LoRA's forward and
 // backward are written once (inference with an unmerged adapter uses it too).
 #include <cstdint>
+#include <span>
 
 #include "kernels/weight.h"
 
@@ -39,6 +40,29 @@ void projection_forward(float* out, float* lora_hidden, Activation inp, int64_t 
 // dinp (m, w.cols) = (or += with accumulate); dweight += when not null; LoRA gradients +=.
 void projection_backward(float* dinp, float* dweight, Activation dout, const float* inp, const float* lora_hidden,
                          int64_t m, const Weight& w, const LoraView& lora, bool accumulate);
+
+// Projections of one input, each with its weight and adapter: a layer's q, k
+// and v, or its gate and up. The same as projection_forward (backward) of each,
+// but where adapters have no dropout, their products over the input run as one:
+// x·[A₁; A₂; ...]ᵀ forward, dhᵀ·x and dh·[A₁; A₂; ...] backward, the input read
+// once for all of them.
+struct ProjectionOutput {
+  float* out;          // (m, w->rows)
+  float* lora_hidden;  // (m, lora->rank), as projection_forward's
+  const Weight* w;
+  const LoraView* lora;
+};
+void projections_forward(std::span<const ProjectionOutput> outputs, Activation inp, int64_t m);
+struct ProjectionGradient {
+  Activation dout;  // (m, w->rows)
+  const float* lora_hidden;
+  const Weight* w;
+  const LoraView* lora;
+  float* dweight;  // += when not null
+};
+// dinp = (or += with accumulate) the sum of their input gradients.
+void projections_backward(float* dinp, std::span<const ProjectionGradient> gradients, const float* inp, int64_t m,
+                          bool accumulate);
 
 // Whether projection_forward and projection_backward would round their inputs to
 // bf16 for this weight and adapter: only then is an Activation's bf16 copy worth making.

@@ -194,11 +194,14 @@ void llama_block_forward(const BlockContext& ctx, const BlockActivations& a) {
   };
   // Projections of the same input: without adapters on them, their products go
   // together (kernels/linear.h: on AMX tiles, the input is prepared once for all);
-  // with them, or rounded to bf16 already, each takes the input as it is.
+  // with them, or rounded to bf16 already, kernels/lora.h's projections_forward.
   auto project_together = [&](std::initializer_list<std::pair<float*, Projection>> outputs, Activation inp) {
     const bool adapted = std::any_of(outputs.begin(), outputs.end(), [&](const auto& o) { return ctx.lora[int(o.second)].rank > 0; });
     if (adapted || inp.bf16) {
-      for (const auto& [out, p] : outputs) project(out, inp, p);
+      std::vector<ProjectionOutput> projections;
+      for (const auto& [out, p] : outputs)
+        projections.push_back({out, a.lora_hidden[int(p)], &projection_weight(l, p), &ctx.lora[int(p)]});
+      projections_forward(projections, inp, t);
       return;
     }
     std::vector<WeightProduct> products;
@@ -289,10 +292,13 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   const int64_t t = ctx.rows(), hidden = c.hidden_size;
   const int64_t q_dim = int64_t(c.num_heads) * c.head_dim, kv_dim = int64_t(c.num_kv_heads) * c.head_dim;
   const float* rope = ctx.model->rope_frequencies(ctx.layer);
-  auto project_back = [&](float* dinp, Activation dout, const float* inp, Projection p, bool accumulate) {
-    float* dweight = grads ? grad_data(projection_weight(*grads, p)) : nullptr;
-    projection_backward(dinp, dweight, dout, inp, a.lora_hidden[int(p)], t, projection_weight(l, p), ctx.lora[int(p)],
-                        accumulate);
+  // The input gradient of projections of one input (kernels/lora.h projections_backward).
+  auto project_back = [&](float* dinp, std::initializer_list<std::pair<Activation, Projection>> douts, const float* inp) {
+    std::vector<ProjectionGradient> projections;
+    for (const auto& [dout, p] : douts)
+      projections.push_back({dout, a.lora_hidden[int(p)], &projection_weight(l, p), &ctx.lora[int(p)],
+                             grads ? grad_data(projection_weight(*grads, p)) : nullptr});
+    projections_backward(dinp, projections, inp, t, /*accumulate=*/false);
   };
   auto grad_of = [&](Weight LlamaLayer::*w) { return grads ? grad_data(grads->*w) : nullptr; };
   // d(branch output before its sandwich norm), or dx itself without one.
@@ -305,7 +311,7 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   const int64_t ffn = c.intermediate_size;
   const float* d_down = through_post_norm(a.ffn_raw, &LlamaLayer::post_ffn_norm, a.rstd_post_ffn);
   add_bias_gradient(grad_of(&LlamaLayer::down_bias), d_down, t, hidden);
-  project_back(s.act.data(), d_down, a.act, Projection::Down, false);
+  project_back(s.act.data(), {{d_down, Projection::Down}}, a.act);
   Activation d_up = s.up.data(), d_gate = s.gate.data();
   if (c.gated_mlp) {
     // Their bf16 roundings made in the same pass, where the products take them.
@@ -321,15 +327,18 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
   }
   // A bias's gradient changes nothing of d_up: its rounding stays good.
   add_bias_gradient(grad_of(&LlamaLayer::up_bias), s.up.data(), t, ffn);
-  project_back(s.h.data(), d_up, a.h_ffn, Projection::Up, false);
-  if (c.gated_mlp) project_back(s.h.data(), d_gate, a.h_ffn, Projection::Gate, true);
+  if (c.gated_mlp) {
+    project_back(s.h.data(), {{d_up, Projection::Up}, {d_gate, Projection::Gate}}, a.h_ffn);
+  } else {
+    project_back(s.h.data(), {{d_up, Projection::Up}}, a.h_ffn);
+  }
   norm_backward(c, s.tmp.data(), grad_of(&LlamaLayer::ffn_norm), grad_of(&LlamaLayer::ffn_norm_bias), s.h.data(),
                 a.x_mid, l.ffn_norm, a.mean_ffn, a.rstd_ffn, t);
   add(dx, dx, s.tmp.data(), t * hidden);
 
   const float* d_o = through_post_norm(a.attn_raw, &LlamaLayer::post_attn_norm, a.rstd_post_attn);
   add_bias_gradient(grad_of(&LlamaLayer::o_bias), d_o, t, hidden);
-  project_back(s.att.data(), d_o, a.att, Projection::O, false);
+  project_back(s.att.data(), {{d_o, Projection::O}}, a.att);
   std::fill(s.k.begin(), s.k.end(), 0.0f);
   std::fill(s.v.begin(), s.v.end(), 0.0f);
   int64_t row = 0;
@@ -360,9 +369,7 @@ void llama_block_backward(const BlockContext& ctx, const BlockActivations& a, fl
     add_bias_gradient(grad_of(&LlamaLayer::k_bias), dk, t, kv_dim);
     add_bias_gradient(grad_of(&LlamaLayer::v_bias), s.v.data(), t, kv_dim);
   }
-  project_back(s.h.data(), dq, a.h_attn, Projection::Q, false);
-  project_back(s.h.data(), dk, a.h_attn, Projection::K, true);
-  project_back(s.h.data(), s.v.data(), a.h_attn, Projection::V, true);
+  project_back(s.h.data(), {{dq, Projection::Q}, {dk, Projection::K}, {s.v.data(), Projection::V}}, a.h_attn);
   norm_backward(c, s.tmp.data(), grad_of(&LlamaLayer::attn_norm), grad_of(&LlamaLayer::attn_norm_bias), s.h.data(),
                 a.x_in, l.attn_norm, a.mean_attn, a.rstd_attn, t);
   add(dx, dx, s.tmp.data(), t * hidden);

@@ -120,8 +120,8 @@ CrossEntropyResult lm_head_cross_entropy(float* dh, float* dweight, const float*
     if (distilling)
       for (int64_t k = 0; k < m * vocab; ++k) logits[k] += teacher_logits[k];
     if (!capped.empty()) softcap_backward(logits.get(), capped.data(), m * vocab, softcap);
-    linear_backward(dh_chunk.data(), dweight, logits.get(), h_chunk.data(), m, head, /*accumulate=*/false,
-                    gradient16.get());
+    linear_backward(dh_chunk.data(), dweight, {logits.get(), gradient16.get()}, h_chunk.data(), m, head,
+                    /*accumulate=*/false);
     for (int64_t i = 0; i < m; ++i) std::memcpy(dh + rows[first + i] * c, dh_chunk.data() + i * c, sizeof(float) * c);
   }
   return result;

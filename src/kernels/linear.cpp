@@ -141,7 +141,7 @@ std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n) {
 bool multiplies_in_bf16(const Weight& w) { return w.dtype == DType::BF16 && cpu_has_bf16_units(); }
 
 void pack_for_input_gradients(Weight& w) {
-  if (!multiplies_in_bf16(w)) return;
+  if (!multiplies_in_bf16(w) || w.packed_for_input_gradients) return;  // a learner made again keeps the layout
   w.packed_for_input_gradients =
       pack_bf16(/*trans_b=*/false, w.rows, w.cols, reinterpret_cast<const uint16_t*>(w.data), w.cols);
 }
@@ -149,12 +149,6 @@ void pack_for_input_gradients(Weight& w) {
 void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w) {
   WHET_ASSERT(multiplies_in_bf16(w));
   gemm_bf16(linear_shape(m, w.rows, w.cols), inp_bf16, reinterpret_cast<const uint16_t*>(w.data), out);
-}
-
-void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate) {
-  WHET_ASSERT(multiplies_in_bf16(w));
-  const GemmShape shape = input_gradient_shape(m, w, accumulate);
-  gemm_bf16(shape, dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp, packed_operand(w, shape));
 }
 
 void linear_forward(float* out, const float* inp, int64_t m, const Weight& w) {
@@ -190,24 +184,26 @@ void linear_forward(std::span<const WeightProduct> products, const float* inp, i
   tiled_dots(first.dtype, matrices, inp, m, first.cols);
 }
 
-void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
-                     bool accumulate, const uint16_t* dout_bf16) {
+void linear_backward(float* dinp, float* dweight, Activation dout, Activation inp, int64_t m, const Weight& w,
+                     bool accumulate) {
   const GemmShape d_input = input_gradient_shape(m, w, accumulate);
   const GemmShape d_weight{true, false, w.rows, w.cols, m, w.rows, w.cols, w.cols, 1.0f, 1.0f};
-  if (w.dtype == DType::BF16 && (dweight || dout_bf16)) {
+  if (w.dtype == DType::BF16 && (dweight || dout.bf16)) {
     // A bf16 copy of f32 master weights (full fine-tuning with bf16 compute): both
     // products in bf16, dout rounded once for the two, the weight gradient summed
     // in fp32. A frozen bf16 weight given dout rounded: its one product.
-    std::unique_ptr<uint16_t[]> rounded_here;
-    if (!dout_bf16) dout_bf16 = (rounded_here = rounded_to_bf16(dout, m * w.rows)).get();
-    gemm_bf16(d_input, dout_bf16, reinterpret_cast<const uint16_t*>(w.data), dinp, packed_operand(w, d_input));
-    if (dweight) gemm_bf16(d_weight, dout_bf16, rounded_to_bf16(inp, m * w.cols).get(), dweight);
+    std::unique_ptr<uint16_t[]> dout_here, inp_here;
+    const uint16_t* dout16 = dout.bf16 ? dout.bf16 : (dout_here = rounded_to_bf16(dout.values, m * w.rows)).get();
+    gemm_bf16(d_input, dout16, reinterpret_cast<const uint16_t*>(w.data), dinp, packed_operand(w, d_input));
+    if (!dweight) return;
+    const uint16_t* inp16 = inp.bf16 ? inp.bf16 : (inp_here = rounded_to_bf16(inp.values, m * w.cols)).get();
+    gemm_bf16(d_weight, dout16, inp16, dweight);
     return;
   }
-  gemm_with_weight(d_input, dout, w, dinp);
+  gemm_with_weight(d_input, dout.values, w, dinp);
   if (dweight) {
     WHET_ASSERT(w.dtype == DType::F32);
-    gemm_f32(d_weight, dout, inp, dweight);
+    gemm_f32(d_weight, dout.values, inp.values, dweight);
   }
 }
 

@@ -25,13 +25,22 @@ struct WeightProduct {
   const Weight* w;
 };
 void linear_forward(std::span<const WeightProduct> products, const float* inp, int64_t m);
+// An input of the products: fp32 values and, where whoever made them rounded them
+// to bf16 already (once for q, k and v; in the activation's own pass), that
+// copy, which products multiplying in bf16 take instead of rounding again.
+struct Activation {
+  const float* values = nullptr;
+  const uint16_t* bf16 = nullptr;
+  Activation(const float* v, const uint16_t* rounded = nullptr) : values(v), bf16(rounded) {}  // NOLINT: implicit
+};
+
 // dinp (m, w.cols) = dout·W, or += with accumulate (q, k and v share one input).
 // dweight (w.rows, w.cols) += doutᵀ·inp when not null, for fp32 weights, or a
 // bf16 copy of fp32 masters (then both products run in bf16, summed in fp32, on
-// dout_bf16 where the caller has dout rounded already). A bf16 weight given
-// dout_bf16 multiplies that and does not read dout.
-void linear_backward(float* dinp, float* dweight, const float* dout, const float* inp, int64_t m, const Weight& w,
-                     bool accumulate, const uint16_t* dout_bf16 = nullptr);
+// dout's and inp's roundings, made here where they come without). A bf16 weight
+// given dout's rounding multiplies that and does not read dout's values.
+void linear_backward(float* dinp, float* dweight, Activation dout, Activation inp, int64_t m, const Weight& w,
+                     bool accumulate);
 // Whether w's products take their activations rounded to bf16 (a bf16 weight on a
 // CPU with bf16 units); a caller that multiplies the same activations twice (LoRA
 // beside the base, kernels/lora.h) rounds them once and passes them rounded.
@@ -44,9 +53,8 @@ void pack_for_input_gradients(Weight& w);
 std::unique_ptr<uint16_t[]> rounded_to_bf16(const float* a, int64_t n);
 // The same into out (n).
 void round_to_bf16(uint16_t* out, const float* a, int64_t n);
-// linear_forward and linear_backward's input gradient, on activations already rounded.
+// linear_forward on activations already rounded.
 void linear_forward(float* out, const uint16_t* inp_bf16, int64_t m, const Weight& w);
-void linear_backward_input(float* dinp, const uint16_t* dout_bf16, int64_t m, const Weight& w, bool accumulate);
 
 // Decodes every row and multiplies in double precision: the reference for all encodings.
 void linear_forward_reference(float* out, const float* inp, int64_t m, const Weight& w);

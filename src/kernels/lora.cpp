@@ -139,13 +139,6 @@ void add_adapter_output(float* out, const float* h, int64_t m, const Weight& w, 
   Products::gemm(up, Products::take(h), Products::take(lora.b, lora.scale), out);
 }
 
-// The base's input gradient into dinp (= or +=), and its weight's when it trains.
-void base_backward(float* dinp, float* dweight, const Operand& dout, const float* inp, int64_t m, const Weight& w,
-                   bool accumulate) {
-  if (dout.bf16 && !dweight && multiplies_in_bf16(w)) return linear_backward_input(dinp, dout.bf16, m, w, accumulate);
-  linear_backward(dinp, dweight, dout.f32, inp, m, w, accumulate, multiplies_in_bf16(w) ? dout.bf16 : nullptr);
-}
-
 // An adapter with dropout, past dB: dh = dout·(scale·B); dA += dhᵀ·dropout(x);
 // dx += dropout'(dh·A), the mask being linear: the same dropout run on the gradient.
 void adapter_backward_dropping(float* dinp, const Operand& d_out, const Operand& scaled_b, const float* inp, int64_t m,
@@ -218,6 +211,11 @@ void projections_backward(float* dinp, std::span<const ProjectionGradient> gradi
   const int64_t in = gradients.front().w->cols;
   const Adapters<ProjectionGradient> adapters(gradients);
   Products products(adapters.bf16);
+  // The input rounded once for the weight gradients of bf16 copies that train (full fine-tuning's).
+  Activation x = inp;
+  std::unique_ptr<uint16_t[]> x_rounded;
+  for (const ProjectionGradient& g : gradients)
+    if (g.dweight && g.w->dtype == DType::BF16 && !x.bf16) x.bf16 = (x_rounded = rounded_to_bf16(inp, m * in)).get();
   // The shared adapters' dh side by side, (m, their ranks together).
   std::vector<float> d_hidden(size_t(m * adapters.rank));
   int64_t column = 0;
@@ -226,13 +224,13 @@ void projections_backward(float* dinp, std::span<const ProjectionGradient> gradi
     const LoraView& lora = *g.lora;
     const int64_t r = lora.rank, out = w.rows;
     if (r == 0) {
-      base_backward(dinp, g.dweight, Operand{g.dout.values, 1.0f, g.dout.bf16}, inp, m, w, accumulate);
+      linear_backward(dinp, g.dweight, g.dout, x, m, w, accumulate);
       accumulate = true;
       continue;
     }
     // dout, rounded once for the base's product and the adapter's where they multiply in bf16.
     const Operand d_out = products.rounded(g.dout.values, m * out, 1.0f, g.dout.bf16);
-    base_backward(dinp, g.dweight, d_out, inp, m, w, accumulate);
+    linear_backward(dinp, g.dweight, {d_out.f32, d_out.bf16}, x, m, w, accumulate);
     accumulate = true;
     if (lora.grad_b)
       Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,

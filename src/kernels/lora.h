@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "kernels/linear.h"
 #include "kernels/weight.h"
 
 namespace whet {
@@ -23,15 +24,6 @@ struct LoraView {
   // Where the base multiplies in bf16, the adapter's products over long inner
   // dimensions do too (supervised training: TrainPass::bf16_products); else fp32.
   bool bf16_products = false;
-};
-
-// An input of the products: fp32 values and, where whoever made them rounded them
-// to bf16 already (once for q, k and v; in the activation's own pass), that
-// copy, which products multiplying in bf16 take instead of rounding again.
-struct Activation {
-  const float* values = nullptr;
-  const uint16_t* bf16 = nullptr;
-  Activation(const float* v, const uint16_t* rounded = nullptr) : values(v), bf16(rounded) {}  // NOLINT: implicit
 };
 
 // out (m, w.rows); lora_hidden (m, rank) receives dropout(inp)·Aᵀ for the backward (needed when rank > 0).

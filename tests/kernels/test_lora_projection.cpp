@@ -61,7 +61,8 @@ TEST(LoraProjection, InputsRoundedBeforeGiveTheSameResults) {
 
 // Projections of one input (q, k and v) give together what each gives alone:
 // the adapters without dropout multiply the input once for all of them, ranks
-// differing; one with dropout, and one without an adapter, take their own way.
+// differing; one with dropout, and one without an adapter (its weight training),
+// take their own way.
 // fp32 sums in another order: 1e-5 of the largest value.
 TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
   const int64_t m = 40, in = 96;
@@ -86,7 +87,7 @@ TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
                                         << (one_frozen ? ", no adapter on k" : ""));
         struct Run {
           std::vector<std::vector<float>> y, hidden, grad_a, grad_b;
-          std::vector<float> dx;
+          std::vector<float> dx, grad_w;  // grad_w: k's weight, training where it has no adapter
           std::vector<LoraView> lora;
         };
         std::vector<Weight> w;
@@ -110,12 +111,15 @@ TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
             r.lora.push_back(lora);
           }
           r.dx.assign(size_t(m * in), 0.0f);
+          r.grad_w.assign(size_t(outs[1] * in), 0.0f);
+          // Without an adapter on k, k's weight trains (full fine-tuning's bf16 copy of its master).
+          auto dweight = [&](size_t i) { return one_frozen && i == 1 ? r.grad_w.data() : nullptr; };
           if (together) {
             std::vector<ProjectionOutput> outputs;
             std::vector<ProjectionGradient> gradients;
             for (size_t i = 0; i < outs.size(); ++i) {
               outputs.push_back({r.y[i].data(), r.hidden[i].data(), &w[i], &r.lora[i]});
-              gradients.push_back({douts[i].data(), r.hidden[i].data(), &w[i], &r.lora[i], nullptr});
+              gradients.push_back({douts[i].data(), r.hidden[i].data(), &w[i], &r.lora[i], dweight(i)});
             }
             projections_forward(outputs, x.data(), m);
             projections_backward(r.dx.data(), gradients, x.data(), m, false);
@@ -123,7 +127,7 @@ TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
           }
           for (size_t i = 0; i < outs.size(); ++i) {
             projection_forward(r.y[i].data(), r.hidden[i].data(), x.data(), m, w[i], r.lora[i]);
-            projection_backward(r.dx.data(), nullptr, douts[i].data(), x.data(), r.hidden[i].data(), m, w[i],
+            projection_backward(r.dx.data(), dweight(i), douts[i].data(), x.data(), r.hidden[i].data(), m, w[i],
                                 r.lora[i], i > 0);
           }
           return r;
@@ -136,6 +140,7 @@ TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
           EXPECT_TRUE(close(together.grad_b[i], alone.grad_b[i])) << "dB " << i;
         }
         EXPECT_TRUE(close(together.dx, alone.dx)) << "dx";
+        EXPECT_TRUE(close(together.grad_w, alone.grad_w)) << "k's weight";
         EXPECT_GT(test::max_abs_diff(together.grad_a[0], std::vector<float>(a[0].size(), 0.0f)), 0.0f);
       }
 }

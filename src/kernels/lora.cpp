@@ -1,5 +1,6 @@
 #include "kernels/lora.h"
 
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <vector>

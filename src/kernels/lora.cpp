@@ -95,29 +95,37 @@ class Products {
 // Those without dropout see the input itself, so their first products stack
 // into one: x·[A₁; A₂; ...]ᵀ, dhᵀ·x and dh·[A₁; A₂; ...], the input read once
 // for all of them, not once each (a LoRA step's dA products over q, k and v read
-// a 1.2 MB input that had left the cache three times).
+// a 1.2 MB input that had left the cache three times). That pays where there
+// are two or more and the input is larger than the A's copied to stack them:
+// more rows than their ranks together (not a decode step's few rows). The rest
+// go alone.
 template <typename Projection>
 struct Adapters {
-  std::vector<const Projection*> shared, dropping;  // without dropout; with
-  int64_t rank = 0;                                  // of the shared, together
+  std::vector<const Projection*> stacked, alone;
+  int64_t rank = 0;  // of the stacked, together
   bool bf16 = false;
 
-  explicit Adapters(std::span<const Projection> projections) {
+  Adapters(std::span<const Projection> projections, int64_t m) {
+    bool first = true;
     for (const Projection& p : projections) {
       if (p.lora->rank == 0) continue;
       const bool in_bf16 = p.lora->bf16_products && multiplies_in_bf16(*p.w);
-      WHET_ASSERT((shared.empty() && dropping.empty()) || in_bf16 == bf16);
-      bf16 = in_bf16;
-      (p.lora->dropout > 0.0f ? dropping : shared).push_back(&p);
+      WHET_ASSERT(first || in_bf16 == bf16);
+      bf16 = in_bf16, first = false;
+      (p.lora->dropout > 0.0f ? alone : stacked).push_back(&p);
       if (p.lora->dropout <= 0.0f) rank += p.lora->rank;
     }
+    if (stacked.size() < 2 || m <= rank) {
+      alone.insert(alone.end(), stacked.begin(), stacked.end());
+      stacked.clear();
+      rank = 0;
+    }
   }
-  // The shared adapters' A matrices, their rows one after another: the one's own
-  // when there is one, else stacked into `stacked`.
-  const float* a_rows(std::vector<float>& stacked) const {
-    if (shared.size() == 1) return shared.front()->lora->a;
-    for (const Projection* p : shared) stacked.insert(stacked.end(), p->lora->a, p->lora->a + p->lora->rank * p->w->cols);
-    return stacked.data();
+  // The stacked adapters' A matrices, their rows one after another.
+  std::vector<float> a_rows() const {
+    std::vector<float> rows;
+    for (const Projection* p : stacked) rows.insert(rows.end(), p->lora->a, p->lora->a + p->lora->rank * p->w->cols);
+    return rows;
   }
 };
 
@@ -140,19 +148,21 @@ void add_adapter_output(float* out, const float* h, int64_t m, const Weight& w, 
   Products::gemm(up, Products::take(h), Products::take(lora.b, lora.scale), out);
 }
 
-// An adapter with dropout, past dB: dh = dout·(scale·B); dA += dhᵀ·dropout(x);
-// dx += dropout'(dh·A), the mask being linear: the same dropout run on the gradient.
-void adapter_backward_dropping(float* dinp, const Operand& d_out, const Operand& scaled_b, const float* inp, int64_t m,
-                               const Weight& w, const LoraView& lora) {
-  const int64_t r = lora.rank, in = w.cols, out = w.rows;
-  std::vector<float> d_hidden(size_t(m * r));
-  Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out, scaled_b, d_hidden.data());
+// One adapter alone, past dB, given dh = dout·(scale·B): dA += dhᵀ·dropout(x);
+// dx += dropout'(dh·A), the mask being linear: the same dropout run on the
+// gradient. Without dropout straight into dinp, with no (m, in) buffer and pass.
+void adapter_backward_alone(float* dinp, const float* d_hidden, const float* inp, int64_t m, const Weight& w,
+                            const LoraView& lora) {
+  const int64_t r = lora.rank, in = w.cols;
   std::vector<float> scratch;
   if (lora.grad_a)
-    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden.data(),
-             dropped_input(inp, m * in, lora, scratch), lora.grad_a);
+    gemm_f32(GemmShape{true, false, r, in, m, r, in, in, 1.0f, 1.0f}, d_hidden, dropped_input(inp, m * in, lora, scratch),
+             lora.grad_a);
+  GemmShape d_input{false, false, m, in, r, r, in, in, 1.0f, 1.0f};
+  if (lora.dropout <= 0.0f) return gemm_f32(d_input, d_hidden, lora.a, dinp);
+  d_input.beta = 0.0f;
   std::unique_ptr<float[]> d_dropped(new float[size_t(m * in)]);  // written whole by the beta-0 gemm
-  gemm_f32(GemmShape{false, false, m, in, r, r, in, in, 1.0f, 0.0f}, d_hidden.data(), lora.a, d_dropped.get());
+  gemm_f32(d_input, d_hidden, lora.a, d_dropped.get());
   const float* d_x = dropped_input(d_dropped.get(), m * in, lora, scratch);
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < m * in; ++i) dinp[i] += d_x[i];
@@ -166,7 +176,7 @@ bool projection_rounds_inputs(const Weight& w, const LoraView& lora) {
 
 void projections_forward(std::span<const ProjectionOutput> outputs, Activation inp, int64_t m) {
   const int64_t in = outputs.front().w->cols;
-  const Adapters<ProjectionOutput> adapters(outputs);
+  const Adapters<ProjectionOutput> adapters(outputs, m);
   Products products(adapters.bf16);
   // The input, rounded once for the base's products and the adapters' A where they multiply in bf16.
   const Operand x = products.rounded(inp.values, m * in, 1.0f, inp.bf16);
@@ -174,27 +184,27 @@ void projections_forward(std::span<const ProjectionOutput> outputs, Activation i
     WHET_ASSERT(o.w->cols == in);
     base_forward(o.out, x.bf16 ? x.bf16 : inp.bf16, inp.values, m, *o.w);
   }
-  if (!adapters.shared.empty()) {
-    const bool one = adapters.shared.size() == 1;
-    std::vector<float> a_stacked, h_stacked(one ? 0 : size_t(m * adapters.rank));
-    float* h = one ? adapters.shared.front()->lora_hidden : h_stacked.data();
-    Products::gemm(linear_shape(m, adapters.rank, in), x,
-                   products.rounded(adapters.a_rows(a_stacked), adapters.rank * in), h);
+  if (!adapters.stacked.empty()) {
+    std::vector<float> h(size_t(m * adapters.rank));
+    const std::vector<float> a_rows = adapters.a_rows();
+    Products::gemm(linear_shape(m, adapters.rank, in), x, products.rounded(a_rows.data(), adapters.rank * in),
+                   h.data());
     // Each output from its columns of h, copied out just before (inference may give
     // every projection one lora_hidden; oneDNN's kernels for rows ld apart were slower).
     int64_t column = 0;
-    for (const ProjectionOutput* o : adapters.shared) {
+    for (const ProjectionOutput* o : adapters.stacked) {
       const int64_t r = o->lora->rank;
-      if (!one) copy_columns(o->lora_hidden, r, h + column, adapters.rank, m, r);
+      copy_columns(o->lora_hidden, r, h.data() + column, adapters.rank, m, r);
       add_adapter_output(o->out, o->lora_hidden, m, *o->w, *o->lora);
       column += r;
     }
   }
-  for (const ProjectionOutput* o : adapters.dropping) {
+  for (const ProjectionOutput* o : adapters.alone) {
     const int64_t r = o->lora->rank;
     std::vector<float> scratch;
-    const Operand dropped = products.rounded(dropped_input(inp.values, m * in, *o->lora, scratch), m * in);
-    Products::gemm(linear_shape(m, r, in), dropped, products.rounded(o->lora->a, r * in), o->lora_hidden);
+    const Operand adapter_x =
+        o->lora->dropout > 0.0f ? products.rounded(dropped_input(inp.values, m * in, *o->lora, scratch), m * in) : x;
+    Products::gemm(linear_shape(m, r, in), adapter_x, products.rounded(o->lora->a, r * in), o->lora_hidden);
     add_adapter_output(o->out, o->lora_hidden, m, *o->w, *o->lora);
   }
 }
@@ -210,14 +220,14 @@ void projection_forward(float* out, float* lora_hidden, Activation inp, int64_t 
 void projections_backward(float* dinp, std::span<const ProjectionGradient> gradients, const float* inp, int64_t m,
                           bool accumulate) {
   const int64_t in = gradients.front().w->cols;
-  const Adapters<ProjectionGradient> adapters(gradients);
+  const Adapters<ProjectionGradient> adapters(gradients, m);
   Products products(adapters.bf16);
   // The input rounded once for the weight gradients of bf16 copies that train (full fine-tuning's).
   Activation x = inp;
   std::unique_ptr<uint16_t[]> x_rounded;
   for (const ProjectionGradient& g : gradients)
     if (g.dweight && g.w->dtype == DType::BF16 && !x.bf16) x.bf16 = (x_rounded = rounded_to_bf16(inp, m * in)).get();
-  // The shared adapters' dh side by side, (m, their ranks together).
+  // The stacked adapters' dh side by side, (m, their ranks together).
   std::vector<float> d_hidden(size_t(m * adapters.rank));
   int64_t column = 0;
   for (const ProjectionGradient& g : gradients) {
@@ -236,41 +246,32 @@ void projections_backward(float* dinp, std::span<const ProjectionGradient> gradi
     if (lora.grad_b)
       Products::gemm(GemmShape{true, false, out, r, m, out, r, r, 1.0f, 1.0f}, d_out,
                      products.rounded(g.lora_hidden, m * r, lora.scale), lora.grad_b);
-    const Operand scaled_b = products.rounded(lora.b, out * r, lora.scale);
-    if (lora.dropout > 0.0f) {
-      adapter_backward_dropping(dinp, d_out, scaled_b, inp, m, w, lora);
+    // dh = dout·(scale·B), in its own rows (oneDNN's kernels for rows ld apart were slower).
+    std::vector<float> own(size_t(m * r));
+    Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out,
+                   products.rounded(lora.b, out * r, lora.scale), own.data());
+    if (std::find(adapters.stacked.begin(), adapters.stacked.end(), &g) == adapters.stacked.end()) {
+      adapter_backward_alone(dinp, own.data(), inp, m, w, lora);
       continue;
     }
-    // Into its own rows, then beside the others' (oneDNN's kernels for rows ld apart were slower).
-    const bool one = adapters.shared.size() == 1;
-    std::vector<float> own(one ? 0 : size_t(m * r));
-    Products::gemm(GemmShape{false, false, m, r, out, out, r, r, 1.0f, 0.0f}, d_out, scaled_b,
-                   one ? d_hidden.data() : own.data());
-    if (!one) copy_columns(d_hidden.data() + column, adapters.rank, own.data(), r, m, r);
+    copy_columns(d_hidden.data() + column, adapters.rank, own.data(), r, m, r);
     column += r;
   }
-  if (adapters.shared.empty()) return;
-  // dA += dhᵀ·x: straight into the one's gradient, else all at once and shared out.
-  const bool one = adapters.shared.size() == 1;
-  if (one && adapters.shared.front()->lora->grad_a) {
-    gemm_f32(GemmShape{true, false, adapters.rank, in, m, adapters.rank, in, in, 1.0f, 1.0f}, d_hidden.data(), inp,
-             adapters.shared.front()->lora->grad_a);
-  } else if (!one) {
-    std::vector<float> d_a(size_t(adapters.rank * in));
-    gemm_f32(GemmShape{true, false, adapters.rank, in, m, adapters.rank, in, in, 1.0f, 0.0f}, d_hidden.data(), inp,
-             d_a.data());
-    const float* rows = d_a.data();
-    for (const ProjectionGradient* g : adapters.shared) {
-      const int64_t n = g->lora->rank * in;
-      if (float* grad_a = g->lora->grad_a)
-        for (int64_t i = 0; i < n; ++i) grad_a[i] += rows[i];
-      rows += n;
-    }
+  if (adapters.stacked.empty()) return;
+  // dA += dhᵀ·x, all at once and shared out; dx += dh·A over the ranks together.
+  std::vector<float> d_a(size_t(adapters.rank * in));
+  gemm_f32(GemmShape{true, false, adapters.rank, in, m, adapters.rank, in, in, 1.0f, 0.0f}, d_hidden.data(), inp,
+           d_a.data());
+  const float* rows = d_a.data();
+  for (const ProjectionGradient* g : adapters.stacked) {
+    const int64_t n = g->lora->rank * in;
+    if (float* grad_a = g->lora->grad_a)
+      for (int64_t i = 0; i < n; ++i) grad_a[i] += rows[i];
+    rows += n;
   }
-  // dx += dh·A, over the shared adapters' ranks together.
-  std::vector<float> a_stacked;
+  const std::vector<float> a_rows = adapters.a_rows();
   gemm_f32(GemmShape{false, false, m, in, adapters.rank, adapters.rank, in, in, 1.0f, 1.0f}, d_hidden.data(),
-           adapters.a_rows(a_stacked), dinp);
+           a_rows.data(), dinp);
 }
 
 void projection_backward(float* dinp, float* dweight, Activation dout, const float* inp, const float* lora_hidden,

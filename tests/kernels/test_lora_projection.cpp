@@ -62,87 +62,90 @@ TEST(LoraProjection, InputsRoundedBeforeGiveTheSameResults) {
 // Projections of one input (q, k and v) give together what each gives alone:
 // the adapters without dropout multiply the input once for all of them, ranks
 // differing; one with dropout, and one without an adapter (its weight training),
-// take their own way.
-// fp32 sums in another order: 1e-5 of the largest value.
+// take their own way; so do all of them on fewer rows than their ranks together
+// (a decode step's). fp32 sums in another order: 1e-5 of the largest value.
 TEST(LoraProjection, ProjectionsOfOneInputGiveWhatEachGivesAlone) {
-  const int64_t m = 40, in = 96;
-  const std::vector<int64_t> outs{80, 48, 48}, ranks{8, 4, 8};
-  std::vector<Weight> weights;
-  std::vector<std::vector<float>> values, a, b;
-  for (size_t i = 0; i < outs.size(); ++i) {
-    values.push_back(random_values(outs[i] * in, uint32_t(10 + i)));
-    a.push_back(random_values(ranks[i] * in, uint32_t(20 + i)));
-    b.push_back(random_values(outs[i] * ranks[i], uint32_t(30 + i)));
-  }
-  const auto x = random_values(m * in, 6);
-  auto close = [](const std::vector<float>& got, const std::vector<float>& want) {
-    float largest = 0.0f;
-    for (const float v : want) largest = std::max(largest, std::fabs(v));
-    return test::max_abs_diff(got, want) <= 1e-5f * largest;
-  };
-  for (const DType dtype : {DType::F32, DType::BF16})
-    for (const bool dropping : {false, true})
-      for (const bool one_frozen : {false, true}) {
-        SCOPED_TRACE(testing::Message() << dtype_name(dtype) << (dropping ? ", dropout on v" : "")
-                                        << (one_frozen ? ", no adapter on k" : ""));
-        struct Run {
-          std::vector<std::vector<float>> y, hidden, grad_a, grad_b;
-          std::vector<float> dx, grad_w;  // grad_w: k's weight, training where it has no adapter
-          std::vector<LoraView> lora;
-        };
-        std::vector<Weight> w;
-        for (size_t i = 0; i < outs.size(); ++i)
-          w.push_back(convert_weight(Weight{DType::F32, outs[i], in, reinterpret_cast<const uint8_t*>(values[i].data())},
-                                     dtype));
-        std::vector<std::vector<float>> douts;
-        for (size_t i = 0; i < outs.size(); ++i) douts.push_back(random_values(m * outs[i], uint32_t(40 + i)));
-        auto run = [&](bool together) {
-          Run r;
-          for (size_t i = 0; i < outs.size(); ++i) {
-            r.y.emplace_back(size_t(m * outs[i]));
-            r.hidden.emplace_back(size_t(m * ranks[i]));
-            r.grad_a.emplace_back(a[i].size(), 0.0f);
-            r.grad_b.emplace_back(b[i].size(), 0.0f);
-            LoraView lora;
-            lora.a = a[i].data(), lora.b = b[i].data(), lora.grad_a = r.grad_a[i].data(), lora.grad_b = r.grad_b[i].data();
-            lora.rank = one_frozen && i == 1 ? 0 : ranks[i];
-            lora.scale = 0.5f, lora.bf16_products = true;
-            if (dropping && i == 2) lora.dropout = 0.25f, lora.dropout_seed = 99;
-            r.lora.push_back(lora);
-          }
-          r.dx.assign(size_t(m * in), 0.0f);
-          r.grad_w.assign(size_t(outs[1] * in), 0.0f);
-          // Without an adapter on k, k's weight trains (full fine-tuning's bf16 copy of its master).
-          auto dweight = [&](size_t i) { return one_frozen && i == 1 ? r.grad_w.data() : nullptr; };
-          if (together) {
-            std::vector<ProjectionOutput> outputs;
-            std::vector<ProjectionGradient> gradients;
+  for (const int64_t m : {int64_t(40), int64_t(4)}) {
+    SCOPED_TRACE(testing::Message() << m << " rows");
+    const int64_t in = 96;
+    const std::vector<int64_t> outs{80, 48, 48}, ranks{8, 4, 8};
+    std::vector<std::vector<float>> values, a, b;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      values.push_back(random_values(outs[i] * in, uint32_t(10 + i)));
+      a.push_back(random_values(ranks[i] * in, uint32_t(20 + i)));
+      b.push_back(random_values(outs[i] * ranks[i], uint32_t(30 + i)));
+    }
+    const auto x = random_values(m * in, 6);
+    auto close = [](const std::vector<float>& got, const std::vector<float>& want) {
+      float largest = 0.0f;
+      for (const float v : want) largest = std::max(largest, std::fabs(v));
+      return test::max_abs_diff(got, want) <= 1e-5f * largest;
+    };
+    for (const DType dtype : {DType::F32, DType::BF16})
+      for (const bool dropping : {false, true})
+        for (const bool one_frozen : {false, true}) {
+          SCOPED_TRACE(testing::Message() << dtype_name(dtype) << (dropping ? ", dropout on v" : "")
+                                          << (one_frozen ? ", no adapter on k" : ""));
+          struct Run {
+            std::vector<std::vector<float>> y, hidden, grad_a, grad_b;
+            std::vector<float> dx, grad_w;  // grad_w: k's weight, training where it has no adapter
+            std::vector<LoraView> lora;
+          };
+          std::vector<Weight> w;
+          for (size_t i = 0; i < outs.size(); ++i)
+            w.push_back(convert_weight(
+                Weight{DType::F32, outs[i], in, reinterpret_cast<const uint8_t*>(values[i].data())}, dtype));
+          std::vector<std::vector<float>> douts;
+          for (size_t i = 0; i < outs.size(); ++i) douts.push_back(random_values(m * outs[i], uint32_t(40 + i)));
+          auto run = [&](bool together) {
+            Run r;
             for (size_t i = 0; i < outs.size(); ++i) {
-              outputs.push_back({r.y[i].data(), r.hidden[i].data(), &w[i], &r.lora[i]});
-              gradients.push_back({douts[i].data(), r.hidden[i].data(), &w[i], &r.lora[i], dweight(i)});
+              r.y.emplace_back(size_t(m * outs[i]));
+              r.hidden.emplace_back(size_t(m * ranks[i]));
+              r.grad_a.emplace_back(a[i].size(), 0.0f);
+              r.grad_b.emplace_back(b[i].size(), 0.0f);
+              LoraView lora;
+              lora.a = a[i].data(), lora.b = b[i].data();
+              lora.grad_a = r.grad_a[i].data(), lora.grad_b = r.grad_b[i].data();
+              lora.rank = one_frozen && i == 1 ? 0 : ranks[i];
+              lora.scale = 0.5f, lora.bf16_products = true;
+              if (dropping && i == 2) lora.dropout = 0.25f, lora.dropout_seed = 99;
+              r.lora.push_back(lora);
             }
-            projections_forward(outputs, x.data(), m);
-            projections_backward(r.dx.data(), gradients, x.data(), m, false);
+            r.dx.assign(size_t(m * in), 0.0f);
+            r.grad_w.assign(size_t(outs[1] * in), 0.0f);
+            // Without an adapter on k, k's weight trains (full fine-tuning's bf16 copy of its master).
+            auto dweight = [&](size_t i) { return one_frozen && i == 1 ? r.grad_w.data() : nullptr; };
+            if (together) {
+              std::vector<ProjectionOutput> outputs;
+              std::vector<ProjectionGradient> gradients;
+              for (size_t i = 0; i < outs.size(); ++i) {
+                outputs.push_back({r.y[i].data(), r.hidden[i].data(), &w[i], &r.lora[i]});
+                gradients.push_back({douts[i].data(), r.hidden[i].data(), &w[i], &r.lora[i], dweight(i)});
+              }
+              projections_forward(outputs, x.data(), m);
+              projections_backward(r.dx.data(), gradients, x.data(), m, false);
+              return r;
+            }
+            for (size_t i = 0; i < outs.size(); ++i) {
+              projection_forward(r.y[i].data(), r.hidden[i].data(), x.data(), m, w[i], r.lora[i]);
+              projection_backward(r.dx.data(), dweight(i), douts[i].data(), x.data(), r.hidden[i].data(), m, w[i],
+                                  r.lora[i], i > 0);
+            }
             return r;
-          }
+          };
+          const Run alone = run(false), together = run(true);
           for (size_t i = 0; i < outs.size(); ++i) {
-            projection_forward(r.y[i].data(), r.hidden[i].data(), x.data(), m, w[i], r.lora[i]);
-            projection_backward(r.dx.data(), dweight(i), douts[i].data(), x.data(), r.hidden[i].data(), m, w[i],
-                                r.lora[i], i > 0);
+            EXPECT_TRUE(close(together.y[i], alone.y[i])) << "output " << i;
+            EXPECT_TRUE(close(together.hidden[i], alone.hidden[i])) << "hidden " << i;
+            EXPECT_TRUE(close(together.grad_a[i], alone.grad_a[i])) << "dA " << i;
+            EXPECT_TRUE(close(together.grad_b[i], alone.grad_b[i])) << "dB " << i;
           }
-          return r;
-        };
-        const Run alone = run(false), together = run(true);
-        for (size_t i = 0; i < outs.size(); ++i) {
-          EXPECT_TRUE(close(together.y[i], alone.y[i])) << "output " << i;
-          EXPECT_TRUE(close(together.hidden[i], alone.hidden[i])) << "hidden " << i;
-          EXPECT_TRUE(close(together.grad_a[i], alone.grad_a[i])) << "dA " << i;
-          EXPECT_TRUE(close(together.grad_b[i], alone.grad_b[i])) << "dB " << i;
+          EXPECT_TRUE(close(together.dx, alone.dx)) << "dx";
+          EXPECT_TRUE(close(together.grad_w, alone.grad_w)) << "k's weight";
+          EXPECT_GT(test::max_abs_diff(together.grad_a[0], std::vector<float>(a[0].size(), 0.0f)), 0.0f);
         }
-        EXPECT_TRUE(close(together.dx, alone.dx)) << "dx";
-        EXPECT_TRUE(close(together.grad_w, alone.grad_w)) << "k's weight";
-        EXPECT_GT(test::max_abs_diff(together.grad_a[0], std::vector<float>(a[0].size(), 0.0f)), 0.0f);
-      }
+  }
 }
 
 }  // namespace

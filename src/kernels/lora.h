@@ -35,9 +35,9 @@ void projection_backward(float* dinp, float* dweight, Activation dout, const flo
 
 // Projections of one input, each with its weight and adapter: a layer's q, k
 // and v, or its gate and up. The same as projection_forward (backward) of each,
-// but where adapters have no dropout, their products over the input run as one:
-// x·[A₁; A₂; ...]ᵀ forward, dhᵀ·x and dh·[A₁; A₂; ...] backward, the input read
-// once for all of them.
+// but where two or more adapters have no dropout and the rows outnumber their
+// ranks together, their products over the input run as one: x·[A₁; A₂; ...]ᵀ
+// forward, dhᵀ·x and dh·[A₁; A₂; ...] backward, the input read once for all.
 struct ProjectionOutput {
   float* out;          // (m, w->rows)
   float* lora_hidden;  // (m, lora->rank), as projection_forward's

@@ -73,7 +73,7 @@ struct Tile {
 };
 
 // one_range: the prefix and the segments as one range, whatever lies between them
-// hidden (the AMX path's products want one range of keys from a multiple of 64).
+// hidden (the tile path's products want one range of keys from a multiple of 64).
 Tile make_tile(const AttentionShape& s, int64_t head, int64_t tile, bool one_range = false) {
   const int64_t begin = tile * kQueryTile, end = std::min(s.t, begin + kQueryTile);
   int64_t prefix_end = 0;
@@ -121,7 +121,7 @@ Heads<float> interleaved(const float* x, int64_t heads, int64_t head_dim) {
 
 // bf16 operands are rounded into a (heads, rows, head_dim) copy: oneDNN's bf16
 // products of 64-row tiles ran at half speed reading rows of interleaved heads.
-// Rows from `rows` to `padded_rows` are zero (the AMX path's whole tiles).
+// Rows from `rows` to `padded_rows` are zero (the tile path's whole tiles).
 struct HeadMajorBf16 {
   std::vector<uint16_t> values;
   Heads<uint16_t> pack(const float* x, int64_t rows, int64_t heads, int64_t head_dim, int64_t padded_rows = 0) {
@@ -413,13 +413,13 @@ float* zeroed_scratch(int64_t n) {
   return buffer;
 }
 
-// bf16 products on AMX tiles (kernels/bf16_tiles.h). Every operand is padded to
-// whole tiles: q, k, v and dout to rows of a multiple of 64 (zero), a tile's keys
-// to one range from a multiple of 64 (make_tile's one_range) of a multiple of 32
-// columns; k and v are packed once per call as the tiles' right operands, Kᵀ and
-// V for the forward, Vᵀ and K as well for the backward.
+// bf16 products on tiles (kernels/bf16_tiles.h: AMX, or AVX512_BF16's dot products).
+// Every operand is padded to whole tiles: q, k, v and dout to rows of a multiple of
+// 64 (zero), a tile's keys to one range from a multiple of 64 (make_tile's one_range)
+// of a multiple of 32 columns; k and v are packed once per call as the tiles' right
+// operands, Kᵀ and V for the forward, Vᵀ and K as well for the backward.
 
-bool on_amx_tiles(const AttentionShape& s) {
+bool on_tiles(const AttentionShape& s) {
   return s.bf16_products && s.tile_products && s.head_dim % kTileDepth == 0 && has_bf16_tiles();
 }
 
@@ -483,7 +483,7 @@ void scores_on_tiles(float* scores, int64_t width, const TileOperands& ops, cons
 }
 
 // to (cols × rows) = fromᵀ rounded to bf16; from is rows × cols, both multiples of 16.
-// Only the AMX path calls it, which builds without AVX512_BF16 never take.
+// Only the tile path calls it, which builds without AVX512_BF16 never take.
 void round_transposed(uint16_t* to, const float* from, int64_t rows, int64_t cols) {
 #ifdef __AVX512BF16__
   for (int64_t r = 0; r < rows; r += 16)
@@ -817,7 +817,7 @@ void forward_few_queries(float* out, float* lse, const float* q, const KV* k, co
 void forward(float* out, float* lse, const float* q, const float* k, const float* v, const AttentionShape& s) {
   if (few_queries(s)) return forward_few_queries(out, lse, q, k, v, s);
   const int64_t keys = s.start + s.t;
-  if (on_amx_tiles(s)) return forward_on_tiles(out, lse, q, k, v, s);
+  if (on_tiles(s)) return forward_on_tiles(out, lse, q, k, v, s);
   if (!s.bf16_products)
     return forward_tiles(out, lse, interleaved(q, s.heads, s.head_dim), interleaved(k, s.kv_heads, s.head_dim),
                          interleaved(v, s.kv_heads, s.head_dim), s);
@@ -851,7 +851,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* v, const float* out, const float* lse, const AttentionShape& s) {
   const PhaseScope phase("attention backward");
   WHET_ASSERT(s.start == 0);
-  if (on_amx_tiles(s)) return backward_on_tiles(dq, dk, dv, dout, q, k, v, out, lse, s);
+  if (on_tiles(s)) return backward_on_tiles(dq, dk, dv, dout, q, k, v, out, lse, s);
   if (!s.bf16_products)
     return backward_tiles(dq, dk, dv, interleaved(dout, s.heads, s.head_dim), interleaved(q, s.heads, s.head_dim),
                           interleaved(k, s.kv_heads, s.head_dim), interleaved(v, s.kv_heads, s.head_dim), out, lse,

@@ -33,8 +33,9 @@ struct AttentionShape {
   // dout, the probabilities and the score gradients are rounded to bf16 before each
   // product; softmax, its statistics and the outputs stay fp32.
   bool bf16_products = false;
-  // Where the CPU has AMX and head_dim is a multiple of 32, those products run on
-  // its tiles (kernels/bf16_tiles.h); false keeps them on oneDNN (tests pin each path).
+  // Where the CPU has bf16 units and head_dim is a multiple of 32, those products run
+  // on packed tiles (kernels/bf16_tiles.h: AMX, else AVX512_BF16 dot products); false
+  // keeps them on oneDNN (tests pin each path).
   bool tile_products = true;
 };
 

@@ -1,10 +1,11 @@
 #pragma once
-// Small bf16 matrix products on AMX tiles, summed in fp32: attention's tiles of 64
-// query rows against a head's keys. oneDNN made and looked up a primitive, and
-// packed the right operand, on every one of those calls (about 190 GFLOP/s
-// for a layer's attention on two threads); here the right operand is packed
-// once into the layout the tile instruction reads, and a product is a loop of
-// tile loads and multiply-adds.
+// Small bf16 matrix products summed in fp32: attention's tiles of 64 query rows
+// against a head's keys. oneDNN made and looked up a primitive, and packed the
+// right operand, on every one of those calls (about 190 GFLOP/s for a layer's
+// attention on two threads); here the right operand is packed once into the
+// layout AMX's tile instruction reads, and a product is a loop over it: of AMX
+// tile loads and multiply-adds, or, on CPUs with AVX512_BF16 but no AMX (AMD
+// Zen 4), of AVX-512 dot products of bf16 pairs, which read the same layout.
 //
 // Sizes are padded by the caller: m, n and k multiples of 32 (kTileDepth), the
 // operands holding zeros (or anything finite that meets a zero) in the padding.
@@ -18,17 +19,27 @@ constexpr int64_t kTileDepth = 32;  // bf16 elements of a row of A per tile: the
 // x rounded up to a multiple of `to`: a size padded to whole tiles.
 constexpr int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
 
-// Whether this build and this CPU multiply bf16 tiles (AMX, granted by Linux).
-bool has_bf16_tiles();
+// What multiplies the tiles: AMX (granted by Linux), or AVX512_BF16's dot products.
+enum class TileEngine { amx, dot_products };
 
-// The calling thread's tiles configured for tile_product while this lives, then
-// released: open one per thread of a parallel region, around its products.
+// Whether this build and this CPU have the engine.
+bool has_tile_engine(TileEngine engine);
+// Whether they have either; best_tile_engine() is then the faster (AMX).
+bool has_bf16_tiles();
+TileEngine best_tile_engine();
+
+// The calling thread's engine for tile_product while this lives (AMX's tiles
+// configured, then released): open one per thread of a parallel region, around
+// its products. Tests pin an engine; the kernels take the best.
 class TileScope {
  public:
-  TileScope();
+  explicit TileScope(TileEngine engine = best_tile_engine());
   ~TileScope();
   TileScope(const TileScope&) = delete;
   TileScope& operator=(const TileScope&) = delete;
+
+ private:
+  TileEngine engine_;
 };
 
 // B (k × n) as tiles: for every 16 columns, k/32 tiles of 16 rows, one after
@@ -46,7 +57,7 @@ PackedB pack_b_transposed(uint16_t* packed, const uint16_t* x, int64_t ld, int64
 
 // C (m × n, rows ldc apart) = or += A (m × k, bf16, rows lda apart) · B's columns
 // [column, column + n) over its rows [depth, depth + k); column and depth are
-// multiples of 32 too. Needs a TileScope on this thread.
+// multiples of 32 too. Needs a TileScope on this thread, whose engine multiplies.
 void tile_product(float* c, int64_t ldc, bool accumulate, const uint16_t* a, int64_t lda, const PackedB& b,
                   int64_t column, int64_t depth, int64_t m, int64_t n, int64_t k);
 

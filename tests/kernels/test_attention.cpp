@@ -100,7 +100,7 @@ struct MaskedShape {
 
 // The tiled kernels against the reference, forward and (on training shapes) backward.
 void expect_matches_reference(const AttentionCase& c, bool bf16_products, bool tile_products = true) {
-  SCOPED_TRACE(tile_products ? "AMX tiles where the CPU has them" : "oneDNN products");
+  SCOPED_TRACE(tile_products ? "tiles where the CPU has bf16 units (AMX, or AVX512_BF16 dot products)" : "oneDNN products");
   const MaskedShape masked(c, bf16_products, tile_products);
   const AttentionShape& s = masked.shape;
   auto as_multiplied = [&](std::vector<float> x) { return bf16_products ? rounded_to_bf16(std::move(x)) : x; };
@@ -127,7 +127,7 @@ void expect_matches_reference(const AttentionCase& c, bool bf16_products, bool t
 
 TEST_P(AttentionTest, ForwardAndBackwardMatchReference) { expect_matches_reference(GetParam(), false); }
 
-// Both ways of multiplying bf16: oneDNN's, and on a CPU with AMX its tiles (head_dim
+// Both ways of multiplying bf16: oneDNN's, and on a CPU with bf16 units the tiles (head_dim
 // a multiple of 32: the cases of 32 and 64 below).
 TEST_P(AttentionTest, Bf16ProductsMatchTheReferenceOnRoundedInputs) {
   expect_matches_reference(GetParam(), true, /*tile_products=*/false);
@@ -180,7 +180,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{150, 0, 6, 2, 16, Mask::SharedPrefix, 70, 0.0f, 1.5f},
                                            AttentionCase{150, 0, 4, 4, 16, Mask::Packed, 0, 0.5f, 1.5f},
                                            AttentionCase{1, 37, 4, 2, 16, Mask::Causal, 8, 0.0f, 1.5f},
-                                           // head_dim 32 and 64, which AMX tiles multiply: every mask,
+                                           // head_dim 32 and 64, which the tiles multiply: every mask,
                                            // a window and a cap, a history, whole tiles and a part one.
                                            AttentionCase{150, 0, 6, 2, 32, Mask::Causal},
                                            AttentionCase{150, 0, 4, 2, 32, Mask::Packed, 30},

@@ -1,4 +1,5 @@
-// bf16 tile products against a plain double-precision sum of the same bf16 values.
+// bf16 tile products against a plain double-precision sum of the same bf16 values,
+// on each engine the CPU has (AMX, AVX512_BF16's dot products).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,10 +25,10 @@ std::vector<uint16_t> random_bf16(int64_t n, uint32_t seed) {
 // Σ|a·b| (measured up to 1.2e-7 of it). B's sizes are not multiples of the tiles:
 // the packing pads them with zeros, which the window past them reads.
 TEST(Bf16Tiles, ProductsMatchThePlainSum) {
-  if (!has_bf16_tiles()) {
-    EXPECT_FALSE(amx_tiles_usable()) << cpu_description();  // only a CPU or kernel without AMX skips the tiles
-    return;
-  }
+  // Only a CPU without bf16 units, or without AMX (or a kernel that refuses it), lacks an engine.
+  EXPECT_EQ(has_tile_engine(TileEngine::dot_products), cpu_has_bf16_units()) << cpu_description();
+  EXPECT_EQ(has_tile_engine(TileEngine::amx), amx_tiles_usable()) << cpu_description();
+  if (!has_bf16_tiles()) return;
   const int64_t k_total = 150, n_total = 90;  // B (k_total × n_total), packed as 160 × 96
   const int64_t depth = 32, column = 32, m = 64, n = 64, k = 128;
   const auto x = random_bf16(k_total * n_total, 1);
@@ -45,22 +46,26 @@ TEST(Bf16Tiles, ProductsMatchThePlainSum) {
   const PackedB b = pack_b(packed.data(), x.data(), n_total, k_total, n_total);
   const PackedB bt = pack_b_transposed(packed_transposed.data(), x_transposed.data(), k_total, k_total, n_total);
   EXPECT_EQ(packed, packed_transposed);
-  for (const bool accumulate : {false, true}) {
-    std::vector<float> c = before;
-    {
-      const TileScope tiles;
-      tile_product(c.data(), ldc, accumulate, a.data(), lda, accumulate ? b : bt, column, depth, m, n, k);
-    }
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < n; ++j) {
-        double sum = accumulate ? before[size_t(i * ldc + j)] : 0.0, magnitude = std::fabs(sum);
-        for (int64_t p = 0; p < k; ++p) {
-          const double term = bf16_to_f32(a[size_t(i * lda + p)]) * b_at(depth + p, column + j);
-          sum += term, magnitude += std::fabs(term);
-        }
-        ASSERT_NEAR(c[size_t(i * ldc + j)], sum, 0x1p-20 * magnitude) << "row " << i << " column " << j;
+  for (const TileEngine engine : {TileEngine::amx, TileEngine::dot_products}) {
+    if (!has_tile_engine(engine)) continue;
+    SCOPED_TRACE(engine == TileEngine::amx ? "AMX" : "AVX512_BF16 dot products");
+    for (const bool accumulate : {false, true}) {
+      std::vector<float> c = before;
+      {
+        const TileScope tiles(engine);
+        tile_product(c.data(), ldc, accumulate, a.data(), lda, accumulate ? b : bt, column, depth, m, n, k);
       }
-      for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[size_t(i * ldc + j)], before[size_t(i * ldc + j)]);
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) {
+          double sum = accumulate ? before[size_t(i * ldc + j)] : 0.0, magnitude = std::fabs(sum);
+          for (int64_t p = 0; p < k; ++p) {
+            const double term = bf16_to_f32(a[size_t(i * lda + p)]) * b_at(depth + p, column + j);
+            sum += term, magnitude += std::fabs(term);
+          }
+          ASSERT_NEAR(c[size_t(i * ldc + j)], sum, 0x1p-20 * magnitude) << "row " << i << " column " << j;
+        }
+        for (int64_t j = n; j < ldc; ++j) ASSERT_EQ(c[size_t(i * ldc + j)], before[size_t(i * ldc + j)]);
+      }
     }
   }
 }

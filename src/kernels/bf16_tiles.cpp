@@ -192,9 +192,9 @@ void amx_product(float* c, int64_t ldc, bool accumulate, const uint16_t* a, int6
 constexpr int64_t kDotRows = 8;  // rows of C a block sums: 8 x 2 accumulators of 16 columns
 
 // Blocks of 8 rows x 32 columns of C, each a sum over A's pairs of elements: pair p of
-// row r, broadcast, times a row of B's tile layout (16 columns' elements of rows p and
-// p + 1 of B, interleaved) adds 16 columns' products. A block's B is one stream: the
-// tiles of a 16-column block lie one after another down the depth.
+// row r (its elements 2p and 2p + 1), broadcast, times row p of B's layout (16 columns'
+// elements of B's rows 2p and 2p + 1, interleaved) adds 16 columns' products. A block's
+// B is one stream: the tiles of a 16-column block lie one after another down the depth.
 void dot_product(float* c, int64_t ldc, bool accumulate, const uint16_t* a, int64_t lda, const PackedB& b,
                  int64_t column, int64_t depth, int64_t m, int64_t n, int64_t k) {
   const int64_t block_elements = b.depth_tiles * kTileElements;

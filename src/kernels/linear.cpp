@@ -35,6 +35,21 @@ constexpr int64_t kRowwiseMaxInputs = 32;
 // against 455 at 256). One 1536 x 576 matrix against 512 rows took 2.2 ms on tiles
 // and 3.4 decoded for oneDNN's sgemm, 576 x 1536 3.0 and 3.3; at 1024 rows they tie.
 constexpr int64_t kTiledMinInputs = 5, kTiledMaxInputs = 512;
+// Without AMX, on AVX-512 vectors (quant_tiles.h), from 11 to 512 rows: a chunk of 16
+// activation rows costs the same however few it holds. `whet bench batch`, default
+// Q4_1 model, 2 threads of an AMD EPYC with AVX-512 and no AMX, 2026-12-07, alternately
+// with the fused dots or the decoded gemm, tokens/s: 152-155 against 231-242 at 5 rows,
+// 232-236 against 282-300 at 8, 207-251 against 238-267 at 9, 220-280 against 239-269 at
+// 10, 242-305 against 233-239 at 11, 340-348 against 292-297 at 12, 432-443 against
+// 268-272 at 16, 476-489 against 271-284 at 32, 436-512 against 307-319 at 128; a
+// 512-token prompt 722-730 against 628-659.
+constexpr int64_t kVectorMinInputs = 11, kVectorMaxInputs = 512;
+
+// Whether m input rows multiply weights encoded as `type` in tiled_dots, on the engine it takes.
+bool multiplies_on_tiles(DType type, int64_t m) {
+  if (has_tiled_dots(type, TiledDotsEngine::amx_tiles)) return m >= kTiledMinInputs && m <= kTiledMaxInputs;
+  return has_tiled_dots(type, TiledDotsEngine::vectors) && m >= kVectorMinInputs && m <= kVectorMaxInputs;
+}
 
 // Whether a few input rows multiply a weight row by row (decoded to fp32) rather
 // than in one gemm. bf16 is not decoded for a gemm, and where the CPU multiplies
@@ -45,14 +60,9 @@ constexpr int64_t kTiledMinInputs = 5, kTiledMaxInputs = 512;
 // single runs ranged 33-39).
 bool multiplies_row_by_row(DType weight, int64_t inputs) {
   if (weight == DType::F32) return false;
-  if (has_tiled_dots(weight)) return inputs <= kTiledMaxInputs;
+  if (multiplies_on_tiles(weight, inputs)) return true;
   if (inputs > kRowwiseMaxInputs) return false;
   return weight != DType::BF16 || !cpu_has_bf16_units();
-}
-
-// Whether m input rows multiply weights encoded as `type` on AMX tiles.
-bool multiplies_on_tiles(DType type, int64_t m) {
-  return has_tiled_dots(type) && m >= kTiledMinInputs && m <= kTiledMaxInputs;
 }
 
 // The profile's phase of weight rows against m inputs, "weight rows Q4_1 576x576,

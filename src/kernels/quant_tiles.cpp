@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <utility>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -12,8 +13,11 @@
 #include "kernels/quant_blocks.h"
 #include "kernels/transpose_16x16.h"
 
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#define WHET_GROUP_DOTS 1  // the fp32 engine; AMX's needs these too
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
 #define WHET_AMX_TILES 1
+#endif
 #endif
 
 namespace whet {
@@ -35,10 +39,13 @@ bool tiles_take(DType type) {
   }
 }
 
-#ifdef WHET_AMX_TILES
+#ifdef WHET_GROUP_DOTS
 
-constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B
+constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B; activation rows of a chunk
 constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a time: two A tiles
+
+#endif
+#ifdef WHET_AMX_TILES
 
 // Tiles 0 and 1 hold the levels of two sets of 16 weight rows, 2-4 the
 // activations' three parts, 5 and 6 the two sets' sums; every one 16 rows of 64
@@ -144,7 +151,7 @@ struct alignas(64) SmallBf16 {
 constexpr SmallBf16 kSmallBf16;
 static_assert(kSmallBf16.of[1] == 0x3f80 && kSmallBf16.of[3] == 0x4040 && kSmallBf16.of[31] == 0x41f8);
 
-// 32 levels (bytes: elements 0-15 in `first`, 16-31 in `second`) as bf16 at `to`,
+// 32 levels (bytes: elements 0-15 in `first`, 16-31 in `second`) as bf16 at `to`, for the tiles,
 // exact: unsigned ones (below 32) looked up, signed ones (Q8_0's) widened to fp32 and rounded.
 template <bool is_signed>
 inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
@@ -158,6 +165,63 @@ inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
   }
 }
 
+#endif
+
+#ifdef WHET_GROUP_DOTS
+
+// The activations as the fp32 engine reads them: per chunk of 16 rows and sub-block of
+// 32 inputs, input j of the 16 rows as one vector (rows past m zero), and each row's
+// Σ x over the 32. Made, like ActivationTiles, into the calling thread's buffers and
+// filled by the threads of the enclosing parallel region.
+class ActivationColumns {
+ public:
+  ActivationColumns(int64_t m, int64_t n) : m_(m), chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
+    thread_local std::vector<float> column_buffer, sum_buffer;
+    column_buffer.resize(size_t(chunks_ * blocks_ * kBlock * kTileRows));
+    sum_buffer.resize(size_t(chunks_ * blocks_ * kTileRows));
+    columns_ = column_buffer.data(), sums_ = sum_buffer.data();
+  }
+
+  void fill(const float* x) const {
+    const int64_t n = blocks_ * kBlock;
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t chunk = 0; chunk < chunks_; ++chunk)
+      for (int64_t b = 0; b < blocks_; ++b) {
+        const int64_t first = chunk * kTileRows, rows = std::min<int64_t>(kTileRows, m_ - first);
+        float* to = columns_ + (chunk * blocks_ + b) * kBlock * kTileRows;
+        for (int64_t i = 0; i < kTileRows; ++i) {
+          float sum = 0;
+          for (int64_t j = 0; j < kBlock; ++j) {
+            const float v = i < rows ? x[(first + i) * n + b * kBlock + j] : 0.0f;
+            to[j * kTileRows + i] = v, sum += v;
+          }
+          sums_[(chunk * blocks_ + b) * kTileRows + i] = sum;
+        }
+      }
+  }
+  int64_t chunks() const { return chunks_; }
+  // Sub-block b's 32 inputs of chunk `chunk`: input j of its 16 rows at j · 16.
+  const float* columns(int64_t chunk, int64_t b) const { return columns_ + (chunk * blocks_ + b) * kBlock * kTileRows; }
+  const float* sums(int64_t chunk, int64_t b) const { return sums_ + (chunk * blocks_ + b) * kTileRows; }
+
+ private:
+  int64_t m_, chunks_, blocks_;
+  float* columns_;  // (chunks, sub-blocks, 32 inputs, 16 activation rows)
+  float* sums_;     // (chunks, sub-blocks, 16 activation rows)
+};
+
+// 32 levels as fp32 at `to`, for the vectors: exact, small integers.
+template <bool is_signed>
+inline void store_levels(float* to, const LevelBytes& bytes) {
+  constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
+  const auto widen = [](__m128i b) {
+    if constexpr (is_signed) return _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepi8_epi32(all, b));
+    return _mm512_maskz_cvtepi32_ps(all, _mm512_maskz_cvtepu8_epi32(all, b));
+  };
+  _mm512_storeu_ps(to, widen(bytes.first));
+  _mm512_storeu_ps(to + 16, widen(bytes.second));
+}
+
 // What one weight row decodes at a time: a block of 32, or a K-quant super-block's
 // eight sub-blocks of 32, each with its scale and the offset its Σ x multiplies.
 template <DType type>
@@ -166,7 +230,8 @@ struct DecodeUnit {
   static constexpr int sub_blocks = k_quant ? 8 : 1;
   static constexpr int64_t elems = kBlock * sub_blocks;
 
-  static void decode(const uint8_t* unit, uint16_t* levels, float* scale, float* offset) {
+  template <typename Level>
+  static void decode(const uint8_t* unit, Level* levels, float* scale, float* offset) {
     if constexpr (k_quant) {
       const float d = load_f16(unit), dmin = load_f16(unit + 2);
       uint8_t scales[8], mins[8];
@@ -184,24 +249,37 @@ struct DecodeUnit {
   }
 };
 
-// A thread's decoded weight rows: (32 rows, n) levels and (32 rows, sub-blocks)
-// scales and offsets.
+// A thread's decoded weight rows: (32 rows, n) levels, bf16 for the tiles and fp32
+// for the vectors, and (32 rows, sub-blocks) scales and offsets.
+template <typename Level>
 struct GroupScratch {
-  std::vector<uint16_t> levels;
+  std::vector<Level> levels;
   std::vector<float> scale, offset;
 };
 
-// Up to 32 weight rows from `weights` against the activations. Their levels are
-// decoded once (rows read from start to end), then multiplied with each chunk of
-// 16 activation rows: per sub-block, tiles A (16 weight rows each) times the
-// activations' parts sum in tiles C, which land in `products` and are scaled into
-// fp32 sums (lane i of sums[r]: activation row i against weight row r).
-template <DType type>
-void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
-                int64_t n, float* out, int64_t out_stride, GroupScratch& scratch) {
+// A group's decoded rows: levels (32, n), and each sub-block's scale and offset
+// (32, blocks), blocks = n / 32.
+template <typename Level>
+struct DecodedGroup {
+  const Level* levels;
+  const float *scale, *offset;
+  int64_t blocks;
+
+  // sums_row += products · (row's scale of sub-block b) + (its offset) · Σ x, lane by lane
+  // (lane i: activation row i).
+  void add_block(float* sums_row, __m512 products, __m512 x_sums, int64_t row, int64_t b) const {
+    const __m512 sum = _mm512_fmadd_ps(products, _mm512_set1_ps(scale[row * blocks + b]), _mm512_load_ps(sums_row));
+    _mm512_store_ps(sums_row, _mm512_fmadd_ps(_mm512_set1_ps(offset[row * blocks + b]), x_sums, sum));
+  }
+};
+
+// Decodes up to 32 weight rows from `weights` into the scratch, read from start to
+// end; rows past `count` are zero (levels, scales and offsets), so they add nothing.
+template <DType type, typename Level>
+DecodedGroup<Level> decode_group(const uint8_t* weights, int64_t row_bytes, int64_t count, int64_t n, GroupScratch<Level>& scratch) {
   using Unit = DecodeUnit<type>;
   const int64_t blocks = n / kBlock, unit_bytes = dtype_info(type).block_bytes;
-  uint16_t* levels = scratch.levels.data();
+  Level* levels = scratch.levels.data();
   float *scale = scratch.scale.data(), *offset = scratch.offset.data();
   for (int64_t r = 0; r < count; ++r)
     for (int64_t unit = 0; unit < n / Unit::elems; ++unit) {
@@ -212,9 +290,34 @@ void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const 
       const int64_t b = unit * Unit::sub_blocks;
       Unit::decode(at, levels + r * n + b * kBlock, scale + r * blocks + b, offset + r * blocks + b);
     }
-  std::fill(levels + count * n, levels + kGroupRows * n, uint16_t(0));  // rows past the last: zero
+  std::fill(levels + count * n, levels + kGroupRows * n, Level(0));
   std::fill(scale + count * blocks, scale + kGroupRows * blocks, 0.0f);
   std::fill(offset + count * blocks, offset + kGroupRows * blocks, 0.0f);
+  return {levels, scale, offset, blocks};
+}
+
+// A chunk of 16 activation rows' sums (sums[r], lane i: activation row i against weight
+// row r) into out, for the rows that exist.
+void store_chunk(const float (*sums)[kTileRows], int64_t chunk, int64_t m, int64_t count, float* out,
+                 int64_t out_stride) {
+  for (int64_t i = 0; i < std::min<int64_t>(kTileRows, m - chunk * kTileRows); ++i)
+    for (int64_t r = 0; r < count; ++r) out[(chunk * kTileRows + i) * out_stride + r] = sums[r][i];
+}
+
+#endif
+
+#ifdef WHET_AMX_TILES
+
+// Up to 32 weight rows from `weights` against the activations. Their levels are
+// decoded once (rows read from start to end), then multiplied with each chunk of
+// 16 activation rows: per sub-block, tiles A (16 weight rows each) times the
+// activations' parts sum in tiles C, which land in `products` and are scaled into
+// fp32 sums (lane i of sums[r]: activation row i against weight row r).
+template <DType type>
+void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const ActivationTiles& x, int64_t m,
+                int64_t n, float* out, int64_t out_stride, GroupScratch<uint16_t>& scratch) {
+  const DecodedGroup<uint16_t> group = decode_group<type>(weights, row_bytes, count, n, scratch);
+  const uint16_t* levels = group.levels;
   // The tile loads below read `levels` through asm statements that name no memory:
   // the stores above must not move past them.
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -247,33 +350,65 @@ void tile_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const 
     const auto accumulate = [&](int64_t b) {
       const __m512 x_sums = _mm512_loadu_ps(x.sums(chunk, b));
 #pragma GCC unroll 8
-      for (int r = 0; r < kGroupRows; ++r) {
-        __m512 sum = _mm512_load_ps(sums[r]);
-        sum = _mm512_fmadd_ps(_mm512_load_ps(products[b & 1][r]), _mm512_set1_ps(scale[r * blocks + b]), sum);
-        _mm512_store_ps(sums[r], _mm512_fmadd_ps(_mm512_set1_ps(offset[r * blocks + b]), x_sums, sum));
-      }
+      for (int r = 0; r < kGroupRows; ++r) group.add_block(sums[r], _mm512_load_ps(products[b & 1][r]), x_sums, r, b);
     };
-    for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t b = 0; b < group.blocks; ++b) {
       multiply(b);
       if (b > 0) accumulate(b - 1);
       store(b);
     }
-    accumulate(blocks - 1);
-    for (int64_t i = 0; i < std::min<int64_t>(kTileRows, m - chunk * kTileRows); ++i)
-      for (int64_t r = 0; r < count; ++r) out[(chunk * kTileRows + i) * out_stride + r] = sums[r][i];
+    accumulate(group.blocks - 1);
+    store_chunk(sums, chunk, m, count, out, out_stride);
+  }
+}
+
+#endif
+
+#ifdef WHET_GROUP_DOTS
+
+// Up to 32 weight rows against the activations on AVX-512 without AMX: their levels
+// decoded once as fp32, then for each chunk of 16 activation rows and sub-block, 16
+// weight rows at a time in 16 registers: lane i of acc[r] sums level (r, j) times
+// input j of activation row i, a broadcast level times a column of the chunk. The
+// block's scale and offset then apply as on the tiles.
+template <DType type>
+void vector_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const ActivationColumns& x, int64_t m,
+                  int64_t n, float* out, int64_t out_stride, GroupScratch<float>& scratch) {
+  const DecodedGroup<float> group = decode_group<type>(weights, row_bytes, count, n, scratch);
+  for (int64_t chunk = 0; chunk < x.chunks(); ++chunk) {
+    alignas(64) float sums[kGroupRows][kTileRows] = {};
+    for (int64_t b = 0; b < group.blocks; ++b) {
+      const float* columns = x.columns(chunk, b);
+      const __m512 x_sums = _mm512_loadu_ps(x.sums(chunk, b));
+      for (int64_t half = 0; half < count; half += kTileRows) {
+        const float* level = group.levels + half * n + b * kBlock;
+        __m512 acc[kTileRows];
+#pragma GCC unroll 16
+        for (int r = 0; r < kTileRows; ++r) acc[r] = _mm512_setzero_ps();
+        for (int64_t j = 0; j < kBlock; ++j) {
+          const __m512 column = _mm512_loadu_ps(columns + j * kTileRows);
+#pragma GCC unroll 16
+          for (int r = 0; r < kTileRows; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(level[r * n + j]), column, acc[r]);
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < kTileRows; ++r) group.add_block(sums[half + r], acc[r], x_sums, half + r, b);
+      }
+    }
+    store_chunk(sums, chunk, m, count, out, out_stride);
   }
 }
 
 // Groups of 32 weight rows of every matrix split among the threads, each with its
 // own scratch: made before the region (an exception inside one would end the
 // program) and kept by the calling thread from call to call.
-template <DType type>
+template <DType type, typename Engine>
 void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
-  const ActivationTiles tiles(m, n);
-  thread_local std::vector<GroupScratch> kept;
-  std::vector<GroupScratch>& scratch = kept;  // the caller's: inside the region, `kept` is each thread's own
+  const typename Engine::Activations activations(m, n);
+  using Scratch = GroupScratch<typename Engine::Level>;
+  thread_local std::vector<Scratch> kept;
+  std::vector<Scratch>& scratch = kept;  // the caller's: inside the region, `kept` is each thread's own
   scratch.resize(size_t(omp_get_max_threads()));
-  for (GroupScratch& s : scratch) {
+  for (Scratch& s : scratch) {
     s.levels.resize(size_t(kGroupRows * n));
     s.scale.resize(size_t(kGroupRows * n / kBlock));
     s.offset.resize(s.scale.size());
@@ -283,18 +418,53 @@ void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64
   const int64_t groups = first_group.back();
 #pragma omp parallel num_threads(int(scratch.size()))
   {
-    tiles.fill(x);
-    const TileScope tile_state;
-    GroupScratch& mine = scratch[size_t(omp_get_thread_num())];
+    activations.fill(x);
+    [[maybe_unused]] const typename Engine::Scope engine_state;  // AMX: the tiles configured
+    Scratch& mine = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
     for (int64_t g = 0; g < groups; ++g) {
       size_t i = 0;
       while (g >= first_group[i + 1]) ++i;
       const TiledWeights& w = matrices[i];
       const int64_t first = (g - first_group[i]) * kGroupRows;
-      tile_group<type>(w.weights + first * w.row_bytes, w.row_bytes, std::min<int64_t>(kGroupRows, w.rows - first),
-                       tiles, m, n, w.out + first, w.out_stride, mine);
+      Engine::template group<type>(w.weights + first * w.row_bytes, w.row_bytes,
+                                   std::min<int64_t>(kGroupRows, w.rows - first), activations, m, n, w.out + first,
+                                   w.out_stride, mine);
     }
+  }
+}
+
+
+// The engines tiled_dots_of runs: what holds the levels and activations, what the
+// threads open around their groups, and what multiplies a group.
+#ifdef WHET_AMX_TILES
+struct OnAmxTiles {
+  using Level = uint16_t;
+  using Activations = ActivationTiles;
+  using Scope = TileScope;  // best_tile_engine(): AMX wherever this engine runs
+  template <DType type, typename... Args>
+  static void group(Args&&... args) { tile_group<type>(std::forward<Args>(args)...); }
+};
+#endif
+
+struct OnVectors {
+  using Level = float;
+  using Activations = ActivationColumns;
+  struct Scope {};
+  template <DType type, typename... Args>
+  static void group(Args&&... args) { vector_group<type>(std::forward<Args>(args)...); }
+};
+
+template <typename Engine>
+void tiled_dots_on(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
+  switch (type) {
+    case DType::Q8_0: return tiled_dots_of<DType::Q8_0, Engine>(matrices, x, m, n);
+    case DType::Q4_0: return tiled_dots_of<DType::Q4_0, Engine>(matrices, x, m, n);
+    case DType::Q4_1: return tiled_dots_of<DType::Q4_1, Engine>(matrices, x, m, n);
+    case DType::Q5_0: return tiled_dots_of<DType::Q5_0, Engine>(matrices, x, m, n);
+    case DType::Q5_1: return tiled_dots_of<DType::Q5_1, Engine>(matrices, x, m, n);
+    case DType::Q4_K: return tiled_dots_of<DType::Q4_K, Engine>(matrices, x, m, n);
+    default: return tiled_dots_of<DType::Q5_K, Engine>(matrices, x, m, n);
   }
 }
 
@@ -302,27 +472,33 @@ void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64
 
 }  // namespace
 
-bool has_tiled_dots(DType type) {
+bool has_tiled_dots(DType type, TiledDotsEngine engine) {
+  if (!tiles_take(type)) return false;
 #ifdef WHET_AMX_TILES
-  constexpr bool compiled = true;
-#else
-  constexpr bool compiled = false;  // built for a CPU without them
+  if (engine == TiledDotsEngine::amx_tiles) return amx_tiles_usable();
 #endif
-  return compiled && tiles_take(type) && amx_tiles_usable();
+#ifdef WHET_GROUP_DOTS
+  if (engine == TiledDotsEngine::vectors) return true;
+#endif
+  return false;  // built for a CPU without them
 }
 
-void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
-  WHET_ASSERT(has_tiled_dots(type) && m >= 1 && n > 0 && n % dtype_info(type).block_elems == 0);
+bool has_tiled_dots(DType type) {
+  return has_tiled_dots(type, TiledDotsEngine::amx_tiles) || has_tiled_dots(type, TiledDotsEngine::vectors);
+}
+
+TiledDotsEngine best_tiled_dots_engine() {
+  return amx_tiles_usable() ? TiledDotsEngine::amx_tiles : TiledDotsEngine::vectors;
+}
+
+void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n,
+                TiledDotsEngine engine) {
+  WHET_ASSERT(has_tiled_dots(type, engine) && m >= 1 && n > 0 && n % dtype_info(type).block_elems == 0);
 #ifdef WHET_AMX_TILES
-  switch (type) {
-    case DType::Q8_0: return tiled_dots_of<DType::Q8_0>(matrices, x, m, n);
-    case DType::Q4_0: return tiled_dots_of<DType::Q4_0>(matrices, x, m, n);
-    case DType::Q4_1: return tiled_dots_of<DType::Q4_1>(matrices, x, m, n);
-    case DType::Q5_0: return tiled_dots_of<DType::Q5_0>(matrices, x, m, n);
-    case DType::Q5_1: return tiled_dots_of<DType::Q5_1>(matrices, x, m, n);
-    case DType::Q4_K: return tiled_dots_of<DType::Q4_K>(matrices, x, m, n);
-    default: return tiled_dots_of<DType::Q5_K>(matrices, x, m, n);
-  }
+  if (engine == TiledDotsEngine::amx_tiles) return tiled_dots_on<OnAmxTiles>(type, matrices, x, m, n);
+#endif
+#ifdef WHET_GROUP_DOTS
+  tiled_dots_on<OnVectors>(type, matrices, x, m, n);
 #endif
 }
 

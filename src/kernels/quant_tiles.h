@@ -1,6 +1,6 @@
 #pragma once
-// Quantized weight rows times several activation rows on AMX tiles: a batched
-// decode step's matrix products, and a prompt's. quant_dot.h's fused dots decode
+// Quantized weight rows times several activation rows on AMX tiles, or without AMX
+// on AVX-512 vectors: a batched decode step's matrix products, and a prompt's. quant_dot.h's fused dots decode
 // each block once for all the rows too, but then spend two fp32 multiply-adds per
 // weight and row; a tile product does 16 weight rows by 16 activation rows by 32
 // in one instruction, and a group of 32 weight rows is decoded once for any
@@ -11,6 +11,10 @@
 // roundings of what is left: a normal fp32 value exactly); the tile sums in fp32,
 // and the block's scale and offset apply in fp32 afterwards. (bf16 conversion and
 // the tile products flush denormals to zero.)
+//
+// On AVX-512 without AMX the same groups' levels are decoded as fp32 and multiplied
+// with fp32 activations, 16 activation rows in the lanes of a register: one
+// multiply-add a weight and 16 rows, where the fused dots spend one a weight and row.
 #include <cstdint>
 #include <span>
 
@@ -18,10 +22,17 @@
 
 namespace whet {
 
-// Whether tiled_dots runs for weights encoded as `type` here: the CPU has AMX with
-// bf16 tiles (and Linux lets the process use them), and the encoding's scales apply
-// to 32 weights at a time (every block type with a fused dot but Q6_K).
+// What multiplies: AMX's bf16 tiles (Linux letting the process use them), or AVX-512's
+// fp32 vectors.
+enum class TiledDotsEngine { amx_tiles, vectors };
+
+// Whether tiled_dots runs for weights encoded as `type` on the engine here (the
+// build and the CPU have it), or on either: the encoding's scales apply to 32
+// weights at a time (every block type with a fused dot but Q6_K).
+bool has_tiled_dots(DType type, TiledDotsEngine engine);
 bool has_tiled_dots(DType type);
+// AMX where the process may use it, else the vectors.
+TiledDotsEngine best_tiled_dots_engine();
 
 // One weight matrix of a tiled product: `rows` rows, each n elements encoded as
 // the call's type and row_bytes long, one after another from `weights`; its
@@ -38,6 +49,8 @@ struct TiledWeights {
 // (a layer's q, k and v) share their tiles and one parallel loop. Threads split the
 // weight rows; each decodes a group of 32 once and multiplies it with the
 // activations 16 rows at a time.
-void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n);
+// Tests pin the engine.
+void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n,
+                TiledDotsEngine engine = best_tiled_dots_engine());
 
 }  // namespace whet

@@ -1,5 +1,6 @@
-// AMX tile products of quantized weight rows against the fused dots' reference
-// (decoding block by block, summing in double precision).
+// Tiled products of quantized weight rows, on each engine the CPU has (AMX tiles,
+// AVX-512 vectors), against the fused dots' reference (decoding block by block,
+// summing in double precision).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -24,16 +25,7 @@ class QuantTilesTest : public ::testing::TestWithParam<DType> {};
 // the tiles up to 1.4e-7 of it and the fused dots 1.6e-7 (a block's offset and its
 // levels' sum cancel in both); activations carried as two bf16 parts instead of
 // three stray to 2^-18 of each product, and fail every encoding here.
-TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
-  const DType type = GetParam();
-  const bool available = has_tiled_dots(type);
-  RecordProperty("amx", available ? "yes" : "no");
-  if (!available) {
-    // Only where the process may not use AMX (no such CPU, or Linux refused) do
-    // the tiles go unused; this build has them wherever the compiler targets AMX.
-    EXPECT_FALSE(amx_tiles_usable()) << cpu_description();
-    return;
-  }
+void expect_tiled_dots_match_reference(DType type, TiledDotsEngine engine) {
   const int64_t rows = 45;
   for (const int64_t cols : {int64_t(256), int64_t(1536)}) {
     const auto weights = test::random_quantized_rows(type, rows, cols, uint32_t(cols));
@@ -43,7 +35,7 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
       const int64_t out_stride = rows + 3;  // not the row count: the stride is honoured
       std::vector<float> out(size_t(m * out_stride), -1.0f);
       const TiledWeights matrix{weights.data(), int64_t(row_bytes), rows, out.data(), out_stride};
-      tiled_dots(type, std::span(&matrix, 1), x.data(), m, cols);
+      tiled_dots(type, std::span(&matrix, 1), x.data(), m, cols, engine);
       for (int64_t i = 0; i < m; ++i)
         for (int64_t r = 0; r < rows; ++r) {
           const uint8_t* row = weights.data() + size_t(r) * row_bytes;
@@ -53,12 +45,23 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
           for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[size_t(i * cols + j)]);
           EXPECT_NEAR(out[size_t(i * out_stride + r)], fused_dot_reference(type, row, x.data() + i * cols, cols),
                       0x1p-21 * magnitude)
-              << dtype_name(type) << " cols " << cols << " m " << m << " input " << i << " row " << r;
+              << dtype_name(type) << (engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors") << " cols "
+              << cols << " m " << m << " input " << i << " row " << r;
         }
       for (int64_t i = 0; i < m; ++i)
         for (int64_t r = rows; r < out_stride; ++r) EXPECT_EQ(out[size_t(i * out_stride + r)], -1.0f);
     }
   }
+}
+
+TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
+  const DType type = GetParam();
+  // Only where the process may not use AMX (no such CPU, or Linux refused) do the
+  // tiles go unused; this build has them wherever the compiler targets AMX. The
+  // vectors run wherever it targets AVX-512.
+  EXPECT_EQ(has_tiled_dots(type, TiledDotsEngine::amx_tiles), amx_tiles_usable()) << cpu_description();
+  for (const TiledDotsEngine engine : {TiledDotsEngine::amx_tiles, TiledDotsEngine::vectors})
+    if (has_tiled_dots(type, engine)) expect_tiled_dots_match_reference(type, engine);
 }
 
 INSTANTIATE_TEST_SUITE_P(Encodings, QuantTilesTest,

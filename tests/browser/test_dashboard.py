@@ -299,11 +299,13 @@ def loss_points(page):
     return int(charts[0].get_attribute("data-points")) if charts else 0
 
 
-def steps_per_second(server, run):
-    """Training steps a second of a finished run, from the times of its logged losses."""
-    rows = [m for m in server.metric_rows(run["id"]) if m["name"] == "loss"]
-    assert len(rows) >= 2, f"run {run['name']} logged {len(rows)} losses"
-    return (rows[-1]["step"] - rows[0]["step"]) / max(rows[-1]["time"] - rows[0]["time"], 1e-3)
+def steps_per_second(run_dir):
+    """Training steps a second of a finished run, from its own metrics.jsonl: complete once
+    `whet train` has exited, where the server may not have read it all yet."""
+    with open(os.path.join(run_dir, "metrics.jsonl")) as f:
+        rows = [json.loads(line) for line in f]
+    assert len(rows) >= 2, f"{run_dir} logged {len(rows)} steps"
+    return (rows[-1]["step"] - rows[0]["step"]) / max(rows[-1]["elapsed_s"] - rows[0]["elapsed_s"], 1e-3)
 
 
 def check_runs(page, server, whet, model, work):
@@ -317,8 +319,8 @@ def check_runs(page, server, whet, model, work):
     quick_run = run_named(server, "quick")
     # The live run must last through a reload wherever it runs: 6000 steps took 40 to 70 s
     # on two shared cores and 9 s on a fast idle one. Its length comes from the quick run's
-    # step rate, for about 40 s of training, and never fewer than 300 epochs.
-    epochs = max(300, math.ceil(40 * steps_per_second(server, quick_run) / 20))
+    # step rate, for about 40 s of training: from 300 to 3000 epochs.
+    epochs = min(3000, max(300, math.ceil(40 * steps_per_second(os.path.join(runs_dir, "quick")) / 20)))
     slow = train(whet, model, data, os.path.join(runs_dir, "live"), epochs, 0.01, log)
     run = run_named(server, "live")
     page.go(f"runs/{run['id']}")

@@ -17,6 +17,7 @@
 #include "cli/options.h"
 #include "core/cpu_features.h"
 #include "core/resource_usage.h"
+#include "kernels/row_max.h"
 #include "data/tokenize_preference.h"
 #include "models/llama_train.h"
 #include "models/lora_adapter.h"
@@ -57,7 +58,7 @@ namespace {
 
 // Greedy choice from one row of logits.
 int32_t argmax(const float* logits, int64_t vocab) {
-  return int32_t(std::max_element(logits, logits + vocab) - logits);
+  return int32_t(index_of_max(logits, vocab));
 }
 
 struct BenchGenerateOptions {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/row_max.h"
 #include "kernels/vector_exp.h"
 
 namespace whet {
@@ -20,7 +21,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
     }
   }
   if (params_.temperature <= 0.0f)
-    return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return int32_t(index_of_max(logits.data(), int64_t(logits.size())));
   if (params_.top_k <= 0 && params_.top_p >= 1.0f && params_.min_p <= 0.0f) return sample_whole(logits);
 
   candidates_.clear();
@@ -64,7 +65,7 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
 // No filter cuts the tail: a draw from softmax(logits / T) in vocabulary order,
 // without sorting the 49k candidates for every token (a tenth of a rollout step).
 int32_t Sampler::sample_whole(std::span<float> logits) {
-  const float max_logit = *std::max_element(logits.begin(), logits.end());
+  const float max_logit = max_of(logits.data(), 0, int64_t(logits.size()));
   const float inv_t = 1.0f / params_.temperature;
   double total = 0.0;
 #pragma omp simd reduction(+ : total)

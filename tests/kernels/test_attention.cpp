@@ -166,6 +166,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttentionCase{4, 20, 9, 3, 64, Mask::Causal},     // the default model's, 4 rows
                                            AttentionCase{1, 37, 4, 1, 16, Mask::Causal},     // one kv head
                                            AttentionCase{2, 9, 2, 1, 12, Mask::Causal},      // 12 = 8 + a tail
+                                           // Decode steps whose key heads serve more query heads than go
+                                           // through the keys together (blocks of 4), a long history.
+                                           AttentionCase{1, 200, 7, 1, 64, Mask::Causal},
+                                           AttentionCase{2, 53, 8, 1, 32, Mask::Causal},
                                            AttentionCase{3, 0, 2, 1, 8, Mask::Causal},       // a few rows, backward too
                                            AttentionCase{4, 0, 6, 2, 16, Mask::Causal, 2, 0.0f, 1.5f},  // window, cap
                                            AttentionCase{5, 20, 9, 3, 64, Mask::Causal},     // tiles from 5 rows

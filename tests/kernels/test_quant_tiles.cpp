@@ -54,6 +54,49 @@ void expect_tiled_dots_match_reference(DType type, TiledDotsEngine engine) {
   }
 }
 
+// Several matrices in one call (a layer's q, k and v): their groups of 32 rows are
+// numbered on from matrix to matrix and split among the threads. Rows of 90, 10
+// and 45 (last groups of 26, 10 and 13 rows: two halves of 16, or one), each
+// matrix with its own output and stride.
+void expect_several_matrices_match_reference(DType type, TiledDotsEngine engine) {
+  const int64_t cols = 512;
+  const std::vector<int64_t> rows = {90, 10, 45};
+  const size_t row_bytes = dtype_bytes(type, cols);
+  for (const int64_t m : {int64_t(3), int64_t(16), int64_t(20)}) {
+    const auto x = test::random_values(m * cols, uint32_t(m + 7));
+    std::vector<std::vector<uint8_t>> weights;
+    std::vector<std::vector<float>> outs;
+    std::vector<TiledWeights> matrices;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      weights.push_back(test::random_quantized_rows(type, rows[k], cols, uint32_t(100 + k)));
+      outs.emplace_back(size_t(m * (rows[k] + 1)), -1.0f);
+    }
+    for (size_t k = 0; k < rows.size(); ++k)
+      matrices.push_back({weights[k].data(), int64_t(row_bytes), rows[k], outs[k].data(), rows[k] + 1});
+    tiled_dots(type, matrices, x.data(), m, cols, engine);
+    for (size_t k = 0; k < rows.size(); ++k)
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t r = 0; r < rows[k]; ++r) {
+          const uint8_t* row = weights[k].data() + size_t(r) * row_bytes;
+          std::vector<float> w(static_cast<size_t>(cols));
+          dequantize(type, row, w.data(), cols);
+          double magnitude = 0;
+          for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[size_t(i * cols + j)]);
+          EXPECT_NEAR(outs[k][size_t(i * (rows[k] + 1) + r)], fused_dot_reference(type, row, x.data() + i * cols, cols),
+                      0x1p-21 * magnitude)
+              << dtype_name(type) << (engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors") << " matrix "
+              << k << " m " << m << " input " << i << " row " << r;
+        }
+        EXPECT_EQ(outs[k][size_t(i * (rows[k] + 1) + rows[k])], -1.0f);
+      }
+  }
+}
+
+TEST_P(QuantTilesTest, SeveralMatricesInOneCall) {
+  for (const TiledDotsEngine engine : {TiledDotsEngine::amx_tiles, TiledDotsEngine::vectors})
+    if (has_tiled_dots(GetParam(), engine)) expect_several_matrices_match_reference(GetParam(), engine);
+}
+
 TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
   const DType type = GetParam();
   // Only where the process may not use AMX (no such CPU, or Linux refused) do the

@@ -1,10 +1,10 @@
 #pragma once
 // Quantized weight rows times several activation rows on AMX tiles, or without AMX
-// on AVX-512 vectors: a batched decode step's matrix products, and a prompt's. quant_dot.h's fused dots decode
-// each block once for all the rows too, but then spend two fp32 multiply-adds per
-// weight and row; a tile product does 16 weight rows by 16 activation rows by 32
-// in one instruction, and a group of 32 weight rows is decoded once for any
-// number of activation rows.
+// on AVX-512 vectors: a batched decode step's matrix products, and a prompt's.
+// quant_dot.h's fused dots decode each block once for all the rows too, but then
+// spend two fp32 multiply-adds per weight and row; a tile product does 16 weight
+// rows by 16 activation rows by 32 in one instruction, and a group of 32 weight
+// rows is decoded once for any number of activation rows.
 //
 // It stays as exact as the fused dots: a block's levels are small integers, exact
 // in bf16; each activation is carried as three bf16 values (its rounding and the

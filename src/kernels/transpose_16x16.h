@@ -8,6 +8,7 @@ namespace whet {
 
 #ifdef __AVX512F__
 // rows[i] holds element j of row i in lane j; afterwards rows[j] holds it in lane i.
+// Always inlined: as a call, its 16 registers went through memory and back.
 [[gnu::always_inline]] inline void transpose_16x16(__m512i rows[16]) {
   constexpr __mmask16 all = 0xffff;  // zero-masked forms: see quant_dot.cpp on GCC 12's undefined registers
   __m512i t[16];

@@ -1,6 +1,7 @@
 // Tiled products of quantized weight rows, on each engine the CPU has (AMX tiles,
 // AVX-512 vectors), against the fused dots' reference (decoding block by block,
 // summing in double precision).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -25,6 +26,21 @@ class QuantTilesTest : public ::testing::TestWithParam<DType> {};
 // the tiles up to 1.4e-7 of it and the fused dots 1.6e-7 (a block's offset and its
 // levels' sum cancel in both); activations carried as two bf16 parts instead of
 // three stray to 2^-18 of each product, and fail every encoding here.
+// One output against the fused dots' reference for weight row `row` (cols elements
+// encoded as `type`) and activation row x, within 2^-21 of Σ|w·x|.
+void expect_near_reference(float got, DType type, const uint8_t* row, const float* x, int64_t cols,
+                           const std::string& where) {
+  std::vector<float> w(static_cast<size_t>(cols));
+  dequantize(type, row, w.data(), cols);
+  double magnitude = 0;
+  for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[j]);
+  EXPECT_NEAR(got, fused_dot_reference(type, row, x, cols), 0x1p-21 * magnitude) << where;
+}
+
+std::string engine_name(TiledDotsEngine engine) {
+  return engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors";
+}
+
 void expect_tiled_dots_match_reference(DType type, TiledDotsEngine engine) {
   const int64_t rows = 45;
   for (const int64_t cols : {int64_t(256), int64_t(1536)}) {
@@ -37,17 +53,11 @@ void expect_tiled_dots_match_reference(DType type, TiledDotsEngine engine) {
       const TiledWeights matrix{weights.data(), int64_t(row_bytes), rows, out.data(), out_stride};
       tiled_dots(type, std::span(&matrix, 1), x.data(), m, cols, engine);
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t r = 0; r < rows; ++r) {
-          const uint8_t* row = weights.data() + size_t(r) * row_bytes;
-          std::vector<float> w(static_cast<size_t>(cols));
-          dequantize(type, row, w.data(), cols);
-          double magnitude = 0;
-          for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[size_t(i * cols + j)]);
-          EXPECT_NEAR(out[size_t(i * out_stride + r)], fused_dot_reference(type, row, x.data() + i * cols, cols),
-                      0x1p-21 * magnitude)
-              << dtype_name(type) << (engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors") << " cols "
-              << cols << " m " << m << " input " << i << " row " << r;
-        }
+        for (int64_t r = 0; r < rows; ++r)
+          expect_near_reference(out[size_t(i * out_stride + r)], type, weights.data() + size_t(r) * row_bytes,
+                                x.data() + i * cols, cols,
+                                fmt::format("{}{} cols {} m {} input {} row {}", dtype_name(type), engine_name(engine),
+                                            cols, m, i, r));
       for (int64_t i = 0; i < m; ++i)
         for (int64_t r = rows; r < out_stride; ++r) EXPECT_EQ(out[size_t(i * out_stride + r)], -1.0f);
     }
@@ -76,17 +86,11 @@ void expect_several_matrices_match_reference(DType type, TiledDotsEngine engine)
     tiled_dots(type, matrices, x.data(), m, cols, engine);
     for (size_t k = 0; k < rows.size(); ++k)
       for (int64_t i = 0; i < m; ++i) {
-        for (int64_t r = 0; r < rows[k]; ++r) {
-          const uint8_t* row = weights[k].data() + size_t(r) * row_bytes;
-          std::vector<float> w(static_cast<size_t>(cols));
-          dequantize(type, row, w.data(), cols);
-          double magnitude = 0;
-          for (int64_t j = 0; j < cols; ++j) magnitude += std::fabs(double(w[size_t(j)]) * x[size_t(i * cols + j)]);
-          EXPECT_NEAR(outs[k][size_t(i * (rows[k] + 1) + r)], fused_dot_reference(type, row, x.data() + i * cols, cols),
-                      0x1p-21 * magnitude)
-              << dtype_name(type) << (engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors") << " matrix "
-              << k << " m " << m << " input " << i << " row " << r;
-        }
+        for (int64_t r = 0; r < rows[k]; ++r)
+          expect_near_reference(outs[k][size_t(i * (rows[k] + 1) + r)], type,
+                                weights[k].data() + size_t(r) * row_bytes, x.data() + i * cols, cols,
+                                fmt::format("{}{} matrix {} m {} input {} row {}", dtype_name(type),
+                                            engine_name(engine), k, m, i, r));
         EXPECT_EQ(outs[k][size_t(i * (rows[k] + 1) + rows[k])], -1.0f);
       }
   }

@@ -45,10 +45,24 @@ constexpr int64_t kTiledMinInputs = 5, kTiledMaxInputs = 512;
 // 512-token prompt 722-730 against 628-659.
 constexpr int64_t kVectorMinInputs = 11, kVectorMaxInputs = 512;
 
+// With AVX2 alone (quant_tiles.h: 16 weight rows on their side, 6 activation rows
+// at a time), from 6 to 512 rows. `whet bench batch`, default Q4_1 model, 2 threads,
+// built for x86-64-v3 (AVX2, FMA, F16C) and run on the AMD EPYC above (no AVX2-only
+// CPU at hand), 2026-12-08, alternately with the fused dots or the decoded gemm,
+// tokens/s: 155-226 against 253-266 at 4 rows, 205-257 against 204-234 at 5, 264-303
+// against 220-245 at 6, 288-314 against 263-275 at 8, 390 against 280 at 12, 364
+// against 236-280 at 16, 444 against 272 at 32, 564 against 190 at 64; a 512-token
+// prompt (`whet bench generate`) 649-700 against 604-622.
+constexpr int64_t kAvx2MinInputs = 6, kAvx2MaxInputs = 512;
+
 // Whether m input rows multiply weights encoded as `type` in tiled_dots, on the engine it takes.
 bool multiplies_on_tiles(DType type, int64_t m) {
-  if (has_tiled_dots(type, TiledDotsEngine::amx_tiles)) return m >= kTiledMinInputs && m <= kTiledMaxInputs;
-  return has_tiled_dots(type, TiledDotsEngine::vectors) && m >= kVectorMinInputs && m <= kVectorMaxInputs;
+  if (!has_tiled_dots(type)) return false;
+  switch (best_tiled_dots_engine()) {
+    case TiledDotsEngine::amx_tiles: return m >= kTiledMinInputs && m <= kTiledMaxInputs;
+    case TiledDotsEngine::avx512: return m >= kVectorMinInputs && m <= kVectorMaxInputs;
+    default: return m >= kAvx2MinInputs && m <= kAvx2MaxInputs;
+  }
 }
 
 // Whether a few input rows multiply a weight row by row (decoded to fp32) rather

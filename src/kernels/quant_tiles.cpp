@@ -13,8 +13,11 @@
 #include "kernels/quant_blocks.h"
 #include "kernels/transpose_16x16.h"
 
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define WHET_SIDE_DOTS 1  // the AVX2 engine; the others need these too
+#endif
 #if defined(__AVX512F__) && defined(__AVX512BW__)
-#define WHET_GROUP_DOTS 1  // the fp32 engine; AMX's needs these too
+#define WHET_GROUP_DOTS 1  // the AVX-512 engine; AMX's needs these too
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__)
 #define WHET_AMX_TILES 1
 #endif
@@ -39,10 +42,44 @@ bool tiles_take(DType type) {
   }
 }
 
-#ifdef WHET_GROUP_DOTS
+#ifdef WHET_SIDE_DOTS
 
 constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B; activation rows of a chunk
 constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a time: two A tiles
+
+// What one weight row decodes at a time: a block of 32, or a K-quant super-block's
+// eight sub-blocks of 32, each with its scale and the offset its Σ x multiplies.
+template <DType type>
+struct DecodeUnit {
+  static constexpr bool k_quant = type == DType::Q4_K || type == DType::Q5_K;
+  static constexpr bool is_signed = type == DType::Q8_0;
+  static constexpr int sub_blocks = k_quant ? 8 : 1;
+  static constexpr int64_t elems = kBlock * sub_blocks;
+
+  // Sub-block s's scale at scale[s · stride], its offset at offset[s · stride].
+  static void scales(const uint8_t* unit, float* scale, float* offset, int64_t stride) {
+    if constexpr (k_quant) {
+      const float d = load_f16(unit), dmin = load_f16(unit + 2);
+      uint8_t scales[8], mins[8];
+      unpack_k_scales(unit + 4, scales, mins);
+      for (int s = 0; s < 8; ++s) scale[s * stride] = d * float(scales[s]), offset[s * stride] = -dmin * float(mins[s]);
+    } else {
+      const __m128 dm = block_scale_and_min<type>(unit);
+      scale[0] = _mm_cvtss_f32(dm), offset[0] = block_offset<type>(dm);
+    }
+  }
+  // Each sub-block's 32 levels, as bytes.
+  static void levels(const uint8_t* unit, LevelBytes* sub_block) {
+    if constexpr (k_quant) {
+      for (int pair = 0; pair < 4; ++pair) {
+        const KPair p = k_sub_block_pair<type == DType::Q5_K>(unit, pair);
+        sub_block[2 * pair] = p.sub_block[0], sub_block[2 * pair + 1] = p.sub_block[1];
+      }
+    } else {
+      sub_block[0] = block_level_bytes<type>(unit);
+    }
+  }
+};
 
 #endif
 #ifdef WHET_AMX_TILES
@@ -69,8 +106,9 @@ class ActivationTiles {
  public:
   static constexpr int kParts = 3;
 
-  // Room for m rows of n inputs; fill() writes them.
-  ActivationTiles(int64_t m, int64_t n) : m_(m), chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
+  // Room for x's m rows of n inputs; fill() writes them.
+  ActivationTiles(const float* x, int64_t m, int64_t n)
+      : x_(x), m_(m), chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
     // The calling thread's buffers, kept from call to call: a decode step makes
     // this for every matrix, and fresh ones came from the OS, page by page.
     thread_local std::vector<uint32_t> pair_buffer;
@@ -83,7 +121,7 @@ class ActivationTiles {
   // The tiles of x (m, n), split among the threads of the enclosing parallel region
   // (its loop ends in a barrier): built on one thread, they were an eighth of a
   // 512-row product's time on two.
-  void fill(const float* x) const {
+  void fill() const {
     const int64_t n = blocks_ * kBlock;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t chunk = 0; chunk < chunks_; ++chunk)
@@ -94,7 +132,7 @@ class ActivationTiles {
         for (int64_t i = 0; i < rows; ++i) {
           float sum = 0;
 #pragma omp simd reduction(+ : sum)
-          for (int j = 0; j < kBlock; ++j) rest[i][j] = x[(first + i) * n + b * kBlock + j], sum += rest[i][j];
+          for (int j = 0; j < kBlock; ++j) rest[i][j] = x_[(first + i) * n + b * kBlock + j], sum += rest[i][j];
           sums_[(chunk * blocks_ + b) * kTileRows + i] = sum;
         }
         for (int part = 0; part < kParts; ++part) {
@@ -131,6 +169,7 @@ class ActivationTiles {
     return pairs;
   }
 
+  const float* x_;
   int64_t m_, chunks_, blocks_;
   uint32_t* pairs_;  // (chunks, sub-blocks, parts, 16 pairs, 16 activation rows)
   float* sums_;      // (chunks, sub-blocks, 16 activation rows)
@@ -175,7 +214,8 @@ inline void store_levels(uint16_t* to, const LevelBytes& bytes) {
 // filled by the threads of the enclosing parallel region.
 class ActivationColumns {
  public:
-  ActivationColumns(int64_t m, int64_t n) : m_(m), chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
+  ActivationColumns(const float* x, int64_t m, int64_t n)
+      : x_(x), m_(m), chunks_((m + kTileRows - 1) / kTileRows), blocks_(n / kBlock) {
     thread_local std::vector<float> column_buffer, sum_buffer;
     column_buffer.resize(size_t(chunks_ * blocks_ * kBlock * kTileRows));
     sum_buffer.resize(size_t(chunks_ * blocks_ * kTileRows));
@@ -184,7 +224,7 @@ class ActivationColumns {
 
   // Each half of a sub-block's inputs transposed in registers (element by element,
   // this fill and the store of the sums were 4% of a 16-sequence decode step's samples).
-  void fill(const float* x) const {
+  void fill() const {
     const int64_t n = blocks_ * kBlock;
 #pragma omp for collapse(2) schedule(static)
     for (int64_t chunk = 0; chunk < chunks_; ++chunk)
@@ -195,7 +235,7 @@ class ActivationColumns {
         for (int64_t half = 0; half < kBlock; half += kTileRows) {
           __m512i lanes[kTileRows];  // row i's inputs half..half + 15, then (transposed) input half + j of every row
           for (int64_t i = 0; i < kTileRows; ++i)
-            lanes[i] = i < rows ? _mm512_loadu_si512(x + (first + i) * n + b * kBlock + half) : _mm512_setzero_si512();
+            lanes[i] = i < rows ? _mm512_loadu_si512(x_ + (first + i) * n + b * kBlock + half) : _mm512_setzero_si512();
           transpose_16x16(lanes);
           for (int64_t j = 0; j < kTileRows; ++j) {
             _mm512_storeu_si512(to + (half + j) * kTileRows, lanes[j]);
@@ -211,6 +251,7 @@ class ActivationColumns {
   const float* sums(int64_t chunk, int64_t b) const { return sums_ + (chunk * blocks_ + b) * kTileRows; }
 
  private:
+  const float* x_;
   int64_t m_, chunks_, blocks_;
   float* columns_;  // (chunks, sub-blocks, 32 inputs, 16 activation rows)
   float* sums_;     // (chunks, sub-blocks, 16 activation rows)
@@ -228,39 +269,19 @@ inline void store_levels(float* to, const LevelBytes& bytes) {
   _mm512_storeu_ps(to + 16, widen(bytes.second));
 }
 
-// What one weight row decodes at a time: a block of 32, or a K-quant super-block's
-// eight sub-blocks of 32, each with its scale and the offset its Σ x multiplies.
-template <DType type>
-struct DecodeUnit {
-  static constexpr bool k_quant = type == DType::Q4_K || type == DType::Q5_K;
-  static constexpr int sub_blocks = k_quant ? 8 : 1;
-  static constexpr int64_t elems = kBlock * sub_blocks;
-
-  template <typename Level>
-  static void decode(const uint8_t* unit, Level* levels, float* scale, float* offset) {
-    if constexpr (k_quant) {
-      const float d = load_f16(unit), dmin = load_f16(unit + 2);
-      uint8_t scales[8], mins[8];
-      unpack_k_scales(unit + 4, scales, mins);
-      for (int pair = 0; pair < 4; ++pair) {
-        const KPair p = k_sub_block_pair<type == DType::Q5_K>(unit, pair);
-        for (int odd = 0; odd < 2; ++odd) store_levels<false>(levels + kBlock * (2 * pair + odd), p.sub_block[odd]);
-      }
-      for (int s = 0; s < 8; ++s) scale[s] = d * float(scales[s]), offset[s] = -dmin * float(mins[s]);
-    } else {
-      store_levels<type == DType::Q8_0>(levels, block_level_bytes<type>(unit));
-      const __m128 dm = block_scale_and_min<type>(unit);
-      scale[0] = _mm_cvtss_f32(dm), offset[0] = block_offset<type>(dm);
-    }
-  }
-};
-
 // A thread's decoded weight rows: (32 rows, n) levels, bf16 for the tiles and fp32
 // for the vectors, and (32 rows, sub-blocks) scales and offsets.
 template <typename Level>
 struct GroupScratch {
   std::vector<Level> levels;
   std::vector<float> scale, offset;
+
+  // Room for rows of n weights (kept from call to call: resizing down keeps the memory).
+  void fit(int64_t n) {
+    levels.resize(size_t(kGroupRows * n));
+    scale.resize(size_t(kGroupRows * n / kBlock));
+    offset.resize(scale.size());
+  }
 };
 
 // A group's decoded rows: levels (32, n), and each sub-block's scale and offset
@@ -294,7 +315,10 @@ DecodedGroup<Level> decode_group(const uint8_t* weights, int64_t row_bytes, int6
       const uint8_t* at = weights + r * row_bytes + unit * unit_bytes;
       prefetch_ahead(at);
       const int64_t b = unit * Unit::sub_blocks;
-      Unit::decode(at, levels + r * n + b * kBlock, scale + r * blocks + b, offset + r * blocks + b);
+      LevelBytes sub_block[Unit::sub_blocks];
+      Unit::levels(at, sub_block);
+      for (int s = 0; s < Unit::sub_blocks; ++s) store_levels<Unit::is_signed>(levels + r * n + (b + s) * kBlock, sub_block[s]);
+      Unit::scales(at, scale + r * blocks + b, offset + r * blocks + b, 1);
     }
   std::fill(levels + count * n, levels + kGroupRows * n, Level(0));
   std::fill(scale + count * blocks, scale + kGroupRows * blocks, 0.0f);
@@ -412,27 +436,185 @@ void vector_group(const uint8_t* weights, int64_t row_bytes, int64_t count, cons
   }
 }
 
-// Groups of 32 weight rows of every matrix split among the threads, each with its
-// own scratch: made before the region (an exception inside one would end the
+#endif
+
+#ifdef WHET_SIDE_DOTS
+
+// The activations as the AVX2 engine reads them: as they are, each input broadcast.
+struct ActivationRows {
+  const float* x;
+  int64_t m, n;
+  void fill() const {}
+};
+
+// A thread's decoded weight rows for the AVX2 engine: a group's 16 rows turned on
+// their side, the weights themselves (scale · level + offset) in fp32, input j of the
+// 16 rows at weights[j] (rows 0-7 one vector, 8-15 the next); and one decode unit of
+// the rows' levels as bytes on the way.
+struct alignas(64) SideScratch {  // aligned: no cache line shared between threads
+  struct alignas(64) Column {
+    float row[kTileRows];
+  };
+  std::vector<Column> weights;
+  __m128i level_bytes[2 * 8 * kTileRows];  // (sub-block, its first or second 16, row) of one unit
+
+  // Room for rows of n weights, as GroupScratch::fit.
+  void fit(int64_t n) { weights.resize(size_t(n)); }
+};
+
+// 16 rows of 16 bytes transposed in place: afterwards rows[j] holds byte j of every
+// row, row i's in byte i. Four rounds of interleaving halve the runs of one row's
+// bytes each time (8, 4, 2, 1): 64 byte shuffles, where widening to 32 bits first
+// would take twice as many shuffles of wider registers.
+[[gnu::always_inline]] inline void transpose_bytes_16x16(__m128i rows[16]) {
+  __m128i a[16], b[16];
+#pragma GCC unroll 8
+  for (int k = 0; k < 8; ++k)  // a[k]: rows 2k, 2k + 1 interleaved, bytes 0-7; a[8 + k]: bytes 8-15
+    a[k] = _mm_unpacklo_epi8(rows[2 * k], rows[2 * k + 1]), a[8 + k] = _mm_unpackhi_epi8(rows[2 * k], rows[2 * k + 1]);
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h)  // b[8h + k]: rows 4k..4k + 3, bytes 8h..8h + 3; b[8h + 4 + k]: bytes 8h + 4..8h + 7
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k)
+      b[8 * h + k] = _mm_unpacklo_epi16(a[8 * h + 2 * k], a[8 * h + 2 * k + 1]),
+      b[8 * h + 4 + k] = _mm_unpackhi_epi16(a[8 * h + 2 * k], a[8 * h + 2 * k + 1]);
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q)  // a[4q + k]: rows 8k..8k + 7 of b[4q..]'s first two bytes, a[4q + 2 + k]: its last two
+#pragma GCC unroll 2
+    for (int k = 0; k < 2; ++k)
+      a[4 * q + k] = _mm_unpacklo_epi32(b[4 * q + 2 * k], b[4 * q + 2 * k + 1]),
+      a[4 * q + 2 + k] = _mm_unpackhi_epi32(b[4 * q + 2 * k], b[4 * q + 2 * k + 1]);
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; ++q)  // rows 0-7 and 8-15 of the same byte side by side
+#pragma GCC unroll 2
+    for (int c = 0; c < 2; ++c)
+      rows[4 * q + 2 * c] = _mm_unpacklo_epi64(a[4 * q + 2 * c], a[4 * q + 2 * c + 1]),
+      rows[4 * q + 2 * c + 1] = _mm_unpackhi_epi64(a[4 * q + 2 * c], a[4 * q + 2 * c + 1]);
+}
+
+// 8 levels (bytes) as fp32 weights, scale · level + offset lane by lane.
+template <bool is_signed>
+inline __m256 side_weights(__m128i levels, __m256 scale, __m256 offset) {
+  const __m256i wide = is_signed ? _mm256_cvtepi8_epi32(levels) : _mm256_cvtepu8_epi32(levels);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(wide), scale, offset);
+}
+
+// Decodes up to 16 weight rows from `weights` into the scratch, turned on their side;
+// rows past `count` are zero. Decode unit by decode unit: the 16 rows' levels as bytes
+// and their scales and offsets, then per 16 inputs the bytes transposed, widened and
+// scaled, 8 rows to a vector.
+template <DType type>
+void decode_on_side(const uint8_t* weights, int64_t row_bytes, int64_t count, int64_t n, SideScratch& scratch) {
+  using Unit = DecodeUnit<type>;
+  const int64_t unit_bytes = dtype_info(type).block_bytes;
+  __m128i* level_bytes = scratch.level_bytes;
+  for (int64_t unit = 0; unit < n / Unit::elems; ++unit) {
+    alignas(32) float scale[Unit::sub_blocks][kTileRows], offset[Unit::sub_blocks][kTileRows];
+    for (int r = 0; r < kTileRows; ++r) {
+      LevelBytes sub_block[Unit::sub_blocks] = {};
+      if (r < count) {
+        const uint8_t* bytes = weights + r * row_bytes + unit * unit_bytes;
+        // The next group's same unit, which this thread most likely decodes next.
+        for (int64_t line = 0; line < unit_bytes; line += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(bytes + kTileRows * row_bytes + line), _MM_HINT_T0);
+        Unit::levels(bytes, sub_block);
+        Unit::scales(bytes, &scale[0][r], &offset[0][r], kTileRows);
+      } else {
+        for (int s = 0; s < Unit::sub_blocks; ++s) scale[s][r] = offset[s][r] = 0;
+      }
+      for (int s = 0; s < Unit::sub_blocks; ++s)
+        level_bytes[(2 * s) * kTileRows + r] = sub_block[s].first, level_bytes[(2 * s + 1) * kTileRows + r] = sub_block[s].second;
+    }
+    for (int s = 0; s < Unit::sub_blocks; ++s) {
+      const __m256 low_scale = _mm256_load_ps(scale[s]), high_scale = _mm256_load_ps(scale[s] + 8);
+      const __m256 low_offset = _mm256_load_ps(offset[s]), high_offset = _mm256_load_ps(offset[s] + 8);
+      for (int part = 0; part < 2; ++part) {
+        __m128i columns[kTileRows];  // row r's 16 levels, then (transposed) level j of every row
+#pragma GCC unroll 16
+        for (int r = 0; r < kTileRows; ++r) columns[r] = level_bytes[(2 * s + part) * kTileRows + r];
+        transpose_bytes_16x16(columns);
+        float* to = scratch.weights[size_t((unit * Unit::sub_blocks + s) * kBlock + part * kTileRows)].row;
+#pragma GCC unroll 16
+        for (int j = 0; j < kTileRows; ++j) {
+          _mm256_store_ps(to + j * kTileRows, side_weights<Unit::is_signed>(columns[j], low_scale, low_offset));
+          _mm256_store_ps(to + j * kTileRows + 8,
+                          side_weights<Unit::is_signed>(_mm_unpackhi_epi64(columns[j], columns[j]), high_scale, high_offset));
+        }
+      }
+    }
+  }
+}
+
+// Activation rows x[0..I) against a decoded group: lane r of sums[i] and sums[I + i]
+// adds weight row r and 8 + r times input j of activation row i, an input broadcast
+// times two vectors of weights; then each activation row's sums are stored, as many
+// as the group has rows. 12 sums, two weight vectors and a broadcast fill the 16
+// registers: per input 2 loads and 6 broadcasts for 12 multiply-adds.
+template <int I>
+void multiply_on_side(const SideScratch::Column* weights, const float* x, int64_t n, float* out, int64_t out_stride,
+                      int64_t count) {
+  __m256 sums[2 * I];
+#pragma GCC unroll 12
+  for (int i = 0; i < 2 * I; ++i) sums[i] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    const __m256 low = _mm256_load_ps(weights[j].row), high = _mm256_load_ps(weights[j].row + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < I; ++i) {
+      const __m256 input = _mm256_broadcast_ss(x + i * n + j);
+      sums[i] = _mm256_fmadd_ps(input, low, sums[i]);
+      sums[I + i] = _mm256_fmadd_ps(input, high, sums[I + i]);
+    }
+  }
+  const auto present = [](int64_t rows) {  // lanes below `rows` all ones
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(rows)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  };
+  const __m256i low_present = present(count), high_present = present(count - 8);
+#pragma GCC unroll 6
+  for (int i = 0; i < I; ++i) {
+    _mm256_maskstore_ps(out + i * out_stride, low_present, sums[i]);
+    _mm256_maskstore_ps(out + i * out_stride + 8, high_present, sums[I + i]);
+  }
+}
+
+// Up to 16 weight rows against the activations with AVX2: decoded once on their side,
+// then multiplied with 6 activation rows at a time.
+template <DType type>
+void side_group(const uint8_t* weights, int64_t row_bytes, int64_t count, const ActivationRows& x, int64_t m,
+                int64_t n, float* out, int64_t out_stride, SideScratch& scratch) {
+  decode_on_side<type>(weights, row_bytes, count, n, scratch);
+  constexpr int kPass = 6;
+  for (int64_t i = 0; i < m; i += kPass) {
+    const float* rows = x.x + i * n;
+    float* to = out + i * out_stride;
+    const SideScratch::Column* w = scratch.weights.data();
+    switch (std::min<int64_t>(kPass, m - i)) {
+      case 6: multiply_on_side<6>(w, rows, n, to, out_stride, count); break;
+      case 5: multiply_on_side<5>(w, rows, n, to, out_stride, count); break;
+      case 4: multiply_on_side<4>(w, rows, n, to, out_stride, count); break;
+      case 3: multiply_on_side<3>(w, rows, n, to, out_stride, count); break;
+      case 2: multiply_on_side<2>(w, rows, n, to, out_stride, count); break;
+      default: multiply_on_side<1>(w, rows, n, to, out_stride, count); break;
+    }
+  }
+}
+
+// Groups of weight rows (Engine::kRows) of every matrix split among the threads, each
+// with its own scratch: made before the region (an exception inside one would end the
 // program) and kept by the calling thread from call to call.
 template <DType type, typename Engine>
 void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n) {
-  const typename Engine::Activations activations(m, n);
-  using Scratch = GroupScratch<typename Engine::Level>;
+  constexpr int64_t kRows = Engine::kRows;
+  const typename Engine::Activations activations(x, m, n);
+  using Scratch = typename Engine::Scratch;
   thread_local std::vector<Scratch> kept;
   std::vector<Scratch>& scratch = kept;  // the caller's: inside the region, `kept` is each thread's own
   scratch.resize(size_t(omp_get_max_threads()));
-  for (Scratch& s : scratch) {
-    s.levels.resize(size_t(kGroupRows * n));
-    s.scale.resize(size_t(kGroupRows * n / kBlock));
-    s.offset.resize(s.scale.size());
-  }
+  for (Scratch& s : scratch) s.fit(n);
   std::vector<int64_t> first_group{0};  // of each matrix, in the loop's numbering; then the total
-  for (const TiledWeights& w : matrices) first_group.push_back(first_group.back() + (w.rows + kGroupRows - 1) / kGroupRows);
+  for (const TiledWeights& w : matrices) first_group.push_back(first_group.back() + (w.rows + kRows - 1) / kRows);
   const int64_t groups = first_group.back();
 #pragma omp parallel num_threads(int(scratch.size()))
   {
-    activations.fill(x);
+    activations.fill();
     [[maybe_unused]] const typename Engine::Scope engine_state;  // AMX: the tiles configured
     Scratch& mine = scratch[size_t(omp_get_thread_num())];
 #pragma omp for schedule(static)
@@ -440,33 +622,46 @@ void tiled_dots_of(std::span<const TiledWeights> matrices, const float* x, int64
       size_t i = 0;
       while (g >= first_group[i + 1]) ++i;
       const TiledWeights& w = matrices[i];
-      const int64_t first = (g - first_group[i]) * kGroupRows;
+      const int64_t first = (g - first_group[i]) * kRows;
       Engine::template group<type>(w.weights + first * w.row_bytes, w.row_bytes,
-                                   std::min<int64_t>(kGroupRows, w.rows - first), activations, m, n, w.out + first,
+                                   std::min<int64_t>(kRows, w.rows - first), activations, m, n, w.out + first,
                                    w.out_stride, mine);
     }
   }
 }
 
-
-// The engines tiled_dots_of runs: what holds the levels and activations, what the
-// threads open around their groups, and what multiplies a group.
+// The engines tiled_dots_of runs: the weight rows a group takes, what the activations
+// become, what holds a group's decoded rows, what the threads open around their
+// groups, and what multiplies a group.
 #ifdef WHET_AMX_TILES
 struct OnAmxTiles {
-  using Level = uint16_t;
+  static constexpr int64_t kRows = kGroupRows;
   using Activations = ActivationTiles;
+  using Scratch = GroupScratch<uint16_t>;
   using Scope = TileScope;  // best_tile_engine(): AMX wherever this engine runs
   template <DType type, typename... Args>
   static void group(Args&&... args) { tile_group<type>(std::forward<Args>(args)...); }
 };
 #endif
 
-struct OnVectors {
-  using Level = float;
+#ifdef WHET_GROUP_DOTS
+struct OnAvx512 {
+  static constexpr int64_t kRows = kGroupRows;
   using Activations = ActivationColumns;
+  using Scratch = GroupScratch<float>;
   struct Scope {};
   template <DType type, typename... Args>
   static void group(Args&&... args) { vector_group<type>(std::forward<Args>(args)...); }
+};
+#endif
+
+struct OnAvx2 {
+  static constexpr int64_t kRows = kTileRows;
+  using Activations = ActivationRows;
+  using Scratch = SideScratch;
+  struct Scope {};
+  template <DType type, typename... Args>
+  static void group(Args&&... args) { side_group<type>(std::forward<Args>(args)...); }
 };
 
 template <typename Engine>
@@ -492,17 +687,23 @@ bool has_tiled_dots(DType type, TiledDotsEngine engine) {
   if (engine == TiledDotsEngine::amx_tiles) return amx_tiles_usable();
 #endif
 #ifdef WHET_GROUP_DOTS
-  if (engine == TiledDotsEngine::vectors) return true;
+  if (engine == TiledDotsEngine::avx512) return true;
+#endif
+#ifdef WHET_SIDE_DOTS
+  if (engine == TiledDotsEngine::avx2) return true;
 #endif
   return false;  // built for a CPU without them
 }
 
-bool has_tiled_dots(DType type) {
-  return has_tiled_dots(type, TiledDotsEngine::amx_tiles) || has_tiled_dots(type, TiledDotsEngine::vectors);
-}
+bool has_tiled_dots(DType type) { return has_tiled_dots(type, best_tiled_dots_engine()); }
 
 TiledDotsEngine best_tiled_dots_engine() {
-  return amx_tiles_usable() ? TiledDotsEngine::amx_tiles : TiledDotsEngine::vectors;
+  if (amx_tiles_usable()) return TiledDotsEngine::amx_tiles;
+#ifdef WHET_GROUP_DOTS
+  return TiledDotsEngine::avx512;
+#else
+  return TiledDotsEngine::avx2;
+#endif
 }
 
 void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float* x, int64_t m, int64_t n,
@@ -512,7 +713,10 @@ void tiled_dots(DType type, std::span<const TiledWeights> matrices, const float*
   if (engine == TiledDotsEngine::amx_tiles) return tiled_dots_on<OnAmxTiles>(type, matrices, x, m, n);
 #endif
 #ifdef WHET_GROUP_DOTS
-  tiled_dots_on<OnVectors>(type, matrices, x, m, n);
+  if (engine == TiledDotsEngine::avx512) return tiled_dots_on<OnAvx512>(type, matrices, x, m, n);
+#endif
+#ifdef WHET_SIDE_DOTS
+  tiled_dots_on<OnAvx2>(type, matrices, x, m, n);
 #endif
 }
 

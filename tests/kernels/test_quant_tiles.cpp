@@ -37,8 +37,14 @@ void expect_near_reference(float got, DType type, const uint8_t* row, const floa
   EXPECT_NEAR(got, fused_dot_reference(type, row, x, cols), 0x1p-21 * magnitude) << where;
 }
 
+constexpr TiledDotsEngine kEngines[] = {TiledDotsEngine::amx_tiles, TiledDotsEngine::avx512, TiledDotsEngine::avx2};
+
 std::string engine_name(TiledDotsEngine engine) {
-  return engine == TiledDotsEngine::amx_tiles ? " on AMX" : " on vectors";
+  switch (engine) {
+    case TiledDotsEngine::amx_tiles: return " on AMX";
+    case TiledDotsEngine::avx512: return " on AVX-512";
+    default: return " on AVX2";
+  }
 }
 
 void expect_tiled_dots_match_reference(DType type, TiledDotsEngine engine) {
@@ -97,7 +103,7 @@ void expect_several_matrices_match_reference(DType type, TiledDotsEngine engine)
 }
 
 TEST_P(QuantTilesTest, SeveralMatricesInOneCall) {
-  for (const TiledDotsEngine engine : {TiledDotsEngine::amx_tiles, TiledDotsEngine::vectors})
+  for (const TiledDotsEngine engine : kEngines)
     if (has_tiled_dots(GetParam(), engine)) expect_several_matrices_match_reference(GetParam(), engine);
 }
 
@@ -105,9 +111,11 @@ TEST_P(QuantTilesTest, MatchesTheDecodedReference) {
   const DType type = GetParam();
   // Only where the process may not use AMX (no such CPU, or Linux refused) do the
   // tiles go unused; this build has them wherever the compiler targets AMX. The
-  // vectors run wherever it targets AVX-512.
+  // vectors run wherever it targets AVX-512, or AVX2 (every machine this project
+  // runs on).
   EXPECT_EQ(has_tiled_dots(type, TiledDotsEngine::amx_tiles), amx_tiles_usable()) << cpu_description();
-  for (const TiledDotsEngine engine : {TiledDotsEngine::amx_tiles, TiledDotsEngine::vectors})
+  EXPECT_TRUE(has_tiled_dots(type, TiledDotsEngine::avx2));
+  for (const TiledDotsEngine engine : kEngines)
     if (has_tiled_dots(type, engine)) expect_tiled_dots_match_reference(type, engine);
 }
 

@@ -464,8 +464,8 @@ struct alignas(64) SideScratch {  // aligned: no cache line shared between threa
 
 // 16 rows of 16 bytes transposed in place: afterwards rows[j] holds byte j of every
 // row, row i's in byte i. Four rounds of interleaving halve the runs of one row's
-// bytes each time (8, 4, 2, 1): 64 byte shuffles, where widening to 32 bits first
-// would take twice as many shuffles of wider registers.
+// bytes each time (8, 4, 2, 1): 64 shuffles of 16-byte registers, where transposing
+// after the widening to 32 bits would move four times the bytes.
 [[gnu::always_inline]] inline void transpose_bytes_16x16(__m128i rows[16]) {
   __m128i a[16], b[16];
 #pragma GCC unroll 8

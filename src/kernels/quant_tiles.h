@@ -16,8 +16,9 @@
 // with fp32 activations, 16 activation rows in the lanes of a register: one
 // multiply-add a weight and 16 rows, where the fused dots spend one a weight and row.
 // With AVX2 alone, 16 registers of 8 lanes, a group of 16 weight rows is decoded
-// on its side, the weights (scale · level + offset) of input j in the lanes, and
-// multiplied with 6 activation rows at a time, each input broadcast.
+// on its side, the weights of input j in the lanes (scale · level + offset, each
+// rounded to fp32 once, as the decoded gemm has them), and multiplied with 6
+// activation rows at a time, each input broadcast.
 #include <cstdint>
 #include <span>
 

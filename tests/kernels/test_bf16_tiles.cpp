@@ -25,9 +25,20 @@ std::vector<uint16_t> random_bf16(int64_t n, uint32_t seed) {
 // Σ|a·b| (measured up to 1.2e-7 of it). B's sizes are not multiples of the tiles:
 // the packing pads them with zeros, which the window past them reads.
 TEST(Bf16Tiles, ProductsMatchThePlainSum) {
-  // Only a CPU without bf16 units, or without AMX (or a kernel that refuses it), lacks an engine.
-  EXPECT_EQ(has_tile_engine(TileEngine::dot_products), cpu_has_bf16_units()) << cpu_description();
-  EXPECT_EQ(has_tile_engine(TileEngine::amx), amx_tiles_usable()) << cpu_description();
+  // Only a CPU without bf16 units, or without AMX (or a kernel that refuses it), lacks an
+  // engine; or a build for an older CPU than this one (-march=x86-64-v3 on a newer one).
+#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+  constexpr bool built_for_dots = true;
+#else
+  constexpr bool built_for_dots = false;
+#endif
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AMX_TILE__) && defined(__AMX_BF16__)
+  constexpr bool built_for_amx = true;
+#else
+  constexpr bool built_for_amx = false;
+#endif
+  EXPECT_EQ(has_tile_engine(TileEngine::dot_products), built_for_dots && cpu_has_bf16_units()) << cpu_description();
+  EXPECT_EQ(has_tile_engine(TileEngine::amx), built_for_amx && amx_tiles_usable()) << cpu_description();
   if (!has_bf16_tiles()) return;
   const int64_t k_total = 150, n_total = 90;  // B (k_total × n_total), packed as 160 × 96
   const int64_t depth = 32, column = 32, m = 64, n = 64, k = 128;

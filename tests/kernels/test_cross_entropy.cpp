@@ -38,13 +38,14 @@ TEST(CrossEntropyReference, MatchesHandComputedCase) {
   EXPECT_LT(max_abs_diff(dweight, want_dweight), 1e-6f);
 }
 
-// More rows than one chunk (64), a third of them without a target, over an f32
-// and a Q8_0 head (the fused kernel decodes the latter once, the reference row by row).
+// More rows than one chunk, a third of them without a target, over an f32 and a
+// Q8_0 head (the fused kernel decodes the latter once, the reference row by row):
+// 800 targets are seven chunks of 128, the head's gradient summed over them.
 class CrossEntropyFused : public ::testing::TestWithParam<DType> {};
 
 TEST_P(CrossEntropyFused, MatchesReference) {
   const DType dtype = GetParam();
-  const int64_t n = 150, c = 64, vocab = 300;
+  const int64_t n = 1200, c = 64, vocab = 300;
   const float grad_scale = 1.0f / 100.0f;
   const std::vector<float> w_values = random_values(vocab * c, 11);
   std::vector<uint8_t> encoded(dtype_bytes(dtype, vocab * c));
@@ -58,7 +59,7 @@ TEST_P(CrossEntropyFused, MatchesReference) {
   const CrossEntropyResult got = lm_head_cross_entropy(dh.data(), dweight.data(), h.data(), targets.data(), n, w, grad_scale);
   const CrossEntropyResult want =
       lm_head_cross_entropy_reference(want_dh.data(), want_dweight.data(), h.data(), targets.data(), n, w, grad_scale);
-  EXPECT_EQ(got.targets, 100);
+  EXPECT_EQ(got.targets, 800);
   EXPECT_EQ(got.targets, want.targets);
   // Logits are fp32 sums of 64 unit-variance products (|logit| ~ 8, rounding
   // ~1e-6 each); the reference sums in double. 1e-5 relative leaves a margin.
@@ -70,6 +71,11 @@ TEST_P(CrossEntropyFused, MatchesReference) {
   // Without dh only the loss is made, and it is the same.
   const CrossEntropyResult loss_only = lm_head_cross_entropy(nullptr, nullptr, h.data(), targets.data(), n, w, grad_scale);
   EXPECT_DOUBLE_EQ(loss_only.loss_sum, got.loss_sum);
+
+  // Without the head's own gradient (LoRA's head is frozen), dh alone.
+  std::vector<float> frozen_head_dh(n * c);
+  lm_head_cross_entropy(frozen_head_dh.data(), nullptr, h.data(), targets.data(), n, w, grad_scale);
+  EXPECT_LT(max_abs_diff(frozen_head_dh, want_dh), 1e-5f);
 
   // Softcapped logits (|logit| ~8 against a cap of 4, so tanh bends them): loss
   // and both gradients through the cap's slope, and a loss unlike the uncapped one.

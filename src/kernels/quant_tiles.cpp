@@ -44,7 +44,7 @@ bool tiles_take(DType type) {
 
 #ifdef WHET_SIDE_DOTS
 
-constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B; activation rows of a chunk
+constexpr int kTileRows = 16;  // weight rows of A and C; pairs of inputs of B; activation rows of a chunk; an AVX2 group
 constexpr int kGroupRows = 2 * kTileRows;  // weight rows a thread takes at a time: two A tiles
 
 // What one weight row decodes at a time: a block of 32, or a K-quant super-block's

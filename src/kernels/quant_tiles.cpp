@@ -443,7 +443,7 @@ void vector_group(const uint8_t* weights, int64_t row_bytes, int64_t count, cons
 // The activations as the AVX2 engine reads them: as they are, each input broadcast.
 struct ActivationRows {
   const float* x;
-  int64_t m, n;
+  ActivationRows(const float* x, int64_t /*m*/, int64_t /*n*/) : x(x) {}
   void fill() const {}
 };
 
